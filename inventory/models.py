@@ -1,0 +1,126 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    barcode = models.CharField(_("barcode"), max_length=64, unique=True, null=True, blank=True)
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    cost = models.DecimalField(
+        _("cost"), max_digits=12, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    weight_kg = models.DecimalField(
+        _("weight (kg)"), max_digits=8, decimal_places=3, default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    fragile = models.BooleanField(_("fragile"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="product_cost_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} · {self.name}"
+
+
+class Warehouse(models.Model):
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=100, help_text=_("Orders are filled from the lowest number first.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("warehouse")
+        verbose_name_plural = _("warehouses")
+        ordering = ["priority", "code"]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+
+class StockLevel(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels", verbose_name=_("product"))
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="stock_levels", verbose_name=_("warehouse")
+    )
+    on_hand = models.IntegerField(_("on hand"), default=0)
+    reserved = models.IntegerField(_("reserved"), default=0)
+    reorder_point = models.PositiveIntegerField(_("reorder point"), default=0)
+    bin_location = models.CharField(_("bin location"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+        ordering = ["warehouse__priority", "product__sku"]
+        permissions = [
+            ("receive_stock", _("Can book goods received")),
+            ("adjust_stock", _("Can adjust stock with a reason")),
+            ("count_stock", _("Can record stock counts")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="one_stock_level_per_product_and_warehouse"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="stock_reserved_within_on_hand"),
+        ]
+
+    def __str__(self):
+        return f"{self.product.sku} @ {self.warehouse.code}"
+
+    @property
+    def available(self):
+        return self.on_hand - self.reserved
+
+
+class StockMovement(models.Model):
+    """One line of the stock ledger: every change of on-hand or reserved quantity, never edited."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", _("Receipt")
+        RESERVATION = "reservation", _("Reservation")
+        RELEASE = "release", _("Release")
+        SHIPMENT = "shipment", _("Shipment")
+        RETURN = "return", _("Return")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        COUNT = "count", _("Stock count")
+
+    stock_level = models.ForeignKey(
+        StockLevel, on_delete=models.PROTECT, related_name="movements", verbose_name=_("stock level")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    on_hand_change = models.IntegerField(_("on-hand change"), default=0)
+    reserved_change = models.IntegerField(_("reserved change"), default=0)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["stock_level", "-created_at"], name="movement_by_stock_level")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.stock_level_id}: {self.on_hand_change:+d}/{self.reserved_change:+d}"

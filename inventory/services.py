@@ -1,0 +1,200 @@
+"""Every change of stock: each function is one transaction, locks the stock rows it changes in
+primary-key order, and writes the ledger."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .models import StockLevel, StockMovement, Warehouse
+
+Kind = StockMovement.Kind
+
+
+class InsufficientStock(Exception):
+    """Not enough available stock; `shortages` maps product id to the missing quantity."""
+
+    def __init__(self, shortages):
+        self.shortages = shortages
+        super().__init__(f"insufficient stock: {shortages}")
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What one order line needs: `key` identifies the line to the caller."""
+
+    key: object
+    product_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Reservation:
+    key: object
+    stock_level: StockLevel
+    quantity: int
+
+
+def lock_stock_levels(ids):
+    """Lock the given stock levels in primary-key order, the one order every service uses."""
+    return {level.pk: level for level in StockLevel.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def _record(level, kind, *, on_hand_change=0, reserved_change=0, reference="", reason="", actor=None):
+    level.on_hand += on_hand_change
+    level.reserved += reserved_change
+    if level.reserved < 0 or level.reserved > level.on_hand:
+        raise ValidationError(
+            _("%(level)s cannot go to %(on_hand)d on hand with %(reserved)d reserved.")
+            % {"level": level, "on_hand": level.on_hand, "reserved": level.reserved}
+        )
+    level.save(update_fields=["on_hand", "reserved"])
+    return StockMovement(
+        stock_level=level, kind=kind, on_hand_change=on_hand_change, reserved_change=reserved_change,
+        reference=reference, reason=reason, actor=actor,
+    )
+
+
+def _positive(quantity, field="quantity"):
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        raise ValidationError({field: _("Enter a whole number greater than zero.")})
+
+
+@transaction.atomic
+def stock_level_for(product, warehouse):
+    level, _created = StockLevel.objects.get_or_create(product=product, warehouse=warehouse)
+    return level
+
+
+@transaction.atomic
+def receive(*, stock_level_id, quantity, actor=None, reference="", reason=""):
+    """Goods arrived at the warehouse."""
+    _positive(quantity)
+    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    _record(level, Kind.RECEIPT, on_hand_change=quantity, reference=reference, reason=reason, actor=actor).save()
+    return level
+
+
+@transaction.atomic
+def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
+    """Correct on-hand stock by `change` (positive or negative); the reason is required."""
+    if not isinstance(change, int) or change == 0:
+        raise ValidationError({"change": _("Enter a whole number other than zero.")})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the stock is adjusted.")})
+    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    if level.on_hand + change < level.reserved:
+        raise ValidationError(
+            {"change": _("On hand cannot go below the %(reserved)d units reserved for orders.") % {"reserved": level.reserved}}
+        )
+    _record(level, Kind.ADJUSTMENT, on_hand_change=change, reference=reference, reason=reason.strip(), actor=actor).save()
+    return level
+
+
+@transaction.atomic
+def record_count(*, stock_level_id, counted, actor=None, reference=""):
+    """A stock count found `counted` units on the shelf: book the difference."""
+    if not isinstance(counted, int) or counted < 0:
+        raise ValidationError({"counted": _("Enter a whole number, zero or more.")})
+    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    if counted < level.reserved:
+        raise ValidationError(
+            {"counted": _("The count is below the %(reserved)d units reserved for orders; release or re-allocate them first.")
+             % {"reserved": level.reserved}}
+        )
+    change = counted - level.on_hand
+    if change:
+        _record(level, Kind.COUNT, on_hand_change=change, reference=reference, actor=actor).save()
+    return level
+
+
+def _plan(demands, levels):
+    """Choose stock for each demand: one warehouse for everything where possible (the highest
+    priority such warehouse), otherwise line by line in warehouse priority order."""
+    by_product = defaultdict(list)
+    for level in sorted(levels, key=lambda lv: (lv.warehouse.priority, lv.warehouse.code)):
+        by_product[level.product_id].append(level)
+
+    needed = defaultdict(int)
+    for demand in demands:
+        needed[demand.product_id] += demand.quantity
+
+    warehouse_order = []
+    for level in sorted(levels, key=lambda lv: (lv.warehouse.priority, lv.warehouse.code)):
+        if level.warehouse_id not in warehouse_order:
+            warehouse_order.append(level.warehouse_id)
+    for warehouse_id in warehouse_order:
+        here = {lv.product_id: lv for lv in levels if lv.warehouse_id == warehouse_id}
+        if all(p in here and here[p].available >= q for p, q in needed.items()):
+            return [Reservation(d.key, here[d.product_id], d.quantity) for d in demands]
+
+    left = {lv.pk: lv.available for lv in levels}
+    plan, shortages = [], defaultdict(int)
+    for demand in demands:
+        remaining = demand.quantity
+        for level in by_product[demand.product_id]:
+            take = min(remaining, left[level.pk])
+            if take > 0:
+                plan.append(Reservation(demand.key, level, take))
+                left[level.pk] -= take
+                remaining -= take
+            if not remaining:
+                break
+        if remaining:
+            shortages[demand.product_id] += remaining
+    if shortages:
+        raise InsufficientStock(dict(shortages))
+    return plan
+
+
+@transaction.atomic
+def reserve(demands, *, reference="", actor=None):
+    """Reserve stock for all demands or for none; raises InsufficientStock naming what is missing."""
+    for demand in demands:
+        _positive(demand.quantity)
+    product_ids = {d.product_id for d in demands}
+    candidate_ids = StockLevel.objects.filter(
+        product_id__in=product_ids, warehouse__active=True
+    ).values_list("pk", flat=True)
+    locked = lock_stock_levels(list(candidate_ids))
+    warehouses = Warehouse.objects.in_bulk({lv.warehouse_id for lv in locked.values()})
+    for level in locked.values():
+        level.warehouse = warehouses[level.warehouse_id]
+    plan = _plan(demands, list(locked.values()))
+    movements = [
+        _record(r.stock_level, Kind.RESERVATION, reserved_change=r.quantity, reference=reference, actor=actor)
+        for r in plan
+    ]
+    StockMovement.objects.bulk_create(movements)
+    return plan
+
+
+def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor):
+    totals = defaultdict(int)
+    for stock_level_id, quantity in items:
+        _positive(quantity)
+        totals[stock_level_id] += quantity
+    locked = lock_stock_levels(list(totals))
+    movements = [
+        _record(
+            locked[level_id], kind, on_hand_change=sign_on_hand * quantity,
+            reserved_change=sign_reserved * quantity, reference=reference, actor=actor,
+        )
+        for level_id, quantity in sorted(totals.items())
+    ]
+    StockMovement.objects.bulk_create(movements)
+    return locked
+
+
+@transaction.atomic
+def release(items, *, reference="", actor=None):
+    """Give reserved stock back to available: `items` are (stock level id, quantity) pairs."""
+    return _apply_to_locked(items, Kind.RELEASE, 0, -1, reference, actor)
+
+
+@transaction.atomic
+def ship_out(items, *, reference="", actor=None):
+    """Reserved goods left the warehouse: they leave on-hand and reserved together."""
+    return _apply_to_locked(items, Kind.SHIPMENT, -1, -1, reference, actor)

@@ -1,0 +1,402 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
+
+from inventory.models import Product, StockLevel
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class Channel(models.Model):
+    class Kind(models.TextChoices):
+        WEB = "web", _("Web shop")
+        APP = "app", _("App")
+        PHONE = "phone", _("Phone")
+        MARKETPLACE = "marketplace", _("Marketplace")
+        STORE = "store", _("Store")
+        API = "api", _("API")
+        EXCEL = "excel", _("Excel upload")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Customer(models.Model):
+    """A buyer, found again by phone number (stored in international E.164 form)."""
+
+    phone = models.CharField(_("phone"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    email = models.EmailField(_("email"), blank=True)
+    created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class BlockedContact(models.Model):
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        ADDRESS = "address", _("Address")
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    value = models.CharField(
+        _("value"), max_length=255,
+        help_text=_("A phone number, or an address as province, city, district and street."),
+    )
+    reason = models.CharField(_("reason"), max_length=255)
+    created_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("blocked phone or address")
+        verbose_name_plural = _("blocklist")
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="blocked_contact_unique")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.value}"
+
+
+class IntakeSettings(models.Model):
+    """The thresholds of the automatic checks and risk rules; one row, edited by a manager."""
+
+    high_value_threshold = models.DecimalField(_("high order value"), default=Decimal("5000.00"), **MONEY)
+    new_customer_value_threshold = models.DecimalField(
+        _("high value for a new customer"), default=Decimal("2000.00"), **MONEY
+    )
+    velocity_window_hours = models.PositiveIntegerField(_("repeat-order window (hours)"), default=24)
+    velocity_max_orders = models.PositiveIntegerField(
+        _("orders allowed to one phone or address in the window"), default=3
+    )
+    cod_limit = models.DecimalField(_("cash-on-delivery limit"), default=Decimal("3000.00"), **MONEY)
+    hold_score = models.PositiveIntegerField(
+        _("risk score that holds an order"), default=50,
+        help_text=_("Orders whose risk score reaches this are held for review."),
+    )
+
+    class Meta:
+        verbose_name = _("intake settings")
+        verbose_name_plural = _("intake settings")
+
+    def __str__(self):
+        return str(_("Intake settings"))
+
+    @classmethod
+    def current(cls):
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", _("Card")
+    E_WALLET = "e_wallet", _("E-wallet")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    COD = "cod", _("Cash on delivery")
+    INSTALMENTS = "instalments", _("Instalments")
+
+
+class Order(FSMModelMixin, models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ON_HOLD = "on_hold", _("Held for review")
+        CONFIRMED = "confirmed", _("Confirmed")
+        PICKING = "picking", _("Picking")
+        PACKED = "packed", _("Packed")
+        PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class PaymentStatus(models.TextChoices):
+        UNPAID = "unpaid", _("Unpaid")
+        PARTIALLY_PAID = "partially_paid", _("Partially paid")
+        PAID = "paid", _("Paid")
+        REFUND_DUE = "refund_due", _("Refund due")
+
+    CANCELLABLE = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
+
+    number = models.CharField(_("order number"), max_length=24, unique=True, null=True, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel"))
+    channel_order_id = models.CharField(_("channel order id"), max_length=64)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"))
+    status = FSMField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING, protected=True)
+
+    recipient = models.CharField(_("recipient"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=20)
+    province = models.CharField(_("province"), max_length=50)
+    city = models.CharField(_("city"), max_length=50)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    address = models.CharField(_("street address"), max_length=255)
+    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    delivery_window_start = models.DateTimeField(_("deliver from"), null=True, blank=True)
+    delivery_window_end = models.DateTimeField(_("deliver by"), null=True, blank=True)
+    special_instructions = models.TextField(_("special instructions"), blank=True)
+
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    subtotal = models.DecimalField(_("subtotal"), default=ZERO, **MONEY)
+    shipping_fee = models.DecimalField(_("shipping fee"), default=ZERO, **MONEY)
+    discount = models.DecimalField(_("discount"), default=ZERO, **MONEY)
+    total = models.DecimalField(_("total"), default=ZERO, **MONEY)
+    payment_method = models.CharField(_("payment method"), max_length=16, choices=PaymentMethod.choices)
+    payment_status = models.CharField(
+        _("payment status"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
+    amount_paid = models.DecimalField(_("amount captured"), default=ZERO, **MONEY)
+    refund_due = models.DecimalField(_("refund owed"), default=ZERO, **MONEY)
+
+    risk_score = models.PositiveIntegerField(_("risk score"), default=0)
+    hold_reasons = models.JSONField(_("hold reasons"), default=list, blank=True)
+
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    picking_at = models.DateTimeField(_("picking started at"), null=True, blank=True)
+    packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("entered by"),
+    )
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-placed_at", "-id"]
+        permissions = [
+            ("review_order", _("Can approve or reject held orders")),
+            ("pick_order", _("Can pick and pack orders")),
+            ("dispatch_order", _("Can dispatch orders and record delivery")),
+            ("cancel_order", _("Can cancel orders")),
+            ("complete_order", _("Can complete delivered orders")),
+            ("view_customer_phone", _("Can see full customer phone numbers")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0, shipping_fee__gte=0, discount__gte=0, total__gte=0),
+                name="order_money_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total=models.F("subtotal") + models.F("shipping_fee") - models.F("discount")),
+                name="order_total_is_lines_plus_shipping_minus_discount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["-placed_at", "-id"], name="order_newest_first"),
+            models.Index(fields=["status", "-placed_at", "-id"], name="order_by_status"),
+            models.Index(fields=["channel", "-placed_at", "-id"], name="order_by_channel"),
+            models.Index(fields=["payment_status", "-placed_at", "-id"], name="order_by_payment_status"),
+            models.Index(fields=["phone", "-placed_at"], name="order_by_phone"),
+            models.Index(fields=["recipient"], name="order_by_recipient"),
+            models.Index(fields=["channel_order_id"], name="order_by_channel_order_id"),
+            models.Index(fields=["province", "city", "district", "address"], name="order_by_address"),
+        ]
+
+    def __str__(self):
+        return self.number or _("new order")
+
+    # Transitions change only the status and the stage's timestamp; the services around them keep
+    # stock, payments and the event log in step.
+
+    @transition(status, source=Status.PENDING, target=Status.ON_HOLD, custom={"system": True})
+    def hold(self):
+        pass
+
+    @transition(status, source=Status.PENDING, target=Status.CONFIRMED, custom={"system": True})
+    def confirm(self):
+        self.confirmed_at = timezone.now()
+
+    @transition(status, source=Status.ON_HOLD, target=Status.CONFIRMED, permission="orders.review_order",
+                custom={"label": _("Approve")})
+    def approve(self):
+        self.confirmed_at = timezone.now()
+
+    @transition(status, source=Status.ON_HOLD, target=Status.CANCELLED, permission="orders.review_order",
+                custom={"label": _("Reject"), "needs_reason": True})
+    def reject(self):
+        self.cancelled_at = timezone.now()
+
+    @transition(status, source=Status.CONFIRMED, target=Status.PICKING, permission="orders.pick_order",
+                custom={"label": _("Start picking")})
+    def start_picking(self):
+        self.picking_at = timezone.now()
+
+    @transition(status, source=Status.PICKING, target=Status.PACKED, permission="orders.pick_order",
+                custom={"label": _("Mark packed")})
+    def mark_packed(self):
+        self.packed_at = timezone.now()
+
+    @transition(status, source=[Status.PACKED, Status.PARTIALLY_SHIPPED], target=Status.PARTIALLY_SHIPPED,
+                permission="orders.dispatch_order", custom={"label": _("Dispatch"), "via_shipment": True})
+    def ship_partially(self):
+        self.shipped_at = self.shipped_at or timezone.now()
+
+    @transition(status, source=[Status.PACKED, Status.PARTIALLY_SHIPPED], target=Status.SHIPPED,
+                permission="orders.dispatch_order", custom={"label": _("Dispatch"), "via_shipment": True})
+    def ship(self):
+        self.shipped_at = self.shipped_at or timezone.now()
+
+    @transition(status, source=Status.SHIPPED, target=Status.DELIVERED, permission="orders.dispatch_order",
+                custom={"label": _("Record delivery"), "via_shipment": True})
+    def deliver(self):
+        self.delivered_at = timezone.now()
+
+    @transition(status, source=Status.DELIVERED, target=Status.COMPLETED, permission="orders.complete_order",
+                custom={"label": _("Complete")})
+    def complete(self):
+        self.completed_at = timezone.now()
+
+    @transition(status, source=CANCELLABLE, target=Status.CANCELLED, permission="orders.cancel_order",
+                custom={"label": _("Cancel"), "needs_reason": True})
+    def cancel(self):
+        self.cancelled_at = timezone.now()
+
+    @property
+    def is_held(self):
+        return self.status == self.Status.ON_HOLD
+
+    @property
+    def balance_due(self):
+        return self.total - self.amount_paid
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    line_total = models.DecimalField(_("line total"), **MONEY)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} × {self.quantity}"
+
+
+class Allocation(models.Model):
+    """Stock of one warehouse set aside for an order line."""
+
+    class State(models.TextChoices):
+        RESERVED = "reserved", _("Reserved")
+        SHIPPED = "shipped", _("Shipped")
+        RELEASED = "released", _("Released")
+
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("line"))
+    stock_level = models.ForeignKey(
+        StockLevel, on_delete=models.PROTECT, related_name="allocations", verbose_name=_("stock")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RESERVED)
+    created_at = models.DateTimeField(_("reserved at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="allocation_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.line.sku} × {self.quantity} @ {self.stock_level.warehouse.code}"
+
+
+class Payment(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CAPTURED = "captured", _("Captured")
+        FAILED = "failed", _("Failed")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("order"))
+    method = models.CharField(_("method"), max_length=16, choices=PaymentMethod.choices)
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    reference = models.CharField(_("reference"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CAPTURED)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+
+    def __str__(self):
+        return f"{self.get_method_display()} {self.amount}"
+
+
+class OrderEvent(models.Model):
+    """One transition of an order: the timeline and the audit trail."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="events", verbose_name=_("order"))
+    from_status = models.CharField(_("from"), max_length=20, choices=Order.Status.choices)
+    to_status = models.CharField(_("to"), max_length=20, choices=Order.Status.choices)
+    transition = models.CharField(_("transition"), max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("by"),
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["order", "created_at"], name="event_by_order"),
+            models.Index(fields=["to_status", "created_at"], name="event_by_status_reached"),
+        ]
+
+    def __str__(self):
+        return f"{self.from_status} → {self.to_status}"
+
+
+class OrderNote(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="notes", verbose_name=_("order"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("staff note")
+        verbose_name_plural = _("staff notes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return self.text[:50]

@@ -1,0 +1,109 @@
+"""The automatic checks and risk rules of intake. A failed check always holds an order; risk rules
+add to a score, and a score at the manager's threshold holds it too. Reasons are stored as codes
+with values, so each reader sees them in their own language."""
+
+from datetime import timedelta
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from ..models import BlockedContact, Order, PaymentMethod
+
+MESSAGES = {
+    "address_incomplete": _("Address incomplete: %(missing)s missing."),
+    "phone_invalid": _("Phone number “%(phone)s” is not a valid number."),
+    "payment_mismatch": _("Paid %(paid)s but the order total is %(total)s."),
+    "cod_over_limit": _("Cash on delivery of %(total)s is over the limit of %(limit)s."),
+    "out_of_stock": _("Not enough stock (SKU: units missing): %(items)s."),
+    "high_value": _("Order value %(total)s is over %(threshold)s."),
+    "new_customer_high_value": _("New customer with an order of %(total)s (over %(threshold)s)."),
+    "repeat_phone": _("%(count)s orders to this phone within %(hours)s hours."),
+    "repeat_address": _("%(count)s orders to this address within %(hours)s hours."),
+    "blocked_phone": _("Phone number is on the blocklist: %(reason)s"),
+    "blocked_address": _("Address is on the blocklist: %(reason)s"),
+}
+
+RISK_POINTS = {
+    "high_value": 40,
+    "new_customer_high_value": 30,
+    "repeat_phone": 30,
+    "repeat_address": 30,
+    "cod_over_limit": 50,
+    "blocked_phone": 100,
+    "blocked_address": 100,
+}
+
+ADDRESS_FIELDS = {
+    "province": _("province"),
+    "city": _("city"),
+    "district": _("district"),
+    "address": _("street address"),
+}
+
+
+def reason(code, **params):
+    return {"code": code, "params": {k: str(v) for k, v in params.items()}}
+
+
+def describe(hold_reason):
+    template = MESSAGES.get(hold_reason.get("code"))
+    if template is None:
+        return hold_reason.get("code", "")
+    return str(template) % hold_reason.get("params", {})
+
+
+def address_key(province, city, district, address):
+    return " ".join(part.strip() for part in (province, city, district, address) if part).lower()
+
+
+def contact_checks(*, province, city, district, address, phone_valid, phone_raw):
+    reasons = []
+    given = {"province": province, "city": city, "district": district, "address": address}
+    missing = [str(label) for field, label in ADDRESS_FIELDS.items() if not (given[field] or "").strip()]
+    if missing:
+        reasons.append(reason("address_incomplete", missing=", ".join(missing)))
+    if not phone_valid:
+        reasons.append(reason("phone_invalid", phone=phone_raw))
+    return reasons
+
+
+def payment_checks(*, method, total, paid):
+    reasons = []
+    if method == PaymentMethod.COD:
+        if paid and paid != total:
+            reasons.append(reason("payment_mismatch", paid=paid, total=total))
+    elif paid != total:
+        reasons.append(reason("payment_mismatch", paid=paid, total=total))
+    return reasons
+
+
+def risk_rules(*, order, customer_is_new, intake, now):
+    """Return (score, reasons) for an order that is already saved with its totals."""
+    reasons = []
+    total = order.total
+    if total > intake.high_value_threshold:
+        reasons.append(reason("high_value", total=total, threshold=intake.high_value_threshold))
+    if customer_is_new and total > intake.new_customer_value_threshold:
+        reasons.append(reason("new_customer_high_value", total=total, threshold=intake.new_customer_value_threshold))
+    if order.payment_method == PaymentMethod.COD and total > intake.cod_limit:
+        reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
+
+    since = now - timedelta(hours=intake.velocity_window_hours)
+    recent = Order.objects.filter(placed_at__gte=since).exclude(pk=order.pk)
+    same_phone = recent.filter(phone=order.phone).count() + 1
+    if same_phone > intake.velocity_max_orders:
+        reasons.append(reason("repeat_phone", count=same_phone, hours=intake.velocity_window_hours))
+    same_address = recent.filter(
+        province=order.province, city=order.city, district=order.district, address=order.address
+    ).count() + 1
+    if same_address > intake.velocity_max_orders:
+        reasons.append(reason("repeat_address", count=same_address, hours=intake.velocity_window_hours))
+
+    key = address_key(order.province, order.city, order.district, order.address)
+    for blocked in BlockedContact.objects.filter(
+        Q(kind=BlockedContact.Kind.PHONE, value=order.phone) | Q(kind=BlockedContact.Kind.ADDRESS, value=key)
+    ):
+        code = "blocked_phone" if blocked.kind == BlockedContact.Kind.PHONE else "blocked_address"
+        reasons.append(reason(code, reason=blocked.reason))
+
+    score = sum(RISK_POINTS[r["code"]] for r in reasons)
+    return min(score, 1000), reasons

@@ -1,0 +1,44 @@
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed, has_transition_perm
+
+from ..models import OrderEvent
+
+
+class TransitionRefused(Exception):
+    """The order is not in a state that allows this step (often: someone else was quicker)."""
+
+
+def transition_label(bound_method):
+    """The name staff see for a transition, in their language."""
+    for declared in bound_method._django_fsm.transitions.values():
+        if declared.custom.get("label"):
+            return str(declared.custom["label"])
+    return bound_method.__name__.replace("_", " ")
+
+
+def ensure_allowed(order, bound_method, actor):
+    """Refuse a transition the order's state or the actor's role does not allow. `actor` None means
+    the system itself (intake, a carrier update) and needs no permission."""
+    if not can_proceed(bound_method):
+        raise TransitionRefused(
+            _("Order %(number)s is %(status)s now, so “%(step)s” is not possible.")
+            % {"number": order.number, "status": order.get_status_display(), "step": transition_label(bound_method)}
+        )
+    if actor is not None and not has_transition_perm(bound_method, actor):
+        raise PermissionDenied(
+            _("Your role may not take the step “%(step)s” on order %(number)s.")
+            % {"step": transition_label(bound_method), "number": order.number}
+        )
+
+
+def record_transition(order, bound_method, *, actor=None, reason=""):
+    """Take one FSM transition of a locked order, save it and write its event."""
+    ensure_allowed(order, bound_method, actor)
+    from_status = order.status
+    bound_method()
+    order.save()
+    return OrderEvent.objects.create(
+        order=order, from_status=from_status, to_status=order.status, transition=bound_method.__name__,
+        actor=actor, reason=reason or "",
+    )

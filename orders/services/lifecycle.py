@@ -1,0 +1,187 @@
+"""Everything that moves an order after intake. Each function is one transaction that locks the
+order row first, then its lines and stock (by primary key), so two people acting on one order at
+once are served one after the other and the second is told what happened."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from inventory import services as inventory
+
+from ..models import Allocation, Order, OrderNote, Payment, PaymentMethod
+from . import checks
+from .events import TransitionRefused, ensure_allowed, record_transition
+from .intake import payment_status_for, reserve_lines, shortage_reason
+from .phones import normalize_phone
+
+
+def lock_order(order_id):
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _reserved_allocations(order, warehouse_id=None):
+    allocations = Allocation.objects.select_for_update().filter(
+        line__order=order, state=Allocation.State.RESERVED
+    ).order_by("pk")
+    if warehouse_id is not None:
+        allocations = allocations.filter(stock_level__warehouse_id=warehouse_id)
+    return list(allocations)
+
+
+def _required_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give a reason; it is kept in the order's history.")})
+    return reason
+
+
+@transaction.atomic
+def approve(order_id, *, actor, reason=""):
+    """A reviewer releases a held order: its stock is reserved now, or the approval is refused
+    with what is missing and the order stays held."""
+    order = lock_order(order_id)
+    ensure_allowed(order, order.approve, actor)
+    lines = list(order.lines.all())
+    if not Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).exists():
+        try:
+            with transaction.atomic():
+                reserve_lines(order, lines, actor=actor)
+        except inventory.InsufficientStock as shortage:
+            raise TransitionRefused(checks.describe(shortage_reason(shortage, lines))) from shortage
+    return record_transition(order, order.approve, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def reject(order_id, *, actor, reason):
+    order = lock_order(order_id)
+    reason = _required_reason(reason)
+    ensure_allowed(order, order.reject, actor)
+    _release_and_settle(order, actor)
+    return record_transition(order, order.reject, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def cancel(order_id, *, actor, reason):
+    """Cancel before shipping: reserved stock goes back, and captured money becomes a refund owed."""
+    order = lock_order(order_id)
+    reason = _required_reason(reason)
+    ensure_allowed(order, order.cancel, actor)
+    _release_and_settle(order, actor)
+    return record_transition(order, order.cancel, actor=actor, reason=reason)
+
+
+def _release_and_settle(order, actor):
+    allocations = _reserved_allocations(order)
+    if allocations:
+        inventory.release(
+            [(a.stock_level_id, a.quantity) for a in allocations], reference=order.number, actor=actor
+        )
+        Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(state=Allocation.State.RELEASED)
+    if order.amount_paid > 0:
+        order.refund_due = order.amount_paid
+        order.payment_status = Order.PaymentStatus.REFUND_DUE
+
+
+@transaction.atomic
+def start_picking(order_id, *, actor):
+    order = lock_order(order_id)
+    return record_transition(order, order.start_picking, actor=actor)
+
+
+@transaction.atomic
+def mark_packed(order_id, *, actor):
+    order = lock_order(order_id)
+    return record_transition(order, order.mark_packed, actor=actor)
+
+
+@transaction.atomic
+def complete(order_id, *, actor):
+    order = lock_order(order_id)
+    return record_transition(order, order.complete, actor=actor)
+
+
+@transaction.atomic
+def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
+    """The goods of one warehouse left with a carrier: their stock leaves the books, and the order
+    is shipped once no warehouse has anything left to send."""
+    order = lock_order(order_id)
+    ensure_allowed(order, order.ship, actor)
+    allocations = _reserved_allocations(order)
+    leaving = [a for a in allocations if a.stock_level.warehouse_id == warehouse_id]
+    if not leaving:
+        raise TransitionRefused(
+            _("Order %(number)s has nothing waiting to leave this warehouse.") % {"number": order.number}
+        )
+    remaining = len(allocations) - len(leaving)
+    step = order.ship_partially if remaining else order.ship
+    event = record_transition(order, step, actor=actor, reason=reference)
+    inventory.ship_out([(a.stock_level_id, a.quantity) for a in leaving], reference=order.number, actor=actor)
+    Allocation.objects.filter(pk__in=[a.pk for a in leaving]).update(state=Allocation.State.SHIPPED)
+    return event
+
+
+@transaction.atomic
+def record_delivery(order_id, *, actor, reason=""):
+    order = lock_order(order_id)
+    return record_transition(order, order.deliver, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def record_payment(order_id, *, method, amount, actor, reference=""):
+    order = lock_order(order_id)
+    if method not in PaymentMethod.values:
+        raise ValidationError({"method": _("Choose a payment method.")})
+    if not isinstance(amount, Decimal) or amount <= 0:
+        raise ValidationError({"amount": _("Enter an amount greater than zero.")})
+    if order.status == Order.Status.CANCELLED:
+        raise ValidationError(_("Order %(number)s is cancelled; no payment can be recorded.") % {"number": order.number})
+    if order.amount_paid + amount > order.total:
+        raise ValidationError(
+            {"amount": _("This would take %(paid)s in all for an order of %(total)s.")
+             % {"paid": order.amount_paid + amount, "total": order.total}}
+        )
+    payment = Payment.objects.create(order=order, method=method, amount=amount, reference=reference, recorded_by=actor)
+    order.amount_paid += amount
+    order.payment_status = payment_status_for(order.total, order.amount_paid)
+    order.save(update_fields=["amount_paid", "payment_status", "updated_at"])
+    return payment
+
+
+@transaction.atomic
+def add_note(order_id, *, author, text):
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the note first.")})
+    order = Order.objects.get(pk=order_id)
+    return OrderNote.objects.create(order=order, author=author, text=text)
+
+
+@transaction.atomic
+def update_delivery_address(order_id, *, actor, **fields):
+    """A reviewer corrects where a held or not yet packed order goes; the change is in the history."""
+    editable = {"recipient", "phone", "province", "city", "district", "address", "postcode"}
+    unknown = set(fields) - editable
+    if unknown:
+        raise ValidationError(_("These fields cannot be changed here: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    order = lock_order(order_id)
+    if order.status not in (Order.Status.ON_HOLD, Order.Status.CONFIRMED):
+        raise TransitionRefused(
+            _("Order %(number)s is %(status)s; its address can no longer be changed.")
+            % {"number": order.number, "status": order.get_status_display()}
+        )
+    changes = []
+    for name, value in fields.items():
+        value = (value or "").strip()
+        if name == "phone":
+            value, valid = normalize_phone(value)
+            if not valid:
+                raise ValidationError({"phone": _("Enter a valid phone number.")})
+        if value != getattr(order, name):
+            changes.append(f"{Order._meta.get_field(name).verbose_name}: {getattr(order, name)} → {value}")
+            setattr(order, name, value)
+    if changes:
+        order.save()
+        OrderNote.objects.create(order=order, author=actor, text=_("Address changed. ") + "; ".join(changes))
+    return order

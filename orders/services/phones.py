@@ -1,0 +1,37 @@
+import unicodedata
+
+import phonenumbers
+from django.conf import settings
+
+
+def normalize_phone(raw):
+    """Return (E.164 form, valid). Full-width digits, spaces, dashes and a +86 or 0086 prefix are
+    understood; a number that cannot be read comes back cleaned but marked invalid."""
+    cleaned = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    cleaned = "".join(ch for ch in cleaned if ch.isdigit() or ch == "+")
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    if not cleaned:
+        return "", False
+    try:
+        parsed = phonenumbers.parse(cleaned, settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return cleaned[:20], False
+    if not phonenumbers.is_valid_number(parsed):
+        return cleaned[:20], False
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), True
+
+
+def mask_phone(phone):
+    """Keep the country code, the first three and the last four digits: +86 138****5678."""
+    if not phone:
+        return ""
+    try:
+        parsed = phonenumbers.parse(phone, settings.DEFAULT_PHONE_REGION)
+        national = str(parsed.national_number)
+        prefix = f"+{parsed.country_code} "
+    except phonenumbers.NumberParseException:
+        national, prefix = phone, ""
+    if len(national) <= 7:
+        return prefix + "*" * max(len(national) - 4, 0) + national[-4:]
+    return prefix + national[:3] + "*" * (len(national) - 7) + national[-4:]
