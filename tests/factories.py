@@ -1,0 +1,103 @@
+"""Test data. Stock is always booked through the inventory services so the ledger stays whole."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group, User
+
+from inventory import services as inventory
+from inventory.models import Product, Warehouse
+from logistics.models import Carrier
+from orders import services as orders
+from orders.models import Channel
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    barcode = factory.Sequence(lambda n: f"690{n:010d}")
+    unit_price = Decimal("25.00")
+    cost = Decimal("10.00")
+    weight_kg = Decimal("0.500")
+
+
+class WarehouseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Warehouse
+
+    code = factory.Sequence(lambda n: f"WH{n}")
+    name = factory.Sequence(lambda n: f"Warehouse {n}")
+    priority = factory.Sequence(lambda n: n + 1)
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Channel
+        django_get_or_create = ("code",)
+
+    code = "web"
+    name = "Web shop"
+    kind = Channel.Kind.WEB
+
+
+class CarrierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Carrier
+        django_get_or_create = ("code",)
+
+    code = "sf"
+    name = "SF Express"
+    tracking_url_template = "https://www.sf-express.com/track?no={tracking_number}"
+
+
+def stock(product, warehouse, quantity, *, bin_location=""):
+    level = inventory.stock_level_for(product, warehouse)
+    if bin_location:
+        level.bin_location = bin_location
+        level.save(update_fields=["bin_location"])
+    if quantity:
+        inventory.receive(stock_level_id=level.pk, quantity=quantity, reference="test stock")
+    level.refresh_from_db()
+    return level
+
+
+def staff(role=None, username=None, **extra):
+    """A staff user in the named role group (DESIGN.md's roles), or a superuser with role None."""
+    username = username or f"{(role or 'admin').lower().replace(' ', '_')}_{User.objects.count() + 1}"
+    if role is None:
+        return User.objects.create_superuser(username=username, password="pw", **extra)
+    user = User.objects.create_user(username=username, password="pw", is_staff=True, **extra)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+_order_ids = iter(range(1, 10**9))
+
+
+def order_input(channel=None, *, lines, **overrides):
+    """A valid order that passes every check: `lines` are (product or sku, quantity) pairs."""
+    channel = channel or ChannelFactory()
+    values = {
+        "channel": channel,
+        "channel_order_id": f"T-{next(_order_ids)}",
+        "recipient": "王小明",
+        "phone": "13800138000",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "address": "文三路 90 号",
+        "postcode": "310012",
+        "payment_method": "cod",
+        "lines": [
+            orders.LineInput(sku=getattr(item, "sku", item), quantity=quantity) for item, quantity in lines
+        ],
+    }
+    values.update(overrides)
+    return orders.OrderInput(**values)
+
+
+def place(channel=None, *, lines, actor=None, **overrides):
+    return orders.place_order(order_input(channel, lines=lines, **overrides), actor=actor).order
