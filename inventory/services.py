@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import StockLevel, StockMovement, Warehouse
+from .models import StockLevel, StockMovement
 
 Kind = StockMovement.Kind
 
@@ -37,12 +37,17 @@ class Reservation:
     quantity: int
 
 
+def _locked(levels):
+    """Lock stock levels in primary-key order, the one order every service uses."""
+    return {level.pk: level for level in levels.select_for_update(of=("self",)).order_by("pk")}
+
+
 def lock_stock_levels(ids):
-    """Lock the given stock levels in primary-key order, the one order every service uses."""
-    return {level.pk: level for level in StockLevel.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    return _locked(StockLevel.objects.filter(pk__in=ids))
 
 
 def _record(level, kind, *, on_hand_change=0, reserved_change=0, reference="", reason="", actor=None):
+    """Change a locked stock level in memory and return its ledger line; `_book` writes both."""
     level.on_hand += on_hand_change
     level.reserved += reserved_change
     if level.reserved < 0 or level.reserved > level.on_hand:
@@ -50,11 +55,16 @@ def _record(level, kind, *, on_hand_change=0, reserved_change=0, reference="", r
             _("%(level)s cannot go to %(on_hand)d on hand with %(reserved)d reserved.")
             % {"level": level, "on_hand": level.on_hand, "reserved": level.reserved}
         )
-    level.save(update_fields=["on_hand", "reserved"])
     return StockMovement(
         stock_level=level, kind=kind, on_hand_change=on_hand_change, reserved_change=reserved_change,
         reference=reference, reason=reason, actor=actor,
     )
+
+
+def _book(movements):
+    levels = {m.stock_level.pk: m.stock_level for m in movements}
+    StockLevel.objects.bulk_update(list(levels.values()), ["on_hand", "reserved"])
+    StockMovement.objects.bulk_create(movements)
 
 
 def _positive(quantity, field="quantity"):
@@ -73,7 +83,7 @@ def receive(*, stock_level_id, quantity, actor=None, reference="", reason=""):
     """Goods arrived at the warehouse."""
     _positive(quantity)
     level = lock_stock_levels([stock_level_id])[stock_level_id]
-    _record(level, Kind.RECEIPT, on_hand_change=quantity, reference=reference, reason=reason, actor=actor).save()
+    _book([_record(level, Kind.RECEIPT, on_hand_change=quantity, reference=reference, reason=reason, actor=actor)])
     return level
 
 
@@ -89,7 +99,7 @@ def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
         raise ValidationError(
             {"change": _("On hand cannot go below the %(reserved)d units reserved for orders.") % {"reserved": level.reserved}}
         )
-    _record(level, Kind.ADJUSTMENT, on_hand_change=change, reference=reference, reason=reason.strip(), actor=actor).save()
+    _book([_record(level, Kind.ADJUSTMENT, on_hand_change=change, reference=reference, reason=reason.strip(), actor=actor)])
     return level
 
 
@@ -106,7 +116,7 @@ def record_count(*, stock_level_id, counted, actor=None, reference=""):
         )
     change = counted - level.on_hand
     if change:
-        _record(level, Kind.COUNT, on_hand_change=change, reference=reference, actor=actor).save()
+        _book([_record(level, Kind.COUNT, on_hand_change=change, reference=reference, actor=actor)])
     return level
 
 
@@ -152,23 +162,32 @@ def _plan(demands, levels):
 @transaction.atomic
 def reserve(demands, *, reference="", actor=None):
     """Reserve stock for all demands or for none; raises InsufficientStock naming what is missing."""
+    plan, shortages = reserve_if_available(demands, reference=reference, actor=actor)
+    if shortages:
+        raise InsufficientStock(shortages)
+    return plan
+
+
+@transaction.atomic(savepoint=False)
+def reserve_if_available(demands, *, reference="", actor=None):
+    """Like `reserve`, but answers (plan, {}) or ([], shortages) instead of raising, so a caller
+    that holds the order when stock is short needs no savepoint inside its transaction."""
     for demand in demands:
         _positive(demand.quantity)
-    product_ids = {d.product_id for d in demands}
-    candidate_ids = StockLevel.objects.filter(
-        product_id__in=product_ids, warehouse__active=True
-    ).values_list("pk", flat=True)
-    locked = lock_stock_levels(list(candidate_ids))
-    warehouses = Warehouse.objects.in_bulk({lv.warehouse_id for lv in locked.values()})
-    for level in locked.values():
-        level.warehouse = warehouses[level.warehouse_id]
-    plan = _plan(demands, list(locked.values()))
-    movements = [
+    locked = _locked(
+        StockLevel.objects.filter(
+            product_id__in={d.product_id for d in demands}, warehouse__active=True
+        ).select_related("warehouse")
+    )
+    try:
+        plan = _plan(demands, list(locked.values()))
+    except InsufficientStock as shortage:
+        return [], shortage.shortages
+    _book([
         _record(r.stock_level, Kind.RESERVATION, reserved_change=r.quantity, reference=reference, actor=actor)
         for r in plan
-    ]
-    StockMovement.objects.bulk_create(movements)
-    return plan
+    ])
+    return plan, {}
 
 
 def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor):
@@ -177,14 +196,13 @@ def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor)
         _positive(quantity)
         totals[stock_level_id] += quantity
     locked = lock_stock_levels(list(totals))
-    movements = [
+    _book([
         _record(
             locked[level_id], kind, on_hand_change=sign_on_hand * quantity,
             reserved_change=sign_reserved * quantity, reference=reference, actor=actor,
         )
         for level_id, quantity in sorted(totals.items())
-    ]
-    StockMovement.objects.bulk_create(movements)
+    ])
     return locked
 
 

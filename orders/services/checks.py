@@ -3,7 +3,7 @@ add to a score, and a score at the manager's threshold holds it too. Reasons are
 with values, so each reader sees them in their own language."""
 
 from datetime import timedelta
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from ..models import BlockedContact, Order, PaymentMethod
@@ -88,13 +88,17 @@ def risk_rules(*, order, customer_is_new, intake, now):
         reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
 
     since = now - timedelta(hours=intake.velocity_window_hours)
-    recent = Order.objects.filter(placed_at__gte=since).exclude(pk=order.pk)
-    same_phone = recent.filter(phone=order.phone).count() + 1
+    phone_match = Q(phone=order.phone)
+    address_match = Q(province=order.province, city=order.city, district=order.district, address=order.address)
+    recent = (
+        Order.objects.filter(phone_match | address_match, placed_at__gte=since)
+        .exclude(pk=order.pk)
+        .aggregate(phone=Count("pk", filter=phone_match), address=Count("pk", filter=address_match))
+    )
+    same_phone = recent["phone"] + 1
     if same_phone > intake.velocity_max_orders:
         reasons.append(reason("repeat_phone", count=same_phone, hours=intake.velocity_window_hours))
-    same_address = recent.filter(
-        province=order.province, city=order.city, district=order.district, address=order.address
-    ).count() + 1
+    same_address = recent["address"] + 1
     if same_address > intake.velocity_max_orders:
         reasons.append(reason("repeat_address", count=same_address, hours=intake.velocity_window_hours))
 

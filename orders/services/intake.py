@@ -246,10 +246,9 @@ def _create(data, channel_order_id, valid, actor):
 
     order.number = order_number(order)
     if not reasons and score < intake.hold_score:
-        try:
-            reserve_lines(order, lines, actor=actor)
-        except inventory.InsufficientStock as shortage:
-            reasons.append(shortage_reason(shortage, lines))
+        _allocations, shortages = reserve_lines(order, lines, actor=actor)
+        if shortages:
+            reasons.append(shortage_reason(shortages, lines))
     order.hold_reasons = reasons
     if reasons or score >= intake.hold_score:
         record_transition(order, order.hold, actor=actor, reason="; ".join(checks.describe(r) for r in reasons))
@@ -267,20 +266,22 @@ def payment_status_for(total, paid):
 
 
 def reserve_lines(order, lines, *, actor=None):
-    """Reserve stock for every line or none, and record where it was taken from."""
-    plan = inventory.reserve(
+    """Reserve stock for every line or none, and record where it was taken from. Returns
+    (allocations, shortages by product id); nothing is reserved when anything is short."""
+    plan, shortages = inventory.reserve_if_available(
         [inventory.Demand(line.pk, line.product_id, line.quantity) for line in lines],
         reference=order.number or "", actor=actor,
     )
-    return Allocation.objects.bulk_create(
+    allocations = Allocation.objects.bulk_create(
         Allocation(line_id=r.key, stock_level=r.stock_level, quantity=r.quantity) for r in plan
     )
+    return allocations, shortages
 
 
-def shortage_reason(shortage, lines):
+def shortage_reason(shortages, lines):
     sku_of = {line.product_id: line.sku for line in lines}
     items = ", ".join(
         f"{sku_of.get(pid, pid)}: {missing}"
-        for pid, missing in sorted(shortage.shortages.items(), key=lambda item: str(sku_of.get(item[0])))
+        for pid, missing in sorted(shortages.items(), key=lambda item: str(sku_of.get(item[0])))
     )
     return checks.reason("out_of_stock", items=items)

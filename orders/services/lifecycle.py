@@ -45,11 +45,9 @@ def approve(order_id, *, actor, reason=""):
     ensure_allowed(order, order.approve, actor)
     lines = list(order.lines.all())
     if not Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).exists():
-        try:
-            with transaction.atomic():
-                reserve_lines(order, lines, actor=actor)
-        except inventory.InsufficientStock as shortage:
-            raise TransitionRefused(checks.describe(shortage_reason(shortage, lines))) from shortage
+        _allocations, shortages = reserve_lines(order, lines, actor=actor)
+        if shortages:
+            raise TransitionRefused(checks.describe(shortage_reason(shortages, lines)))
     return record_transition(order, order.approve, actor=actor, reason=reason)
 
 
