@@ -7,9 +7,10 @@ from django.contrib.auth.models import Group, User
 
 from inventory import services as inventory
 from inventory.models import Product, Warehouse
+from logistics import services as logistics
 from logistics.models import Carrier
 from orders import services as orders
-from orders.models import Channel
+from orders.models import Allocation, Channel
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -101,3 +102,43 @@ def order_input(channel=None, *, lines, **overrides):
 
 def place(channel=None, *, lines, actor=None, **overrides):
     return orders.place_order(order_input(channel, lines=lines, **overrides), actor=actor).order
+
+
+_tracking_numbers = iter(range(1, 10**9))
+
+
+def tracking_number():
+    return f"SF{next(_tracking_numbers):010d}"
+
+
+def dispatch_all(order, *, actor=None, carrier=None):
+    """Dispatch every warehouse that still holds reserved goods of a packed order, one shipment each."""
+    carrier = carrier or CarrierFactory()
+    warehouse_ids = sorted(set(
+        Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED)
+        .values_list("stock_level__warehouse_id", flat=True)
+    ))
+    return [
+        logistics.dispatch(order_id=order.pk, warehouse_id=warehouse_id, carrier_id=carrier.pk,
+                           tracking_number=tracking_number(), actor=actor)
+        for warehouse_id in warehouse_ids
+    ]
+
+
+def advance(order, to_status, *, actor=None):
+    """Take a confirmed order forward through the services, step by step, until it reaches
+    `to_status` (picking, packed, shipped, delivered or completed); returns it fresh from the database."""
+    steps = [
+        ("picking", lambda: orders.start_picking(order.pk, actor=actor)),
+        ("packed", lambda: orders.mark_packed(order.pk, actor=actor)),
+        ("shipped", lambda: dispatch_all(order, actor=actor)),
+        ("delivered", lambda: [logistics.mark_delivered(s.pk, actor=actor) for s in order.shipments.all()]),
+        ("completed", lambda: orders.complete(order.pk, actor=actor)),
+    ]
+    names = [name for name, _step in steps]
+    if to_status not in names:
+        raise ValueError(f"advance() goes to one of {names}, not {to_status!r}")
+    for name, step in steps[: names.index(to_status) + 1]:
+        step()
+    order.refresh_from_db()
+    return order

@@ -241,16 +241,18 @@ def _create(data, channel_order_id, valid, actor):
     reasons += checks.payment_checks(method=order.payment_method, total=order.total, paid=order.amount_paid)
     score, risk_reasons = checks.risk_rules(order=order, customer_is_new=customer_is_new, intake=intake,
                                             now=timezone.now())
-    reasons += risk_reasons
     order.risk_score = score
 
     order.number = order_number(order)
+    # A failed check always holds; risk rules hold only once their score reaches the manager's threshold.
     if not reasons and score < intake.hold_score:
         _allocations, shortages = reserve_lines(order, lines, actor=actor)
         if shortages:
             reasons.append(shortage_reason(shortages, lines))
+    held = bool(reasons) or score >= intake.hold_score
+    reasons += risk_reasons
     order.hold_reasons = reasons
-    if reasons or score >= intake.hold_score:
+    if held:
         record_transition(order, order.hold, actor=actor, reason="; ".join(checks.describe(r) for r in reasons))
     else:
         record_transition(order, order.confirm, actor=actor)

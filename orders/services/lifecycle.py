@@ -4,7 +4,7 @@ once are served one after the other and the second is told what happened."""
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -128,6 +128,8 @@ def record_delivery(order_id, *, actor, reason=""):
 
 @transaction.atomic
 def record_payment(order_id, *, method, amount, actor, reference=""):
+    if actor is not None and not actor.has_perm("orders.add_payment"):
+        raise PermissionDenied(_("Your role may not record payments."))
     order = lock_order(order_id)
     if method not in PaymentMethod.values:
         raise ValidationError({"method": _("Choose a payment method.")})

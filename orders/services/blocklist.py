@@ -1,0 +1,57 @@
+"""The blocklist of phones and addresses. Entries are stored in exactly the form intake compares
+(a phone in E.164, an address as checks.address_key), so a number typed with spaces or a +86
+prefix still matches the orders placed with it."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from ..models import BlockedContact
+from .checks import address_key
+from .phones import normalize_phone
+
+Kind = BlockedContact.Kind
+REQUIRED_ADDRESS_PARTS = ("province", "city", "address")
+
+
+def blocked_value(kind, *, phone="", province="", city="", district="", address=""):
+    """The value stored for a phone or an address; raises ValidationError naming what is missing."""
+    if kind == Kind.PHONE:
+        if not (phone or "").strip():
+            raise ValidationError({"phone": _("Enter the phone number to block.")})
+        value, valid = normalize_phone(phone)
+        if not valid:
+            raise ValidationError({"phone": _("“%(phone)s” is not a valid phone number.") % {"phone": phone}})
+        return value
+    if kind == Kind.ADDRESS:
+        parts = {"province": province, "city": city, "district": district, "address": address}
+        parts = {name: (part or "").strip() for name, part in parts.items()}
+        missing = {name: _("Enter this part of the address to block.")
+                   for name in REQUIRED_ADDRESS_PARTS if not parts[name]}
+        if missing:
+            raise ValidationError(missing)
+        return address_key(parts["province"], parts["city"], parts["district"], parts["address"])
+    raise ValidationError({"kind": _("Choose phone or address.")})
+
+
+@transaction.atomic
+def block_contact(*, kind, reason, phone="", province="", city="", district="", address=""):
+    """Put a phone or an address on the blocklist: new orders to it are held for review."""
+    reason = (reason or "").strip()
+    value = blocked_value(kind, phone=phone, province=province, city=city, district=district, address=address)
+    if not reason:
+        raise ValidationError({"reason": _("Say why this is blocked; reviewers see it on held orders.")})
+    duplicate = ValidationError(_("%(value)s is already on the blocklist.") % {"value": value})
+    if BlockedContact.objects.filter(kind=kind, value=value).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            return BlockedContact.objects.create(kind=kind, value=value, reason=reason)
+    except IntegrityError as error:
+        raise duplicate from error
+
+
+@transaction.atomic
+def unblock(blocked_contact_id):
+    """Take an entry off the blocklist; orders already held keep their reasons."""
+    BlockedContact.objects.filter(pk=blocked_contact_id).delete()

@@ -1,0 +1,266 @@
+"""The staff roles of DESIGN.md: created on migrate with their permissions, and enforced by the
+services themselves, whatever screen calls them."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
+
+from inventory.models import StockLevel
+from logistics import services as logistics
+from logistics.models import Shipment
+from orders import roles
+from orders import services as orders
+from orders.models import Order, Payment
+from tests.factories import (
+    CarrierFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock, tracking_number,
+)
+
+pytestmark = pytest.mark.django_db
+
+REVIEWER, WAREHOUSE, LOGISTICS = "Order reviewer", "Warehouse operator", "Logistics coordinator"
+SERVICE, FINANCE, MANAGER = "Customer service", "Finance", "Manager"
+ALL_ROLES = [REVIEWER, WAREHOUSE, LOGISTICS, SERVICE, FINANCE, MANAGER]
+
+# Who holds each permission that decides a step of the order cycle; everyone else must not.
+HOLDERS = {
+    "orders.review_order": {REVIEWER, MANAGER},
+    "orders.pick_order": {WAREHOUSE, MANAGER},
+    "orders.dispatch_order": {WAREHOUSE, LOGISTICS, MANAGER},
+    "orders.cancel_order": {SERVICE, MANAGER},
+    "orders.complete_order": {MANAGER},
+    "orders.add_payment": {FINANCE, MANAGER},
+    "orders.view_customer_phone": {REVIEWER, LOGISTICS, SERVICE, FINANCE, MANAGER},
+    "orders.change_intakesettings": {MANAGER},
+    "inventory.adjust_stock": {MANAGER},
+    "inventory.receive_stock": {WAREHOUSE, MANAGER},
+    "inventory.count_stock": {WAREHOUSE, MANAGER},
+    "inventory.change_product": {MANAGER},
+}
+
+
+@pytest.fixture
+def product():
+    item = ProductFactory(unit_price=Decimal("25.00"))
+    stock(item, WarehouseFactory(), 10)
+    return item
+
+
+def group_permissions(name):
+    return {
+        f"{app}.{codename}"
+        for app, codename in Group.objects.get(name=name).permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+
+
+def fresh(order):
+    return Order.objects.get(pk=order.pk)
+
+
+def held(product):
+    return place(lines=[(product, 1)], district="")
+
+
+def test_every_role_group_exists_after_migrate():
+    assert set(Group.objects.values_list("name", flat=True)) >= set(ALL_ROLES)
+
+
+@pytest.mark.parametrize("permission", sorted(HOLDERS))
+def test_each_permission_belongs_to_exactly_the_intended_roles(permission):
+    holders = {role for role in ALL_ROLES if permission in group_permissions(role)}
+
+    assert holders == HOLDERS[permission]
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_every_role_can_look_at_orders(role):
+    assert {"orders.view_order", "orders.view_orderevent", "inventory.view_stocklevel"} <= group_permissions(role)
+
+
+def test_the_manager_holds_every_permission_of_the_shop_apps():
+    shop = Permission.objects.filter(content_type__app_label__in=roles.MANAGED_APPS)
+
+    assert set(Group.objects.get(name=MANAGER).permissions.all()) == set(shop)
+
+
+def test_running_the_role_setup_again_changes_nothing_and_keeps_permissions_added_by_hand():
+    finance = Group.objects.get(name=FINANCE)
+    extra = Permission.objects.get(content_type__app_label="orders", codename="change_payment")
+    finance.permissions.add(extra)
+    before = {name: group_permissions(name) for name in ALL_ROLES}
+
+    roles.ensure_roles(sender=None)
+
+    assert Group.objects.filter(name__in=ALL_ROLES).count() == len(ALL_ROLES)
+    assert {name: group_permissions(name) for name in ALL_ROLES} == before
+    assert "orders.change_payment" in group_permissions(FINANCE)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_only_roles_that_need_them_see_full_phone_numbers(role):
+    user = staff(role)
+
+    assert user.has_perm("orders.view_customer_phone") is (role in HOLDERS["orders.view_customer_phone"])
+
+
+# --- the services enforce the roles ------------------------------------------------------------
+
+
+def test_a_warehouse_operator_cannot_approve_a_held_order(product):
+    order = held(product)
+
+    with pytest.raises(PermissionDenied) as refused:
+        orders.approve(order.pk, actor=staff(WAREHOUSE))
+
+    assert order.number in str(refused.value)
+    assert fresh(order).status == Order.Status.ON_HOLD
+    assert StockLevel.objects.get().reserved == 0
+
+
+def test_a_warehouse_operator_cannot_cancel_an_order(product):
+    order = place(lines=[(product, 2)])
+
+    with pytest.raises(PermissionDenied):
+        orders.cancel(order.pk, actor=staff(WAREHOUSE), reason="no")
+
+    assert fresh(order).status == Order.Status.CONFIRMED
+    assert StockLevel.objects.get().reserved == 2
+
+
+def test_a_warehouse_operator_can_pick_pack_and_dispatch(product):
+    operator = staff(WAREHOUSE)
+
+    order = advance(place(lines=[(product, 2)]), "shipped", actor=operator)
+
+    assert order.status == Order.Status.SHIPPED
+    assert set(order.events.exclude(to_status=Order.Status.CONFIRMED).values_list("actor", flat=True)) == {operator.pk}
+
+
+def test_an_order_reviewer_can_approve_and_reject(product):
+    reviewer = staff(REVIEWER)
+    approved, rejected = held(product), held(product)
+
+    orders.approve(approved.pk, actor=reviewer)
+    orders.reject(rejected.pk, actor=reviewer, reason="fake")
+
+    assert fresh(approved).status == Order.Status.CONFIRMED
+    assert fresh(rejected).status == Order.Status.CANCELLED
+
+
+def test_an_order_reviewer_cannot_start_picking(product):
+    order = place(lines=[(product, 1)])
+
+    with pytest.raises(PermissionDenied):
+        orders.start_picking(order.pk, actor=staff(REVIEWER))
+
+    assert fresh(order).status == Order.Status.CONFIRMED
+
+
+def test_customer_service_can_cancel_an_order(product):
+    order = place(lines=[(product, 2)])
+
+    orders.cancel(order.pk, actor=staff(SERVICE), reason="customer asked")
+
+    assert fresh(order).status == Order.Status.CANCELLED
+    assert StockLevel.objects.get().reserved == 0
+
+
+def test_customer_service_cannot_approve(product):
+    order = held(product)
+
+    with pytest.raises(PermissionDenied):
+        orders.approve(order.pk, actor=staff(SERVICE))
+
+    assert fresh(order).status == Order.Status.ON_HOLD
+
+
+def test_finance_can_record_a_payment(product):
+    order = place(lines=[(product, 2)])
+
+    orders.record_payment(order.pk, method="bank_transfer", amount=Decimal("50.00"), actor=staff(FINANCE))
+
+    assert fresh(order).payment_status == Order.PaymentStatus.PAID
+
+
+@pytest.mark.parametrize("role", [WAREHOUSE, REVIEWER, SERVICE, LOGISTICS])
+def test_roles_other_than_finance_and_manager_cannot_record_a_payment(product, role):
+    order = place(lines=[(product, 2)])
+
+    with pytest.raises(PermissionDenied):
+        orders.record_payment(order.pk, method="card", amount=Decimal("50.00"), actor=staff(role))
+
+    assert not Payment.objects.exists()
+    assert fresh(order).payment_status == Order.PaymentStatus.UNPAID
+
+
+def test_finance_cannot_dispatch(product):
+    order = advance(place(lines=[(product, 2)]), "packed", actor=staff(MANAGER))
+
+    with pytest.raises(PermissionDenied):
+        logistics.dispatch(order_id=order.pk, warehouse_id=StockLevel.objects.get().warehouse_id,
+                           carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=staff(FINANCE))
+
+    assert fresh(order).status == Order.Status.PACKED
+    assert not Shipment.objects.exists()
+    assert StockLevel.objects.get().on_hand == 10
+
+
+def test_finance_cannot_record_a_delivery(product):
+    order = advance(place(lines=[(product, 2)]), "shipped", actor=staff(MANAGER))
+
+    with pytest.raises(PermissionDenied):
+        logistics.mark_delivered(order.shipments.get().pk, actor=staff(FINANCE))
+
+    assert fresh(order).status == Order.Status.SHIPPED
+
+
+def test_only_the_manager_can_complete_a_delivered_order(product):
+    order = advance(place(lines=[(product, 1)]), "delivered", actor=staff(MANAGER))
+
+    with pytest.raises(PermissionDenied):
+        orders.complete(order.pk, actor=staff(LOGISTICS))
+    orders.complete(order.pk, actor=staff(MANAGER))
+
+    assert fresh(order).status == Order.Status.COMPLETED
+
+
+def test_the_manager_can_take_every_step(product):
+    manager = staff(MANAGER)
+    order = held(product)
+    orders.approve(order.pk, actor=manager)
+    orders.record_payment(order.pk, method="cod", amount=Decimal("25.00"), actor=manager)
+
+    order = advance(order, "completed", actor=manager)
+    other = held(product)
+    orders.reject(other.pk, actor=manager, reason="duplicate")
+    third = place(lines=[(product, 1)], phone="13900000001")
+    orders.cancel(third.pk, actor=manager, reason="customer asked")
+
+    assert order.status == Order.Status.COMPLETED
+    assert fresh(other).status == fresh(third).status == Order.Status.CANCELLED
+    assert set(order.events.exclude(from_status=Order.Status.PENDING).values_list("actor", flat=True)) == {manager.pk}
+
+
+def step_names(order, user):
+    return {t.name for t in fresh(order).get_available_user_status_transitions(user)}
+
+
+@pytest.mark.parametrize(
+    ("role", "on_hold", "confirmed"),
+    [
+        (REVIEWER, {"approve", "reject"}, set()),
+        (WAREHOUSE, set(), {"start_picking"}),
+        (LOGISTICS, set(), set()),
+        (SERVICE, {"cancel"}, {"cancel"}),
+        (FINANCE, set(), set()),
+        (MANAGER, {"approve", "reject", "cancel"}, {"start_picking", "cancel"}),
+    ],
+)
+def test_each_role_is_offered_only_the_steps_it_may_take(product, role, on_hold, confirmed):
+    user = staff(role)
+
+    assert step_names(held(product), user) == on_hold
+    assert step_names(place(lines=[(product, 1)], phone="13900000001"), user) == confirmed
