@@ -400,3 +400,12 @@ class OrderNote(models.Model):
 
     def __str__(self):
         return self.text[:50]
+
+
+class HeldOrder(Order):
+    """Orders held for review, as the console's review queue lists them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("held order")
+        verbose_name_plural = _("review queue")

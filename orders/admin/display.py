@@ -1,0 +1,86 @@
+"""How the console shows an order's values: badges, money, phone numbers, transition errors."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from ..services import TransitionRefused
+from ..services.phones import mask_phone
+
+PHONE_PERMISSION = "orders.view_customer_phone"
+REFUSALS = (TransitionRefused, PermissionDenied, ValidationError)
+
+
+def can_see_phone(user):
+    return user.has_perm(PHONE_PERMISSION)
+
+
+def phone_for(user, phone):
+    return phone if can_see_phone(user) else mask_phone(phone)
+
+
+def badge(kind, value, label):
+    return format_html('<span class="oc-badge oc-{}-{}">{}</span>', kind, value, label)
+
+
+def status_badge(order):
+    return badge("status", order.status, order.get_status_display())
+
+
+def payment_badge(order):
+    return badge("payment", order.payment_status, order.get_payment_status_display())
+
+
+def money(amount, currency):
+    return format_html(
+        '<span class="oc-money"><span class="oc-currency">{}</span> {}</span>',
+        currency, number_format(amount, 2, force_grouping=True),
+    )
+
+
+def refusal_message(error):
+    """The text a service gave for refusing a step, whichever way it refused."""
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+def short_datetime(value):
+    """A compact, unambiguous time for dense lists, the same in every language."""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+class OrderColumns:
+    """List columns shared by every admin that lists orders. The phone column is chosen per
+    request (see `phone_column`), so staff without the permission never get the full number."""
+
+    @staticmethod
+    def phone_column(request):
+        return "phone_full" if can_see_phone(request.user) else "phone_masked"
+
+    @admin.display(description=_("placed at"), ordering="placed_at")
+    def placed(self, order):
+        return short_datetime(order.placed_at)
+
+    @admin.display(description=_("phone"))
+    def phone_full(self, order):
+        return order.phone
+
+    @admin.display(description=_("phone"))
+    def phone_masked(self, order):
+        return mask_phone(order.phone)
+
+    @admin.display(description=_("total"))
+    def total_display(self, order):
+        return money(order.total, order.currency)
+
+    @admin.display(description=_("payment"))
+    def payment_status_display(self, order):
+        return payment_badge(order)
+
+    @admin.display(description=_("status"))
+    def status_display(self, order):
+        return status_badge(order)

@@ -1,0 +1,345 @@
+"""The order list, the order page and the new-order form of the console."""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
+
+from .. import selectors, services
+from ..forms import (
+    AddressForm,
+    LineFormSet,
+    NoteForm,
+    OrderForm,
+    PaymentForm,
+    attach_service_errors,
+    order_address_initial,
+)
+from ..models import Order
+from ..services.checks import describe
+from ..services.phones import mask_phone
+from .actions import OrderActionsMixin
+from .display import (
+    REFUSALS,
+    OrderColumns,
+    can_see_phone,
+    payment_badge,
+    phone_for,
+    refusal_message,
+    status_badge,
+)
+from .filters import HeldFilter, PlacedFilter, WarehouseFilter
+from .paginator import CappedCountPaginator
+
+# The steps staff take from the order page, by transition name; each calls its service.
+STEPS = {
+    "approve": lambda order_id, actor, reason: services.approve(order_id, actor=actor, reason=reason),
+    "reject": lambda order_id, actor, reason: services.reject(order_id, actor=actor, reason=reason),
+    "start_picking": lambda order_id, actor, reason: services.start_picking(order_id, actor=actor),
+    "mark_packed": lambda order_id, actor, reason: services.mark_packed(order_id, actor=actor),
+    "complete": lambda order_id, actor, reason: services.complete(order_id, actor=actor),
+    "cancel": lambda order_id, actor, reason: services.cancel(order_id, actor=actor, reason=reason),
+}
+STEP_STYLE = {"approve": "primary", "reject": "danger", "cancel": "danger"}
+ADDRESS_EDITABLE = (Order.Status.ON_HOLD, Order.Status.CONFIRMED)
+
+
+def admin_url(name, *args):
+    """A console URL another app provides, or "" while that app does not provide it."""
+    try:
+        return reverse(f"admin:{name}", args=args)
+    except NoReverseMatch:
+        return ""
+
+
+@admin.register(Order)
+class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
+    list_display_links = ("number",)
+    list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
+    list_select_related = ("channel",)
+    list_per_page = 50
+    ordering = ("-placed_at", "-id")
+    sortable_by = ("placed",)
+    search_fields = ("number",)
+    search_help_text = _(
+        "Exact order number, phone (any format), recipient, channel order id or tracking number."
+    )
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+    actions = ["approve_selected", "start_picking_selected", "cancel_selected", "print_pick_list"]
+
+    def get_list_display(self, request):
+        return ("number", "status_display", "placed", "channel", "recipient", self.phone_column(request),
+                "total_display", "payment_status_display", "risk_score")
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": _("Orders"), **(extra_context or {})})
+
+    def get_queryset(self, request):
+        return selectors.order_list()
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.search_orders(queryset, search_term), False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        opts = self.model._meta
+        prefix = f"{opts.app_label}_{opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/transition/<str:step>/", wrap(self.transition_view), name=f"{prefix}_transition"),
+            path("<path:object_id>/payment/", wrap(self.payment_view), name=f"{prefix}_payment"),
+            path("<path:object_id>/note/", wrap(self.note_view), name=f"{prefix}_note"),
+            path("<path:object_id>/address/", wrap(self.address_view), name=f"{prefix}_address"),
+            path("<path:object_id>/packing-slip/", wrap(self.packing_slip_view), name=f"{prefix}_packing_slip"),
+        ] + super().get_urls()
+
+    # The order page ----------------------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        return self.render_order_page(request, object_id)
+
+    def viewable_order(self, request, object_id, fetch=selectors.order_by_id):
+        try:
+            order = fetch(object_id)
+        except (Order.DoesNotExist, ValueError, ValidationError):
+            raise Http404(gettext("No order with id %(id)s.") % {"id": object_id}) from None
+        if not self.has_view_or_change_permission(request, order):
+            raise PermissionDenied
+        return order
+
+    def render_order_page(self, request, object_id, *, note_form=None, payment_form=None, address_form=None):
+        order = self.viewable_order(request, object_id, fetch=selectors.order_for_page)
+        user = request.user
+        show_phone = can_see_phone(user)
+        if note_form is None:
+            note_form = NoteForm()
+        if payment_form is None and user.has_perm("orders.add_payment") and order.balance_due > 0:
+            payment_form = PaymentForm(initial={"method": order.payment_method, "amount": order.balance_due})
+        if address_form is None and self.may_edit_address(user, order):
+            address_form = AddressForm(initial=order_address_initial(order), show_phone=show_phone)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("Order %(number)s") % {"number": order.number},
+            "order": order,
+            "status_badge": status_badge(order),
+            "payment_badge": payment_badge(order),
+            "phone": phone_for(user, order.phone),
+            "hold_reasons": [describe(reason) for reason in order.hold_reasons],
+            "steps": self.steps_for(request, order),
+            "allocations": [allocation for line in order.lines.all() for allocation in line.allocations.all()],
+            "timeline": selectors.timeline(order),
+            "shipments": self.shipment_rows(user, order),
+            "note_form": note_form,
+            "payment_form": payment_form,
+            "address_form": address_form,
+            "packing_slip_url": reverse("admin:orders_order_packing_slip", args=[order.pk]),
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/orders/order/detail.html", context)
+
+    @staticmethod
+    def may_edit_address(user, order):
+        return user.has_perm("orders.review_order") and order.status in ADDRESS_EDITABLE
+
+    def steps_for(self, request, order):
+        """The steps this user may take now: a button each, one Dispatch for the shipping steps;
+        delivery is recorded per shipment and system steps are never offered."""
+        steps, dispatch_offered = [], False
+        for transition in order.get_available_user_status_transitions(request.user):
+            custom = transition.custom
+            if custom.get("system") or transition.name == "deliver":
+                continue
+            if custom.get("via_shipment"):
+                url = admin_url("logistics_shipment_dispatch", order.pk)
+                if url and not dispatch_offered:
+                    steps.append({"name": "dispatch", "label": _("Dispatch"), "url": url, "style": "primary"})
+                dispatch_offered = True
+                continue
+            if transition.name not in STEPS:
+                continue
+            steps.append({
+                "name": transition.name,
+                "label": custom.get("label") or transition.name,
+                "action": reverse("admin:orders_order_transition", args=[order.pk, transition.name]),
+                "needs_reason": bool(custom.get("needs_reason")),
+                "style": STEP_STYLE.get(transition.name, "primary"),
+            })
+        # Steps that end the order come last, away from the ones that move it on.
+        return sorted(steps, key=lambda step: step["style"] == "danger")
+
+    @staticmethod
+    def shipment_rows(user, order):
+        rows = []
+        for shipment in order.shipments.all():
+            deliverable = can_proceed(shipment.deliver) and has_transition_perm(shipment.deliver, user)
+            rows.append({
+                "shipment": shipment,
+                "deliver_url": admin_url("logistics_shipment_deliver", shipment.pk) if deliverable else "",
+            })
+        return rows
+
+    def back_to_order(self, request, order_id):
+        target = request.POST.get("next", "")
+        if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            return HttpResponseRedirect(target)
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order_id]))
+
+    def transition_view(self, request, object_id, step):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.viewable_order(request, object_id)
+        if step not in STEPS:
+            raise Http404(gettext("Unknown step."))
+        try:
+            event = STEPS[step](order.pk, request.user, request.POST.get("reason", ""))
+        except REFUSALS as error:
+            self.message_user(request, refusal_message(error), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                gettext("Order %(number)s is now %(status)s.")
+                % {"number": order.number, "status": event.get_to_status_display()},
+                messages.SUCCESS,
+            )
+        return self.back_to_order(request, order.pk)
+
+    def payment_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.viewable_order(request, object_id)
+        if not request.user.has_perm("orders.add_payment"):
+            raise PermissionDenied
+        form = PaymentForm(request.POST)
+        if form.is_valid():
+            try:
+                services.record_payment(order.pk, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                attach_service_errors(error, form)
+            except REFUSALS as error:
+                form.add_error(None, refusal_message(error))
+            else:
+                self.message_user(request, gettext("Payment recorded."), messages.SUCCESS)
+                return self.back_to_order(request, order.pk)
+        return self.render_order_page(request, order.pk, payment_form=form)
+
+    def note_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.viewable_order(request, object_id)
+        if not request.user.has_perm("orders.add_ordernote"):
+            raise PermissionDenied
+        form = NoteForm(request.POST)
+        if form.is_valid():
+            try:
+                services.add_note(order.pk, author=request.user, text=form.cleaned_data["text"])
+            except ValidationError as error:
+                attach_service_errors(error, form)
+            else:
+                self.message_user(request, gettext("Note added."), messages.SUCCESS)
+                return self.back_to_order(request, order.pk)
+        return self.render_order_page(request, order.pk, note_form=form)
+
+    def address_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.viewable_order(request, object_id)
+        if not request.user.has_perm("orders.review_order"):
+            raise PermissionDenied
+        form = AddressForm(request.POST, show_phone=can_see_phone(request.user))
+        if form.is_valid():
+            try:
+                services.update_delivery_address(order.pk, actor=request.user, **form.cleaned_data)
+            except services.TransitionRefused as error:
+                self.message_user(request, str(error), messages.ERROR)
+                return self.back_to_order(request, order.pk)
+            except ValidationError as error:
+                attach_service_errors(error, form)
+            else:
+                self.message_user(request, gettext("Delivery address saved."), messages.SUCCESS)
+                return self.back_to_order(request, order.pk)
+        return self.render_order_page(request, order.pk, address_form=form)
+
+    def packing_slip_view(self, request, object_id):
+        order = self.viewable_order(request, object_id, fetch=selectors.order_for_packing_slip)
+        return TemplateResponse(request, "orders/packing_slip.html", {
+            "order": order,
+            "phone": mask_phone(order.phone),
+            "shop_name": getattr(settings, "SHOP_NAME", "") or self.admin_site.site_header,
+            "title": gettext("Packing slip %(number)s") % {"number": order.number},
+        })
+
+    # The new-order form --------------------------------------------------------------------------
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = OrderForm(request.POST)
+            line_formset = LineFormSet(request.POST, prefix="lines")
+            if form.is_valid() and line_formset.is_valid():
+                placed = self.place(request, form, line_formset)
+                if placed is not None:
+                    return placed
+        else:
+            form = OrderForm()
+            line_formset = LineFormSet(prefix="lines")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": gettext("New order"),
+            "form": form,
+            "line_formset": line_formset,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/orders/order/add_form.html", context)
+
+    def place(self, request, form, line_formset):
+        data = dict(form.cleaned_data)
+        line_forms = line_formset.filled_forms()
+        data["lines"] = [
+            services.LineInput(
+                sku=line.cleaned_data["sku"], quantity=line.cleaned_data["quantity"],
+                unit_price=line.cleaned_data["unit_price"],
+            )
+            for line in line_forms
+        ]
+        try:
+            result = services.place_order(services.OrderInput(**data), actor=request.user)
+        except ValidationError as error:
+            attach_service_errors(error, form, line_forms)
+            return None
+        order = result.order
+        if not result.created:
+            self.message_user(
+                request, gettext("This order was already placed as %(number)s.") % {"number": order.number},
+                messages.WARNING,
+            )
+        elif order.status == Order.Status.ON_HOLD:
+            self.message_user(
+                request,
+                gettext("Order %(number)s is placed and held for review: %(reasons)s")
+                % {"number": order.number,
+                   "reasons": " ".join(describe(reason) for reason in order.hold_reasons)
+                   or gettext("its risk score is high.")},
+                messages.WARNING,
+            )
+        else:
+            self.message_user(
+                request,
+                gettext("Order %(number)s is placed and confirmed; its stock is reserved.") % {"number": order.number},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))

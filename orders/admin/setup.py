@@ -1,0 +1,206 @@
+"""The order setup of the console: channels, customers, the blocklist and the intake settings."""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import DecimalField
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from inventory.forms import add_service_error
+
+from ..models import BlockedContact, Channel, Customer, IntakeSettings
+from ..services import blocklist
+from ..services.phones import mask_phone, normalize_phone
+from .display import can_see_phone
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("code", "name")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = ("name", "phone", "email")
+
+    def clean_phone(self):
+        phone, valid = normalize_phone(self.cleaned_data["phone"])
+        if not valid:
+            raise ValidationError(_("Enter a valid phone number."))
+        return phone
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
+    search_fields = ("name",)
+    search_help_text = _("Name, or the whole phone number in any format.")
+    readonly_fields = ("phone_masked", "created_at")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _phone_field(self, request):
+        return "phone" if can_see_phone(request.user) else "phone_masked"
+
+    def get_list_display(self, request):
+        return ("name", self._phone_field(request), "email", "created_at", "orders_link")
+
+    def get_fields(self, request, obj=None):
+        return ("name", self._phone_field(request), "email", "created_at")
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        phone, valid = normalize_phone(search_term)
+        if valid:
+            results |= queryset.filter(phone=phone)
+        return results, may_have_duplicates
+
+    @admin.display(description=_("phone"))
+    def phone_masked(self, customer):
+        return mask_phone(customer.phone)
+
+    @admin.display(description=_("orders"))
+    def orders_link(self, customer):
+        url = reverse("admin:orders_order_changelist") + "?" + urlencode({"customer__id__exact": customer.pk})
+        return format_html('<a href="{}">{}</a>', url, _("Orders"))
+
+
+class BlockContactForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Block"), choices=BlockedContact.Kind.choices, initial=BlockedContact.Kind.PHONE,
+        widget=forms.RadioSelect,
+    )
+    phone = forms.CharField(
+        label=_("Phone"), max_length=40, required=False,
+        help_text=_("Any format: 138 0013 8000, +86 138-0013-8000 …"),
+    )
+    province = forms.CharField(label=_("Province"), max_length=50, required=False)
+    city = forms.CharField(label=_("City"), max_length=50, required=False)
+    district = forms.CharField(label=_("District"), max_length=50, required=False)
+    address = forms.CharField(label=_("Street address"), max_length=255, required=False)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=255, help_text=_("Reviewers see this on every order it holds."),
+    )
+
+
+@admin.register(BlockedContact)
+class BlockedContactAdmin(admin.ModelAdmin):
+    list_filter = ("kind",)
+    search_fields = ("value", "reason")
+    search_help_text = _("Phone number in any format, part of an address, or the reason.")
+    readonly_fields = ("kind", "value", "value_masked", "reason", "created_at")
+    add_fieldsets = (
+        (None, {"fields": ("kind",)}),
+        (_("Phone"), {"fields": ("phone",), "description": _("For a blocked phone number.")}),
+        (_("Address"), {
+            "fields": (("province", "city"), ("district", "address")),
+            "description": _("For a blocked address: province, city and street; the district where it has one."),
+        }),
+        (None, {"fields": ("reason",)}),
+    )
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def _value_field(self, request):
+        return "value" if can_see_phone(request.user) else "value_masked"
+
+    def get_list_display(self, request):
+        return ("kind", self._value_field(request), "reason", "created_at")
+
+    def get_fields(self, request, obj=None):
+        return ("kind", self._value_field(request), "reason", "created_at")
+
+    @admin.display(description=_("value"))
+    def value_masked(self, blocked):
+        if blocked.kind == BlockedContact.Kind.PHONE:
+            return mask_phone(blocked.value)
+        return blocked.value
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        phone, valid = normalize_phone(search_term)
+        if valid:
+            results |= queryset.filter(kind=BlockedContact.Kind.PHONE, value=phone)
+        return results, may_have_duplicates
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The entry is made by the blocklist service, which stores it the way intake compares it."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BlockContactForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                blocked = blocklist.block_contact(**form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                self.log_addition(request, blocked, [{"added": {}}])
+                return self.response_add(request, blocked)
+        adminform = helpers.AdminForm(form, self.add_fieldsets, {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Block a phone or an address"),
+            "subtitle": None,
+            "adminform": adminform,
+            "object_id": None,
+            "original": None,
+            "is_popup": False,
+            "to_field": None,
+            "media": self.media + adminform.media,
+            "inline_admin_formsets": [],
+            "errors": helpers.AdminErrorList(form, []),
+            "preserved_filters": self.get_preserved_filters(request),
+            **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, add=True, form_url=form_url)
+
+    def delete_model(self, request, obj):
+        blocklist.unblock(obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for blocked_id in queryset.values_list("pk", flat=True):
+            blocklist.unblock(blocked_id)
+
+
+@admin.register(IntakeSettings)
+class IntakeSettingsAdmin(admin.ModelAdmin):
+    """One row of thresholds. Its list is skipped: the section opens the settings themselves."""
+
+    fieldsets = (
+        (_("Order value"), {"fields": ("high_value_threshold", "new_customer_value_threshold", "cod_limit")}),
+        (_("Repeat orders"), {"fields": ("velocity_window_hours", "velocity_max_orders")}),
+        (_("Review"), {"fields": ("hold_score",)}),
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, DecimalField):
+            kwargs.setdefault("min_value", 0)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return redirect("admin:orders_intakesettings_change", IntakeSettings.current().pk)

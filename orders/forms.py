@@ -1,0 +1,164 @@
+"""Console forms. They only read and shape input; the services decide what is allowed."""
+
+import re
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Channel, PaymentMethod
+
+SERVICE_LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, strip=True,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Kept in the order's history")}),
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(label=_("Note"), strip=True, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class PaymentForm(forms.Form):
+    method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
+    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
+    reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
+
+
+class AddressForm(forms.Form):
+    recipient = forms.CharField(label=_("Recipient"), max_length=100)
+    phone = forms.CharField(label=_("Phone"), max_length=30)
+    province = forms.CharField(label=_("Province"), max_length=50)
+    city = forms.CharField(label=_("City"), max_length=50)
+    district = forms.CharField(label=_("District"), max_length=50, required=False)
+    address = forms.CharField(label=_("Street address"), max_length=255)
+    postcode = forms.CharField(label=_("Postcode"), max_length=12, required=False)
+
+    def __init__(self, *args, show_phone=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not show_phone:
+            # Staff who may not see the full number cannot change it either.
+            del self.fields["phone"]
+
+
+class OrderForm(forms.Form):
+    """A phone or counter order entered by staff."""
+
+    channel = forms.ModelChoiceField(label=_("Channel"), queryset=Channel.objects.filter(active=True))
+    channel_order_id = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    recipient = forms.CharField(label=_("Recipient"), max_length=100)
+    phone = forms.CharField(label=_("Phone"), max_length=30)
+    province = forms.CharField(label=_("Province"), max_length=50, required=False)
+    city = forms.CharField(label=_("City"), max_length=50, required=False)
+    district = forms.CharField(label=_("District"), max_length=50, required=False)
+    address = forms.CharField(label=_("Street address"), max_length=255, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=12, required=False)
+    payment_method = forms.ChoiceField(label=_("Payment method"), choices=PaymentMethod.choices)
+    paid_amount = forms.DecimalField(
+        label=_("Paid amount"), min_value=0, max_digits=12, decimal_places=2, initial=Decimal("0.00"),
+        required=False,
+    )
+    shipping_fee = forms.DecimalField(
+        label=_("Shipping fee"), min_value=0, max_digits=12, decimal_places=2, initial=Decimal("0.00"),
+        required=False,
+    )
+    discount = forms.DecimalField(
+        label=_("Discount"), min_value=0, max_digits=12, decimal_places=2, initial=Decimal("0.00"),
+        required=False,
+    )
+    delivery_window_start = forms.DateTimeField(
+        label=_("Deliver from"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    delivery_window_end = forms.DateTimeField(
+        label=_("Deliver by"), required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    special_instructions = forms.CharField(
+        label=_("Special instructions"), required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Packaging, gift note, delivery hints")}),
+    )
+
+    address_fields = ("recipient", "phone", "province", "city", "district", "address", "postcode")
+    payment_fields = ("payment_method", "paid_amount", "shipping_fee", "discount")
+    delivery_fields = ("delivery_window_start", "delivery_window_end", "special_instructions")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel_order_id"].initial = uuid.uuid4().hex[:20]
+        phone_channel = next(
+            (channel for channel in self.fields["channel"].queryset if channel.kind == Channel.Kind.PHONE), None
+        )
+        if phone_channel is not None:
+            self.fields["channel"].initial = phone_channel.pk
+
+    def fieldsets(self):
+        return [
+            (_("Customer and delivery address"), [self[name] for name in ("channel",) + self.address_fields]),
+            (_("Payment"), [self[name] for name in self.payment_fields]),
+            (_("Delivery"), [self[name] for name in self.delivery_fields]),
+        ]
+
+
+class LineForm(forms.Form):
+    sku = forms.CharField(label=_("SKU"), max_length=64, required=False)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, required=False)
+    unit_price = forms.DecimalField(
+        label=_("Unit price"), min_value=0, max_digits=12, decimal_places=2, required=False,
+        help_text=_("Leave empty for the list price."),
+    )
+
+    def is_filled(self):
+        data = getattr(self, "cleaned_data", {})
+        return bool(data.get("sku") or data.get("quantity") or data.get("unit_price") is not None)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("sku") and not data.get("quantity") and "quantity" not in self.errors:
+            self.add_error("quantity", _("Enter a quantity."))
+        if data.get("quantity") and not data.get("sku"):
+            self.add_error("sku", _("Enter a SKU."))
+        return data
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    def filled_forms(self):
+        return [form for form in self.forms if form.is_filled()]
+
+    def clean(self):
+        if any(self.errors):
+            return
+        if not self.filled_forms():
+            raise ValidationError(_("Add at least one line."))
+
+
+LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=4, max_num=50, validate_max=True)
+
+
+def attach_service_errors(error, form, line_forms=()):
+    """Show a service's ValidationError on the fields it names. Line keys count filled lines from 1
+    (`lines[2].sku`), in the order they were sent."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for key, messages in error.message_dict.items():
+        line_key = SERVICE_LINE_KEY.match(key)
+        if line_key:
+            index, field_name = int(line_key.group(1)) - 1, line_key.group(2)
+            if 0 <= index < len(line_forms) and field_name in line_forms[index].fields:
+                line_forms[index].add_error(field_name, messages)
+                continue
+        if key in form.fields and not isinstance(form.fields[key].widget, forms.HiddenInput):
+            form.add_error(key, messages)
+        else:
+            form.add_error(None, messages)
+
+
+def order_address_initial(order):
+    return {name: getattr(order, name) for name in AddressForm.base_fields}
+
