@@ -1,0 +1,336 @@
+"""The stock console: products, warehouses, stock levels with their ledger, and the stock bookings
+(receive, adjust, count) as pages of their own. Quantities change only through inventory.services."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext_lazy as _
+
+from . import selectors, services
+from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm, add_service_error
+from .models import Product, StockLevel, StockMovement, Warehouse
+
+LEDGER_LINES_SHOWN = 20
+
+
+def signed(number):
+    return f"{number:+d}" if number else "0"
+
+
+class StockLevelInline(admin.TabularInline):
+    """A product's stock in each warehouse, for reading: bookings happen on the stock level page."""
+
+    model = StockLevel
+    fields = readonly_fields = ("warehouse", "bin_location", "on_hand", "reserved", "available", "reorder_point")
+    extra = 0
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("available"))
+    def available(self, level):
+        return level.available
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("warehouse")
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "name", "barcode", "unit_price", "weight_kg", "fragile", "active")
+    list_filter = ("active", "fragile")
+    search_fields = ("sku", "barcode", "name")
+    readonly_fields = ("created_at",)
+    inlines = [StockLevelInline]
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "priority", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "name")
+
+
+class LowStockFilter(admin.SimpleListFilter):
+    title = _("stock")
+    parameter_name = "low_stock"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Low stock (available at or below reorder point)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(pk__in=selectors.low_stock().values("pk"))
+        return queryset
+
+
+def low_stock_url():
+    return reverse("admin:inventory_stocklevel_changelist") + "?" + urlencode({LowStockFilter.parameter_name: "yes"})
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(admin.ModelAdmin):
+    list_filter = ("warehouse", LowStockFilter)
+    search_fields = ("product__sku", "product__barcode", "product__name", "bin_location")
+    list_select_related = ("product", "warehouse")
+    fieldsets = (
+        (None, {"fields": ("product", "warehouse")}),
+        (_("Quantities"), {
+            "fields": ("on_hand", "reserved", "available_quantity"),
+            "description": _("Quantities change only through receipts, adjustments, counts and orders, "
+                             "so the stock ledger always adds up."),
+        }),
+        (_("Storage"), {"fields": ("bin_location", "reorder_point")}),
+    )
+    readonly_fields = ("product", "warehouse", "on_hand", "reserved", "available_quantity")
+    change_form_template = "admin/inventory/stocklevel/change_form.html"
+    change_list_template = "admin/inventory/stocklevel/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(available_qty=F("on_hand") - F("reserved"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("available"), ordering="available_qty")
+    def available_quantity(self, level):
+        if level.available <= level.reorder_point:
+            return format_html('<span class="stock-low" title="{}">{}</span>', _("At or below the reorder point"),
+                               level.available)
+        return level.available
+
+    @admin.display(description=_("product"), ordering="product__sku")
+    def product_display(self, level):
+        return format_html('<strong>{}</strong><br><span class="quiet">{}</span>', level.product.sku,
+                           level.product.name)
+
+    @admin.display(description=_("warehouse"), ordering="warehouse__code")
+    def warehouse_code(self, level):
+        return level.warehouse.code
+
+    def get_list_display(self, request):
+        return ("product_display", "warehouse_code", "bin_location", "on_hand", "reserved", "available_quantity",
+                "reorder_point", self._bookings_column(request))
+
+    def _bookings_column(self, request):
+        allowed = self.allowed_bookings(request)
+        back = urlencode({"next": request.get_full_path()})
+
+        @admin.display(description=_("book"))
+        def bookings(level):
+            return format_html_join(
+                " · ", '<a href="{}?{}">{}</a>',
+                ((reverse(f"admin:inventory_stocklevel_{name}", args=[level.pk]), back, label)
+                 for name, label in allowed),
+            )
+
+        return bookings
+
+    BOOKINGS = (
+        ("receive", "inventory.receive_stock", _("Receive")),
+        ("adjust", "inventory.adjust_stock", _("Adjust")),
+        ("count", "inventory.count_stock", _("Count")),
+    )
+
+    def allowed_bookings(self, request):
+        return [(name, label) for name, permission, label in self.BOOKINGS if request.user.has_perm(permission)]
+
+    def save_model(self, request, obj, form, change):
+        # Only the storage settings are edited here; writing them alone never overwrites the
+        # quantities a service may have booked since the page was read.
+        obj.save(update_fields=["bin_location", "reorder_point"])
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["bookings"] = [
+                (reverse(f"admin:inventory_stocklevel_{name}", args=[obj.pk]), label)
+                for name, label in self.allowed_bookings(request)
+            ]
+            if request.user.has_perm("inventory.view_stockmovement"):
+                context["ledger"] = obj.movements.select_related("actor")[:LEDGER_LINES_SHOWN]
+                context["ledger_url"] = (
+                    reverse("admin:inventory_stockmovement_changelist") + "?"
+                    + urlencode({"stock_level__id__exact": obj.pk})
+                )
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_receive": request.user.has_perm("inventory.receive_stock")}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("receive/", view(self.receive_new_view), name="inventory_stocklevel_receive_new"),
+            path("<int:stock_level_id>/receive/", view(self.receive_view), name="inventory_stocklevel_receive"),
+            path("<int:stock_level_id>/adjust/", view(self.adjust_view), name="inventory_stocklevel_adjust"),
+            path("<int:stock_level_id>/count/", view(self.count_view), name="inventory_stocklevel_count"),
+        ] + super().get_urls()
+
+    def _require(self, request, permission):
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+
+    def _level(self, stock_level_id):
+        return get_object_or_404(StockLevel.objects.select_related("product", "warehouse"), pk=stock_level_id)
+
+    def _back_url(self, request, level):
+        """Where a booking page returns to: the list it was opened from, else the stock level."""
+        target = request.GET.get("next", "")
+        if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+            return target
+        if level is None:
+            return reverse("admin:inventory_stocklevel_changelist")
+        return reverse("admin:inventory_stocklevel_change", args=[level.pk])
+
+    def _done(self, request, level):
+        return redirect(self._back_url(request, level))
+
+    def _page(self, request, *, title, form, level=None, intro="", submit_label):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "form": form,
+            "level": level,
+            "intro": intro,
+            "submit_label": submit_label,
+            "media": self.media + form.media,
+            "cancel_url": self._back_url(request, level),
+        }
+        return TemplateResponse(request, "admin/inventory/stocklevel/booking.html", context)
+
+    def receive_view(self, request, stock_level_id):
+        self._require(request, "inventory.receive_stock")
+        level = self._level(stock_level_id)
+        form = ReceiveForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.receive(stock_level_id=level.pk, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("Received %(quantity)d × %(level)s.")
+                                 % {"quantity": form.cleaned_data["quantity"], "level": level})
+                return self._done(request, level)
+        return self._page(request, title=_("Receive goods"), form=form, level=level,
+                          intro=_("Book goods that arrived at the warehouse."), submit_label=_("Book receipt"))
+
+    def receive_new_view(self, request):
+        self._require(request, "inventory.receive_stock")
+        form = ReceiveNewForm(request.POST or None, initial={"product": request.GET.get("product")})
+        if request.method == "POST" and form.is_valid():
+            data = dict(form.cleaned_data)
+            product, warehouse = data.pop("product"), data.pop("warehouse")
+            try:
+                with transaction.atomic():
+                    level = services.stock_level_for(product, warehouse)
+                    services.receive(stock_level_id=level.pk, actor=request.user, **data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("Received %(quantity)d × %(level)s.")
+                                 % {"quantity": data["quantity"], "level": level})
+                return redirect("admin:inventory_stocklevel_change", level.pk)
+        return self._page(
+            request, title=_("Receive goods"), form=form,
+            intro=_("Book goods for any product and warehouse; a product new to the warehouse gets its "
+                    "stock level here."),
+            submit_label=_("Book receipt"),
+        )
+
+    def adjust_view(self, request, stock_level_id):
+        self._require(request, "inventory.adjust_stock")
+        level = self._level(stock_level_id)
+        form = AdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.adjust(stock_level_id=level.pk, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("%(level)s adjusted by %(change)s: %(reason)s")
+                                 % {"level": level, "change": signed(form.cleaned_data["change"]),
+                                    "reason": form.cleaned_data["reason"]})
+                return self._done(request, level)
+        return self._page(request, title=_("Adjust stock"), form=form, level=level,
+                          intro=_("Correct the units on hand, for damage, loss or a booking error."),
+                          submit_label=_("Book adjustment"))
+
+    def count_view(self, request, stock_level_id):
+        self._require(request, "inventory.count_stock")
+        level = self._level(stock_level_id)
+        form = CountForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            counted = form.cleaned_data["counted"]
+            try:
+                services.record_count(stock_level_id=level.pk, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                difference = counted - level.on_hand
+                messages.success(request, _("Count of %(level)s recorded: %(counted)d on the shelf (%(difference)s).")
+                                 % {"level": level, "counted": counted, "difference": signed(difference)})
+                return self._done(request, level)
+        return self._page(request, title=_("Count stock"), form=form, level=level,
+                          intro=_("Enter what is on the shelf now; reserved units are included."),
+                          submit_label=_("Record count"))
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """The ledger, read-only: every line was written by a service and is never changed."""
+
+    list_display = ("created_at", "stock_level_link", "product_name", "kind", "on_hand", "reserved",
+                    "reference", "reason", "actor")
+    list_filter = ("kind", "stock_level__warehouse")
+    search_fields = ("reference", "stock_level__product__sku")
+    list_select_related = ("stock_level__product", "stock_level__warehouse", "actor")
+    show_full_result_count = False
+    fields = ("created_at", "stock_level_link", "kind", "on_hand", "reserved", "reference", "reason", "actor")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("stock level"), ordering="stock_level__product__sku")
+    def stock_level_link(self, movement):
+        return format_html('<a href="{}">{}</a>',
+                           reverse("admin:inventory_stocklevel_change", args=[movement.stock_level_id]),
+                           movement.stock_level)
+
+    @admin.display(description=_("product"))
+    def product_name(self, movement):
+        return movement.stock_level.product.name
+
+    @admin.display(description=_("on-hand change"), ordering="on_hand_change")
+    def on_hand(self, movement):
+        return signed(movement.on_hand_change)
+
+    @admin.display(description=_("reserved change"), ordering="reserved_change")
+    def reserved(self, movement):
+        return signed(movement.reserved_change)

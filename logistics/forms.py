@@ -1,0 +1,40 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from inventory.models import Warehouse
+
+from .models import Carrier
+
+TRACKING_NUMBER_SLOT = "{tracking_number}"
+
+
+class CarrierForm(forms.ModelForm):
+    class Meta:
+        model = Carrier
+        fields = ("code", "name", "tracking_url_template", "active")
+
+    def clean_tracking_url_template(self):
+        template = self.cleaned_data["tracking_url_template"].strip()
+        if template and TRACKING_NUMBER_SLOT not in template:
+            raise forms.ValidationError(
+                _("Put %(slot)s where the tracking number goes.") % {"slot": TRACKING_NUMBER_SLOT}
+            )
+        return template
+
+
+class DispatchForm(forms.Form):
+    """Hand the goods one warehouse holds for an order to a carrier."""
+
+    warehouse = forms.ModelChoiceField(label=_("From warehouse"), queryset=Warehouse.objects.none())
+    carrier = forms.ModelChoiceField(label=_("Carrier"), queryset=Carrier.objects.filter(active=True))
+    tracking_number = forms.CharField(
+        label=_("Tracking number"), max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+        help_text=_("Scan or type the number on the carrier's label."),
+    )
+
+    def __init__(self, *args, warehouses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].queryset = warehouses
+        if len(warehouses) == 1:
+            self.fields["warehouse"].initial = warehouses[0].pk
