@@ -121,6 +121,8 @@ LOGIN_URL = "admin:login"
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orders@ordercycle.local")
 
+# The merchant's name on packing slips and pick lists.
+SHOP_NAME = os.environ.get("SHOP_NAME", "OrderCycle")
 # The currency an order carries when its channel does not say.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "CNY")
 # Phone numbers without a country prefix are read as numbers of this region.

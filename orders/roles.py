@@ -27,7 +27,7 @@ ROLES = {
         "logistics.change_shipment", "logistics.add_carrier", "logistics.change_carrier",
     ],
     "Customer service": VIEW_ORDERS + [
-        "orders.cancel_order", "orders.view_customer_phone", "orders.change_customer",
+        "orders.add_order", "orders.cancel_order", "orders.view_customer_phone", "orders.change_customer",
     ],
     "Finance": VIEW_ORDERS + [
         "orders.add_payment", "orders.view_customer_phone",

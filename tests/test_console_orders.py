@@ -411,6 +411,22 @@ def test_picking_step_from_the_order_page(client, level):
     assert order.status == Order.Status.PICKING
 
 
+def test_a_step_taken_on_an_order_someone_else_just_changed_is_refused_with_a_message(client, level):
+    signed_in(client, "Customer service")
+    order = new_order(level.product)
+    page = client.get(order_page(order)).content.decode()
+    assert 'name="seen_status" value="confirmed"' in page
+    advance(order, Order.Status.PICKING, actor=staff("Warehouse operator"))
+
+    response = client.post(
+        step_url(order, "cancel"), {"reason": "customer asked", "seen_status": "confirmed"}, follow=True
+    )
+
+    assert any("changed while you were looking at it" in m for m in messages_of(response))
+    order.refresh_from_db()
+    assert order.status == Order.Status.PICKING
+
+
 def test_packed_order_offers_one_dispatch_button_and_shipments_offer_delivery(client, level):
     signed_in(client, "Manager")
     order = advance(new_order(level.product), "packed")

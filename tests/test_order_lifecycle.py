@@ -261,6 +261,27 @@ def test_a_step_the_order_state_does_not_allow_is_refused_naming_the_order_and_c
     assert_ledger_whole()
 
 
+def test_a_step_on_an_order_that_changed_since_it_was_seen_is_refused_and_changes_nothing(manager, product):
+    order = place(lines=[(product, 2)])
+    orders.start_picking(order.pk, actor=manager)
+    before = snapshot(order)
+
+    with pytest.raises(orders.TransitionRefused) as refused:
+        orders.cancel(order.pk, actor=manager, reason="customer asked", expected_status=Status.CONFIRMED)
+
+    assert order.number in str(refused.value)
+    assert str(Order.Status.PICKING.label) in str(refused.value)
+    assert snapshot(order) == before
+
+
+def test_a_step_on_the_status_that_was_seen_goes_ahead(manager, product):
+    order = place(lines=[(product, 2)])
+
+    orders.start_picking(order.pk, actor=manager, expected_status=Status.CONFIRMED)
+
+    assert fresh(order).status == Status.PICKING
+
+
 def test_dispatch_from_a_warehouse_with_nothing_to_send_is_refused(manager, product):
     order = advance(confirmed(product), "packed", actor=manager)
     empty = WarehouseFactory()

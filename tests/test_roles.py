@@ -31,6 +31,7 @@ HOLDERS = {
     "orders.cancel_order": {SERVICE, MANAGER},
     "orders.complete_order": {MANAGER},
     "orders.add_payment": {FINANCE, MANAGER},
+    "orders.add_order": {SERVICE, MANAGER},
     "orders.view_customer_phone": {REVIEWER, LOGISTICS, SERVICE, FINANCE, MANAGER},
     "orders.change_intakesettings": {MANAGER},
     "inventory.adjust_stock": {MANAGER},

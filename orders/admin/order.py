@@ -37,14 +37,16 @@ from .display import (
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .paginator import CappedCountPaginator
 
-# The steps staff take from the order page, by transition name; each calls its service.
+# The steps staff take from the order page, by transition name, and whether the step takes a
+# reason. Each service is told the status the person saw, so nobody acts on an order that
+# someone else has just changed.
 STEPS = {
-    "approve": lambda order_id, actor, reason: services.approve(order_id, actor=actor, reason=reason),
-    "reject": lambda order_id, actor, reason: services.reject(order_id, actor=actor, reason=reason),
-    "start_picking": lambda order_id, actor, reason: services.start_picking(order_id, actor=actor),
-    "mark_packed": lambda order_id, actor, reason: services.mark_packed(order_id, actor=actor),
-    "complete": lambda order_id, actor, reason: services.complete(order_id, actor=actor),
-    "cancel": lambda order_id, actor, reason: services.cancel(order_id, actor=actor, reason=reason),
+    "approve": (services.approve, True),
+    "reject": (services.reject, True),
+    "start_picking": (services.start_picking, False),
+    "mark_packed": (services.mark_packed, False),
+    "complete": (services.complete, False),
+    "cancel": (services.cancel, True),
 }
 STEP_STYLE = {"approve": "primary", "reject": "danger", "cancel": "danger"}
 ADDRESS_EDITABLE = (Order.Status.ON_HOLD, Order.Status.CONFIRMED)
@@ -204,7 +206,11 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
         if step not in STEPS:
             raise Http404(gettext("Unknown step."))
         try:
-            event = STEPS[step](order.pk, request.user, request.POST.get("reason", ""))
+            service, takes_reason = STEPS[step]
+            extra = {"reason": request.POST.get("reason", "")} if takes_reason else {}
+            event = service(
+                order.pk, actor=request.user, expected_status=request.POST.get("seen_status") or None, **extra
+            )
         except REFUSALS as error:
             self.message_user(request, refusal_message(error), messages.ERROR)
         else:
@@ -277,7 +283,7 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
         return TemplateResponse(request, "orders/packing_slip.html", {
             "order": order,
             "phone": mask_phone(order.phone),
-            "shop_name": getattr(settings, "SHOP_NAME", "") or self.admin_site.site_header,
+            "shop_name": settings.SHOP_NAME,
             "title": gettext("Packing slip %(number)s") % {"number": order.number},
         })
 

@@ -1,7 +1,7 @@
 """`place_order`: the one way an order comes in, whatever the channel."""
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -173,7 +173,8 @@ def _existing(channel, channel_order_id):
 
 
 def order_number(order):
-    return f"OC{timezone.localdate():%y%m%d}-{order.pk:06d}"
+    """Human-friendly and never reused: the day the order was placed, then its row id."""
+    return f"OC{timezone.localdate(order.placed_at):%y%m%d}-{order.pk:06d}"
 
 
 def place_order(data, *, actor=None):

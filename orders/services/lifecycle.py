@@ -17,8 +17,16 @@ from .intake import payment_status_for, reserve_lines, shortage_reason
 from .phones import normalize_phone
 
 
-def lock_order(order_id):
-    return Order.objects.select_for_update().get(pk=order_id)
+def lock_order(order_id, expected_status=None):
+    """Lock the order row. `expected_status` is the status the person acting saw: if someone
+    changed the order meanwhile, they are told instead of acting on an order they have not seen."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    if expected_status and order.status != expected_status:
+        raise TransitionRefused(
+            _("Order %(number)s changed while you were looking at it: it is %(status)s now. Check it again before you act.")
+            % {"number": order.number, "status": order.get_status_display()}
+        )
+    return order
 
 
 def _reserved_allocations(order, warehouse_id=None):
@@ -38,10 +46,10 @@ def _required_reason(reason):
 
 
 @transaction.atomic
-def approve(order_id, *, actor, reason=""):
+def approve(order_id, *, actor, reason="", expected_status=None):
     """A reviewer releases a held order: its stock is reserved now, or the approval is refused
     with what is missing and the order stays held."""
-    order = lock_order(order_id)
+    order = lock_order(order_id, expected_status)
     ensure_allowed(order, order.approve, actor)
     lines = list(order.lines.all())
     if not Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).exists():
@@ -52,8 +60,8 @@ def approve(order_id, *, actor, reason=""):
 
 
 @transaction.atomic
-def reject(order_id, *, actor, reason):
-    order = lock_order(order_id)
+def reject(order_id, *, actor, reason, expected_status=None):
+    order = lock_order(order_id, expected_status)
     reason = _required_reason(reason)
     ensure_allowed(order, order.reject, actor)
     _release_and_settle(order, actor)
@@ -61,9 +69,9 @@ def reject(order_id, *, actor, reason):
 
 
 @transaction.atomic
-def cancel(order_id, *, actor, reason):
+def cancel(order_id, *, actor, reason, expected_status=None):
     """Cancel before shipping: reserved stock goes back, and captured money becomes a refund owed."""
-    order = lock_order(order_id)
+    order = lock_order(order_id, expected_status)
     reason = _required_reason(reason)
     ensure_allowed(order, order.cancel, actor)
     _release_and_settle(order, actor)
@@ -83,20 +91,20 @@ def _release_and_settle(order, actor):
 
 
 @transaction.atomic
-def start_picking(order_id, *, actor):
-    order = lock_order(order_id)
+def start_picking(order_id, *, actor, expected_status=None):
+    order = lock_order(order_id, expected_status)
     return record_transition(order, order.start_picking, actor=actor)
 
 
 @transaction.atomic
-def mark_packed(order_id, *, actor):
-    order = lock_order(order_id)
+def mark_packed(order_id, *, actor, expected_status=None):
+    order = lock_order(order_id, expected_status)
     return record_transition(order, order.mark_packed, actor=actor)
 
 
 @transaction.atomic
-def complete(order_id, *, actor):
-    order = lock_order(order_id)
+def complete(order_id, *, actor, expected_status=None):
+    order = lock_order(order_id, expected_status)
     return record_transition(order, order.complete, actor=actor)
 
 

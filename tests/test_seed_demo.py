@@ -1,0 +1,89 @@
+"""`manage.py seed_demo`: a newcomer's console opens on a lived-in shop, and loading it again is harmless."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.models import Product, StockLevel, StockMovement, Warehouse
+from inventory.selectors import ledger_mismatches, low_stock
+from logistics.models import Carrier, Shipment
+from analytics.management.commands.seed_demo import DEMO_PASSWORD
+from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
+from orders.roles import MANAGER, ROLES
+
+pytestmark = pytest.mark.django_db
+COUNTED = [Product, Warehouse, StockLevel, StockMovement, Channel, Carrier, User, Customer, Order, OrderLine,
+           Allocation, Payment, OrderEvent, Shipment, BlockedContact]
+
+
+@pytest.fixture(scope="module")
+def demo_shop(django_db_setup, django_db_blocker):
+    """Seed once for the whole module (it takes seconds) inside a transaction undone afterwards."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        output = StringIO()
+        call_command("seed_demo", stdout=output)
+        yield output.getvalue()
+        transaction.set_rollback(True)
+
+
+def counts():
+    return {model._meta.label: model.objects.count() for model in COUNTED}
+
+
+def test_second_run_changes_nothing(demo_shop):
+    before = counts()
+    output = StringIO()
+
+    call_command("seed_demo", stdout=output)
+
+    assert counts() == before
+    assert before["orders.Order"] >= 300
+    assert "already loaded" in output.getvalue()
+
+
+def test_orders_are_in_every_state_an_order_can_rest_in(demo_shop):
+    statuses = set(Order.objects.values_list("status", flat=True))
+
+    assert statuses == set(Order.Status.values) - {Order.Status.PENDING}
+
+
+def test_held_orders_show_several_different_reasons(demo_shop):
+    held = Order.objects.filter(status=Order.Status.ON_HOLD)
+    codes = {reason["code"] for order in held for reason in order.hold_reasons}
+
+    assert {"blocked_phone", "blocked_address", "phone_invalid", "address_incomplete", "payment_mismatch",
+            "out_of_stock", "cod_over_limit", "high_value", "repeat_phone"} <= codes
+
+
+def test_every_role_has_a_demo_user_with_the_printed_password(demo_shop):
+    for role in [*ROLES, MANAGER]:
+        users = User.objects.filter(groups__name=role, is_staff=True, is_active=True)
+        assert any(user.check_password(DEMO_PASSWORD) for user in users), role
+    assert User.objects.get(username="admin").is_superuser
+    assert DEMO_PASSWORD in demo_shop
+
+
+def test_stock_ledger_explains_every_unit_after_seeding(demo_shop):
+    assert StockMovement.objects.filter(kind=StockMovement.Kind.SHIPMENT).exists()
+    assert not ledger_mismatches().exists()
+    assert low_stock().exists()
+
+
+def test_every_channel_kind_is_present(demo_shop):
+    assert set(Channel.objects.values_list("kind", flat=True)) == set(Channel.Kind.values)
+
+
+def test_order_histories_are_spread_over_the_last_sixty_days(demo_shop):
+    recently = timezone.now() - timedelta(minutes=5)
+
+    assert Order.objects.filter(placed_at__lt=recently - timedelta(days=50)).exists()
+    assert Order.objects.filter(placed_at__gt=recently - timedelta(days=1)).exists()
+    assert OrderEvent.objects.filter(created_at__lt=recently - timedelta(days=30)).exists()
+    assert not OrderEvent.objects.filter(created_at__gt=recently).exists()
+    assert not StockMovement.objects.filter(created_at__gt=recently).exists()
+    assert not Shipment.objects.filter(shipped_at__gt=recently).exists()
