@@ -35,3 +35,28 @@ def _needs(request):
             pytest.fail(f"CI must run this test but cannot: {missing}", pytrace=False)
         if missing:
             pytest.skip(missing)
+
+
+@pytest.fixture
+def browser(_needs, monkeypatch):
+    """Headless Chromium for `browser` tests, after `_needs` has skipped or failed them when it is
+    missing. Playwright's sync API keeps an event loop running in this thread, so Django's guard
+    against the ORM in async code would stop the test's own (synchronous) queries; and while it runs,
+    asgiref files this thread's database connections apart from the usual ones, so they are closed
+    here or they would outlive the test database."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+    finally:
+        connections.close_all()
+        playwright.stop()
