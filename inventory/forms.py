@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import Product, StockLevel, Warehouse
 
@@ -24,7 +25,7 @@ def add_service_error(form, error):
 
 class AdjustForm(forms.Form):
     change = forms.IntegerField(
-        label=_("Change"),
+        label=pgettext_lazy("stock adjustment", "Change"),
         help_text=_("Units to add (for example 3) or to take off (for example -2)."),
     )
     reason = forms.CharField(

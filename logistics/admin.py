@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from inventory.forms import add_service_error
 from inventory.models import Warehouse
@@ -100,7 +101,11 @@ class ShipmentAdmin(admin.ModelAdmin):
             else:
                 delivered += 1
         if delivered:
-            messages.success(request, _("%(count)d shipment(s) marked delivered.") % {"count": delivered})
+            messages.success(
+                request,
+                ngettext("%(count)d shipment marked delivered.", "%(count)d shipments marked delivered.", delivered)
+                % {"count": delivered},
+            )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_deliver"] = (
