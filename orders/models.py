@@ -216,7 +216,7 @@ class Order(FSMModelMixin, models.Model):
         ]
 
     def __str__(self):
-        return self.number or _("new order")
+        return self.number or str(_("new order"))
 
     # Transitions change only the status and the stage's timestamp; the services around them keep
     # stock, payments and the event log in step.

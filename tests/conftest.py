@@ -22,12 +22,24 @@ def _missing(marker_name):
         return "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/ordercycle"
     if marker_name == "browser" and not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         return f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    if marker_name == "gettext" and not (shutil.which("xgettext") and shutil.which("msgmerge")):
+        return "needs GNU gettext to extract messages (Debian: apt-get install gettext)"
     return None
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """A request in Chinese leaves its language active in the thread; each test starts in English."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _needs(request):
-    for marker_name in ("postgres", "browser"):
+    for marker_name in ("postgres", "browser", "gettext"):
         if request.node.get_closest_marker(marker_name) is None:
             continue
         missing = _missing(marker_name)

@@ -647,3 +647,13 @@ def test_every_search_reads_orders_through_an_index(term):
 
     assert "Seq Scan on orders_order" not in plan
     assert "Filter:" not in plan, plan
+
+
+def test_order_page_timeline_shows_why_the_order_was_held_in_the_readers_language(client, level):
+    signed_in(client, "Order reviewer")
+    order = held_order(level.product)
+
+    page = client.get(order_page(order), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    timeline = page[page.index('class="oc-timeline"'):]
+    assert f"已付 0.00，但订单总额为 {order.total}。" in timeline

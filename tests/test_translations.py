@@ -135,8 +135,7 @@ def test_compiled_catalog_matches_the_po_file():
     assert stale == []
 
 
-@pytest.mark.skipif(not (shutil.which("xgettext") and shutil.which("msgmerge")),
-                    reason="needs GNU gettext (Debian: apt-get install gettext) to extract messages")
+@pytest.mark.gettext
 def test_catalog_holds_exactly_the_messages_the_code_marks(tmp_path):
     """makemessages on a copy of the sources: any string marked for translation but missing from
     the catalog comes back untranslated (or fuzzy), any string the code dropped comes back obsolete."""

@@ -45,10 +45,16 @@ def reason(code, **params):
 
 
 def describe(hold_reason):
-    template = MESSAGES.get(hold_reason.get("code"))
+    """The reason in the reader's language: reasons are stored as codes and values."""
+    code, params = hold_reason.get("code", ""), dict(hold_reason.get("params", {}))
+    template = MESSAGES.get(code)
     if template is None:
-        return hold_reason.get("code", "")
-    return str(template) % hold_reason.get("params", {})
+        return code
+    if code == "address_incomplete":
+        params["missing"] = ", ".join(
+            str(ADDRESS_FIELDS.get(field, field)) for field in params.get("missing", "").split(",") if field
+        )
+    return str(template) % params
 
 
 def address_key(province, city, district, address):
@@ -58,9 +64,9 @@ def address_key(province, city, district, address):
 def contact_checks(*, province, city, district, address, phone_valid, phone_raw):
     reasons = []
     given = {"province": province, "city": city, "district": district, "address": address}
-    missing = [str(label) for field, label in ADDRESS_FIELDS.items() if not (given[field] or "").strip()]
+    missing = [field for field in ADDRESS_FIELDS if not (given[field] or "").strip()]
     if missing:
-        reasons.append(reason("address_incomplete", missing=", ".join(missing)))
+        reasons.append(reason("address_incomplete", missing=",".join(missing)))
     if not phone_valid:
         reasons.append(reason("phone_invalid", phone=phone_raw))
     return reasons

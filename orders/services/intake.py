@@ -254,7 +254,8 @@ def _create(data, channel_order_id, valid, actor):
     reasons += risk_reasons
     order.hold_reasons = reasons
     if held:
-        record_transition(order, order.hold, actor=actor, reason="; ".join(checks.describe(r) for r in reasons))
+        # The reasons stay on the order as codes, so the timeline shows them in each reader's language.
+        record_transition(order, order.hold, actor=actor)
     else:
         record_transition(order, order.confirm, actor=actor)
     return order
