@@ -169,7 +169,10 @@ def _validate(data, errors):
 
 
 def _existing(channel, channel_order_id):
-    return Order.objects.filter(channel=channel, channel_order_id=channel_order_id).first()
+    try:
+        return Order.objects.get(channel=channel, channel_order_id=channel_order_id)
+    except Order.DoesNotExist:
+        return None
 
 
 def order_number(order):
