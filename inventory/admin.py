@@ -3,7 +3,6 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -153,9 +152,10 @@ class StockLevelAdmin(admin.ModelAdmin):
         return [(name, label) for name, permission, label in self.BOOKINGS if request.user.has_perm(permission)]
 
     def save_model(self, request, obj, form, change):
-        # Only the storage settings are edited here; writing them alone never overwrites the
-        # quantities a service may have booked since the page was read.
-        obj.save(update_fields=["bin_location", "reorder_point"])
+        services.set_storage(
+            stock_level_id=obj.pk, bin_location=form.cleaned_data["bin_location"],
+            reorder_point=form.cleaned_data["reorder_point"], actor=request.user,
+        )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
@@ -241,9 +241,7 @@ class StockLevelAdmin(admin.ModelAdmin):
             data = dict(form.cleaned_data)
             product, warehouse = data.pop("product"), data.pop("warehouse")
             try:
-                with transaction.atomic():
-                    level = services.stock_level_for(product, warehouse)
-                    services.receive(stock_level_id=level.pk, actor=request.user, **data)
+                level = services.receive_at(product=product, warehouse=warehouse, actor=request.user, **data)
             except ValidationError as error:
                 add_service_error(form, error)
             else:

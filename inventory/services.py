@@ -4,7 +4,7 @@ primary-key order, and writes the ledger."""
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
@@ -74,6 +74,12 @@ def _book(movements):
     StockMovement.objects.bulk_create(movements)
 
 
+def _require(actor, permission, message):
+    """People need the role's permission; `actor` None is the system itself (orders, imports)."""
+    if actor is not None and not actor.has_perm(permission):
+        raise PermissionDenied(message)
+
+
 def _positive(quantity, field="quantity"):
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise ValidationError({field: _("Enter a whole number greater than zero.")})
@@ -86,8 +92,22 @@ def stock_level_for(product, warehouse):
 
 
 @transaction.atomic
+def set_storage(*, stock_level_id, bin_location, reorder_point, actor=None):
+    """Where the goods lie and when to reorder them; never touches the quantities."""
+    _require(actor, "inventory.change_stocklevel", _("Your role may not change storage settings."))
+    if not isinstance(reorder_point, int) or reorder_point < 0:
+        raise ValidationError({"reorder_point": _("Enter a whole number, zero or more.")})
+    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    level.bin_location = (bin_location or "").strip()
+    level.reorder_point = reorder_point
+    level.save(update_fields=["bin_location", "reorder_point"])
+    return level
+
+
+@transaction.atomic
 def receive(*, stock_level_id, quantity, actor=None, reference="", reason=""):
     """Goods arrived at the warehouse."""
+    _require(actor, "inventory.receive_stock", _("Your role may not book goods received."))
     _positive(quantity)
     level = lock_stock_levels([stock_level_id])[stock_level_id]
     _book([_record(level, Kind.RECEIPT, on_hand_change=quantity, reference=reference, reason=reason, actor=actor)])
@@ -95,8 +115,16 @@ def receive(*, stock_level_id, quantity, actor=None, reference="", reason=""):
 
 
 @transaction.atomic
+def receive_at(*, product, warehouse, quantity, actor=None, reference="", reason=""):
+    """Goods arrived for a product the warehouse may never have stocked: its stock level is made."""
+    level = stock_level_for(product, warehouse)
+    return receive(stock_level_id=level.pk, quantity=quantity, actor=actor, reference=reference, reason=reason)
+
+
+@transaction.atomic
 def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
     """Correct on-hand stock by `change` (positive or negative); the reason is required."""
+    _require(actor, "inventory.adjust_stock", _("Your role may not adjust stock."))
     if not isinstance(change, int) or change == 0:
         raise ValidationError({"change": _("Enter a whole number other than zero.")})
     if not (reason or "").strip():
@@ -113,6 +141,7 @@ def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
 @transaction.atomic
 def record_count(*, stock_level_id, counted, actor=None, reference=""):
     """A stock count found `counted` units on the shelf: book the difference."""
+    _require(actor, "inventory.count_stock", _("Your role may not record stock counts."))
     if not isinstance(counted, int) or counted < 0:
         raise ValidationError({"counted": _("Enter a whole number, zero or more.")})
     level = lock_stock_levels([stock_level_id])[stock_level_id]

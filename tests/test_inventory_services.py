@@ -2,7 +2,7 @@
 and the database itself keeps 0 <= reserved <= on hand."""
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -332,3 +332,40 @@ def test_low_stock_lists_levels_whose_available_quantity_reached_the_reorder_poi
     inventory.reserve([inventory.Demand(1, product.pk, 2)])
 
     assert list(low_stock()) == [level]
+
+
+@pytest.mark.parametrize(("role", "booking"), [
+    ("Warehouse operator", lambda level, user: inventory.adjust(stock_level_id=level.pk, change=-1, reason="broken", actor=user)),
+    ("Customer service", lambda level, user: inventory.receive(stock_level_id=level.pk, quantity=1, actor=user)),
+    ("Finance", lambda level, user: inventory.record_count(stock_level_id=level.pk, counted=0, actor=user)),
+    ("Warehouse operator", lambda level, user: inventory.set_storage(
+        stock_level_id=level.pk, bin_location="Z-9", reorder_point=3, actor=user)),
+])
+def test_a_role_without_the_permission_cannot_book_stock_and_nothing_changes(role, booking):
+    level = stock(ProductFactory(), WarehouseFactory(), 5, bin_location="A-1")
+
+    with pytest.raises(PermissionDenied):
+        booking(level, staff(role))
+
+    level.refresh_from_db()
+    assert (level.on_hand, level.reserved, level.bin_location, level.reorder_point) == (5, 0, "A-1", 0)
+    assert ledger(level) == [(Kind.RECEIPT, 5, 0)]
+
+
+def test_storage_settings_change_without_touching_quantities_or_the_ledger():
+    level = stock(ProductFactory(), WarehouseFactory(), 5, bin_location="A-1")
+
+    inventory.set_storage(stock_level_id=level.pk, bin_location=" B-07 ", reorder_point=4, actor=staff("Manager"))
+
+    level.refresh_from_db()
+    assert (level.on_hand, level.bin_location, level.reorder_point) == (5, "B-07", 4)
+    assert ledger(level) == [(Kind.RECEIPT, 5, 0)]
+
+
+def test_receiving_a_product_new_to_a_warehouse_makes_its_stock_level():
+    product, warehouse = ProductFactory(), WarehouseFactory()
+
+    level = inventory.receive_at(product=product, warehouse=warehouse, quantity=3, actor=staff("Warehouse operator"))
+
+    assert (level.product, level.warehouse, level.on_hand) == (product, warehouse, 3)
+    assert ledger(level) == [(Kind.RECEIPT, 3, 0)]

@@ -4,7 +4,8 @@ every refused step changes nothing; cancelling gives stock and money back."""
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from inventory import services as inventory
 from inventory.models import StockLevel, StockMovement
@@ -585,3 +586,23 @@ def test_a_staff_note_is_kept_with_its_author(manager, product):
     assert list(order.notes.values_list("text", "author")) == [("gift wrap please", manager.pk)]
     with pytest.raises(ValidationError):
         orders.add_note(order.pk, author=manager, text="  ")
+
+
+def test_only_a_reviewer_may_change_a_delivery_address(product):
+    order = place(lines=[(product, 1)])
+
+    with pytest.raises(PermissionDenied):
+        orders.update_delivery_address(order.pk, actor=staff("Warehouse operator"), city="宁波市")
+
+    assert fresh(order).city == "杭州市"
+    assert not order.notes.exists()
+
+
+def test_a_user_without_the_note_permission_cannot_add_notes(product):
+    order = place(lines=[(product, 1)])
+    outsider = User.objects.create_user("outsider", password="pw", is_staff=True)
+
+    with pytest.raises(PermissionDenied):
+        orders.add_note(order.pk, author=outsider, text="hello")
+
+    assert not order.notes.exists()

@@ -61,21 +61,23 @@ def approve(order_id, *, actor, reason="", expected_status=None):
 
 @transaction.atomic
 def reject(order_id, *, actor, reason, expected_status=None):
-    order = lock_order(order_id, expected_status)
-    reason = _required_reason(reason)
-    ensure_allowed(order, order.reject, actor)
-    _release_and_settle(order, actor)
-    return record_transition(order, order.reject, actor=actor, reason=reason)
+    """A reviewer turns a held order down: it is cancelled with the reviewer's reason."""
+    return _end_before_shipping(order_id, "reject", actor=actor, reason=reason, expected_status=expected_status)
 
 
 @transaction.atomic
 def cancel(order_id, *, actor, reason, expected_status=None):
     """Cancel before shipping: reserved stock goes back, and captured money becomes a refund owed."""
+    return _end_before_shipping(order_id, "cancel", actor=actor, reason=reason, expected_status=expected_status)
+
+
+def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_status):
     order = lock_order(order_id, expected_status)
     reason = _required_reason(reason)
-    ensure_allowed(order, order.cancel, actor)
+    step = getattr(order, transition_name)
+    ensure_allowed(order, step, actor)
     _release_and_settle(order, actor)
-    return record_transition(order, order.cancel, actor=actor, reason=reason)
+    return record_transition(order, step, actor=actor, reason=reason)
 
 
 def _release_and_settle(order, actor):
@@ -159,6 +161,8 @@ def record_payment(order_id, *, method, amount, actor, reference=""):
 
 @transaction.atomic
 def add_note(order_id, *, author, text):
+    if not author.has_perm("orders.add_ordernote"):
+        raise PermissionDenied(_("Your role may not add notes to orders."))
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": _("Write the note first.")})
@@ -168,7 +172,9 @@ def add_note(order_id, *, author, text):
 
 @transaction.atomic
 def update_delivery_address(order_id, *, actor, **fields):
-    """A reviewer corrects where a held or not yet packed order goes; the change is in the history."""
+    """A reviewer corrects where a held or confirmed order goes; the change is kept as a note."""
+    if not actor.has_perm("orders.review_order"):
+        raise PermissionDenied(_("Your role may not change delivery addresses."))
     editable = {"recipient", "phone", "province", "city", "district", "address", "postcode"}
     unknown = set(fields) - editable
     if unknown:
