@@ -106,6 +106,34 @@ class BareOrderInsert:
             cursor.execute(self.sql, values)
 
 
+class OrmOrderCreate:
+    """Context for the floor: the same bare order row written the way the application writes rows,
+    with `Order.objects.create` in one transaction. The gap between the two floors is the ORM's own
+    cost per statement, which `place_order` pays for each of its statements."""
+
+    def __init__(self, channel, customer):
+        from django.utils import timezone
+
+        from orders.models import Order
+
+        self.values = dict(
+            channel=channel, customer=customer, recipient="地板", phone=customer.phone, province="浙江省",
+            city="杭州市", district="西湖区", address="文三路 1 号", postcode="310012", payment_method="card",
+            subtotal=Decimal("100.00"), total=Decimal("100.00"), amount_paid=Decimal("100.00"),
+            payment_status=Order.PaymentStatus.PAID, placed_at=timezone.now(),
+        )
+        self.count = 0
+
+    def insert(self):
+        from django.db import transaction
+
+        from orders.models import Order
+
+        self.count += 1
+        with transaction.atomic():
+            Order.objects.create(channel_order_id=f"ORM-FLOOR-{self.count}", **self.values)
+
+
 def timed(function, items):
     """Wall seconds, and CPU seconds of this process (the Python side: Django, psycopg)."""
     began, began_cpu = time.perf_counter(), time.process_time()
@@ -238,6 +266,7 @@ def main():
     channel = data.channel()
     floor_customer, _created = Customer.objects.get_or_create(phone="+8613700000000", defaults={"name": "地板"})
     floor = BareOrderInsert(channel, floor_customer)
+    orm_floor = OrmOrderCreate(channel, floor_customer)
 
     warmup = 50
     rounds = [order_inputs(channel, products, warmup + r * args.orders_per_round, args.orders_per_round)
@@ -247,28 +276,34 @@ def main():
         place_order(item)
     for _ in range(warmup * 4):
         floor.insert()
+        orm_floor.insert()
     # A shop in use has planner statistics for its tables; without this the planner still
     # believes the order table is empty.
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
-    intake_rates, floor_rates, intake_cpu_ms, floor_cpu_ms = [], [], [], []
+    intake_rates, floor_rates, orm_floor_rates, intake_cpu_ms, floor_cpu_ms = [], [], [], [], []
     for number, batch in enumerate(rounds, start=1):
         floor_seconds, floor_cpu = timed(lambda _i: floor.insert(), range(args.floor_rows_per_round))
+        orm_seconds, _orm_cpu = timed(lambda _i: orm_floor.insert(), range(args.floor_rows_per_round))
+        orm_floor_rates.append(args.floor_rows_per_round / orm_seconds)
         intake_seconds, intake_cpu = timed(place_order, batch)
         floor_rates.append(args.floor_rows_per_round / floor_seconds)
         intake_rates.append(len(batch) / intake_seconds)
         floor_cpu_ms.append(floor_cpu / args.floor_rows_per_round * 1000)
         intake_cpu_ms.append(intake_cpu / len(batch) * 1000)
-        print(f"round {number}: floor {floor_rates[-1]:.0f} rows/s, intake {intake_rates[-1]:.1f} orders/s")
+        print(f"round {number}: floor {floor_rates[-1]:.0f} rows/s, ORM floor {orm_floor_rates[-1]:.0f} rows/s, "
+              f"intake {intake_rates[-1]:.1f} orders/s")
 
     placed = Order.objects.filter(channel_order_id__startswith="BENCH-")
     by_status = dict(placed.values_list("status").annotate(n=Count("id")).order_by())
     confirmed_share = by_status.get(Order.Status.CONFIRMED, 0) / placed.count()
     intake_median, floor_median = data.median(intake_rates), data.median(floor_rates)
     ratio = intake_median / floor_median
+    orm_floor_median = data.median(orm_floor_rates)
     print(f"median: floor {floor_median:.0f} rows/s, intake {intake_median:.1f} orders/s, ratio {ratio:.3f} "
           f"(aim >= 0.25); confirmed {confirmed_share:.1%} {by_status}")
+    print(f"context: ORM floor {orm_floor_median:.0f} rows/s, intake / ORM floor {intake_median / orm_floor_median:.3f}")
     print(f"per order: intake {1000 / intake_median:.2f} ms wall, {data.median(intake_cpu_ms):.2f} ms CPU in this "
           f"process; floor {1000 / floor_median:.3f} ms wall, {data.median(floor_cpu_ms):.3f} ms CPU")
 
@@ -294,6 +329,9 @@ def main():
         "rounds": args.rounds,
         "orders_per_round": args.orders_per_round,
         "floor_rows_per_round": args.floor_rows_per_round,
+        "orm_floor_orders_per_second": round(orm_floor_median, 1),
+        "ratio_to_orm_floor": round(intake_median / orm_floor_median, 3),
+        "orm_floor_rates_per_round": [round(r, 1) for r in orm_floor_rates],
         "lines_per_order": 3,
         "existing_orders": args.existing_orders,
         "intake_ms_per_order": round(1000 / intake_median, 2),
@@ -311,7 +349,7 @@ def main():
         "profile_top_cumulative": profile_cumulative.splitlines(),
         "profile_top_own_time": profile_own.splitlines(),
     }, notes=(
-        "Medians of alternating rounds (floor then intake, same Django connection). The machine was "
+        "Medians of alternating rounds (floor, ORM floor, then intake; same Django connection). The machine was "
         "shared with other work while measuring; single-threaded client, server on the same host."
     ))
     print(f"wrote {path}")
