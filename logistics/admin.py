@@ -12,18 +12,34 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_fsm import can_proceed
 
 from inventory.forms import add_service_error
 from inventory.models import Warehouse
 from orders.admin.display import REFUSALS, refusal_message
-from orders.models import Allocation, Order
+from orders.models import Allocation, Order, PaymentMethod
 
 from . import services
 from .forms import CarrierForm, DispatchForm
 from .models import Carrier, Shipment
 
+
 def order_page(order_id):
     return reverse("admin:orders_order_change", args=[order_id])
+
+
+def not_ready_to_ship(order):
+    """Why the order cannot be handed to a carrier now, or "" when it can."""
+    if can_proceed(order.ship):
+        return ""
+    values = {"number": order.number, "status": order.get_status_display()}
+    if order.status in (Order.Status.PENDING, Order.Status.ON_HOLD):
+        return _("Order %(number)s is %(status)s: approve it, then pick and pack it before dispatch.") % values
+    if order.status in (Order.Status.CONFIRMED, Order.Status.PICKING):
+        return _("Order %(number)s is %(status)s: pick and pack it before dispatch.") % values
+    if order.status == Order.Status.CANCELLED:
+        return _("Order %(number)s is %(status)s: there is nothing to dispatch.") % values
+    return _("Order %(number)s is %(status)s: everything on it has been dispatched.") % values
 
 
 def waiting_allocations(order_id):
@@ -124,6 +140,18 @@ class ShipmentAdmin(admin.ModelAdmin):
         if not self.has_dispatch_permission(request):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Dispatch order %(number)s") % {"number": order.number},
+            "order": order,
+            "order_url": order_page(order.pk),
+        }
+        not_ready = not_ready_to_ship(order)
+        if not_ready:
+            # Nothing to fill in: the order has to reach "packed" first, or it is past shipping.
+            context["not_ready"] = not_ready
+            return TemplateResponse(request, "admin/logistics/shipment/dispatch.html", context)
         waiting = list(waiting_allocations(order_id))
         by_warehouse = [
             (warehouse, list(allocations))
@@ -147,16 +175,13 @@ class ShipmentAdmin(admin.ModelAdmin):
                     % {"number": order.number, "shipment": shipment, "warehouse": shipment.warehouse},
                 )
                 return redirect(order_page(order.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("Dispatch order %(number)s") % {"number": order.number},
-            "order": order,
-            "order_url": order_page(order.pk),
+        context.update({
             "by_warehouse": by_warehouse,
+            # Cash on delivery is collected at the door; any other order normally leaves paid.
+            "unpaid": order.payment_method != PaymentMethod.COD and order.balance_due > 0,
             "form": form,
             "media": self.media + form.media,
-        }
+        })
         return TemplateResponse(request, "admin/logistics/shipment/dispatch.html", context)
 
     def deliver_view(self, request, shipment_id):

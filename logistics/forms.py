@@ -38,3 +38,7 @@ class DispatchForm(forms.Form):
         self.fields["warehouse"].queryset = warehouses
         if len(warehouses) == 1:
             self.fields["warehouse"].initial = warehouses[0].pk
+        # With a single active carrier there is nothing to choose: only the label is left to scan.
+        carriers = list(self.fields["carrier"].queryset[:2])
+        if len(carriers) == 1:
+            self.fields["carrier"].initial = carriers[0].pk

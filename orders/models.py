@@ -408,4 +408,4 @@ class HeldOrder(Order):
     class Meta:
         proxy = True
         verbose_name = _("held order")
-        verbose_name_plural = _("review queue")
+        verbose_name_plural = _("held orders")

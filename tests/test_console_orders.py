@@ -1,18 +1,23 @@
 """The order console: the order list, the order page, the review queue, the new-order form, pick
 lists and packing slips, driven through the Django test client as the staff roles use them."""
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import count
+from pathlib import Path
 
 import pytest
 from django.contrib.admin import helpers
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from orders import selectors
+from orders.admin.display import phone_for
 from orders.admin.paginator import CappedCountPaginator
 from orders.models import Channel, Order, OrderNote, Payment
 from tests.factories import (
@@ -92,7 +97,7 @@ def test_order_list_shows_status_badges_totals_and_full_phone_to_a_manager(clien
     assert response.status_code == 200
     assert order.number in content
     assert '<span class="oc-badge oc-status-confirmed">Confirmed</span>' in content
-    assert "+8613800138000" in content
+    assert "+86 138 0013 8000" in content
     assert "50.00" in content
 
 
@@ -349,6 +354,51 @@ def test_review_queue_is_for_reviewers_only(client, level):
     assert client.get(REVIEW_QUEUE).status_code == 403
 
 
+def test_review_queue_puts_the_decision_right_after_the_reasons(client, level):
+    signed_in(client, "Order reviewer")
+    held_order(level.product)
+
+    columns = list(client.get(REVIEW_QUEUE).context["cl"].list_display)
+
+    assert columns[:4] == ["action_checkbox", "order_link", "reasons", "decision"]
+
+
+def test_review_queue_shows_when_and_where_each_order_came_from_under_its_number(client, level):
+    signed_in(client, "Order reviewer")
+    placed_at = timezone.make_aware(datetime(2026, 3, 9, 8, 5))
+    held = held_order(level.product, placed_at=placed_at)
+
+    content = client.get(REVIEW_QUEUE).content.decode()
+
+    assert f'{held.number}</a><div class="oc-order-origin">2026-03-09 08:05<br>{held.channel}</div>' in content
+
+
+def test_empty_review_queue_says_so_and_counts_held_orders_not_queues(client, level):
+    signed_in(client, "Order reviewer")
+
+    empty = client.get(REVIEW_QUEUE).content.decode()
+    assert "No order is waiting for review." in empty
+    assert "0 held orders" in empty
+    assert "review queue</p>" not in empty.lower()
+
+    held_order(level.product)
+    one = client.get(REVIEW_QUEUE).content.decode()
+    assert "1 held order" in one
+    assert "No order is waiting for review." not in one
+
+
+def test_held_orders_are_called_the_review_queue_in_menus_title_and_breadcrumbs(client, level):
+    signed_in(client, "Order reviewer")
+
+    home = client.get(reverse("admin:index")).content.decode()
+    queue = client.get(REVIEW_QUEUE).content.decode()
+
+    assert f'<a href="{REVIEW_QUEUE}">Review queue</a>' in home
+    assert "Held orders" not in home
+    assert "<h1>Review queue</h1>" in queue
+    assert "&rsaquo; Review queue\n</div>" in queue
+
+
 # The order page -----------------------------------------------------------------------------
 
 
@@ -439,6 +489,41 @@ def test_packed_order_offers_one_dispatch_button_and_shipments_offer_delivery(cl
     assert not any(step.get("url") for step in shipped.context["steps"])
     assert "Mark delivered" in shipped.content.decode()
     assert shipment.tracking_number in shipped.content.decode()
+
+
+def test_shipped_order_points_to_recording_delivery_instead_of_saying_nothing_is_to_do(client, level):
+    signed_in(client, "Logistics coordinator")
+    order = advance(new_order(level.product), "shipped")
+
+    content = client.get(order_page(order)).content.decode()
+
+    assert '<a class="oc-next-hint" href="#oc-shipments">Record delivery per shipment below.</a>' in content
+    assert 'id="oc-shipments"' in content
+    assert "Nothing for you to do" not in content
+
+
+def test_order_page_says_nothing_is_to_do_only_when_no_step_and_no_delivery_is_open(client, level):
+    order = advance(new_order(level.product), "shipped")
+    signed_in(client, "Customer service")
+    may_not_deliver = client.get(order_page(order)).content.decode()
+    assert "Nothing for you to do on this order now." in may_not_deliver
+    assert "Record delivery per shipment below." not in may_not_deliver
+
+    signed_in(client, "Logistics coordinator")
+    client.post(reverse("admin:logistics_shipment_deliver", args=[order.shipments.get().pk]))
+    delivered = client.get(order_page(order)).content.decode()
+    assert "Nothing for you to do on this order now." in delivered
+    assert "Record delivery per shipment below." not in delivered
+
+
+def test_shipment_row_names_its_warehouse_by_code_and_name_like_the_allocations(client, level):
+    signed_in(client, "Manager")
+    order = advance(new_order(level.product), "shipped")
+
+    content = client.get(order_page(order)).content.decode()
+
+    shipments = content[content.index('id="oc-shipments"'):]
+    assert f"<td>{level.warehouse.code} · {level.warehouse.name}</td>" in shipments
 
 
 def test_order_page_queries_do_not_grow_with_lines_and_events(client):
@@ -632,6 +717,119 @@ def test_packing_slip_lists_lines_and_instructions_with_a_masked_phone(client, l
     assert "+86 138****8000" in content and "13800138000" not in content
     assert "Gift wrap, no invoice" in content
     assert level.product.sku in content
+
+
+# One way of showing times, phone numbers and the console's own site ---------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_time_reads_the_same_in_the_list_the_queue_the_order_page_and_the_timeline(client, level, language):
+    signed_in(client, "Manager")
+    placed_at = timezone.make_aware(datetime(2026, 11, 25, 10, 57))
+    held = held_order(level.product, placed_at=placed_at)
+    event_time = timezone.localtime(held.events.get().created_at).strftime("%Y-%m-%d %H:%M")
+
+    pages = {
+        name: client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        for name, url in [("list", ORDER_LIST), ("queue", REVIEW_QUEUE), ("order", order_page(held))]
+    }
+
+    assert "2026-11-25 10:57" in pages["list"]
+    assert "2026-11-25 10:57" in pages["queue"]
+    assert "<dd>2026-11-25 10:57</dd>" in pages["order"]
+    assert f'">{event_time}</time>' in pages["order"]
+    for content in pages.values():
+        assert not re.search(r"\d{1,2}/\d{1,2}/\d{4}|[ap]\.m\.|Nov\.|年", content)
+
+
+@pytest.mark.parametrize("stored, shown", [
+    ("+8613900001234", "+86 139 0000 1234"),
+    ("+861065529988", "+86 10 6552 9988"),
+    ("+12015550123", "+1 201-555-0123"),
+    ("1388888888", "1388888888"),
+])
+def test_full_phone_numbers_are_grouped_like_the_masked_ones_and_bad_ones_shown_as_typed(stored, shown):
+    manager = staff("Manager")
+    operator = staff("Warehouse operator")
+
+    assert phone_for(manager, stored) == shown
+    assert phone_for(operator, "+8613900001234") == "+86 139****1234"
+
+
+def test_order_page_and_review_queue_show_the_full_phone_grouped(client, level):
+    signed_in(client, "Order reviewer")
+    held = held_order(level.product, phone="13900001234")
+
+    page = client.get(order_page(held)).content.decode()
+    queue = client.get(REVIEW_QUEUE).content.decode()
+
+    assert '<span class="oc-mono">+86 139 0000 1234</span>' in page
+    assert "+86 139 0000 1234" in queue
+    assert "+8613900001234" not in queue
+
+
+def test_console_offers_no_view_site_link_and_links_its_own_favicon(client):
+    signed_in(client, "Manager")
+
+    content = client.get(reverse("admin:index")).content.decode()
+
+    assert "View site" not in content
+    assert f'<link rel="icon" href="{static("img/favicon.svg")}" type="image/svg+xml">' in content
+    favicon = finders.find("img/favicon.svg")
+    assert favicon and Path(favicon).read_text().lstrip().startswith("<svg")
+
+
+# On a real screen ---------------------------------------------------------------------------
+
+LAYOUT = """() => {
+  const wrapper = document.querySelector("#result_list").parentElement;
+  const rightmost = Math.max(...[...document.querySelectorAll("#result_list tbody tr")].map(
+    row => row.lastElementChild.getBoundingClientRect().right));
+  const rejects = [...document.querySelectorAll(".oc-reject button")].map(b => b.getBoundingClientRect().right);
+  const lines = cell => { const range = document.createRange(); range.selectNodeContents(cell.firstChild);
+                          return range.getClientRects().length; };
+  return {
+    overflow: wrapper.scrollWidth - wrapper.clientWidth, rightmost, rejects,
+    wrappedNames: [...document.querySelectorAll("td.field-customer_display, td.field-recipient")]
+      .filter(cell => lines(cell) > 1).length,
+  };
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_queue_and_list_fit_a_1280_screen_and_queue_decisions_stay_in_view_at_1024(browser, live_server):
+    product = ProductFactory()
+    stock(product, WarehouseFactory(name="杭州东仓"), 5000)
+    excel = ChannelFactory(code="excel", name="企业团购（Excel 导入）", kind=Channel.Kind.EXCEL)
+    for _ in range(3):
+        # Over the value, new-customer and cash-on-delivery limits: three reasons to read.
+        new_order(product, 250, channel=excel, recipient="欧阳王小明")
+    advance(new_order(product, 2), "picking")
+    manager = staff("Manager", username="mia")
+
+    for locale in ("en-US", "zh-CN"):
+        for width in (1280, 1024):
+            context = browser.new_context(base_url=live_server.url, locale=locale,
+                                          viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.goto("/admin/login/")
+            page.fill("#id_username", manager.username)
+            page.fill("#id_password", "pw")
+            page.click("#login-form [type=submit]")
+            page.goto(REVIEW_QUEUE)
+            queue = page.evaluate(LAYOUT)
+            page.goto(ORDER_LIST)
+            order_list = page.evaluate(LAYOUT)
+            context.close()
+
+            where = f"{locale} at {width} px"
+            assert len(queue["rejects"]) == 3, where
+            assert max(queue["rejects"]) <= width, where
+            assert queue["overflow"] <= 0 and queue["rightmost"] <= width, where
+            assert queue["wrappedNames"] == 0 and order_list["wrappedNames"] == 0, where
+            if width == 1280:
+                assert order_list["overflow"] <= 0 and order_list["rightmost"] <= width, where
 
 
 # On a million orders ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.urls import reverse
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
 from logistics.models import Shipment
+from orders import services as orders
 from orders.models import BlockedContact, IntakeSettings, Order
 from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
 
@@ -315,17 +316,92 @@ def test_dispatch_refuses_a_tracking_number_already_in_use(client, packed_order,
     assert not packed_order.shipments.exists()
 
 
-def test_dispatch_of_an_order_not_yet_packed_shows_why_it_is_refused(client, level):
+def test_dispatch_page_of_an_order_not_yet_packed_says_what_to_do_first_and_offers_no_form(client, level):
     signed_in(client, "Warehouse operator")
     confirmed = place(lines=[(level.product, 1)])
 
-    response = client.post(dispatch_url(confirmed), {
+    response = client.get(dispatch_url(confirmed))
+
+    content = response.content.decode()
+    assert f"Order {confirmed.number} is Confirmed: pick and pack it before dispatch." in content
+    assert "form" not in response.context
+    assert "Hand over to carrier" not in content and 'name="tracking_number"' not in content
+
+
+def test_dispatch_posted_for_an_order_not_yet_packed_ships_nothing(client, level):
+    signed_in(client, "Warehouse operator")
+    picking = advance(place(lines=[(level.product, 1)]), "picking")
+
+    response = client.post(dispatch_url(picking), {
         "warehouse": level.warehouse.pk, "carrier": CarrierFactory().pk, "tracking_number": "SF2",
     })
 
     assert response.status_code == 200
-    assert "not possible" in " ".join(response.context["form"].non_field_errors())
+    assert f"Order {picking.number} is Picking: pick and pack it before dispatch." in response.content.decode()
     assert not Shipment.objects.exists()
+    picking.refresh_from_db()
+    assert picking.status == Order.Status.PICKING
+
+
+@pytest.mark.parametrize("status, notice", [
+    ("on_hold", "approve it, then pick and pack it before dispatch."),
+    ("shipped", "everything on it has been dispatched."),
+    ("cancelled", "there is nothing to dispatch."),
+])
+def test_dispatch_page_says_why_an_order_cannot_be_dispatched_whatever_its_status(client, level, status, notice):
+    signed_in(client, "Manager")
+    if status == "on_hold":
+        order = place(lines=[(level.product, 1)], payment_method="card")
+    elif status == "cancelled":
+        order = place(lines=[(level.product, 1)])
+        orders.cancel(order.pk, actor=None, reason="Customer changed their mind")
+        order.refresh_from_db()
+    else:
+        order = advance(place(lines=[(level.product, 1)]), status)
+    assert order.status == status
+
+    content = client.get(dispatch_url(order)).content.decode()
+
+    assert f"Order {order.number} is {order.get_status_display()}: {notice}" in content
+    assert 'name="tracking_number"' not in content
+
+
+def test_dispatch_warns_of_the_balance_due_on_an_order_not_paid_on_delivery_and_still_ships_it(client, level):
+    signed_in(client, "Manager")
+    unpaid = place(lines=[(level.product, 2)], payment_method="bank_transfer", paid_amount="20.00")
+    if unpaid.status == Order.Status.ON_HOLD:
+        orders.approve(unpaid.pk, actor=None)
+    unpaid = advance(unpaid, "packed")
+    carrier = CarrierFactory()
+
+    page = client.get(dispatch_url(unpaid)).content.decode()
+    assert "Not paid in full: CNY 30.00 is still due." in page
+    assert "This order is paid by Bank transfer, not cash on delivery" in page
+
+    client.post(dispatch_url(unpaid), {
+        "warehouse": level.warehouse.pk, "carrier": carrier.pk, "tracking_number": "SF4",
+    })
+    unpaid.refresh_from_db()
+    assert unpaid.status == Order.Status.SHIPPED
+
+
+def test_dispatch_of_a_cash_on_delivery_order_gives_no_payment_warning(client, packed_order):
+    signed_in(client, "Manager")
+    assert packed_order.balance_due > 0
+
+    content = client.get(dispatch_url(packed_order)).content.decode()
+
+    assert "Not paid in full" not in content
+
+
+def test_dispatch_preselects_the_carrier_only_when_just_one_is_active(client, packed_order):
+    signed_in(client, "Warehouse operator")
+    only = CarrierFactory()
+    CarrierFactory(code="old", name="Retired", active=False)
+    assert client.get(dispatch_url(packed_order)).context["form"]["carrier"].value() == only.pk
+
+    CarrierFactory(code="zto", name="ZTO Express")
+    assert client.get(dispatch_url(packed_order)).context["form"]["carrier"].value() is None
 
 
 def test_dispatch_needs_the_dispatch_permission(client, packed_order, level):
@@ -426,7 +502,7 @@ def test_customer_phone_is_masked_for_a_warehouse_operator_and_found_in_any_form
     content = response.content.decode()
     assert len(response.context["cl"].result_list) == 1
     assert "+86 138****8000" in content
-    assert "+8613800138000" not in content
+    assert "+8613800138000" not in content and "+86 138 0013 8000" not in content
 
 
 def test_customer_service_sees_the_full_customer_phone(client, level):
@@ -435,7 +511,7 @@ def test_customer_service_sees_the_full_customer_phone(client, level):
 
     response = client.get(reverse("admin:orders_customer_changelist"))
 
-    assert "+8613800138000" in response.content.decode()
+    assert "+86 138 0013 8000" in response.content.decode()
 
 
 def test_intake_settings_open_from_the_list_and_a_manager_changes_them(client):

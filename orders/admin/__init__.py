@@ -10,5 +10,7 @@ from . import order, review, setup  # noqa: F401
 admin.site.site_header = _("OrderCycle")
 admin.site.site_title = _("OrderCycle console")
 admin.site.index_title = _("Back office")
+# The console is the whole site ("/" only redirects here), so the header offers no "View site".
+admin.site.site_url = None
 # Order and stock lists are wide tables; the sections are reached from the header's menu instead.
 admin.site.enable_nav_sidebar = False

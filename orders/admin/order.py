@@ -131,6 +131,7 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
             payment_form = PaymentForm(initial={"method": order.payment_method, "amount": order.balance_due})
         if address_form is None and self.may_edit_address(user, order):
             address_form = AddressForm(initial=order_address_initial(order), show_phone=show_phone)
+        shipments = self.shipment_rows(user, order)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -143,7 +144,9 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
             "steps": self.steps_for(request, order),
             "allocations": [allocation for line in order.lines.all() for allocation in line.allocations.all()],
             "timeline": selectors.timeline(order),
-            "shipments": self.shipment_rows(user, order),
+            "shipments": shipments,
+            # Delivery is recorded on each shipment, so the steps above point down to them.
+            "deliveries_to_record": any(row["deliver_url"] for row in shipments),
             "note_form": note_form,
             "payment_form": payment_form,
             "address_form": address_form,

@@ -10,7 +10,7 @@ from .. import selectors
 from ..models import HeldOrder
 from ..services.checks import describe
 from .actions import OrderActionsMixin
-from .display import OrderColumns
+from .display import OrderColumns, short_datetime
 from .paginator import CappedCountPaginator
 
 
@@ -34,12 +34,18 @@ class HeldOrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
         return selectors.held_orders()
 
     def get_list_display(self, request):
-        return ("order_link", "placed", "channel", "customer_display", self.phone_column(request),
-                "total_display", "risk_score", "reasons", "decision")
+        # What the decision rests on comes first and the buttons right after it, so they stay in
+        # view on a narrow screen; the rest of the order follows.
+        return ("order_link", "reasons", "decision", "customer_display", self.phone_column(request),
+                "total_display", "risk_score")
 
     @admin.display(description=_("order"))
     def order_link(self, order):
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.number)
+        return format_html(
+            '<a href="{}">{}</a><div class="oc-order-origin">{}<br>{}</div>',
+            reverse("admin:orders_order_change", args=[order.pk]), order.number,
+            short_datetime(order.placed_at), order.channel,
+        )
 
     @admin.display(description=_("customer"))
     def customer_display(self, order):

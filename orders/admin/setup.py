@@ -15,7 +15,7 @@ from inventory.forms import add_service_error
 
 from ..models import BlockedContact, Channel, Customer, IntakeSettings
 from ..services import blocklist
-from ..services.phones import mask_phone, normalize_phone
+from ..services.phones import format_phone, mask_phone, normalize_phone
 from .display import can_see_phone
 
 
@@ -59,7 +59,8 @@ class CustomerAdmin(admin.ModelAdmin):
         return "phone" if can_see_phone(request.user) else "phone_masked"
 
     def get_list_display(self, request):
-        return ("name", self._phone_field(request), "email", "created_at", "orders_link")
+        phone_column = "phone_formatted" if can_see_phone(request.user) else "phone_masked"
+        return ("name", phone_column, "email", "created_at", "orders_link")
 
     def get_fields(self, request, obj=None):
         return ("name", self._phone_field(request), "email", "created_at")
@@ -70,6 +71,10 @@ class CustomerAdmin(admin.ModelAdmin):
         if valid:
             results |= queryset.filter(phone=phone)
         return results, may_have_duplicates
+
+    @admin.display(description=_("phone"))
+    def phone_formatted(self, customer):
+        return format_phone(customer.phone)
 
     @admin.display(description=_("phone"))
     def phone_masked(self, customer):
@@ -122,10 +127,17 @@ class BlockedContactAdmin(admin.ModelAdmin):
         return "value" if can_see_phone(request.user) else "value_masked"
 
     def get_list_display(self, request):
-        return ("kind", self._value_field(request), "reason", "created_at")
+        value_column = "value_formatted" if can_see_phone(request.user) else "value_masked"
+        return ("kind", value_column, "reason", "created_at")
 
     def get_fields(self, request, obj=None):
         return ("kind", self._value_field(request), "reason", "created_at")
+
+    @admin.display(description=_("value"))
+    def value_formatted(self, blocked):
+        if blocked.kind == BlockedContact.Kind.PHONE:
+            return format_phone(blocked.value)
+        return blocked.value
 
     @admin.display(description=_("value"))
     def value_masked(self, blocked):

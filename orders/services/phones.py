@@ -35,3 +35,17 @@ def mask_phone(phone):
     if len(national) <= 7:
         return prefix + "*" * max(len(national) - 4, 0) + national[-4:]
     return prefix + national[:3] + "*" * (len(national) - 7) + national[-4:]
+
+
+def format_phone(phone):
+    """A stored number grouped for reading, as mask_phone shows it: +86 138 0013 8000. A number
+    that is not valid is shown as it was given, so staff see what the customer typed."""
+    if not phone:
+        return ""
+    try:
+        parsed = phonenumbers.parse(phone, settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return phone
+    if not phonenumbers.is_valid_number(parsed):
+        return phone
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

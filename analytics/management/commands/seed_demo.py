@@ -512,7 +512,7 @@ class Command(BaseCommand):
                                       reference=f"RK{code}-0001", reason="期初入库")
         StockMovement.objects.filter(created_at__gte=self.started).update(created_at=self.started - timedelta(days=62))
         broken = inventory.stock_level_for(self.products["CER-001"], self.warehouses["SH"])
-        inventory.adjust(stock_level_id=broken.pk, change=-2, reason="运输途中破损，报废", actor=receiver,
+        inventory.adjust(stock_level_id=broken.pk, change=-2, reason="运输途中破损，报废", actor=self.users["manager"],
                          reference="BS-0001")
         counted = inventory.stock_level_for(self.products["KIT-005"], self.warehouses["GZ"])
         inventory.record_count(stock_level_id=counted.pk, counted=counted.on_hand - 1, actor=receiver,
