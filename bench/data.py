@@ -276,7 +276,7 @@ def _fill(step, *, orders, customers, shipments, years):
         )
         INSERT INTO orders_order (
             id, number, channel_id, channel_order_id, customer_id, status,
-            recipient, phone, province, city, district, address, postcode,
+            recipient, phone, province, city, district, address, postcode, address_key,
             delivery_window_start, delivery_window_end, special_instructions,
             currency, subtotal, shipping_fee, discount, total, payment_method, payment_status,
             amount_paid, refund_due, risk_score, hold_reasons,
@@ -294,6 +294,11 @@ def _fill(step, *, orders, customers, shipments, years):
                ({streets})[1 + p.id %% {len(STREETS)}] || ' ' || (1 + p.id %% 300) || ' 号 ' || (1 + p.id %% 30)
                    || ' 栋 ' || (101 + p.id %% 2000) || ' 室',
                ({postcodes})[p.place],
+               regexp_replace(lower(concat_ws('/',
+                   ({provinces})[p.place], ({cities})[p.place],
+                   ({districts})[(p.place - 1) * 4 + 1 + p.id %% 4],
+                   ({streets})[1 + p.id %% {len(STREETS)}] || (1 + p.id %% 300) || '号' || (1 + p.id %% 30)
+                       || '栋' || (101 + p.id %% 2000) || '室')), '\s', '', 'g'),
                NULL, NULL,
                CASE WHEN p.id %% 20 = 0 THEN '易碎品，请小心轻放' ELSE '' END,
                'CNY', p.subtotal, p.shipping_fee, 0, p.total, p.payment_method,

@@ -134,6 +134,8 @@ class Order(FSMModelMixin, models.Model):
         REFUND_DUE = "refund_due", _("Refund due")
 
     CANCELLABLE = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
+    # Before picking starts nothing has been printed for the parcel, so where it goes may change.
+    ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
 
     number = models.CharField(_("order number"), max_length=24, unique=True, null=True, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel"))
@@ -148,6 +150,10 @@ class Order(FSMModelMixin, models.Model):
     district = models.CharField(_("district"), max_length=50, blank=True)
     address = models.CharField(_("street address"), max_length=255)
     postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    address_key = models.CharField(
+        _("address key"), max_length=400, db_default="", editable=False,
+        help_text=_("The address in one comparable form, for repeat-order and blocklist checks."),
+    )
     delivery_window_start = models.DateTimeField(_("deliver from"), null=True, blank=True)
     delivery_window_end = models.DateTimeField(_("deliver by"), null=True, blank=True)
     special_instructions = models.TextField(_("special instructions"), blank=True)
@@ -212,7 +218,7 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["phone", "-placed_at"], name="order_by_phone"),
             models.Index(fields=["recipient"], name="order_by_recipient"),
             models.Index(fields=["channel_order_id"], name="order_by_channel_order_id"),
-            models.Index(fields=["province", "city", "district", "address"], name="order_by_address"),
+            models.Index(fields=["address_key", "-placed_at"], name="order_by_address"),
         ]
 
     def __str__(self):

@@ -497,6 +497,16 @@ def test_repeat_orders_to_one_address_within_the_window_are_flagged(product):
     assert codes(order) == ["repeat_address"]
 
 
+def test_repeat_orders_to_one_address_written_differently_are_counted_together(product):
+    for number, street in enumerate(["文三路 90 号", "文三路90号", "文三路９０号"]):
+        place(lines=[(product, 1)], phone=f"1390000000{number}", address=street)
+
+    order = place(lines=[(product, 1)], phone="13900000099", address=" 文三路 90号 ")
+
+    assert codes(order) == ["repeat_address"]
+    assert order.address_key == "浙江省/杭州市/西湖区/文三路90号"
+
+
 def test_repeat_orders_to_one_phone_and_address_are_held(product):
     for _number in range(3):
         place(lines=[(product, 1)])

@@ -541,6 +541,7 @@ def test_the_delivery_address_can_be_corrected_while_the_order_is_held(manager, 
 
     order = fresh(order)
     assert (order.district, order.phone) == ("拱墅区", "+8613900000001")
+    assert order.address_key.split("/")[2] == "拱墅区"
     note = OrderNote.objects.get(order=order)
     assert note.author == manager
     assert "拱墅区" in note.text

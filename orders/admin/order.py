@@ -49,7 +49,6 @@ STEPS = {
     "cancel": (services.cancel, True),
 }
 STEP_STYLE = {"approve": "primary", "reject": "danger", "cancel": "danger"}
-ADDRESS_EDITABLE = (Order.Status.ON_HOLD, Order.Status.CONFIRMED)
 
 
 def admin_url(name, *args):
@@ -157,7 +156,7 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
 
     @staticmethod
     def may_edit_address(user, order):
-        return user.has_perm("orders.review_order") and order.status in ADDRESS_EDITABLE
+        return user.has_perm("orders.review_order") and order.status in Order.ADDRESS_EDITABLE
 
     def steps_for(self, request, order):
         """The steps this user may take now: a button each, one Dispatch for the shipping steps;

@@ -2,6 +2,7 @@
 add to a score, and a score at the manager's threshold holds it too. Reasons are stored as codes
 with values, so each reader sees them in their own language."""
 
+import unicodedata
 from datetime import timedelta
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
@@ -58,7 +59,12 @@ def describe(hold_reason):
 
 
 def address_key(province, city, district, address):
-    return " ".join(part.strip() for part in (province, city, district, address) if part).lower()
+    """One comparable form of an address: full-width characters folded, case and every space
+    dropped, so “文三路 90 号” and “文三路90号” are the same place."""
+    def comparable(part):
+        return "".join(unicodedata.normalize("NFKC", part or "").casefold().split())
+
+    return "/".join(comparable(part) for part in (province, city, district, address))
 
 
 def contact_checks(*, province, city, district, address, phone_valid, phone_raw):
@@ -95,7 +101,7 @@ def risk_rules(*, order, customer_is_new, intake, now):
 
     since = now - timedelta(hours=intake.velocity_window_hours)
     phone_match = Q(phone=order.phone)
-    address_match = Q(province=order.province, city=order.city, district=order.district, address=order.address)
+    address_match = Q(address_key=order.address_key)
     recent = (
         Order.objects.filter(phone_match | address_match, placed_at__gte=since)
         .exclude(pk=order.pk)
@@ -108,9 +114,9 @@ def risk_rules(*, order, customer_is_new, intake, now):
     if same_address > intake.velocity_max_orders:
         reasons.append(reason("repeat_address", count=same_address, hours=intake.velocity_window_hours))
 
-    key = address_key(order.province, order.city, order.district, order.address)
     for blocked in BlockedContact.objects.filter(
-        Q(kind=BlockedContact.Kind.PHONE, value=order.phone) | Q(kind=BlockedContact.Kind.ADDRESS, value=key)
+        Q(kind=BlockedContact.Kind.PHONE, value=order.phone)
+        | Q(kind=BlockedContact.Kind.ADDRESS, value=order.address_key)
     ):
         code = "blocked_phone" if blocked.kind == BlockedContact.Kind.PHONE else "blocked_address"
         reasons.append(reason(code, reason=blocked.reason))

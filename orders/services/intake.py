@@ -218,6 +218,7 @@ def _create(data, channel_order_id, valid, actor):
         province=(data.province or "").strip(), city=(data.city or "").strip(),
         district=(data.district or "").strip(), address=(data.address or "").strip(),
         postcode=(data.postcode or "").strip(),
+        address_key=checks.address_key(data.province, data.city, data.district, data.address),
         delivery_window_start=valid["window_start"], delivery_window_end=valid["window_end"],
         special_instructions=(data.special_instructions or "").strip(),
         currency=valid["currency"], subtotal=subtotal, shipping_fee=valid["shipping_fee"],

@@ -180,7 +180,7 @@ def update_delivery_address(order_id, *, actor, **fields):
     if unknown:
         raise ValidationError(_("These fields cannot be changed here: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
     order = lock_order(order_id)
-    if order.status not in (Order.Status.ON_HOLD, Order.Status.CONFIRMED):
+    if order.status not in Order.ADDRESS_EDITABLE:
         raise TransitionRefused(
             _("Order %(number)s is %(status)s; its address can no longer be changed.")
             % {"number": order.number, "status": order.get_status_display()}
@@ -196,6 +196,7 @@ def update_delivery_address(order_id, *, actor, **fields):
             changes.append(f"{Order._meta.get_field(name).verbose_name}: {getattr(order, name)} → {value}")
             setattr(order, name, value)
     if changes:
+        order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
         order.save()
         OrderNote.objects.create(order=order, author=actor, text=_("Address changed. ") + "; ".join(changes))
     return order
