@@ -170,3 +170,17 @@ def pick_list(order_ids):
         order_numbers=numbers,
         orders_without_stock=[number for number in numbers if number not in picked],
     )
+
+
+def count_up_to(queryset, cap):
+    """How many rows, counting no further than `cap` + 1, so a queue of a million costs no more
+    than one of a thousand; a result above `cap` means "more than cap"."""
+    return queryset.order_by()[: cap + 1].count()
+
+
+def orders_in_status(*statuses):
+    return Order.objects.filter(status__in=statuses)
+
+
+def orders_owed_a_refund():
+    return Order.objects.filter(payment_status=Order.PaymentStatus.REFUND_DUE)

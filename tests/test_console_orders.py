@@ -855,3 +855,50 @@ def test_order_page_timeline_shows_why_the_order_was_held_in_the_readers_languag
 
     timeline = page[page.index('class="oc-timeline"'):]
     assert f"已付 0.00，但订单总额为 {order.total}。" in timeline
+
+
+# Front page ----------------------------------------------------------------------------------
+
+
+def queues_on_front_page(client):
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    return {str(queue["label"]): queue["count"] for queue in response.context["queues"]}
+
+
+def test_front_page_shows_each_role_the_work_waiting_for_it(client, level):
+    held_order(level.product)
+    new_order(level.product)
+    picking = new_order(level.product)
+    advance(picking, Order.Status.PICKING, actor=staff("Warehouse operator"))
+
+    signed_in(client, "Order reviewer")
+    assert queues_on_front_page(client) == {"Held for review": 1}
+
+    signed_in(client, "Warehouse operator")
+    queues = queues_on_front_page(client)
+    assert queues["Confirmed, to pick"] == 1
+    assert queues["Being picked, to pack"] == 1
+    assert "Held for review" not in queues
+
+
+def test_front_page_queue_links_to_the_filtered_order_list(client, level):
+    new_order(level.product)
+    signed_in(client, "Warehouse operator")
+
+    page = client.get(reverse("admin:index")).content.decode()
+
+    assert f'href="{ORDER_LIST}?status__exact=confirmed"' in page
+
+
+def test_front_page_counts_stop_at_the_cap(client, level, monkeypatch):
+    monkeypatch.setattr("orders.templatetags.work_queues.QUEUE_CAP", 2)
+    for _ in range(4):
+        new_order(level.product)
+    signed_in(client, "Warehouse operator")
+
+    response = client.get(reverse("admin:index"))
+
+    queue = next(q for q in response.context["queues"] if str(q["label"]) == "Confirmed, to pick")
+    assert (queue["count"], queue["more"]) == (3, True)
+    assert "2+" in response.content.decode()

@@ -1,0 +1,48 @@
+"""The work waiting for each role, for the console's front page."""
+
+from django import template
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from .. import selectors
+from ..models import Order
+
+register = template.Library()
+
+QUEUE_CAP = 999
+Status = Order.Status
+
+# (label, permission that makes it this user's work, the orders, where to work on them)
+QUEUES = [
+    (_("Held for review"), "orders.review_order",
+     lambda: selectors.orders_in_status(Status.ON_HOLD), lambda: reverse("admin:orders_heldorder_changelist")),
+    (_("Confirmed, to pick"), "orders.pick_order",
+     lambda: selectors.orders_in_status(Status.CONFIRMED), lambda: _order_list(status__exact=Status.CONFIRMED)),
+    (_("Being picked, to pack"), "orders.pick_order",
+     lambda: selectors.orders_in_status(Status.PICKING), lambda: _order_list(status__exact=Status.PICKING)),
+    (_("Packed, to dispatch"), "orders.dispatch_order",
+     lambda: selectors.orders_in_status(Status.PACKED), lambda: _order_list(status__exact=Status.PACKED)),
+    (_("Partially shipped, rest to dispatch"), "orders.dispatch_order",
+     lambda: selectors.orders_in_status(Status.PARTIALLY_SHIPPED),
+     lambda: _order_list(status__exact=Status.PARTIALLY_SHIPPED)),
+    (_("Delivered, to complete"), "orders.complete_order",
+     lambda: selectors.orders_in_status(Status.DELIVERED), lambda: _order_list(status__exact=Status.DELIVERED)),
+    (_("Cancelled with a refund owed"), "orders.add_payment",
+     selectors.orders_owed_a_refund, lambda: _order_list(payment_status__exact=Order.PaymentStatus.REFUND_DUE)),
+]
+
+
+def _order_list(**filters):
+    return reverse("admin:orders_order_changelist") + "?" + urlencode(filters)
+
+
+@register.inclusion_tag("admin/orders/work_queues.html", takes_context=True)
+def order_work_queues(context):
+    user = context["request"].user
+    queues = []
+    for label, permission, orders, url in QUEUES:
+        if user.has_perm(permission):
+            count = selectors.count_up_to(orders(), QUEUE_CAP)
+            queues.append({"label": label, "count": count, "more": count > QUEUE_CAP, "url": url()})
+    return {"queues": queues, "cap": QUEUE_CAP}
