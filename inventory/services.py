@@ -80,9 +80,19 @@ def _require(actor, permission, message):
         raise PermissionDenied(message)
 
 
+# The most units one booking may move: far above any real delivery, far below the column's limit.
+MAX_QUANTITY = 100_000_000
+
+
+def _too_large(field):
+    return ValidationError({field: _("Enter at most %(max)s units at a time.") % {"max": f"{MAX_QUANTITY:,}"}})
+
+
 def _positive(quantity, field="quantity"):
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise ValidationError({field: _("Enter a whole number greater than zero.")})
+    if quantity > MAX_QUANTITY:
+        raise _too_large(field)
 
 
 @transaction.atomic
@@ -127,6 +137,8 @@ def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
     _require(actor, "inventory.adjust_stock", _("Your role may not adjust stock."))
     if not isinstance(change, int) or change == 0:
         raise ValidationError({"change": _("Enter a whole number other than zero.")})
+    if abs(change) > MAX_QUANTITY:
+        raise _too_large("change")
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the stock is adjusted.")})
     level = lock_stock_levels([stock_level_id])[stock_level_id]
@@ -144,6 +156,8 @@ def record_count(*, stock_level_id, counted, actor=None, reference=""):
     _require(actor, "inventory.count_stock", _("Your role may not record stock counts."))
     if not isinstance(counted, int) or counted < 0:
         raise ValidationError({"counted": _("Enter a whole number, zero or more.")})
+    if counted > MAX_QUANTITY:
+        raise _too_large("counted")
     level = lock_stock_levels([stock_level_id])[stock_level_id]
     if counted < level.reserved:
         raise ValidationError(

@@ -5,21 +5,10 @@ from inventory.models import Warehouse
 
 from .models import Carrier
 
-TRACKING_NUMBER_SLOT = "{tracking_number}"
-
-
 class CarrierForm(forms.ModelForm):
     class Meta:
         model = Carrier
         fields = ("code", "name", "tracking_url_template", "active")
-
-    def clean_tracking_url_template(self):
-        template = self.cleaned_data["tracking_url_template"].strip()
-        if template and TRACKING_NUMBER_SLOT not in template:
-            raise forms.ValidationError(
-                _("Put %(slot)s where the tracking number goes.") % {"slot": TRACKING_NUMBER_SLOT}
-            )
-        return template
 
 
 class DispatchForm(forms.Form):

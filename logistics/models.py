@@ -1,4 +1,8 @@
+from urllib.parse import quote
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -8,12 +12,24 @@ from inventory.models import Warehouse
 from orders.models import Order
 
 
+TRACKING_NUMBER_SLOT = "{tracking_number}"
+
+
+def validate_tracking_link(template):
+    """A web link with a place for the number: the console puts it behind a link staff click."""
+    if TRACKING_NUMBER_SLOT not in template:
+        raise ValidationError(_("Put %(slot)s where the tracking number goes.") % {"slot": TRACKING_NUMBER_SLOT})
+    URLValidator(schemes=["http", "https"], message=_("Enter a web address starting with http:// or https://."))(
+        template.replace(TRACKING_NUMBER_SLOT, "0")
+    )
+
+
 class Carrier(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     tracking_url_template = models.CharField(
-        _("tracking link"), max_length=255, blank=True,
-        help_text=_("A link with {tracking_number} where the number goes."),
+        _("tracking link"), max_length=255, blank=True, validators=[validate_tracking_link],
+        help_text=_("A web address (http or https) with {tracking_number} where the number goes."),
     )
     active = models.BooleanField(_("active"), default=True)
 
@@ -26,9 +42,9 @@ class Carrier(models.Model):
         return self.name
 
     def tracking_url(self, tracking_number):
-        if not self.tracking_url_template:
+        if not self.tracking_url_template or not self.tracking_url_template.lower().startswith(("http://", "https://")):
             return ""
-        return self.tracking_url_template.replace("{tracking_number}", tracking_number)
+        return self.tracking_url_template.replace(TRACKING_NUMBER_SLOT, quote(tracking_number, safe=""))
 
 
 class Shipment(FSMModelMixin, models.Model):

@@ -88,8 +88,11 @@ class OrderForm(forms.Form):
     payment_fields = ("payment_method", "paid_amount", "shipping_fee", "discount")
     delivery_fields = ("delivery_window_start", "delivery_window_end", "special_instructions")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, may_set_prices=True, **kwargs):
         super().__init__(*args, **kwargs)
+        if not may_set_prices:
+            del self.fields["discount"]
+            self.payment_fields = tuple(name for name in self.payment_fields if name != "discount")
         self.fields["channel_order_id"].initial = uuid.uuid4().hex[:20]
         phone_channel = next(
             (channel for channel in self.fields["channel"].queryset if channel.kind == Channel.Kind.PHONE), None
@@ -112,6 +115,11 @@ class LineForm(forms.Form):
         label=_("Unit price"), min_value=0, max_digits=12, decimal_places=2, required=False,
         help_text=_("Leave empty for the list price."),
     )
+
+    def __init__(self, *args, may_set_prices=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_set_prices:
+            del self.fields["unit_price"]
 
     def is_filled(self):
         data = getattr(self, "cleaned_data", {})

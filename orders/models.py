@@ -198,6 +198,7 @@ class Order(FSMModelMixin, models.Model):
             ("cancel_order", _("Can cancel orders")),
             ("complete_order", _("Can complete delivered orders")),
             ("view_customer_phone", _("Can see full customer phone numbers")),
+            ("override_price", _("Can set prices and discounts on orders taken by staff")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),

@@ -20,11 +20,11 @@ ROLES = {
     ],
     "Warehouse operator": VIEW_ORDERS + [
         "orders.pick_order", "orders.dispatch_order", "inventory.view_stockmovement",
-        "inventory.receive_stock", "inventory.count_stock", "logistics.add_shipment",
+        "inventory.receive_stock", "inventory.count_stock",
     ],
     "Logistics coordinator": VIEW_ORDERS + [
-        "orders.dispatch_order", "orders.view_customer_phone", "logistics.add_shipment",
-        "logistics.change_shipment", "logistics.add_carrier", "logistics.change_carrier",
+        "orders.dispatch_order", "orders.view_customer_phone", "logistics.add_carrier",
+        "logistics.change_carrier",
     ],
     "Customer service": VIEW_ORDERS + [
         "orders.add_order", "orders.cancel_order", "orders.view_customer_phone", "orders.change_customer",

@@ -108,7 +108,7 @@ def test_twenty_buyers_racing_for_the_last_five_units_get_exactly_five_confirmed
 def held_order_with_stock():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 5)
-    order = place(lines=[(product, 2)], district="")
+    order = place(lines=[(product, 2)], city="")
     assert order.status == Status.ON_HOLD
     return order, level
 
@@ -230,6 +230,30 @@ def test_two_dispatches_of_one_packed_order_at_once_make_one_shipment():
     assert fresh(order).status == Status.SHIPPED
     assert quantities(level) == (3, 0)
     assert StockMovement.objects.filter(kind=StockMovement.Kind.SHIPMENT).count() == 1
+    assert_stock_consistent()
+
+
+def test_two_orders_dispatched_at_once_under_one_tracking_number_get_one_shipment_and_a_clear_refusal():
+    product = ProductFactory()
+    level = stock(product, WarehouseFactory(), 5)
+    operator = staff("Warehouse operator")
+    first = advance(place(lines=[(product, 1)]), "packed", actor=operator)
+    second = advance(place(lines=[(product, 1)], phone="13900000002", address="文二路 2 号"), "packed", actor=operator)
+    carrier = CarrierFactory()
+
+    def dispatch(order):
+        return logistics.dispatch(order_id=order.pk, warehouse_id=level.warehouse_id, carrier_id=carrier.pk,
+                                  tracking_number="SF0000000009", actor=operator)
+
+    outcomes = race(partial(dispatch, first), partial(dispatch, second))
+
+    shipments, refusals = split(outcomes, Shipment)
+    assert len(shipments) == 1
+    assert len(refusals) == 1 and isinstance(refusals[0], ValidationError)
+    assert list(refusals[0].message_dict) == ["tracking_number"]
+    shipped, waiting = (first, second) if shipments[0].order_id == first.pk else (second, first)
+    assert (fresh(shipped).status, fresh(waiting).status) == (Status.SHIPPED, Status.PACKED)
+    assert quantities(level) == (4, 1)
     assert_stock_consistent()
 
 

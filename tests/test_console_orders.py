@@ -902,3 +902,26 @@ def test_front_page_counts_stop_at_the_cap(client, level, monkeypatch):
     queue = next(q for q in response.context["queues"] if str(q["label"]) == "Confirmed, to pick")
     assert (queue["count"], queue["more"]) == (3, True)
     assert "2+" in response.content.decode()
+
+
+def test_a_role_that_sees_phones_masked_cannot_find_an_order_by_the_full_number(client, level):
+    order = new_order(level.product)
+    spelled = order.phone.replace("+86", "+86 ")
+
+    signed_in(client, "Warehouse operator")
+    hidden = client.get(ORDER_LIST, {"q": spelled})
+    signed_in(client, "Customer service")
+    found = client.get(ORDER_LIST, {"q": spelled})
+
+    assert listed(hidden) == []
+    assert listed(found) == [order.number]
+
+
+def test_new_order_form_offers_prices_and_discounts_only_to_staff_who_may_set_them(client):
+    signed_in(client, "Customer service")
+    clerk_form = client.get(NEW_ORDER).content.decode()
+    signed_in(client, "Manager")
+    manager_form = client.get(NEW_ORDER).content.decode()
+
+    assert 'name="lines-0-unit_price"' not in clerk_form and 'name="discount"' not in clerk_form
+    assert 'name="lines-0-unit_price"' in manager_form and 'name="discount"' in manager_form

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
-from logistics.models import Shipment
+from logistics.models import Carrier, Shipment
 from orders import services as orders
 from orders.models import BlockedContact, IntakeSettings, Order
 from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
@@ -493,16 +493,39 @@ def test_blocking_an_address_without_a_city_names_the_missing_field(client):
     assert not BlockedContact.objects.exists()
 
 
-def test_customer_phone_is_masked_for_a_warehouse_operator_and_found_in_any_format(client, level):
+def test_customer_phone_is_masked_for_a_warehouse_operator_who_cannot_search_by_it(client, level):
     place(lines=[(level.product, 1)], phone="13800138000")
     signed_in(client, "Warehouse operator")
 
+    listed = client.get(reverse("admin:orders_customer_changelist")).content.decode()
+    searched = client.get(reverse("admin:orders_customer_changelist"), {"q": "+86 138-0013-8000"})
+
+    assert "+86 138****8000" in listed
+    assert "+8613800138000" not in listed and "+86 138 0013 8000" not in listed
+    assert len(searched.context["cl"].result_list) == 0
+
+
+def test_customer_service_finds_a_customer_by_phone_in_any_format(client, level):
+    place(lines=[(level.product, 1)], phone="13800138000")
+    signed_in(client, "Customer service")
+
     response = client.get(reverse("admin:orders_customer_changelist"), {"q": "+86 138-0013-8000"})
 
-    content = response.content.decode()
     assert len(response.context["cl"].result_list) == 1
-    assert "+86 138****8000" in content
-    assert "+8613800138000" not in content and "+86 138 0013 8000" not in content
+
+
+def test_customer_service_corrects_a_customer_but_not_onto_another_customers_phone(client, level):
+    first = place(lines=[(level.product, 1)], phone="13800138000").customer
+    place(lines=[(level.product, 1)], phone="13900139000", address="文二路 1 号")
+    signed_in(client, "Customer service")
+    url = reverse("admin:orders_customer_change", args=[first.pk])
+
+    taken = client.post(url, {"name": "王大明", "phone": "139 0013 9000", "email": ""})
+    client.post(url, {"name": "王大明", "phone": "+86 137 0013 7000", "email": "w@example.com"})
+
+    assert "phone" in taken.context["adminform"].form.errors
+    first.refresh_from_db()
+    assert (first.name, first.phone, first.email) == ("王大明", "+8613700137000", "w@example.com")
 
 
 def test_customer_service_sees_the_full_customer_phone(client, level):
@@ -542,3 +565,24 @@ def test_intake_settings_are_refused_to_an_order_reviewer(client):
     assert client.post(change_url, {"hold_score": "1"}).status_code == 403
     settings_row.refresh_from_db()
     assert settings_row.hold_score == 50
+
+
+@pytest.mark.parametrize("template", [
+    "javascript:alert(document.cookie)//{tracking_number}",
+    "https://track.example.com/",
+    "ftp://track.example.com/{tracking_number}",
+])
+def test_a_carrier_tracking_link_must_be_a_web_address_with_the_number_slot(client, template):
+    signed_in(client, "Logistics coordinator")
+
+    response = client.post(reverse("admin:logistics_carrier_add"),
+                           {"code": "bad", "name": "Bad", "tracking_url_template": template, "active": "on"})
+
+    assert "tracking_url_template" in response.context["adminform"].form.errors
+    assert not Carrier.objects.filter(code="bad").exists()
+
+
+def test_a_tracking_number_is_escaped_inside_the_carrier_link():
+    carrier = Carrier(code="x", name="X", tracking_url_template="https://t.example.com/?no={tracking_number}")
+
+    assert carrier.tracking_url('1"><script>') == "https://t.example.com/?no=1%22%3E%3Cscript%3E"

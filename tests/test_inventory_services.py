@@ -369,3 +369,13 @@ def test_receiving_a_product_new_to_a_warehouse_makes_its_stock_level():
 
     assert (level.product, level.warehouse, level.on_hand) == (product, warehouse, 3)
     assert ledger(level) == [(Kind.RECEIPT, 3, 0)]
+
+
+def test_a_receipt_larger_than_any_delivery_is_refused_before_it_reaches_the_database():
+    level = stock(ProductFactory(), WarehouseFactory(), 0)
+
+    with pytest.raises(ValidationError) as refused:
+        inventory.receive(stock_level_id=level.pk, quantity=3_000_000_000)
+
+    assert list(refused.value.message_dict) == ["quantity"]
+    assert quantities(level) == (0, 0)

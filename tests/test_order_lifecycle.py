@@ -158,7 +158,7 @@ def test_a_split_order_is_delivered_only_when_every_shipment_is(manager):
 @pytest.mark.parametrize("step", ["on_hold", "confirmed", "picking", "packed"])
 def test_an_order_can_be_cancelled_at_every_step_before_shipping(manager, product, step):
     if step == "on_hold":
-        order = place(lines=[(product, 2)], district="")
+        order = place(lines=[(product, 2)], city="")
     else:
         order = place(lines=[(product, 2)])
         if step != "confirmed":
@@ -176,7 +176,7 @@ def test_an_order_can_be_cancelled_at_every_step_before_shipping(manager, produc
 
 
 def held(product):
-    return place(lines=[(product, 1)], district="")
+    return place(lines=[(product, 1)], city="")
 
 
 def confirmed(product):
@@ -607,3 +607,13 @@ def test_a_user_without_the_note_permission_cannot_add_notes(product):
         orders.add_note(order.pk, author=outsider, text="hello")
 
     assert not order.notes.exists()
+
+
+def test_an_address_change_note_keeps_phone_numbers_masked(manager, product):
+    order = held(product)
+
+    orders.update_delivery_address(order.pk, actor=manager, phone="13900000001")
+
+    note = order.notes.get().text
+    assert "+86 139****0001" in note
+    assert "13900000001" not in note and "13800138000" not in note

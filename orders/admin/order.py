@@ -87,7 +87,7 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
         return selectors.order_list()
 
     def get_search_results(self, request, queryset, search_term):
-        return selectors.search_orders(queryset, search_term), False
+        return selectors.search_orders(queryset, search_term, by_phone=can_see_phone(request.user)), False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -294,17 +294,19 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
+        prices = {"may_set_prices": services.may_set_prices(request.user)}
         if request.method == "POST":
-            form = OrderForm(request.POST)
-            line_formset = LineFormSet(request.POST, prefix="lines")
+            form = OrderForm(request.POST, **prices)
+            line_formset = LineFormSet(request.POST, prefix="lines", form_kwargs=prices)
             if form.is_valid() and line_formset.is_valid():
                 placed = self.place(request, form, line_formset)
                 if placed is not None:
                     return placed
         else:
-            form = OrderForm()
-            line_formset = LineFormSet(prefix="lines")
+            form = OrderForm(**prices)
+            line_formset = LineFormSet(prefix="lines", form_kwargs=prices)
         context = {
+            **prices,
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": gettext("New order"),
@@ -320,7 +322,7 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
         data["lines"] = [
             services.LineInput(
                 sku=line.cleaned_data["sku"], quantity=line.cleaned_data["quantity"],
-                unit_price=line.cleaned_data["unit_price"],
+                unit_price=line.cleaned_data.get("unit_price"),
             )
             for line in line_forms
         ]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.forms import add_service_error
 
 from ..models import BlockedContact, Channel, Customer, IntakeSettings
-from ..services import blocklist
+from ..services import blocklist, customers
 from ..services.phones import format_phone, mask_phone, normalize_phone
 from .display import can_see_phone
 
@@ -49,6 +49,10 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = ("phone_masked", "created_at")
     show_full_result_count = False
 
+    def save_model(self, request, obj, form, change):
+        # The form has put the edited values on `obj`; roles that see phones masked edit no phone.
+        customers.update_customer(obj.pk, actor=request.user, name=obj.name, phone=obj.phone, email=obj.email)
+
     def has_add_permission(self, request):
         return False
 
@@ -68,7 +72,8 @@ class CustomerAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         phone, valid = normalize_phone(search_term)
-        if valid:
+        # Roles that see phones masked may not find a customer by the full number either.
+        if valid and can_see_phone(request.user):
             results |= queryset.filter(phone=phone)
         return results, may_have_duplicates
 
@@ -148,7 +153,7 @@ class BlockedContactAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         phone, valid = normalize_phone(search_term)
-        if valid:
+        if valid and can_see_phone(request.user):
             results |= queryset.filter(kind=BlockedContact.Kind.PHONE, value=phone)
         return results, may_have_duplicates
 

@@ -7,11 +7,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from ..models import BlockedContact
-from .checks import address_key
+from .checks import REQUIRED_ADDRESS_PARTS, address_key
 from .phones import normalize_phone
 
 Kind = BlockedContact.Kind
-REQUIRED_ADDRESS_PARTS = ("province", "city", "address")
 
 
 def blocked_value(kind, *, phone="", province="", city="", district="", address=""):

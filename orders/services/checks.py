@@ -11,7 +11,7 @@ from ..models import BlockedContact, Order, PaymentMethod
 
 MESSAGES = {
     "address_incomplete": _("Address incomplete: %(missing)s missing."),
-    "phone_invalid": _("Phone number “%(phone)s” is not a valid number."),
+    "phone_invalid": _("The phone number is not a valid number; check it with the customer."),
     "payment_mismatch": _("Paid %(paid)s but the order total is %(total)s."),
     "cod_over_limit": _("Cash on delivery of %(total)s is over the limit of %(limit)s."),
     "out_of_stock": _("Not enough stock (SKU: units missing): %(items)s."),
@@ -33,6 +33,8 @@ RISK_POINTS = {
     "blocked_address": 100,
 }
 
+# Some cities (东莞, 中山, 儋州, 嘉峪关) have no districts, so a district is not required.
+REQUIRED_ADDRESS_PARTS = ("province", "city", "address")
 ADDRESS_FIELDS = {
     "province": _("province"),
     "city": _("city"),
@@ -67,14 +69,15 @@ def address_key(province, city, district, address):
     return "/".join(comparable(part) for part in (province, city, district, address))
 
 
-def contact_checks(*, province, city, district, address, phone_valid, phone_raw):
+def contact_checks(*, province, city, address, phone_valid):
     reasons = []
-    given = {"province": province, "city": city, "district": district, "address": address}
-    missing = [field for field in ADDRESS_FIELDS if not (given[field] or "").strip()]
+    given = {"province": province, "city": city, "address": address}
+    missing = [field for field in REQUIRED_ADDRESS_PARTS if not (given[field] or "").strip()]
     if missing:
         reasons.append(reason("address_incomplete", missing=",".join(missing)))
     if not phone_valid:
-        reasons.append(reason("phone_invalid", phone=phone_raw))
+        # The number itself stays out of the reason: reasons are shown to roles that see phones masked.
+        reasons.append(reason("phone_invalid"))
     return reasons
 
 

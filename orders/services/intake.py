@@ -61,6 +61,9 @@ class PlacementResult:
 
 
 CENT = Decimal("0.01")
+# The largest amount the money columns hold (12 digits, 2 after the point), and a line's most units.
+MAX_AMOUNT = Decimal("9999999999.99")
+MAX_LINE_QUANTITY = 1_000_000
 
 
 def _money(value, field_name, errors, *, allow_blank=True):
@@ -76,6 +79,9 @@ def _money(value, field_name, errors, *, allow_blank=True):
         return None
     if amount != amount.quantize(CENT):
         errors[field_name] = [_("Use at most two decimal places.")]
+        return None
+    if amount > MAX_AMOUNT:
+        errors[field_name] = [_("Enter an amount of at most %(max)s.") % {"max": MAX_AMOUNT}]
         return None
     return amount.quantize(CENT)
 
@@ -103,7 +109,7 @@ def _aware(value, field_name, errors):
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
-def _read_lines(raw_lines, errors):
+def _read_lines(raw_lines, errors, *, may_set_prices):
     if not raw_lines:
         errors["lines"] = [_("An order needs at least one line.")]
         return []
@@ -121,24 +127,39 @@ def _read_lines(raw_lines, errors):
         quantity = _whole_number(raw.quantity)
         if quantity is None or quantity <= 0:
             errors[f"lines[{index}].quantity"] = [_("Quantity must be a whole number greater than zero.")]
+            quantity = None
+        elif quantity > MAX_LINE_QUANTITY:
+            errors[f"lines[{index}].quantity"] = [
+                _("Quantity must be at most %(max)d on one line.") % {"max": MAX_LINE_QUANTITY}
+            ]
+            quantity = None
         price = None
-        if raw.unit_price not in (None, ""):
+        if raw.unit_price not in (None, "") and not may_set_prices:
+            errors[f"lines[{index}].unit_price"] = [
+                _("Your role may not set prices; leave the price empty to use the catalogue price.")
+            ]
+        elif raw.unit_price not in (None, ""):
             price = _money(raw.unit_price, f"lines[{index}].unit_price", errors)
         elif product is not None:
             price = product.unit_price
-        if product is not None and product.active and quantity and quantity > 0 and price is not None:
+        if product is not None and product.active and quantity and price is not None:
             lines.append((product, quantity, price))
     return lines
 
 
-def _validate(data, errors):
+def may_set_prices(actor):
+    """Channels send their own prices and discounts; staff need the permission to override them."""
+    return actor is None or actor.has_perm("orders.override_price")
+
+
+def _validate(data, errors, actor):
     if not isinstance(data.channel, Channel):
         errors["channel"] = [_("Choose a channel.")]
     elif not data.channel.active:
         errors["channel"] = [_("Channel “%(channel)s” is not active.") % {"channel": data.channel}]
     if not (data.recipient or "").strip():
         errors["recipient"] = [_("Enter the recipient's name.")]
-    if not str(data.phone or "").strip():
+    if not normalize_phone(data.phone)[0]:
         errors["phone"] = [_("Enter the recipient's phone number.")]
     if data.payment_method not in PaymentMethod.values:
         errors["payment_method"] = [
@@ -149,16 +170,20 @@ def _validate(data, errors):
         errors["currency"] = [_("Enter a three-letter currency code such as CNY.")]
     shipping_fee = _money(data.shipping_fee, "shipping_fee", errors)
     discount = _money(data.discount, "discount", errors)
+    if discount and not may_set_prices(actor):
+        errors["discount"] = [_("Your role may not give discounts.")]
     paid = _money(data.paid_amount, "paid_amount", errors)
     placed_at = _aware(data.placed_at, "placed_at", errors)
     window_start = _aware(data.delivery_window_start, "delivery_window_start", errors)
     window_end = _aware(data.delivery_window_end, "delivery_window_end", errors)
     if window_start and window_end and window_end < window_start:
         errors["delivery_window_end"] = [_("The delivery window must end after it starts.")]
-    lines = _read_lines(data.lines, errors)
+    lines = _read_lines(data.lines, errors, may_set_prices=may_set_prices(actor))
     subtotal = sum((quantity * price for _p, quantity, price in lines), Decimal("0.00"))
     if shipping_fee is not None and discount is not None and discount > subtotal + shipping_fee:
         errors["discount"] = [_("The discount cannot be more than the lines and shipping together.")]
+    if subtotal + (shipping_fee or 0) > MAX_AMOUNT:
+        errors["lines"] = [_("The order comes to more than %(max)s; split it into several orders.") % {"max": MAX_AMOUNT}]
     if errors:
         raise ValidationError(errors)
     return {
@@ -192,7 +217,7 @@ def place_order(data, *, actor=None):
         existing = _existing(data.channel, channel_order_id)
         if existing is not None:
             return PlacementResult(existing, created=False)
-    valid = _validate(data, errors)
+    valid = _validate(data, errors, actor)
     channel_order_id = channel_order_id or uuid.uuid4().hex[:20]
     try:
         with transaction.atomic():
@@ -240,8 +265,7 @@ def _create(data, channel_order_id, valid, actor):
     order.payment_status = payment_status_for(order.total, order.amount_paid)
 
     reasons = checks.contact_checks(
-        province=order.province, city=order.city, district=order.district, address=order.address,
-        phone_valid=phone_valid, phone_raw=str(data.phone).strip(),
+        province=order.province, city=order.city, address=order.address, phone_valid=phone_valid,
     )
     reasons += checks.payment_checks(method=order.payment_method, total=order.total, paid=order.amount_paid)
     score, risk_reasons = checks.risk_rules(order=order, customer_is_new=customer_is_new, intake=intake,

@@ -14,7 +14,7 @@ from ..models import Allocation, Order, OrderNote, Payment, PaymentMethod
 from . import checks
 from .events import TransitionRefused, ensure_allowed, record_transition
 from .intake import payment_status_for, reserve_lines, shortage_reason
-from .phones import normalize_phone
+from .phones import mask_phone, normalize_phone
 
 
 def lock_order(order_id, expected_status=None):
@@ -29,13 +29,13 @@ def lock_order(order_id, expected_status=None):
     return order
 
 
-def _reserved_allocations(order, warehouse_id=None):
-    allocations = Allocation.objects.select_for_update().filter(
-        line__order=order, state=Allocation.State.RESERVED
-    ).order_by("pk")
-    if warehouse_id is not None:
-        allocations = allocations.filter(stock_level__warehouse_id=warehouse_id)
-    return list(allocations)
+def _reserved_allocations(order):
+    """Lock the order's reserved allocations (not their stock rows: those are locked by pk order
+    in the inventory services)."""
+    return list(
+        Allocation.objects.select_for_update(of=("self",)).select_related("stock_level")
+        .filter(line__order=order, state=Allocation.State.RESERVED).order_by("pk")
+    )
 
 
 def _required_reason(reason):
@@ -193,7 +193,11 @@ def update_delivery_address(order_id, *, actor, **fields):
             if not valid:
                 raise ValidationError({"phone": _("Enter a valid phone number.")})
         if value != getattr(order, name):
-            changes.append(f"{Order._meta.get_field(name).verbose_name}: {getattr(order, name)} → {value}")
+            before, after = getattr(order, name), value
+            if name == "phone":
+                # Notes are read by roles that see phone numbers masked.
+                before, after = mask_phone(before), mask_phone(after)
+            changes.append(f"{Order._meta.get_field(name).verbose_name}: {before} → {after}")
             setattr(order, name, value)
     if changes:
         order.address_key = checks.address_key(order.province, order.city, order.district, order.address)

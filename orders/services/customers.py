@@ -1,0 +1,26 @@
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from ..models import Customer
+from .phones import normalize_phone
+
+
+@transaction.atomic
+def update_customer(customer_id, *, actor, name, phone, email=""):
+    """Correct a customer's details. The phone is how intake finds the customer again, so it is
+    stored in the same form and must not belong to another customer."""
+    if not actor.has_perm("orders.change_customer"):
+        raise PermissionDenied(_("Your role may not change customers."))
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Enter the customer's name.")})
+    phone, valid = normalize_phone(phone)
+    if not valid:
+        raise ValidationError({"phone": _("Enter a valid phone number.")})
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    if Customer.objects.filter(phone=phone).exclude(pk=customer.pk).exists():
+        raise ValidationError({"phone": _("This phone number belongs to another customer.")})
+    customer.name, customer.phone, customer.email = name, phone, (email or "").strip()
+    customer.save(update_fields=["name", "phone", "email"])
+    return customer
