@@ -79,7 +79,8 @@ class BareOrderInsert:
 
         template = Order(
             channel=channel, customer=customer, recipient="地板", phone=customer.phone, province="浙江省",
-            city="杭州市", district="西湖区", address="文三路 1 号", postcode="310012", payment_method="card",
+            city="杭州市", district="西湖区", address="文三路 1 号", address_key="浙江省/杭州市/西湖区/文三路1号",
+            postcode="310012", payment_method="card",
             subtotal=Decimal("100.00"), total=Decimal("100.00"), amount_paid=Decimal("100.00"),
             payment_status=Order.PaymentStatus.PAID, status=Order.Status.CONFIRMED, placed_at=timezone.now(),
         )
@@ -118,7 +119,8 @@ class OrmOrderCreate:
 
         self.values = dict(
             channel=channel, customer=customer, recipient="地板", phone=customer.phone, province="浙江省",
-            city="杭州市", district="西湖区", address="文三路 1 号", postcode="310012", payment_method="card",
+            city="杭州市", district="西湖区", address="文三路 1 号", address_key="浙江省/杭州市/西湖区/文三路1号",
+            postcode="310012", payment_method="card",
             subtotal=Decimal("100.00"), total=Decimal("100.00"), amount_paid=Decimal("100.00"),
             payment_status=Order.PaymentStatus.PAID, placed_at=timezone.now(),
         )
