@@ -13,14 +13,6 @@ from .models import StockLevel, StockMovement
 Kind = StockMovement.Kind
 
 
-class InsufficientStock(Exception):
-    """Not enough available stock; `shortages` maps product id to the missing quantity."""
-
-    def __init__(self, shortages):
-        self.shortages = shortages
-        super().__init__(f"insufficient stock: {shortages}")
-
-
 @dataclass(frozen=True)
 class Demand:
     """What one order line needs: `key` identifies the line to the caller."""
@@ -172,7 +164,8 @@ def record_count(*, stock_level_id, counted, actor=None, reference=""):
 
 def _plan(demands, levels):
     """Choose stock for each demand: one warehouse for everything where possible (the highest
-    priority such warehouse), otherwise line by line in warehouse priority order."""
+    priority such warehouse), otherwise line by line in warehouse priority order. Returns
+    (plan, shortages by product id); the plan is only to be booked when nothing is short."""
     by_product = defaultdict(list)
     for level in sorted(levels, key=lambda lv: (lv.warehouse.priority, lv.warehouse.code)):
         by_product[level.product_id].append(level)
@@ -188,7 +181,7 @@ def _plan(demands, levels):
     for warehouse_id in warehouse_order:
         here = {lv.product_id: lv for lv in levels if lv.warehouse_id == warehouse_id}
         if all(p in here and here[p].available >= q for p, q in needed.items()):
-            return [Reservation(d.key, here[d.product_id], d.quantity) for d in demands]
+            return [Reservation(d.key, here[d.product_id], d.quantity) for d in demands], {}
 
     left = {lv.pk: lv.available for lv in levels}
     plan, shortages = [], defaultdict(int)
@@ -204,24 +197,14 @@ def _plan(demands, levels):
                 break
         if remaining:
             shortages[demand.product_id] += remaining
-    if shortages:
-        raise InsufficientStock(dict(shortages))
-    return plan
-
-
-@transaction.atomic
-def reserve(demands, *, reference="", actor=None):
-    """Reserve stock for all demands or for none; raises InsufficientStock naming what is missing."""
-    plan, shortages = reserve_if_available(demands, reference=reference, actor=actor)
-    if shortages:
-        raise InsufficientStock(shortages)
-    return plan
+    return plan, dict(shortages)
 
 
 @transaction.atomic(savepoint=False)
-def reserve_if_available(demands, *, reference="", actor=None):
-    """Like `reserve`, but answers (plan, {}) or ([], shortages) instead of raising, so a caller
-    that holds the order when stock is short needs no savepoint inside its transaction."""
+def reserve(demands, *, reference="", actor=None):
+    """Reserve stock for all demands or for none. Answers (plan, {}) or ([], shortages by product
+    id): being short is an outcome the caller decides on (intake holds the order), not an error, so
+    no savepoint is needed inside the caller's transaction."""
     for demand in demands:
         _positive(demand.quantity)
     locked = _locked(
@@ -229,10 +212,9 @@ def reserve_if_available(demands, *, reference="", actor=None):
             product_id__in={d.product_id for d in demands}, warehouse__active=True
         ).select_related("warehouse")
     )
-    try:
-        plan = _plan(demands, list(locked.values()))
-    except InsufficientStock as shortage:
-        return [], shortage.shortages
+    plan, shortages = _plan(demands, list(locked.values()))
+    if shortages:
+        return [], shortages
     _book([
         _record(r.stock_level, Kind.RESERVATION, reserved_change=r.quantity, reference=reference, actor=actor)
         for r in plan

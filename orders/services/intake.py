@@ -300,7 +300,7 @@ def payment_status_for(total, paid):
 def reserve_lines(order, lines, *, actor=None):
     """Reserve stock for every line or none, and record where it was taken from. Returns
     (allocations, shortages by product id); nothing is reserved when anything is short."""
-    plan, shortages = inventory.reserve_if_available(
+    plan, shortages = inventory.reserve(
         [inventory.Demand(line.pk, line.product_id, line.quantity) for line in lines],
         reference=order.number or "", actor=actor,
     )
