@@ -36,6 +36,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_filters",
+    "django_tasks",
+    "django_tasks_db",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "import_export",
+    "rest_framework",
     "inventory",
     "orders",
     "logistics",
@@ -121,6 +128,8 @@ LOGIN_URL = "admin:login"
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orders@ordercycle.local")
+# A notification's row stays locked while its message is handed to the mail server.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 
 # The merchant's name on packing slips and pick lists.
 SHOP_NAME = os.environ.get("SHOP_NAME", "OrderCycle")
@@ -129,9 +138,56 @@ DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "CNY")
 # Phone numbers without a country prefix are read as numbers of this region.
 DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "CN")
 
+# How customers are told about their orders. SMS_BACKEND is a dotted path to a class with
+# `send_messages(messages)`; the default writes each text to the log instead of sending it.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "orders.notifications.sms.LogSMSBackend")
+# Customers whose order names no language are written to in this one.
+CUSTOMER_LANGUAGE = os.environ.get("CUSTOMER_LANGUAGE", "zh-hans")
+# A notification that fails is tried again this many times in all, waiting longer each time.
+NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "4"))
+# The address customers use for the public tracking page and feedback links.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# A delivered order without an open return or complaint is completed after this many days.
+ACCEPTANCE_WINDOW_DAYS = int(os.environ.get("ACCEPTANCE_WINDOW_DAYS", "7"))
+
+# Background work: `manage.py db_worker` runs what is queued in the database. TASKS_BACKEND=immediate
+# runs each task at once in the request (tests do this).
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if os.environ.get("TASKS_BACKEND") == "immediate"
+            else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OrderCycle channel API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+# Uploads wait between preview and confirm in the database, not on one server's disk.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "orders.importers.storage.BulkJobStorage"
+# Order imports with more rows than this, and exports above EXPORT_BACKGROUND_ABOVE_ROWS, run in the worker.
+ORDER_IMPORT_BACKGROUND_ROWS = int(os.environ.get("ORDER_IMPORT_BACKGROUND_ROWS", "1000"))
+EXPORT_BACKGROUND_ABOVE_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ABOVE_ROWS", "5000"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # python-barcode announces at import that it cannot draw PNGs; labels use its SVG output.
+    "loggers": {"pyBarcode": {"level": "WARNING"}},
 }

@@ -4,12 +4,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from decimal import Decimal
+
 from inventory.models import Warehouse
-from orders.models import Order
+from orders.models import Order, OrderLine
 
 
 TRACKING_NUMBER_SLOT = "{tracking_number}"
@@ -32,6 +35,9 @@ class Carrier(models.Model):
         help_text=_("A web address (http or https) with {tracking_number} where the number goes."),
     )
     active = models.BooleanField(_("active"), default=True)
+    # The carrier's webhook authenticates with a token; only its hash is kept (shown once on creation).
+    webhook_token_hash = models.CharField(_("webhook token hash"), max_length=64, blank=True, editable=False)
+    webhook_token_prefix = models.CharField(_("webhook token starts with"), max_length=8, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("carrier")
@@ -47,41 +53,267 @@ class Carrier(models.Model):
         return self.tracking_url_template.replace(TRACKING_NUMBER_SLOT, quote(tracking_number, safe=""))
 
 
+class CarrierService(models.Model):
+    """One way a carrier ships (standard, express, special handling, ...) and what it costs."""
+
+    class Kind(models.TextChoices):
+        STANDARD = "standard", _("Standard")
+        EXPRESS = "express", _("Express")
+        SPECIAL_HANDLING = "special_handling", _("Special handling (fragile goods)")
+        ECONOMY = "economy", _("Economy")
+        OTHER = "other", _("Other")
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="services", verbose_name=_("carrier"))
+    code = models.SlugField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.STANDARD)
+    supports_cod = models.BooleanField(_("collects cash on delivery"), default=False)
+    supports_fragile = models.BooleanField(_("takes fragile goods"), default=False)
+    base_fee = models.DecimalField(_("base fee"), max_digits=10, decimal_places=2, default=Decimal("0"))
+    fee_per_kg = models.DecimalField(_("fee per kg"), max_digits=10, decimal_places=2, default=Decimal("0"))
+    transit_days = models.PositiveSmallIntegerField(_("typical transit (working days)"), default=3)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("carrier service")
+        verbose_name_plural = _("carrier services")
+        ordering = ["carrier__name", "kind", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "code"], name="carrier_service_code_unique_per_carrier"),
+            models.CheckConstraint(condition=Q(base_fee__gte=0, fee_per_kg__gte=0), name="carrier_service_fees_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.carrier} · {self.name}"
+
+    def fee_for(self, weight_kg):
+        return (self.base_fee + self.fee_per_kg * Decimal(weight_kg)).quantize(Decimal("0.01"))
+
+
+class PickWave(models.Model):
+    """A pick list: the selected orders of one warehouse, picked in one walk."""
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pick list")
+        verbose_name_plural = _("pick lists")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{_('Pick list')} {self.pk} · {self.warehouse.code}"
+
+
+class ExceptionKind(models.TextChoices):
+    DELAYED = "delayed", _("Delayed")
+    LOST = "lost", _("Lost")
+    DAMAGED = "damaged", _("Damaged")
+    ADDRESS_PROBLEM = "address_problem", _("Address problem")
+
+
 class Shipment(FSMModelMixin, models.Model):
     """The goods of one order that leave one warehouse together with one carrier."""
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be packed")
+        PACKED = "packed", _("Packed")
         SHIPPED = "shipped", _("Shipped")
+        IN_TRANSIT = "in_transit", _("In transit")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
         DELIVERED = "delivered", _("Delivered")
+        EXCEPTION = "exception", _("Delivery exception")
+        RETURNED = "returned", _("Returned to sender")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    OPEN = [Status.PENDING, Status.PACKED]
+    ON_THE_WAY = [Status.SHIPPED, Status.IN_TRANSIT, Status.OUT_FOR_DELIVERY, Status.EXCEPTION]
+
+    class ServiceReason(models.TextChoices):
+        FRAGILE = "fragile", _("Fragile goods need special handling")
+        EXPRESS_REQUESTED = "express_requested", _("The customer asked for express delivery")
+        TIGHT_WINDOW = "tight_window", _("Standard delivery would miss the delivery window")
+        CASH_ON_DELIVERY = "cash_on_delivery", _("Cash on delivery needs a carrier that collects")
+        CHEAPEST = "cheapest", _("Cheapest for the weight")
+        CHOSEN_BY_STAFF = "chosen_by_staff", _("Chosen by a coordinator")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
-    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("carrier"))
-    tracking_number = models.CharField(_("tracking number"), max_length=64)
-    status = FSMField(_("status"), max_length=16, choices=Status.choices, default=Status.SHIPPED, protected=True)
-    shipped_at = models.DateTimeField(_("shipped at"), default=timezone.now)
-    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
-    created_by = models.ForeignKey(
+    wave = models.ForeignKey(
+        PickWave, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments", verbose_name=_("pick list"),
+    )
+    carrier = models.ForeignKey(
+        Carrier, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments", verbose_name=_("carrier"),
+    )
+    service = models.ForeignKey(
+        CarrierService, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments",
+        verbose_name=_("carrier service"),
+    )
+    service_reason = models.CharField(_("why this service"), max_length=20, choices=ServiceReason.choices, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    status = FSMField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING, protected=True)
+    exception_kind = models.CharField(_("exception"), max_length=20, choices=ExceptionKind.choices, blank=True)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=8, decimal_places=3, null=True, blank=True)
+    package_count = models.PositiveSmallIntegerField(_("packages"), null=True, blank=True)
+    shipping_cost = models.DecimalField(_("carrier fee"), max_digits=10, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)
+    packed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("packed by"),
+    )
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    dispatched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name=_("dispatched by"),
     )
+    expected_delivery_on = models.DateField(_("expected delivery"), null=True, blank=True)
+    last_event_at = models.DateTimeField(_("last tracking event"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("shipment")
         verbose_name_plural = _("shipments")
-        ordering = ["-shipped_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["carrier", "tracking_number"], name="tracking_number_unique_per_carrier"),
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("choose_carrier", _("Can choose the carrier and service of a shipment")),
+            ("record_tracking", _("Can enter tracking numbers and tracking events")),
         ]
-        indexes = [models.Index(fields=["tracking_number"], name="shipment_by_tracking_number")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["carrier", "tracking_number"], condition=~Q(tracking_number=""),
+                name="tracking_number_unique_per_carrier",
+            ),
+            models.UniqueConstraint(
+                fields=["order", "warehouse"], condition=Q(status__in=["pending", "packed"]),
+                name="one_open_shipment_per_order_and_warehouse",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tracking_number"], name="shipment_by_tracking_number"),
+            models.Index(fields=["status", "expected_delivery_on"], name="shipment_by_status_due"),
+            models.Index(fields=["warehouse", "status"], name="shipment_by_warehouse_status"),
+        ]
 
     def __str__(self):
-        return f"{self.carrier} {self.tracking_number}"
+        if self.tracking_number:
+            return f"{self.carrier} {self.tracking_number}"
+        return f"{self.order} · {self.warehouse.code}"
 
     @property
     def tracking_url(self):
-        return self.carrier.tracking_url(self.tracking_number)
+        return self.carrier.tracking_url(self.tracking_number) if self.carrier and self.tracking_number else ""
 
-    @transition(status, source=Status.SHIPPED, target=Status.DELIVERED, permission="orders.dispatch_order")
+    @transition(status, source=Status.PENDING, target=Status.PACKED, permission="orders.pick_order")
+    def pack(self):
+        self.packed_at = timezone.now()
+
+    @transition(status, source=Status.PACKED, target=Status.SHIPPED, permission="orders.dispatch_order")
+    def dispatch(self):
+        self.shipped_at = timezone.now()
+
+    @transition(status, source=[Status.SHIPPED, Status.EXCEPTION], target=Status.IN_TRANSIT,
+                permission="logistics.record_tracking")
+    def report_in_transit(self):
+        self.exception_kind = ""
+
+    @transition(status, source=[Status.SHIPPED, Status.IN_TRANSIT, Status.EXCEPTION], target=Status.OUT_FOR_DELIVERY,
+                permission="logistics.record_tracking")
+    def report_out_for_delivery(self):
+        self.exception_kind = ""
+
+    @transition(status, source=ON_THE_WAY, target=Status.EXCEPTION, permission="logistics.record_tracking")
+    def report_exception(self):
+        pass
+
+    @transition(status, source=ON_THE_WAY, target=Status.RETURNED, permission="logistics.record_tracking")
+    def return_to_sender(self):
+        pass
+
+    @transition(status, source=ON_THE_WAY, target=Status.DELIVERED, permission="orders.dispatch_order")
     def deliver(self):
         self.delivered_at = timezone.now()
+        self.exception_kind = ""
+
+    @transition(status, source=OPEN, target=Status.CANCELLED)
+    def cancel(self):
+        pass
+
+
+class ShipmentLine(models.Model):
+    """How much of an order line travels in a shipment, and how much of it has been scanned in."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="lines", verbose_name=_("shipment"))
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+", verbose_name=_("order line"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    packed_quantity = models.PositiveIntegerField(_("packed"), default=0)
+
+    class Meta:
+        verbose_name = _("shipment line")
+        verbose_name_plural = _("shipment lines")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "order_line"], name="one_shipment_line_per_order_line"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(packed_quantity__lte=F("quantity")), name="shipment_line_not_overpacked"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_line.sku} {self.packed_quantity}/{self.quantity}"
+
+
+class TrackingEvent(models.Model):
+    """What the carrier reported about a parcel."""
+
+    class Status(models.TextChoices):
+        IN_TRANSIT = "in_transit", _("In transit")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+        DELIVERED = "delivered", _("Delivered")
+        EXCEPTION = "exception", _("Exception")
+        RETURNED = "returned", _("Returned to sender")
+
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", _("Carrier webhook")
+        UPLOAD = "upload", _("Uploaded file")
+        CONSOLE = "console", _("Entered in the console")
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events", verbose_name=_("shipment"))
+    occurred_at = models.DateTimeField(_("time"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    exception_kind = models.CharField(_("exception"), max_length=20, choices=ExceptionKind.choices, blank=True)
+    location = models.CharField(_("location"), max_length=120, blank=True)
+    description = models.CharField(_("description"), max_length=255, blank=True)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            # Carriers resend their webhooks; the same report twice is one event.
+            models.UniqueConstraint(fields=["shipment", "status", "occurred_at"], name="tracking_event_reported_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_status_display()} · {self.location}"
+
+
+class TrackingLookup(models.Model):
+    """A failed attempt on the public tracking page, counted to slow down guessing."""
+
+    client = models.CharField(_("client"), max_length=64, db_index=True)
+    order_number = models.CharField(_("order number"), max_length=24, db_index=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("failed tracking lookup")
+        verbose_name_plural = _("failed tracking lookups")

@@ -156,6 +156,11 @@ class Order(FSMModelMixin, models.Model):
     )
     delivery_window_start = models.DateTimeField(_("deliver from"), null=True, blank=True)
     delivery_window_end = models.DateTimeField(_("deliver by"), null=True, blank=True)
+    express_requested = models.BooleanField(_("express delivery requested"), default=False)
+    language = models.CharField(
+        _("customer's language"), max_length=8, blank=True, choices=settings.LANGUAGES,
+        help_text=_("Notifications go out in this language; empty means the shop's customer language."),
+    )
     special_instructions = models.TextField(_("special instructions"), blank=True)
 
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
@@ -246,17 +251,20 @@ class Order(FSMModelMixin, models.Model):
     def reject(self):
         self.cancelled_at = timezone.now()
 
+    # Picking starts with a pick list and packing ends at the scan-to-pack page, per warehouse: the
+    # order follows its shipments (logistics), so the order page offers no button for these.
     @transition(status, source=Status.CONFIRMED, target=Status.PICKING, permission="orders.pick_order",
-                custom={"label": _("Start picking")})
+                custom={"label": _("Start picking"), "via_shipment": True})
     def start_picking(self):
         self.picking_at = timezone.now()
 
     @transition(status, source=Status.PICKING, target=Status.PACKED, permission="orders.pick_order",
-                custom={"label": _("Mark packed")})
+                custom={"label": _("Mark packed"), "via_shipment": True})
     def mark_packed(self):
         self.packed_at = timezone.now()
 
-    @transition(status, source=[Status.PACKED, Status.PARTIALLY_SHIPPED], target=Status.PARTIALLY_SHIPPED,
+    # One warehouse may hand over its parcel while another is still picking.
+    @transition(status, source=[Status.PICKING, Status.PACKED, Status.PARTIALLY_SHIPPED], target=Status.PARTIALLY_SHIPPED,
                 permission="orders.dispatch_order", custom={"label": _("Dispatch"), "via_shipment": True})
     def ship_partially(self):
         self.shipped_at = self.shipped_at or timezone.now()
@@ -416,3 +424,175 @@ class HeldOrder(Order):
         proxy = True
         verbose_name = _("held order")
         verbose_name_plural = _("held orders")
+
+
+class NotificationEvent(models.TextChoices):
+    ORDER_CONFIRMED = "order_confirmed", _("Order confirmed")
+    ORDER_HELD = "order_held", _("Order held: information needed")
+    ORDER_SHIPPED = "order_shipped", _("Order shipped")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    DELIVERED = "delivered", _("Delivered")
+    ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
+
+
+class NotificationMedium(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+
+
+class NotificationTemplate(models.Model):
+    """What customers are told, per event, medium and language. Subject and body are Django
+    templates over the order (`order`, `shipment`, `tracking_url`, `shop_name`)."""
+
+    event = models.CharField(_("event"), max_length=24, choices=NotificationEvent.choices)
+    medium = models.CharField(_("sent by"), max_length=8, choices=NotificationMedium.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200, blank=True, help_text=_("Email only."))
+    body = models.TextField(_("text"))
+    active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["event", "medium", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "medium", "language"], name="one_template_per_event_medium_language"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_event_display()} · {self.get_medium_display()} · {self.language}"
+
+
+class Notification(models.Model):
+    """One message to one customer, and what became of it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        RETRYING = "retrying", _("Failed, will retry")
+        FAILED = "failed", _("Failed")
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="notifications", verbose_name=_("order"))
+    event = models.CharField(_("event"), max_length=24, choices=NotificationEvent.choices)
+    medium = models.CharField(_("sent by"), max_length=8, choices=NotificationMedium.choices)
+    recipient = models.CharField(_("to"), max_length=254)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    resend_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="resends", verbose_name=_("resend of"),
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("requested by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notification log")
+        ordering = ["-created_at", "-id"]
+        permissions = [("resend_notification", _("Can resend notifications to customers"))]
+        indexes = [
+            models.Index(fields=["order", "created_at"], name="notification_by_order"),
+            models.Index(fields=["status", "created_at"], name="notification_by_status"),
+        ]
+
+    def __str__(self):
+        # Not the recipient: admin titles and history show this to roles that see phones masked.
+        return f"{self.get_event_display()} · {self.get_medium_display()} · {self.order}"
+
+
+class ChannelToken(models.Model):
+    """A channel's API credential. Only a hash is kept: the token is shown once when created."""
+
+    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="api_token", verbose_name=_("channel"))
+    key_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("token starts with"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("created by"),
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.channel} · {self.prefix}…"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a channel's request under an Idempotency-Key, replayed to its retries."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+", verbose_name=_("channel"))
+    key = models.CharField(_("idempotency key"), max_length=255)
+    request_fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_body = models.JSONField(_("response"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [models.UniqueConstraint(fields=["channel", "key"], name="idempotency_key_unique_per_channel")]
+
+    def __str__(self):
+        return self.key
+
+
+class BulkJob(models.Model):
+    """An Excel/CSV import or export that may run in the background. The file itself is kept in
+    the database, so any app server or worker can read it and nothing lives on one machine's disk."""
+
+    class Kind(models.TextChoices):
+        IMPORT_ORDERS = "import_orders", _("Order import")
+        IMPORT_PRODUCTS = "import_products", _("Product import")
+        IMPORT_STOCK = "import_stock", _("Stock count import")
+        IMPORT_TRACKING = "import_tracking", _("Tracking number import")
+        EXPORT_ORDERS = "export_orders", _("Order export")
+        EXPORT_ORDER_LINES = "export_order_lines", _("Order line export")
+        EXPORT_SHIPMENTS = "export_shipments", _("Shipment export")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        PREVIEWED = "previewed", _("Checked, waiting for confirmation")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED)
+    file_name = models.CharField(_("file"), max_length=255)
+    source = models.BinaryField(_("uploaded file"), null=True, blank=True)
+    result_file = models.BinaryField(_("result file"), null=True, blank=True)
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
+    total = models.PositiveIntegerField(_("rows in all"), default=0)
+    processed = models.PositiveIntegerField(_("rows done"), default=0)
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import or export")
+        verbose_name_plural = _("imports and exports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.file_name}"
+
+    @property
+    def progress_percent(self):
+        return int(100 * self.processed / self.total) if self.total else 0
