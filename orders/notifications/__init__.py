@@ -1,0 +1,1 @@
+"""How messages reach customers: the pluggable SMS backends (email goes through Django's own)."""
