@@ -1,10 +1,23 @@
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from .models import Product, StockLevel
 
 
 def products_by_sku(skus):
     return {p.sku: p for p in Product.objects.filter(sku__in=set(skus))}
+
+
+def products_with_available_stock():
+    """Products on sale with `available`: on hand minus reserved, summed over active warehouses.
+    A subquery per product, so a page of products costs the same however large the catalogue."""
+    available = (
+        StockLevel.objects.filter(product=OuterRef("pk"), warehouse__active=True)
+        .values("product")
+        .annotate(total=Sum(F("on_hand") - F("reserved")))
+        .values("total")
+    )
+    return Product.objects.filter(active=True).annotate(available=Coalesce(Subquery(available), 0))
 
 
 def low_stock():

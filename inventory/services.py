@@ -205,21 +205,52 @@ def reserve(demands, *, reference="", actor=None):
     """Reserve stock for all demands or for none. Answers (plan, {}) or ([], shortages by product
     id): being short is an outcome the caller decides on (intake holds the order), not an error, so
     no savepoint is needed inside the caller's transaction."""
-    for demand in demands:
-        _positive(demand.quantity)
+    return reserve_each([(demands, reference)], actor=actor)[0]
+
+
+@transaction.atomic(savepoint=False)
+def reserve_each(requests, *, actor=None):
+    """`reserve` for several orders, decided one after the other in the given order, exactly as one
+    call each would decide them: `requests` are (demands, reference) pairs, and the answer is one
+    (plan, shortages) per request. The stock rows of all of them are locked once and written once,
+    which is what makes a large import affordable."""
+    for demands, _reference in requests:
+        for demand in demands:
+            _positive(demand.quantity)
     locked = _locked(
         StockLevel.objects.filter(
-            product_id__in={d.product_id for d in demands}, warehouse__active=True
+            product_id__in={d.product_id for demands, _reference in requests for d in demands},
+            warehouse__active=True,
         ).select_related("warehouse")
     )
-    plan, shortages = _plan(demands, list(locked.values()))
-    if shortages:
-        return [], shortages
-    _book([
-        _record(r.stock_level, Kind.RESERVATION, reserved_change=r.quantity, reference=reference, actor=actor)
-        for r in plan
-    ])
-    return plan, {}
+    levels_of_product = defaultdict(list)
+    for level in locked.values():
+        levels_of_product[level.product_id].append(level)
+    outcomes, movements = [], []
+    for demands, reference in requests:
+        levels = sorted(
+            (level for product_id in {d.product_id for d in demands} for level in levels_of_product[product_id]),
+            key=lambda level: level.pk,
+        )
+        plan, shortages = _plan(demands, levels)
+        if shortages:
+            outcomes.append(([], shortages))
+            continue
+        movements += [
+            _record(r.stock_level, Kind.RESERVATION, reserved_change=r.quantity, reference=reference, actor=actor)
+            for r in plan
+        ]
+        outcomes.append((plan, {}))
+    if movements:
+        _book(movements)
+    return outcomes
+
+
+def lock_stock_of_products(product_ids):
+    """Lock every stock level of these products at once, in primary-key order. A caller that will
+    reserve for many orders in turn takes all its locks up front, so it never waits for a row
+    with a lower key while holding a higher one."""
+    return _locked(StockLevel.objects.filter(product_id__in=product_ids))
 
 
 def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor):

@@ -3,7 +3,9 @@ add to a score, and a score at the manager's threshold holds it too. Reasons are
 with values, so each reader sees them in their own language."""
 
 import unicodedata
+from collections import Counter, defaultdict
 from datetime import timedelta
+
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -91,38 +93,60 @@ def payment_checks(*, method, total, paid):
     return reasons
 
 
-def risk_rules(*, order, customer_is_new, intake, now):
-    """Return (score, reasons) for an order that is already saved with its totals."""
-    reasons = []
-    total = order.total
-    if total > intake.high_value_threshold:
-        reasons.append(reason("high_value", total=total, threshold=intake.high_value_threshold))
-    if customer_is_new and total > intake.new_customer_value_threshold:
-        reasons.append(reason("new_customer_high_value", total=total, threshold=intake.new_customer_value_threshold))
-    if order.payment_method == PaymentMethod.COD and total > intake.cod_limit:
-        reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
-
+def risk_rules(*, orders, customers_new, intake, now):
+    """Return (score, reasons) for each of `orders`, which are already saved with their totals, as
+    if they had been placed one after the other in the given order: an order counts the recent
+    orders placed before it, those earlier in the list included, never those after it.
+    `customers_new` says for each whether its customer had never ordered before."""
     since = now - timedelta(hours=intake.velocity_window_hours)
-    phone_match = Q(phone=order.phone)
-    address_match = Q(address_key=order.address_key)
-    recent = (
-        Order.objects.filter(phone_match | address_match, placed_at__gte=since)
-        .exclude(pk=order.pk)
-        .aggregate(phone=Count("pk", filter=phone_match), address=Count("pk", filter=address_match))
+    phones = {order.phone for order in orders}
+    address_keys = {order.address_key for order in orders}
+    recent_to_phone, recent_to_address = Counter(), Counter()
+    earlier = (
+        Order.objects.filter(Q(phone__in=phones) | Q(address_key__in=address_keys), placed_at__gte=since)
+        .exclude(pk__in=[order.pk for order in orders])
+        .values_list("phone", "address_key")
+        .annotate(count=Count("pk"))
+        .order_by()
     )
-    same_phone = recent["phone"] + 1
-    if same_phone > intake.velocity_max_orders:
-        reasons.append(reason("repeat_phone", count=same_phone, hours=intake.velocity_window_hours))
-    same_address = recent["address"] + 1
-    if same_address > intake.velocity_max_orders:
-        reasons.append(reason("repeat_address", count=same_address, hours=intake.velocity_window_hours))
+    for phone, key, count in earlier:
+        recent_to_phone[phone] += count
+        recent_to_address[key] += count
+    blocked = defaultdict(list)
+    for entry in BlockedContact.objects.filter(
+        Q(kind=BlockedContact.Kind.PHONE, value__in=phones)
+        | Q(kind=BlockedContact.Kind.ADDRESS, value__in=address_keys)
+    ).order_by("pk"):
+        blocked[entry.kind, entry.value].append(entry)
 
-    for blocked in BlockedContact.objects.filter(
-        Q(kind=BlockedContact.Kind.PHONE, value=order.phone)
-        | Q(kind=BlockedContact.Kind.ADDRESS, value=order.address_key)
-    ):
-        code = "blocked_phone" if blocked.kind == BlockedContact.Kind.PHONE else "blocked_address"
-        reasons.append(reason(code, reason=blocked.reason))
+    outcomes = []
+    for order, customer_is_new in zip(orders, customers_new, strict=True):
+        reasons = []
+        total = order.total
+        if total > intake.high_value_threshold:
+            reasons.append(reason("high_value", total=total, threshold=intake.high_value_threshold))
+        if customer_is_new and total > intake.new_customer_value_threshold:
+            reasons.append(reason("new_customer_high_value", total=total,
+                                  threshold=intake.new_customer_value_threshold))
+        if order.payment_method == PaymentMethod.COD and total > intake.cod_limit:
+            reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
 
-    score = sum(RISK_POINTS[r["code"]] for r in reasons)
-    return min(score, 1000), reasons
+        same_phone = recent_to_phone[order.phone] + 1
+        if same_phone > intake.velocity_max_orders:
+            reasons.append(reason("repeat_phone", count=same_phone, hours=intake.velocity_window_hours))
+        same_address = recent_to_address[order.address_key] + 1
+        if same_address > intake.velocity_max_orders:
+            reasons.append(reason("repeat_address", count=same_address, hours=intake.velocity_window_hours))
+        if order.placed_at >= since:
+            recent_to_phone[order.phone] += 1
+            recent_to_address[order.address_key] += 1
+
+        matches = blocked[BlockedContact.Kind.PHONE, order.phone] + blocked[
+            BlockedContact.Kind.ADDRESS, order.address_key]
+        for entry in sorted(matches, key=lambda entry: entry.pk):
+            code = "blocked_phone" if entry.kind == BlockedContact.Kind.PHONE else "blocked_address"
+            reasons.append(reason(code, reason=entry.reason))
+
+        score = sum(RISK_POINTS[r["code"]] for r in reasons)
+        outcomes.append((min(score, 1000), reasons))
+    return outcomes

@@ -32,13 +32,21 @@ def ensure_allowed(order, bound_method, actor):
         )
 
 
-def record_transition(order, bound_method, *, actor=None, reason=""):
-    """Take one FSM transition of a locked order, save it and write its event."""
+def take_transition(order, bound_method, *, actor=None, reason=""):
+    """Take one FSM transition of a locked order in memory and return its event, both unsaved:
+    `record_transition` writes them at once, intake writes those of many new orders together."""
     ensure_allowed(order, bound_method, actor)
     from_status = order.status
     bound_method()
-    order.save()
-    return OrderEvent.objects.create(
+    return OrderEvent(
         order=order, from_status=from_status, to_status=order.status, transition=bound_method.__name__,
         actor=actor, reason=reason or "",
     )
+
+
+def record_transition(order, bound_method, *, actor=None, reason=""):
+    """Take one FSM transition of a locked order, save it and write its event."""
+    event = take_transition(order, bound_method, actor=actor, reason=reason)
+    order.save()
+    event.save()
+    return event

@@ -7,16 +7,21 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from inventory import services as inventory
 from inventory.selectors import products_by_sku
 
-from ..models import Allocation, Channel, Customer, IntakeSettings, Order, OrderLine, Payment, PaymentMethod
+from ..models import (
+    Allocation, Channel, Customer, IntakeSettings, NotificationEvent, Order, OrderEvent, OrderLine, Payment,
+    PaymentMethod,
+)
+from ..signals import written_in_bulk
 from . import checks
-from .events import record_transition
+from .events import take_transition
+from .notifications import notify_many
 from .phones import normalize_phone
 
 
@@ -52,6 +57,8 @@ class OrderInput:
     delivery_window_end: datetime | None = None
     special_instructions: str = ""
     email: str = ""
+    express_requested: bool = False
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,11 +116,12 @@ def _aware(value, field_name, errors):
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
-def _read_lines(raw_lines, errors, *, may_set_prices):
+def _read_lines(raw_lines, errors, *, may_set_prices, products=None):
     if not raw_lines:
         errors["lines"] = [_("An order needs at least one line.")]
         return []
-    products = products_by_sku(str(line.sku).strip() for line in raw_lines)
+    if products is None:
+        products = products_by_sku(str(line.sku).strip() for line in raw_lines)
     lines = []
     for index, raw in enumerate(raw_lines, start=1):
         sku = str(raw.sku or "").strip()
@@ -152,13 +160,30 @@ def may_set_prices(actor):
     return actor is None or actor.has_perm("orders.override_price")
 
 
-def _validate(data, errors, actor):
+# Text stored in columns of limited width: (input field, model and its field).
+LIMITED_TEXT = (
+    ("recipient", Order, "recipient"), ("province", Order, "province"), ("city", Order, "city"),
+    ("district", Order, "district"), ("address", Order, "address"), ("postcode", Order, "postcode"),
+    ("email", Customer, "email"), ("payment_reference", Payment, "reference"),
+)
+
+
+def _check_text_lengths(data, errors):
+    for name, model, field_name in LIMITED_TEXT:
+        limit = model._meta.get_field(field_name).max_length
+        if len((getattr(data, name) or "").strip()) > limit and name not in errors:
+            errors[name] = [_("Use at most %(max)d characters.") % {"max": limit}]
+
+
+def _validate(data, errors, actor, products=None):
+    """The order's values read and checked; `products` by SKU, when the caller has them already."""
     if not isinstance(data.channel, Channel):
         errors["channel"] = [_("Choose a channel.")]
     elif not data.channel.active:
         errors["channel"] = [_("Channel “%(channel)s” is not active.") % {"channel": data.channel}]
     if not (data.recipient or "").strip():
         errors["recipient"] = [_("Enter the recipient's name.")]
+    _check_text_lengths(data, errors)
     if not normalize_phone(data.phone)[0]:
         errors["phone"] = [_("Enter the recipient's phone number.")]
     if data.payment_method not in PaymentMethod.values:
@@ -178,7 +203,12 @@ def _validate(data, errors, actor):
     window_end = _aware(data.delivery_window_end, "delivery_window_end", errors)
     if window_start and window_end and window_end < window_start:
         errors["delivery_window_end"] = [_("The delivery window must end after it starts.")]
-    lines = _read_lines(data.lines, errors, may_set_prices=may_set_prices(actor))
+    language = customer_language(data.language)
+    if language is None:
+        errors["language"] = [
+            _("Use one of: %(choices)s.") % {"choices": ", ".join(code for code, _name in settings.LANGUAGES)}
+        ]
+    lines = _read_lines(data.lines, errors, may_set_prices=may_set_prices(actor), products=products)
     subtotal = sum((quantity * price for _p, quantity, price in lines), Decimal("0.00"))
     if shipping_fee is not None and discount is not None and discount > subtotal + shipping_fee:
         errors["discount"] = [_("The discount cannot be more than the lines and shipping together.")]
@@ -189,8 +219,20 @@ def _validate(data, errors, actor):
     return {
         "currency": currency, "shipping_fee": shipping_fee, "discount": discount, "paid": paid,
         "placed_at": placed_at or timezone.now(), "window_start": window_start, "window_end": window_end,
-        "lines": lines, "subtotal": subtotal,
+        "lines": lines, "subtotal": subtotal, "language": language,
     }
+
+
+def customer_language(value):
+    """The shop's language code for what a channel sends ("zh-CN", "zh_Hans", "EN"), "" for none
+    given, or None when the shop does not write in that language."""
+    value = (value or "").strip().lower().replace("_", "-")
+    if not value:
+        return ""
+    for code, _name in settings.LANGUAGES:
+        if value == code or value.split("-")[0] == code.split("-")[0]:
+            return code
+    return None
 
 
 def _existing(channel, channel_order_id):
@@ -205,14 +247,19 @@ def order_number(order):
     return f"OC{timezone.localdate(order.placed_at):%y%m%d}-{order.pk:06d}"
 
 
+def _channel_order_id(data, errors):
+    channel_order_id = str(data.channel_order_id or "").strip()
+    if len(channel_order_id) > 64:
+        errors["channel_order_id"] = [_("Use at most 64 characters.")]
+    return channel_order_id
+
+
 def place_order(data, *, actor=None):
     """Take an order from any channel: validate, price, check, then confirm it with stock reserved
     or hold it for review with its reasons. Re-sending the same channel order id returns the order
     already placed instead of making a second one."""
-    channel_order_id = str(data.channel_order_id or "").strip()
     errors = {}
-    if len(channel_order_id) > 64:
-        errors["channel_order_id"] = [_("Use at most 64 characters.")]
+    channel_order_id = _channel_order_id(data, errors)
     if channel_order_id and isinstance(data.channel, Channel) and not errors:
         existing = _existing(data.channel, channel_order_id)
         if existing is not None:
@@ -221,7 +268,7 @@ def place_order(data, *, actor=None):
     channel_order_id = channel_order_id or uuid.uuid4().hex[:20]
     try:
         with transaction.atomic():
-            return PlacementResult(_create(data, channel_order_id, valid, actor), created=True)
+            return PlacementResult(_create_all([(data, channel_order_id, valid)], actor)[0], created=True)
     except IntegrityError:
         existing = _existing(data.channel, channel_order_id)
         if existing is None:
@@ -229,64 +276,206 @@ def place_order(data, *, actor=None):
         return PlacementResult(existing, created=False)
 
 
-def _create(data, channel_order_id, valid, actor):
+# Orders placed together per round of statements: large enough that a statement's cost is shared
+# by many orders, small enough that the rows in memory stay few.
+BATCH_SIZE = 500
+
+
+@transaction.atomic
+def place_orders(inputs, *, actor=None, on_progress=None):
+    """Place many orders (an Excel import) with the outcome `place_order` would give each of them,
+    one after the other in the given order: the same validation, checks, risk rules and
+    reservations, a repeat-order count that sees the orders before it in the list, and an order
+    already placed (or earlier in the list) answered instead of placed again. Answers one outcome
+    per input: a PlacementResult, or the ValidationError that refused it; the others are placed all
+    the same, and a caller that wants all or nothing rolls back its transaction. `on_progress` is
+    told how many inputs are done after each batch."""
+    products = products_by_sku(str(line.sku).strip() for data in inputs for line in data.lines or ())
+    # Every stock row this list may reserve is locked now, in key order, not batch by batch.
+    inventory.lock_stock_of_products({product.pk for product in products.values()})
+    outcomes = [None] * len(inputs)
+    first_with_key = {}
+    for start in range(0, len(inputs), BATCH_SIZE):
+        _place_batch(inputs, range(start, min(start + BATCH_SIZE, len(inputs))), outcomes, first_with_key,
+                     products, actor)
+        if on_progress is not None:
+            on_progress(min(start + BATCH_SIZE, len(inputs)))
+    return outcomes
+
+
+def _place_batch(inputs, indexes, outcomes, first_with_key, products, actor):
+    keys = {}
+    for index in indexes:
+        data = inputs[index]
+        channel_order_id = str(data.channel_order_id or "").strip()
+        if channel_order_id and isinstance(data.channel, Channel) and len(channel_order_id) <= 64:
+            keys[index] = (data.channel.pk, channel_order_id)
+    try:
+        with transaction.atomic():
+            _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products, actor)
+    except IntegrityError:
+        # Someone placed one of these orders a moment ago: answer it as already placed this time.
+        _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products, actor)
+
+
+def _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products, actor):
+    placed, first_here = {}, {}
+    wanted = {key for key in keys.values() if key not in first_with_key}
+    if wanted:
+        for order in Order.objects.filter(
+            channel_id__in={channel_id for channel_id, _id in wanted},
+            channel_order_id__in={channel_order_id for _channel, channel_order_id in wanted},
+        ):
+            placed[order.channel_id, order.channel_order_id] = order
+    to_create, same_as = [], {}
+    for index in indexes:
+        data, key = inputs[index], keys.get(index)
+        if key in placed:
+            outcomes[index] = PlacementResult(placed[key], created=False)
+            continue
+        if key in first_with_key or key in first_here:
+            same_as[index] = first_with_key.get(key, first_here.get(key))
+            continue
+        errors = {}
+        channel_order_id = _channel_order_id(data, errors)
+        try:
+            valid = _validate(data, errors, actor, products=products)
+        except ValidationError as error:
+            outcomes[index] = error
+            continue
+        if key is not None:
+            first_here[key] = index
+        to_create.append((index, (data, channel_order_id or uuid.uuid4().hex[:20], valid)))
+    created = _create_all([item for _index, item in to_create], actor)
+    for (index, _item), order in zip(to_create, created, strict=True):
+        outcomes[index] = PlacementResult(order, created=True)
+    first_with_key.update(first_here)
+    for index, first in same_as.items():
+        outcomes[index] = PlacementResult(outcomes[first].order, created=False)
+
+
+def _customers(items, phones):
+    """The customer for each phone (new ones get the name and email of their first order), and the
+    ids of the customers who had ordered before."""
+    first_order_of = {}
+    for (data, _channel_order_id, _valid), phone in zip(items, phones, strict=True):
+        first_order_of.setdefault(phone, data)
+    customers = {customer.phone: customer for customer in Customer.objects.filter(phone__in=first_order_of)}
+    returning = set(
+        Order.objects.filter(customer__in=list(customers.values())).values_list("customer_id", flat=True).distinct()
+    ) if customers else set()
+    new = [
+        Customer(phone=phone, name=data.recipient.strip(), email=(data.email or "").strip())
+        for phone, data in first_order_of.items() if phone not in customers
+    ]
+    if new:
+        # Another order may bring the same new customer at this moment: whichever is first stays.
+        Customer.objects.bulk_create(new, ignore_conflicts=True)
+        customers.update(
+            (customer.phone, customer) for customer in Customer.objects.filter(phone__in=[c.phone for c in new])
+        )
+    return customers, returning
+
+
+def _create_all(items, actor):
+    """Write the orders of `items` ((data, channel order id, validated values) each) as placing
+    them one after the other would: their customers, lines and payments, then the checks and risk
+    rules, stock reserved for those that pass, and each order confirmed or held with its event."""
     intake = IntakeSettings.current()
-    phone, phone_valid = normalize_phone(data.phone)
-    customer, created = Customer.objects.get_or_create(
-        phone=phone, defaults={"name": data.recipient.strip(), "email": (data.email or "").strip()}
-    )
-    customer_is_new = created or not customer.orders.exists()
-    subtotal = valid["subtotal"]
-    order = Order(
-        channel=data.channel, channel_order_id=channel_order_id, customer=customer,
-        recipient=data.recipient.strip(), phone=phone,
-        province=(data.province or "").strip(), city=(data.city or "").strip(),
-        district=(data.district or "").strip(), address=(data.address or "").strip(),
-        postcode=(data.postcode or "").strip(),
-        address_key=checks.address_key(data.province, data.city, data.district, data.address),
-        delivery_window_start=valid["window_start"], delivery_window_end=valid["window_end"],
-        special_instructions=(data.special_instructions or "").strip(),
-        currency=valid["currency"], subtotal=subtotal, shipping_fee=valid["shipping_fee"],
-        discount=valid["discount"], total=subtotal + valid["shipping_fee"] - valid["discount"],
-        payment_method=data.payment_method, amount_paid=valid["paid"],
-        placed_at=valid["placed_at"], created_by=actor,
-    )
-    order.save()
-    lines = OrderLine.objects.bulk_create(
-        OrderLine(order=order, product=product, sku=product.sku, name=product.name, quantity=quantity,
-                  unit_price=price, line_total=quantity * price)
-        for product, quantity, price in valid["lines"]
-    )
-    if valid["paid"] > 0:
-        Payment.objects.create(
+    contacts = [normalize_phone(data.phone) for data, _channel_order_id, _valid in items]
+    customers, returning = _customers(items, [phone for phone, _phone_valid in contacts])
+    orders, customers_new = [], []
+    for (data, channel_order_id, valid), (phone, _phone_valid) in zip(items, contacts, strict=True):
+        customer = customers[phone]
+        customers_new.append(customer.pk not in returning)
+        returning.add(customer.pk)
+        subtotal = valid["subtotal"]
+        orders.append(Order(
+            channel=data.channel, channel_order_id=channel_order_id, customer=customer,
+            recipient=data.recipient.strip(), phone=phone,
+            province=(data.province or "").strip(), city=(data.city or "").strip(),
+            district=(data.district or "").strip(), address=(data.address or "").strip(),
+            postcode=(data.postcode or "").strip(),
+            address_key=checks.address_key(data.province, data.city, data.district, data.address),
+            delivery_window_start=valid["window_start"], delivery_window_end=valid["window_end"],
+            special_instructions=(data.special_instructions or "").strip(),
+            express_requested=bool(data.express_requested),
+            language=valid["language"],
+            currency=valid["currency"], subtotal=subtotal, shipping_fee=valid["shipping_fee"],
+            discount=valid["discount"], total=subtotal + valid["shipping_fee"] - valid["discount"],
+            payment_method=data.payment_method, amount_paid=valid["paid"],
+            placed_at=valid["placed_at"], created_by=actor,
+        ))
+    Order.objects.bulk_create(orders)
+    lines_of = [
+        [OrderLine(order=order, product=product, sku=product.sku, name=product.name, quantity=quantity,
+                   unit_price=price, line_total=quantity * price)
+         for product, quantity, price in valid["lines"]]
+        for order, (_data, _channel_order_id, valid) in zip(orders, items, strict=True)
+    ]
+    OrderLine.objects.bulk_create([line for lines in lines_of for line in lines])
+    payments = Payment.objects.bulk_create(
+        Payment(
             order=order, method=data.payment_method, amount=valid["paid"],
             reference=(data.payment_reference or "").strip(), recorded_by=actor, created_at=order.placed_at,
         )
-    order.payment_status = payment_status_for(order.total, order.amount_paid)
-
-    reasons = checks.contact_checks(
-        province=order.province, city=order.city, address=order.address, phone_valid=phone_valid,
+        for order, (data, _channel_order_id, valid) in zip(orders, items, strict=True) if valid["paid"] > 0
     )
-    reasons += checks.payment_checks(method=order.payment_method, total=order.total, paid=order.amount_paid)
-    score, risk_reasons = checks.risk_rules(order=order, customer_is_new=customer_is_new, intake=intake,
-                                            now=timezone.now())
-    order.risk_score = score
 
-    order.number = order_number(order)
+    reasons_of = []
+    for order, (_phone, phone_valid) in zip(orders, contacts, strict=True):
+        order.payment_status = payment_status_for(order.total, order.amount_paid)
+        order.number = order_number(order)
+        reasons = checks.contact_checks(
+            province=order.province, city=order.city, address=order.address, phone_valid=phone_valid,
+        )
+        reasons += checks.payment_checks(method=order.payment_method, total=order.total, paid=order.amount_paid)
+        reasons_of.append(reasons)
+    risks = checks.risk_rules(orders=orders, customers_new=customers_new, intake=intake, now=timezone.now())
+    for order, (score, _risk_reasons) in zip(orders, risks, strict=True):
+        order.risk_score = score
+
     # A failed check always holds; risk rules hold only once their score reaches the manager's threshold.
-    if not reasons and score < intake.hold_score:
-        _allocations, shortages = reserve_lines(order, lines, actor=actor)
+    passing = [i for i, order in enumerate(orders) if not reasons_of[i] and order.risk_score < intake.hold_score]
+    reservations = reserve_lines_of([(orders[i], lines_of[i]) for i in passing], actor=actor)
+    for i, (_allocations, shortages) in zip(passing, reservations, strict=True):
         if shortages:
-            reasons.append(shortage_reason(shortages, lines))
-    held = bool(reasons) or score >= intake.hold_score
-    reasons += risk_reasons
-    order.hold_reasons = reasons
-    if held:
+            reasons_of[i].append(shortage_reason(shortages, lines_of[i]))
+    events = []
+    for order, reasons, (score, risk_reasons) in zip(orders, reasons_of, risks, strict=True):
+        held = bool(reasons) or score >= intake.hold_score
         # The reasons stay on the order as codes, so the timeline shows them in each reader's language.
-        record_transition(order, order.hold, actor=actor)
-    else:
-        record_transition(order, order.confirm, actor=actor)
-    return order
+        order.hold_reasons = reasons + risk_reasons
+        events.append(take_transition(order, order.hold if held else order.confirm, actor=actor))
+    _write_outcomes(orders)
+    OrderEvent.objects.bulk_create(events)
+    written_in_bulk.send(sender=Payment, instances=payments)
+    written_in_bulk.send(sender=OrderEvent, instances=events)
+    # A hold is told only when it waits for the customer (an address, a phone, a payment); see notify.
+    notify_many(
+        (order, NotificationEvent.ORDER_HELD if order.is_held else NotificationEvent.ORDER_CONFIRMED)
+        for order in orders
+    )
+    return orders
+
+
+# What placing decides once an order row exists (its number comes from the row's id).
+OUTCOME_FIELDS = ("number", "status", "confirmed_at", "payment_status", "risk_score", "hold_reasons", "updated_at")
+
+
+def _write_outcomes(orders):
+    """One UPDATE per order, sent together (psycopg pipelines executemany), as inventory books stock."""
+    fields = [Order._meta.get_field(name) for name in OUTCOME_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(Order._meta.db_table)} SET {assignments} WHERE {quote(Order._meta.pk.column)} = %s",
+            [
+                [field.get_db_prep_save(field.pre_save(order, add=False), connection) for field in fields] + [order.pk]
+                for order in orders
+            ],
+        )
 
 
 def payment_status_for(total, paid):
@@ -300,14 +489,27 @@ def payment_status_for(total, paid):
 def reserve_lines(order, lines, *, actor=None):
     """Reserve stock for every line or none, and record where it was taken from. Returns
     (allocations, shortages by product id); nothing is reserved when anything is short."""
-    plan, shortages = inventory.reserve(
-        [inventory.Demand(line.pk, line.product_id, line.quantity) for line in lines],
-        reference=order.number or "", actor=actor,
+    return reserve_lines_of([(order, lines)], actor=actor)[0]
+
+
+def reserve_lines_of(orders_with_lines, *, actor=None):
+    """`reserve_lines` for several (order, lines) pairs, decided in turn, with one write for all."""
+    outcomes = inventory.reserve_each(
+        [
+            ([inventory.Demand(line.pk, line.product_id, line.quantity) for line in lines], order.number or "")
+            for order, lines in orders_with_lines
+        ],
+        actor=actor,
     )
     allocations = Allocation.objects.bulk_create(
-        Allocation(line_id=r.key, stock_level=r.stock_level, quantity=r.quantity) for r in plan
+        Allocation(line_id=r.key, stock_level=r.stock_level, quantity=r.quantity)
+        for plan, _shortages in outcomes for r in plan
     )
-    return allocations, shortages
+    allocations_of, taken = [], 0
+    for plan, shortages in outcomes:
+        allocations_of.append((allocations[taken:taken + len(plan)], shortages))
+        taken += len(plan)
+    return allocations_of
 
 
 def shortage_reason(shortages, lines):

@@ -1,4 +1,5 @@
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
@@ -7,14 +8,21 @@ from django.conf import settings
 def normalize_phone(raw):
     """Return (E.164 form, valid). Full-width digits, spaces, dashes and a +86 or 0086 prefix are
     understood; a number that cannot be read comes back cleaned but marked invalid."""
-    cleaned = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    return _normalized(str(raw or ""), settings.DEFAULT_PHONE_REGION)
+
+
+# Placing an order reads its phone several times (checks, customer, notifications) and an import
+# places thousands; parsing is the costly part, and the answer for a number never changes.
+@lru_cache(maxsize=4096)
+def _normalized(raw, region):
+    cleaned = unicodedata.normalize("NFKC", raw).strip()
     cleaned = "".join(ch for ch in cleaned if ch.isdigit() or ch == "+")
     if cleaned.startswith("00"):
         cleaned = "+" + cleaned[2:]
     if not cleaned:
         return "", False
     try:
-        parsed = phonenumbers.parse(cleaned, settings.DEFAULT_PHONE_REGION)
+        parsed = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:
         return cleaned[:20], False
     if not phonenumbers.is_valid_number(parsed):

@@ -1,0 +1,228 @@
+"""Importing the catalogue and stock counts from Excel or CSV in the console (django-import-export):
+a preview that writes nothing, English or Chinese headers, errors named with their column, all
+rows or none, and every count booked through the stock ledger."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from openpyxl import Workbook
+
+from inventory.models import Product, StockLevel, StockMovement
+from inventory.selectors import ledger_mismatches
+from orders.models import BulkJob
+from tests.factories import ProductFactory, WarehouseFactory, place, staff, stock
+
+pytestmark = pytest.mark.django_db
+
+XLSX, CSV = "0", "1"
+
+
+def workbook(rows):
+    book = Workbook()
+    for cells in rows:
+        book.active.append(cells)
+    output = io.BytesIO()
+    book.save(output)
+    output.seek(0)
+    output.name = "upload.xlsx"
+    return output
+
+
+def preview(client, model, rows, *, file_format=XLSX):
+    upload = workbook(rows) if file_format == XLSX else _csv(rows)
+    return client.post(reverse(f"admin:inventory_{model}_import"), {"import_file": upload, "format": file_format})
+
+
+def _csv(rows):
+    output = io.BytesIO("\n".join(",".join(str(cell) for cell in cells) for cells in rows).encode("utf-8"))
+    output.name = "upload.csv"
+    return output
+
+
+def confirm(client, model, previewed):
+    form = previewed.context["confirm_form"]
+    assert form is not None, previewed.context["result"].invalid_rows
+    return client.post(reverse(f"admin:inventory_{model}_process_import"), form.initial)
+
+
+def invalid(previewed):
+    """{(row, column): messages} of the rows the preview refused."""
+    return {(row.number, column): messages
+            for row in previewed.context["result"].invalid_rows
+            for column, messages in row.field_specific_errors.items()}
+
+
+@pytest.fixture
+def manager(client):
+    user = staff("Manager")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def warehouse():
+    return WarehouseFactory(code="HZ")
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+def test_a_product_file_with_chinese_headers_adds_new_skus_and_updates_known_ones(client, manager):
+    ProductFactory(sku="SHIRT", name="Old name", unit_price=Decimal("40.00"))
+    rows = [["SKU", " 名称 ", "条码", "单价", "成本", "重量", "易碎", "在售"],
+            ["SHIRT", "T恤", "6900000000017", 59.9, 20, 0.3, "否", "是"],
+            [1001, "杯子", "", "12.5", "4", "0.4", "是", "yes"]]
+
+    previewed = preview(client, "product", rows)
+
+    assert [row.import_type for row in previewed.context["result"].valid_rows()] == ["update", "new"]
+    assert Product.objects.get(sku="SHIRT").name == "Old name"
+    assert not Product.objects.filter(sku="1001").exists()
+
+    confirm(client, "product", previewed)
+
+    shirt, cup = Product.objects.get(sku="SHIRT"), Product.objects.get(sku="1001")
+    assert (shirt.name, shirt.unit_price, shirt.barcode, shirt.fragile) == ("T恤", Decimal("59.90"), "6900000000017", False)
+    assert (cup.name, cup.unit_price, cup.barcode, cup.fragile, cup.active) == ("杯子", Decimal("12.50"), None, True, True)
+
+
+def test_product_rows_in_error_are_named_with_their_column_and_nothing_can_be_confirmed(client, manager):
+    ProductFactory(sku="TAKEN", barcode="6900000000024")
+    rows = [["sku", "name", "barcode", "unit_price", "cost", "weight_kg", "fragile", "active"],
+            ["OK", "Fine", "", "10", "5", "0.1", "no", "yes"],
+            ["NEG", "Negative", "", "-1", "5", "0.1", "no", "yes"],
+            ["DUP", "Same barcode", "6900000000024", "10", "5", "0.1", "no", "yes"],
+            ["ODD", "Odd flag", "", "10", "5", "0.1", "maybe", "yes"]]
+
+    previewed = preview(client, "product", rows)
+
+    errors = invalid(previewed)
+    assert errors[2, "unit_price"] == ["Ensure this value is greater than or equal to 0."]
+    assert errors[3, "barcode"] == ["Product with this Barcode already exists."]
+    assert errors[4, "fragile"] == ["Write yes or no (是 / 否)."]
+    assert previewed.context.get("confirm_form") is None
+    assert not Product.objects.filter(sku="OK").exists()
+
+
+def test_columns_a_product_file_leaves_out_keep_the_products_values(client, manager):
+    ProductFactory(sku="OLD", name="Old", active=False, unit_price=Decimal("9.00"))
+
+    confirm(client, "product", preview(client, "product", [["sku", "name", "unit_price"], ["OLD", "Renamed", "9"]]))
+
+    product = Product.objects.get(sku="OLD")
+    assert (product.name, product.active) == ("Renamed", False)
+
+
+def test_only_staff_who_may_add_products_import_them(client):
+    client.force_login(staff("Warehouse operator"))
+
+    assert client.get(reverse("admin:inventory_product_import")).status_code == 403
+    assert reverse("admin:inventory_product_import") not in client.get(reverse("admin:inventory_product_changelist")).text
+
+
+# --- stock counts -----------------------------------------------------------------------------
+
+
+def test_a_stock_count_file_books_each_difference_through_the_ledger(client, warehouse):
+    operator = staff("Warehouse operator")
+    client.force_login(operator)
+    shirt, socks = ProductFactory(sku="SHIRT"), ProductFactory(sku="SOCKS")
+    stock(shirt, warehouse, 10)
+    stock(socks, warehouse, 4)
+    rows = [["仓库", "SKU", "盘点数量", "盘点单号"], ["hz", "SHIRT", 7, "CC-9"], ["HZ", "SOCKS", 4.0, ""]]
+
+    previewed = preview(client, "stocklevel", rows)
+
+    assert [row.import_type for row in previewed.context["result"].valid_rows()] == ["update", "skip"]
+    assert StockLevel.objects.get(product=shirt).on_hand == 10
+
+    confirm(client, "stocklevel", previewed)
+
+    assert StockLevel.objects.get(product=shirt).on_hand == 7
+    count = StockMovement.objects.get(kind=StockMovement.Kind.COUNT)
+    assert (count.on_hand_change, count.reference, count.actor) == (-3, "CC-9", operator)
+    assert StockLevel.objects.get(product=socks).on_hand == 4
+    assert not ledger_mismatches().exists()
+
+
+def test_a_count_for_a_product_new_to_the_warehouse_starts_its_stock_level(client, manager, warehouse):
+    cup = ProductFactory(sku="CUP")
+
+    confirm(client, "stocklevel", preview(client, "stocklevel", [["warehouse", "sku", "counted"], ["HZ", "CUP", 12]],
+                                          file_format=CSV))
+
+    level = StockLevel.objects.get(product=cup, warehouse=warehouse)
+    assert level.on_hand == 12
+    assert level.movements.get().reference == "Count import upload.csv"
+
+
+def test_stock_count_rows_in_error_are_named_with_their_column(client, manager, warehouse):
+    product = ProductFactory(sku="SHIRT")
+    stock(product, warehouse, 10)
+    place(lines=[(product, 6)])
+    rows = [["warehouse", "sku", "counted"], ["NOWHERE", "SHIRT", 1], ["HZ", "NOPE", 1], ["HZ", "SHIRT", -2],
+            ["HZ", "SHIRT", 2.5], ["HZ", "SHIRT", 5]]
+
+    previewed = preview(client, "stocklevel", rows)
+
+    errors = invalid(previewed)
+    assert errors[1, "warehouse"] == ["Unknown warehouse “NOWHERE”."]
+    assert errors[2, "sku"] == ["Unknown SKU “NOPE”."]
+    assert errors[3, "counted"] == ["Enter the units counted: a whole number, zero or more."]
+    assert errors[4, "counted"] == ["Enter a whole number."]
+    assert errors[5, "counted"] == [
+        "The count is below the 6 units reserved for orders; release or re-allocate them first."
+    ]
+    assert previewed.context.get("confirm_form") is None
+    assert not StockMovement.objects.filter(kind=StockMovement.Kind.COUNT).exists()
+
+
+def test_a_count_that_fails_at_confirmation_rolls_back_every_row(client, manager, warehouse):
+    shirt, socks = ProductFactory(sku="SHIRT"), ProductFactory(sku="SOCKS")
+    stock(shirt, warehouse, 10)
+    stock(socks, warehouse, 10)
+    previewed = preview(client, "stocklevel", [["warehouse", "sku", "counted"], ["HZ", "SOCKS", 8], ["HZ", "SHIRT", 3]])
+    place(lines=[(shirt, 5)])
+
+    response = confirm(client, "stocklevel", previewed)
+
+    assert response.url == reverse("admin:inventory_stocklevel_import")
+    messages = [str(message) for message in response.wsgi_request._messages]
+    assert messages == ["Nothing was imported: rows 2 fail now, though the preview passed them. "
+                        "Upload the file again to see why."]
+    assert StockLevel.objects.get(product=socks).on_hand == 10
+    assert not StockMovement.objects.filter(kind=StockMovement.Kind.COUNT).exists()
+
+
+def test_only_staff_who_count_stock_import_counts(client):
+    client.force_login(staff("Customer service"))
+    assert client.get(reverse("admin:inventory_stocklevel_import")).status_code == 403
+
+    client.force_login(staff("Warehouse operator"))
+    page = client.get(reverse("admin:inventory_stocklevel_changelist")).text
+    assert reverse("admin:inventory_stocklevel_import") in page
+    assert reverse("admin:inventory_stocklevel_receive_new") in page
+
+
+def test_an_upload_waits_for_confirmation_in_the_database_and_is_listed_with_past_imports(client, manager, warehouse,
+                                                                                          settings):
+    settings.IMPORT_EXPORT_TMP_STORAGE_CLASS = "orders.importers.storage.BulkJobStorage"
+    product = ProductFactory(sku="SHIRT")
+    level = stock(product, warehouse, 3)
+
+    previewed = preview(client, "stocklevel", [["warehouse", "sku", "counted"], ["HZ", "SHIRT", 5]])
+
+    job = BulkJob.objects.get()
+    assert (job.kind, job.status, job.file_name) == (BulkJob.Kind.IMPORT_STOCK, BulkJob.Status.PREVIEWED, "upload.xlsx")
+    assert previewed.context["confirm_form"].initial["import_file_name"] == str(job.pk)
+
+    confirm(client, "stocklevel", previewed)
+
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.DONE
+    level.refresh_from_db()
+    assert level.on_hand == 5
+    assert "upload.xlsx" in client.get(reverse("admin:orders_order_import_history")).text
+
