@@ -281,7 +281,7 @@ def _fill(step, *, orders, customers, shipments, years):
             currency, subtotal, shipping_fee, discount, total, payment_method, payment_status,
             amount_paid, refund_due, risk_score, hold_reasons,
             placed_at, confirmed_at, picking_at, packed_at, shipped_at, delivered_at, completed_at, cancelled_at,
-            updated_at, created_by_id
+            updated_at, created_by_id, express_requested, language
         )
         SELECT p.id,
                'OC' || to_char(p.placed_at AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-' || lpad(p.id::text, 6, '0'),
@@ -321,7 +321,7 @@ def _fill(step, *, orders, customers, shipments, years):
                CASE WHEN p.status = 'completed' THEN least(p.placed_at + interval '9 days', now()) END,
                CASE WHEN p.status = 'cancelled' THEN least(p.placed_at + interval '2 hours', now()) END,
                least(p.placed_at + interval '9 days', now()),
-               NULL
+               NULL, false, ''
         FROM priced p JOIN bench_customer c ON c.n = p.customer_n
     """, {"orders": orders, "customers": customers})
     step("drop customer numbering", "DROP TABLE bench_customer")
@@ -339,13 +339,14 @@ def _fill(step, *, orders, customers, shipments, years):
         ]
         step("shipments", f"""
             INSERT INTO logistics_shipment (order_id, warehouse_id, carrier_id, tracking_number, status,
-                                            shipped_at, delivered_at, created_by_id)
+                                            shipped_at, delivered_at, dispatched_by_id, exception_kind,
+                                            service_reason, created_at)
             SELECT o.id,
                    (ARRAY{houses})[1 + o.id %% {len(houses)}],
                    (ARRAY{carriers})[1 + o.id %% {len(carriers)}],
                    'TN' || lpad(o.id::text, 12, '0'),
                    CASE WHEN o.delivered_at IS NULL THEN 'shipped' ELSE 'delivered' END,
-                   o.shipped_at, o.delivered_at, NULL
+                   o.shipped_at, o.delivered_at, NULL, '', '', o.shipped_at
             FROM orders_order o
             WHERE o.shipped_at IS NOT NULL AND o.id > {order_base}
         """, [])

@@ -37,12 +37,16 @@ def _order_list(**filters):
     return reverse("admin:orders_order_changelist") + "?" + urlencode(filters)
 
 
-@register.inclusion_tag("admin/orders/work_queues.html", takes_context=True)
-def order_work_queues(context):
-    user = context["request"].user
+def order_queues(user):
+    """The order queues that are this user's work: label, count (up to QUEUE_CAP + 1), more, url."""
     queues = []
     for label, permission, orders, url in QUEUES:
         if user.has_perm(permission):
             count = selectors.count_up_to(orders(), QUEUE_CAP)
             queues.append({"label": label, "count": count, "more": count > QUEUE_CAP, "url": url()})
-    return {"queues": queues, "cap": QUEUE_CAP}
+    return queues
+
+
+@register.inclusion_tag("admin/orders/work_queues.html", takes_context=True)
+def order_work_queues(context):
+    return {"queues": order_queues(context["request"].user), "cap": QUEUE_CAP}

@@ -1,0 +1,562 @@
+"""Keeping the daily rollups: the lower apps' signals (an order event, a payment, a shipment step)
+become increments to a few rollup rows (the `count_*` functions), and `rebuild` recomputes every row
+from those records with the database's GROUP BY, sharing no code with the live path, and compares.
+
+The increments of one change are written right after its transaction commits, in one short
+transaction of their own, one upsert per row (`INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+on PostgreSQL and SQLite alike), rows always in the same order. So concurrent changes never lose an
+increment, the services never hold a rollup row while they work (a pick list of two hundred orders
+would otherwise keep today's counters locked for all of it, and two of them could deadlock), and a
+rolled-back change counts nothing. Should a process die in the instant between its commit and that
+write, `manage.py rebuild_rollups` (run nightly) finds and repairs the difference."""
+
+import operator
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import reduce
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField, Case, Count, F, FilteredRelation, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value, When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.lookups import GreaterThanOrEqual
+
+from logistics.models import Shipment
+from orders.models import Order, OrderEvent, OrderLine, Payment
+
+from .models import (
+    ROLLUPS, DailyHandling, DailyOrders, DailyProductSales, DailyProvinceOrders, DailyShipments, DailyStageTime,
+    Step,
+)
+
+Status = Order.Status
+
+# How far each status is along the order cycle; the funnel counts an order at every stage up to the
+# furthest it reached (an order may skip one: picking goes straight to partially shipped).
+FUNNEL = ["confirmed", "picking", "packed", "shipped", "delivered", "completed"]
+STAGE_OF = {
+    Status.PENDING: 0, Status.ON_HOLD: 0, Status.CONFIRMED: 1, Status.PICKING: 2, Status.PACKED: 3,
+    Status.PARTIALLY_SHIPPED: 4, Status.SHIPPED: 4, Status.DELIVERED: 5, Status.COMPLETED: 6,
+}
+# Order steps a person is credited with: who ended the wait in `from` status by moving the order on.
+ORDER_STEPS = {
+    (Status.ON_HOLD, Status.CONFIRMED): Step.REVIEW,
+    (Status.ON_HOLD, Status.CANCELLED): Step.REVIEW,
+    (Status.CONFIRMED, Status.PICKING): Step.PICK,
+}
+# Handling times are kept in buckets (lower bounds, in seconds) so a median can be read from
+# rollups: 0, 1, 2, 3, 5, 10, 15, 20, 30, 45 minutes, 1, 1.5, 2, 3, 4, 6, 8, 12 hours, 1, 1.5, 2, 3,
+# 5, 7, 14 and 30 days.
+MINUTE, HOUR, DAY = 60, 3600, 86400
+HANDLING_BUCKETS = (
+    [m * MINUTE for m in (0, 1, 2, 3, 5, 10, 15, 20, 30, 45)]
+    + [int(h * HOUR) for h in (1, 1.5, 2, 3, 4, 6, 8, 12)]
+    + [int(d * DAY) for d in (1, 1.5, 2, 3, 5, 7, 14, 30)]
+)
+
+
+def shop_zone():
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_day(moment, zone=None):
+    return moment.astimezone(zone or shop_zone()).date()
+
+
+def handling_bucket(seconds):
+    return HANDLING_BUCKETS[bisect_right(HANDLING_BUCKETS, max(seconds, 0)) - 1]
+
+
+def _seconds_between(start, end):
+    """Whole seconds from start to end, never below 0."""
+    return max(0, (end - start) // timedelta(seconds=1))
+
+
+class Increments:
+    """Amounts to add to rollup rows, merged per row."""
+
+    def __init__(self, zone=None):
+        self.zone = zone or shop_zone()
+        self.rows = {}
+
+    def add(self, model, key, **amounts):
+        row = self.rows.setdefault((model, key), {})
+        for name, amount in amounts.items():
+            row[name] = row.get(name, 0) + amount
+
+    def day(self, moment):
+        return local_day(moment, self.zone)
+
+    def of(self, model):
+        """(key, amounts) of one rollup, keys in order."""
+        return sorted(((key, amounts) for (m, key), amounts in self.rows.items() if m is model),
+                      key=lambda row: row[0])
+
+
+# Counting: what each record adds ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OrderFacts:
+    channel_id: int
+    placed_at: datetime
+    province: str
+    total: Decimal
+
+
+def count_placed(increments, order, lines):
+    """A new order: its value, province and lines ((product_id, quantity, line_total) triples)."""
+    day = increments.day(order.placed_at)
+    increments.add(DailyOrders, (day, order.channel_id), orders=1, gmv=order.total)
+    increments.add(DailyProvinceOrders, (day, order.channel_id, order.province), orders=1, gmv=order.total)
+    for product_id, quantity, line_total in lines:
+        increments.add(DailyProductSales, (day, order.channel_id, product_id), quantity=quantity, revenue=line_total)
+
+
+def count_move(increments, order, *, from_status, to_status, actor_id, at, entered_at):
+    """An order moved from one status to another at `at`, having entered `from_status` at `entered_at`."""
+    placed_key = (increments.day(order.placed_at), order.channel_id)
+    if to_status == Status.CANCELLED:
+        increments.add(DailyOrders, placed_key, cancelled_orders=1)
+    else:
+        reached = FUNNEL[STAGE_OF[from_status]:STAGE_OF[to_status]]
+        if reached:
+            increments.add(DailyOrders, placed_key, **{f"reached_{stage}": 1 for stage in reached})
+    if from_status == to_status:
+        return
+    day, seconds = increments.day(at), _seconds_between(entered_at, at)
+    increments.add(DailyStageTime, (day, order.channel_id, from_status), stays=1, seconds=seconds)
+    step = ORDER_STEPS.get((from_status, to_status))
+    if step and actor_id:
+        count_handling(increments, day=day, user_id=actor_id, step=step, warehouse_id=0, seconds=seconds)
+
+
+def count_handling(increments, *, day, user_id, step, warehouse_id, seconds):
+    increments.add(DailyHandling, (day, user_id, step, warehouse_id, handling_bucket(seconds)), handled=1)
+
+
+def count_payment(increments, order, *, amount, paid_before):
+    """A captured payment; the order counts as paid once, by the payment that completes it."""
+    if paid_before < order.total <= paid_before + amount:
+        increments.add(DailyOrders, (increments.day(order.placed_at), order.channel_id), paid_orders=1)
+
+
+@dataclass(frozen=True)
+class ShipmentFacts:
+    channel_id: int
+    warehouse_id: int
+    order_placed_at: datetime
+    created_at: datetime
+    packed_at: datetime | None
+    packed_by_id: int | None
+    shipped_at: datetime | None
+    dispatched_by_id: int | None
+    delivered_at: datetime | None
+    expected_delivery_on: object
+
+
+def count_packed(increments, shipment):
+    """Packed: the packer is credited, with the time since the pick list made the parcel."""
+    if shipment.packed_by_id:
+        count_handling(increments, day=increments.day(shipment.packed_at), user_id=shipment.packed_by_id,
+                       step=Step.PACK, warehouse_id=shipment.warehouse_id,
+                       seconds=_seconds_between(shipment.created_at, shipment.packed_at))
+
+
+def count_dispatched(increments, shipment):
+    day = increments.day(shipment.shipped_at)
+    increments.add(DailyShipments, (day, shipment.channel_id, shipment.warehouse_id), dispatched=1,
+                   order_to_dispatch_seconds=_seconds_between(shipment.order_placed_at, shipment.shipped_at))
+    if shipment.dispatched_by_id:
+        waited_since = shipment.packed_at or shipment.created_at
+        count_handling(increments, day=day, user_id=shipment.dispatched_by_id, step=Step.DISPATCH,
+                       warehouse_id=shipment.warehouse_id, seconds=_seconds_between(waited_since, shipment.shipped_at))
+
+
+def count_delivered(increments, shipment):
+    day = increments.day(shipment.delivered_at)
+    amounts = {"delivered": 1}
+    if shipment.shipped_at:
+        amounts.update(delivery_timed=1,
+                       dispatch_to_delivery_seconds=_seconds_between(shipment.shipped_at, shipment.delivered_at))
+    if shipment.expected_delivery_on:
+        amounts.update(promised=1, on_time=int(day <= shipment.expected_delivery_on))
+    increments.add(DailyShipments, (day, shipment.channel_id, shipment.warehouse_id), **amounts)
+
+
+SHIPMENT_STEPS = {"pack": count_packed, "dispatch": count_dispatched, "deliver": count_delivered}
+
+
+def count_province_change(increments, order, *, before, after):
+    day = increments.day(order.placed_at)
+    increments.add(DailyProvinceOrders, (day, order.channel_id, before), orders=-1, gmv=-order.total)
+    increments.add(DailyProvinceOrders, (day, order.channel_id, after), orders=1, gmv=order.total)
+
+
+# The live path: one record as it is saved -------------------------------------------------------
+
+def _order_facts(order):
+    return OrderFacts(order.channel_id, order.placed_at, order.province, order.total)
+
+
+def _after_commit(increments):
+    if not increments.rows:
+        return
+
+    def write_rollups():
+        apply(increments)
+
+    # robust: the change itself is committed by now; a failed rollup write is logged, not shown to
+    # the person who made the change, and the nightly rebuild repairs it.
+    transaction.on_commit(write_rollups, robust=True)
+
+
+def order_events_recorded(events):
+    """Order transitions: one OrderEvent each, written in the service's transaction (intake writes
+    many at once). An order's first event, out of pending, is its intake."""
+    events = list(events)
+    lines = defaultdict(list)
+    intakes = [event.order_id for event in events if event.from_status == Status.PENDING]
+    if intakes:
+        for order_id, *line in OrderLine.objects.filter(order_id__in=intakes).order_by("pk").values_list(
+            "order_id", "product_id", "quantity", "line_total",
+        ):
+            lines[order_id].append(line)
+    increments = Increments()
+    for event in events:
+        order = _order_facts(event.order)
+        if event.from_status == Status.PENDING:
+            count_placed(increments, order, lines[event.order_id])
+            entered_at = order.placed_at
+        else:
+            entered_at = _entered_at(event)
+        count_move(increments, order, from_status=event.from_status, to_status=event.to_status,
+                   actor_id=event.actor_id, at=event.created_at, entered_at=entered_at)
+    _after_commit(increments)
+
+
+def _entered_at(event):
+    """When the order entered the status this event takes it out of."""
+    return (
+        OrderEvent.objects.filter(order_id=event.order_id, to_status=event.from_status)
+        .exclude(from_status=event.from_status).exclude(pk=event.pk)
+        .order_by("-created_at", "-id").values_list("created_at", flat=True).first()
+    ) or event.created_at
+
+
+def payments_recorded(payments):
+    """Payments just written (intake writes an order's first payment in bulk with the order)."""
+    captured = [payment for payment in payments if payment.status == Payment.Status.CAPTURED]
+    if not captured:
+        return
+    paid = defaultdict(list)
+    for order_id, pk, amount in Payment.objects.filter(
+        order_id__in={payment.order_id for payment in captured}, status=Payment.Status.CAPTURED,
+    ).values_list("order_id", "pk", "amount"):
+        paid[order_id].append((pk, amount))
+    increments = Increments()
+    for payment in captured:
+        paid_before = sum((amount for pk, amount in paid[payment.order_id] if pk < payment.pk), Decimal("0"))
+        count_payment(increments, _order_facts(payment.order), amount=payment.amount, paid_before=paid_before)
+    _after_commit(increments)
+
+
+# django-fsm announces a shipment's transition before the service has filled in who did it and when
+# (packed_by, dispatched_by, a carrier's delivery time), and before the row is saved. The step is
+# noted on the instance and counted when that instance is saved, with the values saved.
+_NOTED_STEPS = "_analytics_steps"
+
+
+def note_shipment_transition(shipment, name):
+    if name in SHIPMENT_STEPS:
+        shipment.__dict__.setdefault(_NOTED_STEPS, []).append(name)
+
+
+def shipment_saved(shipment):
+    steps = shipment.__dict__.pop(_NOTED_STEPS, None)
+    if not steps:
+        return
+    order = shipment.order
+    facts = ShipmentFacts(
+        channel_id=order.channel_id, warehouse_id=shipment.warehouse_id, order_placed_at=order.placed_at,
+        created_at=shipment.created_at, packed_at=shipment.packed_at, packed_by_id=shipment.packed_by_id,
+        shipped_at=shipment.shipped_at, dispatched_by_id=shipment.dispatched_by_id,
+        delivered_at=shipment.delivered_at, expected_delivery_on=shipment.expected_delivery_on,
+    )
+    increments = Increments()
+    for name in steps:
+        SHIPMENT_STEPS[name](increments, facts)
+    _after_commit(increments)
+
+
+# An order's province can be corrected after intake (while it is held or confirmed); its count moves
+# with it. The province an instance was loaded with is remembered, so only a save that really
+# changes it costs a look at the stored row.
+_LOADED_PROVINCE = "_analytics_loaded_province"
+_PROVINCE_CHANGE = "_analytics_province_change"
+
+
+def remember_province(order):
+    if "province" in order.__dict__:
+        order.__dict__[_LOADED_PROVINCE] = order.__dict__["province"]
+
+
+def check_province_change(order, update_fields):
+    """Before an order is saved: note a province change of an order already counted."""
+    loaded = order.__dict__.get(_LOADED_PROVINCE)
+    changing = update_fields is None or "province" in update_fields
+    if order._state.adding or not changing or loaded is None or loaded == order.province:
+        return
+    stored = Order.objects.filter(pk=order.pk).values_list("province", "status").first()
+    if stored and stored[0] != order.province and stored[1] != Status.PENDING:
+        order.__dict__[_PROVINCE_CHANGE] = stored[0]
+
+
+def province_saved(order):
+    before = order.__dict__.pop(_PROVINCE_CHANGE, None)
+    remember_province(order)
+    if before is not None:
+        increments = Increments()
+        count_province_change(increments, _order_facts(order), before=before, after=order.province)
+        _after_commit(increments)
+
+
+# Writing ---------------------------------------------------------------------------------------
+
+def apply(increments):
+    """Add the increments to their rows: one upsert per rollup table, rows in key order, in one
+    short transaction."""
+    with transaction.atomic():
+        for model in ROLLUPS:
+            rows = increments.of(model)
+            if rows:
+                _upsert(model, rows)
+
+
+def _upsert(model, rows):
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    key_fields = [model._meta.get_field(name) for name in model.KEY]
+    amount_fields = [model._meta.get_field(name) for name in model.amount_fields()]
+    columns = [field.column for field in key_fields + amount_fields]
+    params = []
+    for key, amounts in rows:
+        params += [field.get_db_prep_save(value, connection) for field, value in zip(key_fields, key, strict=True)]
+        params += [field.get_db_prep_save(amounts.get(field.attname, 0), connection) for field in amount_fields]
+    row_placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "
+        f"VALUES {', '.join([row_placeholder] * len(rows))} "
+        f"ON CONFLICT ({', '.join(quote(field.column) for field in key_fields)}) DO UPDATE SET "
+        + ", ".join(f"{quote(f.column)} = {table}.{quote(f.column)} + EXCLUDED.{quote(f.column)}" for f in amount_fields)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# Rebuilding from the records -------------------------------------------------------------------
+#
+# The recomputation is the same arithmetic done by the database, in a few GROUP BY queries over all
+# orders, events, payments and shipments, instead of record by record in Python: a million orders
+# take a minute or so, not half an hour. It shares no code with the counting above, so agreeing with
+# it says that the live path missed nothing and counted nothing twice.
+
+SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment]
+CHUNK = 5000
+
+
+@dataclass
+class RollupCheck:
+    model: type
+    rows: int
+    differing: int
+
+
+class WholeSeconds(Func):
+    """Whole seconds from the first timestamp to the second, never below 0 (as _seconds_between)."""
+
+    arity = 2
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        start, end = self.source_expressions
+        return Func(end, start, arg_joiner=" - ",
+                    template="GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)))::bigint)",
+                    output_field=self.output_field).as_sql(compiler, connection)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        start, end = self.source_expressions
+        # Django's own SQLite function: microseconds from the second argument to the first.
+        return Func(end, start, template="MAX(0, django_timestamp_diff(%(expressions)s) / 1000000)",
+                    output_field=self.output_field).as_sql(compiler, connection)
+
+
+def _day(field):
+    return TruncDate(field, tzinfo=shop_zone())
+
+
+def _bucket(seconds):
+    """handling_bucket() of an expression."""
+    return Case(*[When(GreaterThanOrEqual(seconds, lower), then=Value(lower)) for lower in reversed(HANDLING_BUCKETS)],
+                output_field=IntegerField())
+
+
+def _add_rows(increments, model, rows, key, amounts):
+    for row in rows.order_by():
+        increments.add(model, tuple(row[name] for name in key), **{name: row[name] or 0 for name in amounts})
+
+
+def recount():
+    """Every rollup row recomputed from the records, as an Increments."""
+    increments = Increments()
+    _recount_orders(increments)
+    _recount_events(increments)
+    _recount_shipments(increments)
+    return increments
+
+
+def _recount_orders(increments):
+    # Live, an order is counted by its first event, which takes it out of pending.
+    counted = Order.objects.exclude(status=Status.PENDING).annotate(day=_day("placed_at"))
+    _add_rows(increments, DailyOrders,
+              counted.values("day", "channel_id").annotate(orders=Count("pk"), gmv=Sum("total")),
+              ("day", "channel_id"), ("orders", "gmv"))
+    _add_rows(increments, DailyProvinceOrders,
+              counted.values("day", "channel_id", "province").annotate(orders=Count("pk"), gmv=Sum("total")),
+              ("day", "channel_id", "province"), ("orders", "gmv"))
+    lines = OrderLine.objects.exclude(order__status=Status.PENDING).annotate(
+        day=_day("order__placed_at"), channel_id=F("order__channel_id"))
+    _add_rows(increments, DailyProductSales,
+              lines.values("day", "channel_id", "product_id").annotate(
+                  quantity=Sum("quantity"), revenue=Sum("line_total")),
+              ("day", "channel_id", "product_id"), ("quantity", "revenue"))
+    # Payments are positive, so exactly one of them completes an order once they reach its total.
+    paid = (Payment.objects.filter(order=OuterRef("pk"), status=Payment.Status.CAPTURED)
+            .values("order").annotate(paid=Sum("amount")).values("paid"))
+    _add_rows(increments, DailyOrders,
+              counted.filter(total__gt=0).annotate(paid=Subquery(paid)).filter(paid__gte=F("total"))
+              .values("day", "channel_id").annotate(paid_orders=Count("pk")),
+              ("day", "channel_id"), ("paid_orders",))
+
+
+def _recount_events(increments):
+    by_cohort = OrderEvent.objects.annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
+    _add_rows(increments, DailyOrders,
+              by_cohort.filter(to_status=Status.CANCELLED).values("day", "channel_id")
+              .annotate(cancelled_orders=Count("pk")),
+              ("day", "channel_id"), ("cancelled_orders",))
+    for stage_number, stage in enumerate(FUNNEL, start=1):
+        _add_rows(increments, DailyOrders,
+                  by_cohort.filter(
+                      from_status__in=[status for status, rank in STAGE_OF.items() if rank < stage_number],
+                      to_status__in=[status for status, rank in STAGE_OF.items() if rank >= stage_number],
+                  ).values("day", "channel_id").annotate(**{f"reached_{stage}": Count("pk")}),
+                  ("day", "channel_id"), (f"reached_{stage}",))
+
+    # Each event that moves an order on, joined to the event that brought the order into the status
+    # it leaves (the FSM never enters a status twice; a partial shipment's repeats stay in it).
+    stays = OrderEvent.objects.exclude(from_status=F("to_status")).annotate(
+        entering=FilteredRelation("order__events", condition=Q(order__events__to_status=F("from_status"))
+                                  & ~Q(order__events__from_status=F("from_status"))),
+    ).annotate(
+        day=_day("created_at"), channel_id=F("order__channel_id"),
+        seconds=WholeSeconds(
+            Case(When(from_status=Status.PENDING, then=F("order__placed_at")),
+                 default=Coalesce(F("entering__created_at"), F("created_at"))),
+            F("created_at"),
+        ),
+    )
+    _add_rows(increments, DailyStageTime,
+              stays.values("day", "channel_id", "from_status").annotate(stays=Count("pk"), seconds=Sum("seconds")),
+              ("day", "channel_id", "from_status"), ("stays", "seconds"))
+    steps = defaultdict(list)
+    for (from_status, to_status), step in ORDER_STEPS.items():
+        steps[step].append(Q(from_status=from_status, to_status=to_status))
+    for step, pairs in steps.items():
+        rows = (stays.filter(reduce(operator.or_, pairs), actor_id__isnull=False)
+                .annotate(step=Value(step), warehouse_id=Value(0), took_at_least=_bucket(F("seconds")))
+                .values("day", "actor_id", "step", "warehouse_id", "took_at_least").annotate(handled=Count("pk")))
+        _add_rows(increments, DailyHandling, rows, ("day", "actor_id", "step", "warehouse_id", "took_at_least"),
+                  ("handled",))
+
+
+def _recount_shipments(increments):
+    shipments = Shipment.objects.annotate(channel_id=F("order__channel_id"))
+    key = ("day", "channel_id", "warehouse_id")
+    _add_rows(increments, DailyShipments,
+              shipments.filter(shipped_at__isnull=False).annotate(day=_day("shipped_at")).values(*key).annotate(
+                  dispatched=Count("pk"),
+                  order_to_dispatch_seconds=Sum(WholeSeconds(F("order__placed_at"), F("shipped_at")))),
+              key, ("dispatched", "order_to_dispatch_seconds"))
+    timed = Q(shipped_at__isnull=False)
+    _add_rows(increments, DailyShipments,
+              shipments.filter(delivered_at__isnull=False).annotate(day=_day("delivered_at")).values(*key).annotate(
+                  delivered=Count("pk"), delivery_timed=Count("pk", filter=timed),
+                  dispatch_to_delivery_seconds=Sum(WholeSeconds(F("shipped_at"), F("delivered_at")), filter=timed),
+                  promised=Count("pk", filter=Q(expected_delivery_on__isnull=False)),
+                  on_time=Count("pk", filter=Q(expected_delivery_on__gte=_day("delivered_at")))),
+              key, ("delivered", "delivery_timed", "dispatch_to_delivery_seconds", "promised", "on_time"))
+    handling_key = ("day", "user_id", "step", "warehouse_id", "took_at_least")
+    for step, person, done, waited_since in [
+        (Step.PACK, "packed_by_id", "packed_at", F("created_at")),
+        (Step.DISPATCH, "dispatched_by_id", "shipped_at", Coalesce(F("packed_at"), F("created_at"))),
+    ]:
+        rows = (shipments.filter(**{f"{done}__isnull": False, f"{person}__isnull": False})
+                .annotate(day=_day(done), user_id=F(person), step=Value(step),
+                          took_at_least=_bucket(WholeSeconds(waited_since, F(done))))
+                .values(*handling_key).annotate(handled=Count("pk")))
+        _add_rows(increments, DailyHandling, rows, handling_key, ("handled",))
+
+
+def _stored(model):
+    names = list(model.KEY) + model.amount_fields()
+    width = len(model.KEY)
+    return {
+        tuple(row[:width]): dict(zip(names[width:], row[width:], strict=True))
+        for row in model.objects.values_list(*names).iterator(chunk_size=CHUNK)
+    }
+
+
+def _same(stored, counted, amount_fields):
+    return all((stored or {}).get(name, 0) == (counted or {}).get(name, 0) for name in amount_fields)
+
+
+def _lock(models, mode):
+    if connection.vendor == "postgresql":
+        tables = ", ".join(connection.ops.quote_name(model._meta.db_table) for model in models)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {tables} IN {mode} MODE")
+
+
+def rebuild(*, replace=True):
+    """Recompute every rollup from the records and compare it with the stored rollups; with
+    `replace`, store the recomputation. Returns a RollupCheck per rollup.
+
+    Changes to orders, payments and shipments wait while this runs (a share lock on their tables),
+    so the recomputation and the stored rows describe the same moment: run it at a quiet hour."""
+    checks = []
+    with transaction.atomic():
+        _lock(SOURCE_TABLES, "SHARE")
+        counted = recount()
+        _lock(ROLLUPS, "EXCLUSIVE")
+        for model in ROLLUPS:
+            amount_fields = model.amount_fields()
+            fresh = {key: amounts for key, amounts in counted.of(model) if any(amounts.values())}
+            stored = _stored(model)
+            differing = sum(
+                1 for key in fresh.keys() | stored.keys()
+                if not _same(stored.get(key), fresh.get(key), amount_fields)
+            )
+            checks.append(RollupCheck(model, len(fresh), differing))
+            if replace and differing:
+                model.objects.all().delete()
+                model.objects.bulk_create(
+                    (model(**dict(zip(model.KEY, key, strict=True)), **amounts) for key, amounts in fresh.items()),
+                    batch_size=CHUNK,
+                )
+    return checks
