@@ -1,6 +1,7 @@
 """The one entry point for working on OrderCycle, with nothing but Python 3.11 installed.
 
-    python3 dev.py run            set up, load the demo shop and serve the console on 127.0.0.1:8000
+    python3 dev.py run            set up, load the demo shop, start a background worker and serve the
+                                  console on 127.0.0.1:8000
     python3 dev.py test [ARGS]    set up and run the test suite (ARGS go to pytest)
 
 Both set up first: a virtualenv in .venv with requirements.txt installed into it (again only when
@@ -45,7 +46,13 @@ def serve():
     run("manage.py", "migrate", "--no-input")
     run("manage.py", "seed_demo")
     print(f"\nOrderCycle console: {CONSOLE_URL}  (log in with a demo login above; Ctrl+C stops)\n", flush=True)
-    run("manage.py", "runserver", "127.0.0.1:8000")
+    # Notifications, big imports and exports are queued in the database; this worker runs them.
+    worker = subprocess.Popen([str(PYTHON), "manage.py", "db_worker"], cwd=ROOT)
+    try:
+        run("manage.py", "runserver", "127.0.0.1:8000")
+    finally:
+        worker.terminate()
+        worker.wait()
 
 
 def test(pytest_args):

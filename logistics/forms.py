@@ -1,9 +1,11 @@
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Warehouse
 
-from .models import Carrier
+from .models import Carrier, CarrierService, ExceptionKind, TrackingEvent
+from .selectors import services_to_choose_from
 
 class CarrierForm(forms.ModelForm):
     class Meta:
@@ -11,23 +13,98 @@ class CarrierForm(forms.ModelForm):
         fields = ("code", "name", "tracking_url_template", "active")
 
 
-class DispatchForm(forms.Form):
-    """Hand the goods one warehouse holds for an order to a carrier."""
+class TrackingNumberForm(forms.Form):
+    """A parcel's carrier and the tracking number on its label, entered before or at dispatch."""
 
-    warehouse = forms.ModelChoiceField(label=_("From warehouse"), queryset=Warehouse.objects.none())
-    carrier = forms.ModelChoiceField(label=_("Carrier"), queryset=Carrier.objects.filter(active=True))
+    carrier = forms.ModelChoiceField(
+        label=_("Carrier"), queryset=Carrier.objects.filter(active=True),
+        error_messages={"required": _("Choose the carrier."), "invalid_choice": _("Choose an active carrier.")},
+    )
     tracking_number = forms.CharField(
         label=_("Tracking number"), max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "class": "oc-mono"}),
         help_text=_("Scan or type the number on the carrier's label."),
+        error_messages={"required": _("Enter the tracking number.")},
     )
 
-    def __init__(self, *args, warehouses, **kwargs):
+
+class TrackingEventForm(forms.Form):
+    """What a carrier reported about a parcel some other way than its webhook (a call, an email)."""
+
+    status = forms.ChoiceField(label=_("Status"), choices=TrackingEvent.Status.choices)
+    exception_kind = forms.ChoiceField(
+        label=_("Exception"), choices=[("", "—")] + ExceptionKind.choices, required=False,
+        help_text=_("Only for an exception: what went wrong."),
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("Time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("When it happened, in the shop's time."),
+    )
+    location = forms.CharField(label=_("Location"), max_length=120, required=False)
+    description = forms.CharField(label=_("Description"), max_length=255, required=False)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+        help_text=_("Excel (.xlsx) or CSV, with English or Chinese headers."),
+        error_messages={"required": _("Choose the file to upload.")},
+    )
+
+
+class PickWaveForm(forms.Form):
+    """The warehouse a pick list is for, chosen for orders selected on the order list."""
+
+    warehouse = forms.ModelChoiceField(
+        label=_("Warehouse"), queryset=Warehouse.objects.filter(active=True).order_by("priority", "code"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the warehouse to pick in."),
+                        "invalid_choice": _("Choose an active warehouse.")},
+    )
+    leave_out = forms.BooleanField(
+        label=_("Leave out the orders that cannot be picked there"), required=False, initial=True,
+        help_text=_("Otherwise one such order stops the whole list."),
+    )
+
+
+class ServiceChoiceForm(forms.Form):
+    """A coordinator's choice of carrier service for a parcel that has not left yet."""
+
+    service = forms.ModelChoiceField(
+        label=_("Carrier service"), queryset=CarrierService.objects.none(),
+        error_messages={"required": _("Choose a carrier service."),
+                        "invalid_choice": _("Choose an active carrier service.")},
+    )
+
+    def __init__(self, *args, shipment, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["warehouse"].queryset = warehouses
-        if len(warehouses) == 1:
-            self.fields["warehouse"].initial = warehouses[0].pk
-        # With a single active carrier there is nothing to choose: only the label is left to scan.
-        carriers = list(self.fields["carrier"].queryset[:2])
-        if len(carriers) == 1:
-            self.fields["carrier"].initial = carriers[0].pk
+        self.fields["service"].queryset = services_to_choose_from()
+        self.fields["service"].initial = shipment.service_id
+        self.fields["service"].label_from_instance = self.describe
+
+    @staticmethod
+    def describe(service):
+        facts = [gettext("%(days)s working days") % {"days": service.transit_days},
+                 gettext("%(base)s + %(per_kg)s/kg") % {"base": service.base_fee, "per_kg": service.fee_per_kg}]
+        if service.supports_cod:
+            facts.append(gettext("collects cash"))
+        if service.supports_fragile:
+            facts.append(gettext("fragile"))
+        return f"{service} ({', '.join(facts)})"
+
+
+class TrackingLookupForm(forms.Form):
+    """The public tracking page's question: which order, and the last four digits of its phone."""
+
+    order = forms.CharField(
+        label=_("Order number"), max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+        error_messages={"required": _("Enter the order number.")},
+    )
+    phone_last_four = forms.RegexField(
+        label=_("Last four digits of the phone number"), regex=r"^\s*[0-9０-９]{4}\s*$",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4",
+                                      "pattern": "[0-9]{4}"}),
+        error_messages={"required": _("Enter the last four digits of the phone number."),
+                        "invalid": _("Enter four digits.")},
+    )

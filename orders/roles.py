@@ -20,14 +20,16 @@ ROLES = {
     ],
     "Warehouse operator": VIEW_ORDERS + [
         "orders.pick_order", "orders.dispatch_order", "inventory.view_stockmovement",
-        "inventory.receive_stock", "inventory.count_stock",
+        "inventory.receive_stock", "inventory.count_stock", "logistics.view_pickwave", "logistics.add_pickwave",
     ],
     "Logistics coordinator": VIEW_ORDERS + [
         "orders.dispatch_order", "orders.view_customer_phone", "logistics.add_carrier",
-        "logistics.change_carrier",
+        "logistics.change_carrier", "logistics.choose_carrier", "logistics.record_tracking",
+        "logistics.view_carrierservice", "logistics.add_carrierservice", "logistics.change_carrierservice",
     ],
     "Customer service": VIEW_ORDERS + [
         "orders.add_order", "orders.cancel_order", "orders.view_customer_phone", "orders.change_customer",
+        "orders.view_notification", "orders.resend_notification",
     ],
     "Finance": VIEW_ORDERS + [
         "orders.add_payment", "orders.view_customer_phone",

@@ -3,13 +3,12 @@ queries however many orders it shows."""
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from inventory.models import Warehouse
 
-from .models import Allocation, Order, OrderLine
+from .models import Allocation, Notification, Order, OrderLine
 from .services.phones import normalize_phone
 
 ORDER_NUMBER = re.compile(r"^OC\d{6}-\d+$", re.IGNORECASE)
@@ -79,14 +78,11 @@ def order_for_page(order_id):
             "notes__author",
             "payments__recorded_by",
             "shipments__carrier",
+            "shipments__service__carrier",
             "shipments__warehouse",
         )
         .get(pk=order_id)
     )
-
-
-def order_for_packing_slip(order_id):
-    return Order.objects.select_related("channel").prefetch_related("lines").get(pk=order_id)
 
 
 def timeline(order):
@@ -94,83 +90,6 @@ def timeline(order):
     entries = [("event", event.created_at, event) for event in order.events.all()]
     entries += [("note", note.created_at, note) for note in order.notes.all()]
     return [{"kind": kind, "time": time, "item": item} for kind, time, item in sorted(entries, key=lambda e: e[1])]
-
-
-@dataclass
-class PickItem:
-    sku: str
-    name: str
-    bin_location: str
-    quantity: int = 0
-    orders: dict = field(default_factory=dict)
-
-    @property
-    def order_quantities(self):
-        return sorted(self.orders.items())
-
-
-@dataclass
-class PickWarehouse:
-    code: str
-    name: str
-    priority: int
-    items: list = field(default_factory=list)
-    order_numbers: set = field(default_factory=set)
-
-    @property
-    def total_quantity(self):
-        return sum(item.quantity for item in self.items)
-
-    @property
-    def sorted_order_numbers(self):
-        return sorted(self.order_numbers)
-
-
-@dataclass
-class PickList:
-    warehouses: list
-    order_numbers: list
-    orders_without_stock: list
-
-
-def _bin_sort_key(bin_location):
-    """Bins in walking order: A-2 before A-10, and goods without a bin at the end."""
-    parts = re.split(r"(\d+)", bin_location.upper())
-    return (not bin_location, [int(part) if part.isdigit() else part for part in parts])
-
-
-def pick_list(order_ids):
-    """What to take off the shelves for the given orders: their reserved stock, per warehouse,
-    summed per SKU and sorted by bin, in two queries however many orders there are."""
-    rows = (
-        Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED)
-        .values_list(
-            "stock_level__warehouse_id", "stock_level__warehouse__code", "stock_level__warehouse__name",
-            "stock_level__warehouse__priority", "stock_level__product__sku", "stock_level__product__name",
-            "stock_level__bin_location", "line__order__number", "quantity",
-        )
-        .order_by("pk")
-    )
-    warehouses = {}
-    items = {}
-    for warehouse_id, code, name, priority, sku, product_name, bin_location, number, quantity in rows:
-        warehouse = warehouses.setdefault(warehouse_id, PickWarehouse(code, name, priority))
-        warehouse.order_numbers.add(number)
-        item = items.get((warehouse_id, sku))
-        if item is None:
-            item = items[(warehouse_id, sku)] = PickItem(sku, product_name, bin_location)
-            warehouse.items.append(item)
-        item.quantity += quantity
-        item.orders[number] = item.orders.get(number, 0) + quantity
-    for warehouse in warehouses.values():
-        warehouse.items.sort(key=lambda item: (_bin_sort_key(item.bin_location), item.sku))
-    numbers = sorted(Order.objects.filter(pk__in=order_ids).values_list("number", flat=True))
-    picked = {number for warehouse in warehouses.values() for number in warehouse.order_numbers}
-    return PickList(
-        warehouses=sorted(warehouses.values(), key=lambda w: (w.priority, w.code)),
-        order_numbers=numbers,
-        orders_without_stock=[number for number in numbers if number not in picked],
-    )
 
 
 def count_up_to(queryset, cap):
@@ -185,3 +104,32 @@ def orders_in_status(*statuses):
 
 def orders_owed_a_refund():
     return Order.objects.filter(payment_status=Order.PaymentStatus.REFUND_DUE)
+
+
+def channel_orders(channel):
+    """The orders of one channel, all a channel's API client may see (index order_by_channel)."""
+    return Order.objects.filter(channel=channel)
+
+
+def notification_log():
+    return Notification.objects.select_related("order")
+
+
+def notifications_for_order(order_id):
+    """An order's messages, newest first (index notification_by_order)."""
+    return Notification.objects.filter(order_id=order_id).order_by("-created_at", "-id")
+
+
+def search_notifications(queryset, term, *, by_phone=True):
+    """Messages of the order numbered `term`, or to the email address or phone number `term`.
+    `by_phone` is off for roles that see phones masked: finding by a full number would reveal it."""
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    if ORDER_NUMBER.match(term):
+        return queryset.filter(order__number=term.upper())
+    if "@" in term:
+        return queryset.filter(recipient__iexact=term)
+    if by_phone and PHONE_LIKE.match(unicodedata.normalize("NFKC", term)):
+        return queryset.filter(recipient=normalize_phone(term)[0])
+    return queryset.none()

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 from inventory import services as inventory
 from inventory.models import Product, Warehouse
 from logistics import services as logistics
-from logistics.models import Carrier
+from logistics.models import Carrier, CarrierService, Shipment
 from orders import services as orders
 from orders.models import Allocation, Channel
 
@@ -52,6 +52,20 @@ class CarrierFactory(factory.django.DjangoModelFactory):
     code = "sf"
     name = "SF Express"
     tracking_url_template = "https://www.sf-express.com/track?no={tracking_number}"
+
+
+class CarrierServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CarrierService
+        django_get_or_create = ("carrier", "code")
+
+    carrier = factory.SubFactory(CarrierFactory)
+    code = "standard"
+    name = "Standard"
+    kind = CarrierService.Kind.STANDARD
+    base_fee = Decimal("8.00")
+    fee_per_kg = Decimal("2.00")
+    transit_days = 3
 
 
 def stock(product, warehouse, quantity, *, bin_location=""):
@@ -111,17 +125,42 @@ def tracking_number():
     return f"SF{next(_tracking_numbers):010d}"
 
 
-def dispatch_all(order, *, actor=None, carrier=None):
-    """Dispatch every warehouse that still holds reserved goods of a packed order, one shipment each."""
-    carrier = carrier or CarrierFactory()
-    warehouse_ids = sorted(set(
+def _warehouses_waiting(order):
+    return sorted(set(
         Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED)
         .values_list("stock_level__warehouse_id", flat=True)
     ))
+
+
+def pick_all(order, *, actor=None):
+    """Put the order on a pick list in every warehouse that holds its goods and has none yet."""
+    on_lists = set(order.shipments.filter(status__in=Shipment.OPEN).values_list("warehouse_id", flat=True))
     return [
-        logistics.dispatch(order_id=order.pk, warehouse_id=warehouse_id, carrier_id=carrier.pk,
-                           tracking_number=tracking_number(), actor=actor)
-        for warehouse_id in warehouse_ids
+        logistics.create_pick_wave(warehouse_id, [order.pk], actor=actor)
+        for warehouse_id in _warehouses_waiting(order) if warehouse_id not in on_lists
+    ]
+
+
+def pack_all(order, *, actor=None, weight_kg="1.2", package_count=1):
+    """Scan every unit of the order's waiting parcels in by SKU and close them."""
+    pick_all(order, actor=actor)
+    packed = []
+    for shipment in order.shipments.filter(status=Shipment.Status.PENDING).order_by("pk"):
+        for line in shipment.lines.select_related("order_line"):
+            for _unit in range(line.quantity - line.packed_quantity):
+                logistics.pack_item(shipment.pk, line.order_line.sku, actor=actor)
+        packed.append(logistics.finish_packing(shipment.pk, weight_kg=weight_kg, package_count=package_count,
+                                               actor=actor))
+    return packed
+
+
+def dispatch_all(order, *, actor=None, carrier=None):
+    """Pick, pack and hand every parcel of the order to the carrier, one tracking number each."""
+    carrier = carrier or CarrierFactory()
+    pack_all(order, actor=actor)
+    return [
+        logistics.dispatch(shipment.pk, carrier_id=carrier.pk, tracking_number=tracking_number(), actor=actor)
+        for shipment in order.shipments.filter(status=Shipment.Status.PACKED).order_by("pk")
     ]
 
 
@@ -129,10 +168,11 @@ def advance(order, to_status, *, actor=None):
     """Take a confirmed order forward through the services, step by step, until it reaches
     `to_status` (picking, packed, shipped, delivered or completed); returns it fresh from the database."""
     steps = [
-        ("picking", lambda: orders.start_picking(order.pk, actor=actor)),
-        ("packed", lambda: orders.mark_packed(order.pk, actor=actor)),
+        ("picking", lambda: pick_all(order, actor=actor)),
+        ("packed", lambda: pack_all(order, actor=actor)),
         ("shipped", lambda: dispatch_all(order, actor=actor)),
-        ("delivered", lambda: [logistics.mark_delivered(s.pk, actor=actor) for s in order.shipments.all()]),
+        ("delivered", lambda: [logistics.mark_delivered(s.pk, actor=actor)
+                               for s in order.shipments.filter(status__in=Shipment.ON_THE_WAY)]),
         ("completed", lambda: orders.complete(order.pk, actor=actor)),
     ]
     names = [name for name, _step in steps]

@@ -209,25 +209,27 @@ def test_ten_copies_of_one_channel_order_at_once_make_one_order():
     assert_stock_consistent()
 
 
-def test_two_dispatches_of_one_packed_order_at_once_make_one_shipment():
+def test_two_dispatches_of_one_packed_parcel_at_once_ship_it_once():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 5)
     operator = staff("Warehouse operator")
     order = advance(place(lines=[(product, 2)]), "packed", actor=operator)
+    parcel = order.shipments.get()
     carrier = CarrierFactory()
 
     def dispatch(tracking):
-        return logistics.dispatch(order_id=order.pk, warehouse_id=level.warehouse_id, carrier_id=carrier.pk,
-                                  tracking_number=tracking, actor=operator)
+        return logistics.dispatch(parcel.pk, carrier_id=carrier.pk, tracking_number=tracking, actor=operator)
 
     outcomes = race(partial(dispatch, "SF0000000001"), partial(dispatch, "SF0000000002"))
 
     shipments, refusals = split(outcomes, Shipment)
     assert len(shipments) == 1
     assert len(refusals) == 1 and isinstance(refusals[0], orders.TransitionRefused)
-    assert order.number in str(refusals[0])
-    assert list(Shipment.objects.values_list("pk", flat=True)) == [shipments[0].pk]
+    assert str(Shipment.Status.SHIPPED.label) in str(refusals[0])
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.tracking_number) == (Shipment.Status.SHIPPED, shipments[0].tracking_number)
     assert fresh(order).status == Status.SHIPPED
+    assert fresh(order).events.filter(to_status=Status.SHIPPED).count() == 1
     assert quantities(level) == (3, 0)
     assert StockMovement.objects.filter(kind=StockMovement.Kind.SHIPMENT).count() == 1
     assert_stock_consistent()
@@ -242,8 +244,8 @@ def test_two_orders_dispatched_at_once_under_one_tracking_number_get_one_shipmen
     carrier = CarrierFactory()
 
     def dispatch(order):
-        return logistics.dispatch(order_id=order.pk, warehouse_id=level.warehouse_id, carrier_id=carrier.pk,
-                                  tracking_number="SF0000000009", actor=operator)
+        return logistics.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF0000000009",
+                                  actor=operator)
 
     outcomes = race(partial(dispatch, first), partial(dispatch, second))
 

@@ -10,7 +10,9 @@ from inventory.selectors import ledger_mismatches
 from logistics.models import Carrier, Shipment
 from orders import services as orders
 from orders.models import BlockedContact, IntakeSettings, Order
-from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
+from tests.factories import (
+    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -268,52 +270,89 @@ def dispatch_url(order):
     return reverse("admin:logistics_shipment_dispatch", args=[order.pk])
 
 
-def test_dispatch_page_lists_what_waits_in_each_warehouse(client, packed_order, level):
+def parcel_post(shipment, carrier, tracking_number):
+    prefix = f"parcel-{shipment.pk}"
+    return {"shipment": shipment.pk, f"{prefix}-carrier": carrier.pk, f"{prefix}-tracking_number": tracking_number}
+
+
+def test_dispatch_page_lists_each_packed_parcel_with_the_carrier_of_its_chosen_service(client, level):
+    service = CarrierServiceFactory(carrier=CarrierFactory(code="zto", name="ZTO Express"), supports_cod=True)
+    CarrierFactory()
+    packed = advance(place(lines=[(level.product, 3)]), "packed")
+    parcel = packed.shipments.get()
     signed_in(client, "Warehouse operator")
 
-    response = client.get(dispatch_url(packed_order))
+    response = client.get(dispatch_url(packed))
 
     content = response.content.decode()
-    assert packed_order.number in content
+    assert packed.number in content
     assert level.product.sku in content
-    assert "A-01" in content
-    assert list(response.context["form"].fields["warehouse"].queryset) == [level.warehouse]
+    assert str(service) in content
+    (item,) = response.context["parcels"]
+    assert item["parcel"] == parcel
+    assert item["form"]["carrier"].value() == service.carrier.pk
+    assert f'name="parcel-{parcel.pk}-tracking_number"' in content
 
 
-def test_dispatch_ships_a_packed_order_and_takes_its_stock_off_the_shelf(client, packed_order, level):
+def test_dispatch_ships_a_packed_parcel_and_takes_its_stock_off_the_shelf(client, packed_order, level):
     operator = signed_in(client, "Warehouse operator")
     carrier = CarrierFactory()
+    parcel = packed_order.shipments.get()
 
-    response = client.post(dispatch_url(packed_order), {
-        "warehouse": level.warehouse.pk, "carrier": carrier.pk, "tracking_number": " SF100200300 ",
-    })
+    response = client.post(dispatch_url(packed_order), parcel_post(parcel, carrier, " SF100200300 "))
 
     assert response.url == reverse("admin:orders_order_change", args=[packed_order.pk])
     packed_order.refresh_from_db()
     assert packed_order.status == Order.Status.SHIPPED
     level.refresh_from_db()
     assert (level.on_hand, level.reserved) == (7, 0)
-    shipment = Shipment.objects.get(order=packed_order)
-    assert (shipment.tracking_number, shipment.carrier, shipment.created_by) == ("SF100200300", carrier, operator)
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.tracking_number, parcel.carrier, parcel.dispatched_by) == (
+        Shipment.Status.SHIPPED, "SF100200300", carrier, operator,
+    )
     assert not ledger_mismatches().exists()
+
+
+def test_dispatch_of_a_split_order_sends_one_parcel_and_comes_back_for_the_other(client):
+    product = ProductFactory()
+    first, second = WarehouseFactory(), WarehouseFactory()
+    stock(product, first, 2)
+    stock(product, second, 3)
+    order = advance(place(lines=[(product, 4)]), "packed")
+    near, far = order.shipments.order_by("warehouse__priority")
+    signed_in(client, "Warehouse operator")
+    carrier = CarrierFactory()
+
+    page = client.get(dispatch_url(order))
+    response = client.post(dispatch_url(order), parcel_post(near, carrier, "SF-NEAR"))
+
+    assert [item["parcel"] for item in page.context["parcels"]] == [near, far]
+    assert response.url == dispatch_url(order)
+    order.refresh_from_db()
+    far.refresh_from_db()
+    assert (order.status, far.status) == (Order.Status.PARTIALLY_SHIPPED, Shipment.Status.PACKED)
+    client.post(dispatch_url(order), parcel_post(far, carrier, "SF-FAR"))
+    order.refresh_from_db()
+    assert order.status == Order.Status.SHIPPED
 
 
 def test_dispatch_refuses_a_tracking_number_already_in_use(client, packed_order, level):
     signed_in(client, "Warehouse operator")
     carrier = CarrierFactory()
     first = advance(place(lines=[(level.product, 1)]), "packed")
-    client.post(dispatch_url(first), {"warehouse": level.warehouse.pk, "carrier": carrier.pk,
-                                      "tracking_number": "SF1"})
+    client.post(dispatch_url(first), parcel_post(first.shipments.get(), carrier, "SF1"))
+    parcel = packed_order.shipments.get()
 
-    response = client.post(dispatch_url(packed_order), {
-        "warehouse": level.warehouse.pk, "carrier": carrier.pk, "tracking_number": "SF1",
-    })
+    response = client.post(dispatch_url(packed_order), parcel_post(parcel, carrier, "SF1"))
 
     assert response.status_code == 200
-    assert "already on another shipment" in " ".join(response.context["form"].errors["tracking_number"])
+    (item,) = response.context["parcels"]
+    assert "already on another shipment" in " ".join(item["form"].errors["tracking_number"])
     packed_order.refresh_from_db()
-    assert packed_order.status == Order.Status.PACKED
-    assert not packed_order.shipments.exists()
+    parcel.refresh_from_db()
+    assert (packed_order.status, parcel.status, parcel.tracking_number) == (
+        Order.Status.PACKED, Shipment.Status.PACKED, "",
+    )
 
 
 def test_dispatch_page_of_an_order_not_yet_packed_says_what_to_do_first_and_offers_no_form(client, level):
@@ -324,23 +363,26 @@ def test_dispatch_page_of_an_order_not_yet_packed_says_what_to_do_first_and_offe
 
     content = response.content.decode()
     assert f"Order {confirmed.number} is Confirmed: pick and pack it before dispatch." in content
-    assert "form" not in response.context
-    assert "Hand over to carrier" not in content and 'name="tracking_number"' not in content
+    assert response.context["parcels"] == []
+    assert "Hand over to carrier" not in content and "tracking_number" not in content
 
 
-def test_dispatch_posted_for_an_order_not_yet_packed_ships_nothing(client, level):
+def test_dispatch_posted_for_a_parcel_not_yet_packed_ships_nothing(client, level):
     signed_in(client, "Warehouse operator")
     picking = advance(place(lines=[(level.product, 1)]), "picking")
+    parcel = picking.shipments.get()
 
-    response = client.post(dispatch_url(picking), {
-        "warehouse": level.warehouse.pk, "carrier": CarrierFactory().pk, "tracking_number": "SF2",
-    })
+    response = client.post(dispatch_url(picking), parcel_post(parcel, CarrierFactory(), "SF2"))
 
     assert response.status_code == 200
-    assert f"Order {picking.number} is Picking: pick and pack it before dispatch." in response.content.decode()
-    assert not Shipment.objects.exists()
+    content = response.content.decode()
+    assert "That parcel is not packed and waiting for dispatch" in content
+    assert f"Order {picking.number} is Picking: pick and pack it before dispatch." in content
+    parcel.refresh_from_db()
     picking.refresh_from_db()
-    assert picking.status == Order.Status.PICKING
+    assert (parcel.status, parcel.tracking_number, picking.status) == (
+        Shipment.Status.PENDING, "", Order.Status.PICKING,
+    )
 
 
 @pytest.mark.parametrize("status, notice", [
@@ -363,7 +405,7 @@ def test_dispatch_page_says_why_an_order_cannot_be_dispatched_whatever_its_statu
     content = client.get(dispatch_url(order)).content.decode()
 
     assert f"Order {order.number} is {order.get_status_display()}: {notice}" in content
-    assert 'name="tracking_number"' not in content
+    assert "tracking_number" not in content
 
 
 def test_dispatch_warns_of_the_balance_due_on_an_order_not_paid_on_delivery_and_still_ships_it(client, level):
@@ -378,9 +420,7 @@ def test_dispatch_warns_of_the_balance_due_on_an_order_not_paid_on_delivery_and_
     assert "Not paid in full: CNY 30.00 is still due." in page
     assert "This order is paid by Bank transfer, not cash on delivery" in page
 
-    client.post(dispatch_url(unpaid), {
-        "warehouse": level.warehouse.pk, "carrier": carrier.pk, "tracking_number": "SF4",
-    })
+    client.post(dispatch_url(unpaid), parcel_post(unpaid.shipments.get(), carrier, "SF4"))
     unpaid.refresh_from_db()
     assert unpaid.status == Order.Status.SHIPPED
 
@@ -394,25 +434,15 @@ def test_dispatch_of_a_cash_on_delivery_order_gives_no_payment_warning(client, p
     assert "Not paid in full" not in content
 
 
-def test_dispatch_preselects_the_carrier_only_when_just_one_is_active(client, packed_order):
-    signed_in(client, "Warehouse operator")
-    only = CarrierFactory()
-    CarrierFactory(code="old", name="Retired", active=False)
-    assert client.get(dispatch_url(packed_order)).context["form"]["carrier"].value() == only.pk
-
-    CarrierFactory(code="zto", name="ZTO Express")
-    assert client.get(dispatch_url(packed_order)).context["form"]["carrier"].value() is None
-
-
-def test_dispatch_needs_the_dispatch_permission(client, packed_order, level):
+def test_dispatch_needs_the_dispatch_permission(client, packed_order):
     signed_in(client, "Customer service")
+    parcel = packed_order.shipments.get()
 
-    response = client.post(dispatch_url(packed_order), {
-        "warehouse": level.warehouse.pk, "carrier": CarrierFactory().pk, "tracking_number": "SF3",
-    })
+    response = client.post(dispatch_url(packed_order), parcel_post(parcel, CarrierFactory(), "SF3"))
 
     assert response.status_code == 403
-    assert not Shipment.objects.exists()
+    parcel.refresh_from_db()
+    assert parcel.status == Shipment.Status.PACKED
 
 
 def test_deliver_marks_the_shipment_and_the_order_delivered(client, shipped_order):

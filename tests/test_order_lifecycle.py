@@ -11,7 +11,7 @@ from inventory import services as inventory
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
 from logistics import services as logistics
-from logistics.models import Shipment
+from logistics.models import PickWave, Shipment, ShipmentLine
 from orders import services as orders
 from orders.models import Allocation, Order, OrderEvent, OrderNote, Payment
 from tests.factories import (
@@ -57,7 +57,9 @@ def snapshot(order):
         "allocations": list(Allocation.objects.filter(line__order=order).values_list("pk", "state", "quantity")),
         "stock": list(StockLevel.objects.order_by("pk").values_list("pk", "on_hand", "reserved")),
         "movements": StockMovement.objects.count(),
-        "shipments": Shipment.objects.count(),
+        "pick_lists": PickWave.objects.count(),
+        "shipments": list(Shipment.objects.order_by("pk").values_list("pk", "status", "carrier", "tracking_number")),
+        "packed": list(ShipmentLine.objects.order_by("pk").values_list("pk", "packed_quantity")),
         "payments": Payment.objects.count(),
     }
 
@@ -69,11 +71,12 @@ def test_an_order_goes_from_confirmed_to_completed_recording_every_step(manager,
     order = place(lines=[(product, 3)], actor=manager)
     carrier = CarrierFactory()
 
-    orders.start_picking(order.pk, actor=manager)
-    orders.mark_packed(order.pk, actor=manager)
-    warehouse = level_of(product).warehouse
-    shipment = logistics.dispatch(order_id=order.pk, warehouse_id=warehouse.pk, carrier_id=carrier.pk,
-                                  tracking_number="SF1234567890", actor=manager)
+    wave = logistics.create_pick_wave(level_of(product).warehouse_id, [order.pk], actor=manager)
+    shipment = wave.shipments.get()
+    for _unit in range(3):
+        logistics.pack_item(shipment.pk, product.barcode, actor=manager)
+    logistics.finish_packing(shipment.pk, weight_kg="1.5", package_count=1, actor=manager)
+    shipment = logistics.dispatch(shipment.pk, carrier_id=carrier.pk, tracking_number="SF1234567890", actor=manager)
     assert fresh(order).status == Status.SHIPPED
     logistics.mark_delivered(shipment.pk, actor=manager)
     orders.complete(order.pk, actor=manager)
@@ -102,12 +105,12 @@ def test_dispatch_takes_the_goods_off_the_books_and_records_the_shipment(manager
     carrier = CarrierFactory()
     level = level_of(product)
 
-    shipment = logistics.dispatch(order_id=order.pk, warehouse_id=level.warehouse_id, carrier_id=carrier.pk,
-                                  tracking_number=" SF777 ", actor=manager)
+    shipment = logistics.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=" SF777 ",
+                                  actor=manager)
 
     level.refresh_from_db()
     assert (level.on_hand, level.reserved) == (7, 0)
-    assert (shipment.order, shipment.tracking_number, shipment.created_by) == (order, "SF777", manager)
+    assert (shipment.order, shipment.tracking_number, shipment.dispatched_by) == (order, "SF777", manager)
     assert shipment.tracking_url.endswith("SF777")
     assert set(Allocation.objects.filter(line__order=order).values_list("state", flat=True)) == {"shipped"}
     assert_ledger_whole()
@@ -127,11 +130,11 @@ def test_a_split_order_is_partially_shipped_after_the_first_warehouse_and_shippe
     order, near, far = split_order(manager)
     carrier = CarrierFactory()
 
-    first = logistics.dispatch(order_id=order.pk, warehouse_id=far.pk, carrier_id=carrier.pk,
-                               tracking_number="SF-A", actor=manager)
+    first = logistics.dispatch(order.shipments.get(warehouse=far).pk, carrier_id=carrier.pk, tracking_number="SF-A",
+                               actor=manager)
     assert fresh(order).status == Status.PARTIALLY_SHIPPED
     shipped_at = fresh(order).shipped_at
-    second = logistics.dispatch(order_id=order.pk, warehouse_id=near.pk, carrier_id=carrier.pk,
+    second = logistics.dispatch(order.shipments.get(warehouse=near).pk, carrier_id=carrier.pk,
                                 tracking_number="SF-B", actor=manager)
 
     order = fresh(order)
@@ -201,49 +204,30 @@ def cancelled_order(product, manager):
     return fresh(order)
 
 
-def dispatch_now(order, manager):
-    warehouse_id = StockLevel.objects.values_list("warehouse_id", flat=True).first()
-    logistics.dispatch(order_id=order.pk, warehouse_id=warehouse_id, carrier_id=CarrierFactory().pk,
-                       tracking_number=tracking_number(), actor=manager)
-
-
 STEPS = {
-    "start_picking": lambda order, manager: orders.start_picking(order.pk, actor=manager),
-    "mark_packed": lambda order, manager: orders.mark_packed(order.pk, actor=manager),
     "complete": lambda order, manager: orders.complete(order.pk, actor=manager),
     "cancel": lambda order, manager: orders.cancel(order.pk, actor=manager, reason="too late"),
     "approve": lambda order, manager: orders.approve(order.pk, actor=manager),
     "reject": lambda order, manager: orders.reject(order.pk, actor=manager, reason="looks fake"),
-    "dispatch": dispatch_now,
 }
 
 
 @pytest.mark.parametrize(
     ("make", "step"),
     [
-        (held_order, "start_picking"),
-        (held_order, "mark_packed"),
-        (held_order, "dispatch"),
         (held_order, "complete"),
-        (reach("confirmed"), "mark_packed"),
         (reach("confirmed"), "approve"),
         (reach("confirmed"), "reject"),
-        (reach("confirmed"), "dispatch"),
         (reach("confirmed"), "complete"),
-        (reach("picking"), "start_picking"),
-        (reach("picking"), "dispatch"),
         (reach("packed"), "approve"),
         (reach("packed"), "complete"),
         (reach("shipped"), "complete"),
         (reach("shipped"), "cancel"),
-        (reach("shipped"), "dispatch"),
         (reach("delivered"), "cancel"),
-        (reach("delivered"), "start_picking"),
         (reach("completed"), "cancel"),
         (reach("completed"), "complete"),
         (cancelled_order, "cancel"),
         (cancelled_order, "approve"),
-        (cancelled_order, "start_picking"),
     ],
     ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", ""),
 )
@@ -262,9 +246,62 @@ def test_a_step_the_order_state_does_not_allow_is_refused_naming_the_order_and_c
     assert_ledger_whole()
 
 
+# Picking, packing and dispatch are taken per parcel: refused for the parcel's state (naming the
+# parcel: by its order before it leaves, by its tracking number after), or for an order that has
+# nothing to put on a pick list.
+
+
+def pick(order, manager):
+    logistics.create_pick_wave(StockLevel.objects.get().warehouse_id, [order.pk], actor=manager)
+
+
+def pack(order, manager):
+    logistics.pack_item(order.shipments.get().pk, order.lines.get().sku, actor=manager)
+
+
+def dispatch_now(order, manager):
+    logistics.dispatch(order.shipments.get().pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(),
+                       actor=manager)
+
+
+PARCEL_STEPS = {"pick": pick, "pack": pack, "dispatch": dispatch_now}
+
+
+@pytest.mark.parametrize(
+    ("make", "step", "refusal"),
+    [
+        (held_order, "pick", ValidationError),
+        (reach("picking"), "pick", ValidationError),
+        (reach("delivered"), "pick", ValidationError),
+        (cancelled_order, "pick", ValidationError),
+        (reach("packed"), "pack", orders.TransitionRefused),
+        (reach("shipped"), "pack", orders.TransitionRefused),
+        (reach("picking"), "dispatch", orders.TransitionRefused),
+        (reach("shipped"), "dispatch", orders.TransitionRefused),
+    ],
+    ids=lambda value: value if isinstance(value, str) else getattr(value, "__name__", ""),
+)
+def test_a_parcel_step_the_state_does_not_allow_is_refused_naming_the_order_and_changes_nothing(
+    manager, product, make, step, refusal
+):
+    order = make(product, manager)
+    before = snapshot(order)
+
+    with pytest.raises(refusal) as refused:
+        PARCEL_STEPS[step](order, manager)
+
+    if refusal is ValidationError:
+        assert order.number in " ".join(refused.value.messages)
+    else:
+        parcel = order.shipments.get()
+        assert str(parcel) in str(refused.value) and parcel.get_status_display() in str(refused.value)
+    assert snapshot(order) == before
+    assert_ledger_whole()
+
+
 def test_a_step_on_an_order_that_changed_since_it_was_seen_is_refused_and_changes_nothing(manager, product):
     order = place(lines=[(product, 2)])
-    orders.start_picking(order.pk, actor=manager)
+    pick(order, manager)
     before = snapshot(order)
 
     with pytest.raises(orders.TransitionRefused) as refused:
@@ -278,21 +315,21 @@ def test_a_step_on_an_order_that_changed_since_it_was_seen_is_refused_and_change
 def test_a_step_on_the_status_that_was_seen_goes_ahead(manager, product):
     order = place(lines=[(product, 2)])
 
-    orders.start_picking(order.pk, actor=manager, expected_status=Status.CONFIRMED)
+    orders.cancel(order.pk, actor=manager, reason="customer asked", expected_status=Status.CONFIRMED)
 
-    assert fresh(order).status == Status.PICKING
+    assert fresh(order).status == Status.CANCELLED
 
 
-def test_dispatch_from_a_warehouse_with_nothing_to_send_is_refused(manager, product):
-    order = advance(confirmed(product), "packed", actor=manager)
+def test_a_pick_list_for_a_warehouse_with_nothing_of_the_order_is_refused(manager, product):
+    order = confirmed(product)
     empty = WarehouseFactory()
     before = snapshot(order)
 
-    with pytest.raises(orders.TransitionRefused) as refused:
-        logistics.dispatch(order_id=order.pk, warehouse_id=empty.pk, carrier_id=CarrierFactory().pk,
-                           tracking_number="SF-X", actor=manager)
+    with pytest.raises(ValidationError) as refused:
+        logistics.create_pick_wave(empty.pk, [order.pk], actor=manager)
 
-    assert order.number in str(refused.value)
+    assert order.number in " ".join(refused.value.messages)
+    assert empty.code in " ".join(refused.value.messages)
     assert snapshot(order) == before
 
 
@@ -302,8 +339,8 @@ def test_a_tracking_number_is_used_once_per_carrier(manager, product):
     used = first.shipments.get().tracking_number
 
     with pytest.raises(ValidationError) as refused:
-        logistics.dispatch(order_id=second.pk, warehouse_id=level_of(product).warehouse_id,
-                           carrier_id=first.shipments.get().carrier_id, tracking_number=used, actor=manager)
+        logistics.dispatch(second.shipments.get().pk, carrier_id=first.shipments.get().carrier_id,
+                           tracking_number=used, actor=manager)
 
     assert "tracking_number" in refused.value.message_dict
     assert fresh(second).status == Status.PACKED

@@ -266,16 +266,3 @@ def test_order_page_in_chinese_shows_steps_reasons_and_sections(client, held):
     assert ">审核通过</button>" in content
     for section in ("商品明细", "库存分配", "包裹", "收款记录", "配送", "订单动态与备注"):
         assert f"<h2>{section}</h2>" in content, section
-
-
-def test_packing_slip_prints_in_chinese(client, held):
-    client.force_login(staff("Manager"))
-
-    content = client.get(
-        reverse("admin:orders_order_packing_slip", args=[held.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
-    ).content.decode()
-
-    assert "<title>装箱单 " in content
-    assert "收货信息" in content
-    assert "打包人" in content
-    assert ">打印</button>" in content

@@ -5,7 +5,7 @@ packing slips. The order setup models (channels, customers, blocklist, intake se
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import order, review, setup  # noqa: F401
+from . import notifications, order, review, setup  # noqa: F401
 
 admin.site.site_header = _("OrderCycle")
 admin.site.site_title = _("OrderCycle console")

@@ -2,11 +2,13 @@
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import selectors, services
+from .. import services
 from ..forms import ReasonForm
 from .display import REFUSALS, refusal_message
 
@@ -74,20 +76,6 @@ class OrderActionsMixin:
         )
         return None
 
-    @admin.action(description=_("Start picking selected orders"), permissions=["pick"])
-    def start_picking_selected(self, request, queryset):
-        selected = self.selected_orders(request, queryset)
-        if selected is None:
-            return None
-        self.run_for_each(
-            request, selected,
-            lambda order_id: services.start_picking(order_id, actor=request.user),
-            lambda count: ngettext(
-                "Picking started for %(count)d order.", "Picking started for %(count)d orders.", count
-            ) % {"count": count},
-        )
-        return None
-
     @admin.action(description=_("Cancel selected orders…"), permissions=["cancel"])
     def cancel_selected(self, request, queryset):
         return self.with_reason(
@@ -110,16 +98,14 @@ class OrderActionsMixin:
             % {"count": count},
         )
 
-    @admin.action(description=_("Print pick list for selected orders"), permissions=["pick"])
-    def print_pick_list(self, request, queryset):
+    @admin.action(description=_("Create pick list…"), permissions=["pick"])
+    def create_pick_list(self, request, queryset):
+        """The warehouse is chosen on the pick-list page the selected orders are taken to."""
         selected = self.selected_orders(request, queryset)
         if selected is None:
             return None
-        return TemplateResponse(
-            request, "orders/pick_list.html",
-            {"pick_list": selectors.pick_list([order_id for order_id, _number in selected]),
-             "title": _("Pick list")},
-        )
+        orders = ",".join(str(order_id) for order_id, _number in selected)
+        return HttpResponseRedirect(f"{reverse('admin:logistics_pickwave_add')}?orders={orders}")
 
     def with_reason(self, request, queryset, action_name, service, *, title, explanation, button, done):
         """Ask for the reason on a page of its own, then take the step for each selected order."""

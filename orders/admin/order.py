@@ -1,6 +1,5 @@
 """The order list, the order page and the new-order form of the console."""
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
@@ -12,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
 from .. import selectors, services
+from ..exports import ORDER_LINES, ORDERS
 from ..forms import (
     AddressForm,
     LineFormSet,
@@ -21,9 +21,8 @@ from ..forms import (
     attach_service_errors,
     order_address_initial,
 )
-from ..models import Order
+from ..models import Allocation, Order
 from ..services.checks import describe
-from ..services.phones import mask_phone
 from .actions import OrderActionsMixin
 from .display import (
     REFUSALS,
@@ -34,7 +33,10 @@ from .display import (
     refusal_message,
     status_badge,
 )
+from .exports import ExportMixin
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
+from .imports import OrderImportMixin
+from .notifications import order_notification_rows
 from .paginator import CappedCountPaginator
 
 # The steps staff take from the order page, by transition name, and whether the step takes a
@@ -43,8 +45,6 @@ from .paginator import CappedCountPaginator
 STEPS = {
     "approve": (services.approve, True),
     "reject": (services.reject, True),
-    "start_picking": (services.start_picking, False),
-    "mark_packed": (services.mark_packed, False),
     "complete": (services.complete, False),
     "cancel": (services.cancel, True),
 }
@@ -60,7 +60,7 @@ def admin_url(name, *args):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
+class OrderAdmin(OrderColumns, OrderActionsMixin, ExportMixin, OrderImportMixin, admin.ModelAdmin):
     list_display_links = ("number",)
     list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
     list_select_related = ("channel",)
@@ -74,7 +74,8 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    actions = ["approve_selected", "start_picking_selected", "cancel_selected", "print_pick_list"]
+    actions = ["approve_selected", "cancel_selected", "create_pick_list"]
+    exports = (ORDERS, ORDER_LINES)
 
     def get_list_display(self, request):
         return ("number", "status_display", "placed", "channel", "recipient", self.phone_column(request),
@@ -101,7 +102,6 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
             path("<path:object_id>/payment/", wrap(self.payment_view), name=f"{prefix}_payment"),
             path("<path:object_id>/note/", wrap(self.note_view), name=f"{prefix}_note"),
             path("<path:object_id>/address/", wrap(self.address_view), name=f"{prefix}_address"),
-            path("<path:object_id>/packing-slip/", wrap(self.packing_slip_view), name=f"{prefix}_packing_slip"),
         ] + super().get_urls()
 
     # The order page ----------------------------------------------------------------------------
@@ -149,7 +149,7 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
             "note_form": note_form,
             "payment_form": payment_form,
             "address_form": address_form,
-            "packing_slip_url": reverse("admin:orders_order_packing_slip", args=[order.pk]),
+            "notifications": order_notification_rows(request, order),
             "media": self.media,
         }
         return TemplateResponse(request, "admin/orders/order/detail.html", context)
@@ -159,18 +159,17 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
         return user.has_perm("orders.review_order") and order.status in Order.ADDRESS_EDITABLE
 
     def steps_for(self, request, order):
-        """The steps this user may take now: a button each, one Dispatch for the shipping steps;
-        delivery is recorded per shipment and system steps are never offered."""
-        steps, dispatch_offered = [], False
+        """The steps this user may take now: a button each; the shipping steps are taken per
+        warehouse, so they become "Create pick list" while goods wait to be put on one and
+        "Dispatch" once a parcel is packed; delivery is recorded per shipment and system steps
+        are never offered."""
+        steps, shipping_offered = [], False
         for transition in order.get_available_user_status_transitions(request.user):
             custom = transition.custom
             if custom.get("system") or transition.name == "deliver":
                 continue
             if custom.get("via_shipment"):
-                url = admin_url("logistics_shipment_dispatch", order.pk)
-                if url and not dispatch_offered:
-                    steps.append({"name": "dispatch", "label": _("Dispatch"), "url": url, "style": "primary"})
-                dispatch_offered = True
+                shipping_offered = True
                 continue
             if transition.name not in STEPS:
                 continue
@@ -181,17 +180,51 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
                 "needs_reason": bool(custom.get("needs_reason")),
                 "style": STEP_STYLE.get(transition.name, "primary"),
             })
+        if shipping_offered:
+            steps += self.shipping_steps(request.user, order)
         # Steps that end the order come last, away from the ones that move it on.
         return sorted(steps, key=lambda step: step["style"] == "danger")
+
+    @staticmethod
+    def shipping_steps(user, order):
+        """From an order fetched by order_for_page: a pick list for the warehouses whose goods are
+        on none yet, and Dispatch when a parcel is packed."""
+        steps = []
+        waiting_in = {
+            allocation.stock_level.warehouse_id
+            for line in order.lines.all() for allocation in line.allocations.all()
+            if allocation.state == Allocation.State.RESERVED
+        }
+        # A parcel still to pack or to dispatch holds its warehouse's goods on a pick list.
+        listed_in = {shipment.warehouse_id for shipment in order.shipments.all() if shipment.status in shipment.OPEN}
+        pick_list_url = admin_url("logistics_pickwave_add")
+        if pick_list_url and waiting_in - listed_in and user.has_perm("orders.pick_order"):
+            steps.append({"name": "pick_list", "label": _("Create pick list"), "style": "primary",
+                          "url": f"{pick_list_url}?orders={order.pk}"})
+        dispatchable = any(
+            can_proceed(shipment.dispatch) and has_transition_perm(shipment.dispatch, user)
+            for shipment in order.shipments.all()
+        )
+        dispatch_url = admin_url("logistics_shipment_dispatch", order.pk)
+        if dispatch_url and dispatchable:
+            steps.append({"name": "dispatch", "label": _("Dispatch"), "url": dispatch_url, "style": "primary"})
+        return steps
 
     @staticmethod
     def shipment_rows(user, order):
         rows = []
         for shipment in order.shipments.all():
             deliverable = can_proceed(shipment.deliver) and has_transition_perm(shipment.deliver, user)
+            packing = shipment.status == shipment.Status.PENDING and user.has_perm("orders.pick_order")
+            labelled = shipment.status not in (shipment.Status.PENDING, shipment.Status.CANCELLED)
+            viewable = user.has_perm("logistics.view_shipment")
             rows.append({
                 "shipment": shipment,
+                "url": admin_url("logistics_shipment_change", shipment.pk) if viewable else "",
                 "deliver_url": admin_url("logistics_shipment_deliver", shipment.pk) if deliverable else "",
+                "pack_url": admin_url("logistics_shipment_pack_parcel", shipment.pk) if packing else "",
+                "packing_slip_url": admin_url("logistics_shipment_packing_slip", shipment.pk) if viewable else "",
+                "label_url": admin_url("logistics_shipment_label", shipment.pk) if viewable and labelled else "",
             })
         return rows
 
@@ -279,15 +312,6 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
                 self.message_user(request, gettext("Delivery address saved."), messages.SUCCESS)
                 return self.back_to_order(request, order.pk)
         return self.render_order_page(request, order.pk, address_form=form)
-
-    def packing_slip_view(self, request, object_id):
-        order = self.viewable_order(request, object_id, fetch=selectors.order_for_packing_slip)
-        return TemplateResponse(request, "orders/packing_slip.html", {
-            "order": order,
-            "phone": mask_phone(order.phone),
-            "shop_name": settings.SHOP_NAME,
-            "title": gettext("Packing slip %(number)s") % {"number": order.number},
-        })
 
     # The new-order form --------------------------------------------------------------------------
 

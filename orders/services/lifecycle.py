@@ -10,10 +10,11 @@ from django.utils.translation import gettext as _
 
 from inventory import services as inventory
 
-from ..models import Allocation, Order, OrderNote, Payment, PaymentMethod
+from ..models import Allocation, NotificationEvent, Order, OrderNote, Payment, PaymentMethod
 from . import checks
 from .events import TransitionRefused, ensure_allowed, record_transition
 from .intake import payment_status_for, reserve_lines, shortage_reason
+from .notifications import notify
 from .phones import mask_phone, normalize_phone
 
 
@@ -56,7 +57,9 @@ def approve(order_id, *, actor, reason="", expected_status=None):
         _allocations, shortages = reserve_lines(order, lines, actor=actor)
         if shortages:
             raise TransitionRefused(checks.describe(shortage_reason(shortages, lines)))
-    return record_transition(order, order.approve, actor=actor, reason=reason)
+    event = record_transition(order, order.approve, actor=actor, reason=reason)
+    notify(order, NotificationEvent.ORDER_CONFIRMED)
+    return event
 
 
 @transaction.atomic
@@ -77,7 +80,9 @@ def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_s
     step = getattr(order, transition_name)
     ensure_allowed(order, step, actor)
     _release_and_settle(order, actor)
-    return record_transition(order, step, actor=actor, reason=reason)
+    event = record_transition(order, step, actor=actor, reason=reason)
+    notify(order, NotificationEvent.ORDER_CANCELLED)
+    return event
 
 
 def _release_and_settle(order, actor):
@@ -93,21 +98,9 @@ def _release_and_settle(order, actor):
 
 
 @transaction.atomic
-def start_picking(order_id, *, actor, expected_status=None):
+def complete(order_id, *, actor, expected_status=None, reason=""):
     order = lock_order(order_id, expected_status)
-    return record_transition(order, order.start_picking, actor=actor)
-
-
-@transaction.atomic
-def mark_packed(order_id, *, actor, expected_status=None):
-    order = lock_order(order_id, expected_status)
-    return record_transition(order, order.mark_packed, actor=actor)
-
-
-@transaction.atomic
-def complete(order_id, *, actor, expected_status=None):
-    order = lock_order(order_id, expected_status)
-    return record_transition(order, order.complete, actor=actor)
+    return record_transition(order, order.complete, actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -115,15 +108,15 @@ def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
     """The goods of one warehouse left with a carrier: their stock leaves the books, and the order
     is shipped once no warehouse has anything left to send."""
     order = lock_order(order_id)
-    ensure_allowed(order, order.ship, actor)
     allocations = _reserved_allocations(order)
     leaving = [a for a in allocations if a.stock_level.warehouse_id == warehouse_id]
+    remaining = len(allocations) - len(leaving)
+    step = order.ship_partially if remaining else order.ship
+    ensure_allowed(order, step, actor)
     if not leaving:
         raise TransitionRefused(
             _("Order %(number)s has nothing waiting to leave this warehouse.") % {"number": order.number}
         )
-    remaining = len(allocations) - len(leaving)
-    step = order.ship_partially if remaining else order.ship
     event = record_transition(order, step, actor=actor, reason=reference)
     inventory.ship_out([(a.stock_level_id, a.quantity) for a in leaving], reference=order.number, actor=actor)
     Allocation.objects.filter(pk__in=[a.pk for a in leaving]).update(state=Allocation.State.SHIPPED)

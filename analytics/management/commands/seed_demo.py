@@ -18,8 +18,9 @@ from django.utils import timezone
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import low_stock
+from analytics import services as analytics
 from logistics import services as logistics
-from logistics.models import Carrier, Shipment
+from logistics.models import Carrier, CarrierService, PickWave, Shipment
 from orders import services as orders
 from orders.models import (
     Allocation, BlockedContact, Channel, Customer, IntakeSettings, Order, OrderEvent, OrderNote, Payment,
@@ -132,6 +133,21 @@ CARRIERS = [
     ("sf", "顺丰速运", "https://www.sf-express.com/chn/sc/waybill/waybill-detail/{tracking_number}"),
     ("zto", "中通快递", "https://www.zto.com/?num={tracking_number}"),
 ]
+# carrier, code, name, kind, collects COD, takes fragile goods, base fee, fee per kg, transit days
+CARRIER_SERVICES = [
+    ("sf", "standard", "顺丰标快", "standard", True, False, "12.00", "2.00", 2),
+    ("sf", "express", "顺丰特快", "express", True, False, "22.00", "4.00", 1),
+    ("sf", "fragile", "顺丰易碎件专递", "special_handling", True, True, "28.00", "4.00", 2),
+    ("zto", "standard", "中通标准快递", "standard", True, False, "6.00", "1.50", 3),
+    ("zto", "economy", "中通经济件", "economy", False, False, "5.00", "1.00", 5),
+]
+# What goes wrong with some parcels on the way: (exception kind, where, what the carrier said).
+TROUBLES = [
+    ("delayed", "华东转运中心", "天气原因，航班延误"),
+    ("address_problem", "派送网点", "地址不详，联系收件人未果"),
+    ("damaged", "分拨中心", "外包装破损，已加固"),
+]
+HUBS = ["上海转运中心", "广州转运中心", "成都转运中心", "武汉转运中心", "北京转运中心"]
 
 # province, city, district, postcode, streets
 REGIONS = [
@@ -204,6 +220,7 @@ TARGETS = {
 CUSTOMER_CANCELS = 34
 PAID_LATE = 4
 SPLIT_SHIPMENTS = 6
+TROUBLED_SHIPMENTS = 4
 
 # What each step writes stamped with the present, for Command.backdate().
 STEP_WRITES = {
@@ -213,11 +230,11 @@ STEP_WRITES = {
     orders.reject: {"order", "events", "stock"},
     orders.cancel: {"order", "events", "stock"},
     orders.record_payment: {"order", "payments"},
-    orders.start_picking: {"order", "events"},
-    orders.mark_packed: {"order", "events"},
     orders.complete: {"order", "events"},
+    logistics.create_pick_wave: {"order", "events", "waves", "shipments"},
+    logistics.finish_packing: {"order", "events", "packed"},
     logistics.dispatch: {"order", "events", "stock", "shipped"},
-    logistics.mark_delivered: {"order", "events", "delivered"},
+    logistics.record_tracking_event: {"order", "events"},
 }
 ORDER_STAMPS = ["confirmed_at", "picking_at", "packed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at"]
 
@@ -272,6 +289,8 @@ class Command(BaseCommand):
         else:
             with transaction.atomic():
                 self.load(plans)
+            # The demo's timeline is moved into the past after the services counted it as today.
+            analytics.rebuild()
         self.summary()
 
     # --- what to make ---
@@ -431,6 +450,7 @@ class Command(BaseCommand):
         IntakeSettings.current()
         self.limit = self.started - timedelta(minutes=10)
         self.tracking_numbers = set()
+        self.troubles_left = TROUBLED_SHIPMENTS
         for plan in plans:
             self.play(plan)
 
@@ -475,6 +495,11 @@ class Command(BaseCommand):
             )[0]
             for code, name, template in CARRIERS
         }
+        for carrier, code, name, kind, cod, fragile, base, per_kg, days in CARRIER_SERVICES:
+            CarrierService.objects.get_or_create(carrier=self.carriers[carrier], code=code, defaults={
+                "name": name, "kind": kind, "supports_cod": cod, "supports_fragile": fragile,
+                "base_fee": Decimal(base), "fee_per_kg": Decimal(per_kg), "transit_days": days,
+            })
         Product.objects.filter(created_at__gte=self.started).update(created_at=self.started - timedelta(days=90))
 
     def load_blocklist(self):
@@ -550,13 +575,13 @@ class Command(BaseCommand):
             return
         if plan.target == Status.ON_HOLD:
             return
-        for stage, service, actor, hours in [
-            (Status.CONFIRMED, None, None, None),
-            (Status.PICKING, orders.start_picking, users["warehouse"], (0.5, 18)),
-            (Status.PACKED, orders.mark_packed, users["warehouse"], (0.2, 3)),
+        for stage, step, hours in [
+            (Status.CONFIRMED, None, None),
+            (Status.PICKING, self.pick, (0.5, 18)),
+            (Status.PACKED, self.pack, (0.2, 3)),
         ]:
-            if service:
-                self.at(order, clock.after(*hours), service, order.pk, actor=actor)
+            if step:
+                step(order, clock.after(*hours))
             if plan.cancel_at == stage:
                 self.at(order, clock.after(0.5, 24), orders.cancel, order.pk, actor=users["service"],
                         reason=plan.reason)
@@ -583,30 +608,60 @@ class Command(BaseCommand):
             return False
         return True
 
+    def pick(self, order, moment):
+        for warehouse_id in self.warehouses_to_ship_from(order):
+            self.at(order, moment, logistics.create_pick_wave, warehouse_id, [order.pk], actor=self.users["warehouse"])
+
+    def pack(self, order, moment):
+        for shipment in order.shipments.filter(status=Shipment.Status.PENDING).order_by("pk"):
+            for line in shipment.lines.select_related("order_line"):
+                for _unit in range(line.quantity):
+                    logistics.pack_item(shipment.pk, line.order_line.sku, actor=self.users["warehouse"])
+            weight = sum((line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()),
+                         Decimal("0.2"))
+            self.at(order, moment, logistics.finish_packing, shipment.pk, weight_kg=weight,
+                    package_count=1 + int(weight // 5), actor=self.users["warehouse"])
+
     def ship(self, order, plan, clock, total):
-        """Dispatch from each warehouse holding the goods, deliver, collect cash on delivery, complete."""
+        """Dispatch each packed parcel, follow it to the door, collect cash on delivery, complete."""
         rng, users = self.rng, self.users
         shipments = []
-        for index, warehouse_id in enumerate(self.warehouses_to_ship_from(order)):
-            carrier = self.carrier_for(plan, total)
+        for index, shipment in enumerate(order.shipments.filter(status=Shipment.Status.PACKED).order_by("pk")):
+            carrier = shipment.carrier or self.carriers["zto"]
             shipments.append(self.at(
-                order, clock.after(0.5, 8) if index == 0 else clock.after(4, 30), logistics.dispatch,
-                order_id=order.pk, warehouse_id=warehouse_id, carrier_id=carrier.pk,
-                tracking_number=self.tracking_number(carrier),
+                order, clock.after(0.5, 8) if index == 0 else clock.after(4, 30), logistics.dispatch, shipment.pk,
+                carrier_id=carrier.pk, tracking_number=self.tracking_number(carrier),
                 actor=rng.choice([users["warehouse"], users["logistics"]]),
             ))
             if plan.target == Status.PARTIALLY_SHIPPED:
                 return
-        if plan.target == Status.SHIPPED:
-            return
+        in_transit = plan.target == Status.SHIPPED
         for shipment in shipments:
-            self.at(order, clock.after(20, 96), logistics.mark_delivered, shipment.pk, actor=users["logistics"])
+            self.track(order, shipment, clock, deliver=not in_transit)
+        if in_transit:
+            return
         if plan.payment_method == "cod":
             self.at(order, clock.after(0.1, 2), orders.record_payment, order.pk, method="cod", amount=order.total,
                     actor=users["finance"], reference=self.payment_reference(plan, paid=True))
         if plan.target == Status.DELIVERED:
             return
         self.at(order, clock.after(72, 240), orders.complete, order.pk, actor=users["manager"])
+
+    def track(self, order, shipment, clock, *, deliver):
+        """The carrier's reports for one parcel, as its webhook would send them."""
+        rng = self.rng
+        reports = [("in_transit", rng.choice(HUBS), "快件已到达转运中心", "")]
+        if not deliver and self.troubles_left and rng.random() < 0.5:
+            self.troubles_left -= 1
+            kind, where, said = rng.choice(TROUBLES)
+            reports.append(("exception", where, said, kind))
+        elif deliver:
+            reports += [("out_for_delivery", order.city, "快递员正在派送", ""),
+                        ("delivered", order.city, "已签收，签收人：本人", "")]
+        for status, where, said, kind in reports:
+            moment = clock.after(6, 30) if status != "out_for_delivery" else clock.after(8, 20)
+            self.at(order, moment, logistics.record_tracking_event, shipment.pk, status=status, occurred_at=moment,
+                    location=where, description=said, exception_kind=kind, source="webhook")
 
     def at(self, order, moment, service, *args, **kwargs):
         result = service(*args, **kwargs)
@@ -623,12 +678,20 @@ class Command(BaseCommand):
             "allocations": (Allocation.objects.filter(line__order=order), "created_at"),
             "payments": (Payment.objects.filter(order=order), "created_at"),
             "notes": (OrderNote.objects.filter(order=order), "created_at"),
+            "waves": (PickWave.objects.filter(shipments__order=order), "created_at"),
+            "shipments": (Shipment.objects.filter(order=order), "created_at"),
+            "packed": (Shipment.objects.filter(order=order), "packed_at"),
             "shipped": (Shipment.objects.filter(order=order), "shipped_at"),
-            "delivered": (Shipment.objects.filter(order=order), "delivered_at"),
         }
         for name in writes - {"order"}:
             queryset, stamp = rows[name]
             queryset.filter(**{f"{stamp}__gte": self.started}).update(**{stamp: moment})
+        if "shipped" in writes:
+            for shipment in Shipment.objects.filter(order=order, shipped_at=moment).select_related("service"):
+                days = shipment.service.transit_days if shipment.service else logistics.DEFAULT_TRANSIT_DAYS
+                Shipment.objects.filter(pk=shipment.pk).update(
+                    expected_delivery_on=logistics.add_working_days(timezone.localdate(moment), days)
+                )
         if "order" in writes:
             stamps = Order.objects.values(*ORDER_STAMPS).get(pk=order.pk)
             Order.objects.filter(pk=order.pk).update(
@@ -642,12 +705,6 @@ class Command(BaseCommand):
             .values_list("stock_level__warehouse_id", flat=True)
             .distinct()
         )
-
-    def carrier_for(self, plan, total):
-        fragile = any(self.products[sku].fragile for sku, _q in plan.lines)
-        if fragile or total >= 1000 or self.rng.random() < 0.35:
-            return self.carriers["sf"]
-        return self.carriers["zto"]
 
     def tracking_number(self, carrier):
         while True:

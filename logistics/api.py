@@ -1,0 +1,131 @@
+"""Shipments in the channel API: an order's parcels with their tracking numbers and what the
+carrier reported. Orders cannot know of logistics, so the order views of `orders.api` are
+extended here, and this is the order viewset the API serves."""
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import build_basic_type
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view,
+)
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+
+from orders.api import serializers as order_serializers
+from orders.api import views as order_views
+from orders.api.problems import problem_responses
+
+from . import webhooks
+from .models import ExceptionKind, Shipment, ShipmentLine, TrackingEvent
+
+
+class ShipmentEventSerializer(serializers.ModelSerializer):
+    exception_kind = serializers.ChoiceField(choices=ExceptionKind.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = TrackingEvent
+        fields = ("occurred_at", "status", "exception_kind", "location", "description")
+        read_only_fields = fields
+
+
+class ShipmentLineSerializer(serializers.ModelSerializer):
+    sku = serializers.CharField(source="order_line.sku", read_only=True)
+
+    class Meta:
+        model = ShipmentLine
+        fields = ("sku", "quantity")
+        read_only_fields = fields
+
+
+class ShipmentSerializer(serializers.ModelSerializer):
+    carrier = serializers.CharField(source="carrier.code", read_only=True, allow_null=True, default=None)
+    carrier_name = serializers.CharField(source="carrier.name", read_only=True, allow_null=True, default=None)
+    service = serializers.CharField(source="service.name", read_only=True, allow_null=True, default=None)
+    tracking_url = serializers.CharField(read_only=True)
+    lines = ShipmentLineSerializer(many=True, read_only=True)
+    events = ShipmentEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Shipment
+        fields = (
+            "tracking_number", "carrier", "carrier_name", "service", "tracking_url", "status", "shipped_at",
+            "expected_delivery_on", "delivered_at", "lines", "events",
+        )
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="Order")
+class OrderWithShipmentsSerializer(order_serializers.OrderSerializer):
+    shipments = ShipmentSerializer(many=True, read_only=True)
+
+
+class OrderViewSet(order_views.OrderViewSet):
+    serializer_class = OrderWithShipmentsSerializer
+
+    def detail_lookups(self):
+        shipments = Shipment.objects.select_related("carrier", "service").prefetch_related(
+            Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")), "events",
+        ).order_by("created_at", "id")
+        return [*super().detail_lookups(), Prefetch("shipments", queryset=shipments)]
+
+
+class CarrierTokenScheme(OpenApiAuthenticationExtension):
+    target_class = webhooks.CarrierTokenAuthentication
+    name = "carrierToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": str(gettext_lazy("The carrier's webhook token, made in the console on the carrier's page.")),
+        }
+
+
+class OffsetDateTimeFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = webhooks.OffsetDateTimeField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return build_basic_type(OpenApiTypes.DATETIME)
+
+
+class TrackingEventResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    tracking_number = serializers.JSONField(help_text=gettext_lazy("The event's tracking number, as it was sent."))
+    result = serializers.ChoiceField(choices=["recorded", "duplicate", "error"])
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class TrackingEventsAnswerSerializer(serializers.Serializer):
+    recorded = serializers.IntegerField()
+    duplicate = serializers.IntegerField()
+    error = serializers.IntegerField()
+    results = TrackingEventResultSerializer(many=True)
+
+
+class RefusedBatchSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+@extend_schema_view(post=extend_schema(
+    tags=["tracking-events"],
+    request=webhooks.TrackingEventSerializer(many=True),
+    responses={
+        200: TrackingEventsAnswerSerializer,
+        (400, "application/json"): OpenApiResponse(
+            RefusedBatchSerializer, description=gettext_lazy("Not a list of events, or too many at once."),
+        ),
+        **problem_responses(400, 401, 415),
+    },
+    description=gettext_lazy(
+        "For carriers: report what happened to parcels, by tracking number. Each event is recorded on its "
+        "own; the answer says for each whether it was recorded, already known, or refused and why."
+    ),
+))
+class TrackingEventsView(webhooks.TrackingEventsView):
+    """The carriers' webhook (logistics.webhooks) as the API serves it: JSON in and out."""
+
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]

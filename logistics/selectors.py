@@ -1,0 +1,547 @@
+"""Read queries for the shipping console, the carrier webhook and the benchmarks. Lists cost the same
+number of queries however many orders or shipments they show."""
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from inventory.models import StockLevel, Warehouse
+from orders.models import Allocation, Order
+
+from .models import Carrier, CarrierService, ExceptionKind, PickWave, Shipment, ShipmentLine, TrackingEvent, TrackingLookup
+
+
+# Carrier webhook tokens
+
+
+def hash_webhook_token(token):
+    """How a carrier's webhook token is kept: its SHA-256, so a leaked database reveals no token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def carrier_for_webhook_token(token):
+    """The active carrier whose webhook token this is, or None."""
+    token = (token or "").strip()
+    if not token:
+        return None
+    return Carrier.objects.filter(webhook_token_hash=hash_webhook_token(token), active=True).first()
+
+
+# Carriers
+
+
+def carriers_with_on_time_rate():
+    """Carriers with `delivered_count` (parcels delivered that had an expected date) and
+    `on_time_count` (of those, delivered on or before that date, in the shop's time zone)."""
+    delivered = Q(shipments__status=Shipment.Status.DELIVERED, shipments__delivered_at__isnull=False,
+                  shipments__expected_delivery_on__isnull=False)
+    on_time = delivered & Q(shipments__delivered_at__date__lte=F("shipments__expected_delivery_on"))
+    return Carrier.objects.annotate(
+        delivered_count=Count("shipments", filter=delivered),
+        on_time_count=Count("shipments", filter=on_time),
+    )
+
+
+def on_time_rate(carrier):
+    """The share of a carrier's deliveries that arrived on time, in percent, or None before its
+    first delivery; `carrier` comes from carriers_with_on_time_rate()."""
+    if not carrier.delivered_count:
+        return None
+    return round(100 * carrier.on_time_count / carrier.delivered_count, 1)
+
+
+# What is waiting to be picked
+
+
+def goods_waiting(order_ids):
+    """The reserved goods of the orders, as {order_id: {warehouse_id: [(product, quantity), ...]}},
+    in one query."""
+    waiting = defaultdict(lambda: defaultdict(list))
+    allocations = (
+        Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED)
+        .select_related("line__product", "stock_level")
+        .order_by("pk")
+    )
+    for allocation in allocations:
+        waiting[allocation.line.order_id][allocation.stock_level.warehouse_id].append(
+            (allocation.line.product, allocation.quantity)
+        )
+    return waiting
+
+
+def warehouses_on_a_pick_list(order_ids):
+    """{order_id: {warehouse_id, ...}} of the warehouses where the orders already have a parcel
+    waiting to be packed or dispatched."""
+    taken = defaultdict(set)
+    rows = Shipment.objects.filter(order_id__in=order_ids, status__in=Shipment.OPEN).values_list(
+        "order_id", "warehouse_id"
+    )
+    for order_id, warehouse_id in rows:
+        taken[order_id].add(warehouse_id)
+    return taken
+
+
+def orders_by_id(order_ids):
+    return Order.objects.filter(pk__in=order_ids).only("pk", "number", "status", "payment_method").order_by("number")
+
+
+def active_warehouses():
+    return Warehouse.objects.filter(active=True).order_by("priority", "code")
+
+
+# Pick lists
+
+
+def pick_waves():
+    """Pick lists, newest first, with how many orders and units are on each and how many parcels
+    are still waiting to be packed; cancelled parcels do not count."""
+    live = ~Q(shipments__status=Shipment.Status.CANCELLED)
+    units = (
+        ShipmentLine.objects.filter(shipment__wave=OuterRef("pk"))
+        .exclude(shipment__status=Shipment.Status.CANCELLED)
+        .order_by().values("shipment__wave").annotate(total=Sum("quantity")).values("total")
+    )
+    return PickWave.objects.select_related("warehouse", "created_by").annotate(
+        order_count=Count("shipments", filter=live),
+        to_pack_count=Count("shipments", filter=Q(shipments__status=Shipment.Status.PENDING)),
+        unit_count=Coalesce(Subquery(units), 0),
+    )
+
+
+def waves_with_order(number):
+    """Ids of the pick lists an order (by its number) is on."""
+    return Shipment.objects.filter(order__number=number, wave__isnull=False).values("wave_id")
+
+
+@dataclass
+class PickRow:
+    """One SKU to take off one shelf, with the orders it is for."""
+
+    sku: str
+    name: str
+    barcode: str
+    bin_location: str
+    quantity: int = 0
+    orders: dict = field(default_factory=dict)
+
+    @property
+    def order_quantities(self):
+        return sorted(self.orders.items())
+
+    @property
+    def for_orders(self):
+        """The orders and their quantities on one line ("OC…-1 ×2, OC…-7 ×1"), joined here because a
+        list of hundreds of orders would spend its time in a template loop."""
+        return ", ".join(f"{number}\u00a0×{quantity}" for number, quantity in self.order_quantities)
+
+
+@dataclass(frozen=True)
+class PickOrder:
+    """An order on a pick list: its parcel's service, units and state."""
+
+    number: str
+    service: str
+    units: int
+    status: str
+
+    @property
+    def status_label(self):
+        return Shipment.Status(self.status).label
+
+
+@dataclass
+class PickSheet:
+    wave: PickWave
+    rows: list
+    orders: list
+    cancelled: list
+
+    @property
+    def total_quantity(self):
+        return sum(row.quantity for row in self.rows)
+
+
+def bin_sort_key(bin_location):
+    """Bins in walking order: A-2 before A-10, and goods without a bin at the end."""
+    parts = re.split(r"(\d+)", bin_location.upper())
+    return (not bin_location, [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts])
+
+
+def pick_sheet(wave_id):
+    """The printable pick list of a wave: its goods summed by SKU with the bin they sit in (in the
+    wave's warehouse), sorted by bin then SKU, and the orders on it. Four queries however many
+    orders the list holds."""
+    wave = PickWave.objects.select_related("warehouse", "created_by").get(pk=wave_id)
+    lines = (
+        ShipmentLine.objects.filter(shipment__wave=wave)
+        .exclude(shipment__status=Shipment.Status.CANCELLED)
+        .values_list("order_line__product_id", "order_line__sku", "order_line__product__name",
+                     "order_line__product__barcode", "shipment__order__number", "quantity")
+        .order_by("pk")
+    )
+    rows = {}
+    for product_id, sku, name, barcode, number, quantity in lines:
+        row = rows.get(product_id)
+        if row is None:
+            row = rows[product_id] = PickRow(sku=sku, name=name, barcode=barcode or "", bin_location="")
+        row.quantity += quantity
+        row.orders[number] = row.orders.get(number, 0) + quantity
+    bins = (
+        StockLevel.objects.filter(warehouse_id=wave.warehouse_id, product_id__in=list(rows))
+        .order_by().values_list("product_id", "bin_location")
+    )
+    for product_id, bin_location in bins:
+        rows[product_id].bin_location = bin_location
+    # Plain values, not model instances: a list of 500 orders would spend most of its time
+    # building shipments, orders and services it only prints a few fields of.
+    parcels = (
+        Shipment.objects.filter(wave=wave)
+        .values_list("order__number", "service__carrier__name", "service__name", "status")
+        .annotate(units=Coalesce(Sum("lines__quantity"), 0))
+        .order_by("order__number")
+    )
+    orders = [
+        PickOrder(number=number, service=f"{carrier} · {service}" if service else "", units=units, status=status)
+        for number, carrier, service, status, units in parcels
+    ]
+    return PickSheet(
+        wave=wave,
+        rows=sorted(rows.values(), key=lambda row: (bin_sort_key(row.bin_location), row.sku)),
+        orders=[order for order in orders if order.status != Shipment.Status.CANCELLED],
+        cancelled=[order for order in orders if order.status == Shipment.Status.CANCELLED],
+    )
+
+
+# Shipments
+
+
+def shipment_list():
+    return Shipment.objects.select_related("order", "warehouse", "carrier", "service__carrier")
+
+
+def shipment_for_page(shipment_id):
+    """One shipment with its lines and tracking events, in a fixed number of queries."""
+    return (
+        Shipment.objects.select_related("order", "warehouse", "carrier", "service__carrier", "wave",
+                                        "packed_by", "dispatched_by")
+        .prefetch_related("lines__order_line__product", "events__recorded_by")
+        .get(pk=shipment_id)
+    )
+
+
+def services_to_choose_from():
+    return (
+        CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
+        .order_by("carrier__name", "kind", "code")
+    )
+
+
+# Dispatch and tracking: uploads, the delivery-exceptions queue, the public tracking page
+
+
+@dataclass
+class PlannedRow:
+    """One row of an upload and what confirming it will do, or why it cannot (by column key)."""
+
+    row: int
+    values: dict
+    errors: dict = field(default_factory=dict)
+    carrier: Carrier | None = None
+    shipment: Shipment | None = None
+    already_known: bool = False
+
+    def refuse(self, column, message):
+        self.errors.setdefault(column, message)
+
+
+def active_carriers_by_text():
+    """Active carriers by lower-case code and by lower-case name, the two ways a sheet names one."""
+    carriers = list(Carrier.objects.filter(active=True).order_by("pk"))
+    by_text = {carrier.name.strip().lower(): carrier for carrier in reversed(carriers)}
+    by_text.update({carrier.code.lower(): carrier for carrier in carriers})
+    return by_text
+
+
+def _resolve_carrier(planned, carriers):
+    text = str(planned.values.get("carrier", "")).strip()
+    if not text:
+        return
+    planned.carrier = carriers.get(text.lower())
+    if planned.carrier is None:
+        planned.refuse("carrier", _("No active carrier “%(carrier)s”: use a carrier's code or name.")
+                       % {"carrier": text})
+
+
+def _tracking_text(planned):
+    number = str(planned.values.get("tracking_number", "")).strip()
+    if len(number) > Shipment._meta.get_field("tracking_number").max_length:
+        planned.refuse("tracking_number", _("A tracking number has at most 64 characters."))
+    return number
+
+
+def plan_dispatch_upload(rows):
+    """What a sheet of (order number, carrier, tracking number) rows would dispatch: each row takes
+    the order's packed parcel that already carries this tracking number, or else its next packed
+    parcel without one, so an order with two packed parcels takes two rows. Every problem is kept
+    on its row and column. Reads only; logistics.services.dispatch_by_upload acts on the plan."""
+    planned = [PlannedRow(row=row["row"], values=row) for row in rows]
+    numbers = {str(p.values.get("order_number", "")).strip().upper() for p in planned} - {""}
+    found = {order.number: order for order in Order.objects.filter(number__in=numbers)}
+    packed = defaultdict(list)
+    for shipment in (Shipment.objects.filter(order__number__in=numbers, status=Shipment.Status.PACKED)
+                     .select_related("order", "carrier", "warehouse").order_by("pk")):
+        packed[shipment.order.number].append(shipment)
+    tracking_numbers = {str(p.values.get("tracking_number", "")).strip() for p in planned} - {""}
+    in_use = {
+        (shipment.carrier_id, shipment.tracking_number): shipment
+        for shipment in Shipment.objects.filter(tracking_number__in=tracking_numbers).select_related("order")
+    }
+    carriers = active_carriers_by_text()
+    seen, taken = {}, set()
+    for row in planned:
+        number = str(row.values.get("order_number", "")).strip().upper()
+        _resolve_carrier(row, carriers)
+        tracking_number = _tracking_text(row)
+        order = found.get(number)
+        if number and order is None:
+            row.refuse("order_number", _("There is no order %(number)s.") % {"number": number})
+        if row.carrier is None or not tracking_number or order is None or row.errors:
+            continue
+        key = (row.carrier.pk, tracking_number)
+        if key in seen:
+            row.refuse("tracking_number", _("Row %(row)s already has this tracking number.") % {"row": seen[key]})
+            continue
+        seen[key] = row.row
+        holder = in_use.get(key)
+        if holder is not None and (holder.order_id != order.pk or holder.status != Shipment.Status.PACKED):
+            row.refuse("tracking_number", _("%(carrier)s tracking number %(number)s is already on order %(order)s.")
+                       % {"carrier": row.carrier, "number": tracking_number, "order": holder.order.number})
+            continue
+        waiting = [s for s in packed[number] if s.pk not in taken and not s.tracking_number]
+        row.shipment = holder or (waiting[0] if waiting else None)
+        if row.shipment is None:
+            row.refuse("order_number", _no_parcel_waiting(order, packed[number]))
+            continue
+        taken.add(row.shipment.pk)
+    return planned
+
+
+def _no_parcel_waiting(order, packed):
+    if not packed:
+        return _("Order %(number)s has no packed parcel waiting for dispatch (it is %(status)s).") % {
+            "number": order.number, "status": order.get_status_display(),
+        }
+    without_number = sum(1 for shipment in packed if not shipment.tracking_number)
+    if not without_number:
+        return _("The packed parcels of order %(number)s already carry other tracking numbers.") % {
+            "number": order.number,
+        }
+    return ngettext(
+        "Order %(number)s has %(count)s packed parcel without a tracking number, and other rows take it.",
+        "Order %(number)s has %(count)s packed parcels without a tracking number, and other rows take them.",
+        without_number,
+    ) % {"number": order.number, "count": without_number}
+
+
+def plan_event_upload(rows):
+    """Which parcel each tracking event row is about, whether that event is already known (sent
+    twice, or twice in the sheet), and what is wrong with the rest. Rows carry the values the
+    service takes (status code, aware time, or None where the cell could not be read); reads only."""
+    planned = [PlannedRow(row=row["row"], values=row) for row in rows]
+    carriers = active_carriers_by_text()
+    for row in planned:
+        _resolve_carrier(row, carriers)
+    numbers = {_tracking_text(row) for row in planned if row.carrier}
+    shipments = {
+        (shipment.carrier_id, shipment.tracking_number): shipment
+        for shipment in Shipment.objects.filter(tracking_number__in=numbers - {""}).select_related("order", "carrier")
+    }
+    known = set(
+        TrackingEvent.objects.filter(shipment__in=list(shipments.values()))
+        .values_list("shipment_id", "status", "occurred_at")
+    )
+    seen = set()
+    for row in planned:
+        if row.carrier is None or row.errors:
+            continue
+        number = _tracking_text(row)
+        row.shipment = shipments.get((row.carrier.pk, number))
+        if row.shipment is None:
+            row.refuse("tracking_number", _("%(carrier)s has no parcel with tracking number %(number)s.")
+                       % {"carrier": row.carrier, "number": number})
+            continue
+        if row.shipment.status in Shipment.OPEN + [Shipment.Status.CANCELLED]:
+            row.refuse("tracking_number", _("This parcel has not left the warehouse; tracking starts at dispatch."))
+            continue
+        status, occurred_at = row.values.get("status"), row.values.get("occurred_at")
+        if status is None or occurred_at is None:
+            continue
+        if status == TrackingEvent.Status.EXCEPTION and not row.values.get("exception_kind"):
+            row.refuse("exception_kind", _("Say what went wrong: delayed, lost, damaged or address problem."))
+            continue
+        key = (row.shipment.pk, status, occurred_at)
+        row.already_known = key in known or key in seen
+        seen.add(key)
+    return planned
+
+
+def parcels_of_order(order_id):
+    """The order's parcels that are not cancelled, with their lines, by warehouse priority."""
+    return (
+        Shipment.objects.filter(order_id=order_id).exclude(status=Shipment.Status.CANCELLED)
+        .select_related("carrier", "service", "warehouse")
+        .prefetch_related("lines__order_line__product")
+        .order_by("warehouse__priority", "warehouse__code", "pk")
+    )
+
+
+def parcel_with_tracking_number(carrier, tracking_number):
+    """The carrier's parcel with this tracking number, or None."""
+    return Shipment.objects.filter(carrier=carrier, tracking_number=tracking_number).first()
+
+
+ON_THE_WAY_UNREPORTED = [Shipment.Status.SHIPPED, Shipment.Status.IN_TRANSIT, Shipment.Status.OUT_FOR_DELIVERY]
+
+
+def delivery_exceptions(*, today=None, kind=""):
+    """Parcels someone has to act on: a reported exception; a parcel returned to sender while its
+    order still counts as shipped; a parcel still on the way after its expected delivery day. Each
+    comes with its last tracking event, the most overdue first. `kind` narrows the list to one
+    exception kind, to "overdue" or to "returned"."""
+    today = today or timezone.localdate()
+    last_event = TrackingEvent.objects.filter(shipment=OuterRef("pk")).order_by("-occurred_at", "-pk")
+    late = Q(status__in=ON_THE_WAY_UNREPORTED, expected_delivery_on__lt=today)
+    returned = Q(status=Shipment.Status.RETURNED,
+                 order__status__in=[Order.Status.SHIPPED, Order.Status.PARTIALLY_SHIPPED])
+    if kind == "overdue":
+        wanted = late
+    elif kind == "returned":
+        wanted = returned
+    elif kind in ExceptionKind.values:
+        wanted = Q(status=Shipment.Status.EXCEPTION, exception_kind=kind)
+    else:
+        wanted = Q(status=Shipment.Status.EXCEPTION) | late | returned
+    return (
+        Shipment.objects.filter(wanted)
+        .select_related("order", "carrier", "warehouse")
+        .annotate(
+            last_event_status=Subquery(last_event.values("status")[:1]),
+            last_event_time=Subquery(last_event.values("occurred_at")[:1]),
+            last_event_location=Subquery(last_event.values("location")[:1]),
+            last_event_description=Subquery(last_event.values("description")[:1]),
+        )
+        .order_by(F("expected_delivery_on").asc(nulls_last=True), "pk")
+    )
+
+
+def delivery_exception_counts(*, today=None):
+    """How many parcels the queue holds for each kind it can be narrowed to, in three queries."""
+    today = today or timezone.localdate()
+    counts = dict(
+        Shipment.objects.filter(status=Shipment.Status.EXCEPTION)
+        .values_list("exception_kind").annotate(count=Count("pk")).order_by()
+    )
+    counts["overdue"] = delivery_exceptions(today=today, kind="overdue").count()
+    counts["returned"] = delivery_exceptions(today=today, kind="returned").count()
+    return counts
+
+
+def phone_of_order(number):
+    """(id, phone) of the order with this number, or None: all the tracking page needs to check a
+    customer's guess before it shows anything."""
+    return Order.objects.filter(number=number).values_list("pk", "phone").first()
+
+
+def order_for_tracking(order_id):
+    """The order a customer follows on the public tracking page, with its parcels (not cancelled)
+    and their events, newest first. Three queries."""
+    parcels = (
+        Shipment.objects.exclude(status=Shipment.Status.CANCELLED).select_related("carrier")
+        .prefetch_related(Prefetch("events", queryset=TrackingEvent.objects.order_by("-occurred_at", "-pk")))
+        .order_by("pk")
+    )
+    return Order.objects.prefetch_related(Prefetch("shipments", queryset=parcels)).get(pk=order_id)
+
+
+def failed_lookup_times(*, since, limit, client=None, order_number=None):
+    """When the latest failed tracking-page attempts (at most `limit`, newest first) since a time
+    were made, from one client or for one order number."""
+    recent = TrackingLookup.objects.filter(created_at__gte=since)
+    recent = recent.filter(client=client) if client is not None else recent.filter(order_number=order_number)
+    return list(recent.order_by("-created_at").values_list("created_at", flat=True)[:limit])
+
+
+# Packing
+
+
+def parcel_for_packing(shipment_id):
+    """A shipment with its order, carrier service and lines (with their products), for the scan
+    page, the packing slip and the label. Raises Shipment.DoesNotExist."""
+    return (
+        Shipment.objects.select_related("order__channel", "warehouse", "carrier", "service")
+        .prefetch_related(Prefetch("lines", ShipmentLine.objects.select_related("order_line__product").order_by("pk")))
+        .get(pk=shipment_id)
+    )
+
+
+def products_weight_kg(shipment):
+    """What the goods of a shipment fetched by parcel_for_packing weigh by their product data."""
+    return sum(
+        (line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()), Decimal("0")
+    )
+
+
+def parcel_position(shipment):
+    """(n, total): this is parcel n of the order's `total` parcels that are not cancelled; n is
+    None for a cancelled parcel."""
+    parcels = list(
+        Shipment.objects.filter(order_id=shipment.order_id).exclude(status=Shipment.Status.CANCELLED)
+        .order_by("pk").values_list("pk", flat=True)
+    )
+    return (parcels.index(shipment.pk) + 1 if shipment.pk in parcels else None), len(parcels)
+
+
+def parcel_to_pack(order_number, warehouse=None):
+    """The parcel of a scanned order waiting to be packed in `warehouse` (any warehouse when None),
+    as (shipment, ""); or (None, why there is none) in words a packer can act on."""
+    number = (order_number or "").strip().upper()
+    order = Order.objects.filter(number=number).first()
+    if order is None:
+        return None, _("No order has the number %(number)s. Scan the order number on the packing slip.") % {
+            "number": number}
+    shipments = list(order.shipments.select_related("warehouse").order_by("pk"))
+    here = [s for s in shipments if warehouse is None or s.warehouse_id == warehouse.pk]
+    waiting = [s for s in here if s.status == Shipment.Status.PENDING]
+    values = {"number": order.number, "status": order.get_status_display(),
+              "warehouse": warehouse or _("any warehouse")}
+    if len(waiting) == 1:
+        return waiting[0], ""
+    if waiting:
+        values["warehouses"] = ", ".join(str(s.warehouse) for s in waiting)
+        return None, _("Order %(number)s waits to be packed in %(warehouses)s: choose the warehouse you pack in.") % values
+    elsewhere = [s for s in shipments if s.status == Shipment.Status.PENDING]
+    if elsewhere:
+        values["warehouses"] = ", ".join(str(s.warehouse) for s in elsewhere)
+        return None, _("Order %(number)s is packed in %(warehouses)s, not in %(warehouse)s.") % values
+    if order.status == Order.Status.CANCELLED:
+        return None, _("Order %(number)s is cancelled: do not pack it, put its goods back.") % values
+    if order.status in (Order.Status.PENDING, Order.Status.ON_HOLD):
+        return None, _("Order %(number)s is %(status)s: it is packed only after it is approved and picked.") % values
+    if any(s.status == Shipment.Status.PACKED for s in here):
+        return None, _("Order %(number)s is already packed in %(warehouse)s: its parcel waits for the carrier.") % values
+    if any(s.status not in Shipment.OPEN + [Shipment.Status.CANCELLED] for s in here):
+        return None, _("Order %(number)s has already left %(warehouse)s.") % values
+    reserved = Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED)
+    if warehouse is not None:
+        reserved = reserved.filter(stock_level__warehouse=warehouse)
+    if reserved.exists():
+        return None, _("Order %(number)s is not on a pick list for %(warehouse)s yet: print a pick list first.") % values
+    return None, _("Order %(number)s has nothing to pack in %(warehouse)s (it is %(status)s).") % values

@@ -1,0 +1,115 @@
+"""Two packers on one parcel at once, with real database connections on PostgreSQL (see
+tests/test_concurrency.py for `race`). Whichever racer the database serves first, the assertions
+hold: a parcel is closed once, and no line ever holds more units than the order asked for."""
+
+from functools import partial
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import F
+
+from logistics import services as logistics
+from logistics.models import Shipment, ShipmentLine
+from orders import services as orders
+from orders.models import Order, OrderEvent
+from tests.factories import ProductFactory, WarehouseFactory, pick_all, place, staff, stock
+from tests.test_concurrency import race, split
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def product():
+    item = ProductFactory()
+    stock(item, WarehouseFactory(), 10)
+    return item
+
+
+def parcel_of(product, quantity):
+    order = place(lines=[(product, quantity)])
+    pick_all(order)
+    return order.shipments.get()
+
+
+def scan_all_but(shipment, product, left):
+    line = shipment.lines.get()
+    for _unit in range(line.quantity - left):
+        logistics.pack_item(shipment.pk, product.barcode, actor=None)
+
+
+def assert_never_overpacked():
+    assert not ShipmentLine.objects.filter(packed_quantity__gt=F("quantity")).exists()
+
+
+def test_two_operators_closing_the_same_parcel_at_once_one_wins_and_the_other_is_told(product):
+    shipment = parcel_of(product, 2)
+    scan_all_but(shipment, product, 0)
+    first, second = staff("Warehouse operator"), staff("Warehouse operator")
+
+    outcomes = race(
+        partial(logistics.finish_packing, shipment.pk, weight_kg="1.2", package_count=1, actor=first),
+        partial(logistics.finish_packing, shipment.pk, weight_kg="1.4", package_count=2, actor=second),
+    )
+
+    closed, refused = split(outcomes, Shipment)
+    assert len(closed) == 1 and len(refused) == 1
+    assert isinstance(refused[0], orders.TransitionRefused)
+    assert "is Packed: there is nothing left to pack" in str(refused[0])
+    winner = closed[0]
+    shipment.refresh_from_db()
+    assert shipment.status == Shipment.Status.PACKED
+    assert (shipment.weight_kg, shipment.package_count, shipment.packed_by_id) == (
+        winner.weight_kg, winner.package_count, winner.packed_by_id)
+    assert Order.objects.get(pk=shipment.order_id).status == Order.Status.PACKED
+    assert OrderEvent.objects.filter(order_id=shipment.order_id, transition="mark_packed").count() == 1
+
+
+def test_two_operators_scanning_the_last_unit_at_once_one_is_accepted_and_one_refused_as_surplus(product):
+    shipment = parcel_of(product, 3)
+    scan_all_but(shipment, product, 1)
+
+    outcomes = race(
+        partial(logistics.pack_item, shipment.pk, product.barcode, actor=staff("Warehouse operator")),
+        partial(logistics.pack_item, shipment.pk, product.sku, actor=staff("Warehouse operator")),
+    )
+
+    accepted, refused = split(outcomes, ShipmentLine)
+    assert len(accepted) == 1 and len(refused) == 1
+    assert isinstance(refused[0], ValidationError)
+    assert refused[0].message_dict["code"] == [f"All 3 × {product.sku} are already packed. Put this one aside."]
+    assert shipment.lines.get().packed_quantity == 3
+    assert_never_overpacked()
+
+
+def test_many_scans_racing_for_few_units_pack_exactly_the_units_ordered(product):
+    shipment = parcel_of(product, 3)
+
+    outcomes = race(*[partial(logistics.pack_item, shipment.pk, product.barcode, actor=None) for _ in range(8)])
+
+    accepted, refused = split(outcomes, ShipmentLine)
+    assert len(accepted) == 3
+    assert len(refused) == 5 and all(isinstance(error, ValidationError) for error in refused)
+    assert shipment.lines.get().packed_quantity == 3
+    assert_never_overpacked()
+
+
+def test_closing_the_parcel_while_its_last_unit_is_scanned_never_packs_it_incomplete(product):
+    shipment = parcel_of(product, 2)
+    scan_all_but(shipment, product, 1)
+
+    outcomes = race(
+        partial(logistics.pack_item, shipment.pk, product.barcode, actor=None),
+        partial(logistics.finish_packing, shipment.pk, weight_kg="1", package_count=1, actor=None),
+    )
+
+    scanned, closing = outcomes
+    assert isinstance(scanned, ShipmentLine)
+    shipment.refresh_from_db()
+    if isinstance(closing, Shipment):
+        # The scan was served first, so the parcel was complete when it closed.
+        assert shipment.status == Shipment.Status.PACKED
+    else:
+        assert isinstance(closing, ValidationError) and "Still missing: 1 ×" in closing.messages[0]
+        assert shipment.status == Shipment.Status.PENDING
+    assert shipment.lines.get().packed_quantity == 2
+    assert_never_overpacked()

@@ -1,0 +1,166 @@
+"""The public tracking page: the right order number and phone ending show the order's progress and
+its parcels; anything else shows nothing about any order, and guessing is cut off."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from logistics import services
+from logistics.models import TrackingEvent, TrackingLookup
+from orders import services as orders
+from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, advance, place, stock
+
+pytestmark = pytest.mark.django_db
+
+URL = "/track/"
+PHONE = "13812345678"
+
+
+@pytest.fixture
+def product():
+    product = ProductFactory(name="Ceramic teapot")
+    stock(product, WarehouseFactory(), 20)
+    return product
+
+
+@pytest.fixture
+def order(product):
+    order = advance(place(lines=[(product, 2)], phone=PHONE, recipient="王小明", address="文三路 90 号"), "shipped")
+    parcel = order.shipments.get()
+    services.record_tracking_event(parcel.pk, status="in_transit", occurred_at=timezone.now() - timedelta(hours=3),
+                                   location="杭州转运中心", description="快件已到达转运中心",
+                                   source=TrackingEvent.Source.WEBHOOK)
+    return order
+
+
+def look_up(client, number, digits, address="203.0.113.7", **headers):
+    return client.post(URL, {"order": number, "phone_last_four": digits}, REMOTE_ADDR=address, **headers)
+
+
+def without_csrf(content):
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", content.decode())
+
+
+def assert_reveals_nothing(response, order, product):
+    content = response.content.decode()
+    for secret in ("王小明", "王*", "文三路", "杭州市", PHONE, "5678", product.sku, product.name,
+                   order.shipments.get().tracking_number, "杭州转运中心"):
+        assert secret not in content, secret
+
+
+def test_the_page_lives_at_track_and_takes_the_order_number_from_the_link(client):
+    response = client.get(URL, {"order": "OC250301-000123"})
+
+    assert reverse("track") == URL
+    assert response.status_code == 200
+    assert 'value="OC250301-000123"' in response.content.decode()
+    assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
+
+
+def test_the_right_phone_ending_shows_the_progress_and_the_parcels_events(client, order, product):
+    parcel = order.shipments.get()
+
+    response = look_up(client, order.number.lower(), "5678")
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert order.number in content
+    assert [str(step["label"]) for step in response.context["progress"] if step["done"]] == [
+        "Order placed", "Confirmed", "Shipped",
+    ]
+    assert "王*" in content and "杭州市" in content
+    assert "杭州转运中心" in content and "快件已到达转运中心" in content
+    assert parcel.tracking_url.replace("&", "&amp;") in content
+    assert str(parcel.expected_delivery_on.year) in content
+
+
+def test_the_right_phone_ending_still_shows_no_personal_data_beyond_masked_name_and_city(client, order, product):
+    content = look_up(client, order.number, "5678").content.decode()
+
+    for secret in ("王小明", "文三路", PHONE, "138", "西湖区", product.sku, product.name):
+        assert secret not in content, secret
+
+
+def test_a_wrong_phone_ending_reveals_nothing_and_reads_like_an_unknown_order(client, order, product):
+    wrong = look_up(client, order.number, "0000")
+    unknown = look_up(client, "OC000000-000000", "5678")
+
+    assert_reveals_nothing(wrong, order, product)
+    assert wrong.status_code == unknown.status_code == 200
+    assert "We found no order with this number and phone number ending." in wrong.content.decode()
+    assert without_csrf(wrong.content) == without_csrf(unknown.content).replace("OC000000-000000", order.number)
+
+
+def test_wrong_guesses_are_recorded_per_client_and_order_number(client, order):
+    look_up(client, order.number, "0000", address="198.51.100.1")
+
+    lookup = TrackingLookup.objects.get()
+    assert (lookup.client, lookup.order_number) == ("198.51.100.1", order.number)
+
+
+def test_after_too_many_wrong_guesses_for_an_order_even_the_right_ending_is_refused_until_the_window_passes(
+    client, order, product
+):
+    for attempt in range(services.MAX_FAILED_LOOKUPS_PER_ORDER):
+        look_up(client, order.number, f"{attempt:04d}", address=f"192.0.2.{attempt}")
+
+    refused = look_up(client, order.number, "5678", address="192.0.2.200")
+
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.content.decode()
+    assert int(refused["Retry-After"]) > 0
+    assert_reveals_nothing(refused, order, product)
+    assert TrackingLookup.objects.count() == services.MAX_FAILED_LOOKUPS_PER_ORDER
+
+    TrackingLookup.objects.update(created_at=timezone.now() - services.TRACKING_LOOKUP_WINDOW - timedelta(seconds=1))
+    assert look_up(client, order.number, "5678", address="192.0.2.200").status_code == 200
+
+
+def test_after_too_many_wrong_guesses_from_one_client_it_is_refused_for_every_order(client, order, product):
+    for attempt in range(services.MAX_FAILED_LOOKUPS_PER_CLIENT):
+        look_up(client, f"OC000000-{attempt:06d}", "1111", address="203.0.113.9")
+
+    refused = look_up(client, order.number, "5678", address="203.0.113.9")
+    elsewhere = look_up(client, order.number, "5678", address="203.0.113.10")
+
+    assert refused.status_code == 429
+    assert_reveals_nothing(refused, order, product)
+    assert elsewhere.status_code == 200 and "王*" in elsewhere.content.decode()
+
+
+def test_a_malformed_ending_is_refused_without_looking_anything_up(client, order):
+    response = look_up(client, order.number, "56a8")
+
+    assert response.status_code == 200
+    assert "Enter four digits." in response.content.decode()
+    assert not TrackingLookup.objects.exists()
+
+
+def test_the_page_speaks_the_browsers_language(client, order):
+    response = client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert '<html lang="zh-hans">' in response.content.decode()
+
+
+def test_a_cancelled_order_shows_it_was_cancelled(client, product):
+    order = place(lines=[(product, 1)], phone=PHONE)
+    orders.cancel(order.pk, actor=None, reason="Customer changed their mind")
+
+    response = look_up(client, order.number, "5678")
+
+    assert [str(step["label"]) for step in response.context["progress"]] == ["Order placed", "Cancelled"]
+    assert response.context["parcels"] == []
+
+
+def test_a_parcel_still_being_packed_shows_no_tracking_number_yet(client, product):
+    order = advance(place(lines=[(product, 1)], phone=PHONE), "packed")
+    services.assign_tracking_number(order.shipments.get().pk, CarrierFactory().pk, "SF-NOT-YET", actor=None)
+
+    response = look_up(client, order.number, "5678")
+
+    (parcel,) = response.context["parcels"]
+    assert (str(parcel["status"]), parcel["tracking_number"]) == ("Being prepared", "")
+    assert "SF-NOT-YET" not in response.content.decode()
