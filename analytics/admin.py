@@ -7,6 +7,8 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from inventory.console import ReadOnlyAdminMixin
+
 from . import dashboard
 from .excel import workbook
 from .forms import DashboardFilterForm
@@ -22,20 +24,11 @@ def may_see_dashboard(user):
 
 
 @admin.register(DailyOrders)
-class DashboardAdmin(admin.ModelAdmin):
+class DashboardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Carries the dashboard's URLs; the rollup rows themselves are not a list anyone edits."""
 
     def get_model_perms(self, request):
         return {}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [

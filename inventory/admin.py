@@ -15,6 +15,7 @@ from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from . import selectors, services
+from .console import ReadOnlyAdminMixin
 from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm, add_service_error
 from .models import Product, StockLevel, StockMovement, Warehouse
 from .resources import ProductResource, StockCountResource
@@ -358,7 +359,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
 
 
 @admin.register(StockMovement)
-class StockMovementAdmin(admin.ModelAdmin):
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger, read-only: every line was written by a service and is never changed."""
 
     list_display = ("created_at", "stock_level_link", "product_name", "kind", "on_hand", "reserved",
@@ -369,15 +370,6 @@ class StockMovementAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fields = ("created_at", "stock_level_link", "kind", "on_hand", "reserved", "reference", "reason", "actor")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("stock level"), ordering="stock_level__product__sku")
     def stock_level_link(self, movement):

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from inventory.console import ReadOnlyAdminMixin
 from orders.admin.display import REFUSALS, badge, refusal_message
 
 from .. import selectors, services
@@ -26,7 +27,7 @@ def order_page(order_id):
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(PackingViews, TrackingViews, ShipmentExportMixin, admin.ModelAdmin):
+class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExportMixin, admin.ModelAdmin):
     list_display = ("order_link", "warehouse", "status_badge", "service_display", "reason", "tracking_link",
                     "expected_delivery_on")
     list_filter = ("status", "carrier", "warehouse", "service_reason")
@@ -44,15 +45,6 @@ class ShipmentAdmin(PackingViews, TrackingViews, ShipmentExportMixin, admin.Mode
 
     def get_queryset(self, request):
         return selectors.shipment_list()
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_search_results(self, request, queryset, search_term):
         # Both numbers are matched whole, so the search stays on the indexes however many

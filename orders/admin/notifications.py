@@ -12,6 +12,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from inventory.console import ReadOnlyAdminMixin
+
 from .. import selectors
 from ..models import Notification, NotificationMedium, NotificationTemplate
 from ..services import notifications
@@ -118,7 +120,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display_links = ("created",)
     list_filter = ("status", "event", "medium")
     list_select_related = ("order",)
@@ -131,15 +133,6 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = ("order_link", "event", "medium", "recipient_whole", "recipient_masked", "language",
                        "status_badge", "attempts", "last_error", "created", "sent", "subject", "body",
                        "resend_of_link", "requested_by")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resend_permission(self, request):
         return request.user.has_perm(RESEND_PERMISSION)

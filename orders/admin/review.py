@@ -6,6 +6,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from inventory.console import ReadOnlyAdminMixin
+
 from .. import selectors
 from ..models import HeldOrder
 from ..services.checks import describe
@@ -15,7 +17,7 @@ from .paginator import CappedCountPaginator
 
 
 @admin.register(HeldOrder)
-class HeldOrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
+class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.ModelAdmin):
     list_display_links = None
     list_select_related = ("channel", "customer")
     list_per_page = 50
@@ -79,15 +81,6 @@ class HeldOrderAdmin(OrderColumns, OrderActionsMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return self.has_review_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[object_id]))
