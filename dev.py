@@ -44,6 +44,7 @@ def set_up():
 def serve():
     set_up()
     run("manage.py", "migrate", "--no-input")
+    run("manage.py", "createcachetable")
     run("manage.py", "seed_demo")
     print(f"\nOrderCycle console: {CONSOLE_URL}  (log in with a demo login above; Ctrl+C stops)\n", flush=True)
     # Notifications, big imports and exports are queued in the database; this worker runs them.

@@ -163,9 +163,16 @@ TASKS = {
     }
 }
 
+# Shared by every app server, so the API's per-channel rate limit holds across them
+# (`manage.py createcachetable` makes the table; dev.py run and the tests do it).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ordercycle_cache"}}
+# Requests each channel may make to the API per period (DRF rate format).
+API_CHANNEL_RATE = os.environ.get("API_CHANNEL_RATE", "600/minute")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "orders.api.problems.problem_details_handler",
+    "DEFAULT_THROTTLE_RATES": {"channel": API_CHANNEL_RATE},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "OrderCycle channel API",

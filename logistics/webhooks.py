@@ -3,6 +3,8 @@ with its own token (Authorization: Bearer <token>); only the token's SHA-256 is 
 logistics.services.issue_webhook_token. Every event is recorded on its own, so one bad event in a
 batch does not lose the others, and a report sent twice is recorded once."""
 
+from datetime import timezone as dt_timezone
+
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
@@ -66,7 +68,11 @@ class OffsetDateTimeField(serializers.Field):
             parsed = None
         if parsed is None or parsed.tzinfo is None:
             self.fail("invalid")
-        return parsed
+        try:
+            # ISO 8601 allows offsets up to ±23:59, PostgreSQL only up to ±15:59.
+            return parsed.astimezone(dt_timezone.utc)
+        except OverflowError:
+            self.fail("invalid")
 
     def to_representation(self, value):
         return value.isoformat()

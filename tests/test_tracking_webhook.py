@@ -1,6 +1,9 @@
 """The carrier webhook: a token per carrier, checked by its hash; nothing is recorded without the
 right one, and each event of a batch gets its own answer."""
 
+from datetime import datetime
+from datetime import timezone as dt_timezone
+
 import pytest
 from django.urls import reverse
 
@@ -113,6 +116,13 @@ def test_each_event_of_a_batch_gets_its_own_answer(client, token, parcel):
     assert "exception_kind" in results[2]["errors"]
     parcel.refresh_from_db()
     assert (parcel.status, parcel.exception_kind) == (Shipment.Status.EXCEPTION, "address_problem")
+
+
+def test_a_time_with_an_offset_beyond_what_postgresql_holds_is_recorded_at_its_instant(client, token, parcel):
+    response = post(client, [event(occurred_at="2025-03-01T01:00:00-21:34")], token)
+
+    assert response.json()["results"][0]["result"] == "recorded"
+    assert parcel.events.get().occurred_at == datetime(2025, 3, 1, 22, 34, tzinfo=dt_timezone.utc)
 
 
 def test_a_carrier_cannot_report_on_another_carriers_parcel(client, parcel):

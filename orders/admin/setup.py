@@ -16,11 +16,12 @@ from inventory.forms import add_service_error
 from ..models import BlockedContact, Channel, Customer, IntakeSettings
 from ..services import blocklist, customers
 from ..services.phones import format_phone, mask_phone, normalize_phone
+from .api_tokens import ChannelTokenAdminMixin
 from .display import can_see_phone
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(ChannelTokenAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "active")
     list_filter = ("kind", "active")
     search_fields = ("code", "name")

@@ -1,7 +1,10 @@
 """The order use cases. Console, Excel and API call these and nothing else to change orders."""
 
+from .notifications import notify
+from .api_tokens import authenticate_token, issue_token, revoke_token
+from .idempotency import IdempotencyKeyReused, respond_once
 from .events import TransitionRefused, record_transition, transition_label
-from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order
+from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
 from .lifecycle import (
     add_note,
     approve,
@@ -9,16 +12,15 @@ from .lifecycle import (
     complete,
     dispatch_from_warehouse,
     lock_order,
-    mark_packed,
     record_delivery,
     record_payment,
     reject,
-    start_picking,
     update_delivery_address,
 )
 
 __all__ = [
+    "IdempotencyKeyReused", "authenticate_token", "issue_token", "respond_once", "revoke_token",
     "LineInput", "OrderInput", "PlacementResult", "TransitionRefused", "add_note", "approve", "cancel",
-    "complete", "dispatch_from_warehouse", "lock_order", "mark_packed", "may_set_prices", "place_order", "record_delivery", "record_payment",
-    "record_transition", "reject", "start_picking", "transition_label", "update_delivery_address",
+    "complete", "dispatch_from_warehouse", "lock_order", "may_set_prices", "notify", "place_order", "place_orders", "record_delivery", "record_payment",
+    "record_transition", "reject", "transition_label", "update_delivery_address",
 ]

@@ -1,0 +1,43 @@
+"""The channel REST API under /api/: version 1 of the endpoints, its OpenAPI schema and the
+interactive docs (Swagger UI from drf-spectacular-sidecar, served by the app itself)."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from logistics import api as logistics_api
+from orders.api import views as order_views
+
+router = SimpleRouter()
+router.register("orders", logistics_api.OrderViewSet, basename="order")
+router.register("products", order_views.ProductViewSet, basename="product")
+
+v1 = [
+    *router.urls,
+    path("tracking-events/", logistics_api.TrackingEventsView.as_view(), name="tracking-events"),
+]
+
+# Several models have a "status"; named here, each keeps its own enum in the schema (left to itself,
+# drf-spectacular gave payments the orders' payment statuses).
+ENUM_NAMES = {
+    "OrderStatusEnum": "orders.models.Order.Status",
+    "PaymentStatusEnum": "orders.models.Order.PaymentStatus",
+    "PaymentMethodEnum": "orders.models.PaymentMethod",
+    "PaymentRecordStatusEnum": "orders.models.Payment.Status",
+    "ShipmentStatusEnum": "logistics.models.Shipment.Status",
+    "TrackingEventStatusEnum": "logistics.models.TrackingEvent.Status",
+}
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    # The schema documents the API alone, under its full path (not the console or the public pages).
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(
+            patterns=[path("api/v1/", include(v1))], custom_settings={"ENUM_NAME_OVERRIDES": ENUM_NAMES},
+        ),
+        name="api-schema",
+    ),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^", order_views.not_found),
+]

@@ -1,0 +1,189 @@
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
+from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from inventory import api as inventory_api
+
+from .. import selectors, services
+from ..models import Order
+from .authentication import ChannelTokenAuthentication
+from .filters import FilterBackend, OrderFilter
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import idempotency_key, request_fingerprint
+from .pagination import OrderPagination, ProductPagination
+from .permissions import IsChannel
+from .problems import (
+    PROBLEM_CONTENT_TYPE, Problem, invalid_request, problem_body, problem_response, service_errors,
+)
+from .schema import ChannelAutoSchema
+from .serializers import (
+    CancelInputSerializer, OrderInputSerializer, OrderSerializer, OrderSummarySerializer, request_pointer,
+)
+from .throttling import ChannelRateThrottle
+
+
+class ChannelAPIMixin:
+    """What every channel endpoint shares: the channel's token, its own rate limit, JSON in and out,
+    filters whose bad values are reported by parameter, and error responses in the schema."""
+
+    authentication_classes = [ChannelTokenAuthentication]
+    permission_classes = [IsChannel]
+    throttle_classes = [ChannelRateThrottle]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+    filter_backends = [FilterBackend]
+    schema = ChannelAutoSchema()
+    problem_statuses = {"list": (400,), "retrieve": (404,)}
+
+    @property
+    def channel(self):
+        return self.request.user.channel
+
+
+@extend_schema_view(
+    list=extend_schema(description=gettext_lazy(
+        "The channel's own orders, newest first, a page at a time: follow `next` for the next page."
+    )),
+    retrieve=extend_schema(description=gettext_lazy(
+        "One of the channel's orders with its lines, payments and shipments (tracking numbers and the "
+        "carrier's tracking events)."
+    )),
+)
+class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
+    """The channel's own orders."""
+
+    # Orders know nothing of shipments: `logistics.api` extends this viewset with them, and that
+    # is the one the API serves.
+
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    pagination_class = OrderPagination
+    lookup_field = "number"
+    lookup_value_regex = "[^/]+"
+    problem_statuses = {
+        "list": (400,), "retrieve": (404,), "create": (400, 409, 415, 422), "cancel": (400, 404, 409, 415),
+    }
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        orders = selectors.channel_orders(self.channel)
+        return orders if self.action == "list" else orders.prefetch_related(*self.detail_lookups())
+
+    def detail_lookups(self):
+        """What the order serializer reads besides the order row, fetched in one query each."""
+        return ["lines", "payments"]
+
+    def get_serializer_class(self):
+        return OrderSummarySerializer if self.action == "list" else self.serializer_class
+
+    def list(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, number=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=OrderInputSerializer,
+        parameters=[OpenApiParameter(
+            IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER,
+            description=gettext_lazy(
+                "Makes retries safe: a request repeated with the same key and body gets the first answer "
+                "again (with the header Idempotent-Replayed: true); the same key with another body is refused (422)."
+            ),
+        )],
+        description=gettext_lazy(
+            "Place an order. It goes through the same checks as every order and is confirmed with its stock "
+            "reserved, or held for review. An order whose channel_order_id was placed before is not placed "
+            "again: the answer is 409 with the existing order's number."
+        ),
+    )
+    def create(self, request):
+        incoming = OrderInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        key = idempotency_key(request)
+        place = partial(self._place, incoming.order_input(self.channel))
+        headers = {}
+        if key is None:
+            status_code, body = place()
+        else:
+            try:
+                kept = services.respond_once(self.channel, key, request_fingerprint(request), place)
+            except services.IdempotencyKeyReused:
+                raise Problem(
+                    422, "idempotency_key_reused",
+                    _("This Idempotency-Key was used before for a request with another body; "
+                      "use a new key for a new request."),
+                ) from None
+            status_code, body = kept.status_code, kept.body
+            if kept.replayed:
+                headers["Idempotent-Replayed"] = "true"
+        if status_code >= 400:
+            return problem_response(status_code, body, headers)
+        headers["Location"] = self.reverse_action("detail", kwargs={"number": body["number"]})
+        return Response(body, status=status_code, headers=headers)
+
+    def _place(self, order_input):
+        """(status, body) for one order: 201 with the order, or 409 when its channel order id was
+        placed before. Invalid orders raise, so nothing of them is kept."""
+        try:
+            result = services.place_order(order_input, actor=None)
+        except ValidationError as error:
+            raise invalid_request(service_errors(error, request_pointer)) from None
+        order = result.order
+        if not result.created:
+            return 409, problem_body(
+                409, "duplicate_order",
+                _("Channel order id %(id)s was placed before, as order %(number)s.")
+                % {"id": order.channel_order_id, "number": order.number},
+                order_number=order.number,
+            )
+        prefetch_related_objects([order], *self.detail_lookups())
+        return 201, self.get_serializer(order).data
+
+    @extend_schema(
+        operation_id="v1_orders_cancel",
+        request=CancelInputSerializer,
+        description=gettext_lazy(
+            "Cancel an order that has not shipped: its reserved stock is released and any payment becomes a "
+            "refund owed. Once the order has shipped (or is cancelled already) the answer is 409."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, number=None):
+        order = self.get_object()
+        incoming = CancelInputSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        reason = _("Cancelled by channel %(channel)s through the API.") % {"channel": self.channel.name}
+        if incoming.validated_data.get("reason"):
+            reason = f"{reason} {incoming.validated_data['reason']}"
+        try:
+            services.cancel(order.pk, actor=None, reason=reason)
+        except services.TransitionRefused as refusal:
+            raise Problem(409, "order_not_cancellable", str(refusal)) from None
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class ProductViewSet(ChannelAPIMixin, inventory_api.ProductViewSet):
+    """Products on sale, by SKU, with the units that can still be ordered (on hand minus reserved,
+    over all active warehouses)."""
+
+    pagination_class = ProductPagination
+
+
+def not_found(request, *args, **kwargs):
+    """Addresses under /api/ that match no endpoint answer in the API's error shape, not with the
+    console's HTML page (and POSTs are not redirected to an added slash)."""
+    body = problem_body(404, "not_found", _("There is no API endpoint at this address."))
+    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
