@@ -13,6 +13,8 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from inventory import services as inventory
@@ -23,7 +25,7 @@ from logistics import services as logistics
 from logistics.models import Carrier, CarrierService, PickWave, Shipment
 from orders import services as orders
 from orders.models import (
-    Allocation, BlockedContact, Channel, Customer, IntakeSettings, Order, OrderEvent, OrderNote, Payment,
+    Allocation, BlockedContact, Channel, Customer, IntakeSettings, Notification, Order, OrderEvent, OrderNote, Payment,
 )
 from orders.roles import MANAGER
 from orders.services import blocklist
@@ -222,19 +224,21 @@ PAID_LATE = 4
 SPLIT_SHIPMENTS = 6
 TROUBLED_SHIPMENTS = 4
 
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
 # What each step writes stamped with the present, for Command.backdate().
 STEP_WRITES = {
-    orders.place_order: {"order", "events", "stock", "allocations"},
+    orders.place_order: {"order", "events", "stock", "allocations", "notifications"},
     orders.add_note: {"notes"},
-    orders.approve: {"order", "events", "stock", "allocations"},
-    orders.reject: {"order", "events", "stock"},
-    orders.cancel: {"order", "events", "stock"},
+    orders.approve: {"order", "events", "stock", "allocations", "notifications"},
+    orders.reject: {"order", "events", "stock", "notifications"},
+    orders.cancel: {"order", "events", "stock", "notifications"},
     orders.record_payment: {"order", "payments"},
     orders.complete: {"order", "events"},
     logistics.create_pick_wave: {"order", "events", "waves", "shipments"},
     logistics.finish_packing: {"order", "events", "packed"},
-    logistics.dispatch: {"order", "events", "stock", "shipped"},
-    logistics.record_tracking_event: {"order", "events"},
+    logistics.dispatch: {"order", "events", "stock", "shipped", "notifications"},
+    logistics.record_tracking_event: {"order", "events", "notifications"},
 }
 ORDER_STAMPS = ["confirmed_at", "picking_at", "packed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at"]
 
@@ -287,8 +291,13 @@ class Command(BaseCommand):
         if self.already_seeded(plans):
             self.stdout.write("Demo data is already loaded; nothing changed.")
         else:
-            with transaction.atomic():
-                self.load(plans)
+            # The demo's customers are imaginary: their messages are sent into memory as the story
+            # is told, so the notification log is lived-in and no worker mails anyone later.
+            with override_settings(TASKS=IMMEDIATE_TASKS, EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+                                   SMS_BACKEND="orders.notifications.sms.LocmemSMSBackend"):
+                with transaction.atomic():
+                    self.load(plans)
+            Notification.objects.filter(sent_at__gte=self.started).update(sent_at=F("created_at"))
             # The demo's timeline is moved into the past after the services counted it as today.
             analytics.rebuild()
         self.summary()
@@ -678,6 +687,7 @@ class Command(BaseCommand):
             "allocations": (Allocation.objects.filter(line__order=order), "created_at"),
             "payments": (Payment.objects.filter(order=order), "created_at"),
             "notes": (OrderNote.objects.filter(order=order), "created_at"),
+            "notifications": (Notification.objects.filter(order=order), "created_at"),
             "waves": (PickWave.objects.filter(shipments__order=order), "created_at"),
             "shipments": (Shipment.objects.filter(order=order), "created_at"),
             "packed": (Shipment.objects.filter(order=order), "packed_at"),
