@@ -1,7 +1,6 @@
 """Read queries for the shipping console, the carrier webhook and the benchmarks. Lists cost the same
 number of queries however many orders or shipments they show."""
 
-import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from django.utils.translation import ngettext
 
 from inventory.models import StockLevel, Warehouse
 from orders.models import Allocation, Order
+from orders.services.api_tokens import token_hash
 
 from .models import Carrier, CarrierService, ExceptionKind, PickWave, Shipment, ShipmentLine, TrackingEvent, TrackingLookup
 
@@ -22,17 +22,12 @@ from .models import Carrier, CarrierService, ExceptionKind, PickWave, Shipment, 
 # Carrier webhook tokens
 
 
-def hash_webhook_token(token):
-    """How a carrier's webhook token is kept: its SHA-256, so a leaked database reveals no token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def carrier_for_webhook_token(token):
     """The active carrier whose webhook token this is, or None."""
     token = (token or "").strip()
     if not token:
         return None
-    return Carrier.objects.filter(webhook_token_hash=hash_webhook_token(token), active=True).first()
+    return Carrier.objects.filter(webhook_token_hash=token_hash(token), active=True).first()
 
 
 # Carriers

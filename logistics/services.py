@@ -18,11 +18,12 @@ from django_fsm import can_proceed, has_transition_perm
 
 from inventory.models import StockLevel, Warehouse
 from orders import services as orders
+from orders.services import api_tokens as orders_api_tokens
 from orders.models import Allocation, NotificationEvent, Order, PaymentMethod
 
 from .models import Carrier, CarrierService, PickWave, Shipment, ShipmentLine, TrackingEvent, TrackingLookup
 from .selectors import (
-    failed_lookup_times, hash_webhook_token, order_for_tracking, phone_of_order, plan_dispatch_upload,
+    failed_lookup_times, order_for_tracking, phone_of_order, plan_dispatch_upload,
     plan_event_upload,
 )
 
@@ -488,7 +489,7 @@ def issue_webhook_token(carrier_id, *, actor):
     if carrier is None:
         raise ValidationError({"carrier": _("This carrier no longer exists.")})
     token = secrets.token_urlsafe(WEBHOOK_TOKEN_BYTES)
-    carrier.webhook_token_hash = hash_webhook_token(token)
+    carrier.webhook_token_hash = orders_api_tokens.token_hash(token)
     carrier.webhook_token_prefix = token[:8]
     carrier.save(update_fields=["webhook_token_hash", "webhook_token_prefix"])
     return token

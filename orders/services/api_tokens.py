@@ -29,6 +29,8 @@ class IssuedToken:
 
 
 def token_hash(secret):
+    """How a credential (a channel's API token, a carrier's webhook token) is kept: its SHA-256, so
+    a leaked database reveals no token."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
