@@ -18,10 +18,15 @@ def can_see_phone(user):
     return user.has_perm(PHONE_PERMISSION)
 
 
+def shown_phone(phone, *, whole):
+    """The number grouped for reading, or masked; both keep the country code apart:
+    +86 138 0013 8000 and +86 138****8000."""
+    return format_phone(phone) if whole else mask_phone(phone)
+
+
 def phone_for(user, phone):
-    """The number grouped for reading, or masked for staff who may not see it whole; both keep
-    the country code apart: +86 138 0013 8000 and +86 138****8000."""
-    return format_phone(phone) if can_see_phone(user) else mask_phone(phone)
+    """The number as this member of staff may see it."""
+    return shown_phone(phone, whole=can_see_phone(user))
 
 
 def badge(kind, value, label):

@@ -17,8 +17,7 @@ from inventory.console import ReadOnlyAdminMixin
 from .. import selectors
 from ..models import Notification, NotificationMedium, NotificationTemplate
 from ..services import notifications
-from ..services.phones import format_phone, mask_phone
-from .display import REFUSALS, badge, can_see_phone, refusal_message, short_datetime
+from .display import REFUSALS, badge, can_see_phone, refusal_message, short_datetime, shown_phone
 
 RESEND_PERMISSION = "orders.resend_notification"
 RESEND_LIMIT = 100
@@ -41,7 +40,7 @@ def recipient_for(user, notification):
 def recipient_display(notification, *, whole_phone):
     if notification.medium != NotificationMedium.SMS:
         return notification.recipient
-    return format_phone(notification.recipient) if whole_phone else mask_phone(notification.recipient)
+    return shown_phone(notification.recipient, whole=whole_phone)
 
 
 def notification_badge(notification):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from openpyxl.utils import get_column_letter
 
 from inventory.spreadsheets import comparable_header
 
@@ -76,8 +77,8 @@ def read_header(cells, columns):
             continue
         if key in seen:
             problems.append((key, gettext("The column “%(header)s” appears twice (columns %(first)s and %(second)s).")
-                             % {"header": cell, "first": column_letter(seen[key]),
-                                "second": column_letter(position)}))
+                             % {"header": cell, "first": get_column_letter(seen[key] + 1),
+                                "second": get_column_letter(position + 1)}))
             continue
         seen[key] = position
         positions[position] = key
@@ -93,13 +94,3 @@ def is_header_row(cells, columns):
     lookup = header_lookup(columns)
     named = [cell for cell in cells if str(cell or "").strip()]
     return bool(named) and all(comparable_header(cell) in lookup for cell in named)
-
-
-def column_letter(position):
-    """Excel's name for a column position counted from 0: A, B, ... Z, AA, ..."""
-    letters = ""
-    number = position + 1
-    while number:
-        number, remainder = divmod(number - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return letters

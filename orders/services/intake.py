@@ -247,11 +247,24 @@ def order_number(order):
     return f"OC{timezone.localdate(order.placed_at):%y%m%d}-{order.pk:06d}"
 
 
+MAX_CHANNEL_ORDER_ID = Order._meta.get_field("channel_order_id").max_length
+
+
 def _channel_order_id(data, errors):
     channel_order_id = str(data.channel_order_id or "").strip()
-    if len(channel_order_id) > 64:
-        errors["channel_order_id"] = [_("Use at most 64 characters.")]
+    if len(channel_order_id) > MAX_CHANNEL_ORDER_ID:
+        errors["channel_order_id"] = [_("Use at most %(max)d characters.") % {"max": MAX_CHANNEL_ORDER_ID}]
     return channel_order_id
+
+
+def _duplicate_key(data):
+    """(channel id, channel order id) that makes a re-sent order the same order, or None when the
+    input names no usable one (no channel, no id, an id too long to have been stored)."""
+    errors = {}
+    channel_order_id = _channel_order_id(data, errors)
+    if channel_order_id and isinstance(data.channel, Channel) and not errors:
+        return data.channel.pk, channel_order_id
+    return None
 
 
 def place_order(data, *, actor=None):
@@ -260,7 +273,7 @@ def place_order(data, *, actor=None):
     already placed instead of making a second one."""
     errors = {}
     channel_order_id = _channel_order_id(data, errors)
-    if channel_order_id and isinstance(data.channel, Channel) and not errors:
+    if _duplicate_key(data):
         existing = _existing(data.channel, channel_order_id)
         if existing is not None:
             return PlacementResult(existing, created=False)
@@ -304,12 +317,7 @@ def place_orders(inputs, *, actor=None, on_progress=None):
 
 
 def _place_batch(inputs, indexes, outcomes, first_with_key, products, actor):
-    keys = {}
-    for index in indexes:
-        data = inputs[index]
-        channel_order_id = str(data.channel_order_id or "").strip()
-        if channel_order_id and isinstance(data.channel, Channel) and len(channel_order_id) <= 64:
-            keys[index] = (data.channel.pk, channel_order_id)
+    keys = {index: key for index in indexes if (key := _duplicate_key(inputs[index]))}
     try:
         with transaction.atomic():
             _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products, actor)
