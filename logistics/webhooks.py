@@ -14,6 +14,7 @@ from rest_framework import authentication, exceptions, permissions, serializers,
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders.api.authentication import bearer_secret
 from orders.services import TransitionRefused
 
 from . import services
@@ -29,15 +30,9 @@ class CarrierTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        token = bearer_secret(request)
+        if token is None:
             return None
-        if len(header) != 2:
-            raise exceptions.AuthenticationFailed(_("Send the header as: Authorization: Bearer <token>."))
-        try:
-            token = header[1].decode()
-        except UnicodeError:
-            raise exceptions.AuthenticationFailed(_("This token is not valid.")) from None
         carrier = carrier_for_webhook_token(token)
         if carrier is None:
             raise exceptions.AuthenticationFailed(_("This token is not valid."))

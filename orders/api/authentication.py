@@ -20,19 +20,27 @@ class ChannelClient:
     is_anonymous = False
 
 
+def bearer_secret(request):
+    """The token of an `Authorization: Bearer <token>` header ("" when it cannot be a token), or
+    None when the request brings no bearer token at all."""
+    parts = get_authorization_header(request).split()
+    if not parts or parts[0].lower() != KEYWORD:
+        return None
+    if len(parts) != 2:
+        raise exceptions.AuthenticationFailed(_("Send the token as “Authorization: Bearer <token>”."))
+    try:
+        return parts[1].decode("ascii")
+    except UnicodeDecodeError:
+        return ""
+
+
 class ChannelTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <token>` with the token the channel got in the console."""
 
     def authenticate(self, request):
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != KEYWORD:
+        secret = bearer_secret(request)
+        if secret is None:
             return None
-        if len(parts) != 2:
-            raise exceptions.AuthenticationFailed(_("Send the token as “Authorization: Bearer <token>”."))
-        try:
-            secret = parts[1].decode("ascii")
-        except UnicodeDecodeError:
-            secret = ""
         token = authenticate_token(secret)
         if token is None:
             raise exceptions.AuthenticationFailed(
