@@ -9,14 +9,14 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q, Sum
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from inventory.models import Product, Warehouse
-from logistics.models import Shipment
+from logistics import selectors as logistics_selectors
 from orders.models import Channel, Order
 from orders.selectors import count_up_to
 from orders.templatetags import work_queues as order_work_queues
@@ -399,39 +399,21 @@ class Queue:
         return getattr(self, name)
 
 
-def _url_or(name, fallback):
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return fallback
-
-
-def shipment_list(**filters):
-    return reverse("admin:logistics_shipment_changelist") + "?" + urlencode(filters)
-
-
-def overdue_shipments(today=None):
-    """Parcels on their way whose promised delivery date has passed."""
-    return Shipment.objects.filter(status__in=Shipment.ON_THE_WAY, expected_delivery_on__lt=today or shop_today())
-
-
-def delivery_exceptions():
-    return Shipment.objects.filter(status=Shipment.Status.EXCEPTION)
-
-
 def shipment_queues(user):
-    """The parcels that need a logistics coordinator: overdue ones and delivery exceptions."""
+    """The parcels that need a logistics coordinator, counted by the rules of the delivery-exceptions
+    queue the links open: parcels past their promised day, and reported exceptions or parcels
+    returned to sender."""
     if not user.has_perm("logistics.record_tracking"):
         return []
     cap = order_work_queues.QUEUE_CAP
     today = shop_today()
-    on_the_way = ",".join(Shipment.ON_THE_WAY)
+    queue_url = reverse("admin:logistics_shipment_exceptions")
+    needing_action = logistics_selectors.delivery_exceptions(today=today)
     queues = [
-        (_("Overdue shipments"), overdue_shipments(today),
-         _url_or("admin:logistics_shipment_exceptions",
-                 shipment_list(status__in=on_the_way, expected_delivery_on__lt=today.isoformat()))),
-        (_("Delivery exceptions"), delivery_exceptions(),
-         _url_or("admin:logistics_shipment_exceptions", shipment_list(status__exact=Shipment.Status.EXCEPTION))),
+        (_("Overdue shipments"), logistics_selectors.delivery_exceptions(today=today, kind="overdue"),
+         queue_url + "?" + urlencode({"kind": "overdue"})),
+        (_("Delivery exceptions"), needing_action.exclude(status__in=logistics_selectors.ON_THE_WAY_UNREPORTED),
+         queue_url),
     ]
     result = []
     for label, shipments, url in queues:
