@@ -8,6 +8,7 @@ from io import BytesIO
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -67,6 +68,9 @@ def workbook(table, *, subtitle):
         for position, (column, raw) in enumerate(zip(table.columns, row, strict=True)):
             cell = sheet.cell(row=sheet.max_row, column=position + 1)
             value, number_format = _value(raw, column.kind)
+            if isinstance(value, str):
+                # Characters XML cannot hold (a control character pasted into a product name) are dropped.
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
             cell.value = value
             if isinstance(value, str):
                 # A name such as "=SUM(...)" stays text, never a formula.

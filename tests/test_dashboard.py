@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 
 from analytics import dashboard, selectors, services
 from analytics.selectors import Filters, Period
+from inventory.models import Product
 from logistics import services as logistics
 from logistics.models import Shipment
 from orders import services as orders
@@ -383,6 +384,15 @@ def test_excel_keeps_numbers_as_numbers_and_says_what_is_not_recorded(client, sh
     assert figures_sheet["Return rate"][1] == "Not recorded yet"
     assert figures_sheet["Order to shipment"][1] == timedelta(hours=4)
     assert per_day[0][:2] == (datetime(2025, 3, 8), 1)
+
+
+def test_excel_drops_characters_a_workbook_cannot_hold_instead_of_failing(client, shop):
+    Product.objects.filter(pk=shop["c"].pk).update(name="茶\x01杯")
+    client.force_login(staff("Manager"))
+
+    rows = list(download(client, "products_by_quantity").iter_rows(min_row=5, values_only=True))
+
+    assert ("C", "茶杯") in {row[:2] for row in rows}
 
 
 def test_only_managers_may_download_the_figures(client, shop):
