@@ -339,10 +339,9 @@ def _no_parcel_waiting(order, packed):
         return _("The packed parcels of order %(number)s already carry other tracking numbers.") % {
             "number": order.number,
         }
-    return ngettext(
-        "Order %(number)s has %(count)s packed parcel without a tracking number, and other rows take it.",
-        "Order %(number)s has %(count)s packed parcels without a tracking number, and other rows take them.",
-        without_number,
+    return _(
+        "The sheet has more rows for order %(number)s than it has packed parcels waiting (%(count)s): "
+        "remove the extra row, or pack the next parcel first."
     ) % {"number": order.number, "count": without_number}
 
 
@@ -525,7 +524,7 @@ def parcel_to_pack(order_number, warehouse=None):
     elsewhere = [s for s in shipments if s.status == Shipment.Status.PENDING]
     if elsewhere:
         values["warehouses"] = ", ".join(str(s.warehouse) for s in elsewhere)
-        return None, _("Order %(number)s is packed in %(warehouses)s, not in %(warehouse)s.") % values
+        return None, _("Order %(number)s waits to be packed in %(warehouses)s, not in %(warehouse)s: pack it there, or switch warehouse.") % values
     if order.status == Order.Status.CANCELLED:
         return None, _("Order %(number)s is cancelled: do not pack it, put its goods back.") % values
     if order.status in (Order.Status.PENDING, Order.Status.ON_HOLD):

@@ -14,17 +14,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_fsm import can_proceed, has_transition_perm
 
 from inventory.models import StockLevel, Warehouse
 from orders import services as orders
-from orders.services import api_tokens as orders_api_tokens
 from orders.models import Allocation, NotificationEvent, Order, PaymentMethod
+from orders.services import api_tokens as orders_api_tokens
 
 from .models import Carrier, CarrierService, PickWave, Shipment, ShipmentLine, TrackingEvent, TrackingLookup
 from .selectors import (
-    failed_lookup_times, order_for_tracking, phone_of_order, plan_dispatch_upload,
-    plan_event_upload,
+    failed_lookup_times, goods_waiting, order_for_tracking, phone_of_order, plan_dispatch_upload, plan_event_upload,
+    warehouses_on_a_pick_list,
 )
 
 DEFAULT_TRANSIT_DAYS = 3
@@ -133,20 +134,19 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     ):
         waiting[allocation.line.order_id][allocation.line] += allocation.quantity
         products[allocation.line.pk] = allocation.line.product
-    on_a_list = set(
-        Shipment.objects.filter(order_id__in=order_ids, warehouse=warehouse, status__in=Shipment.OPEN)
-        .values_list("order_id", flat=True)
-    )
-    refused = []
-    for order in locked:
-        if order.status not in PICKABLE or not waiting[order.pk]:
-            refused.append(_("%(number)s has nothing waiting to be picked in %(warehouse)s")
-                           % {"number": order.number, "warehouse": warehouse.code})
-        elif order.pk in on_a_list:
-            refused.append(_("%(number)s is already on a pick list for %(warehouse)s")
-                           % {"number": order.number, "warehouse": warehouse.code})
-    if len(locked) != len(order_ids):
-        refused.append(_("some of the chosen orders no longer exist"))
+    waiting_in = goods_waiting(order_ids)
+    on_lists_in = warehouses_on_a_pick_list(order_ids)
+    codes = dict(Warehouse.objects.values_list("pk", "code"))
+    refused = [
+        reason.rstrip(".") for order in locked
+        if (reason := why_not_pickable(order, warehouse, waiting_in=set(waiting_in[order.pk]),
+                                       on_lists_in=on_lists_in[order.pk], warehouse_codes=codes))
+    ]
+    missing = set(order_ids) - {order.pk for order in locked}
+    if missing:
+        refused.append(ngettext("%(count)d of the chosen orders no longer exists",
+                                "%(count)d of the chosen orders no longer exist", len(missing))
+                       % {"count": len(missing)})
     if refused:
         raise ValidationError(_("No pick list was made: %(problems)s.") % {"problems": "; ".join(refused)})
 

@@ -189,7 +189,8 @@ def test_an_order_not_pickable_there_refuses_the_whole_list_naming_it(warehouse,
         logistics.create_pick_wave(warehouse.pk, [good.pk, held.pk, other_warehouse.pk], actor=None)
 
     message = " ".join(refused.value.messages)
-    assert held.number in message and other_warehouse.number in message
+    assert f"{held.number} is Held for review" in message
+    assert f"{other_warehouse.number} has nothing waiting in {warehouse.code}" in message
     assert good.number not in message
     assert not PickWave.objects.exists() and not Shipment.objects.exists()
     assert fresh(good).status == Status.CONFIRMED

@@ -208,7 +208,8 @@ def test_an_order_whose_parcel_waits_in_another_warehouse_says_where(client, tea
     client.get(SCAN_PAGE, {"warehouse": elsewhere.pk})
     response = client.post(SCAN_PAGE, {"order": order.number})
 
-    assert f"Order {order.number} is packed in HZ · Hangzhou East, not in SH · Shanghai." in banner(response)
+    assert (f"Order {order.number} waits to be packed in HZ · Hangzhou East, not in SH · Shanghai: pack it there, "
+            "or switch warehouse.") in banner(response)
 
 
 def test_without_a_chosen_warehouse_an_order_with_two_parcels_asks_which(client, split_order):

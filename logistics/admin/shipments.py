@@ -19,11 +19,7 @@ from ..exports import ShipmentExportMixin
 from ..forms import ServiceChoiceForm
 from ..models import Shipment
 from .packing import PackingViews
-from .tracking import TrackingViews
-
-
-def order_page(order_id):
-    return reverse("admin:orders_order_change", args=[order_id])
+from .tracking import TrackingViews, order_page
 
 
 @admin.register(Shipment)
