@@ -149,6 +149,19 @@ NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "4")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # A delivered order without an open return or complaint is completed after this many days.
 ACCEPTANCE_WINDOW_DAYS = int(os.environ.get("ACCEPTANCE_WINDOW_DAYS", "7"))
+# A customer may ask to return goods for this many days after delivery; a manager may accept a
+# later request, which the return then shows.
+RETURN_WINDOW_DAYS = int(os.environ.get("RETURN_WINDOW_DAYS", "7"))
+# Hours within which a complaint ticket must be answered, by severity.
+TICKET_RESPONSE_HOURS = {
+    "urgent": int(os.environ.get("TICKET_RESPONSE_HOURS_URGENT", "4")),
+    "high": int(os.environ.get("TICKET_RESPONSE_HOURS_HIGH", "24")),
+    "normal": int(os.environ.get("TICKET_RESPONSE_HOURS_NORMAL", "72")),
+}
+# The feedback link sent after delivery works for this many days.
+FEEDBACK_LINK_MAX_AGE_DAYS = int(os.environ.get("FEEDBACK_LINK_MAX_AGE_DAYS", "30"))
+# A rating at or below this opens a complaint ticket by itself.
+FEEDBACK_TICKET_AT_OR_BELOW = 2
 
 # Background work: `manage.py db_worker` runs what is queued in the database. TASKS_BACKEND=immediate
 # runs each task at once in the request (tests do this).

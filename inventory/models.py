@@ -64,6 +64,10 @@ class StockLevel(models.Model):
     )
     on_hand = models.IntegerField(_("on hand"), default=0)
     reserved = models.IntegerField(_("reserved"), default=0)
+    quarantined = models.IntegerField(
+        _("quarantined"), default=0,
+        help_text=_("Damaged or returned goods kept apart: not on hand and never for sale."),
+    )
     reorder_point = models.PositiveIntegerField(_("reorder point"), default=0)
     bin_location = models.CharField(_("bin location"), max_length=32, blank=True)
 
@@ -80,6 +84,7 @@ class StockLevel(models.Model):
             models.UniqueConstraint(fields=["product", "warehouse"], name="one_stock_level_per_product_and_warehouse"),
             models.CheckConstraint(condition=Q(reserved__gte=0), name="stock_reserved_not_negative"),
             models.CheckConstraint(condition=Q(reserved__lte=F("on_hand")), name="stock_reserved_within_on_hand"),
+            models.CheckConstraint(condition=Q(quarantined__gte=0), name="stock_quarantined_not_negative"),
         ]
 
     def __str__(self):
@@ -101,6 +106,8 @@ class StockMovement(models.Model):
         RETURN = "return", _("Return")
         ADJUSTMENT = "adjustment", _("Adjustment")
         COUNT = "count", _("Stock count")
+        QUARANTINE = "quarantine", _("Quarantine")
+        WRITE_OFF = "write_off", _("Write-off")
 
     stock_level = models.ForeignKey(
         StockLevel, on_delete=models.PROTECT, related_name="movements", verbose_name=_("stock level")
@@ -108,6 +115,7 @@ class StockMovement(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     on_hand_change = models.IntegerField(_("on-hand change"), default=0)
     reserved_change = models.IntegerField(_("reserved change"), default=0)
+    quarantined_change = models.IntegerField(_("quarantine change"), default=0)
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     actor = models.ForeignKey(

@@ -38,18 +38,25 @@ def lock_stock_levels(ids):
     return _locked(StockLevel.objects.filter(pk__in=ids))
 
 
-def _record(level, kind, *, on_hand_change=0, reserved_change=0, reference="", reason="", actor=None):
+def _record(level, kind, *, on_hand_change=0, reserved_change=0, quarantined_change=0, reference="", reason="",
+            actor=None):
     """Change a locked stock level in memory and return its ledger line; `_book` writes both."""
     level.on_hand += on_hand_change
     level.reserved += reserved_change
+    level.quarantined += quarantined_change
     if level.reserved < 0 or level.reserved > level.on_hand:
         raise ValidationError(
             _("%(level)s cannot go to %(on_hand)d on hand with %(reserved)d reserved.")
             % {"level": level, "on_hand": level.on_hand, "reserved": level.reserved}
         )
+    if level.quarantined < 0:
+        raise ValidationError(
+            {"quantity": _("%(level)s has only %(quarantined)d units in quarantine.")
+             % {"level": level, "quarantined": level.quarantined - quarantined_change}}
+        )
     return StockMovement(
         stock_level=level, kind=kind, on_hand_change=on_hand_change, reserved_change=reserved_change,
-        reference=reference, reason=reason, actor=actor,
+        quarantined_change=quarantined_change, reference=reference, reason=reason, actor=actor,
     )
 
 
@@ -60,8 +67,8 @@ def _book(movements):
     table = StockLevel._meta.db_table
     with connection.cursor() as cursor:
         cursor.executemany(
-            f'UPDATE "{table}" SET "on_hand" = %s, "reserved" = %s WHERE "id" = %s',
-            [(level.on_hand, level.reserved, pk) for pk, level in sorted(levels.items())],
+            f'UPDATE "{table}" SET "on_hand" = %s, "reserved" = %s, "quarantined" = %s WHERE "id" = %s',
+            [(level.on_hand, level.reserved, level.quarantined, pk) for pk, level in sorted(levels.items())],
         )
     StockMovement.objects.bulk_create(movements)
 
@@ -279,3 +286,62 @@ def release(items, *, reference="", actor=None):
 def ship_out(items, *, reference="", actor=None):
     """Reserved goods left the warehouse: they leave on-hand and reserved together."""
     return _apply_to_locked(items, Kind.SHIPMENT, -1, -1, reference, actor)
+
+
+@dataclass(frozen=True)
+class ReturnedGoods:
+    """Units of one product taken back at one warehouse after inspection."""
+
+    product_id: int
+    resellable: int
+    damaged: int
+
+
+@transaction.atomic
+def take_back_returned(warehouse, goods, *, reference, actor=None):
+    """Returned goods inspected at a warehouse: resellable units go back on hand (for sale
+    again), damaged ones into quarantine, which is never on hand nor for sale. The product's stock
+    level there is made if the warehouse never held it."""
+    _require(actor, "inventory.receive_stock", _("Your role may not book goods received."))
+    for item in goods:
+        if item.resellable < 0 or item.damaged < 0:
+            raise ValidationError({"quantity": _("Enter whole numbers, zero or more.")})
+    for item in goods:
+        StockLevel.objects.get_or_create(product_id=item.product_id, warehouse=warehouse)
+    levels = _locked(StockLevel.objects.filter(warehouse=warehouse, product_id__in=[g.product_id for g in goods]))
+    by_product = {level.product_id: level for level in levels.values()}
+    movements = []
+    for item in sorted(goods, key=lambda g: by_product[g.product_id].pk):
+        level = by_product[item.product_id]
+        if item.resellable:
+            movements.append(_record(level, Kind.RETURN, on_hand_change=item.resellable, reference=reference,
+                                     actor=actor))
+        if item.damaged:
+            movements.append(_record(level, Kind.QUARANTINE, quarantined_change=item.damaged, reference=reference,
+                                     reason=_("Damaged on return"), actor=actor))
+    if movements:
+        _book(movements)
+    return by_product
+
+
+@transaction.atomic
+def release_from_quarantine(*, stock_level_id, quantity, reason, actor=None, reference=""):
+    """Quarantined goods found fit to sell (repaired, or the damage was only the box)."""
+    return _leave_quarantine(stock_level_id, quantity, reason, actor, reference, Kind.QUARANTINE, to_on_hand=True)
+
+
+@transaction.atomic
+def write_off_quarantined(*, stock_level_id, quantity, reason, actor=None, reference=""):
+    """Quarantined goods that will never be sold leave the books."""
+    return _leave_quarantine(stock_level_id, quantity, reason, actor, reference, Kind.WRITE_OFF, to_on_hand=False)
+
+
+def _leave_quarantine(stock_level_id, quantity, reason, actor, reference, kind, *, to_on_hand):
+    _require(actor, "inventory.adjust_stock", _("Your role may not adjust stock."))
+    _positive(quantity)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the goods leave quarantine.")})
+    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    _book([_record(level, kind, on_hand_change=quantity if to_on_hand else 0, quarantined_change=-quantity,
+                   reference=reference, reason=reason.strip(), actor=actor)])
+    return level

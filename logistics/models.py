@@ -141,8 +141,16 @@ class Shipment(FSMModelMixin, models.Model):
         CHEAPEST = "cheapest", _("Cheapest for the weight")
         CHOSEN_BY_STAFF = "chosen_by_staff", _("Chosen by a coordinator")
 
+    class Purpose(models.TextChoices):
+        ORDER = "order", _("Order goods")
+        REPAIR = "repair", _("Repaired goods going back")
+
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
+    purpose = models.CharField(
+        _("carries"), max_length=8, choices=Purpose.choices, default=Purpose.ORDER,
+        help_text=_("A repair parcel carries the customer's own goods back: it moves no stock and not the order."),
+    )
     wave = models.ForeignKey(
         PickWave, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments", verbose_name=_("pick list"),
     )
@@ -189,7 +197,7 @@ class Shipment(FSMModelMixin, models.Model):
                 name="tracking_number_unique_per_carrier",
             ),
             models.UniqueConstraint(
-                fields=["order", "warehouse"], condition=Q(status__in=["pending", "packed"]),
+                fields=["order", "warehouse"], condition=Q(status__in=["pending", "packed"], purpose="order"),
                 name="one_open_shipment_per_order_and_warehouse",
             ),
         ]

@@ -131,7 +131,8 @@ class Order(FSMModelMixin, models.Model):
         UNPAID = "unpaid", _("Unpaid")
         PARTIALLY_PAID = "partially_paid", _("Partially paid")
         PAID = "paid", _("Paid")
-        REFUND_DUE = "refund_due", _("Refund due")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
 
     CANCELLABLE = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.
@@ -170,10 +171,13 @@ class Order(FSMModelMixin, models.Model):
     total = models.DecimalField(_("total"), default=ZERO, **MONEY)
     payment_method = models.CharField(_("payment method"), max_length=16, choices=PaymentMethod.choices)
     payment_status = models.CharField(
-        _("payment status"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+        _("payment status"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
     )
     amount_paid = models.DecimalField(_("amount captured"), default=ZERO, **MONEY)
-    refund_due = models.DecimalField(_("refund owed"), default=ZERO, **MONEY)
+    amount_refunded = models.DecimalField(_("amount refunded"), default=ZERO, **MONEY)
+    refund_due = models.DecimalField(
+        _("refund owed"), default=ZERO, help_text=_("Refunds requested or approved and not paid yet."), **MONEY
+    )
 
     risk_score = models.PositiveIntegerField(_("risk score"), default=0)
     hold_reasons = models.JSONField(_("hold reasons"), default=list, blank=True)
@@ -214,6 +218,10 @@ class Order(FSMModelMixin, models.Model):
             models.CheckConstraint(
                 condition=Q(total=models.F("subtotal") + models.F("shipping_fee") - models.F("discount")),
                 name="order_total_is_lines_plus_shipping_minus_discount",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0, amount_refunded__lte=models.F("amount_paid"), refund_due__gte=0),
+                name="order_refunds_within_captured",
             ),
         ]
         indexes = [
@@ -297,6 +305,10 @@ class Order(FSMModelMixin, models.Model):
     def balance_due(self):
         return self.total - self.amount_paid
 
+    @property
+    def net_paid(self):
+        return self.amount_paid - self.amount_refunded
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))
@@ -357,6 +369,8 @@ class Payment(models.Model):
     amount = models.DecimalField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CAPTURED)
+    instalment_number = models.PositiveSmallIntegerField(_("instalment"), null=True, blank=True)
+    instalment_count = models.PositiveSmallIntegerField(_("of instalments"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
         verbose_name=_("recorded by"),
@@ -367,10 +381,86 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["created_at", "id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(instalment_number__isnull=True, instalment_count__isnull=True)
+                | Q(instalment_number__gte=1, instalment_number__lte=models.F("instalment_count")),
+                name="payment_instalment_within_count",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at", "method"], name="payment_by_day_and_method")]
 
     def __str__(self):
         return f"{self.get_method_display()} {self.amount}"
+
+
+class Refund(FSMModelMixin, models.Model):
+    """Money going back to the customer, against one captured payment. Finance approves it and then
+    records it paid (or failed); approved and paid refunds of a payment never exceed its amount."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        APPROVED = "approved", _("Approved")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
+
+    OPEN = [Status.REQUESTED, Status.APPROVED]
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("order"))
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("payment"))
+    amount = models.DecimalField(_("amount"), validators=[MinValueValidator(Decimal("0.01"))], **MONEY)
+    reason = models.CharField(_("reason"), max_length=255)
+    status = FSMField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED, protected=True)
+    reference = models.CharField(_("payout reference"), max_length=100, blank=True)
+    failure_reason = models.CharField(_("why it failed"), max_length=255, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("paid or failed by"),
+    )
+    settled_at = models.DateTimeField(_("paid or failed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-requested_at", "-id"]
+        permissions = [
+            ("request_refund", _("Can request refunds")),
+            ("approve_refund", _("Can approve or decline refunds and record them paid")),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        indexes = [
+            models.Index(fields=["status", "requested_at"], name="refund_by_status"),
+            models.Index(fields=["settled_at"], name="refund_by_settled_day"),
+        ]
+
+    def __str__(self):
+        return f"{self.order} · {self.amount}"
+
+    @transition(status, source=Status.REQUESTED, target=Status.APPROVED, permission="orders.approve_refund",
+                custom={"label": _("Approve refund")})
+    def approve(self):
+        self.approved_at = timezone.now()
+
+    @transition(status, source=Status.APPROVED, target=Status.PAID, permission="orders.approve_refund",
+                custom={"label": _("Record refund paid")})
+    def mark_paid(self):
+        self.settled_at = timezone.now()
+
+    @transition(status, source=[Status.REQUESTED, Status.APPROVED], target=Status.FAILED,
+                permission="orders.approve_refund", custom={"label": _("Decline or record failed"), "needs_reason": True})
+    def fail(self):
+        self.settled_at = timezone.now()
 
 
 class OrderEvent(models.Model):

@@ -50,6 +50,10 @@ STEPS = {
 }
 STEP_STYLE = {"approve": "primary", "reject": "danger", "cancel": "danger"}
 
+# Apps above orders (after-sales) add their own cards to the order page, which orders may not
+# import: each entry is a callable (request, order) -> {"template": ..., **context} or None.
+ORDER_PAGE_SECTIONS = []
+
 
 def admin_url(name, *args):
     """A console URL another app provides, or "" while that app does not provide it."""
@@ -150,6 +154,9 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, ExportMixin, OrderImportMixin,
             "payment_form": payment_form,
             "address_form": address_form,
             "notifications": order_notification_rows(request, order),
+            "extra_sections": [
+                section for section in (build(request, order) for build in ORDER_PAGE_SECTIONS) if section
+            ],
             "media": self.media,
         }
         return TemplateResponse(request, "admin/orders/order/detail.html", context)
