@@ -302,8 +302,7 @@ def _fill(step, *, orders, customers, shipments, years):
                NULL, NULL,
                CASE WHEN p.id %% 20 = 0 THEN '易碎品，请小心轻放' ELSE '' END,
                'CNY', p.subtotal, p.shipping_fee, 0, p.total, p.payment_method,
-               CASE WHEN p.status = 'cancelled' AND p.paid THEN 'refund_due'
-                    WHEN p.paid THEN 'paid' ELSE 'unpaid' END,
+               CASE WHEN p.paid THEN 'paid' ELSE 'unpaid' END,
                CASE WHEN p.paid THEN p.total ELSE 0 END,
                CASE WHEN p.status = 'cancelled' AND p.paid THEN p.total ELSE 0 END,
                CASE WHEN p.status = 'on_hold' THEN 60 WHEN p.total > 2000 THEN 40 ELSE 0 END,

@@ -24,6 +24,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.module_loading import autodiscover_modules
+from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -179,6 +180,7 @@ def order_columns(user):
         plain_column(Order, "discount"),
         plain_column(Order, "total"),
         plain_column(Order, "amount_paid"),
+        plain_column(Order, "amount_refunded"),
         plain_column(Order, "refund_due"),
         plain_column(Order, "risk_score"),
         time_column(Order, "shipped_at"),
@@ -253,17 +255,15 @@ def _counting(rows, progress):
         progress(written)
 
 
-def write_xlsx(table, out, *, progress=None):
-    """Write the table to the binary file `out` with openpyxl's write-only mode: rows go to the
-    sheet one by one and are never kept."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=str(capfirst(table.export.label))[:31])
+def _xlsx_sheet(workbook, title, headers):
+    """A write-only sheet with its bold header row, and the function that makes free text safe in it."""
+    sheet = workbook.create_sheet(title=str(capfirst(title))[:31])
     sheet.freeze_panes = "A2"
-    for index, header in enumerate(table.headers, 1):
+    for index, header in enumerate(headers, 1):
         sheet.column_dimensions[get_column_letter(index)].width = max(12, min(40, 2 * len(header) + 4))
     bold = Font(bold=True)
     header_cells = []
-    for header in table.headers:
+    for header in headers:
         cell = WriteOnlyCell(sheet, value=header)
         cell.font = bold
         header_cells.append(cell)
@@ -278,8 +278,27 @@ def write_xlsx(table, out, *, progress=None):
             return cell
         return value
 
+    return sheet, xlsx_text
+
+
+def write_xlsx(table, out, *, progress=None):
+    """Write the table to the binary file `out` with openpyxl's write-only mode: rows go to the
+    sheet one by one and are never kept."""
+    workbook = Workbook(write_only=True)
+    sheet, xlsx_text = _xlsx_sheet(workbook, table.export.label, table.headers)
     for row in _counting(table.rows(xlsx_text), progress):
         sheet.append(row)
+    workbook.save(out)
+
+
+def write_xlsx_sheets(sheets, out):
+    """Small tables worked out in Python (not a list's rows), one sheet each, to the binary file
+    `out`: `sheets` holds (title, headers, rows). Every text cell is made safe as in write_xlsx."""
+    workbook = Workbook(write_only=True)
+    for title, headers, rows in sheets:
+        sheet, xlsx_text = _xlsx_sheet(workbook, title, [str(header) for header in headers])
+        for row in rows:
+            sheet.append([xlsx_text(str(value)) if isinstance(value, Promise | str) else value for value in row])
     workbook.save(out)
 
 

@@ -2,10 +2,13 @@
 
 import re
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from .models import Channel, PaymentMethod
@@ -28,6 +31,77 @@ class PaymentForm(forms.Form):
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
     amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
     reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
+    instalment_number = forms.IntegerField(
+        label=_("Instalment"), min_value=1, max_value=999, required=False,
+        help_text=_("Instalments only: which one this is, such as 2 of 6."),
+    )
+    instalment_count = forms.IntegerField(label=_("Of instalments"), min_value=1, max_value=999, required=False)
+
+
+class RefundRequestForm(forms.Form):
+    """Money back for an order: from one payment, or spread over its payments newest first."""
+
+    amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
+    reason = forms.CharField(label=_("Reason"), max_length=255, strip=True)
+    payment = forms.ChoiceField(label=_("From payment"), required=False)
+
+    def __init__(self, *args, payments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment"].choices = [("", _("Newest payments first"))] + [
+            (str(payment.pk), f"{payment.get_method_display()} {payment.amount} · "
+             f"{date_format(timezone.localtime(payment.created_at), 'SHORT_DATE_FORMAT')}"
+             + (f" · {payment.reference}" if payment.reference else ""))
+            for payment in payments
+        ]
+
+    def refund_kwargs(self):
+        data = self.cleaned_data
+        return {"amount": data["amount"], "reason": data["reason"], "payment_id": data["payment"] or None}
+
+
+class RefundSettleForm(forms.Form):
+    """A refund recorded paid (with the payout's reference) or declined / failed (with why)."""
+
+    PAID = "mark_paid"
+
+    def __init__(self, *args, step, **kwargs):
+        super().__init__(*args, **kwargs)
+        if step == self.PAID:
+            self.fields["reference"] = forms.CharField(label=_("Payout reference"), max_length=100, strip=True)
+        else:
+            self.fields["reason"] = forms.CharField(
+                label=_("Why it is declined or failed"), max_length=255, strip=True,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+
+class ReconciliationForm(forms.Form):
+    """The period and channel the reconciliation covers: by default the last seven days, all channels."""
+
+    DEFAULT_DAYS = 7
+    MAX_DAYS = 366
+
+    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    channel = forms.ModelChoiceField(label=_("Channel"), queryset=Channel.objects.all(), required=False,
+                                     empty_label=_("All channels"))
+
+    def __init__(self, data, **kwargs):
+        if not data.get("start") and not data.get("end"):
+            end = timezone.localdate()
+            data = data.copy()
+            data["start"] = (end - timedelta(days=self.DEFAULT_DAYS - 1)).isoformat()
+            data["end"] = end.isoformat()
+        super().__init__(data, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            raise ValidationError({"start": _("The period starts after it ends.")})
+        if start and end and (end - start).days >= self.MAX_DAYS:
+            raise ValidationError({"start": _("Choose at most %(days)s days.") % {"days": self.MAX_DAYS}})
+        return cleaned
 
 
 class AddressForm(forms.Form):

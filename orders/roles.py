@@ -21,6 +21,7 @@ ROLES = {
     "Warehouse operator": VIEW_ORDERS + [
         "orders.pick_order", "orders.dispatch_order", "inventory.view_stockmovement",
         "inventory.receive_stock", "inventory.count_stock", "logistics.view_pickwave", "logistics.add_pickwave",
+        "aftersales.view_returnrequest", "aftersales.receive_return",
     ],
     "Logistics coordinator": VIEW_ORDERS + [
         "orders.dispatch_order", "orders.view_customer_phone", "logistics.add_carrier",
@@ -29,10 +30,14 @@ ROLES = {
     ],
     "Customer service": VIEW_ORDERS + [
         "orders.add_order", "orders.cancel_order", "orders.view_customer_phone", "orders.change_customer",
-        "orders.view_notification", "orders.resend_notification",
+        "orders.view_notification", "orders.resend_notification", "orders.view_refund", "orders.request_refund",
+        "aftersales.view_returnrequest", "aftersales.add_returnrequest", "aftersales.approve_return",
+        "aftersales.resolve_return", "aftersales.view_ticket", "aftersales.add_ticket", "aftersales.change_ticket",
+        "aftersales.handle_ticket", "aftersales.view_feedback",
     ],
     "Finance": VIEW_ORDERS + [
-        "orders.add_payment", "orders.view_customer_phone",
+        "orders.add_payment", "orders.view_customer_phone", "orders.view_refund", "orders.request_refund",
+        "orders.approve_refund", "aftersales.view_returnrequest",
     ],
 }
 MANAGER = "Manager"

@@ -3,13 +3,22 @@ queries however many orders it shows."""
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from inventory.models import Warehouse
 
-from .models import Allocation, Notification, Order, OrderLine
+from .models import ZERO, Allocation, Channel, Notification, Order, OrderLine, Payment, PaymentMethod, Refund
 from .services.phones import normalize_phone
+from .services.settlement import LEFT_THE_WAREHOUSE
 
 ORDER_NUMBER = re.compile(r"^OC\d{6}-\d+$", re.IGNORECASE)
 PHONE_LIKE = re.compile(r"^\+?[\d\s()-]{5,}$")
@@ -76,7 +85,9 @@ def order_for_page(order_id):
             ),
             "events__actor",
             "notes__author",
-            "payments__recorded_by",
+            Prefetch("payments", queryset=Payment.objects.select_related("recorded_by").prefetch_related(
+                Prefetch("refunds", queryset=Refund.objects.order_by("requested_at", "id")),
+            )),
             "shipments__carrier",
             "shipments__service__carrier",
             "shipments__warehouse",
@@ -103,7 +114,7 @@ def orders_in_status(*statuses):
 
 
 def orders_owed_a_refund():
-    return Order.objects.filter(payment_status=Order.PaymentStatus.REFUND_DUE)
+    return Order.objects.filter(refund_due__gt=0)
 
 
 def channel_orders(channel):
@@ -133,3 +144,227 @@ def search_notifications(queryset, term, *, by_phone=True):
     if by_phone and PHONE_LIKE.match(unicodedata.normalize("NFKC", term)):
         return queryset.filter(recipient=normalize_phone(term)[0])
     return queryset.none()
+
+
+# --- refunds, settlement and reconciliation -----------------------------------------------------
+
+def refund_list():
+    return Refund.objects.select_related("order", "payment", "requested_by")
+
+
+def refunds_in_status(*statuses):
+    """Refunds waiting at a step (index refund_by_status)."""
+    return Refund.objects.filter(status__in=statuses)
+
+
+def refund_for_page(refund_id):
+    return Refund.objects.select_related(
+        "order__channel", "payment", "requested_by", "approved_by", "settled_by"
+    ).get(pk=refund_id)
+
+
+def order_for_statement(order_id):
+    """One order with what its settlement statement lists: lines, payments and refunds."""
+    return (
+        Order.objects.select_related("channel", "customer")
+        .prefetch_related(
+            "lines",
+            Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
+            Prefetch("refunds", queryset=Refund.objects.select_related("payment").order_by("requested_at", "id")),
+        )
+        .get(pk=order_id)
+    )
+
+
+@dataclass(frozen=True)
+class SettlementFigures:
+    total: Decimal
+    captured: Decimal
+    refunded: Decimal
+    refund_owed: Decimal
+    balance_due: Decimal
+
+    @property
+    def net_paid(self):
+        return self.captured - self.refunded
+
+
+def settlement_figures(order):
+    """An order's money at a glance. A cancelled order owes nothing more, whatever its total."""
+    owed = ZERO if order.status == Order.Status.CANCELLED else max(order.balance_due, ZERO)
+    return SettlementFigures(
+        total=order.total, captured=order.amount_paid, refunded=order.amount_refunded,
+        refund_owed=order.refund_due, balance_due=owed,
+    )
+
+
+def day_bounds(start, end):
+    """From the beginning of day `start` to the end of day `end`, in the shop's time zone."""
+    return (
+        timezone.make_aware(datetime.combine(start, time.min)),
+        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
+    )
+
+
+@dataclass
+class ReconciliationRow:
+    """One day, channel and payment method, by name (all three empty in the total row)."""
+
+    day: object = None
+    channel: str = ""
+    method: str = ""
+    orders: int = 0
+    ordered: Decimal = ZERO
+    captured: Decimal = ZERO
+    refunded: Decimal = ZERO
+
+    @property
+    def net(self):
+        return self.captured - self.refunded
+
+    def add(self, other):
+        self.orders += other.orders
+        self.ordered += other.ordered
+        self.captured += other.captured
+        self.refunded += other.refunded
+
+
+@dataclass
+class Reconciliation:
+    rows: list
+    total: ReconciliationRow
+
+
+def reconciliation(start, end, *, channel=None):
+    """Per day (shop time), channel and payment method from `start` to `end`: what orders say (the
+    orders placed that day and their totals, cancelled ones left out) against what payments say
+    (money captured that day, refunds paid out that day, and their net). Three grouped queries,
+    each over an indexed time column, however many orders the period holds."""
+    since, until = day_bounds(start, end)
+    orders = Order.objects.filter(placed_at__gte=since, placed_at__lt=until).exclude(status=Order.Status.CANCELLED)
+    payments = Payment.objects.filter(status=Payment.Status.CAPTURED, created_at__gte=since, created_at__lt=until)
+    refunds = Refund.objects.filter(status=Refund.Status.PAID, settled_at__gte=since, settled_at__lt=until)
+    if channel is not None:
+        orders = orders.filter(channel=channel)
+        payments = payments.filter(order__channel=channel)
+        refunds = refunds.filter(order__channel=channel)
+    found = {}
+
+    def row(values, channel_key, method_key):
+        key = (values["day"], values[channel_key], values[method_key])
+        return found.setdefault(key, ReconciliationRow(day=values["day"]))
+
+    for values in (orders.annotate(day=TruncDate("placed_at")).order_by()
+                   .values("day", "channel_id", "payment_method").annotate(count=Count("id"), value=Sum("total"))):
+        entry = row(values, "channel_id", "payment_method")
+        entry.orders, entry.ordered = values["count"], values["value"]
+    for values in (payments.annotate(day=TruncDate("created_at")).order_by()
+                   .values("day", "order__channel_id", "method").annotate(value=Sum("amount"))):
+        row(values, "order__channel_id", "method").captured = values["value"]
+    for values in (refunds.annotate(day=TruncDate("settled_at")).order_by()
+                   .values("day", "order__channel_id", "payment__method").annotate(value=Sum("amount"))):
+        row(values, "order__channel_id", "payment__method").refunded = values["value"]
+
+    channel_names = dict(Channel.objects.filter(pk__in={key[1] for key in found}).values_list("pk", "name"))
+    method_labels = dict(PaymentMethod.choices)
+    total = ReconciliationRow()
+    for (_day, channel_id, method), entry in found.items():
+        entry.channel = channel_names[channel_id]
+        entry.method = str(method_labels.get(method, method))
+        total.add(entry)
+    rows = sorted(found.values(), key=lambda entry: (entry.day, entry.channel, entry.method))
+    return Reconciliation(rows=rows, total=total)
+
+
+class MismatchKind:
+    PAID_NOT_CONFIRMED = "paid_not_confirmed"
+    SHIPPED_UNPAID = "shipped_unpaid"
+    REFUND_OWED = "refund_owed"
+    LABELS = {
+        PAID_NOT_CONFIRMED: gettext_lazy("Paid but not confirmed"),
+        SHIPPED_UNPAID: gettext_lazy("Shipped but unpaid beyond cash on delivery"),
+        REFUND_OWED: gettext_lazy("Refund owed but not paid"),
+    }
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    kind: str
+    order_id: int
+    number: str
+    channel: str
+    detail: str
+    amount: Decimal
+    currency: str
+    since: datetime
+
+    @property
+    def problem(self):
+        return MismatchKind.LABELS[self.kind]
+
+
+# Each kind lists at most this many, oldest first: a page and a workbook stay readable, and a
+# longer list says something is wrong wholesale rather than order by order.
+MISMATCH_LIMIT = 500
+COLLECTED_BY_NOW = [Order.Status.DELIVERED, Order.Status.COMPLETED]
+
+
+def payment_mismatches(start, end, *, channel=None, now=None):
+    """Where payments and orders disagree, by kind: orders placed from `start` to `end` that are paid
+    in full but not confirmed; that left the warehouse unpaid where cash on delivery does not
+    explain it (not cash on delivery, or delivered already); that were cancelled keeping money no
+    refund was asked for; and every open refund whenever it was asked for, with its age."""
+    since, until = day_bounds(start, end)
+    now = now or timezone.now()
+    orders = Order.objects.filter(placed_at__gte=since, placed_at__lt=until).select_related("channel")
+    refunds = Refund.objects.filter(status__in=Refund.OPEN).select_related("order__channel")
+    if channel is not None:
+        orders = orders.filter(channel=channel)
+        refunds = refunds.filter(order__channel=channel)
+
+    def of_order(kind, order, detail, amount, at):
+        return Mismatch(kind, order.pk, order.number, order.channel.name, detail, amount, order.currency, at)
+
+    found = []
+    paid_not_confirmed = orders.filter(
+        status__in=[Order.Status.PENDING, Order.Status.ON_HOLD], amount_paid__gt=0, amount_paid__gte=F("total"),
+    ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
+    for order in paid_not_confirmed:
+        found.append(of_order(
+            MismatchKind.PAID_NOT_CONFIRMED, order,
+            _("Paid %(paid)s of %(total)s, but the order is %(status)s.")
+            % {"paid": order.amount_paid, "total": order.total, "status": order.get_status_display()},
+            order.amount_paid, order.placed_at,
+        ))
+    unpaid = orders.filter(
+        Q(status__in=LEFT_THE_WAREHOUSE, amount_paid__lt=F("total"))
+        & (~Q(payment_method=PaymentMethod.COD) | Q(status__in=COLLECTED_BY_NOW))
+    ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
+    for order in unpaid:
+        found.append(of_order(
+            MismatchKind.SHIPPED_UNPAID, order,
+            _("%(status)s, paid by %(method)s, with %(due)s of %(total)s not paid.")
+            % {"status": order.get_status_display(), "method": order.get_payment_method_display(),
+               "due": order.balance_due, "total": order.total},
+            order.balance_due, order.shipped_at or order.placed_at,
+        ))
+    for refund in refunds.order_by("requested_at", "id")[:MISMATCH_LIMIT]:
+        order = refund.order
+        found.append(of_order(
+            MismatchKind.REFUND_OWED, order,
+            _("Open for %(age)s (%(status)s): %(reason)s")
+            % {"age": timesince(refund.requested_at, now, depth=1), "status": refund.get_status_display(),
+               "reason": refund.reason},
+            refund.amount, refund.requested_at,
+        ))
+    kept = orders.filter(
+        status=Order.Status.CANCELLED, amount_paid__gt=F("amount_refunded"), refund_due=0,
+    ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
+    for order in kept:
+        found.append(of_order(
+            MismatchKind.REFUND_OWED, order,
+            _("Cancelled with %(kept)s captured and not refunded, and no refund asked for.")
+            % {"kept": order.amount_paid - order.amount_refunded},
+            order.amount_paid - order.amount_refunded, order.cancelled_at or order.placed_at,
+        ))
+    return found

@@ -561,7 +561,7 @@ def test_finance_records_a_payment_from_the_order_page(client, level):
 
     response = client.post(
         reverse("admin:orders_order_payment", args=[order.pk]),
-        {"method": "cod", "amount": "50.00", "reference": "cash at door"}, follow=True,
+        {"method": "bank_transfer", "amount": "50.00", "reference": "B-20250301-7"}, follow=True,
     )
 
     assert "Payment recorded." in messages_of(response)
@@ -574,7 +574,7 @@ def test_payment_over_the_total_shows_the_service_error_on_the_form(client, leve
     order = new_order(level.product)
 
     response = client.post(
-        reverse("admin:orders_order_payment", args=[order.pk]), {"method": "cod", "amount": "999.00"}
+        reverse("admin:orders_order_payment", args=[order.pk]), {"method": "bank_transfer", "amount": "999.00"}
     )
 
     assert response.status_code == 200

@@ -13,7 +13,7 @@ from inventory.selectors import ledger_mismatches
 from logistics import services as logistics
 from logistics.models import PickWave, Shipment, ShipmentLine
 from orders import services as orders
-from orders.models import Allocation, Order, OrderEvent, OrderNote, Payment
+from orders.models import Allocation, Order, OrderEvent, OrderNote, Payment, Refund
 from tests.factories import (
     CarrierFactory, ProductFactory, WarehouseFactory, advance, dispatch_all, place, staff, stock,
     tracking_number,
@@ -400,8 +400,13 @@ def test_cancel_of_a_paid_order_records_the_refund_owed(manager, product):
     orders.cancel(order.pk, actor=manager, reason="out of delivery area")
 
     order = fresh(order)
-    assert (order.refund_due, order.payment_status) == (Decimal("50.00"), Order.PaymentStatus.REFUND_DUE)
-    assert order.amount_paid == Decimal("50.00")
+    assert (order.refund_due, order.payment_status) == (Decimal("50.00"), Order.PaymentStatus.PAID)
+    assert (order.amount_paid, order.amount_refunded) == (Decimal("50.00"), Decimal("0.00"))
+    [refund] = order.refunds.all()
+    assert (refund.amount, refund.status, refund.payment, refund.requested_by, refund.reason) == (
+        Decimal("50.00"), Refund.Status.REQUESTED, order.payments.get(), manager,
+        "Order cancelled: out of delivery area",
+    )
 
 
 def test_cancel_of_an_unpaid_order_owes_nothing(manager, product):
@@ -411,6 +416,7 @@ def test_cancel_of_an_unpaid_order_owes_nothing(manager, product):
 
     order = fresh(order)
     assert (order.refund_due, order.payment_status) == (Decimal("0.00"), Order.PaymentStatus.UNPAID)
+    assert not order.refunds.exists()
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])
@@ -458,7 +464,10 @@ def test_reject_of_a_prepaid_held_order_records_the_refund_owed(manager, product
     orders.reject(order.pk, actor=manager, reason="payment does not match")
 
     order = fresh(order)
-    assert (order.refund_due, order.payment_status) == (Decimal("20.00"), Order.PaymentStatus.REFUND_DUE)
+    assert (order.refund_due, order.payment_status) == (Decimal("20.00"), Order.PaymentStatus.PARTIALLY_PAID)
+    assert list(order.refunds.values_list("amount", "status", "reason")) == [
+        (Decimal("20.00"), Refund.Status.REQUESTED, "Order cancelled: payment does not match"),
+    ]
 
 
 # --- approve -----------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """The operator console for orders: the order list and page, the review queue, pick lists and
-packing slips. The order setup models (channels, customers, blocklist, intake settings) are in
-`setup`."""
+packing slips, refunds and the reconciliation of payments (`settlement`). The order setup models
+(channels, customers, blocklist, intake settings) are in `setup`."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import notifications, order, review, setup  # noqa: F401
+from . import notifications, order, review, settlement, setup  # noqa: F401
 
 admin.site.site_header = _("OrderCycle")
 admin.site.site_title = _("OrderCycle console")

@@ -38,6 +38,7 @@ from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
 from .notifications import order_notification_rows
 from .paginator import CappedCountPaginator
+from .settlement import OrderSettlementViews
 
 # The steps staff take from the order page, by transition name, and whether the step takes a
 # reason. Each service is told the status the person saw, so nobody acts on an order that
@@ -64,7 +65,9 @@ def admin_url(name, *args):
 
 
 @admin.register(Order)
-class OrderAdmin(OrderColumns, OrderActionsMixin, ExportMixin, OrderImportMixin, admin.ModelAdmin):
+class OrderAdmin(
+    OrderColumns, OrderActionsMixin, OrderSettlementViews, ExportMixin, OrderImportMixin, admin.ModelAdmin
+):
     list_display_links = ("number",)
     list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
     list_select_related = ("channel",)
@@ -124,7 +127,8 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, ExportMixin, OrderImportMixin,
             raise PermissionDenied
         return order
 
-    def render_order_page(self, request, object_id, *, note_form=None, payment_form=None, address_form=None):
+    def render_order_page(self, request, object_id, *, note_form=None, payment_form=None, address_form=None,
+                          refund_form=None):
         order = self.viewable_order(request, object_id, fetch=selectors.order_for_page)
         user = request.user
         show_phone = can_see_phone(user)
@@ -154,6 +158,7 @@ class OrderAdmin(OrderColumns, OrderActionsMixin, ExportMixin, OrderImportMixin,
             "payment_form": payment_form,
             "address_form": address_form,
             "notifications": order_notification_rows(request, order),
+            **self.settlement_context(request, order, refund_form),
             "extra_sections": [
                 section for section in (build(request, order) for build in ORDER_PAGE_SECTIONS) if section
             ],

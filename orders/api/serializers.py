@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ..models import Order, Payment, PaymentMethod
+from ..models import Order, Payment, PaymentMethod, Refund
 from ..services import LineInput, OrderInput
 from ..services.intake import MAX_LINE_QUANTITY
 from .problems import field_pointer, json_pointer
@@ -119,6 +119,12 @@ class PaymentSerializer(serializers.Serializer):
     created_at = moment()
 
 
+class RefundSerializer(serializers.Serializer):
+    amount = money()
+    status = serializers.ChoiceField(choices=Refund.Status.choices, read_only=True)
+    requested_at = moment()
+
+
 class OrderSummarySerializer(serializers.Serializer):
     number = serializers.CharField(read_only=True)
     channel_order_id = serializers.CharField(read_only=True)
@@ -156,6 +162,8 @@ class OrderSerializer(OrderSummarySerializer):
     discount = money()
     payment_method = serializers.ChoiceField(choices=PaymentMethod.choices, read_only=True)
     amount_paid = money()
+    amount_refunded = money()
     refund_due = money()
     lines = OrderLineSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
+    refunds = RefundSerializer(many=True, read_only=True)

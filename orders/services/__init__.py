@@ -13,13 +13,21 @@ from .lifecycle import (
     dispatch_from_warehouse,
     lock_order,
     record_delivery,
-    record_payment,
     reject,
     update_delivery_address,
 )
+from .settlement import (
+    approve_refund,
+    fail_refund,
+    mark_refund_paid,
+    record_cod_collected,
+    record_payment,
+    request_refund,
+)
 
 __all__ = [
-    "IdempotencyKeyReused", "authenticate_token", "issue_token", "respond_once", "revoke_token",
+    "IdempotencyKeyReused", "approve_refund", "authenticate_token", "fail_refund", "mark_refund_paid",
+    "record_cod_collected", "request_refund", "issue_token", "respond_once", "revoke_token",
     "LineInput", "OrderInput", "PlacementResult", "TransitionRefused", "add_note", "approve", "cancel",
     "complete", "dispatch_from_warehouse", "lock_order", "may_set_prices", "notify", "place_order", "place_orders", "record_delivery", "record_payment",
     "record_transition", "reject", "transition_label", "update_delivery_address",

@@ -17,18 +17,21 @@ def transition_label(bound_method):
     return bound_method.__name__.replace("_", " ")
 
 
-def ensure_allowed(order, bound_method, actor):
-    """Refuse a transition the order's state or the actor's role does not allow. `actor` None means
-    the system itself (intake, a carrier update) and needs no permission."""
+def ensure_allowed(case, bound_method, actor):
+    """Refuse a transition the state or the actor's role does not allow, for an order or any other
+    numbered case with a status (a return, a ticket). `actor` None means the system itself
+    (intake, a carrier update) and needs no permission."""
+    kind = str(case._meta.verbose_name)
     if not can_proceed(bound_method):
         raise TransitionRefused(
-            _("Order %(number)s is %(status)s now, so “%(step)s” is not possible.")
-            % {"number": order.number, "status": order.get_status_display(), "step": transition_label(bound_method)}
+            _("%(kind)s %(number)s is %(status)s now, so “%(step)s” is not possible.")
+            % {"kind": kind[:1].upper() + kind[1:], "number": case.number,
+               "status": case.get_status_display(), "step": transition_label(bound_method)}
         )
     if actor is not None and not has_transition_perm(bound_method, actor):
         raise PermissionDenied(
-            _("Your role may not take the step “%(step)s” on order %(number)s.")
-            % {"step": transition_label(bound_method), "number": order.number}
+            _("Your role may not take the step “%(step)s” on %(kind)s %(number)s.")
+            % {"step": transition_label(bound_method), "kind": kind, "number": case.number}
         )
 
 

@@ -23,6 +23,7 @@ from . import checks
 from .events import take_transition
 from .notifications import notify_many
 from .phones import normalize_phone
+from .settlement import payment_status_for
 
 
 @dataclass
@@ -484,14 +485,6 @@ def _write_outcomes(orders):
                 for order in orders
             ],
         )
-
-
-def payment_status_for(total, paid):
-    if paid <= 0:
-        return Order.PaymentStatus.UNPAID
-    if paid < total:
-        return Order.PaymentStatus.PARTIALLY_PAID
-    return Order.PaymentStatus.PAID
 
 
 def reserve_lines(order, lines, *, actor=None):

@@ -2,20 +2,19 @@
 order row first, then its lines and stock (by primary key), so two people acting on one order at
 once are served one after the other and the second is told what happened."""
 
-from decimal import Decimal
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from inventory import services as inventory
 
-from ..models import Allocation, NotificationEvent, Order, OrderNote, Payment, PaymentMethod
+from ..models import Allocation, NotificationEvent, Order, OrderNote, PaymentMethod
 from . import checks
 from .events import TransitionRefused, ensure_allowed, record_transition
-from .intake import payment_status_for, reserve_lines, shortage_reason
+from .intake import reserve_lines, shortage_reason
 from .notifications import notify
 from .phones import mask_phone, normalize_phone
+from .settlement import record_cod_collected, request_refunds_owed
 
 
 def lock_order(order_id, expected_status=None):
@@ -79,22 +78,21 @@ def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_s
     reason = _required_reason(reason)
     step = getattr(order, transition_name)
     ensure_allowed(order, step, actor)
-    _release_and_settle(order, actor)
+    _release_and_settle(order, actor, reason)
     event = record_transition(order, step, actor=actor, reason=reason)
     notify(order, NotificationEvent.ORDER_CANCELLED)
     return event
 
 
-def _release_and_settle(order, actor):
+def _release_and_settle(order, actor, reason):
     allocations = _reserved_allocations(order)
     if allocations:
         inventory.release(
             [(a.stock_level_id, a.quantity) for a in allocations], reference=order.number, actor=actor
         )
         Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(state=Allocation.State.RELEASED)
-    if order.amount_paid > 0:
-        order.refund_due = order.amount_paid
-        order.payment_status = Order.PaymentStatus.REFUND_DUE
+    if order.amount_paid > order.amount_refunded:
+        request_refunds_owed(order, actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -125,31 +123,12 @@ def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
 
 @transaction.atomic
 def record_delivery(order_id, *, actor, reason=""):
+    """Every parcel reached the customer; for cash on delivery the carrier collected the balance."""
     order = lock_order(order_id)
-    return record_transition(order, order.deliver, actor=actor, reason=reason)
-
-
-@transaction.atomic
-def record_payment(order_id, *, method, amount, actor, reference=""):
-    if actor is not None and not actor.has_perm("orders.add_payment"):
-        raise PermissionDenied(_("Your role may not record payments."))
-    order = lock_order(order_id)
-    if method not in PaymentMethod.values:
-        raise ValidationError({"method": _("Choose a payment method.")})
-    if not isinstance(amount, Decimal) or amount <= 0:
-        raise ValidationError({"amount": _("Enter an amount greater than zero.")})
-    if order.status == Order.Status.CANCELLED:
-        raise ValidationError(_("Order %(number)s is cancelled; no payment can be recorded.") % {"number": order.number})
-    if order.amount_paid + amount > order.total:
-        raise ValidationError(
-            {"amount": _("This would take %(paid)s in all for an order of %(total)s.")
-             % {"paid": order.amount_paid + amount, "total": order.total}}
-        )
-    payment = Payment.objects.create(order=order, method=method, amount=amount, reference=reference, recorded_by=actor)
-    order.amount_paid += amount
-    order.payment_status = payment_status_for(order.total, order.amount_paid)
-    order.save(update_fields=["amount_paid", "payment_status", "updated_at"])
-    return payment
+    event = record_transition(order, order.deliver, actor=actor, reason=reason)
+    if order.payment_method == PaymentMethod.COD:
+        record_cod_collected(order.pk, actor=actor, reference=reason)
+    return event
 
 
 @transaction.atomic

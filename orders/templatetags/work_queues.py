@@ -6,7 +6,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .. import selectors
-from ..models import Order
+from ..models import Order, Refund
 
 register = template.Library()
 
@@ -28,13 +28,21 @@ QUEUES = [
      lambda: _order_list(status__exact=Status.PARTIALLY_SHIPPED)),
     (_("Delivered, to complete"), "orders.complete_order",
      lambda: selectors.orders_in_status(Status.DELIVERED), lambda: _order_list(status__exact=Status.DELIVERED)),
-    (_("Cancelled with a refund owed"), "orders.add_payment",
-     selectors.orders_owed_a_refund, lambda: _order_list(payment_status__exact=Order.PaymentStatus.REFUND_DUE)),
+    (_("Refunds to approve"), "orders.approve_refund",
+     lambda: selectors.refunds_in_status(Refund.Status.REQUESTED),
+     lambda: _refund_list(status__exact=Refund.Status.REQUESTED)),
+    (_("Approved refunds to pay"), "orders.approve_refund",
+     lambda: selectors.refunds_in_status(Refund.Status.APPROVED),
+     lambda: _refund_list(status__exact=Refund.Status.APPROVED)),
 ]
 
 
 def _order_list(**filters):
     return reverse("admin:orders_order_changelist") + "?" + urlencode(filters)
+
+
+def _refund_list(**filters):
+    return reverse("admin:orders_refund_changelist") + "?" + urlencode(filters)
 
 
 def order_queues(user):

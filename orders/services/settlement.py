@@ -1,0 +1,321 @@
+"""Money on an order: payments captured, refunds asked for, approved and paid, and the payment
+status that follows from them.
+
+Each function is one transaction that locks the order row first and then its payment rows by
+primary key, so two people settling one order are served one after the other. That is what keeps
+the approved and paid refunds of a payment within its amount when two of Finance approve at once.
+Cancelling and delivery (lifecycle) settle money here too, so this module sits below lifecycle and
+locks the order row itself."""
+
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed, has_transition_perm
+
+from ..models import ZERO, Order, Payment, PaymentMethod, Refund
+from .events import TransitionRefused, transition_label
+
+Status = Order.Status
+PaymentStatus = Order.PaymentStatus
+
+# Once goods have left, the carrier may have collected cash on delivery.
+LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
+# Refunds that hold on to part of a payment: nothing else may be approved against that part.
+COMMITTED = [Refund.Status.APPROVED, Refund.Status.PAID]
+CENT = Decimal("0.01")
+
+
+def payment_status_for(total, captured, refunded=ZERO):
+    """The payment status rule: what was captured against the total until a refund is paid, then
+    how much of the captured money went back."""
+    if refunded > 0:
+        return PaymentStatus.REFUNDED if refunded >= captured else PaymentStatus.PARTIALLY_REFUNDED
+    if captured <= 0:
+        return PaymentStatus.UNPAID
+    if captured < total:
+        return PaymentStatus.PARTIALLY_PAID
+    return PaymentStatus.PAID
+
+
+def update_payment_figures(order):
+    """Recompute a locked order's captured, refunded and owed amounts from its payments and
+    refunds, and its payment status from those: after any change to either, call this."""
+    captured = Payment.objects.filter(order=order, status=Payment.Status.CAPTURED).aggregate(total=Sum("amount"))
+    refunds = Refund.objects.filter(order=order).aggregate(
+        paid=Sum("amount", filter=Q(status=Refund.Status.PAID)),
+        owed=Sum("amount", filter=Q(status__in=Refund.OPEN)),
+    )
+    order.amount_paid = captured["total"] or ZERO
+    order.amount_refunded = refunds["paid"] or ZERO
+    order.refund_due = refunds["owed"] or ZERO
+    order.payment_status = payment_status_for(order.total, order.amount_paid, order.amount_refunded)
+    order.save(update_fields=["amount_paid", "amount_refunded", "refund_due", "payment_status", "updated_at"])
+
+
+def _locked_order(order_id):
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def _locked_captured_payments(order):
+    return list(
+        Payment.objects.select_for_update().filter(order=order, status=Payment.Status.CAPTURED).order_by("pk")
+    )
+
+
+def _refunded_by_payment(payments, statuses):
+    """What refunds in `statuses` take from each of `payments`, by payment id."""
+    rows = (
+        Refund.objects.filter(payment__in=payments, status__in=statuses)
+        .order_by().values("payment_id").annotate(total=Sum("amount"))
+    )
+    return {row["payment_id"]: row["total"] for row in rows}
+
+
+def _required_text(value, field_name, max_length, message):
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field_name: message})
+    if len(value) > max_length:
+        raise ValidationError(
+            {field_name: _("Keep it to %(count)s characters at most.") % {"count": max_length}}
+        )
+    return value
+
+
+def _positive_amount(amount):
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
+        raise ValidationError({"amount": _("Enter an amount greater than zero.")})
+    if amount != amount.quantize(CENT):
+        raise ValidationError({"amount": _("Enter the amount to the cent at most.")})
+    return amount
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_payment(order_id, *, method, amount, actor, reference="", instalment_number=None, instalment_count=None):
+    """Money received for an order. Cash on delivery is collected by the carrier, so it is only
+    recorded once goods have left; an instalment names its number and how many there are."""
+    if actor is not None and not actor.has_perm("orders.add_payment"):
+        raise PermissionDenied(_("Your role may not record payments."))
+    order = _locked_order(order_id)
+    if method not in PaymentMethod.values:
+        raise ValidationError({"method": _("Choose a payment method.")})
+    _positive_amount(amount)
+    _check_instalment(order, method, instalment_number, instalment_count)
+    if order.status == Status.CANCELLED:
+        raise ValidationError(_("Order %(number)s is cancelled; no payment can be recorded.") % {"number": order.number})
+    if method == PaymentMethod.COD and order.status not in LEFT_THE_WAREHOUSE:
+        raise ValidationError(
+            {"method": _("Order %(number)s has not left the warehouse: cash on delivery is recorded once the "
+                         "carrier has the goods.") % {"number": order.number}}
+        )
+    if order.amount_paid + amount > order.total:
+        raise ValidationError(
+            {"amount": _("This would take %(paid)s in all for an order of %(total)s.")
+             % {"paid": order.amount_paid + amount, "total": order.total}}
+        )
+    return _capture(order, method=method, amount=amount, actor=actor, reference=reference,
+                    instalment_number=instalment_number, instalment_count=instalment_count)
+
+
+def _check_instalment(order, method, number, count):
+    if number is None and count is None:
+        return
+    if number is None or count is None:
+        missing = "instalment_number" if number is None else "instalment_count"
+        raise ValidationError({missing: _("Give both the instalment and the number of instalments, or neither.")})
+    if method != PaymentMethod.INSTALMENTS:
+        raise ValidationError({"method": _("Only a payment by instalments has an instalment number.")})
+    if not isinstance(count, int) or count < 1:
+        raise ValidationError({"instalment_count": _("Enter how many instalments there are, 1 or more.")})
+    if not isinstance(number, int) or not 1 <= number <= count:
+        raise ValidationError(
+            {"instalment_number": _("Enter an instalment from 1 to %(count)s.") % {"count": count}}
+        )
+    recorded = list(
+        order.payments.filter(status=Payment.Status.CAPTURED, instalment_count__isnull=False)
+        .values_list("instalment_number", "instalment_count")
+    )
+    if any(recorded_count != count for _number, recorded_count in recorded):
+        raise ValidationError(
+            {"instalment_count": _("Order %(number)s is paid in %(count)s instalments.")
+             % {"number": order.number, "count": recorded[0][1]}}
+        )
+    if any(recorded_number == number for recorded_number, _count in recorded):
+        raise ValidationError(
+            {"instalment_number": _("Instalment %(instalment)s of %(count)s of order %(number)s is recorded already.")
+             % {"instalment": number, "count": count, "number": order.number}}
+        )
+
+
+def _capture(order, *, method, amount, actor, reference="", instalment_number=None, instalment_count=None):
+    payment = Payment.objects.create(
+        order=order, method=method, amount=amount, reference=(reference or "").strip()[:100], recorded_by=actor,
+        instalment_number=instalment_number, instalment_count=instalment_count,
+    )
+    update_payment_figures(order)
+    return payment
+
+
+@transaction.atomic
+def record_cod_collected(order_id, *, actor, reference=""):
+    """A cash-on-delivery order was delivered: the carrier collected what was still due. Returns
+    the payment, or None when nothing was due."""
+    if actor is not None and not (actor.has_perm("orders.dispatch_order") or actor.has_perm("orders.add_payment")):
+        raise PermissionDenied(_("Your role may not record cash collected on delivery."))
+    order = _locked_order(order_id)
+    if order.payment_method != PaymentMethod.COD:
+        raise ValidationError(_("Order %(number)s is not paid cash on delivery.") % {"number": order.number})
+    if order.status not in (Status.DELIVERED, Status.COMPLETED):
+        raise ValidationError(
+            _("Order %(number)s is %(status)s: cash is collected on delivery.")
+            % {"number": order.number, "status": order.get_status_display()}
+        )
+    if order.balance_due <= 0:
+        return None
+    return _capture(order, method=PaymentMethod.COD, amount=order.balance_due, actor=actor, reference=reference)
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_refund(order_id, *, amount, reason, actor, payment_id=None):
+    """Ask for money back: against one payment, or spread over the captured payments newest
+    first. Each payment gives at most what approved and paid refunds have not taken yet; Finance
+    then approves each refund (see approve_refund). Returns the refunds, one per payment used."""
+    if actor is not None and not actor.has_perm("orders.request_refund"):
+        raise PermissionDenied(_("Your role may not request refunds."))
+    amount = _positive_amount(amount)
+    reason = _required_text(reason, "reason", Refund._meta.get_field("reason").max_length,
+                            _("Say why the money goes back."))
+    order = _locked_order(order_id)
+    payments = _locked_captured_payments(order)
+    if payment_id is not None:
+        payments = [payment for payment in payments if str(payment.pk) == str(payment_id)]
+        if not payments:
+            raise ValidationError(
+                {"payment": _("Choose a captured payment of order %(number)s.") % {"number": order.number}}
+            )
+    committed = _refunded_by_payment(payments, COMMITTED)
+    newest_first = sorted(payments, key=lambda payment: (payment.created_at, payment.pk), reverse=True)
+    room = [(payment, payment.amount - committed.get(payment.pk, ZERO)) for payment in newest_first]
+    refundable = sum((left for _payment, left in room), ZERO)
+    if amount > refundable:
+        raise ValidationError(
+            {"amount": _("At most %(refundable)s %(currency)s of order %(number)s can be refunded; %(amount)s is more.")
+             % {"refundable": refundable, "currency": order.currency, "number": order.number, "amount": amount}}
+        )
+    refunds, still = [], amount
+    for payment, left in room:
+        share = min(left, still)
+        if share > 0:
+            refunds.append(Refund.objects.create(
+                order=order, payment=payment, amount=share, reason=reason, requested_by=actor,
+            ))
+            still -= share
+    update_payment_figures(order)
+    return refunds
+
+
+def request_refunds_owed(order, *, actor, reason):
+    """Of a locked order being cancelled: a requested refund per captured payment, for what no
+    refund (open or paid) covers yet. The cancellation was allowed, so no refund permission is
+    asked for this request; Finance still approves and pays it."""
+    payments = _locked_captured_payments(order)
+    covered = _refunded_by_payment(payments, [*Refund.OPEN, Refund.Status.PAID])
+    reason = (_("Order cancelled: %(reason)s") % {"reason": reason})[: Refund._meta.get_field("reason").max_length]
+    refunds = [
+        Refund.objects.create(
+            order=order, payment=payment, amount=payment.amount - covered.get(payment.pk, ZERO), reason=reason,
+            requested_by=actor,
+        )
+        for payment in payments if payment.amount > covered.get(payment.pk, ZERO)
+    ]
+    if refunds:
+        update_payment_figures(order)
+    return refunds
+
+
+def _locked_refund(refund_id):
+    """The refund, after locking its order and then its payment (the fixed order of locks)."""
+    order_id, payment_id = Refund.objects.values_list("order_id", "payment_id").get(pk=refund_id)
+    order = _locked_order(order_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund.order, refund.payment = order, payment
+    return refund
+
+
+def _ensure_refund_step(refund, bound_method, actor):
+    """Refuse a refund step its state or the actor's role does not allow (a refund has no number
+    of its own, so it is named by its order and amount)."""
+    named = {
+        "amount": f"{refund.amount} {refund.order.currency}", "number": refund.order.number,
+        "status": refund.get_status_display(), "step": transition_label(bound_method),
+    }
+    if not can_proceed(bound_method):
+        raise TransitionRefused(
+            _("The refund of %(amount)s on order %(number)s is %(status)s now, so “%(step)s” is not possible.") % named
+        )
+    if actor is not None and not has_transition_perm(bound_method, actor):
+        raise PermissionDenied(
+            _("Your role may not take the step “%(step)s” on the refund of %(amount)s on order %(number)s.") % named
+        )
+
+
+@transaction.atomic
+def approve_refund(refund_id, *, actor):
+    """Finance agrees to pay a requested refund, as long as the payment's approved and paid
+    refunds stay within what it captured."""
+    refund = _locked_refund(refund_id)
+    _ensure_refund_step(refund, refund.approve, actor)
+    payment = refund.payment
+    committed = _refunded_by_payment([payment], COMMITTED).get(payment.pk, ZERO)
+    if committed + refund.amount > payment.amount:
+        raise ValidationError(
+            {"amount": _("The refund of %(amount)s on order %(number)s is more than is left of its payment of "
+                         "%(paid)s: %(left)s after the refunds approved or paid already.")
+             % {"amount": refund.amount, "number": refund.order.number, "paid": payment.amount,
+                "left": payment.amount - committed}}
+        )
+    refund.approve()
+    refund.approved_by = actor
+    refund.save()
+    update_payment_figures(refund.order)
+    return refund
+
+
+@transaction.atomic
+def mark_refund_paid(refund_id, *, actor, reference):
+    """The approved refund went out; `reference` is the payout's (bank or provider) reference."""
+    reference = _required_text(reference, "reference", Refund._meta.get_field("reference").max_length,
+                               _("Enter the payout reference, so the refund can be found in the bank statement."))
+    refund = _locked_refund(refund_id)
+    _ensure_refund_step(refund, refund.mark_paid, actor)
+    refund.mark_paid()
+    refund.reference = reference
+    refund.settled_by = actor
+    refund.save()
+    update_payment_figures(refund.order)
+    return refund
+
+
+@transaction.atomic
+def fail_refund(refund_id, *, actor, reason):
+    """Finance declines a requested refund, or an approved one could not be paid out."""
+    reason = _required_text(reason, "reason", Refund._meta.get_field("failure_reason").max_length,
+                            _("Say why the refund is declined or failed."))
+    refund = _locked_refund(refund_id)
+    _ensure_refund_step(refund, refund.fail, actor)
+    refund.fail()
+    refund.failure_reason = reason
+    refund.settled_by = actor
+    refund.save()
+    update_payment_figures(refund.order)
+    return refund
