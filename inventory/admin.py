@@ -1,6 +1,8 @@
 """The stock console: products, warehouses, stock levels with their ledger, and the stock bookings
-(receive, adjust, count) as pages of their own. Quantities change only through inventory.services."""
+(receive, adjust, count, release from quarantine, write off) as pages of their own. Quantities
+change only through inventory.services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
@@ -23,6 +25,18 @@ from .resources import ProductResource, StockCountResource
 LEDGER_LINES_SHOWN = 20
 
 
+class QuarantineForm(forms.Form):
+    """Units leaving quarantine: released for sale, or written off."""
+
+    quantity = forms.IntegerField(label=_("Units"), min_value=1)
+    reason = forms.CharField(
+        label=_("Reason"), max_length=255,
+        help_text=_("Kept in the stock ledger, for example “repaired, box replaced” or “broken beyond repair”."),
+        error_messages={"required": _("Give a reason; it is kept in the stock ledger.")},
+    )
+    reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
+
+
 def signed(number):
     return f"{number:+d}" if number else "0"
 
@@ -31,7 +45,8 @@ class StockLevelInline(admin.TabularInline):
     """A product's stock in each warehouse, for reading: bookings happen on the stock level page."""
 
     model = StockLevel
-    fields = readonly_fields = ("warehouse", "bin_location", "on_hand", "reserved", "available", "reorder_point")
+    fields = readonly_fields = ("warehouse", "bin_location", "on_hand", "reserved", "available", "quarantined",
+                                "reorder_point")
     extra = 0
     show_change_link = True
     can_delete = False
@@ -154,13 +169,13 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("product", "warehouse")}),
         (_("Quantities"), {
-            "fields": ("on_hand", "reserved", "available_quantity"),
+            "fields": ("on_hand", "reserved", "available_quantity", "quarantined"),
             "description": _("Quantities change only through receipts, adjustments, counts and orders, "
                              "so the stock ledger always adds up."),
         }),
         (_("Storage"), {"fields": ("bin_location", "reorder_point")}),
     )
-    readonly_fields = ("product", "warehouse", "on_hand", "reserved", "available_quantity")
+    readonly_fields = ("product", "warehouse", "on_hand", "reserved", "available_quantity", "quarantined")
     change_form_template = "admin/inventory/stocklevel/change_form.html"
     change_list_template = "admin/inventory/stocklevel/change_list.html"
 
@@ -191,10 +206,9 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
 
     def get_list_display(self, request):
         return ("product_display", "warehouse_code", "bin_location", "on_hand", "reserved", "available_quantity",
-                "reorder_point", self._bookings_column(request))
+                "quarantined", "reorder_point", self._bookings_column(request))
 
     def _bookings_column(self, request):
-        allowed = self.allowed_bookings(request)
         back = urlencode({"next": request.get_full_path()})
 
         @admin.display(description=_("book"))
@@ -202,7 +216,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
             return format_html_join(
                 " · ", '<a href="{}?{}">{}</a>',
                 ((reverse(f"admin:inventory_stocklevel_{name}", args=[level.pk]), back, label)
-                 for name, label in allowed),
+                 for name, label in self.allowed_bookings(request, level)),
             )
 
         return bookings
@@ -212,9 +226,15 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         ("adjust", "inventory.adjust_stock", _("Adjust")),
         ("count", "inventory.count_stock", _("Count")),
     )
+    # Offered only while the level holds units in quarantine.
+    QUARANTINE_BOOKINGS = (
+        ("release", "inventory.adjust_stock", _("Release from quarantine")),
+        ("write_off", "inventory.adjust_stock", _("Write off")),
+    )
 
-    def allowed_bookings(self, request):
-        return [(name, label) for name, permission, label in self.BOOKINGS if request.user.has_perm(permission)]
+    def allowed_bookings(self, request, level):
+        bookings = self.BOOKINGS + (self.QUARANTINE_BOOKINGS if level.quarantined else ())
+        return [(name, label) for name, permission, label in bookings if request.user.has_perm(permission)]
 
     def save_model(self, request, obj, form, change):
         services.set_storage(
@@ -226,7 +246,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         if obj is not None:
             context["bookings"] = [
                 (reverse(f"admin:inventory_stocklevel_{name}", args=[obj.pk]), label)
-                for name, label in self.allowed_bookings(request)
+                for name, label in self.allowed_bookings(request, obj)
             ]
             if request.user.has_perm("inventory.view_stockmovement"):
                 context["ledger"] = obj.movements.select_related("actor")[:LEDGER_LINES_SHOWN]
@@ -247,6 +267,8 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
             path("<int:stock_level_id>/receive/", view(self.receive_view), name="inventory_stocklevel_receive"),
             path("<int:stock_level_id>/adjust/", view(self.adjust_view), name="inventory_stocklevel_adjust"),
             path("<int:stock_level_id>/count/", view(self.count_view), name="inventory_stocklevel_count"),
+            path("<int:stock_level_id>/release/", view(self.release_view), name="inventory_stocklevel_release"),
+            path("<int:stock_level_id>/write-off/", view(self.write_off_view), name="inventory_stocklevel_write_off"),
         ] + super().get_urls()
 
     def _require(self, request, permission):
@@ -357,18 +379,48 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
                           intro=_("Enter what is on the shelf now; reserved units are included."),
                           submit_label=_("Record count"))
 
+    def release_view(self, request, stock_level_id):
+        return self._leave_quarantine(
+            request, stock_level_id, services.release_from_quarantine, title=_("Release from quarantine"),
+            intro=_("Quarantined units found fit to sell go back on hand, available for orders again."),
+            submit_label=_("Release units"), done=_("%(quantity)d × %(level)s released from quarantine: %(reason)s"),
+        )
+
+    def write_off_view(self, request, stock_level_id):
+        return self._leave_quarantine(
+            request, stock_level_id, services.write_off_quarantined, title=_("Write off quarantined goods"),
+            intro=_("Quarantined units that will never be sold leave the books."),
+            submit_label=_("Write off units"), done=_("%(quantity)d × %(level)s written off: %(reason)s"),
+        )
+
+    def _leave_quarantine(self, request, stock_level_id, service, *, title, intro, submit_label, done):
+        self._require(request, "inventory.adjust_stock")
+        level = self._level(stock_level_id)
+        form = QuarantineForm(request.POST or None, initial={"quantity": level.quarantined or None})
+        if request.method == "POST" and form.is_valid():
+            try:
+                service(stock_level_id=level.pk, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, done % {"quantity": form.cleaned_data["quantity"], "level": level,
+                                                  "reason": form.cleaned_data["reason"]})
+                return self._done(request, level)
+        return self._page(request, title=title, form=form, level=level, intro=intro, submit_label=submit_label)
+
 
 @admin.register(StockMovement)
 class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger, read-only: every line was written by a service and is never changed."""
 
-    list_display = ("created_at", "stock_level_link", "product_name", "kind", "on_hand", "reserved",
+    list_display = ("created_at", "stock_level_link", "product_name", "kind", "on_hand", "reserved", "quarantine",
                     "reference", "reason", "actor")
     list_filter = ("kind", "stock_level__warehouse")
     search_fields = ("reference", "stock_level__product__sku")
     list_select_related = ("stock_level__product", "stock_level__warehouse", "actor")
     show_full_result_count = False
-    fields = ("created_at", "stock_level_link", "kind", "on_hand", "reserved", "reference", "reason", "actor")
+    fields = ("created_at", "stock_level_link", "kind", "on_hand", "reserved", "quarantine", "reference", "reason",
+              "actor")
     readonly_fields = fields
 
     @admin.display(description=_("stock level"), ordering="stock_level__product__sku")
@@ -388,3 +440,7 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("reserved change"), ordering="reserved_change")
     def reserved(self, movement):
         return signed(movement.reserved_change)
+
+    @admin.display(description=_("quarantine change"), ordering="quarantined_change")
+    def quarantine(self, movement):
+        return signed(movement.quarantined_change)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from .models import StockLevel, StockMovement
 
 Kind = StockMovement.Kind
+REASON_LENGTH = StockMovement._meta.get_field("reason").max_length
 
 
 @dataclass(frozen=True)
@@ -304,8 +305,11 @@ def take_back_returned(warehouse, goods, *, reference, actor=None):
     level there is made if the warehouse never held it."""
     _require(actor, "inventory.receive_stock", _("Your role may not book goods received."))
     for item in goods:
-        if item.resellable < 0 or item.damaged < 0:
-            raise ValidationError({"quantity": _("Enter whole numbers, zero or more.")})
+        for quantity in (item.resellable, item.damaged):
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+                raise ValidationError({"quantity": _("Enter whole numbers, zero or more.")})
+            if quantity > MAX_QUANTITY:
+                raise _too_large("quantity")
     for item in goods:
         StockLevel.objects.get_or_create(product_id=item.product_id, warehouse=warehouse)
     levels = _locked(StockLevel.objects.filter(warehouse=warehouse, product_id__in=[g.product_id for g in goods]))
@@ -341,6 +345,8 @@ def _leave_quarantine(stock_level_id, quantity, reason, actor, reference, kind, 
     _positive(quantity)
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the goods leave quarantine.")})
+    if len(reason.strip()) > REASON_LENGTH:
+        raise ValidationError({"reason": _("Use at most %(max)d characters.") % {"max": REASON_LENGTH}})
     level = lock_stock_levels([stock_level_id])[stock_level_id]
     _book([_record(level, kind, on_hand_change=quantity if to_on_hand else 0, quarantined_change=-quantity,
                    reference=reference, reason=reason.strip(), actor=actor)])

@@ -259,7 +259,8 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
         shipment.shipping_cost = shipment.service.fee_for(weight)
     shipment.save()
     order = shipment.order
-    if order.status == Order.Status.PICKING and not _goods_waiting_to_pack(order):
+    if (shipment.purpose == Shipment.Purpose.ORDER and order.status == Order.Status.PICKING
+            and not _goods_waiting_to_pack(order)):
         orders.record_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
     return shipment
 
@@ -271,9 +272,58 @@ def _goods_waiting_to_pack(order):
         .values_list("stock_level__warehouse_id", flat=True)
     )
     packed_in = set(
-        Shipment.objects.filter(order=order, status=Shipment.Status.PACKED).values_list("warehouse_id", flat=True)
+        Shipment.objects.filter(order=order, status=Shipment.Status.PACKED, purpose=Shipment.Purpose.ORDER)
+        .values_list("warehouse_id", flat=True)
     )
     return bool(reserved_in - packed_in)
+
+
+# Repair parcels
+
+
+@transaction.atomic
+def create_repair_shipment(order_id, warehouse_id, lines, *, actor):
+    """A parcel that takes a customer's repaired goods back from the warehouse that received them:
+    `lines` are (order line id, quantity) pairs of the order. It is packed, dispatched and tracked
+    like any parcel, with the service the shipping rules choose, but it moves no stock and never
+    the order's status (see dispatch)."""
+    _require(actor, "logistics.add_shipment", _("Your role may not create parcels."))
+    order = orders.lock_order(order_id)
+    if order.status not in (Order.Status.DELIVERED, Order.Status.COMPLETED):
+        raise orders.TransitionRefused(
+            _("Order %(number)s is %(status)s: only goods that reached the customer come back for repair.")
+            % {"number": order.number, "status": order.get_status_display()}
+        )
+    warehouse = Warehouse.objects.filter(pk=warehouse_id, active=True).first()
+    if warehouse is None:
+        raise ValidationError({"warehouse": _("Choose an active warehouse.")})
+    order_lines = {line.pk: line for line in order.lines.select_related("product")}
+    quantities = defaultdict(int)
+    for line_id, quantity in lines:
+        if line_id not in order_lines:
+            raise ValidationError({"lines": _("This line is not on order %(number)s.") % {"number": order.number}})
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+            raise ValidationError({"lines": _("Enter a whole number greater than zero.")})
+        quantities[line_id] += quantity
+    if not quantities:
+        raise ValidationError({"lines": _("A parcel needs at least one item.")})
+    for line_id, quantity in quantities.items():
+        if quantity > order_lines[line_id].quantity:
+            raise ValidationError({"lines": _("Order %(number)s has only %(quantity)d × %(sku)s.") % {
+                "number": order.number, "quantity": order_lines[line_id].quantity, "sku": order_lines[line_id].sku}})
+    parcel = [(order_lines[line_id].product, quantity) for line_id, quantity in quantities.items()]
+    weight = _weight_of(parcel)
+    service, reason = choose_service(order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel))
+    shipment = Shipment.objects.create(
+        order=order, warehouse=warehouse, purpose=Shipment.Purpose.REPAIR,
+        carrier=service.carrier if service else None, service=service, service_reason=reason,
+        shipping_cost=service.fee_for(weight) if service else None,
+    )
+    ShipmentLine.objects.bulk_create(
+        ShipmentLine(shipment=shipment, order_line=order_lines[line_id], quantity=quantity)
+        for line_id, quantity in sorted(quantities.items())
+    )
+    return shipment
 
 
 # Carrier, tracking number and dispatch
@@ -351,7 +401,9 @@ def assign_tracking_number(shipment_id, carrier_id, tracking_number, *, actor):
 @transaction.atomic
 def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
     """Hand a packed parcel to its carrier: its stock leaves `on_hand` and `reserved` through the
-    ledger, the order is (partially) shipped, and the customer is told with the tracking link."""
+    ledger, the order is (partially) shipped, and the customer is told with the tracking link. A
+    repair parcel carries the customer's own goods, which were never stock: it moves neither stock
+    nor the order."""
     _require(actor, "orders.dispatch_order", _("Your role may not dispatch orders."))
     shipment = _locked_shipment(shipment_id, lock_order=True)
     if shipment.status != Shipment.Status.PACKED:
@@ -368,7 +420,9 @@ def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
     shipment.expected_delivery_on = add_working_days(timezone.localdate(shipment.shipped_at), transit_days)
     shipment.dispatched_by = actor
     shipment.save()
-    orders.dispatch_from_warehouse(shipment.order_id, shipment.warehouse_id, actor=actor, reference=str(shipment))
+    if shipment.purpose == Shipment.Purpose.ORDER:
+        orders.dispatch_from_warehouse(shipment.order_id, shipment.warehouse_id, actor=actor,
+                                       reference=str(shipment))
     orders.notify(shipment.order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)
     return shipment
 
@@ -461,8 +515,14 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
 
 
 def _deliver_order_when_complete(shipment, actor):
+    """The order is delivered with its last parcel of goods; a repair parcel arrives long after."""
+    if shipment.purpose != Shipment.Purpose.ORDER:
+        return
     order = shipment.order
-    undelivered = order.shipments.exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED]).exists()
+    undelivered = (
+        order.shipments.filter(purpose=Shipment.Purpose.ORDER)
+        .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED]).exists()
+    )
     if not undelivered and order.status == Order.Status.SHIPPED:
         orders.record_delivery(order.pk, actor=actor, reason=str(shipment))
 

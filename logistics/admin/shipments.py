@@ -26,14 +26,14 @@ from .tracking import TrackingViews, order_page
 class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExportMixin, admin.ModelAdmin):
     list_display = ("order_link", "warehouse", "status_badge", "service_display", "reason", "tracking_link",
                     "expected_delivery_on")
-    list_filter = ("status", "carrier", "warehouse", "service_reason")
+    list_filter = ("status", "purpose", "carrier", "warehouse", "service_reason")
     search_fields = ("tracking_number", "order__number")
     search_help_text = _("Exact tracking number or order number.")
     list_select_related = ("order", "warehouse", "carrier", "service__carrier")
     show_full_result_count = False
     actions = ["mark_delivered"]
     # The carrier service and why it was chosen have a section of their own below, with the override.
-    fields = ("order_link", "warehouse", "wave_link", "status_badge", "tracking_link", "weight_kg", "package_count",
+    fields = ("order_link", "warehouse", "purpose", "wave_link", "status_badge", "tracking_link", "weight_kg", "package_count",
               "shipping_cost", "packed_at", "packed_by", "shipped_at", "dispatched_by", "expected_delivery_on",
               "delivered_at")
     readonly_fields = fields

@@ -1,0 +1,1 @@
+"""Read queries of after-sales for the console, the API and the dashboard."""

@@ -1,0 +1,10 @@
+"""The after-sales use cases. Console, API and the public pages call these and nothing else to
+change returns, tickets and feedback. Each area is a module (`tickets`, `feedback`, ...)."""
+
+from . import feedback, tickets  # noqa: F401
+from .feedback import feedback_url, give_feedback, order_for_feedback  # noqa: F401
+from .tickets import open_ticket  # noqa: F401
+from .returns import (  # noqa: F401
+    ReturnLineInput, approve_return, close_return, default_refund_amount, inspect_return, receive_return,
+    reject_return, request_return, resolve_return,
+)
