@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("", include("logistics.public_urls")),
+    path("feedback/", include("aftersales.public_urls")),
 ]

@@ -55,6 +55,11 @@ def tracking_page_url(order):
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/track/?{urlencode({'order': order.number})}"
 
 
+# Apps above orders add what their messages need (after-sales: the feedback link), as orders may
+# not import them: each entry is a callable order -> dict, merged into every message's context.
+MESSAGE_CONTEXT_EXTRAS = []
+
+
 def message_context(order, *, shipment=None):
     """What a message template may use."""
     codes = {reason.get("code") for reason in order.hold_reasons}
@@ -68,6 +73,8 @@ def message_context(order, *, shipment=None):
         "shop_name": settings.SHOP_NAME,
     }
     context.update({flag: code in codes for code, flag in CUSTOMER_FIXABLE_HOLDS.items()})
+    for extras in MESSAGE_CONTEXT_EXTRAS:
+        context.update(extras(order))
     return context
 
 
