@@ -2,7 +2,7 @@
 HTML on the page and as an Excel sheet (excel.py), so both always show the same figures."""
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.formats import number_format
@@ -10,9 +10,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import charts, selectors
-
-NOT_RECORDED = object()
-
 
 NUMERIC_KINDS = {"count", "money", "percent", "duration", "change"}
 
@@ -45,11 +42,10 @@ class Table:
     highlighted_rows: set = field(default_factory=set)
 
     def display_rows(self):
-        """Each row as (highlighted, [(text, numeric, not_recorded)]) for the page."""
+        """Each row as (highlighted, [(text, numeric)]) for the page."""
         return [
             (index in self.highlighted_rows, [
-                (text(value, column.kind), column.numeric or isinstance(value, Cell),
-                 value is NOT_RECORDED)
+                (text(value, column.kind), column.numeric or isinstance(value, Cell))
                 for column, value in zip(self.columns, row, strict=True)
             ])
             for index, row in enumerate(self.rows)
@@ -100,8 +96,13 @@ def duration_range_text(bounds):
     return f"{_bound_text(lower)} – {_bound_text(upper)}"
 
 
+def _percent(share):
+    """A share as a percentage to one decimal, rounded (number_format alone cuts 66.67 to 66.6)."""
+    return number_format((Decimal(share) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP), 1)
+
+
 def percent_text(value):
-    return "—" if value is None else f"{number_format(Decimal(value) * 100, 1)} %"
+    return "—" if value is None else f"{_percent(value)} %"
 
 
 def money_text(value):
@@ -118,8 +119,8 @@ def change_text(figure):
         return "—"
     sign = "+" if change > 0 else ("−" if change < 0 else "±")
     if figure.kind == "percent":
-        return _("%(sign)s%(points)s pts") % {"sign": sign, "points": number_format(abs(change) * 100, 1)}
-    return f"{sign}{number_format(abs(change) * 100, 1)} %"
+        return _("%(sign)s%(points)s pts") % {"sign": sign, "points": _percent(abs(change))}
+    return f"{sign}{_percent(abs(change))} %"
 
 
 TEXT_OF = {
@@ -131,8 +132,6 @@ TEXT_OF = {
 def text(value, kind):
     if isinstance(value, Cell):
         return text(value.value, value.kind)
-    if value is NOT_RECORDED:
-        return _("Not recorded yet")
     if kind == "change":
         return change_text(value)
     if kind == "date":
@@ -159,16 +158,16 @@ TITLES = {
 
 def figures_section(filters, figures):
     columns = [Column(_("Figure")), Column(_("This period")), Column(_("Previous period")), Column(_("Change"), "change")]
-    rows = []
-    for figure in figures:
-        if figure.recorded:
-            rows.append([str(figure.label), Cell(figure.current, figure.kind), Cell(figure.previous, figure.kind), figure])
-        else:
-            rows.append([str(figure.label), NOT_RECORDED, NOT_RECORDED, None])
-    note = _("Returns, complaints and satisfaction are not recorded yet: they come with after-sales.")
+    rows = [
+        [str(figure.label), Cell(figure.current, figure.kind), Cell(figure.previous, figure.kind), figure]
+        for figure in figures
+    ]
+    note = _("Return rate: returns asked for in the period, less those rejected, per order placed in the period. "
+             "Complaint rate: complaint tickets about an order opened in the period, per order placed in the "
+             "period. Satisfaction: the share of the ratings given in the period that are 4 or 5 out of 5.")
     if filters.warehouse_id:
-        note += " " + _("Orders, GMV, payments and cancellations belong to no single warehouse: they are for all "
-                        "warehouses. The warehouse filter applies to shipments and staff.")
+        note += " " + _("Orders, GMV, payments, cancellations, returns, complaints and ratings belong to no single "
+                        "warehouse: they are for all warehouses. The warehouse filter applies to shipments and staff.")
     return Section(Table("figures", str(TITLES["figures"]), columns, rows, note=note))
 
 
@@ -254,7 +253,7 @@ def staff_section(filters):
     columns = [Column(_("Person"))]
     for step in selectors.STAFF_STEPS:
         columns += [Column(str(step.label), "count"), Column(_("Median time"), "duration_range")]
-    columns.append(Column(_("Wrong-item returns")))
+    columns.append(Column(_("Wrong-item returns"), "count"))
     without_warehouse = set(selectors.STEPS_WITHOUT_WAREHOUSE) if filters.warehouse_id else set()
     rows = []
     for person in people:
@@ -265,12 +264,13 @@ def staff_section(filters):
                 row += [None, None]
             else:
                 row += [figures.handled, figures.median_range]
-        row.append(NOT_RECORDED)
+        row.append(person.wrong_item_returns)
         rows.append(row)
     note = _("Median time: how long the order or parcel had waited for the step before this person finished it "
              "(for review: since it was held; picking: since it was confirmed; packing: since its pick list; "
-             "dispatch: since it was packed), to the nearest step of a fixed scale. Returns caused by a wrong "
-             "item are not recorded yet: they come with after-sales.")
+             "dispatch: since it was packed), to the nearest step of a fixed scale. Wrong-item returns: returned "
+             "lines asked for in the period because the customer got the wrong item (rejected returns left out), "
+             "counted for whoever packed the parcel the line left in.")
     if filters.warehouse_id:
         note += " " + _("Reviews and picks concern whole orders, not one warehouse: they are left out here.")
     if filters.channel_id:

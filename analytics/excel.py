@@ -6,13 +6,12 @@ from datetime import date
 from decimal import Decimal
 from io import BytesIO
 
-from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from .dashboard import NOT_RECORDED, Cell, text
+from .dashboard import Cell, text
 
 FORMATS = {
     "count": "#,##0",
@@ -29,8 +28,6 @@ def _value(value, kind):
     """(cell value, number format) of a table value."""
     if isinstance(value, Cell):
         return _value(value.value, value.kind)
-    if value is NOT_RECORDED:
-        return _("Not recorded yet"), None
     if value is None:
         return None, None
     if kind == "duration":

@@ -1,22 +1,30 @@
 """What the dashboard shows, read from the daily rollups (never from the order tables, except the
 live work queues, which count up to a cap on indexed columns). Each function costs a fixed number of
-queries over at most (days × channels × ...) rollup rows, however many orders there are."""
+queries over at most (days × channels × ...) rollup rows, however many orders there are.
+
+After-sales figures (returns, complaints, ratings, wrong items sent) are counted from their own
+records instead: one COUNT each over the period's rows of an index on the day they were made, so
+they cost as many rows as there were returns, tickets or ratings in the period, never more orders."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest, Ticket
+from aftersales.selectors import returns as return_selectors
+from aftersales.selectors import tickets as ticket_selectors
 from inventory.models import Product, Warehouse
 from logistics import selectors as logistics_selectors
+from logistics.models import Shipment
 from orders.models import Channel, Order
 from orders.selectors import count_up_to
 from orders.templatetags import work_queues as order_work_queues
@@ -51,6 +59,12 @@ class Period:
     def each_day(self):
         return [self.start + timedelta(days=n) for n in range(self.days)]
 
+    def moments(self):
+        """(from, until): the period's first moment and the first moment after it, in the shop's zone."""
+        zone = shop_zone()
+        return (datetime.combine(self.start, time.min, tzinfo=zone),
+                datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone))
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -63,6 +77,21 @@ class Filters:
         period = period or Period(self.period.previous().start, self.period.end)
         rows = model.objects.filter(day__range=(period.start, period.end))
         return rows.filter(channel_id=self.channel_id) if self.channel_id else rows
+
+
+def _split_counts(records, made_at, filters, **conditions):
+    """One query for both periods: the records made in each (by their `made_at` time) that meet each
+    condition, counted. Returns ({name: count now}, {name: count before})."""
+    since, until = Period(filters.period.previous().start, filters.period.end).moments()
+    boundary = filters.period.moments()[0]
+    records = records.filter(**{f"{made_at}__gte": since, f"{made_at}__lt": until})
+    now, before = Q(**{f"{made_at}__gte": boundary}), Q(**{f"{made_at}__lt": boundary})
+    counts = records.aggregate(**{
+        f"{name}__{when}": Count("pk", filter=condition & moment)
+        for name, condition in conditions.items() for when, moment in (("now", now), ("before", before))
+    })
+    return ({name: counts[f"{name}__now"] for name in conditions},
+            {name: counts[f"{name}__before"] for name in conditions})
 
 
 def _split(rows, names, start):
@@ -89,7 +118,6 @@ class Figure:
     current: object = None
     previous: object = None
     higher_is_better: bool = True
-    recorded: bool = True
 
     @property
     def change(self):
@@ -110,14 +138,6 @@ class Figure:
         return "better" if (change > 0) == self.higher_is_better else "worse"
 
 
-# Returns, complaints and satisfaction are recorded by after-sales, which has not landed yet: the
-# dashboard says so instead of showing zeros. When it lands, each gets a rollup and a figure here.
-NOT_RECORDED_YET = [
-    ("return_rate", _("Return rate"), "percent", False),
-    ("complaint_rate", _("Complaint rate"), "percent", False),
-    ("csat", _("Satisfaction (CSAT)"), "percent", True),
-]
-
 ORDER_AMOUNTS = ["orders", "gmv", "paid_orders", "cancelled_orders"] + [f"reached_{stage}" for stage in FUNNEL]
 SHIPMENT_AMOUNTS = ["dispatched", "order_to_dispatch_seconds", "delivered", "delivery_timed",
                     "dispatch_to_delivery_seconds", "promised", "on_time"]
@@ -133,6 +153,36 @@ def shipment_totals(filters):
     if filters.warehouse_id:
         rows = rows.filter(warehouse_id=filters.warehouse_id)
     return _split(rows, SHIPMENT_AMOUNTS, filters.period.start)
+
+
+def after_sales_totals(filters):
+    """Returns, complaints and ratings of the period and of the one before: (now, before), each
+    {"returns", "complaints", "ratings", "satisfied"}. All follow the channel of their order; none
+    belongs to one warehouse, as the orders they are measured against do not.
+
+    Returns count when asked for, except those rejected (they were not returns after all);
+    complaints are the tickets about an order (a complaint about no order has no order to be a
+    rate of); satisfied ratings are 4 or 5 out of 5."""
+    def of_channel(records):
+        return records.filter(order__channel_id=filters.channel_id) if filters.channel_id else records
+
+    every = Q()
+    returns = _split_counts(of_channel(ReturnRequest.objects.exclude(status=ReturnRequest.Status.REJECTED)),
+                            "created_at", filters, returns=every)
+    complaints = _split_counts(of_channel(Ticket.objects.filter(order__isnull=False)), "created_at", filters,
+                               complaints=every)
+    ratings = _split_counts(of_channel(Feedback.objects.all()), "created_at", filters,
+                            ratings=every, satisfied=Q(rating__gte=ticket_selectors.SATISFIED_AT_OR_ABOVE))
+    return tuple({**r, **c, **f} for r, c, f in zip(returns, complaints, ratings, strict=True))
+
+
+def _after_sales_figures(totals, orders):
+    return {
+        "return_rate": _ratio(totals["returns"], orders["orders"]),
+        "complaint_rate": _ratio(totals["complaints"], orders["orders"]),
+        "csat": _ratio(totals["satisfied"], totals["ratings"]),
+        "ratings": totals["ratings"],
+    }
 
 
 def _order_figures(totals):
@@ -157,30 +207,36 @@ def _shipment_figures(totals):
     }
 
 
-def key_figures(filters, *, orders=None, shipments=None):
+FIGURES = [
+    ("orders", _("Orders"), "count", True),
+    ("gmv", _("GMV"), "money", True),
+    ("average_order_value", _("Average order value"), "money", True),
+    ("paid_share", _("Paid share"), "percent", True),
+    ("cancellation_rate", _("Cancellation rate"), "percent", False),
+    ("return_rate", _("Return rate"), "percent", False),
+    ("complaint_rate", _("Complaint rate"), "percent", False),
+    ("csat", _("Satisfaction (CSAT)"), "percent", True),
+    # How many ratings the satisfaction share is of: a few ratings make it jump.
+    ("ratings", _("Ratings given"), "count", True),
+    ("on_time_rate", _("On-time delivery rate"), "percent", True),
+    ("order_to_dispatch", _("Order to shipment"), "duration", False),
+    ("dispatch_to_delivery", _("Shipment to delivery"), "duration", False),
+]
+
+
+def key_figures(filters, *, orders=None, shipments=None, after_sales=None):
     """The figures of the period against the period before, in the order the dashboard shows them.
-    `orders` and `shipments` are order_totals() and shipment_totals() when the caller has them."""
-    orders_now, orders_before = (_order_figures(totals) for totals in (orders or order_totals(filters)))
-    shipments_now, shipments_before = (_shipment_figures(t) for t in (shipments or shipment_totals(filters)))
-    now, before = {**orders_now, **shipments_now}, {**orders_before, **shipments_before}
-    specs = [
-        ("orders", _("Orders"), "count", True),
-        ("gmv", _("GMV"), "money", True),
-        ("average_order_value", _("Average order value"), "money", True),
-        ("paid_share", _("Paid share"), "percent", True),
-        ("cancellation_rate", _("Cancellation rate"), "percent", False),
-    ]
-    figures = [Figure(key, label, kind, now[key], before[key], higher) for key, label, kind, higher in specs]
-    figures += [Figure(key, label, kind, higher_is_better=higher, recorded=False)
-                for key, label, kind, higher in NOT_RECORDED_YET]
-    figures += [
-        Figure("on_time_rate", _("On-time delivery rate"), "percent", now["on_time_rate"], before["on_time_rate"]),
-        Figure("order_to_dispatch", _("Order to shipment"), "duration", now["order_to_dispatch"],
-               before["order_to_dispatch"], higher_is_better=False),
-        Figure("dispatch_to_delivery", _("Shipment to delivery"), "duration", now["dispatch_to_delivery"],
-               before["dispatch_to_delivery"], higher_is_better=False),
-    ]
-    return figures
+    `orders`, `shipments` and `after_sales` are order_totals(), shipment_totals() and
+    after_sales_totals() when the caller has them."""
+    orders = orders or order_totals(filters)
+    shipments = shipments or shipment_totals(filters)
+    after_sales = after_sales or after_sales_totals(filters)
+    now, before = (
+        {**_order_figures(order_sums), **_shipment_figures(shipment_sums),
+         **_after_sales_figures(after_sales_sums, order_sums)}
+        for order_sums, shipment_sums, after_sales_sums in zip(orders, shipments, after_sales, strict=True)
+    )
+    return [Figure(key, label, kind, now[key], before[key], higher) for key, label, kind, higher in FIGURES]
 
 
 # Charts ----------------------------------------------------------------------------------------
@@ -353,6 +409,7 @@ class StaffRow:
     user_id: int
     name: str
     steps: dict  # Step -> StepFigures
+    wrong_item_returns: int = 0
 
 
 STAFF_STEPS = [Step.REVIEW, Step.PICK, Step.PACK, Step.DISPATCH]
@@ -361,8 +418,9 @@ STEPS_WITHOUT_WAREHOUSE = {Step.REVIEW, Step.PICK}
 
 
 def staff(filters):
-    """Per person, the steps finished in the period and the median time each had waited for them.
-    With a warehouse chosen, only its packing and dispatch count (reviews and picks have none)."""
+    """Per person, the steps finished in the period and the median time each had waited for them,
+    and the returned lines they had packed that were the wrong item. With a warehouse chosen, only
+    its packing and dispatch count (reviews and picks have none)."""
     rows = DailyHandling.objects.filter(day__range=(filters.period.start, filters.period.end))
     if filters.warehouse_id:
         rows = rows.filter(warehouse_id=filters.warehouse_id)
@@ -371,11 +429,37 @@ def staff(filters):
         figures = people[row["user_id"]][row["step"]]
         figures.handled += row["handled"]
         figures.buckets[row["took_at_least"]] = figures.buckets.get(row["took_at_least"], 0) + row["handled"]
-    users = get_user_model().objects.in_bulk(list(people))
+    wrong_items = wrong_item_returns(filters)
+    user_ids = list(people.keys() | wrong_items.keys())
+    users = get_user_model().objects.in_bulk(user_ids)
     result = [
-        StaffRow(user_id, _person(users.get(user_id), user_id), steps) for user_id, steps in people.items()
+        StaffRow(user_id, _person(users.get(user_id), user_id), people[user_id], wrong_items.get(user_id, 0))
+        for user_id in user_ids
     ]
     return sorted(result, key=lambda row: (-sum(s.handled for s in row.steps.values()), row.name))
+
+
+def wrong_item_returns(filters):
+    """{packer's user id: returned lines}: lines of returns asked for in the period (rejected ones
+    left out) because the customer got the wrong item, credited to whoever packed the parcel the
+    line left in (of the chosen warehouse, if one is)."""
+    since, until = filters.period.moments()
+    shipment = "return_request__order__shipments"
+    packed = {
+        f"{shipment}__lines__order_line": F("order_line"), f"{shipment}__purpose": Shipment.Purpose.ORDER,
+        f"{shipment}__packed_by__isnull": False,
+    }
+    if filters.warehouse_id:
+        packed[f"{shipment}__warehouse_id"] = filters.warehouse_id
+    lines = (
+        ReturnLine.objects
+        .filter(reason=ReturnReason.WRONG_ITEM, return_request__created_at__gte=since,
+                return_request__created_at__lt=until, **packed)
+        .exclude(return_request__status=ReturnRequest.Status.REJECTED)
+    )
+    return dict(
+        lines.values_list(f"{shipment}__packed_by").annotate(lines=Count("pk", distinct=True)).order_by()
+    )
 
 
 def _person(user, user_id):
@@ -389,14 +473,20 @@ def _person(user, user_id):
 @dataclass
 class Queue:
     label: str
-    count: int | None
+    count: int
     url: str = ""
     more: bool = False
-    recorded: bool = True
 
     def __getitem__(self, name):
         # The order queues' template and tests read queues as mappings.
         return getattr(self, name)
+
+
+def _counted_queue(label, records, url):
+    """A queue of `records`, counted up to the cap."""
+    cap = order_work_queues.QUEUE_CAP
+    count = count_up_to(records, cap)
+    return Queue(label, count, url, more=count > cap)
 
 
 def shipment_queues(user):
@@ -405,32 +495,53 @@ def shipment_queues(user):
     returned to sender."""
     if not user.has_perm("logistics.record_tracking"):
         return []
-    cap = order_work_queues.QUEUE_CAP
     today = shop_today()
     queue_url = reverse("admin:logistics_shipment_exceptions")
     needing_action = logistics_selectors.delivery_exceptions(today=today)
-    queues = [
-        (_("Overdue shipments"), logistics_selectors.delivery_exceptions(today=today, kind="overdue"),
-         queue_url + "?" + urlencode({"kind": "overdue"})),
-        (_("Delivery exceptions"), needing_action.exclude(status__in=logistics_selectors.ON_THE_WAY_UNREPORTED),
-         queue_url),
+    return [
+        _counted_queue(_("Overdue shipments"), logistics_selectors.delivery_exceptions(today=today, kind="overdue"),
+                       queue_url + "?" + urlencode({"kind": "overdue"})),
+        _counted_queue(_("Delivery exceptions"),
+                       needing_action.exclude(status__in=logistics_selectors.ON_THE_WAY_UNREPORTED), queue_url),
     ]
-    result = []
-    for label, shipments, url in queues:
-        count = count_up_to(shipments, cap)
-        result.append(Queue(label, count, url, more=count > cap))
-    return result
+
+
+ReturnStatus = ReturnRequest.Status
+# (label, permission that makes it this user's work, status of the returns waiting for it)
+RETURN_QUEUES = [
+    (_("Returns to approve"), "aftersales.approve_return", ReturnStatus.REQUESTED),
+    (_("Returns to receive"), "aftersales.receive_return", ReturnStatus.APPROVED),
+    (_("Returns to inspect"), "aftersales.receive_return", ReturnStatus.RECEIVED),
+    (_("Returns to resolve"), "aftersales.resolve_return", ReturnStatus.INSPECTED),
+]
+
+
+def return_queues(user):
+    returns_url = reverse("admin:aftersales_returnrequest_changelist")
+    return [
+        _counted_queue(label, return_selectors.returns_in_status(status),
+                       returns_url + "?" + urlencode({"status__exact": status}))
+        for label, permission, status in RETURN_QUEUES if user.has_perm(permission)
+    ]
+
+
+def ticket_queues(user):
+    """Complaints past their answer-by time, and those assigned to this user that are still open."""
+    if not user.has_perm("aftersales.handle_ticket"):
+        return []
+    tickets_url = reverse("admin:aftersales_ticket_changelist")
+    return [
+        _counted_queue(_("Overdue tickets"), ticket_selectors.overdue_tickets(),
+                       tickets_url + "?" + urlencode({"overdue": "yes"})),
+        _counted_queue(_("My open tickets"), ticket_selectors.open_tickets().filter(assigned_to=user),
+                       tickets_url + "?" + urlencode({"assigned": "me", "status__in": ",".join(Ticket.OPEN)})),
+    ]
 
 
 def work_queues(user):
     """Every queue that is this user's work, each with its count (up to the cap) and its filtered list."""
     queues = [Queue(q["label"], q["count"], q["url"], q["more"]) for q in order_work_queues.order_queues(user)]
-    return queues + shipment_queues(user)
-
-
-def queues_not_recorded_yet():
-    """Queues whose records come with after-sales, not built yet."""
-    return [Queue(_("Overdue tickets"), None, recorded=False)]
+    return queues + shipment_queues(user) + return_queues(user) + ticket_queues(user)
 
 
 def warehouses():

@@ -5,12 +5,14 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from aftersales import api as aftersales_api
 from logistics import api as logistics_api
 from orders.api import views as order_views
 
 router = SimpleRouter()
-router.register("orders", logistics_api.OrderViewSet, basename="order")
+router.register("orders", aftersales_api.OrderViewSet, basename="order")
 router.register("products", order_views.ProductViewSet, basename="product")
+router.register("returns", aftersales_api.ReturnViewSet, basename="return")
 
 v1 = [
     *router.urls,
@@ -26,6 +28,10 @@ ENUM_NAMES = {
     "PaymentRecordStatusEnum": "orders.models.Payment.Status",
     "ShipmentStatusEnum": "logistics.models.Shipment.Status",
     "TrackingEventStatusEnum": "logistics.models.TrackingEvent.Status",
+    "ReturnStatusEnum": "aftersales.models.ReturnRequest.Status",
+    "ReturnReasonEnum": "aftersales.models.ReturnReason",
+    "OutcomeEnum": "aftersales.models.Outcome",
+    "RefundStatusEnum": "orders.models.Refund.Status",
 }
 
 urlpatterns = [

@@ -10,7 +10,6 @@ from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from inventory.models import StockLevel, Warehouse
 from orders.models import Allocation, Order

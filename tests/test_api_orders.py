@@ -457,7 +457,7 @@ def test_the_count_starts_again_in_the_next_period(settings, monkeypatch, api):
 
 
 def test_unknown_api_address_answers_with_problem_details(api):
-    assert_problem(api.get("/api/v1/returns/"), 404, "not-found")
+    assert_problem(api.get("/api/v1/nowhere/"), 404, "not-found")
     assert_problem(api.post("/api/v1/orders", {}, format="json"), 404, "not-found")
 
 

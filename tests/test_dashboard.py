@@ -80,8 +80,8 @@ def shop():
 
     advance(o1, "delivered", actor=operator)
     orders.cancel(o2.pk, actor=staff("Customer service"), reason="changed mind")
-    orders.record_payment(o3.pk, method="cod", amount=Decimal("35.00"), actor=staff("Finance"))
     advance(o3, "shipped", actor=operator)
+    orders.record_payment(o3.pk, method="cod", amount=Decimal("35.00"), actor=staff("Finance"))
     orders.approve(o4.pk, actor=reviewer)
 
     [s1] = o1.shipments.all()
@@ -134,12 +134,11 @@ def test_delivery_figures_come_from_the_parcels(shop):
     assert found["on_time_rate"].previous is None
 
 
-def test_returns_complaints_and_satisfaction_are_not_recorded_yet_rather_than_zero(shop):
+def test_a_week_without_returns_complaints_or_ratings_has_zero_rates_and_no_satisfaction(shop):
     found = figures(Filters(WEEK))
 
-    for key in ("return_rate", "complaint_rate", "csat"):
-        assert not found[key].recorded
-        assert found[key].current is None and found[key].change is None
+    assert (found["return_rate"].current, found["complaint_rate"].current, found["ratings"].current) == (0, 0, 0)
+    assert found["csat"].current is None and found["csat"].change is None
 
 
 def test_a_channel_filter_narrows_every_figure_to_that_channel(shop):
@@ -258,14 +257,15 @@ def test_the_manager_sees_the_figures_charts_and_queues_of_the_chosen_week(clien
     assert "Overdue shipments" in page and "Overdue tickets" in page
 
 
-def test_not_recorded_figures_say_so_on_the_page_instead_of_showing_zero(client, shop):
+def test_satisfaction_without_ratings_shows_a_dash_rather_than_zero(client, shop):
     client.force_login(staff("Manager"))
 
     page = client.get(HOME, WEEK_QUERY).content.decode()
 
-    card = page[page.index('data-figure="return_rate"'):page.index('data-figure="complaint_rate"')]
-    assert "Not recorded yet" in card and "0.0 %" not in card
-    assert "Returns, complaints and satisfaction are not recorded yet" in page
+    returns_card = page[page.index('data-figure="return_rate"'):page.index('data-figure="complaint_rate"')]
+    csat_card = page[page.index('data-figure="csat"'):page.index('data-figure="ratings"')]
+    assert "0.0 %" in returns_card
+    assert '<div class="oc-figure-value">—</div>' in csat_card
 
 
 def test_a_custom_period_without_its_last_day_is_refused_naming_the_field(client, shop):
@@ -321,11 +321,11 @@ def test_managers_and_superusers_see_business_and_staff_figures(client, shop, ro
 @pytest.mark.parametrize("role, queues", [
     ("Order reviewer", {"Held for review"}),
     ("Warehouse operator", {"Confirmed, to pick", "Being picked, to pack", "Packed, to dispatch",
-                            "Partially shipped, rest to dispatch"}),
+                            "Partially shipped, rest to dispatch", "Returns to receive", "Returns to inspect"}),
     ("Logistics coordinator", {"Packed, to dispatch", "Partially shipped, rest to dispatch", "Overdue shipments",
                                "Delivery exceptions"}),
-    ("Customer service", set()),
-    ("Finance", {"Cancelled with a refund owed"}),
+    ("Customer service", {"Returns to approve", "Returns to resolve", "Overdue tickets", "My open tickets"}),
+    ("Finance", {"Refunds to approve", "Approved refunds to pay"}),
 ])
 def test_other_roles_see_their_work_queues_and_no_figures(client, shop, role, queues):
     client.force_login(staff(role))
@@ -373,7 +373,7 @@ def test_every_dashboard_table_downloads_as_excel_with_the_rows_the_page_shows(c
         len(expected.rows) + (1 if expected.note else 0))
 
 
-def test_excel_keeps_numbers_as_numbers_and_says_what_is_not_recorded(client, shop):
+def test_excel_keeps_numbers_as_numbers(client, shop):
     client.force_login(staff("Manager"))
 
     figures_sheet = {row[0]: row for row in download(client, "figures").iter_rows(min_row=5, values_only=True)}
@@ -381,7 +381,8 @@ def test_excel_keeps_numbers_as_numbers_and_says_what_is_not_recorded(client, sh
 
     assert figures_sheet["GMV"][1:3] == (245, 65)
     assert figures_sheet["Paid share"][1] == 0.5
-    assert figures_sheet["Return rate"][1] == "Not recorded yet"
+    assert figures_sheet["Return rate"][1:3] == (0, 0)
+    assert figures_sheet["Satisfaction (CSAT)"][1] is None
     assert figures_sheet["Order to shipment"][1] == timedelta(hours=4)
     assert per_day[0][:2] == (datetime(2025, 3, 8), 1)
 

@@ -12,13 +12,9 @@ register = template.Library()
 
 
 @register.inclusion_tag("admin/analytics/work_queues.html", takes_context=True)
-def all_work_queues(context, with_not_recorded=False):
-    """The queues that are this user's work, from every app; `with_not_recorded` adds the queues
-    whose records are not kept yet (for the manager's overview)."""
-    queues = selectors.work_queues(context["request"].user)
-    if with_not_recorded:
-        queues += selectors.queues_not_recorded_yet()
-    return {"queues": queues, "cap": order_work_queues.QUEUE_CAP}
+def all_work_queues(context):
+    """The queues that are this user's work, from every app."""
+    return {"queues": selectors.work_queues(context["request"].user), "cap": order_work_queues.QUEUE_CAP}
 
 
 @register.inclusion_tag("admin/analytics/dashboard.html", takes_context=True)

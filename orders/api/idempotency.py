@@ -1,12 +1,13 @@
-"""The HTTP side of Idempotency-Key: reading the header and recognising a repeated request. Keeping
-and replaying answers is `orders.services.respond_once`."""
+"""The HTTP side of Idempotency-Key: reading the header, recognising a repeated request and
+answering it. Keeping and replaying answers is `orders.services.respond_once`."""
 
 import hashlib
 import json
 
 from django.utils.translation import gettext as _
 
-from .problems import invalid_request
+from .. import services
+from .problems import Problem, invalid_request
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -30,3 +31,19 @@ def request_fingerprint(request):
     """The same for the same method, path and JSON body, whatever the order of its members."""
     body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def answer_once(request, channel, respond):
+    """(status, body, headers) of `respond()`, which returns (status, body); when the request carries
+    an Idempotency-Key used before, the first answer again. The same key with another body is refused."""
+    key = idempotency_key(request)
+    if key is None:
+        return (*respond(), {})
+    try:
+        kept = services.respond_once(channel, key, request_fingerprint(request), respond)
+    except services.IdempotencyKeyReused:
+        raise Problem(
+            422, "idempotency_key_reused",
+            _("This Idempotency-Key was used before for a request with another body; use a new key for a new request."),
+        ) from None
+    return kept.status_code, kept.body, {"Idempotent-Replayed": "true"} if kept.replayed else {}

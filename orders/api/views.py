@@ -19,7 +19,7 @@ from ..models import Order
 from .authentication import ChannelTokenAuthentication
 from .filters import FilterBackend, OrderFilter
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import idempotency_key, request_fingerprint
+from .idempotency import answer_once
 from .pagination import OrderPagination, ProductPagination
 from .permissions import IsChannel
 from .problems import (
@@ -112,23 +112,9 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
     def create(self, request):
         incoming = OrderInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        key = idempotency_key(request)
-        place = partial(self._place, incoming.order_input(self.channel))
-        headers = {}
-        if key is None:
-            status_code, body = place()
-        else:
-            try:
-                kept = services.respond_once(self.channel, key, request_fingerprint(request), place)
-            except services.IdempotencyKeyReused:
-                raise Problem(
-                    422, "idempotency_key_reused",
-                    _("This Idempotency-Key was used before for a request with another body; "
-                      "use a new key for a new request."),
-                ) from None
-            status_code, body = kept.status_code, kept.body
-            if kept.replayed:
-                headers["Idempotent-Replayed"] = "true"
+        status_code, body, headers = answer_once(
+            request, self.channel, partial(self._place, incoming.order_input(self.channel))
+        )
         if status_code >= 400:
             return problem_response(status_code, body, headers)
         headers["Location"] = self.reverse_action("detail", kwargs={"number": body["number"]})

@@ -26,6 +26,7 @@ from logistics.models import Carrier, CarrierService, PickWave, Shipment
 from orders import services as orders
 from orders.models import (
     Allocation, BlockedContact, Channel, Customer, IntakeSettings, Notification, Order, OrderEvent, OrderNote, Payment,
+    Refund,
 )
 from orders.roles import MANAGER
 from orders.services import blocklist
@@ -231,14 +232,15 @@ STEP_WRITES = {
     orders.place_order: {"order", "events", "stock", "allocations", "notifications"},
     orders.add_note: {"notes"},
     orders.approve: {"order", "events", "stock", "allocations", "notifications"},
-    orders.reject: {"order", "events", "stock", "notifications"},
-    orders.cancel: {"order", "events", "stock", "notifications"},
+    orders.reject: {"order", "events", "stock", "notifications", "refunds"},
+    orders.cancel: {"order", "events", "stock", "notifications", "refunds"},
     orders.record_payment: {"order", "payments"},
     orders.complete: {"order", "events"},
     logistics.create_pick_wave: {"order", "events", "waves", "shipments"},
     logistics.finish_packing: {"order", "events", "packed"},
     logistics.dispatch: {"order", "events", "stock", "shipped", "notifications"},
-    logistics.record_tracking_event: {"order", "events", "notifications"},
+    # The last parcel delivered collects cash on delivery.
+    logistics.record_tracking_event: {"order", "events", "notifications", "payments"},
 }
 ORDER_STAMPS = ["confirmed_at", "picking_at", "packed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at"]
 
@@ -632,7 +634,7 @@ class Command(BaseCommand):
                     package_count=1 + int(weight // 5), actor=self.users["warehouse"])
 
     def ship(self, order, plan, clock, total):
-        """Dispatch each packed parcel, follow it to the door, collect cash on delivery, complete."""
+        """Dispatch each packed parcel, follow it to the door (where cash on delivery is collected), complete."""
         rng, users = self.rng, self.users
         shipments = []
         for index, shipment in enumerate(order.shipments.filter(status=Shipment.Status.PACKED).order_by("pk")):
@@ -647,12 +649,7 @@ class Command(BaseCommand):
         in_transit = plan.target == Status.SHIPPED
         for shipment in shipments:
             self.track(order, shipment, clock, deliver=not in_transit)
-        if in_transit:
-            return
-        if plan.payment_method == "cod":
-            self.at(order, clock.after(0.1, 2), orders.record_payment, order.pk, method="cod", amount=order.total,
-                    actor=users["finance"], reference=self.payment_reference(plan, paid=True))
-        if plan.target == Status.DELIVERED:
+        if in_transit or plan.target == Status.DELIVERED:
             return
         self.at(order, clock.after(72, 240), orders.complete, order.pk, actor=users["manager"])
 
@@ -686,6 +683,7 @@ class Command(BaseCommand):
             "stock": (StockMovement.objects.all(), "created_at"),
             "allocations": (Allocation.objects.filter(line__order=order), "created_at"),
             "payments": (Payment.objects.filter(order=order), "created_at"),
+            "refunds": (Refund.objects.filter(order=order), "requested_at"),
             "notes": (OrderNote.objects.filter(order=order), "created_at"),
             "notifications": (Notification.objects.filter(order=order), "created_at"),
             "waves": (PickWave.objects.filter(shipments__order=order), "created_at"),
