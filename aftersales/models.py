@@ -78,7 +78,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
     window_override_reason = models.TextField(_("why a late return was accepted"), blank=True)
 
     warehouse = models.ForeignKey(
-        Warehouse, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("received at"),
+        Warehouse, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("receiving warehouse"),
     )
     refund_amount = models.DecimalField(_("refund amount"), null=True, blank=True, **MONEY)
     refund_includes_shipping = models.BooleanField(_("refund includes shipping"), default=False)

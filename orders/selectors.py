@@ -113,10 +113,6 @@ def orders_in_status(*statuses):
     return Order.objects.filter(status__in=statuses)
 
 
-def orders_owed_a_refund():
-    return Order.objects.filter(refund_due__gt=0)
-
-
 def channel_orders(channel):
     """The orders of one channel, all a channel's API client may see (index order_by_channel)."""
     return Order.objects.filter(channel=channel)

@@ -80,7 +80,7 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("Overdue"))]
+        return [("yes", _("Answer overdue"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":

@@ -54,7 +54,7 @@ class TicketForm(forms.Form):
                 choices=[("", "—")] + [(s.pk, self.shipment_label(s)) for s in selectors.shipments_of_order(order.pk)],
             )
             self.fields["return_request"] = forms.TypedChoiceField(
-                label=_("Return"), required=False, coerce=int, empty_value=None,
+                label=_("Return request"), required=False, coerce=int, empty_value=None,
                 choices=[("", "—")] + [(r.pk, r.number) for r in selectors.returns_of_order(order.pk)],
             )
         else:

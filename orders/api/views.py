@@ -82,7 +82,7 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
 
     def detail_lookups(self):
         """What the order serializer reads besides the order row, fetched in one query each."""
-        return ["lines", "payments"]
+        return ["lines", "payments", "refunds"]
 
     def get_serializer_class(self):
         return OrderSummarySerializer if self.action == "list" else self.serializer_class

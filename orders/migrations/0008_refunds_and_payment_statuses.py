@@ -15,13 +15,16 @@ def owed_refunds_become_refund_requests(apps, schema_editor):
     Order = apps.get_model("orders", "Order")
     Refund = apps.get_model("orders", "Refund")
     for order in Order.objects.filter(payment_status="refund_due").iterator():
+        owed = 0
         for payment in order.payments.filter(status="captured"):
             Refund.objects.create(
                 order=order, payment=payment, amount=payment.amount, reason="Order cancelled",
                 requested_at=order.cancelled_at or order.updated_at,
             )
+            owed += payment.amount
+        order.refund_due = owed
         order.payment_status = "paid" if order.amount_paid >= order.total else "partially_paid"
-        order.save(update_fields=["payment_status"])
+        order.save(update_fields=["refund_due", "payment_status"])
 
 
 class Migration(migrations.Migration):

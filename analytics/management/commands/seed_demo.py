@@ -17,6 +17,7 @@ from django.db.models import F
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from aftersales.models import Feedback, ReturnRequest, Ticket
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import low_stock
@@ -30,6 +31,8 @@ from orders.models import (
 )
 from orders.roles import MANAGER
 from orders.services import blocklist
+
+from ._demo_aftersales import AfterSalesStory
 
 SEED = 20240601
 DEMO_PASSWORD = "demo12345"
@@ -464,6 +467,7 @@ class Command(BaseCommand):
         self.troubles_left = TROUBLED_SHIPMENTS
         for plan in plans:
             self.play(plan)
+        AfterSalesStory(self).tell()
 
     def load_users(self):
         users = {}
@@ -750,6 +754,10 @@ class Command(BaseCommand):
         write(f"Orders: {sum(statuses.values())} — " + ", ".join(
             f"{labels[status]} {statuses[status]}" for status in Status.values if statuses[status]
         ))
+        write(
+            f"After-sales: returns {ReturnRequest.objects.count()} · complaint tickets {Ticket.objects.count()} · "
+            f"ratings {Feedback.objects.count()} · refunds {Refund.objects.count()}"
+        )
         write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, _display_name in DEMO_USERS:
             write(f"  {username:<10} {role or 'superuser (everything)'}")
