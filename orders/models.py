@@ -305,10 +305,6 @@ class Order(FSMModelMixin, models.Model):
     def balance_due(self):
         return self.total - self.amount_paid
 
-    @property
-    def net_paid(self):
-        return self.amount_paid - self.amount_refunded
-
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))

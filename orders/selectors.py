@@ -204,11 +204,13 @@ def day_bounds(start, end):
 
 @dataclass
 class ReconciliationRow:
-    """One day, channel and payment method, by name (all three empty in the total row)."""
+    """One day, channel, payment method and currency, by name (only the currency is set in a total
+    row: amounts in different currencies are never added up)."""
 
     day: object = None
     channel: str = ""
     method: str = ""
+    currency: str = ""
     orders: int = 0
     ordered: Decimal = ZERO
     captured: Decimal = ZERO
@@ -228,14 +230,14 @@ class ReconciliationRow:
 @dataclass
 class Reconciliation:
     rows: list
-    total: ReconciliationRow
+    totals: list  # a ReconciliationRow per currency
 
 
 def reconciliation(start, end, *, channel=None):
-    """Per day (shop time), channel and payment method from `start` to `end`: what orders say (the
-    orders placed that day and their totals, cancelled ones left out) against what payments say
-    (money captured that day, refunds paid out that day, and their net). Three grouped queries,
-    each over an indexed time column, however many orders the period holds."""
+    """Per day (shop time), channel, payment method and currency from `start` to `end`: what orders
+    say (the orders placed that day and their totals, cancelled ones left out) against what
+    payments say (money captured that day, refunds paid out that day, and their net). Three grouped
+    queries, each over an indexed time column, however many orders the period holds."""
     since, until = day_bounds(start, end)
     orders = Order.objects.filter(placed_at__gte=since, placed_at__lt=until).exclude(status=Order.Status.CANCELLED)
     payments = Payment.objects.filter(status=Payment.Status.CAPTURED, created_at__gte=since, created_at__lt=until)
@@ -246,30 +248,32 @@ def reconciliation(start, end, *, channel=None):
         refunds = refunds.filter(order__channel=channel)
     found = {}
 
-    def row(values, channel_key, method_key):
-        key = (values["day"], values[channel_key], values[method_key])
-        return found.setdefault(key, ReconciliationRow(day=values["day"]))
+    def row(values, channel_key, method_key, currency_key):
+        key = (values["day"], values[channel_key], values[method_key], values[currency_key])
+        return found.setdefault(key, ReconciliationRow(day=values["day"], currency=values[currency_key]))
 
     for values in (orders.annotate(day=TruncDate("placed_at")).order_by()
-                   .values("day", "channel_id", "payment_method").annotate(count=Count("id"), value=Sum("total"))):
-        entry = row(values, "channel_id", "payment_method")
+                   .values("day", "channel_id", "payment_method", "currency")
+                   .annotate(count=Count("id"), value=Sum("total"))):
+        entry = row(values, "channel_id", "payment_method", "currency")
         entry.orders, entry.ordered = values["count"], values["value"]
     for values in (payments.annotate(day=TruncDate("created_at")).order_by()
-                   .values("day", "order__channel_id", "method").annotate(value=Sum("amount"))):
-        row(values, "order__channel_id", "method").captured = values["value"]
+                   .values("day", "order__channel_id", "method", "order__currency").annotate(value=Sum("amount"))):
+        row(values, "order__channel_id", "method", "order__currency").captured = values["value"]
     for values in (refunds.annotate(day=TruncDate("settled_at")).order_by()
-                   .values("day", "order__channel_id", "payment__method").annotate(value=Sum("amount"))):
-        row(values, "order__channel_id", "payment__method").refunded = values["value"]
+                   .values("day", "order__channel_id", "payment__method", "order__currency")
+                   .annotate(value=Sum("amount"))):
+        row(values, "order__channel_id", "payment__method", "order__currency").refunded = values["value"]
 
     channel_names = dict(Channel.objects.filter(pk__in={key[1] for key in found}).values_list("pk", "name"))
     method_labels = dict(PaymentMethod.choices)
-    total = ReconciliationRow()
-    for (_day, channel_id, method), entry in found.items():
+    totals = {}
+    for (_day, channel_id, method, currency), entry in found.items():
         entry.channel = channel_names[channel_id]
         entry.method = str(method_labels.get(method, method))
-        total.add(entry)
-    rows = sorted(found.values(), key=lambda entry: (entry.day, entry.channel, entry.method))
-    return Reconciliation(rows=rows, total=total)
+        totals.setdefault(currency, ReconciliationRow(currency=currency)).add(entry)
+    rows = sorted(found.values(), key=lambda entry: (entry.day, entry.channel, entry.method, entry.currency))
+    return Reconciliation(rows=rows, totals=[totals[currency] for currency in sorted(totals)])
 
 
 class MismatchKind:
@@ -353,14 +357,16 @@ def payment_mismatches(start, end, *, channel=None, now=None):
                "reason": refund.reason},
             refund.amount, refund.requested_at,
         ))
+    # Money an open refund covers is listed above with its refund; what a declined or failed
+    # refund left behind is not, so the order's part no refund covers is listed on its own.
     kept = orders.filter(
-        status=Order.Status.CANCELLED, amount_paid__gt=F("amount_refunded"), refund_due=0,
+        status=Order.Status.CANCELLED, amount_paid__gt=F("amount_refunded") + F("refund_due"),
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
     for order in kept:
+        uncovered = order.amount_paid - order.amount_refunded - order.refund_due
         found.append(of_order(
             MismatchKind.REFUND_OWED, order,
-            _("Cancelled with %(kept)s captured and not refunded, and no refund asked for.")
-            % {"kept": order.amount_paid - order.amount_refunded},
-            order.amount_paid - order.amount_refunded, order.cancelled_at or order.placed_at,
+            _("Cancelled with %(kept)s captured that no refund asked for or paid covers.") % {"kept": uncovered},
+            uncovered, order.cancelled_at or order.placed_at,
         ))
     return found

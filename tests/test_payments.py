@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from logistics import services as logistics
 from orders import services as orders
@@ -133,6 +134,17 @@ def test_an_amount_that_is_not_money_is_refused(finance, product, amount):
     assert "amount" in refused.value.message_dict
 
 
+def test_an_amount_written_with_an_exponent_is_taken_and_told_in_cents(finance, product):
+    order = place(lines=[(product, 2)], payment_method="card")
+
+    with pytest.raises(ValidationError) as refused:
+        orders.record_payment(order.pk, method="card", amount=Decimal("1E+3"), actor=finance)
+    payment = orders.record_payment(order.pk, method="card", amount=Decimal("5E+1"), actor=finance)
+
+    assert refused.value.message_dict["amount"] == ["This would take 1000.00 in all for an order of 50.00."]
+    assert str(payment.amount) == "50.00"
+
+
 @pytest.mark.parametrize("status", ["confirmed", "picking", "packed"])
 def test_cash_on_delivery_is_not_recorded_before_the_goods_leave(finance, product, status):
     order = place(lines=[(product, 2)])
@@ -224,3 +236,16 @@ def test_only_finance_and_managers_record_payments(product, role):
         orders.record_payment(order.pk, method="bank_transfer", amount=Decimal("5.00"), actor=staff(role))
 
     assert not Payment.objects.exists()
+
+
+def test_the_order_page_offers_finance_a_payment_form_only_while_money_is_due(client, finance, product):
+    due = place(lines=[(product, 2)], payment_method="bank_transfer")
+    cancelled = place(lines=[(product, 2)], payment_method="bank_transfer", phone="13900000011")
+    orders.cancel(cancelled.pk, actor=staff("Manager"), reason="customer changed mind")
+    client.force_login(finance)
+
+    def payment_form_of(order):
+        return client.get(reverse("admin:orders_order_change", args=[order.pk])).context["payment_form"]
+
+    assert payment_form_of(due).initial == {"method": "bank_transfer", "amount": Decimal("50.00")}
+    assert payment_form_of(cancelled) is None

@@ -79,38 +79,69 @@ def two_days(product, web, app):
 
 
 def rows_of(summary):
-    return [(row.day, row.channel, row.method, row.orders, row.ordered, row.captured, row.refunded, row.net)
+    return [(row.day, row.channel, row.method, row.currency, row.orders, row.ordered, row.captured, row.refunded,
+             row.net)
             for row in summary.rows]
+
+
+def totals_of(summary):
+    return [(total.currency, total.orders, total.ordered, total.captured, total.refunded, total.net)
+            for total in summary.totals]
 
 
 def test_totals_per_day_channel_and_method(two_days):
     summary = selectors.reconciliation(MARCH_10, MARCH_11)
 
     assert rows_of(summary) == [
-        (MARCH_10, "Web shop", "Card", 1, Decimal("50.00"), Decimal("75.00"), 0, Decimal("75.00")),
-        (MARCH_10, "Web shop", "Cash on delivery", 1, Decimal("25.00"), 0, 0, 0),
-        (MARCH_11, "App", "Bank transfer", 1, Decimal("75.00"), Decimal("75.00"), 0, Decimal("75.00")),
-        (MARCH_11, "Web shop", "Card", 0, 0, 0, Decimal("20.00"), Decimal("-20.00")),
+        (MARCH_10, "Web shop", "Card", "CNY", 1, Decimal("50.00"), Decimal("75.00"), 0, Decimal("75.00")),
+        (MARCH_10, "Web shop", "Cash on delivery", "CNY", 1, Decimal("25.00"), 0, 0, 0),
+        (MARCH_11, "App", "Bank transfer", "CNY", 1, Decimal("75.00"), Decimal("75.00"), 0, Decimal("75.00")),
+        (MARCH_11, "Web shop", "Card", "CNY", 0, 0, 0, Decimal("20.00"), Decimal("-20.00")),
     ]
-    total = summary.total
-    assert (total.orders, total.ordered, total.captured, total.refunded, total.net) == (
-        3, Decimal("150.00"), Decimal("150.00"), Decimal("20.00"), Decimal("130.00"),
-    )
+    assert totals_of(summary) == [
+        ("CNY", 3, Decimal("150.00"), Decimal("150.00"), Decimal("20.00"), Decimal("130.00")),
+    ]
+
+
+def test_amounts_in_different_currencies_are_never_added_up(product, web):
+    finance = staff("Finance")
+    new_order(product, 2, web, payment_method="card", paid_amount="50.00", placed_at=at(10, 9))
+    in_dollars = new_order(product, 1, web, payment_method="card", paid_amount="25.00", currency="USD",
+                           placed_at=at(10, 10))
+    [refund] = orders.request_refund(in_dollars.pk, amount=Decimal("5.00"), reason="late", actor=finance)
+    settle_refund(refund, finance, on=at(10, 12))
+
+    summary = selectors.reconciliation(MARCH_10, MARCH_10)
+
+    assert rows_of(summary) == [
+        (MARCH_10, "Web shop", "Card", "CNY", 1, Decimal("50.00"), Decimal("50.00"), 0, Decimal("50.00")),
+        (MARCH_10, "Web shop", "Card", "USD", 1, Decimal("25.00"), Decimal("25.00"), Decimal("5.00"),
+         Decimal("20.00")),
+    ]
+    assert totals_of(summary) == [
+        ("CNY", 1, Decimal("50.00"), Decimal("50.00"), 0, Decimal("50.00")),
+        ("USD", 1, Decimal("25.00"), Decimal("25.00"), Decimal("5.00"), Decimal("20.00")),
+    ]
 
 
 def test_the_channel_filter_keeps_one_channel(two_days, app):
     summary = selectors.reconciliation(MARCH_10, MARCH_11, channel=app)
 
     assert rows_of(summary) == [
-        (MARCH_11, "App", "Bank transfer", 1, Decimal("75.00"), Decimal("75.00"), 0, Decimal("75.00")),
+        (MARCH_11, "App", "Bank transfer", "CNY", 1, Decimal("75.00"), Decimal("75.00"), 0, Decimal("75.00")),
     ]
 
 
 def test_days_are_the_shops_days(product, web):
+    # 23:00 and 01:00 in Shanghai are both on 10 March in UTC (15:00 and 17:00).
     new_order(product, 1, web, payment_method="card", paid_amount="25.00", placed_at=at(10, 23))
+    new_order(product, 2, web, payment_method="card", paid_amount="50.00", placed_at=at(11, 1))
 
+    assert [(row.day, row.ordered) for row in selectors.reconciliation(MARCH_10, MARCH_11).rows] == [
+        (MARCH_10, Decimal("25.00")), (MARCH_11, Decimal("50.00")),
+    ]
     assert [row.day for row in selectors.reconciliation(MARCH_10, MARCH_10).rows] == [MARCH_10]
-    assert selectors.reconciliation(MARCH_11, MARCH_11).rows == []
+    assert [row.day for row in selectors.reconciliation(MARCH_11, MARCH_11).rows] == [MARCH_11]
 
 
 def kinds(mismatches):
@@ -166,6 +197,24 @@ def test_a_cancelled_order_keeping_money_without_a_refund_is_listed(product, web
 
     assert kinds(mismatches) == [(MismatchKind.REFUND_OWED, kept.number, Decimal("50.00"))]
     assert "no refund asked for" in mismatches[0].detail
+
+
+def test_a_cancelled_order_is_listed_for_what_a_failed_refund_left_while_another_is_open(product, web):
+    finance = staff("Finance")
+    order = new_order(product, 4, web, payment_method="card", placed_at=at(10, 9))
+    orders.record_payment(order.pk, method="card", amount=Decimal("40.00"), actor=finance)
+    orders.record_payment(order.pk, method="card", amount=Decimal("60.00"), actor=finance)
+    orders.cancel(order.pk, actor=staff("Manager"), reason="out of stock")
+    failed, still_open = order.refunds.order_by("payment_id")
+    orders.fail_refund(failed.pk, actor=finance, reason="card expired")
+
+    mismatches = selectors.payment_mismatches(MARCH_10, MARCH_10)
+
+    assert kinds(mismatches) == [
+        (MismatchKind.REFUND_OWED, order.number, Decimal("40.00")),
+        (MismatchKind.REFUND_OWED, order.number, still_open.amount),
+    ]
+    assert any("40.00 captured that no refund asked for or paid covers" in m.detail for m in mismatches)
 
 
 def test_orders_and_payments_that_agree_give_no_mismatch(product, web):
@@ -232,9 +281,10 @@ def test_the_excel_download_holds_the_summary_and_the_mismatches(client, two_day
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     summary, mismatches = book.worksheets
     rows = list(summary.iter_rows(values_only=True))
-    assert rows[0] == ("Day", "Channel", "Payment method", "Orders", "Orders' total", "Captured", "Refunds paid", "Net")
-    assert rows[1][:6] == (datetime(2025, 3, 10), "Web shop", "Card", 1, 50, 75)
-    assert rows[-1] == ("Total", None, None, 4, 175, 175, 20, 155)
+    assert rows[0] == ("Day", "Channel", "Payment method", "Currency", "Orders", "Orders' total", "Captured",
+                       "Refunds paid", "Net")
+    assert rows[1][:7] == (datetime(2025, 3, 10), "Web shop", "Card", "CNY", 1, 50, 75)
+    assert rows[-1] == ("Total", None, None, "CNY", 4, 175, 175, 20, 155)
     problems = list(mismatches.iter_rows(values_only=True))
     assert problems[0][:5] == ("Problem", "Order", "Channel", "What is wrong", "Amount")
     found = {(row[0], row[1]): row for row in problems[1:]}

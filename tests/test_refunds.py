@@ -373,6 +373,9 @@ def test_finance_approves_then_records_paid_from_the_refund_page(client, paid_or
     assert f"The refund of 10.00 CNY on order {paid_order.number} is now Approved." in messages_of(approved)
     assert step_url(refund, "mark_paid") in page and step_url(refund, "approve") not in page
 
+    unnamed = client.post(step_url(refund, "mark_paid"), {"reference": "  "}, follow=True)
+    assert messages_of(unnamed) == ["Payout reference: This field is required."]
+    assert refund_of(refund).status == RStatus.APPROVED
     client.post(step_url(refund, "mark_paid"), {"reference": "BANK-1"})
 
     paid = refund_of(refund)
@@ -387,7 +390,7 @@ def test_finance_declines_a_refund_with_a_reason_from_its_page(client, paid_orde
     empty = client.post(step_url(refund, "fail"), {"reason": ""}, follow=True)
     client.post(step_url(refund, "fail"), {"reason": "not eligible"})
 
-    assert "This field is required." in messages_of(empty)
+    assert messages_of(empty) == ["Why it is declined or failed: This field is required."]
     declined = refund_of(refund)
     assert (declined.status, declined.failure_reason) == (RStatus.FAILED, "not eligible")
 
@@ -524,3 +527,15 @@ def test_the_api_order_detail_shows_refunds_and_the_amount_refunded(paid_order, 
     )
     assert [(r["amount"], r["status"]) for r in body["refunds"]] == [("5.00", "requested"), ("30.00", "paid")]
     assert all(r["requested_at"] for r in body["refunds"])
+
+
+def test_the_order_pages_totals_show_what_was_refunded_once_a_refund_is_paid(client, paid_order, finance):
+    refund = one_refund(paid_order, "10.00", finance)
+    orders.approve_refund(refund.pk, actor=finance)
+    client.force_login(finance)
+    order_page = reverse("admin:orders_order_change", args=[paid_order.pk])
+    assert '<th>Refunded</th><td>CNY 10.00</td>' not in client.get(order_page).content.decode()
+
+    orders.mark_refund_paid(refund.pk, actor=finance, reference="BANK-1")
+
+    assert '<th>Refunded</th><td>CNY 10.00</td>' in client.get(order_page).content.decode()

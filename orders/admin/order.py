@@ -134,7 +134,8 @@ class OrderAdmin(
         show_phone = can_see_phone(user)
         if note_form is None:
             note_form = NoteForm()
-        if payment_form is None and user.has_perm("orders.add_payment") and order.balance_due > 0:
+        if (payment_form is None and user.has_perm("orders.add_payment")
+                and selectors.settlement_figures(order).balance_due > 0):
             payment_form = PaymentForm(initial={"method": order.payment_method, "amount": order.balance_due})
         if address_form is None and self.may_edit_address(user, order):
             address_form = AddressForm(initial=order_address_initial(order), show_phone=show_phone)

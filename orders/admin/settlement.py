@@ -171,9 +171,10 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if step != "approve":
             form = RefundSettleForm(request.POST, step=step)
             if not form.is_valid():
-                for errors in form.errors.values():
+                for name, errors in form.errors.items():
                     for error in errors:
-                        self.message_user(request, error, messages.ERROR)
+                        self.message_user(request, gettext("%(field)s: %(error)s")
+                                          % {"field": form.fields[name].label, "error": error}, messages.ERROR)
                 return back
             details = form.cleaned_data
         try:
@@ -276,12 +277,14 @@ class ReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 def reconciliation_sheets(summary, mismatches):
     """The page's two tables as (title, headers, rows) for write_xlsx_sheets."""
     summary_rows = [
-        [row.day, row.channel, row.method, row.orders, row.ordered, row.captured, row.refunded, row.net]
+        [row.day, row.channel, row.method, row.currency, row.orders, row.ordered, row.captured, row.refunded, row.net]
         for row in summary.rows
     ]
-    total = summary.total
-    summary_rows.append([gettext("Total"), "", "", total.orders, total.ordered, total.captured, total.refunded,
-                         total.net])
+    summary_rows += [
+        [gettext("Total"), "", "", total.currency, total.orders, total.ordered, total.captured, total.refunded,
+         total.net]
+        for total in summary.totals
+    ]
     mismatch_rows = [
         [str(mismatch.problem), mismatch.number, mismatch.channel, mismatch.detail, mismatch.amount,
          mismatch.currency, timezone.localtime(mismatch.since).replace(tzinfo=None, microsecond=0)]
@@ -289,8 +292,8 @@ def reconciliation_sheets(summary, mismatches):
     ]
     return [
         (gettext("Summary"),
-         [gettext("Day"), gettext("Channel"), gettext("Payment method"), gettext("Orders"), gettext("Orders' total"),
-          gettext("Captured"), gettext("Refunds paid"), gettext("Net")],
+         [gettext("Day"), gettext("Channel"), gettext("Payment method"), gettext("Currency"), gettext("Orders"),
+          gettext("Orders' total"), gettext("Captured"), gettext("Refunds paid"), gettext("Net")],
          summary_rows),
         (gettext("Mismatches"),
          [gettext("Problem"), gettext("Order"), gettext("Channel"), gettext("What is wrong"), gettext("Amount"),

@@ -90,7 +90,8 @@ def _positive_amount(amount):
         raise ValidationError({"amount": _("Enter an amount greater than zero.")})
     if amount != amount.quantize(CENT):
         raise ValidationError({"amount": _("Enter the amount to the cent at most.")})
-    return amount
+    # In cents whatever way it was written (1E+3 is 1000.00), so messages show money as money.
+    return amount.quantize(CENT)
 
 
 # --- payments ------------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def record_payment(order_id, *, method, amount, actor, reference="", instalment_
     order = _locked_order(order_id)
     if method not in PaymentMethod.values:
         raise ValidationError({"method": _("Choose a payment method.")})
-    _positive_amount(amount)
+    amount = _positive_amount(amount)
     _check_instalment(order, method, instalment_number, instalment_count)
     if order.status == Status.CANCELLED:
         raise ValidationError(_("Order %(number)s is cancelled; no payment can be recorded.") % {"number": order.number})
@@ -273,8 +274,10 @@ def _ensure_refund_step(refund, bound_method, actor):
 def approve_refund(refund_id, *, actor):
     """Finance agrees to pay a requested refund, as long as the payment's approved and paid
     refunds stay within what it captured."""
-    refund = _locked_refund(refund_id)
-    _ensure_refund_step(refund, refund.approve, actor)
+    return _take_refund_step(refund_id, "approve", actor, check=_ensure_within_payment, approved_by=actor)
+
+
+def _ensure_within_payment(refund):
     payment = refund.payment
     committed = _refunded_by_payment([payment], COMMITTED).get(payment.pk, ZERO)
     if committed + refund.amount > payment.amount:
@@ -284,11 +287,6 @@ def approve_refund(refund_id, *, actor):
              % {"amount": refund.amount, "number": refund.order.number, "paid": payment.amount,
                 "left": payment.amount - committed}}
         )
-    refund.approve()
-    refund.approved_by = actor
-    refund.save()
-    update_payment_figures(refund.order)
-    return refund
 
 
 @transaction.atomic
@@ -296,14 +294,7 @@ def mark_refund_paid(refund_id, *, actor, reference):
     """The approved refund went out; `reference` is the payout's (bank or provider) reference."""
     reference = _required_text(reference, "reference", Refund._meta.get_field("reference").max_length,
                                _("Enter the payout reference, so the refund can be found in the bank statement."))
-    refund = _locked_refund(refund_id)
-    _ensure_refund_step(refund, refund.mark_paid, actor)
-    refund.mark_paid()
-    refund.reference = reference
-    refund.settled_by = actor
-    refund.save()
-    update_payment_figures(refund.order)
-    return refund
+    return _take_refund_step(refund_id, "mark_paid", actor, reference=reference, settled_by=actor)
 
 
 @transaction.atomic
@@ -311,11 +302,20 @@ def fail_refund(refund_id, *, actor, reason):
     """Finance declines a requested refund, or an approved one could not be paid out."""
     reason = _required_text(reason, "reason", Refund._meta.get_field("failure_reason").max_length,
                             _("Say why the refund is declined or failed."))
+    return _take_refund_step(refund_id, "fail", actor, failure_reason=reason, settled_by=actor)
+
+
+def _take_refund_step(refund_id, step_name, actor, *, check=None, **fields):
+    """Lock the refund (after its order and payment), take the step if its state, the actor's role
+    and `check` allow it, record `fields` on it, and bring its order's figures up to date."""
     refund = _locked_refund(refund_id)
-    _ensure_refund_step(refund, refund.fail, actor)
-    refund.fail()
-    refund.failure_reason = reason
-    refund.settled_by = actor
+    step = getattr(refund, step_name)
+    _ensure_refund_step(refund, step, actor)
+    if check is not None:
+        check(refund)
+    step()
+    for name, value in fields.items():
+        setattr(refund, name, value)
     refund.save()
     update_payment_figures(refund.order)
     return refund
