@@ -224,13 +224,12 @@ FIGURES = [
 ]
 
 
-def key_figures(filters, *, orders=None, shipments=None, after_sales=None):
+def key_figures(filters, *, orders=None, shipments=None):
     """The figures of the period against the period before, in the order the dashboard shows them.
-    `orders`, `shipments` and `after_sales` are order_totals(), shipment_totals() and
-    after_sales_totals() when the caller has them."""
+    `orders` and `shipments` are order_totals() and shipment_totals() when the caller has them."""
     orders = orders or order_totals(filters)
     shipments = shipments or shipment_totals(filters)
-    after_sales = after_sales or after_sales_totals(filters)
+    after_sales = after_sales_totals(filters)
     now, before = (
         {**_order_figures(order_sums), **_shipment_figures(shipment_sums),
          **_after_sales_figures(after_sales_sums, order_sums)}

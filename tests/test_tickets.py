@@ -7,16 +7,18 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
 from django.test import override_settings
 from django.utils import timezone
 
 from aftersales.models import ReturnRequest, Ticket, TicketMessage
 from aftersales.selectors import tickets as selectors
 from aftersales.services import tickets
-from orders.models import Order
+from orders.models import Customer, Order
 from orders.services import TransitionRefused
 from orders.services.acceptance import complete_delivered_orders
 from tests.factories import ProductFactory, WarehouseFactory, advance, place, staff, stock
+from tests.test_concurrency import race
 
 pytestmark = pytest.mark.django_db
 
@@ -148,6 +150,25 @@ def test_a_subject_too_long_for_the_ticket_is_refused_not_cut(order, agent):
         open_for(order, agent, subject="x" * 201)
 
     assert list(refused.value.message_dict) == ["subject"]
+
+
+def lock_at_once(model, pk):
+    """Whether another connection can lock the row now (a DatabaseError when it is locked)."""
+    with transaction.atomic():
+        model.objects.select_for_update(nowait=True).get(pk=pk)
+    return True
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_opening_a_ticket_locks_its_order_and_not_its_customer(order, agent):
+    with transaction.atomic():
+        open_for(order, agent)
+        customer_free, order_free = race(lambda: lock_at_once(Customer, order.customer_id),
+                                         lambda: lock_at_once(Order, order.pk))
+
+    assert customer_free is True
+    assert isinstance(order_free, DatabaseError)
 
 
 def test_a_ticket_about_nothing_in_particular_has_no_customer(agent):
@@ -353,6 +374,88 @@ def test_an_internal_note_is_kept_apart_from_replies_and_sends_nothing(order, ag
     assert ticket.first_response_at is None
     with pytest.raises(ValidationError):
         tickets.add_note(ticket.pk, text="   ", actor=agent)
+
+
+def test_a_note_that_answers_the_customer_by_phone_is_the_first_response(product, agent):
+    order = place(lines=[(product, 1)], phone="13900139000")
+    ticket = open_for(order, agent, severity="urgent")
+    day_later = timezone.now() + timedelta(hours=25)
+    tickets.add_note(ticket.pk, text="Supplier asked for photos.", actor=agent)
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is None
+    assert selectors.overdue_tickets(now=day_later).get() == ticket
+
+    call = tickets.add_note(ticket.pk, text="Called: a new lid goes out today.", actor=agent, answered_customer=True)
+    tickets.add_note(ticket.pk, text="Called again.", actor=agent, answered_customer=True)
+
+    ticket.refresh_from_db()
+    assert ticket.first_response_at == call.created_at
+    assert not selectors.overdue_tickets(now=day_later).exists()
+    assert list(ticket.messages.values_list("kind", "sent_to")) == [("note", "")] * 3
+
+
+def refusing_mail_server(monkeypatch, refusals):
+    """Email that fails `refusals` times (then goes through); returns the list of tries."""
+    tries = []
+
+    def send(message, fail_silently=False):
+        tries.append(message.to)
+        if len(tries) <= refusals:
+            raise ConnectionRefusedError("mail server down")
+        mail.outbox.append(message)
+        return 1
+
+    monkeypatch.setattr(tickets.EmailMessage, "send", send)
+    return tries
+
+
+@override_settings(NOTIFICATION_MAX_ATTEMPTS=3)
+def test_a_reply_the_mail_server_refuses_is_tried_again(order, agent, monkeypatch,
+                                                        django_capture_on_commit_callbacks):
+    tries = refusing_mail_server(monkeypatch, refusals=2)
+    ticket = open_for(order, agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message = tickets.reply(ticket.pk, text="A new lid is on its way.", actor=agent)
+
+    assert tries == [[EMAIL]] * 3
+    assert [email.body.split("\n")[0] for email in mail.outbox] == ["A new lid is on its way."]
+    ticket.refresh_from_db()
+    assert ticket.first_response_at == message.created_at
+    assert not ticket.events.filter(transition="reply_failed").exists()
+
+
+@override_settings(NOTIFICATION_MAX_ATTEMPTS=3)
+def test_a_reply_that_is_never_delivered_is_logged_and_leaves_the_ticket_unanswered(
+        order, agent, monkeypatch, django_capture_on_commit_callbacks):
+    tries = refusing_mail_server(monkeypatch, refusals=3)
+    ticket = open_for(order, agent, severity="urgent")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.reply(ticket.pk, text="A new lid is on its way.", actor=agent)
+
+    assert (len(tries), mail.outbox) == (3, [])
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is None
+    assert selectors.overdue_tickets(now=timezone.now() + timedelta(hours=5)).get() == ticket
+    failed = ticket.events.get(transition="reply_failed")
+    assert failed.actor is None
+    assert failed.reason == (f"The reply “A new lid is on its way.” could not be sent to {EMAIL}: "
+                             "ConnectionRefusedError: mail server down")
+
+
+def test_when_the_first_reply_is_not_delivered_the_next_one_is_the_first_response(order, agent, monkeypatch):
+    ticket = open_for(order, agent)
+    first = tickets.reply(ticket.pk, text="First", actor=agent)
+    second = tickets.reply(ticket.pk, text="Second", actor=agent)
+
+    tickets.reply_not_delivered(second.pk, "refused")
+    ticket.refresh_from_db()
+    assert ticket.first_response_at == first.created_at
+
+    tickets.reply_not_delivered(first.pk, "refused")
+    ticket.refresh_from_db()
+    assert ticket.first_response_at == second.created_at
 
 
 # --- the overdue queue --------------------------------------------------------------------------

@@ -116,12 +116,12 @@ def test_replying_and_resolving_in_the_console(client, order, agent, django_capt
 
     with django_capture_on_commit_callbacks(execute=True):
         replied = client.post(reverse("admin:aftersales_ticket_reply", args=[ticket.pk]),
-                              {"text": "A new lid is on its way."})
+                              {"reply-text": "A new lid is on its way."})
     assert replied.status_code == 302
     [email] = mail.outbox
     assert (email.to, email.body.startswith("A new lid is on its way.")) == ([EMAIL], True)
 
-    client.post(reverse("admin:aftersales_ticket_note", args=[ticket.pk]), {"text": "Supplier informed."})
+    client.post(reverse("admin:aftersales_ticket_note", args=[ticket.pk]), {"note-text": "Supplier informed."})
     page = client.get(ticket_page(ticket)).content.decode()
     assert f"Reply to the customer ({EMAIL})" in page
     assert "Internal note" in page and "Supplier informed." in page
@@ -153,11 +153,27 @@ def test_the_page_tells_to_call_a_customer_without_an_email_address(client, prod
     order = place(lines=[(product, 1)], phone="13900139000")
     ticket = opened(order, agent)
 
-    response = client.post(reverse("admin:aftersales_ticket_reply", args=[ticket.pk]), {"text": "Hello"})
+    response = client.post(reverse("admin:aftersales_ticket_reply", args=[ticket.pk]), {"reply-text": "Hello"})
 
     assert response.status_code == 200
     assert "Call them on the order&#x27;s phone number" in response.content.decode()
     assert not TicketMessage.objects.exists()
+
+
+def test_a_phone_call_noted_as_the_answer_takes_the_ticket_out_of_the_overdue_queue(client, product, agent):
+    order = place(lines=[(product, 1)], phone="13900139000")
+    ticket = opened(order, agent)
+    Ticket.objects.filter(pk=ticket.pk).update(respond_by=timezone.now() - timedelta(minutes=5))
+    assert 'name="note-answered_customer"' in client.get(ticket_page(ticket)).content.decode()
+
+    client.post(reverse("admin:aftersales_ticket_note", args=[ticket.pk]), {"note-text": "Lid sent again."})
+    assert listed_numbers(client.get(LIST, {"overdue": "yes"})) == [ticket.number]
+    client.post(reverse("admin:aftersales_ticket_note", args=[ticket.pk]),
+                {"note-text": "Called: she is happy with a new lid.", "note-answered_customer": "on"})
+
+    assert listed_numbers(client.get(LIST, {"overdue": "yes"})) == []
+    ticket.refresh_from_db()
+    assert ticket.first_response_at == ticket.messages.last().created_at
 
 
 def test_a_step_someone_else_took_first_is_refused_with_a_message(client, order, agent):
@@ -247,3 +263,13 @@ def test_staff_who_may_see_tickets_but_not_work_on_them_get_no_forms_or_steps(cl
     assert "Your role may not work on complaint tickets." in refused.content.decode()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN
+
+
+def test_the_note_and_the_reply_on_the_ticket_page_have_fields_of_their_own(client):
+    ticket = tickets.open_ticket(subject="Lid", category="damage", severity="normal", actor=staff("Manager"))
+    client.force_login(staff("Customer service"))
+
+    page = client.get(reverse("admin:aftersales_ticket_change", args=[ticket.pk])).content.decode()
+
+    assert page.count('id="id_note-text"') == 1 and page.count('id="id_reply-text"') == 1
+    assert 'id="id_text"' not in page

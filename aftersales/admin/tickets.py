@@ -41,6 +41,7 @@ EVENT_TITLES = {
     "open": _("Opened"),
     "assign": _("Assigned"),
     "change_severity": _("Severity changed"),
+    "reply_failed": _("Reply not delivered"),
 }
 
 
@@ -326,7 +327,8 @@ class TicketAdmin(admin.ModelAdmin):
     def note_view(self, request, ticket_id):
         return self._form_view(
             request, ticket_id, NoteForm, "note_form",
-            lambda ticket, data: services.add_note(ticket.pk, text=data["text"], actor=request.user),
+            lambda ticket, data: services.add_note(ticket.pk, text=data["text"], actor=request.user,
+                                                   answered_customer=data["answered_customer"]),
             lambda ticket: gettext("Note added."), "#oc-conversation",
         )
 

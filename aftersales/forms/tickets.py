@@ -109,11 +109,19 @@ class TicketForm(forms.Form):
 
 
 class NoteForm(forms.Form):
+    # The note and the reply share the ticket page: prefixes keep their fields' ids apart.
+    prefix = "note"
     text = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs=TEXT),
                            error_messages={"required": _("Write something first.")})
+    answered_customer = forms.BooleanField(
+        label=_("This answers the customer"), required=False,
+        help_text=_("Tick it when you answered the customer another way, such as by phone: the ticket then "
+                    "counts as answered, as after a reply by email."),
+    )
 
 
 class ReplyForm(forms.Form):
+    prefix = "reply"
     text = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 6}),
                            error_messages={"required": _("Write something first.")})
 

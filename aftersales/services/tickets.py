@@ -13,12 +13,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from logistics.models import Shipment
 from orders.models import Order
 from orders.services import TransitionRefused
+from orders.services.notifications import retry_delay
 
 from ..models import ReturnRequest, Ticket, TicketEvent, TicketMessage
 from .steps import number_for, record_step
@@ -87,7 +89,8 @@ def _order_of(order_id, shipment, return_request):
             raise ValidationError({field: message % {"number": case.order.number}})
     if order_id is None:
         return None
-    order = Order.objects.select_for_update().select_related("customer").filter(pk=order_id).first()
+    # Only the order row: the customer's is read, not changed, and stays free for others.
+    order = Order.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=order_id).first()
     if order is None:
         raise ValidationError({"order": _("There is no such order.")})
     return order
@@ -197,12 +200,23 @@ def _required_text(text, field="text"):
 
 
 @transaction.atomic
-def add_note(ticket_id, *, text, actor):
-    """A note for colleagues: never shown to the customer."""
+def add_note(ticket_id, *, text, actor, answered_customer=False):
+    """A note for colleagues: never shown to the customer. `answered_customer`: it records an
+    answer given another way (a phone call, the only way to a customer without an email address),
+    which is the ticket's first response as a reply would be."""
     _ensure_may_handle(actor)
     text = _required_text(text)
     ticket = lock_ticket(ticket_id)
-    return TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.NOTE, text=text, author=actor)
+    note = TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.NOTE, text=text, author=actor)
+    if answered_customer:
+        _first_response(ticket, note)
+    return note
+
+
+def _first_response(ticket, message):
+    if ticket.first_response_at is None:
+        ticket.first_response_at = message.created_at
+        ticket.save()
 
 
 @transaction.atomic
@@ -220,27 +234,32 @@ def reply(ticket_id, *, text, actor):
     if not email:
         raise ValidationError(
             _("We have no email address for this customer, so nothing can be sent. Call them on the order's "
-              "phone number instead and record what was said as a note.")
+              "phone number instead and record what was said as a note that answers the customer.")
         )
     message = TicketMessage.objects.create(
         ticket=ticket, kind=TicketMessage.Kind.REPLY, text=text, sent_to=email, author=actor,
     )
-    if ticket.first_response_at is None:
-        ticket.first_response_at = message.created_at
-        ticket.save()
+    _first_response(ticket, message)
     transaction.on_commit(partial(enqueue_reply, message.pk), robust=True)
     return message
 
 
-def enqueue_reply(message_id):
+def enqueue_reply(message_id, *, attempt=1, delay=None):
+    """Hand one reply to the background worker, to be sent now or after `delay`. A backend that
+    cannot wait (the immediate one of tests and development) tries again at once instead."""
     # The task module calls back into this one, so it is imported when first needed.
     from ..tasks import send_ticket_reply
 
-    send_ticket_reply.enqueue(message_id)
+    task = send_ticket_reply
+    if delay and task.get_backend().supports_defer:
+        task = task.using(run_after=timezone.now() + delay)
+    task.enqueue(message_id, attempt)
 
 
-def send_reply(message_id):
-    """Email one reply to the customer, in the order's language; the background task calls this."""
+def send_reply(message_id, attempt=1):
+    """Email one reply to the customer, in the order's language; the background task calls this.
+    A failure is tried again later, waiting longer each time, as the order's messages are
+    (settings.NOTIFICATION_MAX_ATTEMPTS tries in all); when the last one fails, `reply_not_delivered`."""
     message = TicketMessage.objects.select_related("ticket__order").get(pk=message_id)
     ticket = message.ticket
     # A reply goes only to the customer of the ticket's order, so there is always an order here.
@@ -248,12 +267,41 @@ def send_reply(message_id):
         subject = _("About your order %(order)s (our reference %(ticket)s)") % {
             "order": ticket.order.number, "ticket": ticket.number,
         }
-    EmailMessage(
-        subject=subject, body=f"{message.text}\n\n{settings.SHOP_NAME}", from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.sent_to],
-    ).send()
+    try:
+        EmailMessage(
+            subject=subject, body=f"{message.text}\n\n{settings.SHOP_NAME}", from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.sent_to],
+        ).send()
+    except Exception as error:  # noqa: BLE001 - any failure of the mail server is tried again
+        problem = f"{type(error).__name__}: {error}"
+        if attempt >= settings.NOTIFICATION_MAX_ATTEMPTS:
+            logger.error("Reply %s on ticket %s failed for good after %s attempts: %s",
+                         message.pk, ticket.number, attempt, problem)
+            reply_not_delivered(message.pk, problem)
+        else:
+            logger.warning("Reply %s on ticket %s failed (attempt %s), trying again: %s",
+                           message.pk, ticket.number, attempt, problem)
+            enqueue_reply(message.pk, attempt=attempt + 1, delay=retry_delay(attempt))
+        return None
     logger.info("Reply %s on ticket %s sent to the customer.", message.pk, ticket.number)
     return message
+
+
+@transaction.atomic
+def reply_not_delivered(message_id, problem):
+    """A reply the mail server would not take: the ticket's log says so, for staff to reach the
+    customer another way, and the reply stops being the ticket's first response (the next reply
+    is, if there is one), so an unanswered ticket comes back to the overdue queue."""
+    message = TicketMessage.objects.get(pk=message_id)
+    ticket = lock_ticket(message.ticket_id)
+    if ticket.first_response_at == message.created_at:
+        later = (ticket.messages.filter(kind=TicketMessage.Kind.REPLY, created_at__gt=message.created_at)
+                 .order_by("created_at", "id").first())
+        ticket.first_response_at = later.created_at if later is not None else None
+        ticket.save()
+    _log(ticket, "reply_failed", None, _("The reply “%(text)s” could not be sent to %(email)s: %(problem)s") % {
+        "text": Truncator(message.text).chars(60), "email": message.sent_to, "problem": problem,
+    })
 
 
 def _step(ticket_id, name, *, actor, reason="", expected_status=None):

@@ -170,7 +170,8 @@ class AfterSalesStory:
                 continue
             moment = self.clock_after(moment, 0.5, 3)
             self.step(moment, tickets.start, ticket.pk, actor=service)
-            self.step(moment, tickets.add_note, ticket.pk, text="已电话联系客户，客户同意等待处理结果", actor=service)
+            self.step(moment, tickets.add_note, ticket.pk, text="已电话联系客户，客户同意等待处理结果", actor=service,
+                      answered_customer=True)
             if stop == "in_progress":
                 continue
             if stop == "waiting_customer":
