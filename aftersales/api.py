@@ -7,7 +7,6 @@ import re
 from functools import partial
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,7 +18,6 @@ from rest_framework.response import Response
 
 from logistics import api as logistics_api
 from orders import selectors as order_selectors
-from orders import services as order_services
 from orders.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from orders.api.idempotency import answer_once
 from orders.api.problems import (
@@ -234,27 +232,19 @@ class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
 
     def _ask(self, data):
         """(status, body): 201 with the new return, 200 with the one asked for before under the same
-        channel_return_id, or 409 when that id named a return of another order. Invalid returns
+        channel_return_id, or 409 when that id named a return of another order (request_return
+        recognises the id, under the order's lock, so tries at once find the first). Invalid returns
         raise, so nothing of them is kept."""
         order = self._order(data)
-        with transaction.atomic():
-            # Two tries of one return at once: the second waits here for the first to commit, then finds it.
-            order_services.lock_order(order.pk)
-            before = channel_returns(self.channel).filter(channel_reference=data["channel_return_id"]).first()
-            if before is not None and before.order_id != order.pk:
-                return 409, problem_body(
-                    409, "duplicate_return",
-                    _("Channel return id %(id)s was used before, for return %(number)s of another order.")
-                    % {"id": data["channel_return_id"], "number": before.number},
-                )
-            if before is not None:
-                return 200, self.get_serializer(self.get_queryset().get(pk=before.pk)).data
-            try:
-                asked = return_services.request_return(
-                    order.pk, lines=return_lines(order, data["lines"]), wanted_outcome=data["wanted_outcome"],
-                    actor=None, customer_note=data.get("customer_note", ""),
-                    channel_reference=data["channel_return_id"],
-                )
-            except ValidationError as error:
-                raise invalid_request(service_errors(error, request_pointer)) from None
+        try:
+            asked = return_services.request_return(
+                order.pk, lines=return_lines(order, data["lines"]), wanted_outcome=data["wanted_outcome"],
+                actor=None, customer_note=data.get("customer_note", ""), channel_reference=data["channel_return_id"],
+            )
+        except return_services.ReturnAlreadyRequested as repeated:
+            if not repeated.same_order:
+                return 409, problem_body(409, "duplicate_return", " ".join(repeated.messages))
+            return 200, self.get_serializer(self.get_queryset().get(pk=repeated.existing.pk)).data
+        except ValidationError as error:
+            raise invalid_request(service_errors(error, request_pointer)) from None
         return 201, self.get_serializer(self.get_queryset().get(pk=asked.pk)).data

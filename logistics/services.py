@@ -75,15 +75,17 @@ def _cheapest(services, weight_kg):
     return min(services, key=lambda s: (s.fee_for(weight_kg), s.transit_days, s.pk), default=None)
 
 
-def choose_service(order, *, weight_kg, fragile):
+def choose_service(order, *, weight_kg, fragile, repair=False):
     """The carrier service the shipping rules pick for a parcel of an order, and the rule that
     decided: fragile goods travel with special handling; an express request or a delivery window
     that standard transit would miss goes express; cash on delivery needs a carrier that collects;
-    otherwise the cheapest for the weight. Returns (None, "") when no active service fits."""
+    otherwise the cheapest for the weight. A `repair` parcel collects no cash and keeps no
+    delivery promise: those were the order's first delivery. Returns (None, "") when no active
+    service fits."""
     candidates = list(
         CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
     )
-    cod = order.payment_method == PaymentMethod.COD
+    cod = not repair and order.payment_method == PaymentMethod.COD
     if cod:
         candidates = [s for s in candidates if s.supports_cod]
     if fragile:
@@ -93,7 +95,7 @@ def choose_service(order, *, weight_kg, fragile):
         return (service, Shipment.ServiceReason.FRAGILE) if service else (None, "")
     cheapest = _cheapest(candidates, weight_kg)
     express = [s for s in candidates if s.kind == CarrierService.Kind.EXPRESS]
-    if express:
+    if express and not repair:
         if order.express_requested:
             return _cheapest(express, weight_kg), Shipment.ServiceReason.EXPRESS_REQUESTED
         if order.delivery_window_end and cheapest and _misses_window(cheapest, order.delivery_window_end):
@@ -313,7 +315,7 @@ def create_repair_shipment(order_id, warehouse_id, lines, *, actor):
                 "number": order.number, "quantity": order_lines[line_id].quantity, "sku": order_lines[line_id].sku}})
     parcel = [(order_lines[line_id].product, quantity) for line_id, quantity in quantities.items()]
     weight = _weight_of(parcel)
-    service, reason = choose_service(order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel))
+    service, reason = choose_service(order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel), repair=True)
     shipment = Shipment.objects.create(
         order=order, warehouse=warehouse, purpose=Shipment.Purpose.REPAIR,
         carrier=service.carrier if service else None, service=service, service_reason=reason,
@@ -341,7 +343,8 @@ def choose_carrier(shipment_id, service_id, *, actor):
     service = CarrierService.objects.filter(pk=service_id, active=True, carrier__active=True).select_related("carrier").first()
     if service is None:
         raise ValidationError({"service": _("Choose an active carrier service.")})
-    if shipment.order.payment_method == PaymentMethod.COD and not service.supports_cod:
+    if (shipment.purpose == Shipment.Purpose.ORDER and shipment.order.payment_method == PaymentMethod.COD
+            and not service.supports_cod):
         raise ValidationError({"service": _("%(service)s does not collect cash on delivery, which this order needs.")
                                % {"service": service}})
     if shipment.carrier_id != service.carrier_id and shipment.tracking_number:

@@ -9,13 +9,16 @@ from django.core.exceptions import ValidationError
 
 from aftersales import services
 from aftersales.models import Outcome, ReturnRequest
+from inventory import services as inventory
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
 from logistics import services as logistics
-from logistics.models import Shipment
+from logistics.models import CarrierService, Shipment
 from orders import services as orders
 from orders.models import Allocation, Order, OrderEvent, Refund
-from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, staff, stock, tracking_number
+from tests.factories import (
+    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, staff, stock, tracking_number,
+)
 from tests.test_returns import ask, delivered_order, take_to
 
 pytestmark = pytest.mark.django_db
@@ -90,17 +93,78 @@ def test_a_partial_refund_of_any_amount_up_to_what_was_captured(paid_order, prod
 
 
 def test_a_refund_beyond_what_was_captured_is_refused_and_the_return_stays_inspected(paid_order, product, warehouse):
+    finance = staff("Finance")
+    [goodwill] = orders.request_refund(paid_order.pk, amount=Decimal("400.00"), reason="Late delivery", actor=finance)
+    orders.approve_refund(goodwill.pk, actor=finance)
     case = inspected(paid_order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse)
 
     with pytest.raises(ValidationError) as refused:
-        resolve(case, Outcome.REFUND, refund_amount=Decimal("700.00"))
+        resolve(case, Outcome.REFUND)
 
-    assert "At most 620.00" in " ".join(refused.value.message_dict["refund_amount"])
-    assert not Refund.objects.exists()
+    assert "At most 220.00" in " ".join(refused.value.message_dict["refund_amount"])
+    assert list(Refund.objects.all()) == [goodwill]
     assert ReturnRequest.objects.get().status == Status.INSPECTED
 
 
-@pytest.mark.parametrize("amount", ["0", "-5", "12.345", "lots"])
+def test_a_refund_beyond_what_the_units_received_cost_is_refused(paid_order, product, warehouse):
+    case = inspected(paid_order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse)
+
+    with pytest.raises(ValidationError) as too_much:
+        resolve(case, Outcome.REFUND, refund_amount=Decimal("300.01"))
+    with pytest.raises(ValidationError) as too_much_with_shipping:
+        resolve(case, Outcome.REFUND, refund_amount=Decimal("320.01"), include_shipping=True)
+
+    assert " ".join(too_much.value.message_dict["refund_amount"]) == (
+        f"At most 300.00 CNY can be refunded for return {case.number}, what was paid for the units received; "
+        "300.01 is more.")
+    assert "At most 320.00 CNY" in " ".join(too_much_with_shipping.value.message_dict["refund_amount"])
+    assert not Refund.objects.exists()
+    assert resolve(case, Outcome.REFUND, refund_amount=Decimal("320.00"), include_shipping=True).refund_amount == (
+        Decimal("320.00"))
+
+
+@pytest.mark.parametrize(("returned", "include_shipping", "expected"), [
+    (1, False, "250.00"), (1, True, "270.00"), (2, True, "520.00"),
+])
+def test_a_refund_of_a_discounted_order_is_what_was_paid_for_the_units(product, warehouse, returned,
+                                                                       include_shipping, expected):
+    """Two pairs at 300 with 20 shipping and 100 off: 520 paid, 250 a pair."""
+    order = delivered_order((product, 2), warehouse=warehouse, payment_method="card", shipping_fee="20.00",
+                            discount="100.00", paid_amount="520.00")
+    case = inspected(order, (product, returned), wanted=Outcome.REFUND, warehouse=warehouse)
+
+    case = resolve(case, Outcome.REFUND, include_shipping=include_shipping)
+
+    assert case.refund_amount == Refund.objects.get().amount == Decimal(expected)
+
+
+def test_a_discount_beyond_the_goods_comes_off_the_shipping(product, warehouse):
+    order = delivered_order((product, 1), warehouse=warehouse, payment_method="card", shipping_fee="20.00",
+                            discount="310.00", paid_amount="10.00")
+    case = inspected(order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse)
+
+    assert services.refund_value(case) == services.returns.RefundValue(goods=Decimal("0.00"), shipping=Decimal("10.00"))
+    with pytest.raises(ValidationError) as nothing_paid:
+        resolve(case, Outcome.REFUND)
+    assert "Nothing was paid for the units received" in " ".join(nothing_paid.value.message_dict["outcome"])
+    assert resolve(case, Outcome.REFUND, include_shipping=True).refund_amount == Decimal("10.00")
+
+
+def test_the_shipping_fee_is_refunded_with_one_return_only(paid_order, product, warehouse):
+    first = resolve(inspected(paid_order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse), Outcome.REFUND,
+                    include_shipping=True)
+    second = inspected(paid_order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse)
+
+    with pytest.raises(ValidationError) as refused:
+        resolve(second, Outcome.REFUND, include_shipping=True)
+
+    assert refused.value.message_dict["include_shipping"] == [
+        f"The shipping fee of order {paid_order.number} was refunded with return {first.number} already."]
+    assert resolve(second, Outcome.REFUND).refund_amount == Decimal("300.00")
+    assert sum(refund.amount for refund in Refund.objects.all()) == Decimal("620.00")
+
+
+@pytest.mark.parametrize("amount", ["0", "-5", "12.345", "lots", "1e40", "NaN"])
 def test_a_refund_amount_must_be_positive_money(paid_order, product, warehouse, amount):
     case = inspected(paid_order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse)
 
@@ -249,6 +313,49 @@ def test_a_repair_parcel_of_a_delivered_order_leaves_the_order_delivered(product
     logistics.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=operator)
 
     assert Order.objects.get(pk=case.order_id).status == Order.Status.DELIVERED
+
+
+def test_a_repair_parcel_collects_no_cash_and_keeps_no_express_promise_of_the_order(product, warehouse):
+    """The order was cash on delivery, express: that was its first delivery, paid for at the door."""
+    sf, ems = CarrierFactory(code="sf", name="SF Express"), CarrierFactory(code="ems", name="EMS")
+    standard = CarrierServiceFactory(carrier=sf, code="standard", base_fee=Decimal("8"))
+    CarrierServiceFactory(carrier=ems, code="express", kind=CarrierService.Kind.EXPRESS, supports_cod=True,
+                          base_fee=Decimal("15"), transit_days=1)
+    order = delivered_order((product, 1), warehouse=warehouse, payment_method="cod", express_requested=True)
+    case = inspected(order, (product, 1), wanted=Outcome.REPAIR, warehouse=warehouse)
+
+    parcel = resolve(case, Outcome.REPAIR).repair_shipment
+
+    assert (parcel.service, parcel.service_reason) == (standard, Shipment.ServiceReason.CHEAPEST)
+    moved = logistics.choose_carrier(parcel.pk, standard.pk, actor=staff("Logistics coordinator"))
+    assert moved.service_reason == Shipment.ServiceReason.CHOSEN_BY_STAFF
+
+
+@pytest.mark.parametrize("goods_stock_first", [True, False])
+def test_a_repair_replaced_instead_locks_its_stock_in_key_order(repair, product, monkeypatch, goods_stock_first):
+    """The goods (booked in at the repair warehouse) and another size (reserved elsewhere), whichever
+    stock row has the lower key: no row is locked after one with a higher key."""
+    bigger = ProductFactory(sku="SHOE-41")
+    if goods_stock_first:
+        level_of_goods = inventory.stock_level_for(product, repair.warehouse)
+    level_of_bigger = stock(bigger, WarehouseFactory(), 2)
+    if not goods_stock_first:
+        level_of_goods = inventory.stock_level_for(product, repair.warehouse)
+    locked_in_turn = []
+    lock = inventory._locked
+
+    def recording(levels):
+        locked = lock(levels)
+        locked_in_turn.append([pk for pk in locked if not any(pk in earlier for earlier in locked_in_turn)])
+        return locked
+
+    monkeypatch.setattr(inventory, "_locked", recording)
+
+    resolve(repair, Outcome.EXCHANGE, exchange_skus={repair.lines.get().pk: "SHOE-41"})
+
+    first_locks = [pk for batch in locked_in_turn for pk in batch]
+    assert first_locks == sorted(first_locks)
+    assert set(first_locks) >= {level_of_goods.pk, level_of_bigger.pk}
 
 
 def test_goods_taken_into_stock_at_inspection_cannot_be_resolved_by_a_repair(paid_order, product, warehouse):

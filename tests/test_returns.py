@@ -14,7 +14,7 @@ from aftersales.models import Outcome, ReturnEvent, ReturnReason, ReturnRequest
 from aftersales.selectors.returns import returnable_lines, returns_in_status
 from orders.models import Order
 from orders.services import TransitionRefused, acceptance
-from tests.factories import ProductFactory, WarehouseFactory, advance, place, staff, stock
+from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
 from tests.test_concurrency import race
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +125,39 @@ def test_a_channel_opens_a_return_through_the_api_without_a_user(order, product)
     case = ask(order, (product, 2), actor=None, channel_reference="  TM-RET-88 ")
 
     assert (case.requested_by, case.channel_reference, case.status) == (None, "TM-RET-88", Status.REQUESTED)
+
+
+def test_a_channel_return_id_asked_for_again_is_recognised_and_nothing_more_is_opened(order, product):
+    first = ask(order, (product, 1), actor=None, channel_reference="TM-RET-88")
+    advance(order, "completed")
+
+    with pytest.raises(services.ReturnAlreadyRequested) as repeated:
+        ask(order, (product, 1), actor=None, channel_reference=" TM-RET-88")
+
+    assert (repeated.value.existing, repeated.value.same_order) == (first, True)
+    assert messages_of(repeated, "channel_reference") == (
+        f"Channel return id TM-RET-88 was asked for before: it is return {first.number}.")
+    assert ReturnRequest.objects.count() == 1 and first.lines.get().quantity == 1
+
+
+def test_a_channel_return_id_of_another_order_of_the_channel_is_refused(order, product):
+    first = ask(order, (product, 1), actor=None, channel_reference="TM-RET-88")
+    other = delivered_order((product, 1))
+
+    with pytest.raises(ValidationError) as refused:
+        ask(other, (product, 1), actor=None, channel_reference="TM-RET-88")
+
+    assert refused.value.same_order is False
+    assert messages_of(refused, "channel_reference") == (
+        f"Channel return id TM-RET-88 was used before, for return {first.number} of another order.")
+    assert ask(other, (product, 1), actor=None, channel_reference="TM-RET-89").order == other
+
+
+def test_another_channels_return_id_does_not_meet_this_channels(order, product):
+    ask(order, (product, 1), actor=None, channel_reference="RET-1")
+    theirs = delivered_order((product, 1), channel=ChannelFactory(code="app", name="App"))
+
+    assert ask(theirs, (product, 1), actor=None, channel_reference="RET-1").channel_reference == "RET-1"
 
 
 @pytest.mark.parametrize("role", ["Warehouse operator", "Finance", "Order reviewer"])

@@ -313,6 +313,23 @@ def test_a_repair_parcel_is_taken_from_the_return_page_to_packing_and_dispatch(c
     assert Order.objects.get(pk=order.pk).status == Order.Status.DELIVERED
 
 
+def test_the_refund_of_a_return_links_to_its_page_only_for_roles_that_may_see_refunds(client, product, warehouse):
+    order = delivered_order((product, 1), warehouse=warehouse, payment_method="card", paid_amount="25.00")
+    case = take_to(ask(order, (product, 1), actor=staff("Customer service")), Status.INSPECTED, warehouse=warehouse)
+    signed_in(client, "Customer service")
+    client.post(step_url(case, "resolve"), {"resolve-outcome": Outcome.REFUND})
+    refund_page = reverse("admin:orders_refund_change", args=[case.refunds.get().pk])
+
+    for_service = client.get(return_page(case)).content.decode()
+    signed_in(client, "Warehouse operator")
+    for_warehouse = client.get(return_page(case))
+
+    assert refund_page in for_service
+    assert [row["refund"] for row in for_warehouse.context["refunds"]] == [case.refunds.get()]
+    assert refund_page not in for_warehouse.content.decode()
+    assert client.get(refund_page).status_code == 403
+
+
 def test_an_exchange_held_for_stock_tells_the_user(client, order, product, warehouse):
     case = take_to(ask(order, (product, 1), actor=staff("Customer service"), wanted=Outcome.EXCHANGE),
                    Status.INSPECTED, warehouse=WarehouseFactory(active=True))

@@ -171,8 +171,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "receive": lambda data: ReceiveForm(data, lines=lines, prefix="receive"),
             "inspect": lambda data: InspectForm(data, lines=lines, prefix="inspect"),
             "resolve": lambda data: ResolveForm(
-                data, case=case, lines=lines, prefix="resolve",
-                default_amount=services.default_refund_amount(case, lines=lines),
+                data, case=case, lines=lines, prefix="resolve", value=services.refund_value(case, lines=lines),
             ),
             "close": lambda data: None,
         }
@@ -191,6 +190,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return steps
 
     def render_return_page(self, request, case, bound=None):
+        may_see_refunds = request.user.has_perm("orders.view_refund")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -208,7 +208,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "steps": self.step_forms(request, case, bound),
             "refunds": [
                 {"refund": refund, "amount": money(refund.amount, case.order.currency),
-                 "url": admin_url("orders_refund_change", refund.pk)}
+                 "url": admin_url("orders_refund_change", refund.pk) if may_see_refunds else ""}
                 for refund in case.refunds.all()
             ],
             "refund_amount": money(case.refund_amount, case.order.currency) if case.refund_amount else "",
@@ -303,7 +303,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def take_resolve(self, request, case):
         lines = list(case.lines.all())
         form = ResolveForm(request.POST, case=case, lines=lines, prefix="resolve",
-                           default_amount=services.default_refund_amount(case, lines=lines))
+                           value=services.refund_value(case, lines=lines))
         if not form.is_valid():
             return form
         data = form.cleaned_data

@@ -1,11 +1,14 @@
 """The console's return forms: one per step, with a row of fields for each line. They only read
 what staff typed; the return services decide, and their refusals come back onto the fields here."""
 
+from collections import defaultdict
 from decimal import Decimal
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from inventory.forms import add_service_error
 from inventory.models import Warehouse
 
 from ..models import Outcome, ReturnLine, ReturnReason
@@ -15,15 +18,14 @@ NOTE_LENGTH = ReturnLine._meta.get_field("note").max_length
 
 
 def show_service_error(form, error, field_for=None):
-    """Put a service's ValidationError on the form: each key on the field `field_for` names for
-    it (or the field of that name), anything else above the form."""
-    field_for = field_for or {}
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for key, messages in error.message_dict.items():
-        name = field_for.get(key, key)
-        form.add_error(name if name in form.fields else None, messages)
+    """Put a service's ValidationError on the form as inventory.forms.add_service_error does, each
+    key first renamed to the field `field_for` names for it."""
+    if field_for and hasattr(error, "error_dict"):
+        renamed = defaultdict(list)
+        for key, messages in error.message_dict.items():
+            renamed[field_for.get(key, key)] += messages
+        error = ValidationError(dict(renamed))
+    add_service_error(form, error)
 
 
 class ReturnLinesForm(forms.Form):
@@ -82,7 +84,7 @@ class OpenReturnForm(ReturnLinesForm):
 
     def field_for(self):
         """The service numbers the lines it was given from 0; these are the lines chosen here."""
-        names = {"lines": None}
+        names = {}
         for index, row in enumerate(self.chosen_rows()):
             for service_field, form_field in (("quantity", "quantity"), ("reason", "reason"), ("note", "note"),
                                               ("order_line_id", "quantity")):
@@ -165,14 +167,15 @@ class ResolveForm(ReturnLinesForm):
     )
     include_shipping = forms.BooleanField(label=_("Refund the shipping fee too"), required=False)
 
-    def __init__(self, *args, case, lines, default_amount, **kwargs):
+    def __init__(self, *args, case, lines, value, **kwargs):
+        """`value` is services.refund_value of the return: what the customer paid."""
         super().__init__(*args, initial={"outcome": case.wanted_outcome, **kwargs.pop("initial", {})}, **kwargs)
         self.lines = lines
         self.exchanged = [line for line in lines if line.received_quantity]
         self.fields["refund_amount"].help_text = _(
             "For a refund. Leave empty for the price of the units received: %(currency)s %(amount)s "
             "(plus %(shipping)s shipping when ticked)."
-        ) % {"currency": case.order.currency, "amount": default_amount, "shipping": case.order.shipping_fee}
+        ) % {"currency": case.order.currency, "amount": value.goods, "shipping": value.shipping}
         for line in self.exchanged:
             self.fields[f"exchange_sku_{line.pk}"] = forms.CharField(
                 label=_("Send instead"), max_length=64, required=False, initial=line.order_line.sku,

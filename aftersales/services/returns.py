@@ -5,7 +5,7 @@ then the return row, and writes the return's event log through record_step."""
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,9 +16,10 @@ from django.utils.translation import ngettext
 
 from inventory import services as inventory
 from inventory.models import Warehouse
+from inventory.selectors import products_by_sku
 from logistics import services as logistics
 from orders import services as orders
-from orders.models import Order
+from orders.models import ZERO, Order
 from orders.services.events import ensure_allowed
 
 from ..models import Outcome, ReturnEvent, ReturnLine, ReturnReason, ReturnRequest
@@ -42,6 +43,21 @@ class ReturnLineInput:
     quantity: int
     reason: str
     note: str = ""
+
+
+class ReturnAlreadyRequested(ValidationError):
+    """The channel's return id names a return the channel asked for before (`existing`): the same
+    request again when `existing` is of this order (`same_order`), a mistake when it is of another."""
+
+    def __init__(self, existing, order):
+        self.existing = existing
+        self.same_order = existing.order_id == order.pk
+        values = {"id": existing.channel_reference, "number": existing.number}
+        if self.same_order:
+            message = _("Channel return id %(id)s was asked for before: it is return %(number)s.") % values
+        else:
+            message = _("Channel return id %(id)s was used before, for return %(number)s of another order.") % values
+        super().__init__({"channel_reference": [message]})
 
 
 def _whole(value):
@@ -74,13 +90,24 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
                    channel_reference=""):
     """Open a return of a delivered order: staff in the console, or a channel (actor None) through
     the API. `lines` are ReturnLineInput. The order row is locked first, so two returns of the same
-    line at once can never add up to more than was shipped."""
+    line at once can never add up to more than was shipped, and a channel's return id is asked for
+    once: a return id of the order's channel used before raises ReturnAlreadyRequested."""
     if actor is not None and not actor.has_perm("aftersales.add_returnrequest"):
         raise PermissionDenied(_("Your role may not open returns."))
     try:
         order = orders.lock_order(order_id)
     except Order.DoesNotExist:
         raise ValidationError({"order": _("There is no such order.")}) from None
+    channel_reference = (channel_reference or "").strip()
+    if channel_reference:
+        # Before anything else is checked: a retry is answered with its return even when the
+        # order has moved on since.
+        existing = (
+            ReturnRequest.objects.filter(order__channel_id=order.channel_id, channel_reference=channel_reference)
+            .order_by("pk").first()
+        )
+        if existing is not None:
+            raise ReturnAlreadyRequested(existing, order)
     if order.status not in RETURNABLE_ORDER_STATUSES:
         raise ValidationError({"order": _(
             "Order %(number)s is %(status)s: a return can be opened once the goods have reached the customer "
@@ -90,7 +117,6 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
     errors = {}
     if wanted_outcome not in Outcome.values:
         errors["wanted_outcome"] = [_("Choose refund, exchange or repair.")]
-    channel_reference = (channel_reference or "").strip()
     if len(channel_reference) > CHANNEL_REFERENCE_LENGTH:
         errors["channel_reference"] = [_("Use at most %(max)d characters.") % {"max": CHANNEL_REFERENCE_LENGTH}]
     checked = _check_lines(order, lines, errors)
@@ -312,13 +338,27 @@ def resolve_return(return_id, *, outcome, actor, refund_amount=None, include_shi
         raise ValidationError({"outcome": _("Choose refund, exchange or repair.")})
     lines = _lines(case)
     received = [line for line in lines if line.received_quantity]
-    kept_for_repair = case.wanted_outcome == Outcome.REPAIR
+    exchange_skus = exchange_skus or {}
+    if case.wanted_outcome == Outcome.REPAIR and outcome != Outcome.REPAIR:
+        # Not repaired after all: the shop keeps the goods it refunds or replaces, so they are
+        # booked now, as inspected. The warehouse did its part at inspection; this booking follows
+        # the resolver's decision, so it is the system's (the ledger names the return).
+        if outcome == Outcome.EXCHANGE:
+            # The replacement reserves stock in this transaction too: the stock of both the goods
+            # and the replacement is locked now, in key order, so neither booking waits for a row
+            # with a lower key while holding one with a higher key.
+            replacement_skus = {_replacement_sku(line, exchange_skus) for line in received}
+            inventory.lock_stock_of_products(
+                {line.order_line.product_id for line in received}
+                | {product.pk for product in products_by_sku(replacement_skus).values()}
+            )
+        _take_back(case, lines, None)
     if outcome == Outcome.REFUND:
         _refund(order, case, received, actor, refund_amount, include_shipping)
     elif outcome == Outcome.EXCHANGE:
-        _exchange(order, case, lines, exchange_skus or {})
+        _exchange(order, case, lines, exchange_skus)
     else:
-        if not kept_for_repair:
+        if case.wanted_outcome != Outcome.REPAIR:
             raise ValidationError({"outcome": _(
                 "The goods of return %(number)s went into stock at inspection, since the customer asked for "
                 "%(wanted)s: only goods sent in for repair can be repaired and sent back. Refund or exchange them."
@@ -329,43 +369,78 @@ def resolve_return(return_id, *, outcome, actor, refund_amount=None, include_shi
             order.pk, case.warehouse_id, [(line.order_line_id, line.received_quantity) for line in received],
             actor=None,
         )
-    if kept_for_repair and outcome != Outcome.REPAIR:
-        # Not repaired after all: the shop keeps the goods it refunds or replaces, so they are
-        # booked now, as inspected. The warehouse did its part at inspection; this booking follows
-        # the resolver's decision, so it is the system's (the ledger names the return).
-        _take_back(case, lines, None)
     case.resolution = outcome
     record_step(case, case.resolve, actor=actor, log=ReturnEvent, return_request=case,
                 reason=Outcome(outcome).label)
     return case
 
 
-def default_refund_amount(case, *, include_shipping=False, lines=None):
-    """The price of the units received, and the order's shipping fee when it is refunded too."""
+@dataclass(frozen=True)
+class RefundValue:
+    """What the customer paid for the units received of a return, and for the order's shipping."""
+
+    goods: Decimal
+    shipping: Decimal
+
+    def amount(self, include_shipping):
+        return self.goods + (self.shipping if include_shipping else ZERO)
+
+
+def refund_value(case, *, lines=None):
+    """The price paid for the units received and for the shipping: the order's discount comes off
+    the goods first (their share of it, by price) and only what is left of it off the shipping."""
+    order = case.order
     lines = _lines(case) if lines is None else lines
-    amount = sum((line.order_line.unit_price * line.received_quantity for line in lines), Decimal("0.00"))
-    return amount + (case.order.shipping_fee if include_shipping else Decimal("0.00"))
+    listed = sum((line.order_line.unit_price * line.received_quantity for line in lines), ZERO)
+    goods_discount = min(order.discount, order.subtotal)
+    goods = listed
+    if goods_discount:
+        goods = (listed * (order.subtotal - goods_discount) / order.subtotal).quantize(CENT, ROUND_HALF_UP)
+    return RefundValue(goods=goods, shipping=order.shipping_fee - (order.discount - goods_discount))
 
 
 def _money(value):
     try:
         amount = Decimal(str(value).strip())
+        in_cents = amount.is_finite() and amount == amount.quantize(CENT)
     except (InvalidOperation, ValueError):
         raise ValidationError({"refund_amount": _("Enter an amount such as 12.50.")}) from None
     if not amount.is_finite() or amount <= 0:
         raise ValidationError({"refund_amount": _("Enter an amount greater than zero.")})
-    if amount != amount.quantize(CENT):
+    if not in_cents:
         raise ValidationError({"refund_amount": _("Use at most two decimal places.")})
     return amount
 
 
 def _refund(order, case, received, actor, refund_amount, include_shipping):
-    amount = (
-        default_refund_amount(case, include_shipping=include_shipping, lines=received)
-        if refund_amount in (None, "") else _money(refund_amount)
-    )
-    if amount <= 0:
-        raise ValidationError({"refund_amount": _("The goods received are worth nothing; enter the amount to refund.")})
+    """Up to what the customer paid for the units received (and the shipping, once per order):
+    less is a partial refund, more is refused."""
+    include_shipping = bool(include_shipping)
+    values = {"number": case.number, "order": order.number, "currency": order.currency}
+    if include_shipping:
+        earlier = (
+            ReturnRequest.objects.filter(order=order, refund_includes_shipping=True).exclude(pk=case.pk)
+            .values_list("number", flat=True).first()
+        )
+        if earlier:
+            raise ValidationError({"include_shipping": _(
+                "The shipping fee of order %(order)s was refunded with return %(earlier)s already."
+            ) % {**values, "earlier": earlier}})
+    full = refund_value(case, lines=received).amount(include_shipping)
+    if full <= 0:
+        raise ValidationError({"outcome": _(
+            "Nothing was paid for the units received of return %(number)s, so there is nothing to refund."
+        ) % values})
+    amount = full if refund_amount in (None, "") else _money(refund_amount)
+    if amount > full:
+        values.update(full=full, amount=amount)
+        raise ValidationError({"refund_amount": _(
+            "At most %(full)s %(currency)s can be refunded for return %(number)s, what was paid for the units "
+            "received and the shipping; %(amount)s is more."
+        ) % values if include_shipping else _(
+            "At most %(full)s %(currency)s can be refunded for return %(number)s, what was paid for the units "
+            "received; %(amount)s is more."
+        ) % values})
     try:
         refunds = orders.request_refund(
             order.pk, amount=amount, reason=_("Return %(number)s") % {"number": case.number}, actor=actor,
@@ -374,7 +449,7 @@ def _refund(order, case, received, actor, refund_amount, include_shipping):
         if hasattr(error, "error_dict") and "amount" in error.error_dict:
             raise ValidationError({"refund_amount": error.message_dict["amount"]}) from error
         raise
-    case.refund_amount, case.refund_includes_shipping = amount, bool(include_shipping)
+    case.refund_amount, case.refund_includes_shipping = amount, include_shipping
     case.refunds.add(*refunds)
 
 
@@ -382,6 +457,10 @@ def replacement_order_id(case):
     """The channel order id of a return's replacement: the same every time, so placing it again
     (a retry) finds the order already placed instead of making a second one."""
     return f"{case.number}-EXCHANGE"
+
+
+def _replacement_sku(line, exchange_skus):
+    return (exchange_skus.get(line.pk) or line.order_line.sku).strip()
 
 
 def _exchange(order, case, lines, exchange_skus):
@@ -392,8 +471,7 @@ def _exchange(order, case, lines, exchange_skus):
         raise ValidationError(errors)
     sent = [line for line in lines if line.received_quantity]
     line_inputs = [
-        orders.LineInput(sku=(exchange_skus.get(line.pk) or line.order_line.sku).strip(),
-                         quantity=line.received_quantity, unit_price=Decimal("0.00"))
+        orders.LineInput(sku=_replacement_sku(line, exchange_skus), quantity=line.received_quantity, unit_price=ZERO)
         for line in sent
     ]
     data = orders.OrderInput(
@@ -401,7 +479,7 @@ def _exchange(order, case, lines, exchange_skus):
         phone=order.phone, province=order.province, city=order.city, district=order.district,
         address=order.address, postcode=order.postcode, email=order.customer.email, language=order.language,
         currency=order.currency, lines=line_inputs, payment_method=order.payment_method,
-        shipping_fee=Decimal("0.00"), paid_amount=Decimal("0.00"),
+        shipping_fee=ZERO, paid_amount=ZERO,
         special_instructions=_("Replacement for %(order)s (return %(number)s)")
         % {"order": order.number, "number": case.number},
     )
