@@ -11,15 +11,14 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import (
-    OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view,
+    OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view,
 )
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
 from logistics import api as logistics_api
 from orders import selectors as order_selectors
-from orders.api.idempotency import HEADER as IDEMPOTENCY_HEADER
-from orders.api.idempotency import answer_once
+from orders.api.idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from orders.api.problems import (
     Problem, field_pointer, invalid_request, json_pointer, problem_body, problem_response, problem_responses,
     service_errors,
@@ -191,13 +190,7 @@ class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=ReturnInputSerializer,
-        parameters=[OpenApiParameter(
-            IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER,
-            description=gettext_lazy(
-                "Makes retries safe: a request repeated with the same key and body gets the first answer "
-                "again (with the header Idempotent-Replayed: true); the same key with another body is refused (422)."
-            ),
-        )],
+        parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: OpenApiResponse(ReturnSerializer, description=gettext_lazy("The return, asked for now.")),
             200: OpenApiResponse(ReturnSerializer, description=gettext_lazy(

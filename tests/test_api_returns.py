@@ -6,16 +6,17 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from aftersales.models import ReturnEvent, ReturnRequest
 from aftersales.services import returns
 from orders import services as orders
-from orders.models import Channel, Order
-from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
-from tests.test_api_orders import PROBLEM, assert_problem, channel_client
+from orders.models import Order
+from tests.factories import ProductFactory, WarehouseFactory, advance, place, staff, stock
+from tests.test_api_orders import (  # noqa: F401  (fixtures: channels, their API clients, fresh rate limits)
+    PROBLEM, api, app_channel, assert_problem, channel_client, fresh_rate_limits, web,
+)
 from tests.test_api_schema import CHECKS, schema
 from tests.test_api_schema import requests_keep_the_test_connection  # noqa: F401  (schemathesis calls the app)
 from tests.test_concurrency import race
@@ -24,28 +25,6 @@ pytestmark = pytest.mark.django_db
 
 RETURNS = "/api/v1/returns/"
 ORDERS = "/api/v1/orders/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def web():
-    return ChannelFactory(code="web", name="Web shop")
-
-
-@pytest.fixture
-def app_channel():
-    return ChannelFactory(code="app", name="App", kind=Channel.Kind.APP)
-
-
-@pytest.fixture
-def api(web):
-    return channel_client(web)
 
 
 @pytest.fixture

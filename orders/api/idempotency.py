@@ -5,12 +5,22 @@ import hashlib
 import json
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiParameter
 
 from .. import services
 from .problems import Problem, invalid_request
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# How the schema documents the header on every POST that honours it.
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER, str, OpenApiParameter.HEADER,
+    description=gettext_lazy(
+        "Makes retries safe: a request repeated with the same key and body gets the first answer "
+        "again (with the header Idempotent-Replayed: true); the same key with another body is refused (422)."
+    ),
+)
 
 
 def idempotency_key(request):

@@ -5,7 +5,7 @@ from django.db.models import prefetch_related_objects
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
@@ -18,8 +18,7 @@ from .. import selectors, services
 from ..models import Order
 from .authentication import ChannelTokenAuthentication
 from .filters import FilterBackend, OrderFilter
-from .idempotency import HEADER as IDEMPOTENCY_HEADER
-from .idempotency import answer_once
+from .idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from .pagination import OrderPagination, ProductPagination
 from .permissions import IsChannel
 from .problems import (
@@ -96,13 +95,7 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         request=OrderInputSerializer,
-        parameters=[OpenApiParameter(
-            IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER,
-            description=gettext_lazy(
-                "Makes retries safe: a request repeated with the same key and body gets the first answer "
-                "again (with the header Idempotent-Replayed: true); the same key with another body is refused (422)."
-            ),
-        )],
+        parameters=[IDEMPOTENCY_PARAMETER],
         description=gettext_lazy(
             "Place an order. It goes through the same checks as every order and is confirmed with its stock "
             "reserved, or held for review. An order whose channel_order_id was placed before is not placed "
