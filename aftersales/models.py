@@ -8,7 +8,7 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from inventory.models import Warehouse
 from logistics.models import Shipment
-from orders.models import MONEY, Customer, Order, OrderLine, Refund
+from orders.models import MONEY, Channel, Customer, Order, OrderLine, Refund
 
 
 class Outcome(models.TextChoices):
@@ -71,6 +71,11 @@ class ReturnRequest(FSMModelMixin, models.Model):
         _("channel's return id"), max_length=64, blank=True,
         help_text=_("The id the channel gave this return, when it came through the API."),
     )
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False,
+        verbose_name=_("asked for by channel"),
+        help_text=_("Set with the channel's return id, which is unique per channel."),
+    )
 
     delivered_at = models.DateTimeField(_("order delivered at"), null=True, blank=True)
     window_days = models.PositiveSmallIntegerField(_("return window (days)"))
@@ -117,6 +122,10 @@ class ReturnRequest(FSMModelMixin, models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(refund_amount__isnull=True) | Q(refund_amount__gt=0), name="return_refund_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "channel_reference"], condition=~Q(channel_reference=""),
+                name="channel_return_id_unique_per_channel",
             ),
         ]
         indexes = [

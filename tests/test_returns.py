@@ -469,3 +469,19 @@ def test_two_returns_of_the_last_unit_at_once_one_is_refused(product):
     assert "At most 0 × MUG-RED" in " ".join(refused[0].message_dict["lines[0].quantity"])
     assert ReturnRequest.objects.count() == 1
     assert [row.returnable for row in returnable_lines(order)] == [0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_channel_return_id_sent_for_two_orders_at_once_opens_one_return(product):
+    """Each request locks only its own order, so here the database's uniqueness rule decides."""
+    orders_of_channel = [delivered_order((product, 1)), delivered_order((product, 1))]
+
+    outcomes = race(*(partial(ask, order, (product, 1), actor=None, channel_reference="TM-RET-7")
+                      for order in orders_of_channel))
+
+    opened = [outcome for outcome in outcomes if isinstance(outcome, ReturnRequest)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, services.ReturnAlreadyRequested)]
+    assert (len(opened), len(refused)) == (1, 1)
+    assert (refused[0].existing, refused[0].same_order) == (opened[0], False)
+    assert ReturnRequest.objects.get().channel == orders_of_channel[0].channel

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -102,10 +102,7 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
     if channel_reference:
         # Before anything else is checked: a retry is answered with its return even when the
         # order has moved on since.
-        existing = (
-            ReturnRequest.objects.filter(order__channel_id=order.channel_id, channel_reference=channel_reference)
-            .order_by("pk").first()
-        )
+        existing = _asked_before(order, channel_reference)
         if existing is not None:
             raise ReturnAlreadyRequested(existing, order)
     if order.status not in RETURNABLE_ORDER_STATUSES:
@@ -128,12 +125,18 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
         raise ValidationError(errors)
 
     within = window is None or window.within
-    case = ReturnRequest.objects.create(
-        order=order, wanted_outcome=wanted_outcome, customer_note=(customer_note or "").strip(),
-        channel_reference=channel_reference, delivered_at=order.delivered_at,
-        window_days=window.days if window else settings.RETURN_WINDOW_DAYS,
-        within_window=within, window_override_reason="" if within else late_reason, requested_by=actor,
-    )
+    try:
+        # The order lock serialises retries of one order; the constraint catches one return id sent
+        # for two orders of the channel at the same moment.
+        with transaction.atomic():
+            case = ReturnRequest.objects.create(
+                order=order, wanted_outcome=wanted_outcome, customer_note=(customer_note or "").strip(),
+                channel_reference=channel_reference, channel=order.channel if channel_reference else None,
+                delivered_at=order.delivered_at, window_days=window.days if window else settings.RETURN_WINDOW_DAYS,
+                within_window=within, window_override_reason="" if within else late_reason, requested_by=actor,
+            )
+    except IntegrityError:
+        raise ReturnAlreadyRequested(_asked_before(order, channel_reference), order) from None
     case.number = number_for(case, "RMA")
     case.save(update_fields=["number"])
     ReturnLine.objects.bulk_create(
@@ -147,6 +150,10 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
         reason=case.window_override_reason,
     )
     return case
+
+
+def _asked_before(order, channel_reference):
+    return ReturnRequest.objects.filter(channel_id=order.channel_id, channel_reference=channel_reference).first()
 
 
 def _check_lines(order, lines, errors):
