@@ -48,9 +48,10 @@ def update_payment_figures(order):
         paid=Sum("amount", filter=Q(status=Refund.Status.PAID)),
         owed=Sum("amount", filter=Q(status__in=Refund.OPEN)),
     )
-    order.amount_paid = captured["total"] or ZERO
-    order.amount_refunded = refunds["paid"] or ZERO
-    order.refund_due = refunds["owed"] or ZERO
+    # SQLite sums decimals without their scale (50 for 50.00); messages show these amounts.
+    order.amount_paid = (captured["total"] or ZERO).quantize(CENT)
+    order.amount_refunded = (refunds["paid"] or ZERO).quantize(CENT)
+    order.refund_due = (refunds["owed"] or ZERO).quantize(CENT)
     order.payment_status = payment_status_for(order.total, order.amount_paid, order.amount_refunded)
     order.save(update_fields=["amount_paid", "amount_refunded", "refund_due", "payment_status", "updated_at"])
 
