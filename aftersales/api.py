@@ -28,6 +28,7 @@ from orders.api.views import ChannelAPIMixin
 from orders.services.intake import MAX_LINE_QUANTITY
 
 from .models import Outcome, ReturnLine, ReturnReason, ReturnRequest
+from .selectors import returns as return_selectors
 from .services import returns as return_services
 
 # Input ------------------------------------------------------------------------------------------
@@ -160,11 +161,6 @@ def return_lines(order, lines):
     return inputs
 
 
-def channel_returns(channel):
-    """The returns of one channel's orders, all its API client may see."""
-    return ReturnRequest.objects.filter(order__channel=channel)
-
-
 @extend_schema_view(
     retrieve=extend_schema(description=gettext_lazy(
         "One of the channel's returns with its lines, where it stands and how it was resolved."
@@ -181,7 +177,7 @@ class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ReturnRequest.objects.none()
-        return channel_returns(self.channel).select_related("order").prefetch_related(
+        return return_selectors.channel_returns(self.channel).select_related("order").prefetch_related(
             Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line")),
         )
 

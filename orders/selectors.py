@@ -142,6 +142,13 @@ def search_notifications(queryset, term, *, by_phone=True):
     return queryset.none()
 
 
+def search_by_order_number(queryset, term):
+    """Records of `queryset` about the order numbered exactly `term` (all of them for no term):
+    matched whole, so the search stays on the order number's index."""
+    term = (term or "").strip()
+    return queryset.filter(order__number=term.upper()) if term else queryset
+
+
 # --- refunds, settlement and reconciliation -----------------------------------------------------
 
 def refund_list():

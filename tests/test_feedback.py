@@ -23,7 +23,7 @@ from orders.models import NotificationTemplate
 from orders import services as orders
 from orders.notifications import sms
 from orders.services import notifications
-from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, stock
+from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
 from tests.test_concurrency import race
 
 pytestmark = pytest.mark.django_db
@@ -380,3 +380,14 @@ def test_csat_of_a_period_without_ratings_is_empty_not_zero():
     satisfaction = csat(date(2026, 1, 1), date(2026, 1, 31))
 
     assert (satisfaction.count, satisfaction.share, satisfaction.average) == (0, None, None)
+
+
+def test_customer_service_finds_an_orders_rating_by_its_number(client, delivered, product):
+    feedback.give_feedback(feedback.feedback_token(delivered), rating=4, comment="Fine")
+    other = advance(place(lines=[(product, 1)], phone="13812345679", address="文三路 91 号"), "delivered")
+    feedback.give_feedback(feedback.feedback_token(other), rating=5)
+    client.force_login(staff("Customer service"))
+
+    found = client.get("/admin/aftersales/feedback/", {"q": delivered.number.lower()})
+
+    assert [row.order_id for row in found.context["cl"].result_list] == [delivered.pk]

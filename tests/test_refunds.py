@@ -539,3 +539,15 @@ def test_the_order_pages_totals_show_what_was_refunded_once_a_refund_is_paid(cli
     orders.mark_refund_paid(refund.pk, actor=finance, reference="BANK-1")
 
     assert '<th>Refunded</th><td>CNY 10.00</td>' in client.get(order_page).content.decode()
+
+
+def test_finance_finds_an_orders_refunds_by_its_number_in_any_case(client, paid_order, finance, product):
+    mine = one_refund(paid_order, "10.00", finance)
+    other_order = place(lines=[(product, 1)], payment_method="card")
+    orders.record_payment(other_order.pk, method="card", amount=Decimal("25.00"), actor=finance)
+    one_refund(other_order, "5.00", finance)
+    client.force_login(finance)
+
+    found = client.get(REFUND_LIST, {"q": f"  {paid_order.number.lower()} "})
+
+    assert [r.pk for r in found.context["cl"].result_list] == [mine.pk]

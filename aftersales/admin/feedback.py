@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inventory.console import ReadOnlyAdminMixin
 from orders.admin.display import short_datetime
+from orders.selectors import search_by_order_number
 
 from ..models import Feedback
 from ..selectors import tickets as selectors
@@ -42,8 +43,7 @@ class FeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return selectors.feedback_list()
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        return (queryset.filter(order__number=term.upper()) if term else queryset), False
+        return search_by_order_number(queryset, search_term), False
 
     def changelist_view(self, request, extra_context=None):
         today = timezone.localdate()

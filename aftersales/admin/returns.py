@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 from inventory.console import ReadOnlyAdminMixin
 from orders.admin.display import REFUSALS, badge, money, refusal_message, short_datetime
 from orders.admin.order import ORDER_PAGE_SECTIONS, admin_url
-from orders.models import Order
 from orders.services.checks import describe
 
 from .. import services
@@ -104,7 +103,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def open_view(self, request, order_id):
         if not request.user.has_perm("aftersales.add_returnrequest"):
             raise PermissionDenied
-        order = Order.objects.filter(pk=order_id).select_related("channel", "customer").first()
+        order = selectors.order_for_return(order_id)
         if order is None:
             raise Http404(gettext("No order with id %(id)s.") % {"id": order_id})
         window = selectors.return_window(order.delivered_at)

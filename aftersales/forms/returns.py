@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inventory.forms import add_service_error
 from inventory.models import Warehouse
+from logistics.selectors import active_warehouses
 
 from ..models import Outcome, ReturnLine, ReturnReason
 from ..services import ReturnLineInput
@@ -105,7 +106,7 @@ class ReceiveForm(ReturnLinesForm):
     def __init__(self, *args, lines, **kwargs):
         super().__init__(*args, **kwargs)
         self.lines = lines
-        self.fields["warehouse"].queryset = Warehouse.objects.filter(active=True).order_by("priority", "code")
+        self.fields["warehouse"].queryset = active_warehouses()
         for line in lines:
             self.fields[f"received_{line.pk}"] = forms.IntegerField(
                 label=_("Received"), min_value=0, max_value=line.quantity, initial=line.quantity,

@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Ticket
+from ..selectors import returns as return_selectors
 from ..selectors import tickets as selectors
 from ..services.feedback import COMMENT_MAX_LENGTH
 
@@ -53,9 +54,11 @@ class TicketForm(forms.Form):
                 label=_("Shipment"), required=False, coerce=int, empty_value=None,
                 choices=[("", "—")] + [(s.pk, self.shipment_label(s)) for s in selectors.shipments_of_order(order.pk)],
             )
+            # Oldest first, as the shipments above.
+            returns = return_selectors.returns_of_order(order.pk).order_by("pk")
             self.fields["return_request"] = forms.TypedChoiceField(
                 label=_("Return request"), required=False, coerce=int, empty_value=None,
-                choices=[("", "—")] + [(r.pk, r.number) for r in selectors.returns_of_order(order.pk)],
+                choices=[("", "—")] + [(r.pk, r.number) for r in returns],
             )
         else:
             self.fields["order"] = forms.CharField(label=_("Order number"), max_length=24, required=False)

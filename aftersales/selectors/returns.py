@@ -56,7 +56,19 @@ def return_for_page(pk):
 
 
 def returns_of_order(order):
+    """The returns of an order (or an order id), newest first."""
     return ReturnRequest.objects.filter(order=order).order_by("-created_at", "-pk")
+
+
+def channel_returns(channel):
+    """The returns of one channel's orders, all its API client may see."""
+    return ReturnRequest.objects.filter(order__channel=channel)
+
+
+def order_for_return(order_id):
+    """The order a return is opened from, with the channel and customer its page shows; None when
+    there is no such order."""
+    return Order.objects.filter(pk=order_id).select_related("channel", "customer").first()
 
 
 def returned_quantities(order_id, *, excluding=None):

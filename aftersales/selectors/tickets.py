@@ -2,7 +2,6 @@
 overdue queue, and satisfaction (CSAT) for the dashboard."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -12,6 +11,7 @@ from django.utils import timezone
 
 from logistics.models import Shipment
 from orders.models import Order
+from orders.selectors import day_bounds
 
 from ..models import Feedback, ReturnRequest, Ticket
 
@@ -102,10 +102,6 @@ def shipments_of_order(order_id):
     return Shipment.objects.filter(order_id=order_id).select_related("carrier").order_by("pk")
 
 
-def returns_of_order(order_id):
-    return ReturnRequest.objects.filter(order_id=order_id).order_by("pk")
-
-
 @dataclass(frozen=True)
 class Satisfaction:
     """Ratings given in a period: how many, how many were 4 or 5, their share and the average."""
@@ -120,16 +116,11 @@ class Satisfaction:
         return Decimal(self.satisfied) / self.count if self.count else None
 
 
-def _local_day_start(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def csat(start, end, channel=None):
     """Satisfaction with the orders rated from day `start` to day `end` (both included, in the
     shop's time zone), of one channel (a Channel or its id) or of all."""
-    ratings = Feedback.objects.filter(
-        created_at__gte=_local_day_start(start), created_at__lt=_local_day_start(end + timedelta(days=1)),
-    )
+    since, until = day_bounds(start, end)
+    ratings = Feedback.objects.filter(created_at__gte=since, created_at__lt=until)
     if channel is not None:
         ratings = ratings.filter(order__channel_id=getattr(channel, "pk", channel))
     figures = ratings.aggregate(

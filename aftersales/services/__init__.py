@@ -2,8 +2,6 @@
 change returns, tickets and feedback. Each area is a module (`tickets`, `feedback`, ...)."""
 
 from . import feedback, tickets  # noqa: F401
-from .feedback import feedback_url, give_feedback, order_for_feedback  # noqa: F401
-from .tickets import open_ticket  # noqa: F401
 from .returns import (  # noqa: F401
     ReturnAlreadyRequested, ReturnLineInput, approve_return, close_return, inspect_return, receive_return,
     refund_value, reject_return, request_return, resolve_return,

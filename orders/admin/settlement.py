@@ -82,8 +82,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return selectors.refund_list()
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        return (queryset.filter(order__number=term.upper()) if term else queryset), False
+        return selectors.search_by_order_number(queryset, search_term), False
 
     def has_approve_permission(self, request):
         return request.user.has_perm(APPROVE_PERMISSION)
