@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from . import charts, selectors
 
@@ -157,7 +157,7 @@ TITLES = {
 
 
 def figures_section(filters, figures):
-    columns = [Column(_("Figure")), Column(_("This period")), Column(_("Previous period")), Column(_("Change"), "change")]
+    columns = [Column(_("Figure")), Column(_("This period")), Column(_("Previous period")), Column(pgettext("difference between two periods", "Change"), "change")]
     rows = [
         [str(figure.label), Cell(figure.current, figure.kind), Cell(figure.previous, figure.kind), figure]
         for figure in figures

@@ -19,7 +19,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from inventory.models import StockLevel, Warehouse
 from orders import services as orders
-from orders.models import Allocation, NotificationEvent, Order, PaymentMethod
+from orders.models import Allocation, NotificationEvent, Order
 from orders.services import api_tokens as orders_api_tokens
 
 from .models import Carrier, CarrierService, PickWave, Shipment, ShipmentLine, TrackingEvent, TrackingLookup
@@ -85,7 +85,7 @@ def choose_service(order, *, weight_kg, fragile, repair=False):
     candidates = list(
         CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
     )
-    cod = not repair and order.payment_method == PaymentMethod.COD
+    cod = not repair and order.collects_on_delivery
     if cod:
         candidates = [s for s in candidates if s.supports_cod]
     if fragile:
@@ -343,8 +343,7 @@ def choose_carrier(shipment_id, service_id, *, actor):
     service = CarrierService.objects.filter(pk=service_id, active=True, carrier__active=True).select_related("carrier").first()
     if service is None:
         raise ValidationError({"service": _("Choose an active carrier service.")})
-    if (shipment.purpose == Shipment.Purpose.ORDER and shipment.order.payment_method == PaymentMethod.COD
-            and not service.supports_cod):
+    if shipment.purpose == Shipment.Purpose.ORDER and shipment.order.collects_on_delivery and not service.supports_cod:
         raise ValidationError({"service": _("%(service)s does not collect cash on delivery, which this order needs.")
                                % {"service": service}})
     if shipment.carrier_id != service.carrier_id and shipment.tracking_number:
@@ -586,7 +585,7 @@ def plan_parcels(order, waiting):
     maps warehouse ids to the (product, quantity) pairs waiting there (selectors.goods_waiting).
     `needs` says what narrowed the choice, so a parcel no service fits can say why."""
     warehouses = Warehouse.objects.in_bulk(list(waiting))
-    cod = order.payment_method == PaymentMethod.COD
+    cod = order.collects_on_delivery
     plans = []
     for warehouse_id, parcel in waiting.items():
         weight = _weight_of(parcel)

@@ -305,6 +305,12 @@ class Order(FSMModelMixin, models.Model):
     def balance_due(self):
         return self.total - self.amount_paid
 
+    @property
+    def collects_on_delivery(self):
+        """Whether the carrier must take money at the door: cash on delivery with something still
+        to pay (a free replacement sent to a cash-on-delivery customer collects nothing)."""
+        return self.payment_method == PaymentMethod.COD and self.balance_due > 0
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))

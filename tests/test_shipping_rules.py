@@ -16,8 +16,8 @@ from logistics import services as logistics
 from logistics.models import CarrierService, Shipment
 from orders import services as orders
 from tests.factories import (
-    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, advance, pick_all, place, staff,
-    stock,
+    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, advance, order_input, pick_all, place,
+    staff, stock,
 )
 
 pytestmark = pytest.mark.django_db
@@ -459,3 +459,16 @@ def test_the_shipment_list_says_when_no_service_fits_so_a_coordinator_chooses(cl
     content = client.get(reverse("admin:logistics_shipment_changelist")).content.decode()
 
     assert "No active service fits: a coordinator chooses one." in content
+
+
+def test_a_cash_on_delivery_order_with_nothing_left_to_pay_goes_with_the_cheapest_service(rates, warehouse):
+    product = ProductFactory(weight_kg=Decimal("0.500"))
+    stock(product, warehouse, 5)
+    free_replacement = order_input(lines=[], payment_method="cod", phone="13700009999", address="学院路 999 号")
+    free_replacement.lines = [orders.LineInput(sku=product.sku, quantity=1, unit_price=Decimal("0"))]
+    order = orders.place_order(free_replacement, actor=None).order
+
+    shipment = chosen(order, warehouse)
+
+    assert (order.total, order.payment_status, shipment.service_reason) == (Decimal("0.00"), "paid", Reason.CHEAPEST)
+    assert shipment.service != rates["cod"]

@@ -60,7 +60,6 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_help_text = _("Exact return number or order number.")
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    change_list_template = "admin/aftersales/returnrequest/change_list.html"
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"title": _("Returns"), **(extra_context or {})})

@@ -51,7 +51,7 @@ class TicketForm(forms.Form):
         self.fields["severity"].help_text = severity_help()
         if order is not None:
             self.fields["shipment"] = forms.TypedChoiceField(
-                label=_("Shipment"), required=False, coerce=int, empty_value=None,
+                label=_("Parcel"), required=False, coerce=int, empty_value=None,
                 choices=[("", "—")] + [(s.pk, self.shipment_label(s)) for s in selectors.shipments_of_order(order.pk)],
             )
             # Oldest first, as the shipments above.

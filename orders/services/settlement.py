@@ -33,11 +33,10 @@ def payment_status_for(total, captured, refunded=ZERO):
     how much of the captured money went back."""
     if refunded > 0:
         return PaymentStatus.REFUNDED if refunded >= captured else PaymentStatus.PARTIALLY_REFUNDED
-    if captured <= 0:
-        return PaymentStatus.UNPAID
-    if captured < total:
-        return PaymentStatus.PARTIALLY_PAID
-    return PaymentStatus.PAID
+    if captured >= total:
+        # Also an order with nothing to pay, such as a free replacement.
+        return PaymentStatus.PAID
+    return PaymentStatus.PARTIALLY_PAID if captured > 0 else PaymentStatus.UNPAID
 
 
 def update_payment_figures(order):

@@ -11,7 +11,7 @@ from django.utils import timezone
 from aftersales import services as aftersales
 from aftersales.models import Feedback, Outcome, ReturnEvent, ReturnReason, ReturnRequest, Ticket, TicketEvent, TicketMessage
 from aftersales.services import tickets
-from aftersales.services.feedback import feedback_token
+from aftersales.services.feedback import feedback_token, give_feedback
 from inventory.models import StockMovement
 from orders import services as orders
 from orders.models import Order, Refund
@@ -189,7 +189,7 @@ class AfterSalesStory:
         self.rng.shuffle(rated)
         for rating, order in zip(RATINGS, rated):
             comment = self.rng.choice(COMMENTS[rating])
-            self.step(self.clock_after(order.delivered_at, 3, 72), aftersales.give_feedback, feedback_token(order),
+            self.step(self.clock_after(order.delivered_at, 3, 72), give_feedback, feedback_token(order),
                       rating=rating, comment=comment)
 
     # --- time ---

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import F
 from django.test.utils import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftersales.models import Feedback, ReturnRequest, Ticket
 from inventory import services as inventory
@@ -298,9 +298,10 @@ class Command(BaseCommand):
         else:
             # The demo's customers are imaginary: their messages are sent into memory as the story
             # is told, so the notification log is lived-in and no worker mails anyone later.
+            # What the services write in words (refund reasons, resolutions) is in the shop's language.
             with override_settings(TASKS=IMMEDIATE_TASKS, EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
                                    SMS_BACKEND="orders.notifications.sms.LocmemSMSBackend"):
-                with transaction.atomic():
+                with transaction.atomic(), translation.override("zh-hans"):
                     self.load(plans)
             Notification.objects.filter(sent_at__gte=self.started).update(sent_at=F("created_at"))
             # The demo's timeline is moved into the past after the services counted it as today.
