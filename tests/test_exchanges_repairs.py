@@ -75,6 +75,22 @@ def test_a_refund_resolution_requests_the_price_of_the_units_received_from_the_p
     assert paid_order.refund_due == Decimal("600.00")
 
 
+def test_a_refund_return_closes_only_once_finance_has_paid_or_failed_its_refund(paid_order, product, warehouse):
+    case = resolve(inspected(paid_order, (product, 2), wanted=Outcome.REFUND, warehouse=warehouse), Outcome.REFUND)
+    refund = case.refunds.get()
+    finance, cs = staff("Finance"), staff("Customer service")
+    orders.approve_refund(refund.pk, actor=finance)
+
+    with pytest.raises(orders.TransitionRefused) as waiting:
+        services.close_return(case.pk, actor=cs)
+    assert str(waiting.value) == (f"Return {case.number} waits for Finance: 600.00 CNY of its refund is not paid yet. "
+                                  "Close it once its refunds are paid or have failed.")
+    assert ReturnRequest.objects.get(pk=case.pk).status == Status.RESOLVED
+
+    orders.mark_refund_paid(refund.pk, actor=finance, reference="BANK-7")
+    assert services.close_return(case.pk, actor=cs).status == Status.CLOSED
+
+
 def test_a_refund_may_include_the_shipping_fee(paid_order, product, warehouse):
     case = inspected(paid_order, (product, 2), wanted=Outcome.REFUND, warehouse=warehouse)
 

@@ -19,7 +19,7 @@ from inventory.models import Warehouse
 from inventory.selectors import products_by_sku
 from logistics import services as logistics
 from orders import services as orders
-from orders.models import ZERO, Order
+from orders.models import ZERO, Order, Refund
 from orders.services.events import ensure_allowed
 
 from ..models import Outcome, ReturnEvent, ReturnLine, ReturnReason, ReturnRequest
@@ -515,7 +515,18 @@ def _exchange_refusal(error, sent, index_of):
 
 @transaction.atomic
 def close_return(return_id, *, actor, reason=""):
-    """Everything the resolution set going is done (refund paid, replacement or repair sent)."""
+    """Close a resolved return once its money is settled: a refund still waiting for Finance keeps
+    it open, so the books never show a closed return with money owed. When to close after an
+    exchange or a repair (on dispatch, on delivery) is left to staff."""
     case = _locked(return_id)
+    ensure_allowed(case, case.close, actor)
+    waiting = case.refunds.filter(status__in=Refund.OPEN).order_by("pk")
+    if waiting.exists():
+        raise orders.TransitionRefused(
+            _("Return %(number)s waits for Finance: %(amount)s %(currency)s of its refund is not paid yet. "
+              "Close it once its refunds are paid or have failed.")
+            % {"number": case.number, "currency": case.order.currency,
+               "amount": sum(refund.amount for refund in waiting)}
+        )
     record_step(case, case.close, actor=actor, log=ReturnEvent, return_request=case, reason=reason)
     return case
