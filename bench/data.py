@@ -139,6 +139,12 @@ def _sql_text_array(values):
     return "ARRAY[" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + "]::text[]"
 
 
+def six_digits_sql(id_sql):
+    """SQL for a row id in at least six digits, as numbers show it (Python's {id:06d}); lpad alone
+    would cut a seventh digit off."""
+    return f"lpad({id_sql}::text, greatest(6, length({id_sql}::text)), '0')"
+
+
 def build_orders_sql(*, orders, customers, shipments=True, years=2, log=print):
     """Add to the order tables fast with INSERT ... SELECT generate_series: `customers` customers
     (the first has KNOWN_PHONE unless a customer has it already), `orders` orders spread over the
@@ -279,12 +285,12 @@ def _fill(step, *, orders, customers, shipments, years):
             recipient, phone, province, city, district, address, postcode, address_key,
             delivery_window_start, delivery_window_end, special_instructions,
             currency, subtotal, shipping_fee, discount, total, payment_method, payment_status,
-            amount_paid, refund_due, risk_score, hold_reasons,
+            amount_paid, amount_refunded, refund_due, risk_score, hold_reasons,
             placed_at, confirmed_at, picking_at, packed_at, shipped_at, delivered_at, completed_at, cancelled_at,
             updated_at, created_by_id, express_requested, language
         )
         SELECT p.id,
-               'OC' || to_char(p.placed_at AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-' || lpad(p.id::text, 6, '0'),
+               'OC' || to_char(p.placed_at AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-' || {six_digits_sql('p.id')},
                {channel_sql},
                'CH-' || p.id,
                c.id, p.status,
@@ -304,6 +310,7 @@ def _fill(step, *, orders, customers, shipments, years):
                'CNY', p.subtotal, p.shipping_fee, 0, p.total, p.payment_method,
                CASE WHEN p.paid THEN 'paid' ELSE 'unpaid' END,
                CASE WHEN p.paid THEN p.total ELSE 0 END,
+               0,
                CASE WHEN p.status = 'cancelled' AND p.paid THEN p.total ELSE 0 END,
                CASE WHEN p.status = 'on_hold' THEN 60 WHEN p.total > 2000 THEN 40 ELSE 0 END,
                CASE WHEN p.status = 'on_hold'
@@ -339,13 +346,13 @@ def _fill(step, *, orders, customers, shipments, years):
         step("shipments", f"""
             INSERT INTO logistics_shipment (order_id, warehouse_id, carrier_id, tracking_number, status,
                                             shipped_at, delivered_at, dispatched_by_id, exception_kind,
-                                            service_reason, created_at)
+                                            service_reason, created_at, purpose)
             SELECT o.id,
                    (ARRAY{houses})[1 + o.id %% {len(houses)}],
                    (ARRAY{carriers})[1 + o.id %% {len(carriers)}],
                    'TN' || lpad(o.id::text, 12, '0'),
                    CASE WHEN o.delivered_at IS NULL THEN 'shipped' ELSE 'delivered' END,
-                   o.shipped_at, o.delivered_at, NULL, '', '', o.shipped_at
+                   o.shipped_at, o.delivered_at, NULL, '', '', o.shipped_at, 'order'
             FROM orders_order o
             WHERE o.shipped_at IS NOT NULL AND o.id > {order_base}
         """, [])

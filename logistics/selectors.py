@@ -408,7 +408,8 @@ def delivery_exceptions(*, today=None, kind=""):
     """Parcels someone has to act on: a reported exception; a parcel returned to sender while its
     order still counts as shipped; a parcel still on the way after its expected delivery day. Each
     comes with its last tracking event, the most overdue first. `kind` narrows the list to one
-    exception kind, to "overdue" or to "returned"."""
+    exception kind, to "overdue", to "returned", or to "reported" (exceptions and returned parcels,
+    the ones a carrier told us about)."""
     today = today or timezone.localdate()
     last_event = TrackingEvent.objects.filter(shipment=OuterRef("pk")).order_by("-occurred_at", "-pk")
     late = Q(status__in=ON_THE_WAY_UNREPORTED, expected_delivery_on__lt=today)
@@ -418,6 +419,8 @@ def delivery_exceptions(*, today=None, kind=""):
         wanted = late
     elif kind == "returned":
         wanted = returned
+    elif kind == "reported":
+        wanted = Q(status=Shipment.Status.EXCEPTION) | returned
     elif kind in ExceptionKind.values:
         wanted = Q(status=Shipment.Status.EXCEPTION, exception_kind=kind)
     else:

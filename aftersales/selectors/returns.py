@@ -62,7 +62,7 @@ def returns_of_order(order):
 
 def channel_returns(channel):
     """The returns of one channel's orders, all its API client may see."""
-    return ReturnRequest.objects.filter(order__channel=channel)
+    return ReturnRequest.objects.filter(channel=channel)
 
 
 def order_for_return(order_id):

@@ -122,7 +122,7 @@ def csat(start, end, channel=None):
     since, until = day_bounds(start, end)
     ratings = Feedback.objects.filter(created_at__gte=since, created_at__lt=until)
     if channel is not None:
-        ratings = ratings.filter(order__channel_id=getattr(channel, "pk", channel))
+        ratings = ratings.filter(channel_id=getattr(channel, "pk", channel))
     figures = ratings.aggregate(
         count=Count("pk"), satisfied=Count("pk", filter=Q(rating__gte=SATISFIED_AT_OR_ABOVE)), average=Avg("rating"),
     )

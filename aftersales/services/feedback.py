@@ -101,4 +101,5 @@ def give_feedback(token, *, rating, comment=""):
             subject=subject, category=Ticket.Category.OTHER, severity=Ticket.Severity.HIGH, actor=None,
             description=comment, order_id=order.pk, source=Ticket.Source.FEEDBACK,
         )
-    return Feedback.objects.create(order=order, rating=rating, comment=comment, ticket=ticket)
+    return Feedback.objects.create(order=order, channel_id=order.channel_id, rating=rating, comment=comment,
+                                   ticket=ticket)

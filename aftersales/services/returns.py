@@ -131,7 +131,7 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
         with transaction.atomic():
             case = ReturnRequest.objects.create(
                 order=order, wanted_outcome=wanted_outcome, customer_note=(customer_note or "").strip(),
-                channel_reference=channel_reference, channel=order.channel if channel_reference else None,
+                channel_reference=channel_reference, channel_id=order.channel_id,
                 delivered_at=order.delivered_at, window_days=window.days if window else settings.RETURN_WINDOW_DAYS,
                 within_window=within, window_override_reason="" if within else late_reason, requested_by=actor,
             )

@@ -121,7 +121,8 @@ def open_ticket(*, subject, category, severity, actor, description="", order_id=
     ticket = Ticket.objects.create(
         subject=subject, description=description, category=category, severity=severity, source=source,
         order=order, shipment=shipment, return_request=return_request,
-        customer=order.customer if order is not None else None, assigned_to=assignee, opened_by=actor,
+        customer=order.customer if order is not None else None,
+        channel_id=order.channel_id if order is not None else None, assigned_to=assignee, opened_by=actor,
         created_at=opened_at, respond_by=response_deadline(opened_at, severity),
     )
     ticket.number = number_for(ticket, "T")
