@@ -137,6 +137,8 @@ class Order(FSMModelMixin, models.Model):
     CANCELLABLE = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.
     ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
+    # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
+    LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
 
     number = models.CharField(_("order number"), max_length=24, unique=True, null=True, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel"))

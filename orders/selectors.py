@@ -18,7 +18,6 @@ from inventory.models import Warehouse
 
 from .models import ZERO, Allocation, Channel, Notification, Order, OrderLine, Payment, PaymentMethod, Refund
 from .services.phones import normalize_phone
-from .services.settlement import LEFT_THE_WAREHOUSE
 
 ORDER_NUMBER = re.compile(r"^OC\d{6}-\d+$", re.IGNORECASE)
 PHONE_LIKE = re.compile(r"^\+?[\d\s()-]{5,}$")
@@ -344,7 +343,7 @@ def payment_mismatches(start, end, *, channel=None, now=None):
             order.amount_paid, order.placed_at,
         ))
     unpaid = orders.filter(
-        Q(status__in=LEFT_THE_WAREHOUSE, amount_paid__lt=F("total"))
+        Q(status__in=Order.LEFT_THE_WAREHOUSE, amount_paid__lt=F("total"))
         & (~Q(payment_method=PaymentMethod.COD) | Q(status__in=COLLECTED_BY_NOW))
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
     for order in unpaid:

@@ -21,8 +21,6 @@ from .events import TransitionRefused, transition_label
 Status = Order.Status
 PaymentStatus = Order.PaymentStatus
 
-# Once goods have left, the carrier may have collected cash on delivery.
-LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
 # Refunds that hold on to part of a payment: nothing else may be approved against that part.
 COMMITTED = [Refund.Status.APPROVED, Refund.Status.PAID]
 CENT = Decimal("0.01")
@@ -110,7 +108,7 @@ def record_payment(order_id, *, method, amount, actor, reference="", instalment_
     _check_instalment(order, method, instalment_number, instalment_count)
     if order.status == Status.CANCELLED:
         raise ValidationError(_("Order %(number)s is cancelled; no payment can be recorded.") % {"number": order.number})
-    if method == PaymentMethod.COD and order.status not in LEFT_THE_WAREHOUSE:
+    if method == PaymentMethod.COD and order.status not in Order.LEFT_THE_WAREHOUSE:
         raise ValidationError(
             {"method": _("Order %(number)s has not left the warehouse: cash on delivery is recorded once the "
                          "carrier has the goods.") % {"number": order.number}}
