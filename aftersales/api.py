@@ -11,7 +11,10 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import (
-    OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
 )
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
@@ -20,7 +23,13 @@ from logistics import api as logistics_api
 from orders import selectors as order_selectors
 from orders.api.idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from orders.api.problems import (
-    Problem, field_pointer, invalid_request, json_pointer, problem_body, problem_response, problem_responses,
+    Problem,
+    field_pointer,
+    invalid_request,
+    json_pointer,
+    problem_body,
+    problem_response,
+    problem_responses,
     service_errors,
 )
 from orders.api.serializers import MAX_LINES, moment
@@ -43,14 +52,19 @@ class ReturnLineInputSerializer(serializers.Serializer):
 
 class ReturnInputSerializer(serializers.Serializer):
     order_number = serializers.CharField(
-        max_length=24, required=False, help_text=gettext_lazy("The order's number; or give channel_order_id."),
+        max_length=24,
+        required=False,
+        help_text=gettext_lazy("The order's number; or give channel_order_id."),
     )
     channel_order_id = serializers.CharField(
-        max_length=64, required=False, help_text=gettext_lazy("The channel's own id of the order."),
+        max_length=64,
+        required=False,
+        help_text=gettext_lazy("The channel's own id of the order."),
     )
     lines = ReturnLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
     wanted_outcome = serializers.ChoiceField(
-        choices=Outcome.choices, help_text=gettext_lazy("What the customer wants: a refund, an exchange or a repair."),
+        choices=Outcome.choices,
+        help_text=gettext_lazy("What the customer wants: a refund, an exchange or a repair."),
     )
     customer_note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     channel_return_id = serializers.CharField(
@@ -84,7 +98,9 @@ class ReturnSummarySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=ReturnRequest.Status.choices, read_only=True)
     wanted_outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True)
     resolution = serializers.ChoiceField(
-        choices=Outcome.choices, allow_blank=True, read_only=True,
+        choices=Outcome.choices,
+        allow_blank=True,
+        read_only=True,
         help_text=gettext_lazy("How the return was resolved; empty until it is."),
     )
     created_at = moment()
@@ -93,7 +109,8 @@ class ReturnSummarySerializer(serializers.Serializer):
 class ReturnSerializer(ReturnSummarySerializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
     within_window = serializers.BooleanField(
-        read_only=True, help_text=gettext_lazy("Whether it was asked for within the return window after delivery."),
+        read_only=True,
+        help_text=gettext_lazy("Whether it was asked for within the return window after delivery."),
     )
     window_days = serializers.IntegerField(read_only=True)
     customer_note = serializers.CharField(read_only=True)
@@ -146,25 +163,34 @@ def return_lines(order, lines):
         candidates = waiting.get(line["sku"])
         if not candidates:
             values = {"number": order.number, "sku": line["sku"]}
-            errors.append({
-                "pointer": json_pointer("lines", index, "sku"),
-                "detail": _("SKU “%(sku)s” is on more lines of this return than of order %(number)s.") % values
-                if line["sku"] in waiting else _("Order %(number)s has no line with SKU “%(sku)s”.") % values,
-            })
+            errors.append(
+                {
+                    "pointer": json_pointer("lines", index, "sku"),
+                    "detail": _("SKU “%(sku)s” is on more lines of this return than of order %(number)s.") % values
+                    if line["sku"] in waiting
+                    else _("Order %(number)s has no line with SKU “%(sku)s”.") % values,
+                }
+            )
             continue
-        inputs.append(return_services.ReturnLineInput(
-            order_line_id=candidates.pop(0), quantity=line["quantity"], reason=line["reason"],
-            note=line.get("note", ""),
-        ))
+        inputs.append(
+            return_services.ReturnLineInput(
+                order_line_id=candidates.pop(0),
+                quantity=line["quantity"],
+                reason=line["reason"],
+                note=line.get("note", ""),
+            )
+        )
     if errors:
         raise invalid_request(errors)
     return inputs
 
 
 @extend_schema_view(
-    retrieve=extend_schema(description=gettext_lazy(
-        "One of the channel's returns with its lines, where it stands and how it was resolved."
-    )),
+    retrieve=extend_schema(
+        description=gettext_lazy(
+            "One of the channel's returns with its lines, where it stands and how it was resolved."
+        )
+    ),
 )
 class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
     """Returns of the channel's own orders."""
@@ -177,8 +203,12 @@ class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return ReturnRequest.objects.none()
-        return return_selectors.channel_returns(self.channel).select_related("order").prefetch_related(
-            Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line")),
+        return (
+            return_selectors.channel_returns(self.channel)
+            .select_related("order")
+            .prefetch_related(
+                Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line")),
+            )
         )
 
     def retrieve(self, request, number=None):
@@ -189,8 +219,9 @@ class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: OpenApiResponse(ReturnSerializer, description=gettext_lazy("The return, asked for now.")),
-            200: OpenApiResponse(ReturnSerializer, description=gettext_lazy(
-                "The return asked for before under this channel_return_id.")),
+            200: OpenApiResponse(
+                ReturnSerializer, description=gettext_lazy("The return asked for before under this channel_return_id.")
+            ),
             **problem_responses(400, 401, 404, 409, 415, 422, 429),
         },
         description=gettext_lazy(
@@ -227,8 +258,12 @@ class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         order = self._order(data)
         try:
             asked = return_services.request_return(
-                order.pk, lines=return_lines(order, data["lines"]), wanted_outcome=data["wanted_outcome"],
-                actor=None, customer_note=data.get("customer_note", ""), channel_reference=data["channel_return_id"],
+                order.pk,
+                lines=return_lines(order, data["lines"]),
+                wanted_outcome=data["wanted_outcome"],
+                actor=None,
+                customer_note=data.get("customer_note", ""),
+                channel_reference=data["channel_return_id"],
             )
         except return_services.ReturnAlreadyRequested as repeated:
             if not repeated.same_order:

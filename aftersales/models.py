@@ -32,7 +32,11 @@ class TransitionLog(models.Model):
     to_status = models.CharField(_("to"), max_length=20)
     transition = models.CharField(_("transition"), max_length=32)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("by"),
     )
     reason = models.TextField(_("reason"), blank=True)
@@ -68,11 +72,18 @@ class ReturnRequest(FSMModelMixin, models.Model):
     customer_note = models.TextField(_("customer's words"), blank=True)
     rejection_reason = models.TextField(_("why it was rejected"), blank=True)
     channel_reference = models.CharField(
-        _("channel's return id"), max_length=64, blank=True,
+        _("channel's return id"),
+        max_length=64,
+        blank=True,
         help_text=_("The id the channel gave this return, when it came through the API."),
     )
     channel = models.ForeignKey(
-        Channel, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False,
+        Channel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
         verbose_name=_("channel"),
         help_text=_("The order's channel, kept here so figures per channel need not read the orders."),
     )
@@ -83,22 +94,39 @@ class ReturnRequest(FSMModelMixin, models.Model):
     window_override_reason = models.TextField(_("why a late return was accepted"), blank=True)
 
     warehouse = models.ForeignKey(
-        Warehouse, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("receiving warehouse"),
+        Warehouse,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("receiving warehouse"),
     )
     refund_amount = models.DecimalField(_("refund amount"), null=True, blank=True, **MONEY)
     refund_includes_shipping = models.BooleanField(_("refund includes shipping"), default=False)
     refunds = models.ManyToManyField(Refund, blank=True, related_name="+", verbose_name=_("refunds"))
     replacement_order = models.ForeignKey(
-        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="replaces_returns",
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaces_returns",
         verbose_name=_("replacement order"),
     )
     repair_shipment = models.ForeignKey(
-        Shipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        Shipment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("repaired goods sent back in"),
     )
 
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("entered by"),
     )
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
@@ -124,7 +152,8 @@ class ReturnRequest(FSMModelMixin, models.Model):
                 condition=Q(refund_amount__isnull=True) | Q(refund_amount__gt=0), name="return_refund_positive"
             ),
             models.UniqueConstraint(
-                fields=["channel", "channel_reference"], condition=~Q(channel_reference=""),
+                fields=["channel", "channel_reference"],
+                condition=~Q(channel_reference=""),
                 name="channel_return_id_unique_per_channel",
             ),
         ]
@@ -137,33 +166,63 @@ class ReturnRequest(FSMModelMixin, models.Model):
     def __str__(self):
         return self.number or str(_("new return"))
 
-    @transition(status, source=Status.REQUESTED, target=Status.APPROVED, permission="aftersales.approve_return",
-                custom={"label": _("Approve")})
+    @transition(
+        status,
+        source=Status.REQUESTED,
+        target=Status.APPROVED,
+        permission="aftersales.approve_return",
+        custom={"label": _("Approve")},
+    )
     def approve(self):
         self.approved_at = timezone.now()
 
-    @transition(status, source=Status.REQUESTED, target=Status.REJECTED, permission="aftersales.approve_return",
-                custom={"label": _("Reject"), "needs_reason": True})
+    @transition(
+        status,
+        source=Status.REQUESTED,
+        target=Status.REJECTED,
+        permission="aftersales.approve_return",
+        custom={"label": _("Reject"), "needs_reason": True},
+    )
     def reject(self):
         self.closed_at = timezone.now()
 
-    @transition(status, source=Status.APPROVED, target=Status.RECEIVED, permission="aftersales.receive_return",
-                custom={"label": _("Receive goods")})
+    @transition(
+        status,
+        source=Status.APPROVED,
+        target=Status.RECEIVED,
+        permission="aftersales.receive_return",
+        custom={"label": _("Receive goods")},
+    )
     def receive(self):
         self.received_at = timezone.now()
 
-    @transition(status, source=Status.RECEIVED, target=Status.INSPECTED, permission="aftersales.receive_return",
-                custom={"label": _("Record inspection")})
+    @transition(
+        status,
+        source=Status.RECEIVED,
+        target=Status.INSPECTED,
+        permission="aftersales.receive_return",
+        custom={"label": _("Record inspection")},
+    )
     def inspect(self):
         self.inspected_at = timezone.now()
 
-    @transition(status, source=Status.INSPECTED, target=Status.RESOLVED, permission="aftersales.resolve_return",
-                custom={"label": _("Resolve")})
+    @transition(
+        status,
+        source=Status.INSPECTED,
+        target=Status.RESOLVED,
+        permission="aftersales.resolve_return",
+        custom={"label": _("Resolve")},
+    )
     def resolve(self):
         self.resolved_at = timezone.now()
 
-    @transition(status, source=Status.RESOLVED, target=Status.CLOSED, permission="aftersales.resolve_return",
-                custom={"label": _("Close")})
+    @transition(
+        status,
+        source=Status.RESOLVED,
+        target=Status.CLOSED,
+        permission="aftersales.resolve_return",
+        custom={"label": _("Close")},
+    )
     def close(self):
         self.closed_at = timezone.now()
 
@@ -187,7 +246,9 @@ class ReturnLine(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="return_line_quantity_positive"),
-            models.CheckConstraint(condition=Q(received_quantity__lte=F("quantity")), name="return_line_received_within_asked"),
+            models.CheckConstraint(
+                condition=Q(received_quantity__lte=F("quantity")), name="return_line_received_within_asked"
+            ),
             models.CheckConstraint(
                 condition=Q(resellable_quantity__gte=0, damaged_quantity__gte=0)
                 & Q(resellable_quantity__lte=F("received_quantity") - F("damaged_quantity")),
@@ -260,12 +321,21 @@ class Ticket(FSMModelMixin, models.Model):
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="tickets", verbose_name=_("customer")
     )
     channel = models.ForeignKey(
-        Channel, on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False,
+        Channel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
         verbose_name=_("channel"),
         help_text=_("The order's channel, kept here so figures per channel need not read the orders."),
     )
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("assigned to"),
     )
     respond_by = models.DateTimeField(_("answer by"))
@@ -274,7 +344,11 @@ class Ticket(FSMModelMixin, models.Model):
     corrective_action = models.TextField(_("corrective action"), blank=True)
 
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("opened by"),
     )
     created_at = models.DateTimeField(_("opened at"), default=timezone.now)
@@ -299,33 +373,64 @@ class Ticket(FSMModelMixin, models.Model):
     def has_cause_and_action(self):
         return bool(self.root_cause.strip() and self.corrective_action.strip())
 
-    @transition(status, source=Status.OPEN, target=Status.IN_PROGRESS, permission="aftersales.handle_ticket",
-                custom={"label": _("Start work")})
+    @transition(
+        status,
+        source=Status.OPEN,
+        target=Status.IN_PROGRESS,
+        permission="aftersales.handle_ticket",
+        custom={"label": _("Start work")},
+    )
     def start(self):
         pass
 
-    @transition(status, source=Status.IN_PROGRESS, target=Status.WAITING_CUSTOMER,
-                permission="aftersales.handle_ticket", custom={"label": _("Wait for customer")})
+    @transition(
+        status,
+        source=Status.IN_PROGRESS,
+        target=Status.WAITING_CUSTOMER,
+        permission="aftersales.handle_ticket",
+        custom={"label": _("Wait for customer")},
+    )
     def wait_for_customer(self):
         pass
 
-    @transition(status, source=Status.WAITING_CUSTOMER, target=Status.IN_PROGRESS,
-                permission="aftersales.handle_ticket", custom={"label": _("Customer answered")})
+    @transition(
+        status,
+        source=Status.WAITING_CUSTOMER,
+        target=Status.IN_PROGRESS,
+        permission="aftersales.handle_ticket",
+        custom={"label": _("Customer answered")},
+    )
     def resume(self):
         pass
 
-    @transition(status, source=OPEN, target=Status.RESOLVED, permission="aftersales.handle_ticket",
-                conditions=[has_cause_and_action], custom={"label": _("Resolve")})
+    @transition(
+        status,
+        source=OPEN,
+        target=Status.RESOLVED,
+        permission="aftersales.handle_ticket",
+        conditions=[has_cause_and_action],
+        custom={"label": _("Resolve")},
+    )
     def resolve(self):
         self.resolved_at = timezone.now()
 
-    @transition(status, source=Status.RESOLVED, target=Status.IN_PROGRESS, permission="aftersales.handle_ticket",
-                custom={"label": _("Reopen"), "needs_reason": True})
+    @transition(
+        status,
+        source=Status.RESOLVED,
+        target=Status.IN_PROGRESS,
+        permission="aftersales.handle_ticket",
+        custom={"label": _("Reopen"), "needs_reason": True},
+    )
     def reopen(self):
         self.resolved_at = None
 
-    @transition(status, source=Status.RESOLVED, target=Status.CLOSED, permission="aftersales.handle_ticket",
-                custom={"label": _("Close")})
+    @transition(
+        status,
+        source=Status.RESOLVED,
+        target=Status.CLOSED,
+        permission="aftersales.handle_ticket",
+        custom={"label": _("Close")},
+    )
     def close(self):
         self.closed_at = timezone.now()
 
@@ -365,15 +470,17 @@ class Feedback(models.Model):
     """What a customer said about an order through the link sent after delivery: one per order."""
 
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="feedback", verbose_name=_("order"))
-    rating = models.PositiveSmallIntegerField(
-        _("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)]
-    )
+    rating = models.PositiveSmallIntegerField(_("rating"), validators=[MinValueValidator(1), MaxValueValidator(5)])
     comment = models.TextField(_("comment"), blank=True)
     ticket = models.ForeignKey(
         Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("ticket opened")
     )
     channel = models.ForeignKey(
-        Channel, on_delete=models.PROTECT, related_name="+", editable=False, verbose_name=_("channel"),
+        Channel,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("channel"),
         help_text=_("The order's channel, kept here so figures per channel need not read the orders."),
     )
     created_at = models.DateTimeField(_("given at"), default=timezone.now)
@@ -391,4 +498,3 @@ class Feedback(models.Model):
 
     def __str__(self):
         return f"{self.order} · {self.rating}"
-

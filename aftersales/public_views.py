@@ -23,8 +23,9 @@ THANKS_LOW = _("Thank you for telling us. We are sorry it was not better: we wil
 
 
 def _message(request, text, *, status=200, alert=False):
-    return TemplateResponse(request, "aftersales/feedback_message.html", {"message": text, "alert": alert},
-                            status=status)
+    return TemplateResponse(
+        request, "aftersales/feedback_message.html", {"message": text, "alert": alert}, status=status
+    )
 
 
 def _order_facts(order):
@@ -52,7 +53,9 @@ def feedback(request, token):
     if form.is_valid():
         try:
             given = services.give_feedback(
-                token, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"],
+                token,
+                rating=form.cleaned_data["rating"],
+                comment=form.cleaned_data["comment"],
             )
         except services.FeedbackAlreadyGiven:
             return _message(request, ALREADY)

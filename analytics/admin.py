@@ -32,8 +32,9 @@ class DashboardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("export/<slug:table>/", self.admin_site.admin_view(self.export_view),
-                 name="analytics_dashboard_export"),
+            path(
+                "export/<slug:table>/", self.admin_site.admin_view(self.export_view), name="analytics_dashboard_export"
+            ),
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):

@@ -83,12 +83,21 @@ def column_chart(points, *, fmt, height=180):
     columns = []
     for index, (label, value) in enumerate(points):
         bar = float(Decimal(value) / ceiling) * plot_height
-        columns.append(Column(round(left + index * slot + gap / 2, 2), round(bottom - bar, 2),
-                              round(slot - gap, 2), round(bar, 2), f"{label}: {fmt(value)}"))
+        columns.append(
+            Column(
+                round(left + index * slot + gap / 2, 2),
+                round(bottom - bar, 2),
+                round(slot - gap, 2),
+                round(bar, 2),
+                f"{label}: {fmt(value)}",
+            )
+        )
     every = max(1, round(len(points) / 8))
     x_labels = [(round(left + (i + 0.5) * slot, 2), label) for i, (label, _v) in enumerate(points) if i % every == 0]
-    y_ticks = [(round(bottom - plot_height * float(share), 2), fmt(_plain(ceiling * share)))
-               for share in (Decimal(0), Decimal("0.5"), Decimal(1))]
+    y_ticks = [
+        (round(bottom - plot_height * float(share), 2), fmt(_plain(ceiling * share)))
+        for share in (Decimal(0), Decimal("0.5"), Decimal(1))
+    ]
     return ColumnChart(height, columns, x_labels, y_ticks, left, right, bottom)
 
 
@@ -130,9 +139,16 @@ def bar_chart(rows, *, fmt, label_width=150, row_height=24):
     for index, row in enumerate(rows):
         label, value = row[0], row[1]
         width = float(Decimal(value) / Decimal(largest)) * room
-        bars.append(Bar(
-            y=index * row_height + 4, label=fit(label, label_width - 6), full_label=str(label),
-            width=round(width, 2), value_text=fmt(value), value_x=round(bar_x + width + 6, 2),
-            highlight=bool(row[2]) if len(row) > 2 else False, height=row_height - 8,
-        ))
+        bars.append(
+            Bar(
+                y=index * row_height + 4,
+                label=fit(label, label_width - 6),
+                full_label=str(label),
+                width=round(width, 2),
+                value_text=fmt(value),
+                value_x=round(bar_x + width + 6, 2),
+                highlight=bool(row[2]) if len(row) > 2 else False,
+                height=row_height - 8,
+            )
+        )
     return BarChart(len(rows) * row_height + 8, bars, bar_x, row_height - 8)

@@ -44,10 +44,13 @@ class Table:
     def display_rows(self):
         """Each row as (highlighted, [(text, numeric)]) for the page."""
         return [
-            (index in self.highlighted_rows, [
-                (text(value, column.kind), column.numeric or isinstance(value, Cell))
-                for column, value in zip(self.columns, row, strict=True)
-            ])
+            (
+                index in self.highlighted_rows,
+                [
+                    (text(value, column.kind), column.numeric or isinstance(value, Cell))
+                    for column, value in zip(self.columns, row, strict=True)
+                ],
+            )
             for index, row in enumerate(self.rows)
         ]
 
@@ -59,6 +62,7 @@ class Section:
 
 
 # Text of a value -------------------------------------------------------------------------------
+
 
 def duration_text(seconds):
     if seconds is None:
@@ -124,7 +128,10 @@ def change_text(figure):
 
 
 TEXT_OF = {
-    "count": count_text, "money": money_text, "percent": percent_text, "duration": duration_text,
+    "count": count_text,
+    "money": money_text,
+    "percent": percent_text,
+    "duration": duration_text,
     "duration_range": duration_range_text,
 }
 
@@ -157,30 +164,45 @@ TITLES = {
 
 
 def figures_section(filters, figures):
-    columns = [Column(_("Figure")), Column(_("This period")), Column(_("Previous period")), Column(pgettext("difference between two periods", "Change"), "change")]
+    columns = [
+        Column(_("Figure")),
+        Column(_("This period")),
+        Column(_("Previous period")),
+        Column(pgettext("difference between two periods", "Change"), "change"),
+    ]
     rows = [
         [str(figure.label), Cell(figure.current, figure.kind), Cell(figure.previous, figure.kind), figure]
         for figure in figures
     ]
-    note = _("Return rate: returns asked for in the period, less those rejected, per order placed in the period. "
-             "Complaint rate: complaint tickets about an order opened in the period, per order placed in the "
-             "period. Satisfaction: the share of the ratings given in the period that are 4 or 5 out of 5.")
+    note = _(
+        "Return rate: returns asked for in the period, less those rejected, per order placed in the period. "
+        "Complaint rate: complaint tickets about an order opened in the period, per order placed in the "
+        "period. Satisfaction: the share of the ratings given in the period that are 4 or 5 out of 5."
+    )
     if filters.warehouse_id:
-        note += " " + _("Orders, GMV, payments, cancellations, returns, complaints and ratings belong to no single "
-                        "warehouse: they are for all warehouses. The warehouse filter applies to shipments and staff.")
+        note += " " + _(
+            "Orders, GMV, payments, cancellations, returns, complaints and ratings belong to no single "
+            "warehouse: they are for all warehouses. The warehouse filter applies to shipments and staff."
+        )
     return Section(Table("figures", str(TITLES["figures"]), columns, rows, note=note))
 
 
 def per_day_section(filters):
     days = selectors.per_day(filters)
-    table = Table("per_day", str(TITLES["per_day"]), [Column(_("Day"), "date"), Column(_("Orders"), "count"),
-                                                      Column(_("GMV"), "money")],
-                  [[row.day, row.orders, row.gmv] for row in days])
+    table = Table(
+        "per_day",
+        str(TITLES["per_day"]),
+        [Column(_("Day"), "date"), Column(_("Orders"), "count"), Column(_("GMV"), "money")],
+        [[row.day, row.orders, row.gmv] for row in days],
+    )
     label = (lambda day: day.strftime("%m-%d")) if len(days) > 1 else (lambda day: day.isoformat())
-    return Section(table, [
-        (_("Orders"), charts.column_chart([(label(r.day), r.orders) for r in days], fmt=count_text), "columns"),
-        (_("GMV"), charts.column_chart([(label(r.day), r.gmv) for r in days], fmt=_short_money), "columns"),
-    ])
+    return Section(
+        table,
+        [
+            (_("Orders"), charts.column_chart([(label(r.day), r.orders) for r in days], fmt=count_text), "columns"),
+            (_("GMV"), charts.column_chart([(label(r.day), r.gmv) for r in days], fmt=_short_money), "columns"),
+        ],
+    )
 
 
 def _short_money(value):
@@ -188,9 +210,12 @@ def _short_money(value):
 
 
 def _share_section(key, heading, rows):
-    table = Table(key, str(TITLES[key]), [Column(heading), Column(_("Orders"), "count"), Column(_("Share"), "percent"),
-                                          Column(_("GMV"), "money")],
-                  [[row.label, row.orders, row.share, row.gmv] for row in rows])
+    table = Table(
+        key,
+        str(TITLES[key]),
+        [Column(heading), Column(_("Orders"), "count"), Column(_("Share"), "percent"), Column(_("GMV"), "money")],
+        [[row.label, row.orders, row.share, row.gmv] for row in rows],
+    )
     chart = charts.bar_chart([(row.label, row.orders) for row in rows[:12]], fmt=count_text)
     return Section(table, [(_("Orders"), chart, "bars")] if rows else [])
 
@@ -209,9 +234,12 @@ def provinces_section(filters):
 def _products_section(filters, by):
     key = f"products_by_{by}"
     rows = selectors.top_products(filters, by=by)
-    table = Table(key, str(TITLES[key]), [Column(_("SKU")), Column(_("Product")), Column(_("Quantity"), "count"),
-                                          Column(_("Revenue"), "money")],
-                  [[row.sku, row.name, row.quantity, row.revenue] for row in rows])
+    table = Table(
+        key,
+        str(TITLES[key]),
+        [Column(_("SKU")), Column(_("Product")), Column(_("Quantity"), "count"), Column(_("Revenue"), "money")],
+        [[row.sku, row.name, row.quantity, row.revenue] for row in rows],
+    )
     fmt = count_text if by == "quantity" else money_text
     chart = charts.bar_chart([(f"{row.sku} {row.name}", getattr(row, by)) for row in rows], fmt=fmt, label_width=200)
     return Section(table, [(TITLES[key], chart, "bars")] if rows else [])
@@ -227,23 +255,36 @@ def products_by_revenue_section(filters):
 
 def funnel_section(filters, orders=None):
     rows = selectors.funnel(filters, orders=orders)
-    table = Table("funnel", str(TITLES["funnel"]), [Column(_("Stage")), Column(_("Orders"), "count"),
-                                                    Column(_("Share of placed orders"), "percent")],
-                  [[row.label, row.orders, row.share] for row in rows],
-                  note=_("Of the orders placed in the period, how many have reached each stage so far."))
+    table = Table(
+        "funnel",
+        str(TITLES["funnel"]),
+        [Column(_("Stage")), Column(_("Orders"), "count"), Column(_("Share of placed orders"), "percent")],
+        [[row.label, row.orders, row.share] for row in rows],
+        note=_("Of the orders placed in the period, how many have reached each stage so far."),
+    )
     chart = charts.bar_chart([(row.label, row.orders) for row in rows], fmt=count_text)
     return Section(table, [(TITLES["funnel"], chart, "bars")] if rows[0].orders else [])
 
 
 def stages_section(filters):
     rows = selectors.stage_times(filters)
-    table = Table("stages", str(TITLES["stages"]), [Column(_("Status")), Column(_("Orders that left it"), "count"),
-                                                    Column(_("Average time in it"), "duration"), Column(_("Bottleneck"))],
-                  [[row.label, row.stays, row.average_seconds, _("Bottleneck") if row.bottleneck else ""] for row in rows],
-                  note=_("From the event log: how long orders stayed in each status they left during the period. "
-                         "The slowest is the bottleneck; time spent delivered, waiting for the customer to accept, "
-                         "is shown but never called one."),
-                  highlighted_rows={index for index, row in enumerate(rows) if row.bottleneck})
+    table = Table(
+        "stages",
+        str(TITLES["stages"]),
+        [
+            Column(_("Status")),
+            Column(_("Orders that left it"), "count"),
+            Column(_("Average time in it"), "duration"),
+            Column(_("Bottleneck")),
+        ],
+        [[row.label, row.stays, row.average_seconds, _("Bottleneck") if row.bottleneck else ""] for row in rows],
+        note=_(
+            "From the event log: how long orders stayed in each status they left during the period. "
+            "The slowest is the bottleneck; time spent delivered, waiting for the customer to accept, "
+            "is shown but never called one."
+        ),
+        highlighted_rows={index for index, row in enumerate(rows) if row.bottleneck},
+    )
     chart = charts.bar_chart([(row.label, row.average_seconds, row.bottleneck) for row in rows], fmt=duration_text)
     return Section(table, [(TITLES["stages"], chart, "bars")] if rows else [])
 
@@ -266,11 +307,13 @@ def staff_section(filters):
                 row += [figures.handled, figures.median_range]
         row.append(person.wrong_item_returns)
         rows.append(row)
-    note = _("Median time: how long the order or parcel had waited for the step before this person finished it "
-             "(for review: since it was held; picking: since it was confirmed; packing: since its pick list; "
-             "dispatch: since it was packed), to the nearest step of a fixed scale. Wrong-item returns: returned "
-             "lines asked for in the period because the customer got the wrong item (rejected returns left out), "
-             "counted for whoever packed the parcel the line left in.")
+    note = _(
+        "Median time: how long the order or parcel had waited for the step before this person finished it "
+        "(for review: since it was held; picking: since it was confirmed; packing: since its pick list; "
+        "dispatch: since it was packed), to the nearest step of a fixed scale. Wrong-item returns: returned "
+        "lines asked for in the period because the customer got the wrong item (rejected returns left out), "
+        "counted for whoever packed the parcel the line left in."
+    )
     if filters.warehouse_id:
         note += " " + _("Reviews and picks concern whole orders, not one warehouse: they are left out here.")
     if filters.channel_id:
@@ -302,9 +345,13 @@ def describe(filters):
     """The filters in words, for a sheet's subtitle."""
     period, previous = filters.period, filters.period.previous()
     parts = [
-        _("%(start)s to %(end)s (%(days)s days), compared with %(previous_start)s to %(previous_end)s") % {
-            "start": period.start.isoformat(), "end": period.end.isoformat(), "days": period.days,
-            "previous_start": previous.start.isoformat(), "previous_end": previous.end.isoformat(),
+        _("%(start)s to %(end)s (%(days)s days), compared with %(previous_start)s to %(previous_end)s")
+        % {
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "days": period.days,
+            "previous_start": previous.start.isoformat(),
+            "previous_end": previous.end.isoformat(),
         }
     ]
     channel = selectors.channels().filter(pk=filters.channel_id).first() if filters.channel_id else None

@@ -24,10 +24,16 @@ class DashboardFilterForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     channel = forms.ModelChoiceField(
-        label=_("Channel"), queryset=selectors.channels(), required=False, empty_label=_("All channels"),
+        label=_("Channel"),
+        queryset=selectors.channels(),
+        required=False,
+        empty_label=_("All channels"),
     )
     warehouse = forms.ModelChoiceField(
-        label=_("Warehouse"), queryset=selectors.warehouses(), required=False, empty_label=_("All warehouses"),
+        label=_("Warehouse"),
+        queryset=selectors.warehouses(),
+        required=False,
+        empty_label=_("All warehouses"),
     )
 
     def __init__(self, data=None, **kwargs):

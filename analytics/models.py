@@ -161,7 +161,8 @@ class DailyHandling(Rollup):
         verbose_name_plural = _("handling per day")
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "user_id", "step", "warehouse_id", "took_at_least"], name="daily_handling_key",
+                fields=["day", "user_id", "step", "warehouse_id", "took_at_least"],
+                name="daily_handling_key",
             ),
         ]
 

@@ -30,7 +30,13 @@ from orders.selectors import count_up_to
 from orders.templatetags import work_queues as order_work_queues
 
 from .models import (
-    DailyHandling, DailyOrders, DailyProductSales, DailyProvinceOrders, DailyShipments, DailyStageTime, Step,
+    DailyHandling,
+    DailyOrders,
+    DailyProductSales,
+    DailyProvinceOrders,
+    DailyShipments,
+    DailyStageTime,
+    Step,
 )
 from .services import FUNNEL, HANDLING_BUCKETS, shop_zone
 
@@ -38,6 +44,7 @@ Status = Order.Status
 
 
 # Periods and filters -------------------------------------------------------------------------
+
 
 def shop_today():
     return timezone.localdate(timezone=shop_zone())
@@ -62,8 +69,10 @@ class Period:
     def moments(self):
         """(from, until): the period's first moment and the first moment after it, in the shop's zone."""
         zone = shop_zone()
-        return (datetime.combine(self.start, time.min, tzinfo=zone),
-                datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone))
+        return (
+            datetime.combine(self.start, time.min, tzinfo=zone),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
+        )
 
 
 @dataclass(frozen=True)
@@ -86,12 +95,17 @@ def _split_counts(records, made_at, filters, **conditions):
     boundary = filters.period.moments()[0]
     records = records.filter(**{f"{made_at}__gte": since, f"{made_at}__lt": until})
     now, before = Q(**{f"{made_at}__gte": boundary}), Q(**{f"{made_at}__lt": boundary})
-    counts = records.aggregate(**{
-        f"{name}__{when}": Count("pk", filter=condition & moment)
-        for name, condition in conditions.items() for when, moment in (("now", now), ("before", before))
-    })
-    return ({name: counts[f"{name}__now"] for name in conditions},
-            {name: counts[f"{name}__before"] for name in conditions})
+    counts = records.aggregate(
+        **{
+            f"{name}__{when}": Count("pk", filter=condition & moment)
+            for name, condition in conditions.items()
+            for when, moment in (("now", now), ("before", before))
+        }
+    )
+    return (
+        {name: counts[f"{name}__now"] for name in conditions},
+        {name: counts[f"{name}__before"] for name in conditions},
+    )
 
 
 def _split(rows, names, start):
@@ -109,6 +123,7 @@ def _ratio(part, whole):
 
 
 # Key figures ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Figure:
@@ -139,8 +154,15 @@ class Figure:
 
 
 ORDER_AMOUNTS = ["orders", "gmv", "paid_orders", "cancelled_orders"] + [f"reached_{stage}" for stage in FUNNEL]
-SHIPMENT_AMOUNTS = ["dispatched", "order_to_dispatch_seconds", "delivered", "delivery_timed",
-                    "dispatch_to_delivery_seconds", "promised", "on_time"]
+SHIPMENT_AMOUNTS = [
+    "dispatched",
+    "order_to_dispatch_seconds",
+    "delivered",
+    "delivery_timed",
+    "dispatch_to_delivery_seconds",
+    "promised",
+    "on_time",
+]
 
 
 def order_totals(filters):
@@ -163,17 +185,28 @@ def after_sales_totals(filters):
     Returns count when asked for, except those rejected (they were not returns after all);
     complaints are the tickets about an order (a complaint about no order has no order to be a
     rate of); satisfied ratings are 4 or 5 out of 5."""
+
     def of_channel(records):
         # The case's own copy of its order's channel: no join with a million orders.
         return records.filter(channel_id=filters.channel_id) if filters.channel_id else records
 
     every = Q()
-    returns = _split_counts(of_channel(ReturnRequest.objects.exclude(status=ReturnRequest.Status.REJECTED)),
-                            "created_at", filters, returns=every)
-    complaints = _split_counts(of_channel(Ticket.objects.filter(order__isnull=False)), "created_at", filters,
-                               complaints=every)
-    ratings = _split_counts(of_channel(Feedback.objects.all()), "created_at", filters,
-                            ratings=every, satisfied=Q(rating__gte=ticket_selectors.SATISFIED_AT_OR_ABOVE))
+    returns = _split_counts(
+        of_channel(ReturnRequest.objects.exclude(status=ReturnRequest.Status.REJECTED)),
+        "created_at",
+        filters,
+        returns=every,
+    )
+    complaints = _split_counts(
+        of_channel(Ticket.objects.filter(order__isnull=False)), "created_at", filters, complaints=every
+    )
+    ratings = _split_counts(
+        of_channel(Feedback.objects.all()),
+        "created_at",
+        filters,
+        ratings=every,
+        satisfied=Q(rating__gte=ticket_selectors.SATISFIED_AT_OR_ABOVE),
+    )
     return tuple({**r, **c, **f} for r, c, f in zip(returns, complaints, ratings, strict=True))
 
 
@@ -190,7 +223,9 @@ def _order_figures(totals):
     return {
         "orders": totals["orders"],
         "gmv": totals["gmv"],
-        "average_order_value": (totals["gmv"] / totals["orders"]).quantize(Decimal("0.01")) if totals["orders"] else None,
+        "average_order_value": (totals["gmv"] / totals["orders"]).quantize(Decimal("0.01"))
+        if totals["orders"]
+        else None,
         "paid_share": _ratio(totals["paid_orders"], totals["orders"]),
         "cancellation_rate": _ratio(totals["cancelled_orders"], totals["orders"]),
     }
@@ -232,14 +267,18 @@ def key_figures(filters, *, orders=None, shipments=None):
     shipments = shipments or shipment_totals(filters)
     after_sales = after_sales_totals(filters)
     now, before = (
-        {**_order_figures(order_sums), **_shipment_figures(shipment_sums),
-         **_after_sales_figures(after_sales_sums, order_sums)}
+        {
+            **_order_figures(order_sums),
+            **_shipment_figures(shipment_sums),
+            **_after_sales_figures(after_sales_sums, order_sums),
+        }
         for order_sums, shipment_sums, after_sales_sums in zip(orders, shipments, after_sales, strict=True)
     )
     return [Figure(key, label, kind, now[key], before[key], higher) for key, label, kind, higher in FIGURES]
 
 
 # Charts ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class DayRow:
@@ -251,9 +290,11 @@ class DayRow:
 def per_day(filters):
     """Orders and GMV of each day of the period, days without orders included."""
     found = {
-        row["day"]: row for row in
-        filters.orders_rows(DailyOrders, filters.period).values("day")
-        .annotate(orders=Sum("orders"), gmv=Sum("gmv")).order_by()
+        row["day"]: row
+        for row in filters.orders_rows(DailyOrders, filters.period)
+        .values("day")
+        .annotate(orders=Sum("orders"), gmv=Sum("gmv"))
+        .order_by()
     }
     return [
         DayRow(day, found.get(day, {}).get("orders", 0), found.get(day, {}).get("gmv", Decimal("0")))
@@ -278,14 +319,20 @@ def _with_shares(rows):
 
 def per_channel(filters):
     sums = list(
-        filters.orders_rows(DailyOrders, filters.period).values("channel_id")
-        .annotate(orders=Sum("orders"), gmv=Sum("gmv")).order_by()
+        filters.orders_rows(DailyOrders, filters.period)
+        .values("channel_id")
+        .annotate(orders=Sum("orders"), gmv=Sum("gmv"))
+        .order_by()
     )
     names = Channel.objects.in_bulk([row["channel_id"] for row in sums])
     rows = [
-        ShareRow(str(names[row["channel_id"]]) if row["channel_id"] in names else f"#{row['channel_id']}",
-                 row["orders"], row["gmv"])
-        for row in sums if row["orders"]
+        ShareRow(
+            str(names[row["channel_id"]]) if row["channel_id"] in names else f"#{row['channel_id']}",
+            row["orders"],
+            row["gmv"],
+        )
+        for row in sums
+        if row["orders"]
     ]
     return _with_shares(sorted(rows, key=lambda row: (-row.orders, row.label)))
 
@@ -293,8 +340,10 @@ def per_channel(filters):
 def per_province(filters):
     rows = [
         ShareRow(row["province"] or str(_("(no province)")), row["orders"], row["gmv"])
-        for row in filters.orders_rows(DailyProvinceOrders, filters.period).values("province")
-        .annotate(orders=Sum("orders"), gmv=Sum("gmv")).order_by("-orders", "province")
+        for row in filters.orders_rows(DailyProvinceOrders, filters.period)
+        .values("province")
+        .annotate(orders=Sum("orders"), gmv=Sum("gmv"))
+        .order_by("-orders", "province")
         if row["orders"]
     ]
     return _with_shares(rows)
@@ -311,15 +360,20 @@ class ProductRow:
 def top_products(filters, *, by, limit=10):
     """The best-selling products of the period, by "quantity" or by "revenue"."""
     sums = list(
-        filters.orders_rows(DailyProductSales, filters.period).values("product_id")
+        filters.orders_rows(DailyProductSales, filters.period)
+        .values("product_id")
         .annotate(quantity=Sum("quantity"), revenue=Sum("revenue"))
-        .filter(quantity__gt=0).order_by(f"-{by}", "product_id")[:limit]
+        .filter(quantity__gt=0)
+        .order_by(f"-{by}", "product_id")[:limit]
     )
     products = Product.objects.only("sku", "name").in_bulk([row["product_id"] for row in sums])
     return [
-        ProductRow(products[row["product_id"]].sku if row["product_id"] in products else f"#{row['product_id']}",
-                   products[row["product_id"]].name if row["product_id"] in products else "",
-                   row["quantity"], row["revenue"])
+        ProductRow(
+            products[row["product_id"]].sku if row["product_id"] in products else f"#{row['product_id']}",
+            products[row["product_id"]].name if row["product_id"] in products else "",
+            row["quantity"],
+            row["revenue"],
+        )
         for row in sums
     ]
 
@@ -333,9 +387,12 @@ class FunnelRow:
 
 
 FUNNEL_LABELS = {
-    "placed": pgettext_lazy("funnel stage", "Placed"), "confirmed": pgettext_lazy("funnel stage", "Confirmed"),
-    "picking": pgettext_lazy("funnel stage", "Picking started"), "packed": pgettext_lazy("funnel stage", "Packed"),
-    "shipped": pgettext_lazy("funnel stage", "Shipped"), "delivered": pgettext_lazy("funnel stage", "Delivered"),
+    "placed": pgettext_lazy("funnel stage", "Placed"),
+    "confirmed": pgettext_lazy("funnel stage", "Confirmed"),
+    "picking": pgettext_lazy("funnel stage", "Picking started"),
+    "packed": pgettext_lazy("funnel stage", "Packed"),
+    "shipped": pgettext_lazy("funnel stage", "Shipped"),
+    "delivered": pgettext_lazy("funnel stage", "Delivered"),
     "completed": pgettext_lazy("funnel stage", "Completed"),
 }
 
@@ -359,21 +416,36 @@ class StageRow:
 # The order waits in these statuses by design (the customer's acceptance window), not for the team:
 # shown, but never called the bottleneck.
 WAITING_BY_DESIGN = {Status.DELIVERED}
-STAGE_ORDER = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED,
-               Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED]
+STAGE_ORDER = [
+    Status.PENDING,
+    Status.ON_HOLD,
+    Status.CONFIRMED,
+    Status.PICKING,
+    Status.PACKED,
+    Status.PARTIALLY_SHIPPED,
+    Status.SHIPPED,
+    Status.DELIVERED,
+]
 
 
 def stage_times(filters):
     """How long orders spent in each status they left during the period, the slowest the bottleneck."""
     sums = {
-        row["status"]: row for row in
-        filters.orders_rows(DailyStageTime, filters.period).values("status")
-        .annotate(stays=Sum("stays"), seconds=Sum("seconds")).order_by()
+        row["status"]: row
+        for row in filters.orders_rows(DailyStageTime, filters.period)
+        .values("status")
+        .annotate(stays=Sum("stays"), seconds=Sum("seconds"))
+        .order_by()
     }
     rows = [
-        StageRow(status, str(Status(status).label), sums[status]["stays"],
-                 int(sums[status]["seconds"] / sums[status]["stays"]))
-        for status in STAGE_ORDER if sums.get(status, {}).get("stays")
+        StageRow(
+            status,
+            str(Status(status).label),
+            sums[status]["stays"],
+            int(sums[status]["seconds"] / sums[status]["stays"]),
+        )
+        for status in STAGE_ORDER
+        if sums.get(status, {}).get("stays")
     ]
     candidates = [row for row in rows if row.status not in WAITING_BY_DESIGN]
     if candidates:
@@ -382,6 +454,7 @@ def stage_times(filters):
 
 
 # Staff -----------------------------------------------------------------------------------------
+
 
 @dataclass
 class StepFigures:
@@ -446,20 +519,19 @@ def wrong_item_returns(filters):
     since, until = filters.period.moments()
     shipment = "return_request__order__shipments"
     packed = {
-        f"{shipment}__lines__order_line": F("order_line"), f"{shipment}__purpose": Shipment.Purpose.ORDER,
+        f"{shipment}__lines__order_line": F("order_line"),
+        f"{shipment}__purpose": Shipment.Purpose.ORDER,
         f"{shipment}__packed_by__isnull": False,
     }
     if filters.warehouse_id:
         packed[f"{shipment}__warehouse_id"] = filters.warehouse_id
-    lines = (
-        ReturnLine.objects
-        .filter(reason=ReturnReason.WRONG_ITEM, return_request__created_at__gte=since,
-                return_request__created_at__lt=until, **packed)
-        .exclude(return_request__status=ReturnRequest.Status.REJECTED)
-    )
-    return dict(
-        lines.values_list(f"{shipment}__packed_by").annotate(lines=Count("pk", distinct=True)).order_by()
-    )
+    lines = ReturnLine.objects.filter(
+        reason=ReturnReason.WRONG_ITEM,
+        return_request__created_at__gte=since,
+        return_request__created_at__lt=until,
+        **packed,
+    ).exclude(return_request__status=ReturnRequest.Status.REJECTED)
+    return dict(lines.values_list(f"{shipment}__packed_by").annotate(lines=Count("pk", distinct=True)).order_by())
 
 
 def _person(user, user_id):
@@ -469,6 +541,7 @@ def _person(user, user_id):
 
 
 # Work queues ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Queue:
@@ -498,11 +571,15 @@ def shipment_queues(user):
     today = shop_today()
     queue_url = reverse("admin:logistics_shipment_exceptions")
     return [
-        _counted_queue(_("Overdue shipments"), logistics_selectors.delivery_exceptions(today=today, kind="overdue"),
-                       queue_url + "?" + urlencode({"kind": "overdue"})),
+        _counted_queue(
+            _("Overdue shipments"),
+            logistics_selectors.delivery_exceptions(today=today, kind="overdue"),
+            queue_url + "?" + urlencode({"kind": "overdue"}),
+        ),
         # Counted without the late parcels, which would be read only to be left out.
-        _counted_queue(_("Delivery exceptions"), logistics_selectors.delivery_exceptions(today=today, kind="reported"),
-                       queue_url),
+        _counted_queue(
+            _("Delivery exceptions"), logistics_selectors.delivery_exceptions(today=today, kind="reported"), queue_url
+        ),
     ]
 
 
@@ -519,9 +596,11 @@ RETURN_QUEUES = [
 def return_queues(user):
     returns_url = reverse("admin:aftersales_returnrequest_changelist")
     return [
-        _counted_queue(label, return_selectors.returns_in_status(status),
-                       returns_url + "?" + urlencode({"status__exact": status}))
-        for label, permission, status in RETURN_QUEUES if user.has_perm(permission)
+        _counted_queue(
+            label, return_selectors.returns_in_status(status), returns_url + "?" + urlencode({"status__exact": status})
+        )
+        for label, permission, status in RETURN_QUEUES
+        if user.has_perm(permission)
     ]
 
 
@@ -531,10 +610,14 @@ def ticket_queues(user):
         return []
     tickets_url = reverse("admin:aftersales_ticket_changelist")
     return [
-        _counted_queue(_("Overdue tickets"), ticket_selectors.overdue_tickets(),
-                       tickets_url + "?" + urlencode({"overdue": "yes"})),
-        _counted_queue(_("My open tickets"), ticket_selectors.open_tickets().filter(assigned_to=user),
-                       tickets_url + "?" + urlencode({"assigned": "me", "status__in": ",".join(Ticket.OPEN)})),
+        _counted_queue(
+            _("Overdue tickets"), ticket_selectors.overdue_tickets(), tickets_url + "?" + urlencode({"overdue": "yes"})
+        ),
+        _counted_queue(
+            _("My open tickets"),
+            ticket_selectors.open_tickets().filter(assigned_to=user),
+            tickets_url + "?" + urlencode({"assigned": "me", "status__in": ",".join(Ticket.OPEN)}),
+        ),
     ]
 
 

@@ -22,7 +22,19 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
-    BigIntegerField, Case, Count, F, FilteredRelation, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value, When,
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual
@@ -31,7 +43,13 @@ from logistics.models import Shipment
 from orders.models import Order, OrderEvent, OrderLine, Payment
 
 from .models import (
-    ROLLUPS, DailyHandling, DailyOrders, DailyProductSales, DailyProvinceOrders, DailyShipments, DailyStageTime,
+    ROLLUPS,
+    DailyHandling,
+    DailyOrders,
+    DailyProductSales,
+    DailyProvinceOrders,
+    DailyShipments,
+    DailyStageTime,
     Step,
 )
 
@@ -41,8 +59,15 @@ Status = Order.Status
 # furthest it reached (an order may skip one: picking goes straight to partially shipped).
 FUNNEL = ["confirmed", "picking", "packed", "shipped", "delivered", "completed"]
 STAGE_OF = {
-    Status.PENDING: 0, Status.ON_HOLD: 0, Status.CONFIRMED: 1, Status.PICKING: 2, Status.PACKED: 3,
-    Status.PARTIALLY_SHIPPED: 4, Status.SHIPPED: 4, Status.DELIVERED: 5, Status.COMPLETED: 6,
+    Status.PENDING: 0,
+    Status.ON_HOLD: 0,
+    Status.CONFIRMED: 1,
+    Status.PICKING: 2,
+    Status.PACKED: 3,
+    Status.PARTIALLY_SHIPPED: 4,
+    Status.SHIPPED: 4,
+    Status.DELIVERED: 5,
+    Status.COMPLETED: 6,
 }
 # Order steps a person is credited with: who ended the wait in `from` status by moving the order on.
 ORDER_STEPS = {
@@ -95,11 +120,11 @@ class Increments:
 
     def of(self, model):
         """(key, amounts) of one rollup, keys in order."""
-        return sorted(((key, amounts) for (m, key), amounts in self.rows.items() if m is model),
-                      key=lambda row: row[0])
+        return sorted(((key, amounts) for (m, key), amounts in self.rows.items() if m is model), key=lambda row: row[0])
 
 
 # Counting: what each record adds ----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class OrderFacts:
@@ -124,7 +149,7 @@ def count_move(increments, order, *, from_status, to_status, actor_id, at, enter
     if to_status == Status.CANCELLED:
         increments.add(DailyOrders, placed_key, cancelled_orders=1)
     else:
-        reached = FUNNEL[STAGE_OF[from_status]:STAGE_OF[to_status]]
+        reached = FUNNEL[STAGE_OF[from_status] : STAGE_OF[to_status]]
         if reached:
             increments.add(DailyOrders, placed_key, **{f"reached_{stage}": 1 for stage in reached})
     if from_status == to_status:
@@ -163,27 +188,43 @@ class ShipmentFacts:
 def count_packed(increments, shipment):
     """Packed: the packer is credited, with the time since the pick list made the parcel."""
     if shipment.packed_by_id:
-        count_handling(increments, day=increments.day(shipment.packed_at), user_id=shipment.packed_by_id,
-                       step=Step.PACK, warehouse_id=shipment.warehouse_id,
-                       seconds=_seconds_between(shipment.created_at, shipment.packed_at))
+        count_handling(
+            increments,
+            day=increments.day(shipment.packed_at),
+            user_id=shipment.packed_by_id,
+            step=Step.PACK,
+            warehouse_id=shipment.warehouse_id,
+            seconds=_seconds_between(shipment.created_at, shipment.packed_at),
+        )
 
 
 def count_dispatched(increments, shipment):
     day = increments.day(shipment.shipped_at)
-    increments.add(DailyShipments, (day, shipment.channel_id, shipment.warehouse_id), dispatched=1,
-                   order_to_dispatch_seconds=_seconds_between(shipment.order_placed_at, shipment.shipped_at))
+    increments.add(
+        DailyShipments,
+        (day, shipment.channel_id, shipment.warehouse_id),
+        dispatched=1,
+        order_to_dispatch_seconds=_seconds_between(shipment.order_placed_at, shipment.shipped_at),
+    )
     if shipment.dispatched_by_id:
         waited_since = shipment.packed_at or shipment.created_at
-        count_handling(increments, day=day, user_id=shipment.dispatched_by_id, step=Step.DISPATCH,
-                       warehouse_id=shipment.warehouse_id, seconds=_seconds_between(waited_since, shipment.shipped_at))
+        count_handling(
+            increments,
+            day=day,
+            user_id=shipment.dispatched_by_id,
+            step=Step.DISPATCH,
+            warehouse_id=shipment.warehouse_id,
+            seconds=_seconds_between(waited_since, shipment.shipped_at),
+        )
 
 
 def count_delivered(increments, shipment):
     day = increments.day(shipment.delivered_at)
     amounts = {"delivered": 1}
     if shipment.shipped_at:
-        amounts.update(delivery_timed=1,
-                       dispatch_to_delivery_seconds=_seconds_between(shipment.shipped_at, shipment.delivered_at))
+        amounts.update(
+            delivery_timed=1, dispatch_to_delivery_seconds=_seconds_between(shipment.shipped_at, shipment.delivered_at)
+        )
     if shipment.expected_delivery_on:
         amounts.update(promised=1, on_time=int(day <= shipment.expected_delivery_on))
     increments.add(DailyShipments, (day, shipment.channel_id, shipment.warehouse_id), **amounts)
@@ -199,6 +240,7 @@ def count_province_change(increments, order, *, before, after):
 
 
 # The live path: one record as it is saved -------------------------------------------------------
+
 
 def _order_facts(order):
     return OrderFacts(order.channel_id, order.placed_at, order.province, order.total)
@@ -223,8 +265,15 @@ def order_events_recorded(events):
     lines = defaultdict(list)
     intakes = [event.order_id for event in events if event.from_status == Status.PENDING]
     if intakes:
-        for order_id, *line in OrderLine.objects.filter(order_id__in=intakes).order_by("pk").values_list(
-            "order_id", "product_id", "quantity", "line_total",
+        for order_id, *line in (
+            OrderLine.objects.filter(order_id__in=intakes)
+            .order_by("pk")
+            .values_list(
+                "order_id",
+                "product_id",
+                "quantity",
+                "line_total",
+            )
         ):
             lines[order_id].append(line)
     increments = Increments()
@@ -235,8 +284,15 @@ def order_events_recorded(events):
             entered_at = order.placed_at
         else:
             entered_at = _entered_at(event)
-        count_move(increments, order, from_status=event.from_status, to_status=event.to_status,
-                   actor_id=event.actor_id, at=event.created_at, entered_at=entered_at)
+        count_move(
+            increments,
+            order,
+            from_status=event.from_status,
+            to_status=event.to_status,
+            actor_id=event.actor_id,
+            at=event.created_at,
+            entered_at=entered_at,
+        )
     _after_commit(increments)
 
 
@@ -244,8 +300,11 @@ def _entered_at(event):
     """When the order entered the status this event takes it out of."""
     return (
         OrderEvent.objects.filter(order_id=event.order_id, to_status=event.from_status)
-        .exclude(from_status=event.from_status).exclude(pk=event.pk)
-        .order_by("-created_at", "-id").values_list("created_at", flat=True).first()
+        .exclude(from_status=event.from_status)
+        .exclude(pk=event.pk)
+        .order_by("-created_at", "-id")
+        .values_list("created_at", flat=True)
+        .first()
     ) or event.created_at
 
 
@@ -256,7 +315,8 @@ def payments_recorded(payments):
         return
     paid = defaultdict(list)
     for order_id, pk, amount in Payment.objects.filter(
-        order_id__in={payment.order_id for payment in captured}, status=Payment.Status.CAPTURED,
+        order_id__in={payment.order_id for payment in captured},
+        status=Payment.Status.CAPTURED,
     ).values_list("order_id", "pk", "amount"):
         paid[order_id].append((pk, amount))
     increments = Increments()
@@ -283,10 +343,16 @@ def shipment_saved(shipment):
         return
     order = shipment.order
     facts = ShipmentFacts(
-        channel_id=order.channel_id, warehouse_id=shipment.warehouse_id, order_placed_at=order.placed_at,
-        created_at=shipment.created_at, packed_at=shipment.packed_at, packed_by_id=shipment.packed_by_id,
-        shipped_at=shipment.shipped_at, dispatched_by_id=shipment.dispatched_by_id,
-        delivered_at=shipment.delivered_at, expected_delivery_on=shipment.expected_delivery_on,
+        channel_id=order.channel_id,
+        warehouse_id=shipment.warehouse_id,
+        order_placed_at=order.placed_at,
+        created_at=shipment.created_at,
+        packed_at=shipment.packed_at,
+        packed_by_id=shipment.packed_by_id,
+        shipped_at=shipment.shipped_at,
+        dispatched_by_id=shipment.dispatched_by_id,
+        delivered_at=shipment.delivered_at,
+        expected_delivery_on=shipment.expected_delivery_on,
     )
     increments = Increments()
     for name in steps:
@@ -328,6 +394,7 @@ def province_saved(order):
 
 # Writing ---------------------------------------------------------------------------------------
 
+
 def apply(increments):
     """Add the increments to their rows: one upsert per rollup table, rows in key order, in one
     short transaction."""
@@ -353,7 +420,9 @@ def _upsert(model, rows):
         f"INSERT INTO {table} ({', '.join(map(quote, columns))}) "
         f"VALUES {', '.join([row_placeholder] * len(rows))} "
         f"ON CONFLICT ({', '.join(quote(field.column) for field in key_fields)}) DO UPDATE SET "
-        + ", ".join(f"{quote(f.column)} = {table}.{quote(f.column)} + EXCLUDED.{quote(f.column)}" for f in amount_fields)
+        + ", ".join(
+            f"{quote(f.column)} = {table}.{quote(f.column)} + EXCLUDED.{quote(f.column)}" for f in amount_fields
+        )
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -385,15 +454,23 @@ class WholeSeconds(Func):
 
     def as_postgresql(self, compiler, connection, **extra):
         start, end = self.source_expressions
-        return Func(end, start, arg_joiner=" - ",
-                    template="GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)))::bigint)",
-                    output_field=self.output_field).as_sql(compiler, connection)
+        return Func(
+            end,
+            start,
+            arg_joiner=" - ",
+            template="GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (%(expressions)s)))::bigint)",
+            output_field=self.output_field,
+        ).as_sql(compiler, connection)
 
     def as_sqlite(self, compiler, connection, **extra):
         start, end = self.source_expressions
         # Django's own SQLite function: microseconds from the second argument to the first.
-        return Func(end, start, template="MAX(0, django_timestamp_diff(%(expressions)s) / 1000000)",
-                    output_field=self.output_field).as_sql(compiler, connection)
+        return Func(
+            end,
+            start,
+            template="MAX(0, django_timestamp_diff(%(expressions)s) / 1000000)",
+            output_field=self.output_field,
+        ).as_sql(compiler, connection)
 
 
 def _day(field):
@@ -402,8 +479,10 @@ def _day(field):
 
 def _bucket(seconds):
     """handling_bucket() of an expression."""
-    return Case(*[When(GreaterThanOrEqual(seconds, lower), then=Value(lower)) for lower in reversed(HANDLING_BUCKETS)],
-                output_field=IntegerField())
+    return Case(
+        *[When(GreaterThanOrEqual(seconds, lower), then=Value(lower)) for lower in reversed(HANDLING_BUCKETS)],
+        output_field=IntegerField(),
+    )
 
 
 def _add_rows(increments, model, rows, key, amounts):
@@ -423,93 +502,166 @@ def recount():
 def _recount_orders(increments):
     # Live, an order is counted by its first event, which takes it out of pending.
     counted = Order.objects.exclude(status=Status.PENDING).annotate(day=_day("placed_at"))
-    _add_rows(increments, DailyOrders,
-              counted.values("day", "channel_id").annotate(orders=Count("pk"), gmv=Sum("total")),
-              ("day", "channel_id"), ("orders", "gmv"))
-    _add_rows(increments, DailyProvinceOrders,
-              counted.values("day", "channel_id", "province").annotate(orders=Count("pk"), gmv=Sum("total")),
-              ("day", "channel_id", "province"), ("orders", "gmv"))
+    _add_rows(
+        increments,
+        DailyOrders,
+        counted.values("day", "channel_id").annotate(orders=Count("pk"), gmv=Sum("total")),
+        ("day", "channel_id"),
+        ("orders", "gmv"),
+    )
+    _add_rows(
+        increments,
+        DailyProvinceOrders,
+        counted.values("day", "channel_id", "province").annotate(orders=Count("pk"), gmv=Sum("total")),
+        ("day", "channel_id", "province"),
+        ("orders", "gmv"),
+    )
     lines = OrderLine.objects.exclude(order__status=Status.PENDING).annotate(
-        day=_day("order__placed_at"), channel_id=F("order__channel_id"))
-    _add_rows(increments, DailyProductSales,
-              lines.values("day", "channel_id", "product_id").annotate(
-                  quantity=Sum("quantity"), revenue=Sum("line_total")),
-              ("day", "channel_id", "product_id"), ("quantity", "revenue"))
+        day=_day("order__placed_at"), channel_id=F("order__channel_id")
+    )
+    _add_rows(
+        increments,
+        DailyProductSales,
+        lines.values("day", "channel_id", "product_id").annotate(quantity=Sum("quantity"), revenue=Sum("line_total")),
+        ("day", "channel_id", "product_id"),
+        ("quantity", "revenue"),
+    )
     # Payments are positive, so exactly one of them completes an order once they reach its total.
-    paid = (Payment.objects.filter(order=OuterRef("pk"), status=Payment.Status.CAPTURED)
-            .values("order").annotate(paid=Sum("amount")).values("paid"))
-    _add_rows(increments, DailyOrders,
-              counted.filter(total__gt=0).annotate(paid=Subquery(paid)).filter(paid__gte=F("total"))
-              .values("day", "channel_id").annotate(paid_orders=Count("pk")),
-              ("day", "channel_id"), ("paid_orders",))
+    paid = (
+        Payment.objects.filter(order=OuterRef("pk"), status=Payment.Status.CAPTURED)
+        .values("order")
+        .annotate(paid=Sum("amount"))
+        .values("paid")
+    )
+    _add_rows(
+        increments,
+        DailyOrders,
+        counted.filter(total__gt=0)
+        .annotate(paid=Subquery(paid))
+        .filter(paid__gte=F("total"))
+        .values("day", "channel_id")
+        .annotate(paid_orders=Count("pk")),
+        ("day", "channel_id"),
+        ("paid_orders",),
+    )
 
 
 def _recount_events(increments):
     by_cohort = OrderEvent.objects.annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
-    _add_rows(increments, DailyOrders,
-              by_cohort.filter(to_status=Status.CANCELLED).values("day", "channel_id")
-              .annotate(cancelled_orders=Count("pk")),
-              ("day", "channel_id"), ("cancelled_orders",))
+    _add_rows(
+        increments,
+        DailyOrders,
+        by_cohort.filter(to_status=Status.CANCELLED).values("day", "channel_id").annotate(cancelled_orders=Count("pk")),
+        ("day", "channel_id"),
+        ("cancelled_orders",),
+    )
     for stage_number, stage in enumerate(FUNNEL, start=1):
-        _add_rows(increments, DailyOrders,
-                  by_cohort.filter(
-                      from_status__in=[status for status, rank in STAGE_OF.items() if rank < stage_number],
-                      to_status__in=[status for status, rank in STAGE_OF.items() if rank >= stage_number],
-                  ).values("day", "channel_id").annotate(**{f"reached_{stage}": Count("pk")}),
-                  ("day", "channel_id"), (f"reached_{stage}",))
+        _add_rows(
+            increments,
+            DailyOrders,
+            by_cohort.filter(
+                from_status__in=[status for status, rank in STAGE_OF.items() if rank < stage_number],
+                to_status__in=[status for status, rank in STAGE_OF.items() if rank >= stage_number],
+            )
+            .values("day", "channel_id")
+            .annotate(**{f"reached_{stage}": Count("pk")}),
+            ("day", "channel_id"),
+            (f"reached_{stage}",),
+        )
 
     # Each event that moves an order on, joined to the event that brought the order into the status
     # it leaves (the FSM never enters a status twice; a partial shipment's repeats stay in it).
-    stays = OrderEvent.objects.exclude(from_status=F("to_status")).annotate(
-        entering=FilteredRelation("order__events", condition=Q(order__events__to_status=F("from_status"))
-                                  & ~Q(order__events__from_status=F("from_status"))),
-    ).annotate(
-        day=_day("created_at"), channel_id=F("order__channel_id"),
-        seconds=WholeSeconds(
-            Case(When(from_status=Status.PENDING, then=F("order__placed_at")),
-                 default=Coalesce(F("entering__created_at"), F("created_at"))),
-            F("created_at"),
-        ),
+    stays = (
+        OrderEvent.objects.exclude(from_status=F("to_status"))
+        .annotate(
+            entering=FilteredRelation(
+                "order__events",
+                condition=Q(order__events__to_status=F("from_status"))
+                & ~Q(order__events__from_status=F("from_status")),
+            ),
+        )
+        .annotate(
+            day=_day("created_at"),
+            channel_id=F("order__channel_id"),
+            seconds=WholeSeconds(
+                Case(
+                    When(from_status=Status.PENDING, then=F("order__placed_at")),
+                    default=Coalesce(F("entering__created_at"), F("created_at")),
+                ),
+                F("created_at"),
+            ),
+        )
     )
-    _add_rows(increments, DailyStageTime,
-              stays.values("day", "channel_id", "from_status").annotate(stays=Count("pk"), seconds=Sum("seconds")),
-              ("day", "channel_id", "from_status"), ("stays", "seconds"))
+    _add_rows(
+        increments,
+        DailyStageTime,
+        stays.values("day", "channel_id", "from_status").annotate(stays=Count("pk"), seconds=Sum("seconds")),
+        ("day", "channel_id", "from_status"),
+        ("stays", "seconds"),
+    )
     steps = defaultdict(list)
     for (from_status, to_status), step in ORDER_STEPS.items():
         steps[step].append(Q(from_status=from_status, to_status=to_status))
     for step, pairs in steps.items():
-        rows = (stays.filter(reduce(operator.or_, pairs), actor_id__isnull=False)
-                .annotate(step=Value(step), warehouse_id=Value(0), took_at_least=_bucket(F("seconds")))
-                .values("day", "actor_id", "step", "warehouse_id", "took_at_least").annotate(handled=Count("pk")))
-        _add_rows(increments, DailyHandling, rows, ("day", "actor_id", "step", "warehouse_id", "took_at_least"),
-                  ("handled",))
+        rows = (
+            stays.filter(reduce(operator.or_, pairs), actor_id__isnull=False)
+            .annotate(step=Value(step), warehouse_id=Value(0), took_at_least=_bucket(F("seconds")))
+            .values("day", "actor_id", "step", "warehouse_id", "took_at_least")
+            .annotate(handled=Count("pk"))
+        )
+        _add_rows(
+            increments, DailyHandling, rows, ("day", "actor_id", "step", "warehouse_id", "took_at_least"), ("handled",)
+        )
 
 
 def _recount_shipments(increments):
     shipments = Shipment.objects.annotate(channel_id=F("order__channel_id"))
     key = ("day", "channel_id", "warehouse_id")
-    _add_rows(increments, DailyShipments,
-              shipments.filter(shipped_at__isnull=False).annotate(day=_day("shipped_at")).values(*key).annotate(
-                  dispatched=Count("pk"),
-                  order_to_dispatch_seconds=Sum(WholeSeconds(F("order__placed_at"), F("shipped_at")))),
-              key, ("dispatched", "order_to_dispatch_seconds"))
+    _add_rows(
+        increments,
+        DailyShipments,
+        shipments.filter(shipped_at__isnull=False)
+        .annotate(day=_day("shipped_at"))
+        .values(*key)
+        .annotate(
+            dispatched=Count("pk"), order_to_dispatch_seconds=Sum(WholeSeconds(F("order__placed_at"), F("shipped_at")))
+        ),
+        key,
+        ("dispatched", "order_to_dispatch_seconds"),
+    )
     timed = Q(shipped_at__isnull=False)
-    _add_rows(increments, DailyShipments,
-              shipments.filter(delivered_at__isnull=False).annotate(day=_day("delivered_at")).values(*key).annotate(
-                  delivered=Count("pk"), delivery_timed=Count("pk", filter=timed),
-                  dispatch_to_delivery_seconds=Sum(WholeSeconds(F("shipped_at"), F("delivered_at")), filter=timed),
-                  promised=Count("pk", filter=Q(expected_delivery_on__isnull=False)),
-                  on_time=Count("pk", filter=Q(expected_delivery_on__gte=_day("delivered_at")))),
-              key, ("delivered", "delivery_timed", "dispatch_to_delivery_seconds", "promised", "on_time"))
+    _add_rows(
+        increments,
+        DailyShipments,
+        shipments.filter(delivered_at__isnull=False)
+        .annotate(day=_day("delivered_at"))
+        .values(*key)
+        .annotate(
+            delivered=Count("pk"),
+            delivery_timed=Count("pk", filter=timed),
+            dispatch_to_delivery_seconds=Sum(WholeSeconds(F("shipped_at"), F("delivered_at")), filter=timed),
+            promised=Count("pk", filter=Q(expected_delivery_on__isnull=False)),
+            on_time=Count("pk", filter=Q(expected_delivery_on__gte=_day("delivered_at"))),
+        ),
+        key,
+        ("delivered", "delivery_timed", "dispatch_to_delivery_seconds", "promised", "on_time"),
+    )
     handling_key = ("day", "user_id", "step", "warehouse_id", "took_at_least")
     for step, person, done, waited_since in [
         (Step.PACK, "packed_by_id", "packed_at", F("created_at")),
         (Step.DISPATCH, "dispatched_by_id", "shipped_at", Coalesce(F("packed_at"), F("created_at"))),
     ]:
-        rows = (shipments.filter(**{f"{done}__isnull": False, f"{person}__isnull": False})
-                .annotate(day=_day(done), user_id=F(person), step=Value(step),
-                          took_at_least=_bucket(WholeSeconds(waited_since, F(done))))
-                .values(*handling_key).annotate(handled=Count("pk")))
+        rows = (
+            shipments.filter(**{f"{done}__isnull": False, f"{person}__isnull": False})
+            .annotate(
+                day=_day(done),
+                user_id=F(person),
+                step=Value(step),
+                took_at_least=_bucket(WholeSeconds(waited_since, F(done))),
+            )
+            .values(*handling_key)
+            .annotate(handled=Count("pk"))
+        )
         _add_rows(increments, DailyHandling, rows, handling_key, ("handled",))
 
 
@@ -549,8 +701,7 @@ def rebuild(*, replace=True):
             fresh = {key: amounts for key, amounts in counted.of(model) if any(amounts.values())}
             stored = _stored(model)
             differing = sum(
-                1 for key in fresh.keys() | stored.keys()
-                if not _same(stored.get(key), fresh.get(key), amount_fields)
+                1 for key in fresh.keys() | stored.keys() if not _same(stored.get(key), fresh.get(key), amount_fields)
             )
             checks.append(RollupCheck(model, len(fresh), differing))
             if replace and differing:

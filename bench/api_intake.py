@@ -65,8 +65,11 @@ def order_body(products, number):
         "channel_order_id": f"API-BENCH-{number}",
         "recipient": f"客户{number}",
         "phone": f"139 {number // 10000:04d} {number % 10000:04d}",
-        "province": province, "city": city, "district": districts[number % len(districts)],
-        "address": f"{data.STREETS[number % len(data.STREETS)]} {number} 号", "postcode": postcode,
+        "province": province,
+        "city": city,
+        "district": districts[number % len(districts)],
+        "address": f"{data.STREETS[number % len(data.STREETS)]} {number} 号",
+        "postcode": postcode,
         "payment_method": "cod" if cash_on_delivery else ("e_wallet", "card")[number % 2],
         "paid_amount": "0" if cash_on_delivery else str(total),
         "lines": [{"sku": sku, "quantity": q} for (sku, _price), q in zip(chosen, quantities, strict=True)],
@@ -89,10 +92,20 @@ class Server:
             "LOG_LEVEL": "WARNING",
         }
         self.process = subprocess.Popen(
-            [str(data.BASE_DIR / ".venv" / "bin" / "gunicorn"), "config.wsgi:application",
-             "--workers", str(WORKERS), "--bind", f"{HOST}:{self.port}", "--log-level", "warning",
-             "--backlog", "64"],
-            cwd=data.BASE_DIR, env=environment,
+            [
+                str(data.BASE_DIR / ".venv" / "bin" / "gunicorn"),
+                "config.wsgi:application",
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"{HOST}:{self.port}",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "64",
+            ],
+            cwd=data.BASE_DIR,
+            env=environment,
         )
 
     def wait_until_ready(self, token, timeout=60):
@@ -155,8 +168,9 @@ def run_clients(jobs):
 
 def post_jobs(port, token, products, start, per_client):
     def post(number):
-        return lambda: request(port, "POST", ORDERS_PATH, token, order_body(products, number),
-                               {"Idempotency-Key": str(uuid.uuid4())})[0]
+        return lambda: request(
+            port, "POST", ORDERS_PATH, token, order_body(products, number), {"Idempotency-Key": str(uuid.uuid4())}
+        )[0]
 
     return [[post(start + c * per_client + i) for i in range(per_client)] for c in range(CLIENTS)]
 
@@ -182,8 +196,12 @@ def in_process(token, channel, products, start, repeat=40):
     numbers = iter(range(start, start + 3 * repeat + 2))
 
     def post():
-        response = client.post(ORDERS_PATH, order_body(products, next(numbers)), content_type="application/json",
-                               HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()))
+        response = client.post(
+            ORDERS_PATH,
+            order_body(products, next(numbers)),
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
+        )
         assert response.status_code == 201, response.content
 
     def get():
@@ -207,8 +225,10 @@ def in_process(token, channel, products, start, repeat=40):
         began = time.perf_counter()
         for _ in range(repeat):
             call()
-        figures[label] = {"queries": queries[0],
-                          "milliseconds": round((time.perf_counter() - began) / repeat * 1000, 2)}
+        figures[label] = {
+            "queries": queries[0],
+            "milliseconds": round((time.perf_counter() - began) / repeat * 1000, 2),
+        }
     return figures
 
 
@@ -219,8 +239,10 @@ def require_shared_cache():
 
     backend = settings.CACHES["default"]["BACKEND"]
     if backend.endswith(("LocMemCache", "DummyCache")):
-        raise SystemExit(f"CACHES['default'] is {backend}: the API's rate limit needs a shared cache "
-                         "(django.core.cache.backends.db.DatabaseCache) in config/settings.py")
+        raise SystemExit(
+            f"CACHES['default'] is {backend}: the API's rate limit needs a shared cache "
+            "(django.core.cache.backends.db.DatabaseCache) in config/settings.py"
+        )
     return backend
 
 
@@ -243,8 +265,10 @@ def main():
     channel = data.channel("api", "api", "API")
     token = issue_token(channel.pk, actor=None).secret
     served_here = in_process(token, channel, products, 1_000_000)
-    print("in process, no HTTP: " + ", ".join(
-        f"{label} {f['milliseconds']} ms ({f['queries']} queries)" for label, f in served_here.items()))
+    print(
+        "in process, no HTTP: "
+        + ", ".join(f"{label} {f['milliseconds']} ms ({f['queries']} queries)" for label, f in served_here.items())
+    )
     connections.close_all()
 
     server = Server(args.database)
@@ -266,8 +290,10 @@ def main():
             seconds, seen = run_clients(get_jobs(server.port, token, args.gets_per_client))
             statuses.update({f"GET {code}": n for code, n in seen.items()})
             get_rates.append(sum(seen.values()) / seconds)
-            print(f"round {round_number}: {post_rates[-1]:.1f} orders/s, {get_rates[-1]:.1f} GETs/s, "
-                  f"ratio {post_rates[-1] / get_rates[-1]:.3f}")
+            print(
+                f"round {round_number}: {post_rates[-1]:.1f} orders/s, {get_rates[-1]:.1f} GETs/s, "
+                f"ratio {post_rates[-1] / get_rates[-1]:.3f}"
+            )
     finally:
         server.stop()
 
@@ -281,35 +307,42 @@ def main():
     # machine; the median of the rounds' ratios is steadier than the ratio of the two medians.
     round_ratios = [post / get for post, get in zip(post_rates, get_rates, strict=True)]
     ratio = data.median(round_ratios)
-    print(f"median: {post_median:.1f} orders/s, {get_median:.1f} GETs/s; median ratio {ratio:.3f} (aim >= {AIM}); "
-          f"orders by status {by_status}")
+    print(
+        f"median: {post_median:.1f} orders/s, {get_median:.1f} GETs/s; median ratio {ratio:.3f} (aim >= {AIM}); "
+        f"orders by status {by_status}"
+    )
 
-    path = data.write_results("api_intake", databases=[args.database], figures={
-        "orders_per_second": round(post_median, 1),
-        "minimal_gets_per_second": round(get_median, 1),
-        "ratio": round(ratio, 3),
-        "aim": f">= {AIM}",
-        "aim_met": ratio >= AIM,
-        "rounds": args.rounds,
-        "orders_per_round": CLIENTS * args.orders_per_client,
-        "gets_per_round": CLIENTS * args.gets_per_client,
-        "order_rates_per_round": [round(r, 1) for r in post_rates],
-        "get_rates_per_round": [round(r, 1) for r in get_rates],
-        "ratios_per_round": [round(r, 3) for r in round_ratios],
-        "ratio_of_medians": round(post_median / get_median, 3),
-        "lines_per_order": 3,
-        "gunicorn_workers": WORKERS,
-        "clients": CLIENTS,
-        "in_process": served_here,
-        "orders_by_status": by_status,
-        "answers": dict(statuses),
-        "rate_limit_cache": cache_backend,
-    }, notes=(
-        "POST /api/v1/orders/ with an Idempotency-Key (token check, rate limit, validation, place_order, "
-        "idempotency record, the order read back) against GET /api/v1/orders/?channel_order_id=<none>, "
-        "both through gunicorn on one machine with PostgreSQL and the client threads. `in_process`: the same "
-        "requests served without HTTP, and place_order alone, to show what share of a POST is the intake."
-    ))
+    path = data.write_results(
+        "api_intake",
+        databases=[args.database],
+        figures={
+            "orders_per_second": round(post_median, 1),
+            "minimal_gets_per_second": round(get_median, 1),
+            "ratio": round(ratio, 3),
+            "aim": f">= {AIM}",
+            "aim_met": ratio >= AIM,
+            "rounds": args.rounds,
+            "orders_per_round": CLIENTS * args.orders_per_client,
+            "gets_per_round": CLIENTS * args.gets_per_client,
+            "order_rates_per_round": [round(r, 1) for r in post_rates],
+            "get_rates_per_round": [round(r, 1) for r in get_rates],
+            "ratios_per_round": [round(r, 3) for r in round_ratios],
+            "ratio_of_medians": round(post_median / get_median, 3),
+            "lines_per_order": 3,
+            "gunicorn_workers": WORKERS,
+            "clients": CLIENTS,
+            "in_process": served_here,
+            "orders_by_status": by_status,
+            "answers": dict(statuses),
+            "rate_limit_cache": cache_backend,
+        },
+        notes=(
+            "POST /api/v1/orders/ with an Idempotency-Key (token check, rate limit, validation, place_order, "
+            "idempotency record, the order read back) against GET /api/v1/orders/?channel_order_id=<none>, "
+            "both through gunicorn on one machine with PostgreSQL and the client threads. `in_process`: the same "
+            "requests served without HTTP, and place_order alone, to show what share of a POST is the intake."
+        ),
+    )
     print(f"wrote {path}")
     if not args.keep_database:
         data.drop_database(args.database)

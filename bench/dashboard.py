@@ -31,15 +31,21 @@ SIZES = {
 }
 STAFF = 12
 AIM = 1.5
-AFTER_SALES_TABLES = ["aftersales_returnrequest", "aftersales_returnline", "aftersales_ticket", "aftersales_feedback",
-                      "orders_refund", "logistics_shipmentline"]
+AFTER_SALES_TABLES = [
+    "aftersales_returnrequest",
+    "aftersales_returnline",
+    "aftersales_ticket",
+    "aftersales_feedback",
+    "orders_refund",
+    "logistics_shipmentline",
+]
 
 
 def views(channel_id, warehouse_id):
     return {
         "30_days": "/admin/?" + urlencode({"range": "30d"}),
-        "30_days_channel_warehouse": "/admin/?" + urlencode(
-            {"range": "30d", "channel": channel_id, "warehouse": warehouse_id}),
+        "30_days_channel_warehouse": "/admin/?"
+        + urlencode({"range": "30d", "channel": channel_id, "warehouse": warehouse_id}),
     }
 
 
@@ -58,6 +64,7 @@ def log(message):
 
 
 # --- the rest of each order's story, in SQL -------------------------------------------------------
+
 
 def _step(label, sql, params, timings):
     from django.db import connection
@@ -81,7 +88,9 @@ def fill_order_stories(timings):
     products = list(Product.objects.filter(sku__startswith="BENCH-").order_by("pk").values_list("pk", flat=True))
     houses = _bench_houses()
 
-    _step("order lines", f"""
+    _step(
+        "order lines",
+        f"""
         INSERT INTO orders_orderline (order_id, product_id, sku, name, quantity, unit_price, line_total)
         SELECT o.id, p.id, p.sku, p.name, q.quantity, p.unit_price, q.quantity * p.unit_price
         FROM orders_order o
@@ -89,10 +98,15 @@ def fill_order_stories(timings):
         CROSS JOIN LATERAL (SELECT (ARRAY{products})[1 + (o.id * 7 + n * 13) % {len(products)}] AS product_id,
                                    1 + (o.id + n) % 3 AS quantity) AS q
         JOIN inventory_product p ON p.id = q.product_id
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
 
     held_first = "(o.id % 10 = 0 AND o.confirmed_at IS NOT NULL)"
-    _step("order events", f"""
+    _step(
+        "order events",
+        f"""
         INSERT INTO orders_orderevent (order_id, from_status, to_status, transition, actor_id, reason, created_at)
         SELECT o.id, 'pending', 'on_hold', 'hold', NULL, '', o.placed_at
         FROM orders_order o WHERE o.status = 'on_hold' OR {held_first}
@@ -122,17 +136,27 @@ def fill_order_stories(timings):
         UNION ALL
         SELECT o.id, 'delivered', 'completed', 'complete', {staff_sql}[10], '', o.completed_at
         FROM orders_order o WHERE o.completed_at IS NOT NULL
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
 
-    _step("payments", """
+    _step(
+        "payments",
+        """
         INSERT INTO orders_payment (order_id, method, amount, reference, status, created_at, recorded_by_id)
         SELECT o.id, o.payment_method, o.amount_paid, '', 'captured',
                coalesce(CASE WHEN o.payment_method = 'cod' THEN o.delivered_at END, o.placed_at), NULL
         FROM orders_order o WHERE o.amount_paid > 0
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
 
     carrier = _bench_carrier()
-    _step("shipments", f"""
+    _step(
+        "shipments",
+        f"""
         INSERT INTO logistics_shipment (order_id, warehouse_id, carrier_id, tracking_number, status, exception_kind,
                                         service_reason, created_at, packed_at, packed_by_id, shipped_at,
                                         dispatched_by_id, expected_delivery_on, delivered_at, purpose)
@@ -143,12 +167,20 @@ def fill_order_stories(timings):
                (o.shipped_at AT TIME ZONE 'Asia/Shanghai')::date + (CASE WHEN o.id % 7 = 0 THEN 1 ELSE 2 + o.id % 3 END)::int,
                o.delivered_at, 'order'
         FROM orders_order o WHERE o.shipped_at IS NOT NULL
-    """, None, timings)
-    _step("shipment lines", """
+    """,
+        None,
+        timings,
+    )
+    _step(
+        "shipment lines",
+        """
         INSERT INTO logistics_shipmentline (shipment_id, order_line_id, quantity, packed_quantity)
         SELECT s.id, l.id, l.quantity, l.quantity
         FROM logistics_shipment s JOIN orders_orderline l ON l.order_id = s.order_id
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
 
 
 def fill_after_sales(timings):
@@ -171,7 +203,9 @@ def fill_after_sales(timings):
     # keys to find an order's first one: hours at a million orders instead of seconds.
     _step("analyze", "ANALYZE", None, timings)
 
-    _step("returns and their lines", f"""
+    _step(
+        "returns and their lines",
+        f"""
         WITH drawn AS (
             SELECT o.id AS order_id, o.delivered_at,
                    o.delivered_at + interval '1 day' + interval '9 days' * random() AS created_at,
@@ -213,11 +247,11 @@ def fill_after_sales(timings):
                    s.status IN ('received', 'inspected', 'resolved', 'closed') AS was_received,
                    s.status IN ('inspected', 'resolved', 'closed') AS was_inspected,
                    s.status IN ('resolved', 'closed') AS was_resolved,
-                   {after.format('s.created_at', '12 hours')} AS approved_at,
-                   {after.format('s.created_at', '2 days 12 hours')} AS received_at,
-                   {after.format('s.created_at', '3 days')} AS inspected_at,
-                   {after.format('s.created_at', '4 days')} AS resolved_at,
-                   {after.format('s.created_at', '6 days')} AS closed_at
+                   {after.format("s.created_at", "12 hours")} AS approved_at,
+                   {after.format("s.created_at", "2 days 12 hours")} AS received_at,
+                   {after.format("s.created_at", "3 days")} AS inspected_at,
+                   {after.format("s.created_at", "4 days")} AS resolved_at,
+                   {after.format("s.created_at", "6 days")} AS closed_at
             FROM staged s
         ), cases AS (
             INSERT INTO aftersales_returnrequest (
@@ -226,7 +260,7 @@ def fill_after_sales(timings):
                 warehouse_id, refund_amount, refund_includes_shipping, requested_by_id, created_at,
                 approved_at, received_at, inspected_at, resolved_at, closed_at, updated_at
             )
-            SELECT t.id, 'RMA' || {local_day.format('t.created_at')} || '-' || {data.six_digits_sql('t.id')},
+            SELECT t.id, 'RMA' || {local_day.format("t.created_at")} || '-' || {data.six_digits_sql("t.id")},
                    t.order_id, t.status, t.outcome, CASE WHEN t.was_resolved THEN t.outcome ELSE '' END,
                    (ARRAY['颜色和图片不一样，想退货', '尺码偏小', '收到就坏了', '发错了型号', ''])[1 + t.id % 5],
                    CASE WHEN t.status = 'rejected' THEN '商品已拆封使用，不符合退货条件' ELSE '' END,
@@ -258,9 +292,14 @@ def fill_after_sales(timings):
                CASE WHEN t.was_inspected AND t.reason IN ('quality', 'damaged_in_transit') THEN t.quantity ELSE 0 END,
                CASE WHEN t.was_inspected AND t.reason IN ('quality', 'damaged_in_transit') THEN '不能再售' ELSE '' END
         FROM timed t JOIN cases c ON c.id = t.id
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
 
-    _step("tickets", f"""
+    _step(
+        "tickets",
+        f"""
         WITH drawn AS (
             SELECT o.id AS order_id, o.customer_id, o.channel_id, s.id AS shipment_id,
                    coalesce(o.delivered_at, o.shipped_at, o.placed_at) + interval '1 hour'
@@ -291,9 +330,9 @@ def fill_after_sales(timings):
             SELECT s.*,
                    s.created_at + interval '1 hour' * CASE s.severity WHEN 'urgent' THEN 4 WHEN 'high' THEN 24
                                                                      ELSE 72 END AS respond_by,
-                   {after.format('s.created_at', '2 hours')} AS answered_at,
-                   {after.format('s.created_at', '2 days')} AS resolved_at,
-                   {after.format('s.created_at', '5 days')} AS closed_at,
+                   {after.format("s.created_at", "2 hours")} AS answered_at,
+                   {after.format("s.created_at", "2 days")} AS resolved_at,
+                   {after.format("s.created_at", "5 days")} AS closed_at,
                    s.status IN ('resolved', 'closed') AS was_resolved
             FROM staged s
         )
@@ -302,7 +341,7 @@ def fill_after_sales(timings):
             return_request_id, customer_id, channel_id, assigned_to_id, respond_by, first_response_at, root_cause,
             corrective_action, opened_by_id, created_at, resolved_at, closed_at, updated_at
         )
-        SELECT t.id, 'T' || {local_day.format('t.created_at')} || '-' || {data.six_digits_sql('t.id')},
+        SELECT t.id, 'T' || {local_day.format("t.created_at")} || '-' || {data.six_digits_sql("t.id")},
                CASE t.category WHEN 'quality' THEN '商品有质量问题' WHEN 'late_delivery' THEN '物流太慢，催了几次'
                     WHEN 'wrong_item' THEN '发错货' WHEN 'damage' THEN '收到的商品破损'
                     WHEN 'service' THEN '客服电话一直占线' ELSE '其他问题' END,
@@ -320,9 +359,14 @@ def fill_after_sales(timings):
                CASE t.status WHEN 'open' THEN t.created_at WHEN 'resolved' THEN t.resolved_at
                     WHEN 'closed' THEN t.closed_at ELSE t.answered_at END
         FROM timed t
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
 
-    _step("feedback", """
+    _step(
+        "feedback",
+        """
         WITH drawn AS (
             SELECT o.id AS order_id, o.channel_id, o.delivered_at + interval '5 days' * power(random(), 2) AS created_at,
                    random() AS r_rating
@@ -339,9 +383,14 @@ def fill_after_sales(timings):
                     ELSE (ARRAY['一般，包装有点简陋', '送货时间比预计晚了两天', ''])[1 + r.order_id % 3] END,
                NULL, r.created_at
         FROM rated r
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
 
-    _step("refunds", f"""
+    _step(
+        "refunds",
+        f"""
         WITH drawn AS (
             SELECT o.id AS order_id, p.id AS payment_id, p.amount AS paid, o.status AS order_status,
                    CASE WHEN o.status = 'cancelled' THEN o.cancelled_at
@@ -363,8 +412,8 @@ def fill_after_sales(timings):
                        WHEN d.r_status < 0.01 THEN 'requested' WHEN d.r_status < 0.03 THEN 'approved'
                        WHEN d.r_status < 0.92 THEN 'paid' ELSE 'failed' END
                    END AS status,
-                   {after.format('d.requested_at', '1 day')} AS approved_at,
-                   {after.format('d.requested_at', '2 days')} AS settled_at
+                   {after.format("d.requested_at", "1 day")} AS approved_at,
+                   {after.format("d.requested_at", "2 days")} AS settled_at
             FROM drawn d
             WHERE d.requested_at < now()
         )
@@ -383,9 +432,14 @@ def fill_after_sales(timings):
                CASE WHEN s.status IN ('paid', 'failed') THEN {finance} END,
                CASE WHEN s.status IN ('paid', 'failed') THEN s.settled_at END
         FROM staged s
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
     # orders.services.settlement.update_payment_figures, for every order with a refund at once.
-    _step("orders' refund figures", """
+    _step(
+        "orders' refund figures",
+        """
         UPDATE orders_order o
         SET amount_refunded = r.refunded, refund_due = r.owed,
             payment_status = CASE WHEN r.refunded = 0 THEN o.payment_status
@@ -395,7 +449,10 @@ def fill_after_sales(timings):
                      coalesce(sum(amount) FILTER (WHERE status IN ('requested', 'approved')), 0) AS owed
               FROM orders_refund GROUP BY order_id) AS r
         WHERE o.id = r.order_id
-    """, None, timings)
+    """,
+        None,
+        timings,
+    )
     _step("vacuum analyze", "VACUUM (ANALYZE)", None, timings)
 
 
@@ -404,9 +461,12 @@ def _bench_staff_sql():
     10 completes, 11 serves customers, 12 is Finance."""
     from django.contrib.auth.models import User
 
-    people = [User.objects.get_or_create(username=f"bench_staff_{n}", defaults={"is_staff": True,
-                                                                                "first_name": f"员工{n}"})[0].pk
-              for n in range(1, STAFF + 1)]
+    people = [
+        User.objects.get_or_create(username=f"bench_staff_{n}", defaults={"is_staff": True, "first_name": f"员工{n}"})[
+            0
+        ].pk
+        for n in range(1, STAFF + 1)
+    ]
     return f"(ARRAY{people})"
 
 
@@ -423,6 +483,7 @@ def _bench_carrier():
 
 
 # --- worker: one database, one logged-in test client ----------------------------------------------
+
 
 def prepare(size, reuse):
     """Build (or reuse) this size's database with its rollups; returns the build timings."""
@@ -488,8 +549,14 @@ def worker(size, reuse):
         cursor.execute("SELECT count(*) FROM orders_order WHERE placed_at >= now() - interval '30 days'")
         recent = cursor.fetchone()[0]
         rollup_rows = {}
-        for table in ("dailyorders", "dailyprovinceorders", "dailyproductsales", "dailystagetime",
-                      "dailyshipments", "dailyhandling"):
+        for table in (
+            "dailyorders",
+            "dailyprovinceorders",
+            "dailyproductsales",
+            "dailystagetime",
+            "dailyshipments",
+            "dailyhandling",
+        ):
             cursor.execute(f"SELECT count(*) FROM analytics_{table}")
             rollup_rows[table] = cursor.fetchone()[0]
         after_sales_rows = {}
@@ -497,8 +564,17 @@ def worker(size, reuse):
             cursor.execute(f"SELECT count(*) FROM {table}")
             after_sales_rows[table] = cursor.fetchone()[0]
     paths = views(Channel.objects.get(code="web").pk, Warehouse.objects.get(code="WH2").pk)
-    reply({"ready": True, "orders": orders, "orders_last_30_days": recent, "rollup_rows": rollup_rows,
-           "after_sales_rows": after_sales_rows, "build": timings, "paths": paths})
+    reply(
+        {
+            "ready": True,
+            "orders": orders,
+            "orders_last_30_days": recent,
+            "rollup_rows": rollup_rows,
+            "after_sales_rows": after_sales_rows,
+            "build": timings,
+            "paths": paths,
+        }
+    )
 
     for line in sys.stdin:
         command = json.loads(line)
@@ -507,8 +583,13 @@ def worker(size, reuse):
         path = command["path"]
         if command["do"] == "check":
             response, size_bytes = get(path)
-            reply({"status": response.status_code, "bytes": size_bytes,
-                   "has_figures": b'id="dash-figures"' in response.content})
+            reply(
+                {
+                    "status": response.status_code,
+                    "bytes": size_bytes,
+                    "has_figures": b'id="dash-figures"' in response.content,
+                }
+            )
         elif command["do"] == "time":
             seconds, statuses = [], set()
             for _ in range(command["repeat"]):
@@ -522,6 +603,7 @@ def worker(size, reuse):
 
 
 # --- parent: two workers, alternating rounds ------------------------------------------------------
+
 
 class Worker:
     def __init__(self, size, reuse):
@@ -558,9 +640,11 @@ def main():
     workers = {size: Worker(size, args.reuse) for size in ("big", "small")}
     try:
         for size, w in workers.items():
-            print(f"{size}: {w.ready['orders']} orders ({w.ready['orders_last_30_days']} in the last 30 days), "
-                  f"rollup rows {w.ready['rollup_rows']}, after-sales rows {w.ready['after_sales_rows']}, "
-                  f"build {w.ready['build']}")
+            print(
+                f"{size}: {w.ready['orders']} orders ({w.ready['orders_last_30_days']} in the last 30 days), "
+                f"rollup rows {w.ready['rollup_rows']}, after-sales rows {w.ready['after_sales_rows']}, "
+                f"build {w.ready['build']}"
+            )
         names = list(workers["small"].ready["paths"])
         for name in names:
             for size, w in workers.items():
@@ -590,39 +674,50 @@ def main():
                 report = w.ask(do="queries", path=w.ready["paths"][name])
                 queries.setdefault(name, {})[size] = report
                 row[size] = {
-                    "orders": w.ready["orders"], "orders_last_30_days": w.ready["orders_last_30_days"],
-                    "median_ms": round(data.median(ms), 1), "min_ms": round(ms[0], 1),
-                    "p90_ms": round(ms[int(len(ms) * 0.9) - 1], 1), "requests": len(ms),
-                    "queries": report["count"], "sql_ms": report["total_ms"],
+                    "orders": w.ready["orders"],
+                    "orders_last_30_days": w.ready["orders_last_30_days"],
+                    "median_ms": round(data.median(ms), 1),
+                    "min_ms": round(ms[0], 1),
+                    "p90_ms": round(ms[int(len(ms) * 0.9) - 1], 1),
+                    "requests": len(ms),
+                    "queries": report["count"],
+                    "sql_ms": report["total_ms"],
                 }
             row["ratio"] = round(row["big"]["median_ms"] / row["small"]["median_ms"], 2)
             row["aim_met"] = row["ratio"] <= AIM
             figures[name] = row
-            print(f"{name:>26}: 10k {row['small']['median_ms']:7.1f} ms ({row['small']['queries']} queries, "
-                  f"SQL {row['small']['sql_ms']} ms)  1M {row['big']['median_ms']:7.1f} ms "
-                  f"({row['big']['queries']} queries, SQL {row['big']['sql_ms']} ms)  ratio {row['ratio']:.2f} "
-                  f"{'ok' if row['aim_met'] else 'OVER THE AIM'}")
+            print(
+                f"{name:>26}: 10k {row['small']['median_ms']:7.1f} ms ({row['small']['queries']} queries, "
+                f"SQL {row['small']['sql_ms']} ms)  1M {row['big']['median_ms']:7.1f} ms "
+                f"({row['big']['queries']} queries, SQL {row['big']['sql_ms']} ms)  ratio {row['ratio']:.2f} "
+                f"{'ok' if row['aim_met'] else 'OVER THE AIM'}"
+            )
     finally:
         for w in workers.values():
             w.close()
 
-    path = data.write_results("dashboard", databases=[spec["database"] for spec in SIZES.values()], figures={
-        "aim": f"1M / 10k median <= {AIM}",
-        "aim_met": all(row["aim_met"] for row in figures.values()),
-        "views": figures,
-        "rollup_rows": {size: w.ready["rollup_rows"] for size, w in workers.items()},
-        "after_sales_rows": {size: w.ready["after_sales_rows"] for size, w in workers.items()},
-        "build_seconds": {size: w.ready["build"] for size, w in workers.items()},
-        "queries": queries,
-    }, notes=(
-        "Medians of 20 requests per view and size through django.test.Client logged in as a superuser, "
-        "after 3 warm-up requests; the two sizes are asked in alternating rounds. Orders spread over two "
-        "years (bench/data.py), so the 30 days hold about 9 % of them; after-sales records at a shop's shares "
-        "(after_sales_rows: returns of ~3 % and ratings of ~20 % of delivered orders, tickets about ~1.5 % of "
-        "orders, refunds of ~2 % of paid ones). build_seconds.rebuild_rollups is "
-        "`manage.py rebuild_rollups` recomputing every rollup from the records. The machine was shared with "
-        "other work while measuring."
-    ))
+    path = data.write_results(
+        "dashboard",
+        databases=[spec["database"] for spec in SIZES.values()],
+        figures={
+            "aim": f"1M / 10k median <= {AIM}",
+            "aim_met": all(row["aim_met"] for row in figures.values()),
+            "views": figures,
+            "rollup_rows": {size: w.ready["rollup_rows"] for size, w in workers.items()},
+            "after_sales_rows": {size: w.ready["after_sales_rows"] for size, w in workers.items()},
+            "build_seconds": {size: w.ready["build"] for size, w in workers.items()},
+            "queries": queries,
+        },
+        notes=(
+            "Medians of 20 requests per view and size through django.test.Client logged in as a superuser, "
+            "after 3 warm-up requests; the two sizes are asked in alternating rounds. Orders spread over two "
+            "years (bench/data.py), so the 30 days hold about 9 % of them; after-sales records at a shop's shares "
+            "(after_sales_rows: returns of ~3 % and ratings of ~20 % of delivered orders, tickets about ~1.5 % of "
+            "orders, refunds of ~2 % of paid ones). build_seconds.rebuild_rollups is "
+            "`manage.py rebuild_rollups` recomputing every rollup from the records. The machine was shared with "
+            "other work while measuring."
+        ),
+    )
     print(f"wrote {path}")
     if args.drop:
         for spec in SIZES.values():

@@ -10,7 +10,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -72,6 +72,7 @@ def superuser(username="bench"):
 
 # --- a small shop, built through the services -------------------------------------------------
 
+
 def build_catalogue(*, products=60, warehouses=3, stock_per_level=1_000_000):
     """Products priced 9.90 to 99.90 with `stock_per_level` units in each warehouse, received
     through inventory.services so the ledger is whole. Returns the products."""
@@ -89,8 +90,10 @@ def build_catalogue(*, products=60, warehouses=3, stock_per_level=1_000_000):
         product, _created = Product.objects.get_or_create(
             sku=f"BENCH-{number:04d}",
             defaults={
-                "name": f"Bench product {number}", "barcode": f"690{number:010d}",
-                "unit_price": Decimal("9.90") + Decimal(number % 10) * 10, "cost": Decimal("5.00"),
+                "name": f"Bench product {number}",
+                "barcode": f"690{number:010d}",
+                "unit_price": Decimal("9.90") + Decimal(number % 10) * 10,
+                "cost": Decimal("5.00"),
                 "weight_kg": Decimal("0.400"),
             },
         )
@@ -110,8 +113,12 @@ def channel(code="web", kind="web", name="Web shop"):
 # --- a large order table, built with SQL ------------------------------------------------------
 
 CHANNELS = [
-    ("web", "Web shop", "web", 35), ("app", "App", "app", 30), ("marketplace", "Marketplace", "marketplace", 20),
-    ("phone", "Phone", "phone", 5), ("store", "Store", "store", 4), ("api", "API", "api", 4),
+    ("web", "Web shop", "web", 35),
+    ("app", "App", "app", 30),
+    ("marketplace", "Marketplace", "marketplace", 20),
+    ("phone", "Phone", "phone", 5),
+    ("store", "Store", "store", 4),
+    ("api", "API", "api", 4),
     ("excel", "Excel upload", "excel", 2),
 ]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -209,7 +216,9 @@ def _fill(step, *, orders, customers, shipments, years):
         cursor.execute("SELECT coalesce(max(id), 0) FROM orders_order")
         order_base = cursor.fetchone()[0]
 
-    step("customers", f"""
+    step(
+        "customers",
+        f"""
         INSERT INTO orders_customer (id, phone, name, email, created_at)
         SELECT id,
                CASE WHEN g = 1 THEN %s ELSE '+861' || (ARRAY['30','31','32','33','35','36','37','38','39',
@@ -221,24 +230,33 @@ def _fill(step, *, orders, customers, shipments, years):
                now() - interval '{years * 365} days' * random()
         FROM generate_series(1, %s) AS g, LATERAL (SELECT ({customer_base} + g)::bigint AS id) AS numbered
         ON CONFLICT (phone) DO NOTHING
-    """, [KNOWN_PHONE, customers])
+    """,
+        [KNOWN_PHONE, customers],
+    )
     # A phone that was taken already is skipped, so the new customers are numbered afresh.
-    step("customer numbering", f"""
+    step(
+        "customer numbering",
+        f"""
         CREATE TEMPORARY TABLE bench_customer AS
         SELECT row_number() OVER (ORDER BY id) AS n, id, name, phone
         FROM orders_customer WHERE id > {customer_base}
-    """)
+    """,
+    )
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM bench_customer")
         customers = cursor.fetchone()[0]
     if not customers:
         raise RuntimeError("no new customer could be added: every generated phone was taken")
-    step("customer sequence", "SELECT setval(pg_get_serial_sequence('orders_customer', 'id'), "
-                              "(SELECT max(id) FROM orders_customer))")
+    step(
+        "customer sequence",
+        "SELECT setval(pg_get_serial_sequence('orders_customer', 'id'), (SELECT max(id) FROM orders_customer))",
+    )
 
     # Age decides how far an order got: the last days hold the open work, older orders are
     # mostly completed, some cancelled, a few stuck in delivery.
-    step("orders", f"""
+    step(
+        "orders",
+        rf"""
         WITH drawn AS (
             SELECT {order_base} + g AS id,
                    now() - interval '{years * 365} days' * power(random(), 1.3) AS placed_at,
@@ -290,7 +308,7 @@ def _fill(step, *, orders, customers, shipments, years):
             updated_at, created_by_id, express_requested, language
         )
         SELECT p.id,
-               'OC' || to_char(p.placed_at AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-' || {six_digits_sql('p.id')},
+               'OC' || to_char(p.placed_at AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-' || {six_digits_sql("p.id")},
                {channel_sql},
                'CH-' || p.id,
                c.id, p.status,
@@ -329,21 +347,32 @@ def _fill(step, *, orders, customers, shipments, years):
                least(p.placed_at + interval '9 days', now()),
                NULL, false, ''
         FROM priced p JOIN bench_customer c ON c.n = p.customer_n
-    """, {"orders": orders, "customers": customers})
+    """,
+        {"orders": orders, "customers": customers},
+    )
     step("drop customer numbering", "DROP TABLE bench_customer")
-    step("order sequence", "SELECT setval(pg_get_serial_sequence('orders_order', 'id'), "
-                           "(SELECT max(id) FROM orders_order))")
+    step(
+        "order sequence",
+        "SELECT setval(pg_get_serial_sequence('orders_order', 'id'), (SELECT max(id) FROM orders_order))",
+    )
 
     if shipments:
         carriers = [
             Carrier.objects.get_or_create(code=code, defaults={"name": name})[0].pk
-            for code, name in [("sf", "SF Express"), ("zto", "ZTO Express"), ("yto", "YTO Express"), ("jd", "JD Logistics")]
+            for code, name in [
+                ("sf", "SF Express"),
+                ("zto", "ZTO Express"),
+                ("yto", "YTO Express"),
+                ("jd", "JD Logistics"),
+            ]
         ]
         houses = [
             Warehouse.objects.get_or_create(code=f"WH{n}", defaults={"name": f"Warehouse {n}", "priority": n})[0].pk
             for n in (1, 2, 3)
         ]
-        step("shipments", f"""
+        step(
+            "shipments",
+            f"""
             INSERT INTO logistics_shipment (order_id, warehouse_id, carrier_id, tracking_number, status,
                                             shipped_at, delivered_at, dispatched_by_id, exception_kind,
                                             service_reason, created_at, purpose)
@@ -355,7 +384,9 @@ def _fill(step, *, orders, customers, shipments, years):
                    o.shipped_at, o.delivered_at, NULL, '', '', o.shipped_at, 'order'
             FROM orders_order o
             WHERE o.shipped_at IS NOT NULL AND o.id > {order_base}
-        """, [])
+        """,
+            [],
+        )
 
     # A table filled over two years has been vacuumed (visibility map set, so index-only scans
     # work) and analyzed by autovacuum; a table filled a minute ago has neither.
@@ -363,6 +394,7 @@ def _fill(step, *, orders, customers, shipments, years):
 
 
 # --- measuring and writing results -------------------------------------------------------------
+
 
 def median(values):
     return statistics.median(values)
@@ -383,7 +415,7 @@ def write_results(name, *, databases, figures, notes=""):
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": name,
-        "date": datetime.now(dt_timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "database": {"engine": "postgresql", "server_version": server_version(), "names": databases},

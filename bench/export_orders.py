@@ -53,6 +53,7 @@ def log(message):
 
 # --- data ----------------------------------------------------------------------------------------
 
+
 def line_count():
     import psycopg
 
@@ -85,8 +86,10 @@ def default_new_order_columns():
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE orders_order ALTER COLUMN express_requested SET DEFAULT false, "
-                       "ALTER COLUMN language SET DEFAULT ''")
+        cursor.execute(
+            "ALTER TABLE orders_order ALTER COLUMN express_requested SET DEFAULT false, "
+            "ALTER COLUMN language SET DEFAULT ''"
+        )
 
 
 def add_lines(product_ids):
@@ -107,6 +110,7 @@ def add_lines(product_ids):
 
 
 # --- workers -------------------------------------------------------------------------------------
+
 
 def setup_worker():
     data.use_database(DATABASE, recreate=False)
@@ -167,10 +171,18 @@ def time_worker(size, rounds):
         log(f"round {number}/{rounds}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in samples.items() if v))
     import openpyxl
 
-    print(json.dumps({
-        "rows": len(rows), "columns": len(table.headers), "seconds": samples, "bytes": sizes,
-        "openpyxl": openpyxl.__version__, "openpyxl_uses_lxml": openpyxl.LXML,
-    }))
+    print(
+        json.dumps(
+            {
+                "rows": len(rows),
+                "columns": len(table.headers),
+                "seconds": samples,
+                "bytes": sizes,
+                "openpyxl": openpyxl.__version__,
+                "openpyxl_uses_lxml": openpyxl.LXML,
+            }
+        )
+    )
 
 
 def resident_kib(field):
@@ -215,14 +227,23 @@ def memory_worker(size, trace, path):
         file_bytes = job.file_bytes
     seconds = time.perf_counter() - began
     traced_peak = tracemalloc.get_traced_memory()[1] if trace else None
-    print(json.dumps({
-        "size": size, "path": path, "rss_before_kib": before, "peak_rss_kib": resident_kib("VmHWM"),
-        "traced_peak_kib": traced_peak // 1024 if trace else None, "seconds": round(seconds, 2),
-        "file_bytes": file_bytes,
-    }))
+    print(
+        json.dumps(
+            {
+                "size": size,
+                "path": path,
+                "rss_before_kib": before,
+                "peak_rss_kib": resident_kib("VmHWM"),
+                "traced_peak_kib": traced_peak // 1024 if trace else None,
+                "seconds": round(seconds, 2),
+                "file_bytes": file_bytes,
+            }
+        )
+    )
 
 
 # --- parent --------------------------------------------------------------------------------------
+
 
 def run_worker(*arguments):
     command = [sys.executable, __file__, *arguments]
@@ -270,15 +291,21 @@ def main():
         "aim": f"export <= {TIME_AIM} x floor; peak RSS at 100k lines <= {MEMORY_AIM} x at 10k",
         "aim_met": time_ratio <= TIME_AIM and memory_ratio <= MEMORY_AIM,
         "time": {
-            "rows": timing["rows"], "columns": timing["columns"],
-            "openpyxl": timing["openpyxl"], "openpyxl_uses_lxml": timing["openpyxl_uses_lxml"],
-            "export_median_s": export_s, "floor_median_s": floor_s, "ratio": time_ratio,
+            "rows": timing["rows"],
+            "columns": timing["columns"],
+            "openpyxl": timing["openpyxl"],
+            "openpyxl_uses_lxml": timing["openpyxl_uses_lxml"],
+            "export_median_s": export_s,
+            "floor_median_s": floor_s,
+            "ratio": time_ratio,
             "csv_export_median_s": median(timing["seconds"]["csv_export"]),
             "rows_per_second": round(timing["rows"] / export_s),
-            "samples_s": timing["seconds"], "file_bytes": timing["bytes"],
+            "samples_s": timing["seconds"],
+            "file_bytes": timing["bytes"],
         },
         "memory": {
-            "peak_rss_kib": peaks, "ratio": memory_ratio,
+            "peak_rss_kib": peaks,
+            "ratio": memory_ratio,
             "growth_above_start_kib": {
                 size: worst("rss", size, "peak_rss_kib") - min(r["rss_before_kib"] for r in memory["rss"][size])
                 for size in LINES
@@ -290,14 +317,19 @@ def main():
         },
         "build_seconds": build_seconds,
     }
-    path = data.write_results("export_orders", databases=[DATABASE], figures=figures, notes=(
-        "One row per order line, 20 columns, as a superuser (full phone numbers). Times: medians of "
-        f"{args.rounds} rounds after one warm-up round, export and floor alternating in one process, "
-        "each writing to a temporary file. Memory: a fresh process per size and run; after a warm-up "
-        "export the kernel's peak-RSS mark is reset (/proc/self/clear_refs), so VmHWM is the peak "
-        "while exporting; tracemalloc figures come from separate runs. 'background_job' is the "
-        "whole job (file written, read back and stored in the job row)."
-    ))
+    path = data.write_results(
+        "export_orders",
+        databases=[DATABASE],
+        figures=figures,
+        notes=(
+            "One row per order line, 20 columns, as a superuser (full phone numbers). Times: medians of "
+            f"{args.rounds} rounds after one warm-up round, export and floor alternating in one process, "
+            "each writing to a temporary file. Memory: a fresh process per size and run; after a warm-up "
+            "export the kernel's peak-RSS mark is reset (/proc/self/clear_refs), so VmHWM is the peak "
+            "while exporting; tracemalloc figures come from separate runs. 'background_job' is the "
+            "whole job (file written, read back and stored in the job row)."
+        ),
+    )
     log(f"memory peak RSS 10k {peaks['10k']} KiB, 100k {peaks['100k']} KiB, ratio {memory_ratio}")
     print(f"wrote {path}")
     if args.drop:

@@ -44,12 +44,14 @@ def parse_args():
     parser.add_argument("--lines", type=int, default=LINES)
     parser.add_argument("--file", default=str(Path(tempfile.gettempdir()) / "oc_import_bench.xlsx"))
     parser.add_argument("--keep-database", action="store_true", help="leave the databases for inspection")
-    parser.add_argument("--worker", choices=["prepare", "floor", "import", "phases", "one_at_a_time"],
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=["prepare", "floor", "import", "phases", "one_at_a_time"], help=argparse.SUPPRESS
+    )
     return parser.parse_args()
 
 
 # --- in a worker process ---------------------------------------------------------------------
+
 
 def rss_mb():
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -113,12 +115,28 @@ def prepare(path, orders, lines):
         cash = number % 4 == 0
         method = "货到付款" if cash else ("card", "e_wallet")[number % 2]
         for product, quantity in zip(chosen, quantities, strict=True):
-            sheet.append([
-                CHANNEL_CODES[number % len(CHANNEL_CODES)], f"BENCH-{number:06d}", placed, f"客户{number}",
-                f"139 {number // 10000:04d} {number % 10000:04d}", province, city, districts[number % len(districts)],
-                f"{data.STREETS[number % len(data.STREETS)]} {number} 号", postcode, product.sku, quantity, None,
-                shipping, Decimal("0.00"), method, Decimal("0.00") if cash else total, "",
-            ])
+            sheet.append(
+                [
+                    CHANNEL_CODES[number % len(CHANNEL_CODES)],
+                    f"BENCH-{number:06d}",
+                    placed,
+                    f"客户{number}",
+                    f"139 {number // 10000:04d} {number % 10000:04d}",
+                    province,
+                    city,
+                    districts[number % len(districts)],
+                    f"{data.STREETS[number % len(data.STREETS)]} {number} 号",
+                    postcode,
+                    product.sku,
+                    quantity,
+                    None,
+                    shipping,
+                    Decimal("0.00"),
+                    method,
+                    Decimal("0.00") if cash else total,
+                    "",
+                ]
+            )
             written += 1
     workbook.save(path)
     return {"orders": orders, "lines": written, "bytes": Path(path).stat().st_size}
@@ -145,19 +163,55 @@ def floor(path):
     customer = Customer.objects.create(phone="+8613700000000", name="地板")
     orders, lines_of = {}, {}
     for cells in rows:
-        (channel, channel_order_id, placed_at, recipient, phone, province, city, district, address, postcode,
-         sku, quantity, _price, shipping, discount, method, paid, note) = cells
+        (
+            channel,
+            channel_order_id,
+            placed_at,
+            recipient,
+            phone,
+            province,
+            city,
+            district,
+            address,
+            postcode,
+            sku,
+            quantity,
+            _price,
+            shipping,
+            discount,
+            method,
+            paid,
+            note,
+        ) = cells
         if channel_order_id not in orders:
             orders[channel_order_id] = Order(
-                channel=channels[channel], channel_order_id=channel_order_id, customer=customer, recipient=recipient,
-                phone=phone, province=province, city=city, district=district, address=address, postcode=postcode,
-                shipping_fee=shipping, discount=discount, payment_method="cod" if method == "货到付款" else method,
-                amount_paid=paid, special_instructions=note or "", placed_at=timezone.make_aware(placed_at),
+                channel=channels[channel],
+                channel_order_id=channel_order_id,
+                customer=customer,
+                recipient=recipient,
+                phone=phone,
+                province=province,
+                city=city,
+                district=district,
+                address=address,
+                postcode=postcode,
+                shipping_fee=shipping,
+                discount=discount,
+                payment_method="cod" if method == "货到付款" else method,
+                amount_paid=paid,
+                special_instructions=note or "",
+                placed_at=timezone.make_aware(placed_at),
             )
             lines_of[channel_order_id] = []
         product = products[sku]
-        line = OrderLine(product=product, sku=sku, name=product.name, quantity=quantity,
-                         unit_price=product.unit_price, line_total=product.unit_price * quantity)
+        line = OrderLine(
+            product=product,
+            sku=sku,
+            name=product.name,
+            quantity=quantity,
+            unit_price=product.unit_price,
+            line_total=product.unit_price * quantity,
+        )
         lines_of[channel_order_id].append(line)
         # The table's check constraint wants consistent totals.
         order = orders[channel_order_id]
@@ -169,8 +223,12 @@ def floor(path):
             for line in lines_of[channel_order_id]:
                 line.order = order
         OrderLine.objects.bulk_create([line for lines in lines_of.values() for line in lines], batch_size=1000)
-    return {"seconds": time.perf_counter() - began, "read_seconds": read_seconds,
-            "orders": len(orders), "lines": sum(map(len, lines_of.values()))}
+    return {
+        "seconds": time.perf_counter() - began,
+        "read_seconds": read_seconds,
+        "orders": len(orders),
+        "lines": sum(map(len, lines_of.values())),
+    }
 
 
 def import_file(path):
@@ -197,8 +255,11 @@ def import_file(path):
         raise SystemExit(f"the import did not finish: {job.status} {job.errors[:5]}")
     by_status = dict(Order.objects.values_list("status").annotate(n=Count("id")).order_by())
     return {
-        "check_seconds": checked - began, "import_seconds": done - checked, "orders_created": job.summary["to_create"],
-        "status_counts": by_status, "ledger_sums_to_stock": not ledger_mismatches().exists(),
+        "check_seconds": checked - began,
+        "import_seconds": done - checked,
+        "orders_created": job.summary["to_create"],
+        "status_counts": by_status,
+        "ledger_sums_to_stock": not ledger_mismatches().exists(),
         "notifications": Notification.objects.count(),
     }
 
@@ -265,8 +326,11 @@ def one_at_a_time(path, sample):
         services.place_orders(inputs, actor=actor)
         batch = time.perf_counter() - began
         transaction.set_rollback(True)
-    return {"orders": len(inputs), "place_order_ms_per_order": single / len(inputs) * 1000,
-            "place_orders_ms_per_order": batch / len(inputs) * 1000}
+    return {
+        "orders": len(inputs),
+        "place_order_ms_per_order": single / len(inputs) * 1000,
+        "place_orders_ms_per_order": batch / len(inputs) * 1000,
+    }
 
 
 def worker(args):
@@ -294,6 +358,7 @@ def worker(args):
 
 # --- the parent: fresh databases, alternating rounds -------------------------------------------------
 
+
 def fresh_copy():
     import psycopg
 
@@ -303,8 +368,18 @@ def fresh_copy():
 
 
 def run(args, kind):
-    command = [sys.executable, __file__, "--worker", kind, "--file", args.file,
-               "--orders", str(args.orders), "--lines", str(args.lines)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--file",
+        args.file,
+        "--orders",
+        str(args.orders),
+        "--lines",
+        str(args.lines),
+    ]
     if kind != "prepare":
         fresh_copy()
     finished = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -327,17 +402,23 @@ def main():
         floors.append(run(args, "floor"))
         imports.append(run(args, "import"))
         f, i = floors[-1], imports[-1]
-        print(f"round {number}: floor {f['seconds']:.1f} s (read {f['read_seconds']:.1f} s, {f['peak_rss_mb']:.0f} MB), "
-              f"import {i['import_seconds']:.1f} s (check {i['check_seconds']:.1f} s, {i['peak_rss_mb']:.0f} MB)")
+        print(
+            f"round {number}: floor {f['seconds']:.1f} s (read {f['read_seconds']:.1f} s, {f['peak_rss_mb']:.0f} MB), "
+            f"import {i['import_seconds']:.1f} s (check {i['check_seconds']:.1f} s, {i['peak_rss_mb']:.0f} MB)"
+        )
     print("where the time goes (untimed for the headline)")
     breakdown = run(args, "phases")
     for step, seconds in breakdown["seconds"].items():
         print(f"  {step}: {seconds:.1f} s")
-    print(f"  of place_orders: {breakdown['place_orders_database_seconds']:.1f} s waiting for the database, "
-          f"{breakdown['place_orders_statements']} statements")
+    print(
+        f"  of place_orders: {breakdown['place_orders_database_seconds']:.1f} s waiting for the database, "
+        f"{breakdown['place_orders_statements']} statements"
+    )
     single = run(args, "one_at_a_time")
-    print(f"one place_order per order: {single['place_order_ms_per_order']:.2f} ms per order, place_orders "
-          f"{single['place_orders_ms_per_order']:.2f} ms per order ({single['orders']} orders)")
+    print(
+        f"one place_order per order: {single['place_order_ms_per_order']:.2f} ms per order, place_orders "
+        f"{single['place_orders_ms_per_order']:.2f} ms per order ({single['orders']} orders)"
+    )
 
     floor_seconds = data.median([f["seconds"] for f in floors])
     import_seconds = data.median([i["import_seconds"] for i in imports])
@@ -350,35 +431,42 @@ def main():
         "memory_ratio": memory_ratio <= AIM_MEMORY_RATIO,
         "memory_mb": import_peak < AIM_MEMORY_MB,
     }
-    print(f"median: floor {floor_seconds:.1f} s, import {import_seconds:.1f} s, ratio {ratio:.2f} (aim <= {AIM_TIME}); "
-          f"check {check_seconds:.1f} s; peak memory import {import_peak:.0f} MB, floor {floor_peak:.0f} MB, "
-          f"ratio {memory_ratio:.2f}")
+    print(
+        f"median: floor {floor_seconds:.1f} s, import {import_seconds:.1f} s, ratio {ratio:.2f} (aim <= {AIM_TIME}); "
+        f"check {check_seconds:.1f} s; peak memory import {import_peak:.0f} MB, floor {floor_peak:.0f} MB, "
+        f"ratio {memory_ratio:.2f}"
+    )
     estimate = single["place_order_ms_per_order"] * args.orders / 1000
-    path = data.write_results("import_orders", databases=[TEMPLATE, DATABASE], figures={
-        "aim": f"import <= {AIM_TIME} x floor; peak memory < {AIM_MEMORY_MB} MB and <= {AIM_MEMORY_RATIO} x floor's",
-        "aim_met": aims,
-        "orders": prepared["orders"],
-        "lines": prepared["lines"],
-        "file_megabytes": round(prepared["bytes"] / 1e6, 2),
-        "floor_seconds": round(floor_seconds, 2),
-        "import_seconds": round(import_seconds, 2),
-        "ratio": round(ratio, 2),
-        "check_seconds": round(check_seconds, 2),
-        "upload_to_imported_seconds": round(check_seconds + import_seconds, 2),
-        "import_orders_per_second": round(prepared["orders"] / import_seconds),
-        "floor_peak_rss_mb": round(floor_peak),
-        "import_peak_rss_mb": round(import_peak),
-        "memory_ratio": round(memory_ratio, 2),
-        "process_rss_before_work_mb": round(data.median([i["baseline_rss_mb"] for i in imports])),
-        "rounds": {"floor": floors, "import": imports},
-        "phases": breakdown,
-        "one_place_order_per_order": {**single, "estimated_seconds_for_the_file": round(estimate)},
-    }, notes=(
-        "Each figure from a process of its own on a fresh copy of one prepared database; floor and import in "
-        "alternating rounds, medians (peak memory: the largest import). The import includes the check (dry run) "
-        "only in check_seconds; import_seconds is the confirmed import: read, validate, check, reserve, write, "
-        "commit, queue the customers' notifications. The machine was shared with other work while measuring."
-    ))
+    path = data.write_results(
+        "import_orders",
+        databases=[TEMPLATE, DATABASE],
+        figures={
+            "aim": f"import <= {AIM_TIME} x floor; peak memory < {AIM_MEMORY_MB} MB and <= {AIM_MEMORY_RATIO} x floor's",
+            "aim_met": aims,
+            "orders": prepared["orders"],
+            "lines": prepared["lines"],
+            "file_megabytes": round(prepared["bytes"] / 1e6, 2),
+            "floor_seconds": round(floor_seconds, 2),
+            "import_seconds": round(import_seconds, 2),
+            "ratio": round(ratio, 2),
+            "check_seconds": round(check_seconds, 2),
+            "upload_to_imported_seconds": round(check_seconds + import_seconds, 2),
+            "import_orders_per_second": round(prepared["orders"] / import_seconds),
+            "floor_peak_rss_mb": round(floor_peak),
+            "import_peak_rss_mb": round(import_peak),
+            "memory_ratio": round(memory_ratio, 2),
+            "process_rss_before_work_mb": round(data.median([i["baseline_rss_mb"] for i in imports])),
+            "rounds": {"floor": floors, "import": imports},
+            "phases": breakdown,
+            "one_place_order_per_order": {**single, "estimated_seconds_for_the_file": round(estimate)},
+        },
+        notes=(
+            "Each figure from a process of its own on a fresh copy of one prepared database; floor and import in "
+            "alternating rounds, medians (peak memory: the largest import). The import includes the check (dry run) "
+            "only in check_seconds; import_seconds is the confirmed import: read, validate, check, reserve, write, "
+            "commit, queue the customers' notifications. The machine was shared with other work while measuring."
+        ),
+    )
     print(f"wrote {path}")
     if not args.keep_database:
         data.drop_database(DATABASE)

@@ -34,8 +34,12 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--orders-per-round", type=int, default=400)
     parser.add_argument("--floor-rows-per-round", type=int, default=2000)
-    parser.add_argument("--existing-orders", type=int, default=0,
-                        help="orders already in the table before measuring (built with SQL, like a shop in use)")
+    parser.add_argument(
+        "--existing-orders",
+        type=int,
+        default=0,
+        help="orders already in the table before measuring (built with SQL, like a shop in use)",
+    )
     parser.add_argument("--database", default=DATABASE)
     parser.add_argument("--keep-database", action="store_true", help="leave the database for inspection")
     return parser.parse_args()
@@ -54,17 +58,22 @@ def order_inputs(channel, products, start, count):
         total = sum(p.unit_price * q for p, q in zip(chosen, quantities, strict=True))
         province, city, districts, postcode = place[number % len(place)]
         cash_on_delivery = number % 4 == 0
-        inputs.append(OrderInput(
-            channel=channel,
-            channel_order_id=f"BENCH-{number}",
-            recipient=f"客户{number}",
-            phone=f"139 {number // 10000:04d} {number % 10000:04d}",
-            province=province, city=city, district=districts[number % len(districts)],
-            address=f"{data.STREETS[number % len(data.STREETS)]} {number} 号", postcode=postcode,
-            payment_method="cod" if cash_on_delivery else ("e_wallet", "card")[number % 2],
-            paid_amount=Decimal("0") if cash_on_delivery else total,
-            lines=[LineInput(sku=p.sku, quantity=q) for p, q in zip(chosen, quantities, strict=True)],
-        ))
+        inputs.append(
+            OrderInput(
+                channel=channel,
+                channel_order_id=f"BENCH-{number}",
+                recipient=f"客户{number}",
+                phone=f"139 {number // 10000:04d} {number % 10000:04d}",
+                province=province,
+                city=city,
+                district=districts[number % len(districts)],
+                address=f"{data.STREETS[number % len(data.STREETS)]} {number} 号",
+                postcode=postcode,
+                payment_method="cod" if cash_on_delivery else ("e_wallet", "card")[number % 2],
+                paid_amount=Decimal("0") if cash_on_delivery else total,
+                lines=[LineInput(sku=p.sku, quantity=q) for p, q in zip(chosen, quantities, strict=True)],
+            )
+        )
     return inputs
 
 
@@ -78,11 +87,23 @@ class BareOrderInsert:
         from orders.models import Order
 
         template = Order(
-            channel=channel, customer=customer, recipient="地板", phone=customer.phone, province="浙江省",
-            city="杭州市", district="西湖区", address="文三路 1 号", address_key="浙江省/杭州市/西湖区/文三路1号",
-            postcode="310012", payment_method="card",
-            subtotal=Decimal("100.00"), total=Decimal("100.00"), amount_paid=Decimal("100.00"),
-            payment_status=Order.PaymentStatus.PAID, status=Order.Status.CONFIRMED, placed_at=timezone.now(),
+            channel=channel,
+            customer=customer,
+            recipient="地板",
+            phone=customer.phone,
+            province="浙江省",
+            city="杭州市",
+            district="西湖区",
+            address="文三路 1 号",
+            address_key="浙江省/杭州市/西湖区/文三路1号",
+            postcode="310012",
+            payment_method="card",
+            subtotal=Decimal("100.00"),
+            total=Decimal("100.00"),
+            amount_paid=Decimal("100.00"),
+            payment_status=Order.PaymentStatus.PAID,
+            status=Order.Status.CONFIRMED,
+            placed_at=timezone.now(),
         )
         fields = [f for f in Order._meta.concrete_fields if not f.primary_key]
         self.columns = [f.column for f in fields]
@@ -117,13 +138,24 @@ class OrmOrderCreate:
 
         from orders.models import Order
 
-        self.values = dict(
-            channel=channel, customer=customer, recipient="地板", phone=customer.phone, province="浙江省",
-            city="杭州市", district="西湖区", address="文三路 1 号", address_key="浙江省/杭州市/西湖区/文三路1号",
-            postcode="310012", payment_method="card",
-            subtotal=Decimal("100.00"), total=Decimal("100.00"), amount_paid=Decimal("100.00"),
-            payment_status=Order.PaymentStatus.PAID, placed_at=timezone.now(),
-        )
+        self.values = {
+            "channel": channel,
+            "customer": customer,
+            "recipient": "地板",
+            "phone": customer.phone,
+            "province": "浙江省",
+            "city": "杭州市",
+            "district": "西湖区",
+            "address": "文三路 1 号",
+            "address_key": "浙江省/杭州市/西湖区/文三路1号",
+            "postcode": "310012",
+            "payment_method": "card",
+            "subtotal": Decimal("100.00"),
+            "total": Decimal("100.00"),
+            "amount_paid": Decimal("100.00"),
+            "payment_status": Order.PaymentStatus.PAID,
+            "placed_at": timezone.now(),
+        }
         self.count = 0
 
     def insert(self):
@@ -147,16 +179,23 @@ def timed(function, items):
 def call_site(stack):
     """The innermost frame in the project's own code (not bench/): where a query comes from."""
     for frame in reversed(stack):
-        if frame.filename.startswith(PROJECT_DIR) and "/.venv/" not in frame.filename \
-                and "/bench/" not in frame.filename:
+        if (
+            frame.filename.startswith(PROJECT_DIR)
+            and "/.venv/" not in frame.filename
+            and "/bench/" not in frame.filename
+        ):
             return f"{Path(frame.filename).relative_to(PROJECT_DIR)}:{frame.lineno} {frame.name}"
     return "?"
 
 
 def query_kind(sql):
     sql = " ".join(sql.split())
-    for pattern in (r"^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)", r"^(INSERT INTO \"\w+\")",
-                    r"^(UPDATE \"\w+\")", r"^(SELECT COUNT\(\*\)).*? FROM (\"\w+\")"):
+    for pattern in (
+        r"^(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)",
+        r"^(INSERT INTO \"\w+\")",
+        r"^(UPDATE \"\w+\")",
+        r"^(SELECT COUNT\(\*\)).*? FROM (\"\w+\")",
+    ):
         match = re.match(pattern, sql)
         if match:
             return " ".join(match.groups())
@@ -222,8 +261,12 @@ def anatomy(inputs):
         "database_share_of_time": round(waited[0] / wall, 3),
         "by_kind": {k: round(v / count, 2) for k, v in kinds.most_common()},
         "by_call_site": [
-            {"site": site, "query": kind, "per_order": round(n / count, 2),
-             "milliseconds_per_order": round(site_seconds[(site, kind)] / count * 1000, 3)}
+            {
+                "site": site,
+                "query": kind,
+                "per_order": round(n / count, 2),
+                "milliseconds_per_order": round(site_seconds[(site, kind)] / count * 1000, 3),
+            }
             for (site, kind), n in sorted(sites.items(), key=lambda item: item[0][0])
         ],
     }
@@ -271,8 +314,10 @@ def main():
     orm_floor = OrmOrderCreate(channel, floor_customer)
 
     warmup = 50
-    rounds = [order_inputs(channel, products, warmup + r * args.orders_per_round, args.orders_per_round)
-              for r in range(args.rounds)]
+    rounds = [
+        order_inputs(channel, products, warmup + r * args.orders_per_round, args.orders_per_round)
+        for r in range(args.rounds)
+    ]
     extra_start = warmup + args.rounds * args.orders_per_round
     for item in order_inputs(channel, products, 0, warmup):
         place_order(item)
@@ -294,8 +339,10 @@ def main():
         intake_rates.append(len(batch) / intake_seconds)
         floor_cpu_ms.append(floor_cpu / args.floor_rows_per_round * 1000)
         intake_cpu_ms.append(intake_cpu / len(batch) * 1000)
-        print(f"round {number}: floor {floor_rates[-1]:.0f} rows/s, ORM floor {orm_floor_rates[-1]:.0f} rows/s, "
-              f"intake {intake_rates[-1]:.1f} orders/s")
+        print(
+            f"round {number}: floor {floor_rates[-1]:.0f} rows/s, ORM floor {orm_floor_rates[-1]:.0f} rows/s, "
+            f"intake {intake_rates[-1]:.1f} orders/s"
+        )
 
     placed = Order.objects.filter(channel_order_id__startswith="BENCH-")
     by_status = dict(placed.values_list("status").annotate(n=Count("id")).order_by())
@@ -303,18 +350,26 @@ def main():
     intake_median, floor_median = data.median(intake_rates), data.median(floor_rates)
     ratio = intake_median / floor_median
     orm_floor_median = data.median(orm_floor_rates)
-    print(f"median: floor {floor_median:.0f} rows/s, intake {intake_median:.1f} orders/s, ratio {ratio:.3f} "
-          f"(aim >= 0.25); confirmed {confirmed_share:.1%} {by_status}")
-    print(f"context: ORM floor {orm_floor_median:.0f} rows/s, intake / ORM floor {intake_median / orm_floor_median:.3f}")
-    print(f"per order: intake {1000 / intake_median:.2f} ms wall, {data.median(intake_cpu_ms):.2f} ms CPU in this "
-          f"process; floor {1000 / floor_median:.3f} ms wall, {data.median(floor_cpu_ms):.3f} ms CPU")
+    print(
+        f"median: floor {floor_median:.0f} rows/s, intake {intake_median:.1f} orders/s, ratio {ratio:.3f} "
+        f"(aim >= 0.25); confirmed {confirmed_share:.1%} {by_status}"
+    )
+    print(
+        f"context: ORM floor {orm_floor_median:.0f} rows/s, intake / ORM floor {intake_median / orm_floor_median:.3f}"
+    )
+    print(
+        f"per order: intake {1000 / intake_median:.2f} ms wall, {data.median(intake_cpu_ms):.2f} ms CPU in this "
+        f"process; floor {1000 / floor_median:.3f} ms wall, {data.median(floor_cpu_ms):.3f} ms CPU"
+    )
 
     extra = order_inputs(channel, products, extra_start, 400)
     print("anatomy of an order: queries and their call sites (untimed)")
     queries = anatomy(extra[:200])
-    print(f"  {queries['queries_per_order']} queries + {queries['commits_per_order']} commit per order; "
-          f"{queries['milliseconds_per_order']} ms per order (with the spy), of which database "
-          f"{queries['database_milliseconds_per_order']} ms (commit {queries['commit_milliseconds_per_order']} ms)")
+    print(
+        f"  {queries['queries_per_order']} queries + {queries['commits_per_order']} commit per order; "
+        f"{queries['milliseconds_per_order']} ms per order (with the spy), of which database "
+        f"{queries['database_milliseconds_per_order']} ms (commit {queries['commit_milliseconds_per_order']} ms)"
+    )
     for row in queries["by_call_site"]:
         print(f"  {row['per_order']:>5} x {row['milliseconds_per_order']:.3f} ms  {row['query']:<42} {row['site']}")
     profile_cumulative, profile_own = profile(extra[200:])
@@ -322,38 +377,43 @@ def main():
     reserved = sum(StockLevel.objects.values_list("reserved", flat=True))
     ledger_whole = not ledger_mismatches().exists()
     name = "intake" if not args.existing_orders else f"intake_with_{args.existing_orders}_orders"
-    path = data.write_results(name, databases=[args.database], figures={
-        "intake_orders_per_second": round(intake_median, 1),
-        "floor_orders_per_second": round(floor_median, 1),
-        "ratio": round(ratio, 3),
-        "aim": ">= 0.25",
-        "aim_met": ratio >= 0.25,
-        "rounds": args.rounds,
-        "orders_per_round": args.orders_per_round,
-        "floor_rows_per_round": args.floor_rows_per_round,
-        "orm_floor_orders_per_second": round(orm_floor_median, 1),
-        "ratio_to_orm_floor": round(intake_median / orm_floor_median, 3),
-        "orm_floor_rates_per_round": [round(r, 1) for r in orm_floor_rates],
-        "lines_per_order": 3,
-        "existing_orders": args.existing_orders,
-        "intake_ms_per_order": round(1000 / intake_median, 2),
-        "intake_client_cpu_ms_per_order": round(data.median(intake_cpu_ms), 2),
-        "floor_ms_per_order": round(1000 / floor_median, 3),
-        "floor_client_cpu_ms_per_order": round(data.median(floor_cpu_ms), 3),
-        "intake_rates_per_round": [round(r, 1) for r in intake_rates],
-        "floor_rates_per_round": [round(r, 1) for r in floor_rates],
-        "orders_placed": placed.count(),
-        "status_counts": by_status,
-        "confirmed_share": round(confirmed_share, 4),
-        "units_reserved": reserved,
-        "ledger_sums_to_stock": ledger_whole,
-        "per_order": queries,
-        "profile_top_cumulative": profile_cumulative.splitlines(),
-        "profile_top_own_time": profile_own.splitlines(),
-    }, notes=(
-        "Medians of alternating rounds (floor, ORM floor, then intake; same Django connection). The machine was "
-        "shared with other work while measuring; single-threaded client, server on the same host."
-    ))
+    path = data.write_results(
+        name,
+        databases=[args.database],
+        figures={
+            "intake_orders_per_second": round(intake_median, 1),
+            "floor_orders_per_second": round(floor_median, 1),
+            "ratio": round(ratio, 3),
+            "aim": ">= 0.25",
+            "aim_met": ratio >= 0.25,
+            "rounds": args.rounds,
+            "orders_per_round": args.orders_per_round,
+            "floor_rows_per_round": args.floor_rows_per_round,
+            "orm_floor_orders_per_second": round(orm_floor_median, 1),
+            "ratio_to_orm_floor": round(intake_median / orm_floor_median, 3),
+            "orm_floor_rates_per_round": [round(r, 1) for r in orm_floor_rates],
+            "lines_per_order": 3,
+            "existing_orders": args.existing_orders,
+            "intake_ms_per_order": round(1000 / intake_median, 2),
+            "intake_client_cpu_ms_per_order": round(data.median(intake_cpu_ms), 2),
+            "floor_ms_per_order": round(1000 / floor_median, 3),
+            "floor_client_cpu_ms_per_order": round(data.median(floor_cpu_ms), 3),
+            "intake_rates_per_round": [round(r, 1) for r in intake_rates],
+            "floor_rates_per_round": [round(r, 1) for r in floor_rates],
+            "orders_placed": placed.count(),
+            "status_counts": by_status,
+            "confirmed_share": round(confirmed_share, 4),
+            "units_reserved": reserved,
+            "ledger_sums_to_stock": ledger_whole,
+            "per_order": queries,
+            "profile_top_cumulative": profile_cumulative.splitlines(),
+            "profile_top_own_time": profile_own.splitlines(),
+        },
+        notes=(
+            "Medians of alternating rounds (floor, ORM floor, then intake; same Django connection). The machine was "
+            "shared with other work while measuring; single-threaded client, server on the same host."
+        ),
+    )
     print(f"wrote {path}")
     if not args.keep_database:
         data.drop_database(args.database)

@@ -49,6 +49,7 @@ def parse_args():
 
 # --- worker: one database, one logged-in test client ------------------------------------------
 
+
 def log(message):
     print(message, file=sys.stderr, flush=True)
 
@@ -108,8 +109,7 @@ def worker(size, reuse):
         path = command["path"]
         if command["do"] == "check":
             response, size_bytes = get(path)
-            reply({"status": response.status_code, "location": response.get("Location", ""),
-                   "bytes": size_bytes})
+            reply({"status": response.status_code, "location": response.get("Location", ""), "bytes": size_bytes})
         elif command["do"] == "time":
             seconds, statuses = [], set()
             for _ in range(command["repeat"]):
@@ -143,11 +143,16 @@ def query_report(connection, get, path, capture):
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
                 query["plan"] = [row[0] for row in cursor.fetchall()]
-    return {"count": len(queries), "total_ms": round(sum(timed), 1), "slowest": slowest,
-            "all": [q["sql"][:200] for q in queries]}
+    return {
+        "count": len(queries),
+        "total_ms": round(sum(timed), 1),
+        "slowest": slowest,
+        "all": [q["sql"][:200] for q in queries],
+    }
 
 
 # --- parent: two workers, alternating rounds ---------------------------------------------------
+
 
 class Worker:
     def __init__(self, size, reuse):
@@ -184,7 +189,7 @@ def main():
     try:
         for size, w in workers.items():
             print(f"{size}: {w.ready['orders']} orders, build {w.ready['build']}")
-        for name, path in VIEWS.items():
+        for path in VIEWS.values():
             for size, w in workers.items():
                 answer = w.ask(do="check", path=path)
                 if answer["status"] != 200:
@@ -192,7 +197,7 @@ def main():
                         f"{path} answers {answer['status']} {answer['location']} on {size}: "
                         "the order list is not there (yet)"
                     )
-        for name, path in VIEWS.items():
+        for path in VIEWS.values():
             for w in workers.values():
                 w.ask(do="time", path=path, repeat=3)
 
@@ -214,31 +219,42 @@ def main():
                 report = w.ask(do="queries", path=path)
                 queries.setdefault(name, {})[size] = report
                 row[size] = {
-                    "orders": w.ready["orders"], "median_ms": round(data.median(ms), 1),
-                    "min_ms": round(ms[0], 1), "p90_ms": round(ms[int(len(ms) * 0.9) - 1], 1),
-                    "requests": len(ms), "queries": report["count"], "sql_ms": report["total_ms"],
+                    "orders": w.ready["orders"],
+                    "median_ms": round(data.median(ms), 1),
+                    "min_ms": round(ms[0], 1),
+                    "p90_ms": round(ms[int(len(ms) * 0.9) - 1], 1),
+                    "requests": len(ms),
+                    "queries": report["count"],
+                    "sql_ms": report["total_ms"],
                 }
             row["ratio"] = round(row["big"]["median_ms"] / row["small"]["median_ms"], 2)
             row["aim_met"] = row["ratio"] <= AIM
             figures[name] = row
-            print(f"{name:>14}: 10k {row['small']['median_ms']:7.1f} ms ({row['small']['queries']} queries)  "
-                  f"1M {row['big']['median_ms']:7.1f} ms ({row['big']['queries']} queries)  "
-                  f"ratio {row['ratio']:.2f} {'ok' if row['aim_met'] else 'OVER THE AIM'}")
+            print(
+                f"{name:>14}: 10k {row['small']['median_ms']:7.1f} ms ({row['small']['queries']} queries)  "
+                f"1M {row['big']['median_ms']:7.1f} ms ({row['big']['queries']} queries)  "
+                f"ratio {row['ratio']:.2f} {'ok' if row['aim_met'] else 'OVER THE AIM'}"
+            )
     finally:
         for w in workers.values():
             w.close()
 
-    path = data.write_results("order_list", databases=[spec["database"] for spec in SIZES.values()], figures={
-        "aim": f"1M / 10k median <= {AIM}",
-        "aim_met": all(row["aim_met"] for row in figures.values()),
-        "views": figures,
-        "build_seconds": {size: w.ready["build"] for size, w in workers.items()},
-        "queries": queries,
-    }, notes=(
-        "Medians of 20 requests per view and size through django.test.Client logged in as a superuser, "
-        "after 3 warm-up requests; the two sizes are asked in alternating rounds. The machine was shared "
-        "with other work while measuring."
-    ))
+    path = data.write_results(
+        "order_list",
+        databases=[spec["database"] for spec in SIZES.values()],
+        figures={
+            "aim": f"1M / 10k median <= {AIM}",
+            "aim_met": all(row["aim_met"] for row in figures.values()),
+            "views": figures,
+            "build_seconds": {size: w.ready["build"] for size, w in workers.items()},
+            "queries": queries,
+        },
+        notes=(
+            "Medians of 20 requests per view and size through django.test.Client logged in as a superuser, "
+            "after 3 warm-up requests; the two sizes are asked in alternating rounds. The machine was shared "
+            "with other work while measuring."
+        ),
+    )
     print(f"wrote {path}")
     if args.drop:
         for spec in SIZES.values():

@@ -53,12 +53,22 @@ def build():
     for number, level in enumerate(StockLevel.objects.order_by("product__sku")):
         aisle, shelf = "ABCDEFGH"[(number * 5) % 8], 1 + (number * 37) % 40
         inventory.set_storage(stock_level_id=level.pk, bin_location=f"{aisle}-{shelf:02d}", reorder_point=0)
-    carrier = Carrier.objects.create(code="sf", name="SF Express",
-                                     tracking_url_template="https://www.sf-express.com/track?no={tracking_number}")
-    CarrierService.objects.create(carrier=carrier, code="standard", name="Standard", supports_cod=True,
-                                  base_fee=8, fee_per_kg=2, transit_days=3)
-    CarrierService.objects.create(carrier=carrier, code="express", name="Express", kind=CarrierService.Kind.EXPRESS,
-                                  supports_cod=True, base_fee=15, fee_per_kg=3, transit_days=1)
+    carrier = Carrier.objects.create(
+        code="sf", name="SF Express", tracking_url_template="https://www.sf-express.com/track?no={tracking_number}"
+    )
+    CarrierService.objects.create(
+        carrier=carrier, code="standard", name="Standard", supports_cod=True, base_fee=8, fee_per_kg=2, transit_days=3
+    )
+    CarrierService.objects.create(
+        carrier=carrier,
+        code="express",
+        name="Express",
+        kind=CarrierService.Kind.EXPRESS,
+        supports_cod=True,
+        base_fee=15,
+        fee_per_kg=3,
+        transit_days=1,
+    )
     timings["catalogue"] = round(time.perf_counter() - began, 1)
 
     began = time.perf_counter()
@@ -76,7 +86,7 @@ def build():
     warehouse_id = StockLevel.objects.values_list("warehouse_id", flat=True).first()
     waves, start = {}, 0
     for size, count in SIZES.items():
-        ids = [order.pk for order in placed[start:start + count]]
+        ids = [order.pk for order in placed[start : start + count]]
         waves[size] = logistics.create_pick_wave(warehouse_id, ids, actor=None)
         start += count
     timings["pick_lists"] = round(time.perf_counter() - began, 1)
@@ -128,28 +138,44 @@ def main():
         sheet = selectors.pick_sheet(waves[size].pk)
         ms = sorted(samples[size])
         figures[size] = {
-            "path": path, "orders": len(sheet.orders), "sku_rows": len(sheet.rows), "units": sheet.total_quantity,
-            "bytes": len(response.content), "queries": len(captured), "median_ms": round(data.median(ms), 1),
-            "min_ms": round(ms[0], 1), "p90_ms": round(ms[int(len(ms) * 0.9) - 1], 1), "requests": len(ms),
+            "path": path,
+            "orders": len(sheet.orders),
+            "sku_rows": len(sheet.rows),
+            "units": sheet.total_quantity,
+            "bytes": len(response.content),
+            "queries": len(captured),
+            "median_ms": round(data.median(ms), 1),
+            "min_ms": round(ms[0], 1),
+            "p90_ms": round(ms[int(len(ms) * 0.9) - 1], 1),
+            "requests": len(ms),
             "sql": [query["sql"][:200] for query in captured.captured_queries],
         }
-        print(f"{size:>6}: {figures[size]['orders']} orders, {figures[size]['sku_rows']} SKU rows, "
-              f"{figures[size]['queries']} queries, median {figures[size]['median_ms']} ms")
+        print(
+            f"{size:>6}: {figures[size]['orders']} orders, {figures[size]['sku_rows']} SKU rows, "
+            f"{figures[size]['queries']} queries, median {figures[size]['median_ms']} ms"
+        )
     aim_met = figures["large"]["queries"] == figures["small"]["queries"]
-    print(f"queries {'do not grow' if aim_met else 'GROW'} with the orders; "
-          f"render time ratio {figures['large']['median_ms'] / figures['small']['median_ms']:.2f}")
-    path = data.write_results("pick_list", databases=[DATABASE], figures={
-        "aim": "queries for 500 orders == queries for 50 orders",
-        "aim_met": aim_met,
-        "time_ratio": round(figures["large"]["median_ms"] / figures["small"]["median_ms"], 2),
-        "sizes": figures,
-        "build_seconds": build_seconds,
-    }, notes=(
-        f"Medians of {args.rounds * args.requests_per_round} requests per pick list through django.test.Client "
-        "logged in as a superuser, after 3 warm-up requests, the two lists asked in alternating rounds; the "
-        "query count includes the session and user lookups of the console. Orders of 3 lines over "
-        f"{PRODUCTS} products in one warehouse. The machine was shared with other work while measuring."
-    ))
+    print(
+        f"queries {'do not grow' if aim_met else 'GROW'} with the orders; "
+        f"render time ratio {figures['large']['median_ms'] / figures['small']['median_ms']:.2f}"
+    )
+    path = data.write_results(
+        "pick_list",
+        databases=[DATABASE],
+        figures={
+            "aim": "queries for 500 orders == queries for 50 orders",
+            "aim_met": aim_met,
+            "time_ratio": round(figures["large"]["median_ms"] / figures["small"]["median_ms"], 2),
+            "sizes": figures,
+            "build_seconds": build_seconds,
+        },
+        notes=(
+            f"Medians of {args.rounds * args.requests_per_round} requests per pick list through django.test.Client "
+            "logged in as a superuser, after 3 warm-up requests, the two lists asked in alternating rounds; the "
+            "query count includes the session and user lookups of the console. Orders of 3 lines over "
+            f"{PRODUCTS} products in one warehouse. The machine was shared with other work while measuring."
+        ),
+    )
     print(f"wrote {path}")
     if not args.keep_database:
         data.drop_database(DATABASE)

@@ -40,7 +40,8 @@ urlpatterns = [
     path(
         "schema/",
         SpectacularAPIView.as_view(
-            patterns=[path("api/v1/", include(v1))], custom_settings={"ENUM_NAME_OVERRIDES": ENUM_NAMES},
+            patterns=[path("api/v1/", include(v1))],
+            custom_settings={"ENUM_NAME_OVERRIDES": ENUM_NAMES},
         ),
         name="api-schema",
     ),

@@ -30,7 +30,8 @@ class QuarantineForm(forms.Form):
 
     quantity = forms.IntegerField(label=_("Units"), min_value=1)
     reason = forms.CharField(
-        label=_("Reason"), max_length=255,
+        label=_("Reason"),
+        max_length=255,
         help_text=_("Kept in the stock ledger, for example “repaired, box replaced” or “broken beyond repair”."),
         error_messages={"required": _("Give a reason; it is kept in the stock ledger.")},
     )
@@ -45,8 +46,15 @@ class StockLevelInline(admin.TabularInline):
     """A product's stock in each warehouse, for reading: bookings happen on the stock level page."""
 
     model = StockLevel
-    fields = readonly_fields = ("warehouse", "bin_location", "on_hand", "reserved", "available", "quarantined",
-                                "reorder_point")
+    fields = readonly_fields = (
+        "warehouse",
+        "bin_location",
+        "on_hand",
+        "reserved",
+        "available",
+        "quarantined",
+        "reorder_point",
+    )
     extra = 0
     show_change_link = True
     can_delete = False
@@ -82,8 +90,11 @@ class SpreadsheetImportMixin(ImportMixin):
     import_intro = ""
 
     def get_import_context_data(self, **kwargs):
-        return {**super().get_import_context_data(**kwargs), "import_intro": self.import_intro,
-                "headers": list(self.resource_classes[0].chinese_headers.items())}
+        return {
+            **super().get_import_context_data(**kwargs),
+            "import_intro": self.import_intro,
+            "headers": list(self.resource_classes[0].chinese_headers.items()),
+        }
 
     def has_import_permission(self, request):
         return request.user.has_perm(self.import_permission)
@@ -95,7 +106,8 @@ class SpreadsheetImportMixin(ImportMixin):
         """As import-export does, with the upload's name for the storage to keep."""
         storage = self.get_tmp_storage_class()(
             encoding=None if input_format.is_binary() else self.from_encoding,
-            read_mode=input_format.get_read_mode(), upload_name=import_file.name,
+            read_mode=input_format.get_read_mode(),
+            upload_name=import_file.name,
             **self.get_tmp_storage_class_kwargs(),
         )
         storage.save(b"".join(import_file.chunks()))
@@ -106,12 +118,17 @@ class SpreadsheetImportMixin(ImportMixin):
 
     def process_result(self, result, request):
         if result.has_errors() or result.has_validation_errors():
-            failed = sorted({number for number, _error in result.row_errors()}
-                            | {row.number for row in result.invalid_rows})
-            messages.error(request, gettext(
-                "Nothing was imported: rows %(rows)s fail now, though the preview passed them. "
-                "Upload the file again to see why."
-            ) % {"rows": ", ".join(map(str, failed)) or "—"})
+            failed = sorted(
+                {number for number, _error in result.row_errors()} | {row.number for row in result.invalid_rows}
+            )
+            messages.error(
+                request,
+                gettext(
+                    "Nothing was imported: rows %(rows)s fail now, though the preview passed them. "
+                    "Upload the file again to see why."
+                )
+                % {"rows": ", ".join(map(str, failed)) or "—"},
+            )
             return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
         return super().process_result(result, request)
 
@@ -121,8 +138,10 @@ class ProductAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
     resource_classes = [ProductResource]
     import_permission = "inventory.add_product"
     import_job_kind = "import_products"
-    import_intro = _("One row per product. A new SKU adds a product, a known SKU updates it; columns the file "
-                     "leaves out keep their values. fragile and active take yes or no (是 / 否).")
+    import_intro = _(
+        "One row per product. A new SKU adds a product, a known SKU updates it; columns the file "
+        "leaves out keep their values. fragile and active take yes or no (是 / 否)."
+    )
     change_list_template = "admin/inventory/product/change_list.html"
     list_display = ("sku", "name", "barcode", "unit_price", "weight_kg", "fragile", "active")
     list_filter = ("active", "fragile")
@@ -160,19 +179,26 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
     resource_classes = [StockCountResource]
     import_permission = "inventory.count_stock"
     import_job_kind = "import_stock"
-    import_intro = _("One row per warehouse and SKU with the units counted on the shelf. Each difference to the "
-                     "books is booked as a stock count in the ledger; a product new to a warehouse gets its stock "
-                     "level. The reference is optional.")
+    import_intro = _(
+        "One row per warehouse and SKU with the units counted on the shelf. Each difference to the "
+        "books is booked as a stock count in the ledger; a product new to a warehouse gets its stock "
+        "level. The reference is optional."
+    )
     list_filter = ("warehouse", LowStockFilter)
     search_fields = ("product__sku", "product__barcode", "product__name", "bin_location")
     list_select_related = ("product", "warehouse")
     fieldsets = (
         (None, {"fields": ("product", "warehouse")}),
-        (_("Quantities"), {
-            "fields": ("on_hand", "reserved", "available_quantity", "quarantined"),
-            "description": _("Quantities change only through receipts, adjustments, counts and orders, "
-                             "so the stock ledger always adds up."),
-        }),
+        (
+            _("Quantities"),
+            {
+                "fields": ("on_hand", "reserved", "available_quantity", "quarantined"),
+                "description": _(
+                    "Quantities change only through receipts, adjustments, counts and orders, "
+                    "so the stock ledger always adds up."
+                ),
+            },
+        ),
         (_("Storage"), {"fields": ("bin_location", "reorder_point")}),
     )
     readonly_fields = ("product", "warehouse", "on_hand", "reserved", "available_quantity", "quarantined")
@@ -191,22 +217,33 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
     @admin.display(description=_("available"), ordering="available_qty")
     def available_quantity(self, level):
         if level.available <= level.reorder_point:
-            return format_html('<span class="stock-low" title="{}">{}</span>', _("At or below the reorder point"),
-                               level.available)
+            return format_html(
+                '<span class="stock-low" title="{}">{}</span>', _("At or below the reorder point"), level.available
+            )
         return level.available
 
     @admin.display(description=_("product"), ordering="product__sku")
     def product_display(self, level):
-        return format_html('<strong>{}</strong><br><span class="quiet">{}</span>', level.product.sku,
-                           level.product.name)
+        return format_html(
+            '<strong>{}</strong><br><span class="quiet">{}</span>', level.product.sku, level.product.name
+        )
 
     @admin.display(description=_("warehouse"), ordering="warehouse__code")
     def warehouse_code(self, level):
         return level.warehouse.code
 
     def get_list_display(self, request):
-        return ("product_display", "warehouse_code", "bin_location", "on_hand", "reserved", "available_quantity",
-                "quarantined", "reorder_point", self._bookings_column(request))
+        return (
+            "product_display",
+            "warehouse_code",
+            "bin_location",
+            "on_hand",
+            "reserved",
+            "available_quantity",
+            "quarantined",
+            "reorder_point",
+            self._bookings_column(request),
+        )
 
     def _bookings_column(self, request):
         back = urlencode({"next": request.get_full_path()})
@@ -214,9 +251,12 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         @admin.display(description=_("book"))
         def bookings(level):
             return format_html_join(
-                " · ", '<a href="{}?{}">{}</a>',
-                ((reverse(f"admin:inventory_stocklevel_{name}", args=[level.pk]), back, label)
-                 for name, label in self.allowed_bookings(request, level)),
+                " · ",
+                '<a href="{}?{}">{}</a>',
+                (
+                    (reverse(f"admin:inventory_stocklevel_{name}", args=[level.pk]), back, label)
+                    for name, label in self.allowed_bookings(request, level)
+                ),
             )
 
         return bookings
@@ -238,8 +278,10 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.set_storage(
-            stock_level_id=obj.pk, bin_location=form.cleaned_data["bin_location"],
-            reorder_point=form.cleaned_data["reorder_point"], actor=request.user,
+            stock_level_id=obj.pk,
+            bin_location=form.cleaned_data["bin_location"],
+            reorder_point=form.cleaned_data["reorder_point"],
+            actor=request.user,
         )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -251,7 +293,8 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
             if request.user.has_perm("inventory.view_stockmovement"):
                 context["ledger"] = obj.movements.select_related("actor")[:LEDGER_LINES_SHOWN]
                 context["ledger_url"] = (
-                    reverse("admin:inventory_stockmovement_changelist") + "?"
+                    reverse("admin:inventory_stockmovement_changelist")
+                    + "?"
                     + urlencode({"stock_level__id__exact": obj.pk})
                 )
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
@@ -281,8 +324,9 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
     def _back_url(self, request, level):
         """Where a booking page returns to: the list it was opened from, else the stock level."""
         target = request.GET.get("next", "")
-        if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+        if url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
             return target
         if level is None:
             return reverse("admin:inventory_stocklevel_changelist")
@@ -315,11 +359,20 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
             except ValidationError as error:
                 add_service_error(form, error)
             else:
-                messages.success(request, _("Received %(quantity)d × %(level)s.")
-                                 % {"quantity": form.cleaned_data["quantity"], "level": level})
+                messages.success(
+                    request,
+                    _("Received %(quantity)d × %(level)s.")
+                    % {"quantity": form.cleaned_data["quantity"], "level": level},
+                )
                 return self._done(request, level)
-        return self._page(request, title=_("Receive goods"), form=form, level=level,
-                          intro=_("Book goods that arrived at the warehouse."), submit_label=_("Book receipt"))
+        return self._page(
+            request,
+            title=_("Receive goods"),
+            form=form,
+            level=level,
+            intro=_("Book goods that arrived at the warehouse."),
+            submit_label=_("Book receipt"),
+        )
 
     def receive_new_view(self, request):
         self._require(request, "inventory.receive_stock")
@@ -332,13 +385,17 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
             except ValidationError as error:
                 add_service_error(form, error)
             else:
-                messages.success(request, _("Received %(quantity)d × %(level)s.")
-                                 % {"quantity": data["quantity"], "level": level})
+                messages.success(
+                    request, _("Received %(quantity)d × %(level)s.") % {"quantity": data["quantity"], "level": level}
+                )
                 return redirect("admin:inventory_stocklevel_change", level.pk)
         return self._page(
-            request, title=_("Receive goods"), form=form,
-            intro=_("Book goods for any product and warehouse; a product new to the warehouse gets its "
-                    "stock level here."),
+            request,
+            title=_("Receive goods"),
+            form=form,
+            intro=_(
+                "Book goods for any product and warehouse; a product new to the warehouse gets its stock level here."
+            ),
             submit_label=_("Book receipt"),
         )
 
@@ -352,13 +409,24 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
             except ValidationError as error:
                 add_service_error(form, error)
             else:
-                messages.success(request, _("%(level)s adjusted by %(change)s: %(reason)s")
-                                 % {"level": level, "change": signed(form.cleaned_data["change"]),
-                                    "reason": form.cleaned_data["reason"]})
+                messages.success(
+                    request,
+                    _("%(level)s adjusted by %(change)s: %(reason)s")
+                    % {
+                        "level": level,
+                        "change": signed(form.cleaned_data["change"]),
+                        "reason": form.cleaned_data["reason"],
+                    },
+                )
                 return self._done(request, level)
-        return self._page(request, title=_("Adjust stock"), form=form, level=level,
-                          intro=_("Correct the units on hand, for damage, loss or a booking error."),
-                          submit_label=_("Book adjustment"))
+        return self._page(
+            request,
+            title=_("Adjust stock"),
+            form=form,
+            level=level,
+            intro=_("Correct the units on hand, for damage, loss or a booking error."),
+            submit_label=_("Book adjustment"),
+        )
 
     def count_view(self, request, stock_level_id):
         self._require(request, "inventory.count_stock")
@@ -372,25 +440,41 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
                 add_service_error(form, error)
             else:
                 difference = counted - level.on_hand
-                messages.success(request, _("Count of %(level)s recorded: %(counted)d on the shelf (%(difference)s).")
-                                 % {"level": level, "counted": counted, "difference": signed(difference)})
+                messages.success(
+                    request,
+                    _("Count of %(level)s recorded: %(counted)d on the shelf (%(difference)s).")
+                    % {"level": level, "counted": counted, "difference": signed(difference)},
+                )
                 return self._done(request, level)
-        return self._page(request, title=_("Count stock"), form=form, level=level,
-                          intro=_("Enter what is on the shelf now; reserved units are included."),
-                          submit_label=_("Record count"))
+        return self._page(
+            request,
+            title=_("Count stock"),
+            form=form,
+            level=level,
+            intro=_("Enter what is on the shelf now; reserved units are included."),
+            submit_label=_("Record count"),
+        )
 
     def release_view(self, request, stock_level_id):
         return self._leave_quarantine(
-            request, stock_level_id, services.release_from_quarantine, title=_("Release from quarantine"),
+            request,
+            stock_level_id,
+            services.release_from_quarantine,
+            title=_("Release from quarantine"),
             intro=_("Quarantined units found fit to sell go back on hand, available for orders again."),
-            submit_label=_("Release units"), done=_("%(quantity)d × %(level)s released from quarantine: %(reason)s"),
+            submit_label=_("Release units"),
+            done=_("%(quantity)d × %(level)s released from quarantine: %(reason)s"),
         )
 
     def write_off_view(self, request, stock_level_id):
         return self._leave_quarantine(
-            request, stock_level_id, services.write_off_quarantined, title=_("Write off quarantined goods"),
+            request,
+            stock_level_id,
+            services.write_off_quarantined,
+            title=_("Write off quarantined goods"),
             intro=_("Quarantined units that will never be sold leave the books."),
-            submit_label=_("Write off units"), done=_("%(quantity)d × %(level)s written off: %(reason)s"),
+            submit_label=_("Write off units"),
+            done=_("%(quantity)d × %(level)s written off: %(reason)s"),
         )
 
     def _leave_quarantine(self, request, stock_level_id, service, *, title, intro, submit_label, done):
@@ -403,8 +487,15 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
             except ValidationError as error:
                 add_service_error(form, error)
             else:
-                messages.success(request, done % {"quantity": form.cleaned_data["quantity"], "level": level,
-                                                  "reason": form.cleaned_data["reason"]})
+                messages.success(
+                    request,
+                    done
+                    % {
+                        "quantity": form.cleaned_data["quantity"],
+                        "level": level,
+                        "reason": form.cleaned_data["reason"],
+                    },
+                )
                 return self._done(request, level)
         return self._page(request, title=title, form=form, level=level, intro=intro, submit_label=submit_label)
 
@@ -413,21 +504,42 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
 class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The ledger, read-only: every line was written by a service and is never changed."""
 
-    list_display = ("created_at", "stock_level_link", "product_name", "kind", "on_hand", "reserved", "quarantine",
-                    "reference", "reason", "actor")
+    list_display = (
+        "created_at",
+        "stock_level_link",
+        "product_name",
+        "kind",
+        "on_hand",
+        "reserved",
+        "quarantine",
+        "reference",
+        "reason",
+        "actor",
+    )
     list_filter = ("kind", "stock_level__warehouse")
     search_fields = ("reference", "stock_level__product__sku")
     list_select_related = ("stock_level__product", "stock_level__warehouse", "actor")
     show_full_result_count = False
-    fields = ("created_at", "stock_level_link", "kind", "on_hand", "reserved", "quarantine", "reference", "reason",
-              "actor")
+    fields = (
+        "created_at",
+        "stock_level_link",
+        "kind",
+        "on_hand",
+        "reserved",
+        "quarantine",
+        "reference",
+        "reason",
+        "actor",
+    )
     readonly_fields = fields
 
     @admin.display(description=_("stock level"), ordering="stock_level__product__sku")
     def stock_level_link(self, movement):
-        return format_html('<a href="{}">{}</a>',
-                           reverse("admin:inventory_stocklevel_change", args=[movement.stock_level_id]),
-                           movement.stock_level)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:inventory_stocklevel_change", args=[movement.stock_level_id]),
+            movement.stock_level,
+        )
 
     @admin.display(description=_("product"))
     def product_name(self, movement):

@@ -29,7 +29,8 @@ class AdjustForm(forms.Form):
         help_text=_("Units to add (for example 3) or to take off (for example -2)."),
     )
     reason = forms.CharField(
-        label=_("Reason"), max_length=255,
+        label=_("Reason"),
+        max_length=255,
         help_text=_("Kept in the stock ledger, for example “2 broken in transport”."),
         error_messages={"required": _("Give a reason for the adjustment; it is kept in the stock ledger.")},
     )
@@ -39,7 +40,9 @@ class AdjustForm(forms.Form):
 class ReceiveForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity received"), min_value=1)
     reference = forms.CharField(
-        label=_("Reference"), max_length=100, required=False,
+        label=_("Reference"),
+        max_length=100,
+        required=False,
         help_text=_("Delivery note or purchase order number."),
     )
     reason = forms.CharField(label=_("Note"), max_length=255, required=False)
@@ -49,7 +52,8 @@ class ReceiveNewForm(ReceiveForm):
     """Receiving goods for a product the warehouse has not held before starts its stock level."""
 
     product = forms.ModelChoiceField(
-        label=_("Product"), queryset=Product.objects.filter(active=True),
+        label=_("Product"),
+        queryset=Product.objects.filter(active=True),
         widget=AutocompleteSelect(StockLevel._meta.get_field("product"), admin.site),
     )
     warehouse = forms.ModelChoiceField(label=_("Warehouse"), queryset=Warehouse.objects.filter(active=True))
@@ -59,9 +63,13 @@ class ReceiveNewForm(ReceiveForm):
 
 class CountForm(forms.Form):
     counted = forms.IntegerField(
-        label=_("Counted on the shelf"), min_value=0,
+        label=_("Counted on the shelf"),
+        min_value=0,
         help_text=_("The difference to the books is booked as a stock count."),
     )
     reference = forms.CharField(
-        label=_("Reference"), max_length=100, required=False, help_text=_("Count sheet or cycle count number."),
+        label=_("Reference"),
+        max_length=100,
+        required=False,
+        help_text=_("Count sheet or cycle count number."),
     )

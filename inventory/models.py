@@ -15,11 +15,17 @@ class Product(models.Model):
         _("unit price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
     cost = models.DecimalField(
-        _("cost"), max_digits=12, decimal_places=2, default=Decimal("0"),
+        _("cost"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     weight_kg = models.DecimalField(
-        _("weight (kg)"), max_digits=8, decimal_places=3, default=Decimal("0"),
+        _("weight (kg)"),
+        max_digits=8,
+        decimal_places=3,
+        default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0"))],
     )
     fragile = models.BooleanField(_("fragile"), default=False)
@@ -58,14 +64,17 @@ class Warehouse(models.Model):
 
 
 class StockLevel(models.Model):
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels", verbose_name=_("product"))
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="stock_levels", verbose_name=_("product")
+    )
     warehouse = models.ForeignKey(
         Warehouse, on_delete=models.PROTECT, related_name="stock_levels", verbose_name=_("warehouse")
     )
     on_hand = models.IntegerField(_("on hand"), default=0)
     reserved = models.IntegerField(_("reserved"), default=0)
     quarantined = models.IntegerField(
-        _("quarantined"), default=0,
+        _("quarantined"),
+        default=0,
         help_text=_("Damaged or returned goods kept apart: not on hand and never for sale."),
     )
     reorder_point = models.PositiveIntegerField(_("reorder point"), default=0)
@@ -119,7 +128,11 @@ class StockMovement(models.Model):
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("by"),
     )
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)

@@ -97,8 +97,14 @@ class ProductResource(BilingualHeadersMixin, resources.ModelResource):
     active = fields.Field(attribute="active", column_name="active", widget=YesNoWidget(), default=True)
 
     chinese_headers = {
-        "sku": "SKU", "name": "名称", "barcode": "条码", "unit_price": "单价", "cost": "成本",
-        "weight_kg": "重量", "fragile": "易碎", "active": "在售",
+        "sku": "SKU",
+        "name": "名称",
+        "barcode": "条码",
+        "unit_price": "单价",
+        "cost": "成本",
+        "weight_kg": "重量",
+        "fragile": "易碎",
+        "active": "在售",
     }
 
     class Meta:
@@ -121,8 +127,9 @@ class StockCountResource(BilingualHeadersMixin, resources.ModelResource):
     `services.record_count` (the difference goes into the ledger as a count); the preview shows
     on hand before and after. A product the warehouse never held gets its stock level."""
 
-    warehouse = fields.Field(attribute="warehouse", column_name="warehouse",
-                             widget=widgets.ForeignKeyWidget(Warehouse, "code"))
+    warehouse = fields.Field(
+        attribute="warehouse", column_name="warehouse", widget=widgets.ForeignKeyWidget(Warehouse, "code")
+    )
     sku = fields.Field(attribute="product", column_name="sku", widget=widgets.ForeignKeyWidget(Product, "sku"))
     # Shown as the stock level's on-hand quantity, so the preview reads "12 → 10"; the row is
     # never saved as it is: save_instance books the count through the ledger.
@@ -170,6 +177,8 @@ class StockCountResource(BilingualHeadersMixin, resources.ModelResource):
     def save_instance(self, instance, is_create, row, **kwargs):
         level = services.stock_level_for(instance.product, instance.warehouse) if is_create else instance
         reference = cell_text(row.get("reference")) or (
-            _("Count import %(file)s") % {"file": kwargs.get("file_name", "")})
-        services.record_count(stock_level_id=level.pk, counted=instance.on_hand, actor=kwargs.get("user"),
-                              reference=reference[:100])
+            _("Count import %(file)s") % {"file": kwargs.get("file_name", "")}
+        )
+        services.record_count(
+            stock_level_id=level.pk, counted=instance.on_hand, actor=kwargs.get("user"), reference=reference[:100]
+        )

@@ -31,11 +31,8 @@ def low_stock():
 
 def ledger_mismatches():
     """Stock levels whose ledger does not sum to their on-hand, reserved and quarantined quantities."""
-    return (
-        StockLevel.objects.annotate(
-            ledger_on_hand=Sum("movements__on_hand_change", default=0),
-            ledger_reserved=Sum("movements__reserved_change", default=0),
-            ledger_quarantined=Sum("movements__quarantined_change", default=0),
-        )
-        .exclude(ledger_on_hand=F("on_hand"), ledger_reserved=F("reserved"), ledger_quarantined=F("quarantined"))
-    )
+    return StockLevel.objects.annotate(
+        ledger_on_hand=Sum("movements__on_hand_change", default=0),
+        ledger_reserved=Sum("movements__reserved_change", default=0),
+        ledger_quarantined=Sum("movements__quarantined_change", default=0),
+    ).exclude(ledger_on_hand=F("on_hand"), ledger_reserved=F("reserved"), ledger_quarantined=F("quarantined"))

@@ -39,8 +39,9 @@ def lock_stock_levels(ids):
     return _locked(StockLevel.objects.filter(pk__in=ids))
 
 
-def _record(level, kind, *, on_hand_change=0, reserved_change=0, quarantined_change=0, reference="", reason="",
-            actor=None):
+def _record(
+    level, kind, *, on_hand_change=0, reserved_change=0, quarantined_change=0, reference="", reason="", actor=None
+):
     """Change a locked stock level in memory and return its ledger line; `_book` writes both."""
     level.on_hand += on_hand_change
     level.reserved += reserved_change
@@ -52,12 +53,20 @@ def _record(level, kind, *, on_hand_change=0, reserved_change=0, quarantined_cha
         )
     if level.quarantined < 0:
         raise ValidationError(
-            {"quantity": _("%(level)s has only %(quarantined)d units in quarantine.")
-             % {"level": level, "quarantined": level.quarantined - quarantined_change}}
+            {
+                "quantity": _("%(level)s has only %(quarantined)d units in quarantine.")
+                % {"level": level, "quarantined": level.quarantined - quarantined_change}
+            }
         )
     return StockMovement(
-        stock_level=level, kind=kind, on_hand_change=on_hand_change, reserved_change=reserved_change,
-        quarantined_change=quarantined_change, reference=reference, reason=reason, actor=actor,
+        stock_level=level,
+        kind=kind,
+        on_hand_change=on_hand_change,
+        reserved_change=reserved_change,
+        quarantined_change=quarantined_change,
+        reference=reference,
+        reason=reason,
+        actor=actor,
     )
 
 
@@ -144,9 +153,18 @@ def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
     level = lock_stock_levels([stock_level_id])[stock_level_id]
     if level.on_hand + change < level.reserved:
         raise ValidationError(
-            {"change": _("On hand cannot go below the %(reserved)d units reserved for orders.") % {"reserved": level.reserved}}
+            {
+                "change": _("On hand cannot go below the %(reserved)d units reserved for orders.")
+                % {"reserved": level.reserved}
+            }
         )
-    _book([_record(level, Kind.ADJUSTMENT, on_hand_change=change, reference=reference, reason=reason.strip(), actor=actor)])
+    _book(
+        [
+            _record(
+                level, Kind.ADJUSTMENT, on_hand_change=change, reference=reference, reason=reason.strip(), actor=actor
+            )
+        ]
+    )
     return level
 
 
@@ -161,8 +179,12 @@ def record_count(*, stock_level_id, counted, actor=None, reference=""):
     level = lock_stock_levels([stock_level_id])[stock_level_id]
     if counted < level.reserved:
         raise ValidationError(
-            {"counted": _("The count is below the %(reserved)d units reserved for orders; release or re-allocate them first.")
-             % {"reserved": level.reserved}}
+            {
+                "counted": _(
+                    "The count is below the %(reserved)d units reserved for orders; release or re-allocate them first."
+                )
+                % {"reserved": level.reserved}
+            }
         )
     change = counted - level.on_hand
     if change:
@@ -267,13 +289,19 @@ def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor)
         _positive(quantity)
         totals[stock_level_id] += quantity
     locked = lock_stock_levels(list(totals))
-    _book([
-        _record(
-            locked[level_id], kind, on_hand_change=sign_on_hand * quantity,
-            reserved_change=sign_reserved * quantity, reference=reference, actor=actor,
-        )
-        for level_id, quantity in sorted(totals.items())
-    ])
+    _book(
+        [
+            _record(
+                locked[level_id],
+                kind,
+                on_hand_change=sign_on_hand * quantity,
+                reserved_change=sign_reserved * quantity,
+                reference=reference,
+                actor=actor,
+            )
+            for level_id, quantity in sorted(totals.items())
+        ]
+    )
     return locked
 
 
@@ -318,11 +346,20 @@ def take_back_returned(warehouse, goods, *, reference, actor=None):
     for item in sorted(goods, key=lambda g: by_product[g.product_id].pk):
         level = by_product[item.product_id]
         if item.resellable:
-            movements.append(_record(level, Kind.RETURN, on_hand_change=item.resellable, reference=reference,
-                                     actor=actor))
+            movements.append(
+                _record(level, Kind.RETURN, on_hand_change=item.resellable, reference=reference, actor=actor)
+            )
         if item.damaged:
-            movements.append(_record(level, Kind.QUARANTINE, quarantined_change=item.damaged, reference=reference,
-                                     reason=_("Damaged on return"), actor=actor))
+            movements.append(
+                _record(
+                    level,
+                    Kind.QUARANTINE,
+                    quarantined_change=item.damaged,
+                    reference=reference,
+                    reason=_("Damaged on return"),
+                    actor=actor,
+                )
+            )
     if movements:
         _book(movements)
     return by_product
@@ -348,6 +385,17 @@ def _leave_quarantine(stock_level_id, quantity, reason, actor, reference, kind, 
     if len(reason.strip()) > REASON_LENGTH:
         raise ValidationError({"reason": _("Use at most %(max)d characters.") % {"max": REASON_LENGTH}})
     level = lock_stock_levels([stock_level_id])[stock_level_id]
-    _book([_record(level, kind, on_hand_change=quantity if to_on_hand else 0, quarantined_change=-quantity,
-                   reference=reference, reason=reason.strip(), actor=actor)])
+    _book(
+        [
+            _record(
+                level,
+                kind,
+                on_hand_change=quantity if to_on_hand else 0,
+                quarantined_change=-quantity,
+                reference=reference,
+                reason=reason.strip(),
+                actor=actor,
+            )
+        ]
+    )
     return level

@@ -8,7 +8,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSe
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiResponse, extend_schema, extend_schema_serializer, extend_schema_view,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
 )
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
@@ -51,8 +54,17 @@ class ShipmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Shipment
         fields = (
-            "tracking_number", "carrier", "carrier_name", "service", "tracking_url", "status", "shipped_at",
-            "expected_delivery_on", "delivered_at", "lines", "events",
+            "tracking_number",
+            "carrier",
+            "carrier_name",
+            "service",
+            "tracking_url",
+            "status",
+            "shipped_at",
+            "expected_delivery_on",
+            "delivered_at",
+            "lines",
+            "events",
         )
         read_only_fields = fields
 
@@ -66,9 +78,14 @@ class OrderViewSet(order_views.OrderViewSet):
     serializer_class = OrderWithShipmentsSerializer
 
     def detail_lookups(self):
-        shipments = Shipment.objects.select_related("carrier", "service").prefetch_related(
-            Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")), "events",
-        ).order_by("created_at", "id")
+        shipments = (
+            Shipment.objects.select_related("carrier", "service")
+            .prefetch_related(
+                Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")),
+                "events",
+            )
+            .order_by("created_at", "id")
+        )
         return [*super().detail_lookups(), Prefetch("shipments", queryset=shipments)]
 
 
@@ -109,21 +126,24 @@ class RefusedBatchSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-@extend_schema_view(post=extend_schema(
-    tags=["tracking-events"],
-    request=webhooks.TrackingEventSerializer(many=True),
-    responses={
-        200: TrackingEventsAnswerSerializer,
-        (400, "application/json"): OpenApiResponse(
-            RefusedBatchSerializer, description=gettext_lazy("Not a list of events, or too many at once."),
+@extend_schema_view(
+    post=extend_schema(
+        tags=["tracking-events"],
+        request=webhooks.TrackingEventSerializer(many=True),
+        responses={
+            200: TrackingEventsAnswerSerializer,
+            (400, "application/json"): OpenApiResponse(
+                RefusedBatchSerializer,
+                description=gettext_lazy("Not a list of events, or too many at once."),
+            ),
+            **problem_responses(400, 401, 415),
+        },
+        description=gettext_lazy(
+            "For carriers: report what happened to parcels, by tracking number. Each event is recorded on its "
+            "own; the answer says for each whether it was recorded, already known, or refused and why."
         ),
-        **problem_responses(400, 401, 415),
-    },
-    description=gettext_lazy(
-        "For carriers: report what happened to parcels, by tracking number. Each event is recorded on its "
-        "own; the answer says for each whether it was recorded, already known, or refused and why."
-    ),
-))
+    )
+)
 class TrackingEventsView(webhooks.TrackingEventsView):
     """The carriers' webhook (logistics.webhooks) as the API serves it: JSON in and out."""
 

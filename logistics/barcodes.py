@@ -32,10 +32,17 @@ def code128_svg(text, *, height_mm=BAR_HEIGHT_MM):
     writer.compress = True
     writer.with_doctype = False
     try:
-        raw = Code128(text, writer=writer).render({
-            "module_width": MODULE_WIDTH_MM, "module_height": height_mm, "quiet_zone": QUIET_ZONE_MM,
-            "write_text": False, "margin_top": 0, "margin_bottom": 0, "background": "white",
-        })
+        raw = Code128(text, writer=writer).render(
+            {
+                "module_width": MODULE_WIDTH_MM,
+                "module_height": height_mm,
+                "quiet_zone": QUIET_ZONE_MM,
+                "write_text": False,
+                "margin_top": 0,
+                "margin_bottom": 0,
+                "background": "white",
+            }
+        )
     except IllegalCharacterError:
         return ""
     document = minidom.parseString(raw)

@@ -3,7 +3,14 @@ that offers it on the shipment list."""
 
 from orders.admin.exports import ExportMixin
 from orders.exports import (
-    Column, Export, choice_column, field_label, plain_column, register, text_column, time_column,
+    Column,
+    Export,
+    choice_column,
+    field_label,
+    plain_column,
+    register,
+    text_column,
+    time_column,
 )
 from orders.models import BulkJob, Order
 
@@ -24,10 +31,16 @@ def shipment_columns(user):
     ]
 
 
-SHIPMENTS = register(Export(
-    kind=BulkJob.Kind.EXPORT_SHIPMENTS, model=Shipment, label=Shipment._meta.verbose_name_plural,
-    file_stem="shipments", permission="logistics.view_shipment", columns=shipment_columns,
-))
+SHIPMENTS = register(
+    Export(
+        kind=BulkJob.Kind.EXPORT_SHIPMENTS,
+        model=Shipment,
+        label=Shipment._meta.verbose_name_plural,
+        file_stem="shipments",
+        permission="logistics.view_shipment",
+        columns=shipment_columns,
+    )
+)
 
 
 class ShipmentExportMixin(ExportMixin):

@@ -7,6 +7,7 @@ from inventory.models import Warehouse
 from .models import Carrier, CarrierService, ExceptionKind, TrackingEvent
 from .selectors import services_to_choose_from
 
+
 class CarrierForm(forms.ModelForm):
     class Meta:
         model = Carrier
@@ -17,11 +18,13 @@ class TrackingNumberForm(forms.Form):
     """A parcel's carrier and the tracking number on its label, entered before or at dispatch."""
 
     carrier = forms.ModelChoiceField(
-        label=_("Carrier"), queryset=Carrier.objects.filter(active=True),
+        label=_("Carrier"),
+        queryset=Carrier.objects.filter(active=True),
         error_messages={"required": _("Choose the carrier."), "invalid_choice": _("Choose an active carrier.")},
     )
     tracking_number = forms.CharField(
-        label=_("Tracking number"), max_length=64,
+        label=_("Tracking number"),
+        max_length=64,
         widget=forms.TextInput(attrs={"autocomplete": "off", "class": "oc-mono"}),
         help_text=_("Scan or type the number on the carrier's label."),
         error_messages={"required": _("Enter the tracking number.")},
@@ -33,11 +36,14 @@ class TrackingEventForm(forms.Form):
 
     status = forms.ChoiceField(label=_("Status"), choices=TrackingEvent.Status.choices)
     exception_kind = forms.ChoiceField(
-        label=_("Exception"), choices=[("", "—")] + ExceptionKind.choices, required=False,
+        label=_("Exception"),
+        choices=[("", "—")] + ExceptionKind.choices,
+        required=False,
         help_text=_("Only for an exception: what went wrong."),
     )
     occurred_at = forms.DateTimeField(
-        label=_("Time"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        label=_("Time"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("When it happened, in the shop's time."),
     )
     location = forms.CharField(label=_("Location"), max_length=120, required=False)
@@ -46,7 +52,8 @@ class TrackingEventForm(forms.Form):
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
+        label=_("File"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv"}),
         help_text=_("Excel (.xlsx) or CSV, with English or Chinese headers."),
         error_messages={"required": _("Choose the file to upload.")},
     )
@@ -56,13 +63,18 @@ class PickWaveForm(forms.Form):
     """The warehouse a pick list is for, chosen for orders selected on the order list."""
 
     warehouse = forms.ModelChoiceField(
-        label=_("Warehouse"), queryset=Warehouse.objects.filter(active=True).order_by("priority", "code"),
+        label=_("Warehouse"),
+        queryset=Warehouse.objects.filter(active=True).order_by("priority", "code"),
         widget=forms.RadioSelect,
-        error_messages={"required": _("Choose the warehouse to pick in."),
-                        "invalid_choice": _("Choose an active warehouse.")},
+        error_messages={
+            "required": _("Choose the warehouse to pick in."),
+            "invalid_choice": _("Choose an active warehouse."),
+        },
     )
     leave_out = forms.BooleanField(
-        label=_("Leave out the orders that cannot be picked there"), required=False, initial=True,
+        label=_("Leave out the orders that cannot be picked there"),
+        required=False,
+        initial=True,
         help_text=_("Otherwise one such order stops the whole list."),
     )
 
@@ -71,9 +83,12 @@ class ServiceChoiceForm(forms.Form):
     """A coordinator's choice of carrier service for a parcel that has not left yet."""
 
     service = forms.ModelChoiceField(
-        label=_("Carrier service"), queryset=CarrierService.objects.none(),
-        error_messages={"required": _("Choose a carrier service."),
-                        "invalid_choice": _("Choose an active carrier service.")},
+        label=_("Carrier service"),
+        queryset=CarrierService.objects.none(),
+        error_messages={
+            "required": _("Choose a carrier service."),
+            "invalid_choice": _("Choose an active carrier service."),
+        },
     )
 
     def __init__(self, *args, shipment, **kwargs):
@@ -84,8 +99,10 @@ class ServiceChoiceForm(forms.Form):
 
     @staticmethod
     def describe(service):
-        facts = [gettext("%(days)s working days") % {"days": service.transit_days},
-                 gettext("%(base)s + %(per_kg)s/kg") % {"base": service.base_fee, "per_kg": service.fee_per_kg}]
+        facts = [
+            gettext("%(days)s working days") % {"days": service.transit_days},
+            gettext("%(base)s + %(per_kg)s/kg") % {"base": service.base_fee, "per_kg": service.fee_per_kg},
+        ]
         if service.supports_cod:
             facts.append(gettext("collects cash"))
         if service.supports_fragile:
@@ -97,14 +114,19 @@ class TrackingLookupForm(forms.Form):
     """The public tracking page's question: which order, and the last four digits of its phone."""
 
     order = forms.CharField(
-        label=_("Order number"), max_length=24,
+        label=_("Order number"),
+        max_length=24,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
         error_messages={"required": _("Enter the order number.")},
     )
     phone_last_four = forms.RegexField(
-        label=_("Last four digits of the phone number"), regex=r"^\s*[0-9０-９]{4}\s*$",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4",
-                                      "pattern": "[0-9]{4}"}),
-        error_messages={"required": _("Enter the last four digits of the phone number."),
-                        "invalid": _("Enter four digits.")},
+        label=_("Last four digits of the phone number"),
+        regex=r"^\s*[0-9０-９]{4}\s*$",
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4", "pattern": "[0-9]{4}"}
+        ),
+        error_messages={
+            "required": _("Enter the last four digits of the phone number."),
+            "invalid": _("Enter four digits."),
+        },
     )

@@ -42,18 +42,25 @@ class Column:
 DISPATCH_COLUMNS = (
     Column("order_number", gettext_lazy("Order number"), ("order number", "订单号", "订单编号", "order", "order no")),
     Column("carrier", gettext_lazy("Carrier"), ("carrier", "承运商", "快递公司", "物流公司")),
-    Column("tracking_number", gettext_lazy("Tracking number"),
-           ("tracking number", "运单号", "快递单号", "物流单号", "tracking no")),
+    Column(
+        "tracking_number",
+        gettext_lazy("Tracking number"),
+        ("tracking number", "运单号", "快递单号", "物流单号", "tracking no"),
+    ),
 )
 
 EVENT_COLUMNS = (
-    Column("tracking_number", gettext_lazy("Tracking number"),
-           ("tracking number", "运单号", "快递单号", "物流单号", "tracking no")),
+    Column(
+        "tracking_number",
+        gettext_lazy("Tracking number"),
+        ("tracking number", "运单号", "快递单号", "物流单号", "tracking no"),
+    ),
     Column("carrier", gettext_lazy("Carrier"), ("carrier", "承运商", "快递公司", "物流公司")),
     Column("occurred_at", gettext_lazy("Time"), ("time", "时间", "发生时间", "occurred at")),
     Column("status", gettext_lazy("Status"), ("status", "状态")),
-    Column("exception_kind", gettext_lazy("Exception kind"), ("exception kind", "异常类型", "exception"),
-           required=False),
+    Column(
+        "exception_kind", gettext_lazy("Exception kind"), ("exception kind", "异常类型", "exception"), required=False
+    ),
     Column("location", gettext_lazy("Location"), ("location", "地点", "所在地"), required=False),
     Column("description", gettext_lazy("Description"), ("description", "描述", "说明", "详情"), required=False),
 )
@@ -137,8 +144,13 @@ def read_sheet(uploaded, columns):
         if found is not None:
             positions[column.key] = found
         elif column.required:
-            sheet.errors.append(CellError(1, column.key, _("This column is missing: add a header “%(header)s”.")
-                                          % {"header": column.template_headers[0]}))
+            sheet.errors.append(
+                CellError(
+                    1,
+                    column.key,
+                    _("This column is missing: add a header “%(header)s”.") % {"header": column.template_headers[0]},
+                )
+            )
     if sheet.errors:
         return sheet
     data = raw[1:]
@@ -147,9 +159,7 @@ def read_sheet(uploaded, columns):
         sheet.errors.append(CellError(None, "", too_many))
         return sheet
     for offset, cells in enumerate(data):
-        values = {
-            key: _cell_text(cells[index]) if index < len(cells) else "" for key, index in positions.items()
-        }
+        values = {key: _cell_text(cells[index]) if index < len(cells) else "" for key, index in positions.items()}
         if all(value == "" for value in values.values()):
             continue
         row_number = FIRST_DATA_ROW + offset
@@ -187,15 +197,32 @@ def read_event_rows(uploaded):
     statuses = _choice_lookup(TrackingEvent.Status.choices)
     kinds = _choice_lookup(ExceptionKind.choices)
     for row in sheet.rows:
-        row["status"] = _read_cell(sheet, row, "status", lambda text: statuses.get(str(text).lower()), _(
-            "Unknown status “%(value)s”: use one of %(choices)s."
-        ), choices=TrackingEvent.Status.values)
-        row["exception_kind"] = _read_cell(sheet, row, "exception_kind", lambda text: kinds.get(str(text).lower()), _(
-            "Unknown exception kind “%(value)s”: use one of %(choices)s."
-        ), choices=ExceptionKind.values) or ""
-        row["occurred_at"] = _read_cell(sheet, row, "occurred_at", parse_time, _(
-            "“%(value)s” is not a time: write it as 2025-03-01 14:30 (shop time) or 2025-03-01T14:30:00+08:00."
-        ))
+        row["status"] = _read_cell(
+            sheet,
+            row,
+            "status",
+            lambda text: statuses.get(str(text).lower()),
+            _("Unknown status “%(value)s”: use one of %(choices)s."),
+            choices=TrackingEvent.Status.values,
+        )
+        row["exception_kind"] = (
+            _read_cell(
+                sheet,
+                row,
+                "exception_kind",
+                lambda text: kinds.get(str(text).lower()),
+                _("Unknown exception kind “%(value)s”: use one of %(choices)s."),
+                choices=ExceptionKind.values,
+            )
+            or ""
+        )
+        row["occurred_at"] = _read_cell(
+            sheet,
+            row,
+            "occurred_at",
+            parse_time,
+            _("“%(value)s” is not a time: write it as 2025-03-01 14:30 (shop time) or 2025-03-01T14:30:00+08:00."),
+        )
         row["location"], row["description"] = str(row["location"]), str(row["description"])
     return sheet
 

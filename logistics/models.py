@@ -1,3 +1,4 @@
+from decimal import Decimal
 from urllib.parse import quote
 
 from django.conf import settings
@@ -9,11 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from decimal import Decimal
-
 from inventory.models import Warehouse
 from orders.models import Order, OrderLine
-
 
 TRACKING_NUMBER_SLOT = "{tracking_number}"
 
@@ -31,7 +29,10 @@ class Carrier(models.Model):
     code = models.SlugField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
     tracking_url_template = models.CharField(
-        _("tracking link"), max_length=255, blank=True, validators=[validate_tracking_link],
+        _("tracking link"),
+        max_length=255,
+        blank=True,
+        validators=[validate_tracking_link],
         help_text=_("A web address (http or https) with {tracking_number} where the number goes."),
     )
     active = models.BooleanField(_("active"), default=True)
@@ -80,7 +81,9 @@ class CarrierService(models.Model):
         ordering = ["carrier__name", "kind", "code"]
         constraints = [
             models.UniqueConstraint(fields=["carrier", "code"], name="carrier_service_code_unique_per_carrier"),
-            models.CheckConstraint(condition=Q(base_fee__gte=0, fee_per_kg__gte=0), name="carrier_service_fees_not_negative"),
+            models.CheckConstraint(
+                condition=Q(base_fee__gte=0, fee_per_kg__gte=0), name="carrier_service_fees_not_negative"
+            ),
         ]
 
     def __str__(self):
@@ -95,7 +98,11 @@ class PickWave(models.Model):
 
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -148,17 +155,34 @@ class Shipment(FSMModelMixin, models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
     purpose = models.CharField(
-        _("carries"), max_length=8, choices=Purpose.choices, default=Purpose.ORDER,
+        _("carries"),
+        max_length=8,
+        choices=Purpose.choices,
+        default=Purpose.ORDER,
         help_text=_("A repair parcel carries the customer's own goods back: it moves no stock and not the order."),
     )
     wave = models.ForeignKey(
-        PickWave, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments", verbose_name=_("pick list"),
+        PickWave,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
+        verbose_name=_("pick list"),
     )
     carrier = models.ForeignKey(
-        Carrier, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments", verbose_name=_("carrier"),
+        Carrier,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
+        verbose_name=_("carrier"),
     )
     service = models.ForeignKey(
-        CarrierService, on_delete=models.PROTECT, null=True, blank=True, related_name="shipments",
+        CarrierService,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
         verbose_name=_("carrier service"),
     )
     service_reason = models.CharField(_("why this service"), max_length=20, choices=ServiceReason.choices, blank=True)
@@ -171,12 +195,20 @@ class Shipment(FSMModelMixin, models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)
     packed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("packed by"),
     )
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     dispatched_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("dispatched by"),
     )
     expected_delivery_on = models.DateField(_("expected delivery"), null=True, blank=True)
@@ -193,11 +225,13 @@ class Shipment(FSMModelMixin, models.Model):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["carrier", "tracking_number"], condition=~Q(tracking_number=""),
+                fields=["carrier", "tracking_number"],
+                condition=~Q(tracking_number=""),
                 name="tracking_number_unique_per_carrier",
             ),
             models.UniqueConstraint(
-                fields=["order", "warehouse"], condition=Q(status__in=["pending", "packed"], purpose="order"),
+                fields=["order", "warehouse"],
+                condition=Q(status__in=["pending", "packed"], purpose="order"),
                 name="one_open_shipment_per_order_and_warehouse",
             ),
         ]
@@ -224,13 +258,21 @@ class Shipment(FSMModelMixin, models.Model):
     def dispatch(self):
         self.shipped_at = timezone.now()
 
-    @transition(status, source=[Status.SHIPPED, Status.EXCEPTION], target=Status.IN_TRANSIT,
-                permission="logistics.record_tracking")
+    @transition(
+        status,
+        source=[Status.SHIPPED, Status.EXCEPTION],
+        target=Status.IN_TRANSIT,
+        permission="logistics.record_tracking",
+    )
     def report_in_transit(self):
         self.exception_kind = ""
 
-    @transition(status, source=[Status.SHIPPED, Status.IN_TRANSIT, Status.EXCEPTION], target=Status.OUT_FOR_DELIVERY,
-                permission="logistics.record_tracking")
+    @transition(
+        status,
+        source=[Status.SHIPPED, Status.IN_TRANSIT, Status.EXCEPTION],
+        target=Status.OUT_FOR_DELIVERY,
+        permission="logistics.record_tracking",
+    )
     def report_out_for_delivery(self):
         self.exception_kind = ""
 
@@ -267,7 +309,9 @@ class ShipmentLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["shipment", "order_line"], name="one_shipment_line_per_order_line"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="shipment_line_quantity_positive"),
-            models.CheckConstraint(condition=Q(packed_quantity__lte=F("quantity")), name="shipment_line_not_overpacked"),
+            models.CheckConstraint(
+                condition=Q(packed_quantity__lte=F("quantity")), name="shipment_line_not_overpacked"
+            ),
         ]
 
     def __str__(self):
@@ -298,7 +342,11 @@ class TrackingEvent(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("recorded by"),
     )
 
@@ -325,3 +373,6 @@ class TrackingLookup(models.Model):
     class Meta:
         verbose_name = _("failed tracking lookup")
         verbose_name_plural = _("failed tracking lookups")
+
+    def __str__(self):
+        return f"{self.order_number} · {self.client}"

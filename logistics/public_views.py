@@ -16,9 +16,7 @@ from . import services
 from .forms import TrackingLookupForm
 from .models import Shipment
 
-NOT_FOUND = gettext_lazy(
-    "We found no order with this number and phone number ending. Check both and try again."
-)
+NOT_FOUND = gettext_lazy("We found no order with this number and phone number ending. Check both and try again.")
 PROGRESS = [
     ("placed_at", gettext_lazy("Order placed")),
     ("confirmed_at", gettext_lazy("Confirmed")),
@@ -47,8 +45,10 @@ def progress_of(order):
             {"label": PROGRESS[0][1], "time": order.placed_at, "done": True},
             {"label": _("Cancelled"), "time": order.cancelled_at, "done": True},
         ]
-    steps = [{"label": label, "time": getattr(order, field), "done": getattr(order, field) is not None}
-             for field, label in PROGRESS]
+    steps = [
+        {"label": label, "time": getattr(order, field), "done": getattr(order, field) is not None}
+        for field, label in PROGRESS
+    ]
     if order.status == Order.Status.PARTIALLY_SHIPPED:
         steps[2]["label"] = _("Partly shipped")
     return steps
@@ -77,7 +77,8 @@ def track(request):
     if not form.is_valid():
         return TemplateResponse(request, "logistics/track.html", {"form": form})
     result = services.look_up_order_for_tracking(
-        order_number=form.cleaned_data["order"], phone_suffix=form.cleaned_data["phone_last_four"],
+        order_number=form.cleaned_data["order"],
+        phone_suffix=form.cleaned_data["phone_last_four"],
         client=client_address(request),
     )
     # Asked again with the order number kept: the digits are part of someone's phone number and are
@@ -86,16 +87,21 @@ def track(request):
     if result.blocked_until is not None:
         wait_seconds = max(int((result.blocked_until - timezone.now()).total_seconds()), 1)
         context = {"form": retry, "blocked_until": timezone.localtime(result.blocked_until)}
-        return TemplateResponse(request, "logistics/track.html", context, status=429,
-                                headers={"Retry-After": str(wait_seconds)})
+        return TemplateResponse(
+            request, "logistics/track.html", context, status=429, headers={"Retry-After": str(wait_seconds)}
+        )
     if result.order is None:
         return TemplateResponse(request, "logistics/track.html", {"form": retry, "not_found": NOT_FOUND})
     order = result.order
-    return TemplateResponse(request, "logistics/track_result.html", {
-        "number": order.number,
-        "name": masked_name(order.recipient),
-        "city": order.city,
-        "status": order.get_status_display(),
-        "progress": progress_of(order),
-        "parcels": [parcel_view(shipment) for shipment in order.shipments.all()],
-    })
+    return TemplateResponse(
+        request,
+        "logistics/track_result.html",
+        {
+            "number": order.number,
+            "name": masked_name(order.recipient),
+            "city": order.city,
+            "status": order.get_status_display(),
+            "progress": progress_of(order),
+            "parcels": [parcel_view(shipment) for shipment in order.shipments.all()],
+        },
+    )

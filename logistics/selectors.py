@@ -15,8 +15,16 @@ from inventory.models import StockLevel, Warehouse
 from orders.models import Allocation, Order
 from orders.services.api_tokens import token_hash
 
-from .models import Carrier, CarrierService, ExceptionKind, PickWave, Shipment, ShipmentLine, TrackingEvent, TrackingLookup
-
+from .models import (
+    Carrier,
+    CarrierService,
+    ExceptionKind,
+    PickWave,
+    Shipment,
+    ShipmentLine,
+    TrackingEvent,
+    TrackingLookup,
+)
 
 # Carrier webhook tokens
 
@@ -35,8 +43,11 @@ def carrier_for_webhook_token(token):
 def carriers_with_on_time_rate():
     """Carriers with `delivered_count` (parcels delivered that had an expected date) and
     `on_time_count` (of those, delivered on or before that date, in the shop's time zone)."""
-    delivered = Q(shipments__status=Shipment.Status.DELIVERED, shipments__delivered_at__isnull=False,
-                  shipments__expected_delivery_on__isnull=False)
+    delivered = Q(
+        shipments__status=Shipment.Status.DELIVERED,
+        shipments__delivered_at__isnull=False,
+        shipments__expected_delivery_on__isnull=False,
+    )
     on_time = delivered & Q(shipments__delivered_at__date__lte=F("shipments__expected_delivery_on"))
     return Carrier.objects.annotate(
         delivered_count=Count("shipments", filter=delivered),
@@ -101,7 +112,10 @@ def pick_waves():
     units = (
         ShipmentLine.objects.filter(shipment__wave=OuterRef("pk"))
         .exclude(shipment__status=Shipment.Status.CANCELLED)
-        .order_by().values("shipment__wave").annotate(total=Sum("quantity")).values("total")
+        .order_by()
+        .values("shipment__wave")
+        .annotate(total=Sum("quantity"))
+        .values("total")
     )
     return PickWave.objects.select_related("warehouse", "created_by").annotate(
         order_count=Count("shipments", filter=live),
@@ -177,8 +191,14 @@ def pick_sheet(wave_id):
     lines = (
         ShipmentLine.objects.filter(shipment__wave=wave)
         .exclude(shipment__status=Shipment.Status.CANCELLED)
-        .values_list("order_line__product_id", "order_line__sku", "order_line__product__name",
-                     "order_line__product__barcode", "shipment__order__number", "quantity")
+        .values_list(
+            "order_line__product_id",
+            "order_line__sku",
+            "order_line__product__name",
+            "order_line__product__barcode",
+            "shipment__order__number",
+            "quantity",
+        )
         .order_by("pk")
     )
     rows = {}
@@ -190,7 +210,8 @@ def pick_sheet(wave_id):
         row.orders[number] = row.orders.get(number, 0) + quantity
     bins = (
         StockLevel.objects.filter(warehouse_id=wave.warehouse_id, product_id__in=list(rows))
-        .order_by().values_list("product_id", "bin_location")
+        .order_by()
+        .values_list("product_id", "bin_location")
     )
     for product_id, bin_location in bins:
         rows[product_id].bin_location = bin_location
@@ -224,8 +245,9 @@ def shipment_list():
 def shipment_for_page(shipment_id):
     """One shipment with its lines and tracking events, in a fixed number of queries."""
     return (
-        Shipment.objects.select_related("order", "warehouse", "carrier", "service__carrier", "wave",
-                                        "packed_by", "dispatched_by")
+        Shipment.objects.select_related(
+            "order", "warehouse", "carrier", "service__carrier", "wave", "packed_by", "dispatched_by"
+        )
         .prefetch_related("lines__order_line__product", "events__recorded_by")
         .get(pk=shipment_id)
     )
@@ -233,7 +255,8 @@ def shipment_for_page(shipment_id):
 
 def services_to_choose_from():
     return (
-        CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
+        CarrierService.objects.filter(active=True, carrier__active=True)
+        .select_related("carrier")
         .order_by("carrier__name", "kind", "code")
     )
 
@@ -270,8 +293,9 @@ def _resolve_carrier(planned, carriers):
         return
     planned.carrier = carriers.get(text.lower())
     if planned.carrier is None:
-        planned.refuse("carrier", _("No active carrier “%(carrier)s”: use a carrier's code or name.")
-                       % {"carrier": text})
+        planned.refuse(
+            "carrier", _("No active carrier “%(carrier)s”: use a carrier's code or name.") % {"carrier": text}
+        )
 
 
 def _tracking_text(planned):
@@ -290,8 +314,11 @@ def plan_dispatch_upload(rows):
     numbers = {str(p.values.get("order_number", "")).strip().upper() for p in planned} - {""}
     found = {order.number: order for order in Order.objects.filter(number__in=numbers)}
     packed = defaultdict(list)
-    for shipment in (Shipment.objects.filter(order__number__in=numbers, status=Shipment.Status.PACKED)
-                     .select_related("order", "carrier", "warehouse").order_by("pk")):
+    for shipment in (
+        Shipment.objects.filter(order__number__in=numbers, status=Shipment.Status.PACKED)
+        .select_related("order", "carrier", "warehouse")
+        .order_by("pk")
+    ):
         packed[shipment.order.number].append(shipment)
     tracking_numbers = {str(p.values.get("tracking_number", "")).strip() for p in planned} - {""}
     in_use = {
@@ -316,8 +343,11 @@ def plan_dispatch_upload(rows):
         seen[key] = row.row
         holder = in_use.get(key)
         if holder is not None and (holder.order_id != order.pk or holder.status != Shipment.Status.PACKED):
-            row.refuse("tracking_number", _("%(carrier)s tracking number %(number)s is already on order %(order)s.")
-                       % {"carrier": row.carrier, "number": tracking_number, "order": holder.order.number})
+            row.refuse(
+                "tracking_number",
+                _("%(carrier)s tracking number %(number)s is already on order %(order)s.")
+                % {"carrier": row.carrier, "number": tracking_number, "order": holder.order.number},
+            )
             continue
         waiting = [s for s in packed[number] if s.pk not in taken and not s.tracking_number]
         row.shipment = holder or (waiting[0] if waiting else None)
@@ -331,7 +361,8 @@ def plan_dispatch_upload(rows):
 def _no_parcel_waiting(order, packed):
     if not packed:
         return _("Order %(number)s has no packed parcel waiting for dispatch (it is %(status)s).") % {
-            "number": order.number, "status": order.get_status_display(),
+            "number": order.number,
+            "status": order.get_status_display(),
         }
     without_number = sum(1 for shipment in packed if not shipment.tracking_number)
     if not without_number:
@@ -358,8 +389,9 @@ def plan_event_upload(rows):
         for shipment in Shipment.objects.filter(tracking_number__in=numbers - {""}).select_related("order", "carrier")
     }
     known = set(
-        TrackingEvent.objects.filter(shipment__in=list(shipments.values()))
-        .values_list("shipment_id", "status", "occurred_at")
+        TrackingEvent.objects.filter(shipment__in=list(shipments.values())).values_list(
+            "shipment_id", "status", "occurred_at"
+        )
     )
     seen = set()
     for row in planned:
@@ -368,8 +400,11 @@ def plan_event_upload(rows):
         number = _tracking_text(row)
         row.shipment = shipments.get((row.carrier.pk, number))
         if row.shipment is None:
-            row.refuse("tracking_number", _("%(carrier)s has no parcel with tracking number %(number)s.")
-                       % {"carrier": row.carrier, "number": number})
+            row.refuse(
+                "tracking_number",
+                _("%(carrier)s has no parcel with tracking number %(number)s.")
+                % {"carrier": row.carrier, "number": number},
+            )
             continue
         if row.shipment.status in Shipment.OPEN + [Shipment.Status.CANCELLED]:
             row.refuse("tracking_number", _("This parcel has not left the warehouse; tracking starts at dispatch."))
@@ -389,7 +424,8 @@ def plan_event_upload(rows):
 def parcels_of_order(order_id):
     """The order's parcels that are not cancelled, with their lines, by warehouse priority."""
     return (
-        Shipment.objects.filter(order_id=order_id).exclude(status=Shipment.Status.CANCELLED)
+        Shipment.objects.filter(order_id=order_id)
+        .exclude(status=Shipment.Status.CANCELLED)
         .select_related("carrier", "service", "warehouse")
         .prefetch_related("lines__order_line__product")
         .order_by("warehouse__priority", "warehouse__code", "pk")
@@ -413,8 +449,9 @@ def delivery_exceptions(*, today=None, kind=""):
     today = today or timezone.localdate()
     last_event = TrackingEvent.objects.filter(shipment=OuterRef("pk")).order_by("-occurred_at", "-pk")
     late = Q(status__in=ON_THE_WAY_UNREPORTED, expected_delivery_on__lt=today)
-    returned = Q(status=Shipment.Status.RETURNED,
-                 order__status__in=[Order.Status.SHIPPED, Order.Status.PARTIALLY_SHIPPED])
+    returned = Q(
+        status=Shipment.Status.RETURNED, order__status__in=[Order.Status.SHIPPED, Order.Status.PARTIALLY_SHIPPED]
+    )
     if kind == "overdue":
         wanted = late
     elif kind == "returned":
@@ -443,7 +480,9 @@ def delivery_exception_counts(*, today=None):
     today = today or timezone.localdate()
     counts = dict(
         Shipment.objects.filter(status=Shipment.Status.EXCEPTION)
-        .values_list("exception_kind").annotate(count=Count("pk")).order_by()
+        .values_list("exception_kind")
+        .annotate(count=Count("pk"))
+        .order_by()
     )
     counts["overdue"] = delivery_exceptions(today=today, kind="overdue").count()
     counts["returned"] = delivery_exceptions(today=today, kind="returned").count()
@@ -460,7 +499,8 @@ def order_for_tracking(order_id):
     """The order a customer follows on the public tracking page, with its parcels (not cancelled)
     and their events, newest first. Three queries."""
     parcels = (
-        Shipment.objects.exclude(status=Shipment.Status.CANCELLED).select_related("carrier")
+        Shipment.objects.exclude(status=Shipment.Status.CANCELLED)
+        .select_related("carrier")
         .prefetch_related(Prefetch("events", queryset=TrackingEvent.objects.order_by("-occurred_at", "-pk")))
         .order_by("pk")
     )
@@ -490,17 +530,17 @@ def parcel_for_packing(shipment_id):
 
 def products_weight_kg(shipment):
     """What the goods of a shipment fetched by parcel_for_packing weigh by their product data."""
-    return sum(
-        (line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()), Decimal("0")
-    )
+    return sum((line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()), Decimal("0"))
 
 
 def parcel_position(shipment):
     """(n, total): this is parcel n of the order's `total` parcels that are not cancelled; n is
     None for a cancelled parcel."""
     parcels = list(
-        Shipment.objects.filter(order_id=shipment.order_id).exclude(status=Shipment.Status.CANCELLED)
-        .order_by("pk").values_list("pk", flat=True)
+        Shipment.objects.filter(order_id=shipment.order_id)
+        .exclude(status=Shipment.Status.CANCELLED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     return (parcels.index(shipment.pk) + 1 if shipment.pk in parcels else None), len(parcels)
 
@@ -512,32 +552,44 @@ def parcel_to_pack(order_number, warehouse=None):
     order = Order.objects.filter(number=number).first()
     if order is None:
         return None, _("No order has the number %(number)s. Scan the order number on the packing slip.") % {
-            "number": number}
+            "number": number
+        }
     shipments = list(order.shipments.select_related("warehouse").order_by("pk"))
     here = [s for s in shipments if warehouse is None or s.warehouse_id == warehouse.pk]
     waiting = [s for s in here if s.status == Shipment.Status.PENDING]
-    values = {"number": order.number, "status": order.get_status_display(),
-              "warehouse": warehouse or _("any warehouse")}
+    values = {
+        "number": order.number,
+        "status": order.get_status_display(),
+        "warehouse": warehouse or _("any warehouse"),
+    }
     if len(waiting) == 1:
         return waiting[0], ""
     if waiting:
         values["warehouses"] = ", ".join(str(s.warehouse) for s in waiting)
-        return None, _("Order %(number)s waits to be packed in %(warehouses)s: choose the warehouse you pack in.") % values
+        return None, _(
+            "Order %(number)s waits to be packed in %(warehouses)s: choose the warehouse you pack in."
+        ) % values
     elsewhere = [s for s in shipments if s.status == Shipment.Status.PENDING]
     if elsewhere:
         values["warehouses"] = ", ".join(str(s.warehouse) for s in elsewhere)
-        return None, _("Order %(number)s waits to be packed in %(warehouses)s, not in %(warehouse)s: pack it there, or switch warehouse.") % values
+        return None, _(
+            "Order %(number)s waits to be packed in %(warehouses)s, not in %(warehouse)s: pack it there, or switch warehouse."
+        ) % values
     if order.status == Order.Status.CANCELLED:
         return None, _("Order %(number)s is cancelled: do not pack it, put its goods back.") % values
     if order.status in (Order.Status.PENDING, Order.Status.ON_HOLD):
         return None, _("Order %(number)s is %(status)s: it is packed only after it is approved and picked.") % values
     if any(s.status == Shipment.Status.PACKED for s in here):
-        return None, _("Order %(number)s is already packed in %(warehouse)s: its parcel waits for the carrier.") % values
+        return None, _(
+            "Order %(number)s is already packed in %(warehouse)s: its parcel waits for the carrier."
+        ) % values
     if any(s.status not in Shipment.OPEN + [Shipment.Status.CANCELLED] for s in here):
         return None, _("Order %(number)s has already left %(warehouse)s.") % values
     reserved = Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED)
     if warehouse is not None:
         reserved = reserved.filter(stock_level__warehouse=warehouse)
     if reserved.exists():
-        return None, _("Order %(number)s is not on a pick list for %(warehouse)s yet: print a pick list first.") % values
+        return None, _(
+            "Order %(number)s is not on a pick list for %(warehouse)s yet: print a pick list first."
+        ) % values
     return None, _("Order %(number)s has nothing to pack in %(warehouse)s (it is %(status)s).") % values

@@ -24,7 +24,12 @@ from orders.services import api_tokens as orders_api_tokens
 
 from .models import Carrier, CarrierService, PickWave, Shipment, ShipmentLine, TrackingEvent, TrackingLookup
 from .selectors import (
-    failed_lookup_times, goods_waiting, order_for_tracking, phone_of_order, plan_dispatch_upload, plan_event_upload,
+    failed_lookup_times,
+    goods_waiting,
+    order_for_tracking,
+    phone_of_order,
+    plan_dispatch_upload,
+    plan_event_upload,
     warehouses_on_a_pick_list,
 )
 
@@ -82,9 +87,7 @@ def choose_service(order, *, weight_kg, fragile, repair=False):
     otherwise the cheapest for the weight. A `repair` parcel collects no cash and keeps no
     delivery promise: those were the order's first delivery. Returns (None, "") when no active
     service fits."""
-    candidates = list(
-        CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
-    )
+    candidates = list(CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier"))
     cod = not repair and order.collects_on_delivery
     if cod:
         candidates = [s for s in candidates if s.supports_cod]
@@ -131,8 +134,12 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     products = {}
     for allocation in (
         Allocation.objects.filter(
-            line__order_id__in=order_ids, state=Allocation.State.RESERVED, stock_level__warehouse=warehouse,
-        ).select_related("line__product").order_by("pk")
+            line__order_id__in=order_ids,
+            state=Allocation.State.RESERVED,
+            stock_level__warehouse=warehouse,
+        )
+        .select_related("line__product")
+        .order_by("pk")
     ):
         waiting[allocation.line.order_id][allocation.line] += allocation.quantity
         products[allocation.line.pk] = allocation.line.product
@@ -140,15 +147,28 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     on_lists_in = warehouses_on_a_pick_list(order_ids)
     codes = dict(Warehouse.objects.values_list("pk", "code"))
     refused = [
-        reason.rstrip(".") for order in locked
-        if (reason := why_not_pickable(order, warehouse, waiting_in=set(waiting_in[order.pk]),
-                                       on_lists_in=on_lists_in[order.pk], warehouse_codes=codes))
+        reason.rstrip(".")
+        for order in locked
+        if (
+            reason := why_not_pickable(
+                order,
+                warehouse,
+                waiting_in=set(waiting_in[order.pk]),
+                on_lists_in=on_lists_in[order.pk],
+                warehouse_codes=codes,
+            )
+        )
     ]
     missing = set(order_ids) - {order.pk for order in locked}
     if missing:
-        refused.append(ngettext("%(count)d of the chosen orders no longer exists",
-                                "%(count)d of the chosen orders no longer exist", len(missing))
-                       % {"count": len(missing)})
+        refused.append(
+            ngettext(
+                "%(count)d of the chosen orders no longer exists",
+                "%(count)d of the chosen orders no longer exist",
+                len(missing),
+            )
+            % {"count": len(missing)}
+        )
     if refused:
         raise ValidationError(_("No pick list was made: %(problems)s.") % {"problems": "; ".join(refused)})
 
@@ -158,10 +178,17 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
         parcel = [(products[line.pk], quantity) for line, quantity in waiting[order.pk].items()]
         weight = _weight_of(parcel)
         service, reason = choose_service(order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel))
-        shipments.append(Shipment(
-            order=order, warehouse=warehouse, wave=wave, carrier=service.carrier if service else None,
-            service=service, service_reason=reason, shipping_cost=service.fee_for(weight) if service else None,
-        ))
+        shipments.append(
+            Shipment(
+                order=order,
+                warehouse=warehouse,
+                wave=wave,
+                carrier=service.carrier if service else None,
+                service=service,
+                service_reason=reason,
+                shipping_cost=service.fee_for(weight) if service else None,
+            )
+        )
     Shipment.objects.bulk_create(shipments)
     for shipment in shipments:
         line_rows += [
@@ -182,8 +209,10 @@ def _locked_shipment(shipment_id, *, lock_order):
     if lock_order:
         order_id = Shipment.objects.values_list("order_id", flat=True).get(pk=shipment_id)
         orders.lock_order(order_id)
-    return Shipment.objects.select_for_update(of=("self",)).select_related("order", "warehouse", "carrier").get(
-        pk=shipment_id
+    return (
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("order", "warehouse", "carrier")
+        .get(pk=shipment_id)
     )
 
 
@@ -206,21 +235,30 @@ def pack_item(shipment_id, code, *, actor):
     shipment = _locked_shipment(shipment_id, lock_order=False)
     _ensure_packing(shipment)
     lines = list(
-        ShipmentLine.objects.select_for_update(of=("self",)).select_related("order_line__product")
-        .filter(shipment=shipment).order_by("pk")
+        ShipmentLine.objects.select_for_update(of=("self",))
+        .select_related("order_line__product")
+        .filter(shipment=shipment)
+        .order_by("pk")
     )
     matching = [
-        line for line in lines
-        if line.order_line.product.barcode == code or line.order_line.sku.lower() == code.lower()
+        line for line in lines if line.order_line.product.barcode == code or line.order_line.sku.lower() == code.lower()
     ]
     if not matching:
-        raise ValidationError({"code": _("%(code)s is not in order %(number)s. Put it aside.")
-                               % {"code": code, "number": shipment.order.number}})
+        raise ValidationError(
+            {
+                "code": _("%(code)s is not in order %(number)s. Put it aside.")
+                % {"code": code, "number": shipment.order.number}
+            }
+        )
     line = next((line for line in matching if line.packed_quantity < line.quantity), None)
     if line is None:
         first = matching[0]
-        raise ValidationError({"code": _("All %(quantity)s × %(sku)s are already packed. Put this one aside.")
-                               % {"quantity": first.quantity, "sku": first.order_line.sku}})
+        raise ValidationError(
+            {
+                "code": _("All %(quantity)s × %(sku)s are already packed. Put this one aside.")
+                % {"quantity": first.quantity, "sku": first.order_line.sku}
+            }
+        )
     line.packed_quantity += 1
     line.save(update_fields=["packed_quantity"])
     return line
@@ -252,17 +290,25 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
     _ensure_packing(shipment)
     missing = [line for line in shipment.lines.select_related("order_line") if line.packed_quantity < line.quantity]
     if missing:
-        raise ValidationError(_("Still missing: %(items)s.") % {
-            "items": ", ".join(f"{line.quantity - line.packed_quantity} × {line.order_line.sku}" for line in missing)
-        })
+        raise ValidationError(
+            _("Still missing: %(items)s.")
+            % {
+                "items": ", ".join(
+                    f"{line.quantity - line.packed_quantity} × {line.order_line.sku}" for line in missing
+                )
+            }
+        )
     _step(shipment, shipment.pack, actor)
     shipment.weight_kg, shipment.package_count, shipment.packed_by = weight, packages, actor
     if shipment.service:
         shipment.shipping_cost = shipment.service.fee_for(weight)
     shipment.save()
     order = shipment.order
-    if (shipment.purpose == Shipment.Purpose.ORDER and order.status == Order.Status.PICKING
-            and not _goods_waiting_to_pack(order)):
+    if (
+        shipment.purpose == Shipment.Purpose.ORDER
+        and order.status == Order.Status.PICKING
+        and not _goods_waiting_to_pack(order)
+    ):
         orders.record_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
     return shipment
 
@@ -270,12 +316,14 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
 def _goods_waiting_to_pack(order):
     """Whether any warehouse still holds reserved goods of the order that are not in a packed parcel."""
     reserved_in = set(
-        Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED)
-        .values_list("stock_level__warehouse_id", flat=True)
+        Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).values_list(
+            "stock_level__warehouse_id", flat=True
+        )
     )
     packed_in = set(
-        Shipment.objects.filter(order=order, status=Shipment.Status.PACKED, purpose=Shipment.Purpose.ORDER)
-        .values_list("warehouse_id", flat=True)
+        Shipment.objects.filter(order=order, status=Shipment.Status.PACKED, purpose=Shipment.Purpose.ORDER).values_list(
+            "warehouse_id", flat=True
+        )
     )
     return bool(reserved_in - packed_in)
 
@@ -311,14 +359,26 @@ def create_repair_shipment(order_id, warehouse_id, lines, *, actor):
         raise ValidationError({"lines": _("A parcel needs at least one item.")})
     for line_id, quantity in quantities.items():
         if quantity > order_lines[line_id].quantity:
-            raise ValidationError({"lines": _("Order %(number)s has only %(quantity)d × %(sku)s.") % {
-                "number": order.number, "quantity": order_lines[line_id].quantity, "sku": order_lines[line_id].sku}})
+            raise ValidationError(
+                {
+                    "lines": _("Order %(number)s has only %(quantity)d × %(sku)s.")
+                    % {
+                        "number": order.number,
+                        "quantity": order_lines[line_id].quantity,
+                        "sku": order_lines[line_id].sku,
+                    }
+                }
+            )
     parcel = [(order_lines[line_id].product, quantity) for line_id, quantity in quantities.items()]
     weight = _weight_of(parcel)
     service, reason = choose_service(order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel), repair=True)
     shipment = Shipment.objects.create(
-        order=order, warehouse=warehouse, purpose=Shipment.Purpose.REPAIR,
-        carrier=service.carrier if service else None, service=service, service_reason=reason,
+        order=order,
+        warehouse=warehouse,
+        purpose=Shipment.Purpose.REPAIR,
+        carrier=service.carrier if service else None,
+        service=service,
+        service_reason=reason,
         shipping_cost=service.fee_for(weight) if service else None,
     )
     ShipmentLine.objects.bulk_create(
@@ -340,15 +400,27 @@ def choose_carrier(shipment_id, service_id, *, actor):
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s has already left; its carrier cannot change.") % {"shipment": shipment}
         )
-    service = CarrierService.objects.filter(pk=service_id, active=True, carrier__active=True).select_related("carrier").first()
+    service = (
+        CarrierService.objects.filter(pk=service_id, active=True, carrier__active=True)
+        .select_related("carrier")
+        .first()
+    )
     if service is None:
         raise ValidationError({"service": _("Choose an active carrier service.")})
     if shipment.purpose == Shipment.Purpose.ORDER and shipment.order.collects_on_delivery and not service.supports_cod:
-        raise ValidationError({"service": _("%(service)s does not collect cash on delivery, which this order needs.")
-                               % {"service": service}})
+        raise ValidationError(
+            {
+                "service": _("%(service)s does not collect cash on delivery, which this order needs.")
+                % {"service": service}
+            }
+        )
     if shipment.carrier_id != service.carrier_id and shipment.tracking_number:
-        raise ValidationError({"service": _("Remove the %(carrier)s tracking number before changing the carrier.")
-                               % {"carrier": shipment.carrier}})
+        raise ValidationError(
+            {
+                "service": _("Remove the %(carrier)s tracking number before changing the carrier.")
+                % {"carrier": shipment.carrier}
+            }
+        )
     weight = shipment.weight_kg or _weight_of(
         [(line.order_line.product, line.quantity) for line in shipment.lines.select_related("order_line__product")]
     )
@@ -369,9 +441,12 @@ def _set_tracking_number(shipment, carrier_id, tracking_number):
     if carrier is None:
         raise ValidationError({"carrier": _("Choose an active carrier.")})
     taken = Shipment.objects.filter(carrier=carrier, tracking_number=tracking_number).exclude(pk=shipment.pk)
-    already_used = ValidationError({"tracking_number": _(
-        "%(carrier)s tracking number %(number)s is already on another shipment."
-    ) % {"carrier": carrier, "number": tracking_number}})
+    already_used = ValidationError(
+        {
+            "tracking_number": _("%(carrier)s tracking number %(number)s is already on another shipment.")
+            % {"carrier": carrier, "number": tracking_number}
+        }
+    )
     if taken.exists():
         raise already_used
     if carrier.pk != shipment.carrier_id:
@@ -423,8 +498,7 @@ def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
     shipment.dispatched_by = actor
     shipment.save()
     if shipment.purpose == Shipment.Purpose.ORDER:
-        orders.dispatch_from_warehouse(shipment.order_id, shipment.warehouse_id, actor=actor,
-                                       reference=str(shipment))
+        orders.dispatch_from_warehouse(shipment.order_id, shipment.warehouse_id, actor=actor, reference=str(shipment))
     orders.notify(shipment.order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)
     return shipment
 
@@ -446,14 +520,23 @@ EVENT_NOTIFICATIONS = {
 
 
 @transaction.atomic
-def record_tracking_event(shipment_id, *, status, occurred_at, source, location="", description="",
-                          exception_kind="", actor=None):
+def record_tracking_event(
+    shipment_id, *, status, occurred_at, source, location="", description="", exception_kind="", actor=None
+):
     """What a carrier reported about a parcel. The same report twice is kept once. A report moves
     the parcel on unless a later one has already arrived (carriers deliver reports out of order);
     a delivery report delivers the parcel, and the order once all its parcels are delivered."""
     _require(actor, "logistics.record_tracking", _("Your role may not record tracking events."))
-    return _apply_event(shipment_id, status=status, occurred_at=occurred_at, source=source, location=location,
-                        description=description, exception_kind=exception_kind, actor=actor)
+    return _apply_event(
+        shipment_id,
+        status=status,
+        occurred_at=occurred_at,
+        source=source,
+        location=location,
+        description=description,
+        exception_kind=exception_kind,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -468,16 +551,23 @@ def mark_delivered(shipment_id, *, actor):
             % {"shipment": shipment, "status": shipment.get_status_display()}
         )
     event, _created = _apply_event(
-        shipment_id, status=TrackingEvent.Status.DELIVERED, occurred_at=timezone.now(),
-        source=TrackingEvent.Source.CONSOLE, location="", description=_("Delivery recorded by staff"),
-        exception_kind="", actor=actor,
+        shipment_id,
+        status=TrackingEvent.Status.DELIVERED,
+        occurred_at=timezone.now(),
+        source=TrackingEvent.Source.CONSOLE,
+        location="",
+        description=_("Delivery recorded by staff"),
+        exception_kind="",
+        actor=actor,
     )
     return event.shipment
 
 
 def _apply_event(shipment_id, *, status, occurred_at, source, location, description, exception_kind, actor):
     if status not in TrackingEvent.Status.values:
-        raise ValidationError({"status": _("Use one of: %(choices)s.") % {"choices": ", ".join(TrackingEvent.Status.values)}})
+        raise ValidationError(
+            {"status": _("Use one of: %(choices)s.") % {"choices": ", ".join(TrackingEvent.Status.values)}}
+        )
     if occurred_at is None or timezone.is_naive(occurred_at):
         raise ValidationError({"occurred_at": _("Give the time with its time zone.")})
     if occurred_at > timezone.now() + timedelta(hours=1):
@@ -491,9 +581,16 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
             _("Shipment %(shipment)s has not left the warehouse; tracking starts at dispatch.") % {"shipment": shipment}
         )
     event, created = TrackingEvent.objects.get_or_create(
-        shipment=shipment, status=status, occurred_at=occurred_at,
-        defaults={"location": (location or "")[:120], "description": (description or "")[:255],
-                  "exception_kind": exception_kind, "source": source, "recorded_by": actor},
+        shipment=shipment,
+        status=status,
+        occurred_at=occurred_at,
+        defaults={
+            "location": (location or "")[:120],
+            "description": (description or "")[:255],
+            "exception_kind": exception_kind,
+            "source": source,
+            "recorded_by": actor,
+        },
     )
     if not created:
         return event, False
@@ -523,7 +620,8 @@ def _deliver_order_when_complete(shipment, actor):
     order = shipment.order
     undelivered = (
         order.shipments.filter(purpose=Shipment.Purpose.ORDER)
-        .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED]).exists()
+        .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED])
+        .exists()
     )
     if not undelivered and order.status == Order.Status.SHIPPED:
         orders.record_delivery(order.pk, actor=actor, reason=str(shipment))
@@ -592,8 +690,16 @@ def plan_parcels(order, waiting):
         fragile = any(product.fragile for product, _quantity in parcel)
         service, reason = choose_service(order, weight_kg=weight, fragile=fragile)
         needs = ((_("collects cash on delivery"),) if cod else ()) + ((_("takes fragile goods"),) if fragile else ())
-        plans.append(ParcelPlan(warehouse=warehouses[warehouse_id], units=sum(q for _p, q in parcel),
-                                weight_kg=weight, service=service, reason=reason, needs=needs))
+        plans.append(
+            ParcelPlan(
+                warehouse=warehouses[warehouse_id],
+                units=sum(q for _p, q in parcel),
+                weight_kg=weight,
+                service=service,
+                reason=reason,
+                needs=needs,
+            )
+        )
     return sorted(plans, key=lambda plan: (plan.warehouse.priority, plan.warehouse.code))
 
 
@@ -611,7 +717,9 @@ def why_not_pickable(order, warehouse, *, waiting_in, on_lists_in, warehouse_cod
         if not elsewhere:
             return _("%(number)s has nothing waiting to be picked in any warehouse.") % values
         return _("%(number)s has nothing waiting in %(warehouse)s; its goods wait in %(elsewhere)s.") % {
-            **values, "elsewhere": ", ".join(elsewhere)}
+            **values,
+            "elsewhere": ", ".join(elsewhere),
+        }
     return ""
 
 
@@ -624,9 +732,12 @@ class UploadRefused(ValidationError):
 
     def __init__(self, problems):
         self.problems = sorted(problems, key=lambda problem: (problem[0] or 0, problem[1]))
-        super().__init__([
-            _("Row %(row)s: %(problem)s") % {"row": row, "problem": message} for row, _column, message in self.problems
-        ])
+        super().__init__(
+            [
+                _("Row %(row)s: %(problem)s") % {"row": row, "problem": message}
+                for row, _column, message in self.problems
+            ]
+        )
 
 
 def _problems(planned):
@@ -636,10 +747,12 @@ def _problems(planned):
 def _refusal_of(row, error, column):
     """A service's refusal of one upload row, on the column its field belongs to."""
     if isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-        return UploadRefused([
-            (row.row, field if field in row.values else column, " ".join(messages))
-            for field, messages in error.message_dict.items()
-        ])
+        return UploadRefused(
+            [
+                (row.row, field if field in row.values else column, " ".join(messages))
+                for field, messages in error.message_dict.items()
+            ]
+        )
     messages = error.messages if isinstance(error, ValidationError) else [str(error)]
     return UploadRefused([(row.row, column, " ".join(messages))])
 
@@ -653,8 +766,9 @@ def _lock_orders_with_stock(order_ids):
         Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk", flat=True)
     )
     level_ids = set(
-        Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED)
-        .values_list("stock_level_id", flat=True)
+        Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED).values_list(
+            "stock_level_id", flat=True
+        )
     )
     list(StockLevel.objects.select_for_update().filter(pk__in=level_ids).order_by("pk").values_list("pk", flat=True))
 
@@ -675,8 +789,14 @@ def dispatch_by_upload(rows, *, actor):
     dispatched = []
     for row in planned:
         try:
-            dispatched.append(dispatch(row.shipment.pk, actor=actor, carrier_id=row.carrier.pk,
-                                       tracking_number=str(row.values["tracking_number"]).strip()))
+            dispatched.append(
+                dispatch(
+                    row.shipment.pk,
+                    actor=actor,
+                    carrier_id=row.carrier.pk,
+                    tracking_number=str(row.values["tracking_number"]).strip(),
+                )
+            )
         except (ValidationError, orders.TransitionRefused) as error:
             raise _refusal_of(row, error, "tracking_number") from error
     return dispatched
@@ -700,9 +820,13 @@ def record_events_by_upload(rows, *, actor):
     for row in sorted(planned, key=lambda row: (row.values["occurred_at"], row.row)):
         try:
             _event, created = record_tracking_event(
-                row.shipment.pk, status=row.values["status"], occurred_at=row.values["occurred_at"],
-                source=TrackingEvent.Source.UPLOAD, location=row.values.get("location", ""),
-                description=row.values.get("description", ""), exception_kind=row.values.get("exception_kind", ""),
+                row.shipment.pk,
+                status=row.values["status"],
+                occurred_at=row.values["occurred_at"],
+                source=TrackingEvent.Source.UPLOAD,
+                location=row.values.get("location", ""),
+                description=row.values.get("description", ""),
+                exception_kind=row.values.get("exception_kind", ""),
                 actor=actor,
             )
         except (ValidationError, orders.TransitionRefused) as error:
@@ -737,7 +861,7 @@ def _blocked_until(now, *, client, order_number):
     ]
     limits = [MAX_FAILED_LOOKUPS_PER_CLIENT, MAX_FAILED_LOOKUPS_PER_ORDER]
     # A limit frees up when the oldest of its last `limit` failures leaves the window.
-    ends = [times[-1] + TRACKING_LOOKUP_WINDOW for times, limit in zip(latest, limits) if len(times) >= limit]
+    ends = [times[-1] + TRACKING_LOOKUP_WINDOW for times, limit in zip(latest, limits, strict=False) if len(times) >= limit]
     return max(ends, default=None)
 
 

@@ -3,7 +3,7 @@ with its own token (Authorization: Bearer <token>); only the token's SHA-256 is 
 logistics.services.issue_webhook_token. Every event is recorded on its own, so one bad event in a
 batch does not lose the others, and a report sent twice is recorded once."""
 
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
@@ -65,7 +65,7 @@ class OffsetDateTimeField(serializers.Field):
             self.fail("invalid")
         try:
             # ISO 8601 allows offsets up to ±23:59, PostgreSQL only up to ±15:59.
-            return parsed.astimezone(dt_timezone.utc)
+            return parsed.astimezone(UTC)
         except OverflowError:
             self.fail("invalid")
 
@@ -79,8 +79,9 @@ class TrackingEventSerializer(serializers.Serializer):
     occurred_at = OffsetDateTimeField()
     location = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    exception_kind = serializers.ChoiceField(choices=ExceptionKind.choices, required=False, allow_blank=True,
-                                             default="")
+    exception_kind = serializers.ChoiceField(
+        choices=ExceptionKind.choices, required=False, allow_blank=True, default=""
+    )
 
 
 class TrackingEventsView(APIView):
@@ -93,14 +94,20 @@ class TrackingEventsView(APIView):
     def post(self, request):
         items = request.data.get("events") if isinstance(request.data, dict) else request.data
         if not isinstance(items, list) or not items:
-            return Response({"detail": _("Send a list of events, or an object with an “events” list.")},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": _("Send a list of events, or an object with an “events” list.")},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         if len(items) > MAX_EVENTS_PER_CALL:
-            return Response({"detail": _("Send at most %(max)s events per call.") % {"max": MAX_EVENTS_PER_CALL}},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": _("Send at most %(max)s events per call.") % {"max": MAX_EVENTS_PER_CALL}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         results = [self.record(request.auth, index, item) for index, item in enumerate(items)]
-        counts = {outcome: sum(1 for result in results if result["result"] == outcome)
-                  for outcome in ("recorded", "duplicate", "error")}
+        counts = {
+            outcome: sum(1 for result in results if result["result"] == outcome)
+            for outcome in ("recorded", "duplicate", "error")
+        }
         return Response({**counts, "results": results})
 
     @staticmethod
@@ -112,13 +119,21 @@ class TrackingEventsView(APIView):
         data = serializer.validated_data
         shipment = parcel_with_tracking_number(carrier, data["tracking_number"])
         if shipment is None:
-            return {**result, "result": "error",
-                    "errors": {"tracking_number": [_("No parcel of yours has this tracking number.")]}}
+            return {
+                **result,
+                "result": "error",
+                "errors": {"tracking_number": [_("No parcel of yours has this tracking number.")]},
+            }
         try:
             _event, created = services.record_tracking_event(
-                shipment.pk, status=data["status"], occurred_at=data["occurred_at"], location=data["location"],
-                description=data["description"], exception_kind=data["exception_kind"],
-                source=TrackingEvent.Source.WEBHOOK, actor=None,
+                shipment.pk,
+                status=data["status"],
+                occurred_at=data["occurred_at"],
+                location=data["location"],
+                description=data["description"],
+                exception_kind=data["exception_kind"],
+                source=TrackingEvent.Source.WEBHOOK,
+                actor=None,
             )
         except ValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}

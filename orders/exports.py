@@ -23,8 +23,8 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone, translation
-from django.utils.module_loading import autodiscover_modules
 from django.utils.functional import Promise
+from django.utils.module_loading import autodiscover_modules
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -151,6 +151,7 @@ def export_of_kind(kind):
 
 # --- the order exports -------------------------------------------------------------------------
 
+
 def _order_columns(full_phone):
     """What identifies an order and where it goes: the first columns of both order exports."""
     return [
@@ -200,17 +201,31 @@ def order_line_columns(user):
     ]
 
 
-ORDERS = register(Export(
-    kind=BulkJob.Kind.EXPORT_ORDERS, model=Order, label=_("One row per order"), file_stem="orders",
-    permission="orders.view_order", columns=order_columns,
-))
-ORDER_LINES = register(Export(
-    kind=BulkJob.Kind.EXPORT_ORDER_LINES, model=Order, label=_("One row per order line"), file_stem="order-lines",
-    permission="orders.view_order", columns=order_line_columns, then_by=("lines__id",),
-))
+ORDERS = register(
+    Export(
+        kind=BulkJob.Kind.EXPORT_ORDERS,
+        model=Order,
+        label=_("One row per order"),
+        file_stem="orders",
+        permission="orders.view_order",
+        columns=order_columns,
+    )
+)
+ORDER_LINES = register(
+    Export(
+        kind=BulkJob.Kind.EXPORT_ORDER_LINES,
+        model=Order,
+        label=_("One row per order line"),
+        file_stem="order-lines",
+        permission="orders.view_order",
+        columns=order_line_columns,
+        then_by=("lines__id",),
+    )
+)
 
 
 # --- writing -----------------------------------------------------------------------------------
+
 
 class ExportTable:
     """An export bound to a queryset and a user: headings (in the active language) and rows."""
@@ -344,6 +359,7 @@ def spooled_file():
 
 # --- background exports -------------------------------------------------------------------------
 
+
 def freeze_query(queryset):
     """The queryset's query, pickled (Django supports this for rebuilding a queryset later) and
     signed, so a worker only ever unpickles what this application wrote."""
@@ -386,16 +402,14 @@ def start_export(export, queryset, *, file_format, actor, list_query=""):
 def export_job(job_id, *, user, kinds):
     """The user's own export job (without its file), or None: an export holds what its creator
     was allowed to see, so nobody else may follow or download it."""
-    return (
-        BulkJob.objects.defer("source", "result_file")
-        .filter(pk=job_id, kind__in=kinds, created_by=user).first()
-    )
+    return BulkJob.objects.defer("source", "result_file").filter(pk=job_id, kind__in=kinds, created_by=user).first()
 
 
 def recent_export_jobs(*, user, kinds, limit):
     return list(
         BulkJob.objects.defer("source", "result_file")
-        .filter(kind__in=kinds, created_by=user).order_by("-created_at", "-id")[:limit]
+        .filter(kind__in=kinds, created_by=user)
+        .order_by("-created_at", "-id")[:limit]
     )
 
 
@@ -441,12 +455,16 @@ def run_export_job(job_id):
                 with transaction.atomic():
                     _store_result_file(job.pk, out)
                     BulkJob.objects.filter(pk=job.pk).update(
-                        status=BulkJob.Status.DONE, processed=total, finished_at=timezone.now(),
+                        status=BulkJob.Status.DONE,
+                        processed=total,
+                        finished_at=timezone.now(),
                         summary={"rows": total},
                     )
         except Exception as error:
             BulkJob.objects.filter(pk=job.pk).update(
-                status=BulkJob.Status.FAILED, finished_at=timezone.now(), errors=[_failure_message(error)],
+                status=BulkJob.Status.FAILED,
+                finished_at=timezone.now(),
+                errors=[_failure_message(error)],
             )
             raise
 

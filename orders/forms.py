@@ -18,7 +18,9 @@ SERVICE_LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason"), max_length=500, strip=True,
+        label=_("Reason"),
+        max_length=500,
+        strip=True,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Kept in the order's history")}),
     )
 
@@ -32,7 +34,10 @@ class PaymentForm(forms.Form):
     amount = forms.DecimalField(label=_("Amount"), min_value=Decimal("0.01"), max_digits=12, decimal_places=2)
     reference = forms.CharField(label=_("Reference"), max_length=100, required=False)
     instalment_number = forms.IntegerField(
-        label=_("Instalment"), min_value=1, max_value=999, required=False,
+        label=_("Instalment"),
+        min_value=1,
+        max_value=999,
+        required=False,
         help_text=_("Instalments only: which one this is, such as 2 of 6."),
     )
     instalment_count = forms.IntegerField(label=_("Of instalments"), min_value=1, max_value=999, required=False)
@@ -48,9 +53,12 @@ class RefundRequestForm(forms.Form):
     def __init__(self, *args, payments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["payment"].choices = [("", _("Newest payments first"))] + [
-            (str(payment.pk), f"{payment.get_method_display()} {payment.amount} · "
-             f"{date_format(timezone.localtime(payment.created_at), 'SHORT_DATE_FORMAT')}"
-             + (f" · {payment.reference}" if payment.reference else ""))
+            (
+                str(payment.pk),
+                f"{payment.get_method_display()} {payment.amount} · "
+                f"{date_format(timezone.localtime(payment.created_at), 'SHORT_DATE_FORMAT')}"
+                + (f" · {payment.reference}" if payment.reference else ""),
+            )
             for payment in payments
         ]
 
@@ -70,7 +78,9 @@ class RefundSettleForm(forms.Form):
             self.fields["reference"] = forms.CharField(label=_("Payout reference"), max_length=100, strip=True)
         else:
             self.fields["reason"] = forms.CharField(
-                label=_("Why it is declined or failed"), max_length=255, strip=True,
+                label=_("Why it is declined or failed"),
+                max_length=255,
+                strip=True,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
 
@@ -83,8 +93,9 @@ class ReconciliationForm(forms.Form):
 
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    channel = forms.ModelChoiceField(label=_("Channel"), queryset=Channel.objects.all(), required=False,
-                                     empty_label=_("All channels"))
+    channel = forms.ModelChoiceField(
+        label=_("Channel"), queryset=Channel.objects.all(), required=False, empty_label=_("All channels")
+    )
 
     def __init__(self, data, **kwargs):
         if not data.get("start") and not data.get("end"):
@@ -134,27 +145,42 @@ class OrderForm(forms.Form):
     postcode = forms.CharField(label=_("Postcode"), max_length=12, required=False)
     payment_method = forms.ChoiceField(label=_("Payment method"), choices=PaymentMethod.choices)
     paid_amount = forms.DecimalField(
-        label=_("Paid amount"), min_value=0, max_digits=12, decimal_places=2, initial=Decimal("0.00"),
+        label=_("Paid amount"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        initial=Decimal("0.00"),
         required=False,
     )
     shipping_fee = forms.DecimalField(
-        label=_("Shipping fee"), min_value=0, max_digits=12, decimal_places=2, initial=Decimal("0.00"),
+        label=_("Shipping fee"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        initial=Decimal("0.00"),
         required=False,
     )
     discount = forms.DecimalField(
-        label=_("Discount"), min_value=0, max_digits=12, decimal_places=2, initial=Decimal("0.00"),
+        label=_("Discount"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        initial=Decimal("0.00"),
         required=False,
     )
     delivery_window_start = forms.DateTimeField(
-        label=_("Deliver from"), required=False,
+        label=_("Deliver from"),
+        required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     delivery_window_end = forms.DateTimeField(
-        label=_("Deliver by"), required=False,
+        label=_("Deliver by"),
+        required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     special_instructions = forms.CharField(
-        label=_("Special instructions"), required=False,
+        label=_("Special instructions"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Packaging, gift note, delivery hints")}),
     )
 
@@ -186,7 +212,11 @@ class LineForm(forms.Form):
     sku = forms.CharField(label=_("SKU"), max_length=64, required=False)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, required=False)
     unit_price = forms.DecimalField(
-        label=_("Unit price"), min_value=0, max_digits=12, decimal_places=2, required=False,
+        label=_("Unit price"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        required=False,
         help_text=_("Leave empty for the list price."),
     )
 
@@ -243,4 +273,3 @@ def attach_service_errors(error, form, line_forms=()):
 
 def order_address_initial(order):
     return {name: getattr(order, name) for name in AddressForm.base_fields}
-

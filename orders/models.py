@@ -62,7 +62,8 @@ class BlockedContact(models.Model):
 
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     value = models.CharField(
-        _("value"), max_length=255,
+        _("value"),
+        max_length=255,
         help_text=_("A phone number, or an address as province, city, district and street."),
     )
     reason = models.CharField(_("reason"), max_length=255)
@@ -90,7 +91,8 @@ class IntakeSettings(models.Model):
     )
     cod_limit = models.DecimalField(_("cash-on-delivery limit"), default=Decimal("3000.00"), **MONEY)
     hold_score = models.PositiveIntegerField(
-        _("risk score that holds an order"), default=50,
+        _("risk score that holds an order"),
+        default=50,
         help_text=_("Orders whose risk score reaches this are held for review."),
     )
 
@@ -154,14 +156,20 @@ class Order(FSMModelMixin, models.Model):
     address = models.CharField(_("street address"), max_length=255)
     postcode = models.CharField(_("postcode"), max_length=12, blank=True)
     address_key = models.CharField(
-        _("address key"), max_length=400, db_default="", editable=False,
+        _("address key"),
+        max_length=400,
+        db_default="",
+        editable=False,
         help_text=_("The address in one comparable form, for repeat-order and blocklist checks."),
     )
     delivery_window_start = models.DateTimeField(_("deliver from"), null=True, blank=True)
     delivery_window_end = models.DateTimeField(_("deliver by"), null=True, blank=True)
     express_requested = models.BooleanField(_("express delivery requested"), default=False)
     language = models.CharField(
-        _("customer's language"), max_length=8, blank=True, choices=settings.LANGUAGES,
+        _("customer's language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
         help_text=_("Notifications go out in this language; empty means the shop's customer language."),
     )
     special_instructions = models.TextField(_("special instructions"), blank=True)
@@ -194,7 +202,11 @@ class Order(FSMModelMixin, models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("entered by"),
     )
 
@@ -251,51 +263,96 @@ class Order(FSMModelMixin, models.Model):
     def confirm(self):
         self.confirmed_at = timezone.now()
 
-    @transition(status, source=Status.ON_HOLD, target=Status.CONFIRMED, permission="orders.review_order",
-                custom={"label": _("Approve")})
+    @transition(
+        status,
+        source=Status.ON_HOLD,
+        target=Status.CONFIRMED,
+        permission="orders.review_order",
+        custom={"label": _("Approve")},
+    )
     def approve(self):
         self.confirmed_at = timezone.now()
 
-    @transition(status, source=Status.ON_HOLD, target=Status.CANCELLED, permission="orders.review_order",
-                custom={"label": _("Reject"), "needs_reason": True})
+    @transition(
+        status,
+        source=Status.ON_HOLD,
+        target=Status.CANCELLED,
+        permission="orders.review_order",
+        custom={"label": _("Reject"), "needs_reason": True},
+    )
     def reject(self):
         self.cancelled_at = timezone.now()
 
     # Picking starts with a pick list and packing ends at the scan-to-pack page, per warehouse: the
     # order follows its shipments (logistics), so the order page offers no button for these.
-    @transition(status, source=Status.CONFIRMED, target=Status.PICKING, permission="orders.pick_order",
-                custom={"label": _("Start picking"), "via_shipment": True})
+    @transition(
+        status,
+        source=Status.CONFIRMED,
+        target=Status.PICKING,
+        permission="orders.pick_order",
+        custom={"label": _("Start picking"), "via_shipment": True},
+    )
     def start_picking(self):
         self.picking_at = timezone.now()
 
-    @transition(status, source=Status.PICKING, target=Status.PACKED, permission="orders.pick_order",
-                custom={"label": _("Mark packed"), "via_shipment": True})
+    @transition(
+        status,
+        source=Status.PICKING,
+        target=Status.PACKED,
+        permission="orders.pick_order",
+        custom={"label": _("Mark packed"), "via_shipment": True},
+    )
     def mark_packed(self):
         self.packed_at = timezone.now()
 
     # One warehouse may hand over its parcel while another is still picking.
-    @transition(status, source=[Status.PICKING, Status.PACKED, Status.PARTIALLY_SHIPPED], target=Status.PARTIALLY_SHIPPED,
-                permission="orders.dispatch_order", custom={"label": _("Dispatch"), "via_shipment": True})
+    @transition(
+        status,
+        source=[Status.PICKING, Status.PACKED, Status.PARTIALLY_SHIPPED],
+        target=Status.PARTIALLY_SHIPPED,
+        permission="orders.dispatch_order",
+        custom={"label": _("Dispatch"), "via_shipment": True},
+    )
     def ship_partially(self):
         self.shipped_at = self.shipped_at or timezone.now()
 
-    @transition(status, source=[Status.PACKED, Status.PARTIALLY_SHIPPED], target=Status.SHIPPED,
-                permission="orders.dispatch_order", custom={"label": _("Dispatch"), "via_shipment": True})
+    @transition(
+        status,
+        source=[Status.PACKED, Status.PARTIALLY_SHIPPED],
+        target=Status.SHIPPED,
+        permission="orders.dispatch_order",
+        custom={"label": _("Dispatch"), "via_shipment": True},
+    )
     def ship(self):
         self.shipped_at = self.shipped_at or timezone.now()
 
-    @transition(status, source=Status.SHIPPED, target=Status.DELIVERED, permission="orders.dispatch_order",
-                custom={"label": _("Record delivery"), "via_shipment": True})
+    @transition(
+        status,
+        source=Status.SHIPPED,
+        target=Status.DELIVERED,
+        permission="orders.dispatch_order",
+        custom={"label": _("Record delivery"), "via_shipment": True},
+    )
     def deliver(self):
         self.delivered_at = timezone.now()
 
-    @transition(status, source=Status.DELIVERED, target=Status.COMPLETED, permission="orders.complete_order",
-                custom={"label": _("Complete")})
+    @transition(
+        status,
+        source=Status.DELIVERED,
+        target=Status.COMPLETED,
+        permission="orders.complete_order",
+        custom={"label": _("Complete")},
+    )
     def complete(self):
         self.completed_at = timezone.now()
 
-    @transition(status, source=CANCELLABLE, target=Status.CANCELLED, permission="orders.cancel_order",
-                custom={"label": _("Cancel"), "needs_reason": True})
+    @transition(
+        status,
+        source=CANCELLABLE,
+        target=Status.CANCELLED,
+        permission="orders.cancel_order",
+        custom={"label": _("Cancel"), "needs_reason": True},
+    )
     def cancel(self):
         self.cancelled_at = timezone.now()
 
@@ -376,7 +433,11 @@ class Payment(models.Model):
     instalment_number = models.PositiveSmallIntegerField(_("instalment"), null=True, blank=True)
     instalment_count = models.PositiveSmallIntegerField(_("of instalments"), null=True, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("recorded by"),
     )
     created_at = models.DateTimeField(_("time"), default=timezone.now)
@@ -419,17 +480,29 @@ class Refund(FSMModelMixin, models.Model):
     reference = models.CharField(_("payout reference"), max_length=100, blank=True)
     failure_reason = models.CharField(_("why it failed"), max_length=255, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("requested by"),
     )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("approved by"),
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     settled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("paid or failed by"),
     )
     settled_at = models.DateTimeField(_("paid or failed at"), null=True, blank=True)
@@ -451,18 +524,33 @@ class Refund(FSMModelMixin, models.Model):
     def __str__(self):
         return f"{self.order} · {self.amount}"
 
-    @transition(status, source=Status.REQUESTED, target=Status.APPROVED, permission="orders.approve_refund",
-                custom={"label": _("Approve refund")})
+    @transition(
+        status,
+        source=Status.REQUESTED,
+        target=Status.APPROVED,
+        permission="orders.approve_refund",
+        custom={"label": _("Approve refund")},
+    )
     def approve(self):
         self.approved_at = timezone.now()
 
-    @transition(status, source=Status.APPROVED, target=Status.PAID, permission="orders.approve_refund",
-                custom={"label": _("Record refund paid")})
+    @transition(
+        status,
+        source=Status.APPROVED,
+        target=Status.PAID,
+        permission="orders.approve_refund",
+        custom={"label": _("Record refund paid")},
+    )
     def mark_paid(self):
         self.settled_at = timezone.now()
 
-    @transition(status, source=[Status.REQUESTED, Status.APPROVED], target=Status.FAILED,
-                permission="orders.approve_refund", custom={"label": _("Decline or record failed"), "needs_reason": True})
+    @transition(
+        status,
+        source=[Status.REQUESTED, Status.APPROVED],
+        target=Status.FAILED,
+        permission="orders.approve_refund",
+        custom={"label": _("Decline or record failed"), "needs_reason": True},
+    )
     def fail(self):
         self.settled_at = timezone.now()
 
@@ -475,7 +563,11 @@ class OrderEvent(models.Model):
     to_status = models.CharField(_("to"), max_length=20, choices=Order.Status.choices)
     transition = models.CharField(_("transition"), max_length=32)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("by"),
     )
     reason = models.TextField(_("reason"), blank=True)
@@ -551,7 +643,9 @@ class NotificationTemplate(models.Model):
         verbose_name_plural = _("message templates")
         ordering = ["event", "medium", "language"]
         constraints = [
-            models.UniqueConstraint(fields=["event", "medium", "language"], name="one_template_per_event_medium_language"),
+            models.UniqueConstraint(
+                fields=["event", "medium", "language"], name="one_template_per_event_medium_language"
+            ),
         ]
 
     def __str__(self):
@@ -578,10 +672,19 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     resend_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="resends", verbose_name=_("resend of"),
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resends",
+        verbose_name=_("resend of"),
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("requested by"),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -605,12 +708,18 @@ class Notification(models.Model):
 class ChannelToken(models.Model):
     """A channel's API credential. Only a hash is kept: the token is shown once when created."""
 
-    channel = models.OneToOneField(Channel, on_delete=models.CASCADE, related_name="api_token", verbose_name=_("channel"))
+    channel = models.OneToOneField(
+        Channel, on_delete=models.CASCADE, related_name="api_token", verbose_name=_("channel")
+    )
     key_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
     prefix = models.CharField(_("token starts with"), max_length=8, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("created by"),
     )
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
@@ -673,7 +782,11 @@ class BulkJob(models.Model):
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("started by"),
     )
     created_at = models.DateTimeField(_("started at"), default=timezone.now)

@@ -50,9 +50,7 @@ def search_orders(queryset, term, *, by_phone=True):
     matches = Q(number=term.upper()) | Q(recipient=term) | Q(channel_order_id=term)
     if by_phone and PHONE_LIKE.match(unicodedata.normalize("NFKC", term)):
         matches |= Q(phone=normalize_phone(term)[0])
-    tracked = list(
-        Order.objects.filter(shipments__tracking_number=term).values_list("pk", flat=True).distinct()[:100]
-    )
+    tracked = list(Order.objects.filter(shipments__tracking_number=term).values_list("pk", flat=True).distinct()[:100])
     if tracked:
         matches |= Q(pk__in=tracked)
     return queryset.filter(matches)
@@ -84,9 +82,12 @@ def order_for_page(order_id):
             ),
             "events__actor",
             "notes__author",
-            Prefetch("payments", queryset=Payment.objects.select_related("recorded_by").prefetch_related(
-                Prefetch("refunds", queryset=Refund.objects.order_by("requested_at", "id")),
-            )),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.select_related("recorded_by").prefetch_related(
+                    Prefetch("refunds", queryset=Refund.objects.order_by("requested_at", "id")),
+                ),
+            ),
             "shipments__carrier",
             "shipments__service__carrier",
             "shipments__warehouse",
@@ -150,6 +151,7 @@ def search_by_order_number(queryset, term):
 
 # --- refunds, settlement and reconciliation -----------------------------------------------------
 
+
 def refund_list():
     return Refund.objects.select_related("order", "payment", "requested_by")
 
@@ -160,9 +162,9 @@ def refunds_in_status(*statuses):
 
 
 def refund_for_page(refund_id):
-    return Refund.objects.select_related(
-        "order__channel", "payment", "requested_by", "approved_by", "settled_by"
-    ).get(pk=refund_id)
+    return Refund.objects.select_related("order__channel", "payment", "requested_by", "approved_by", "settled_by").get(
+        pk=refund_id
+    )
 
 
 def order_for_statement(order_id):
@@ -195,8 +197,11 @@ def settlement_figures(order):
     """An order's money at a glance. A cancelled order owes nothing more, whatever its total."""
     owed = ZERO if order.status == Order.Status.CANCELLED else max(order.balance_due, ZERO)
     return SettlementFigures(
-        total=order.total, captured=order.amount_paid, refunded=order.amount_refunded,
-        refund_owed=order.refund_due, balance_due=owed,
+        total=order.total,
+        captured=order.amount_paid,
+        refunded=order.amount_refunded,
+        refund_owed=order.refund_due,
+        balance_due=owed,
     )
 
 
@@ -258,17 +263,27 @@ def reconciliation(start, end, *, channel=None):
         key = (values["day"], values[channel_key], values[method_key], values[currency_key])
         return found.setdefault(key, ReconciliationRow(day=values["day"], currency=values[currency_key]))
 
-    for values in (orders.annotate(day=TruncDate("placed_at")).order_by()
-                   .values("day", "channel_id", "payment_method", "currency")
-                   .annotate(count=Count("id"), value=Sum("total"))):
+    for values in (
+        orders.annotate(day=TruncDate("placed_at"))
+        .order_by()
+        .values("day", "channel_id", "payment_method", "currency")
+        .annotate(count=Count("id"), value=Sum("total"))
+    ):
         entry = row(values, "channel_id", "payment_method", "currency")
         entry.orders, entry.ordered = values["count"], values["value"]
-    for values in (payments.annotate(day=TruncDate("created_at")).order_by()
-                   .values("day", "order__channel_id", "method", "order__currency").annotate(value=Sum("amount"))):
+    for values in (
+        payments.annotate(day=TruncDate("created_at"))
+        .order_by()
+        .values("day", "order__channel_id", "method", "order__currency")
+        .annotate(value=Sum("amount"))
+    ):
         row(values, "order__channel_id", "method", "order__currency").captured = values["value"]
-    for values in (refunds.annotate(day=TruncDate("settled_at")).order_by()
-                   .values("day", "order__channel_id", "payment__method", "order__currency")
-                   .annotate(value=Sum("amount"))):
+    for values in (
+        refunds.annotate(day=TruncDate("settled_at"))
+        .order_by()
+        .values("day", "order__channel_id", "payment__method", "order__currency")
+        .annotate(value=Sum("amount"))
+    ):
         row(values, "order__channel_id", "payment__method", "order__currency").refunded = values["value"]
 
     channel_names = dict(Channel.objects.filter(pk__in={key[1] for key in found}).values_list("pk", "name"))
@@ -333,46 +348,72 @@ def payment_mismatches(start, end, *, channel=None, now=None):
 
     found = []
     paid_not_confirmed = orders.filter(
-        status__in=[Order.Status.PENDING, Order.Status.ON_HOLD], amount_paid__gt=0, amount_paid__gte=F("total"),
+        status__in=[Order.Status.PENDING, Order.Status.ON_HOLD],
+        amount_paid__gt=0,
+        amount_paid__gte=F("total"),
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
     for order in paid_not_confirmed:
-        found.append(of_order(
-            MismatchKind.PAID_NOT_CONFIRMED, order,
-            _("Paid %(paid)s of %(total)s, but the order is %(status)s.")
-            % {"paid": order.amount_paid, "total": order.total, "status": order.get_status_display()},
-            order.amount_paid, order.placed_at,
-        ))
+        found.append(
+            of_order(
+                MismatchKind.PAID_NOT_CONFIRMED,
+                order,
+                _("Paid %(paid)s of %(total)s, but the order is %(status)s.")
+                % {"paid": order.amount_paid, "total": order.total, "status": order.get_status_display()},
+                order.amount_paid,
+                order.placed_at,
+            )
+        )
     unpaid = orders.filter(
         Q(status__in=Order.LEFT_THE_WAREHOUSE, amount_paid__lt=F("total"))
         & (~Q(payment_method=PaymentMethod.COD) | Q(status__in=COLLECTED_BY_NOW))
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
     for order in unpaid:
-        found.append(of_order(
-            MismatchKind.SHIPPED_UNPAID, order,
-            _("%(status)s, paid by %(method)s, with %(due)s of %(total)s not paid.")
-            % {"status": order.get_status_display(), "method": order.get_payment_method_display(),
-               "due": order.balance_due, "total": order.total},
-            order.balance_due, order.shipped_at or order.placed_at,
-        ))
+        found.append(
+            of_order(
+                MismatchKind.SHIPPED_UNPAID,
+                order,
+                _("%(status)s, paid by %(method)s, with %(due)s of %(total)s not paid.")
+                % {
+                    "status": order.get_status_display(),
+                    "method": order.get_payment_method_display(),
+                    "due": order.balance_due,
+                    "total": order.total,
+                },
+                order.balance_due,
+                order.shipped_at or order.placed_at,
+            )
+        )
     for refund in refunds.order_by("requested_at", "id")[:MISMATCH_LIMIT]:
         order = refund.order
-        found.append(of_order(
-            MismatchKind.REFUND_OWED, order,
-            _("Open for %(age)s (%(status)s): %(reason)s")
-            % {"age": timesince(refund.requested_at, now, depth=1), "status": refund.get_status_display(),
-               "reason": refund.reason},
-            refund.amount, refund.requested_at,
-        ))
+        found.append(
+            of_order(
+                MismatchKind.REFUND_OWED,
+                order,
+                _("Open for %(age)s (%(status)s): %(reason)s")
+                % {
+                    "age": timesince(refund.requested_at, now, depth=1),
+                    "status": refund.get_status_display(),
+                    "reason": refund.reason,
+                },
+                refund.amount,
+                refund.requested_at,
+            )
+        )
     # Money an open refund covers is listed above with its refund; what a declined or failed
     # refund left behind is not, so the order's part no refund covers is listed on its own.
     kept = orders.filter(
-        status=Order.Status.CANCELLED, amount_paid__gt=F("amount_refunded") + F("refund_due"),
+        status=Order.Status.CANCELLED,
+        amount_paid__gt=F("amount_refunded") + F("refund_due"),
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
     for order in kept:
         uncovered = order.amount_paid - order.amount_refunded - order.refund_due
-        found.append(of_order(
-            MismatchKind.REFUND_OWED, order,
-            _("Cancelled with %(kept)s captured that no refund asked for or paid covers.") % {"kept": uncovered},
-            uncovered, order.cancelled_at or order.placed_at,
-        ))
+        found.append(
+            of_order(
+                MismatchKind.REFUND_OWED,
+                order,
+                _("Cancelled with %(kept)s captured that no refund asked for or paid covers.") % {"kept": uncovered},
+                uncovered,
+                order.cancelled_at or order.placed_at,
+            )
+        )
     return found

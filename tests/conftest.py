@@ -67,7 +67,8 @@ def browser(_needs, monkeypatch):
     playwright = sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(
-            executable_path=executable, headless=True,
+            executable_path=executable,
+            headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         yield chromium

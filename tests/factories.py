@@ -106,9 +106,7 @@ def order_input(channel=None, *, lines, **overrides):
         "address": "文三路 90 号",
         "postcode": "310012",
         "payment_method": "cod",
-        "lines": [
-            orders.LineInput(sku=getattr(item, "sku", item), quantity=quantity) for item, quantity in lines
-        ],
+        "lines": [orders.LineInput(sku=getattr(item, "sku", item), quantity=quantity) for item, quantity in lines],
     }
     values.update(overrides)
     return orders.OrderInput(**values)
@@ -126,10 +124,13 @@ def tracking_number():
 
 
 def _warehouses_waiting(order):
-    return sorted(set(
-        Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED)
-        .values_list("stock_level__warehouse_id", flat=True)
-    ))
+    return sorted(
+        set(
+            Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).values_list(
+                "stock_level__warehouse_id", flat=True
+            )
+        )
+    )
 
 
 def pick_all(order, *, actor=None):
@@ -137,7 +138,8 @@ def pick_all(order, *, actor=None):
     on_lists = set(order.shipments.filter(status__in=Shipment.OPEN).values_list("warehouse_id", flat=True))
     return [
         logistics.create_pick_wave(warehouse_id, [order.pk], actor=actor)
-        for warehouse_id in _warehouses_waiting(order) if warehouse_id not in on_lists
+        for warehouse_id in _warehouses_waiting(order)
+        if warehouse_id not in on_lists
     ]
 
 
@@ -149,8 +151,9 @@ def pack_all(order, *, actor=None, weight_kg="1.2", package_count=1):
         for line in shipment.lines.select_related("order_line"):
             for _unit in range(line.quantity - line.packed_quantity):
                 logistics.pack_item(shipment.pk, line.order_line.sku, actor=actor)
-        packed.append(logistics.finish_packing(shipment.pk, weight_kg=weight_kg, package_count=package_count,
-                                               actor=actor))
+        packed.append(
+            logistics.finish_packing(shipment.pk, weight_kg=weight_kg, package_count=package_count, actor=actor)
+        )
     return packed
 
 
@@ -171,14 +174,19 @@ def advance(order, to_status, *, actor=None):
         ("picking", lambda: pick_all(order, actor=actor)),
         ("packed", lambda: pack_all(order, actor=actor)),
         ("shipped", lambda: dispatch_all(order, actor=actor)),
-        ("delivered", lambda: [logistics.mark_delivered(s.pk, actor=actor)
-                               for s in order.shipments.filter(status__in=Shipment.ON_THE_WAY)]),
+        (
+            "delivered",
+            lambda: [
+                logistics.mark_delivered(s.pk, actor=actor)
+                for s in order.shipments.filter(status__in=Shipment.ON_THE_WAY)
+            ],
+        ),
         ("completed", lambda: orders.complete(order.pk, actor=actor)),
     ]
     names = [name for name, _step in steps]
     if to_status not in names:
         raise ValueError(f"advance() goes to one of {names}, not {to_status!r}")
-    for name, step in steps[: names.index(to_status) + 1]:
+    for _name, step in steps[: names.index(to_status) + 1]:
         step()
     order.refresh_from_db()
     return order

@@ -20,7 +20,13 @@ from orders import services as orders
 from orders.api.throttling import ChannelRateThrottle
 from orders.models import Channel, ChannelToken, IdempotencyRecord, Order, OrderEvent
 from tests.factories import (
-    ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock,
+    ChannelFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    place,
+    staff,
+    stock,
 )
 from tests.test_concurrency import race
 
@@ -116,6 +122,7 @@ def reserved(product, warehouse):
 
 # --- tokens -------------------------------------------------------------------------------------
 
+
 def test_request_without_token_is_refused_with_problem_details(web):
     response = APIClient().get(ORDERS)
 
@@ -177,6 +184,7 @@ def test_using_a_token_marks_when_it_was_last_used(web, api):
 
 
 # --- one channel, its own orders ----------------------------------------------------------------
+
 
 def test_channel_sees_only_its_own_orders(web, app_channel, api, kettle):
     own = place(web, lines=[(kettle, 1)])
@@ -240,6 +248,7 @@ def test_resent_channel_order_id_without_key_answers_409_with_the_order_number(a
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------------
+
 
 def test_same_key_and_body_get_the_first_answer_again(api, kettle, warehouse):
     body = order_body(("KETTLE", 1))
@@ -315,6 +324,7 @@ def test_ten_identical_requests_at_once_place_one_order_and_all_get_its_answer(w
 
 # --- reading orders -----------------------------------------------------------------------------
 
+
 def test_order_list_filters_by_status_channel_order_id_and_update_time(web, api, kettle):
     confirmed = place(web, lines=[(kettle, 1)], phone="13900000001")
     cancelled = place(web, lines=[(kettle, 1)], phone="13900000002")
@@ -367,8 +377,11 @@ def test_order_detail_shows_payments_and_shipments_with_tracking_events(web, api
     advance(order, "shipped")
     shipment = order.shipments.get()
     logistics.record_tracking_event(
-        shipment.pk, status=TrackingEvent.Status.IN_TRANSIT, occurred_at=timezone.now(),
-        location="杭州转运中心", source=TrackingEvent.Source.WEBHOOK,
+        shipment.pk,
+        status=TrackingEvent.Status.IN_TRANSIT,
+        occurred_at=timezone.now(),
+        location="杭州转运中心",
+        source=TrackingEvent.Source.WEBHOOK,
     )
 
     body = api.get(f"{ORDERS}{order.number}/").json()
@@ -384,6 +397,7 @@ def test_order_detail_shows_payments_and_shipments_with_tracking_events(web, api
 
 
 # --- cancelling ---------------------------------------------------------------------------------
+
 
 def test_cancel_releases_stock_and_names_the_channel_in_the_history(web, api, kettle, warehouse):
     order = place(web, lines=[(kettle, 3)])
@@ -409,6 +423,7 @@ def test_cancel_after_shipping_is_refused_with_409(web, api, kettle):
 
 # --- products -----------------------------------------------------------------------------------
 
+
 def test_products_show_what_can_still_be_sold_in_active_warehouses(web, api, kettle, warehouse):
     closed = WarehouseFactory(active=False)
     stock(kettle, closed, 100)
@@ -429,6 +444,7 @@ def test_products_are_filtered_by_sku_list(api, kettle, mug):
 
 
 # --- limits and errors --------------------------------------------------------------------------
+
 
 def test_each_channel_is_throttled_on_its_own(settings, monkeypatch, web, app_channel, api):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"channel": "2/minute"}}
@@ -477,6 +493,7 @@ def test_docs_page_is_served_by_the_app_without_a_cdn(client):
 
 
 # --- the console --------------------------------------------------------------------------------
+
 
 def test_console_shows_a_new_token_once_and_it_works(client, web, kettle):
     client.force_login(staff("Manager"))

@@ -15,10 +15,19 @@ from orders import services as orders
 from orders.models import Order
 from tests.factories import ProductFactory, WarehouseFactory, advance, place, staff, stock
 from tests.test_api_orders import (  # noqa: F401  (fixtures: channels, their API clients, fresh rate limits)
-    PROBLEM, api, app_channel, assert_problem, channel_client, fresh_rate_limits, web,
+    PROBLEM,
+    api,
+    app_channel,
+    assert_problem,
+    channel_client,
+    fresh_rate_limits,
+    web,
 )
-from tests.test_api_schema import CHECKS, schema
-from tests.test_api_schema import requests_keep_the_test_connection  # noqa: F401  (schemathesis calls the app)
+from tests.test_api_schema import (
+    CHECKS,
+    requests_keep_the_test_connection,  # noqa: F401  (schemathesis calls the app)
+    schema,
+)
 from tests.test_concurrency import race
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +66,7 @@ def errors_of(response):
 
 # Asking for a return ----------------------------------------------------------------------------
 
+
 def test_a_channel_asks_for_a_return_of_its_delivered_order_by_sku(web, api, products):
     order = delivered(web)
 
@@ -66,13 +76,21 @@ def test_a_channel_asks_for_a_return_of_its_delivered_order_by_sku(web, api, pro
     body = response.json()
     case = ReturnRequest.objects.get(number=body["number"])
     assert (case.order, case.channel_reference, case.requested_by, case.customer_note) == (
-        order, "RT-1", None, "Please take it back")
+        order,
+        "RT-1",
+        None,
+        "Please take it back",
+    )
     assert {(line.order_line.sku, line.quantity, line.reason) for line in case.lines.all()} == {
-        ("KETTLE", 1, "quality"), ("MUG", 1, "wrong_item")}
+        ("KETTLE", 1, "quality"),
+        ("MUG", 1, "wrong_item"),
+    }
     assert body["status"] == "requested" and body["within_window"] is True
     assert body["order_number"] == order.number and body["channel_return_id"] == "RT-1"
     assert [(line["sku"], line["quantity"], line["reason"]) for line in body["lines"]] == [
-        ("KETTLE", 1, "quality"), ("MUG", 1, "wrong_item")]
+        ("KETTLE", 1, "quality"),
+        ("MUG", 1, "wrong_item"),
+    ]
     assert response["Location"].endswith(f"{RETURNS}{case.number}/")
     assert ReturnEvent.objects.get(return_request=case).actor is None
 
@@ -93,16 +111,19 @@ def test_an_order_of_the_same_sku_on_two_lines_returns_each_line_in_turn(web, ap
     three = return_body(order, *[("KETTLE", 1, "quality")] * 3)
 
     refused = errors_of(api.post(RETURNS, three, format="json"))
-    response = api.post(RETURNS, return_body(order, ("KETTLE", 1, "quality"), ("KETTLE", 1, "changed_mind")),
-                        format="json")
+    response = api.post(
+        RETURNS, return_body(order, ("KETTLE", 1, "quality"), ("KETTLE", 1, "changed_mind")), format="json"
+    )
 
     assert "on more lines of this return than of order" in refused["#/lines/2/sku"]
     assert response.status_code == 201, response.content
     assert sorted(ReturnRequest.objects.get().lines.values_list("order_line_id", flat=True)) == sorted(
-        order.lines.values_list("pk", flat=True))
+        order.lines.values_list("pk", flat=True)
+    )
 
 
 # One channel, its own returns -------------------------------------------------------------------
+
 
 def test_another_channels_order_is_not_found_and_nothing_is_asked(web, app_channel, api, products):
     theirs = delivered(app_channel)
@@ -126,6 +147,7 @@ def test_a_channel_reads_its_own_returns_and_not_another_channels(web, app_chann
 
 
 # Validation -------------------------------------------------------------------------------------
+
 
 def test_malformed_members_are_each_named_by_pointer(web, api, products):
     order = delivered(web)
@@ -153,13 +175,19 @@ def test_the_order_is_named_by_exactly_one_of_its_numbers(web, api, products):
 def test_what_the_service_refuses_points_at_the_line_and_member_of_the_request(web, api, products):
     order = delivered(web)
 
-    errors = errors_of(api.post(RETURNS, return_body(order, ("MUG", 1, "quality"), ("KETTLE", 3, "quality"),
-                                                     ("CUP", 1, "quality")), format="json"))
+    errors = errors_of(
+        api.post(
+            RETURNS,
+            return_body(order, ("MUG", 1, "quality"), ("KETTLE", 3, "quality"), ("CUP", 1, "quality")),
+            format="json",
+        )
+    )
 
     assert set(errors) == {"#/lines/2/sku"}
     assert "CUP" in errors["#/lines/2/sku"]
-    errors = errors_of(api.post(RETURNS, return_body(order, ("MUG", 1, "quality"), ("KETTLE", 3, "quality")),
-                                format="json"))
+    errors = errors_of(
+        api.post(RETURNS, return_body(order, ("MUG", 1, "quality"), ("KETTLE", 3, "quality")), format="json")
+    )
     assert set(errors) == {"#/lines/1/quantity"}
     assert "At most 2 × KETTLE" in errors["#/lines/1/quantity"]
     assert not ReturnRequest.objects.exists()
@@ -186,6 +214,7 @@ def test_a_return_after_the_window_is_refused_for_a_channel(web, api, products):
 
 # Asking once ------------------------------------------------------------------------------------
 
+
 def test_the_same_channel_return_id_again_answers_200_with_the_return_asked_for_before(web, api, products):
     order = delivered(web)
     first = api.post(RETURNS, return_body(order), format="json")
@@ -210,7 +239,8 @@ def test_channels_return_ids_do_not_meet(web, app_channel, api, products):
     api.post(RETURNS, return_body(delivered(web)), format="json")
 
     response = channel_client(app_channel).post(
-        RETURNS, return_body(delivered(app_channel, phone="13900000009")), format="json")
+        RETURNS, return_body(delivered(app_channel, phone="13900000009")), format="json"
+    )
 
     assert response.status_code == 201
     assert ReturnRequest.objects.count() == 2
@@ -249,19 +279,24 @@ def test_five_identical_requests_at_once_ask_for_one_return(web, products):
 
 # The order's returns ----------------------------------------------------------------------------
 
+
 def test_the_order_detail_lists_its_returns_with_status_and_resolution(web, api, products):
     order = delivered(web)
     asked = api.post(RETURNS, return_body(order), format="json").json()
     rejected = returns.request_return(
-        order.pk, lines=[returns.ReturnLineInput(order.lines.get(sku="MUG").pk, 1, "changed_mind")],
-        wanted_outcome="exchange", actor=staff("Customer service"),
+        order.pk,
+        lines=[returns.ReturnLineInput(order.lines.get(sku="MUG").pk, 1, "changed_mind")],
+        wanted_outcome="exchange",
+        actor=staff("Customer service"),
     )
     returns.reject_return(rejected.pk, reason="Opened and used", actor=staff("Customer service"))
 
     body = api.get(f"{ORDERS}{order.number}/").json()
 
-    assert [(r["number"], r["status"], r["wanted_outcome"], r["resolution"], r["channel_return_id"])
-            for r in body["returns"]] == [
+    assert [
+        (r["number"], r["status"], r["wanted_outcome"], r["resolution"], r["channel_return_id"])
+        for r in body["returns"]
+    ] == [
         (asked["number"], "requested", "refund", "", "RT-1"),
         (rejected.number, "rejected", "exchange", "", ""),
     ]

@@ -15,7 +15,10 @@ from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, ignored_auth, response_headers_conformance, response_schema_conformance,
+    content_type_conformance,
+    ignored_auth,
+    response_headers_conformance,
+    response_schema_conformance,
     status_code_conformance,
 )
 
@@ -27,8 +30,12 @@ from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, ad
 pytestmark = pytest.mark.django_db
 
 CHECKS = [
-    not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-    response_headers_conformance, ignored_auth,
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    ignored_auth,
 ]
 # Enough for schemathesis to reach every field and parameter with valid and invalid values, while
 # the whole file stays within about a minute.
@@ -65,8 +72,11 @@ def shop():
         stock(ProductFactory(sku=sku, unit_price=Decimal("25.00")), warehouse, 1000)
     shipped = advance(place(channel, lines=[("KETTLE", 1)], payment_method="e_wallet", paid_amount="25.00"), "shipped")
     logistics.record_tracking_event(
-        shipped.shipments.get().pk, status=TrackingEvent.Status.IN_TRANSIT, occurred_at=timezone.now(),
-        location="杭州", source=TrackingEvent.Source.WEBHOOK,
+        shipped.shipments.get().pk,
+        status=TrackingEvent.Status.IN_TRANSIT,
+        occurred_at=timezone.now(),
+        location="杭州",
+        source=TrackingEvent.Source.WEBHOOK,
     )
     return {
         "token": orders.issue_token(channel.pk, actor=None).secret,
@@ -82,8 +92,13 @@ def test_schema_is_valid_openapi_and_documents_the_api_alone(client):
     document = response.json()
     validate_schema(document)
     assert sorted(document["paths"]) == [
-        "/api/v1/orders/", "/api/v1/orders/{number}/", "/api/v1/orders/{number}/cancel/", "/api/v1/products/",
-        "/api/v1/returns/", "/api/v1/returns/{number}/", "/api/v1/tracking-events/",
+        "/api/v1/orders/",
+        "/api/v1/orders/{number}/",
+        "/api/v1/orders/{number}/cancel/",
+        "/api/v1/products/",
+        "/api/v1/returns/",
+        "/api/v1/returns/{number}/",
+        "/api/v1/tracking-events/",
     ]
 
 
@@ -111,10 +126,21 @@ def test_real_answers_match_the_schema(shop):
         case.validate_response(response, checks=CHECKS)
         return response.json()
 
-    placed = answer("/api/v1/orders/", "POST", 201, body={
-        "channel_order_id": "SCHEMA-1", "recipient": "王小明", "phone": "13900000001", "province": "浙江省",
-        "city": "杭州市", "address": "文三路 90 号", "payment_method": "cod", "lines": [{"sku": "MUG", "quantity": 2}],
-    })
+    placed = answer(
+        "/api/v1/orders/",
+        "POST",
+        201,
+        body={
+            "channel_order_id": "SCHEMA-1",
+            "recipient": "王小明",
+            "phone": "13900000001",
+            "province": "浙江省",
+            "city": "杭州市",
+            "address": "文三路 90 号",
+            "payment_method": "cod",
+            "lines": [{"sku": "MUG", "quantity": 2}],
+        },
+    )
     listed = answer("/api/v1/orders/", "GET", 200, query={"page_size": 1})
     assert listed["next"]
     detail = answer("/api/v1/orders/{number}/", "GET", 200, path_parameters={"number": shipped})
@@ -123,8 +149,16 @@ def test_real_answers_match_the_schema(shop):
     answer("/api/v1/orders/{number}/cancel/", "POST", 409, path_parameters={"number": shipped}, body={})
     assert answer("/api/v1/products/", "GET", 200)["results"]
     auth["Authorization"] = f"Bearer {shop['carrier_token']}"
-    reported = answer("/api/v1/tracking-events/", "POST", 200, body=[{
-        "tracking_number": shop["shipped"].shipments.get().tracking_number, "status": "out_for_delivery",
-        "occurred_at": timezone.now().isoformat(),
-    }])
+    reported = answer(
+        "/api/v1/tracking-events/",
+        "POST",
+        200,
+        body=[
+            {
+                "tracking_number": shop["shipped"].shipments.get().tracking_number,
+                "status": "out_for_delivery",
+                "occurred_at": timezone.now().isoformat(),
+            }
+        ],
+    )
     assert reported["recorded"] == 1

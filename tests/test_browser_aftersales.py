@@ -26,8 +26,9 @@ def problems_in_every_tab(visit):
     """Visit watches only its own tab; this list gets the failed requests and script errors of
     every tab of its browser, the settlement statement's (opened with target=_blank) included."""
     problems = []
-    visit.context.on("response", lambda response: response.status >= 400
-                     and problems.append(f"{response.status} {response.url}"))
+    visit.context.on(
+        "response", lambda response: response.status >= 400 and problems.append(f"{response.status} {response.url}")
+    )
     visit.context.on("weberror", lambda error: problems.append(f"script error: {error.error}"))
     return problems
 
@@ -57,8 +58,9 @@ def post_as_signed_in(visit, url):
     """A form post with this tab's session and CSRF token, as a hand-made form would send it. It is
     sent beside the tab, not in it, so the refusal it gets is not one of the tab's problems."""
     token = next(cookie["value"] for cookie in visit.context.cookies() if cookie["name"] == "csrftoken")
-    return visit.page.request.post(url, headers={"X-CSRFToken": token}, form={"csrfmiddlewaretoken": token},
-                                   max_redirects=0)
+    return visit.page.request.post(
+        url, headers={"X-CSRFToken": token}, form={"csrfmiddlewaretoken": token}, max_redirects=0
+    )
 
 
 def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_the_browser(browser, live_server):
@@ -67,8 +69,11 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     warehouse = WarehouseFactory(code="HZ", name="Hangzhou East")
     order = delivered_order((teapot, 2), (cups, 1), warehouse=warehouse)
     [payment] = order.payments.all()
-    assert (order.status, payment.status, payment.amount) == (Order.Status.DELIVERED, Payment.Status.CAPTURED,
-                                                              order.total)
+    assert (order.status, payment.status, payment.amount) == (
+        Order.Status.DELIVERED,
+        Payment.Status.CAPTURED,
+        order.total,
+    )
     agent = staff("Customer service", username="cora")
     operator = staff("Warehouse operator", username="otto")
     finance = staff("Finance", username="fiona")
@@ -101,7 +106,8 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     visit.expect_status("Requested")
     line_row = card(page, "Lines").get_by_role("row").filter(has_text="TEAPOT")
     expect(line_row.get_by_role("cell")).to_have_text(
-        ["TEAPOT", "Ceramic teapot", REASON_WITH_DETAIL, "2", "—", "—", "—", "—"])
+        ["TEAPOT", "Ceramic teapot", REASON_WITH_DETAIL, "2", "—", "—", "—", "—"]
+    )
     visit.shot("return-requested")
     page.get_by_role("button", name="Approve", exact=True).click()
     visit.expect_message(f"Return {case.number} is approved: the customer may send the goods.")
@@ -113,12 +119,22 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     case.refresh_from_db()
     [line] = case.lines.all()
     assert (case.status, case.wanted_outcome, case.within_window, case.requested_by) == (
-        ReturnRequest.Status.APPROVED, Outcome.REFUND, True, agent)
+        ReturnRequest.Status.APPROVED,
+        Outcome.REFUND,
+        True,
+        agent,
+    )
     assert (line.order_line.sku, line.quantity, line.reason, line.note) == (
-        "TEAPOT", 2, ReturnReason.QUALITY, "Glaze flakes off")
+        "TEAPOT",
+        2,
+        ReturnReason.QUALITY,
+        "Glaze flakes off",
+    )
     assert case.customer_note == "The teapots lose their glaze after one wash."
     assert list(case.events.order_by("pk").values_list("to_status", "actor__username")) == [
-        ("requested", "cora"), ("approved", "cora")]
+        ("requested", "cora"),
+        ("approved", "cora"),
+    ]
 
     # The warehouse receives the goods and inspects them: one teapot for sale again, one broken.
     visit.log_in(operator)
@@ -142,11 +158,13 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     inspected_row.locator(f"input[name='inspect-note_{line.pk}']").fill("Spout snapped off")
     visit.shot("return-inspect-form")
     inspect.get_by_role("button", name="Confirm: Record inspection").click()
-    visit.expect_message(f"Return {case.number} is inspected; resellable goods are back in stock, damaged ones "
-                         "in quarantine.")
+    visit.expect_message(
+        f"Return {case.number} is inspected; resellable goods are back in stock, damaged ones in quarantine."
+    )
     visit.expect_status("Inspected")
     expect(line_row.get_by_role("cell")).to_have_text(
-        ["TEAPOT", "Ceramic teapot", REASON_WITH_DETAIL, "2", "2", "1", "1", "Spout snapped off"])
+        ["TEAPOT", "Ceramic teapot", REASON_WITH_DETAIL, "2", "2", "1", "1", "Spout snapped off"]
+    )
     expect(page.locator(".oc-return-steps")).to_contain_text("Nothing for you to do on this return now.")
     expect(page.get_by_role("button", name="Confirm: Resolve")).to_have_count(0)
     visit.shot("return-inspected")
@@ -158,9 +176,11 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     assert (case.status, case.warehouse) == (ReturnRequest.Status.INSPECTED, warehouse)
     assert (line.received_quantity, line.resellable_quantity, line.damaged_quantity) == (2, 1, 1)
     assert (level.on_hand, level.reserved, level.quarantined) == (1, 0, 1)
-    assert sorted(StockMovement.objects.filter(reference=case.number).values_list(
-        "kind", "on_hand_change", "quarantined_change", "actor__username")) == [
-        (StockMovement.Kind.QUARANTINE, 0, 1, "otto"), (StockMovement.Kind.RETURN, 1, 0, "otto")]
+    assert sorted(
+        StockMovement.objects.filter(reference=case.number).values_list(
+            "kind", "on_hand_change", "quarantined_change", "actor__username"
+        )
+    ) == [(StockMovement.Kind.QUARANTINE, 0, 1, "otto"), (StockMovement.Kind.RETURN, 1, 0, "otto")]
 
     # Customer service resolves it by a refund, which then shows on the order's page.
     visit.log_in(agent)
@@ -182,8 +202,13 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     expect(refund_rows(page)).to_have_count(1)
     expect(refund_rows(page)).to_contain_text(f"Requested Return {case.number}")
     expect(refund_rows(page)).to_contain_text("− CNY 50.00")
-    expect_rows(page.locator(".oc-settlement-figures"), f"Captured CNY {order.total:.2f}", "Refunded CNY 0.00",
-                "Refund owed CNY 50.00", "Balance due CNY 0.00")
+    expect_rows(
+        page.locator(".oc-settlement-figures"),
+        f"Captured CNY {order.total:.2f}",
+        "Refunded CNY 0.00",
+        "Refund owed CNY 50.00",
+        "Balance due CNY 0.00",
+    )
     expect(page.locator("#oc-returns").get_by_role("row").filter(has_text=case.number)).to_contain_text("Resolved")
     visit.shot("order-refund-requested")
     visit.log_out()
@@ -191,9 +216,17 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     case.refresh_from_db()
     [refund] = case.refunds.all()
     assert (case.status, case.resolution, case.refund_amount) == (
-        ReturnRequest.Status.RESOLVED, Outcome.REFUND, Decimal("50.00"))
+        ReturnRequest.Status.RESOLVED,
+        Outcome.REFUND,
+        Decimal("50.00"),
+    )
     assert (refund.order, refund.payment, refund.amount, refund.status, refund.requested_by) == (
-        order, payment, Decimal("50.00"), Refund.Status.REQUESTED, agent)
+        order,
+        payment,
+        Decimal("50.00"),
+        Refund.Status.REQUESTED,
+        agent,
+    )
 
     # A warehouse operator sees the refund on the order but has nothing to approve it with.
     visit.log_in(operator)
@@ -226,16 +259,29 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     open_order(visit, order)
     expect(page.locator(".oc-order-header .oc-facts .oc-badge")).to_have_text("Partially refunded")
     expect(refund_rows(page)).to_contain_text(f"Paid Return {case.number} · ALI-REF-20240611")
-    expect_rows(page.locator(".oc-settlement-figures"), f"Captured CNY {order.total:.2f}", "Refunded CNY 50.00",
-                "Refund owed CNY 0.00", "Balance due CNY 0.00")
+    expect_rows(
+        page.locator(".oc-settlement-figures"),
+        f"Captured CNY {order.total:.2f}",
+        "Refunded CNY 50.00",
+        "Refund owed CNY 0.00",
+        "Balance due CNY 0.00",
+    )
     visit.shot("order-partially-refunded")
 
     refund.refresh_from_db()
     order.refresh_from_db()
     assert (refund.status, refund.approved_by, refund.settled_by, refund.reference) == (
-        Refund.Status.PAID, finance, finance, "ALI-REF-20240611")
+        Refund.Status.PAID,
+        finance,
+        finance,
+        "ALI-REF-20240611",
+    )
     assert (order.payment_status, order.amount_paid, order.amount_refunded, order.refund_due) == (
-        Order.PaymentStatus.PARTIALLY_REFUNDED, order.total, Decimal("50.00"), Decimal("0.00"))
+        Order.PaymentStatus.PARTIALLY_REFUNDED,
+        order.total,
+        Decimal("50.00"),
+        Decimal("0.00"),
+    )
 
     # The settlement statement opens from the order page in its own tab.
     with visit.context.expect_page() as new_tab:
@@ -244,17 +290,25 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
     expect(statement.get_by_text("Settlement statement", exact=True)).to_be_visible()
     expect(statement.locator("header")).to_contain_text(order.number)
     expect(statement.locator("header")).to_contain_text("Delivered · Partially refunded")
-    refund_cells = statement.locator("table").filter(
-        has=statement.get_by_role("columnheader", name="From payment")).locator("tbody tr td")
+    refund_cells = (
+        statement.locator("table")
+        .filter(has=statement.get_by_role("columnheader", name="From payment"))
+        .locator("tbody tr td")
+    )
     expect(refund_cells).to_have_count(6)
     expect(refund_cells.nth(1)).to_have_text("Cash on delivery")
     expect(refund_cells.nth(2)).to_have_text(f"Return {case.number}")
     expect(refund_cells.nth(3)).to_have_text("Paid")
     expect(refund_cells.nth(4)).to_contain_text("ALI-REF-20240611")
     expect(refund_cells.nth(5)).to_have_text("CNY 50.00")
-    expect_rows(statement.locator("table.figures").last, f"Total CNY {order.total:.2f}",
-                f"Captured CNY {order.total:.2f}", "Refunded − CNY 50.00",
-                f"Net paid CNY {order.total - Decimal('50.00'):.2f}", "Balance due CNY 0.00")
+    expect_rows(
+        statement.locator("table.figures").last,
+        f"Total CNY {order.total:.2f}",
+        f"Captured CNY {order.total:.2f}",
+        "Refunded − CNY 50.00",
+        f"Net paid CNY {order.total - Decimal('50.00'):.2f}",
+        "Balance due CNY 0.00",
+    )
     visit.context.close()
 
     assert visit.problems == []
@@ -263,7 +317,8 @@ def test_a_refund_return_goes_through_customer_service_warehouse_and_finance_in_
 
 
 def test_customer_service_answers_and_resolves_a_complaint_from_the_order_page_in_the_browser(
-        browser, live_server, mailoutbox):
+    browser, live_server, mailoutbox
+):
     teapot = ProductFactory(sku="TEAPOT", name="Ceramic teapot")
     order = delivered_order((teapot, 1), language="en")
     Customer.objects.filter(pk=order.customer_id).update(email="mei@example.com")
@@ -297,7 +352,8 @@ def test_customer_service_answers_and_resolves_a_complaint_from_the_order_page_i
     conversation.locator("summary").filter(has_text="Reply to the customer").click()
     expect(conversation).to_contain_text("Sent by email to mei@example.com.")
     conversation.get_by_role("textbox", name="Reply to the customer").fill(
-        "We are sorry: a new lid is on its way to you today.")
+        "We are sorry: a new lid is on its way to you today."
+    )
     conversation.get_by_role("button", name="Send reply").click()
     visit.expect_message("Your reply is on its way to mei@example.com.")
     reply = page.locator("#oc-conversation li.oc-message-reply")
@@ -328,14 +384,21 @@ def test_customer_service_answers_and_resolves_a_complaint_from_the_order_page_i
     assert visit.problems == []
     ticket.refresh_from_db()
     assert (ticket.status, ticket.category, ticket.severity, ticket.customer_id, ticket.opened_by) == (
-        Ticket.Status.RESOLVED, Ticket.Category.DAMAGE, Ticket.Severity.HIGH, order.customer_id, agent)
+        Ticket.Status.RESOLVED,
+        Ticket.Category.DAMAGE,
+        Ticket.Severity.HIGH,
+        order.customer_id,
+        agent,
+    )
     assert ticket.root_cause == "The lid was packed loose on top of the pot."
     assert ticket.corrective_action == "Lids are wrapped separately; packers were shown how."
     [message] = ticket.messages.all()
     assert (message.kind, message.sent_to, message.author) == (TicketMessage.Kind.REPLY, "mei@example.com", agent)
     assert ticket.first_response_at == message.created_at
     assert list(ticket.events.order_by("pk").values_list("transition", "to_status", "actor__username")) == [
-        ("open", "open", "cora"), ("resolve", "resolved", "cora")]
+        ("open", "open", "cora"),
+        ("resolve", "resolved", "cora"),
+    ]
     [email] = mailoutbox
     assert email.to == ["mei@example.com"]
     assert email.subject == f"About your order {order.number} (our reference {ticket.number})"

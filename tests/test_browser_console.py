@@ -104,7 +104,8 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
     visit.shot("order-picking")
 
     page.locator("section.oc-card").filter(has=page.get_by_role("heading", name="Shipments")).get_by_role(
-        "link", name="Pack", exact=True).click()
+        "link", name="Pack", exact=True
+    ).click()
     expect(page.get_by_role("heading", name=f"Packing order {held.number}")).to_be_visible()
     for _unit in range(3):
         page.get_by_label("Scan an item (barcode or SKU)").fill(product.barcode)
@@ -119,7 +120,9 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
 
     page.get_by_role("link", name="Dispatch", exact=True).click()
     expect(page.get_by_role("heading", name=f"Dispatch order {held.number}")).to_be_visible()
-    parcel = page.locator("section.dispatch-parcel").filter(has=page.get_by_role("heading", name=f"Parcel from {level.warehouse}"))
+    parcel = page.locator("section.dispatch-parcel").filter(
+        has=page.get_by_role("heading", name=f"Parcel from {level.warehouse}")
+    )
     visit.shot("dispatch-form")
     parcel.get_by_label("Carrier").select_option(label=carrier.name)
     parcel.get_by_label("Tracking number").fill("SF1234567890")
@@ -127,19 +130,26 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
 
     visit.expect_message(f"Order {held.number}: parcel SF Express SF1234567890 left {level.warehouse}.")
     visit.expect_status("Shipped")
-    shipment_row = page.locator("section.oc-card").filter(
-        has=page.get_by_role("heading", name="Shipments")).get_by_role("row").filter(has_text="SF1234567890")
+    shipment_row = (
+        page.locator("section.oc-card")
+        .filter(has=page.get_by_role("heading", name="Shipments"))
+        .get_by_role("row")
+        .filter(has_text="SF1234567890")
+    )
     expect(shipment_row).to_contain_text("SF Express")
     expect(shipment_row.get_by_role("link", name="SF1234567890")).to_have_attribute(
-        "href", "https://www.sf-express.com/track?no=SF1234567890")
+        "href", "https://www.sf-express.com/track?no=SF1234567890"
+    )
     timeline = page.locator(".oc-timeline-event")
-    expect(timeline.locator(".oc-timeline-step")).to_have_text([
-        "Pending → Held for review",
-        "Held for review → Confirmed",
-        "Confirmed → Picking",
-        "Picking → Packed",
-        "Packed → Shipped",
-    ])
+    expect(timeline.locator(".oc-timeline-step")).to_have_text(
+        [
+            "Pending → Held for review",
+            "Held for review → Confirmed",
+            "Confirmed → Picking",
+            "Picking → Packed",
+            "Packed → Shipped",
+        ]
+    )
     expect(timeline.locator(".oc-timeline-actor")).to_have_text(["system", "rita", "otto", "otto", "otto"])
     visit.shot("order-shipped")
     visit.context.close()

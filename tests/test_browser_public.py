@@ -24,8 +24,9 @@ def delivered():
 
 @pytest.fixture
 def phone_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 390, "height": 844},
-                                  is_mobile=True)
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True
+    )
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     refused = []

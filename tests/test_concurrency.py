@@ -19,7 +19,15 @@ from logistics.models import Shipment
 from orders import services as orders
 from orders.models import Allocation, Customer, IntakeSettings, Order, OrderEvent
 from tests.factories import (
-    CarrierFactory, ChannelFactory, ProductFactory, WarehouseFactory, advance, order_input, place, staff, stock,
+    CarrierFactory,
+    ChannelFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    order_input,
+    place,
+    staff,
+    stock,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -84,8 +92,9 @@ def test_twenty_buyers_racing_for_the_last_five_units_get_exactly_five_confirmed
     level = stock(product, WarehouseFactory(), 5)
     channel = ChannelFactory()
     buyers = [
-        order_input(channel, lines=[(product, 1)], recipient=f"买家 {n}", phone=f"1390000{n:04d}",
-                    address=f"文三路 {n + 1} 号")
+        order_input(
+            channel, lines=[(product, 1)], recipient=f"买家 {n}", phone=f"1390000{n:04d}", address=f"文三路 {n + 1} 号"
+        )
         for n in range(20)
     ]
 
@@ -244,8 +253,9 @@ def test_two_orders_dispatched_at_once_under_one_tracking_number_get_one_shipmen
     carrier = CarrierFactory()
 
     def dispatch(order):
-        return logistics.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF0000000009",
-                                  actor=operator)
+        return logistics.dispatch(
+            order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF0000000009", actor=operator
+        )
 
     outcomes = race(partial(dispatch, first), partial(dispatch, second))
 

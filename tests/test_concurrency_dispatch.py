@@ -40,8 +40,9 @@ def test_two_operators_dispatching_one_parcel_from_the_console_at_once_ship_it_o
 
     def hand_over(client, tracking_number):
         prefix = f"parcel-{parcel.pk}"
-        response = client.post(url, {"shipment": parcel.pk, f"{prefix}-carrier": carrier.pk,
-                                     f"{prefix}-tracking_number": tracking_number})
+        response = client.post(
+            url, {"shipment": parcel.pk, f"{prefix}-carrier": carrier.pk, f"{prefix}-tracking_number": tracking_number}
+        )
         return response.status_code
 
     outcomes = race(partial(hand_over, operators[0], "SF-ONE"), partial(hand_over, operators[1], "SF-TWO"))
@@ -62,8 +63,15 @@ def test_two_sheets_naming_the_same_orders_in_opposite_order_apply_one_whole_she
     carrier = CarrierFactory()
 
     def sheet(prefix, orders_in_order):
-        rows = [{"row": index + 2, "order_number": order.number, "carrier": carrier.code,
-                 "tracking_number": f"{prefix}-{index}"} for index, order in enumerate(orders_in_order)]
+        rows = [
+            {
+                "row": index + 2,
+                "order_number": order.number,
+                "carrier": carrier.code,
+                "tracking_number": f"{prefix}-{index}",
+            }
+            for index, order in enumerate(orders_in_order)
+        ]
         return partial(logistics.dispatch_by_upload, rows, actor=coordinator)
 
     outcomes = race(sheet("A", [first, second]), sheet("B", [second, first]))
@@ -83,13 +91,20 @@ def test_a_sheet_racing_a_single_dispatch_of_one_of_its_orders_is_applied_whole_
     first, second = (advance(place(lines=[(level.product, 1)]), "packed") for _index in range(2))
     coordinator, operator = staff("Logistics coordinator"), staff("Warehouse operator")
     carrier = CarrierFactory()
-    rows = [{"row": 2, "order_number": first.number, "carrier": "sf", "tracking_number": "SHEET-1"},
-            {"row": 3, "order_number": second.number, "carrier": "sf", "tracking_number": "SHEET-2"}]
+    rows = [
+        {"row": 2, "order_number": first.number, "carrier": "sf", "tracking_number": "SHEET-1"},
+        {"row": 3, "order_number": second.number, "carrier": "sf", "tracking_number": "SHEET-2"},
+    ]
 
     outcomes = race(
         partial(logistics.dispatch_by_upload, rows, actor=coordinator),
-        partial(logistics.dispatch, second.shipments.get().pk, carrier_id=carrier.pk, tracking_number="HAND-1",
-                actor=operator),
+        partial(
+            logistics.dispatch,
+            second.shipments.get().pk,
+            carrier_id=carrier.pk,
+            tracking_number="HAND-1",
+            actor=operator,
+        ),
     )
 
     sheet_outcome, hand_outcome = outcomes
@@ -100,8 +115,10 @@ def test_a_sheet_racing_a_single_dispatch_of_one_of_its_orders_is_applied_whole_
         assert isinstance(sheet_outcome, logistics.UploadRefused) and isinstance(hand_outcome, Shipment)
         assert fresh(first).status == Order.Status.PACKED
         assert first.shipments.get().tracking_number == ""
-    assert quantities(level) == (10 - Shipment.objects.filter(status=Shipment.Status.SHIPPED).count(),
-                                 Shipment.objects.filter(status=Shipment.Status.PACKED).count())
+    assert quantities(level) == (
+        10 - Shipment.objects.filter(status=Shipment.Status.SHIPPED).count(),
+        Shipment.objects.filter(status=Shipment.Status.PACKED).count(),
+    )
     assert_stock_consistent()
 
 
@@ -111,8 +128,9 @@ def test_one_report_sent_twice_at_once_is_recorded_once(level):
     when = timezone.now()
 
     def report():
-        return logistics.record_tracking_event(parcel.pk, status="delivered", occurred_at=when,
-                                               source=TrackingEvent.Source.WEBHOOK)
+        return logistics.record_tracking_event(
+            parcel.pk, status="delivered", occurred_at=when, source=TrackingEvent.Source.WEBHOOK
+        )
 
     outcomes = race(report, report)
 

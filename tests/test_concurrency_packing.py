@@ -59,7 +59,10 @@ def test_two_operators_closing_the_same_parcel_at_once_one_wins_and_the_other_is
     shipment.refresh_from_db()
     assert shipment.status == Shipment.Status.PACKED
     assert (shipment.weight_kg, shipment.package_count, shipment.packed_by_id) == (
-        winner.weight_kg, winner.package_count, winner.packed_by_id)
+        winner.weight_kg,
+        winner.package_count,
+        winner.packed_by_id,
+    )
     assert Order.objects.get(pk=shipment.order_id).status == Order.Status.PACKED
     assert OrderEvent.objects.filter(order_id=shipment.order_id, transition="mark_packed").count() == 1
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from django.contrib.admin import helpers
 from django.contrib.staticfiles import finders
-from django.templatetags.static import static
 from django.db import connection
+from django.templatetags.static import static
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -246,10 +246,17 @@ def test_bulk_cancel_asks_for_a_reason_then_cancels_and_releases_stock(client, l
     assert asked.templates[0].name == "admin/orders/order/action_with_reason.html"
     assert Order.objects.filter(status=Order.Status.CANCELLED).count() == 0
 
-    confirmed = client.post(ORDER_LIST, {
-        "action": "cancel_selected", helpers.ACTION_CHECKBOX_NAME: [o.pk for o in orders],
-        "select_across": "0", "confirm_reason": "yes", "reason": "Customer called to cancel",
-    }, follow=True)
+    confirmed = client.post(
+        ORDER_LIST,
+        {
+            "action": "cancel_selected",
+            helpers.ACTION_CHECKBOX_NAME: [o.pk for o in orders],
+            "select_across": "0",
+            "confirm_reason": "yes",
+            "reason": "Customer called to cancel",
+        },
+        follow=True,
+    )
 
     assert "2 orders cancelled." in messages_of(confirmed)
     assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.CANCELLED}
@@ -262,10 +269,16 @@ def test_bulk_cancel_without_a_reason_asks_again(client, level):
     signed_in(client, "Customer service")
     order = new_order(level.product)
 
-    response = client.post(ORDER_LIST, {
-        "action": "cancel_selected", helpers.ACTION_CHECKBOX_NAME: [order.pk], "select_across": "0",
-        "confirm_reason": "yes", "reason": "  ",
-    })
+    response = client.post(
+        ORDER_LIST,
+        {
+            "action": "cancel_selected",
+            helpers.ACTION_CHECKBOX_NAME: [order.pk],
+            "select_across": "0",
+            "confirm_reason": "yes",
+            "reason": "  ",
+        },
+    )
 
     assert response.status_code == 200
     assert response.context["form"].errors["reason"]
@@ -295,7 +308,8 @@ def test_bulk_pick_list_for_selected_orders_moves_them_to_picking(client, level)
     assert choose_warehouse.context["form"]["warehouse"].value() == level.warehouse_id
     printed = client.post(
         choose_warehouse.request["PATH_INFO"],
-        {"orders": choose_warehouse.context["order_ids"], "warehouse": level.warehouse_id}, follow=True,
+        {"orders": choose_warehouse.context["order_ids"], "warehouse": level.warehouse_id},
+        follow=True,
     )
 
     assert sorted(o.number for o in printed.context["sheet"].orders) == sorted(o.number for o in orders)
@@ -462,8 +476,13 @@ def test_picking_starts_from_the_order_page_with_a_pick_list(client, level):
     (step,) = [step for step in client.get(order_page(order)).context["steps"] if step.get("url")]
     assert step["name"] == "pick_list"
     choose_warehouse = client.get(step["url"])
-    client.post(step["url"], {"orders": choose_warehouse.context["order_ids"],
-                              "warehouse": choose_warehouse.context["form"]["warehouse"].value()})
+    client.post(
+        step["url"],
+        {
+            "orders": choose_warehouse.context["order_ids"],
+            "warehouse": choose_warehouse.context["form"]["warehouse"].value(),
+        },
+    )
 
     order.refresh_from_db()
     assert order.status == Order.Status.PICKING
@@ -531,7 +550,7 @@ def test_shipment_row_names_its_warehouse_by_code_and_name_like_the_allocations(
 
     content = client.get(order_page(order)).content.decode()
 
-    shipments = content[content.index('id="oc-shipments"'):]
+    shipments = content[content.index('id="oc-shipments"') :]
     assert f">{level.warehouse.code} · {level.warehouse.name}</a></td>" in shipments
 
 
@@ -561,7 +580,8 @@ def test_finance_records_a_payment_from_the_order_page(client, level):
 
     response = client.post(
         reverse("admin:orders_order_payment", args=[order.pk]),
-        {"method": "bank_transfer", "amount": "50.00", "reference": "B-20250301-7"}, follow=True,
+        {"method": "bank_transfer", "amount": "50.00", "reference": "B-20250301-7"},
+        follow=True,
     )
 
     assert "Payment recorded." in messages_of(response)
@@ -600,10 +620,18 @@ def test_reviewer_corrects_the_delivery_address_of_a_held_order(client, level):
     page = client.get(order_page(held))
     assert page.context["address_form"] is not None
 
-    client.post(reverse("admin:orders_order_address", args=[held.pk]), {
-        "recipient": "王小明", "phone": "13800138000", "province": "浙江省", "city": "杭州市",
-        "district": "西湖区", "address": "天目山路 1 号", "postcode": "310012",
-    })
+    client.post(
+        reverse("admin:orders_order_address", args=[held.pk]),
+        {
+            "recipient": "王小明",
+            "phone": "13800138000",
+            "province": "浙江省",
+            "city": "杭州市",
+            "district": "西湖区",
+            "address": "天目山路 1 号",
+            "postcode": "310012",
+        },
+    )
 
     held.refresh_from_db()
     assert held.address == "天目山路 1 号"
@@ -621,11 +649,22 @@ def test_address_form_is_not_offered_once_picking_started(client, level):
 
 def new_order_data(**overrides):
     data = {
-        "channel": str(ChannelFactory().pk), "channel_order_id": "console-1", "recipient": "张伟",
-        "phone": "138 0013 8000", "province": "上海市", "city": "上海市", "district": "徐汇区",
-        "address": "漕溪北路 88 号", "postcode": "200030", "payment_method": "cod",
-        "paid_amount": "0", "shipping_fee": "10.00", "discount": "0",
-        "lines-TOTAL_FORMS": "3", "lines-INITIAL_FORMS": "0", "lines-MIN_NUM_FORMS": "0",
+        "channel": str(ChannelFactory().pk),
+        "channel_order_id": "console-1",
+        "recipient": "张伟",
+        "phone": "138 0013 8000",
+        "province": "上海市",
+        "city": "上海市",
+        "district": "徐汇区",
+        "address": "漕溪北路 88 号",
+        "postcode": "200030",
+        "payment_method": "cod",
+        "paid_amount": "0",
+        "shipping_fee": "10.00",
+        "discount": "0",
+        "lines-TOTAL_FORMS": "3",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
         "lines-MAX_NUM_FORMS": "50",
     }
     data.update(overrides)
@@ -635,23 +674,35 @@ def new_order_data(**overrides):
 def test_new_order_form_places_a_confirmed_order(client, level):
     user = signed_in(client, "Manager")
 
-    response = client.post(NEW_ORDER, new_order_data(**{"lines-0-sku": level.product.sku, "lines-0-quantity": "2"}),
-                           follow=True)
+    response = client.post(
+        NEW_ORDER, new_order_data(**{"lines-0-sku": level.product.sku, "lines-0-quantity": "2"}), follow=True
+    )
 
     order = Order.objects.get()
     assert response.redirect_chain[-1][0] == order_page(order)
     assert f"Order {order.number} is placed and confirmed; its stock is reserved." in messages_of(response)
     assert (order.status, order.total, order.created_by, order.phone) == (
-        Order.Status.CONFIRMED, Decimal("60.00"), user, "+8613800138000"
+        Order.Status.CONFIRMED,
+        Decimal("60.00"),
+        user,
+        "+8613800138000",
     )
 
 
 def test_new_order_form_says_why_an_order_is_held(client, level):
     signed_in(client, "Manager")
 
-    response = client.post(NEW_ORDER, new_order_data(**{
-        "payment_method": "card", "lines-0-sku": level.product.sku, "lines-0-quantity": "1",
-    }), follow=True)
+    response = client.post(
+        NEW_ORDER,
+        new_order_data(
+            **{
+                "payment_method": "card",
+                "lines-0-sku": level.product.sku,
+                "lines-0-quantity": "1",
+            }
+        ),
+        follow=True,
+    )
 
     order = Order.objects.get()
     assert order.status == Order.Status.ON_HOLD
@@ -661,10 +712,17 @@ def test_new_order_form_says_why_an_order_is_held(client, level):
 def test_new_order_form_shows_an_unknown_sku_on_its_own_row(client, level):
     signed_in(client, "Manager")
 
-    response = client.post(NEW_ORDER, new_order_data(**{
-        "lines-0-sku": level.product.sku, "lines-0-quantity": "1",
-        "lines-2-sku": "NO-SUCH-SKU", "lines-2-quantity": "1",
-    }))
+    response = client.post(
+        NEW_ORDER,
+        new_order_data(
+            **{
+                "lines-0-sku": level.product.sku,
+                "lines-0-quantity": "1",
+                "lines-2-sku": "NO-SUCH-SKU",
+                "lines-2-quantity": "1",
+            }
+        ),
+    )
 
     assert response.status_code == 200
     rows = response.context["line_formset"].forms
@@ -702,12 +760,15 @@ def test_a_time_reads_the_same_in_the_list_the_queue_the_order_page_and_the_time
         assert not re.search(r"\d{1,2}/\d{1,2}/\d{4}|[ap]\.m\.|Nov\.|年", content)
 
 
-@pytest.mark.parametrize("stored, shown", [
-    ("+8613900001234", "+86 139 0000 1234"),
-    ("+861065529988", "+86 10 6552 9988"),
-    ("+12015550123", "+1 201-555-0123"),
-    ("1388888888", "1388888888"),
-])
+@pytest.mark.parametrize(
+    "stored, shown",
+    [
+        ("+8613900001234", "+86 139 0000 1234"),
+        ("+861065529988", "+86 10 6552 9988"),
+        ("+12015550123", "+1 201-555-0123"),
+        ("1388888888", "1388888888"),
+    ],
+)
 def test_full_phone_numbers_are_grouped_like_the_masked_ones_and_bad_ones_shown_as_typed(stored, shown):
     manager = staff("Manager")
     operator = staff("Warehouse operator")
@@ -770,8 +831,9 @@ def test_queue_and_list_fit_a_1280_screen_and_queue_decisions_stay_in_view_at_10
 
     for locale in ("en-US", "zh-CN"):
         for width in (1280, 1024):
-            context = browser.new_context(base_url=live_server.url, locale=locale,
-                                          viewport={"width": width, "height": 900})
+            context = browser.new_context(
+                base_url=live_server.url, locale=locale, viewport={"width": width, "height": 900}
+            )
             page = context.new_page()
             page.goto("/admin/login/")
             page.fill("#id_username", manager.username)
@@ -813,7 +875,7 @@ def test_order_page_timeline_shows_why_the_order_was_held_in_the_readers_languag
 
     page = client.get(order_page(order), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
 
-    timeline = page[page.index('class="oc-timeline"'):]
+    timeline = page[page.index('class="oc-timeline"') :]
     assert f"已付 0.00，但订单总额为 {order.total}。" in timeline
 
 

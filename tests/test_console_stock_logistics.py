@@ -11,7 +11,14 @@ from logistics.models import Carrier, Shipment
 from orders import services as orders
 from orders.models import BlockedContact, IntakeSettings, Order
 from tests.factories import (
-    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock,
+    CarrierFactory,
+    CarrierServiceFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    place,
+    staff,
+    stock,
 )
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +69,7 @@ def test_stock_list_shows_available_and_sorts_by_it(client, warehouse):
 
     rows = list(response.context["cl"].result_list)
     assert [(row.pk, row.available_qty) for row in rows] == [(busy.pk, 3), (roomy.pk, 10)]
-    assert b"<td class=\"field-available_quantity\">3</td>" in response.content
+    assert b'<td class="field-available_quantity">3</td>' in response.content
 
 
 def test_low_stock_filter_lists_levels_at_or_below_their_reorder_point(client, warehouse):
@@ -155,7 +162,10 @@ def test_adjust_with_a_reason_writes_a_ledger_line_and_the_ledger_still_sums(cli
     assert level.on_hand == 8
     line = ledger_of(level)[-1]
     assert (line.kind, line.on_hand_change, line.reason, line.actor) == (
-        StockMovement.Kind.ADJUSTMENT, -2, "Broken in transport", manager,
+        StockMovement.Kind.ADJUSTMENT,
+        -2,
+        "Broken in transport",
+        manager,
     )
     assert not ledger_mismatches().exists()
 
@@ -193,7 +203,10 @@ def test_warehouse_operator_receives_goods_into_the_ledger(client, level):
     assert level.on_hand == 15
     line = ledger_of(level)[-1]
     assert (line.kind, line.on_hand_change, line.reference, line.actor) == (
-        StockMovement.Kind.RECEIPT, 5, "PO-17", operator,
+        StockMovement.Kind.RECEIPT,
+        5,
+        "PO-17",
+        operator,
     )
     assert not ledger_mismatches().exists()
 
@@ -211,9 +224,15 @@ def test_receiving_a_product_new_to_a_warehouse_starts_its_stock_level(client, l
     signed_in(client, "Warehouse operator")
     other_warehouse = WarehouseFactory()
 
-    response = client.post(reverse("admin:inventory_stocklevel_receive_new"), {
-        "product": level.product.pk, "warehouse": other_warehouse.pk, "quantity": "4", "reference": "PO-18",
-    })
+    response = client.post(
+        reverse("admin:inventory_stocklevel_receive_new"),
+        {
+            "product": level.product.pk,
+            "warehouse": other_warehouse.pk,
+            "quantity": "4",
+            "reference": "PO-18",
+        },
+    )
 
     new_level = StockLevel.objects.get(product=level.product, warehouse=other_warehouse)
     assert response.url == reverse("admin:inventory_stocklevel_change", args=[new_level.pk])
@@ -308,7 +327,10 @@ def test_dispatch_ships_a_packed_parcel_and_takes_its_stock_off_the_shelf(client
     assert (level.on_hand, level.reserved) == (7, 0)
     parcel.refresh_from_db()
     assert (parcel.status, parcel.tracking_number, parcel.carrier, parcel.dispatched_by) == (
-        Shipment.Status.SHIPPED, "SF100200300", carrier, operator,
+        Shipment.Status.SHIPPED,
+        "SF100200300",
+        carrier,
+        operator,
     )
     assert not ledger_mismatches().exists()
 
@@ -351,7 +373,9 @@ def test_dispatch_refuses_a_tracking_number_already_in_use(client, packed_order,
     packed_order.refresh_from_db()
     parcel.refresh_from_db()
     assert (packed_order.status, parcel.status, parcel.tracking_number) == (
-        Order.Status.PACKED, Shipment.Status.PACKED, "",
+        Order.Status.PACKED,
+        Shipment.Status.PACKED,
+        "",
     )
 
 
@@ -381,15 +405,20 @@ def test_dispatch_posted_for_a_parcel_not_yet_packed_ships_nothing(client, level
     parcel.refresh_from_db()
     picking.refresh_from_db()
     assert (parcel.status, parcel.tracking_number, picking.status) == (
-        Shipment.Status.PENDING, "", Order.Status.PICKING,
+        Shipment.Status.PENDING,
+        "",
+        Order.Status.PICKING,
     )
 
 
-@pytest.mark.parametrize("status, notice", [
-    ("on_hold", "approve it, then pick and pack it before dispatch."),
-    ("shipped", "everything on it has been dispatched."),
-    ("cancelled", "there is nothing to dispatch."),
-])
+@pytest.mark.parametrize(
+    "status, notice",
+    [
+        ("on_hold", "approve it, then pick and pack it before dispatch."),
+        ("shipped", "everything on it has been dispatched."),
+        ("cancelled", "there is nothing to dispatch."),
+    ],
+)
 def test_dispatch_page_says_why_an_order_cannot_be_dispatched_whatever_its_status(client, level, status, notice):
     signed_in(client, "Manager")
     if status == "on_hold":
@@ -463,8 +492,9 @@ def test_mark_delivered_action_delivers_the_selected_shipments(client, shipped_o
     signed_in(client, "Logistics coordinator")
     shipment = shipped_order.shipments.get()
 
-    client.post(reverse("admin:logistics_shipment_changelist"),
-                {"action": "mark_delivered", "_selected_action": [shipment.pk]})
+    client.post(
+        reverse("admin:logistics_shipment_changelist"), {"action": "mark_delivered", "_selected_action": [shipment.pk]}
+    )
 
     shipment.refresh_from_db()
     shipped_order.refresh_from_db()
@@ -487,9 +517,14 @@ def test_shipment_list_finds_a_shipment_by_tracking_number_and_links_it(client, 
 def test_blocklisted_phone_typed_with_spaces_holds_an_order_placed_with_plus_86(client, level):
     signed_in(client, "Order reviewer")
 
-    response = client.post(reverse("admin:orders_blockedcontact_add"), {
-        "kind": "phone", "phone": "138 0013 8000", "reason": "Refused three deliveries",
-    })
+    response = client.post(
+        reverse("admin:orders_blockedcontact_add"),
+        {
+            "kind": "phone",
+            "phone": "138 0013 8000",
+            "reason": "Refused three deliveries",
+        },
+    )
     order = place(lines=[(level.product, 1)], phone="+8613800138000")
 
     assert response.status_code == 302
@@ -501,10 +536,17 @@ def test_blocklisted_phone_typed_with_spaces_holds_an_order_placed_with_plus_86(
 def test_blocklisted_address_holds_an_order_to_it(client, level):
     signed_in(client, "Order reviewer")
 
-    client.post(reverse("admin:orders_blockedcontact_add"), {
-        "kind": "address", "province": "浙江省", "city": "杭州市", "district": "西湖区", "address": "文三路 90 号",
-        "reason": "Fraud ring",
-    })
+    client.post(
+        reverse("admin:orders_blockedcontact_add"),
+        {
+            "kind": "address",
+            "province": "浙江省",
+            "city": "杭州市",
+            "district": "西湖区",
+            "address": "文三路 90 号",
+            "reason": "Fraud ring",
+        },
+    )
     order = place(lines=[(level.product, 1)])
 
     assert order.status == Order.Status.ON_HOLD
@@ -514,9 +556,15 @@ def test_blocklisted_address_holds_an_order_to_it(client, level):
 def test_blocking_an_address_without_a_city_names_the_missing_field(client):
     signed_in(client, "Order reviewer")
 
-    response = client.post(reverse("admin:orders_blockedcontact_add"), {
-        "kind": "address", "province": "浙江省", "address": "文三路 90 号", "reason": "Fraud ring",
-    })
+    response = client.post(
+        reverse("admin:orders_blockedcontact_add"),
+        {
+            "kind": "address",
+            "province": "浙江省",
+            "address": "文三路 90 号",
+            "reason": "Fraud ring",
+        },
+    )
 
     assert response.status_code == 200
     assert list(response.context["adminform"].form.errors) == ["city"]
@@ -574,10 +622,17 @@ def test_intake_settings_open_from_the_list_and_a_manager_changes_them(client):
 
     assert client.get(reverse("admin:orders_intakesettings_changelist")).url == change_url
     assert client.get(change_url).status_code == 200
-    response = client.post(change_url, {
-        "high_value_threshold": "8000.00", "new_customer_value_threshold": "2000.00", "cod_limit": "3000.00",
-        "velocity_window_hours": "24", "velocity_max_orders": "3", "hold_score": "60",
-    })
+    response = client.post(
+        change_url,
+        {
+            "high_value_threshold": "8000.00",
+            "new_customer_value_threshold": "2000.00",
+            "cod_limit": "3000.00",
+            "velocity_window_hours": "24",
+            "velocity_max_orders": "3",
+            "hold_score": "60",
+        },
+    )
 
     assert response.status_code == 302
     settings_row.refresh_from_db()
@@ -597,16 +652,21 @@ def test_intake_settings_are_refused_to_an_order_reviewer(client):
     assert settings_row.hold_score == 50
 
 
-@pytest.mark.parametrize("template", [
-    "javascript:alert(document.cookie)//{tracking_number}",
-    "https://track.example.com/",
-    "ftp://track.example.com/{tracking_number}",
-])
+@pytest.mark.parametrize(
+    "template",
+    [
+        "javascript:alert(document.cookie)//{tracking_number}",
+        "https://track.example.com/",
+        "ftp://track.example.com/{tracking_number}",
+    ],
+)
 def test_a_carrier_tracking_link_must_be_a_web_address_with_the_number_slot(client, template):
     signed_in(client, "Logistics coordinator")
 
-    response = client.post(reverse("admin:logistics_carrier_add"),
-                           {"code": "bad", "name": "Bad", "tracking_url_template": template, "active": "on"})
+    response = client.post(
+        reverse("admin:logistics_carrier_add"),
+        {"code": "bad", "name": "Bad", "tracking_url_template": template, "active": "on"},
+    )
 
     assert "tracking_url_template" in response.context["adminform"].form.errors
     assert not Carrier.objects.filter(code="bad").exists()

@@ -20,7 +20,13 @@ from logistics.models import Shipment
 from orders import services as orders
 from orders.models import Order, OrderEvent
 from tests.factories import (
-    ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock,
+    ChannelFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    place,
+    staff,
+    stock,
 )
 
 pytestmark = pytest.mark.django_db
@@ -68,8 +74,14 @@ def shop():
     operator, reviewer = staff("Warehouse operator", first_name="Li"), staff("Order reviewer", first_name="Zhou")
 
     def order(number, channel, lines, placed_at, **extra):
-        return place(channel, lines=lines, placed_at=placed_at, phone=f"1390000{number:04d}",
-                     address=f"文三路 {number} 号", **extra)
+        return place(
+            channel,
+            lines=lines,
+            placed_at=placed_at,
+            phone=f"1390000{number:04d}",
+            address=f"文三路 {number} 号",
+            **extra,
+        )
 
     o1 = order(1, web, [(a, 2)], at(8, 10), province="浙江省", payment_method="card", paid_amount="50.00")
     o2 = order(2, web, [(b, 1)], at(9, 10), province="广东省")
@@ -88,21 +100,64 @@ def shop():
     s2, s3 = o3.shipments.get(warehouse=north), o3.shipments.get(warehouse=south)
     logistics.mark_delivered(s2.pk, actor=operator)
 
-    stamp_events(o1, {Status.CONFIRMED: at(8, 10), Status.PICKING: at(8, 11), Status.PACKED: at(8, 12),
-                      Status.SHIPPED: at(8, 14), Status.DELIVERED: at(10, 14)})
-    stamp_shipment(s1, created_at=at(8, 11), packed_at=at(8, 12), shipped_at=at(8, 14), delivered_at=at(10, 14),
-                   expected_delivery_on=date(2025, 3, 10))
+    stamp_events(
+        o1,
+        {
+            Status.CONFIRMED: at(8, 10),
+            Status.PICKING: at(8, 11),
+            Status.PACKED: at(8, 12),
+            Status.SHIPPED: at(8, 14),
+            Status.DELIVERED: at(10, 14),
+        },
+    )
+    stamp_shipment(
+        s1,
+        created_at=at(8, 11),
+        packed_at=at(8, 12),
+        shipped_at=at(8, 14),
+        delivered_at=at(10, 14),
+        expected_delivery_on=date(2025, 3, 10),
+    )
     stamp_events(o2, {Status.CONFIRMED: at(9, 10), Status.CANCELLED: at(9, 12)})
-    stamp_events(o3, {Status.CONFIRMED: at(10, 10), Status.PICKING: at(10, 11), Status.PACKED: at(10, 11, 40),
-                      Status.PARTIALLY_SHIPPED: at(10, 12), Status.SHIPPED: at(10, 16)})
-    stamp_shipment(s2, created_at=at(10, 11), packed_at=at(10, 11, 30), shipped_at=at(10, 12),
-                   delivered_at=at(13, 12), expected_delivery_on=date(2025, 3, 12))
-    stamp_shipment(s3, created_at=at(10, 11), packed_at=at(10, 11, 40), shipped_at=at(10, 16),
-                   expected_delivery_on=date(2025, 3, 11))
+    stamp_events(
+        o3,
+        {
+            Status.CONFIRMED: at(10, 10),
+            Status.PICKING: at(10, 11),
+            Status.PACKED: at(10, 11, 40),
+            Status.PARTIALLY_SHIPPED: at(10, 12),
+            Status.SHIPPED: at(10, 16),
+        },
+    )
+    stamp_shipment(
+        s2,
+        created_at=at(10, 11),
+        packed_at=at(10, 11, 30),
+        shipped_at=at(10, 12),
+        delivered_at=at(13, 12),
+        expected_delivery_on=date(2025, 3, 12),
+    )
+    stamp_shipment(
+        s3,
+        created_at=at(10, 11),
+        packed_at=at(10, 11, 40),
+        shipped_at=at(10, 16),
+        expected_delivery_on=date(2025, 3, 11),
+    )
     stamp_events(o4, {Status.ON_HOLD: at(12, 10), Status.CONFIRMED: at(12, 13)})
     services.rebuild()
-    return {"web": web, "app": app, "north": north, "south": south, "operator": operator, "reviewer": reviewer,
-            "a": a, "b": b, "c": c, "overdue": s3}
+    return {
+        "web": web,
+        "app": app,
+        "north": north,
+        "south": south,
+        "operator": operator,
+        "reviewer": reviewer,
+        "a": a,
+        "b": b,
+        "c": c,
+        "overdue": s3,
+    }
 
 
 def figures(filters):
@@ -111,13 +166,16 @@ def figures(filters):
 
 # Figures --------------------------------------------------------------------------------------
 
+
 def test_key_figures_of_the_week_against_the_week_before(shop):
     found = figures(Filters(WEEK))
 
     assert (found["orders"].current, found["orders"].previous) == (4, 2)
     assert (found["gmv"].current, found["gmv"].previous) == (Decimal("245.00"), Decimal("65.00"))
     assert (found["average_order_value"].current, found["average_order_value"].previous) == (
-        Decimal("61.25"), Decimal("32.50"))
+        Decimal("61.25"),
+        Decimal("32.50"),
+    )
     assert (found["paid_share"].current, found["paid_share"].previous) == (Decimal("0.5"), Decimal("0.5"))
     assert (found["cancellation_rate"].current, found["cancellation_rate"].previous) == (Decimal("0.25"), 0)
     assert found["orders"].change == 1 and found["orders"].trend == "better"
@@ -161,8 +219,13 @@ def test_orders_and_gmv_per_day_include_the_days_without_orders(shop):
     days = selectors.per_day(Filters(WEEK))
 
     assert [(row.day.day, row.orders, row.gmv) for row in days] == [
-        (8, 1, Decimal("50.00")), (9, 1, Decimal("40.00")), (10, 1, Decimal("35.00")), (11, 0, Decimal("0")),
-        (12, 1, Decimal("120.00")), (13, 0, Decimal("0")), (14, 0, Decimal("0")),
+        (8, 1, Decimal("50.00")),
+        (9, 1, Decimal("40.00")),
+        (10, 1, Decimal("35.00")),
+        (11, 0, Decimal("0")),
+        (12, 1, Decimal("120.00")),
+        (13, 0, Decimal("0")),
+        (14, 0, Decimal("0")),
     ]
 
 
@@ -170,9 +233,14 @@ def test_channels_and_provinces_with_their_shares(shop):
     filters = Filters(WEEK)
 
     assert [(r.label, r.orders, r.gmv, r.share) for r in selectors.per_channel(filters)] == [
-        ("Web shop", 2, Decimal("90.00"), Decimal("0.5")), ("手机 App", 2, Decimal("155.00"), Decimal("0.5"))]
+        ("Web shop", 2, Decimal("90.00"), Decimal("0.5")),
+        ("手机 App", 2, Decimal("155.00"), Decimal("0.5")),
+    ]
     assert [(r.label, r.orders, r.gmv) for r in selectors.per_province(filters)] == [
-        ("浙江省", 2, Decimal("85.00")), ("广东省", 1, Decimal("40.00")), ("江苏省", 1, Decimal("120.00"))]
+        ("浙江省", 2, Decimal("85.00")),
+        ("广东省", 1, Decimal("40.00")),
+        ("江苏省", 1, Decimal("120.00")),
+    ]
 
 
 def test_top_products_by_quantity_and_by_revenue(shop):
@@ -189,8 +257,14 @@ def test_the_funnel_follows_the_weeks_orders_as_far_as_each_got(shop):
     rows = selectors.funnel(Filters(WEEK))
 
     assert [(row.stage, row.orders) for row in rows] == [
-        ("placed", 4), ("confirmed", 4), ("picking", 2), ("packed", 2), ("shipped", 2), ("delivered", 1),
-        ("completed", 0)]
+        ("placed", 4),
+        ("confirmed", 4),
+        ("picking", 2),
+        ("packed", 2),
+        ("shipped", 2),
+        ("delivered", 1),
+        ("completed", 0),
+    ]
     assert rows[-2].share == Decimal("0.25")
 
 
@@ -198,8 +272,12 @@ def test_time_in_each_status_from_the_event_log_marks_the_slowest_as_the_bottlen
     rows = {row.status: row for row in selectors.stage_times(Filters(WEEK))}
 
     assert {status: (row.stays, row.average_seconds) for status, row in rows.items()} == {
-        Status.PENDING: (4, 0), Status.ON_HOLD: (1, 3 * 3600), Status.CONFIRMED: (3, 80 * 60),
-        Status.PICKING: (2, 50 * 60), Status.PACKED: (2, 70 * 60), Status.PARTIALLY_SHIPPED: (1, 4 * 3600),
+        Status.PENDING: (4, 0),
+        Status.ON_HOLD: (1, 3 * 3600),
+        Status.CONFIRMED: (3, 80 * 60),
+        Status.PICKING: (2, 50 * 60),
+        Status.PACKED: (2, 70 * 60),
+        Status.PARTIALLY_SHIPPED: (1, 4 * 3600),
         Status.SHIPPED: (1, 48 * 3600),
     }
     assert [status for status, row in rows.items() if row.bottleneck] == [Status.SHIPPED]
@@ -210,7 +288,11 @@ def test_staff_get_their_steps_and_median_handling_times(shop):
 
     operator = people["Li"]
     assert {step: figures.handled for step, figures in operator.items()} == {
-        "review": 0, "pick": 2, "pack": 3, "dispatch": 3}
+        "review": 0,
+        "pick": 2,
+        "pack": 3,
+        "dispatch": 3,
+    }
     assert operator["pick"].median_range == (3600, 5400)
     assert operator["pack"].median_range == (1800, 2700)
     assert operator["dispatch"].median_range == (7200, 10800)
@@ -222,7 +304,11 @@ def test_staff_of_one_warehouse_count_only_its_packing_and_dispatch(shop):
     [operator] = selectors.staff(Filters(WEEK, warehouse_id=shop["south"].pk))
 
     assert {step: figures.handled for step, figures in operator.steps.items()} == {
-        "review": 0, "pick": 0, "pack": 1, "dispatch": 1}
+        "review": 0,
+        "pick": 0,
+        "pack": 1,
+        "dispatch": 1,
+    }
     assert operator.steps["dispatch"].median_range == (14400, 21600)
 
 
@@ -243,16 +329,17 @@ def test_medians_and_durations_read_as_ranges_and_units():
 
 # The page ---------------------------------------------------------------------------------------
 
+
 def test_the_manager_sees_the_figures_charts_and_queues_of_the_chosen_week(client, shop):
     client.force_login(staff("Manager"))
 
     page = client.get(HOME, WEEK_QUERY).content.decode()
 
     assert "2025-03-08 to 2025-03-14 (7 days), compared with 2025-03-01 to 2025-03-07" in page
-    figure = page[page.index('data-figure="gmv"'):]
+    figure = page[page.index('data-figure="gmv"') :]
     assert "245.00" in figure[:400] and "+276.9 %" in figure[:600]
-    assert page.count("<svg class=\"oc-chart") == 8
-    assert "手机 App" in page[page.index('id="dash-channels"'):page.index('id="dash-provinces"')]
+    assert page.count('<svg class="oc-chart') == 8
+    assert "手机 App" in page[page.index('id="dash-channels"') : page.index('id="dash-provinces"')]
     assert "2 d 0 h · bottleneck" in page
     assert "Overdue shipments" in page and "Overdue tickets" in page
 
@@ -262,8 +349,8 @@ def test_satisfaction_without_ratings_shows_a_dash_rather_than_zero(client, shop
 
     page = client.get(HOME, WEEK_QUERY).content.decode()
 
-    returns_card = page[page.index('data-figure="return_rate"'):page.index('data-figure="complaint_rate"')]
-    csat_card = page[page.index('data-figure="csat"'):page.index('data-figure="ratings"')]
+    returns_card = page[page.index('data-figure="return_rate"') : page.index('data-figure="complaint_rate"')]
+    csat_card = page[page.index('data-figure="csat"') : page.index('data-figure="ratings"')]
     assert "0.0 %" in returns_card
     assert '<div class="oc-figure-value">—</div>' in csat_card
 
@@ -309,6 +396,7 @@ def test_the_dashboard_costs_the_same_queries_for_few_or_more_orders(client):
 
 # Who sees what ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("role", [None, "Manager"])
 def test_managers_and_superusers_see_business_and_staff_figures(client, shop, role):
     client.force_login(staff(role))
@@ -318,15 +406,29 @@ def test_managers_and_superusers_see_business_and_staff_figures(client, shop, ro
     assert 'id="dash-figures"' in page and 'id="dash-staff"' in page and "Li" in page
 
 
-@pytest.mark.parametrize("role, queues", [
-    ("Order reviewer", {"Held for review"}),
-    ("Warehouse operator", {"Confirmed, to pick", "Being picked, to pack", "Packed, to dispatch",
-                            "Partially shipped, rest to dispatch", "Returns to receive", "Returns to inspect"}),
-    ("Logistics coordinator", {"Packed, to dispatch", "Partially shipped, rest to dispatch", "Overdue shipments",
-                               "Delivery exceptions"}),
-    ("Customer service", {"Returns to approve", "Returns to resolve", "Overdue tickets", "My open tickets"}),
-    ("Finance", {"Refunds to approve", "Approved refunds to pay"}),
-])
+@pytest.mark.parametrize(
+    "role, queues",
+    [
+        ("Order reviewer", {"Held for review"}),
+        (
+            "Warehouse operator",
+            {
+                "Confirmed, to pick",
+                "Being picked, to pack",
+                "Packed, to dispatch",
+                "Partially shipped, rest to dispatch",
+                "Returns to receive",
+                "Returns to inspect",
+            },
+        ),
+        (
+            "Logistics coordinator",
+            {"Packed, to dispatch", "Partially shipped, rest to dispatch", "Overdue shipments", "Delivery exceptions"},
+        ),
+        ("Customer service", {"Returns to approve", "Returns to resolve", "Overdue tickets", "My open tickets"}),
+        ("Finance", {"Refunds to approve", "Approved refunds to pay"}),
+    ],
+)
 def test_other_roles_see_their_work_queues_and_no_figures(client, shop, role, queues):
     client.force_login(staff(role))
 
@@ -351,6 +453,7 @@ def test_the_coordinators_overdue_queue_counts_parcels_past_their_promised_day(c
 
 # Excel ----------------------------------------------------------------------------------------------
 
+
 def download(client, table, query=WEEK_QUERY):
     response = client.get(reverse("admin:analytics_dashboard_export", args=[table]), query)
     assert response.status_code == 200, response
@@ -370,7 +473,8 @@ def test_every_dashboard_table_downloads_as_excel_with_the_rows_the_page_shows(c
     assert "2025-03-08 to 2025-03-14" in rows[1][0]
     assert list(rows[3]) == [column.label for column in expected.columns]
     assert len([row for row in rows[4:] if any(cell is not None for cell in row)]) == (
-        len(expected.rows) + (1 if expected.note else 0))
+        len(expected.rows) + (1 if expected.note else 0)
+    )
 
 
 def test_excel_keeps_numbers_as_numbers(client, shop):
@@ -407,8 +511,11 @@ def test_only_managers_may_download_the_figures(client, shop):
 def test_a_download_with_a_bad_period_goes_back_to_the_page_saying_why(client):
     client.force_login(staff("Manager"))
 
-    response = client.get(reverse("admin:analytics_dashboard_export", args=["per_day"]),
-                          {"range": "custom", "start": "2025-03-08", "end": "nonsense"}, follow=True)
+    response = client.get(
+        reverse("admin:analytics_dashboard_export", args=["per_day"]),
+        {"range": "custom", "start": "2025-03-08", "end": "nonsense"},
+        follow=True,
+    )
 
     assert response.redirect_chain[-1][0].startswith(HOME)
     assert "To: Enter a valid date." in response.content.decode()

@@ -15,8 +15,7 @@ from openpyxl import load_workbook
 
 from aftersales.models import Feedback, ReturnReason, ReturnRequest, Ticket
 from aftersales.services import feedback as feedback_services
-from aftersales.services import returns
-from aftersales.services import tickets
+from aftersales.services import returns, tickets
 from analytics import dashboard, selectors, services
 from analytics.selectors import Filters, Period
 from logistics.models import Shipment
@@ -37,16 +36,25 @@ def at(day, hour, minute=0):
 def ask_return(order, lines, *, asked_at, actor):
     """A return of (sku, quantity, reason) lines of the order, moved to the hand-built timeline."""
     case = returns.request_return(
-        order.pk, wanted_outcome="refund", actor=actor,
-        lines=[returns.ReturnLineInput(order.lines.get(sku=sku).pk, quantity, reason) for sku, quantity, reason in lines],
+        order.pk,
+        wanted_outcome="refund",
+        actor=actor,
+        lines=[
+            returns.ReturnLineInput(order.lines.get(sku=sku).pk, quantity, reason) for sku, quantity, reason in lines
+        ],
     )
     ReturnRequest.objects.filter(pk=case.pk).update(created_at=asked_at)
     return case
 
 
 def complain(subject, *, opened_at, actor, order=None, overdue=True):
-    ticket = tickets.open_ticket(subject=subject, category=Ticket.Category.QUALITY, severity=Ticket.Severity.NORMAL,
-                                 actor=actor, order_id=order.pk if order else None)
+    ticket = tickets.open_ticket(
+        subject=subject,
+        category=Ticket.Category.QUALITY,
+        severity=Ticket.Severity.NORMAL,
+        actor=actor,
+        order_id=order.pk if order else None,
+    )
     stamp_ticket(ticket, opened_at, overdue=overdue)
     return ticket
 
@@ -94,8 +102,9 @@ def shop():
     chen, zhao = staff("Customer service", first_name="Chen"), staff("Customer service", first_name="Zhao")
 
     def order(number, channel, lines, placed_at):
-        return place(channel, lines=lines, placed_at=placed_at, phone=f"1390000{number:04d}",
-                     address=f"文三路 {number} 号")
+        return place(
+            channel, lines=lines, placed_at=placed_at, phone=f"1390000{number:04d}", address=f"文三路 {number} 号"
+        )
 
     w1 = order(1, web, [(a, 2)], at(8, 10))
     w2 = order(2, web, [(b, 1)], at(9, 10))
@@ -133,8 +142,17 @@ def shop():
     stamp_ticket(low.ticket, at(13, 20))
     rate(p1, 3, given_at=at(4, 20))
     services.rebuild()
-    return {"web": web, "app": app, "north": north, "south": south, "li": li, "wang": wang, "chen": chen,
-            "zhao": zhao, "t3": t3}
+    return {
+        "web": web,
+        "app": app,
+        "north": north,
+        "south": south,
+        "li": li,
+        "wang": wang,
+        "chen": chen,
+        "zhao": zhao,
+        "t3": t3,
+    }
 
 
 def figures(filters):
@@ -146,6 +164,7 @@ def now_and_before(figure):
 
 
 # Figures --------------------------------------------------------------------------------------
+
 
 def test_return_rate_counts_returns_asked_for_in_the_period_less_rejected_ones_per_order_placed(shop):
     found = figures(Filters(WEEK))
@@ -204,6 +223,7 @@ def test_after_sales_figures_cost_three_queries_however_many_records(shop, djang
 
 # Staff ------------------------------------------------------------------------------------------
 
+
 def test_wrong_item_returns_are_credited_to_whoever_packed_the_returned_line(shop):
     people = {row.name: row.wrong_item_returns for row in selectors.staff(Filters(WEEK))}
 
@@ -226,14 +246,15 @@ def test_the_staff_table_shows_wrong_item_returns_as_a_count(shop):
 
 # The page and Excel -----------------------------------------------------------------------------
 
+
 def test_the_manager_sees_the_after_sales_figures_on_the_page(client, shop):
     client.force_login(staff("Manager"))
 
     page = client.get(HOME, WEEK_QUERY).content.decode()
 
-    card = page[page.index('data-figure="return_rate"'):page.index('data-figure="complaint_rate"')]
+    card = page[page.index('data-figure="return_rate"') : page.index('data-figure="complaint_rate"')]
     assert "75.0 %" in card and "50.0 %" in card and "+25.0 pts" in card
-    csat = page[page.index('data-figure="csat"'):page.index('data-figure="ratings"')]
+    csat = page[page.index('data-figure="csat"') : page.index('data-figure="ratings"')]
     assert "66.7 %" in csat and "+66.7 pts" in csat  # rounded, not cut to 66.6
     assert "Not recorded yet" not in page
     assert "Return rate: returns asked for in the period, less those rejected" in page
@@ -242,7 +263,9 @@ def test_the_manager_sees_the_after_sales_figures_on_the_page(client, shop):
 def download(client, table):
     response = client.get(reverse("admin:analytics_dashboard_export", args=[table]), WEEK_QUERY)
     assert response.status_code == 200
-    return {row[0]: row for row in load_workbook(BytesIO(response.content)).active.iter_rows(min_row=5, values_only=True)}
+    return {
+        row[0]: row for row in load_workbook(BytesIO(response.content)).active.iter_rows(min_row=5, values_only=True)
+    }
 
 
 def test_excel_has_the_after_sales_figures_and_wrong_item_returns_as_numbers(client, shop):
@@ -270,8 +293,17 @@ def test_the_dashboard_costs_the_same_queries_with_more_after_sales_records(clie
     product = ProductFactory(sku="D")
     stock(product, shop["north"], 10)
     for n in range(3):
-        extra = advance(place(shop["web"], lines=[(product, 1)], placed_at=at(12, 11), phone=f"1390001{n:04d}",
-                              address=f"文一路 {n} 号"), "delivered", actor=shop["li"])
+        extra = advance(
+            place(
+                shop["web"],
+                lines=[(product, 1)],
+                placed_at=at(12, 11),
+                phone=f"1390001{n:04d}",
+                address=f"文一路 {n} 号",
+            ),
+            "delivered",
+            actor=shop["li"],
+        )
         ask_return(extra, [("D", 1, WRONG)], asked_at=at(12, 12), actor=shop["chen"])
         rate(extra, 1, given_at=at(12, 13))
     services.rebuild()
@@ -281,24 +313,34 @@ def test_the_dashboard_costs_the_same_queries_with_more_after_sales_records(clie
 
 # Work queues ------------------------------------------------------------------------------------
 
+
 def queues_of(client, user):
     client.force_login(user)
     response = client.get(HOME)
     return {str(queue["label"]): queue for queue in response.context["queues"]}
 
 
-AFTER_SALES_QUEUES = {"Returns to approve", "Returns to receive", "Returns to inspect", "Returns to resolve",
-                      "Overdue tickets", "My open tickets"}
+AFTER_SALES_QUEUES = {
+    "Returns to approve",
+    "Returns to receive",
+    "Returns to inspect",
+    "Returns to resolve",
+    "Overdue tickets",
+    "My open tickets",
+}
 
 
-@pytest.mark.parametrize("role, expected", [
-    ("Order reviewer", set()),
-    ("Warehouse operator", {"Returns to receive", "Returns to inspect"}),
-    ("Logistics coordinator", set()),
-    ("Customer service", {"Returns to approve", "Returns to resolve", "Overdue tickets", "My open tickets"}),
-    ("Finance", set()),
-    ("Manager", AFTER_SALES_QUEUES),
-])
+@pytest.mark.parametrize(
+    "role, expected",
+    [
+        ("Order reviewer", set()),
+        ("Warehouse operator", {"Returns to receive", "Returns to inspect"}),
+        ("Logistics coordinator", set()),
+        ("Customer service", {"Returns to approve", "Returns to resolve", "Overdue tickets", "My open tickets"}),
+        ("Finance", set()),
+        ("Manager", AFTER_SALES_QUEUES),
+    ],
+)
 def test_each_role_sees_the_after_sales_queues_its_permissions_make_its_work(client, shop, role, expected):
     assert set(queues_of(client, staff(role))) & AFTER_SALES_QUEUES == expected
 
@@ -308,7 +350,12 @@ def test_return_queues_count_returns_waiting_for_each_step_and_open_their_list(c
 
     # Requested: R1 and R5; approved: R2; received: R6; inspected: R4 (R3 was rejected).
     counts = {label: queues[label]["count"] for label in AFTER_SALES_QUEUES - {"Overdue tickets", "My open tickets"}}
-    assert counts == {"Returns to approve": 2, "Returns to receive": 1, "Returns to inspect": 1, "Returns to resolve": 1}
+    assert counts == {
+        "Returns to approve": 2,
+        "Returns to receive": 1,
+        "Returns to inspect": 1,
+        "Returns to resolve": 1,
+    }
     listed = client.get(queues["Returns to approve"]["url"])
     assert listed.status_code == 200
     assert {case.status for case in listed.context["cl"].result_list} == {ReturnRequest.Status.REQUESTED}

@@ -17,7 +17,13 @@ from logistics.models import CarrierService, Shipment
 from orders import services as orders
 from orders.models import Allocation, Order, OrderEvent, Refund
 from tests.factories import (
-    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, staff, stock, tracking_number,
+    CarrierFactory,
+    CarrierServiceFactory,
+    ProductFactory,
+    WarehouseFactory,
+    staff,
+    stock,
+    tracking_number,
 )
 from tests.test_returns import ask, delivered_order, take_to
 
@@ -56,8 +62,9 @@ def resolve(case, outcome, **options):
 @pytest.fixture
 def paid_order(product, warehouse):
     """Two pairs at 300 with 20 shipping, paid by card: 620 captured."""
-    return delivered_order((product, 2), warehouse=warehouse, payment_method="card", shipping_fee="20.00",
-                           paid_amount="620.00")
+    return delivered_order(
+        (product, 2), warehouse=warehouse, payment_method="card", shipping_fee="20.00", paid_amount="620.00"
+    )
 
 
 def test_a_refund_resolution_requests_the_price_of_the_units_received_from_the_payments(paid_order, product, warehouse):
@@ -70,7 +77,11 @@ def test_a_refund_resolution_requests_the_price_of_the_units_received_from_the_p
     assert (refund.status, refund.reason) == (Refund.Status.REQUESTED, f"Return {case.number}")
     assert list(case.refunds.all()) == [refund]
     assert (case.status, case.resolution, case.refund_amount, case.refund_includes_shipping) == (
-        Status.RESOLVED, Outcome.REFUND, Decimal("600.00"), False)
+        Status.RESOLVED,
+        Outcome.REFUND,
+        Decimal("600.00"),
+        False,
+    )
     paid_order.refresh_from_db()
     assert paid_order.refund_due == Decimal("600.00")
 
@@ -83,8 +94,10 @@ def test_a_refund_return_closes_only_once_finance_has_paid_or_failed_its_refund(
 
     with pytest.raises(orders.TransitionRefused) as waiting:
         services.close_return(case.pk, actor=cs)
-    assert str(waiting.value) == (f"Return {case.number} waits for Finance: 600.00 CNY of its refund is not paid yet. "
-                                  "Close it once its refunds are paid or have failed.")
+    assert str(waiting.value) == (
+        f"Return {case.number} waits for Finance: 600.00 CNY of its refund is not paid yet. "
+        "Close it once its refunds are paid or have failed."
+    )
     assert ReturnRequest.objects.get(pk=case.pk).status == Status.RESOLVED
 
     orders.mark_refund_paid(refund.pk, actor=finance, reference="BANK-7")
@@ -132,21 +145,35 @@ def test_a_refund_beyond_what_the_units_received_cost_is_refused(paid_order, pro
 
     assert " ".join(too_much.value.message_dict["refund_amount"]) == (
         f"At most 300.00 CNY can be refunded for return {case.number}, what was paid for the units received; "
-        "300.01 is more.")
+        "300.01 is more."
+    )
     assert "At most 320.00 CNY" in " ".join(too_much_with_shipping.value.message_dict["refund_amount"])
     assert not Refund.objects.exists()
     assert resolve(case, Outcome.REFUND, refund_amount=Decimal("320.00"), include_shipping=True).refund_amount == (
-        Decimal("320.00"))
+        Decimal("320.00")
+    )
 
 
-@pytest.mark.parametrize(("returned", "include_shipping", "expected"), [
-    (1, False, "250.00"), (1, True, "270.00"), (2, True, "520.00"),
-])
-def test_a_refund_of_a_discounted_order_is_what_was_paid_for_the_units(product, warehouse, returned,
-                                                                       include_shipping, expected):
+@pytest.mark.parametrize(
+    ("returned", "include_shipping", "expected"),
+    [
+        (1, False, "250.00"),
+        (1, True, "270.00"),
+        (2, True, "520.00"),
+    ],
+)
+def test_a_refund_of_a_discounted_order_is_what_was_paid_for_the_units(
+    product, warehouse, returned, include_shipping, expected
+):
     """Two pairs at 300 with 20 shipping and 100 off: 520 paid, 250 a pair."""
-    order = delivered_order((product, 2), warehouse=warehouse, payment_method="card", shipping_fee="20.00",
-                            discount="100.00", paid_amount="520.00")
+    order = delivered_order(
+        (product, 2),
+        warehouse=warehouse,
+        payment_method="card",
+        shipping_fee="20.00",
+        discount="100.00",
+        paid_amount="520.00",
+    )
     case = inspected(order, (product, returned), wanted=Outcome.REFUND, warehouse=warehouse)
 
     case = resolve(case, Outcome.REFUND, include_shipping=include_shipping)
@@ -155,8 +182,14 @@ def test_a_refund_of_a_discounted_order_is_what_was_paid_for_the_units(product, 
 
 
 def test_a_discount_beyond_the_goods_comes_off_the_shipping(product, warehouse):
-    order = delivered_order((product, 1), warehouse=warehouse, payment_method="card", shipping_fee="20.00",
-                            discount="310.00", paid_amount="10.00")
+    order = delivered_order(
+        (product, 1),
+        warehouse=warehouse,
+        payment_method="card",
+        shipping_fee="20.00",
+        discount="310.00",
+        paid_amount="10.00",
+    )
     case = inspected(order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse)
 
     assert services.refund_value(case) == services.returns.RefundValue(goods=Decimal("0.00"), shipping=Decimal("10.00"))
@@ -167,15 +200,19 @@ def test_a_discount_beyond_the_goods_comes_off_the_shipping(product, warehouse):
 
 
 def test_the_shipping_fee_is_refunded_with_one_return_only(paid_order, product, warehouse):
-    first = resolve(inspected(paid_order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse), Outcome.REFUND,
-                    include_shipping=True)
+    first = resolve(
+        inspected(paid_order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse),
+        Outcome.REFUND,
+        include_shipping=True,
+    )
     second = inspected(paid_order, (product, 1), wanted=Outcome.REFUND, warehouse=warehouse)
 
     with pytest.raises(ValidationError) as refused:
         resolve(second, Outcome.REFUND, include_shipping=True)
 
     assert refused.value.message_dict["include_shipping"] == [
-        f"The shipping fee of order {paid_order.number} was refunded with return {first.number} already."]
+        f"The shipping fee of order {paid_order.number} was refunded with return {first.number} already."
+    ]
     assert resolve(second, Outcome.REFUND).refund_amount == Decimal("300.00")
     assert sum(refund.amount for refund in Refund.objects.all()) == Decimal("620.00")
 
@@ -202,8 +239,13 @@ def test_finance_approves_the_refund_a_return_requested(paid_order, product, war
 
 
 def test_an_exchange_places_a_linked_free_replacement_order_that_reserves_stock(product, warehouse):
-    original = delivered_order((product, 2), warehouse=warehouse, payment_method="card", paid_amount="600.00",
-                               special_instructions="Leave at the door")
+    original = delivered_order(
+        (product, 2),
+        warehouse=warehouse,
+        payment_method="card",
+        paid_amount="600.00",
+        special_instructions="Leave at the door",
+    )
     stock(product, warehouse, 5)
     level = StockLevel.objects.get(product=product, warehouse=warehouse)
     case = inspected(original, (product, 2), wanted=Outcome.EXCHANGE, warehouse=warehouse)
@@ -215,7 +257,10 @@ def test_an_exchange_places_a_linked_free_replacement_order_that_reserves_stock(
     assert replacement.status == Order.Status.CONFIRMED
     assert (replacement.channel, replacement.channel_order_id) == (original.channel, f"{case.number}-EXCHANGE")
     assert (replacement.customer, replacement.phone, replacement.address) == (
-        original.customer, original.phone, original.address)
+        original.customer,
+        original.phone,
+        original.address,
+    )
     assert (replacement.total, replacement.shipping_fee, replacement.amount_paid) == (0, 0, 0)
     assert replacement.payment_method == "card"
     assert replacement.special_instructions == f"Replacement for {original.number} (return {case.number})"
@@ -232,8 +277,9 @@ def test_an_exchange_places_a_linked_free_replacement_order_that_reserves_stock(
 def test_an_exchange_for_another_size_sends_that_sku_instead(product, warehouse):
     bigger = ProductFactory(sku="SHOE-41", unit_price=Decimal("300.00"))
     stock(bigger, warehouse, 3)
-    case = inspected(delivered_order((product, 1), warehouse=warehouse), (product, 1), wanted=Outcome.EXCHANGE,
-                     warehouse=warehouse)
+    case = inspected(
+        delivered_order((product, 1), warehouse=warehouse), (product, 1), wanted=Outcome.EXCHANGE, warehouse=warehouse
+    )
 
     case = resolve(case, Outcome.EXCHANGE, exchange_skus={case.lines.get().pk: "SHOE-41"})
 
@@ -243,8 +289,9 @@ def test_an_exchange_for_another_size_sends_that_sku_instead(product, warehouse)
 
 def test_an_exchange_short_of_stock_is_placed_but_held_with_its_reason(product, warehouse):
     bigger = ProductFactory(sku="SHOE-42")
-    case = inspected(delivered_order((product, 1), warehouse=warehouse), (product, 1), wanted=Outcome.EXCHANGE,
-                     warehouse=warehouse)
+    case = inspected(
+        delivered_order((product, 1), warehouse=warehouse), (product, 1), wanted=Outcome.EXCHANGE, warehouse=warehouse
+    )
 
     case = resolve(case, Outcome.EXCHANGE, exchange_skus={case.lines.get().pk: "SHOE-42"})
 
@@ -254,8 +301,9 @@ def test_an_exchange_short_of_stock_is_placed_but_held_with_its_reason(product, 
 
 
 def test_an_exchange_for_an_unknown_sku_is_refused_on_its_line_and_nothing_is_placed(product, warehouse):
-    case = inspected(delivered_order((product, 1), warehouse=warehouse), (product, 1), wanted=Outcome.EXCHANGE,
-                     warehouse=warehouse)
+    case = inspected(
+        delivered_order((product, 1), warehouse=warehouse), (product, 1), wanted=Outcome.EXCHANGE, warehouse=warehouse
+    )
     orders_before = Order.objects.count()
 
     with pytest.raises(ValidationError) as refused:
@@ -295,7 +343,11 @@ def test_a_repair_creates_a_repair_parcel_at_the_receiving_warehouse(repair):
 
     parcel = case.repair_shipment
     assert (parcel.purpose, parcel.status, parcel.order, parcel.warehouse) == (
-        Shipment.Purpose.REPAIR, Shipment.Status.PENDING, repair.order, repair.warehouse)
+        Shipment.Purpose.REPAIR,
+        Shipment.Status.PENDING,
+        repair.order,
+        repair.warehouse,
+    )
     assert list(parcel.lines.values_list("order_line__sku", "quantity", "packed_quantity")) == [("SHOE-40", 1, 0)]
     assert (case.status, case.resolution) == (Status.RESOLVED, Outcome.REPAIR)
 
@@ -319,8 +371,9 @@ def test_a_repair_parcel_is_packed_dispatched_and_delivered_without_moving_stock
 
 
 def test_a_repair_parcel_of_a_delivered_order_leaves_the_order_delivered(product, warehouse):
-    case = inspected(delivered_order((product, 1), warehouse=warehouse), (product, 1), wanted=Outcome.REPAIR,
-                     warehouse=warehouse)
+    case = inspected(
+        delivered_order((product, 1), warehouse=warehouse), (product, 1), wanted=Outcome.REPAIR, warehouse=warehouse
+    )
     parcel = resolve(case, Outcome.REPAIR).repair_shipment
     operator = staff("Warehouse operator")
 
@@ -335,8 +388,14 @@ def test_a_repair_parcel_collects_no_cash_and_keeps_no_express_promise_of_the_or
     """The order was cash on delivery, express: that was its first delivery, paid for at the door."""
     sf, ems = CarrierFactory(code="sf", name="SF Express"), CarrierFactory(code="ems", name="EMS")
     standard = CarrierServiceFactory(carrier=sf, code="standard", base_fee=Decimal("8"))
-    CarrierServiceFactory(carrier=ems, code="express", kind=CarrierService.Kind.EXPRESS, supports_cod=True,
-                          base_fee=Decimal("15"), transit_days=1)
+    CarrierServiceFactory(
+        carrier=ems,
+        code="express",
+        kind=CarrierService.Kind.EXPRESS,
+        supports_cod=True,
+        base_fee=Decimal("15"),
+        transit_days=1,
+    )
     order = delivered_order((product, 1), warehouse=warehouse, payment_method="cod", express_requested=True)
     case = inspected(order, (product, 1), wanted=Outcome.REPAIR, warehouse=warehouse)
 

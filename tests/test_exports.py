@@ -69,6 +69,7 @@ def column(rows, header):
 
 # --- what is exported ----------------------------------------------------------------------------
 
+
 def test_export_holds_every_row_the_filtered_list_shows_in_its_order_on_all_pages(client, product, monkeypatch):
     signed_in(client, "Customer service")
     monkeypatch.setattr(OrderAdmin, "list_per_page", 1)
@@ -187,6 +188,7 @@ def test_export_costs_the_same_queries_for_few_or_many_orders(client, product):
 
 # --- who may export ------------------------------------------------------------------------------
 
+
 def test_export_needs_permission_to_view_orders(client, product):
     new_order(product, 1)
     client.force_login(User.objects.create_user(username="no_role", password="pw", is_staff=True))
@@ -217,6 +219,7 @@ def test_unreadable_list_filters_export_nothing(client, product):
 
 # --- large exports in the background -------------------------------------------------------------
 
+
 @pytest.fixture
 def small_limit(settings):
     settings.EXPORT_BACKGROUND_ABOVE_ROWS = 1
@@ -235,7 +238,11 @@ def test_large_export_runs_in_the_background_and_offers_the_file(
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:orders_order_export_job", args=[job.pk])
     assert (job.kind, job.status, job.created_by, job.processed, job.total) == (
-        BulkJob.Kind.EXPORT_ORDERS, BulkJob.Status.DONE, user, 3, 3,
+        BulkJob.Kind.EXPORT_ORDERS,
+        BulkJob.Status.DONE,
+        user,
+        3,
+        3,
     )
     page = client.get(response["Location"])
     download_url = reverse("admin:orders_order_export_download", args=[job.pk])
@@ -367,6 +374,7 @@ def test_background_export_reports_progress_and_stores_the_file_in_parts_on_post
 
 # --- in the browser ------------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_operator_downloads_the_filtered_order_list_from_the_export_menu(browser, live_server, tmp_path):
@@ -375,8 +383,9 @@ def test_operator_downloads_the_filtered_order_list_from_the_export_menu(browser
     kept, cancelled = new_order(product, 1), new_order(product, 2)
     services.cancel(cancelled.pk, actor=None, reason="customer changed mind")
     user = staff("Customer service")
-    context = browser.new_context(base_url=live_server.url, locale="en-US", accept_downloads=True,
-                                  viewport={"width": 1280, "height": 900})
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-US", accept_downloads=True, viewport={"width": 1280, "height": 900}
+    )
     page = context.new_page()
     page.goto("/admin/login/")
     page.get_by_label("Username").fill(user.username)

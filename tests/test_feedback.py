@@ -19,8 +19,8 @@ from django.utils import timezone
 from aftersales.models import Feedback, Ticket
 from aftersales.selectors.tickets import csat
 from aftersales.services import feedback
-from orders.models import NotificationTemplate
 from orders import services as orders
+from orders.models import NotificationTemplate
 from orders.notifications import sms
 from orders.services import notifications
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
@@ -51,8 +51,9 @@ def product():
 
 @pytest.fixture
 def delivered(product):
-    order = place(lines=[(product, 2)], email=EMAIL, language="en", phone=PHONE, recipient="王小明",
-                  address="文三路 90 号")
+    order = place(
+        lines=[(product, 2)], email=EMAIL, language="en", phone=PHONE, recipient="王小明", address="文三路 90 号"
+    )
     return advance(order, "delivered")
 
 
@@ -128,12 +129,15 @@ def test_the_page_form_is_protected_against_cross_site_posts(delivered):
     assert not Feedback.objects.exists()
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),
-    lambda token: ":".join([signing.b64_encode(b"99999").decode(), *token.split(":")[1:]]),
-    lambda token: signing.dumps(signing.loads(token, salt=feedback.SALT), salt="another purpose"),
-    lambda token: "made-up",
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),
+        lambda token: ":".join([signing.b64_encode(b"99999").decode(), *token.split(":")[1:]]),
+        lambda token: signing.dumps(signing.loads(token, salt=feedback.SALT), salt="another purpose"),
+        lambda token: "made-up",
+    ],
+)
 def test_a_changed_or_made_up_link_is_refused_with_404_showing_nothing(client, delivered, tamper):
     token = tamper(feedback.feedback_token(delivered))
 
@@ -199,8 +203,9 @@ def test_the_page_asks_again_when_no_stars_were_chosen(client, delivered):
 
 def test_a_long_comment_is_refused(delivered):
     with pytest.raises(ValidationError) as refused:
-        feedback.give_feedback(feedback.feedback_token(delivered), rating=4,
-                               comment="x" * (feedback.COMMENT_MAX_LENGTH + 1))
+        feedback.give_feedback(
+            feedback.feedback_token(delivered), rating=4, comment="x" * (feedback.COMMENT_MAX_LENGTH + 1)
+        )
 
     assert list(refused.value.message_dict) == ["comment"]
 
@@ -244,7 +249,10 @@ def test_a_rating_of_2_or_less_opens_a_high_severity_ticket_by_itself(delivered,
     ticket = Ticket.objects.get()
     assert given.ticket == ticket
     assert (ticket.source, ticket.severity, ticket.category, ticket.status) == (
-        Ticket.Source.FEEDBACK, Ticket.Severity.HIGH, Ticket.Category.OTHER, Ticket.Status.OPEN,
+        Ticket.Source.FEEDBACK,
+        Ticket.Severity.HIGH,
+        Ticket.Category.OTHER,
+        Ticket.Status.OPEN,
     )
     assert ticket.subject == f"Rating {rating}/5 for order {delivered.number}"
     assert ticket.description == "Lid was broken"
@@ -273,8 +281,10 @@ def test_a_low_rating_on_the_page_says_someone_will_get_in_touch(client, deliver
 def test_the_same_rating_sent_twice_at_once_is_recorded_once(delivered):
     token = feedback.feedback_token(delivered)
 
-    outcomes = race(lambda: feedback.give_feedback(token, rating=1, comment="Broken"),
-                    lambda: feedback.give_feedback(token, rating=1, comment="Broken"))
+    outcomes = race(
+        lambda: feedback.give_feedback(token, rating=1, comment="Broken"),
+        lambda: feedback.give_feedback(token, rating=1, comment="Broken"),
+    )
 
     assert sorted(type(outcome).__name__ for outcome in outcomes) == ["Feedback", "FeedbackAlreadyGiven"]
     assert Feedback.objects.count() == 1
@@ -284,8 +294,9 @@ def test_the_same_rating_sent_twice_at_once_is_recorded_once(delivered):
 # --- the link in the delivered message ----------------------------------------------------------
 
 
-def test_the_delivered_message_carries_the_feedback_link_that_opens_the_page(client, product, sms_outbox, settings,
-                                                                             django_capture_on_commit_callbacks):
+def test_the_delivered_message_carries_the_feedback_link_that_opens_the_page(
+    client, product, sms_outbox, settings, django_capture_on_commit_callbacks
+):
     order = place(lines=[(product, 1)], email=EMAIL, language="en")
     with django_capture_on_commit_callbacks(execute=True):
         advance(order, "delivered")
@@ -303,14 +314,16 @@ def test_the_delivered_message_carries_the_feedback_link_that_opens_the_page(cli
     assert order.number in response.content.decode()
 
 
-def test_the_chinese_delivered_text_asks_for_a_rating_in_chinese(product, sms_outbox,
-                                                                 django_capture_on_commit_callbacks):
+def test_the_chinese_delivered_text_asks_for_a_rating_in_chinese(
+    product, sms_outbox, django_capture_on_commit_callbacks
+):
     order = place(lines=[(product, 1)], language="zh-hans")
     with django_capture_on_commit_callbacks(execute=True):
         advance(order, "delivered")
 
-    assert re.search(r"感谢您的惠顾！如有问题请随时联系我们。给本次购物打个分：http://\S+/feedback/\S+/$",
-                     sms_outbox[-1].body)
+    assert re.search(
+        r"感谢您的惠顾！如有问题请随时联系我们。给本次购物打个分：http://\S+/feedback/\S+/$", sms_outbox[-1].body
+    )
 
 
 def test_message_templates_may_use_the_feedback_link(settings):
@@ -321,7 +334,10 @@ def test_message_templates_may_use_the_feedback_link(settings):
 def test_the_link_is_added_to_each_delivered_template_once_and_can_be_taken_out_again():
     delivered = NotificationTemplate.objects.filter(event="delivered").order_by("medium", "language")
     assert [(t.medium, t.language, t.body.count("{{ feedback_url }}")) for t in delivered] == [
-        ("email", "en", 1), ("email", "zh-hans", 1), ("sms", "en", 1), ("sms", "zh-hans", 1),
+        ("email", "en", 1),
+        ("email", "zh-hans", 1),
+        ("sms", "en", 1),
+        ("sms", "zh-hans", 1),
     ]
     schema_editor = SimpleNamespace(connection=connection)
     before = {t.pk: t.body for t in delivered}
@@ -359,8 +375,14 @@ def rate(order, rating, day):
 def test_csat_is_the_share_of_4_and_5_among_the_ratings_of_the_period(product):
     app = ChannelFactory(code="app", name="App")
     day = date(2026, 3, 10)
-    ratings = [(5, day, None), (4, day, None), (2, day + timedelta(days=1), None), (1, day, app),
-               (3, day - timedelta(days=1), None), (5, day + timedelta(days=2), None)]
+    ratings = [
+        (5, day, None),
+        (4, day, None),
+        (2, day + timedelta(days=1), None),
+        (1, day, app),
+        (3, day - timedelta(days=1), None),
+        (5, day + timedelta(days=2), None),
+    ]
     for customer, (rating, on, channel) in enumerate(ratings):
         # A customer each: many orders to one phone would be held for review.
         order = place(channel, lines=[(product, 1)], phone=f"1390013{customer:04d}")

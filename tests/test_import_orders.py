@@ -5,8 +5,7 @@ template, the errors copy, background jobs with their progress, and the batch in
 deciding exactly as placing orders one at a time would."""
 
 import io
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -26,20 +25,69 @@ from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, or
 
 pytestmark = pytest.mark.django_db
 
-HEADERS = ["channel", "channel_order_id", "order_date", "recipient", "phone", "province", "city", "district",
-           "address", "postcode", "sku", "quantity", "unit_price", "shipping_fee", "discount", "payment_method",
-           "paid_amount", "note"]
-CHINESE = ["渠道", "渠道订单号", "下单时间", "收货人", "手机号", "省", "市", "区", "详细地址", "邮编", "SKU", "数量",
-           "单价", "运费", "优惠", "支付方式", "已付金额", "备注"]
+HEADERS = [
+    "channel",
+    "channel_order_id",
+    "order_date",
+    "recipient",
+    "phone",
+    "province",
+    "city",
+    "district",
+    "address",
+    "postcode",
+    "sku",
+    "quantity",
+    "unit_price",
+    "shipping_fee",
+    "discount",
+    "payment_method",
+    "paid_amount",
+    "note",
+]
+CHINESE = [
+    "渠道",
+    "渠道订单号",
+    "下单时间",
+    "收货人",
+    "手机号",
+    "省",
+    "市",
+    "区",
+    "详细地址",
+    "邮编",
+    "SKU",
+    "数量",
+    "单价",
+    "运费",
+    "优惠",
+    "支付方式",
+    "已付金额",
+    "备注",
+]
 
 
 def row(channel_order_id, sku, quantity, **values):
     """One order line as a dict of the file's columns, filled with a valid cash-on-delivery order."""
     base = {
-        "channel": "web", "channel_order_id": channel_order_id, "order_date": "", "recipient": "王小明",
-        "phone": "138 0013 8000", "province": "浙江省", "city": "杭州市", "district": "西湖区",
-        "address": "文三路 90 号", "postcode": "310012", "sku": sku, "quantity": quantity, "unit_price": "",
-        "shipping_fee": "", "discount": "", "payment_method": "cod", "paid_amount": "", "note": "",
+        "channel": "web",
+        "channel_order_id": channel_order_id,
+        "order_date": "",
+        "recipient": "王小明",
+        "phone": "138 0013 8000",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "address": "文三路 90 号",
+        "postcode": "310012",
+        "sku": sku,
+        "quantity": quantity,
+        "unit_price": "",
+        "shipping_fee": "",
+        "discount": "",
+        "payment_method": "cod",
+        "paid_amount": "",
+        "note": "",
     }
     base.update(values)
     return base
@@ -101,7 +149,8 @@ def test_the_check_previews_the_orders_to_create_and_writes_nothing(shop, clerk)
     assert job.errors == []
     assert (job.summary["orders"], job.summary["rows"], job.summary["to_create"]) == (2, 3, 2)
     assert [(o["channel_order_id"], o["lines"], o["total"], o["status"]) for o in job.summary["created"]] == [
-        ("A-1", 2, "130.00", "confirmed"), ("A-2", 1, "10.00", "confirmed"),
+        ("A-1", 2, "130.00", "confirmed"),
+        ("A-2", 1, "10.00", "confirmed"),
     ]
     assert not Order.objects.exists()
     assert not Customer.objects.exists()
@@ -188,8 +237,18 @@ def test_held_orders_are_previewed_with_their_reasons_and_imported_held(shop, cl
 # --- reading cells ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("written", ["138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "１３８００１３８０００",
-                                     "＋８６ １３８－００１３－８０００", 13800138000, 13800138000.0])
+@pytest.mark.parametrize(
+    "written",
+    [
+        "138 0013 8000",
+        "138-0013-8000",
+        "+86 138 0013 8000",
+        "１３８００１３８０００",
+        "＋８６ １３８－００１３－８０００",
+        13800138000,
+        13800138000.0,
+    ],
+)
 def test_phone_numbers_as_people_and_excel_write_them_are_understood(shop, clerk, written):
     existing = place(lines=[(shop["socks"], 1)], phone="+8613800138000", payment_method="cod")
 
@@ -202,10 +261,19 @@ def test_phone_numbers_as_people_and_excel_write_them_are_understood(shop, clerk
     assert imported.status == Order.Status.CONFIRMED
 
 
-@pytest.mark.parametrize(("written", "method"), [
-    ("银行卡", "card"), ("电子钱包", "e_wallet"), ("银行转账", "bank_transfer"), ("货到付款", "cod"),
-    ("分期", "instalments"), ("COD", "cod"), (" Card ", "card"), ("Bank transfer", "bank_transfer"),
-])
+@pytest.mark.parametrize(
+    ("written", "method"),
+    [
+        ("银行卡", "card"),
+        ("电子钱包", "e_wallet"),
+        ("银行转账", "bank_transfer"),
+        ("货到付款", "cod"),
+        ("分期", "instalments"),
+        ("COD", "cod"),
+        (" Card ", "card"),
+        ("Bank transfer", "bank_transfer"),
+    ],
+)
 def test_payment_methods_are_read_by_code_or_by_chinese_or_english_name(shop, clerk, written, method):
     paid = "" if method == "cod" else "50"
     confirm(check(xlsx([row("M-1", "SHIRT", 1, payment_method=written, paid_amount=paid)]), actor=clerk), actor=clerk)
@@ -215,14 +283,17 @@ def test_payment_methods_are_read_by_code_or_by_chinese_or_english_name(shop, cl
     assert order.status == Order.Status.CONFIRMED
 
 
-@pytest.mark.parametrize(("written", "expected"), [
-    (datetime(2026, 3, 5, 14, 30), datetime(2026, 3, 5, 14, 30)),
-    ("2026-03-05", datetime(2026, 3, 5)),
-    ("2026-03-05 14:30", datetime(2026, 3, 5, 14, 30)),
-    ("2026/3/5 14:30:15", datetime(2026, 3, 5, 14, 30, 15)),
-    ("2026年3月5日", datetime(2026, 3, 5)),
-    (46086.5, datetime(2026, 3, 5, 12, 0)),
-])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (datetime(2026, 3, 5, 14, 30), datetime(2026, 3, 5, 14, 30)),
+        ("2026-03-05", datetime(2026, 3, 5)),
+        ("2026-03-05 14:30", datetime(2026, 3, 5, 14, 30)),
+        ("2026/3/5 14:30:15", datetime(2026, 3, 5, 14, 30, 15)),
+        ("2026年3月5日", datetime(2026, 3, 5)),
+        (46086.5, datetime(2026, 3, 5, 12, 0)),
+    ],
+)
 def test_order_dates_are_read_from_excel_dates_and_iso_text_in_shop_time(shop, clerk, written, expected):
     confirm(check(xlsx([row("D-1", "SHIRT", 1, order_date=written)]), actor=clerk), actor=clerk)
 
@@ -232,25 +303,44 @@ def test_order_dates_are_read_from_excel_dates_and_iso_text_in_shop_time(shop, c
 def test_an_iso_date_with_its_offset_keeps_it(shop, clerk):
     confirm(check(xlsx([row("D-2", "SHIRT", 1, order_date="2026-03-05T06:30:00+00:00")]), actor=clerk), actor=clerk)
 
-    assert Order.objects.get().placed_at == datetime(2026, 3, 5, 6, 30, tzinfo=dt_timezone.utc)
+    assert Order.objects.get().placed_at == datetime(2026, 3, 5, 6, 30, tzinfo=UTC)
 
 
 def test_amounts_made_by_excel_formulas_are_read_to_the_cent(shop):
     manager = staff("Manager")
-    content = xlsx([row("F-1", "SHIRT", 2.0, unit_price=1.1 * 3, shipping_fee=10, discount=0.1 + 0.2,
-                        payment_method="card", paid_amount=16.3)])
+    content = xlsx(
+        [
+            row(
+                "F-1",
+                "SHIRT",
+                2.0,
+                unit_price=1.1 * 3,
+                shipping_fee=10,
+                discount=0.1 + 0.2,
+                payment_method="card",
+                paid_amount=16.3,
+            )
+        ]
+    )
 
     confirm(check(content, actor=manager), actor=manager)
 
     order = Order.objects.get()
     assert (order.subtotal, order.shipping_fee, order.discount, order.total) == (
-        Decimal("6.60"), Decimal("10.00"), Decimal("0.30"), Decimal("16.30"))
+        Decimal("6.60"),
+        Decimal("10.00"),
+        Decimal("0.30"),
+        Decimal("16.30"),
+    )
     assert order.payment_status == Order.PaymentStatus.PAID
     assert Payment.objects.get().amount == Decimal("16.30")
 
 
 def test_a_csv_file_saved_by_chinese_excel_is_read(shop, clerk):
-    lines = [",".join(CHINESE), "web,CSV-1,,王小明,13800138000,浙江省,杭州市,西湖区,文三路 90 号,310012,SHIRT,2,,,,货到付款,,"]
+    lines = [
+        ",".join(CHINESE),
+        "web,CSV-1,,王小明,13800138000,浙江省,杭州市,西湖区,文三路 90 号,310012,SHIRT,2,,,,货到付款,,",
+    ]
     content = "\r\n".join(lines).encode("gb18030")
 
     job = confirm(check(content, actor=clerk, file_name="订单.csv"), actor=clerk)
@@ -292,8 +382,9 @@ ERROR_CASES = [
 
 
 @pytest.mark.parametrize(("values", "column", "message"), ERROR_CASES)
-def test_every_error_is_reported_with_its_row_and_column_and_nothing_can_be_imported(shop, clerk, values, column,
-                                                                                     message):
+def test_every_error_is_reported_with_its_row_and_column_and_nothing_can_be_imported(
+    shop, clerk, values, column, message
+):
     content = xlsx([row("OK-1", "SHIRT", 1, phone="139 0000 0001"), {**row("E-1", "SOCKS", 1), **values}])
 
     job = check(content, actor=clerk)
@@ -307,10 +398,13 @@ def test_every_error_is_reported_with_its_row_and_column_and_nothing_can_be_impo
 
 
 def test_order_values_that_differ_between_two_rows_of_one_order_are_errors_on_the_later_row(shop, clerk):
-    content = xlsx([
-        row("E-1", "SHIRT", 1), row("E-1", "SOCKS", 1, address="人民路 1 号"),
-        row("E-1", "SOCKS", 2, phone="+86 138-0013-8000", shipping_fee="", recipient=""),
-    ])
+    content = xlsx(
+        [
+            row("E-1", "SHIRT", 1),
+            row("E-1", "SOCKS", 1, address="人民路 1 号"),
+            row("E-1", "SOCKS", 2, phone="+86 138-0013-8000", shipping_fee="", recipient=""),
+        ]
+    )
 
     job = check(content, actor=clerk)
 
@@ -321,14 +415,21 @@ def test_order_values_that_differ_between_two_rows_of_one_order_are_errors_on_th
 
 
 def test_every_error_of_a_file_is_reported_at_once_in_row_order(shop, clerk):
-    content = xlsx([
-        row("E-1", "NOPE", 0), row("E-2", "SHIRT", 1, address=""), row("E-3", "SHIRT", 1, payment_method="bitcoin"),
-    ])
+    content = xlsx(
+        [
+            row("E-1", "NOPE", 0),
+            row("E-2", "SHIRT", 1, address=""),
+            row("E-3", "SHIRT", 1, payment_method="bitcoin"),
+        ]
+    )
 
     job = check(content, actor=clerk)
 
     assert [(error["row"], error["column"]) for error in job.errors] == [
-        (2, "quantity"), (2, "sku"), (3, "address"), (4, "payment_method"),
+        (2, "quantity"),
+        (2, "sku"),
+        (3, "address"),
+        (4, "payment_method"),
     ]
     assert job.status == BulkJob.Status.FAILED
     assert job.summary["errors"] == 4
@@ -366,8 +467,13 @@ def test_staff_without_the_right_to_enter_orders_may_not_import(shop):
 
 
 def test_stock_that_ran_out_since_the_check_fails_the_whole_import_and_names_the_order(shop, clerk):
-    content = xlsx([row("S-1", "SOCKS", 5), row("S-2", "SHIRT", 60, phone="139 0000 0001"),
-                    row("S-3", "SHIRT", 30, phone="139 0000 0002")])
+    content = xlsx(
+        [
+            row("S-1", "SOCKS", 5),
+            row("S-2", "SHIRT", 60, phone="139 0000 0001"),
+            row("S-3", "SHIRT", 30, phone="139 0000 0002"),
+        ]
+    )
     job = check(content, actor=clerk)
     assert job.summary["confirmed"] == 3
     place(lines=[(shop["shirt"], 20)], phone="+8613900000009")
@@ -458,7 +564,9 @@ def test_the_errors_copy_has_an_errors_column_beside_the_rows_in_error(shop, cle
 
 
 def test_the_errors_copy_of_a_csv_file_is_a_csv_file(shop, clerk):
-    content = ("\n".join([",".join(HEADERS), "web,E-1,,王小明,13800138000,浙江省,杭州市,,文三路,,NOPE,1,,,,cod,,"])).encode()
+    content = (
+        "\n".join([",".join(HEADERS), "web,E-1,,王小明,13800138000,浙江省,杭州市,,文三路,,NOPE,1,,,,cod,,"])
+    ).encode()
     job = check(content, actor=clerk, file_name="orders.csv")
 
     copy, name = workbooks.errors_copy(job)
@@ -515,7 +623,7 @@ def test_the_preview_lists_each_error_with_its_row_and_the_column_as_the_file_na
     response = upload(client, xlsx([row("E-1", "NOPE", 1)], headers=CHINESE))
 
     page = client.get(response.url).text
-    assert "<td class=\"oc-num\">2</td><td>SKU</td><td>Unknown SKU “NOPE”.</td>" in page
+    assert '<td class="oc-num">2</td><td>SKU</td><td>Unknown SKU “NOPE”.</td>' in page
     assert reverse("admin:orders_order_import_errors", args=[BulkJob.objects.get().pk]) in page
     assert reverse("admin:orders_order_import_confirm", args=[BulkJob.objects.get().pk]) not in page
 
@@ -553,8 +661,15 @@ def test_a_large_file_runs_in_the_background_and_its_status_can_be_polled(client
     assert importers.runs_in_background(job)
     # The test backend runs the queued task at once; a worker would do the same later.
     status = client.get(reverse("admin:orders_order_import_status", args=[job.pk])).json()
-    assert status == {"status": "previewed", "status_label": "Checked, waiting for confirmation", "phase_label": "",
-                      "processed": 3, "total": 3, "percent": 100, "finished": True}
+    assert status == {
+        "status": "previewed",
+        "status_label": "Checked, waiting for confirmation",
+        "phase_label": "",
+        "processed": 3,
+        "total": 3,
+        "percent": 100,
+        "finished": True,
+    }
     client.post(reverse("admin:orders_order_import_confirm", args=[job.pk]))
     assert client.get(reverse("admin:orders_order_import_status", args=[job.pk])).json()["status"] == "done"
     assert Order.objects.count() == 3
@@ -564,8 +679,15 @@ def test_a_large_file_runs_in_the_background_and_its_status_can_be_polled(client
 
 def test_a_running_job_shows_a_progress_bar_that_polls_its_status(client, clerk):
     client.force_login(clerk)
-    job = BulkJob.objects.create(kind=BulkJob.Kind.IMPORT_ORDERS, status=BulkJob.Status.RUNNING, file_name="big.xlsx",
-                                 total=200, processed=50, parameters={"phase": "placing"}, created_by=clerk)
+    job = BulkJob.objects.create(
+        kind=BulkJob.Kind.IMPORT_ORDERS,
+        status=BulkJob.Status.RUNNING,
+        file_name="big.xlsx",
+        total=200,
+        processed=50,
+        parameters={"phase": "placing"},
+        created_by=clerk,
+    )
 
     page = client.get(reverse("admin:orders_order_import_job", args=[job.pk])).text
 
@@ -589,8 +711,13 @@ def test_past_imports_list_each_upload_with_its_outcome(client, shop, clerk):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_visible_to_other_connections_while_the_import_transaction_is_open(clerk):
-    job = BulkJob.objects.create(kind=BulkJob.Kind.IMPORT_ORDERS, status=BulkJob.Status.RUNNING, file_name="big.xlsx",
-                                 total=100, created_by=clerk)
+    job = BulkJob.objects.create(
+        kind=BulkJob.Kind.IMPORT_ORDERS,
+        status=BulkJob.Status.RUNNING,
+        file_name="big.xlsx",
+        total=100,
+        created_by=clerk,
+    )
     observer = connections.create_connection("default")
     try:
         with jobs.progress_reporter(job) as report, transaction.atomic():
@@ -607,8 +734,7 @@ def test_progress_is_visible_to_other_connections_while_the_import_transaction_i
 
 
 def test_placing_many_orders_counts_repeat_orders_within_the_list_as_one_at_a_time_would(shop):
-    inputs = [order_input(lines=[(shop["socks"], 1)], phone="13900000077", address=f"人民路 {n} 号")
-              for n in range(5)]
+    inputs = [order_input(lines=[(shop["socks"], 1)], phone="13900000077", address=f"人民路 {n} 号") for n in range(5)]
 
     outcomes = services.place_orders(inputs)
 
@@ -618,8 +744,10 @@ def test_placing_many_orders_counts_repeat_orders_within_the_list_as_one_at_a_ti
 
 def test_placing_many_orders_treats_only_the_first_order_of_a_new_customer_as_new(shop):
     IntakeSettings.objects.update_or_create(pk=1, defaults={"new_customer_value_threshold": Decimal("40.00")})
-    inputs = [order_input(lines=[(shop["shirt"], 1)], phone="13900000088"),
-              order_input(lines=[(shop["shirt"], 1)], phone="13900000088")]
+    inputs = [
+        order_input(lines=[(shop["shirt"], 1)], phone="13900000088"),
+        order_input(lines=[(shop["shirt"], 1)], phone="13900000088"),
+    ]
 
     first, second = services.place_orders(inputs)
 
@@ -658,8 +786,9 @@ def test_placing_many_orders_answers_a_repeated_channel_order_id_with_the_first_
 
 def test_placing_more_orders_than_one_batch_keeps_their_order_and_writes_each_once(shop, monkeypatch):
     monkeypatch.setattr("orders.services.intake.BATCH_SIZE", 2)
-    inputs = [order_input(lines=[(shop["socks"], 1)], phone=f"1390000020{n}", channel_order_id=f"K-{n}")
-              for n in range(5)]
+    inputs = [
+        order_input(lines=[(shop["socks"], 1)], phone=f"1390000020{n}", channel_order_id=f"K-{n}") for n in range(5)
+    ]
     progress = []
 
     outcomes = services.place_orders(inputs, on_progress=progress.append)
@@ -668,7 +797,6 @@ def test_placing_more_orders_than_one_batch_keeps_their_order_and_writes_each_on
     assert progress == [2, 4, 5]
     assert len({o.order.number for o in outcomes}) == 5
     assert StockMovement.objects.filter(kind="reservation").count() == 5
-
 
 
 def _what_happened(place_all):
@@ -680,10 +808,21 @@ def _what_happened(place_all):
                 described.append(("refused", sorted(outcome.message_dict)))
                 continue
             order = outcome.order
-            described.append((outcome.created, order.channel_order_id, order.status, order.risk_score,
-                              [r["code"] for r in order.hold_reasons], order.customer.phone,
-                              [(a.line.sku, a.stock_level_id, a.quantity)
-                               for line in order.lines.all() for a in line.allocations.all()]))
+            described.append(
+                (
+                    outcome.created,
+                    order.channel_order_id,
+                    order.status,
+                    order.risk_score,
+                    [r["code"] for r in order.hold_reasons],
+                    order.customer.phone,
+                    [
+                        (a.line.sku, a.stock_level_id, a.quantity)
+                        for line in order.lines.all()
+                        for a in line.allocations.all()
+                    ],
+                )
+            )
         stock_now = sorted(StockLevel.objects.values_list("pk", "on_hand", "reserved"))
         transaction.set_rollback(True)
     return described, stock_now

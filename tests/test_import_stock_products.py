@@ -49,9 +49,11 @@ def confirm(client, model, previewed):
 
 def invalid(previewed):
     """{(row, column): messages} of the rows the preview refused."""
-    return {(row.number, column): messages
-            for row in previewed.context["result"].invalid_rows
-            for column, messages in row.field_specific_errors.items()}
+    return {
+        (row.number, column): messages
+        for row in previewed.context["result"].invalid_rows
+        for column, messages in row.field_specific_errors.items()
+    }
 
 
 @pytest.fixture
@@ -71,9 +73,11 @@ def warehouse():
 
 def test_a_product_file_with_chinese_headers_adds_new_skus_and_updates_known_ones(client, manager):
     ProductFactory(sku="SHIRT", name="Old name", unit_price=Decimal("40.00"))
-    rows = [["SKU", " 名称 ", "条码", "单价", "成本", "重量", "易碎", "在售"],
-            ["SHIRT", "T恤", "6900000000017", 59.9, 20, 0.3, "否", "是"],
-            [1001, "杯子", "", "12.5", "4", "0.4", "是", "yes"]]
+    rows = [
+        ["SKU", " 名称 ", "条码", "单价", "成本", "重量", "易碎", "在售"],
+        ["SHIRT", "T恤", "6900000000017", 59.9, 20, 0.3, "否", "是"],
+        [1001, "杯子", "", "12.5", "4", "0.4", "是", "yes"],
+    ]
 
     previewed = preview(client, "product", rows)
 
@@ -84,17 +88,30 @@ def test_a_product_file_with_chinese_headers_adds_new_skus_and_updates_known_one
     confirm(client, "product", previewed)
 
     shirt, cup = Product.objects.get(sku="SHIRT"), Product.objects.get(sku="1001")
-    assert (shirt.name, shirt.unit_price, shirt.barcode, shirt.fragile) == ("T恤", Decimal("59.90"), "6900000000017", False)
-    assert (cup.name, cup.unit_price, cup.barcode, cup.fragile, cup.active) == ("杯子", Decimal("12.50"), None, True, True)
+    assert (shirt.name, shirt.unit_price, shirt.barcode, shirt.fragile) == (
+        "T恤",
+        Decimal("59.90"),
+        "6900000000017",
+        False,
+    )
+    assert (cup.name, cup.unit_price, cup.barcode, cup.fragile, cup.active) == (
+        "杯子",
+        Decimal("12.50"),
+        None,
+        True,
+        True,
+    )
 
 
 def test_product_rows_in_error_are_named_with_their_column_and_nothing_can_be_confirmed(client, manager):
     ProductFactory(sku="TAKEN", barcode="6900000000024")
-    rows = [["sku", "name", "barcode", "unit_price", "cost", "weight_kg", "fragile", "active"],
-            ["OK", "Fine", "", "10", "5", "0.1", "no", "yes"],
-            ["NEG", "Negative", "", "-1", "5", "0.1", "no", "yes"],
-            ["DUP", "Same barcode", "6900000000024", "10", "5", "0.1", "no", "yes"],
-            ["ODD", "Odd flag", "", "10", "5", "0.1", "maybe", "yes"]]
+    rows = [
+        ["sku", "name", "barcode", "unit_price", "cost", "weight_kg", "fragile", "active"],
+        ["OK", "Fine", "", "10", "5", "0.1", "no", "yes"],
+        ["NEG", "Negative", "", "-1", "5", "0.1", "no", "yes"],
+        ["DUP", "Same barcode", "6900000000024", "10", "5", "0.1", "no", "yes"],
+        ["ODD", "Odd flag", "", "10", "5", "0.1", "maybe", "yes"],
+    ]
 
     previewed = preview(client, "product", rows)
 
@@ -119,7 +136,9 @@ def test_only_staff_who_may_add_products_import_them(client):
     client.force_login(staff("Warehouse operator"))
 
     assert client.get(reverse("admin:inventory_product_import")).status_code == 403
-    assert reverse("admin:inventory_product_import") not in client.get(reverse("admin:inventory_product_changelist")).text
+    assert (
+        reverse("admin:inventory_product_import") not in client.get(reverse("admin:inventory_product_changelist")).text
+    )
 
 
 # --- stock counts -----------------------------------------------------------------------------
@@ -150,8 +169,11 @@ def test_a_stock_count_file_books_each_difference_through_the_ledger(client, war
 def test_a_count_for_a_product_new_to_the_warehouse_starts_its_stock_level(client, manager, warehouse):
     cup = ProductFactory(sku="CUP")
 
-    confirm(client, "stocklevel", preview(client, "stocklevel", [["warehouse", "sku", "counted"], ["HZ", "CUP", 12]],
-                                          file_format=CSV))
+    confirm(
+        client,
+        "stocklevel",
+        preview(client, "stocklevel", [["warehouse", "sku", "counted"], ["HZ", "CUP", 12]], file_format=CSV),
+    )
 
     level = StockLevel.objects.get(product=cup, warehouse=warehouse)
     assert level.on_hand == 12
@@ -162,8 +184,14 @@ def test_stock_count_rows_in_error_are_named_with_their_column(client, manager, 
     product = ProductFactory(sku="SHIRT")
     stock(product, warehouse, 10)
     place(lines=[(product, 6)])
-    rows = [["warehouse", "sku", "counted"], ["NOWHERE", "SHIRT", 1], ["HZ", "NOPE", 1], ["HZ", "SHIRT", -2],
-            ["HZ", "SHIRT", 2.5], ["HZ", "SHIRT", 5]]
+    rows = [
+        ["warehouse", "sku", "counted"],
+        ["NOWHERE", "SHIRT", 1],
+        ["HZ", "NOPE", 1],
+        ["HZ", "SHIRT", -2],
+        ["HZ", "SHIRT", 2.5],
+        ["HZ", "SHIRT", 5],
+    ]
 
     previewed = preview(client, "stocklevel", rows)
 
@@ -190,8 +218,9 @@ def test_a_count_that_fails_at_confirmation_rolls_back_every_row(client, manager
 
     assert response.url == reverse("admin:inventory_stocklevel_import")
     messages = [str(message) for message in response.wsgi_request._messages]
-    assert messages == ["Nothing was imported: rows 2 fail now, though the preview passed them. "
-                        "Upload the file again to see why."]
+    assert messages == [
+        "Nothing was imported: rows 2 fail now, though the preview passed them. Upload the file again to see why."
+    ]
     assert StockLevel.objects.get(product=socks).on_hand == 10
     assert not StockMovement.objects.filter(kind=StockMovement.Kind.COUNT).exists()
 
@@ -206,8 +235,9 @@ def test_only_staff_who_count_stock_import_counts(client):
     assert reverse("admin:inventory_stocklevel_receive_new") in page
 
 
-def test_an_upload_waits_for_confirmation_in_the_database_and_is_listed_with_past_imports(client, manager, warehouse,
-                                                                                          settings):
+def test_an_upload_waits_for_confirmation_in_the_database_and_is_listed_with_past_imports(
+    client, manager, warehouse, settings
+):
     settings.IMPORT_EXPORT_TMP_STORAGE_CLASS = "orders.importers.storage.BulkJobStorage"
     product = ProductFactory(sku="SHIRT")
     level = stock(product, warehouse, 3)
@@ -225,4 +255,3 @@ def test_an_upload_waits_for_confirmation_in_the_database_and_is_listed_with_pas
     level.refresh_from_db()
     assert level.on_hand == 5
     assert "upload.xlsx" in client.get(reverse("admin:orders_order_import_history")).text
-

@@ -12,7 +12,15 @@ from inventory.models import StockMovement
 from inventory.selectors import ledger_mismatches
 from orders import services as orders
 from orders.models import (
-    Allocation, BlockedContact, Channel, Customer, IntakeSettings, Order, OrderEvent, OrderLine, Payment,
+    Allocation,
+    BlockedContact,
+    Channel,
+    Customer,
+    IntakeSettings,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
 )
 from orders.services.checks import address_key, describe
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, order_input, place, staff, stock
@@ -84,7 +92,10 @@ def test_placement_writes_pending_to_confirmed_event_with_the_actor(product):
 
     event = order.events.get()
     assert (event.from_status, event.to_status, event.transition, event.actor) == (
-        Order.Status.PENDING, CONFIRMED, "confirm", clerk,
+        Order.Status.PENDING,
+        CONFIRMED,
+        "confirm",
+        clerk,
     )
     assert order.created_by == clerk
 
@@ -96,7 +107,10 @@ def test_held_placement_writes_pending_to_on_hold_event_with_the_actor_and_the_r
 
     event = order.events.get()
     assert (event.from_status, event.to_status, event.transition, event.actor) == (
-        Order.Status.PENDING, HELD, "hold", clerk,
+        Order.Status.PENDING,
+        HELD,
+        "hold",
+        clerk,
     )
     assert "city" in describe(order.hold_reasons[0])
 
@@ -152,6 +166,7 @@ def test_orders_without_a_channel_order_id_are_never_merged(product):
 def bad_line(quantity):
     def lines(product):
         return [orders.LineInput(sku=product.sku, quantity=quantity)]
+
     return lines
 
 
@@ -161,8 +176,10 @@ def bad_line(quantity):
         ({"recipient": ""}, "recipient"),
         ({"recipient": "   "}, "recipient"),
         ({"phone": ""}, "phone"),
-        ({"lines": lambda product: [orders.LineInput(product.sku, 1), orders.LineInput("NO-SUCH-SKU", 1)]},
-         "lines[2].sku"),
+        (
+            {"lines": lambda product: [orders.LineInput(product.sku, 1), orders.LineInput("NO-SUCH-SKU", 1)]},
+            "lines[2].sku",
+        ),
         ({"lines": lambda product: [orders.LineInput("", 1)]}, "lines[1].sku"),
         ({"lines": bad_line(0)}, "lines[1].quantity"),
         ({"lines": bad_line(-2)}, "lines[1].quantity"),
@@ -182,8 +199,13 @@ def bad_line(quantity):
         ({"paid_amount": "ten"}, "paid_amount"),
         ({"currency": "yuan"}, "currency"),
         ({"placed_at": "yesterday"}, "placed_at"),
-        ({"delivery_window_start": timezone.now() + timedelta(days=2),
-          "delivery_window_end": timezone.now() + timedelta(days=1)}, "delivery_window_end"),
+        (
+            {
+                "delivery_window_start": timezone.now() + timedelta(days=2),
+                "delivery_window_end": timezone.now() + timedelta(days=1),
+            },
+            "delivery_window_end",
+        ),
         ({"channel_order_id": "x" * 65}, "channel_order_id"),
     ],
 )
@@ -204,14 +226,21 @@ def test_invalid_input_is_refused_naming_the_field_and_writes_nothing(product, o
 
 def test_every_bad_field_is_reported_at_once(product):
     data = order_input(
-        lines=[(product, 0), ("NO-SUCH-SKU", 1)], recipient="", payment_method="cheque", shipping_fee="-1",
+        lines=[(product, 0), ("NO-SUCH-SKU", 1)],
+        recipient="",
+        payment_method="cheque",
+        shipping_fee="-1",
     )
 
     with pytest.raises(ValidationError) as refused:
         orders.place_order(data)
 
     assert set(refused.value.message_dict) == {
-        "recipient", "payment_method", "shipping_fee", "lines[1].quantity", "lines[2].sku",
+        "recipient",
+        "payment_method",
+        "shipping_fee",
+        "lines[1].quantity",
+        "lines[2].sku",
     }
 
 
@@ -243,7 +272,10 @@ def test_lines_are_priced_from_the_product_when_no_price_is_given():
 
     line = order.lines.get()
     assert (line.sku, line.name, line.unit_price, line.line_total) == (
-        product.sku, product.name, Decimal("19.90"), Decimal("59.70"),
+        product.sku,
+        product.name,
+        Decimal("19.90"),
+        Decimal("59.70"),
     )
 
 
@@ -302,8 +334,15 @@ def test_a_card_order_paid_in_full_is_confirmed_as_paid(product):
 
 @pytest.mark.parametrize(
     "written",
-    ["138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "+86-138-0013-8000", "0086 13800138000",
-     "１３８００１３８０００", "+８６ １３８-００１３-８０００"],
+    [
+        "138 0013 8000",
+        "138-0013-8000",
+        "+86 138 0013 8000",
+        "+86-138-0013-8000",
+        "0086 13800138000",
+        "１３８００１３８０００",
+        "+８６ １３８-００１３-８０００",
+    ],
 )
 def test_a_phone_number_written_differently_finds_the_same_customer(product, written):
     first = place(lines=[(product, 1)], phone="13800138000")
@@ -549,7 +588,8 @@ def test_a_blocklisted_phone_holds_the_order_however_the_number_is_written(produ
 
 def test_a_blocklisted_address_holds_the_order(product):
     BlockedContact.objects.create(
-        kind=BlockedContact.Kind.ADDRESS, value=address_key("浙江省", "杭州市", "西湖区", "Wensan Road 90"),
+        kind=BlockedContact.Kind.ADDRESS,
+        value=address_key("浙江省", "杭州市", "西湖区", "Wensan Road 90"),
         reason="parcel fraud",
     )
 
@@ -671,18 +711,23 @@ def test_a_manager_and_a_channel_may_set_their_own_prices(product):
     by_channel = order_input(lines=[(product, 2)], discount="1.00", phone="13900000077", address="文二路 2 号")
     by_channel.lines[0].unit_price = "19.90"
 
-    placed = [orders.place_order(by_manager, actor=staff("Manager")).order,
-              orders.place_order(by_channel, actor=None).order]
+    placed = [
+        orders.place_order(by_manager, actor=staff("Manager")).order,
+        orders.place_order(by_channel, actor=None).order,
+    ]
 
     assert [order.lines.get().unit_price for order in placed] == [Decimal("19.90"), Decimal("19.90")]
     assert placed[1].total == Decimal("38.80")
 
 
-@pytest.mark.parametrize(("line", "field"), [
-    ({"quantity": 2_000_000_000}, "lines[1].quantity"),
-    ({"quantity": 1, "unit_price": "99999999999.00"}, "lines[1].unit_price"),
-    ({"quantity": 1_000_000, "unit_price": "99999.00"}, "lines"),
-])
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ({"quantity": 2_000_000_000}, "lines[1].quantity"),
+        ({"quantity": 1, "unit_price": "99999999999.00"}, "lines[1].unit_price"),
+        ({"quantity": 1_000_000, "unit_price": "99999.00"}, "lines"),
+    ],
+)
 def test_amounts_too_large_for_the_books_are_refused_naming_the_field(product, line, field):
     data = order_input(lines=[(product, 1)])
     data.lines[0].quantity = line["quantity"]

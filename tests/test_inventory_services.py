@@ -17,9 +17,7 @@ Kind = StockMovement.Kind
 
 
 def ledger(level):
-    return list(
-        level.movements.order_by("id").values_list("kind", "on_hand_change", "reserved_change")
-    )
+    return list(level.movements.order_by("id").values_list("kind", "on_hand_change", "reserved_change"))
 
 
 def quantities(level):
@@ -40,7 +38,10 @@ def test_receive_adds_to_on_hand_and_writes_a_receipt_with_its_actor():
     assert quantities(level) == (7, 0)
     movement = level.movements.get()
     assert (movement.kind, movement.on_hand_change, movement.reference, movement.actor) == (
-        Kind.RECEIPT, 7, "PO-1", user,
+        Kind.RECEIPT,
+        7,
+        "PO-1",
+        user,
     )
     assert_ledger_whole()
 
@@ -79,7 +80,8 @@ def test_adjust_books_the_change_with_its_reason():
     assert quantities(level) == (7, 0)
     adjustments = level.movements.filter(kind=Kind.ADJUSTMENT).order_by("id")
     assert [(m.on_hand_change, m.reason, m.actor) for m in adjustments] == [
-        (-2, "broken in storage", user), (4, "found behind shelf", user),
+        (-2, "broken in storage", user),
+        (4, "found behind shelf", user),
     ]
     assert_ledger_whole()
 
@@ -165,7 +167,10 @@ def test_reserve_release_and_ship_out_each_write_the_ledger_and_it_sums_to_the_s
     assert quantities(level) == (6, 0)
 
     assert ledger(level) == [
-        (Kind.RECEIPT, 10, 0), (Kind.RESERVATION, 0, 6), (Kind.RELEASE, 0, -2), (Kind.SHIPMENT, -4, -4),
+        (Kind.RECEIPT, 10, 0),
+        (Kind.RESERVATION, 0, 6),
+        (Kind.RELEASE, 0, -2),
+        (Kind.SHIPMENT, -4, -4),
     ]
     assert set(level.movements.exclude(kind=Kind.RECEIPT).values_list("reference", "actor")) == {("OC-1", user.pk)}
     assert_ledger_whole()
@@ -304,9 +309,13 @@ def test_reservation_is_all_or_nothing_and_names_the_short_products():
     plenty_level = stock(plenty, warehouse, 10)
     scarce_level = stock(scarce, warehouse, 1)
 
-    plan, shortages = inventory.reserve([
-        inventory.Demand(1, plenty.pk, 2), inventory.Demand(2, scarce.pk, 3), inventory.Demand(3, absent.pk, 1),
-    ])
+    plan, shortages = inventory.reserve(
+        [
+            inventory.Demand(1, plenty.pk, 2),
+            inventory.Demand(2, scarce.pk, 3),
+            inventory.Demand(3, absent.pk, 1),
+        ]
+    )
 
     assert (plan, shortages) == ([], {scarce.pk: 2, absent.pk: 1})
     assert quantities(plenty_level) == (10, 0)
@@ -336,13 +345,23 @@ def test_low_stock_lists_levels_whose_available_quantity_reached_the_reorder_poi
     assert list(low_stock()) == [level]
 
 
-@pytest.mark.parametrize(("role", "booking"), [
-    ("Warehouse operator", lambda level, user: inventory.adjust(stock_level_id=level.pk, change=-1, reason="broken", actor=user)),
-    ("Customer service", lambda level, user: inventory.receive(stock_level_id=level.pk, quantity=1, actor=user)),
-    ("Finance", lambda level, user: inventory.record_count(stock_level_id=level.pk, counted=0, actor=user)),
-    ("Warehouse operator", lambda level, user: inventory.set_storage(
-        stock_level_id=level.pk, bin_location="Z-9", reorder_point=3, actor=user)),
-])
+@pytest.mark.parametrize(
+    ("role", "booking"),
+    [
+        (
+            "Warehouse operator",
+            lambda level, user: inventory.adjust(stock_level_id=level.pk, change=-1, reason="broken", actor=user),
+        ),
+        ("Customer service", lambda level, user: inventory.receive(stock_level_id=level.pk, quantity=1, actor=user)),
+        ("Finance", lambda level, user: inventory.record_count(stock_level_id=level.pk, counted=0, actor=user)),
+        (
+            "Warehouse operator",
+            lambda level, user: inventory.set_storage(
+                stock_level_id=level.pk, bin_location="Z-9", reorder_point=3, actor=user
+            ),
+        ),
+    ],
+)
 def test_a_role_without_the_permission_cannot_book_stock_and_nothing_changes(role, booking):
     level = stock(ProductFactory(), WarehouseFactory(), 5, bin_location="A-1")
 

@@ -18,7 +18,14 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from orders import services as orders
-from orders.models import BlockedContact, Notification, NotificationEvent, NotificationMedium, NotificationTemplate, Order
+from orders.models import (
+    BlockedContact,
+    Notification,
+    NotificationEvent,
+    NotificationMedium,
+    NotificationTemplate,
+    Order,
+)
 from orders.notifications import sms
 from orders.notifications.sms import BaseSMSBackend
 from orders.services import notifications
@@ -104,7 +111,9 @@ def test_a_confirmed_order_sends_email_and_sms_in_the_orders_language(product, s
     assert all(n.sent_at is not None for n in log_of(order))
 
 
-def test_an_order_without_a_language_is_written_to_in_the_shops_customer_language(product, sending, sms_outbox, settings):
+def test_an_order_without_a_language_is_written_to_in_the_shops_customer_language(
+    product, sending, sms_outbox, settings
+):
     settings.CUSTOMER_LANGUAGE = "zh-hans"
     with sending():
         order = place(lines=[(product, 1)], email=EMAIL)
@@ -150,8 +159,9 @@ def test_an_order_held_for_an_incomplete_address_asks_the_customer_for_it(produc
 
 def test_an_order_held_for_a_payment_that_does_not_match_tells_the_customer(product, sending):
     with sending():
-        order = place(lines=[(product, 2)], email=EMAIL, language="en", payment_method="card",
-                      paid_amount=Decimal("20.00"))
+        order = place(
+            lines=[(product, 2)], email=EMAIL, language="en", payment_method="card", paid_amount=Decimal("20.00")
+        )
 
     assert order.status == Order.Status.ON_HOLD
     assert "does not match the order total (CNY 50.00)" in mail.outbox[0].body
@@ -199,8 +209,7 @@ def test_approving_a_held_order_tells_the_customer_it_is_confirmed(product, send
 
 
 def test_cancelling_an_order_tells_the_customer_and_mentions_the_refund(product, sending, sms_outbox):
-    order = place(lines=[(product, 2)], email=EMAIL, language="en", payment_method="card",
-                  paid_amount=Decimal("50.00"))
+    order = place(lines=[(product, 2)], email=EMAIL, language="en", payment_method="card", paid_amount=Decimal("50.00"))
     with sending():
         orders.cancel(order.pk, actor=staff("Customer service"), reason="customer changed their mind")
 
@@ -224,10 +233,16 @@ def test_rejecting_a_held_order_tells_the_customer_it_is_cancelled(product, send
 def test_a_shipped_message_carries_the_carrier_tracking_link(product, sending, sms_outbox):
     order = place(lines=[(product, 1)], language="en")
     carrier = type("Carrier", (), {"__str__": lambda self: "SF Express"})()
-    shipment = type("Shipment", (), {
-        "carrier": carrier, "tracking_number": "SF0000000001",
-        "tracking_url": "https://www.sf-express.com/track?no=SF0000000001", "expected_delivery_on": None,
-    })()
+    shipment = type(
+        "Shipment",
+        (),
+        {
+            "carrier": carrier,
+            "tracking_number": "SF0000000001",
+            "tracking_url": "https://www.sf-express.com/track?no=SF0000000001",
+            "expected_delivery_on": None,
+        },
+    )()
     with sending():
         notifications.notify(order, Event.ORDER_SHIPPED, shipment=shipment)
 
@@ -255,11 +270,10 @@ def test_a_change_that_is_rolled_back_sends_nothing(product, sending, sms_outbox
     class Abandoned(Exception):
         pass
 
-    with sending():
-        with pytest.raises(Abandoned), transaction.atomic():
-            place(lines=[(product, 1)], email=EMAIL)
-            assert Notification.objects.count() == 2
-            raise Abandoned
+    with sending(), pytest.raises(Abandoned), transaction.atomic():
+        place(lines=[(product, 1)], email=EMAIL)
+        assert Notification.objects.count() == 2
+        raise Abandoned
 
     assert mail.outbox == [] and sms_outbox == []
     assert Notification.objects.count() == 0
@@ -304,7 +318,9 @@ def test_a_failing_email_backend_is_retried_too(product, sending, settings):
 
     email = log_of(order).get(medium=Medium.EMAIL)
     assert (email.status, email.attempts, email.last_error) == (
-        Status.FAILED, 2, "OSError: mail server refused the connection",
+        Status.FAILED,
+        2,
+        "OSError: mail server refused the connection",
     )
 
 
@@ -357,12 +373,18 @@ def test_two_workers_sending_one_message_at_once_send_it_once(product, settings,
     settings.SMS_BACKEND = "tests.test_notifications.SlowSMSBackend"
     order = place(lines=[(product, 1)])
     text = Notification.objects.create(
-        order=order, event=Event.ORDER_CONFIRMED, medium=Medium.SMS, recipient=order.phone, language="en",
+        order=order,
+        event=Event.ORDER_CONFIRMED,
+        medium=Medium.SMS,
+        recipient=order.phone,
+        language="en",
         body="Your order is confirmed.",
     )
     sms_outbox.clear()  # placing the order committed, so its own confirmation has gone out already
 
-    outcomes = race(partial(notifications.send_notification, text.pk), partial(notifications.send_notification, text.pk))
+    outcomes = race(
+        partial(notifications.send_notification, text.pk), partial(notifications.send_notification, text.pk)
+    )
 
     assert [(n.status, n.attempts) for n in outcomes] == [(Status.SENT, 1), (Status.SENT, 1)]
     assert [m.body for m in sms_outbox] == ["Your order is confirmed."]
@@ -484,7 +506,8 @@ def test_an_email_template_needs_a_subject(client):
     template = NotificationTemplate.objects.get(event=Event.DELIVERED, medium=Medium.EMAIL, language="en")
 
     response = client.post(
-        reverse("admin:orders_notificationtemplate_change", args=[template.pk]), template_form(template, subject=""),
+        reverse("admin:orders_notificationtemplate_change", args=[template.pk]),
+        template_form(template, subject=""),
     )
 
     assert response.context["adminform"].form.errors["subject"] == ["An email needs a subject."]
@@ -493,7 +516,9 @@ def test_an_email_template_needs_a_subject(client):
 def test_default_templates_exist_for_every_event_medium_and_language(settings):
     expected = {
         (event, medium, language)
-        for event in Event.values for medium in Medium.values for language, _name in settings.LANGUAGES
+        for event in Event.values
+        for medium in Medium.values
+        for language, _name in settings.LANGUAGES
     }
     templates = NotificationTemplate.objects.filter(active=True)
     assert set(templates.values_list("event", "medium", "language")) == expected

@@ -15,7 +15,14 @@ from logistics.models import PickWave, Shipment, ShipmentLine
 from orders import services as orders
 from orders.models import Allocation, Order, OrderEvent, OrderNote, Payment, Refund
 from tests.factories import (
-    CarrierFactory, ProductFactory, WarehouseFactory, advance, dispatch_all, place, staff, stock,
+    CarrierFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    dispatch_all,
+    place,
+    staff,
+    stock,
     tracking_number,
 )
 
@@ -92,8 +99,14 @@ def test_an_order_goes_from_confirmed_to_completed_recording_every_step(manager,
         (Status.SHIPPED, Status.DELIVERED, manager.pk),
         (Status.DELIVERED, Status.COMPLETED, manager.pk),
     ]
-    stamps = [order.confirmed_at, order.picking_at, order.packed_at, order.shipped_at, order.delivered_at,
-              order.completed_at]
+    stamps = [
+        order.confirmed_at,
+        order.picking_at,
+        order.packed_at,
+        order.shipped_at,
+        order.delivered_at,
+        order.completed_at,
+    ]
     assert all(stamps)
     assert stamps == sorted(stamps)
     assert order.cancelled_at is None
@@ -105,8 +118,9 @@ def test_dispatch_takes_the_goods_off_the_books_and_records_the_shipment(manager
     carrier = CarrierFactory()
     level = level_of(product)
 
-    shipment = logistics.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=" SF777 ",
-                                  actor=manager)
+    shipment = logistics.dispatch(
+        order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=" SF777 ", actor=manager
+    )
 
     level.refresh_from_db()
     assert (level.on_hand, level.reserved) == (7, 0)
@@ -130,12 +144,14 @@ def test_a_split_order_is_partially_shipped_after_the_first_warehouse_and_shippe
     order, near, far = split_order(manager)
     carrier = CarrierFactory()
 
-    first = logistics.dispatch(order.shipments.get(warehouse=far).pk, carrier_id=carrier.pk, tracking_number="SF-A",
-                               actor=manager)
+    first = logistics.dispatch(
+        order.shipments.get(warehouse=far).pk, carrier_id=carrier.pk, tracking_number="SF-A", actor=manager
+    )
     assert fresh(order).status == Status.PARTIALLY_SHIPPED
     shipped_at = fresh(order).shipped_at
-    second = logistics.dispatch(order.shipments.get(warehouse=near).pk, carrier_id=carrier.pk,
-                                tracking_number="SF-B", actor=manager)
+    second = logistics.dispatch(
+        order.shipments.get(warehouse=near).pk, carrier_id=carrier.pk, tracking_number="SF-B", actor=manager
+    )
 
     order = fresh(order)
     assert order.status == Status.SHIPPED
@@ -190,6 +206,7 @@ def reach(status):
     def make(product, manager):
         order = confirmed(product)
         return order if status == "confirmed" else advance(order, status, actor=manager)
+
     make.__name__ = f"{status}_order"
     return make
 
@@ -260,8 +277,9 @@ def pack(order, manager):
 
 
 def dispatch_now(order, manager):
-    logistics.dispatch(order.shipments.get().pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(),
-                       actor=manager)
+    logistics.dispatch(
+        order.shipments.get().pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=manager
+    )
 
 
 PARCEL_STEPS = {"pick": pick, "pack": pack, "dispatch": dispatch_now}
@@ -339,8 +357,9 @@ def test_a_tracking_number_is_used_once_per_carrier(manager, product):
     used = first.shipments.get().tracking_number
 
     with pytest.raises(ValidationError) as refused:
-        logistics.dispatch(second.shipments.get().pk, carrier_id=first.shipments.get().carrier_id,
-                           tracking_number=used, actor=manager)
+        logistics.dispatch(
+            second.shipments.get().pk, carrier_id=first.shipments.get().carrier_id, tracking_number=used, actor=manager
+        )
 
     assert "tracking_number" in refused.value.message_dict
     assert fresh(second).status == Status.PACKED
@@ -376,7 +395,10 @@ def test_cancel_releases_reserved_stock(manager, product):
     assert (release.reserved_change, release.reference, release.actor) == (-4, order.number, manager)
     event = order.events.last()
     assert (event.from_status, event.to_status, event.actor, event.reason) == (
-        Status.CONFIRMED, Status.CANCELLED, manager, "customer changed mind",
+        Status.CONFIRMED,
+        Status.CANCELLED,
+        manager,
+        "customer changed mind",
     )
     assert_ledger_whole()
 
@@ -404,7 +426,10 @@ def test_cancel_of_a_paid_order_records_the_refund_owed(manager, product):
     assert (order.amount_paid, order.amount_refunded) == (Decimal("50.00"), Decimal("0.00"))
     [refund] = order.refunds.all()
     assert (refund.amount, refund.status, refund.payment, refund.requested_by, refund.reason) == (
-        Decimal("50.00"), Refund.Status.REQUESTED, order.payments.get(), manager,
+        Decimal("50.00"),
+        Refund.Status.REQUESTED,
+        order.payments.get(),
+        manager,
         "Order cancelled: out of delivery area",
     )
 
@@ -452,7 +477,11 @@ def test_reject_cancels_a_held_order_with_its_reason(manager, product):
     assert order.cancelled_at is not None
     event = order.events.last()
     assert (event.from_status, event.to_status, event.transition, event.actor, event.reason) == (
-        Status.ON_HOLD, Status.CANCELLED, "reject", manager, "fake address",
+        Status.ON_HOLD,
+        Status.CANCELLED,
+        "reject",
+        manager,
+        "fake address",
     )
     assert level_of(product).reserved == 0
 
@@ -484,7 +513,10 @@ def test_approve_confirms_a_held_order_and_reserves_its_stock(manager, product):
     assert level_of(product).reserved == 1
     event = order.events.last()
     assert (event.from_status, event.to_status, event.actor, event.reason) == (
-        Status.ON_HOLD, Status.CONFIRMED, manager, "called the customer",
+        Status.ON_HOLD,
+        Status.CONFIRMED,
+        manager,
+        "called the customer",
     )
     assert_ledger_whole()
 
@@ -534,10 +566,13 @@ def test_record_payment_moves_the_payment_status_from_unpaid_to_paid(manager, pr
 
     order = fresh(order)
     assert (order.payment_status, order.amount_paid, order.balance_due) == (
-        Order.PaymentStatus.PAID, Decimal("100.00"), Decimal("0.00"),
+        Order.PaymentStatus.PAID,
+        Decimal("100.00"),
+        Decimal("0.00"),
     )
     assert list(order.payments.values_list("amount", "reference", "recorded_by")) == [
-        (Decimal("40.00"), "B1", manager.pk), (Decimal("60.00"), "B2", manager.pk),
+        (Decimal("40.00"), "B1", manager.pk),
+        (Decimal("60.00"), "B2", manager.pk),
     ]
 
 
@@ -555,8 +590,12 @@ def test_record_payment_refuses_more_than_the_total(manager, product):
 
 @pytest.mark.parametrize(
     ("method", "amount", "field"),
-    [("card", Decimal("0"), "amount"), ("card", Decimal("-5"), "amount"), ("card", 10.0, "amount"),
-     ("cheque", Decimal("5"), "method")],
+    [
+        ("card", Decimal("0"), "amount"),
+        ("card", Decimal("-5"), "amount"),
+        ("card", 10.0, "amount"),
+        ("cheque", Decimal("5"), "method"),
+    ],
 )
 def test_record_payment_refuses_bad_input(manager, product, method, amount, field):
     order = place(lines=[(product, 4)])

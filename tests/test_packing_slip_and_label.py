@@ -13,7 +13,15 @@ from django.urls import reverse
 from logistics import services as logistics
 from logistics.barcodes import MODULE_WIDTH_MM, QUIET_ZONE_MM, code128_modules, code128_svg
 from tests.factories import (
-    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, pack_all, pick_all, place, staff, stock,
+    CarrierFactory,
+    CarrierServiceFactory,
+    ProductFactory,
+    WarehouseFactory,
+    pack_all,
+    pick_all,
+    place,
+    staff,
+    stock,
 )
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +54,7 @@ def decode_code128(modules):
     assert modules.endswith(stop), "no stop pattern"
     body = modules[: -len(stop)]
     assert len(body) % 11 == 0
-    values = [symbols[body[i:i + 11]] for i in range(0, len(body), 11)]
+    values = [symbols[body[i : i + 11]] for i in range(0, len(body), 11)]
     *data, checksum = values
     assert checksum == (data[0] + sum(position * value for position, value in enumerate(data[1:], 1))) % 103
     code_set = {103: "A", 104: "B", 105: "C"}[data[0]]
@@ -116,8 +124,14 @@ def teapot(warehouse):
 @pytest.fixture
 def parcel(teapot):
     CarrierServiceFactory(name="Standard", supports_cod=True, supports_fragile=True)
-    order = place(lines=[(teapot, 2)], phone="13800138000", recipient="王小明", city="杭州市",
-                  address="文三路 90 号", special_instructions="Leave at the front desk")
+    order = place(
+        lines=[(teapot, 2)],
+        phone="13800138000",
+        recipient="王小明",
+        city="杭州市",
+        address="文三路 90 号",
+        special_instructions="Leave at the front desk",
+    )
     pick_all(order)
     return order.shipments.get()
 

@@ -69,8 +69,13 @@ def test_payment_status_follows_payments_then_refunds_through_every_status(finan
         orders.mark_refund_paid(refund.pk, actor=finance, reference=f"RF-{refund.pk}")
     statuses.append(fresh(order).payment_status)
 
-    assert statuses == [PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID, PaymentStatus.PAID,
-                        PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED]
+    assert statuses == [
+        PaymentStatus.UNPAID,
+        PaymentStatus.PARTIALLY_PAID,
+        PaymentStatus.PAID,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    ]
     assert figures(order) == (PaymentStatus.REFUNDED, Decimal("100.00"), Decimal("100.00"), 0)
 
 
@@ -78,8 +83,14 @@ def test_instalments_are_recorded_with_their_number_and_count(finance, product):
     order = place(lines=[(product, 6)], payment_method="instalments")
 
     for number in (1, 2):
-        orders.record_payment(order.pk, method="instalments", amount=Decimal("25.00"), actor=finance,
-                              instalment_number=number, instalment_count=6)
+        orders.record_payment(
+            order.pk,
+            method="instalments",
+            amount=Decimal("25.00"),
+            actor=finance,
+            instalment_number=number,
+            instalment_count=6,
+        )
 
     assert list(order.payments.values_list("instalment_number", "instalment_count")) == [(1, 6), (2, 6)]
     assert figures(order) == (PaymentStatus.PARTIALLY_PAID, Decimal("50.00"), 0, 0)
@@ -100,8 +111,14 @@ def test_instalment_details_that_do_not_fit_are_refused(finance, product, method
     order = place(lines=[(product, 6)], payment_method="instalments")
 
     with pytest.raises(ValidationError) as refused:
-        orders.record_payment(order.pk, method=method, amount=Decimal("25.00"), actor=finance,
-                              instalment_number=number, instalment_count=count)
+        orders.record_payment(
+            order.pk,
+            method=method,
+            amount=Decimal("25.00"),
+            actor=finance,
+            instalment_number=number,
+            instalment_count=count,
+        )
 
     assert field in refused.value.message_dict
     assert not Payment.objects.exists()
@@ -109,15 +126,28 @@ def test_instalment_details_that_do_not_fit_are_refused(finance, product, method
 
 def test_an_instalment_is_recorded_once_and_the_count_stays_the_same(finance, product):
     order = place(lines=[(product, 6)], payment_method="instalments")
-    orders.record_payment(order.pk, method="instalments", amount=Decimal("25.00"), actor=finance,
-                          instalment_number=1, instalment_count=6)
+    orders.record_payment(
+        order.pk, method="instalments", amount=Decimal("25.00"), actor=finance, instalment_number=1, instalment_count=6
+    )
 
     with pytest.raises(ValidationError) as again:
-        orders.record_payment(order.pk, method="instalments", amount=Decimal("25.00"), actor=finance,
-                              instalment_number=1, instalment_count=6)
+        orders.record_payment(
+            order.pk,
+            method="instalments",
+            amount=Decimal("25.00"),
+            actor=finance,
+            instalment_number=1,
+            instalment_count=6,
+        )
     with pytest.raises(ValidationError) as other_count:
-        orders.record_payment(order.pk, method="instalments", amount=Decimal("25.00"), actor=finance,
-                              instalment_number=2, instalment_count=3)
+        orders.record_payment(
+            order.pk,
+            method="instalments",
+            amount=Decimal("25.00"),
+            actor=finance,
+            instalment_number=2,
+            instalment_count=3,
+        )
 
     assert "recorded already" in again.value.message_dict["instalment_number"][0]
     assert "paid in 6 instalments" in other_count.value.message_dict["instalment_count"][0]
@@ -178,7 +208,10 @@ def test_delivery_of_a_cash_on_delivery_order_records_the_balance_collected(prod
     assert figures(order) == (PaymentStatus.PAID, Decimal("50.00"), 0, 0)
     [payment] = order.payments.all()
     assert (payment.method, payment.amount, payment.status, payment.recorded_by) == (
-        "cod", Decimal("50.00"), Payment.Status.CAPTURED, operator,
+        "cod",
+        Decimal("50.00"),
+        Payment.Status.CAPTURED,
+        operator,
     )
     assert payment.reference == str(order.shipments.get())
 
@@ -210,8 +243,9 @@ def test_cod_collected_records_nothing_when_nothing_is_due(finance, product):
 
 def test_cod_collected_is_refused_before_delivery_and_for_other_methods(finance, product):
     shipped = advance(place(lines=[(product, 2)]), "shipped")
-    by_card = advance(place(lines=[(product, 1)], payment_method="card", paid_amount="25.00",
-                            phone="13900000009"), "delivered")
+    by_card = advance(
+        place(lines=[(product, 1)], payment_method="card", paid_amount="25.00", phone="13900000009"), "delivered"
+    )
 
     with pytest.raises(ValidationError, match="collected on delivery"):
         orders.record_cod_collected(shipped.pk, actor=finance)

@@ -18,7 +18,14 @@ from logistics.models import PickWave, Shipment
 from orders import services as orders
 from orders.models import Order
 from tests.factories import (
-    CarrierFactory, ProductFactory, WarehouseFactory, pack_all, place, staff, stock, tracking_number,
+    CarrierFactory,
+    ProductFactory,
+    WarehouseFactory,
+    pack_all,
+    place,
+    staff,
+    stock,
+    tracking_number,
 )
 from tests.test_concurrency import race
 
@@ -76,8 +83,9 @@ def split_stock():
 
 
 def dispatch(shipment):
-    return logistics.dispatch(shipment.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(),
-                              actor=None)
+    return logistics.dispatch(
+        shipment.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=None
+    )
 
 
 def test_a_split_order_gets_one_shipment_per_warehouse_with_the_goods_each_holds(split_stock):
@@ -155,7 +163,10 @@ def test_a_pick_list_sums_items_by_sku_sorted_by_bin_then_sku(warehouse, shelves
 
     sheet = selectors.pick_sheet(wave.pk)
     assert [(row.bin_location, row.sku, row.quantity) for row in sheet.rows] == [
-        ("A-2", near_shelf.sku, 1), ("A-10", same_bin.sku, 1), ("A-10", far_shelf.sku, 5), ("", no_bin.sku, 1),
+        ("A-2", near_shelf.sku, 1),
+        ("A-10", same_bin.sku, 1),
+        ("A-10", far_shelf.sku, 5),
+        ("", no_bin.sku, 1),
     ]
     teapots = sheet.rows[2]
     assert (teapots.name, teapots.barcode) == ("Teapot", far_shelf.barcode)
@@ -237,10 +248,12 @@ def test_two_operators_putting_one_order_on_pick_lists_at_once_make_one_list(war
     order = new_order((shelves[0], 1))
     operators = [staff("Warehouse operator") for _ in range(2)]
 
-    outcomes = race(*[
-        lambda operator=operator: logistics.create_pick_wave(warehouse.pk, [order.pk], actor=operator)
-        for operator in operators
-    ])
+    outcomes = race(
+        *[
+            lambda operator=operator: logistics.create_pick_wave(warehouse.pk, [order.pk], actor=operator)
+            for operator in operators
+        ]
+    )
 
     waves = [outcome for outcome in outcomes if isinstance(outcome, PickWave)]
     refusals = [outcome for outcome in outcomes if isinstance(outcome, ValidationError)]
@@ -367,8 +380,9 @@ def test_the_create_page_without_orders_sends_the_operator_to_the_order_list(cli
 
 def test_the_pick_list_page_lists_pick_lists_with_their_counts(client, warehouse, shelves):
     signed_in(client, "Warehouse operator")
-    wave = logistics.create_pick_wave(warehouse.pk, [new_order((shelves[0], 2)).pk, new_order((shelves[1], 3)).pk],
-                                      actor=None)
+    wave = logistics.create_pick_wave(
+        warehouse.pk, [new_order((shelves[0], 2)).pk, new_order((shelves[1], 3)).pk], actor=None
+    )
 
     response = client.get(reverse("admin:logistics_pickwave_changelist"))
 

@@ -30,9 +30,14 @@ def product():
 def order(product):
     order = advance(place(lines=[(product, 2)], phone=PHONE, recipient="王小明", address="文三路 90 号"), "shipped")
     parcel = order.shipments.get()
-    services.record_tracking_event(parcel.pk, status="in_transit", occurred_at=timezone.now() - timedelta(hours=3),
-                                   location="杭州转运中心", description="快件已到达转运中心",
-                                   source=TrackingEvent.Source.WEBHOOK)
+    services.record_tracking_event(
+        parcel.pk,
+        status="in_transit",
+        occurred_at=timezone.now() - timedelta(hours=3),
+        location="杭州转运中心",
+        description="快件已到达转运中心",
+        source=TrackingEvent.Source.WEBHOOK,
+    )
     return order
 
 
@@ -46,8 +51,18 @@ def without_csrf(content):
 
 def assert_reveals_nothing(response, order, product):
     content = response.content.decode()
-    for secret in ("王小明", "王*", "文三路", "杭州市", PHONE, "5678", product.sku, product.name,
-                   order.shipments.get().tracking_number, "杭州转运中心"):
+    for secret in (
+        "王小明",
+        "王*",
+        "文三路",
+        "杭州市",
+        PHONE,
+        "5678",
+        product.sku,
+        product.name,
+        order.shipments.get().tracking_number,
+        "杭州转运中心",
+    ):
         assert secret not in content, secret
 
 
@@ -69,7 +84,9 @@ def test_the_right_phone_ending_shows_the_progress_and_the_parcels_events(client
     assert response.status_code == 200
     assert order.number in content
     assert [str(step["label"]) for step in response.context["progress"] if step["done"]] == [
-        "Order placed", "Confirmed", "Shipped",
+        "Order placed",
+        "Confirmed",
+        "Shipped",
     ]
     assert "王*" in content and "杭州市" in content
     assert "杭州转运中心" in content and "快件已到达转运中心" in content

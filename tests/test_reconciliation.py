@@ -79,14 +79,17 @@ def two_days(product, web, app):
 
 
 def rows_of(summary):
-    return [(row.day, row.channel, row.method, row.currency, row.orders, row.ordered, row.captured, row.refunded,
-             row.net)
-            for row in summary.rows]
+    return [
+        (row.day, row.channel, row.method, row.currency, row.orders, row.ordered, row.captured, row.refunded, row.net)
+        for row in summary.rows
+    ]
 
 
 def totals_of(summary):
-    return [(total.currency, total.orders, total.ordered, total.captured, total.refunded, total.net)
-            for total in summary.totals]
+    return [
+        (total.currency, total.orders, total.ordered, total.captured, total.refunded, total.net)
+        for total in summary.totals
+    ]
 
 
 def test_totals_per_day_channel_and_method(two_days):
@@ -106,8 +109,9 @@ def test_totals_per_day_channel_and_method(two_days):
 def test_amounts_in_different_currencies_are_never_added_up(product, web):
     finance = staff("Finance")
     new_order(product, 2, web, payment_method="card", paid_amount="50.00", placed_at=at(10, 9))
-    in_dollars = new_order(product, 1, web, payment_method="card", paid_amount="25.00", currency="USD",
-                           placed_at=at(10, 10))
+    in_dollars = new_order(
+        product, 1, web, payment_method="card", paid_amount="25.00", currency="USD", placed_at=at(10, 10)
+    )
     [refund] = orders.request_refund(in_dollars.pk, amount=Decimal("5.00"), reason="late", actor=finance)
     settle_refund(refund, finance, on=at(10, 12))
 
@@ -115,8 +119,7 @@ def test_amounts_in_different_currencies_are_never_added_up(product, web):
 
     assert rows_of(summary) == [
         (MARCH_10, "Web shop", "Card", "CNY", 1, Decimal("50.00"), Decimal("50.00"), 0, Decimal("50.00")),
-        (MARCH_10, "Web shop", "Card", "USD", 1, Decimal("25.00"), Decimal("25.00"), Decimal("5.00"),
-         Decimal("20.00")),
+        (MARCH_10, "Web shop", "Card", "USD", 1, Decimal("25.00"), Decimal("25.00"), Decimal("5.00"), Decimal("20.00")),
     ]
     assert totals_of(summary) == [
         ("CNY", 1, Decimal("50.00"), Decimal("50.00"), 0, Decimal("50.00")),
@@ -138,7 +141,8 @@ def test_days_are_the_shops_days(product, web):
     new_order(product, 2, web, payment_method="card", paid_amount="50.00", placed_at=at(11, 1))
 
     assert [(row.day, row.ordered) for row in selectors.reconciliation(MARCH_10, MARCH_11).rows] == [
-        (MARCH_10, Decimal("25.00")), (MARCH_11, Decimal("50.00")),
+        (MARCH_10, Decimal("25.00")),
+        (MARCH_11, Decimal("50.00")),
     ]
     assert [row.day for row in selectors.reconciliation(MARCH_10, MARCH_10).rows] == [MARCH_10]
     assert [row.day for row in selectors.reconciliation(MARCH_11, MARCH_11).rows] == [MARCH_11]
@@ -155,7 +159,7 @@ def test_an_order_paid_in_full_but_held_is_paid_but_not_confirmed(product, web):
     mismatches = selectors.payment_mismatches(MARCH_10, MARCH_10)
 
     assert kinds(mismatches) == [(MismatchKind.PAID_NOT_CONFIRMED, held.number, Decimal("50.00"))]
-    assert "Paid 50.00 of 50.00, but the order is Held for review." == mismatches[0].detail
+    assert mismatches[0].detail == "Paid 50.00 of 50.00, but the order is Held for review."
 
 
 def test_an_order_shipped_unpaid_beyond_cash_on_delivery_is_listed(product, web):
@@ -281,8 +285,17 @@ def test_the_excel_download_holds_the_summary_and_the_mismatches(client, two_day
     book = openpyxl.load_workbook(io.BytesIO(response.content))
     summary, mismatches = book.worksheets
     rows = list(summary.iter_rows(values_only=True))
-    assert rows[0] == ("Day", "Channel", "Payment method", "Currency", "Orders", "Orders' total", "Captured",
-                       "Refunds paid", "Net")
+    assert rows[0] == (
+        "Day",
+        "Channel",
+        "Payment method",
+        "Currency",
+        "Orders",
+        "Orders' total",
+        "Captured",
+        "Refunds paid",
+        "Net",
+    )
     assert rows[1][:7] == (datetime(2025, 3, 10), "Web shop", "Card", "CNY", 1, 50, 75)
     assert rows[-1] == ("Total", None, None, "CNY", 4, 175, 175, 20, 155)
     problems = list(mismatches.iter_rows(values_only=True))

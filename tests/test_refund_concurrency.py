@@ -30,8 +30,9 @@ def payment():
 
 
 def committed(payment):
-    return Refund.objects.filter(payment=payment, status__in=[Refund.Status.APPROVED, Refund.Status.PAID]) \
-        .aggregate(total=Sum("amount"))["total"]
+    return Refund.objects.filter(payment=payment, status__in=[Refund.Status.APPROVED, Refund.Status.PAID]).aggregate(
+        total=Sum("amount")
+    )["total"]
 
 
 def test_two_approvals_that_together_exceed_the_payment_approve_exactly_one(payment):
@@ -84,7 +85,9 @@ def test_paying_out_while_another_refund_is_requested_keeps_the_figures_whole(pa
     assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     order = Order.objects.get(pk=payment.order_id)
     assert (order.amount_refunded, order.refund_due, order.payment_status) == (
-        Decimal("40.00"), Decimal("60.00"), Order.PaymentStatus.PARTIALLY_REFUNDED,
+        Decimal("40.00"),
+        Decimal("60.00"),
+        Order.PaymentStatus.PARTIALLY_REFUNDED,
     )
 
 
@@ -99,8 +102,9 @@ def test_a_payment_recorded_while_the_order_is_cancelled_is_refunded_or_refused(
 
     cancelled, paid = race(
         lambda: orders.cancel(order.pk, actor=staff("Manager"), reason="customer changed mind"),
-        lambda: orders.record_payment(order.pk, method="bank_transfer", amount=Decimal("100.00"),
-                                      actor=staff("Finance")),
+        lambda: orders.record_payment(
+            order.pk, method="bank_transfer", amount=Decimal("100.00"), actor=staff("Finance")
+        ),
     )
 
     assert not isinstance(cancelled, Exception)
@@ -111,7 +115,9 @@ def test_a_payment_recorded_while_the_order_is_cancelled_is_refunded_or_refused(
         assert (order.amount_paid, order.refund_due) == (Decimal("0.00"), Decimal("0.00"))
     else:
         assert (order.amount_paid, order.refund_due, open_refunds(order.pk)) == (
-            Decimal("100.00"), Decimal("100.00"), Decimal("100.00"),
+            Decimal("100.00"),
+            Decimal("100.00"),
+            Decimal("100.00"),
         )
 
 
@@ -126,7 +132,8 @@ def test_cancelling_while_finance_approves_a_refund_asks_for_the_rest_exactly_on
 
     assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert sorted(Refund.objects.filter(payment=payment).values_list("status", "amount")) == [
-        (Refund.Status.APPROVED, Decimal("30.00")), (Refund.Status.REQUESTED, Decimal("70.00")),
+        (Refund.Status.APPROVED, Decimal("30.00")),
+        (Refund.Status.REQUESTED, Decimal("70.00")),
     ]
     assert Order.objects.get(pk=payment.order_id).refund_due == Decimal("100.00")
 

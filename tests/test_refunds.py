@@ -61,8 +61,12 @@ def one_refund(order, amount, actor, **extra):
 
 def state(order):
     order = fresh(order)
-    return (order.payment_status, order.amount_refunded, order.refund_due,
-            list(Refund.objects.filter(order=order).order_by("pk").values_list("status", "amount")))
+    return (
+        order.payment_status,
+        order.amount_refunded,
+        order.refund_due,
+        list(Refund.objects.filter(order=order).order_by("pk").values_list("status", "amount")),
+    )
 
 
 # --- requesting -------------------------------------------------------------------------------------
@@ -74,11 +78,14 @@ def test_a_request_is_spread_over_the_payments_newest_first(paid_order, finance)
     refunds = orders.request_refund(paid_order.pk, amount=Decimal("80.00"), reason="returned", actor=finance)
 
     assert [(r.payment, r.amount, r.status, r.requested_by) for r in refunds] == [
-        (second, Decimal("60.00"), RStatus.REQUESTED, finance), (first, Decimal("20.00"), RStatus.REQUESTED, finance),
+        (second, Decimal("60.00"), RStatus.REQUESTED, finance),
+        (first, Decimal("20.00"), RStatus.REQUESTED, finance),
     ]
     order = fresh(paid_order)
     assert (order.refund_due, order.amount_refunded, order.payment_status) == (
-        Decimal("80.00"), Decimal("0.00"), Order.PaymentStatus.PAID,
+        Decimal("80.00"),
+        Decimal("0.00"),
+        Order.PaymentStatus.PAID,
     )
 
 
@@ -122,8 +129,13 @@ def test_approved_and_paid_refunds_leave_less_to_request(paid_order, finance):
 
 @pytest.mark.parametrize(
     ("amount", "reason", "field"),
-    [(Decimal("0"), "x", "amount"), (Decimal("-1"), "x", "amount"), (5, "x", "amount"),
-     (Decimal("5"), "  ", "reason"), (Decimal("5"), "r" * 256, "reason")],
+    [
+        (Decimal("0"), "x", "amount"),
+        (Decimal("-1"), "x", "amount"),
+        (5, "x", "amount"),
+        (Decimal("5"), "  ", "reason"),
+        (Decimal("5"), "r" * 256, "reason"),
+    ],
 )
 def test_a_request_with_bad_input_is_refused(paid_order, finance, amount, reason, field):
     with pytest.raises(ValidationError) as refused:
@@ -158,13 +170,20 @@ def test_a_refund_is_approved_then_paid_with_its_payout_reference(paid_order, fi
 
     orders.approve_refund(refund.pk, actor=finance)
     approved = refund_of(refund)
-    assert (approved.status, approved.approved_by, approved.approved_at is not None) == (RStatus.APPROVED, finance, True)
+    assert (approved.status, approved.approved_by, approved.approved_at is not None) == (
+        RStatus.APPROVED,
+        finance,
+        True,
+    )
     assert state(paid_order)[:3] == (Order.PaymentStatus.PAID, Decimal("0.00"), Decimal("30.00"))
 
     orders.mark_refund_paid(refund.pk, actor=finance, reference=" BANK-778 ")
     paid = refund_of(refund)
     assert (paid.status, paid.reference, paid.settled_by, paid.settled_at is not None) == (
-        RStatus.PAID, "BANK-778", finance, True,
+        RStatus.PAID,
+        "BANK-778",
+        finance,
+        True,
     )
     assert state(paid_order)[:3] == (Order.PaymentStatus.PARTIALLY_REFUNDED, Decimal("30.00"), Decimal("0.00"))
 
@@ -273,9 +292,14 @@ def test_cancelling_asks_only_for_what_no_refund_covers_yet(paid_order, finance)
 
     orders.cancel(paid_order.pk, actor=staff("Manager"), reason="out of stock")
 
-    assert list(Refund.objects.filter(order=paid_order).exclude(pk=earlier.pk)
-                .order_by("payment_id").values_list("payment__reference", "amount")) == [
-        ("P1", Decimal("40.00")), ("P2", Decimal("35.00")),
+    assert list(
+        Refund.objects.filter(order=paid_order)
+        .exclude(pk=earlier.pk)
+        .order_by("payment_id")
+        .values_list("payment__reference", "amount")
+    ) == [
+        ("P1", Decimal("40.00")),
+        ("P2", Decimal("35.00")),
     ]
     assert fresh(paid_order).refund_due == Decimal("100.00")
 
@@ -415,9 +439,14 @@ def test_bulk_approve_refuses_each_refund_with_its_own_reason(client, paid_order
     orders.mark_refund_paid(paid.pk, actor=finance, reference="R")
     client.force_login(finance)
 
-    response = client.post(REFUND_LIST, {
-        "action": "approve_selected", helpers.ACTION_CHECKBOX_NAME: [fits.pk, too_much.pk, paid.pk],
-    }, follow=True)
+    response = client.post(
+        REFUND_LIST,
+        {
+            "action": "approve_selected",
+            helpers.ACTION_CHECKBOX_NAME: [fits.pk, too_much.pk, paid.pk],
+        },
+        follow=True,
+    )
 
     notes = messages_of(response)
     assert "1 refund approved." in notes
@@ -456,12 +485,15 @@ def test_the_order_page_shows_refunds_under_their_payment_and_the_figures(client
     response = client.get(reverse("admin:orders_order_change", args=[paid_order.pk]))
 
     content = response.content.decode()
-    payments = content[content.index('id="oc-payments"'):]
+    payments = content[content.index('id="oc-payments"') :]
     assert payments.index("P2") < payments.index(refund_page(refund))
     assert 'oc-refund-requested">Requested</span> damaged' in payments
     figures = response.context["figures"]
     assert (figures.captured, figures.refunded, figures.refund_owed, figures.balance_due) == (
-        Decimal("100.00"), Decimal("0.00"), Decimal("12.50"), Decimal("0.00"),
+        Decimal("100.00"),
+        Decimal("0.00"),
+        Decimal("12.50"),
+        Decimal("0.00"),
     )
     assert reverse("admin:orders_order_statement", args=[paid_order.pk]) in payments
 
@@ -479,7 +511,8 @@ def test_customer_service_requests_a_refund_from_the_order_page(client, paid_ord
     assert "At most 40.00" in str(too_much.context["refund_form"].errors["amount"])
     assert "2 refunds requested, one per payment; Finance approves them." in messages_of(done)
     assert list(Refund.objects.order_by("pk").values_list("amount", "requested_by")) == [
-        (Decimal("60.00"), service.pk), (Decimal("10.00"), service.pk),
+        (Decimal("60.00"), service.pk),
+        (Decimal("10.00"), service.pk),
     ]
 
 
@@ -487,8 +520,7 @@ def test_roles_without_request_permission_get_no_refund_form(client, paid_order)
     client.force_login(staff("Warehouse operator"))
 
     page = client.get(reverse("admin:orders_order_change", args=[paid_order.pk]))
-    refused = client.post(reverse("admin:orders_order_refund", args=[paid_order.pk]),
-                          {"amount": "5.00", "reason": "x"})
+    refused = client.post(reverse("admin:orders_order_refund", args=[paid_order.pk]), {"amount": "5.00", "reason": "x"})
 
     assert page.context["refund_form"] is None
     assert "Request a refund" not in page.content.decode()
@@ -523,7 +555,10 @@ def test_the_api_order_detail_shows_refunds_and_the_amount_refunded(paid_order, 
     body = api.get(f"/api/v1/orders/{paid_order.number}/").json()
 
     assert (body["payment_status"], body["amount_paid"], body["amount_refunded"], body["refund_due"]) == (
-        "partially_refunded", "100.00", "30.00", "5.00",
+        "partially_refunded",
+        "100.00",
+        "30.00",
+        "5.00",
     )
     assert [(r["amount"], r["status"]) for r in body["refunds"]] == [("5.00", "requested"), ("30.00", "paid")]
     assert all(r["requested_at"] for r in body["refunds"])
@@ -534,11 +569,11 @@ def test_the_order_pages_totals_show_what_was_refunded_once_a_refund_is_paid(cli
     orders.approve_refund(refund.pk, actor=finance)
     client.force_login(finance)
     order_page = reverse("admin:orders_order_change", args=[paid_order.pk])
-    assert '<th>Refunded</th><td>CNY 10.00</td>' not in client.get(order_page).content.decode()
+    assert "<th>Refunded</th><td>CNY 10.00</td>" not in client.get(order_page).content.decode()
 
     orders.mark_refund_paid(refund.pk, actor=finance, reference="BANK-1")
 
-    assert '<th>Refunded</th><td>CNY 10.00</td>' in client.get(order_page).content.decode()
+    assert "<th>Refunded</th><td>CNY 10.00</td>" in client.get(order_page).content.decode()
 
 
 def test_finance_finds_an_orders_refunds_by_its_number_in_any_case(client, paid_order, finance, product):

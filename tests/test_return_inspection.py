@@ -50,8 +50,9 @@ def received(product, warehouse):
 
 
 def inspect(case, resellable, damaged, note=""):
-    return services.inspect_return(case.pk, results={case.lines.get().pk: (resellable, damaged, note)},
-                                   actor=staff("Warehouse operator"))
+    return services.inspect_return(
+        case.pk, results={case.lines.get().pk: (resellable, damaged, note)}, actor=staff("Warehouse operator")
+    )
 
 
 def test_resellable_goods_go_back_on_hand_through_a_return_ledger_line(received, product, warehouse):
@@ -103,8 +104,11 @@ def test_goods_returned_to_a_warehouse_that_never_held_the_product_start_its_sto
 
 def test_goods_sent_in_for_repair_are_not_booked_into_stock(product, warehouse):
     order = delivered_order((product, 2))
-    case = take_to(ask(order, (product, 2), actor=staff("Customer service"), wanted=Outcome.REPAIR), Status.RECEIVED,
-                   warehouse=warehouse)
+    case = take_to(
+        ask(order, (product, 2), actor=staff("Customer service"), wanted=Outcome.REPAIR),
+        Status.RECEIVED,
+        warehouse=warehouse,
+    )
     movements_before = StockMovement.objects.count()
 
     inspect(case, 1, 1)
@@ -119,8 +123,9 @@ def test_inspection_of_two_lines_of_one_product_books_them_together(warehouse):
     order = delivered_order((product, 1))
     order_two = delivered_order((product, 1))
     first = take_to(ask(order, (product, 1), actor=staff("Customer service")), Status.RECEIVED, warehouse=warehouse)
-    second = take_to(ask(order_two, (product, 1), actor=staff("Customer service")), Status.RECEIVED,
-                     warehouse=warehouse)
+    second = take_to(
+        ask(order_two, (product, 1), actor=staff("Customer service")), Status.RECEIVED, warehouse=warehouse
+    )
 
     inspect(first, 1, 0)
     inspect(second, 0, 1)
@@ -140,20 +145,26 @@ def quarantined(received, product, warehouse):
 
 
 def test_a_manager_releases_quarantined_units_for_sale(quarantined):
-    inventory.release_from_quarantine(stock_level_id=quarantined.pk, quantity=2, reason=" Only the box was dented ",
-                                      actor=staff("Manager"))
+    inventory.release_from_quarantine(
+        stock_level_id=quarantined.pk, quantity=2, reason=" Only the box was dented ", actor=staff("Manager")
+    )
 
     quarantined.refresh_from_db()
     assert (quarantined.on_hand, quarantined.quarantined, quarantined.available) == (3, 1, 3)
     movement = quarantined.movements.latest("pk")
     assert (movement.kind, movement.on_hand_change, movement.quarantined_change, movement.reason) == (
-        Kind.QUARANTINE, 2, -2, "Only the box was dented")
+        Kind.QUARANTINE,
+        2,
+        -2,
+        "Only the box was dented",
+    )
     assert_ledger_whole()
 
 
 def test_a_manager_writes_off_quarantined_units(quarantined):
-    inventory.write_off_quarantined(stock_level_id=quarantined.pk, quantity=3, reason="Broken beyond repair",
-                                    actor=staff("Manager"))
+    inventory.write_off_quarantined(
+        stock_level_id=quarantined.pk, quantity=3, reason="Broken beyond repair", actor=staff("Manager")
+    )
 
     quarantined.refresh_from_db()
     assert (quarantined.on_hand, quarantined.quarantined) == (1, 0)
@@ -164,8 +175,9 @@ def test_a_manager_writes_off_quarantined_units(quarantined):
 
 def test_more_than_is_in_quarantine_cannot_leave_it(quarantined):
     with pytest.raises(ValidationError) as refused:
-        inventory.write_off_quarantined(stock_level_id=quarantined.pk, quantity=4, reason="Lost",
-                                        actor=staff("Manager"))
+        inventory.write_off_quarantined(
+            stock_level_id=quarantined.pk, quantity=4, reason="Lost", actor=staff("Manager")
+        )
 
     assert "only 3 units in quarantine" in " ".join(refused.value.message_dict["quantity"])
     quarantined.refresh_from_db()
@@ -174,8 +186,7 @@ def test_more_than_is_in_quarantine_cannot_leave_it(quarantined):
 
 def test_leaving_quarantine_needs_a_reason(quarantined):
     with pytest.raises(ValidationError) as refused:
-        inventory.release_from_quarantine(stock_level_id=quarantined.pk, quantity=1, reason=" ",
-                                          actor=staff("Manager"))
+        inventory.release_from_quarantine(stock_level_id=quarantined.pk, quantity=1, reason=" ", actor=staff("Manager"))
 
     assert "reason" in refused.value.message_dict
 
@@ -192,11 +203,14 @@ def test_a_warehouse_operator_cannot_release_or_write_off_quarantined_goods(quar
     assert quarantined.quarantined == 3
 
 
-@pytest.mark.parametrize("goods", [
-    inventory.ReturnedGoods(product_id=0, resellable=-1, damaged=0),
-    inventory.ReturnedGoods(product_id=0, resellable=1, damaged="2"),
-    inventory.ReturnedGoods(product_id=0, resellable=True, damaged=0),
-])
+@pytest.mark.parametrize(
+    "goods",
+    [
+        inventory.ReturnedGoods(product_id=0, resellable=-1, damaged=0),
+        inventory.ReturnedGoods(product_id=0, resellable=1, damaged="2"),
+        inventory.ReturnedGoods(product_id=0, resellable=True, damaged=0),
+    ],
+)
 def test_taking_back_returned_goods_refuses_anything_but_whole_numbers(goods, warehouse):
     with pytest.raises(ValidationError):
         inventory.take_back_returned(warehouse, [goods], reference="RMA")
@@ -259,8 +273,9 @@ def test_a_manager_writes_off_quarantined_units_in_the_console_with_a_reason(cli
 def test_a_warehouse_operator_is_refused_the_quarantine_pages(client, quarantined):
     client.force_login(staff("Warehouse operator"))
 
-    response = client.post(reverse("admin:inventory_stocklevel_write_off", args=[quarantined.pk]),
-                           {"quantity": "1", "reason": "gone"})
+    response = client.post(
+        reverse("admin:inventory_stocklevel_write_off", args=[quarantined.pk]), {"quantity": "1", "reason": "gone"}
+    )
 
     assert response.status_code == 403
     quarantined.refresh_from_db()

@@ -51,11 +51,16 @@ def line_of(order, product):
 def ask(order, *items, actor=None, wanted=Outcome.REFUND, **extra):
     """Open a return of (product, quantity) items, each for a quality problem."""
     return services.request_return(
-        order.pk, actor=actor, wanted_outcome=wanted, lines=[
-            services.ReturnLineInput(order_line_id=line_of(order, product).pk, quantity=quantity,
-                                     reason=ReturnReason.QUALITY)
+        order.pk,
+        actor=actor,
+        wanted_outcome=wanted,
+        lines=[
+            services.ReturnLineInput(
+                order_line_id=line_of(order, product).pk, quantity=quantity, reason=ReturnReason.QUALITY
+            )
             for product, quantity in items
-        ], **extra,
+        ],
+        **extra,
     )
 
 
@@ -72,16 +77,27 @@ def take_to(case, status, *, warehouse=None, received=None, results=None):
     (approved, received or inspected); returns it fresh from the database."""
     steps = [
         (Status.APPROVED, lambda: services.approve_return(case.pk, actor=staff("Customer service"))),
-        (Status.RECEIVED, lambda: services.receive_return(
-            case.pk, warehouse_id=(warehouse or case.order.lines.first().allocations.first().stock_level.warehouse).pk,
-            received=received or received_all(case), actor=staff("Warehouse operator"))),
-        (Status.INSPECTED, lambda: services.inspect_return(
-            case.pk, results=results or inspected_as_new(ReturnRequest.objects.get(pk=case.pk)),
-            actor=staff("Warehouse operator"))),
+        (
+            Status.RECEIVED,
+            lambda: services.receive_return(
+                case.pk,
+                warehouse_id=(warehouse or case.order.lines.first().allocations.first().stock_level.warehouse).pk,
+                received=received or received_all(case),
+                actor=staff("Warehouse operator"),
+            ),
+        ),
+        (
+            Status.INSPECTED,
+            lambda: services.inspect_return(
+                case.pk,
+                results=results or inspected_as_new(ReturnRequest.objects.get(pk=case.pk)),
+                actor=staff("Warehouse operator"),
+            ),
+        ),
     ]
     names = [name for name, _step in steps]
     done = names.index(case.status) + 1 if case.status in names else 0
-    for _name, step in steps[done: names.index(status) + 1]:
+    for _name, step in steps[done : names.index(status) + 1]:
         step()
     return ReturnRequest.objects.get(pk=case.pk)
 
@@ -136,7 +152,8 @@ def test_a_channel_return_id_asked_for_again_is_recognised_and_nothing_more_is_o
 
     assert (repeated.value.existing, repeated.value.same_order) == (first, True)
     assert messages_of(repeated, "channel_reference") == (
-        f"Channel return id TM-RET-88 was asked for before: it is return {first.number}.")
+        f"Channel return id TM-RET-88 was asked for before: it is return {first.number}."
+    )
     assert ReturnRequest.objects.count() == 1 and first.lines.get().quantity == 1
 
 
@@ -149,7 +166,8 @@ def test_a_channel_return_id_of_another_order_of_the_channel_is_refused(order, p
 
     assert refused.value.same_order is False
     assert messages_of(refused, "channel_reference") == (
-        f"Channel return id TM-RET-88 was used before, for return {first.number} of another order.")
+        f"Channel return id TM-RET-88 was used before, for return {first.number} of another order."
+    )
     assert ask(other, (product, 1), actor=None, channel_reference="TM-RET-89").order == other
 
 
@@ -200,15 +218,27 @@ def test_each_bad_line_is_refused_under_its_own_key_and_nothing_is_written(produ
     Line = services.ReturnLineInput
 
     with pytest.raises(ValidationError) as refused:
-        services.request_return(order.pk, actor=cs, wanted_outcome="money back", lines=[
-            Line(order_line_id=foreign.lines.get().pk, quantity=1, reason=ReturnReason.QUALITY),
-            Line(order_line_id=line_of(order, product).pk, quantity=0, reason="broken"),
-            Line(order_line_id=line_of(order, other).pk, quantity=1, reason=ReturnReason.WRONG_ITEM, note="x" * 256),
-        ])
+        services.request_return(
+            order.pk,
+            actor=cs,
+            wanted_outcome="money back",
+            lines=[
+                Line(order_line_id=foreign.lines.get().pk, quantity=1, reason=ReturnReason.QUALITY),
+                Line(order_line_id=line_of(order, product).pk, quantity=0, reason="broken"),
+                Line(
+                    order_line_id=line_of(order, other).pk, quantity=1, reason=ReturnReason.WRONG_ITEM, note="x" * 256
+                ),
+            ],
+        )
 
     errors = refused.value.message_dict
-    assert set(errors) == {"wanted_outcome", "lines[0].order_line_id", "lines[1].quantity", "lines[1].reason",
-                           "lines[2].note"}
+    assert set(errors) == {
+        "wanted_outcome",
+        "lines[0].order_line_id",
+        "lines[1].quantity",
+        "lines[1].reason",
+        "lines[2].note",
+    }
     assert "not on order" in errors["lines[0].order_line_id"][0]
     assert not ReturnRequest.objects.exists()
 
@@ -379,8 +409,9 @@ def test_goods_cannot_be_received_before_the_return_is_approved(order, product, 
     case = ask(order, (product, 1), actor=cs)
 
     with pytest.raises(TransitionRefused) as refused:
-        services.receive_return(case.pk, warehouse_id=WarehouseFactory().pk, received=received_all(case),
-                                actor=staff("Warehouse operator"))
+        services.receive_return(
+            case.pk, warehouse_id=WarehouseFactory().pk, received=received_all(case), actor=staff("Warehouse operator")
+        )
 
     assert str(refused.value) == f"Return {case.number} is Requested now, so “Receive goods” is not possible."
 
@@ -477,8 +508,9 @@ def test_one_channel_return_id_sent_for_two_orders_at_once_opens_one_return(prod
     """Each request locks only its own order, so here the database's uniqueness rule decides."""
     orders_of_channel = [delivered_order((product, 1)), delivered_order((product, 1))]
 
-    outcomes = race(*(partial(ask, order, (product, 1), actor=None, channel_reference="TM-RET-7")
-                      for order in orders_of_channel))
+    outcomes = race(
+        *(partial(ask, order, (product, 1), actor=None, channel_reference="TM-RET-7") for order in orders_of_channel)
+    )
 
     opened = [outcome for outcome in outcomes if isinstance(outcome, ReturnRequest)]
     refused = [outcome for outcome in outcomes if isinstance(outcome, services.ReturnAlreadyRequested)]

@@ -77,7 +77,10 @@ def test_the_order_page_shows_the_return_window_and_open_a_return_to_customer_se
     content = client.get(order_page(order)).content.decode()
 
     assert 'id="oc-returns"' in content
-    assert f"Delivered {delivered_on:%Y-%m-%d}; window 7 days, until {delivered_on + timedelta(days=7):%Y-%m-%d}:" in content
+    assert (
+        f"Delivered {delivered_on:%Y-%m-%d}; window 7 days, until {delivered_on + timedelta(days=7):%Y-%m-%d}:"
+        in content
+    )
     assert "<strong>within</strong>" in content
     assert open_url(order) in content
 
@@ -115,8 +118,14 @@ def test_a_late_order_shows_how_many_days_late_it_is(client, product):
 
 def open_form(order, product, quantity, reason=ReturnReason.QUALITY, **extra):
     line = order.lines.get(product=product)
-    return {f"quantity_{line.pk}": str(quantity), f"reason_{line.pk}": reason, f"note_{line.pk}": "Flickers",
-            "wanted_outcome": Outcome.EXCHANGE, "customer_note": "It flickers when switched on.", **extra}
+    return {
+        f"quantity_{line.pk}": str(quantity),
+        f"reason_{line.pk}": reason,
+        f"note_{line.pk}": "Flickers",
+        "wanted_outcome": Outcome.EXCHANGE,
+        "customer_note": "It flickers when switched on.",
+        **extra,
+    }
 
 
 def test_customer_service_opens_a_return_from_the_order_page(client, order, product):
@@ -207,8 +216,11 @@ def test_customer_service_cannot_receive_goods_in_the_console(client, order, pro
     signed_in(client, "Customer service")
 
     page = client.get(return_page(case))
-    response = client.post(step_url(case, "receive"), {
-        "receive-warehouse": warehouse.pk, f"receive-received_{case.lines.get().pk}": "1"}, follow=True)
+    response = client.post(
+        step_url(case, "receive"),
+        {"receive-warehouse": warehouse.pk, f"receive-received_{case.lines.get().pk}": "1"},
+        follow=True,
+    )
 
     assert [step["name"] for step in page.context["steps"]] == []
     assert "Your role may not" in followed_messages(response)
@@ -224,14 +236,24 @@ def test_a_return_is_taken_through_every_step_in_the_console_by_the_right_roles(
 
     approved = client.post(step_url(case, "approve"), follow=True)
     signed_in(client, "Warehouse operator")
-    received = client.post(step_url(case, "receive"), {
-        "receive-warehouse": warehouse.pk, f"receive-received_{line.pk}": "2"}, follow=True)
-    inspected = client.post(step_url(case, "inspect"), {
-        f"inspect-resellable_{line.pk}": "1", f"inspect-damaged_{line.pk}": "1",
-        f"inspect-note_{line.pk}": "Cracked shade"}, follow=True)
+    received = client.post(
+        step_url(case, "receive"), {"receive-warehouse": warehouse.pk, f"receive-received_{line.pk}": "2"}, follow=True
+    )
+    inspected = client.post(
+        step_url(case, "inspect"),
+        {
+            f"inspect-resellable_{line.pk}": "1",
+            f"inspect-damaged_{line.pk}": "1",
+            f"inspect-note_{line.pk}": "Cracked shade",
+        },
+        follow=True,
+    )
     signed_in(client, "Customer service")
-    resolved = client.post(step_url(case, "resolve"), {
-        "resolve-outcome": Outcome.EXCHANGE, f"resolve-exchange_sku_{line.pk}": "LAMP"}, follow=True)
+    resolved = client.post(
+        step_url(case, "resolve"),
+        {"resolve-outcome": Outcome.EXCHANGE, f"resolve-exchange_sku_{line.pk}": "LAMP"},
+        follow=True,
+    )
     closed = client.post(step_url(case, "close"), follow=True)
 
     case.refresh_from_db()
@@ -248,7 +270,13 @@ def test_a_return_is_taken_through_every_step_in_the_console_by_the_right_roles(
     assert reverse("admin:orders_order_change", args=[replacement.pk]) in content
     assert "Cracked shade" in content
     assert [event.transition for event in case.events.all()] == [
-        "request", "approve", "receive", "inspect", "resolve", "close"]
+        "request",
+        "approve",
+        "receive",
+        "inspect",
+        "resolve",
+        "close",
+    ]
 
 
 def test_a_refused_receipt_shows_the_form_again_with_the_error_on_its_line(client, order, product, warehouse):
@@ -256,8 +284,9 @@ def test_a_refused_receipt_shows_the_form_again_with_the_error_on_its_line(clien
     line = case.lines.get()
     signed_in(client, "Warehouse operator")
 
-    response = client.post(step_url(case, "receive"), {
-        "receive-warehouse": warehouse.pk, f"receive-received_{line.pk}": "0"})
+    response = client.post(
+        step_url(case, "receive"), {"receive-warehouse": warehouse.pk, f"receive-received_{line.pk}": "0"}
+    )
 
     assert response.status_code == 200
     form = next(step["form"] for step in response.context["steps"] if step["name"] == "receive")
@@ -270,8 +299,9 @@ def test_an_inspection_that_does_not_add_up_is_shown_on_the_damaged_field(client
     line = case.lines.get()
     signed_in(client, "Warehouse operator")
 
-    response = client.post(step_url(case, "inspect"), {
-        f"inspect-resellable_{line.pk}": "1", f"inspect-damaged_{line.pk}": "0"})
+    response = client.post(
+        step_url(case, "inspect"), {f"inspect-resellable_{line.pk}": "1", f"inspect-damaged_{line.pk}": "0"}
+    )
 
     form = next(step["form"] for step in response.context["steps"] if step["name"] == "inspect")
     assert "must add up to that (now 1)" in " ".join(form.errors[f"damaged_{line.pk}"])
@@ -291,8 +321,11 @@ def test_rejecting_in_the_console_asks_for_the_reason(client, order, product):
 
 
 def test_a_repair_parcel_is_taken_from_the_return_page_to_packing_and_dispatch(client, order, product, warehouse):
-    case = take_to(ask(order, (product, 1), actor=staff("Customer service"), wanted=Outcome.REPAIR),
-                   Status.INSPECTED, warehouse=warehouse)
+    case = take_to(
+        ask(order, (product, 1), actor=staff("Customer service"), wanted=Outcome.REPAIR),
+        Status.INSPECTED,
+        warehouse=warehouse,
+    )
     signed_in(client, "Manager")
 
     resolved = client.post(step_url(case, "resolve"), {"resolve-outcome": Outcome.REPAIR}, follow=True)
@@ -300,9 +333,14 @@ def test_a_repair_parcel_is_taken_from_the_return_page_to_packing_and_dispatch(c
     logistics.pack_item(parcel.pk, "LAMP", actor=None)
     logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=None)
     packed = client.get(return_page(case))
-    client.post(reverse("admin:logistics_shipment_dispatch", args=[order.pk]), {
-        "shipment": parcel.pk, f"parcel-{parcel.pk}-carrier": CarrierFactory().pk,
-        f"parcel-{parcel.pk}-tracking_number": "SF-REPAIR-1"})
+    client.post(
+        reverse("admin:logistics_shipment_dispatch", args=[order.pk]),
+        {
+            "shipment": parcel.pk,
+            f"parcel-{parcel.pk}-carrier": CarrierFactory().pk,
+            f"parcel-{parcel.pk}-tracking_number": "SF-REPAIR-1",
+        },
+    )
 
     assert f"a parcel waits to be packed at {warehouse}" in followed_messages(resolved)
     assert reverse("admin:logistics_shipment_change", args=[parcel.pk]) in resolved.content.decode()
@@ -331,13 +369,19 @@ def test_the_refund_of_a_return_links_to_its_page_only_for_roles_that_may_see_re
 
 
 def test_an_exchange_held_for_stock_tells_the_user(client, order, product, warehouse):
-    case = take_to(ask(order, (product, 1), actor=staff("Customer service"), wanted=Outcome.EXCHANGE),
-                   Status.INSPECTED, warehouse=WarehouseFactory(active=True))
+    case = take_to(
+        ask(order, (product, 1), actor=staff("Customer service"), wanted=Outcome.EXCHANGE),
+        Status.INSPECTED,
+        warehouse=WarehouseFactory(active=True),
+    )
     ProductFactory(sku="LAMP-XL")
     signed_in(client, "Customer service")
 
-    response = client.post(step_url(case, "resolve"), {
-        "resolve-outcome": Outcome.EXCHANGE, f"resolve-exchange_sku_{case.lines.get().pk}": "LAMP-XL"}, follow=True)
+    response = client.post(
+        step_url(case, "resolve"),
+        {"resolve-outcome": Outcome.EXCHANGE, f"resolve-exchange_sku_{case.lines.get().pk}": "LAMP-XL"},
+        follow=True,
+    )
 
     assert "is placed but held for review" in followed_messages(response)
     assert ReturnRequest.objects.get().replacement_order.status == Order.Status.ON_HOLD

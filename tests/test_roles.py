@@ -14,7 +14,14 @@ from orders import roles
 from orders import services as orders
 from orders.models import Order, Payment
 from tests.factories import (
-    CarrierFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock, tracking_number,
+    CarrierFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    place,
+    staff,
+    stock,
+    tracking_number,
 )
 
 pytestmark = pytest.mark.django_db
@@ -56,9 +63,7 @@ def product():
 def group_permissions(name):
     return {
         f"{app}.{codename}"
-        for app, codename in Group.objects.get(name=name).permissions.values_list(
-            "content_type__app_label", "codename"
-        )
+        for app, codename in Group.objects.get(name=name).permissions.values_list("content_type__app_label", "codename")
     }
 
 
@@ -207,8 +212,12 @@ def test_finance_cannot_dispatch(product):
     order = advance(place(lines=[(product, 2)]), "packed", actor=staff(MANAGER))
 
     with pytest.raises(PermissionDenied):
-        logistics.dispatch(order.shipments.get().pk, carrier_id=CarrierFactory().pk,
-                           tracking_number=tracking_number(), actor=staff(FINANCE))
+        logistics.dispatch(
+            order.shipments.get().pk,
+            carrier_id=CarrierFactory().pk,
+            tracking_number=tracking_number(),
+            actor=staff(FINANCE),
+        )
 
     assert fresh(order).status == Order.Status.PACKED
     assert order.shipments.get().status == Shipment.Status.PACKED

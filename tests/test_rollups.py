@@ -16,15 +16,29 @@ from django.utils import timezone
 
 from analytics import services
 from analytics.models import (
-    DailyHandling, DailyOrders, DailyProductSales, DailyProvinceOrders, DailyShipments, DailyStageTime,
+    DailyHandling,
+    DailyOrders,
+    DailyProductSales,
+    DailyProvinceOrders,
+    DailyShipments,
+    DailyStageTime,
 )
 from logistics import services as logistics
 from logistics.models import Shipment, TrackingEvent
 from orders import services as orders
 from orders.models import Order
 from tests.factories import (
-    ChannelFactory, ProductFactory, WarehouseFactory, advance, dispatch_all, order_input, pack_all, pick_all, place,
-    staff, stock,
+    ChannelFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    dispatch_all,
+    order_input,
+    pack_all,
+    pick_all,
+    place,
+    staff,
+    stock,
 )
 
 pytestmark = pytest.mark.django_db
@@ -49,12 +63,11 @@ def products():
 
 def assert_rollups_agree_with_the_records():
     checks = services.rebuild(replace=False)
-    assert {check.model.__name__: check.differing for check in checks} == {
-        check.model.__name__: 0 for check in checks
-    }
+    assert {check.model.__name__: check.differing for check in checks} == {check.model.__name__: 0 for check in checks}
 
 
 # What one change adds ---------------------------------------------------------------------------
+
 
 def test_an_order_placed_counts_once_on_its_day_with_its_value_province_and_products(counted, products):
     cheap, dear = products
@@ -68,9 +81,15 @@ def test_an_order_placed_counts_once_on_its_day_with_its_value_province_and_prod
     assert (row.day, row.channel_id, row.orders, row.gmv) == (day, order.channel_id, 1, Decimal("90.00"))
     assert row.reached_confirmed == 1 and row.reached_picking == 0
     assert DailyProvinceOrders.objects.values_list("day", "province", "orders", "gmv").get() == (
-        day, "广东省", 1, Decimal("90.00"))
+        day,
+        "广东省",
+        1,
+        Decimal("90.00"),
+    )
     assert set(DailyProductSales.objects.values_list("product_id", "quantity", "revenue")) == {
-        (cheap.pk, 2, Decimal("50.00")), (dear.pk, 1, Decimal("40.00"))}
+        (cheap.pk, 2, Decimal("50.00")),
+        (dear.pk, 1, Decimal("40.00")),
+    }
 
 
 def test_the_day_is_the_shops_day_not_utc(counted, products):
@@ -113,8 +132,14 @@ def test_the_funnel_counts_a_stage_an_order_skipped_on_its_way(counted, products
         advance(order, "delivered")
 
     row = DailyOrders.objects.get()
-    assert [row.reached_confirmed, row.reached_picking, row.reached_packed, row.reached_shipped,
-            row.reached_delivered, row.reached_completed] == [1, 1, 1, 1, 1, 0]
+    assert [
+        row.reached_confirmed,
+        row.reached_picking,
+        row.reached_packed,
+        row.reached_shipped,
+        row.reached_delivered,
+        row.reached_completed,
+    ] == [1, 1, 1, 1, 1, 0]
 
 
 def test_shipment_steps_count_dispatch_delivery_and_the_people_who_did_them(counted, products):
@@ -127,17 +152,21 @@ def test_shipment_steps_count_dispatch_delivery_and_the_people_who_did_them(coun
 
     shipped = DailyShipments.objects.get()
     assert (shipped.dispatched, shipped.delivered, shipped.delivery_timed, shipped.promised, shipped.on_time) == (
-        1, 1, 1, 1, 1)
+        1,
+        1,
+        1,
+        1,
+        1,
+    )
     assert shipped.warehouse_id == shipment.warehouse_id
     handled = dict(DailyHandling.objects.values_list("step", "user_id"))
     assert handled == {"pick": operator.pk, "pack": operator.pk, "dispatch": coordinator.pk}
 
 
 def test_a_change_rolled_back_counts_nothing(counted, products):
-    with counted():
-        with transaction.atomic():
-            place(lines=[(products[0], 1)])
-            transaction.set_rollback(True)
+    with counted(), transaction.atomic():
+        place(lines=[(products[0], 1)])
+        transaction.set_rollback(True)
 
     assert not DailyOrders.objects.exists()
     assert not DailyStageTime.objects.exists()
@@ -156,8 +185,10 @@ def test_a_province_corrected_after_intake_moves_the_order_to_its_new_province(c
 
 def test_orders_placed_in_bulk_are_counted_like_single_ones(counted, products):
     channel = ChannelFactory()
-    inputs = [order_input(channel, lines=[(products[0], n)], payment_method="card", paid_amount=f"{25 * n}.00")
-              for n in (1, 2, 3)]
+    inputs = [
+        order_input(channel, lines=[(products[0], n)], payment_method="card", paid_amount=f"{25 * n}.00")
+        for n in (1, 2, 3)
+    ]
 
     with counted():
         orders.place_orders(inputs)
@@ -178,36 +209,55 @@ def test_a_repeated_upsert_adds_to_the_row_instead_of_replacing_it():
     assert DailyOrders.objects.values_list("orders", "gmv").get() == (4, Decimal("21.00"))
 
 
-@pytest.mark.parametrize("seconds, bucket", [
-    (0, 0), (59, 0), (60, 60), (299, 180), (300, 300), (3599, 2700), (3600, 3600), (90 * 86400, 30 * 86400),
-])
+@pytest.mark.parametrize(
+    "seconds, bucket",
+    [
+        (0, 0),
+        (59, 0),
+        (60, 60),
+        (299, 180),
+        (300, 300),
+        (3599, 2700),
+        (3600, 3600),
+        (90 * 86400, 30 * 86400),
+    ],
+)
 def test_handling_times_fall_in_the_bucket_that_starts_at_or_below_them(seconds, bucket):
     assert services.handling_bucket(seconds) == bucket
 
 
 # Agreement with a recomputation -------------------------------------------------------------
 
+
 def run_random_shop(rng, products, *, orders_count=30):
     """Orders placed over ten days and taken through a random mix of what happens to orders:
     review, payments, cancellations, address fixes, picking, packing, dispatch, delivery, delivery
     exceptions, parcels returned to sender, completion."""
     reviewer, operator = staff("Order reviewer"), staff("Warehouse operator")
-    coordinator, service, finance, manager = (staff("Logistics coordinator"), staff("Customer service"),
-                                              staff("Finance"), staff("Manager"))
+    coordinator, service, finance, manager = (
+        staff("Logistics coordinator"),
+        staff("Customer service"),
+        staff("Finance"),
+        staff("Manager"),
+    )
     channels = [ChannelFactory(code="web", name="Web shop"), ChannelFactory(code="app", name="App")]
     provinces = ["浙江省", "江苏省", "广东省"]
     for n in range(orders_count):
         lines = [(product, rng.randint(1, 3)) for product in rng.sample(products, rng.randint(1, len(products)))]
         held = rng.random() < 0.25
         order = place(
-            rng.choice(channels), lines=lines, province=rng.choice(provinces), city="" if held else "杭州市",
-            phone=f"1390000{n:04d}", address=f"文三路 {n + 1} 号", payment_method=rng.choice(["cod", "card"]),
+            rng.choice(channels),
+            lines=lines,
+            province=rng.choice(provinces),
+            city="" if held else "杭州市",
+            phone=f"1390000{n:04d}",
+            address=f"文三路 {n + 1} 号",
+            payment_method=rng.choice(["cod", "card"]),
             placed_at=timezone.now() - timedelta(days=rng.randint(0, 9), hours=rng.randint(0, 23)),
         )
         if order.status == Status.ON_HOLD:
             if rng.random() < 0.4:
-                orders.update_delivery_address(order.pk, actor=reviewer, province=rng.choice(provinces),
-                                               city="南京市")
+                orders.update_delivery_address(order.pk, actor=reviewer, province=rng.choice(provinces), city="南京市")
             decision = rng.random()
             if decision < 0.3:
                 orders.reject(order.pk, actor=reviewer, reason="unreachable")
@@ -218,8 +268,9 @@ def run_random_shop(rng, products, *, orders_count=30):
         if order.payment_method == "card" and rng.random() < 0.7:
             order.refresh_from_db()
             orders.record_payment(order.pk, method="card", amount=order.total, actor=finance)
-        fate = rng.choice(["confirmed", "picking", "packed", "cancel", "shipped", "delivered", "exception",
-                           "returned", "completed"])
+        fate = rng.choice(
+            ["confirmed", "picking", "packed", "cancel", "shipped", "delivered", "exception", "returned", "completed"]
+        )
         if fate == "cancel":
             if rng.random() < 0.5:
                 pick_all(order, actor=operator)
@@ -233,8 +284,12 @@ def run_random_shop(rng, products, *, orders_count=30):
             advance(order, "shipped", actor=operator)
             shipment = order.shipments.get()
             logistics.record_tracking_event(
-                shipment.pk, status=fate, occurred_at=timezone.now(), source=TrackingEvent.Source.CONSOLE,
-                exception_kind="delayed" if fate == "exception" else "", actor=coordinator,
+                shipment.pk,
+                status=fate,
+                occurred_at=timezone.now(),
+                source=TrackingEvent.Source.CONSOLE,
+                exception_kind="delayed" if fate == "exception" else "",
+                actor=coordinator,
             )
             if fate == "exception" and rng.random() < 0.5:
                 logistics.mark_delivered(shipment.pk, actor=coordinator)
@@ -253,7 +308,8 @@ def test_live_rollups_agree_with_a_full_recomputation_after_a_random_day_of_busi
 
     assert DailyOrders.objects.aggregate(total=Sum("orders"))["total"] == Order.objects.count() == 30
     assert DailyShipments.objects.aggregate(delivered=Sum("delivered"))["delivered"] == (
-        Shipment.objects.filter(status=Shipment.Status.DELIVERED).count())
+        Shipment.objects.filter(status=Shipment.Status.DELIVERED).count()
+    )
     assert_rollups_agree_with_the_records()
 
 
@@ -280,6 +336,7 @@ def test_rebuild_command_reports_agreement_then_finds_and_repairs_a_lost_increme
 
 # Real concurrency ---------------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_orders_payments_cancellations_and_pick_lists_lose_no_increment():
@@ -296,25 +353,34 @@ def test_concurrent_orders_payments_cancellations_and_pick_lists_lose_no_increme
     waiting = {warehouse.pk: [] for warehouse in warehouses}
     for n in range(8):
         where = n % 2
-        order = place([web, app][(n // 2 + where) % 2], lines=[(kept_in[where], 1)], phone=f"1370000{n:04d}",
-                      address=f"解放路 {n} 号")
+        order = place(
+            [web, app][(n // 2 + where) % 2],
+            lines=[(kept_in[where], 1)],
+            phone=f"1370000{n:04d}",
+            address=f"解放路 {n} 号",
+        )
         waiting[warehouses[where].pk].append(order.pk)
     to_cancel = place(web, lines=[(product, 1)], phone="13711110000", address="人民路 1 号")
     to_pay = place(app, lines=[(product, 1)], phone="13711110001", address="人民路 2 号", payment_method="card")
     operators = [staff("Warehouse operator"), staff("Warehouse operator")]
-    buyers = [order_input(web if n % 2 else app, lines=[(product, 1)], phone=f"1360000{n:04d}",
-                          address=f"中山路 {n} 号") for n in range(10)]
+    buyers = [
+        order_input(web if n % 2 else app, lines=[(product, 1)], phone=f"1360000{n:04d}", address=f"中山路 {n} 号")
+        for n in range(10)
+    ]
 
     outcomes = race(
         *[partial(orders.place_order, data) for data in buyers],
-        *[partial(logistics.create_pick_wave, warehouse_id, ids, actor=operator)
-          for (warehouse_id, ids), operator in zip(waiting.items(), operators, strict=True)],
+        *[
+            partial(logistics.create_pick_wave, warehouse_id, ids, actor=operator)
+            for (warehouse_id, ids), operator in zip(waiting.items(), operators, strict=True)
+        ],
         partial(orders.cancel, to_cancel.pk, actor=staff("Customer service"), reason="changed mind"),
         partial(orders.record_payment, to_pay.pk, method="card", amount=to_pay.total, actor=staff("Finance")),
     )
 
     assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)]
-    totals = DailyOrders.objects.aggregate(orders=Sum("orders"), cancelled=Sum("cancelled_orders"),
-                                           paid=Sum("paid_orders"), picking=Sum("reached_picking"))
+    totals = DailyOrders.objects.aggregate(
+        orders=Sum("orders"), cancelled=Sum("cancelled_orders"), paid=Sum("paid_orders"), picking=Sum("reached_picking")
+    )
     assert totals == {"orders": 20, "cancelled": 1, "paid": 1, "picking": 8}
     assert_rollups_agree_with_the_records()

@@ -42,7 +42,9 @@ def scan(client, shipment, code):
 
 
 def finish(client, shipment, weight_kg="1.2", package_count="1"):
-    return client.post(parcel_page(shipment), {"step": "finish", "weight_kg": weight_kg, "package_count": package_count})
+    return client.post(
+        parcel_page(shipment), {"step": "finish", "weight_kg": weight_kg, "package_count": package_count}
+    )
 
 
 def packed(shipment):
@@ -55,7 +57,7 @@ def banner(response):
     start = content.find('class="oc-scan-error"')
     if start == -1:
         return None
-    text = re.sub(r"<[^>]+>", " ", content[content.index(">", start) + 1:content.index("</div>", start)])
+    text = re.sub(r"<[^>]+>", " ", content[content.index(">", start) + 1 : content.index("</div>", start)])
     return " ".join(html.unescape(text).split())
 
 
@@ -196,7 +198,7 @@ def test_the_warehouse_chosen_once_is_remembered_and_picks_the_parcel(client, sp
     response = client.post(SCAN_PAGE, {"order": order.number})
 
     assert response.url == parcel_page(far_parcel)
-    assert 'selected>SH · Shanghai</option>' in client.get(SCAN_PAGE).content.decode()
+    assert "selected>SH · Shanghai</option>" in client.get(SCAN_PAGE).content.decode()
 
 
 def test_an_order_whose_parcel_waits_in_another_warehouse_says_where(client, teapot, warehouse):
@@ -208,8 +210,10 @@ def test_an_order_whose_parcel_waits_in_another_warehouse_says_where(client, tea
     client.get(SCAN_PAGE, {"warehouse": elsewhere.pk})
     response = client.post(SCAN_PAGE, {"order": order.number})
 
-    assert (f"Order {order.number} waits to be packed in HZ · Hangzhou East, not in SH · Shanghai: pack it there, "
-            "or switch warehouse.") in banner(response)
+    assert (
+        f"Order {order.number} waits to be packed in HZ · Hangzhou East, not in SH · Shanghai: pack it there, "
+        "or switch warehouse."
+    ) in banner(response)
 
 
 def test_without_a_chosen_warehouse_an_order_with_two_parcels_asks_which(client, split_order):
@@ -317,15 +321,18 @@ def test_closing_a_parcel_with_missing_items_is_refused(client, parcel, teapot, 
     assert parcel.order.status == Order.Status.PICKING
 
 
-@pytest.mark.parametrize(("weight", "packages", "field", "message"), [
-    ("", "1", "weight_kg", "Weight (kg): Enter a number."),
-    ("heavy", "1", "weight_kg", "Weight (kg): Enter a number."),
-    ("0", "1", "weight_kg", "Weight (kg): Enter a number greater than 0 and at most 9999."),
-    ("-2", "1", "weight_kg", "Weight (kg): Enter a number greater than 0 and at most 9999."),
-    ("1.2", "0", "package_count", "Packages: Enter between 1 and 99 packages."),
-    ("1.2", "100", "package_count", "Packages: Enter between 1 and 99 packages."),
-    ("1.2", "two", "package_count", "Packages: Enter a whole number of packages."),
-])
+@pytest.mark.parametrize(
+    ("weight", "packages", "field", "message"),
+    [
+        ("", "1", "weight_kg", "Weight (kg): Enter a number."),
+        ("heavy", "1", "weight_kg", "Weight (kg): Enter a number."),
+        ("0", "1", "weight_kg", "Weight (kg): Enter a number greater than 0 and at most 9999."),
+        ("-2", "1", "weight_kg", "Weight (kg): Enter a number greater than 0 and at most 9999."),
+        ("1.2", "0", "package_count", "Packages: Enter between 1 and 99 packages."),
+        ("1.2", "100", "package_count", "Packages: Enter between 1 and 99 packages."),
+        ("1.2", "two", "package_count", "Packages: Enter a whole number of packages."),
+    ],
+)
 def test_weight_and_package_count_are_checked_and_named(client, parcel, weight, packages, field, message):
     signed_in(client)
     scan_everything(client, parcel)

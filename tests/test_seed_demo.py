@@ -9,16 +9,31 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.management.commands.seed_demo import DEMO_PASSWORD
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import ledger_mismatches, low_stock
 from logistics.models import Carrier, Shipment
-from analytics.management.commands.seed_demo import DEMO_PASSWORD
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
 from orders.roles import MANAGER, ROLES
 
 pytestmark = pytest.mark.django_db
-COUNTED = [Product, Warehouse, StockLevel, StockMovement, Channel, Carrier, User, Customer, Order, OrderLine,
-           Allocation, Payment, OrderEvent, Shipment, BlockedContact]
+COUNTED = [
+    Product,
+    Warehouse,
+    StockLevel,
+    StockMovement,
+    Channel,
+    Carrier,
+    User,
+    Customer,
+    Order,
+    OrderLine,
+    Allocation,
+    Payment,
+    OrderEvent,
+    Shipment,
+    BlockedContact,
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +71,17 @@ def test_held_orders_show_several_different_reasons(demo_shop):
     held = Order.objects.filter(status=Order.Status.ON_HOLD)
     codes = {reason["code"] for order in held for reason in order.hold_reasons}
 
-    assert {"blocked_phone", "blocked_address", "phone_invalid", "address_incomplete", "payment_mismatch",
-            "out_of_stock", "cod_over_limit", "high_value", "repeat_phone"} <= codes
+    assert {
+        "blocked_phone",
+        "blocked_address",
+        "phone_invalid",
+        "address_incomplete",
+        "payment_mismatch",
+        "out_of_stock",
+        "cod_over_limit",
+        "high_value",
+        "repeat_phone",
+    } <= codes
 
 
 def test_every_role_has_a_demo_user_with_the_printed_password(demo_shop):

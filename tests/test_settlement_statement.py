@@ -17,16 +17,30 @@ def settled_order():
     """Two lines, shipping 12.00, discount 5.00: a total of 82.00 paid in two instalments of 41.00,
     with a refund of 10.00 paid out and one of 6.00 declined."""
     finance = staff("Finance")
-    mug, tea = ProductFactory(sku="MUG-1", name="Blue mug", unit_price=Decimal("25.00")), \
-        ProductFactory(sku="TEA-9", name="Green tea", unit_price=Decimal("25.00"))
+    mug, tea = (
+        ProductFactory(sku="MUG-1", name="Blue mug", unit_price=Decimal("25.00")),
+        ProductFactory(sku="TEA-9", name="Green tea", unit_price=Decimal("25.00")),
+    )
     warehouse = WarehouseFactory()
     stock(mug, warehouse, 5)
     stock(tea, warehouse, 5)
-    order = place(lines=[(mug, 2), (tea, 1)], payment_method="instalments", shipping_fee=Decimal("12.00"),
-                  discount=Decimal("5.00"), actor=staff("Manager"))
+    order = place(
+        lines=[(mug, 2), (tea, 1)],
+        payment_method="instalments",
+        shipping_fee=Decimal("12.00"),
+        discount=Decimal("5.00"),
+        actor=staff("Manager"),
+    )
     for number in (1, 2):
-        orders.record_payment(order.pk, method="instalments", amount=Decimal("41.00"), actor=finance,
-                              reference=f"INS-{number}", instalment_number=number, instalment_count=2)
+        orders.record_payment(
+            order.pk,
+            method="instalments",
+            amount=Decimal("41.00"),
+            actor=finance,
+            reference=f"INS-{number}",
+            instalment_number=number,
+            instalment_count=2,
+        )
     [paid] = orders.request_refund(order.pk, amount=Decimal("10.00"), reason="chipped mug", actor=finance)
     orders.approve_refund(paid.pk, actor=finance)
     orders.mark_refund_paid(paid.pk, actor=finance, reference="RF-555")
@@ -54,15 +68,15 @@ def test_the_statement_lists_lines_totals_payments_refunds_and_balance(client, s
     assert settled_order.number in page and "Settlement statement" in page
     assert '<td class="mono">MUG-1</td><td>Blue mug</td><td class="num">2</td>' in page
     assert "Green tea" in page
-    assert "<th>Shipping</th><td class=\"num\">CNY 12.00</td>" in page
-    assert "<th>Discount</th><td class=\"num\">− CNY 5.00</td>" in page
-    assert "<th>Total</th><td class=\"num\">CNY 82.00</td>" in page
+    assert '<th>Shipping</th><td class="num">CNY 12.00</td>' in page
+    assert '<th>Discount</th><td class="num">− CNY 5.00</td>' in page
+    assert '<th>Total</th><td class="num">CNY 82.00</td>' in page
     assert "Instalments 1/2" in page and "INS-1" in page and "INS-2" in page
     assert "chipped mug" in page and "RF-555" in page and "asked twice" in page
     assert '<td class="status">Paid</td>' in page and '<td class="status">Failed</td>' in page
-    assert "<th>Refunded</th><td class=\"num\">− CNY 10.00</td>" in page
-    assert "<th>Net paid</th><td class=\"num\">CNY 72.00</td>" in page
-    assert "<th>Balance due</th><td class=\"num\">CNY 0.00</td>" in page
+    assert '<th>Refunded</th><td class="num">− CNY 10.00</td>' in page
+    assert '<th>Net paid</th><td class="num">CNY 72.00</td>' in page
+    assert '<th>Balance due</th><td class="num">CNY 0.00</td>' in page
 
 
 def test_the_statement_shows_what_is_still_due_and_owed(client):
@@ -76,8 +90,8 @@ def test_the_statement_shows_what_is_still_due_and_owed(client):
 
     page = text_of(client.get(statement_url(order)))
 
-    assert "<th>Refund owed</th><td class=\"num\">CNY 15.00</td>" in page
-    assert "<th>Balance due</th><td class=\"num\">CNY 20.00</td>" in page
+    assert '<th>Refund owed</th><td class="num">CNY 15.00</td>' in page
+    assert '<th>Balance due</th><td class="num">CNY 20.00</td>' in page
     assert "No refund." not in page
 
 
@@ -90,7 +104,7 @@ def test_a_cancelled_order_owes_nothing_more(client):
 
     page = text_of(client.get(statement_url(order)))
 
-    assert "<th>Balance due</th><td class=\"num\">CNY 0.00</td>" in page
+    assert '<th>Balance due</th><td class="num">CNY 0.00</td>' in page
     assert "No payment recorded." in page
 
 
@@ -106,8 +120,14 @@ def test_the_statement_is_ready_to_print_without_anything_from_outside(client, s
 
 @pytest.mark.parametrize(
     ("role", "allowed"),
-    [("Finance", True), ("Customer service", True), ("Manager", True),
-     ("Warehouse operator", False), ("Logistics coordinator", False), ("Order reviewer", False)],
+    [
+        ("Finance", True),
+        ("Customer service", True),
+        ("Manager", True),
+        ("Warehouse operator", False),
+        ("Logistics coordinator", False),
+        ("Order reviewer", False),
+    ],
 )
 def test_only_roles_that_deal_with_money_see_statements(client, settled_order, role, allowed):
     client.force_login(staff(role))

@@ -16,8 +16,16 @@ from logistics import services as logistics
 from logistics.models import CarrierService, Shipment
 from orders import services as orders
 from tests.factories import (
-    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, advance, order_input, pick_all, place,
-    staff, stock,
+    CarrierFactory,
+    CarrierServiceFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    order_input,
+    pick_all,
+    place,
+    staff,
+    stock,
 )
 
 pytestmark = pytest.mark.django_db
@@ -41,13 +49,27 @@ def rates():
     careful = CarrierFactory(code="careful", name="Careful Couriers")
     return {
         "standard": CarrierServiceFactory(carrier=sf, code="standard", base_fee=Decimal("8"), fee_per_kg=Decimal("2")),
-        "express": CarrierServiceFactory(carrier=sf, code="express", name="Express", kind=Kind.EXPRESS,
-                                         base_fee=Decimal("15"), fee_per_kg=Decimal("3"), transit_days=1),
-        "cod": CarrierServiceFactory(carrier=ems, code="standard", supports_cod=True, base_fee=Decimal("10"),
-                                     fee_per_kg=Decimal("2")),
-        "fragile": CarrierServiceFactory(carrier=careful, code="special", name="Special handling",
-                                         kind=Kind.SPECIAL_HANDLING, supports_fragile=True,
-                                         base_fee=Decimal("20"), fee_per_kg=Decimal("3")),
+        "express": CarrierServiceFactory(
+            carrier=sf,
+            code="express",
+            name="Express",
+            kind=Kind.EXPRESS,
+            base_fee=Decimal("15"),
+            fee_per_kg=Decimal("3"),
+            transit_days=1,
+        ),
+        "cod": CarrierServiceFactory(
+            carrier=ems, code="standard", supports_cod=True, base_fee=Decimal("10"), fee_per_kg=Decimal("2")
+        ),
+        "fragile": CarrierServiceFactory(
+            carrier=careful,
+            code="special",
+            name="Special handling",
+            kind=Kind.SPECIAL_HANDLING,
+            supports_fragile=True,
+            base_fee=Decimal("20"),
+            fee_per_kg=Decimal("3"),
+        ),
     }
 
 
@@ -58,8 +80,9 @@ def order_of(warehouse, *, quantity=1, fragile=False, weight="0.500", paid=True,
     stock(product, warehouse, 50)
     n = next(_customers)
     payment = {"payment_method": "card", "paid_amount": product.unit_price * quantity} if paid else {}
-    order = place(lines=[(product, quantity)], phone=f"1370000{n:04d}", address=f"学院路 {n} 号",
-                  **payment, **overrides)
+    order = place(
+        lines=[(product, quantity)], phone=f"1370000{n:04d}", address=f"学院路 {n} 号", **payment, **overrides
+    )
     assert order.status == "confirmed"
     return order
 
@@ -109,10 +132,12 @@ def test_cash_on_delivery_goes_only_with_a_carrier_that_collects(rates, warehous
 
 
 def test_otherwise_the_cheapest_service_for_the_weight_wins(warehouse):
-    light_rate = CarrierServiceFactory(carrier=CarrierFactory(code="yto", name="YTO"), code="light",
-                                       base_fee=Decimal("5"), fee_per_kg=Decimal("4"))
-    heavy_rate = CarrierServiceFactory(carrier=CarrierFactory(code="zto", name="ZTO"), code="heavy",
-                                       base_fee=Decimal("12"), fee_per_kg=Decimal("1"))
+    light_rate = CarrierServiceFactory(
+        carrier=CarrierFactory(code="yto", name="YTO"), code="light", base_fee=Decimal("5"), fee_per_kg=Decimal("4")
+    )
+    heavy_rate = CarrierServiceFactory(
+        carrier=CarrierFactory(code="zto", name="ZTO"), code="heavy", base_fee=Decimal("12"), fee_per_kg=Decimal("1")
+    )
 
     light = chosen(order_of(warehouse, weight="0.500"), warehouse)
     heavy = chosen(order_of(warehouse, quantity=4, weight="2.000"), warehouse)
@@ -140,7 +165,12 @@ def test_a_parcel_no_service_fits_gets_none_and_still_goes_on_the_pick_list(rate
 
     shipment = chosen(order, warehouse)
 
-    assert (shipment.service, shipment.carrier, shipment.service_reason, shipment.shipping_cost) == (None, None, "", None)
+    assert (shipment.service, shipment.carrier, shipment.service_reason, shipment.shipping_cost) == (
+        None,
+        None,
+        "",
+        None,
+    )
     order.refresh_from_db()
     assert order.status == "picking"
 
@@ -164,7 +194,8 @@ def test_the_plan_shown_ahead_is_what_the_pick_list_then_chooses(rates):
     pick_all(order)
 
     assert [(p.warehouse, p.units, p.service, p.reason) for p in plans] == [
-        (near, 1, rates["fragile"], Reason.FRAGILE), (far, 2, rates["standard"], Reason.CHEAPEST),
+        (near, 1, rates["fragile"], Reason.FRAGILE),
+        (far, 2, rates["standard"], Reason.CHEAPEST),
     ]
     assert [(s.warehouse, s.service, s.service_reason) for s in order.shipments.order_by("warehouse__priority")] == [
         (p.warehouse, p.service, p.reason) for p in plans
@@ -182,7 +213,9 @@ def test_a_coordinator_overrides_the_service_and_the_fee_follows(rates, warehous
 
     shipment.refresh_from_db()
     assert (shipment.service, shipment.carrier, shipment.service_reason) == (
-        rates["express"], rates["express"].carrier, Reason.CHOSEN_BY_STAFF,
+        rates["express"],
+        rates["express"].carrier,
+        Reason.CHOSEN_BY_STAFF,
     )
     assert shipment.shipping_cost == rates["express"].fee_for(Decimal("0.5"))
 
@@ -272,8 +305,9 @@ def test_the_shipment_list_shows_service_reason_and_status(client, rates, wareho
 def test_the_shipment_page_shows_lines_reason_and_tracking_events(client, rates, warehouse):
     order = advance(order_of(warehouse, quantity=2), "shipped")
     shipment = order.shipments.get()
-    logistics.record_tracking_event(shipment.pk, status="in_transit", occurred_at=timezone.now(),
-                                    location="杭州转运中心", source="console")
+    logistics.record_tracking_event(
+        shipment.pk, status="in_transit", occurred_at=timezone.now(), location="杭州转运中心", source="console"
+    )
     client.force_login(staff("Logistics coordinator"))
 
     response = client.get(shipment_page(shipment))
@@ -423,31 +457,53 @@ def test_a_coordinator_adds_a_carrier_service_on_the_carrier_page(client, rates)
     client.force_login(staff("Logistics coordinator"))
     existing = list(carrier.services.order_by("pk"))
     data = {
-        "code": carrier.code, "name": carrier.name, "tracking_url_template": carrier.tracking_url_template,
-        "active": "on", "services-TOTAL_FORMS": str(len(existing) + 1),
-        "services-INITIAL_FORMS": str(len(existing)), "services-MIN_NUM_FORMS": "0", "services-MAX_NUM_FORMS": "1000",
+        "code": carrier.code,
+        "name": carrier.name,
+        "tracking_url_template": carrier.tracking_url_template,
+        "active": "on",
+        "services-TOTAL_FORMS": str(len(existing) + 1),
+        "services-INITIAL_FORMS": str(len(existing)),
+        "services-MIN_NUM_FORMS": "0",
+        "services-MAX_NUM_FORMS": "1000",
     }
     for index, service in enumerate(existing):
-        data.update({
-            f"services-{index}-id": service.pk, f"services-{index}-carrier": carrier.pk,
-            f"services-{index}-code": service.code, f"services-{index}-name": service.name,
-            f"services-{index}-kind": service.kind, f"services-{index}-base_fee": service.base_fee,
-            f"services-{index}-fee_per_kg": service.fee_per_kg, f"services-{index}-transit_days": service.transit_days,
-            f"services-{index}-active": "on",
-        })
+        data.update(
+            {
+                f"services-{index}-id": service.pk,
+                f"services-{index}-carrier": carrier.pk,
+                f"services-{index}-code": service.code,
+                f"services-{index}-name": service.name,
+                f"services-{index}-kind": service.kind,
+                f"services-{index}-base_fee": service.base_fee,
+                f"services-{index}-fee_per_kg": service.fee_per_kg,
+                f"services-{index}-transit_days": service.transit_days,
+                f"services-{index}-active": "on",
+            }
+        )
     new = len(existing)
-    data.update({
-        f"services-{new}-carrier": carrier.pk, f"services-{new}-code": "cod", f"services-{new}-name": "Cash collect",
-        f"services-{new}-kind": "standard", f"services-{new}-supports_cod": "on", f"services-{new}-base_fee": "9.50",
-        f"services-{new}-fee_per_kg": "1.5", f"services-{new}-transit_days": "4", f"services-{new}-active": "on",
-    })
+    data.update(
+        {
+            f"services-{new}-carrier": carrier.pk,
+            f"services-{new}-code": "cod",
+            f"services-{new}-name": "Cash collect",
+            f"services-{new}-kind": "standard",
+            f"services-{new}-supports_cod": "on",
+            f"services-{new}-base_fee": "9.50",
+            f"services-{new}-fee_per_kg": "1.5",
+            f"services-{new}-transit_days": "4",
+            f"services-{new}-active": "on",
+        }
+    )
 
     response = client.post(reverse("admin:logistics_carrier_change", args=[carrier.pk]), data)
 
     assert response.status_code == 302, response.context["errors"] if response.context else response
     added = carrier.services.get(code="cod")
     assert (added.supports_cod, added.base_fee, added.fee_per_kg, added.transit_days) == (
-        True, Decimal("9.50"), Decimal("1.50"), 4,
+        True,
+        Decimal("9.50"),
+        Decimal("1.50"),
+        4,
     )
 
 

@@ -45,8 +45,13 @@ def agent():
 
 
 def open_for(order, actor, **overrides):
-    values = {"subject": "Teapot arrived cracked", "category": Ticket.Category.DAMAGE,
-              "severity": Ticket.Severity.NORMAL, "description": "The lid is broken.", "order_id": order.pk}
+    values = {
+        "subject": "Teapot arrived cracked",
+        "category": Ticket.Category.DAMAGE,
+        "severity": Ticket.Severity.NORMAL,
+        "description": "The lid is broken.",
+        "order_id": order.pk,
+    }
     values.update(overrides)
     return tickets.open_ticket(actor=actor, **values)
 
@@ -59,7 +64,11 @@ def resolved(ticket, actor):
 
 def make_return(order, agent):
     return ReturnRequest.objects.create(
-        order=order, wanted_outcome="refund", window_days=7, within_window=True, requested_by=agent,
+        order=order,
+        wanted_outcome="refund",
+        window_days=7,
+        within_window=True,
+        requested_by=agent,
     )
 
 
@@ -164,8 +173,9 @@ def lock_at_once(model, pk):
 def test_opening_a_ticket_locks_its_order_and_not_its_customer(order, agent):
     with transaction.atomic():
         open_for(order, agent)
-        customer_free, order_free = race(lambda: lock_at_once(Customer, order.customer_id),
-                                         lambda: lock_at_once(Order, order.pk))
+        customer_free, order_free = race(
+            lambda: lock_at_once(Customer, order.customer_id), lambda: lock_at_once(Order, order.pk)
+        )
 
     assert customer_free is True
     assert isinstance(order_free, DatabaseError)
@@ -270,20 +280,23 @@ def test_a_resolved_ticket_is_reopened_with_a_reason(order, agent):
     assert ticket.events.last().reason == "The replacement is cracked too"
 
 
-@pytest.mark.parametrize("path, step", [
-    ([], "resume"),
-    ([], "wait_for_customer"),
-    ([], "close"),
-    ([], "reopen"),
-    (["start"], "start"),
-    (["start"], "close"),
-    (["start", "wait_for_customer"], "wait_for_customer"),
-    (["resolve"], "start"),
-    (["resolve"], "resolve"),
-    (["resolve", "close"], "reopen"),
-    (["resolve", "close"], "resolve"),
-    (["resolve", "close"], "close"),
-])
+@pytest.mark.parametrize(
+    "path, step",
+    [
+        ([], "resume"),
+        ([], "wait_for_customer"),
+        ([], "close"),
+        ([], "reopen"),
+        (["start"], "start"),
+        (["start"], "close"),
+        (["start", "wait_for_customer"], "wait_for_customer"),
+        (["resolve"], "start"),
+        (["resolve"], "resolve"),
+        (["resolve", "close"], "reopen"),
+        (["resolve", "close"], "resolve"),
+        (["resolve", "close"], "close"),
+    ],
+)
 def test_a_step_the_status_does_not_allow_is_refused(order, agent, path, step):
     ticket = open_for(order, agent)
     for taken in path:
@@ -314,8 +327,9 @@ def test_a_step_on_a_ticket_someone_changed_meanwhile_is_refused(order, agent):
 # --- replies and notes --------------------------------------------------------------------------
 
 
-def test_a_reply_emails_the_customer_after_commit_and_is_the_first_response(order, agent,
-                                                                             django_capture_on_commit_callbacks):
+def test_a_reply_emails_the_customer_after_commit_and_is_the_first_response(
+    order, agent, django_capture_on_commit_callbacks
+):
     ticket = open_for(order, agent)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -337,8 +351,9 @@ def test_a_reply_emails_the_customer_after_commit_and_is_the_first_response(orde
     assert len(mail.outbox) == 2
 
 
-def test_a_reply_to_a_customer_without_email_is_refused_suggesting_a_call(product, agent,
-                                                                          django_capture_on_commit_callbacks):
+def test_a_reply_to_a_customer_without_email_is_refused_suggesting_a_call(
+    product, agent, django_capture_on_commit_callbacks
+):
     order = place(lines=[(product, 1)], phone="13900139000")
     ticket = open_for(order, agent)
 
@@ -361,8 +376,9 @@ def test_a_closed_ticket_is_not_answered_any_more(order, agent):
         tickets.reply(ticket.pk, text="One more thing", actor=agent)
 
 
-def test_an_internal_note_is_kept_apart_from_replies_and_sends_nothing(order, agent,
-                                                                       django_capture_on_commit_callbacks):
+def test_an_internal_note_is_kept_apart_from_replies_and_sends_nothing(
+    order, agent, django_capture_on_commit_callbacks
+):
     ticket = open_for(order, agent)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -410,8 +426,7 @@ def refusing_mail_server(monkeypatch, refusals):
 
 
 @override_settings(NOTIFICATION_MAX_ATTEMPTS=3)
-def test_a_reply_the_mail_server_refuses_is_tried_again(order, agent, monkeypatch,
-                                                        django_capture_on_commit_callbacks):
+def test_a_reply_the_mail_server_refuses_is_tried_again(order, agent, monkeypatch, django_capture_on_commit_callbacks):
     tries = refusing_mail_server(monkeypatch, refusals=2)
     ticket = open_for(order, agent)
 
@@ -427,7 +442,8 @@ def test_a_reply_the_mail_server_refuses_is_tried_again(order, agent, monkeypatc
 
 @override_settings(NOTIFICATION_MAX_ATTEMPTS=3)
 def test_a_reply_that_is_never_delivered_is_logged_and_leaves_the_ticket_unanswered(
-        order, agent, monkeypatch, django_capture_on_commit_callbacks):
+    order, agent, monkeypatch, django_capture_on_commit_callbacks
+):
     tries = refusing_mail_server(monkeypatch, refusals=3)
     ticket = open_for(order, agent, severity="urgent")
 
@@ -440,8 +456,9 @@ def test_a_reply_that_is_never_delivered_is_logged_and_leaves_the_ticket_unanswe
     assert selectors.overdue_tickets(now=timezone.now() + timedelta(hours=5)).get() == ticket
     failed = ticket.events.get(transition="reply_failed")
     assert failed.actor is None
-    assert failed.reason == (f"The reply “A new lid is on its way.” could not be sent to {EMAIL}: "
-                             "ConnectionRefusedError: mail server down")
+    assert failed.reason == (
+        f"The reply “A new lid is on its way.” could not be sent to {EMAIL}: ConnectionRefusedError: mail server down"
+    )
 
 
 def test_when_the_first_reply_is_not_delivered_the_next_one_is_the_first_response(order, agent, monkeypatch):
@@ -462,7 +479,8 @@ def test_when_the_first_reply_is_not_delivered_the_next_one_is_the_first_respons
 
 
 def test_the_overdue_queue_lists_exactly_the_open_unanswered_tickets_past_their_deadline(
-        order, agent, django_capture_on_commit_callbacks):
+    order, agent, django_capture_on_commit_callbacks
+):
     urgent = open_for(order, agent, severity="urgent", subject="urgent")
     high = open_for(order, agent, severity="high", subject="high")
     waiting = open_for(order, agent, severity="urgent", subject="waiting")

@@ -68,17 +68,28 @@ def test_a_complaint_is_opened_from_the_orders_page_with_the_order_filled_in(cli
     assert order.number in form.content.decode()
     assert 'name="order"' not in form.content.decode()
 
-    response = client.post(new_ticket_url, {
-        "subject": "Lid arrived cracked", "category": "damage", "severity": "urgent",
-        "description": "Customer sent a photo.", "shipment": str(order.shipments.get().pk), "return_request": "",
-        "assigned_to": str(agent.pk),
-    })
+    response = client.post(
+        new_ticket_url,
+        {
+            "subject": "Lid arrived cracked",
+            "category": "damage",
+            "severity": "urgent",
+            "description": "Customer sent a photo.",
+            "shipment": str(order.shipments.get().pk),
+            "return_request": "",
+            "assigned_to": str(agent.pk),
+        },
+    )
 
     ticket = Ticket.objects.get()
     assert response.status_code == 302
     assert response["Location"] == ticket_page(ticket)
     assert (ticket.order, ticket.shipment, ticket.severity, ticket.assigned_to, ticket.opened_by) == (
-        order, order.shipments.get(), "urgent", agent, agent,
+        order,
+        order.shipments.get(),
+        "urgent",
+        agent,
+        agent,
     )
     order_page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert ticket.number in order_page
@@ -88,20 +99,24 @@ def test_a_complaint_is_opened_from_the_orders_page_with_the_order_filled_in(cli
 def test_a_complaint_opened_on_its_own_finds_the_order_by_its_number(client, order, agent):
     add = reverse("admin:aftersales_ticket_add")
 
-    unknown = client.post(add, {"order": "OC000000-999999", "subject": "Late", "category": "late_delivery",
-                                "severity": "normal"})
+    unknown = client.post(
+        add, {"order": "OC000000-999999", "subject": "Late", "category": "late_delivery", "severity": "normal"}
+    )
     assert unknown.status_code == 200
     assert "There is no order OC000000-999999." in unknown.content.decode()
     assert not Ticket.objects.exists()
 
-    client.post(add, {"order": order.number.lower(), "subject": "Late", "category": "late_delivery",
-                      "severity": "normal"})
+    client.post(
+        add, {"order": order.number.lower(), "subject": "Late", "category": "late_delivery", "severity": "normal"}
+    )
     assert Ticket.objects.get().order == order
 
 
 def test_a_new_ticket_without_a_subject_is_asked_again(client, order, agent):
-    response = client.post(f"{reverse('admin:aftersales_ticket_add')}?order={order.pk}",
-                           {"subject": "", "category": "damage", "severity": "normal"})
+    response = client.post(
+        f"{reverse('admin:aftersales_ticket_add')}?order={order.pk}",
+        {"subject": "", "category": "damage", "severity": "normal"},
+    )
 
     assert response.status_code == 200
     assert "Say in a few words what the complaint is about." in response.content.decode()
@@ -115,8 +130,9 @@ def test_replying_and_resolving_in_the_console(client, order, agent, django_capt
     assert "Start work" in page
 
     with django_capture_on_commit_callbacks(execute=True):
-        replied = client.post(reverse("admin:aftersales_ticket_reply", args=[ticket.pk]),
-                              {"reply-text": "A new lid is on its way."})
+        replied = client.post(
+            reverse("admin:aftersales_ticket_reply", args=[ticket.pk]), {"reply-text": "A new lid is on its way."}
+        )
     assert replied.status_code == 302
     [email] = mail.outbox
     assert (email.to, email.body.startswith("A new lid is on its way.")) == ([EMAIL], True)
@@ -126,19 +142,24 @@ def test_replying_and_resolving_in_the_console(client, order, agent, django_capt
     assert f"Reply to the customer ({EMAIL})" in page
     assert "Internal note" in page and "Supplier informed." in page
 
-    missing = client.post(step_url(ticket, "resolve"), {"seen_status": "open", "root_cause": "Thin box",
-                                                        "corrective_action": ""})
+    missing = client.post(
+        step_url(ticket, "resolve"), {"seen_status": "open", "root_cause": "Thin box", "corrective_action": ""}
+    )
     assert missing.status_code == 200
     assert "Say what is done so it does not happen again." in missing.content.decode()
     ticket.refresh_from_db()
     assert ticket.status == Ticket.Status.OPEN
 
-    done = client.post(step_url(ticket, "resolve"), {"seen_status": "open", "root_cause": "Thin box",
-                                                     "corrective_action": "Double boxes for lids"})
+    done = client.post(
+        step_url(ticket, "resolve"),
+        {"seen_status": "open", "root_cause": "Thin box", "corrective_action": "Double boxes for lids"},
+    )
     assert done.status_code == 302
     ticket.refresh_from_db()
     assert (ticket.status, ticket.root_cause, ticket.corrective_action) == (
-        Ticket.Status.RESOLVED, "Thin box", "Double boxes for lids",
+        Ticket.Status.RESOLVED,
+        "Thin box",
+        "Double boxes for lids",
     )
     assert ticket.first_response_at is not None
     client.post(step_url(ticket, "close"), {"seen_status": "resolved"})
@@ -168,8 +189,10 @@ def test_a_phone_call_noted_as_the_answer_takes_the_ticket_out_of_the_overdue_qu
 
     client.post(reverse("admin:aftersales_ticket_note", args=[ticket.pk]), {"note-text": "Lid sent again."})
     assert listed_numbers(client.get(LIST, {"overdue": "yes"})) == [ticket.number]
-    client.post(reverse("admin:aftersales_ticket_note", args=[ticket.pk]),
-                {"note-text": "Called: she is happy with a new lid.", "note-answered_customer": "on"})
+    client.post(
+        reverse("admin:aftersales_ticket_note", args=[ticket.pk]),
+        {"note-text": "Called: she is happy with a new lid.", "note-answered_customer": "on"},
+    )
 
     assert listed_numbers(client.get(LIST, {"overdue": "yes"})) == []
     ticket.refresh_from_db()

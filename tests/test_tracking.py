@@ -15,7 +15,14 @@ from logistics import selectors, services
 from logistics.models import Shipment, TrackingEvent
 from orders.models import Order
 from tests.factories import (
-    CarrierFactory, CarrierServiceFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock,
+    CarrierFactory,
+    CarrierServiceFactory,
+    ProductFactory,
+    WarehouseFactory,
+    advance,
+    place,
+    staff,
+    stock,
     tracking_number,
 )
 
@@ -37,8 +44,9 @@ def shipped(level):
 
 
 def report(shipment, status, when, **extra):
-    return services.record_tracking_event(shipment.pk, status=status, occurred_at=when,
-                                          source=TrackingEvent.Source.WEBHOOK, **extra)
+    return services.record_tracking_event(
+        shipment.pk, status=status, occurred_at=when, source=TrackingEvent.Source.WEBHOOK, **extra
+    )
 
 
 def ago(**delta):
@@ -92,12 +100,15 @@ def test_expected_delivery_is_the_services_transit_days_counted_in_working_days(
     assert fresh(parcel).expected_delivery_on == date(2025, 3, 12)
 
 
-@pytest.mark.parametrize("start, days, expected", [
-    (date(2025, 3, 7), 3, date(2025, 3, 12)),  # Friday: Monday, Tuesday, Wednesday
-    (date(2025, 3, 8), 1, date(2025, 3, 10)),  # Saturday: the next Monday
-    (date(2025, 3, 10), 5, date(2025, 3, 17)),  # Monday: a full working week later
-    (date(2025, 3, 10), 0, date(2025, 3, 10)),
-])
+@pytest.mark.parametrize(
+    "start, days, expected",
+    [
+        (date(2025, 3, 7), 3, date(2025, 3, 12)),  # Friday: Monday, Tuesday, Wednesday
+        (date(2025, 3, 8), 1, date(2025, 3, 10)),  # Saturday: the next Monday
+        (date(2025, 3, 10), 5, date(2025, 3, 17)),  # Monday: a full working week later
+        (date(2025, 3, 10), 0, date(2025, 3, 10)),
+    ],
+)
 def test_working_days_skip_weekends(start, days, expected):
     assert services.add_working_days(start, days) == expected
 
@@ -198,8 +209,13 @@ def test_a_role_without_the_tracking_permission_records_no_event(shipped):
     _order, parcel = shipped
 
     with pytest.raises(PermissionDenied):
-        services.record_tracking_event(parcel.pk, status=Status.IN_TRANSIT, occurred_at=ago(hours=1),
-                                       source=TrackingEvent.Source.CONSOLE, actor=staff("Warehouse operator"))
+        services.record_tracking_event(
+            parcel.pk,
+            status=Status.IN_TRANSIT,
+            occurred_at=ago(hours=1),
+            source=TrackingEvent.Source.CONSOLE,
+            actor=staff("Warehouse operator"),
+        )
 
     assert not parcel.events.exists()
 
@@ -218,7 +234,9 @@ def test_a_coordinator_enters_the_tracking_number_of_a_packed_parcel_and_dispatc
 
     assert response.url == reverse("admin:logistics_shipment_change", args=[parcel.pk])
     assert (fresh(parcel).tracking_number, parcel.carrier, parcel.status) == (
-        "SF-LABEL-1", carrier, Shipment.Status.PACKED,
+        "SF-LABEL-1",
+        carrier,
+        Shipment.Status.PACKED,
     )
     services.dispatch(parcel.pk, actor=None)
     assert fresh(parcel).status == Shipment.Status.SHIPPED
@@ -229,8 +247,10 @@ def test_a_tracking_number_cannot_change_once_the_parcel_has_left(client, shippe
     before = parcel.tracking_number
     client.force_login(staff("Logistics coordinator"))
 
-    response = client.post(reverse("admin:logistics_shipment_tracking_number", args=[parcel.pk]),
-                           {"carrier": parcel.carrier_id, "tracking_number": "SF-OTHER"})
+    response = client.post(
+        reverse("admin:logistics_shipment_tracking_number", args=[parcel.pk]),
+        {"carrier": parcel.carrier_id, "tracking_number": "SF-OTHER"},
+    )
 
     assert response.status_code == 200
     assert "has already left" in " ".join(response.context["form"].non_field_errors())
@@ -243,15 +263,24 @@ def test_an_event_entered_by_hand_moves_the_parcel(client, shipped):
     client.force_login(coordinator)
     when = timezone.localtime(ago(hours=1)).strftime("%Y-%m-%dT%H:%M")
 
-    response = client.post(reverse("admin:logistics_shipment_tracking_event", args=[parcel.pk]), {
-        "status": "exception", "exception_kind": "damaged", "occurred_at": when,
-        "location": "上海", "description": "外箱破损",
-    })
+    response = client.post(
+        reverse("admin:logistics_shipment_tracking_event", args=[parcel.pk]),
+        {
+            "status": "exception",
+            "exception_kind": "damaged",
+            "occurred_at": when,
+            "location": "上海",
+            "description": "外箱破损",
+        },
+    )
 
     assert response.url == reverse("admin:logistics_shipment_change", args=[parcel.pk])
     event = parcel.events.get()
     assert (event.status, event.exception_kind, event.source, event.recorded_by) == (
-        "exception", "damaged", TrackingEvent.Source.CONSOLE, coordinator,
+        "exception",
+        "damaged",
+        TrackingEvent.Source.CONSOLE,
+        coordinator,
     )
     assert fresh(parcel).status == Shipment.Status.EXCEPTION
 
@@ -260,9 +289,14 @@ def test_an_exception_entered_without_its_kind_is_refused_on_the_kind_field(clie
     _order, parcel = shipped
     client.force_login(staff("Logistics coordinator"))
 
-    response = client.post(reverse("admin:logistics_shipment_tracking_event", args=[parcel.pk]), {
-        "status": "exception", "exception_kind": "", "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
-    })
+    response = client.post(
+        reverse("admin:logistics_shipment_tracking_event", args=[parcel.pk]),
+        {
+            "status": "exception",
+            "exception_kind": "",
+            "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
 
     assert response.status_code == 200
     assert list(response.context["form"].errors) == ["exception_kind"]
@@ -299,8 +333,11 @@ def three_parcels():
     parcels = []
     for _index in range(3):
         order = advance(place(lines=[(product, 1)]), "packed")
-        parcels.append(services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk,
-                                         tracking_number=tracking_number(), actor=None))
+        parcels.append(
+            services.dispatch(
+                order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=tracking_number(), actor=None
+            )
+        )
     lost, late, on_time = parcels
     report(lost, Status.EXCEPTION, ago(hours=2), exception_kind="lost", location="广州", description="包裹遗失")
     overdue_by(late, 3)
@@ -332,7 +369,8 @@ def test_the_queue_page_says_what_is_wrong_how_late_and_what_to_do_next(client, 
 
     rows = {row["shipment"].pk: row for row in response.context["rows"]}
     assert (str(rows[lost.pk]["kind"]), str(rows[lost.pk]["next_step"])) == (
-        "Lost", "Open a claim with the carrier and send the goods again.",
+        "Lost",
+        "Open a claim with the carrier and send the goods again.",
     )
     assert (str(rows[late.pk]["kind"]), rows[late.pk]["days_late"]) == ("Overdue", 3)
     assert str(rows[late.pk]["next_step"]).startswith("Chase the carrier")

@@ -82,9 +82,13 @@ def status_of(order):
 
 def test_a_clean_sheet_is_previewed_and_nothing_moves_until_it_is_confirmed(client, coordinator, product, carrier):
     first, second = packed_orders(product, 2)
-    sheet = xlsx([["Order number", "Carrier", "Tracking number"],
-                  [first.number, "sf", "SF0001"],
-                  [second.number, "SF Express", 1234567890123]])
+    sheet = xlsx(
+        [
+            ["Order number", "Carrier", "Tracking number"],
+            [first.number, "sf", "SF0001"],
+            [second.number, "SF Express", 1234567890123],
+        ]
+    )
 
     preview = upload(client, DISPATCH_UPLOAD, sheet)
 
@@ -102,8 +106,9 @@ def test_a_clean_sheet_is_previewed_and_nothing_moves_until_it_is_confirmed(clie
 
 def test_a_sheet_with_chinese_headers_and_carrier_names_dispatches_too(client, coordinator, product, carrier):
     (order,) = packed_orders(product, 1)
-    sheet = csv_file([["订单号", "快递公司", "运单号"], [order.number.lower(), "sf express", "SF0002"]],
-                     encoding="gb18030")
+    sheet = csv_file(
+        [["订单号", "快递公司", "运单号"], [order.number.lower(), "sf express", "SF0002"]], encoding="gb18030"
+    )
 
     confirm(client, DISPATCH_UPLOAD, upload(client, DISPATCH_UPLOAD, sheet))
 
@@ -113,18 +118,25 @@ def test_a_sheet_with_chinese_headers_and_carrier_names_dispatches_too(client, c
 
 def test_every_problem_is_named_by_row_and_column_and_nothing_is_dispatched(client, coordinator, product, carrier):
     good, other = packed_orders(product, 2)
-    sheet = xlsx([["Order number", "Carrier", "Tracking number"],
-                  [good.number, "sf", "SF0003"],
-                  ["OC000000-999999", "sf", "SF0004"],
-                  [other.number, "Pigeon Post", "SF0005"],
-                  [other.number, "sf", ""],
-                  [good.number, "sf", "SF0003"]])
+    sheet = xlsx(
+        [
+            ["Order number", "Carrier", "Tracking number"],
+            [good.number, "sf", "SF0003"],
+            ["OC000000-999999", "sf", "SF0004"],
+            [other.number, "Pigeon Post", "SF0005"],
+            [other.number, "sf", ""],
+            [good.number, "sf", "SF0003"],
+        ]
+    )
 
     preview = upload(client, DISPATCH_UPLOAD, sheet)
 
     found = problems(preview)
     assert [(row, column) for row, column, _message in found] == [
-        (3, "Order number"), (4, "Carrier"), (5, "Tracking number"), (6, "Tracking number"),
+        (3, "Order number"),
+        (4, "Carrier"),
+        (5, "Tracking number"),
+        (6, "Tracking number"),
     ]
     assert "There is no order OC000000-999999." in found[0][2]
     assert "No active carrier “Pigeon Post”" in found[1][2]
@@ -142,8 +154,13 @@ def test_a_missing_column_is_reported_on_the_header_row(client, coordinator):
 
 def test_a_row_failing_at_confirmation_undoes_the_whole_sheet(client, coordinator, product, carrier):
     first, second = packed_orders(product, 2)
-    sheet = xlsx([["order number", "carrier", "tracking number"],
-                  [first.number, "sf", "SF0006"], [second.number, "sf", "SF0007"]])
+    sheet = xlsx(
+        [
+            ["order number", "carrier", "tracking number"],
+            [first.number, "sf", "SF0006"],
+            [second.number, "sf", "SF0007"],
+        ]
+    )
     preview = upload(client, DISPATCH_UPLOAD, sheet)
     # Between preview and confirmation someone dispatches the second order from its page.
     services.dispatch(second.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF-BY-HAND", actor=None)
@@ -165,8 +182,11 @@ def test_an_order_with_two_packed_parcels_takes_two_rows(client, coordinator, ca
     header = ["Order number", "Carrier", "Tracking number"]
 
     one_row = upload(client, DISPATCH_UPLOAD, xlsx([header, [order.number, "sf", "SF-A"]]))
-    three_rows = upload(client, DISPATCH_UPLOAD, xlsx([header, [order.number, "sf", "SF-B"],
-                                                       [order.number, "sf", "SF-C"], [order.number, "sf", "SF-D"]]))
+    three_rows = upload(
+        client,
+        DISPATCH_UPLOAD,
+        xlsx([header, [order.number, "sf", "SF-B"], [order.number, "sf", "SF-C"], [order.number, "sf", "SF-D"]]),
+    )
     assert [(row, column) for row, column, _message in problems(three_rows)] == [(4, "Order number")]
 
     confirm(client, DISPATCH_UPLOAD, one_row)
@@ -176,14 +196,22 @@ def test_an_order_with_two_packed_parcels_takes_two_rows(client, coordinator, ca
     assert sorted(order.shipments.values_list("tracking_number", flat=True)) == ["SF-A", "SF-E"]
 
 
-def test_a_parcel_given_its_number_ahead_is_dispatched_by_the_row_with_that_number(client, coordinator, product,
-                                                                                     carrier):
+def test_a_parcel_given_its_number_ahead_is_dispatched_by_the_row_with_that_number(
+    client, coordinator, product, carrier
+):
     (order,) = packed_orders(product, 1)
     parcel = order.shipments.get()
     services.assign_tracking_number(parcel.pk, carrier.pk, "SF-AHEAD", actor=None)
 
-    confirm(client, DISPATCH_UPLOAD, upload(client, DISPATCH_UPLOAD, xlsx([
-        ["Order number", "Carrier", "Tracking number"], [order.number, "sf", "SF-AHEAD"]])))
+    confirm(
+        client,
+        DISPATCH_UPLOAD,
+        upload(
+            client,
+            DISPATCH_UPLOAD,
+            xlsx([["Order number", "Carrier", "Tracking number"], [order.number, "sf", "SF-AHEAD"]]),
+        ),
+    )
 
     parcel.refresh_from_db()
     assert (parcel.status, parcel.tracking_number) == (Shipment.Status.SHIPPED, "SF-AHEAD")
@@ -191,8 +219,9 @@ def test_a_parcel_given_its_number_ahead_is_dispatched_by_the_row_with_that_numb
 
 def test_a_tampered_preview_is_refused(client, coordinator, product, carrier):
     (order,) = packed_orders(product, 1)
-    preview = upload(client, DISPATCH_UPLOAD, xlsx([["Order number", "Carrier", "Tracking number"],
-                                                    [order.number, "sf", "SF0008"]]))
+    preview = upload(
+        client, DISPATCH_UPLOAD, xlsx([["Order number", "Carrier", "Tracking number"], [order.number, "sf", "SF0008"]])
+    )
 
     response = client.post(reverse(DISPATCH_UPLOAD), {"payload": preview.context["payload"] + "x"})
 
@@ -223,8 +252,10 @@ def test_customer_service_may_not_dispatch_by_upload(client, product):
 @pytest.fixture
 def shipped(product, carrier):
     orders = packed_orders(product, 2)
-    return [services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=f"SF-T{index}",
-                              actor=None) for index, order in enumerate(orders)]
+    return [
+        services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=f"SF-T{index}", actor=None)
+        for index, order in enumerate(orders)
+    ]
 
 
 EVENT_HEADER_ZH = ["运单号", "承运商", "时间", "状态", "异常类型", "地点", "描述"]
@@ -232,10 +263,14 @@ EVENT_HEADER_ZH = ["运单号", "承运商", "时间", "状态", "异常类型",
 
 def test_an_events_file_with_chinese_headers_moves_the_parcels(client, coordinator, shipped):
     first, second = shipped
-    sheet = csv_file([EVENT_HEADER_ZH,
-                      ["SF-T0", "sf", "2025-03-01 09:00", "in_transit", "", "杭州", "已揽收"],
-                      ["SF-T0", "sf", "2025/03/02 10:30", "delivered", "", "上海", "已签收"],
-                      ["SF-T1", "SF Express", "2025-03-02T08:00:00+08:00", "exception", "address_problem", "北京", ""]])
+    sheet = csv_file(
+        [
+            EVENT_HEADER_ZH,
+            ["SF-T0", "sf", "2025-03-01 09:00", "in_transit", "", "杭州", "已揽收"],
+            ["SF-T0", "sf", "2025/03/02 10:30", "delivered", "", "上海", "已签收"],
+            ["SF-T1", "SF Express", "2025-03-02T08:00:00+08:00", "exception", "address_problem", "北京", ""],
+        ]
+    )
 
     preview = upload(client, EVENTS_UPLOAD, sheet)
     assert problems(preview) == []
@@ -244,7 +279,9 @@ def test_an_events_file_with_chinese_headers_moves_the_parcels(client, coordinat
     first.refresh_from_db()
     second.refresh_from_db()
     assert (first.status, second.status, second.exception_kind) == (
-        Shipment.Status.DELIVERED, Shipment.Status.EXCEPTION, "address_problem",
+        Shipment.Status.DELIVERED,
+        Shipment.Status.EXCEPTION,
+        "address_problem",
     )
     assert status_of(first.order) == Order.Status.DELIVERED
     assert set(TrackingEvent.objects.values_list("source", flat=True)) == {TrackingEvent.Source.UPLOAD}
@@ -257,10 +294,18 @@ def test_events_already_known_are_shown_as_such_and_skipped(client, coordinator,
     known = xlsx([header, ["SF-T0", "sf", "2025-03-01 09:00", "in_transit"]])
     confirm(client, EVENTS_UPLOAD, upload(client, EVENTS_UPLOAD, known))
 
-    preview = upload(client, EVENTS_UPLOAD, xlsx([header,
-                                                  ["SF-T0", "sf", "2025-03-01 09:00", "in_transit"],
-                                                  ["SF-T0", "sf", "2025-03-01 12:00", "out_for_delivery"],
-                                                  ["SF-T0", "sf", "2025-03-01 12:00", "out_for_delivery"]]))
+    preview = upload(
+        client,
+        EVENTS_UPLOAD,
+        xlsx(
+            [
+                header,
+                ["SF-T0", "sf", "2025-03-01 09:00", "in_transit"],
+                ["SF-T0", "sf", "2025-03-01 12:00", "out_for_delivery"],
+                ["SF-T0", "sf", "2025-03-01 12:00", "out_for_delivery"],
+            ]
+        ),
+    )
     assert [row["planned"].already_known for row in preview.context["rows"]] == [True, False, True]
     response = client.post(reverse(EVENTS_UPLOAD), {"payload": preview.context["payload"]}, follow=True)
 
@@ -272,17 +317,24 @@ def test_events_already_known_are_shown_as_such_and_skipped(client, coordinator,
 
 def test_a_bad_events_row_names_its_cell_and_nothing_is_recorded(client, coordinator, shipped):
     header = ["tracking number", "carrier", "time", "status", "exception kind"]
-    sheet = xlsx([header,
-                  ["SF-T0", "sf", "2025-03-01 09:00", "in_transit", ""],
-                  ["SF-T1", "sf", "yesterday", "in_transit", ""],
-                  ["SF-T1", "sf", "2025-03-01 09:00", "teleported", ""],
-                  ["SF-T1", "sf", "2025-03-01 10:00", "exception", ""],
-                  ["SF-NONE", "sf", "2025-03-01 10:00", "in_transit", ""]])
+    sheet = xlsx(
+        [
+            header,
+            ["SF-T0", "sf", "2025-03-01 09:00", "in_transit", ""],
+            ["SF-T1", "sf", "yesterday", "in_transit", ""],
+            ["SF-T1", "sf", "2025-03-01 09:00", "teleported", ""],
+            ["SF-T1", "sf", "2025-03-01 10:00", "exception", ""],
+            ["SF-NONE", "sf", "2025-03-01 10:00", "in_transit", ""],
+        ]
+    )
 
     preview = upload(client, EVENTS_UPLOAD, sheet)
 
     assert [(row, column) for row, column, _message in problems(preview)] == [
-        (3, "Time"), (4, "Status"), (5, "Exception kind"), (6, "Tracking number"),
+        (3, "Time"),
+        (4, "Status"),
+        (5, "Exception kind"),
+        (6, "Tracking number"),
     ]
     assert preview.context["payload"] == ""
     assert not TrackingEvent.objects.exists()
@@ -290,9 +342,13 @@ def test_a_bad_events_row_names_its_cell_and_nothing_is_recorded(client, coordin
 
 def test_an_events_file_is_all_or_nothing_at_confirmation(client, coordinator, shipped):
     first, second = shipped
-    sheet = xlsx([["tracking number", "carrier", "time", "status"],
-                  ["SF-T0", "sf", "2025-03-01 09:00", "in_transit"],
-                  ["SF-T1", "sf", "2025-03-01 09:00", "in_transit"]])
+    sheet = xlsx(
+        [
+            ["tracking number", "carrier", "time", "status"],
+            ["SF-T0", "sf", "2025-03-01 09:00", "in_transit"],
+            ["SF-T1", "sf", "2025-03-01 09:00", "in_transit"],
+        ]
+    )
     preview = upload(client, EVENTS_UPLOAD, sheet)
     # Before the confirmation the second parcel gets another label: row 3 no longer finds it.
     Shipment.objects.filter(pk=second.pk).update(tracking_number="SF-RELABELLED")

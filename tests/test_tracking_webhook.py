@@ -1,8 +1,7 @@
 """The carrier webhook: a token per carrier, checked by its hash; nothing is recorded without the
 right one, and each event of a batch gets its own answer."""
 
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
@@ -35,8 +34,14 @@ def parcel(carrier):
 
 
 def event(**overrides):
-    return {"tracking_number": "SF900", "status": "in_transit", "occurred_at": "2025-03-01T14:30:00+08:00",
-            "location": "杭州", "description": "到达杭州转运中心", **overrides}
+    return {
+        "tracking_number": "SF900",
+        "status": "in_transit",
+        "occurred_at": "2025-03-01T14:30:00+08:00",
+        "location": "杭州",
+        "description": "到达杭州转运中心",
+        **overrides,
+    }
 
 
 def post(client, payload, token=None):
@@ -102,12 +107,16 @@ def test_an_events_object_is_accepted_too_and_a_resent_event_is_a_duplicate(clie
 
 
 def test_each_event_of_a_batch_gets_its_own_answer(client, token, parcel):
-    response = post(client, [
-        event(tracking_number="NOPE"),
-        event(occurred_at="2025-03-01T14:30:00"),
-        event(status="exception"),
-        event(status="exception", exception_kind="address_problem", occurred_at="2025-03-03T09:00:00+08:00"),
-    ], token)
+    response = post(
+        client,
+        [
+            event(tracking_number="NOPE"),
+            event(occurred_at="2025-03-01T14:30:00"),
+            event(status="exception"),
+            event(status="exception", exception_kind="address_problem", occurred_at="2025-03-03T09:00:00+08:00"),
+        ],
+        token,
+    )
 
     results = response.json()["results"]
     assert [item["result"] for item in results] == ["error", "error", "error", "recorded"]
@@ -122,7 +131,7 @@ def test_a_time_with_an_offset_beyond_what_postgresql_holds_is_recorded_at_its_i
     response = post(client, [event(occurred_at="2025-03-01T01:00:00-21:34")], token)
 
     assert response.json()["results"][0]["result"] == "recorded"
-    assert parcel.events.get().occurred_at == datetime(2025, 3, 1, 22, 34, tzinfo=dt_timezone.utc)
+    assert parcel.events.get().occurred_at == datetime(2025, 3, 1, 22, 34, tzinfo=UTC)
 
 
 def test_a_carrier_cannot_report_on_another_carriers_parcel(client, parcel):

@@ -38,8 +38,7 @@ def read_po(path):
     entries, entry, key = [], None, None
 
     def start():
-        return {"msgctxt": None, "msgid": None, "msgid_plural": None, "msgstr": [], "flags": set(),
-                "obsolete": False}
+        return {"msgctxt": None, "msgid": None, "msgid_plural": None, "msgstr": [], "flags": set(), "obsolete": False}
 
     for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         if not line.strip():
@@ -144,7 +143,9 @@ def test_catalog_holds_exactly_the_messages_the_code_marks(tmp_path):
 
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-location"],
-        cwd=project, check=True, capture_output=True,
+        cwd=project,
+        check=True,
+        capture_output=True,
     )
 
     entries = read_po(project / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")
@@ -159,7 +160,7 @@ def test_catalog_holds_exactly_the_messages_the_code_marks(tmp_path):
 
 def test_order_statuses_payment_methods_and_roles_read_in_chinese():
     with translation.override("zh-hans"):
-        statuses = dict((value, str(label)) for value, label in Order.Status.choices)
+        statuses = {value: str(label) for value, label in Order.Status.choices}
         roles = {name: str(ROLE_LABELS[name]) for name in [*ROLES, MANAGER]}
         cod = str(Order._meta.get_field("payment_method").choices[3][1])
 
@@ -169,8 +170,12 @@ def test_order_statuses_payment_methods_and_roles_read_in_chinese():
     assert statuses["cancelled"] == "已取消"
     assert cod == "货到付款"
     assert roles == {
-        "Order reviewer": "审核员", "Warehouse operator": "仓库操作员", "Logistics coordinator": "物流协调员",
-        "Customer service": "客服", "Finance": "财务", "Manager": "经理",
+        "Order reviewer": "审核员",
+        "Warehouse operator": "仓库操作员",
+        "Logistics coordinator": "物流协调员",
+        "Customer service": "客服",
+        "Finance": "财务",
+        "Manager": "经理",
     }
 
 

@@ -22,8 +22,12 @@ COMMENT_SHOWN = 160
 
 
 def stars(rating):
-    return format_html('<span class="oc-stars" title="{}/5">{}<span class="oc-stars-off">{}</span></span>',
-                       rating, "★" * rating, "★" * (5 - rating))
+    return format_html(
+        '<span class="oc-stars" title="{}/5">{}<span class="oc-stars-off">{}</span></span>',
+        rating,
+        "★" * rating,
+        "★" * (5 - rating),
+    )
 
 
 @admin.register(Feedback)
@@ -49,15 +53,21 @@ class FeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         today = timezone.localdate()
         satisfaction = selectors.csat(today - timedelta(days=SATISFACTION_DAYS - 1), today)
         percent = round(satisfaction.share * 100) if satisfaction.count else None
-        return super().changelist_view(request, {
-            "satisfaction": satisfaction, "satisfaction_percent": percent, "satisfaction_days": SATISFACTION_DAYS,
-            **(extra_context or {}),
-        })
+        return super().changelist_view(
+            request,
+            {
+                "satisfaction": satisfaction,
+                "satisfaction_percent": percent,
+                "satisfaction_days": SATISFACTION_DAYS,
+                **(extra_context or {}),
+            },
+        )
 
     @admin.display(description=_("order"), ordering="order__number")
     def order_link(self, feedback):
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[feedback.order_id]),
-                           feedback.order.number)
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[feedback.order_id]), feedback.order.number
+        )
 
     @admin.display(description=_("rating"), ordering="rating")
     def rating_display(self, feedback):
@@ -71,8 +81,11 @@ class FeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def ticket_link(self, feedback):
         if feedback.ticket_id is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:aftersales_ticket_change", args=[feedback.ticket_id]),
-                           feedback.ticket.number)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:aftersales_ticket_change", args=[feedback.ticket_id]),
+            feedback.ticket.number,
+        )
 
     @admin.display(description=_("given at"), ordering="created_at")
     def given(self, feedback):

@@ -108,7 +108,8 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         window = selectors.return_window(order.delivered_at)
         form_kwargs = {
             "returnable": selectors.returnable_lines(order),
-            "ask_late_reason": window is not None and not window.within
+            "ask_late_reason": window is not None
+            and not window.within
             and request.user.has_perm("aftersales.accept_late_return"),
         }
         if request.method == "POST":
@@ -116,17 +117,23 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             if form.is_valid():
                 try:
                     case = services.request_return(
-                        order.pk, lines=form.line_inputs(), wanted_outcome=form.cleaned_data["wanted_outcome"],
+                        order.pk,
+                        lines=form.line_inputs(),
+                        wanted_outcome=form.cleaned_data["wanted_outcome"],
                         customer_note=form.cleaned_data["customer_note"],
-                        late_reason=form.cleaned_data.get("late_reason", ""), actor=request.user,
+                        late_reason=form.cleaned_data.get("late_reason", ""),
+                        actor=request.user,
                     )
                 except ValidationError as error:
                     show_service_error(form, error, form.field_for())
                 except REFUSALS as error:
                     form.add_error(None, refusal_message(error))
                 else:
-                    self.done(request, gettext("Return %(number)s is opened for order %(order)s.")
-                              % {"number": case.number, "order": order.number})
+                    self.done(
+                        request,
+                        gettext("Return %(number)s is opened for order %(order)s.")
+                        % {"number": case.number, "order": order.number},
+                    )
                     return HttpResponseRedirect(return_page(case.pk))
         else:
             form = OpenReturnForm(**form_kwargs)
@@ -169,7 +176,11 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "receive": lambda data: ReceiveForm(data, lines=lines, prefix="receive"),
             "inspect": lambda data: InspectForm(data, lines=lines, prefix="inspect"),
             "resolve": lambda data: ResolveForm(
-                data, case=case, lines=lines, prefix="resolve", value=services.refund_value(case, lines=lines),
+                data,
+                case=case,
+                lines=lines,
+                prefix="resolve",
+                value=services.refund_value(case, lines=lines),
             ),
             "close": lambda data: None,
         }
@@ -178,13 +189,15 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             if transition.name not in makers:
                 continue
             form = bound[1] if bound and bound[0] == transition.name else makers[transition.name](None)
-            steps.append({
-                "name": transition.name,
-                "label": transition.custom.get("label") or transition.name,
-                "action": reverse("admin:aftersales_returnrequest_step", args=[case.pk, transition.name]),
-                "style": STEP_STYLE.get(transition.name, "primary"),
-                "form": form,
-            })
+            steps.append(
+                {
+                    "name": transition.name,
+                    "label": transition.custom.get("label") or transition.name,
+                    "action": reverse("admin:aftersales_returnrequest_step", args=[case.pk, transition.name]),
+                    "style": STEP_STYLE.get(transition.name, "primary"),
+                    "form": form,
+                }
+            )
         return steps
 
     def render_return_page(self, request, case, bound=None):
@@ -199,14 +212,20 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "window": selectors.window_of_return(case),
             "lines": case.lines.all(),
             "timeline": [
-                {"event": event, "from": Status(event.from_status).label if event.from_status else "",
-                 "to": Status(event.to_status).label}
+                {
+                    "event": event,
+                    "from": Status(event.from_status).label if event.from_status else "",
+                    "to": Status(event.to_status).label,
+                }
                 for event in case.events.all()
             ],
             "steps": self.step_forms(request, case, bound),
             "refunds": [
-                {"refund": refund, "amount": money(refund.amount, case.order.currency),
-                 "url": admin_url("orders_refund_change", refund.pk) if may_see_refunds else ""}
+                {
+                    "refund": refund,
+                    "amount": money(refund.amount, case.order.currency),
+                    "url": admin_url("orders_refund_change", refund.pk) if may_see_refunds else "",
+                }
                 for refund in case.refunds.all()
             ],
             "refund_amount": money(case.refund_amount, case.order.currency) if case.refund_amount else "",
@@ -226,9 +245,11 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return {
             "repair_url": admin_url("logistics_shipment_change", parcel.pk),
             "repair_pack_url": admin_url("logistics_shipment_pack_parcel", parcel.pk)
-            if parcel.status == parcel.Status.PENDING and user.has_perm("orders.pick_order") else "",
+            if parcel.status == parcel.Status.PENDING and user.has_perm("orders.pick_order")
+            else "",
             "repair_dispatch_url": admin_url("logistics_shipment_dispatch", case.order_id)
-            if parcel.status == parcel.Status.PACKED and user.has_perm("orders.dispatch_order") else "",
+            if parcel.status == parcel.Status.PACKED and user.has_perm("orders.dispatch_order")
+            else "",
         }
 
     # The steps ------------------------------------------------------------------------------------
@@ -255,8 +276,10 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def take_approve(self, request, case):
         case = services.approve_return(case.pk, actor=request.user)
-        self.done(request, gettext("Return %(number)s is approved: the customer may send the goods.")
-                  % {"number": case.number})
+        self.done(
+            request,
+            gettext("Return %(number)s is approved: the customer may send the goods.") % {"number": case.number},
+        )
 
     def take_reject(self, request, case):
         form = RejectForm(request.POST, prefix="reject")
@@ -268,19 +291,25 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             show_service_error(form, error)
             return form
         self.done(request, gettext("Return %(number)s is rejected.") % {"number": case.number})
+        return None
 
     def take_receive(self, request, case):
         form = ReceiveForm(request.POST, lines=list(case.lines.all()), prefix="receive")
         if not form.is_valid():
             return form
         try:
-            services.receive_return(case.pk, warehouse_id=form.cleaned_data["warehouse"].pk,
-                                    received=form.received(), actor=request.user)
+            services.receive_return(
+                case.pk, warehouse_id=form.cleaned_data["warehouse"].pk, received=form.received(), actor=request.user
+            )
         except ValidationError as error:
             show_service_error(form, error, form.field_for())
             return form
-        self.done(request, gettext("Return %(number)s is received at %(warehouse)s; inspect the goods next.")
-                  % {"number": case.number, "warehouse": form.cleaned_data["warehouse"]})
+        self.done(
+            request,
+            gettext("Return %(number)s is received at %(warehouse)s; inspect the goods next.")
+            % {"number": case.number, "warehouse": form.cleaned_data["warehouse"]},
+        )
+        return None
 
     def take_inspect(self, request, case):
         form = InspectForm(request.POST, lines=list(case.lines.all()), prefix="inspect")
@@ -294,26 +323,34 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if case.wanted_outcome == Outcome.REPAIR:
             message = gettext("Return %(number)s is inspected; the goods wait for repair and are not stock.")
         else:
-            message = gettext("Return %(number)s is inspected; resellable goods are back in stock, damaged ones "
-                              "in quarantine.")
+            message = gettext(
+                "Return %(number)s is inspected; resellable goods are back in stock, damaged ones in quarantine."
+            )
         self.done(request, message % {"number": case.number})
+        return None
 
     def take_resolve(self, request, case):
         lines = list(case.lines.all())
-        form = ResolveForm(request.POST, case=case, lines=lines, prefix="resolve",
-                           value=services.refund_value(case, lines=lines))
+        form = ResolveForm(
+            request.POST, case=case, lines=lines, prefix="resolve", value=services.refund_value(case, lines=lines)
+        )
         if not form.is_valid():
             return form
         data = form.cleaned_data
         try:
             case = services.resolve_return(
-                case.pk, outcome=data["outcome"], refund_amount=data["refund_amount"],
-                include_shipping=data["include_shipping"], exchange_skus=form.exchange_skus(), actor=request.user,
+                case.pk,
+                outcome=data["outcome"],
+                refund_amount=data["refund_amount"],
+                include_shipping=data["include_shipping"],
+                exchange_skus=form.exchange_skus(),
+                actor=request.user,
             )
         except ValidationError as error:
             show_service_error(form, error, form.field_for())
             return form
         self.announce_resolution(request, case)
+        return None
 
     def announce_resolution(self, request, case):
         values = {"number": case.number}
@@ -322,26 +359,43 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             values["order"] = replacement.number
             if replacement.is_held:
                 values["reasons"] = " ".join(describe(reason) for reason in replacement.hold_reasons)
-                self.done(request, gettext(
-                    "Return %(number)s is resolved by an exchange: replacement order %(order)s is placed but held "
-                    "for review: %(reasons)s"
-                ) % values, messages.WARNING)
+                self.done(
+                    request,
+                    gettext(
+                        "Return %(number)s is resolved by an exchange: replacement order %(order)s is placed but held "
+                        "for review: %(reasons)s"
+                    )
+                    % values,
+                    messages.WARNING,
+                )
             else:
-                self.done(request, gettext(
-                    "Return %(number)s is resolved by an exchange: replacement order %(order)s is placed and its "
-                    "stock is reserved."
-                ) % values)
+                self.done(
+                    request,
+                    gettext(
+                        "Return %(number)s is resolved by an exchange: replacement order %(order)s is placed and its "
+                        "stock is reserved."
+                    )
+                    % values,
+                )
         elif case.repair_shipment_id:
             values["warehouse"] = case.repair_shipment.warehouse
-            self.done(request, gettext(
-                "Return %(number)s is resolved by a repair: a parcel waits to be packed at %(warehouse)s to take the "
-                "repaired goods back."
-            ) % values)
+            self.done(
+                request,
+                gettext(
+                    "Return %(number)s is resolved by a repair: a parcel waits to be packed at %(warehouse)s to take the "
+                    "repaired goods back."
+                )
+                % values,
+            )
         else:
             values.update(currency=case.order.currency, amount=case.refund_amount)
-            self.done(request, gettext(
-                "Return %(number)s is resolved by a refund of %(currency)s %(amount)s; Finance approves it next."
-            ) % values)
+            self.done(
+                request,
+                gettext(
+                    "Return %(number)s is resolved by a refund of %(currency)s %(amount)s; Finance approves it next."
+                )
+                % values,
+            )
 
     def take_close(self, request, case):
         case = services.close_return(case.pk, actor=request.user)
@@ -361,7 +415,8 @@ def order_returns_card(request, order):
     if not returns and not returnable_order:
         return None
     may_open = (
-        returnable_order and user.has_perm("aftersales.add_returnrequest")
+        returnable_order
+        and user.has_perm("aftersales.add_returnrequest")
         and any(row.returnable for row in selectors.returnable_lines(order))
     )
     return {

@@ -91,8 +91,16 @@ class OverdueFilter(admin.SimpleListFilter):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ("number", "subject", "category", "severity_display", "status_display", "assigned_to",
-                    "answer_by", "order_link")
+    list_display = (
+        "number",
+        "subject",
+        "category",
+        "severity_display",
+        "status_display",
+        "assigned_to",
+        "answer_by",
+        "order_link",
+    )
     list_display_links = ("number",)
     list_filter = ("status", "category", "severity", AssignedToMeFilter, OverdueFilter)
     # Searching is by exact number or words of the subject (see get_search_results).
@@ -124,16 +132,18 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description=_("answer by"), ordering="respond_by")
     def answer_by(self, ticket):
         if selectors.is_overdue(ticket):
-            return format_html('<span class="oc-overdue">{} · {}</span>', short_datetime(ticket.respond_by),
-                               gettext("overdue"))
+            return format_html(
+                '<span class="oc-overdue">{} · {}</span>', short_datetime(ticket.respond_by), gettext("overdue")
+            )
         return short_datetime(ticket.respond_by)
 
     @admin.display(description=_("order"), ordering="order__number")
     def order_link(self, ticket):
         if ticket.order_id is None:
             return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[ticket.order_id]),
-                           ticket.order.number)
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[ticket.order_id]), ticket.order.number
+        )
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -158,9 +168,12 @@ class TicketAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 attach_service_errors(error, form)
             else:
-                self.message_user(request, gettext("Ticket %(number)s is open: answer it by %(deadline)s.")
-                                  % {"number": ticket.number, "deadline": short_datetime(ticket.respond_by)},
-                                  messages.SUCCESS)
+                self.message_user(
+                    request,
+                    gettext("Ticket %(number)s is open: answer it by %(deadline)s.")
+                    % {"number": ticket.number, "deadline": short_datetime(ticket.respond_by)},
+                    messages.SUCCESS,
+                )
                 return HttpResponseRedirect(ticket_url(ticket.pk))
         order_url = reverse("admin:orders_order_change", args=[order.pk]) if order else ""
         context = {
@@ -215,11 +228,13 @@ class TicketAdmin(admin.ModelAdmin):
         forms = {
             "note_form": NoteForm() if may_handle else None,
             "reply_form": ReplyForm() if may_handle and not_closed else None,
-            "assign_form": (AssignForm(initial={"assigned_to": ticket.assigned_to_id})
-                            if may_handle and not_closed else None),
+            "assign_form": (
+                AssignForm(initial={"assigned_to": ticket.assigned_to_id}) if may_handle and not_closed else None
+            ),
             "severity_form": SeverityForm(initial={"severity": ticket.severity}) if may_handle and still_open else None,
-            "resolve_form": ResolveForm(initial={"root_cause": ticket.root_cause,
-                                                 "corrective_action": ticket.corrective_action}),
+            "resolve_form": ResolveForm(
+                initial={"root_cause": ticket.root_cause, "corrective_action": ticket.corrective_action}
+            ),
             "reopen_form": ReopenForm(),
         }
         forms.update(bound_forms)
@@ -237,8 +252,11 @@ class TicketAdmin(admin.ModelAdmin):
             "reply_to": ticket.customer.email if ticket.customer else "",
             "order_url": reverse("admin:orders_order_change", args=[ticket.order_id]) if ticket.order_id else "",
             "shipment_url": admin_url("logistics_shipment_change", ticket.shipment_id) if ticket.shipment_id else "",
-            "return_url": (admin_url("aftersales_returnrequest_change", ticket.return_request_id)
-                           if ticket.return_request_id else ""),
+            "return_url": (
+                admin_url("aftersales_returnrequest_change", ticket.return_request_id)
+                if ticket.return_request_id
+                else ""
+            ),
             "media": self.media,
             **forms,
         }
@@ -252,13 +270,19 @@ class TicketAdmin(admin.ModelAdmin):
         for name, (_service, style) in STEPS.items():
             step = getattr(ticket, name)
             # has_transition_perm would check the conditions too, which the form fills in.
-            if not (can_proceed(step, check_conditions=False)
-                    and step._django_fsm.has_transition_perm(ticket, ticket.status, user)):
+            if not (
+                can_proceed(step, check_conditions=False)
+                and step._django_fsm.has_transition_perm(ticket, ticket.status, user)
+            ):
                 continue
-            steps.append({
-                "name": name, "label": transition_label(step), "style": style,
-                "action": reverse("admin:aftersales_ticket_step", args=[ticket.pk, name]),
-            })
+            steps.append(
+                {
+                    "name": name,
+                    "label": transition_label(step),
+                    "style": style,
+                    "action": reverse("admin:aftersales_ticket_step", args=[ticket.pk, name]),
+                }
+            )
         return steps
 
     @staticmethod
@@ -300,8 +324,12 @@ class TicketAdmin(admin.ModelAdmin):
         except REFUSALS as error:
             self.message_user(request, refusal_message(error), messages.ERROR)
         else:
-            self.message_user(request, gettext("Ticket %(number)s is now %(status)s.")
-                              % {"number": ticket.number, "status": status_label(event.to_status)}, messages.SUCCESS)
+            self.message_user(
+                request,
+                gettext("Ticket %(number)s is now %(status)s.")
+                % {"number": ticket.number, "status": status_label(event.to_status)},
+                messages.SUCCESS,
+            )
         return self.back_to_ticket(ticket.pk)
 
     def _form_view(self, request, ticket_id, form_class, form_name, act, done, anchor=""):
@@ -326,15 +354,23 @@ class TicketAdmin(admin.ModelAdmin):
 
     def note_view(self, request, ticket_id):
         return self._form_view(
-            request, ticket_id, NoteForm, "note_form",
-            lambda ticket, data: services.add_note(ticket.pk, text=data["text"], actor=request.user,
-                                                   answered_customer=data["answered_customer"]),
-            lambda ticket: gettext("Note added."), "#oc-conversation",
+            request,
+            ticket_id,
+            NoteForm,
+            "note_form",
+            lambda ticket, data: services.add_note(
+                ticket.pk, text=data["text"], actor=request.user, answered_customer=data["answered_customer"]
+            ),
+            lambda ticket: gettext("Note added."),
+            "#oc-conversation",
         )
 
     def reply_view(self, request, ticket_id):
         return self._form_view(
-            request, ticket_id, ReplyForm, "reply_form",
+            request,
+            ticket_id,
+            ReplyForm,
+            "reply_form",
             lambda ticket, data: services.reply(ticket.pk, text=data["text"], actor=request.user),
             lambda ticket: gettext("Your reply is on its way to %(email)s.") % {"email": ticket.customer.email},
             "#oc-conversation",
@@ -342,14 +378,20 @@ class TicketAdmin(admin.ModelAdmin):
 
     def assign_view(self, request, ticket_id):
         return self._form_view(
-            request, ticket_id, AssignForm, "assign_form",
+            request,
+            ticket_id,
+            AssignForm,
+            "assign_form",
             lambda ticket, data: services.assign(ticket.pk, data["assigned_to"].pk, actor=request.user),
             lambda ticket: gettext("Ticket %(number)s is assigned.") % {"number": ticket.number},
         )
 
     def severity_view(self, request, ticket_id):
         return self._form_view(
-            request, ticket_id, SeverityForm, "severity_form",
+            request,
+            ticket_id,
+            SeverityForm,
+            "severity_form",
             lambda ticket, data: services.change_severity(ticket.pk, severity=data["severity"], actor=request.user),
             lambda ticket: gettext("The severity is saved; the answer deadline follows it."),
         )
@@ -361,11 +403,20 @@ def order_tickets_section(request, order):
     sees_tickets, sees_feedback = user.has_perm("aftersales.view_ticket"), user.has_perm("aftersales.view_feedback")
     if not (sees_tickets or sees_feedback):
         return None
-    rows = [
-        {"ticket": ticket, "url": ticket_url(ticket.pk), "status_badge": status_badge(ticket),
-         "severity_badge": severity_badge(ticket), "overdue": selectors.is_overdue(ticket)}
-        for ticket in selectors.tickets_for_order(order.pk)
-    ] if sees_tickets else None
+    rows = (
+        [
+            {
+                "ticket": ticket,
+                "url": ticket_url(ticket.pk),
+                "status_badge": status_badge(ticket),
+                "severity_badge": severity_badge(ticket),
+                "overdue": selectors.is_overdue(ticket),
+            }
+            for ticket in selectors.tickets_for_order(order.pk)
+        ]
+        if sees_tickets
+        else None
+    )
     new_ticket_url = ""
     if user.has_perm("aftersales.add_ticket"):
         new_ticket_url = reverse("admin:aftersales_ticket_add") + "?" + urlencode({"order": order.pk})

@@ -42,7 +42,9 @@ class ReturnLinesForm(forms.Form):
 class OpenReturnForm(ReturnLinesForm):
     wanted_outcome = forms.ChoiceField(label=_("Customer wants"), choices=Outcome.choices)
     customer_note = forms.CharField(
-        label=_("Customer's words"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Customer's words"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("What the customer said about the goods, as they said it."),
     )
 
@@ -54,22 +56,34 @@ class OpenReturnForm(ReturnLinesForm):
         for row in self.rows:
             line_id = row.line.pk
             self.fields[f"quantity_{line_id}"] = forms.IntegerField(
-                label=_("Units to return"), min_value=0, max_value=row.returnable, initial=0, required=False,
+                label=_("Units to return"),
+                min_value=0,
+                max_value=row.returnable,
+                initial=0,
+                required=False,
             )
             self.fields[f"reason_{line_id}"] = forms.ChoiceField(
-                label=_("Reason"), choices=[("", "—")] + ReturnReason.choices, required=False,
+                label=_("Reason"),
+                choices=[("", "—")] + ReturnReason.choices,
+                required=False,
             )
             self.fields[f"note_{line_id}"] = forms.CharField(label=_("Detail"), max_length=NOTE_LENGTH, required=False)
         if ask_late_reason:
             self.fields["late_reason"] = forms.CharField(
-                label=_("Accept after the window because"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                label=_("Accept after the window because"),
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
                 help_text=_("The return window has passed; as a manager you may accept the return with a reason."),
             )
 
     def line_rows(self):
         return [
-            {"row": row, "quantity": self.line_field("quantity", row.line.pk),
-             "reason": self.line_field("reason", row.line.pk), "note": self.line_field("note", row.line.pk)}
+            {
+                "row": row,
+                "quantity": self.line_field("quantity", row.line.pk),
+                "reason": self.line_field("reason", row.line.pk),
+                "note": self.line_field("note", row.line.pk),
+            }
             for row in self.rows
         ]
 
@@ -78,8 +92,12 @@ class OpenReturnForm(ReturnLinesForm):
 
     def line_inputs(self):
         return [
-            ReturnLineInput(order_line_id=row.line.pk, quantity=self.value("quantity", row.line.pk),
-                            reason=self.value("reason", row.line.pk), note=self.value("note", row.line.pk))
+            ReturnLineInput(
+                order_line_id=row.line.pk,
+                quantity=self.value("quantity", row.line.pk),
+                reason=self.value("reason", row.line.pk),
+                note=self.value("note", row.line.pk),
+            )
             for row in self.chosen_rows()
         ]
 
@@ -87,15 +105,21 @@ class OpenReturnForm(ReturnLinesForm):
         """The service numbers the lines it was given from 0; these are the lines chosen here."""
         names = {}
         for index, row in enumerate(self.chosen_rows()):
-            for service_field, form_field in (("quantity", "quantity"), ("reason", "reason"), ("note", "note"),
-                                              ("order_line_id", "quantity")):
+            for service_field, form_field in (
+                ("quantity", "quantity"),
+                ("reason", "reason"),
+                ("note", "note"),
+                ("order_line_id", "quantity"),
+            ):
                 names[f"lines[{index}].{service_field}"] = f"{form_field}_{row.line.pk}"
         return names
 
 
 class RejectForm(forms.Form):
     reason = forms.CharField(
-        label=_("Why it is rejected"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Why it is rejected"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("The customer is told this."),
     )
 
@@ -109,7 +133,10 @@ class ReceiveForm(ReturnLinesForm):
         self.fields["warehouse"].queryset = active_warehouses()
         for line in lines:
             self.fields[f"received_{line.pk}"] = forms.IntegerField(
-                label=_("Received"), min_value=0, max_value=line.quantity, initial=line.quantity,
+                label=_("Received"),
+                min_value=0,
+                max_value=line.quantity,
+                initial=line.quantity,
             )
 
     def line_rows(self):
@@ -131,18 +158,29 @@ class InspectForm(ReturnLinesForm):
         self.inspected = [line for line in lines if line.received_quantity]
         for line in self.inspected:
             self.fields[f"resellable_{line.pk}"] = forms.IntegerField(
-                label=_("Resellable"), min_value=0, max_value=line.received_quantity, initial=line.received_quantity,
+                label=_("Resellable"),
+                min_value=0,
+                max_value=line.received_quantity,
+                initial=line.received_quantity,
             )
             self.fields[f"damaged_{line.pk}"] = forms.IntegerField(
-                label=_("Damaged"), min_value=0, max_value=line.received_quantity, initial=0,
+                label=_("Damaged"),
+                min_value=0,
+                max_value=line.received_quantity,
+                initial=0,
             )
-            self.fields[f"note_{line.pk}"] = forms.CharField(label=_("Inspection note"), max_length=NOTE_LENGTH,
-                                                            required=False)
+            self.fields[f"note_{line.pk}"] = forms.CharField(
+                label=_("Inspection note"), max_length=NOTE_LENGTH, required=False
+            )
 
     def line_rows(self):
         return [
-            {"line": line, "resellable": self.line_field("resellable", line.pk),
-             "damaged": self.line_field("damaged", line.pk), "note": self.line_field("note", line.pk)}
+            {
+                "line": line,
+                "resellable": self.line_field("resellable", line.pk),
+                "damaged": self.line_field("damaged", line.pk),
+                "note": self.line_field("note", line.pk),
+            }
             for line in self.inspected
         ]
 
@@ -155,8 +193,11 @@ class InspectForm(ReturnLinesForm):
     def field_for(self):
         names = {}
         for index, line in enumerate(self.lines):
-            for service_field, form_field in (("resellable_quantity", "resellable"), ("damaged_quantity", "damaged"),
-                                              ("inspection_note", "note")):
+            for service_field, form_field in (
+                ("resellable_quantity", "resellable"),
+                ("damaged_quantity", "damaged"),
+                ("inspection_note", "note"),
+            ):
                 names[f"lines[{index}].{service_field}"] = f"{form_field}_{line.pk}"
         return names
 
@@ -164,7 +205,11 @@ class InspectForm(ReturnLinesForm):
 class ResolveForm(ReturnLinesForm):
     outcome = forms.ChoiceField(label=_("Resolve by"), choices=Outcome.choices)
     refund_amount = forms.DecimalField(
-        label=_("Refund amount"), required=False, min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
+        label=_("Refund amount"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
     )
     include_shipping = forms.BooleanField(label=_("Refund the shipping fee too"), required=False)
 
@@ -179,7 +224,10 @@ class ResolveForm(ReturnLinesForm):
         ) % {"currency": case.order.currency, "amount": value.goods, "shipping": value.shipping}
         for line in self.exchanged:
             self.fields[f"exchange_sku_{line.pk}"] = forms.CharField(
-                label=_("Send instead"), max_length=64, required=False, initial=line.order_line.sku,
+                label=_("Send instead"),
+                max_length=64,
+                required=False,
+                initial=line.order_line.sku,
                 help_text=_("For an exchange: the SKU to send for %(sku)s, such as another size or colour.")
                 % {"sku": line.order_line.sku},
             )
@@ -191,7 +239,8 @@ class ResolveForm(ReturnLinesForm):
         """Only the SKUs that differ from the returned ones."""
         chosen = {line.pk: (self.value("exchange_sku", line.pk) or "").strip() for line in self.exchanged}
         return {
-            line.pk: chosen[line.pk] for line in self.exchanged
+            line.pk: chosen[line.pk]
+            for line in self.exchanged
             if chosen[line.pk] and chosen[line.pk] != line.order_line.sku
         }
 

@@ -28,10 +28,14 @@ class HandlerChoiceField(forms.ModelChoiceField):
 
 def handler_field(required):
     return HandlerChoiceField(
-        label=_("Assigned to"), queryset=selectors.ticket_handlers(), required=required,
+        label=_("Assigned to"),
+        queryset=selectors.ticket_handlers(),
+        required=required,
         empty_label=_("Nobody yet") if not required else "---------",
-        error_messages={"required": _("Choose who works on it."),
-                        "invalid_choice": _("Choose someone who works on complaint tickets.")},
+        error_messages={
+            "required": _("Choose who works on it."),
+            "invalid_choice": _("Choose someone who works on complaint tickets."),
+        },
     )
 
 
@@ -39,8 +43,11 @@ class TicketForm(forms.Form):
     """A new complaint. Opened from an order's page, the order is fixed and its shipments and
     returns are offered; opened on its own, the order, parcel and return are typed in by number."""
 
-    subject = forms.CharField(label=_("Subject"), max_length=200,
-                              error_messages={"required": _("Say in a few words what the complaint is about.")})
+    subject = forms.CharField(
+        label=_("Subject"),
+        max_length=200,
+        error_messages={"required": _("Say in a few words what the complaint is about.")},
+    )
     category = forms.ChoiceField(label=_("Category"), choices=Ticket.Category.choices)
     severity = forms.ChoiceField(label=_("Severity"), choices=Ticket.Severity.choices, initial=Ticket.Severity.NORMAL)
     description = forms.CharField(label=_("What the customer says"), widget=forms.Textarea(attrs=TEXT), required=False)
@@ -51,19 +58,27 @@ class TicketForm(forms.Form):
         self.fields["severity"].help_text = severity_help()
         if order is not None:
             self.fields["shipment"] = forms.TypedChoiceField(
-                label=_("Parcel"), required=False, coerce=int, empty_value=None,
+                label=_("Parcel"),
+                required=False,
+                coerce=int,
+                empty_value=None,
                 choices=[("", "—")] + [(s.pk, self.shipment_label(s)) for s in selectors.shipments_of_order(order.pk)],
             )
             # Oldest first, as the shipments above.
             returns = return_selectors.returns_of_order(order.pk).order_by("pk")
             self.fields["return_request"] = forms.TypedChoiceField(
-                label=_("Return request"), required=False, coerce=int, empty_value=None,
+                label=_("Return request"),
+                required=False,
+                coerce=int,
+                empty_value=None,
                 choices=[("", "—")] + [(r.pk, r.number) for r in returns],
             )
         else:
             self.fields["order"] = forms.CharField(label=_("Order number"), max_length=24, required=False)
             self.fields["shipment"] = forms.CharField(
-                label=_("Tracking number"), max_length=64, required=False,
+                label=_("Tracking number"),
+                max_length=64,
+                required=False,
                 help_text=_("When the complaint is about one parcel."),
             )
             self.fields["return_request"] = forms.CharField(label=_("Return number"), max_length=24, required=False)
@@ -90,23 +105,30 @@ class TicketForm(forms.Form):
     def clean_shipment(self):
         if self.order is not None:
             return self.cleaned_data["shipment"]
-        return self._looked_up("shipment", selectors.shipment_id_for_tracking_number,
-                               gettext("No parcel has the tracking number %(value)s."))
+        return self._looked_up(
+            "shipment",
+            selectors.shipment_id_for_tracking_number,
+            gettext("No parcel has the tracking number %(value)s."),
+        )
 
     def clean_return_request(self):
         if self.order is not None:
             return self.cleaned_data["return_request"]
-        return self._looked_up("return_request", selectors.return_id_for_number,
-                               gettext("There is no return %(value)s."))
+        return self._looked_up(
+            "return_request", selectors.return_id_for_number, gettext("There is no return %(value)s.")
+        )
 
     def service_arguments(self):
         data = self.cleaned_data
         assignee = data.get("assigned_to")
         return {
-            "subject": data["subject"], "category": data["category"], "severity": data["severity"],
+            "subject": data["subject"],
+            "category": data["category"],
+            "severity": data["severity"],
             "description": data["description"],
             "order_id": self.order.pk if self.order is not None else data.get("order"),
-            "shipment_id": data.get("shipment"), "return_id": data.get("return_request"),
+            "shipment_id": data.get("shipment"),
+            "return_id": data.get("return_request"),
             "assigned_to_id": assignee.pk if assignee else None,
         }
 
@@ -114,19 +136,28 @@ class TicketForm(forms.Form):
 class NoteForm(forms.Form):
     # The note and the reply share the ticket page: prefixes keep their fields' ids apart.
     prefix = "note"
-    text = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs=TEXT),
-                           error_messages={"required": _("Write something first.")})
+    text = forms.CharField(
+        label=_("Internal note"),
+        widget=forms.Textarea(attrs=TEXT),
+        error_messages={"required": _("Write something first.")},
+    )
     answered_customer = forms.BooleanField(
-        label=_("This answers the customer"), required=False,
-        help_text=_("Tick it when you answered the customer another way, such as by phone: the ticket then "
-                    "counts as answered, as after a reply by email."),
+        label=_("This answers the customer"),
+        required=False,
+        help_text=_(
+            "Tick it when you answered the customer another way, such as by phone: the ticket then "
+            "counts as answered, as after a reply by email."
+        ),
     )
 
 
 class ReplyForm(forms.Form):
     prefix = "reply"
-    text = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 6}),
-                           error_messages={"required": _("Write something first.")})
+    text = forms.CharField(
+        label=_("Reply to the customer"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": _("Write something first.")},
+    )
 
 
 class AssignForm(forms.Form):
@@ -147,13 +178,15 @@ class ResolveForm(forms.Form):
     """Both are asked for by the service, which says which one is missing."""
 
     root_cause = forms.CharField(label=_("Root cause"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    corrective_action = forms.CharField(label=_("Corrective action"), widget=forms.Textarea(attrs={"rows": 3}),
-                                        required=False)
+    corrective_action = forms.CharField(
+        label=_("Corrective action"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
 
 
 class ReopenForm(forms.Form):
-    reason = forms.CharField(label=_("Why it is taken up again"), widget=forms.Textarea(attrs={"rows": 2}),
-                             required=False)
+    reason = forms.CharField(
+        label=_("Why it is taken up again"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
 
 
 RATING_WORDS = {
@@ -169,11 +202,15 @@ class FeedbackForm(forms.Form):
     """The customer's rating on the public feedback page."""
 
     rating = forms.TypedChoiceField(
-        label=_("Your rating"), coerce=int, widget=forms.RadioSelect,
-        choices=[(stars, words) for stars, words in RATING_WORDS.items()],
+        label=_("Your rating"),
+        coerce=int,
+        widget=forms.RadioSelect,
+        choices=list(RATING_WORDS.items()),
         error_messages={"required": _("Choose from 1 to 5 stars."), "invalid_choice": _("Choose from 1 to 5 stars.")},
     )
     comment = forms.CharField(
-        label=_("Anything you would like to tell us?"), required=False, max_length=COMMENT_MAX_LENGTH,
+        label=_("Anything you would like to tell us?"),
+        required=False,
+        max_length=COMMENT_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
     )

@@ -43,8 +43,13 @@ def return_for_page(pk):
     ReturnRequest.DoesNotExist."""
     return (
         ReturnRequest.objects.select_related(
-            "order__channel", "order__customer", "warehouse", "requested_by", "replacement_order",
-            "repair_shipment__warehouse", "repair_shipment__carrier",
+            "order__channel",
+            "order__customer",
+            "warehouse",
+            "requested_by",
+            "replacement_order",
+            "repair_shipment__warehouse",
+            "repair_shipment__carrier",
         )
         .prefetch_related(
             Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line__product").order_by("pk")),
@@ -90,7 +95,9 @@ def shipped_quantities(order_id):
     """{order line id: units that left the warehouse for the customer}."""
     return dict(
         Allocation.objects.filter(line__order_id=order_id, state=Allocation.State.SHIPPED)
-        .values_list("line_id").annotate(units=Sum("quantity")).order_by()
+        .values_list("line_id")
+        .annotate(units=Sum("quantity"))
+        .order_by()
     )
 
 

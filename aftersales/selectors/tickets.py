@@ -34,8 +34,11 @@ def overdue_tickets(now=None):
 
 def is_overdue(ticket, now=None):
     """`only_overdue` for one ticket already read."""
-    return (ticket.status in Ticket.OPEN and ticket.first_response_at is None
-            and ticket.respond_by < (now or timezone.now()))
+    return (
+        ticket.status in Ticket.OPEN
+        and ticket.first_response_at is None
+        and ticket.respond_by < (now or timezone.now())
+    )
 
 
 def ticket_list():
@@ -52,8 +55,9 @@ def search_tickets(queryset, term):
 
 def ticket_for_page(ticket_id):
     return (
-        Ticket.objects.select_related("order__customer", "customer", "shipment__carrier", "return_request",
-                                      "assigned_to", "opened_by")
+        Ticket.objects.select_related(
+            "order__customer", "customer", "shipment__carrier", "return_request", "assigned_to", "opened_by"
+        )
         .prefetch_related("messages__author", "events__actor")
         .get(pk=ticket_id)
     )
@@ -75,9 +79,11 @@ def ticket_handlers():
     """Active staff who may work on tickets: by their own permission, a group's, or as superusers."""
     permission = Permission.objects.filter(content_type__app_label="aftersales", codename="handle_ticket")
     return (
-        get_user_model().objects.filter(is_active=True, is_staff=True)
+        get_user_model()
+        .objects.filter(is_active=True, is_staff=True)
         .filter(Q(is_superuser=True) | Q(user_permissions__in=permission) | Q(groups__permissions__in=permission))
-        .distinct().order_by("username")
+        .distinct()
+        .order_by("username")
     )
 
 
@@ -90,8 +96,12 @@ def order_id_for_number(number):
 
 
 def shipment_id_for_tracking_number(tracking_number):
-    return (Shipment.objects.filter(tracking_number=tracking_number.strip()).order_by("-pk")
-            .values_list("pk", flat=True).first())
+    return (
+        Shipment.objects.filter(tracking_number=tracking_number.strip())
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def return_id_for_number(number):
@@ -124,10 +134,13 @@ def csat(start, end, channel=None):
     if channel is not None:
         ratings = ratings.filter(channel_id=getattr(channel, "pk", channel))
     figures = ratings.aggregate(
-        count=Count("pk"), satisfied=Count("pk", filter=Q(rating__gte=SATISFIED_AT_OR_ABOVE)), average=Avg("rating"),
+        count=Count("pk"),
+        satisfied=Count("pk", filter=Q(rating__gte=SATISFIED_AT_OR_ABOVE)),
+        average=Avg("rating"),
     )
     average = figures["average"]
     return Satisfaction(
-        count=figures["count"], satisfied=figures["satisfied"],
+        count=figures["count"],
+        satisfied=figures["satisfied"],
         average=Decimal(str(average)).quantize(Decimal("0.01")) if average is not None else None,
     )

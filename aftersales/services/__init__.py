@@ -3,6 +3,14 @@ change returns, tickets and feedback. Each area is a module (`tickets`, `feedbac
 
 from . import feedback, tickets  # noqa: F401
 from .returns import (  # noqa: F401
-    ReturnAlreadyRequested, ReturnLineInput, approve_return, close_return, inspect_return, receive_return,
-    refund_value, reject_return, request_return, resolve_return,
+    ReturnAlreadyRequested,
+    ReturnLineInput,
+    approve_return,
+    close_return,
+    inspect_return,
+    receive_return,
+    refund_value,
+    reject_return,
+    request_return,
+    resolve_return,
 )

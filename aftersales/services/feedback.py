@@ -98,8 +98,14 @@ def give_feedback(token, *, rating, comment=""):
         with translation.override(settings.LANGUAGE_CODE):
             subject = _("Rating %(rating)s/5 for order %(number)s") % {"rating": rating, "number": order.number}
         ticket = open_ticket(
-            subject=subject, category=Ticket.Category.OTHER, severity=Ticket.Severity.HIGH, actor=None,
-            description=comment, order_id=order.pk, source=Ticket.Source.FEEDBACK,
+            subject=subject,
+            category=Ticket.Category.OTHER,
+            severity=Ticket.Severity.HIGH,
+            actor=None,
+            description=comment,
+            order_id=order.pk,
+            source=Ticket.Source.FEEDBACK,
         )
-    return Feedback.objects.create(order=order, channel_id=order.channel_id, rating=rating, comment=comment,
-                                   ticket=ticket)
+    return Feedback.objects.create(
+        order=order, channel_id=order.channel_id, rating=rating, comment=comment, ticket=ticket
+    )

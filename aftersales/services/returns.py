@@ -24,7 +24,10 @@ from orders.services.events import ensure_allowed
 
 from ..models import Outcome, ReturnEvent, ReturnLine, ReturnReason, ReturnRequest
 from ..selectors.returns import (
-    RETURNABLE_ORDER_STATUSES, return_window, returned_quantities, shipped_quantities,
+    RETURNABLE_ORDER_STATUSES,
+    return_window,
+    returned_quantities,
+    shipped_quantities,
 )
 from .steps import number_for, record_step
 
@@ -86,8 +89,7 @@ def _lines(case):
 
 
 @transaction.atomic
-def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", late_reason="",
-                   channel_reference=""):
+def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", late_reason="", channel_reference=""):
     """Open a return of a delivered order: staff in the console, or a channel (actor None) through
     the API. `lines` are ReturnLineInput. The order row is locked first, so two returns of the same
     line at once can never add up to more than was shipped, and a channel's return id is asked for
@@ -106,10 +108,15 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
         if existing is not None:
             raise ReturnAlreadyRequested(existing, order)
     if order.status not in RETURNABLE_ORDER_STATUSES:
-        raise ValidationError({"order": _(
-            "Order %(number)s is %(status)s: a return can be opened once the goods have reached the customer "
-            "(the order is delivered or completed)."
-        ) % {"number": order.number, "status": order.get_status_display()}})
+        raise ValidationError(
+            {
+                "order": _(
+                    "Order %(number)s is %(status)s: a return can be opened once the goods have reached the customer "
+                    "(the order is delivered or completed)."
+                )
+                % {"number": order.number, "status": order.get_status_display()}
+            }
+        )
 
     errors = {}
     if wanted_outcome not in Outcome.values:
@@ -130,23 +137,38 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
         # for two orders of the channel at the same moment.
         with transaction.atomic():
             case = ReturnRequest.objects.create(
-                order=order, wanted_outcome=wanted_outcome, customer_note=(customer_note or "").strip(),
-                channel_reference=channel_reference, channel_id=order.channel_id,
-                delivered_at=order.delivered_at, window_days=window.days if window else settings.RETURN_WINDOW_DAYS,
-                within_window=within, window_override_reason="" if within else late_reason, requested_by=actor,
+                order=order,
+                wanted_outcome=wanted_outcome,
+                customer_note=(customer_note or "").strip(),
+                channel_reference=channel_reference,
+                channel_id=order.channel_id,
+                delivered_at=order.delivered_at,
+                window_days=window.days if window else settings.RETURN_WINDOW_DAYS,
+                within_window=within,
+                window_override_reason="" if within else late_reason,
+                requested_by=actor,
             )
     except IntegrityError:
         raise ReturnAlreadyRequested(_asked_before(order, channel_reference), order) from None
     case.number = number_for(case, "RMA")
     case.save(update_fields=["number"])
     ReturnLine.objects.bulk_create(
-        ReturnLine(return_request=case, order_line=line, quantity=item.quantity, reason=item.reason,
-                   note=(item.note or "").strip())
+        ReturnLine(
+            return_request=case,
+            order_line=line,
+            quantity=item.quantity,
+            reason=item.reason,
+            note=(item.note or "").strip(),
+        )
         for line, item in checked
     )
     # Opening is not a transition, but the log starts here: who asked, and why a late return was let in.
     ReturnEvent.objects.create(
-        return_request=case, from_status="", to_status=case.status, transition="request", actor=actor,
+        return_request=case,
+        from_status="",
+        to_status=case.status,
+        transition="request",
+        actor=actor,
         reason=case.window_override_reason,
     )
     return case
@@ -169,9 +191,7 @@ def _check_lines(order, lines, errors):
         key = f"lines[{index}]"
         line = order_lines.get(item.order_line_id)
         if line is None:
-            errors[f"{key}.order_line_id"] = [
-                _("This line is not on order %(number)s.") % {"number": order.number}
-            ]
+            errors[f"{key}.order_line_id"] = [_("This line is not on order %(number)s.") % {"number": order.number}]
             continue
         if line.pk in seen:
             errors[f"{key}.order_line_id"] = [_("%(sku)s is on this return twice.") % {"sku": line.sku}]
@@ -186,26 +206,41 @@ def _check_lines(order, lines, errors):
             continue
         available = shipped.get(line.pk, 0) - returned.get(line.pk, 0)
         if item.quantity > available:
-            errors[f"{key}.quantity"] = [_(
-                "At most %(available)d × %(sku)s can be returned: %(shipped)d shipped, %(returned)d already on "
-                "other returns."
-            ) % {"available": max(available, 0), "sku": line.sku, "shipped": shipped.get(line.pk, 0),
-                 "returned": returned.get(line.pk, 0)}]
+            errors[f"{key}.quantity"] = [
+                _(
+                    "At most %(available)d × %(sku)s can be returned: %(shipped)d shipped, %(returned)d already on "
+                    "other returns."
+                )
+                % {
+                    "available": max(available, 0),
+                    "sku": line.sku,
+                    "shipped": shipped.get(line.pk, 0),
+                    "returned": returned.get(line.pk, 0),
+                }
+            ]
             continue
         checked.append((line, item))
     return checked
 
 
 def _check_late(order, window, actor, late_reason, errors):
-    values = {"number": order.number, "delivered": _day(window.delivered_on), "days": window.days,
-              "last_day": _day(window.last_day), "late": window.days_late}
-    late = ngettext(
-        "Order %(number)s was delivered on %(delivered)s; its return window of %(days)d days ended on "
-        "%(last_day)s, %(late)d day ago.",
-        "Order %(number)s was delivered on %(delivered)s; its return window of %(days)d days ended on "
-        "%(last_day)s, %(late)d days ago.",
-        window.days_late,
-    ) % values
+    values = {
+        "number": order.number,
+        "delivered": _day(window.delivered_on),
+        "days": window.days,
+        "last_day": _day(window.last_day),
+        "late": window.days_late,
+    }
+    late = (
+        ngettext(
+            "Order %(number)s was delivered on %(delivered)s; its return window of %(days)d days ended on "
+            "%(last_day)s, %(late)d day ago.",
+            "Order %(number)s was delivered on %(delivered)s; its return window of %(days)d days ended on "
+            "%(last_day)s, %(late)d days ago.",
+            window.days_late,
+        )
+        % values
+    )
     may_accept = actor is not None and actor.has_perm("aftersales.accept_late_return")
     if not may_accept:
         errors["late_reason"] = [late + " " + _("Only a manager may accept a return after the window.")]
@@ -273,8 +308,10 @@ def receive_return(return_id, *, warehouse_id, received, actor):
 def _check_known_lines(case, lines, given, errors):
     unknown = set(given) - {line.pk for line in lines}
     if unknown:
-        errors["lines"] = [_("Return %(number)s has no line %(lines)s.")
-                           % {"number": case.number, "lines": ", ".join(map(str, sorted(unknown, key=str)))}]
+        errors["lines"] = [
+            _("Return %(number)s has no line %(lines)s.")
+            % {"number": case.number, "lines": ", ".join(map(str, sorted(unknown, key=str)))}
+        ]
 
 
 @transaction.atomic
@@ -300,9 +337,10 @@ def inspect_return(return_id, *, results, actor):
         if f"{key}.resellable_quantity" in errors or f"{key}.damaged_quantity" in errors:
             continue
         if resellable + damaged != line.received_quantity:
-            errors[f"{key}.damaged_quantity"] = [_(
-                "%(received)d × %(sku)s arrived: resellable and damaged must add up to that (now %(sum)d)."
-            ) % {"received": line.received_quantity, "sku": line.order_line.sku, "sum": resellable + damaged}]
+            errors[f"{key}.damaged_quantity"] = [
+                _("%(received)d × %(sku)s arrived: resellable and damaged must add up to that (now %(sum)d).")
+                % {"received": line.received_quantity, "sku": line.order_line.sku, "sum": resellable + damaged}
+            ]
             continue
         line.resellable_quantity, line.damaged_quantity, line.inspection_note = resellable, damaged, note
     if errors:
@@ -324,7 +362,8 @@ def _take_back(case, lines, actor):
         by_product[line.order_line.product_id][1] += line.damaged_quantity
     goods = [
         inventory.ReturnedGoods(product_id=product_id, resellable=resellable, damaged=damaged)
-        for product_id, (resellable, damaged) in sorted(by_product.items()) if resellable or damaged
+        for product_id, (resellable, damaged) in sorted(by_product.items())
+        if resellable or damaged
     ]
     if goods:
         inventory.take_back_returned(case.warehouse, goods, reference=case.number, actor=actor)
@@ -366,19 +405,25 @@ def resolve_return(return_id, *, outcome, actor, refund_amount=None, include_shi
         _exchange(order, case, lines, exchange_skus)
     else:
         if case.wanted_outcome != Outcome.REPAIR:
-            raise ValidationError({"outcome": _(
-                "The goods of return %(number)s went into stock at inspection, since the customer asked for "
-                "%(wanted)s: only goods sent in for repair can be repaired and sent back. Refund or exchange them."
-            ) % {"number": case.number, "wanted": case.get_wanted_outcome_display().lower()}})
+            raise ValidationError(
+                {
+                    "outcome": _(
+                        "The goods of return %(number)s went into stock at inspection, since the customer asked for "
+                        "%(wanted)s: only goods sent in for repair can be repaired and sent back. Refund or exchange them."
+                    )
+                    % {"number": case.number, "wanted": case.get_wanted_outcome_display().lower()}
+                }
+            )
         # The decision is resolve_return's (its permission was checked above); the parcel is the
         # system's follow-up of it, so it is made without asking the resolver for shipping rights.
         case.repair_shipment = logistics.create_repair_shipment(
-            order.pk, case.warehouse_id, [(line.order_line_id, line.received_quantity) for line in received],
+            order.pk,
+            case.warehouse_id,
+            [(line.order_line_id, line.received_quantity) for line in received],
             actor=None,
         )
     case.resolution = outcome
-    record_step(case, case.resolve, actor=actor, log=ReturnEvent, return_request=case,
-                reason=Outcome(outcome).label)
+    record_step(case, case.resolve, actor=actor, log=ReturnEvent, return_request=case, reason=Outcome(outcome).label)
     return case
 
 
@@ -426,31 +471,54 @@ def _refund(order, case, received, actor, refund_amount, include_shipping):
     values = {"number": case.number, "order": order.number, "currency": order.currency}
     if include_shipping:
         earlier = (
-            ReturnRequest.objects.filter(order=order, refund_includes_shipping=True).exclude(pk=case.pk)
-            .values_list("number", flat=True).first()
+            ReturnRequest.objects.filter(order=order, refund_includes_shipping=True)
+            .exclude(pk=case.pk)
+            .values_list("number", flat=True)
+            .first()
         )
         if earlier:
-            raise ValidationError({"include_shipping": _(
-                "The shipping fee of order %(order)s was refunded with return %(earlier)s already."
-            ) % {**values, "earlier": earlier}})
+            raise ValidationError(
+                {
+                    "include_shipping": _(
+                        "The shipping fee of order %(order)s was refunded with return %(earlier)s already."
+                    )
+                    % {**values, "earlier": earlier}
+                }
+            )
     full = refund_value(case, lines=received).amount(include_shipping)
     if full <= 0:
-        raise ValidationError({"outcome": _(
-            "Nothing was paid for the units received of return %(number)s, so there is nothing to refund."
-        ) % values})
+        raise ValidationError(
+            {
+                "outcome": _(
+                    "Nothing was paid for the units received of return %(number)s, so there is nothing to refund."
+                )
+                % values
+            }
+        )
     amount = full if refund_amount in (None, "") else _money(refund_amount)
     if amount > full:
         values.update(full=full, amount=amount)
-        raise ValidationError({"refund_amount": _(
-            "At most %(full)s %(currency)s can be refunded for return %(number)s, what was paid for the units "
-            "received and the shipping; %(amount)s is more."
-        ) % values if include_shipping else _(
-            "At most %(full)s %(currency)s can be refunded for return %(number)s, what was paid for the units "
-            "received; %(amount)s is more."
-        ) % values})
+        raise ValidationError(
+            {
+                "refund_amount": _(
+                    "At most %(full)s %(currency)s can be refunded for return %(number)s, what was paid for the units "
+                    "received and the shipping; %(amount)s is more."
+                )
+                % values
+                if include_shipping
+                else _(
+                    "At most %(full)s %(currency)s can be refunded for return %(number)s, what was paid for the units "
+                    "received; %(amount)s is more."
+                )
+                % values
+            }
+        )
     try:
         refunds = orders.request_refund(
-            order.pk, amount=amount, reason=_("Return %(number)s") % {"number": case.number}, actor=actor,
+            order.pk,
+            amount=amount,
+            reason=_("Return %(number)s") % {"number": case.number},
+            actor=actor,
         )
     except ValidationError as error:
         if hasattr(error, "error_dict") and "amount" in error.error_dict:
@@ -482,11 +550,22 @@ def _exchange(order, case, lines, exchange_skus):
         for line in sent
     ]
     data = orders.OrderInput(
-        channel=order.channel, channel_order_id=replacement_order_id(case), recipient=order.recipient,
-        phone=order.phone, province=order.province, city=order.city, district=order.district,
-        address=order.address, postcode=order.postcode, email=order.customer.email, language=order.language,
-        currency=order.currency, lines=line_inputs, payment_method=order.payment_method,
-        shipping_fee=ZERO, paid_amount=ZERO,
+        channel=order.channel,
+        channel_order_id=replacement_order_id(case),
+        recipient=order.recipient,
+        phone=order.phone,
+        province=order.province,
+        city=order.city,
+        district=order.district,
+        address=order.address,
+        postcode=order.postcode,
+        email=order.customer.email,
+        language=order.language,
+        currency=order.currency,
+        lines=line_inputs,
+        payment_method=order.payment_method,
+        shipping_fee=ZERO,
+        paid_amount=ZERO,
         special_instructions=_("Replacement for %(order)s (return %(number)s)")
         % {"order": order.number, "number": case.number},
     )
@@ -523,10 +602,15 @@ def close_return(return_id, *, actor, reason=""):
     waiting = case.refunds.filter(status__in=Refund.OPEN).order_by("pk")
     if waiting.exists():
         raise orders.TransitionRefused(
-            _("Return %(number)s waits for Finance: %(amount)s %(currency)s of its refund is not paid yet. "
-              "Close it once its refunds are paid or have failed.")
-            % {"number": case.number, "currency": case.order.currency,
-               "amount": sum(refund.amount for refund in waiting)}
+            _(
+                "Return %(number)s waits for Finance: %(amount)s %(currency)s of its refund is not paid yet. "
+                "Close it once its refunds are paid or have failed."
+            )
+            % {
+                "number": case.number,
+                "currency": case.order.currency,
+                "amount": sum(refund.amount for refund in waiting),
+            }
         )
     record_step(case, case.close, actor=actor, log=ReturnEvent, return_request=case, reason=reason)
     return case

@@ -19,6 +19,10 @@ def record_step(case, bound_method, *, actor, log, reason="", **log_fields):
     bound_method()
     case.save()
     return log.objects.create(
-        from_status=from_status, to_status=case.status, transition=bound_method.__name__,
-        actor=actor, reason=reason or "", **log_fields,
+        from_status=from_status,
+        to_status=case.status,
+        transition=bound_method.__name__,
+        actor=actor,
+        reason=reason or "",
+        **log_fields,
     )

@@ -97,8 +97,19 @@ def _order_of(order_id, shipment, return_request):
 
 
 @transaction.atomic
-def open_ticket(*, subject, category, severity, actor, description="", order_id=None, shipment_id=None,
-                return_id=None, assigned_to_id=None, source=Ticket.Source.CONSOLE):
+def open_ticket(
+    *,
+    subject,
+    category,
+    severity,
+    actor,
+    description="",
+    order_id=None,
+    shipment_id=None,
+    return_id=None,
+    assigned_to_id=None,
+    source=Ticket.Source.CONSOLE,
+):
     """Open a complaint, about an order (and one of its shipments or returns) or about nothing
     in particular; its customer is the order's. It must be answered within the hours of its
     severity (settings.TICKET_RESPONSE_HOURS). `actor` None is the system (a low rating)."""
@@ -109,8 +120,10 @@ def open_ticket(*, subject, category, severity, actor, description="", order_id=
     if not subject:
         errors["subject"] = [_("Say in a few words what the complaint is about.")]
     elif len(subject) > SUBJECT_MAX_LENGTH:
-        errors["subject"] = [_("Keep the subject under %(count)s characters; the details go in the description.")
-                             % {"count": SUBJECT_MAX_LENGTH}]
+        errors["subject"] = [
+            _("Keep the subject under %(count)s characters; the details go in the description.")
+            % {"count": SUBJECT_MAX_LENGTH}
+        ]
     if errors:
         raise ValidationError(errors)
     shipment = _linked_case(Shipment, shipment_id, "shipment")
@@ -119,11 +132,20 @@ def open_ticket(*, subject, category, severity, actor, description="", order_id=
     assignee = _assignee(assigned_to_id) if assigned_to_id is not None else None
     opened_at = timezone.now()
     ticket = Ticket.objects.create(
-        subject=subject, description=description, category=category, severity=severity, source=source,
-        order=order, shipment=shipment, return_request=return_request,
+        subject=subject,
+        description=description,
+        category=category,
+        severity=severity,
+        source=source,
+        order=order,
+        shipment=shipment,
+        return_request=return_request,
         customer=order.customer if order is not None else None,
-        channel_id=order.channel_id if order is not None else None, assigned_to=assignee, opened_by=actor,
-        created_at=opened_at, respond_by=response_deadline(opened_at, severity),
+        channel_id=order.channel_id if order is not None else None,
+        assigned_to=assignee,
+        opened_by=actor,
+        created_at=opened_at,
+        respond_by=response_deadline(opened_at, severity),
     )
     ticket.number = number_for(ticket, "T")
     ticket.save(update_fields=["number"])
@@ -134,8 +156,12 @@ def open_ticket(*, subject, category, severity, actor, description="", order_id=
 def _log(ticket, what, actor, reason=""):
     """An event that is not a change of status (opening, assignment, severity) in the ticket's log."""
     return TicketEvent.objects.create(
-        ticket=ticket, from_status="" if what == "open" else ticket.status, to_status=ticket.status,
-        transition=what, actor=actor, reason=reason,
+        ticket=ticket,
+        from_status="" if what == "open" else ticket.status,
+        to_status=ticket.status,
+        transition=what,
+        actor=actor,
+        reason=reason,
     )
 
 
@@ -145,7 +171,9 @@ def lock_ticket(ticket_id, expected_status=None):
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer", "order").get(pk=ticket_id)
     if expected_status and ticket.status != expected_status:
         raise TransitionRefused(
-            _("Ticket %(number)s changed while you were looking at it: it is %(status)s now. Check it again before you act.")
+            _(
+                "Ticket %(number)s changed while you were looking at it: it is %(status)s now. Check it again before you act."
+            )
             % {"number": ticket.number, "status": ticket.get_status_display()}
         )
     return ticket
@@ -172,8 +200,12 @@ def change_severity(ticket_id, *, severity, actor):
     ticket.severity = severity
     ticket.respond_by = response_deadline(ticket.created_at, severity)
     ticket.save()
-    _log(ticket, "change_severity", actor, _("Severity %(before)s → %(after)s.")
-         % {"before": before, "after": ticket.get_severity_display()})
+    _log(
+        ticket,
+        "change_severity",
+        actor,
+        _("Severity %(before)s → %(after)s.") % {"before": before, "after": ticket.get_severity_display()},
+    )
     return ticket
 
 
@@ -234,11 +266,17 @@ def reply(ticket_id, *, text, actor):
     email = (ticket.customer.email if ticket.customer is not None else "").strip()
     if not email:
         raise ValidationError(
-            _("We have no email address for this customer, so nothing can be sent. Call them on the order's "
-              "phone number instead and record what was said as a note that answers the customer.")
+            _(
+                "We have no email address for this customer, so nothing can be sent. Call them on the order's "
+                "phone number instead and record what was said as a note that answers the customer."
+            )
         )
     message = TicketMessage.objects.create(
-        ticket=ticket, kind=TicketMessage.Kind.REPLY, text=text, sent_to=email, author=actor,
+        ticket=ticket,
+        kind=TicketMessage.Kind.REPLY,
+        text=text,
+        sent_to=email,
+        author=actor,
     )
     _first_response(ticket, message)
     transaction.on_commit(partial(enqueue_reply, message.pk), robust=True)
@@ -266,22 +304,35 @@ def send_reply(message_id, attempt=1):
     # A reply goes only to the customer of the ticket's order, so there is always an order here.
     with translation.override(ticket.order.language or settings.CUSTOMER_LANGUAGE):
         subject = _("About your order %(order)s (our reference %(ticket)s)") % {
-            "order": ticket.order.number, "ticket": ticket.number,
+            "order": ticket.order.number,
+            "ticket": ticket.number,
         }
     try:
         EmailMessage(
-            subject=subject, body=f"{message.text}\n\n{settings.SHOP_NAME}", from_email=settings.DEFAULT_FROM_EMAIL,
+            subject=subject,
+            body=f"{message.text}\n\n{settings.SHOP_NAME}",
+            from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.sent_to],
         ).send()
     except Exception as error:  # noqa: BLE001 - any failure of the mail server is tried again
         problem = f"{type(error).__name__}: {error}"
         if attempt >= settings.NOTIFICATION_MAX_ATTEMPTS:
-            logger.error("Reply %s on ticket %s failed for good after %s attempts: %s",
-                         message.pk, ticket.number, attempt, problem)
+            logger.error(
+                "Reply %s on ticket %s failed for good after %s attempts: %s",
+                message.pk,
+                ticket.number,
+                attempt,
+                problem,
+            )
             reply_not_delivered(message.pk, problem)
         else:
-            logger.warning("Reply %s on ticket %s failed (attempt %s), trying again: %s",
-                           message.pk, ticket.number, attempt, problem)
+            logger.warning(
+                "Reply %s on ticket %s failed (attempt %s), trying again: %s",
+                message.pk,
+                ticket.number,
+                attempt,
+                problem,
+            )
             enqueue_reply(message.pk, attempt=attempt + 1, delay=retry_delay(attempt))
         return None
     logger.info("Reply %s on ticket %s sent to the customer.", message.pk, ticket.number)
@@ -296,13 +347,24 @@ def reply_not_delivered(message_id, problem):
     message = TicketMessage.objects.get(pk=message_id)
     ticket = lock_ticket(message.ticket_id)
     if ticket.first_response_at == message.created_at:
-        later = (ticket.messages.filter(kind=TicketMessage.Kind.REPLY, created_at__gt=message.created_at)
-                 .order_by("created_at", "id").first())
+        later = (
+            ticket.messages.filter(kind=TicketMessage.Kind.REPLY, created_at__gt=message.created_at)
+            .order_by("created_at", "id")
+            .first()
+        )
         ticket.first_response_at = later.created_at if later is not None else None
         ticket.save()
-    _log(ticket, "reply_failed", None, _("The reply “%(text)s” could not be sent to %(email)s: %(problem)s") % {
-        "text": Truncator(message.text).chars(60), "email": message.sent_to, "problem": problem,
-    })
+    _log(
+        ticket,
+        "reply_failed",
+        None,
+        _("The reply “%(text)s” could not be sent to %(email)s: %(problem)s")
+        % {
+            "text": Truncator(message.text).chars(60),
+            "email": message.sent_to,
+            "problem": problem,
+        },
+    )
 
 
 def _step(ticket_id, name, *, actor, reason="", expected_status=None):
@@ -342,7 +404,8 @@ def resolve(ticket_id, *, root_cause, corrective_action, actor, expected_status=
             errors["corrective_action"] = [_("Say what is done so it does not happen again.")]
         raise ValidationError(errors)
     reason = _("Root cause: %(cause)s\nCorrective action: %(action)s") % {
-        "cause": ticket.root_cause, "action": ticket.corrective_action,
+        "cause": ticket.root_cause,
+        "action": ticket.corrective_action,
     }
     return record_step(ticket, ticket.resolve, actor=actor, log=TicketEvent, ticket=ticket, reason=reason)
 

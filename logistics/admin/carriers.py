@@ -7,7 +7,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from orders.admin.display import REFUSALS, refusal_message
 
@@ -18,8 +19,17 @@ from ..models import Carrier, CarrierService
 
 class CarrierServiceInline(admin.TabularInline):
     model = CarrierService
-    fields = ("code", "name", "kind", "supports_cod", "supports_fragile", "base_fee", "fee_per_kg",
-              "transit_days", "active")
+    fields = (
+        "code",
+        "name",
+        "kind",
+        "supports_cod",
+        "supports_fragile",
+        "base_fee",
+        "fee_per_kg",
+        "transit_days",
+        "active",
+    )
     extra = 0
     # Shipments keep the service they travelled with: a service that is no longer offered is
     # switched off, never deleted.
@@ -56,7 +66,9 @@ class CarrierAdmin(admin.ModelAdmin):
         if rate is None:
             return gettext("no deliveries yet")
         return gettext("%(rate)s%% (%(on_time)d of %(delivered)d)") % {
-            "rate": rate, "on_time": carrier.on_time_count, "delivered": carrier.delivered_count,
+            "rate": rate,
+            "on_time": carrier.on_time_count,
+            "delivered": carrier.delivered_count,
         }
 
     @admin.display(description=_("webhook token"))
@@ -68,8 +80,9 @@ class CarrierAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:carrier_id>/webhook-token/", view(self.webhook_token_view),
-                 name="logistics_carrier_webhook_token"),
+            path(
+                "<int:carrier_id>/webhook-token/", view(self.webhook_token_view), name="logistics_carrier_webhook_token"
+            ),
         ] + super().get_urls()
 
     def webhook_token_view(self, request, carrier_id):

@@ -66,8 +66,9 @@ class PackingViews:
         return [
             path("pack/", view(self.pack_view), name="logistics_shipment_pack"),
             path("pack/<int:shipment_id>/", view(self.pack_parcel_view), name="logistics_shipment_pack_parcel"),
-            path("<int:shipment_id>/packing-slip/", view(self.packing_slip_view),
-                 name="logistics_shipment_packing_slip"),
+            path(
+                "<int:shipment_id>/packing-slip/", view(self.packing_slip_view), name="logistics_shipment_packing_slip"
+            ),
             path("<int:shipment_id>/label/", view(self.label_view), name="logistics_shipment_label"),
         ] + super().get_urls()
 
@@ -120,7 +121,11 @@ class PackingViews:
                 if shipment is not None:
                     return redirect(parcel_page(shipment.pk))
         context = self.packing_context(
-            request, warehouses, warehouse, title=_("Scan to pack"), error=error,
+            request,
+            warehouses,
+            warehouse,
+            title=_("Scan to pack"),
+            error=error,
             just_packed=self.just_packed(request),
         )
         return TemplateResponse(request, "admin/logistics/shipment/pack.html", context)
@@ -161,8 +166,14 @@ class PackingViews:
             # Refused: show the parcel as it is now, which someone else may have changed meanwhile.
             shipment = self.parcel_or_404(shipment_id)
         return TemplateResponse(
-            request, "admin/logistics/shipment/pack.html", self.parcel_context(
-                request, shipment, error=error, field_errors=field_errors, entered=entered,
+            request,
+            "admin/logistics/shipment/pack.html",
+            self.parcel_context(
+                request,
+                shipment,
+                error=error,
+                field_errors=field_errors,
+                entered=entered,
             ),
         )
 
@@ -176,7 +187,9 @@ class PackingViews:
         rows = line_rows(shipment, scanned_line_id)
         weight = selectors.products_weight_kg(shipment).quantize(Decimal("0.001"))
         return self.packing_context(
-            request, warehouses, warehouse,
+            request,
+            warehouses,
+            warehouse,
             title=_("Pack order %(number)s") % {"number": shipment.order.number},
             shipment=shipment,
             order=shipment.order,
@@ -245,10 +258,12 @@ class PackingViews:
             context["not_ready"] = _("Order %(number)s's parcel is cancelled: it needs no label.") % {"number": number}
         else:
             count = shipment.package_count or 1
-            context.update({
-                "packages": range(1, count + 1),
-                "package_total": count,
-                "tracking_barcode": code128_svg(shipment.tracking_number),
-                "fragile": any(line.order_line.product.fragile for line in shipment.lines.all()),
-            })
+            context.update(
+                {
+                    "packages": range(1, count + 1),
+                    "package_total": count,
+                    "tracking_barcode": code128_svg(shipment.tracking_number),
+                    "fragile": any(line.order_line.product.fragile for line in shipment.lines.all()),
+                }
+            )
         return TemplateResponse(request, "admin/logistics/shipment/label.html", context)

@@ -24,8 +24,15 @@ from .tracking import TrackingViews, order_page
 
 @admin.register(Shipment)
 class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExportMixin, admin.ModelAdmin):
-    list_display = ("order_link", "warehouse", "status_badge", "service_display", "reason", "tracking_link",
-                    "expected_delivery_on")
+    list_display = (
+        "order_link",
+        "warehouse",
+        "status_badge",
+        "service_display",
+        "reason",
+        "tracking_link",
+        "expected_delivery_on",
+    )
     list_filter = ("status", "purpose", "carrier", "warehouse", "service_reason")
     search_fields = ("tracking_number", "order__number")
     search_help_text = _("Exact tracking number or order number.")
@@ -33,9 +40,23 @@ class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExp
     show_full_result_count = False
     actions = ["mark_delivered"]
     # The carrier service and why it was chosen have a section of their own below, with the override.
-    fields = ("order_link", "warehouse", "purpose", "wave_link", "status_badge", "tracking_link", "weight_kg", "package_count",
-              "shipping_cost", "packed_at", "packed_by", "shipped_at", "dispatched_by", "expected_delivery_on",
-              "delivered_at")
+    fields = (
+        "order_link",
+        "warehouse",
+        "purpose",
+        "wave_link",
+        "status_badge",
+        "tracking_link",
+        "weight_kg",
+        "package_count",
+        "shipping_cost",
+        "packed_at",
+        "packed_by",
+        "shipped_at",
+        "dispatched_by",
+        "expected_delivery_on",
+        "delivered_at",
+    )
     readonly_fields = fields
     change_form_template = "admin/logistics/shipment/change_form.html"
 
@@ -59,8 +80,9 @@ class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExp
         url = shipment.tracking_url
         if not url:
             return shipment.tracking_number
-        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url,
-                           shipment.tracking_number)
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url, shipment.tracking_number
+        )
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, shipment):
@@ -82,8 +104,11 @@ class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExp
     def wave_link(self, shipment):
         if not shipment.wave_id:
             return "—"
-        return format_html('<a href="{}">{}</a>', reverse("admin:logistics_pickwave_print", args=[shipment.wave_id]),
-                           gettext("Pick list %(id)s") % {"id": shipment.wave_id})
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:logistics_pickwave_print", args=[shipment.wave_id]),
+            gettext("Pick list %(id)s") % {"id": shipment.wave_id},
+        )
 
     # The shipment page: lines, the service and why, a coordinator's override, tracking events ---
 
@@ -132,6 +157,9 @@ class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExp
         except REFUSALS as error:
             messages.error(request, f"{form.fields['service'].label}: {refusal_message(error)}")
         else:
-            messages.success(request, gettext("Shipment %(shipment)s now goes with %(service)s.")
-                             % {"shipment": shipment, "service": shipment.service})
+            messages.success(
+                request,
+                gettext("Shipment %(shipment)s now goes with %(service)s.")
+                % {"shipment": shipment, "service": shipment.service},
+            )
         return redirect("admin:logistics_shipment_change", shipment.pk)

@@ -70,7 +70,9 @@ def not_ready_to_ship(order, parcels):
         waiting = [parcel.warehouse.code for parcel in parcels if parcel.status == Shipment.Status.PENDING]
         if waiting:
             return _("Order %(number)s is %(status)s: the rest is still being packed in %(warehouses)s.") % {
-                **values, "warehouses": ", ".join(waiting)}
+                **values,
+                "warehouses": ", ".join(waiting),
+            }
         return _("Order %(number)s is %(status)s: put the rest on a pick list and pack it before dispatch.") % values
     if order.status == Order.Status.CANCELLED:
         return _("Order %(number)s is %(status)s: there is nothing to dispatch.") % values
@@ -125,22 +127,38 @@ def _event_rows_from_payload(rows):
 
 
 DISPATCH_UPLOAD = Upload(
-    title=gettext_lazy("Dispatch by upload"), columns=importers.DISPATCH_COLUMNS,
-    read=importers.read_dispatch_rows, plan=selectors.plan_dispatch_upload, apply=services.dispatch_by_upload,
-    to_payload=_dispatch_rows_to_payload, from_payload=list,
-    url_name="admin:logistics_shipment_dispatch_upload", template_url_name="admin:logistics_shipment_dispatch_template",
+    title=gettext_lazy("Dispatch by upload"),
+    columns=importers.DISPATCH_COLUMNS,
+    read=importers.read_dispatch_rows,
+    plan=selectors.plan_dispatch_upload,
+    apply=services.dispatch_by_upload,
+    to_payload=_dispatch_rows_to_payload,
+    from_payload=list,
+    url_name="admin:logistics_shipment_dispatch_upload",
+    template_url_name="admin:logistics_shipment_dispatch_template",
     template_file_name="dispatch-template.xlsx",
     example={"order_number": "OC250301-000123", "carrier": "sf", "tracking_number": "SF1234567890"},
 )
 EVENTS_UPLOAD = Upload(
-    title=gettext_lazy("Upload tracking events"), columns=importers.EVENT_COLUMNS,
-    read=importers.read_event_rows, plan=selectors.plan_event_upload, apply=services.record_events_by_upload,
-    to_payload=_event_rows_to_payload, from_payload=_event_rows_from_payload,
-    url_name="admin:logistics_shipment_events_upload", template_url_name="admin:logistics_shipment_events_template",
+    title=gettext_lazy("Upload tracking events"),
+    columns=importers.EVENT_COLUMNS,
+    read=importers.read_event_rows,
+    plan=selectors.plan_event_upload,
+    apply=services.record_events_by_upload,
+    to_payload=_event_rows_to_payload,
+    from_payload=_event_rows_from_payload,
+    url_name="admin:logistics_shipment_events_upload",
+    template_url_name="admin:logistics_shipment_events_template",
     template_file_name="tracking-events-template.xlsx",
-    example={"tracking_number": "SF1234567890", "carrier": "sf", "occurred_at": "2025-03-01 14:30",
-             "status": "exception", "exception_kind": "address_problem", "location": "杭州",
-             "description": "收件地址不详"},
+    example={
+        "tracking_number": "SF1234567890",
+        "carrier": "sf",
+        "occurred_at": "2025-03-01 14:30",
+        "status": "exception",
+        "exception_kind": "address_problem",
+        "location": "杭州",
+        "description": "收件地址不详",
+    },
 )
 
 
@@ -161,17 +179,29 @@ class TrackingViews:
         return [
             path("dispatch/<int:order_id>/", view(self.dispatch_view), name="logistics_shipment_dispatch"),
             path("dispatch-upload/", view(self.dispatch_upload_view), name="logistics_shipment_dispatch_upload"),
-            path("dispatch-upload/template.xlsx", view(self.dispatch_template_view),
-                 name="logistics_shipment_dispatch_template"),
+            path(
+                "dispatch-upload/template.xlsx",
+                view(self.dispatch_template_view),
+                name="logistics_shipment_dispatch_template",
+            ),
             path("tracking-events-upload/", view(self.events_upload_view), name="logistics_shipment_events_upload"),
-            path("tracking-events-upload/template.xlsx", view(self.events_template_view),
-                 name="logistics_shipment_events_template"),
+            path(
+                "tracking-events-upload/template.xlsx",
+                view(self.events_template_view),
+                name="logistics_shipment_events_template",
+            ),
             path("exceptions/", view(self.exceptions_view), name="logistics_shipment_exceptions"),
             path("<int:shipment_id>/deliver/", view(self.deliver_view), name="logistics_shipment_deliver"),
-            path("<int:shipment_id>/tracking-number/", view(self.tracking_number_view),
-                 name="logistics_shipment_tracking_number"),
-            path("<int:shipment_id>/tracking-event/", view(self.tracking_event_view),
-                 name="logistics_shipment_tracking_event"),
+            path(
+                "<int:shipment_id>/tracking-number/",
+                view(self.tracking_number_view),
+                name="logistics_shipment_tracking_number",
+            ),
+            path(
+                "<int:shipment_id>/tracking-event/",
+                view(self.tracking_event_view),
+                name="logistics_shipment_tracking_event",
+            ),
         ] + super().get_urls()
 
     def page_context(self, request, title, **extra):
@@ -181,18 +211,22 @@ class TrackingViews:
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context.update({
-                "can_deliver": obj.status in Shipment.ON_THE_WAY and self.has_dispatch_permission(request),
-                "tracking_number_url": (
-                    reverse("admin:logistics_shipment_tracking_number", args=[obj.pk])
-                    if obj.status in Shipment.OPEN and self.has_record_tracking_permission(request) else ""
-                ),
-                "tracking_event_url": (
-                    reverse("admin:logistics_shipment_tracking_event", args=[obj.pk])
-                    if obj.status in Shipment.ON_THE_WAY + [Shipment.Status.RETURNED]
-                    and self.has_record_tracking_permission(request) else ""
-                ),
-            })
+            context.update(
+                {
+                    "can_deliver": obj.status in Shipment.ON_THE_WAY and self.has_dispatch_permission(request),
+                    "tracking_number_url": (
+                        reverse("admin:logistics_shipment_tracking_number", args=[obj.pk])
+                        if obj.status in Shipment.OPEN and self.has_record_tracking_permission(request)
+                        else ""
+                    ),
+                    "tracking_event_url": (
+                        reverse("admin:logistics_shipment_tracking_event", args=[obj.pk])
+                        if obj.status in Shipment.ON_THE_WAY + [Shipment.Status.RETURNED]
+                        and self.has_record_tracking_permission(request)
+                        else ""
+                    ),
+                }
+            )
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # Dispatch, one order at a time
@@ -203,10 +237,15 @@ class TrackingViews:
         order = get_object_or_404(Order, pk=order_id)
         parcels = list(selectors.parcels_of_order(order.pk))
         forms = {
-            parcel.pk: TrackingNumberForm(prefix=f"parcel-{parcel.pk}", initial={
-                "carrier": parcel.carrier_id, "tracking_number": parcel.tracking_number,
-            })
-            for parcel in parcels if parcel.status == Shipment.Status.PACKED
+            parcel.pk: TrackingNumberForm(
+                prefix=f"parcel-{parcel.pk}",
+                initial={
+                    "carrier": parcel.carrier_id,
+                    "tracking_number": parcel.tracking_number,
+                },
+            )
+            for parcel in parcels
+            if parcel.status == Shipment.Status.PACKED
         }
         if request.method == "POST":
             parcel_id = request.POST.get("shipment", "")
@@ -218,20 +257,26 @@ class TrackingViews:
                 if form.is_valid():
                     try:
                         shipment = services.dispatch(
-                            parcel_id, actor=request.user, carrier_id=form.cleaned_data["carrier"].pk,
+                            parcel_id,
+                            actor=request.user,
+                            carrier_id=form.cleaned_data["carrier"].pk,
                             tracking_number=form.cleaned_data["tracking_number"],
                         )
                     except REFUSALS as error:
                         add_service_error(form, error)
                     else:
-                        messages.success(request, _("Order %(number)s: parcel %(shipment)s left %(warehouse)s.")
-                                         % {"number": order.number, "shipment": shipment,
-                                            "warehouse": shipment.warehouse})
+                        messages.success(
+                            request,
+                            _("Order %(number)s: parcel %(shipment)s left %(warehouse)s.")
+                            % {"number": order.number, "shipment": shipment, "warehouse": shipment.warehouse},
+                        )
                         more_to_send = len(forms) > 1
                         return redirect(request.path if more_to_send else order_page(order.pk))
         context = self.page_context(
-            request, _("Dispatch order %(number)s") % {"number": order.number},
-            order=order, order_url=order_page(order.pk),
+            request,
+            _("Dispatch order %(number)s") % {"number": order.number},
+            order=order,
+            order_url=order_page(order.pk),
             parcels=[{"parcel": parcel, "form": forms.get(parcel.pk)} for parcel in parcels],
             not_ready="" if forms else not_ready_to_ship(order, parcels),
             # Cash on delivery is collected at the door; any other order normally leaves paid.
@@ -246,35 +291,52 @@ class TrackingViews:
         if not self.has_record_tracking_permission(request):
             raise PermissionDenied
         shipment = get_object_or_404(Shipment.objects.select_related("order", "carrier", "warehouse"), pk=shipment_id)
-        form = TrackingNumberForm(request.POST or None, initial={
-            "carrier": shipment.carrier_id, "tracking_number": shipment.tracking_number,
-        })
+        form = TrackingNumberForm(
+            request.POST or None,
+            initial={
+                "carrier": shipment.carrier_id,
+                "tracking_number": shipment.tracking_number,
+            },
+        )
         if request.method == "POST" and form.is_valid():
             try:
-                services.assign_tracking_number(shipment.pk, form.cleaned_data["carrier"].pk,
-                                                form.cleaned_data["tracking_number"], actor=request.user)
+                services.assign_tracking_number(
+                    shipment.pk,
+                    form.cleaned_data["carrier"].pk,
+                    form.cleaned_data["tracking_number"],
+                    actor=request.user,
+                )
             except REFUSALS as error:
                 add_service_error(form, error)
             else:
                 messages.success(request, _("Parcel %(shipment)s has its tracking number.") % {"shipment": shipment})
                 return redirect(shipment_page(shipment.pk))
-        return self.parcel_form_page(request, shipment, form, _("Tracking number for %(shipment)s"),
-                                     submit_label=_("Save tracking number"))
+        return self.parcel_form_page(
+            request, shipment, form, _("Tracking number for %(shipment)s"), submit_label=_("Save tracking number")
+        )
 
     def tracking_event_view(self, request, shipment_id):
         if not self.has_record_tracking_permission(request):
             raise PermissionDenied
         shipment = get_object_or_404(Shipment.objects.select_related("order", "carrier", "warehouse"), pk=shipment_id)
-        form = TrackingEventForm(request.POST or None, initial={
-            "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
-        })
+        form = TrackingEventForm(
+            request.POST or None,
+            initial={
+                "occurred_at": timezone.localtime().replace(second=0, microsecond=0),
+            },
+        )
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
                 _event, created = services.record_tracking_event(
-                    shipment.pk, status=data["status"], occurred_at=data["occurred_at"], location=data["location"],
-                    description=data["description"], exception_kind=data["exception_kind"],
-                    source=TrackingEvent.Source.CONSOLE, actor=request.user,
+                    shipment.pk,
+                    status=data["status"],
+                    occurred_at=data["occurred_at"],
+                    location=data["location"],
+                    description=data["description"],
+                    exception_kind=data["exception_kind"],
+                    source=TrackingEvent.Source.CONSOLE,
+                    actor=request.user,
                 )
             except REFUSALS as error:
                 add_service_error(form, error)
@@ -284,13 +346,19 @@ class TrackingViews:
                 else:
                     messages.info(request, _("This event was already known; nothing changed."))
                 return redirect(shipment_page(shipment.pk))
-        return self.parcel_form_page(request, shipment, form, _("Tracking event for %(shipment)s"),
-                                     submit_label=_("Record event"))
+        return self.parcel_form_page(
+            request, shipment, form, _("Tracking event for %(shipment)s"), submit_label=_("Record event")
+        )
 
     def parcel_form_page(self, request, shipment, form, title, *, submit_label):
         context = self.page_context(
-            request, title % {"shipment": shipment}, shipment=shipment, form=form, submit_label=submit_label,
-            cancel_url=shipment_page(shipment.pk), order_url=order_page(shipment.order_id),
+            request,
+            title % {"shipment": shipment},
+            shipment=shipment,
+            form=form,
+            submit_label=submit_label,
+            cancel_url=shipment_page(shipment.pk),
+            order_url=order_page(shipment.order_id),
         )
         return TemplateResponse(request, "admin/logistics/shipment/parcel_form.html", context)
 
@@ -305,8 +373,11 @@ class TrackingViews:
         except REFUSALS as error:
             messages.error(request, refusal_message(error))
         else:
-            messages.success(request, _("Order %(number)s: parcel %(shipment)s delivered.")
-                             % {"number": shipment.order.number, "shipment": shipment})
+            messages.success(
+                request,
+                _("Order %(number)s: parcel %(shipment)s delivered.")
+                % {"number": shipment.order.number, "shipment": shipment},
+            )
         return redirect(order_page(shipment.order_id))
 
     @admin.action(description=gettext_lazy("Mark delivered"), permissions=["dispatch"])
@@ -340,18 +411,30 @@ class TrackingViews:
 
     @staticmethod
     def dispatched(request, shipments):
-        messages.success(request, ngettext("%(count)d parcel dispatched.", "%(count)d parcels dispatched.",
-                                           len(shipments)) % {"count": len(shipments)})
+        messages.success(
+            request,
+            ngettext("%(count)d parcel dispatched.", "%(count)d parcels dispatched.", len(shipments))
+            % {"count": len(shipments)},
+        )
 
     @staticmethod
     def events_recorded(request, outcome):
         recorded, known = outcome
-        messages.success(request, ngettext("%(count)d tracking event recorded.", "%(count)d tracking events recorded.",
-                                           recorded) % {"count": recorded})
+        messages.success(
+            request,
+            ngettext("%(count)d tracking event recorded.", "%(count)d tracking events recorded.", recorded)
+            % {"count": recorded},
+        )
         if known:
-            messages.info(request, ngettext("%(count)d event was already known and was skipped.",
-                                            "%(count)d events were already known and were skipped.", known)
-                          % {"count": known})
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d event was already known and was skipped.",
+                    "%(count)d events were already known and were skipped.",
+                    known,
+                )
+                % {"count": known},
+            )
 
     def upload_view(self, request, upload, *, on_success):
         """GET: the upload form. POST with a file: the preview. POST with a payload: the confirmed
@@ -377,12 +460,21 @@ class TrackingViews:
             if form.is_valid():
                 sheet = upload.read(form.cleaned_data["file"])
                 problems = [(error.row, error.column, error.message) for error in sheet.errors]
-                payload = "" if problems else signing.dumps(
-                    {"user": request.user.pk, "rows": upload.to_payload(sheet.rows)}, salt=UPLOAD_SALT, compress=True,
+                payload = (
+                    ""
+                    if problems
+                    else signing.dumps(
+                        {"user": request.user.pk, "rows": upload.to_payload(sheet.rows)},
+                        salt=UPLOAD_SALT,
+                        compress=True,
+                    )
                 )
                 return self.preview(request, upload, sheet.rows, problems=problems, payload=payload)
         context = self.page_context(
-            request, upload.title, form=form, columns=upload.columns,
+            request,
+            upload.title,
+            form=form,
+            columns=upload.columns,
             template_url=reverse(upload.template_url_name),
         )
         return TemplateResponse(request, "admin/logistics/shipment/upload.html", context)
@@ -409,12 +501,23 @@ class TrackingViews:
         for row, column, message in problems:
             by_row.setdefault(row, []).append((labels.get(column, ""), message))
         context = self.page_context(
-            request, upload.title,
-            problems=[{"row": row or "—", "column": labels.get(column, "—"), "message": message}
-                      for row, column, message in problems],
-            rows=[{"planned": row, "problems": by_row.get(row.row, []),
-                   "cells": [row.values.get(column.key, "") for column in upload.columns]} for row in planned],
-            columns=upload.columns, payload=payload, upload_url=reverse(upload.url_name),
+            request,
+            upload.title,
+            problems=[
+                {"row": row or "—", "column": labels.get(column, "—"), "message": message}
+                for row, column, message in problems
+            ],
+            rows=[
+                {
+                    "planned": row,
+                    "problems": by_row.get(row.row, []),
+                    "cells": [row.values.get(column.key, "") for column in upload.columns],
+                }
+                for row in planned
+            ],
+            columns=upload.columns,
+            payload=payload,
+            upload_url=reverse(upload.url_name),
             is_events=upload is EVENTS_UPLOAD,
         )
         return TemplateResponse(request, "admin/logistics/shipment/upload_preview.html", context)
@@ -453,8 +556,11 @@ class TrackingViews:
         counts = selectors.delivery_exception_counts(today=today)
         may_record = self.has_record_tracking_permission(request)
         context = self.page_context(
-            request, _("Delivery exceptions"),
-            page=page, kind=kind, today=today,
+            request,
+            _("Delivery exceptions"),
+            page=page,
+            kind=kind,
+            today=today,
             kinds=[{"code": code, "label": label, "count": counts.get(code, 0)} for code, label in QUEUE_KINDS],
             total=sum(counts.values()),
             rows=[
@@ -463,12 +569,14 @@ class TrackingViews:
                     "kind": dict(QUEUE_KINDS)[queue_kind(shipment)],
                     "next_step": NEXT_STEPS[queue_kind(shipment)],
                     "days_late": days_late(shipment, today),
-                    "last_event_status": (TrackingEvent.Status(shipment.last_event_status).label
-                                          if shipment.last_event_status else ""),
+                    "last_event_status": (
+                        TrackingEvent.Status(shipment.last_event_status).label if shipment.last_event_status else ""
+                    ),
                     "order_url": order_page(shipment.order_id),
                     "shipment_url": shipment_page(shipment.pk),
-                    "event_url": (reverse("admin:logistics_shipment_tracking_event", args=[shipment.pk])
-                                  if may_record else ""),
+                    "event_url": (
+                        reverse("admin:logistics_shipment_tracking_event", args=[shipment.pk]) if may_record else ""
+                    ),
                 }
                 for shipment in page.object_list
             ],

@@ -8,7 +8,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inventory.forms import add_service_error
 from orders.admin.actions import BULK_LIMIT
@@ -39,8 +40,11 @@ def warehouse_options(orders, warehouses):
         pickable, refused = [], []
         for order in orders:
             reason = services.why_not_pickable(
-                order, warehouse, waiting_in=set(waiting.get(order.pk, {})),
-                on_lists_in=on_lists.get(order.pk, set()), warehouse_codes=codes,
+                order,
+                warehouse,
+                waiting_in=set(waiting.get(order.pk, {})),
+                on_lists_in=on_lists.get(order.pk, set()),
+                warehouse_codes=codes,
             )
             if reason:
                 refused.append({"number": order.number, "reason": reason})
@@ -77,8 +81,11 @@ class PickWaveAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("pick list"), ordering="pk")
     def name(self, wave):
-        return format_html('<a href="{}">{}</a>', reverse("admin:logistics_pickwave_print", args=[wave.pk]),
-                           gettext("Pick list %(id)s") % {"id": wave.pk})
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:logistics_pickwave_print", args=[wave.pk]),
+            gettext("Pick list %(id)s") % {"id": wave.pk},
+        )
 
     @admin.display(description=_("created at"), ordering="created_at")
     def created(self, wave):
@@ -133,8 +140,11 @@ class PickWaveAdmin(admin.ModelAdmin):
             if form.cleaned_data["leave_out"]:
                 chosen = next(option["pickable"] for option in options if option["warehouse"] == warehouse)
             if not chosen:
-                form.add_error("warehouse", gettext("None of the selected orders can be picked in %(warehouse)s.")
-                               % {"warehouse": warehouse.code})
+                form.add_error(
+                    "warehouse",
+                    gettext("None of the selected orders can be picked in %(warehouse)s.")
+                    % {"warehouse": warehouse.code},
+                )
             else:
                 try:
                     wave = services.create_pick_wave(warehouse.pk, chosen, actor=request.user)
@@ -142,14 +152,16 @@ class PickWaveAdmin(admin.ModelAdmin):
                     add_service_error(form, error)
                 else:
                     return redirect("admin:logistics_pickwave_print", wave.pk)
-        context.update({
-            "form": form,
-            "orders": orders,
-            "order_ids": ",".join(str(order.pk) for order in orders),
-            "options": options,
-            "chosen_warehouse": str(form["warehouse"].value() or ""),
-            "media": self.media + form.media,
-        })
+        context.update(
+            {
+                "form": form,
+                "orders": orders,
+                "order_ids": ",".join(str(order.pk) for order in orders),
+                "options": options,
+                "chosen_warehouse": str(form["warehouse"].value() or ""),
+                "media": self.media + form.media,
+            }
+        )
         return TemplateResponse(request, "admin/logistics/pickwave/create.html", context)
 
     @staticmethod
@@ -166,9 +178,13 @@ class PickWaveAdmin(admin.ModelAdmin):
             sheet = selectors.pick_sheet(wave_id)
         except PickWave.DoesNotExist:
             raise Http404 from None
-        return TemplateResponse(request, "admin/logistics/pickwave/pick_list.html", {
-            "sheet": sheet,
-            "wave": sheet.wave,
-            "title": str(sheet.wave),
-            "list_url": reverse("admin:logistics_pickwave_changelist"),
-        })
+        return TemplateResponse(
+            request,
+            "admin/logistics/pickwave/pick_list.html",
+            {
+                "sheet": sheet,
+                "wave": sheet.wave,
+                "title": str(sheet.wave),
+                "list_url": reverse("admin:logistics_pickwave_changelist"),
+            },
+        )

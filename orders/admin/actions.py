@@ -67,35 +67,43 @@ class OrderActionsMixin:
     def approve_selected(self, request, queryset):
         selected = self.selected_orders(request, queryset)
         if selected is None:
-            return None
+            return
         self.run_for_each(
-            request, selected,
+            request,
+            selected,
             lambda order_id: services.approve(order_id, actor=request.user),
-            lambda count: ngettext("%(count)d order approved.", "%(count)d orders approved.", count)
-            % {"count": count},
+            lambda count: ngettext("%(count)d order approved.", "%(count)d orders approved.", count) % {"count": count},
         )
-        return None
+        return
 
     @admin.action(description=_("Cancel selected orders…"), permissions=["cancel"])
     def cancel_selected(self, request, queryset):
         return self.with_reason(
-            request, queryset, "cancel_selected", services.cancel,
+            request,
+            queryset,
+            "cancel_selected",
+            services.cancel,
             title=_("Cancel orders"),
             explanation=_("Reserved stock goes back on the shelf, and money already captured becomes a refund owed."),
             button=_("Cancel these orders"),
-            done=lambda count: ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.", count)
-            % {"count": count},
+            done=lambda count: (
+                ngettext("%(count)d order cancelled.", "%(count)d orders cancelled.", count) % {"count": count}
+            ),
         )
 
     @admin.action(description=_("Reject selected held orders…"), permissions=["review"])
     def reject_selected(self, request, queryset):
         return self.with_reason(
-            request, queryset, "reject_selected", services.reject,
+            request,
+            queryset,
+            "reject_selected",
+            services.reject,
             title=_("Reject held orders"),
             explanation=_("Rejected orders are cancelled; their reserved stock goes back on the shelf."),
             button=_("Reject these orders"),
-            done=lambda count: ngettext("%(count)d order rejected.", "%(count)d orders rejected.", count)
-            % {"count": count},
+            done=lambda count: (
+                ngettext("%(count)d order rejected.", "%(count)d orders rejected.", count) % {"count": count}
+            ),
         )
 
     @admin.action(description=_("Create pick list…"), permissions=["pick"])

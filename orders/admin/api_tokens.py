@@ -33,8 +33,11 @@ class ChannelTokenAdminMixin:
 
     def get_urls(self):
         return [
-            path("<path:object_id>/api-token/", self.admin_site.admin_view(self.api_token_view),
-                 name="orders_channel_api_token"),
+            path(
+                "<path:object_id>/api-token/",
+                self.admin_site.admin_view(self.api_token_view),
+                name="orders_channel_api_token",
+            ),
             *super().get_urls(),
         ]
 

@@ -44,7 +44,8 @@ def payment_badge(order):
 def money(amount, currency):
     return format_html(
         '<span class="oc-money"><span class="oc-currency">{}</span> {}</span>',
-        currency, number_format(amount, 2, force_grouping=True),
+        currency,
+        number_format(amount, 2, force_grouping=True),
     )
 
 

@@ -7,8 +7,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.http import StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import number_format
@@ -69,8 +75,11 @@ class ExportMixin:
         return [
             path("export/", wrap(self.export_view), name=self.admin_url_name("export")),
             path("export/<int:job_id>/", wrap(self.export_job_view), name=self.admin_url_name("export_job")),
-            path("export/<int:job_id>/download/", wrap(self.export_download_view),
-                 name=self.admin_url_name("export_download")),
+            path(
+                "export/<int:job_id>/download/",
+                wrap(self.export_download_view),
+                name=self.admin_url_name("export_download"),
+            ),
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
@@ -115,16 +124,23 @@ class ExportMixin:
         limit = background_above_rows()
         if selectors.count_up_to(table.queryset, limit) > limit:
             job = exports.start_export(
-                export, changelist.queryset, file_format=file_format, actor=request.user,
+                export,
+                changelist.queryset,
+                file_format=file_format,
+                actor=request.user,
                 list_query=request.GET.urlencode(),
             )
-            messages.info(request, ngettext(
-                "More than %(limit)s row: the file is written in the background. This page shows how far "
-                "it has got; you may leave it and come back from the list's Export menu.",
-                "More than %(limit)s rows: the file is written in the background. This page shows how far "
-                "it has got; you may leave it and come back from the list's Export menu.",
-                limit,
-            ) % {"limit": number_format(limit, force_grouping=True)})
+            messages.info(
+                request,
+                ngettext(
+                    "More than %(limit)s row: the file is written in the background. This page shows how far "
+                    "it has got; you may leave it and come back from the list's Export menu.",
+                    "More than %(limit)s rows: the file is written in the background. This page shows how far "
+                    "it has got; you may leave it and come back from the list's Export menu.",
+                    limit,
+                )
+                % {"limit": number_format(limit, force_grouping=True)},
+            )
             return HttpResponseRedirect(self.export_url("export_job", job.pk))
         return self.export_response(table, export.file_name(file_format), file_format)
 
@@ -160,7 +176,8 @@ class ExportMixin:
             "job": job,
             "refresh_seconds": 2 if running else None,
             "download_url": self.export_url("export_download", job.pk)
-            if job and job.status == BulkJob.Status.DONE else "",
+            if job and job.status == BulkJob.Status.DONE
+            else "",
             "export_jobs_url": self.export_url("export"),
             "list_url": self.changelist_url(job.parameters.get("list_query", "")) if job else self.changelist_url(),
             "recent_jobs": [

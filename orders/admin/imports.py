@@ -92,15 +92,19 @@ class OrderImportMixin:
         return job
 
     def import_page(self, request, template, title, **context):
-        return TemplateResponse(request, f"admin/orders/import/{template}", {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            "upload_url": reverse("admin:orders_order_import"),
-            "template_url": reverse("admin:orders_order_import_template"),
-            "history_url": reverse("admin:orders_order_import_history"),
-            **context,
-        })
+        return TemplateResponse(
+            request,
+            f"admin/orders/import/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": title,
+                "upload_url": reverse("admin:orders_order_import"),
+                "template_url": reverse("admin:orders_order_import_template"),
+                "history_url": reverse("admin:orders_order_import_history"),
+                **context,
+            },
+        )
 
     def import_view(self, request):
         self.require_import_permission(request)
@@ -114,7 +118,11 @@ class OrderImportMixin:
             return HttpResponseRedirect(reverse("admin:orders_order_import_job", args=[job.pk]))
         recent = BulkJob.objects.filter(kind=BulkJob.Kind.IMPORT_ORDERS).select_related("created_by")[:RECENT_IMPORTS]
         return self.import_page(
-            request, "upload.html", gettext("Import orders from Excel"), form=form, is_upload_page=True,
+            request,
+            "upload.html",
+            gettext("Import orders from Excel"),
+            form=form,
+            is_upload_page=True,
             recent=[self.import_row(job) for job in recent],
             background_rows=importers.background_rows(),
         )
@@ -134,9 +142,11 @@ class OrderImportMixin:
         if job.kind != BulkJob.Kind.IMPORT_ORDERS:
             outcome = ""
         elif job.status == BulkJob.Status.DONE:
-            outcome = ngettext("%(created)s order created, %(skipped)s skipped",
-                               "%(created)s orders created, %(skipped)s skipped", created) % {
-                "created": created, "skipped": skipped}
+            outcome = ngettext(
+                "%(created)s order created, %(skipped)s skipped",
+                "%(created)s orders created, %(skipped)s skipped",
+                created,
+            ) % {"created": created, "skipped": skipped}
         elif job.status == BulkJob.Status.FAILED and errors:
             outcome = ngettext("%(count)s error", "%(count)s errors", errors) % {"count": errors}
         elif job.status == BulkJob.Status.PREVIEWED:
@@ -149,27 +159,37 @@ class OrderImportMixin:
         kinds = [BulkJob.Kind.IMPORT_ORDERS, BulkJob.Kind.IMPORT_PRODUCTS, BulkJob.Kind.IMPORT_STOCK]
         self.require_import_permission(request)
         listed = BulkJob.objects.filter(kind__in=kinds).select_related("created_by")[:LISTED_IMPORTS]
-        return self.import_page(request, "history.html", gettext("Past imports"),
-                                imports=[self.import_row(job) for job in listed])
+        return self.import_page(
+            request, "history.html", gettext("Past imports"), imports=[self.import_row(job) for job in listed]
+        )
 
     def import_job_view(self, request, job_id):
         job = self.import_job(request, job_id)
         summary = job.summary or {}
         headers = summary.get("headers", {})
         errors = [
-            {**error, "column": headers.get(error["column"])
-             or (COLUMNS_BY_KEY[error["column"]].label if error["column"] in COLUMNS_BY_KEY else "")}
+            {
+                **error,
+                "column": headers.get(error["column"])
+                or (COLUMNS_BY_KEY[error["column"]].label if error["column"] in COLUMNS_BY_KEY else ""),
+            }
             for error in job.errors[:ERRORS_SHOWN]
         ]
         may_confirm = job.status == BulkJob.Status.PREVIEWED and summary.get("to_create", 0) > 0
         return self.import_page(
-            request, "job.html", gettext("Order import: %(file)s") % {"file": job.file_name},
-            job=job, summary=summary, finished=job.status in FINISHED,
+            request,
+            "job.html",
+            gettext("Order import: %(file)s") % {"file": job.file_name},
+            job=job,
+            summary=summary,
+            finished=job.status in FINISHED,
             phase=PHASES.get(job.parameters.get("phase", "")),
-            errors=errors, errors_hidden=max(summary.get("errors", len(job.errors)) - len(errors), 0),
+            errors=errors,
+            errors_hidden=max(summary.get("errors", len(job.errors)) - len(errors), 0),
             # A dry run's order numbers were rolled back with everything else: only real ones are shown.
-            created=[self.described(order, placed=job.status == BulkJob.Status.DONE)
-                     for order in summary.get("created", [])],
+            created=[
+                self.described(order, placed=job.status == BulkJob.Status.DONE) for order in summary.get("created", [])
+            ],
             skipped=[self.described(order, placed=True) for order in summary.get("skipped_orders", [])],
             status_url=reverse("admin:orders_order_import_status", args=[job.pk]),
             confirm_url=reverse("admin:orders_order_import_confirm", args=[job.pk]) if may_confirm else "",
@@ -186,21 +206,24 @@ class OrderImportMixin:
             "status_label": Order.Status(order["status"]).label,
             "reasons": [describe(reason) for reason in order["reasons"]],
             "search_url": f"{reverse('admin:orders_order_changelist')}?{urlencode({'q': order['number']})}"
-            if placed else "",
+            if placed
+            else "",
         }
 
     def import_status_view(self, request, job_id):
         """What the progress page polls: small, so it can be asked every second."""
         job = self.import_job(request, job_id)
-        return JsonResponse({
-            "status": job.status,
-            "status_label": str(job.get_status_display()),
-            "phase_label": str(PHASES.get(job.parameters.get("phase", ""), "")),
-            "processed": job.processed,
-            "total": job.total,
-            "percent": job.progress_percent,
-            "finished": job.status in FINISHED,
-        })
+        return JsonResponse(
+            {
+                "status": job.status,
+                "status_label": str(job.get_status_display()),
+                "phase_label": str(PHASES.get(job.parameters.get("phase", ""), "")),
+                "processed": job.processed,
+                "total": job.total,
+                "percent": job.progress_percent,
+                "finished": job.status in FINISHED,
+            }
+        )
 
     def import_confirm_view(self, request, job_id):
         if request.method != "POST":
@@ -221,4 +244,3 @@ class OrderImportMixin:
         response = HttpResponse(content, content_type=CONTENT_TYPES[reading.file_format(job.file_name)])
         response["Content-Disposition"] = content_disposition_header(True, file_name)
         return response
-

@@ -8,9 +8,8 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from inventory.console import ReadOnlyAdminMixin
 
@@ -76,7 +75,9 @@ class NotificationTemplateForm(forms.ModelForm):
         medium = cleaned.get("medium", self.instance.medium)
         try:
             notifications.check_template(
-                medium=medium, subject=cleaned.get("subject", ""), body=cleaned.get("body", ""),
+                medium=medium,
+                subject=cleaned.get("subject", ""),
+                body=cleaned.get("body", ""),
             )
         except ValidationError as error:
             for field, field_messages in error.message_dict.items():
@@ -112,8 +113,14 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # The form has put the edited values on `obj`; the service checks and saves them.
         saved = notifications.save_template(
-            obj.pk, actor=request.user, event=obj.event, medium=obj.medium, language=obj.language,
-            subject=obj.subject, body=obj.body, active=obj.active,
+            obj.pk,
+            actor=request.user,
+            event=obj.event,
+            medium=obj.medium,
+            language=obj.language,
+            subject=obj.subject,
+            body=obj.body,
+            active=obj.active,
         )
         obj.pk, obj.subject, obj.updated_at = saved.pk, saved.subject, saved.updated_at
 
@@ -129,9 +136,23 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_help_text = _("Exact order number, email address or phone number (any format).")
     show_full_result_count = False
     actions = ["resend_selected"]
-    readonly_fields = ("order_link", "event", "medium", "recipient_whole", "recipient_masked", "language",
-                       "status_badge", "attempts", "last_error", "created", "sent", "subject", "body",
-                       "resend_of_link", "requested_by")
+    readonly_fields = (
+        "order_link",
+        "event",
+        "medium",
+        "recipient_whole",
+        "recipient_masked",
+        "language",
+        "status_badge",
+        "attempts",
+        "last_error",
+        "created",
+        "sent",
+        "subject",
+        "body",
+        "resend_of_link",
+        "requested_by",
+    )
 
     def has_resend_permission(self, request):
         return request.user.has_perm(RESEND_PERMISSION)
@@ -142,20 +163,41 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return "recipient_whole" if can_see_phone(request.user) else "recipient_masked"
 
     def get_list_display(self, request):
-        return ("created", "order_link", "event", "medium", self.recipient_column(request), "language",
-                "status_badge", "attempts", "sent")
+        return (
+            "created",
+            "order_link",
+            "event",
+            "medium",
+            self.recipient_column(request),
+            "language",
+            "status_badge",
+            "attempts",
+            "sent",
+        )
 
     def get_fields(self, request, obj=None):
-        return ("order_link", "event", "medium", self.recipient_column(request), "language", "status_badge",
-                "attempts", "last_error", "created", "sent", "subject", "body", "resend_of_link", "requested_by")
+        return (
+            "order_link",
+            "event",
+            "medium",
+            self.recipient_column(request),
+            "language",
+            "status_badge",
+            "attempts",
+            "last_error",
+            "created",
+            "sent",
+            "subject",
+            "body",
+            "resend_of_link",
+            "requested_by",
+        )
 
     def get_queryset(self, request):
         return selectors.notification_log()
 
     def get_search_results(self, request, queryset, search_term):
-        return selectors.search_notifications(
-            queryset, search_term, by_phone=can_see_phone(request.user)
-        ), False
+        return selectors.search_notifications(queryset, search_term, by_phone=can_see_phone(request.user)), False
 
     @admin.display(description=_("created at"), ordering="created_at")
     def created(self, notification):
@@ -167,8 +209,11 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("order"))
     def order_link(self, notification):
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[notification.order_id]),
-                           notification.order.number)
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:orders_order_change", args=[notification.order_id]),
+            notification.order.number,
+        )
 
     @admin.display(description=_("to"))
     def recipient_whole(self, notification):
@@ -186,9 +231,11 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def resend_of_link(self, notification):
         if notification.resend_of_id is None:
             return "—"
-        return format_html('<a href="{}">{}</a>',
-                           reverse("admin:orders_notification_change", args=[notification.resend_of_id]),
-                           short_datetime(notification.resend_of.created_at))
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:orders_notification_change", args=[notification.resend_of_id]),
+            short_datetime(notification.resend_of.created_at),
+        )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         context = {"can_resend": self.has_resend_permission(request), **(extra_context or {})}
@@ -196,8 +243,11 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<path:object_id>/resend/", self.admin_site.admin_view(self.resend_view),
-                 name="orders_notification_resend"),
+            path(
+                "<path:object_id>/resend/",
+                self.admin_site.admin_view(self.resend_view),
+                name="orders_notification_resend",
+            ),
         ] + super().get_urls()
 
     def resend_view(self, request, object_id):
@@ -246,7 +296,9 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if done:
             self.message_user(
                 request,
-                ngettext("%(count)d message queued to be sent again.", "%(count)d messages queued to be sent again.",
-                         done) % {"count": done},
+                ngettext(
+                    "%(count)d message queued to be sent again.", "%(count)d messages queued to be sent again.", done
+                )
+                % {"count": done},
                 messages.SUCCESS,
             )

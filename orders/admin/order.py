@@ -75,9 +75,7 @@ class OrderAdmin(
     ordering = ("-placed_at", "-id")
     sortable_by = ("placed",)
     search_fields = ("number",)
-    search_help_text = _(
-        "Exact order number, phone (any format), recipient, channel order id or tracking number."
-    )
+    search_help_text = _("Exact order number, phone (any format), recipient, channel order id or tracking number.")
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
@@ -85,8 +83,17 @@ class OrderAdmin(
     exports = (ORDERS, ORDER_LINES)
 
     def get_list_display(self, request):
-        return ("number", "status_display", "placed", "channel", "recipient", self.phone_column(request),
-                "total_display", "payment_status_display", "risk_score")
+        return (
+            "number",
+            "status_display",
+            "placed",
+            "channel",
+            "recipient",
+            self.phone_column(request),
+            "total_display",
+            "payment_status_display",
+            "risk_score",
+        )
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {"title": _("Orders"), **(extra_context or {})})
@@ -127,15 +134,19 @@ class OrderAdmin(
             raise PermissionDenied
         return order
 
-    def render_order_page(self, request, object_id, *, note_form=None, payment_form=None, address_form=None,
-                          refund_form=None):
+    def render_order_page(
+        self, request, object_id, *, note_form=None, payment_form=None, address_form=None, refund_form=None
+    ):
         order = self.viewable_order(request, object_id, fetch=selectors.order_for_page)
         user = request.user
         show_phone = can_see_phone(user)
         if note_form is None:
             note_form = NoteForm()
-        if (payment_form is None and user.has_perm("orders.add_payment")
-                and selectors.settlement_figures(order).balance_due > 0):
+        if (
+            payment_form is None
+            and user.has_perm("orders.add_payment")
+            and selectors.settlement_figures(order).balance_due > 0
+        ):
             payment_form = PaymentForm(initial={"method": order.payment_method, "amount": order.balance_due})
         if address_form is None and self.may_edit_address(user, order):
             address_form = AddressForm(initial=order_address_initial(order), show_phone=show_phone)
@@ -186,13 +197,15 @@ class OrderAdmin(
                 continue
             if transition.name not in STEPS:
                 continue
-            steps.append({
-                "name": transition.name,
-                "label": custom.get("label") or transition.name,
-                "action": reverse("admin:orders_order_transition", args=[order.pk, transition.name]),
-                "needs_reason": bool(custom.get("needs_reason")),
-                "style": STEP_STYLE.get(transition.name, "primary"),
-            })
+            steps.append(
+                {
+                    "name": transition.name,
+                    "label": custom.get("label") or transition.name,
+                    "action": reverse("admin:orders_order_transition", args=[order.pk, transition.name]),
+                    "needs_reason": bool(custom.get("needs_reason")),
+                    "style": STEP_STYLE.get(transition.name, "primary"),
+                }
+            )
         if shipping_offered:
             steps += self.shipping_steps(request.user, order)
         # Steps that end the order come last, away from the ones that move it on.
@@ -205,15 +218,22 @@ class OrderAdmin(
         steps = []
         waiting_in = {
             allocation.stock_level.warehouse_id
-            for line in order.lines.all() for allocation in line.allocations.all()
+            for line in order.lines.all()
+            for allocation in line.allocations.all()
             if allocation.state == Allocation.State.RESERVED
         }
         # A parcel still to pack or to dispatch holds its warehouse's goods on a pick list.
         listed_in = {shipment.warehouse_id for shipment in order.shipments.all() if shipment.status in shipment.OPEN}
         pick_list_url = admin_url("logistics_pickwave_add")
         if pick_list_url and waiting_in - listed_in and user.has_perm("orders.pick_order"):
-            steps.append({"name": "pick_list", "label": _("Create pick list"), "style": "primary",
-                          "url": f"{pick_list_url}?orders={order.pk}"})
+            steps.append(
+                {
+                    "name": "pick_list",
+                    "label": _("Create pick list"),
+                    "style": "primary",
+                    "url": f"{pick_list_url}?orders={order.pk}",
+                }
+            )
         dispatchable = any(
             can_proceed(shipment.dispatch) and has_transition_perm(shipment.dispatch, user)
             for shipment in order.shipments.all()
@@ -231,14 +251,16 @@ class OrderAdmin(
             packing = shipment.status == shipment.Status.PENDING and user.has_perm("orders.pick_order")
             labelled = shipment.status not in (shipment.Status.PENDING, shipment.Status.CANCELLED)
             viewable = user.has_perm("logistics.view_shipment")
-            rows.append({
-                "shipment": shipment,
-                "url": admin_url("logistics_shipment_change", shipment.pk) if viewable else "",
-                "deliver_url": admin_url("logistics_shipment_deliver", shipment.pk) if deliverable else "",
-                "pack_url": admin_url("logistics_shipment_pack_parcel", shipment.pk) if packing else "",
-                "packing_slip_url": admin_url("logistics_shipment_packing_slip", shipment.pk) if viewable else "",
-                "label_url": admin_url("logistics_shipment_label", shipment.pk) if viewable and labelled else "",
-            })
+            rows.append(
+                {
+                    "shipment": shipment,
+                    "url": admin_url("logistics_shipment_change", shipment.pk) if viewable else "",
+                    "deliver_url": admin_url("logistics_shipment_deliver", shipment.pk) if deliverable else "",
+                    "pack_url": admin_url("logistics_shipment_pack_parcel", shipment.pk) if packing else "",
+                    "packing_slip_url": admin_url("logistics_shipment_packing_slip", shipment.pk) if viewable else "",
+                    "label_url": admin_url("logistics_shipment_label", shipment.pk) if viewable and labelled else "",
+                }
+            )
         return rows
 
     def back_to_order(self, request, order_id):
@@ -358,7 +380,8 @@ class OrderAdmin(
         line_forms = line_formset.filled_forms()
         data["lines"] = [
             services.LineInput(
-                sku=line.cleaned_data["sku"], quantity=line.cleaned_data["quantity"],
+                sku=line.cleaned_data["sku"],
+                quantity=line.cleaned_data["quantity"],
                 unit_price=line.cleaned_data.get("unit_price"),
             )
             for line in line_forms
@@ -371,16 +394,19 @@ class OrderAdmin(
         order = result.order
         if not result.created:
             self.message_user(
-                request, gettext("This order was already placed as %(number)s.") % {"number": order.number},
+                request,
+                gettext("This order was already placed as %(number)s.") % {"number": order.number},
                 messages.WARNING,
             )
         elif order.status == Order.Status.ON_HOLD:
             self.message_user(
                 request,
                 gettext("Order %(number)s is placed and held for review: %(reasons)s")
-                % {"number": order.number,
-                   "reasons": " ".join(describe(reason) for reason in order.hold_reasons)
-                   or gettext("its risk score is high.")},
+                % {
+                    "number": order.number,
+                    "reasons": " ".join(describe(reason) for reason in order.hold_reasons)
+                    or gettext("its risk score is high."),
+                },
                 messages.WARNING,
             )
         else:

@@ -38,15 +38,24 @@ class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.
     def get_list_display(self, request):
         # What the decision rests on comes first and the buttons right after it, so they stay in
         # view on a narrow screen; the rest of the order follows.
-        return ("order_link", "reasons", "decision", "customer_display", self.phone_column(request),
-                "total_display", "risk_score")
+        return (
+            "order_link",
+            "reasons",
+            "decision",
+            "customer_display",
+            self.phone_column(request),
+            "total_display",
+            "risk_score",
+        )
 
     @admin.display(description=_("order"))
     def order_link(self, order):
         return format_html(
             '<a href="{}">{}</a><div class="oc-order-origin">{}<br>{}</div>',
-            reverse("admin:orders_order_change", args=[order.pk]), order.number,
-            short_datetime(order.placed_at), order.channel,
+            reverse("admin:orders_order_change", args=[order.pk]),
+            order.number,
+            short_datetime(order.placed_at),
+            order.channel,
         )
 
     @admin.display(description=_("customer"))
@@ -76,7 +85,10 @@ class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.
             'placeholder="{placeholder}" aria-label="{placeholder}">'
             '<button type="submit" form="reject-{pk}" class="oc-button oc-button-danger">{reject}</button>'
             "</span></div>",
-            pk=order.pk, approve=_("Approve"), reject=_("Reject"), placeholder=_("Reason for rejecting"),
+            pk=order.pk,
+            approve=_("Approve"),
+            reject=_("Reject"),
+            placeholder=_("Reason for rejecting"),
         )
 
     def has_view_permission(self, request, obj=None):

@@ -12,9 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from inventory.console import ReadOnlyAdminMixin
 
@@ -74,8 +73,19 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     empty_value_display = "—"
     actions = ["approve_selected"]
     fields = readonly_fields = (
-        "order_link", "payment_link", "amount_display", "status_badge", "reason", "requested_by", "requested",
-        "approved_by", "approved", "reference", "failure_reason", "settled_by", "settled",
+        "order_link",
+        "payment_link",
+        "amount_display",
+        "status_badge",
+        "reason",
+        "requested_by",
+        "requested",
+        "approved_by",
+        "approved",
+        "reference",
+        "failure_reason",
+        "settled_by",
+        "settled",
     )
 
     def get_queryset(self, request):
@@ -101,8 +111,11 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("order"))
     def order_link(self, refund):
-        return format_html('<a class="oc-mono" href="{}">{}</a>',
-                           reverse("admin:orders_order_change", args=[refund.order_id]), refund.order.number)
+        return format_html(
+            '<a class="oc-mono" href="{}">{}</a>',
+            reverse("admin:orders_order_change", args=[refund.order_id]),
+            refund.order.number,
+        )
 
     @admin.display(description=_("payment method"))
     def payment_method(self, refund):
@@ -111,8 +124,13 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("payment"))
     def payment_link(self, refund):
         payment = refund.payment
-        return format_html("{} {} · {}{}", payment.get_method_display(), money(payment.amount, refund.order.currency),
-                           short_datetime(payment.created_at), f" · {payment.reference}" if payment.reference else "")
+        return format_html(
+            "{} {} · {}{}",
+            payment.get_method_display(),
+            money(payment.amount, refund.order.currency),
+            short_datetime(payment.created_at),
+            f" · {payment.reference}" if payment.reference else "",
+        )
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, refund):
@@ -124,8 +142,11 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<path:object_id>/step/<str:step>/", self.admin_site.admin_view(self.step_view),
-                 name="orders_refund_step"),
+            path(
+                "<path:object_id>/step/<str:step>/",
+                self.admin_site.admin_view(self.step_view),
+                name="orders_refund_step",
+            ),
         ] + super().get_urls()
 
     def viewable_refund(self, request, object_id):
@@ -172,8 +193,11 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             if not form.is_valid():
                 for name, errors in form.errors.items():
                     for error in errors:
-                        self.message_user(request, gettext("%(field)s: %(error)s")
-                                          % {"field": form.fields[name].label, "error": error}, messages.ERROR)
+                        self.message_user(
+                            request,
+                            gettext("%(field)s: %(error)s") % {"field": form.fields[name].label, "error": error},
+                            messages.ERROR,
+                        )
                 return back
             details = form.cleaned_data
         try:
@@ -184,8 +208,12 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(
                 request,
                 gettext("The refund of %(amount)s %(currency)s on order %(number)s is now %(status)s.")
-                % {"amount": done.amount, "currency": refund.order.currency, "number": refund.order.number,
-                   "status": done.get_status_display()},
+                % {
+                    "amount": done.amount,
+                    "currency": refund.order.currency,
+                    "number": refund.order.number,
+                    "status": done.get_status_display(),
+                },
                 messages.SUCCESS,
             )
         return back
@@ -195,7 +223,9 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         selected = list(queryset.order_by("requested_at", "pk").values_list("pk", flat=True)[: BULK_LIMIT + 1])
         if len(selected) > BULK_LIMIT:
             self.message_user(
-                request, gettext("Select at most %(limit)d refunds at a time.") % {"limit": BULK_LIMIT}, messages.ERROR,
+                request,
+                gettext("Select at most %(limit)d refunds at a time.") % {"limit": BULK_LIMIT},
+                messages.ERROR,
             )
             return
         approved = 0
@@ -280,24 +310,60 @@ def reconciliation_sheets(summary, mismatches):
         for row in summary.rows
     ]
     summary_rows += [
-        [gettext("Total"), "", "", total.currency, total.orders, total.ordered, total.captured, total.refunded,
-         total.net]
+        [
+            gettext("Total"),
+            "",
+            "",
+            total.currency,
+            total.orders,
+            total.ordered,
+            total.captured,
+            total.refunded,
+            total.net,
+        ]
         for total in summary.totals
     ]
     mismatch_rows = [
-        [str(mismatch.problem), mismatch.number, mismatch.channel, mismatch.detail, mismatch.amount,
-         mismatch.currency, timezone.localtime(mismatch.since).replace(tzinfo=None, microsecond=0)]
+        [
+            str(mismatch.problem),
+            mismatch.number,
+            mismatch.channel,
+            mismatch.detail,
+            mismatch.amount,
+            mismatch.currency,
+            timezone.localtime(mismatch.since).replace(tzinfo=None, microsecond=0),
+        ]
         for mismatch in mismatches
     ]
     return [
-        (gettext("Summary"),
-         [gettext("Day"), gettext("Channel"), gettext("Payment method"), gettext("Currency"), gettext("Orders"),
-          gettext("Orders' total"), gettext("Captured"), gettext("Refunds paid"), gettext("Net")],
-         summary_rows),
-        (gettext("Mismatches"),
-         [gettext("Problem"), gettext("Order"), gettext("Channel"), gettext("What is wrong"), gettext("Amount"),
-          gettext("Currency"), gettext("Since")],
-         mismatch_rows),
+        (
+            gettext("Summary"),
+            [
+                gettext("Day"),
+                gettext("Channel"),
+                gettext("Payment method"),
+                gettext("Currency"),
+                gettext("Orders"),
+                gettext("Orders' total"),
+                gettext("Captured"),
+                gettext("Refunds paid"),
+                gettext("Net"),
+            ],
+            summary_rows,
+        ),
+        (
+            gettext("Mismatches"),
+            [
+                gettext("Problem"),
+                gettext("Order"),
+                gettext("Channel"),
+                gettext("What is wrong"),
+                gettext("Amount"),
+                gettext("Currency"),
+                gettext("Since"),
+            ],
+            mismatch_rows,
+        ),
     ]
 
 
@@ -325,8 +391,9 @@ class OrderSettlementViews:
         return {
             "figures": selectors.settlement_figures(order),
             "refund_form": refund_form or self.refund_form_for(user, order),
-            "statement_url": (reverse("admin:orders_order_statement", args=[order.pk])
-                              if may_see_statement(user) else ""),
+            "statement_url": (
+                reverse("admin:orders_order_statement", args=[order.pk]) if may_see_statement(user) else ""
+            ),
             "may_view_refunds": user.has_perm("orders.view_refund"),
         }
 
@@ -338,8 +405,11 @@ class OrderSettlementViews:
             raise PermissionDenied
         form = self.refund_form_for(request.user, order, request.POST)
         if form is None:
-            self.message_user(request, gettext("Nothing captured on order %(number)s is left to refund.")
-                              % {"number": order.number}, messages.ERROR)
+            self.message_user(
+                request,
+                gettext("Nothing captured on order %(number)s is left to refund.") % {"number": order.number},
+                messages.ERROR,
+            )
             return self.back_to_order(request, order.pk)
         if form.is_valid():
             try:
@@ -351,8 +421,11 @@ class OrderSettlementViews:
             else:
                 self.message_user(
                     request,
-                    ngettext("Refund requested; Finance approves it.",
-                             "%(count)d refunds requested, one per payment; Finance approves them.", len(refunds))
+                    ngettext(
+                        "Refund requested; Finance approves it.",
+                        "%(count)d refunds requested, one per payment; Finance approves them.",
+                        len(refunds),
+                    )
                     % {"count": len(refunds)},
                     messages.SUCCESS,
                 )

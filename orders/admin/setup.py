@@ -94,11 +94,15 @@ class CustomerAdmin(admin.ModelAdmin):
 
 class BlockContactForm(forms.Form):
     kind = forms.ChoiceField(
-        label=_("Block"), choices=BlockedContact.Kind.choices, initial=BlockedContact.Kind.PHONE,
+        label=_("Block"),
+        choices=BlockedContact.Kind.choices,
+        initial=BlockedContact.Kind.PHONE,
         widget=forms.RadioSelect,
     )
     phone = forms.CharField(
-        label=_("Phone"), max_length=40, required=False,
+        label=_("Phone"),
+        max_length=40,
+        required=False,
         help_text=_("Any format: 138 0013 8000, +86 138-0013-8000 …"),
     )
     province = forms.CharField(label=_("Province"), max_length=50, required=False)
@@ -106,7 +110,9 @@ class BlockContactForm(forms.Form):
     district = forms.CharField(label=_("District"), max_length=50, required=False)
     address = forms.CharField(label=_("Street address"), max_length=255, required=False)
     reason = forms.CharField(
-        label=_("Reason"), max_length=255, help_text=_("Reviewers see this on every order it holds."),
+        label=_("Reason"),
+        max_length=255,
+        help_text=_("Reviewers see this on every order it holds."),
     )
 
 
@@ -119,10 +125,13 @@ class BlockedContactAdmin(admin.ModelAdmin):
     add_fieldsets = (
         (None, {"fields": ("kind",)}),
         (_("Phone"), {"fields": ("phone",), "description": _("For a blocked phone number.")}),
-        (_("Address"), {
-            "fields": (("province", "city"), ("district", "address")),
-            "description": _("For a blocked address: province, city and street; the district where it has one."),
-        }),
+        (
+            _("Address"),
+            {
+                "fields": (("province", "city"), ("district", "address")),
+                "description": _("For a blocked address: province, city and street; the district where it has one."),
+            },
+        ),
         (None, {"fields": ("reason",)}),
     )
 

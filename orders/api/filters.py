@@ -1,4 +1,4 @@
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
@@ -18,7 +18,7 @@ class UtcDateTimeField(IsoDateTimeField):
         if moment is None:
             return None
         try:
-            return moment.astimezone(dt_timezone.utc)
+            return moment.astimezone(UTC)
         except OverflowError:
             raise ValidationError(self.error_messages["invalid"], code="invalid") from None
 
@@ -29,11 +29,13 @@ class UtcDateTimeFilter(filters.IsoDateTimeFilter):
 
 class OrderFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(
-        choices=Order.Status.choices, help_text=gettext_lazy("One or more statuses: ?status=shipped&status=delivered."),
+        choices=Order.Status.choices,
+        help_text=gettext_lazy("One or more statuses: ?status=shipped&status=delivered."),
     )
     channel_order_id = filters.CharFilter(max_length=64)
     updated_since = UtcDateTimeFilter(
-        field_name="updated_at", lookup_expr="gte",
+        field_name="updated_at",
+        lookup_expr="gte",
         help_text=gettext_lazy("Only orders changed at or after this time (ISO 8601), to sync what changed."),
     )
 
@@ -50,9 +52,11 @@ class FilterBackend(filters.DjangoFilterBackend):
         if filterset is None:
             return queryset
         if not filterset.is_valid():
-            raise invalid_request([
-                {"parameter": name, "detail": message}
-                for name, messages in filterset.errors.items()
-                for message in messages
-            ])
+            raise invalid_request(
+                [
+                    {"parameter": name, "detail": message}
+                    for name, messages in filterset.errors.items()
+                    for message in messages
+                ]
+            )
         return filterset.qs

@@ -15,7 +15,9 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 # How the schema documents the header on every POST that honours it.
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    HEADER, str, OpenApiParameter.HEADER,
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
     description=gettext_lazy(
         "Makes retries safe: a request repeated with the same key and body gets the first answer "
         "again (with the header Idempotent-Replayed: true); the same key with another body is refused (422)."
@@ -30,10 +32,14 @@ def idempotency_key(request):
         return None
     key = key.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise invalid_request([{
-            "header": HEADER,
-            "detail": _("Use 1 to %(max)d printable characters, such as a UUID.") % {"max": MAX_KEY_LENGTH},
-        }])
+        raise invalid_request(
+            [
+                {
+                    "header": HEADER,
+                    "detail": _("Use 1 to %(max)d printable characters, such as a UUID.") % {"max": MAX_KEY_LENGTH},
+                }
+            ]
+        )
     return key
 
 
@@ -53,7 +59,8 @@ def answer_once(request, channel, respond):
         kept = services.respond_once(channel, key, request_fingerprint(request), respond)
     except services.IdempotencyKeyReused:
         raise Problem(
-            422, "idempotency_key_reused",
+            422,
+            "idempotency_key_reused",
             _("This Idempotency-Key was used before for a request with another body; use a new key for a new request."),
         ) from None
     return kept.status_code, kept.body, {"Idempotent-Replayed": "true"} if kept.replayed else {}

@@ -129,7 +129,9 @@ def problem_details_handler(exc, context):
         body = problem_body(response.status_code, exc.problem_code, exc.detail, errors=exc.errors, **exc.extensions)
     elif isinstance(exc, exceptions.ValidationError):
         body = problem_body(
-            response.status_code, "invalid", _("Check the values listed in errors."),
+            response.status_code,
+            "invalid",
+            _("Check the values listed in errors."),
             errors=list(body_errors(exc.detail)),
         )
     else:
@@ -179,7 +181,8 @@ def problem_responses(*status_codes):
     """The error responses of an operation, for the schema (extend_schema's `responses`)."""
     return {
         (status_code, PROBLEM_CONTENT_TYPE): OpenApiResponse(
-            ProblemSerializer, description=PROBLEM_DESCRIPTIONS[status_code],
+            ProblemSerializer,
+            description=PROBLEM_DESCRIPTIONS[status_code],
         )
         for status_code in sorted(status_codes)
     }

@@ -20,17 +20,22 @@ class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
     unit_price = serializers.DecimalField(
-        required=False, allow_null=True, **MONEY,
+        required=False,
+        allow_null=True,
+        **MONEY,
         help_text=_("Leave out to use the catalogue price."),
     )
 
 
 class OrderInputSerializer(serializers.Serializer):
     channel_order_id = serializers.CharField(
-        max_length=64, help_text=_("The channel's own id; an order is placed once per id."),
+        max_length=64,
+        help_text=_("The channel's own id; an order is placed once per id."),
     )
     order_date = serializers.DateTimeField(
-        required=False, allow_null=True, help_text=_("When it was ordered; now if left out."),
+        required=False,
+        allow_null=True,
+        help_text=_("When it was ordered; now if left out."),
     )
     recipient = serializers.CharField(max_length=100)
     phone = serializers.CharField(max_length=40, help_text=_("Spaces, dashes and a +86 prefix are fine."))
@@ -51,11 +56,16 @@ class OrderInputSerializer(serializers.Serializer):
     delivery_window_end = serializers.DateTimeField(required=False, allow_null=True)
     express_requested = serializers.BooleanField(required=False, default=False)
     language = serializers.CharField(
-        max_length=16, required=False, allow_blank=True,
+        max_length=16,
+        required=False,
+        allow_blank=True,
         help_text=_("The customer's language for notifications, e.g. zh-hans or en."),
     )
     note = serializers.CharField(
-        max_length=2000, required=False, allow_blank=True, help_text=_("Special instructions."),
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text=_("Special instructions."),
     )
 
     def order_input(self, channel):
@@ -64,7 +74,10 @@ class OrderInputSerializer(serializers.Serializer):
         placed_at = data.pop("order_date", None)
         special_instructions = data.pop("note", "")
         return OrderInput(
-            channel=channel, lines=lines, placed_at=placed_at, special_instructions=special_instructions,
+            channel=channel,
+            lines=lines,
+            placed_at=placed_at,
+            special_instructions=special_instructions,
             **{name: value for name, value in data.items() if value is not None},
         )
 
@@ -87,13 +100,17 @@ def request_pointer(service_field):
 
 class CancelInputSerializer(serializers.Serializer):
     reason = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, help_text=_("Kept in the order's history."),
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text=_("Kept in the order's history."),
     )
 
 
 # The answers are plain serializers with their fields declared: a ModelSerializer works its fields
 # out from the model on every request, which cost a POST about a tenth of its time, and declared
 # fields keep the API's shape from changing with the models.
+
 
 def money():
     return serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
@@ -153,7 +170,9 @@ class OrderSerializer(OrderSummarySerializer):
     delivery_window_end = moment(allow_null=True)
     express_requested = serializers.BooleanField(read_only=True)
     language = serializers.ChoiceField(
-        choices=settings.LANGUAGES, allow_blank=True, read_only=True,
+        choices=settings.LANGUAGES,
+        allow_blank=True,
+        read_only=True,
         help_text=_("Notifications go out in this language; empty means the shop's customer language."),
     )
     note = serializers.CharField(source="special_instructions", read_only=True)

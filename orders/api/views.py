@@ -22,11 +22,20 @@ from .idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from .pagination import OrderPagination, ProductPagination
 from .permissions import IsChannel
 from .problems import (
-    PROBLEM_CONTENT_TYPE, Problem, invalid_request, problem_body, problem_response, service_errors,
+    PROBLEM_CONTENT_TYPE,
+    Problem,
+    invalid_request,
+    problem_body,
+    problem_response,
+    service_errors,
 )
 from .schema import ChannelAutoSchema
 from .serializers import (
-    CancelInputSerializer, OrderInputSerializer, OrderSerializer, OrderSummarySerializer, request_pointer,
+    CancelInputSerializer,
+    OrderInputSerializer,
+    OrderSerializer,
+    OrderSummarySerializer,
+    request_pointer,
 )
 from .throttling import ChannelRateThrottle
 
@@ -50,13 +59,17 @@ class ChannelAPIMixin:
 
 
 @extend_schema_view(
-    list=extend_schema(description=gettext_lazy(
-        "The channel's own orders, newest first, a page at a time: follow `next` for the next page."
-    )),
-    retrieve=extend_schema(description=gettext_lazy(
-        "One of the channel's orders with its lines, payments and shipments (tracking numbers and the "
-        "carrier's tracking events)."
-    )),
+    list=extend_schema(
+        description=gettext_lazy(
+            "The channel's own orders, newest first, a page at a time: follow `next` for the next page."
+        )
+    ),
+    retrieve=extend_schema(
+        description=gettext_lazy(
+            "One of the channel's orders with its lines, payments and shipments (tracking numbers and the "
+            "carrier's tracking events)."
+        )
+    ),
 )
 class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
     """The channel's own orders."""
@@ -70,7 +83,10 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
     problem_statuses = {
-        "list": (400,), "retrieve": (404,), "create": (400, 409, 415, 422), "cancel": (400, 404, 409, 415),
+        "list": (400,),
+        "retrieve": (404,),
+        "create": (400, 409, 415, 422),
+        "cancel": (400, 404, 409, 415),
     }
 
     def get_queryset(self):
@@ -123,7 +139,8 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         order = result.order
         if not result.created:
             return 409, problem_body(
-                409, "duplicate_order",
+                409,
+                "duplicate_order",
                 _("Channel order id %(id)s was placed before, as order %(number)s.")
                 % {"id": order.channel_order_id, "number": order.number},
                 order_number=order.number,

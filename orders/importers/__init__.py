@@ -14,6 +14,12 @@ from .orders import (
 )
 
 __all__ = [
-    "EXAMPLE_ORDER_ID", "PERMISSION", "background_rows", "check_order_import", "confirm_order_import",
-    "import_order_file", "runs_in_background", "start_order_import",
+    "EXAMPLE_ORDER_ID",
+    "PERMISSION",
+    "background_rows",
+    "check_order_import",
+    "confirm_order_import",
+    "import_order_file",
+    "runs_in_background",
+    "start_order_import",
 ]

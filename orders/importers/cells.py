@@ -43,8 +43,12 @@ def is_blank(value):
 def identifier(value):
     """An order number or code: like text, but a number Excel has rounded is refused."""
     if isinstance(value, float) and value.is_integer() and len(str(int(abs(value)))) > EXACT_FLOAT_DIGITS:
-        raise CellError(_("Excel stored this long number as a number and lost its last digits; "
-                          "format the column as text and enter it again."))
+        raise CellError(
+            _(
+                "Excel stored this long number as a number and lost its last digits; "
+                "format the column as text and enter it again."
+            )
+        )
     return cell_text(value)
 
 

@@ -31,13 +31,22 @@ class Column:
 
 ORDER_COLUMNS = (
     Column("channel", "渠道", True, False, _("Channel code or name, as set up under Channels.")),
-    Column("channel_order_id", "渠道订单号", True, False,
-           _("The channel's own order number. Rows with the same channel and number are one order.")),
-    Column("order_date", "下单时间", False, False,
-           _("When the customer ordered: an Excel date or text such as 2026-11-20 14:30. Empty: now.")),
+    Column(
+        "channel_order_id",
+        "渠道订单号",
+        True,
+        False,
+        _("The channel's own order number. Rows with the same channel and number are one order."),
+    ),
+    Column(
+        "order_date",
+        "下单时间",
+        False,
+        False,
+        _("When the customer ordered: an Excel date or text such as 2026-11-20 14:30. Empty: now."),
+    ),
     Column("recipient", "收货人", True, False, _("Who receives the parcel.")),
-    Column("phone", "手机号", True, False,
-           _("Spaces, dashes, a +86 prefix and full-width digits are fine.")),
+    Column("phone", "手机号", True, False, _("Spaces, dashes, a +86 prefix and full-width digits are fine.")),
     Column("province", "省", True, False, _("Province.")),
     Column("city", "市", True, False, _("City.")),
     Column("district", "区", False, False, _("District, where the city has them.")),
@@ -45,12 +54,22 @@ ORDER_COLUMNS = (
     Column("postcode", "邮编", False, False, _("Postcode.")),
     Column("sku", "SKU", True, True, _("The product's SKU; one row per order line.")),
     Column("quantity", "数量", True, True, _("Units of this SKU: a whole number greater than zero.")),
-    Column("unit_price", "单价", False, True,
-           _("Price per unit as sold; empty means the catalogue price. Needs the price permission.")),
+    Column(
+        "unit_price",
+        "单价",
+        False,
+        True,
+        _("Price per unit as sold; empty means the catalogue price. Needs the price permission."),
+    ),
     Column("shipping_fee", "运费", False, False, _("Shipping charged for the whole order.")),
     Column("discount", "优惠", False, False, _("Discount on the whole order. Needs the price permission.")),
-    Column("payment_method", "支付方式", True, False,
-           _("card, e_wallet, bank_transfer, cod or instalments; or 银行卡, 电子钱包, 银行转账, 货到付款, 分期.")),
+    Column(
+        "payment_method",
+        "支付方式",
+        True,
+        False,
+        _("card, e_wallet, bank_transfer, cod or instalments; or 银行卡, 电子钱包, 银行转账, 货到付款, 分期."),
+    ),
     Column("paid_amount", "已付金额", False, False, _("What the customer has paid already; 0 for cash on delivery.")),
     Column("note", "备注", False, False, _("Special instructions for the order.")),
 )
@@ -76,9 +95,17 @@ def read_header(cells, columns):
         if key is None:
             continue
         if key in seen:
-            problems.append((key, gettext("The column “%(header)s” appears twice (columns %(first)s and %(second)s).")
-                             % {"header": cell, "first": get_column_letter(seen[key] + 1),
-                                "second": get_column_letter(position + 1)}))
+            problems.append(
+                (
+                    key,
+                    gettext("The column “%(header)s” appears twice (columns %(first)s and %(second)s).")
+                    % {
+                        "header": cell,
+                        "first": get_column_letter(seen[key] + 1),
+                        "second": get_column_letter(position + 1),
+                    },
+                )
+            )
             continue
         seen[key] = position
         positions[position] = key

@@ -14,8 +14,13 @@ Status = BulkJob.Status
 
 def create_job(*, kind, file_name, content, actor, total, parameters):
     return BulkJob.objects.create(
-        kind=kind, status=Status.QUEUED, file_name=file_name[:255], source=content, total=total or 0,
-        parameters=parameters, created_by=actor,
+        kind=kind,
+        status=Status.QUEUED,
+        file_name=file_name[:255],
+        source=content,
+        total=total or 0,
+        parameters=parameters,
+        created_by=actor,
     )
 
 

@@ -39,19 +39,36 @@ PERMISSION = "orders.add_order"
 
 # place_order's field names, as the columns of the file.
 COLUMN_OF_FIELD = {
-    "channel": "channel", "channel_order_id": "channel_order_id", "placed_at": "order_date",
-    "recipient": "recipient", "phone": "phone", "province": "province", "city": "city", "district": "district",
-    "address": "address", "postcode": "postcode", "shipping_fee": "shipping_fee", "discount": "discount",
-    "payment_method": "payment_method", "paid_amount": "paid_amount", "special_instructions": "note",
+    "channel": "channel",
+    "channel_order_id": "channel_order_id",
+    "placed_at": "order_date",
+    "recipient": "recipient",
+    "phone": "phone",
+    "province": "province",
+    "city": "city",
+    "district": "district",
+    "address": "address",
+    "postcode": "postcode",
+    "shipping_fee": "shipping_fee",
+    "discount": "discount",
+    "payment_method": "payment_method",
+    "paid_amount": "paid_amount",
+    "special_instructions": "note",
 }
 LINE_FIELD = re.compile(r"^lines\[(?P<number>\d+)\]\.(?P<field>\w+)$")
 # Intake holds an order with a missing address; in a file it is a mistake to correct.
 REQUIRED_HERE = ("province", "city", "address")
 # How each order-level column is read from its cell.
 READERS = {
-    "channel": cell_text, "channel_order_id": cells.identifier, "order_date": cells.moment,
-    "payment_method": cells.payment_method, "shipping_fee": cell_number, "discount": cell_number,
-    "paid_amount": cell_number, "phone": cells.identifier, "postcode": cells.identifier,
+    "channel": cell_text,
+    "channel_order_id": cells.identifier,
+    "order_date": cells.moment,
+    "payment_method": cells.payment_method,
+    "shipping_fee": cell_number,
+    "discount": cell_number,
+    "paid_amount": cell_number,
+    "phone": cells.identifier,
+    "postcode": cells.identifier,
 }
 ORDER_LEVEL = [column for column in ORDER_COLUMNS if not column.per_line]
 
@@ -141,8 +158,11 @@ def read_orders(content, file_name):
             continue
         result.rows += 1
         if result.rows > MAX_ROWS:
-            problems.add(number, "", _("A file may hold at most %(max)s rows; split it into several files.")
-                         % {"max": f"{MAX_ROWS:,}"})
+            problems.add(
+                number,
+                "",
+                _("A file may hold at most %(max)s rows; split it into several files.") % {"max": f"{MAX_ROWS:,}"},
+            )
             break
         values = {key: row_cells[position] for position, key in positions.items() if position < len(row_cells)}
         order = _order_of_row(number, values, by_key, problems, result)
@@ -152,8 +172,11 @@ def read_orders(content, file_name):
     for order in result.orders:
         for key in REQUIRED_HERE:
             if not order.value(key):
-                problems.add(order.first_row, key, _("The order cannot be delivered without its %(column)s.")
-                             % {"column": COLUMNS_BY_KEY[key].label})
+                problems.add(
+                    order.first_row,
+                    key,
+                    _("The order cannot be delivered without its %(column)s.") % {"column": COLUMNS_BY_KEY[key].label},
+                )
     return result
 
 
@@ -188,15 +211,23 @@ def _read_row(number, values, order, problems):
         if column.key not in order.values:
             order.values[column.key] = (value, number)
         elif order.values[column.key][0] != value and (
-                _comparable(column.key, order.values[column.key][0]) != _comparable(column.key, value)):
+            _comparable(column.key, order.values[column.key][0]) != _comparable(column.key, value)
+        ):
             first_value, first_row = order.values[column.key]
-            problems.add(number, column.key, _(
-                "“%(value)s” differs from “%(first)s” in row %(row)s of the same order; an order has one %(column)s."
-            ) % {"value": value, "first": first_value, "row": first_row, "column": column.label})
-    order.lines.append((
-        number, cell_text(values.get("sku")), cell_number(values.get("quantity")),
-        cell_number(values.get("unit_price")) or None,
-    ))
+            problems.add(
+                number,
+                column.key,
+                _("“%(value)s” differs from “%(first)s” in row %(row)s of the same order; an order has one %(column)s.")
+                % {"value": value, "first": first_value, "row": first_row, "column": column.label},
+            )
+    order.lines.append(
+        (
+            number,
+            cell_text(values.get("sku")),
+            cell_number(values.get("quantity")),
+            cell_number(values.get("unit_price")) or None,
+        )
+    )
 
 
 def _channels():
@@ -216,20 +247,35 @@ def order_inputs(read, problems):
     for order in read.orders:
         channel = channels.get(comparable_header(order.value("channel")))
         if channel is None and order.value("channel"):
-            problems.add(order.row_of("channel"), "channel", _(
-                "Unknown channel “%(channel)s”: use the code or the name of a channel set up in the console."
-            ) % {"channel": order.value("channel")})
-        inputs.append(services.OrderInput(
-            channel=channel, channel_order_id=order.value("channel_order_id"),
-            recipient=order.value("recipient"), phone=order.value("phone"),
-            province=order.value("province"), city=order.value("city"), district=order.value("district"),
-            address=order.value("address"), postcode=order.value("postcode"),
-            shipping_fee=order.value("shipping_fee"), discount=order.value("discount"),
-            payment_method=order.value("payment_method"), paid_amount=order.value("paid_amount"),
-            placed_at=order.value("order_date", None), special_instructions=order.value("note"),
-            lines=[services.LineInput(sku=sku, quantity=quantity, unit_price=price)
-                   for _row, sku, quantity, price in order.lines],
-        ))
+            problems.add(
+                order.row_of("channel"),
+                "channel",
+                _("Unknown channel “%(channel)s”: use the code or the name of a channel set up in the console.")
+                % {"channel": order.value("channel")},
+            )
+        inputs.append(
+            services.OrderInput(
+                channel=channel,
+                channel_order_id=order.value("channel_order_id"),
+                recipient=order.value("recipient"),
+                phone=order.value("phone"),
+                province=order.value("province"),
+                city=order.value("city"),
+                district=order.value("district"),
+                address=order.value("address"),
+                postcode=order.value("postcode"),
+                shipping_fee=order.value("shipping_fee"),
+                discount=order.value("discount"),
+                payment_method=order.value("payment_method"),
+                paid_amount=order.value("paid_amount"),
+                placed_at=order.value("order_date", None),
+                special_instructions=order.value("note"),
+                lines=[
+                    services.LineInput(sku=sku, quantity=quantity, unit_price=price)
+                    for _row, sku, quantity, price in order.lines
+                ],
+            )
+        )
     return inputs
 
 
@@ -248,9 +294,15 @@ def _report_refusal(order, error, problems):
 
 def _described(order, placed):
     return {
-        "row": order.first_row, "channel": str(placed.channel), "channel_order_id": placed.channel_order_id,
-        "number": placed.number, "recipient": placed.recipient, "lines": len(order.lines),
-        "total": str(placed.total), "currency": placed.currency, "status": placed.status,
+        "row": order.first_row,
+        "channel": str(placed.channel),
+        "channel_order_id": placed.channel_order_id,
+        "number": placed.number,
+        "recipient": placed.recipient,
+        "lines": len(order.lines),
+        "total": str(placed.total),
+        "currency": placed.currency,
+        "status": placed.status,
         "reasons": placed.hold_reasons,
     }
 
@@ -284,8 +336,12 @@ def _place(read, inputs, actor, report):
 
 def _summary(read, placed):
     return {
-        "rows": read.rows, "orders": len(read.orders), "example_rows": read.example_rows,
-        "headers": read.headers, "errors": read.problems.count, **placed,
+        "rows": read.rows,
+        "orders": len(read.orders),
+        "example_rows": read.example_rows,
+        "headers": read.headers,
+        "errors": read.problems.count,
+        **placed,
     }
 
 
@@ -320,8 +376,12 @@ def start_order_import(*, file_name, content, actor):
     _require(actor)
     reading.file_format(file_name)
     return jobs.create_job(
-        kind=BulkJob.Kind.IMPORT_ORDERS, file_name=file_name, content=content, actor=actor,
-        total=reading.count_rows(content, file_name), parameters={"stage": "check"},
+        kind=BulkJob.Kind.IMPORT_ORDERS,
+        file_name=file_name,
+        content=content,
+        actor=actor,
+        total=reading.count_rows(content, file_name),
+        parameters={"stage": "check"},
     )
 
 
@@ -370,13 +430,21 @@ def _import(job, in_background):
     def keep(read, placed):
         for channel_id, channel_order_id, row in placed.get("short", []):
             if (channel_id, channel_order_id) not in previewed_short:
-                read.problems.add(row, "", _(
-                    "Stock ran out since the check: this order would now be held for missing stock. "
-                    "Check the file again to see the orders as they stand now."))
+                read.problems.add(
+                    row,
+                    "",
+                    _(
+                        "Stock ran out since the check: this order would now be held for missing stock. "
+                        "Check the file again to see the orders as they stand now."
+                    ),
+                )
         return not read.problems
 
     read, placed = _place_file(
-        job, actor=_actor(job.parameters.get("confirmed_by")), in_background=in_background, keep=keep,
+        job,
+        actor=_actor(job.parameters.get("confirmed_by")),
+        in_background=in_background,
+        keep=keep,
     )
     summary = _summary(read, placed)
     if read.problems:
@@ -390,12 +458,23 @@ def _guarded(job, step, in_background):
     try:
         return step(job, in_background)
     except reading.UnreadableFile as error:
-        return jobs.finish(job, status=BulkJob.Status.FAILED, summary={},
-                           errors=[{"row": None, "column": "", "message": str(error)}])
+        return jobs.finish(
+            job, status=BulkJob.Status.FAILED, summary={}, errors=[{"row": None, "column": "", "message": str(error)}]
+        )
     except Exception:
         logger.exception("Order import %s stopped", job.pk)
-        return jobs.finish(job, status=BulkJob.Status.FAILED, summary={}, errors=[{
-            "row": None, "column": "",
-            "message": _("The import stopped on an unexpected error; nothing was written. "
-                         "The error is in the server log."),
-        }])
+        return jobs.finish(
+            job,
+            status=BulkJob.Status.FAILED,
+            summary={},
+            errors=[
+                {
+                    "row": None,
+                    "column": "",
+                    "message": _(
+                        "The import stopped on an unexpected error; nothing was written. "
+                        "The error is in the server log."
+                    ),
+                }
+            ],
+        )

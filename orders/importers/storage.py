@@ -20,8 +20,9 @@ class BulkJobStorage(BaseStorage):
 
     def save(self, data):
         content = data.encode(self.encoding or "utf-8") if isinstance(data, str) else data
-        job = BulkJob.objects.create(kind=self.kind, status=BulkJob.Status.PREVIEWED,
-                                     file_name=self.upload_name[:255], source=content)
+        job = BulkJob.objects.create(
+            kind=self.kind, status=BulkJob.Status.PREVIEWED, file_name=self.upload_name[:255], source=content
+        )
         self.name = str(job.pk)
 
     def read(self):

@@ -37,13 +37,24 @@ def _example_row():
     channel = Channel.objects.filter(active=True).order_by("pk").first()
     product = Product.objects.filter(active=True).order_by("sku").first()
     return {
-        "channel": channel.code if channel else "web", "channel_order_id": EXAMPLE_ORDER_ID,
+        "channel": channel.code if channel else "web",
+        "channel_order_id": EXAMPLE_ORDER_ID,
         "order_date": timezone.localtime().replace(second=0, microsecond=0, tzinfo=None),
-        "recipient": "王小明", "phone": "138 0013 8000", "province": "浙江省", "city": "杭州市",
-        "district": "西湖区", "address": "文三路 90 号 2 幢 301 室", "postcode": "310012",
-        "sku": product.sku if product else "SKU-0001", "quantity": 2, "unit_price": None,
-        "shipping_fee": Decimal("0.00"), "discount": Decimal("0.00"), "payment_method": "货到付款",
-        "paid_amount": Decimal("0.00"), "note": _("Example row: it is never imported. Replace it with your orders."),
+        "recipient": "王小明",
+        "phone": "138 0013 8000",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "address": "文三路 90 号 2 幢 301 室",
+        "postcode": "310012",
+        "sku": product.sku if product else "SKU-0001",
+        "quantity": 2,
+        "unit_price": None,
+        "shipping_fee": Decimal("0.00"),
+        "discount": Decimal("0.00"),
+        "payment_method": "货到付款",
+        "paid_amount": Decimal("0.00"),
+        "note": _("Example row: it is never imported. Replace it with your orders."),
     }
 
 
@@ -55,7 +66,7 @@ def _lists_sheet(workbook):
         "channel": list(Channel.objects.filter(active=True).order_by("code").values_list("code", flat=True)),
         "payment_method": list(PaymentMethod.values) + list(PAYMENT_METHOD_NAMES),
     }
-    skus = list(Product.objects.filter(active=True).order_by("sku").values_list("sku", flat=True)[:LISTED_SKUS + 1])
+    skus = list(Product.objects.filter(active=True).order_by("sku").values_list("sku", flat=True)[: LISTED_SKUS + 1])
     if len(skus) <= LISTED_SKUS:
         lists["sku"] = skus
     ranges = {}
@@ -77,23 +88,54 @@ def _validations(sheet, ranges):
         sheet.add_data_validation(validation)
 
     for key, source in ranges.items():
-        add(key, DataValidation(
-            type="list", formula1=source, allow_blank=True, showErrorMessage=key != "sku",
-            errorTitle=COLUMNS_BY_KEY[key].label, error=str(COLUMNS_BY_KEY[key].description),
-        ))
-    add("quantity", DataValidation(
-        type="whole", operator="greaterThan", formula1="0", allow_blank=True, showErrorMessage=True,
-        errorTitle=COLUMNS_BY_KEY["quantity"].label, error=str(COLUMNS_BY_KEY["quantity"].description),
-    ))
+        add(
+            key,
+            DataValidation(
+                type="list",
+                formula1=source,
+                allow_blank=True,
+                showErrorMessage=key != "sku",
+                errorTitle=COLUMNS_BY_KEY[key].label,
+                error=str(COLUMNS_BY_KEY[key].description),
+            ),
+        )
+    add(
+        "quantity",
+        DataValidation(
+            type="whole",
+            operator="greaterThan",
+            formula1="0",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle=COLUMNS_BY_KEY["quantity"].label,
+            error=str(COLUMNS_BY_KEY["quantity"].description),
+        ),
+    )
     for key in MONEY_COLUMNS:
-        add(key, DataValidation(
-            type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True, showErrorMessage=True,
-            errorTitle=COLUMNS_BY_KEY[key].label, error=_("Enter an amount of zero or more."),
-        ))
-    add("order_date", DataValidation(
-        type="date", operator="greaterThan", formula1="36526", allow_blank=True, showErrorMessage=True,
-        errorTitle=COLUMNS_BY_KEY["order_date"].label, error=str(COLUMNS_BY_KEY["order_date"].description),
-    ))
+        add(
+            key,
+            DataValidation(
+                type="decimal",
+                operator="greaterThanOrEqual",
+                formula1="0",
+                allow_blank=True,
+                showErrorMessage=True,
+                errorTitle=COLUMNS_BY_KEY[key].label,
+                error=_("Enter an amount of zero or more."),
+            ),
+        )
+    add(
+        "order_date",
+        DataValidation(
+            type="date",
+            operator="greaterThan",
+            formula1="36526",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle=COLUMNS_BY_KEY["order_date"].label,
+            error=str(COLUMNS_BY_KEY["order_date"].description),
+        ),
+    )
     return letters
 
 
@@ -136,8 +178,10 @@ def _help_sheet(workbook):
         sheet.append([column.english, column.chinese, _("yes") if column.required else "", str(column.description)])
     sheet.append([])
     for note in (
-        _("One row per order line. Rows with the same channel and channel order id are one order; the order's "
-          "own values (recipient, address, payment ...) may be left empty in its further rows."),
+        _(
+            "One row per order line. Rows with the same channel and channel order id are one order; the order's "
+            "own values (recipient, address, payment ...) may be left empty in its further rows."
+        ),
         _("Headers may be in English or Chinese; the second header row may be deleted."),
         _("The example row (channel order id %(example)s) is never imported.") % {"example": EXAMPLE_ORDER_ID},
         _("Uploading the same file again creates nothing twice: orders already imported are skipped."),
@@ -170,12 +214,21 @@ def errors_copy(job):
     for number, cells in reading.rows(content, file_name):
         header_row = header_row or number
         width = max(width, len(cells))
-    header_text = ": ".join(filter(None, [
-        ERRORS_HEADER, "; ".join(filter(None, [messages.pop(None, ""), messages.pop(header_row, "")])),
-    ]))
+    header_text = ": ".join(
+        filter(
+            None,
+            [
+                ERRORS_HEADER,
+                "; ".join(filter(None, [messages.pop(None, ""), messages.pop(header_row, "")])),
+            ],
+        )
+    )
     table = (
-        (number, list(cells) + [None] * (width - len(cells)),
-         header_text if number == header_row else messages.get(number))
+        (
+            number,
+            list(cells) + [None] * (width - len(cells)),
+            header_text if number == header_row else messages.get(number),
+        )
         for number, cells in reading.rows(content, file_name, with_empty=True)
     )
     stem = file_name.rsplit(".", 1)[0]

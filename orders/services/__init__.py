@@ -1,9 +1,8 @@
 """The order use cases. Console, Excel and API call these and nothing else to change orders."""
 
-from .notifications import notify
 from .api_tokens import authenticate_token, issue_token, revoke_token
-from .idempotency import IdempotencyKeyReused, respond_once
 from .events import TransitionRefused, record_transition, transition_label
+from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
 from .lifecycle import (
     add_note,
@@ -16,6 +15,7 @@ from .lifecycle import (
     reject,
     update_delivery_address,
 )
+from .notifications import notify
 from .settlement import (
     approve_refund,
     fail_refund,
@@ -26,9 +26,34 @@ from .settlement import (
 )
 
 __all__ = [
-    "IdempotencyKeyReused", "approve_refund", "authenticate_token", "fail_refund", "mark_refund_paid",
-    "record_cod_collected", "request_refund", "issue_token", "respond_once", "revoke_token",
-    "LineInput", "OrderInput", "PlacementResult", "TransitionRefused", "add_note", "approve", "cancel",
-    "complete", "dispatch_from_warehouse", "lock_order", "may_set_prices", "notify", "place_order", "place_orders", "record_delivery", "record_payment",
-    "record_transition", "reject", "transition_label", "update_delivery_address",
+    "IdempotencyKeyReused",
+    "approve_refund",
+    "authenticate_token",
+    "fail_refund",
+    "mark_refund_paid",
+    "record_cod_collected",
+    "request_refund",
+    "issue_token",
+    "respond_once",
+    "revoke_token",
+    "LineInput",
+    "OrderInput",
+    "PlacementResult",
+    "TransitionRefused",
+    "add_note",
+    "approve",
+    "cancel",
+    "complete",
+    "dispatch_from_warehouse",
+    "lock_order",
+    "may_set_prices",
+    "notify",
+    "place_order",
+    "place_orders",
+    "record_delivery",
+    "record_payment",
+    "record_transition",
+    "reject",
+    "transition_label",
+    "update_delivery_address",
 ]

@@ -58,8 +58,12 @@ def complete_if_accepted(order_id, *, cutoff):
     lock_order(order_id)
     if not due_for_completion(cutoff).filter(pk=order_id).exists():
         return None
-    return complete(order_id, actor=None, expected_status=Order.Status.DELIVERED,
-                    reason=_("The acceptance window passed without a return or complaint."))
+    return complete(
+        order_id,
+        actor=None,
+        expected_status=Order.Status.DELIVERED,
+        reason=_("The acceptance window passed without a return or complaint."),
+    )
 
 
 @dataclass

@@ -49,8 +49,11 @@ def issue_token(channel_id, *, actor):
     token, _created = ChannelToken.objects.update_or_create(
         channel=channel,
         defaults={
-            "key_hash": token_hash(secret), "prefix": secret[:PREFIX_LENGTH], "created_at": timezone.now(),
-            "created_by": actor, "last_used_at": None,
+            "key_hash": token_hash(secret),
+            "prefix": secret[:PREFIX_LENGTH],
+            "created_at": timezone.now(),
+            "created_by": actor,
+            "last_used_at": None,
         },
     )
     return IssuedToken(token, secret)
@@ -70,8 +73,7 @@ def authenticate_token(secret):
     if not secret.startswith(TOKEN_START):
         return None
     token = (
-        ChannelToken.objects.select_related("channel")
-        .filter(key_hash=token_hash(secret), channel__active=True).first()
+        ChannelToken.objects.select_related("channel").filter(key_hash=token_hash(secret), channel__active=True).first()
     )
     if token is None:
         return None

@@ -25,8 +25,9 @@ def blocked_value(kind, *, phone="", province="", city="", district="", address=
     if kind == Kind.ADDRESS:
         parts = {"province": province, "city": city, "district": district, "address": address}
         parts = {name: (part or "").strip() for name, part in parts.items()}
-        missing = {name: _("Enter this part of the address to block.")
-                   for name in REQUIRED_ADDRESS_PARTS if not parts[name]}
+        missing = {
+            name: _("Enter this part of the address to block.") for name in REQUIRED_ADDRESS_PARTS if not parts[name]
+        }
         if missing:
             raise ValidationError(missing)
         return address_key(parts["province"], parts["city"], parts["district"], parts["address"])

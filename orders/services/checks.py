@@ -65,6 +65,7 @@ def describe(hold_reason):
 def address_key(province, city, district, address):
     """One comparable form of an address: full-width characters folded, case and every space
     dropped, so “文三路 90 号” and “文三路90号” are the same place."""
+
     def comparable(part):
         return "".join(unicodedata.normalize("NFKC", part or "").casefold().split())
 
@@ -126,8 +127,9 @@ def risk_rules(*, orders, customers_new, intake, now):
         if total > intake.high_value_threshold:
             reasons.append(reason("high_value", total=total, threshold=intake.high_value_threshold))
         if customer_is_new and total > intake.new_customer_value_threshold:
-            reasons.append(reason("new_customer_high_value", total=total,
-                                  threshold=intake.new_customer_value_threshold))
+            reasons.append(
+                reason("new_customer_high_value", total=total, threshold=intake.new_customer_value_threshold)
+            )
         if order.payment_method == PaymentMethod.COD and total > intake.cod_limit:
             reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
 
@@ -141,8 +143,9 @@ def risk_rules(*, orders, customers_new, intake, now):
             recent_to_phone[order.phone] += 1
             recent_to_address[order.address_key] += 1
 
-        matches = blocked[BlockedContact.Kind.PHONE, order.phone] + blocked[
-            BlockedContact.Kind.ADDRESS, order.address_key]
+        matches = (
+            blocked[BlockedContact.Kind.PHONE, order.phone] + blocked[BlockedContact.Kind.ADDRESS, order.address_key]
+        )
         for entry in sorted(matches, key=lambda entry: entry.pk):
             code = "blocked_phone" if entry.kind == BlockedContact.Kind.PHONE else "blocked_address"
             reasons.append(reason(code, reason=entry.reason))

@@ -25,8 +25,12 @@ def ensure_allowed(case, bound_method, actor):
     if not can_proceed(bound_method):
         raise TransitionRefused(
             _("%(kind)s %(number)s is %(status)s now, so “%(step)s” is not possible.")
-            % {"kind": kind[:1].upper() + kind[1:], "number": case.number,
-               "status": case.get_status_display(), "step": transition_label(bound_method)}
+            % {
+                "kind": kind[:1].upper() + kind[1:],
+                "number": case.number,
+                "status": case.get_status_display(),
+                "step": transition_label(bound_method),
+            }
         )
     if actor is not None and not has_transition_perm(bound_method, actor):
         raise PermissionDenied(
@@ -42,8 +46,12 @@ def take_transition(order, bound_method, *, actor=None, reason=""):
     from_status = order.status
     bound_method()
     return OrderEvent(
-        order=order, from_status=from_status, to_status=order.status, transition=bound_method.__name__,
-        actor=actor, reason=reason or "",
+        order=order,
+        from_status=from_status,
+        to_status=order.status,
+        transition=bound_method.__name__,
+        actor=actor,
+        reason=reason or "",
     )
 
 

@@ -15,7 +15,15 @@ from inventory import services as inventory
 from inventory.selectors import products_by_sku
 
 from ..models import (
-    Allocation, Channel, Customer, IntakeSettings, NotificationEvent, Order, OrderEvent, OrderLine, Payment,
+    Allocation,
+    Channel,
+    Customer,
+    IntakeSettings,
+    NotificationEvent,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
     PaymentMethod,
 )
 from ..signals import written_in_bulk
@@ -163,9 +171,14 @@ def may_set_prices(actor):
 
 # Text stored in columns of limited width: (input field, model and its field).
 LIMITED_TEXT = (
-    ("recipient", Order, "recipient"), ("province", Order, "province"), ("city", Order, "city"),
-    ("district", Order, "district"), ("address", Order, "address"), ("postcode", Order, "postcode"),
-    ("email", Customer, "email"), ("payment_reference", Payment, "reference"),
+    ("recipient", Order, "recipient"),
+    ("province", Order, "province"),
+    ("city", Order, "city"),
+    ("district", Order, "district"),
+    ("address", Order, "address"),
+    ("postcode", Order, "postcode"),
+    ("email", Customer, "email"),
+    ("payment_reference", Payment, "reference"),
 )
 
 
@@ -188,9 +201,7 @@ def _validate(data, errors, actor, products=None):
     if not normalize_phone(data.phone)[0]:
         errors["phone"] = [_("Enter the recipient's phone number.")]
     if data.payment_method not in PaymentMethod.values:
-        errors["payment_method"] = [
-            _("Choose one of: %(choices)s.") % {"choices": ", ".join(PaymentMethod.values)}
-        ]
+        errors["payment_method"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(PaymentMethod.values)}]
     currency = (data.currency or settings.DEFAULT_CURRENCY).strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         errors["currency"] = [_("Enter a three-letter currency code such as CNY.")]
@@ -214,13 +225,22 @@ def _validate(data, errors, actor, products=None):
     if shipping_fee is not None and discount is not None and discount > subtotal + shipping_fee:
         errors["discount"] = [_("The discount cannot be more than the lines and shipping together.")]
     if subtotal + (shipping_fee or 0) > MAX_AMOUNT:
-        errors["lines"] = [_("The order comes to more than %(max)s; split it into several orders.") % {"max": MAX_AMOUNT}]
+        errors["lines"] = [
+            _("The order comes to more than %(max)s; split it into several orders.") % {"max": MAX_AMOUNT}
+        ]
     if errors:
         raise ValidationError(errors)
     return {
-        "currency": currency, "shipping_fee": shipping_fee, "discount": discount, "paid": paid,
-        "placed_at": placed_at or timezone.now(), "window_start": window_start, "window_end": window_end,
-        "lines": lines, "subtotal": subtotal, "language": language,
+        "currency": currency,
+        "shipping_fee": shipping_fee,
+        "discount": discount,
+        "paid": paid,
+        "placed_at": placed_at or timezone.now(),
+        "window_start": window_start,
+        "window_end": window_end,
+        "lines": lines,
+        "subtotal": subtotal,
+        "language": language,
     }
 
 
@@ -310,8 +330,9 @@ def place_orders(inputs, *, actor=None, on_progress=None):
     outcomes = [None] * len(inputs)
     first_with_key = {}
     for start in range(0, len(inputs), BATCH_SIZE):
-        _place_batch(inputs, range(start, min(start + BATCH_SIZE, len(inputs))), outcomes, first_with_key,
-                     products, actor)
+        _place_batch(
+            inputs, range(start, min(start + BATCH_SIZE, len(inputs))), outcomes, first_with_key, products, actor
+        )
         if on_progress is not None:
             on_progress(min(start + BATCH_SIZE, len(inputs)))
     return outcomes
@@ -370,12 +391,17 @@ def _customers(items, phones):
     for (data, _channel_order_id, _valid), phone in zip(items, phones, strict=True):
         first_order_of.setdefault(phone, data)
     customers = {customer.phone: customer for customer in Customer.objects.filter(phone__in=first_order_of)}
-    returning = set(
-        Order.objects.filter(customer__in=list(customers.values())).values_list("customer_id", flat=True).distinct()
-    ) if customers else set()
+    returning = (
+        set(
+            Order.objects.filter(customer__in=list(customers.values())).values_list("customer_id", flat=True).distinct()
+        )
+        if customers
+        else set()
+    )
     new = [
         Customer(phone=phone, name=data.recipient.strip(), email=(data.email or "").strip())
-        for phone, data in first_order_of.items() if phone not in customers
+        for phone, data in first_order_of.items()
+        if phone not in customers
     ]
     if new:
         # Another order may bring the same new customer at this moment: whichever is first stays.
@@ -399,36 +425,63 @@ def _create_all(items, actor):
         customers_new.append(customer.pk not in returning)
         returning.add(customer.pk)
         subtotal = valid["subtotal"]
-        orders.append(Order(
-            channel=data.channel, channel_order_id=channel_order_id, customer=customer,
-            recipient=data.recipient.strip(), phone=phone,
-            province=(data.province or "").strip(), city=(data.city or "").strip(),
-            district=(data.district or "").strip(), address=(data.address or "").strip(),
-            postcode=(data.postcode or "").strip(),
-            address_key=checks.address_key(data.province, data.city, data.district, data.address),
-            delivery_window_start=valid["window_start"], delivery_window_end=valid["window_end"],
-            special_instructions=(data.special_instructions or "").strip(),
-            express_requested=bool(data.express_requested),
-            language=valid["language"],
-            currency=valid["currency"], subtotal=subtotal, shipping_fee=valid["shipping_fee"],
-            discount=valid["discount"], total=subtotal + valid["shipping_fee"] - valid["discount"],
-            payment_method=data.payment_method, amount_paid=valid["paid"],
-            placed_at=valid["placed_at"], created_by=actor,
-        ))
+        orders.append(
+            Order(
+                channel=data.channel,
+                channel_order_id=channel_order_id,
+                customer=customer,
+                recipient=data.recipient.strip(),
+                phone=phone,
+                province=(data.province or "").strip(),
+                city=(data.city or "").strip(),
+                district=(data.district or "").strip(),
+                address=(data.address or "").strip(),
+                postcode=(data.postcode or "").strip(),
+                address_key=checks.address_key(data.province, data.city, data.district, data.address),
+                delivery_window_start=valid["window_start"],
+                delivery_window_end=valid["window_end"],
+                special_instructions=(data.special_instructions or "").strip(),
+                express_requested=bool(data.express_requested),
+                language=valid["language"],
+                currency=valid["currency"],
+                subtotal=subtotal,
+                shipping_fee=valid["shipping_fee"],
+                discount=valid["discount"],
+                total=subtotal + valid["shipping_fee"] - valid["discount"],
+                payment_method=data.payment_method,
+                amount_paid=valid["paid"],
+                placed_at=valid["placed_at"],
+                created_by=actor,
+            )
+        )
     Order.objects.bulk_create(orders)
     lines_of = [
-        [OrderLine(order=order, product=product, sku=product.sku, name=product.name, quantity=quantity,
-                   unit_price=price, line_total=quantity * price)
-         for product, quantity, price in valid["lines"]]
+        [
+            OrderLine(
+                order=order,
+                product=product,
+                sku=product.sku,
+                name=product.name,
+                quantity=quantity,
+                unit_price=price,
+                line_total=quantity * price,
+            )
+            for product, quantity, price in valid["lines"]
+        ]
         for order, (_data, _channel_order_id, valid) in zip(orders, items, strict=True)
     ]
     OrderLine.objects.bulk_create([line for lines in lines_of for line in lines])
     payments = Payment.objects.bulk_create(
         Payment(
-            order=order, method=data.payment_method, amount=valid["paid"],
-            reference=(data.payment_reference or "").strip(), recorded_by=actor, created_at=order.placed_at,
+            order=order,
+            method=data.payment_method,
+            amount=valid["paid"],
+            reference=(data.payment_reference or "").strip(),
+            recorded_by=actor,
+            created_at=order.placed_at,
         )
-        for order, (data, _channel_order_id, valid) in zip(orders, items, strict=True) if valid["paid"] > 0
+        for order, (data, _channel_order_id, valid) in zip(orders, items, strict=True)
+        if valid["paid"] > 0
     )
 
     reasons_of = []
@@ -436,7 +489,10 @@ def _create_all(items, actor):
         order.payment_status = payment_status_for(order.total, order.amount_paid)
         order.number = order_number(order)
         reasons = checks.contact_checks(
-            province=order.province, city=order.city, address=order.address, phone_valid=phone_valid,
+            province=order.province,
+            city=order.city,
+            address=order.address,
+            phone_valid=phone_valid,
         )
         reasons += checks.payment_checks(method=order.payment_method, total=order.total, paid=order.amount_paid)
         reasons_of.append(reasons)
@@ -504,11 +560,12 @@ def reserve_lines_of(orders_with_lines, *, actor=None):
     )
     allocations = Allocation.objects.bulk_create(
         Allocation(line_id=r.key, stock_level=r.stock_level, quantity=r.quantity)
-        for plan, _shortages in outcomes for r in plan
+        for plan, _shortages in outcomes
+        for r in plan
     )
     allocations_of, taken = [], 0
     for plan, shortages in outcomes:
-        allocations_of.append((allocations[taken:taken + len(plan)], shortages))
+        allocations_of.append((allocations[taken : taken + len(plan)], shortages))
         taken += len(plan)
     return allocations_of
 

@@ -23,7 +23,9 @@ def lock_order(order_id, expected_status=None):
     order = Order.objects.select_for_update().get(pk=order_id)
     if expected_status and order.status != expected_status:
         raise TransitionRefused(
-            _("Order %(number)s changed while you were looking at it: it is %(status)s now. Check it again before you act.")
+            _(
+                "Order %(number)s changed while you were looking at it: it is %(status)s now. Check it again before you act."
+            )
             % {"number": order.number, "status": order.get_status_display()}
         )
     return order
@@ -33,8 +35,10 @@ def _reserved_allocations(order):
     """Lock the order's reserved allocations (not their stock rows: those are locked by pk order
     in the inventory services)."""
     return list(
-        Allocation.objects.select_for_update(of=("self",)).select_related("stock_level")
-        .filter(line__order=order, state=Allocation.State.RESERVED).order_by("pk")
+        Allocation.objects.select_for_update(of=("self",))
+        .select_related("stock_level")
+        .filter(line__order=order, state=Allocation.State.RESERVED)
+        .order_by("pk")
     )
 
 
@@ -87,9 +91,7 @@ def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_s
 def _release_and_settle(order, actor, reason):
     allocations = _reserved_allocations(order)
     if allocations:
-        inventory.release(
-            [(a.stock_level_id, a.quantity) for a in allocations], reference=order.number, actor=actor
-        )
+        inventory.release([(a.stock_level_id, a.quantity) for a in allocations], reference=order.number, actor=actor)
         Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(state=Allocation.State.RELEASED)
     if order.amount_paid > order.amount_refunded:
         request_refunds_owed(order, actor=actor, reason=reason)
@@ -150,7 +152,9 @@ def update_delivery_address(order_id, *, actor, **fields):
     editable = {"recipient", "phone", "province", "city", "district", "address", "postcode"}
     unknown = set(fields) - editable
     if unknown:
-        raise ValidationError(_("These fields cannot be changed here: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+        raise ValidationError(
+            _("These fields cannot be changed here: %(fields)s") % {"fields": ", ".join(sorted(unknown))}
+        )
     order = lock_order(order_id)
     if order.status not in Order.ADDRESS_EDITABLE:
         raise TransitionRefused(

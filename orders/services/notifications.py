@@ -91,16 +91,32 @@ def sample_context():
     uses, so `order.lines.all` and the like work (and find nothing)."""
     customer = Customer(pk=0, name="王小明", phone="+8613800138000", email="customer@example.com")
     order = Order(
-        pk=0, number="OC250101-000001", customer=customer, recipient="王小明", phone="+8613800138000",
-        province="浙江省", city="杭州市", district="西湖区", address="文三路 90 号", postcode="310012",
-        subtotal=Decimal("118.00"), shipping_fee=Decimal("10.00"), total=Decimal("128.00"),
-        payment_method="cod", placed_at=timezone.now(), hold_reasons=[{"code": "address_incomplete", "params": {}}],
+        pk=0,
+        number="OC250101-000001",
+        customer=customer,
+        recipient="王小明",
+        phone="+8613800138000",
+        province="浙江省",
+        city="杭州市",
+        district="西湖区",
+        address="文三路 90 号",
+        postcode="310012",
+        subtotal=Decimal("118.00"),
+        shipping_fee=Decimal("10.00"),
+        total=Decimal("128.00"),
+        payment_method="cod",
+        placed_at=timezone.now(),
+        hold_reasons=[{"code": "address_incomplete", "params": {}}],
     )
     carrier = SampleCarrier(name="SF Express", code="sf")
     shipment = SimpleNamespace(
-        order=order, carrier=carrier, tracking_number="SF1234567890",
+        order=order,
+        carrier=carrier,
+        tracking_number="SF1234567890",
         tracking_url="https://www.sf-express.com/track?no=SF1234567890",
-        expected_delivery_on=timezone.localdate() + timedelta(days=2), shipped_at=timezone.now(), status="shipped",
+        expected_delivery_on=timezone.localdate() + timedelta(days=2),
+        shipped_at=timezone.now(),
+        status="shipped",
     )
     return message_context(order, shipment=shipment)
 
@@ -177,7 +193,8 @@ def _active_templates(events, languages):
 
 def _queue(items):
     items = [
-        (order, event, shipment) for order, event, shipment in items
+        (order, event, shipment)
+        for order, event, shipment in items
         if event != NotificationEvent.ORDER_HELD or held_for_customer(order.hold_reasons)
     ]
     if not items:
@@ -192,8 +209,13 @@ def _queue(items):
                 continue
             template = templates.get((event, medium, language)) or templates.get((event, medium, FALLBACK_LANGUAGE))
             if template is None:
-                logger.warning("No active %s template for %s in %s or English; order %s not told.",
-                               medium, event, language, order.number)
+                logger.warning(
+                    "No active %s template for %s in %s or English; order %s not told.",
+                    medium,
+                    event,
+                    language,
+                    order.number,
+                )
                 continue
             context = context or message_context(order, shipment=shipment)
             written.append(_written(order, event, medium, recipient, template, context))
@@ -208,7 +230,11 @@ def _queue(items):
 
 def _written(order, event, medium, recipient, template, context):
     notification = Notification(
-        order=order, event=event, medium=medium, recipient=recipient, language=template.language,
+        order=order,
+        event=event,
+        medium=medium,
+        recipient=recipient,
+        language=template.language,
     )
     try:
         notification.subject, notification.body = render_message(template, context)
@@ -238,7 +264,9 @@ def enqueue_send(notification_id, *, delay=None):
 def _transmit(notification):
     if notification.medium == NotificationMedium.EMAIL:
         EmailMessage(
-            subject=notification.subject, body=notification.body, from_email=settings.DEFAULT_FROM_EMAIL,
+            subject=notification.subject,
+            body=notification.body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
             to=[notification.recipient],
         ).send()
     else:
@@ -261,13 +289,23 @@ def send_notification(notification_id):
             notification.last_error = f"{type(error).__name__}: {error}"
             if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
                 notification.status = Notification.Status.FAILED
-                logger.error("Notification %s to order %s failed for good after %s attempts: %s",
-                             notification.pk, notification.order_id, notification.attempts, notification.last_error)
+                logger.error(
+                    "Notification %s to order %s failed for good after %s attempts: %s",
+                    notification.pk,
+                    notification.order_id,
+                    notification.attempts,
+                    notification.last_error,
+                )
             else:
                 notification.status = Notification.Status.RETRYING
                 delay = retry_delay(notification.attempts)
-                logger.warning("Notification %s failed (attempt %s), trying again in %s: %s",
-                               notification.pk, notification.attempts, delay, notification.last_error)
+                logger.warning(
+                    "Notification %s failed (attempt %s), trying again in %s: %s",
+                    notification.pk,
+                    notification.attempts,
+                    delay,
+                    notification.last_error,
+                )
                 transaction.on_commit(partial(enqueue_send, notification.pk, delay=delay), robust=True)
         else:
             notification.status = Notification.Status.SENT
@@ -290,10 +328,15 @@ def resend(notification_id, *, actor):
             _("This message was never written (its template could not be filled in), so there is nothing to resend.")
         )
     copy = Notification.objects.create(
-        order=original.order, event=original.event, medium=original.medium,
+        order=original.order,
+        event=original.event,
+        medium=original.medium,
         recipient=current_recipient(original.order, original.medium) or original.recipient,
-        language=original.language, subject=original.subject, body=original.body,
-        resend_of=original, requested_by=actor,
+        language=original.language,
+        subject=original.subject,
+        body=original.body,
+        resend_of=original,
+        requested_by=actor,
     )
     transaction.on_commit(partial(enqueue_send, copy.pk), robust=True)
     return copy

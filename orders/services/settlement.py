@@ -58,16 +58,16 @@ def _locked_order(order_id):
 
 
 def _locked_captured_payments(order):
-    return list(
-        Payment.objects.select_for_update().filter(order=order, status=Payment.Status.CAPTURED).order_by("pk")
-    )
+    return list(Payment.objects.select_for_update().filter(order=order, status=Payment.Status.CAPTURED).order_by("pk"))
 
 
 def _refunded_by_payment(payments, statuses):
     """What refunds in `statuses` take from each of `payments`, by payment id."""
     rows = (
         Refund.objects.filter(payment__in=payments, status__in=statuses)
-        .order_by().values("payment_id").annotate(total=Sum("amount"))
+        .order_by()
+        .values("payment_id")
+        .annotate(total=Sum("amount"))
     )
     return {row["payment_id"]: row["total"] for row in rows}
 
@@ -77,9 +77,7 @@ def _required_text(value, field_name, max_length, message):
     if not value:
         raise ValidationError({field_name: message})
     if len(value) > max_length:
-        raise ValidationError(
-            {field_name: _("Keep it to %(count)s characters at most.") % {"count": max_length}}
-        )
+        raise ValidationError({field_name: _("Keep it to %(count)s characters at most.") % {"count": max_length}})
     return value
 
 
@@ -107,19 +105,35 @@ def record_payment(order_id, *, method, amount, actor, reference="", instalment_
     amount = _positive_amount(amount)
     _check_instalment(order, method, instalment_number, instalment_count)
     if order.status == Status.CANCELLED:
-        raise ValidationError(_("Order %(number)s is cancelled; no payment can be recorded.") % {"number": order.number})
+        raise ValidationError(
+            _("Order %(number)s is cancelled; no payment can be recorded.") % {"number": order.number}
+        )
     if method == PaymentMethod.COD and order.status not in Order.LEFT_THE_WAREHOUSE:
         raise ValidationError(
-            {"method": _("Order %(number)s has not left the warehouse: cash on delivery is recorded once the "
-                         "carrier has the goods.") % {"number": order.number}}
+            {
+                "method": _(
+                    "Order %(number)s has not left the warehouse: cash on delivery is recorded once the "
+                    "carrier has the goods."
+                )
+                % {"number": order.number}
+            }
         )
     if order.amount_paid + amount > order.total:
         raise ValidationError(
-            {"amount": _("This would take %(paid)s in all for an order of %(total)s.")
-             % {"paid": order.amount_paid + amount, "total": order.total}}
+            {
+                "amount": _("This would take %(paid)s in all for an order of %(total)s.")
+                % {"paid": order.amount_paid + amount, "total": order.total}
+            }
         )
-    return _capture(order, method=method, amount=amount, actor=actor, reference=reference,
-                    instalment_number=instalment_number, instalment_count=instalment_count)
+    return _capture(
+        order,
+        method=method,
+        amount=amount,
+        actor=actor,
+        reference=reference,
+        instalment_number=instalment_number,
+        instalment_count=instalment_count,
+    )
 
 
 def _check_instalment(order, method, number, count):
@@ -133,29 +147,39 @@ def _check_instalment(order, method, number, count):
     if not isinstance(count, int) or count < 1:
         raise ValidationError({"instalment_count": _("Enter how many instalments there are, 1 or more.")})
     if not isinstance(number, int) or not 1 <= number <= count:
-        raise ValidationError(
-            {"instalment_number": _("Enter an instalment from 1 to %(count)s.") % {"count": count}}
-        )
+        raise ValidationError({"instalment_number": _("Enter an instalment from 1 to %(count)s.") % {"count": count}})
     recorded = list(
-        order.payments.filter(status=Payment.Status.CAPTURED, instalment_count__isnull=False)
-        .values_list("instalment_number", "instalment_count")
+        order.payments.filter(status=Payment.Status.CAPTURED, instalment_count__isnull=False).values_list(
+            "instalment_number", "instalment_count"
+        )
     )
     if any(recorded_count != count for _number, recorded_count in recorded):
         raise ValidationError(
-            {"instalment_count": _("Order %(number)s is paid in %(count)s instalments.")
-             % {"number": order.number, "count": recorded[0][1]}}
+            {
+                "instalment_count": _("Order %(number)s is paid in %(count)s instalments.")
+                % {"number": order.number, "count": recorded[0][1]}
+            }
         )
     if any(recorded_number == number for recorded_number, _count in recorded):
         raise ValidationError(
-            {"instalment_number": _("Instalment %(instalment)s of %(count)s of order %(number)s is recorded already.")
-             % {"instalment": number, "count": count, "number": order.number}}
+            {
+                "instalment_number": _(
+                    "Instalment %(instalment)s of %(count)s of order %(number)s is recorded already."
+                )
+                % {"instalment": number, "count": count, "number": order.number}
+            }
         )
 
 
 def _capture(order, *, method, amount, actor, reference="", instalment_number=None, instalment_count=None):
     payment = Payment.objects.create(
-        order=order, method=method, amount=amount, reference=(reference or "").strip()[:100], recorded_by=actor,
-        instalment_number=instalment_number, instalment_count=instalment_count,
+        order=order,
+        method=method,
+        amount=amount,
+        reference=(reference or "").strip()[:100],
+        recorded_by=actor,
+        instalment_number=instalment_number,
+        instalment_count=instalment_count,
     )
     update_payment_figures(order)
     return payment
@@ -191,8 +215,9 @@ def request_refund(order_id, *, amount, reason, actor, payment_id=None):
     if actor is not None and not actor.has_perm("orders.request_refund"):
         raise PermissionDenied(_("Your role may not request refunds."))
     amount = _positive_amount(amount)
-    reason = _required_text(reason, "reason", Refund._meta.get_field("reason").max_length,
-                            _("Say why the money goes back."))
+    reason = _required_text(
+        reason, "reason", Refund._meta.get_field("reason").max_length, _("Say why the money goes back.")
+    )
     order = _locked_order(order_id)
     payments = _locked_captured_payments(order)
     if payment_id is not None:
@@ -207,16 +232,26 @@ def request_refund(order_id, *, amount, reason, actor, payment_id=None):
     refundable = sum((left for _payment, left in room), ZERO)
     if amount > refundable:
         raise ValidationError(
-            {"amount": _("At most %(refundable)s %(currency)s of order %(number)s can be refunded; %(amount)s is more.")
-             % {"refundable": refundable, "currency": order.currency, "number": order.number, "amount": amount}}
+            {
+                "amount": _(
+                    "At most %(refundable)s %(currency)s of order %(number)s can be refunded; %(amount)s is more."
+                )
+                % {"refundable": refundable, "currency": order.currency, "number": order.number, "amount": amount}
+            }
         )
     refunds, still = [], amount
     for payment, left in room:
         share = min(left, still)
         if share > 0:
-            refunds.append(Refund.objects.create(
-                order=order, payment=payment, amount=share, reason=reason, requested_by=actor,
-            ))
+            refunds.append(
+                Refund.objects.create(
+                    order=order,
+                    payment=payment,
+                    amount=share,
+                    reason=reason,
+                    requested_by=actor,
+                )
+            )
             still -= share
     update_payment_figures(order)
     return refunds
@@ -231,10 +266,14 @@ def request_refunds_owed(order, *, actor, reason):
     reason = (_("Order cancelled: %(reason)s") % {"reason": reason})[: Refund._meta.get_field("reason").max_length]
     refunds = [
         Refund.objects.create(
-            order=order, payment=payment, amount=payment.amount - covered.get(payment.pk, ZERO), reason=reason,
+            order=order,
+            payment=payment,
+            amount=payment.amount - covered.get(payment.pk, ZERO),
+            reason=reason,
             requested_by=actor,
         )
-        for payment in payments if payment.amount > covered.get(payment.pk, ZERO)
+        for payment in payments
+        if payment.amount > covered.get(payment.pk, ZERO)
     ]
     if refunds:
         update_payment_figures(order)
@@ -255,8 +294,10 @@ def _ensure_refund_step(refund, bound_method, actor):
     """Refuse a refund step its state or the actor's role does not allow (a refund has no number
     of its own, so it is named by its order and amount)."""
     named = {
-        "amount": f"{refund.amount} {refund.order.currency}", "number": refund.order.number,
-        "status": refund.get_status_display(), "step": transition_label(bound_method),
+        "amount": f"{refund.amount} {refund.order.currency}",
+        "number": refund.order.number,
+        "status": refund.get_status_display(),
+        "step": transition_label(bound_method),
     }
     if not can_proceed(bound_method):
         raise TransitionRefused(
@@ -280,26 +321,42 @@ def _ensure_within_payment(refund):
     committed = _refunded_by_payment([payment], COMMITTED).get(payment.pk, ZERO)
     if committed + refund.amount > payment.amount:
         raise ValidationError(
-            {"amount": _("The refund of %(amount)s on order %(number)s is more than is left of its payment of "
-                         "%(paid)s: %(left)s after the refunds approved or paid already.")
-             % {"amount": refund.amount, "number": refund.order.number, "paid": payment.amount,
-                "left": payment.amount - committed}}
+            {
+                "amount": _(
+                    "The refund of %(amount)s on order %(number)s is more than is left of its payment of "
+                    "%(paid)s: %(left)s after the refunds approved or paid already."
+                )
+                % {
+                    "amount": refund.amount,
+                    "number": refund.order.number,
+                    "paid": payment.amount,
+                    "left": payment.amount - committed,
+                }
+            }
         )
 
 
 @transaction.atomic
 def mark_refund_paid(refund_id, *, actor, reference):
     """The approved refund went out; `reference` is the payout's (bank or provider) reference."""
-    reference = _required_text(reference, "reference", Refund._meta.get_field("reference").max_length,
-                               _("Enter the payout reference, so the refund can be found in the bank statement."))
+    reference = _required_text(
+        reference,
+        "reference",
+        Refund._meta.get_field("reference").max_length,
+        _("Enter the payout reference, so the refund can be found in the bank statement."),
+    )
     return _take_refund_step(refund_id, "mark_paid", actor, reference=reference, settled_by=actor)
 
 
 @transaction.atomic
 def fail_refund(refund_id, *, actor, reason):
     """Finance declines a requested refund, or an approved one could not be paid out."""
-    reason = _required_text(reason, "reason", Refund._meta.get_field("failure_reason").max_length,
-                            _("Say why the refund is declined or failed."))
+    reason = _required_text(
+        reason,
+        "reason",
+        Refund._meta.get_field("failure_reason").max_length,
+        _("Say why the refund is declined or failed."),
+    )
     return _take_refund_step(refund_id, "fail", actor, failure_reason=reason, settled_by=actor)
 
 

@@ -9,7 +9,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from aftersales import services as aftersales
-from aftersales.models import Feedback, Outcome, ReturnEvent, ReturnReason, ReturnRequest, Ticket, TicketEvent, TicketMessage
+from aftersales.models import (
+    Feedback,
+    Outcome,
+    ReturnEvent,
+    ReturnReason,
+    ReturnRequest,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
 from aftersales.services import tickets
 from aftersales.services.feedback import feedback_token, give_feedback
 from inventory.models import StockMovement
@@ -72,15 +81,21 @@ class AfterSalesStory:
     def settle_cancellation_refunds(self):
         finance = self.users["finance"]
         owed = list(Refund.objects.filter(status=Refund.Status.REQUESTED).select_related("order").order_by("pk"))
-        for refund, outcome in zip(owed, REFUND_SETTLEMENTS):
+        for refund, outcome in zip(owed, REFUND_SETTLEMENTS, strict=False):
             moment = self.clock_after(refund.requested_at, 2, 30)
             self.step(moment, orders.approve_refund, refund.pk, actor=finance)
             if outcome == "paid":
-                self.step(self.clock_after(moment, 1, 20), orders.mark_refund_paid, refund.pk, actor=finance,
-                          reference=f"退款流水 {self.rng.randrange(10**11, 10**12)}")
+                self.step(
+                    self.clock_after(moment, 1, 20),
+                    orders.mark_refund_paid,
+                    refund.pk,
+                    actor=finance,
+                    reference=f"退款流水 {self.rng.randrange(10**11, 10**12)}",
+                )
             elif outcome == "failed":
-                self.step(self.clock_after(moment, 1, 20), orders.fail_refund, refund.pk, actor=finance,
-                          reason=FAILED_REFUND)
+                self.step(
+                    self.clock_after(moment, 1, 20), orders.fail_refund, refund.pk, actor=finance, reason=FAILED_REFUND
+                )
 
     # --- returns ---
 
@@ -94,15 +109,24 @@ class AfterSalesStory:
     def play_returns(self):
         candidates = self.returnable()
         self.rng.shuffle(candidates)
-        for (stop, outcome, reason, words), order in zip(RETURNS, candidates):
+        for (stop, outcome, reason, words), order in zip(RETURNS, candidates, strict=False):
             self.play_return(order, stop, outcome, reason, words)
-        late = Order.objects.filter(status=Status.COMPLETED, lines__product__sku__startswith="CER").order_by("-pk").first()
+        late = (
+            Order.objects.filter(status=Status.COMPLETED, lines__product__sku__startswith="CER").order_by("-pk").first()
+        )
         if late:
             late_reason, reason, words = LATE_RETURN
             moment = self.clock_after(self.limit - timedelta(days=2), 0, 12)
-            self.step(moment, aftersales.request_return, late.pk, lines=self.lines_of(late, reason, first_only=True),
-                      wanted_outcome=Outcome.REPAIR, actor=self.users["manager"], customer_note=words,
-                      late_reason=late_reason)
+            self.step(
+                moment,
+                aftersales.request_return,
+                late.pk,
+                lines=self.lines_of(late, reason, first_only=True),
+                wanted_outcome=Outcome.REPAIR,
+                actor=self.users["manager"],
+                customer_note=words,
+                late_reason=late_reason,
+            )
 
     def lines_of(self, order, reason, *, first_only=False):
         lines = list(order.lines.order_by("pk"))[: 1 if first_only else None]
@@ -111,8 +135,15 @@ class AfterSalesStory:
     def play_return(self, order, stop, outcome, reason, words):
         service, warehouse, manager = self.users["service"], self.users["warehouse"], self.users["manager"]
         moment = self.clock_after(order.delivered_at, 2, 40)
-        case = self.step(moment, aftersales.request_return, order.pk, lines=self.lines_of(order, reason, first_only=True),
-                         wanted_outcome=outcome, actor=service, customer_note=words)
+        case = self.step(
+            moment,
+            aftersales.request_return,
+            order.pk,
+            lines=self.lines_of(order, reason, first_only=True),
+            wanted_outcome=outcome,
+            actor=service,
+            customer_note=words,
+        )
         if stop == "requested":
             return
         moment = self.clock_after(moment, 0.5, 8)
@@ -125,30 +156,47 @@ class AfterSalesStory:
         line = case.lines.get()
         shipment = order.shipments.order_by("pk").first()
         moment = self.clock_after(moment, 20, 60)
-        self.step(moment, aftersales.receive_return, case.pk, warehouse_id=shipment.warehouse_id,
-                  received={line.pk: line.quantity}, actor=warehouse)
+        self.step(
+            moment,
+            aftersales.receive_return,
+            case.pk,
+            warehouse_id=shipment.warehouse_id,
+            received={line.pk: line.quantity},
+            actor=warehouse,
+        )
         if stop == "received":
             return
         damaged = 1 if reason == ReturnReason.DAMAGED_IN_TRANSIT else 0
         note = "外包装压损，商品破损" if damaged else "包装完好，可二次销售"
         moment = self.clock_after(moment, 1, 8)
-        self.step(moment, aftersales.inspect_return, case.pk,
-                  results={line.pk: (line.quantity - damaged, damaged, note)}, actor=warehouse)
+        self.step(
+            moment,
+            aftersales.inspect_return,
+            case.pk,
+            results={line.pk: (line.quantity - damaged, damaged, note)},
+            actor=warehouse,
+        )
         if stop == "inspected":
             return
         moment = self.clock_after(moment, 1, 24)
         self.step(moment, aftersales.resolve_return, case.pk, outcome=outcome, actor=service)
         case.refresh_from_db()
         if case.replacement_order:
-            self.command.backdate(case.replacement_order, moment,
-                                  {"order", "events", "stock", "allocations", "notifications"})
+            self.command.backdate(
+                case.replacement_order, moment, {"order", "events", "stock", "allocations", "notifications"}
+            )
         if stop == "refunded":
             for refund in case.refunds.order_by("pk"):
                 moment = self.clock_after(moment, 1, 12)
                 self.step(moment, orders.approve_refund, refund.pk, actor=self.users["finance"])
                 moment = self.clock_after(moment, 1, 12)
-                self.step(moment, orders.mark_refund_paid, refund.pk, actor=self.users["finance"],
-                          reference=f"原路退回 {self.rng.randrange(10**11, 10**12)}")
+                self.step(
+                    moment,
+                    orders.mark_refund_paid,
+                    refund.pk,
+                    actor=self.users["finance"],
+                    reference=f"原路退回 {self.rng.randrange(10**11, 10**12)}",
+                )
             self.step(self.clock_after(moment, 1, 12), aftersales.close_return, case.pk, actor=manager)
 
     # --- complaints ---
@@ -159,27 +207,47 @@ class AfterSalesStory:
             Order.objects.filter(status__in=[Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]).order_by("-pk")[:40]
         )
         self.rng.shuffle(orders_with_parcels)
-        for (subject, category, severity, stop, words), order in zip(TICKETS, orders_with_parcels):
+        for (subject, category, severity, stop, words), order in zip(TICKETS, orders_with_parcels, strict=False):
             # The urgent one came in a few hours ago and nobody has answered it: it is overdue.
             hours_ago = 6 if severity == Severity.URGENT else self.rng.uniform(20, 90)
             moment = min(timezone.now() - timedelta(hours=hours_ago), self.limit)
-            ticket = self.step(moment, tickets.open_ticket, subject=subject, category=category, severity=severity,
-                               actor=service, description=words, order_id=order.pk,
-                               assigned_to_id=None if stop == "open" else service.pk)
+            ticket = self.step(
+                moment,
+                tickets.open_ticket,
+                subject=subject,
+                category=category,
+                severity=severity,
+                actor=service,
+                description=words,
+                order_id=order.pk,
+                assigned_to_id=None if stop == "open" else service.pk,
+            )
             if stop == "open":
                 continue
             moment = self.clock_after(moment, 0.5, 3)
             self.step(moment, tickets.start, ticket.pk, actor=service)
-            self.step(moment, tickets.add_note, ticket.pk, text="已电话联系客户，客户同意等待处理结果", actor=service,
-                      answered_customer=True)
+            self.step(
+                moment,
+                tickets.add_note,
+                ticket.pk,
+                text="已电话联系客户，客户同意等待处理结果",
+                actor=service,
+                answered_customer=True,
+            )
             if stop == "in_progress":
                 continue
             if stop == "waiting_customer":
                 self.step(self.clock_after(moment, 0.5, 3), tickets.wait_for_customer, ticket.pk, actor=service)
                 continue
             moment = self.clock_after(moment, 4, 30)
-            self.step(moment, tickets.resolve, ticket.pk, root_cause=ROOT_CAUSE, corrective_action=CORRECTIVE_ACTION,
-                      actor=manager)
+            self.step(
+                moment,
+                tickets.resolve,
+                ticket.pk,
+                root_cause=ROOT_CAUSE,
+                corrective_action=CORRECTIVE_ACTION,
+                actor=manager,
+            )
             self.step(self.clock_after(moment, 2, 24), tickets.close, ticket.pk, actor=manager)
 
     # --- ratings ---
@@ -187,10 +255,15 @@ class AfterSalesStory:
     def collect_ratings(self):
         rated = list(Order.objects.filter(status__in=[Status.DELIVERED, Status.COMPLETED]).order_by("pk"))
         self.rng.shuffle(rated)
-        for rating, order in zip(RATINGS, rated):
+        for rating, order in zip(RATINGS, rated, strict=False):
             comment = self.rng.choice(COMMENTS[rating])
-            self.step(self.clock_after(order.delivered_at, 3, 72), give_feedback, feedback_token(order),
-                      rating=rating, comment=comment)
+            self.step(
+                self.clock_after(order.delivered_at, 3, 72),
+                give_feedback,
+                feedback_token(order),
+                rating=rating,
+                comment=comment,
+            )
 
     # --- time ---
 
@@ -206,8 +279,11 @@ class AfterSalesStory:
         result = service(*args, **kwargs)
         for model, stamps in [
             (ReturnRequest, ["created_at", "approved_at", "received_at", "inspected_at", "resolved_at", "closed_at"]),
-            (ReturnEvent, ["created_at"]), (TicketEvent, ["created_at"]), (TicketMessage, ["created_at"]),
-            (Feedback, ["created_at"]), (StockMovement, ["created_at"]),
+            (ReturnEvent, ["created_at"]),
+            (TicketEvent, ["created_at"]),
+            (TicketMessage, ["created_at"]),
+            (Feedback, ["created_at"]),
+            (StockMovement, ["created_at"]),
             (Refund, ["requested_at", "approved_at", "settled_at"]),
             (Ticket, ["created_at", "resolved_at", "closed_at", "first_response_at"]),
         ]:

@@ -27,10 +27,14 @@ class Command(BaseCommand):
         if not differing:
             self.stdout.write(self.style.SUCCESS(f"The rollups agreed with the recomputation ({seconds:.1f} s)."))
         elif check:
-            self.stdout.write(self.style.WARNING(
-                f"The rollups disagreed with the recomputation in {differing} rows; nothing was changed ({seconds:.1f} s)."
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"The rollups disagreed with the recomputation in {differing} rows; nothing was changed ({seconds:.1f} s)."
+                )
+            )
         else:
-            self.stdout.write(self.style.WARNING(
-                f"The rollups disagreed with the recomputation in {differing} rows and were replaced by it ({seconds:.1f} s)."
-            ))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"The rollups disagreed with the recomputation in {differing} rows and were replaced by it ({seconds:.1f} s)."
+                )
+            )

@@ -18,15 +18,24 @@ from django.test.utils import override_settings
 from django.utils import timezone, translation
 
 from aftersales.models import Feedback, ReturnRequest, Ticket
+from analytics import services as analytics
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import low_stock
-from analytics import services as analytics
 from logistics import services as logistics
 from logistics.models import Carrier, CarrierService, PickWave, Shipment
 from orders import services as orders
 from orders.models import (
-    Allocation, BlockedContact, Channel, Customer, IntakeSettings, Notification, Order, OrderEvent, OrderNote, Payment,
+    Allocation,
+    BlockedContact,
+    Channel,
+    Customer,
+    IntakeSettings,
+    Notification,
+    Order,
+    OrderEvent,
+    OrderNote,
+    Payment,
     Refund,
 )
 from orders.roles import MANAGER
@@ -185,11 +194,65 @@ REGIONS = [
 ESTATES = ["阳光花园", "锦绣苑", "翠湖天地", "万科城", "滨江花园", "世纪新城", "金色家园", "绿地香树"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹"
 GIVEN_NAMES = [
-    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
-    "超", "霞", "平", "刚", "晨", "宇轩", "子涵", "欣怡", "浩然", "梓萱", "思远", "雨桐", "嘉怡", "俊杰", "诗涵",
+    "伟",
+    "芳",
+    "娜",
+    "秀英",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "霞",
+    "平",
+    "刚",
+    "晨",
+    "宇轩",
+    "子涵",
+    "欣怡",
+    "浩然",
+    "梓萱",
+    "思远",
+    "雨桐",
+    "嘉怡",
+    "俊杰",
+    "诗涵",
 ]
-MOBILE_PREFIXES = ["138", "139", "136", "135", "150", "151", "158", "159", "186", "187", "188", "133",
-                   "153", "180", "189", "130", "131", "132", "155", "185", "176", "177", "199", "166"]
+MOBILE_PREFIXES = [
+    "138",
+    "139",
+    "136",
+    "135",
+    "150",
+    "151",
+    "158",
+    "159",
+    "186",
+    "187",
+    "188",
+    "133",
+    "153",
+    "180",
+    "189",
+    "130",
+    "131",
+    "132",
+    "155",
+    "185",
+    "176",
+    "177",
+    "199",
+    "166",
+]
 
 BLOCKED_PHONES = [("+8615800001111", "多次拒收货到付款订单"), ("+8617012345678", "疑似倒卖，批量下单转售")]
 BLOCKED_ADDRESSES = [
@@ -200,8 +263,16 @@ INVALID_PHONES = ["1388888888", "1591234567"]
 
 # Why intake holds an order: a failed check, or risk rules whose score reaches the hold threshold
 # (a high value alone does not, a high value from a new customer does).
-HOLD_SCENARIOS = ["high_value", "cod_over_limit", "blocked_phone", "blocked_address", "phone_invalid",
-                  "address_incomplete", "payment_mismatch", "out_of_stock"]
+HOLD_SCENARIOS = [
+    "high_value",
+    "cod_over_limit",
+    "blocked_phone",
+    "blocked_address",
+    "phone_invalid",
+    "address_incomplete",
+    "payment_mismatch",
+    "out_of_stock",
+]
 REJECTIONS = {
     "blocked_phone": "黑名单号码：该号码多次拒收货到付款订单",
     "blocked_address": "黑名单地址，拒绝发货",
@@ -210,18 +281,31 @@ REJECTIONS = {
     "cod_over_limit": "货到付款金额超限，客户不同意预付",
     "high_value": "疑似盗刷，支付方已冻结款项",
 }
-CANCEL_REASONS = ["客户要求取消：不想要了", "客户下错单，已重新下单", "客户更改收货地址，取消后重下", "重复下单",
-                  "客户在其他平台已购买"]
+CANCEL_REASONS = [
+    "客户要求取消：不想要了",
+    "客户下错单，已重新下单",
+    "客户更改收货地址，取消后重下",
+    "重复下单",
+    "客户在其他平台已购买",
+]
 SOLD_OUT_REASON = "缺货，与客户协商后取消"
 INSTRUCTIONS = ["请工作日白天送货", "放小区快递柜即可", "送货前请电话联系", "礼品订单，请勿放价格单", "周末送货"]
 FRAGILE_INSTRUCTION = "易碎品，请多加气泡膜"
-NOTES = ["客户来电确认收货时间，周末在家", "客户要求开具增值税普通发票，抬头已记录", "客户询问物流进度，已告知预计到达时间",
-         "客户要求加急发货"]
+NOTES = [
+    "客户来电确认收货时间，周末在家",
+    "客户要求开具增值税普通发票，抬头已记录",
+    "客户询问物流进度，已告知预计到达时间",
+    "客户要求加急发货",
+]
 
 # How many orders end in each state, and how many days ago such orders were placed.
 TARGETS = {
-    Status.COMPLETED: (210, 11, 60), Status.DELIVERED: (50, 3, 10), Status.SHIPPED: (30, 0.8, 3.5),
-    Status.PACKED: (10, 0.2, 1.2), Status.PICKING: (10, 0.1, 1), Status.CONFIRMED: (10, 0.05, 0.8),
+    Status.COMPLETED: (210, 11, 60),
+    Status.DELIVERED: (50, 3, 10),
+    Status.SHIPPED: (30, 0.8, 3.5),
+    Status.PACKED: (10, 0.2, 1.2),
+    Status.PICKING: (10, 0.1, 1),
+    Status.CONFIRMED: (10, 0.05, 0.8),
 }
 CUSTOMER_CANCELS = 34
 PAID_LATE = 4
@@ -299,10 +383,12 @@ class Command(BaseCommand):
             # The demo's customers are imaginary: their messages are sent into memory as the story
             # is told, so the notification log is lived-in and no worker mails anyone later.
             # What the services write in words (refund reasons, resolutions) is in the shop's language.
-            with override_settings(TASKS=IMMEDIATE_TASKS, EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-                                   SMS_BACKEND="orders.notifications.sms.LocmemSMSBackend"):
-                with transaction.atomic(), translation.override("zh-hans"):
-                    self.load(plans)
+            with override_settings(
+                TASKS=IMMEDIATE_TASKS,
+                EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+                SMS_BACKEND="orders.notifications.sms.LocmemSMSBackend",
+            ), transaction.atomic(), translation.override("zh-hans"):
+                self.load(plans)
             Notification.objects.filter(sent_at__gte=self.started).update(sent_at=F("created_at"))
             # The demo's timeline is moved into the past after the services counted it as today.
             analytics.rebuild()
@@ -327,9 +413,13 @@ class Command(BaseCommand):
         for _ in range(SPLIT_SHIPMENTS):
             add(Status.PARTIALLY_SHIPPED, 1, 4, scenario="split")
         for _ in range(CUSTOMER_CANCELS):
-            add(Status.CANCELLED, 0.5, 60, cancel_at=rng.choice([Status.CONFIRMED, Status.CONFIRMED, Status.PICKING,
-                                                                 Status.PACKED]),
-                reason=rng.choice(CANCEL_REASONS))
+            add(
+                Status.CANCELLED,
+                0.5,
+                60,
+                cancel_at=rng.choice([Status.CONFIRMED, Status.CONFIRMED, Status.PICKING, Status.PACKED]),
+                reason=rng.choice(CANCEL_REASONS),
+            )
         for _round in range(2):
             for scenario in HOLD_SCENARIOS:
                 add(Status.ON_HOLD, 0.05, 2.5, scenario=scenario)
@@ -339,10 +429,14 @@ class Command(BaseCommand):
             customer = self.new_customer()
             hours = sorted((rng.uniform(1, 20) for _ in range(4)), reverse=True)
             for index, hours_ago in enumerate(hours):
-                plans.append(Plan(
-                    target=Status.ON_HOLD if index == 3 else Status.CONFIRMED,
-                    placed_at=now - timedelta(hours=hours_ago), scenario="repeat_phone", customer=customer,
-                ))
+                plans.append(
+                    Plan(
+                        target=Status.ON_HOLD if index == 3 else Status.CONFIRMED,
+                        placed_at=now - timedelta(hours=hours_ago),
+                        scenario="repeat_phone",
+                        customer=customer,
+                    )
+                )
         for plan in plans:
             self.dress(plan)
         plans.sort(key=lambda p: p.placed_at)
@@ -356,10 +450,13 @@ class Command(BaseCommand):
         province, city, district, postcode, streets = rng.choice(REGIONS)
         street = f"{rng.choice(streets)} {rng.randint(1, 999)} 号"
         building, floor, flat = rng.randint(1, 30), rng.randint(1, 32), rng.randint(1, 4)
-        street += rng.choice([
-            "", f" {rng.choice(ESTATES)} {building} 栋 {rng.randint(1, 4)} 单元 {floor}0{flat} 室",
-            f" {building} 号楼 {floor}0{flat} 室",
-        ])
+        street += rng.choice(
+            [
+                "",
+                f" {rng.choice(ESTATES)} {building} 栋 {rng.randint(1, 4)} 单元 {floor}0{flat} 室",
+                f" {building} 号楼 {floor}0{flat} 室",
+            ]
+        )
         return (name, phone, (province, city, district, street, postcode))
 
     def dress(self, plan):
@@ -451,9 +548,7 @@ class Command(BaseCommand):
             }[plan.channel]()
 
     def already_seeded(self, plans):
-        return Order.objects.filter(
-            channel__code=plans[0].channel, channel_order_id=plans[0].channel_order_id
-        ).exists()
+        return Order.objects.filter(channel__code=plans[0].channel, channel_order_id=plans[0].channel_order_id).exists()
 
     # --- making it ---
 
@@ -475,8 +570,12 @@ class Command(BaseCommand):
         for username, role, display_name in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 username=username,
-                defaults={"first_name": display_name, "email": f"{username}@ordercycle.local", "is_staff": True,
-                          "is_superuser": role is None},
+                defaults={
+                    "first_name": display_name,
+                    "email": f"{username}@ordercycle.local",
+                    "is_staff": True,
+                    "is_superuser": role is None,
+                },
             )
             if created:
                 user.set_password(DEMO_PASSWORD)
@@ -496,33 +595,54 @@ class Command(BaseCommand):
         self.products = {}
         for index, (sku, name, price, weight, fragile, _where, _profile) in enumerate(CATALOGUE, start=1):
             price = Decimal(price)
-            self.products[sku] = Product.objects.get_or_create(sku=sku, defaults={
-                "name": name, "barcode": ean13(f"6923456{index:05d}"), "unit_price": price,
-                "cost": (price * Decimal("0.45")).quantize(Decimal("0.01")), "weight_kg": Decimal(weight),
-                "fragile": fragile,
-            })[0]
+            self.products[sku] = Product.objects.get_or_create(
+                sku=sku,
+                defaults={
+                    "name": name,
+                    "barcode": ean13(f"6923456{index:05d}"),
+                    "unit_price": price,
+                    "cost": (price * Decimal("0.45")).quantize(Decimal("0.01")),
+                    "weight_kg": Decimal(weight),
+                    "fragile": fragile,
+                },
+            )[0]
         self.channels = {
             code: Channel.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})[0]
             for code, name, kind, _methods, _share in CHANNELS
         }
         self.carriers = {
-            code: Carrier.objects.get_or_create(
-                code=code, defaults={"name": name, "tracking_url_template": template}
-            )[0]
+            code: Carrier.objects.get_or_create(code=code, defaults={"name": name, "tracking_url_template": template})[
+                0
+            ]
             for code, name, template in CARRIERS
         }
         for carrier, code, name, kind, cod, fragile, base, per_kg, days in CARRIER_SERVICES:
-            CarrierService.objects.get_or_create(carrier=self.carriers[carrier], code=code, defaults={
-                "name": name, "kind": kind, "supports_cod": cod, "supports_fragile": fragile,
-                "base_fee": Decimal(base), "fee_per_kg": Decimal(per_kg), "transit_days": days,
-            })
+            CarrierService.objects.get_or_create(
+                carrier=self.carriers[carrier],
+                code=code,
+                defaults={
+                    "name": name,
+                    "kind": kind,
+                    "supports_cod": cod,
+                    "supports_fragile": fragile,
+                    "base_fee": Decimal(base),
+                    "fee_per_kg": Decimal(per_kg),
+                    "transit_days": days,
+                },
+            )
         Product.objects.filter(created_at__gte=self.started).update(created_at=self.started - timedelta(days=90))
 
     def load_blocklist(self):
-        entries = [dict(kind=BlockedContact.Kind.PHONE, phone=phone, reason=reason) for phone, reason in BLOCKED_PHONES]
+        entries = [{"kind": BlockedContact.Kind.PHONE, "phone": phone, "reason": reason} for phone, reason in BLOCKED_PHONES]
         entries += [
-            dict(kind=BlockedContact.Kind.ADDRESS, province=province, city=city, district=district, address=street,
-                 reason=reason)
+            {
+                "kind": BlockedContact.Kind.ADDRESS,
+                "province": province,
+                "city": city,
+                "district": district,
+                "address": street,
+                "reason": reason,
+            }
             for (province, city, district, street), reason in BLOCKED_ADDRESSES
         ]
         for entry in entries:
@@ -544,20 +664,34 @@ class Command(BaseCommand):
                     "sold out": (0, 20),
                 }[profile]
                 level, _created = StockLevel.objects.get_or_create(
-                    product=self.products[sku], warehouse=self.warehouses[code],
-                    defaults={"reorder_point": reorder_point,
-                              "bin_location": f"{zone}-{shelf % 12 + 1:02d}-{shelf % 5 + 1:02d}"},
+                    product=self.products[sku],
+                    warehouse=self.warehouses[code],
+                    defaults={
+                        "reorder_point": reorder_point,
+                        "bin_location": f"{zone}-{shelf % 12 + 1:02d}-{shelf % 5 + 1:02d}",
+                    },
                 )
                 if quantity:
-                    inventory.receive(stock_level_id=level.pk, quantity=quantity, actor=receiver,
-                                      reference=f"RK{code}-0001", reason="期初入库")
+                    inventory.receive(
+                        stock_level_id=level.pk,
+                        quantity=quantity,
+                        actor=receiver,
+                        reference=f"RK{code}-0001",
+                        reason="期初入库",
+                    )
         StockMovement.objects.filter(created_at__gte=self.started).update(created_at=self.started - timedelta(days=62))
         broken = inventory.stock_level_for(self.products["CER-001"], self.warehouses["SH"])
-        inventory.adjust(stock_level_id=broken.pk, change=-2, reason="运输途中破损，报废", actor=self.users["manager"],
-                         reference="BS-0001")
+        inventory.adjust(
+            stock_level_id=broken.pk,
+            change=-2,
+            reason="运输途中破损，报废",
+            actor=self.users["manager"],
+            reference="BS-0001",
+        )
         counted = inventory.stock_level_for(self.products["KIT-005"], self.warehouses["GZ"])
-        inventory.record_count(stock_level_id=counted.pk, counted=counted.on_hand - 1, actor=receiver,
-                               reference="PD-0001")
+        inventory.record_count(
+            stock_level_id=counted.pk, counted=counted.on_hand - 1, actor=receiver, reference="PD-0001"
+        )
         StockMovement.objects.filter(created_at__gte=self.started).update(created_at=self.started - timedelta(days=40))
 
     def play(self, plan):
@@ -576,13 +710,28 @@ class Command(BaseCommand):
             discount = (subtotal * Decimal("0.05")).quantize(Decimal("0.01"))
         total = subtotal + shipping_fee - discount
         entered_by = {"phone": users["service"], "excel": users["manager"], "store-jingan": users["manager"]}
-        order = orders.place_order(orders.OrderInput(
-            channel=self.channels[plan.channel], channel_order_id=plan.channel_order_id, recipient=name,
-            phone=phone, province=province, city=city, district=district, address=street, postcode=postcode,
-            lines=lines, payment_method=plan.payment_method, shipping_fee=shipping_fee, discount=discount,
-            paid_amount=total if plan.paid else Decimal("0"), payment_reference=self.payment_reference(plan),
-            placed_at=plan.placed_at, special_instructions=plan.special_instructions,
-        ), actor=entered_by.get(plan.channel)).order
+        order = orders.place_order(
+            orders.OrderInput(
+                channel=self.channels[plan.channel],
+                channel_order_id=plan.channel_order_id,
+                recipient=name,
+                phone=phone,
+                province=province,
+                city=city,
+                district=district,
+                address=street,
+                postcode=postcode,
+                lines=lines,
+                payment_method=plan.payment_method,
+                shipping_fee=shipping_fee,
+                discount=discount,
+                paid_amount=total if plan.paid else Decimal("0"),
+                payment_reference=self.payment_reference(plan),
+                placed_at=plan.placed_at,
+                special_instructions=plan.special_instructions,
+            ),
+            actor=entered_by.get(plan.channel),
+        ).order
         self.backdate(order, plan.placed_at, STEP_WRITES[orders.place_order])
         Customer.objects.filter(pk=order.customer_id, created_at__gte=self.started).update(created_at=plan.placed_at)
         if plan.note:
@@ -599,8 +748,9 @@ class Command(BaseCommand):
             if step:
                 step(order, clock.after(*hours))
             if plan.cancel_at == stage:
-                self.at(order, clock.after(0.5, 24), orders.cancel, order.pk, actor=users["service"],
-                        reason=plan.reason)
+                self.at(
+                    order, clock.after(0.5, 24), orders.cancel, order.pk, actor=users["service"], reason=plan.reason
+                )
                 return
             if plan.target == stage:
                 return
@@ -615,8 +765,16 @@ class Command(BaseCommand):
             self.at(order, clock.after(0.5, 20), orders.reject, order.pk, actor=users["reviewer"], reason=plan.reason)
             return False
         if not plan.paid and plan.payment_method != "cod":
-            self.at(order, clock.after(2, 30), orders.record_payment, order.pk, method=plan.payment_method,
-                    amount=order.total, actor=users["finance"], reference=self.payment_reference(plan, paid=True))
+            self.at(
+                order,
+                clock.after(2, 30),
+                orders.record_payment,
+                order.pk,
+                method=plan.payment_method,
+                amount=order.total,
+                actor=users["finance"],
+                reference=self.payment_reference(plan, paid=True),
+            )
         try:
             self.at(order, clock.after(0.3, 12), orders.approve, order.pk, actor=users["reviewer"])
         except orders.TransitionRefused:
@@ -633,10 +791,18 @@ class Command(BaseCommand):
             for line in shipment.lines.select_related("order_line"):
                 for _unit in range(line.quantity):
                     logistics.pack_item(shipment.pk, line.order_line.sku, actor=self.users["warehouse"])
-            weight = sum((line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()),
-                         Decimal("0.2"))
-            self.at(order, moment, logistics.finish_packing, shipment.pk, weight_kg=weight,
-                    package_count=1 + int(weight // 5), actor=self.users["warehouse"])
+            weight = sum(
+                (line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()), Decimal("0.2")
+            )
+            self.at(
+                order,
+                moment,
+                logistics.finish_packing,
+                shipment.pk,
+                weight_kg=weight,
+                package_count=1 + int(weight // 5),
+                actor=self.users["warehouse"],
+            )
 
     def ship(self, order, plan, clock, total):
         """Dispatch each packed parcel, follow it to the door (where cash on delivery is collected), complete."""
@@ -644,11 +810,17 @@ class Command(BaseCommand):
         shipments = []
         for index, shipment in enumerate(order.shipments.filter(status=Shipment.Status.PACKED).order_by("pk")):
             carrier = shipment.carrier or self.carriers["zto"]
-            shipments.append(self.at(
-                order, clock.after(0.5, 8) if index == 0 else clock.after(4, 30), logistics.dispatch, shipment.pk,
-                carrier_id=carrier.pk, tracking_number=self.tracking_number(carrier),
-                actor=rng.choice([users["warehouse"], users["logistics"]]),
-            ))
+            shipments.append(
+                self.at(
+                    order,
+                    clock.after(0.5, 8) if index == 0 else clock.after(4, 30),
+                    logistics.dispatch,
+                    shipment.pk,
+                    carrier_id=carrier.pk,
+                    tracking_number=self.tracking_number(carrier),
+                    actor=rng.choice([users["warehouse"], users["logistics"]]),
+                )
+            )
             if plan.target == Status.PARTIALLY_SHIPPED:
                 return
         in_transit = plan.target == Status.SHIPPED
@@ -667,12 +839,24 @@ class Command(BaseCommand):
             kind, where, said = rng.choice(TROUBLES)
             reports.append(("exception", where, said, kind))
         elif deliver:
-            reports += [("out_for_delivery", order.city, "快递员正在派送", ""),
-                        ("delivered", order.city, "已签收，签收人：本人", "")]
+            reports += [
+                ("out_for_delivery", order.city, "快递员正在派送", ""),
+                ("delivered", order.city, "已签收，签收人：本人", ""),
+            ]
         for status, where, said, kind in reports:
             moment = clock.after(6, 30) if status != "out_for_delivery" else clock.after(8, 20)
-            self.at(order, moment, logistics.record_tracking_event, shipment.pk, status=status, occurred_at=moment,
-                    location=where, description=said, exception_kind=kind, source="webhook")
+            self.at(
+                order,
+                moment,
+                logistics.record_tracking_event,
+                shipment.pk,
+                status=status,
+                occurred_at=moment,
+                location=where,
+                description=said,
+                exception_kind=kind,
+                source="webhook",
+            )
 
     def at(self, order, moment, service, *args, **kwargs):
         result = service(*args, **kwargs)
@@ -752,9 +936,10 @@ class Command(BaseCommand):
             f"low-stock levels: {low_stock().count()} · channels: {Channel.objects.count()} · "
             f"carriers: {Carrier.objects.count()} · blocklist: {BlockedContact.objects.count()}"
         )
-        write(f"Orders: {sum(statuses.values())} — " + ", ".join(
-            f"{labels[status]} {statuses[status]}" for status in Status.values if statuses[status]
-        ))
+        write(
+            f"Orders: {sum(statuses.values())} — "
+            + ", ".join(f"{labels[status]} {statuses[status]}" for status in Status.values if statuses[status])
+        )
         write(
             f"After-sales: returns {ReturnRequest.objects.count()} · complaint tickets {Ticket.objects.count()} · "
             f"ratings {Feedback.objects.count()} · refunds {Refund.objects.count()}"

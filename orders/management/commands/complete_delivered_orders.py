@@ -8,10 +8,7 @@ from orders.services.acceptance import complete_delivered_orders
 
 
 class Command(BaseCommand):
-    help = (
-        "Complete orders delivered longer ago than ACCEPTANCE_WINDOW_DAYS that have no open return "
-        "or complaint."
-    )
+    help = "Complete orders delivered longer ago than ACCEPTANCE_WINDOW_DAYS that have no open return or complaint."
 
     def add_arguments(self, parser):
         parser.add_argument("--batch-size", type=int, default=500, help="Orders read per query (default 500).")
