@@ -62,3 +62,11 @@ def declared_events() -> Iterator[Event]:
 def describe(handler: Callable[..., Any]) -> str:
     """`module.function` of a subscriber, as the events listing shows it."""
     return f"{handler.__module__}.{handler.__qualname__}"
+
+
+# core's own contribution point: core runs every export as a job, and each app offers its own.
+EXPORTS_OFFERED = Event(
+    name="core.exports_offered",
+    doc="Which spreadsheet exports the apps offer: each subscriber returns a list of its exports.",
+    payload=(),
+)
