@@ -22,6 +22,7 @@ from orders import services as orders
 from orders.models import Allocation, NotificationEvent, Order
 from orders.services import api_tokens as orders_api_tokens
 
+from .events import PARCEL_DELIVERED, PARCEL_DISPATCHED, PARCEL_PACKED
 from .models import Carrier, CarrierService, PickWave, Shipment, ShipmentLine, TrackingEvent, TrackingLookup
 from .selectors import (
     failed_lookup_times,
@@ -303,6 +304,7 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
     if shipment.service:
         shipment.shipping_cost = shipment.service.fee_for(weight)
     shipment.save()
+    PARCEL_PACKED.publish(shipment=shipment)
     order = shipment.order
     if (
         shipment.purpose == Shipment.Purpose.ORDER
@@ -497,6 +499,7 @@ def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
     shipment.expected_delivery_on = add_working_days(timezone.localdate(shipment.shipped_at), transit_days)
     shipment.dispatched_by = actor
     shipment.save()
+    PARCEL_DISPATCHED.publish(shipment=shipment)
     if shipment.purpose == Shipment.Purpose.ORDER:
         orders.dispatch_from_warehouse(shipment.order_id, shipment.warehouse_id, actor=actor, reference=str(shipment))
     orders.notify(shipment.order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)
@@ -607,6 +610,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
             shipment.delivered_at = occurred_at
     shipment.save()
     if moves and status == TrackingEvent.Status.DELIVERED:
+        PARCEL_DELIVERED.publish(shipment=shipment)
         _deliver_order_when_complete(shipment, actor)
     if moves and status in EVENT_NOTIFICATIONS:
         orders.notify(shipment.order, EVENT_NOTIFICATIONS[status], shipment=shipment)
@@ -861,7 +865,9 @@ def _blocked_until(now, *, client, order_number):
     ]
     limits = [MAX_FAILED_LOOKUPS_PER_CLIENT, MAX_FAILED_LOOKUPS_PER_ORDER]
     # A limit frees up when the oldest of its last `limit` failures leaves the window.
-    ends = [times[-1] + TRACKING_LOOKUP_WINDOW for times, limit in zip(latest, limits, strict=False) if len(times) >= limit]
+    ends = [
+        times[-1] + TRACKING_LOOKUP_WINDOW for times, limit in zip(latest, limits, strict=False) if len(times) >= limit
+    ]
     return max(ends, default=None)
 
 

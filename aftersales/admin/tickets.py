@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
 from orders.admin.display import REFUSALS, badge, refusal_message, short_datetime
-from orders.admin.order import ORDER_PAGE_SECTIONS, admin_url
+from orders.admin.order import admin_url
 from orders.forms import attach_service_errors
 from orders.models import Order
 from orders.services import transition_label
@@ -398,7 +398,8 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 def order_tickets_section(request, order):
-    """The order page's card of the order's complaints and its feedback, for staff who may see them."""
+    """The order page's card (orders.events.ORDER_PAGE_SECTIONS) of the order's complaints and its
+    feedback, for staff who may see them."""
     user = request.user
     sees_tickets, sees_feedback = user.has_perm("aftersales.view_ticket"), user.has_perm("aftersales.view_feedback")
     if not (sees_tickets or sees_feedback):
@@ -427,6 +428,3 @@ def order_tickets_section(request, order):
         "feedback": selectors.feedback_for_order(order.pk) if sees_feedback else None,
         "new_ticket_url": new_ticket_url,
     }
-
-
-ORDER_PAGE_SECTIONS.append(order_tickets_section)

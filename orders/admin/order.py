@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
 from .. import selectors, services
+from ..events import ORDER_PAGE_SECTIONS
 from ..exports import ORDER_LINES, ORDERS
 from ..forms import (
     AddressForm,
@@ -50,10 +51,6 @@ STEPS = {
     "cancel": (services.cancel, True),
 }
 STEP_STYLE = {"approve": "primary", "reject": "danger", "cancel": "danger"}
-
-# Apps above orders (after-sales) add their own cards to the order page, which orders may not
-# import: each entry is a callable (request, order) -> {"template": ..., **context} or None.
-ORDER_PAGE_SECTIONS = []
 
 
 def admin_url(name, *args):
@@ -171,8 +168,9 @@ class OrderAdmin(
             "address_form": address_form,
             "notifications": order_notification_rows(request, order),
             **self.settlement_context(request, order, refund_form),
+            # The cards of the apps above orders (after-sales: returns, complaints and feedback).
             "extra_sections": [
-                section for section in (build(request, order) for build in ORDER_PAGE_SECTIONS) if section
+                section for section in ORDER_PAGE_SECTIONS.publish(request=request, order=order) if section
             ],
             "media": self.media,
         }

@@ -2,6 +2,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
+from ..events import ORDER_STATUS_CHANGED
 from ..models import OrderEvent
 
 
@@ -41,7 +42,8 @@ def ensure_allowed(case, bound_method, actor):
 
 def take_transition(order, bound_method, *, actor=None, reason=""):
     """Take one FSM transition of a locked order in memory and return its event, both unsaved:
-    `record_transition` writes them at once, intake writes those of many new orders together."""
+    `record_transition` writes them at once, intake writes those of many new orders together (and
+    announces them with the orders placed)."""
     ensure_allowed(order, bound_method, actor)
     from_status = order.status
     bound_method()
@@ -56,8 +58,9 @@ def take_transition(order, bound_method, *, actor=None, reason=""):
 
 
 def record_transition(order, bound_method, *, actor=None, reason=""):
-    """Take one FSM transition of a locked order, save it and write its event."""
+    """Take one FSM transition of a locked order, save it, write its event and announce the step."""
     event = take_transition(order, bound_method, actor=actor, reason=reason)
     order.save()
     event.save()
+    ORDER_STATUS_CHANGED.publish(order_event=event)
     return event

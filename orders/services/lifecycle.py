@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from inventory import services as inventory
 
+from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
 from ..models import Allocation, NotificationEvent, Order, OrderNote, PaymentMethod
 from . import checks
 from .events import TransitionRefused, ensure_allowed, record_transition
@@ -84,6 +85,7 @@ def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_s
     ensure_allowed(order, step, actor)
     _release_and_settle(order, actor, reason)
     event = record_transition(order, step, actor=actor, reason=reason)
+    ORDER_CANCELLED.publish(order=order)
     notify(order, NotificationEvent.ORDER_CANCELLED)
     return event
 
@@ -161,7 +163,7 @@ def update_delivery_address(order_id, *, actor, **fields):
             _("Order %(number)s is %(status)s; its address can no longer be changed.")
             % {"number": order.number, "status": order.get_status_display()}
         )
-    changes = []
+    changes, before = [], {}
     for name, value in fields.items():
         value = (value or "").strip()
         if name == "phone":
@@ -169,14 +171,16 @@ def update_delivery_address(order_id, *, actor, **fields):
             if not valid:
                 raise ValidationError({"phone": _("Enter a valid phone number.")})
         if value != getattr(order, name):
-            before, after = getattr(order, name), value
+            before[name] = getattr(order, name)
+            shown_before, shown_after = before[name], value
             if name == "phone":
                 # Notes are read by roles that see phone numbers masked.
-                before, after = mask_phone(before), mask_phone(after)
-            changes.append(f"{Order._meta.get_field(name).verbose_name}: {before} → {after}")
+                shown_before, shown_after = mask_phone(shown_before), mask_phone(shown_after)
+            changes.append(f"{Order._meta.get_field(name).verbose_name}: {shown_before} → {shown_after}")
             setattr(order, name, value)
     if changes:
         order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
         order.save()
         OrderNote.objects.create(order=order, author=actor, text=_("Address changed. ") + "; ".join(changes))
+        DELIVERY_ADDRESS_CORRECTED.publish(order=order, before=before)
     return order

@@ -15,6 +15,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
+from ..events import PAYMENT_CAPTURED
 from ..models import ZERO, Order, Payment, PaymentMethod, Refund
 from .events import TransitionRefused, transition_label
 
@@ -182,6 +183,7 @@ def _capture(order, *, method, amount, actor, reference="", instalment_number=No
         instalment_count=instalment_count,
     )
     update_payment_figures(order)
+    PAYMENT_CAPTURED.publish(payment=payment)
     return payment
 
 
