@@ -11,6 +11,7 @@ class AftersalesConfig(AppConfig):
         (docs/architecture.md, "Events")."""
         from orders import events as order_events
 
+        from . import api
         from .admin.returns import order_returns_card
         from .admin.tickets import order_tickets_section
         from .selectors.returns import orders_with_open_returns
@@ -23,3 +24,4 @@ class AftersalesConfig(AppConfig):
         order_events.MESSAGE_CONTEXT.subscribe(message_context)
         order_events.ORDER_PAGE_SECTIONS.subscribe(order_returns_card)
         order_events.ORDER_PAGE_SECTIONS.subscribe(order_tickets_section)
+        order_events.ORDER_API_PARTS.subscribe(api.order_returns)

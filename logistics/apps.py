@@ -11,7 +11,8 @@ class LogisticsConfig(AppConfig):
         (docs/architecture.md, "Events")."""
         from orders import events as order_events
 
-        from . import services
+        from . import api, services
 
         # A cancelled order's parcels that have not left are void, in the cancellation's transaction.
         order_events.ORDER_CANCELLED.subscribe(services.cancel_open_shipments)
+        order_events.ORDER_API_PARTS.subscribe(api.order_shipments)

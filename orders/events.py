@@ -80,3 +80,12 @@ COMPLETION_BLOCKERS = Event(
     ),
     payload=(),
 )
+
+ORDER_API_PARTS = Event(
+    name="orders.order_api_parts",
+    doc=(
+        "What the channel API's order representation shows besides the order's own fields: each "
+        "subscriber returns an orders.api.serializers.OrderPart (a field and the related rows it reads)."
+    ),
+    payload=(),
+)
