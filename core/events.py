@@ -81,29 +81,42 @@ def publishers() -> dict[str, list[str]]:
     """Where each event is published, by event name: `module.function` of every `<EVENT>.publish(...)`
     in the project's own apps (tests and migrations aside). It is read from the source, so the
     listing says what the code does, not what someone remembered to write down."""
-    declared = {(module, variable): event for module, variable, event in _declarations()}
-    found = defaultdict(list)
+    declared, found = _declared_by_location(), defaultdict(list)
     for app_config in apps.get_app_configs():
         root = Path(app_config.path)
-        if not root.is_relative_to(settings.BASE_DIR):
+        if not root.is_relative_to(settings.BASE_DIR) or "site-packages" in root.parts:
             continue
         for path in sorted(root.rglob("*.py")):
-            if {"migrations", "tests"} & set(path.relative_to(root).parts):
+            parts = path.relative_to(root).with_suffix("").parts
+            if {"migrations", "tests"} & set(parts):
                 continue
-            module = ".".join([app_config.name, *path.relative_to(root).with_suffix("").parts])
-            module = module.removesuffix(".__init__")
-            finder = _PublishFinder(module, is_package=path.name == "__init__.py", declared=declared)
-            finder.visit(ast.parse(path.read_text(encoding="utf-8")))
-            for event, where in finder.found:
+            module = ".".join([app_config.name, *parts]).removesuffix(".__init__")
+            source = path.read_text(encoding="utf-8")
+            for event, where in _publications(source, module, path.name == "__init__.py", declared):
                 if where not in found[event.name]:
                     found[event.name].append(where)
     return dict(found)
 
 
+def publications(source: str, module: str, *, is_package: bool = False) -> list[tuple[Event, str]]:
+    """The `<EVENT>.publish(...)` calls in the source of `module`, each as (event, `module.function`
+    that makes it). An event is named as a variable imported from (or declared in) an app's `events`
+    module, or as an attribute of such a module imported under some name."""
+    return _publications(source, module, is_package, _declared_by_location())
+
+
+def _publications(source, module, is_package, declared):
+    finder = _PublishFinder(module, is_package=is_package, declared=declared)
+    finder.visit(ast.parse(source))
+    return finder.found
+
+
+def _declared_by_location() -> dict[tuple[str, str], Event]:
+    return {(module, variable): event for module, variable, event in _declarations()}
+
+
 class _PublishFinder(ast.NodeVisitor):
-    """The `<EVENT>.publish(...)` calls of one module, each with the function that makes it. An event
-    is named as a variable imported from (or declared in) an `events` module, or as an attribute of
-    such a module imported under some name."""
+    """Walks one module for `publications`."""
 
     def __init__(self, module: str, *, is_package: bool, declared: dict[tuple[str, str], Event]):
         self.module, self.declared = module, declared
