@@ -38,7 +38,7 @@ WIRING = {
     ),
     "orders.order_cancelled": (
         ["orders.services.lifecycle._end_before_shipping"],
-        ["logistics.services.cancel_open_shipments"],
+        ["logistics.services.cancellation.cancel_open_shipments"],
     ),
     "orders.payment_captured": (
         ["orders.services.settlement._capture"],
@@ -68,15 +68,15 @@ WIRING = {
         ["logistics.api.order_shipments", "aftersales.api.order_returns"],
     ),
     "logistics.parcel_packed": (
-        ["logistics.services.finish_packing"],
+        ["logistics.services.packing.finish_packing"],
         ["analytics.services.parcel_packed"],
     ),
     "logistics.parcel_dispatched": (
-        ["logistics.services.dispatch"],
+        ["logistics.services.dispatch.dispatch"],
         ["analytics.services.parcel_dispatched"],
     ),
     "logistics.parcel_delivered": (
-        ["logistics.services._apply_event"],
+        ["logistics.services.tracking._apply_event"],
         ["analytics.services.parcel_delivered"],
     ),
 }
