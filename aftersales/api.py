@@ -113,7 +113,7 @@ class ReturnSerializer(ReturnSummarySerializer):
     updated_at = moment()
 
 
-def order_returns():
+def order_returns() -> OrderPart:
     """The order's returns, oldest first, as the channel API's order shows them."""
     return OrderPart(
         name="returns",

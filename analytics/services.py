@@ -259,7 +259,7 @@ def _after_commit(increments):
     transaction.on_commit(write_rollups, robust=True)
 
 
-def orders_placed(*, orders, order_events, payments):
+def orders_placed(*, orders: list[Order], order_events: list[OrderEvent], payments: list[Payment]) -> None:
     """New orders (intake places many at once): their value, province and lines, their first step
     out of pending, and what was paid to the channel; one rollup write for all of them."""
     lines = defaultdict(list)
@@ -290,7 +290,7 @@ def orders_placed(*, orders, order_events, payments):
     _after_commit(increments)
 
 
-def order_status_changed(*, order_event):
+def order_status_changed(*, order_event: OrderEvent) -> None:
     """A placed order moved on: the funnel, a cancellation, the time it spent in the status it left,
     and who moved it."""
     increments = Increments()
@@ -318,7 +318,7 @@ def _entered_at(event):
     ) or event.created_at
 
 
-def payment_captured(*, payment):
+def payment_captured(*, payment: Payment) -> None:
     """Money received for a placed order; the one payment that completes its total counts it paid."""
     if payment.status != Payment.Status.CAPTURED:
         return
@@ -330,7 +330,7 @@ def payment_captured(*, payment):
     _after_commit(increments)
 
 
-def delivery_address_corrected(*, order, before):
+def delivery_address_corrected(*, order: Order, before: dict[str, str]) -> None:
     """An order counted in one province moves to the one it was corrected to (an order still
     pending is not counted yet)."""
     if "province" not in before or order.status == Status.PENDING:
@@ -362,15 +362,15 @@ def _count_parcel_step(count, shipment):
     _after_commit(increments)
 
 
-def parcel_packed(*, shipment):
+def parcel_packed(*, shipment: Shipment) -> None:
     _count_parcel_step(count_packed, shipment)
 
 
-def parcel_dispatched(*, shipment):
+def parcel_dispatched(*, shipment: Shipment) -> None:
     _count_parcel_step(count_dispatched, shipment)
 
 
-def parcel_delivered(*, shipment):
+def parcel_delivered(*, shipment: Shipment) -> None:
     _count_parcel_step(count_delivered, shipment)
 
 

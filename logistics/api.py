@@ -63,7 +63,7 @@ class ShipmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def order_shipments():
+def order_shipments() -> OrderPart:
     """The order's parcels, oldest first, as the channel API's order shows them."""
     shipments = (
         Shipment.objects.select_related("carrier", "service")

@@ -20,7 +20,7 @@ RETURNABLE_ORDER_STATUSES = [Order.Status.DELIVERED, Order.Status.COMPLETED]
 PROMISED = [Status.REQUESTED, Status.APPROVED]
 
 
-def orders_with_open_returns():
+def orders_with_open_returns() -> Q:
     """Orders a return is still open for: they are not completed while it is
     (orders.events.COMPLETION_BLOCKERS)."""
     return Q(returns__status__in=ReturnRequest.OPEN)

@@ -49,7 +49,7 @@ def feedback_url(order):
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('feedback', args=[feedback_token(order)])}"
 
 
-def message_context(order):
+def message_context(order: Order) -> dict[str, str]:
     """What customer messages may use (orders.events.MESSAGE_CONTEXT): {{ feedback_url }}, the
     order's feedback page, which the delivered message links to (migration 0002)."""
     return {"feedback_url": feedback_url(order)}

@@ -53,7 +53,7 @@ STEPS = {
 STEP_STYLE = {"approve": "primary", "reject": "danger", "cancel": "danger"}
 
 
-def admin_url(name, *args):
+def admin_url(name: str, *args: object) -> str:
     """The console URL named `admin:<name>`. A name no view has is a mistake and fails loudly
     (NoReverseMatch); a button the person may not use is left out by its caller's own check."""
     return reverse(f"admin:{name}", args=args)

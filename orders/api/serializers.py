@@ -166,7 +166,7 @@ class OrderPart:
     lookup: str | Prefetch
 
 
-def order_parts():
+def order_parts() -> list[OrderPart]:
     """The parts the apps above orders add, in the order they subscribed (lower apps first)."""
     return ORDER_API_PARTS.publish()
 
