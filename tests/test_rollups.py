@@ -1,5 +1,6 @@
-"""The dashboard's daily rollups: kept current by the signals of orders, payments and shipments, and
-always equal to a recomputation from those records (`rebuild_rollups`)."""
+"""The dashboard's daily rollups: kept current by what the order and logistics services announce
+(orders placed, status changes, payments, parcel steps, a corrected province), and always equal to
+a recomputation from those records (`rebuild_rollups`)."""
 
 import random
 from datetime import date, datetime, timedelta
