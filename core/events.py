@@ -148,6 +148,9 @@ class _PublishFinder(ast.NodeVisitor):
         for alias in node.names:
             if alias.asname:
                 self.modules[alias.asname] = alias.name
+            else:
+                top = alias.name.partition(".")[0]
+                self.modules[top] = top
 
     def _scoped(self, node: ast.AST) -> None:
         self.scope.append(node.name)
@@ -167,8 +170,18 @@ class _PublishFinder(ast.NodeVisitor):
     def _event(self, node: ast.expr) -> Event | None:
         if isinstance(node, ast.Name):
             return self.events.get(node.id)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            return self.declared.get((self.modules.get(node.value.id, ""), node.attr))
+        if isinstance(node, ast.Attribute):
+            module = self._module(node.value)
+            return self.declared.get((module, node.attr)) if module else None
+        return None
+
+    def _module(self, node: ast.expr) -> str | None:
+        """The module a name or dotted name stands for (`events`, `order_events`, `orders.events`)."""
+        if isinstance(node, ast.Name):
+            return self.modules.get(node.id)
+        if isinstance(node, ast.Attribute):
+            package = self._module(node.value)
+            return f"{package}.{node.attr}" if package else None
         return None
 
 

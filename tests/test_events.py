@@ -134,6 +134,7 @@ from orders.events import ORDER_CANCELLED as CANCELLED
 from logistics import events as parcels
 from ..events import ORDERS_PLACED
 import orders.events as order_events
+import logistics.events
 
 def cancel():
     CANCELLED.publish(order=None)
@@ -145,7 +146,9 @@ class Packing:
 def place():
     ORDERS_PLACED.publish(orders=[], order_events=[], payments=[])
     order_events.PAYMENT_CAPTURED.publish(payment=None)
+    logistics.events.PARCEL_DELIVERED.publish(shipment=None)
     something_else.publish()
+    order_events.NOT_AN_EVENT.publish()
 """
     found = publications(source, "orders.services.example")
 
@@ -154,6 +157,7 @@ def place():
         ("logistics.parcel_packed", "orders.services.example.Packing.close"),
         ("orders.orders_placed", "orders.services.example.place"),
         ("orders.payment_captured", "orders.services.example.place"),
+        ("logistics.parcel_delivered", "orders.services.example.place"),
     ]
 
 
