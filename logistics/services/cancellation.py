@@ -2,12 +2,12 @@
 
 from django.db import transaction
 
-from ..models import Shipment
+from .. import locks
 
 
 @transaction.atomic
 def cancel_open_shipments(order):
     """An order cancelled before it left: its parcels waiting to be packed or dispatched are void."""
-    for shipment in Shipment.objects.select_for_update().filter(order=order, status__in=Shipment.OPEN).order_by("pk"):
+    for shipment in locks.lock_open_shipments(order):
         shipment.cancel()
         shipment.save()

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from orders.services import api_tokens as orders_api_tokens
 
-from ..models import Carrier
+from .. import locks
 from .common import require
 
 WEBHOOK_TOKEN_BYTES = 32
@@ -19,7 +19,7 @@ def issue_webhook_token(carrier_id, *, actor):
     """A new webhook token for a carrier, replacing any earlier one at once. Only its hash and first
     characters are kept: the returned token is shown once and cannot be read back."""
     require(actor, "logistics.change_carrier", _("Your role may not manage carrier webhook tokens."))
-    carrier = Carrier.objects.select_for_update().filter(pk=carrier_id).first()
+    carrier = locks.lock_carrier(carrier_id)
     if carrier is None:
         raise ValidationError({"carrier": _("This carrier no longer exists.")})
     token = secrets.token_urlsafe(WEBHOOK_TOKEN_BYTES)

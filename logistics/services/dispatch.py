@@ -8,9 +8,10 @@ from django.utils.translation import gettext as _
 from orders import services as orders
 from orders.models import NotificationEvent
 
+from .. import locks
 from ..models import Shipment
 from ..selectors import active_carrier, active_carrier_service, tracking_number_taken
-from .common import locked_shipment, require, step
+from .common import require, step
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, weight_of
 
 
@@ -18,7 +19,7 @@ from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, weight_of
 def choose_carrier(shipment_id, service_id, *, actor):
     """A coordinator overrides the service the rules chose, before the parcel leaves."""
     require(actor, "logistics.choose_carrier", _("Your role may not choose carriers."))
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     if shipment.status not in Shipment.OPEN:
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s has already left; its carrier cannot change.") % {"shipment": shipment}
@@ -84,7 +85,7 @@ def _set_tracking_number(shipment, carrier_id, tracking_number):
 def assign_tracking_number(shipment_id, carrier_id, tracking_number, *, actor):
     """Give a parcel that has not left yet its carrier's tracking number (for the label)."""
     require(actor, "logistics.record_tracking", _("Your role may not enter tracking numbers."))
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     if shipment.status not in Shipment.OPEN:
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s has already left; its tracking number cannot change.") % {"shipment": shipment}
@@ -100,7 +101,7 @@ def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
     repair parcel carries the customer's own goods, which were never stock: it moves neither stock
     nor the order."""
     require(actor, "orders.dispatch_order", _("Your role may not dispatch orders."))
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment_to_dispatch(shipment_id)
     if shipment.status != Shipment.Status.PACKED:
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s is %(status)s: only a packed parcel can be dispatched.")

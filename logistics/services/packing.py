@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 from orders import services as orders
 from orders.models import Order
 
-from ..models import Shipment, ShipmentLine
+from .. import locks
+from ..models import Shipment
 from ..selectors import goods_waiting_to_pack
-from .common import locked_shipment, require, step
+from .common import require, step
 
 MAX_PACKAGES = 99
 MAX_WEIGHT_KG = Decimal("9999")
@@ -33,14 +34,9 @@ def pack_item(shipment_id, code, *, actor):
     code = (code or "").strip()
     if not code:
         raise ValidationError({"code": _("Scan an item's barcode or type its SKU.")})
-    shipment = locked_shipment(shipment_id, lock_order=False)
+    shipment = locks.lock_shipment_to_pack(shipment_id)
     _ensure_packing(shipment)
-    lines = list(
-        ShipmentLine.objects.select_for_update(of=("self",))
-        .select_related("order_line__product")
-        .filter(shipment=shipment)
-        .order_by("pk")
-    )
+    lines = locks.lock_shipment_lines(shipment)
     matching = [
         line for line in lines if line.order_line.product.barcode == code or line.order_line.sku.lower() == code.lower()
     ]
@@ -87,7 +83,7 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
         raise ValidationError({"package_count": _("Enter a whole number of packages.")}) from None
     if not 1 <= packages <= MAX_PACKAGES:
         raise ValidationError({"package_count": _("Enter between 1 and %(max)s packages.") % {"max": MAX_PACKAGES}})
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     _ensure_packing(shipment)
     missing = [line for line in shipment.lines.select_related("order_line") if line.packed_quantity < line.quantity]
     if missing:

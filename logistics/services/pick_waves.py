@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from orders import locks as order_locks
 from orders import services as orders
 from orders.models import Order
 
@@ -33,7 +34,7 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     order_ids = sorted(set(order_ids))
     if not order_ids:
         raise ValidationError(_("Choose at least one order."))
-    locked = list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk"))
+    locked = order_locks.lock_orders(order_ids)
     waiting = reserved_lines_in(warehouse, order_ids)
     waiting_in = goods_waiting(order_ids)
     on_lists_in = warehouses_on_a_pick_list(order_ids)

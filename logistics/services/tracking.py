@@ -11,9 +11,10 @@ from django_fsm import can_proceed
 from orders import services as orders
 from orders.models import NotificationEvent, Order
 
+from .. import locks
 from ..models import Shipment, TrackingEvent
 from ..selectors import has_undelivered_parcels
-from .common import locked_shipment, require
+from .common import require
 
 EVENT_STEPS = {
     TrackingEvent.Status.IN_TRANSIT: "report_in_transit",
@@ -52,7 +53,7 @@ def record_tracking_event(
 def mark_delivered(shipment_id, *, actor):
     """Staff record a delivery the carrier confirmed some other way (a phone call, a signed slip)."""
     require(actor, "orders.dispatch_order", _("Your role may not record deliveries."))
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     # Checked under the lock: of two people recording one delivery, the second is told.
     if not can_proceed(shipment.deliver):
         raise orders.TransitionRefused(
@@ -84,7 +85,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
     exception_kind = exception_kind or ""
     if status == TrackingEvent.Status.EXCEPTION and not exception_kind:
         raise ValidationError({"exception_kind": _("Say what went wrong: delayed, lost, damaged or address problem.")})
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     if shipment.status in Shipment.OPEN + [Shipment.Status.CANCELLED]:
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s has not left the warehouse; tracking starts at dispatch.") % {"shipment": shipment}

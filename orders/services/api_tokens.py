@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Channel, ChannelToken
+from .. import locks
+from ..models import ChannelToken
 
 TOKEN_START = "oc_"
 PREFIX_LENGTH = 8
@@ -44,7 +45,7 @@ def issue_token(channel_id, *, actor):
     """Give the channel a new token, replacing (rotating) the one it had: the old token stops
     working at once. Returns the stored token and the secret, which is not kept anywhere."""
     _require(actor, "orders.add_channeltoken", _("Your role may not create API tokens."))
-    channel = Channel.objects.select_for_update().get(pk=channel_id)
+    channel = locks.lock_channel(channel_id)
     secret = TOKEN_START + secrets.token_urlsafe(32)
     token, _created = ChannelToken.objects.update_or_create(
         channel=channel,
@@ -63,7 +64,7 @@ def issue_token(channel_id, *, actor):
 def revoke_token(channel_id, *, actor):
     """Take the channel's token away; its API requests are refused from now on."""
     _require(actor, "orders.delete_channeltoken", _("Your role may not revoke API tokens."))
-    channel = Channel.objects.select_for_update().get(pk=channel_id)
+    channel = locks.lock_channel(channel_id)
     deleted, _by_model = ChannelToken.objects.filter(channel=channel).delete()
     return bool(deleted)
 
