@@ -11,9 +11,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.tokens import token_hash
 from inventory.models import StockLevel, Warehouse
 from orders.models import Allocation, Order
-from orders.services.api_tokens import token_hash
 
 from .models import (
     Carrier,

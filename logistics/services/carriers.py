@@ -1,17 +1,13 @@
 """Carriers' webhook tokens."""
 
-import secrets
-
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from orders.services import api_tokens as orders_api_tokens
+from core.tokens import make_token, token_hash, token_prefix
 
 from .. import locks
 from .common import require
-
-WEBHOOK_TOKEN_BYTES = 32
 
 
 @transaction.atomic
@@ -22,8 +18,8 @@ def issue_webhook_token(carrier_id, *, actor):
     carrier = locks.lock_carrier(carrier_id)
     if carrier is None:
         raise ValidationError({"carrier": _("This carrier no longer exists.")})
-    token = secrets.token_urlsafe(WEBHOOK_TOKEN_BYTES)
-    carrier.webhook_token_hash = orders_api_tokens.token_hash(token)
-    carrier.webhook_token_prefix = token[:8]
+    token = make_token()
+    carrier.webhook_token_hash = token_hash(token)
+    carrier.webhook_token_prefix = token_prefix(token)
     carrier.save(update_fields=["webhook_token_hash", "webhook_token_prefix"])
     return token

@@ -1,10 +1,6 @@
 """A channel's API token: made, rotated and revoked by a manager, checked on every API request.
+Only its hash and first characters are stored (core.tokens)."""
 
-Only the token's SHA-256 hash and its first characters are stored; the token itself is shown once,
-to the person who made it. A plain hash is enough: the token is 256 random bits, nothing to guess."""
-
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,11 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.tokens import make_token, token_hash, token_prefix
+
 from .. import locks
 from ..models import ChannelToken
 
 TOKEN_START = "oc_"
-PREFIX_LENGTH = 8
 # Marking a token used on every request would write a row per request; this often is enough to
 # tell a manager whether a channel still calls.
 LAST_USED_PRECISION = timedelta(minutes=5)
@@ -27,12 +24,6 @@ LAST_USED_PRECISION = timedelta(minutes=5)
 class IssuedToken:
     token: ChannelToken
     secret: str
-
-
-def token_hash(secret):
-    """How a credential (a channel's API token, a carrier's webhook token) is kept: its SHA-256, so
-    a leaked database reveals no token."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _require(actor, permission, message):
@@ -46,12 +37,12 @@ def issue_token(channel_id, *, actor):
     working at once. Returns the stored token and the secret, which is not kept anywhere."""
     _require(actor, "orders.add_channeltoken", _("Your role may not create API tokens."))
     channel = locks.lock_channel(channel_id)
-    secret = TOKEN_START + secrets.token_urlsafe(32)
+    secret = make_token(TOKEN_START)
     token, _created = ChannelToken.objects.update_or_create(
         channel=channel,
         defaults={
             "key_hash": token_hash(secret),
-            "prefix": secret[:PREFIX_LENGTH],
+            "prefix": token_prefix(secret),
             "created_at": timezone.now(),
             "created_by": actor,
             "last_used_at": None,
