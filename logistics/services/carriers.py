@@ -1,5 +1,9 @@
 """Carriers' webhook tokens."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -9,9 +13,12 @@ from core.tokens import make_token, token_hash, token_prefix
 from .. import locks
 from .common import require
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def issue_webhook_token(carrier_id, *, actor):
+def issue_webhook_token(carrier_id: int, *, actor: User | None) -> str:
     """A new webhook token for a carrier, replacing any earlier one at once. Only its hash and first
     characters are kept: the returned token is shown once and cannot be read back."""
     require(actor, "logistics.change_carrier", _("Your role may not manage carrier webhook tokens."))

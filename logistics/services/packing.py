@@ -1,6 +1,9 @@
 """Packing: scanning each unit into its parcel, then closing the parcel with its weight."""
 
+from __future__ import annotations
+
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,9 +13,12 @@ from orders import services as orders
 from orders.models import Order
 
 from .. import locks
-from ..models import Shipment
+from ..models import Shipment, ShipmentLine
 from ..selectors import goods_waiting_to_pack
 from .common import require, step
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_PACKAGES = 99
 MAX_WEIGHT_KG = Decimal("9999")
@@ -27,7 +33,7 @@ def _ensure_packing(shipment):
 
 
 @transaction.atomic
-def pack_item(shipment_id, code, *, actor):
+def pack_item(shipment_id: int, code: str, *, actor: User | None) -> ShipmentLine:
     """One scanned unit (by barcode or SKU) goes into the parcel. An item that is not in the
     parcel, or whose quantity is already complete, is refused and nothing changes."""
     require(actor, "orders.pick_order", _("Your role may not pack orders."))
@@ -72,7 +78,9 @@ def _positive_decimal(value, field, limit):
 
 
 @transaction.atomic
-def finish_packing(shipment_id, *, weight_kg, package_count, actor):
+def finish_packing(
+    shipment_id: int, *, weight_kg: Decimal | str, package_count: int | str, actor: User | None
+) -> Shipment:
     """Close the parcel once every line is complete, with its weight and number of packages. The
     order is packed when none of its goods is still waiting to be packed in any warehouse."""
     require(actor, "orders.pick_order", _("Your role may not pack orders."))

@@ -1,5 +1,10 @@
 """Pick lists: one list per warehouse for the chosen orders' goods waiting there."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -20,9 +25,12 @@ from ..selectors import (
 from .common import require
 from .rules import choose_service, weight_of, why_not_pickable
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def create_pick_wave(warehouse_id, order_ids, *, actor):
+def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: User | None) -> PickWave:
     """One pick list for the chosen orders' goods waiting in one warehouse: each order gets a
     shipment from that warehouse with its lines and the carrier service the rules choose, and
     confirmed orders move to picking. All or nothing: an order that cannot be picked there refuses

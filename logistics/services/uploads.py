@@ -1,6 +1,10 @@
 """Uploads applied as a whole or not at all: dispatch by a sheet of tracking numbers, tracking
 events from a carrier's file."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -9,11 +13,14 @@ from orders import services as orders
 from orders.models import Order
 
 from .. import locks
-from ..models import TrackingEvent
+from ..models import Shipment, TrackingEvent
 from ..selectors import plan_dispatch_upload, plan_event_upload
 from .common import require
 from .dispatch import dispatch
 from .tracking import record_tracking_event
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class UploadRefused(ValidationError):
@@ -48,7 +55,7 @@ def _refusal_of(row, error, column):
 
 
 @transaction.atomic
-def dispatch_by_upload(rows, *, actor):
+def dispatch_by_upload(rows: list[dict[str, Any]], *, actor: User | None) -> list[Shipment]:
     """Dispatch the packed parcels a sheet names, one row each (order number, carrier, tracking
     number; see selectors.plan_dispatch_upload for which parcel a row takes). All or nothing: a
     problem on any row, found now or while dispatching, refuses the whole sheet with UploadRefused
@@ -77,7 +84,7 @@ def dispatch_by_upload(rows, *, actor):
 
 
 @transaction.atomic
-def record_events_by_upload(rows, *, actor):
+def record_events_by_upload(rows: list[dict[str, Any]], *, actor: User | None) -> tuple[int, int]:
     """Record a carrier's file of tracking events (see selectors.plan_event_upload), oldest first so
     the parcels move in the order things happened. All or nothing: a problem on any row refuses
     the whole file with UploadRefused. An event already known is skipped. Returns (recorded,
