@@ -1,5 +1,5 @@
 """Every change of stock: each function is one transaction, locks the stock rows it changes in
-primary-key order, and writes the ledger."""
+primary-key order (inventory.locks), and writes the ledger."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from . import locks
 from .models import StockLevel, StockMovement
 
 Kind = StockMovement.Kind
@@ -28,15 +29,6 @@ class Reservation:
     key: object
     stock_level: StockLevel
     quantity: int
-
-
-def _locked(levels):
-    """Lock stock levels in primary-key order, the one order every service uses."""
-    return {level.pk: level for level in levels.select_for_update(of=("self",)).order_by("pk")}
-
-
-def lock_stock_levels(ids):
-    return _locked(StockLevel.objects.filter(pk__in=ids))
 
 
 def _record(
@@ -116,7 +108,7 @@ def set_storage(*, stock_level_id, bin_location, reorder_point, actor=None):
     _require(actor, "inventory.change_stocklevel", _("Your role may not change storage settings."))
     if not isinstance(reorder_point, int) or reorder_point < 0:
         raise ValidationError({"reorder_point": _("Enter a whole number, zero or more.")})
-    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    level = locks.lock_stock_levels([stock_level_id])[stock_level_id]
     level.bin_location = (bin_location or "").strip()
     level.reorder_point = reorder_point
     level.save(update_fields=["bin_location", "reorder_point"])
@@ -128,7 +120,7 @@ def receive(*, stock_level_id, quantity, actor=None, reference="", reason=""):
     """Goods arrived at the warehouse."""
     _require(actor, "inventory.receive_stock", _("Your role may not book goods received."))
     _positive(quantity)
-    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    level = locks.lock_stock_levels([stock_level_id])[stock_level_id]
     _book([_record(level, Kind.RECEIPT, on_hand_change=quantity, reference=reference, reason=reason, actor=actor)])
     return level
 
@@ -150,7 +142,7 @@ def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
         raise _too_large("change")
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the stock is adjusted.")})
-    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    level = locks.lock_stock_levels([stock_level_id])[stock_level_id]
     if level.on_hand + change < level.reserved:
         raise ValidationError(
             {
@@ -176,7 +168,7 @@ def record_count(*, stock_level_id, counted, actor=None, reference=""):
         raise ValidationError({"counted": _("Enter a whole number, zero or more.")})
     if counted > MAX_QUANTITY:
         raise _too_large("counted")
-    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    level = locks.lock_stock_levels([stock_level_id])[stock_level_id]
     if counted < level.reserved:
         raise ValidationError(
             {
@@ -247,7 +239,7 @@ def reserve_each(requests, *, actor=None):
     for demands, _reference in requests:
         for demand in demands:
             _positive(demand.quantity)
-    locked = _locked(
+    locked = locks.lock_in_key_order(
         StockLevel.objects.filter(
             product_id__in={d.product_id for demands, _reference in requests for d in demands},
             warehouse__active=True,
@@ -276,19 +268,12 @@ def reserve_each(requests, *, actor=None):
     return outcomes
 
 
-def lock_stock_of_products(product_ids):
-    """Lock every stock level of these products at once, in primary-key order. A caller that will
-    reserve for many orders in turn takes all its locks up front, so it never waits for a row
-    with a lower key while holding a higher one."""
-    return _locked(StockLevel.objects.filter(product_id__in=product_ids))
-
-
 def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor):
     totals = defaultdict(int)
     for stock_level_id, quantity in items:
         _positive(quantity)
         totals[stock_level_id] += quantity
-    locked = lock_stock_levels(list(totals))
+    locked = locks.lock_stock_levels(list(totals))
     _book(
         [
             _record(
@@ -340,7 +325,9 @@ def take_back_returned(warehouse, goods, *, reference, actor=None):
                 raise _too_large("quantity")
     for item in goods:
         StockLevel.objects.get_or_create(product_id=item.product_id, warehouse=warehouse)
-    levels = _locked(StockLevel.objects.filter(warehouse=warehouse, product_id__in=[g.product_id for g in goods]))
+    levels = locks.lock_in_key_order(
+        StockLevel.objects.filter(warehouse=warehouse, product_id__in=[g.product_id for g in goods])
+    )
     by_product = {level.product_id: level for level in levels.values()}
     movements = []
     for item in sorted(goods, key=lambda g: by_product[g.product_id].pk):
@@ -384,7 +371,7 @@ def _leave_quarantine(stock_level_id, quantity, reason, actor, reference, kind, 
         raise ValidationError({"reason": _("Say why the goods leave quarantine.")})
     if len(reason.strip()) > REASON_LENGTH:
         raise ValidationError({"reason": _("Use at most %(max)d characters.") % {"max": REASON_LENGTH}})
-    level = lock_stock_levels([stock_level_id])[stock_level_id]
+    level = locks.lock_stock_levels([stock_level_id])[stock_level_id]
     _book(
         [
             _record(

@@ -1,19 +1,24 @@
 """Read queries for the shipping console, the carrier webhook and the benchmarks. Lists cost the same
 number of queries however many orders or shipments they show."""
 
+from __future__ import annotations
+
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import StockLevel, Warehouse
-from orders.models import Allocation, Order
-from orders.services.api_tokens import token_hash
+from core.tokens import token_hash
+from inventory.models import Product, StockLevel, Warehouse
+from orders.models import Allocation, Order, OrderLine
 
 from .models import (
     Carrier,
@@ -29,7 +34,7 @@ from .models import (
 # Carrier webhook tokens
 
 
-def carrier_for_webhook_token(token):
+def carrier_for_webhook_token(token: str | None) -> Carrier | None:
     """The active carrier whose webhook token this is, or None."""
     token = (token or "").strip()
     if not token:
@@ -40,7 +45,7 @@ def carrier_for_webhook_token(token):
 # Carriers
 
 
-def carriers_with_on_time_rate():
+def carriers_with_on_time_rate() -> QuerySet[Carrier]:
     """Carriers with `delivered_count` (parcels delivered that had an expected date) and
     `on_time_count` (of those, delivered on or before that date, in the shop's time zone)."""
     delivered = Q(
@@ -55,7 +60,7 @@ def carriers_with_on_time_rate():
     )
 
 
-def on_time_rate(carrier):
+def on_time_rate(carrier: Carrier) -> float | None:
     """The share of a carrier's deliveries that arrived on time, in percent, or None before its
     first delivery; `carrier` comes from carriers_with_on_time_rate()."""
     if not carrier.delivered_count:
@@ -66,7 +71,7 @@ def on_time_rate(carrier):
 # What is waiting to be picked
 
 
-def goods_waiting(order_ids):
+def goods_waiting(order_ids: Iterable[int]) -> dict[int, dict[int, list[tuple[Product, int]]]]:
     """The reserved goods of the orders, as {order_id: {warehouse_id: [(product, quantity), ...]}},
     in one query."""
     waiting = defaultdict(lambda: defaultdict(list))
@@ -82,7 +87,7 @@ def goods_waiting(order_ids):
     return waiting
 
 
-def reserved_lines_in(warehouse, order_ids):
+def reserved_lines_in(warehouse: Warehouse, order_ids: Iterable[int]) -> dict[int, dict[OrderLine, int]]:
     """The orders' goods reserved in one warehouse, as {order_id: {order line: quantity}}, the lines
     with their products."""
     waiting = defaultdict(lambda: defaultdict(int))
@@ -99,7 +104,7 @@ def reserved_lines_in(warehouse, order_ids):
     return waiting
 
 
-def goods_waiting_to_pack(order):
+def goods_waiting_to_pack(order: Order) -> bool:
     """Whether any warehouse still holds reserved goods of the order that are not in a packed parcel."""
     reserved_in = set(
         Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).values_list(
@@ -114,7 +119,7 @@ def goods_waiting_to_pack(order):
     return bool(reserved_in - packed_in)
 
 
-def warehouses_on_a_pick_list(order_ids):
+def warehouses_on_a_pick_list(order_ids: Iterable[int]) -> dict[int, set[int]]:
     """{order_id: {warehouse_id, ...}} of the warehouses where the orders already have a parcel
     waiting to be packed or dispatched."""
     taken = defaultdict(set)
@@ -126,24 +131,24 @@ def warehouses_on_a_pick_list(order_ids):
     return taken
 
 
-def orders_by_id(order_ids):
+def orders_by_id(order_ids: Iterable[int]) -> QuerySet[Order]:
     return Order.objects.filter(pk__in=order_ids).only("pk", "number", "status", "payment_method").order_by("number")
 
 
-def active_warehouses():
+def active_warehouses() -> QuerySet[Warehouse]:
     return Warehouse.objects.filter(active=True).order_by("priority", "code")
 
 
-def active_warehouse(warehouse_id):
+def active_warehouse(warehouse_id: int) -> Warehouse | None:
     """The active warehouse with this id, or None."""
     return Warehouse.objects.filter(pk=warehouse_id, active=True).first()
 
 
-def warehouses_by_id(warehouse_ids):
+def warehouses_by_id(warehouse_ids: Iterable[int]) -> dict[int, Warehouse]:
     return Warehouse.objects.in_bulk(warehouse_ids)
 
 
-def warehouse_codes():
+def warehouse_codes() -> dict[int, str]:
     """{warehouse id: code} of every warehouse."""
     return dict(Warehouse.objects.values_list("pk", "code"))
 
@@ -151,7 +156,7 @@ def warehouse_codes():
 # Pick lists
 
 
-def pick_waves():
+def pick_waves() -> QuerySet[PickWave]:
     """Pick lists, newest first, with how many orders and units are on each and how many parcels
     are still waiting to be packed; cancelled parcels do not count."""
     live = ~Q(shipments__status=Shipment.Status.CANCELLED)
@@ -170,7 +175,7 @@ def pick_waves():
     )
 
 
-def waves_with_order(number):
+def waves_with_order(number: str) -> QuerySet[Shipment]:
     """Ids of the pick lists an order (by its number) is on."""
     return Shipment.objects.filter(order__number=number, wave__isnull=False).values("wave_id")
 
@@ -187,11 +192,11 @@ class PickRow:
     orders: dict = field(default_factory=dict)
 
     @property
-    def order_quantities(self):
+    def order_quantities(self) -> list[tuple[str, int]]:
         return sorted(self.orders.items())
 
     @property
-    def for_orders(self):
+    def for_orders(self) -> str:
         """The orders and their quantities on one line ("OC…-1 ×2, OC…-7 ×1"), joined here because a
         list of hundreds of orders would spend its time in a template loop."""
         return ", ".join(f"{number}\u00a0×{quantity}" for number, quantity in self.order_quantities)
@@ -207,7 +212,7 @@ class PickOrder:
     status: str
 
     @property
-    def status_label(self):
+    def status_label(self) -> str:
         return Shipment.Status(self.status).label
 
 
@@ -219,17 +224,17 @@ class PickSheet:
     cancelled: list
 
     @property
-    def total_quantity(self):
+    def total_quantity(self) -> int:
         return sum(row.quantity for row in self.rows)
 
 
-def bin_sort_key(bin_location):
+def bin_sort_key(bin_location: str) -> tuple[bool, list[tuple[int, int, str]]]:
     """Bins in walking order: A-2 before A-10, and goods without a bin at the end."""
     parts = re.split(r"(\d+)", bin_location.upper())
     return (not bin_location, [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts])
 
 
-def pick_sheet(wave_id):
+def pick_sheet(wave_id: int) -> PickSheet:
     """The printable pick list of a wave: its goods summed by SKU with the bin they sit in (in the
     wave's warehouse), sorted by bin then SKU, and the orders on it. Four queries however many
     orders the list holds."""
@@ -284,11 +289,11 @@ def pick_sheet(wave_id):
 # Shipments
 
 
-def shipment_list():
+def shipment_list() -> QuerySet[Shipment]:
     return Shipment.objects.select_related("order", "warehouse", "carrier", "service__carrier")
 
 
-def shipment_for_page(shipment_id):
+def shipment_for_page(shipment_id: int) -> Shipment:
     """One shipment with its lines and tracking events, in a fixed number of queries."""
     return (
         Shipment.objects.select_related(
@@ -299,26 +304,26 @@ def shipment_for_page(shipment_id):
     )
 
 
-def active_carrier_services():
+def active_carrier_services() -> QuerySet[CarrierService]:
     """The carrier services a parcel may travel with now: active, of an active carrier."""
     return CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
 
 
-def services_to_choose_from():
+def services_to_choose_from() -> QuerySet[CarrierService]:
     return active_carrier_services().order_by("carrier__name", "kind", "code")
 
 
-def active_carrier_service(service_id):
+def active_carrier_service(service_id: int) -> CarrierService | None:
     """The active carrier service (of an active carrier) with this id, or None."""
     return active_carrier_services().filter(pk=service_id).first()
 
 
-def active_carrier(carrier_id):
+def active_carrier(carrier_id: int | None) -> Carrier | None:
     """The active carrier with this id, or None."""
     return Carrier.objects.filter(pk=carrier_id, active=True).first()
 
 
-def tracking_number_taken(carrier, tracking_number, *, other_than):
+def tracking_number_taken(carrier: Carrier, tracking_number: str, *, other_than: Shipment) -> bool:
     """Whether another shipment than `other_than` has this tracking number of the carrier."""
     return Shipment.objects.filter(carrier=carrier, tracking_number=tracking_number).exclude(pk=other_than.pk).exists()
 
@@ -337,11 +342,11 @@ class PlannedRow:
     shipment: Shipment | None = None
     already_known: bool = False
 
-    def refuse(self, column, message):
+    def refuse(self, column: str, message: str) -> None:
         self.errors.setdefault(column, message)
 
 
-def active_carriers_by_text():
+def active_carriers_by_text() -> dict[str, Carrier]:
     """Active carriers by lower-case code and by lower-case name, the two ways a sheet names one."""
     carriers = list(Carrier.objects.filter(active=True).order_by("pk"))
     by_text = {carrier.name.strip().lower(): carrier for carrier in reversed(carriers)}
@@ -367,7 +372,7 @@ def _tracking_text(planned):
     return number
 
 
-def plan_dispatch_upload(rows):
+def plan_dispatch_upload(rows: list[dict[str, Any]]) -> list[PlannedRow]:
     """What a sheet of (order number, carrier, tracking number) rows would dispatch: each row takes
     the order's packed parcel that already carries this tracking number, or else its next packed
     parcel without one, so an order with two packed parcels takes two rows. Every problem is kept
@@ -437,7 +442,7 @@ def _no_parcel_waiting(order, packed):
     ) % {"number": order.number, "count": without_number}
 
 
-def plan_event_upload(rows):
+def plan_event_upload(rows: list[dict[str, Any]]) -> list[PlannedRow]:
     """Which parcel each tracking event row is about, whether that event is already known (sent
     twice, or twice in the sheet), and what is wrong with the rest. Rows carry the values the
     service takes (status code, aware time, or None where the cell could not be read); reads only."""
@@ -483,7 +488,7 @@ def plan_event_upload(rows):
     return planned
 
 
-def parcels_of_order(order_id):
+def parcels_of_order(order_id: int) -> QuerySet[Shipment]:
     """The order's parcels that are not cancelled, with their lines, by warehouse priority."""
     return (
         Shipment.objects.filter(order_id=order_id)
@@ -494,7 +499,7 @@ def parcels_of_order(order_id):
     )
 
 
-def has_undelivered_parcels(order):
+def has_undelivered_parcels(order: Order) -> bool:
     """Whether any parcel of the order's goods (not a repair parcel) is neither delivered nor cancelled."""
     return (
         order.shipments.filter(purpose=Shipment.Purpose.ORDER)
@@ -503,7 +508,7 @@ def has_undelivered_parcels(order):
     )
 
 
-def parcel_with_tracking_number(carrier, tracking_number):
+def parcel_with_tracking_number(carrier: Carrier, tracking_number: str) -> Shipment | None:
     """The carrier's parcel with this tracking number, or None."""
     return Shipment.objects.filter(carrier=carrier, tracking_number=tracking_number).first()
 
@@ -511,7 +516,7 @@ def parcel_with_tracking_number(carrier, tracking_number):
 ON_THE_WAY_UNREPORTED = [Shipment.Status.SHIPPED, Shipment.Status.IN_TRANSIT, Shipment.Status.OUT_FOR_DELIVERY]
 
 
-def delivery_exceptions(*, today=None, kind=""):
+def delivery_exceptions(*, today: date | None = None, kind: str = "") -> QuerySet[Shipment]:
     """Parcels someone has to act on: a reported exception; a parcel returned to sender while its
     order still counts as shipped; a parcel still on the way after its expected delivery day. Each
     comes with its last tracking event, the most overdue first. `kind` narrows the list to one
@@ -546,7 +551,7 @@ def delivery_exceptions(*, today=None, kind=""):
     )
 
 
-def delivery_exception_counts(*, today=None):
+def delivery_exception_counts(*, today: date | None = None) -> dict[str, int]:
     """How many parcels the queue holds for each kind it can be narrowed to, in three queries."""
     today = today or timezone.localdate()
     counts = dict(
@@ -560,13 +565,13 @@ def delivery_exception_counts(*, today=None):
     return counts
 
 
-def phone_of_order(number):
+def phone_of_order(number: str) -> tuple[int, str] | None:
     """(id, phone) of the order with this number, or None: all the tracking page needs to check a
     customer's guess before it shows anything."""
     return Order.objects.filter(number=number).values_list("pk", "phone").first()
 
 
-def order_for_tracking(order_id):
+def order_for_tracking(order_id: int) -> Order:
     """The order a customer follows on the public tracking page, with its parcels (not cancelled)
     and their events, newest first. Three queries."""
     parcels = (
@@ -578,7 +583,9 @@ def order_for_tracking(order_id):
     return Order.objects.prefetch_related(Prefetch("shipments", queryset=parcels)).get(pk=order_id)
 
 
-def failed_lookup_times(*, since, limit, client=None, order_number=None):
+def failed_lookup_times(
+    *, since: datetime, limit: int, client: str | None = None, order_number: str | None = None
+) -> list[datetime]:
     """When the latest failed tracking-page attempts (at most `limit`, newest first) since a time
     were made, from one client or for one order number."""
     recent = TrackingLookup.objects.filter(created_at__gte=since)
@@ -589,7 +596,7 @@ def failed_lookup_times(*, since, limit, client=None, order_number=None):
 # Packing
 
 
-def parcel_for_packing(shipment_id):
+def parcel_for_packing(shipment_id: int) -> Shipment:
     """A shipment with its order, carrier service and lines (with their products), for the scan
     page, the packing slip and the label. Raises Shipment.DoesNotExist."""
     return (
@@ -599,12 +606,12 @@ def parcel_for_packing(shipment_id):
     )
 
 
-def products_weight_kg(shipment):
+def products_weight_kg(shipment: Shipment) -> Decimal:
     """What the goods of a shipment fetched by parcel_for_packing weigh by their product data."""
     return sum((line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()), Decimal("0"))
 
 
-def parcel_position(shipment):
+def parcel_position(shipment: Shipment) -> tuple[int | None, int]:
     """(n, total): this is parcel n of the order's `total` parcels that are not cancelled; n is
     None for a cancelled parcel."""
     parcels = list(
@@ -616,7 +623,7 @@ def parcel_position(shipment):
     return (parcels.index(shipment.pk) + 1 if shipment.pk in parcels else None), len(parcels)
 
 
-def parcel_to_pack(order_number, warehouse=None):
+def parcel_to_pack(order_number: str | None, warehouse: Warehouse | None = None) -> tuple[Shipment | None, str]:
     """The parcel of a scanned order waiting to be packed in `warehouse` (any warehouse when None),
     as (shipment, ""); or (None, why there is none) in words a packer can act on."""
     number = (order_number or "").strip().upper()

@@ -1,6 +1,6 @@
 """Carriers report what happens to parcels by calling this endpoint. Each carrier authenticates
-with its own token (Authorization: Bearer <token>); only the token's SHA-256 is stored, see
-logistics.services.issue_webhook_token. Every event is recorded on its own, so one bad event in a
+with its own token (Authorization: Bearer <token>); only the token's hash is stored (core.tokens),
+see logistics.services.issue_webhook_token. Every event is recorded on its own, so one bad event in a
 batch does not lose the others, and a report sent twice is recorded once."""
 
 from datetime import UTC
@@ -14,7 +14,7 @@ from rest_framework import authentication, exceptions, permissions, serializers,
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders.api.authentication import bearer_secret
+from core.tokens import bearer_token
 from orders.services import TransitionRefused
 
 from . import services
@@ -30,7 +30,7 @@ class CarrierTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request):
-        token = bearer_secret(request)
+        token = bearer_token(request)
         if token is None:
             return None
         carrier = carrier_for_webhook_token(token)

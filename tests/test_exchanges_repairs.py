@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from aftersales import services
 from aftersales.models import Outcome, ReturnRequest
+from inventory import locks as inventory_locks
 from inventory import services as inventory
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
@@ -417,14 +418,14 @@ def test_a_repair_replaced_instead_locks_its_stock_in_key_order(repair, product,
     if not goods_stock_first:
         level_of_goods = inventory.stock_level_for(product, repair.warehouse)
     locked_in_turn = []
-    lock = inventory._locked
+    lock = inventory_locks.lock_in_key_order
 
     def recording(levels):
         locked = lock(levels)
         locked_in_turn.append([pk for pk in locked if not any(pk in earlier for earlier in locked_in_turn)])
         return locked
 
-    monkeypatch.setattr(inventory, "_locked", recording)
+    monkeypatch.setattr(inventory_locks, "lock_in_key_order", recording)
 
     resolve(repair, Outcome.EXCHANGE, exchange_skus={repair.lines.get().pk: "SHOE-41"})
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from orders import locks as order_locks
 from orders.models import Order
 
 from ..models import Feedback, Ticket
@@ -93,7 +94,7 @@ def give_feedback(token, *, rating, comment=""):
             {"comment": _("Please keep the comment under %(count)s characters.") % {"count": COMMENT_MAX_LENGTH}}
         )
     # The order row is the lock that keeps a double-sent form from rating the order twice.
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order = order_locks.lock_order(order_id)
     if Feedback.objects.filter(order=order).exists():
         raise FeedbackAlreadyGiven
     if order.status not in RATEABLE:

@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from inventory import locks as inventory_locks
 from inventory import services as inventory
 from inventory.models import Warehouse
 from inventory.selectors import products_by_sku
@@ -22,6 +23,7 @@ from orders import services as orders
 from orders.models import ZERO, Order, Refund
 from orders.services.events import ensure_allowed
 
+from .. import locks
 from ..models import Outcome, ReturnEvent, ReturnLine, ReturnReason, ReturnRequest
 from ..selectors.returns import (
     RETURNABLE_ORDER_STATUSES,
@@ -69,16 +71,6 @@ def _whole(value):
 
 def _day(value):
     return date_format(value, "SHORT_DATE_FORMAT")
-
-
-def _lock_order_of(return_id):
-    """Lock the return's order and then the return: the order row comes first, as everywhere."""
-    order_id = ReturnRequest.objects.values_list("order_id", flat=True).get(pk=return_id)
-    return orders.lock_order(order_id), _locked(return_id)
-
-
-def _locked(return_id):
-    return ReturnRequest.objects.select_for_update(of=("self",)).select_related("order").get(pk=return_id)
 
 
 def _lines(case):
@@ -254,7 +246,7 @@ def _check_late(order, window, actor, late_reason, errors):
 @transaction.atomic
 def approve_return(return_id, *, actor, reason=""):
     """Customer service agrees the goods may come back."""
-    case = _locked(return_id)
+    case = locks.lock_return(return_id)
     record_step(case, case.approve, actor=actor, log=ReturnEvent, return_request=case, reason=reason)
     return case
 
@@ -263,7 +255,7 @@ def approve_return(return_id, *, actor, reason=""):
 def reject_return(return_id, *, reason, actor):
     """Customer service turns the return down, with the reason the customer is given. The
     quantities it held are free for another return."""
-    case = _locked(return_id)
+    case = locks.lock_return(return_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the return is rejected; the customer is told.")})
@@ -277,7 +269,7 @@ def receive_return(return_id, *, warehouse_id, received, actor):
     """The parcel arrived at a warehouse: `received` gives the units of each return line
     ({return line id: quantity}); a line left out arrived with none. Fewer than asked is fine, none
     at all is not a receipt."""
-    case = _locked(return_id)
+    case = locks.lock_return(return_id)
     ensure_allowed(case, case.receive, actor)
     lines = _lines(case)
     errors = {}
@@ -319,7 +311,7 @@ def inspect_return(return_id, *, results, actor):
     """What the warehouse found: for each return line {return line id: (resellable, damaged,
     note)}, adding up to the units received. Resellable units go back on hand and damaged ones into
     quarantine through the stock ledger, unless the customer asked for a repair (see below)."""
-    case = _locked(return_id)
+    case = locks.lock_return(return_id)
     ensure_allowed(case, case.inspect, actor)
     lines = _lines(case)
     errors = {}
@@ -378,7 +370,7 @@ def resolve_return(return_id, *, outcome, actor, refund_amount=None, include_shi
     an exchange (a replacement order for the units received, reserving stock like any order) or
     a repair (a parcel that takes the repaired goods back). `exchange_skus` ({return line id: SKU})
     replaces a line's SKU by another size or colour."""
-    order, case = _lock_order_of(return_id)
+    order, case = locks.lock_return_with_order(return_id)
     ensure_allowed(case, case.resolve, actor)
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": _("Choose refund, exchange or repair.")})
@@ -394,7 +386,7 @@ def resolve_return(return_id, *, outcome, actor, refund_amount=None, include_shi
             # and the replacement is locked now, in key order, so neither booking waits for a row
             # with a lower key while holding one with a higher key.
             replacement_skus = {_replacement_sku(line, exchange_skus) for line in received}
-            inventory.lock_stock_of_products(
+            inventory_locks.lock_stock_of_products(
                 {line.order_line.product_id for line in received}
                 | {product.pk for product in products_by_sku(replacement_skus).values()}
             )
@@ -597,7 +589,7 @@ def close_return(return_id, *, actor, reason=""):
     """Close a resolved return once its money is settled: a refund still waiting for Finance keeps
     it open, so the books never show a closed return with money owed. When to close after an
     exchange or a repair (on dispatch, on delivery) is left to staff."""
-    case = _locked(return_id)
+    case = locks.lock_return(return_id)
     ensure_allowed(case, case.close, actor)
     waiting = case.refunds.filter(status__in=Refund.OPEN).order_by("pk")
     if waiting.exists():

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from logistics.models import Shipment
-from orders.models import Order
 from orders.services import TransitionRefused
 from orders.services.notifications import retry_delay
 
+from .. import locks
 from ..models import ReturnRequest, Ticket, TicketEvent, TicketMessage
 from .steps import number_for, record_step
 
@@ -90,7 +90,7 @@ def _order_of(order_id, shipment, return_request):
     if order_id is None:
         return None
     # Only the order row: the customer's is read, not changed, and stays free for others.
-    order = Order.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=order_id).first()
+    order = locks.lock_order_for_case(order_id)
     if order is None:
         raise ValidationError({"order": _("There is no such order.")})
     return order
@@ -168,7 +168,7 @@ def _log(ticket, what, actor, reason=""):
 def lock_ticket(ticket_id, expected_status=None):
     """Lock the ticket row. `expected_status` is the status the person acting saw: if someone
     changed the ticket meanwhile, they are told instead of acting on a ticket they have not seen."""
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("customer", "order").get(pk=ticket_id)
+    ticket = locks.lock_ticket(ticket_id)
     if expected_status and ticket.status != expected_status:
         raise TransitionRefused(
             _(

@@ -1,13 +1,17 @@
 """Parcels of a cancelled order that have not left are void."""
 
+from __future__ import annotations
+
 from django.db import transaction
 
-from ..models import Shipment
+from orders.models import Order
+
+from .. import locks
 
 
 @transaction.atomic
-def cancel_open_shipments(order):
+def cancel_open_shipments(order: Order) -> None:
     """An order cancelled before it left: its parcels waiting to be packed or dispatched are void."""
-    for shipment in Shipment.objects.select_for_update().filter(order=order, status__in=Shipment.OPEN).order_by("pk"):
+    for shipment in locks.lock_open_shipments(order):
         shipment.cancel()
         shipment.save()

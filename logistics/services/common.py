@@ -1,6 +1,10 @@
-"""What every logistics use case shares: the permission check, a shipment's guarded transition and
-the shipment lock. Locks are taken in one order everywhere: the order row, then its shipments (by
-pk), then their lines; stock rows are locked by the inventory services (by pk)."""
+"""What every logistics use case shares: the permission check and a shipment's guarded transition.
+Locks are taken through logistics.locks, in the lock order of docs/architecture.md."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -10,13 +14,16 @@ from orders import services as orders
 
 from ..models import Shipment
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-def require(actor, permission, message):
+
+def require(actor: User | None, permission: str, message: str) -> None:
     if actor is not None and not actor.has_perm(permission):
         raise PermissionDenied(message)
 
 
-def step(shipment, bound_method, actor):
+def step(shipment: Shipment, bound_method: Callable[[], object], actor: User | None) -> None:
     """Take one shipment transition, refusing it with the shipment's current state when it is not
     possible now (usually: someone else was quicker)."""
     if not can_proceed(bound_method):
@@ -27,14 +34,3 @@ def step(shipment, bound_method, actor):
     if actor is not None and not has_transition_perm(bound_method, actor):
         raise PermissionDenied(_("Your role may not do this with shipments."))
     bound_method()
-
-
-def locked_shipment(shipment_id, *, lock_order):
-    if lock_order:
-        order_id = Shipment.objects.values_list("order_id", flat=True).get(pk=shipment_id)
-        orders.lock_order(order_id)
-    return (
-        Shipment.objects.select_for_update(of=("self",))
-        .select_related("order", "warehouse", "carrier")
-        .get(pk=shipment_id)
-    )

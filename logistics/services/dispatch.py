@@ -1,5 +1,9 @@
 """A parcel's carrier, its tracking number, and handing it to the carrier."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -8,18 +12,22 @@ from django.utils.translation import gettext as _
 from orders import services as orders
 from orders.models import NotificationEvent
 
+from .. import locks
 from ..events import PARCEL_DISPATCHED
 from ..models import Shipment
 from ..selectors import active_carrier, active_carrier_service, tracking_number_taken
-from .common import locked_shipment, require, step
+from .common import require, step
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, weight_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
-def choose_carrier(shipment_id, service_id, *, actor):
+def choose_carrier(shipment_id: int, service_id: int, *, actor: User | None) -> Shipment:
     """A coordinator overrides the service the rules chose, before the parcel leaves."""
     require(actor, "logistics.choose_carrier", _("Your role may not choose carriers."))
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     if shipment.status not in Shipment.OPEN:
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s has already left; its carrier cannot change.") % {"shipment": shipment}
@@ -82,10 +90,12 @@ def _set_tracking_number(shipment, carrier_id, tracking_number):
 
 
 @transaction.atomic
-def assign_tracking_number(shipment_id, carrier_id, tracking_number, *, actor):
+def assign_tracking_number(
+    shipment_id: int, carrier_id: int | None, tracking_number: str, *, actor: User | None
+) -> Shipment:
     """Give a parcel that has not left yet its carrier's tracking number (for the label)."""
     require(actor, "logistics.record_tracking", _("Your role may not enter tracking numbers."))
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     if shipment.status not in Shipment.OPEN:
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s has already left; its tracking number cannot change.") % {"shipment": shipment}
@@ -95,13 +105,15 @@ def assign_tracking_number(shipment_id, carrier_id, tracking_number, *, actor):
 
 
 @transaction.atomic
-def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
+def dispatch(
+    shipment_id: int, *, actor: User | None, tracking_number: str | None = None, carrier_id: int | None = None
+) -> Shipment:
     """Hand a packed parcel to its carrier: its stock leaves `on_hand` and `reserved` through the
     ledger, the order is (partially) shipped, and the customer is told with the tracking link. A
     repair parcel carries the customer's own goods, which were never stock: it moves neither stock
     nor the order."""
     require(actor, "orders.dispatch_order", _("Your role may not dispatch orders."))
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment_to_dispatch(shipment_id)
     if shipment.status != Shipment.Status.PACKED:
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s is %(status)s: only a packed parcel can be dispatched.")

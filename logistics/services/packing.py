@@ -1,6 +1,9 @@
 """Packing: scanning each unit into its parcel, then closing the parcel with its weight."""
 
+from __future__ import annotations
+
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -9,10 +12,14 @@ from django.utils.translation import gettext as _
 from orders import services as orders
 from orders.models import Order
 
+from .. import locks
 from ..events import PARCEL_PACKED
 from ..models import Shipment, ShipmentLine
 from ..selectors import goods_waiting_to_pack
-from .common import locked_shipment, require, step
+from .common import require, step
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_PACKAGES = 99
 MAX_WEIGHT_KG = Decimal("9999")
@@ -27,21 +34,16 @@ def _ensure_packing(shipment):
 
 
 @transaction.atomic
-def pack_item(shipment_id, code, *, actor):
+def pack_item(shipment_id: int, code: str, *, actor: User | None) -> ShipmentLine:
     """One scanned unit (by barcode or SKU) goes into the parcel. An item that is not in the
     parcel, or whose quantity is already complete, is refused and nothing changes."""
     require(actor, "orders.pick_order", _("Your role may not pack orders."))
     code = (code or "").strip()
     if not code:
         raise ValidationError({"code": _("Scan an item's barcode or type its SKU.")})
-    shipment = locked_shipment(shipment_id, lock_order=False)
+    shipment = locks.lock_shipment_to_pack(shipment_id)
     _ensure_packing(shipment)
-    lines = list(
-        ShipmentLine.objects.select_for_update(of=("self",))
-        .select_related("order_line__product")
-        .filter(shipment=shipment)
-        .order_by("pk")
-    )
+    lines = locks.lock_shipment_lines(shipment)
     matching = [
         line for line in lines if line.order_line.product.barcode == code or line.order_line.sku.lower() == code.lower()
     ]
@@ -77,7 +79,9 @@ def _positive_decimal(value, field, limit):
 
 
 @transaction.atomic
-def finish_packing(shipment_id, *, weight_kg, package_count, actor):
+def finish_packing(
+    shipment_id: int, *, weight_kg: Decimal | str, package_count: int | str, actor: User | None
+) -> Shipment:
     """Close the parcel once every line is complete, with its weight and number of packages. The
     order is packed when none of its goods is still waiting to be packed in any warehouse."""
     require(actor, "orders.pick_order", _("Your role may not pack orders."))
@@ -88,7 +92,7 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
         raise ValidationError({"package_count": _("Enter a whole number of packages.")}) from None
     if not 1 <= packages <= MAX_PACKAGES:
         raise ValidationError({"package_count": _("Enter between 1 and %(max)s packages.") % {"max": MAX_PACKAGES}})
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     _ensure_packing(shipment)
     missing = [line for line in shipment.lines.select_related("order_line") if line.packed_quantity < line.quantity]
     if missing:

@@ -1,10 +1,16 @@
 """Pick lists: one list per warehouse for the chosen orders' goods waiting there."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from orders import locks as order_locks
 from orders import services as orders
 from orders.models import Order
 
@@ -19,9 +25,12 @@ from ..selectors import (
 from .common import require
 from .rules import choose_service, weight_of, why_not_pickable
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def create_pick_wave(warehouse_id, order_ids, *, actor):
+def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: User | None) -> PickWave:
     """One pick list for the chosen orders' goods waiting in one warehouse: each order gets a
     shipment from that warehouse with its lines and the carrier service the rules choose, and
     confirmed orders move to picking. All or nothing: an order that cannot be picked there refuses
@@ -33,7 +42,7 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     order_ids = sorted(set(order_ids))
     if not order_ids:
         raise ValidationError(_("Choose at least one order."))
-    locked = list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk"))
+    locked = order_locks.lock_orders(order_ids)
     waiting = reserved_lines_in(warehouse, order_ids)
     waiting_in = goods_waiting(order_ids)
     on_lists_in = warehouses_on_a_pick_list(order_ids)

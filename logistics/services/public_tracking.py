@@ -1,6 +1,8 @@
 """The public tracking page: a customer finds an order by its number and the last four digits of its
 phone, and guessing is slowed down."""
 
+from __future__ import annotations
+
 import hmac
 import unicodedata
 from dataclasses import dataclass
@@ -44,7 +46,7 @@ def _blocked_until(now, *, client, order_number):
     return max(ends, default=None)
 
 
-def look_up_order_for_tracking(*, order_number, phone_suffix, client):
+def look_up_order_for_tracking(*, order_number: str, phone_suffix: str, client: str) -> TrackingLookupResult:
     """A customer on the public tracking page asks for an order by its number and the last four
     digits of its phone. No order and wrong digits are one answer (an empty result) and both count
     as a failed attempt; too many failures refuse the lookup for a while (`blocked_until`).

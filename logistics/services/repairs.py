@@ -1,6 +1,10 @@
 """Repair parcels: a customer's repaired goods going back from the warehouse that received them."""
 
+from __future__ import annotations
+
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,9 +18,14 @@ from ..selectors import active_warehouse
 from .common import require
 from .rules import choose_service, weight_of
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def create_repair_shipment(order_id, warehouse_id, lines, *, actor):
+def create_repair_shipment(
+    order_id: int, warehouse_id: int, lines: Iterable[tuple[int, int]], *, actor: User | None
+) -> Shipment:
     """A parcel that takes a customer's repaired goods back from the warehouse that received them:
     `lines` are (order line id, quantity) pairs of the order. It is packed, dispatched and tracked
     like any parcel, with the service the shipping rules choose, but it moves no stock and never

@@ -1,14 +1,17 @@
 """The shipping rules: which carrier service a parcel travels with, and which orders a pick list
 takes. Pick lists apply them; the console shows what they would choose before a list is made."""
 
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inventory.models import Warehouse
+from inventory.models import Product, Warehouse
 from orders.models import Order
 
 from ..models import CarrierService, Shipment
@@ -18,7 +21,7 @@ DEFAULT_TRANSIT_DAYS = 3
 PICKABLE = [Order.Status.CONFIRMED, Order.Status.PICKING, Order.Status.PARTIALLY_SHIPPED]
 
 
-def add_working_days(start, days):
+def add_working_days(start: date, days: int) -> date:
     """The date `days` working days (Monday to Friday) after `start`."""
     day = start
     while days > 0:
@@ -28,7 +31,7 @@ def add_working_days(start, days):
     return day
 
 
-def weight_of(lines):
+def weight_of(lines: Iterable[tuple[Product, int]]) -> Decimal:
     """Shipping weight of (product, quantity) pairs; at least 0.1 kg, since carriers bill so."""
     weight = sum((product.weight_kg * quantity for product, quantity in lines), Decimal("0"))
     return max(weight, Decimal("0.1"))
@@ -38,7 +41,9 @@ def _cheapest(services, weight_kg):
     return min(services, key=lambda s: (s.fee_for(weight_kg), s.transit_days, s.pk), default=None)
 
 
-def choose_service(order, *, weight_kg, fragile, repair=False):
+def choose_service(
+    order: Order, *, weight_kg: Decimal, fragile: bool, repair: bool = False
+) -> tuple[CarrierService | None, str]:
     """The carrier service the shipping rules pick for a parcel of an order, and the rule that
     decided: fragile goods travel with special handling; an express request or a delivery window
     that standard transit would miss goes express; cash on delivery needs a carrier that collects;
@@ -86,15 +91,15 @@ class ParcelPlan:
     needs: tuple = ()
 
     @property
-    def reason_label(self):
+    def reason_label(self) -> str:
         return Shipment.ServiceReason(self.reason).label if self.reason else ""
 
     @property
-    def fee(self):
+    def fee(self) -> Decimal | None:
         return self.service.fee_for(self.weight_kg) if self.service else None
 
 
-def plan_parcels(order, waiting):
+def plan_parcels(order: Order, waiting: Mapping[int, list[tuple[Product, int]]]) -> list[ParcelPlan]:
     """What create_pick_wave would choose for each warehouse holding goods of the order; `waiting`
     maps warehouse ids to the (product, quantity) pairs waiting there (selectors.goods_waiting).
     `needs` says what narrowed the choice, so a parcel no service fits can say why."""
@@ -119,7 +124,14 @@ def plan_parcels(order, waiting):
     return sorted(plans, key=lambda plan: (plan.warehouse.priority, plan.warehouse.code))
 
 
-def why_not_pickable(order, warehouse, *, waiting_in, on_lists_in, warehouse_codes):
+def why_not_pickable(
+    order: Order,
+    warehouse: Warehouse,
+    *,
+    waiting_in: Collection[int],
+    on_lists_in: Collection[int],
+    warehouse_codes: Mapping[int, str],
+) -> str:
     """Why create_pick_wave would refuse the order for a pick list of `warehouse`, or "" when it
     would take it. `waiting_in` and `on_lists_in` are the ids of the warehouses holding its
     reserved goods and those where it already is on a list; `warehouse_codes` names warehouses."""

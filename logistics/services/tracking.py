@@ -1,6 +1,9 @@
 """What carriers and staff report about parcels on their way, up to the order's delivery."""
 
-from datetime import timedelta
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,10 +14,14 @@ from django_fsm import can_proceed
 from orders import services as orders
 from orders.models import NotificationEvent, Order
 
+from .. import locks
 from ..events import PARCEL_DELIVERED
 from ..models import Shipment, TrackingEvent
 from ..selectors import has_undelivered_parcels
-from .common import locked_shipment, require
+from .common import require
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 EVENT_STEPS = {
     TrackingEvent.Status.IN_TRANSIT: "report_in_transit",
@@ -31,8 +38,16 @@ EVENT_NOTIFICATIONS = {
 
 @transaction.atomic
 def record_tracking_event(
-    shipment_id, *, status, occurred_at, source, location="", description="", exception_kind="", actor=None
-):
+    shipment_id: int,
+    *,
+    status: str,
+    occurred_at: datetime,
+    source: str,
+    location: str = "",
+    description: str = "",
+    exception_kind: str = "",
+    actor: User | None = None,
+) -> tuple[TrackingEvent, bool]:
     """What a carrier reported about a parcel. The same report twice is kept once. A report moves
     the parcel on unless a later one has already arrived (carriers deliver reports out of order);
     a delivery report delivers the parcel, and the order once all its parcels are delivered."""
@@ -50,10 +65,10 @@ def record_tracking_event(
 
 
 @transaction.atomic
-def mark_delivered(shipment_id, *, actor):
+def mark_delivered(shipment_id: int, *, actor: User | None) -> Shipment:
     """Staff record a delivery the carrier confirmed some other way (a phone call, a signed slip)."""
     require(actor, "orders.dispatch_order", _("Your role may not record deliveries."))
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     # Checked under the lock: of two people recording one delivery, the second is told.
     if not can_proceed(shipment.deliver):
         raise orders.TransitionRefused(
@@ -85,7 +100,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
     exception_kind = exception_kind or ""
     if status == TrackingEvent.Status.EXCEPTION and not exception_kind:
         raise ValidationError({"exception_kind": _("Say what went wrong: delayed, lost, damaged or address problem.")})
-    shipment = locked_shipment(shipment_id, lock_order=True)
+    shipment = locks.lock_shipment(shipment_id)
     if shipment.status in Shipment.OPEN + [Shipment.Status.CANCELLED]:
         raise orders.TransitionRefused(
             _("Shipment %(shipment)s has not left the warehouse; tracking starts at dispatch.") % {"shipment": shipment}

@@ -1,19 +1,26 @@
 """Uploads applied as a whole or not at all: dispatch by a sheet of tracking numbers, tracking
 events from a carrier's file."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from inventory.models import StockLevel
 from orders import services as orders
-from orders.models import Allocation, Order
+from orders.models import Order
 
+from .. import locks
 from ..models import Shipment, TrackingEvent
 from ..selectors import plan_dispatch_upload, plan_event_upload
 from .common import require
 from .dispatch import dispatch
 from .tracking import record_tracking_event
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class UploadRefused(ValidationError):
@@ -47,31 +54,15 @@ def _refusal_of(row, error, column):
     return UploadRefused([(row.row, column, " ".join(messages))])
 
 
-def _lock_orders_with_stock(order_ids):
-    """Lock the orders of a multi-order upload, then the stock rows their reserved goods sit on,
-    both by primary key, before any one of them is dispatched: each dispatch would otherwise lock
-    its own stock rows in turn, and two uploads (or an upload and an intake) could wait on each
-    other's rows."""
-    order_ids = list(
-        Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk", flat=True)
-    )
-    level_ids = set(
-        Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED).values_list(
-            "stock_level_id", flat=True
-        )
-    )
-    list(StockLevel.objects.select_for_update().filter(pk__in=level_ids).order_by("pk").values_list("pk", flat=True))
-
-
 @transaction.atomic
-def dispatch_by_upload(rows, *, actor):
+def dispatch_by_upload(rows: list[dict[str, Any]], *, actor: User | None) -> list[Shipment]:
     """Dispatch the packed parcels a sheet names, one row each (order number, carrier, tracking
     number; see selectors.plan_dispatch_upload for which parcel a row takes). All or nothing: a
     problem on any row, found now or while dispatching, refuses the whole sheet with UploadRefused
     and nothing is dispatched. Returns the dispatched shipments in the sheet's order."""
     require(actor, "orders.dispatch_order", _("Your role may not dispatch orders."))
     numbers = {str(row.get("order_number", "")).strip().upper() for row in rows}
-    _lock_orders_with_stock(Order.objects.filter(number__in=numbers).values_list("pk", flat=True))
+    locks.lock_orders_to_dispatch(Order.objects.filter(number__in=numbers).values_list("pk", flat=True))
     planned = plan_dispatch_upload(rows)
     problems = _problems(planned)
     if problems:
@@ -93,15 +84,13 @@ def dispatch_by_upload(rows, *, actor):
 
 
 @transaction.atomic
-def record_events_by_upload(rows, *, actor):
+def record_events_by_upload(rows: list[dict[str, Any]], *, actor: User | None) -> tuple[int, int]:
     """Record a carrier's file of tracking events (see selectors.plan_event_upload), oldest first so
     the parcels move in the order things happened. All or nothing: a problem on any row refuses
     the whole file with UploadRefused. An event already known is skipped. Returns (recorded,
     already known)."""
     require(actor, "logistics.record_tracking", _("Your role may not record tracking events."))
-    numbers = {str(row.get("tracking_number", "")).strip() for row in rows}
-    orders_concerned = Shipment.objects.filter(tracking_number__in=numbers - {""}).values_list("order_id", flat=True)
-    list(Order.objects.select_for_update().filter(pk__in=orders_concerned).order_by("pk").values_list("pk", flat=True))
+    locks.lock_orders_of_parcels(str(row.get("tracking_number", "")).strip() for row in rows)
     planned = plan_event_upload(rows)
     problems = _problems(planned)
     if problems:

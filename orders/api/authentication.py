@@ -3,12 +3,12 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
+
+from core.tokens import bearer_token
 
 from ..models import Channel
 from ..services import authenticate_token
-
-KEYWORD = b"bearer"
 
 
 @dataclass(frozen=True)
@@ -20,25 +20,11 @@ class ChannelClient:
     is_anonymous = False
 
 
-def bearer_secret(request):
-    """The token of an `Authorization: Bearer <token>` header ("" when it cannot be a token), or
-    None when the request brings no bearer token at all."""
-    parts = get_authorization_header(request).split()
-    if not parts or parts[0].lower() != KEYWORD:
-        return None
-    if len(parts) != 2:
-        raise exceptions.AuthenticationFailed(_("Send the token as “Authorization: Bearer <token>”."))
-    try:
-        return parts[1].decode("ascii")
-    except UnicodeDecodeError:
-        return ""
-
-
 class ChannelTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <token>` with the token the channel got in the console."""
 
     def authenticate(self, request):
-        secret = bearer_secret(request)
+        secret = bearer_token(request)
         if secret is None:
             return None
         token = authenticate_token(secret)

@@ -1,10 +1,6 @@
 """A channel's API token: made, rotated and revoked by a manager, checked on every API request.
+Only its hash and first characters are stored (core.tokens)."""
 
-Only the token's SHA-256 hash and its first characters are stored; the token itself is shown once,
-to the person who made it. A plain hash is enough: the token is 256 random bits, nothing to guess."""
-
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,10 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ..models import Channel, ChannelToken
+from core.tokens import make_token, token_hash, token_prefix
+
+from .. import locks
+from ..models import ChannelToken
 
 TOKEN_START = "oc_"
-PREFIX_LENGTH = 8
 # Marking a token used on every request would write a row per request; this often is enough to
 # tell a manager whether a channel still calls.
 LAST_USED_PRECISION = timedelta(minutes=5)
@@ -26,12 +24,6 @@ LAST_USED_PRECISION = timedelta(minutes=5)
 class IssuedToken:
     token: ChannelToken
     secret: str
-
-
-def token_hash(secret):
-    """How a credential (a channel's API token, a carrier's webhook token) is kept: its SHA-256, so
-    a leaked database reveals no token."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _require(actor, permission, message):
@@ -44,13 +36,13 @@ def issue_token(channel_id, *, actor):
     """Give the channel a new token, replacing (rotating) the one it had: the old token stops
     working at once. Returns the stored token and the secret, which is not kept anywhere."""
     _require(actor, "orders.add_channeltoken", _("Your role may not create API tokens."))
-    channel = Channel.objects.select_for_update().get(pk=channel_id)
-    secret = TOKEN_START + secrets.token_urlsafe(32)
+    channel = locks.lock_channel(channel_id)
+    secret = make_token(TOKEN_START)
     token, _created = ChannelToken.objects.update_or_create(
         channel=channel,
         defaults={
             "key_hash": token_hash(secret),
-            "prefix": secret[:PREFIX_LENGTH],
+            "prefix": token_prefix(secret),
             "created_at": timezone.now(),
             "created_by": actor,
             "last_used_at": None,
@@ -63,7 +55,7 @@ def issue_token(channel_id, *, actor):
 def revoke_token(channel_id, *, actor):
     """Take the channel's token away; its API requests are refused from now on."""
     _require(actor, "orders.delete_channeltoken", _("Your role may not revoke API tokens."))
-    channel = Channel.objects.select_for_update().get(pk=channel_id)
+    channel = locks.lock_channel(channel_id)
     deleted, _by_model = ChannelToken.objects.filter(channel=channel).delete()
     return bool(deleted)
 

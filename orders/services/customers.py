@@ -2,6 +2,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .. import locks
 from ..models import Customer
 from .phones import normalize_phone
 
@@ -18,7 +19,7 @@ def update_customer(customer_id, *, actor, name, phone, email=""):
     phone, valid = normalize_phone(phone)
     if not valid:
         raise ValidationError({"phone": _("Enter a valid phone number.")})
-    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    customer = locks.lock_customer(customer_id)
     if Customer.objects.filter(phone=phone).exclude(pk=customer.pk).exists():
         raise ValidationError({"phone": _("This phone number belongs to another customer.")})
     customer.name, customer.phone, customer.email = name, phone, (email or "").strip()

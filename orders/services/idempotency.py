@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from .. import locks
 from ..models import IdempotencyRecord
 
 
@@ -36,7 +37,7 @@ def respond_once(channel, key, fingerprint, respond):
         with transaction.atomic():
             record = IdempotencyRecord.objects.create(channel=channel, key=key, request_fingerprint=fingerprint)
     except IntegrityError:
-        record = IdempotencyRecord.objects.select_for_update().get(channel=channel, key=key)
+        record = locks.lock_idempotency_record(channel, key)
         if record.request_fingerprint != fingerprint:
             raise IdempotencyKeyReused from None
         return KeptResponse(record.status_code, record.response_body, replayed=True)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from inventory import locks as inventory_locks
 from inventory import services as inventory
 from inventory.selectors import products_by_sku
 
@@ -326,7 +327,7 @@ def place_orders(inputs, *, actor=None, on_progress=None):
     told how many inputs are done after each batch."""
     products = products_by_sku(str(line.sku).strip() for data in inputs for line in data.lines or ())
     # Every stock row this list may reserve is locked now, in key order, not batch by batch.
-    inventory.lock_stock_of_products({product.pk for product in products.values()})
+    inventory_locks.lock_stock_of_products({product.pk for product in products.values()})
     outcomes = [None] * len(inputs)
     first_with_key = {}
     for start in range(0, len(inputs), BATCH_SIZE):

@@ -1,6 +1,7 @@
 """Everything that moves an order after intake. Each function is one transaction that locks the
-order row first, then its lines and stock (by primary key), so two people acting on one order at
-once are served one after the other and the second is told what happened."""
+order row first, then its allocations and stock (by primary key, in the lock order of
+docs/architecture.md), so two people acting on one order at once are served one after the other
+and the second is told what happened."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -8,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from inventory import services as inventory
 
+from .. import locks
 from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
 from ..models import Allocation, NotificationEvent, Order, OrderNote, PaymentMethod
 from . import checks
@@ -21,7 +23,7 @@ from .settlement import record_cod_collected, request_refunds_owed
 def lock_order(order_id, expected_status=None):
     """Lock the order row. `expected_status` is the status the person acting saw: if someone
     changed the order meanwhile, they are told instead of acting on an order they have not seen."""
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order = locks.lock_order(order_id)
     if expected_status and order.status != expected_status:
         raise TransitionRefused(
             _(
@@ -30,17 +32,6 @@ def lock_order(order_id, expected_status=None):
             % {"number": order.number, "status": order.get_status_display()}
         )
     return order
-
-
-def _reserved_allocations(order):
-    """Lock the order's reserved allocations (not their stock rows: those are locked by pk order
-    in the inventory services)."""
-    return list(
-        Allocation.objects.select_for_update(of=("self",))
-        .select_related("stock_level")
-        .filter(line__order=order, state=Allocation.State.RESERVED)
-        .order_by("pk")
-    )
 
 
 def _required_reason(reason):
@@ -91,7 +82,7 @@ def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_s
 
 
 def _release_and_settle(order, actor, reason):
-    allocations = _reserved_allocations(order)
+    allocations = locks.lock_reserved_allocations(order)
     if allocations:
         inventory.release([(a.stock_level_id, a.quantity) for a in allocations], reference=order.number, actor=actor)
         Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(state=Allocation.State.RELEASED)
@@ -110,7 +101,7 @@ def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
     """The goods of one warehouse left with a carrier: their stock leaves the books, and the order
     is shipped once no warehouse has anything left to send."""
     order = lock_order(order_id)
-    allocations = _reserved_allocations(order)
+    allocations = locks.lock_reserved_allocations(order)
     leaving = [a for a in allocations if a.stock_level.warehouse_id == warehouse_id]
     remaining = len(allocations) - len(leaving)
     step = order.ship_partially if remaining else order.ship

@@ -18,6 +18,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from .. import locks
 from ..events import MESSAGE_CONTEXT
 from ..models import Customer, Notification, NotificationEvent, NotificationMedium, NotificationTemplate, Order
 from ..notifications.sms import send_sms
@@ -276,7 +277,7 @@ def send_notification(notification_id):
     failed. Running it twice for one message is harmless: the row stays locked while it is sent,
     and a message already sent or given up on is left alone."""
     with transaction.atomic():
-        notification = Notification.objects.select_for_update().filter(pk=notification_id).first()
+        notification = locks.lock_notification(notification_id)
         if notification is None or notification.status in (Notification.Status.SENT, Notification.Status.FAILED):
             return notification
         notification.attempts += 1
@@ -350,7 +351,7 @@ def save_template(template_id=None, *, actor, event, medium, language, subject, 
         raise ValidationError({"body": _("Write the message.")})
     check_template(medium=medium, subject=subject, body=body)
     if template_id:
-        template = NotificationTemplate.objects.select_for_update().get(pk=template_id)
+        template = locks.lock_notification_template(template_id)
     else:
         if NotificationTemplate.objects.filter(event=event, medium=medium, language=language).exists():
             raise ValidationError({"language": _("There is already a template for this event, medium and language.")})

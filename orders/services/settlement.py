@@ -15,6 +15,7 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
+from .. import locks
 from ..events import PAYMENT_CAPTURED
 from ..models import ZERO, Order, Payment, PaymentMethod, Refund
 from .events import TransitionRefused, transition_label
@@ -52,14 +53,6 @@ def update_payment_figures(order):
     order.refund_due = (refunds["owed"] or ZERO).quantize(CENT)
     order.payment_status = payment_status_for(order.total, order.amount_paid, order.amount_refunded)
     order.save(update_fields=["amount_paid", "amount_refunded", "refund_due", "payment_status", "updated_at"])
-
-
-def _locked_order(order_id):
-    return Order.objects.select_for_update().get(pk=order_id)
-
-
-def _locked_captured_payments(order):
-    return list(Payment.objects.select_for_update().filter(order=order, status=Payment.Status.CAPTURED).order_by("pk"))
 
 
 def _refunded_by_payment(payments, statuses):
@@ -100,7 +93,7 @@ def record_payment(order_id, *, method, amount, actor, reference="", instalment_
     recorded once goods have left; an instalment names its number and how many there are."""
     if actor is not None and not actor.has_perm("orders.add_payment"):
         raise PermissionDenied(_("Your role may not record payments."))
-    order = _locked_order(order_id)
+    order = locks.lock_order(order_id)
     if method not in PaymentMethod.values:
         raise ValidationError({"method": _("Choose a payment method.")})
     amount = _positive_amount(amount)
@@ -193,7 +186,7 @@ def record_cod_collected(order_id, *, actor, reference=""):
     the payment, or None when nothing was due."""
     if actor is not None and not (actor.has_perm("orders.dispatch_order") or actor.has_perm("orders.add_payment")):
         raise PermissionDenied(_("Your role may not record cash collected on delivery."))
-    order = _locked_order(order_id)
+    order = locks.lock_order(order_id)
     if order.payment_method != PaymentMethod.COD:
         raise ValidationError(_("Order %(number)s is not paid cash on delivery.") % {"number": order.number})
     if order.status not in (Status.DELIVERED, Status.COMPLETED):
@@ -220,8 +213,8 @@ def request_refund(order_id, *, amount, reason, actor, payment_id=None):
     reason = _required_text(
         reason, "reason", Refund._meta.get_field("reason").max_length, _("Say why the money goes back.")
     )
-    order = _locked_order(order_id)
-    payments = _locked_captured_payments(order)
+    order = locks.lock_order(order_id)
+    payments = locks.lock_captured_payments(order)
     if payment_id is not None:
         payments = [payment for payment in payments if str(payment.pk) == str(payment_id)]
         if not payments:
@@ -263,7 +256,7 @@ def request_refunds_owed(order, *, actor, reason):
     """Of a locked order being cancelled: a requested refund per captured payment, for what no
     refund (open or paid) covers yet. The cancellation was allowed, so no refund permission is
     asked for this request; Finance still approves and pays it."""
-    payments = _locked_captured_payments(order)
+    payments = locks.lock_captured_payments(order)
     covered = _refunded_by_payment(payments, [*Refund.OPEN, Refund.Status.PAID])
     reason = (_("Order cancelled: %(reason)s") % {"reason": reason})[: Refund._meta.get_field("reason").max_length]
     refunds = [
@@ -280,16 +273,6 @@ def request_refunds_owed(order, *, actor, reason):
     if refunds:
         update_payment_figures(order)
     return refunds
-
-
-def _locked_refund(refund_id):
-    """The refund, after locking its order and then its payment (the fixed order of locks)."""
-    order_id, payment_id = Refund.objects.values_list("order_id", "payment_id").get(pk=refund_id)
-    order = _locked_order(order_id)
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
-    refund.order, refund.payment = order, payment
-    return refund
 
 
 def _ensure_refund_step(refund, bound_method, actor):
@@ -365,7 +348,7 @@ def fail_refund(refund_id, *, actor, reason):
 def _take_refund_step(refund_id, step_name, actor, *, check=None, **fields):
     """Lock the refund (after its order and payment), take the step if its state, the actor's role
     and `check` allow it, record `fields` on it, and bring its order's figures up to date."""
-    refund = _locked_refund(refund_id)
+    refund = locks.lock_refund(refund_id)
     step = getattr(refund, step_name)
     _ensure_refund_step(refund, step, actor)
     if check is not None:

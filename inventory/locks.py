@@ -1,0 +1,29 @@
+"""Every lock on stock. Stock levels come after orders and the rows that belong to one order
+(after-sales cases, allocations) and before payments, refunds and shipments in the one order every
+transaction takes its locks in (docs/architecture.md, "Lock order"); among themselves they are
+locked by primary key, in one statement where the caller knows them all up front."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from .models import StockLevel
+
+
+def lock_in_key_order(levels: QuerySet[StockLevel]) -> dict[int, StockLevel]:
+    """Lock the stock levels of a queryset in primary-key order, the one order every service uses."""
+    return {level.pk: level for level in levels.select_for_update(of=("self",)).order_by("pk")}
+
+
+def lock_stock_levels(ids: Iterable[int]) -> dict[int, StockLevel]:
+    """Lock these stock levels (by id), in primary-key order."""
+    return lock_in_key_order(StockLevel.objects.filter(pk__in=ids))
+
+
+def lock_stock_of_products(product_ids: Iterable[int]) -> dict[int, StockLevel]:
+    """Lock every stock level of these products at once, in primary-key order. A caller that will
+    reserve for many orders in turn takes all its locks up front, so it never waits for a row
+    with a lower key while holding a higher one."""
+    return lock_in_key_order(StockLevel.objects.filter(product_id__in=product_ids))

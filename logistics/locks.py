@@ -1,0 +1,83 @@
+"""Every lock on logistics rows. Shipments come last in the one order every transaction takes its
+locks in, after their order, its allocations, stock levels and payments, and a shipment's lines
+after the shipment (docs/architecture.md, "Lock order"); a carrier is locked alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from orders import locks as order_locks
+from orders.models import Order
+
+from .models import Carrier, Shipment, ShipmentLine
+
+
+def _shipment_for_update(shipment_id: int) -> Shipment:
+    return (
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("order", "warehouse", "carrier")
+        .get(pk=shipment_id)
+    )
+
+
+def lock_shipment(shipment_id: int) -> Shipment:
+    """Lock a shipment after its order; raises Shipment.DoesNotExist."""
+    order_id = Shipment.objects.values_list("order_id", flat=True).get(pk=shipment_id)
+    order_locks.lock_order(order_id)
+    return _shipment_for_update(shipment_id)
+
+
+def lock_shipment_to_pack(shipment_id: int) -> Shipment:
+    """Lock a shipment for a packing scan, without its order: a scan changes only the parcel's lines
+    and locks nothing else, so it need not queue behind the order's other work."""
+    return _shipment_for_update(shipment_id)
+
+
+def lock_shipment_to_dispatch(shipment_id: int) -> Shipment:
+    """Lock a shipment about to leave after everything its dispatch changes that comes before it in
+    the lock order: its order, the order's reserved allocations and the stock levels they sit on
+    in the shipment's warehouse. A repair parcel moves no stock, so only its order comes first."""
+    order_id, warehouse_id, purpose = Shipment.objects.values_list("order_id", "warehouse_id", "purpose").get(
+        pk=shipment_id
+    )
+    order_locks.lock_order(order_id)
+    if purpose == Shipment.Purpose.ORDER:
+        order_locks.lock_reserved_goods([order_id], warehouse_id=warehouse_id)
+    return _shipment_for_update(shipment_id)
+
+
+def lock_shipment_lines(shipment: Shipment) -> list[ShipmentLine]:
+    """Lock a locked shipment's lines, by primary key, with their order lines and products read."""
+    return list(
+        ShipmentLine.objects.select_for_update(of=("self",))
+        .select_related("order_line__product")
+        .filter(shipment=shipment)
+        .order_by("pk")
+    )
+
+
+def lock_open_shipments(order: Order) -> list[Shipment]:
+    """Lock a locked order's shipments that have not left, by primary key."""
+    return list(Shipment.objects.select_for_update().filter(order=order, status__in=Shipment.OPEN).order_by("pk"))
+
+
+def lock_orders_to_dispatch(order_ids: Iterable[int]) -> None:
+    """Lock the orders of a multi-order dispatch, then their reserved allocations and the stock
+    levels those sit on, all by primary key, before any one parcel is dispatched: each dispatch
+    would otherwise lock its own stock rows in turn, and two uploads (or an upload and an intake)
+    could wait on each other's rows."""
+    locked = [order.pk for order in order_locks.lock_orders(order_ids)]
+    order_locks.lock_reserved_goods(locked)
+
+
+def lock_orders_of_parcels(tracking_numbers: Iterable[str]) -> None:
+    """Lock, by primary key, the orders of the parcels with these tracking numbers, before any of
+    the parcels: a tracking file may name parcels of many orders in any order."""
+    order_ids = Shipment.objects.filter(tracking_number__in=set(tracking_numbers) - {""}).values_list(
+        "order_id", flat=True
+    )
+    order_locks.lock_orders(order_ids)
+
+
+def lock_carrier(carrier_id: int) -> Carrier | None:
+    return Carrier.objects.select_for_update().filter(pk=carrier_id).first()

@@ -1,0 +1,108 @@
+"""Every lock on the orders app's rows. In the one order every transaction takes its locks in
+(docs/architecture.md, "Lock order"), an API request's idempotency record comes first, then orders
+by primary key, then (after the order's after-sales cases) its reserved allocations, then stock
+levels (inventory.locks), then its payments and refunds, and its shipments last (logistics.locks);
+channels, customers, notifications and message templates are locked alone, with nothing after them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from inventory import locks as inventory_locks
+
+from .models import (
+    Allocation,
+    Channel,
+    Customer,
+    IdempotencyRecord,
+    Notification,
+    NotificationTemplate,
+    Order,
+    Payment,
+    Refund,
+)
+
+
+def lock_idempotency_record(channel: Channel, key: str) -> IdempotencyRecord:
+    """The stored answer under a channel's key, locked; first of all locks, since the request's
+    whole work runs while its key is held."""
+    return IdempotencyRecord.objects.select_for_update().get(channel=channel, key=key)
+
+
+def orders_for_update() -> QuerySet[Order]:
+    """Orders locked as they are read: only the order rows, whatever else is joined."""
+    return Order.objects.select_for_update(of=("self",))
+
+
+def lock_order(order_id: int) -> Order:
+    """Lock one order row; raises Order.DoesNotExist."""
+    return orders_for_update().get(pk=order_id)
+
+
+def lock_orders(order_ids: Iterable[int]) -> list[Order]:
+    """Lock several orders at once, by primary key; those that no longer exist are left out."""
+    return list(orders_for_update().filter(pk__in=order_ids).order_by("pk"))
+
+
+def lock_reserved_allocations(order: Order) -> list[Allocation]:
+    """Lock a locked order's reserved allocations, by primary key, with their stock levels read
+    (not locked: those are locked through inventory.locks, after these)."""
+    return list(
+        Allocation.objects.select_for_update(of=("self",))
+        .select_related("stock_level")
+        .filter(line__order=order, state=Allocation.State.RESERVED)
+        .order_by("pk")
+    )
+
+
+def lock_reserved_goods(order_ids: Iterable[int], *, warehouse_id: int | None = None) -> list[Allocation]:
+    """Lock the reserved allocations of locked orders, then the stock levels they sit on (only those
+    in `warehouse_id` when given), both by primary key: what shipping their goods will change,
+    locked before anything that comes later in the lock order (a parcel)."""
+    allocations = list(
+        Allocation.objects.select_for_update(of=("self",))
+        .select_related("stock_level")
+        .filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED)
+        .order_by("pk")
+    )
+    inventory_locks.lock_stock_levels(
+        {
+            allocation.stock_level_id
+            for allocation in allocations
+            if warehouse_id is None or allocation.stock_level.warehouse_id == warehouse_id
+        }
+    )
+    return allocations
+
+
+def lock_captured_payments(order: Order) -> list[Payment]:
+    """Lock a locked order's captured payments, by primary key."""
+    return list(Payment.objects.select_for_update().filter(order=order, status=Payment.Status.CAPTURED).order_by("pk"))
+
+
+def lock_refund(refund_id: int) -> Refund:
+    """Lock a refund after its order and then its payment; the returned refund carries both."""
+    order_id, payment_id = Refund.objects.values_list("order_id", "payment_id").get(pk=refund_id)
+    order = lock_order(order_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund.order, refund.payment = order, payment
+    return refund
+
+
+def lock_channel(channel_id: int) -> Channel:
+    return Channel.objects.select_for_update().get(pk=channel_id)
+
+
+def lock_customer(customer_id: int) -> Customer:
+    return Customer.objects.select_for_update().get(pk=customer_id)
+
+
+def lock_notification(notification_id: int) -> Notification | None:
+    return Notification.objects.select_for_update().filter(pk=notification_id).first()
+
+
+def lock_notification_template(template_id: int) -> NotificationTemplate:
+    return NotificationTemplate.objects.select_for_update().get(pk=template_id)

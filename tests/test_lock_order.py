@@ -1,0 +1,143 @@
+"""Every service takes its row locks in the one order of docs/architecture.md ("Lock order"), so two
+transactions never wait on each other's rows: the order in which each kind of row is first locked
+is read from the statements PostgreSQL is sent."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from aftersales import services as aftersales
+from aftersales.models import Outcome
+from logistics import services as logistics
+from logistics.models import Shipment
+from orders import services as orders
+from orders.models import Refund
+from tests.factories import (
+    CarrierFactory,
+    ProductFactory,
+    WarehouseFactory,
+    pack_all,
+    pick_all,
+    place,
+    staff,
+    stock,
+    tracking_number,
+)
+from tests.test_returns import ask, delivered_order, take_to
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+LOCK_ORDER = [
+    "orders_idempotencyrecord",
+    "orders_order",
+    "aftersales_returnrequest",
+    "aftersales_ticket",
+    "orders_allocation",
+    "inventory_stocklevel",
+    "orders_payment",
+    "orders_refund",
+    "logistics_shipment",
+    "logistics_shipmentline",
+]
+LOCKED_TABLE = re.compile(r'FROM "(\w+)"')
+
+
+def tables_first_locked(run):
+    """The tables whose rows `run` locks, in the order each is first locked."""
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    tables = []
+    for query in queries.captured_queries:
+        if "FOR UPDATE" in query["sql"]:
+            table = LOCKED_TABLE.search(query["sql"]).group(1)
+            if table not in tables:
+                tables.append(table)
+    return tables
+
+
+def assert_in_lock_order(tables):
+    assert tables == sorted(tables, key=LOCK_ORDER.index)
+
+
+@pytest.fixture
+def product():
+    product = ProductFactory(unit_price=Decimal("25.00"))
+    stock(product, WarehouseFactory(), 10)
+    return product
+
+
+def test_a_dispatch_locks_its_stock_before_its_parcel(product):
+    parcel = pack_all(place(lines=[(product, 2)]))[0]
+
+    tables = tables_first_locked(
+        lambda: logistics.dispatch(
+            parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=None
+        )
+    )
+
+    assert tables == ["orders_order", "orders_allocation", "inventory_stocklevel", "logistics_shipment"]
+
+
+def test_a_dispatch_sheet_locks_in_the_lock_order(product):
+    order = place(lines=[(product, 2)])
+    pack_all(order)
+    rows = [
+        {"row": 2, "order_number": order.number, "carrier": CarrierFactory().code, "tracking_number": tracking_number()}
+    ]
+
+    tables = tables_first_locked(lambda: logistics.dispatch_by_upload(rows, actor=None))
+
+    assert_in_lock_order(tables)
+    assert Shipment.objects.get(order=order).status == Shipment.Status.SHIPPED
+
+
+def test_cancelling_a_paid_order_on_a_pick_list_locks_in_the_lock_order(product):
+    order = place(lines=[(product, 4)], payment_method="card", paid_amount="100.00")
+    pick_all(order)
+
+    tables = tables_first_locked(lambda: orders.cancel(order.pk, actor=None, reason="customer asked"))
+
+    assert_in_lock_order(tables)
+    assert {"orders_order", "inventory_stocklevel", "orders_payment", "logistics_shipment"} <= set(tables)
+
+
+def test_packing_and_delivering_lock_in_the_lock_order(product):
+    order = place(lines=[(product, 1)], payment_method="cod")
+    pick_all(order)
+    parcel = order.shipments.get()
+
+    scan = tables_first_locked(lambda: logistics.pack_item(parcel.pk, product.sku, actor=None))
+    close = tables_first_locked(lambda: logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=None))
+    logistics.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=None)
+    deliver = tables_first_locked(lambda: logistics.mark_delivered(parcel.pk, actor=None))
+
+    assert scan == ["logistics_shipment", "logistics_shipmentline"]
+    assert_in_lock_order(close)
+    assert_in_lock_order(deliver)
+
+
+def test_a_refund_step_locks_its_order_then_its_payment_then_itself(product):
+    order = place(lines=[(product, 4)], payment_method="card", paid_amount="100.00")
+    refund = orders.request_refund(order.pk, amount=Decimal("10.00"), reason="scratch", actor=None)[0]
+
+    tables = tables_first_locked(lambda: orders.approve_refund(refund.pk, actor=None))
+
+    assert tables == ["orders_order", "orders_payment", "orders_refund"]
+    assert Refund.objects.get(pk=refund.pk).status == Refund.Status.APPROVED
+
+
+def test_resolving_a_return_locks_in_the_lock_order():
+    order = delivered_order(
+        (ProductFactory(unit_price=Decimal("25.00")), 2), payment_method="card", paid_amount="50.00"
+    )
+    case = take_to(ask(order, (order.lines.get().product, 1), wanted=Outcome.REFUND), "inspected")
+
+    tables = tables_first_locked(
+        lambda: aftersales.resolve_return(case.pk, outcome=Outcome.REFUND, actor=staff("Customer service"))
+    )
+
+    assert_in_lock_order(tables)
+    assert tables[:2] == ["orders_order", "aftersales_returnrequest"]
