@@ -1,6 +1,7 @@
-"""Importing the catalogue and stock counts from Excel or CSV in the console (django-import-export):
-a preview that writes nothing, English or Chinese headers, errors named with their column, all
-rows or none, and every count booked through the stock ledger."""
+"""Importing the catalogue and stock counts from Excel or CSV in the console (the core spreadsheet
+pipeline): a preview that writes nothing, English or Chinese headers, errors named with their row
+as Excel numbers it and their column, all rows or none, and every count booked through the stock
+ledger."""
 
 import io
 from decimal import Decimal
@@ -11,12 +12,12 @@ from openpyxl import Workbook
 
 from inventory.models import Product, StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
-from orders.models import BulkJob
+from core.models import Job
 from tests.factories import ProductFactory, WarehouseFactory, place, staff, stock
 
 pytestmark = pytest.mark.django_db
 
-XLSX, CSV = "0", "1"
+XLSX, CSV = "xlsx", "csv"
 
 
 def workbook(rows):
@@ -31,8 +32,9 @@ def workbook(rows):
 
 
 def preview(client, model, rows, *, file_format=XLSX):
+    """Upload the rows and follow the console to the import's preview."""
     upload = workbook(rows) if file_format == XLSX else _csv(rows)
-    return client.post(reverse(f"admin:inventory_{model}_import"), {"import_file": upload, "format": file_format})
+    return client.post(reverse(f"admin:inventory_{model}_import"), {"file": upload}, follow=True)
 
 
 def _csv(rows):
@@ -42,18 +44,21 @@ def _csv(rows):
 
 
 def confirm(client, model, previewed):
-    form = previewed.context["confirm_form"]
-    assert form is not None, previewed.context["result"].invalid_rows
-    return client.post(reverse(f"admin:inventory_{model}_process_import"), form.initial)
+    url = previewed.context["confirm_url"]
+    assert url, previewed.context["job"].errors
+    return client.post(url)
 
 
 def invalid(previewed):
-    """{(row, column): messages} of the rows the preview refused."""
-    return {
-        (row.number, column): messages
-        for row in previewed.context["result"].invalid_rows
-        for column, messages in row.field_specific_errors.items()
-    }
+    """{(row, column): messages} of the problems the preview found."""
+    found = {}
+    for error in previewed.context["job"].errors:
+        found.setdefault((error["row"], error["column"]), []).append(error["message"])
+    return found
+
+
+def actions(previewed):
+    return [row["action"] for row in previewed.context["preview"]]
 
 
 @pytest.fixture
@@ -81,7 +86,7 @@ def test_a_product_file_with_chinese_headers_adds_new_skus_and_updates_known_one
 
     previewed = preview(client, "product", rows)
 
-    assert [row.import_type for row in previewed.context["result"].valid_rows()] == ["update", "new"]
+    assert actions(previewed) == ["update", "new"]
     assert Product.objects.get(sku="SHIRT").name == "Old name"
     assert not Product.objects.filter(sku="1001").exists()
 
@@ -116,10 +121,10 @@ def test_product_rows_in_error_are_named_with_their_column_and_nothing_can_be_co
     previewed = preview(client, "product", rows)
 
     errors = invalid(previewed)
-    assert errors[2, "unit_price"] == ["Ensure this value is greater than or equal to 0."]
-    assert errors[3, "barcode"] == ["Product with this Barcode already exists."]
-    assert errors[4, "fragile"] == ["Write yes or no (是 / 否)."]
-    assert previewed.context.get("confirm_form") is None
+    assert errors[3, "unit_price"] == ["Ensure this value is greater than or equal to 0."]
+    assert errors[4, "barcode"] == ["Product with this Barcode already exists."]
+    assert errors[5, "fragile"] == ["Write yes or no (是 / 否)."]
+    assert previewed.context["confirm_url"] == ""
     assert not Product.objects.filter(sku="OK").exists()
 
 
@@ -154,7 +159,7 @@ def test_a_stock_count_file_books_each_difference_through_the_ledger(client, war
 
     previewed = preview(client, "stocklevel", rows)
 
-    assert [row.import_type for row in previewed.context["result"].valid_rows()] == ["update", "skip"]
+    assert actions(previewed) == ["update", "skip"]
     assert StockLevel.objects.get(product=shirt).on_hand == 10
 
     confirm(client, "stocklevel", previewed)
@@ -196,14 +201,14 @@ def test_stock_count_rows_in_error_are_named_with_their_column(client, manager, 
     previewed = preview(client, "stocklevel", rows)
 
     errors = invalid(previewed)
-    assert errors[1, "warehouse"] == ["Unknown warehouse “NOWHERE”."]
-    assert errors[2, "sku"] == ["Unknown SKU “NOPE”."]
-    assert errors[3, "counted"] == ["Enter the units counted: a whole number, zero or more."]
-    assert errors[4, "counted"] == ["Enter a whole number."]
-    assert errors[5, "counted"] == [
+    assert errors[2, "warehouse"] == ["Unknown warehouse “NOWHERE”."]
+    assert errors[3, "sku"] == ["Unknown SKU “NOPE”."]
+    assert errors[4, "counted"] == ["Enter the units counted: a whole number, zero or more."]
+    assert errors[5, "counted"] == ["Enter a whole number."]
+    assert errors[6, "counted"] == [
         "The count is below the 6 units reserved for orders; release or re-allocate them first."
     ]
-    assert previewed.context.get("confirm_form") is None
+    assert previewed.context["confirm_url"] == ""
     assert not StockMovement.objects.filter(kind=StockMovement.Kind.COUNT).exists()
 
 
@@ -219,7 +224,7 @@ def test_a_count_that_fails_at_confirmation_rolls_back_every_row(client, manager
     assert response.url == reverse("admin:inventory_stocklevel_import")
     messages = [str(message) for message in response.wsgi_request._messages]
     assert messages == [
-        "Nothing was imported: rows 2 fail now, though the preview passed them. Upload the file again to see why."
+        "Nothing was imported: rows 3 fail now, though the preview passed them. Upload the file again to see why."
     ]
     assert StockLevel.objects.get(product=socks).on_hand == 10
     assert not StockMovement.objects.filter(kind=StockMovement.Kind.COUNT).exists()
@@ -235,23 +240,20 @@ def test_only_staff_who_count_stock_import_counts(client):
     assert reverse("admin:inventory_stocklevel_receive_new") in page
 
 
-def test_an_upload_waits_for_confirmation_in_the_database_and_is_listed_with_past_imports(
-    client, manager, warehouse, settings
-):
-    settings.IMPORT_EXPORT_TMP_STORAGE_CLASS = "orders.importers.storage.BulkJobStorage"
+def test_an_upload_waits_for_confirmation_in_the_database_and_is_listed_with_past_imports(client, manager, warehouse):
     product = ProductFactory(sku="SHIRT")
     level = stock(product, warehouse, 3)
 
     previewed = preview(client, "stocklevel", [["warehouse", "sku", "counted"], ["HZ", "SHIRT", 5]])
 
-    job = BulkJob.objects.get()
-    assert (job.kind, job.status, job.file_name) == (BulkJob.Kind.IMPORT_STOCK, BulkJob.Status.PREVIEWED, "upload.xlsx")
-    assert previewed.context["confirm_form"].initial["import_file_name"] == str(job.pk)
+    job = Job.objects.get()
+    assert (job.kind, job.status, job.file_name) == ("import_stock", Job.Status.PREVIEWED, "upload.xlsx")
+    assert previewed.context["confirm_url"] == reverse("admin:inventory_stocklevel_import_confirm", args=[job.pk])
 
     confirm(client, "stocklevel", previewed)
 
     job.refresh_from_db()
-    assert job.status == BulkJob.Status.DONE
+    assert job.status == Job.Status.DONE
     level.refresh_from_db()
     assert level.on_hand == 5
     assert "upload.xlsx" in client.get(reverse("admin:orders_order_import_history")).text
