@@ -6,10 +6,13 @@ it, and the file it produced kept in its row. What a job's work is belongs to th
 it; each app declares its kinds of job as `JobKind`s beside the import or export that runs them."""
 
 import io
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Job
@@ -28,13 +31,22 @@ class JobKind:
     label: str
 
 
-def problem(row, column, message):
+def problem(row: int | None, column: str, message: Any) -> dict:
     """One error of a job, as every job stores it: the row as Excel numbers it (None for the file as
     a whole), the column's key ("" for none) and a sentence the operator understands."""
     return {"row": row, "column": column, "message": str(message)}
 
 
-def create(kind, *, stage, actor, file_name, content=None, total=0, parameters=None):
+def create(
+    kind: JobKind,
+    *,
+    stage: str,
+    actor: Any,
+    file_name: str,
+    content: bytes | None = None,
+    total: int = 0,
+    parameters: dict | None = None,
+) -> Job:
     """A queued job of `kind` (a JobKind) waiting for its `stage` to be run."""
     return Job.objects.create(
         kind=kind.code,
@@ -48,7 +60,7 @@ def create(kind, *, stage, actor, file_name, content=None, total=0, parameters=N
 
 
 @transaction.atomic
-def claim(job_id, *, stage, phase=""):
+def claim(job_id: int, *, stage: str, phase: str = "") -> Job | None:
     """Take a queued job of this stage for running; None when it is not waiting for that (a second
     worker, or a job someone already ran)."""
     job = Job.objects.select_for_update().filter(pk=job_id).first()
@@ -61,7 +73,7 @@ def claim(job_id, *, stage, phase=""):
     return job
 
 
-def set_phase(job, phase, *, total=None):
+def set_phase(job: Job, phase: str, *, total: int | None = None) -> None:
     """What the job is doing now, for its page; with `total`, how many items that part has."""
     job.parameters = {**job.parameters, "phase": phase}
     fields = ["parameters"]
@@ -72,7 +84,7 @@ def set_phase(job, phase, *, total=None):
 
 
 @contextmanager
-def progress_reporter(job):
+def progress_reporter(job: Job) -> Iterator[Callable[[int], None]]:
     """A function that records how many of the job's items are done. The work may write inside one
     transaction that others cannot see into until it ends, so on PostgreSQL the progress goes
     through a connection of its own; SQLite allows one writer at a time, so there the count is
@@ -92,7 +104,7 @@ def progress_reporter(job):
             side.close()
 
 
-def finish(job, *, status, summary, errors):
+def finish(job: Job, *, status: str, summary: dict, errors: list[dict]) -> Job:
     """The job's stage has ended: checked (PREVIEWED), DONE or FAILED, with what it found."""
     job.status = status
     job.summary = summary
@@ -107,7 +119,7 @@ def finish(job, *, status, summary, errors):
     return job
 
 
-def fail(job, message, *, summary=None):
+def fail(job: Job, message: Any, *, summary: dict | None = None) -> Job:
     """The job stopped for a reason about the job as a whole, told in one sentence."""
     return finish(
         job,
@@ -118,7 +130,7 @@ def fail(job, message, *, summary=None):
 
 
 @transaction.atomic
-def queue_stage(job_id, *, stage, from_status, actor):
+def queue_stage(job_id: int, *, stage: str, from_status: str, actor: Any) -> Job | None:
     """Move a job on to its next stage (the import after the check); None when it is not in
     `from_status` any more, so a double click queues it once."""
     job = Job.objects.select_for_update().filter(pk=job_id).first()
@@ -130,7 +142,7 @@ def queue_stage(job_id, *, stage, from_status, actor):
     return job
 
 
-def store_result_file(job_id, out):
+def store_result_file(job_id: int, out: BinaryIO) -> None:
     """Copy the file the job produced (the binary file `out`) into its row. On PostgreSQL it goes a
     part at a time, so the worker never holds the whole file: Django binds parameters on the
     client, escaping bytes into the SQL text in several copies twice their size, so a part is sent
@@ -153,14 +165,14 @@ def store_result_file(job_id, out):
             cursor.execute(f'UPDATE "{table}" SET "{column}" = "{column}" || %b WHERE id = %s', [part, job_id])
 
 
-def result_file(job_id):
+def result_file(job_id: int) -> bytes:
     return bytes(Job.objects.values_list("result_file", flat=True).get(pk=job_id))
 
 
 # --- reading jobs -------------------------------------------------------------------------------
 
 
-def jobs_of(kinds, *, user=None):
+def jobs_of(kinds: Iterable[JobKind], *, user: Any = None) -> QuerySet[Job]:
     """Jobs of these kinds (JobKinds), newest first, without their files; only `user`'s own when given."""
     jobs = Job.objects.defer("source", "result_file").filter(kind__in=[kind.code for kind in kinds])
     if user is not None:
@@ -168,11 +180,11 @@ def jobs_of(kinds, *, user=None):
     return jobs.select_related("created_by")
 
 
-def job_of(job_id, kinds, *, user=None):
+def job_of(job_id: int, kinds: Iterable[JobKind], *, user: Any = None) -> Job | None:
     """The job, if it is of one of these kinds (and `user`'s own when given); None otherwise."""
     return jobs_of(kinds, user=user).filter(pk=job_id).first()
 
 
-def kind_label(job, kinds):
+def kind_label(job: Job, kinds: Iterable[JobKind]) -> str:
     """The name of the job's kind among `kinds`, or its code when it is none of them."""
     return next((kind.label for kind in kinds if kind.code == job.kind), job.kind)

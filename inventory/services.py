@@ -200,7 +200,7 @@ NEW_PRODUCT_NEEDS = {
 
 
 @transaction.atomic
-def save_products(rows, *, actor=None):
+def save_products(rows: list[tuple[str, dict]], *, actor=None) -> list[tuple[str, dict] | ValidationError]:
     """Add or update products by SKU, as a catalogue upload gives them: `rows` holds (sku, values)
     with only the fields the row gives. A field not given keeps the product's value, or the
     model's default for a new product (an unknown cost is 0), and a new product needs a name and

@@ -8,7 +8,6 @@ import io
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.utils.translation import gettext_lazy as _
 
 from core import jobs
 from core.models import Job
@@ -16,8 +15,8 @@ from tests.factories import staff
 
 pytestmark = pytest.mark.django_db
 
-KIND = jobs.JobKind("import_things", _("Thing import"))
-OTHER = jobs.JobKind("export_things", _("Thing export"))
+KIND = jobs.JobKind("import_things", "Thing import")
+OTHER = jobs.JobKind("export_things", "Thing export")
 
 
 def queued(kind=KIND, *, stage="check", actor=None):

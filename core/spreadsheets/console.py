@@ -47,14 +47,14 @@ def background_above_rows():
 class AdminPages:
     """URL names and links of a ModelAdmin's own pages."""
 
-    def admin_url_name(self, view):
+    def admin_view_name(self, view):
         return f"{self.opts.app_label}_{self.opts.model_name}_{view}"
 
-    def admin_url(self, view, *args):
-        return reverse(f"admin:{self.admin_url_name(view)}", args=args, current_app=self.admin_site.name)
+    def admin_view_url(self, view, *args):
+        return reverse(f"admin:{self.admin_view_name(view)}", args=args, current_app=self.admin_site.name)
 
     def changelist_url(self, query=""):
-        url = self.admin_url("changelist")
+        url = self.admin_view_url("changelist")
         return f"{url}?{query}" if query else url
 
 
@@ -99,12 +99,12 @@ class ExportMixin(AdminPages):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("export/", wrap(self.export_view), name=self.admin_url_name("export")),
-            path("export/<int:job_id>/", wrap(self.export_job_view), name=self.admin_url_name("export_job")),
+            path("export/", wrap(self.export_view), name=self.admin_view_name("export")),
+            path("export/<int:job_id>/", wrap(self.export_job_view), name=self.admin_view_name("export_job")),
             path(
                 "export/<int:job_id>/download/",
                 wrap(self.export_download_view),
-                name=self.admin_url_name("export_download"),
+                name=self.admin_view_name("export_download"),
             ),
         ] + super().get_urls()
 
@@ -116,8 +116,8 @@ class ExportMixin(AdminPages):
                 **(extra_context or {}),
                 "export_form": ExportForm(offered=offered),
                 # The export reads the list's filters, search and sorting from its own query string.
-                "export_action": self.admin_url("export") + (f"?{query}" if query else ""),
-                "export_jobs_url": self.admin_url("export"),
+                "export_action": self.admin_view_url("export") + (f"?{query}" if query else ""),
+                "export_jobs_url": self.admin_view_url("export"),
                 "export_limit": background_above_rows(),
             }
         return super().changelist_view(request, extra_context)
@@ -163,7 +163,7 @@ class ExportMixin(AdminPages):
                 )
                 % {"limit": number_format(limit, force_grouping=True)},
             )
-            return HttpResponseRedirect(self.admin_url("export_job", job.pk))
+            return HttpResponseRedirect(self.admin_view_url("export_job", job.pk))
         return self.export_response(table, export.file_name(file_format), file_format)
 
     @staticmethod
@@ -197,11 +197,13 @@ class ExportMixin(AdminPages):
             "title": jobs.kind_label(job, self.export_kinds) if job else gettext("Your exports"),
             "job": job,
             "refresh_seconds": 2 if running else None,
-            "download_url": self.admin_url("export_download", job.pk) if job and job.status == jobs.Status.DONE else "",
-            "export_jobs_url": self.admin_url("export"),
+            "download_url": self.admin_view_url("export_download", job.pk)
+            if job and job.status == jobs.Status.DONE
+            else "",
+            "export_jobs_url": self.admin_view_url("export"),
             "list_url": self.changelist_url(job.parameters.get("list_query", "")) if job else self.changelist_url(),
             "recent_jobs": [
-                (other, self.admin_url("export_job", other.pk))
+                (other, self.admin_view_url("export_job", other.pk))
                 for other in jobs.jobs_of(self.export_kinds, user=request.user)[:RECENT_JOBS]
             ],
         }
@@ -263,16 +265,16 @@ class SpreadsheetImportMixin(AdminPages):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("import/", wrap(self.import_view), name=self.admin_url_name("import")),
-            path("import/template/", wrap(self.import_template_view), name=self.admin_url_name("import_template")),
-            path("import/<int:job_id>/", wrap(self.import_job_view), name=self.admin_url_name("import_job")),
+            path("import/", wrap(self.import_view), name=self.admin_view_name("import")),
+            path("import/template/", wrap(self.import_template_view), name=self.admin_view_name("import_template")),
+            path("import/<int:job_id>/", wrap(self.import_job_view), name=self.admin_view_name("import_job")),
             path(
                 "import/<int:job_id>/confirm/",
                 wrap(self.import_confirm_view),
-                name=self.admin_url_name("import_confirm"),
+                name=self.admin_view_name("import_confirm"),
             ),
             path(
-                "import/<int:job_id>/errors/", wrap(self.import_errors_view), name=self.admin_url_name("import_errors")
+                "import/<int:job_id>/errors/", wrap(self.import_errors_view), name=self.admin_view_name("import_errors")
             ),
         ] + super().get_urls()
 
@@ -302,8 +304,8 @@ class SpreadsheetImportMixin(AdminPages):
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
                 "title": title,
-                "upload_url": self.admin_url("import"),
-                "template_url": self.admin_url("import_template"),
+                "upload_url": self.admin_view_url("import"),
+                "template_url": self.admin_view_url("import_template"),
                 **context,
             },
         )
@@ -312,7 +314,7 @@ class SpreadsheetImportMixin(AdminPages):
         return {
             "job": job,
             "kind": self.spreadsheet_import.kind.label,
-            "url": self.admin_url("import_job", job.pk),
+            "url": self.admin_view_url("import_job", job.pk),
             "outcome": import_outcome(job),
         }
 
@@ -327,7 +329,7 @@ class SpreadsheetImportMixin(AdminPages):
             spec = self.spreadsheet_import
             job = imports.start(spec, file_name=upload.name, content=upload.read(), actor=request.user)
             imports.check(spec, job.pk)
-            return HttpResponseRedirect(self.admin_url("import_job", job.pk))
+            return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
         recent = jobs.jobs_of([self.spreadsheet_import.kind])[:RECENT_IMPORTS]
         return self.import_page(
             request,
@@ -366,8 +368,8 @@ class SpreadsheetImportMixin(AdminPages):
             preview=[
                 {**row, "action_label": self.ACTIONS.get(row["action"], "")} for row in summary.get("preview", [])
             ],
-            confirm_url=self.admin_url("import_confirm", job.pk) if may_confirm else "",
-            errors_url=self.admin_url("import_errors", job.pk) if job.errors else "",
+            confirm_url=self.admin_view_url("import_confirm", job.pk) if may_confirm else "",
+            errors_url=self.admin_view_url("import_errors", job.pk) if job.errors else "",
             list_url=self.changelist_url(),
         )
 
@@ -379,7 +381,7 @@ class SpreadsheetImportMixin(AdminPages):
         queued = imports.confirm(self.spreadsheet_import, job.pk, actor=request.user)
         if queued is None:
             messages.warning(request, gettext("This import cannot be confirmed (again)."))
-            return HttpResponseRedirect(self.admin_url("import_job", job.pk))
+            return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
         done = imports.run(self.spreadsheet_import, queued.pk)
         if done.status == jobs.Status.FAILED:
             failed = sorted({error["row"] for error in done.errors if error["row"]})
@@ -391,8 +393,8 @@ class SpreadsheetImportMixin(AdminPages):
                 )
                 % {"rows": ", ".join(map(str, failed)) or "—"},
             )
-            return HttpResponseRedirect(self.admin_url("import"))
-        return HttpResponseRedirect(self.admin_url("import_job", job.pk))
+            return HttpResponseRedirect(self.admin_view_url("import"))
+        return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
 
     def import_errors_view(self, request, job_id):
         job = self.import_job(request, job_id)

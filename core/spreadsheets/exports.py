@@ -13,16 +13,19 @@ import base64
 import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from .. import jobs
 from ..events import EXPORTS_OFFERED
+from ..models import Job
 from .writing import CHUNK_ROWS, Format, spooled_file, write_file
 
 QUERY_SIGNING_SALT = "core.spreadsheets.exports.query"
@@ -106,12 +109,12 @@ class Export:
         return queryset.order_by(*ordering, *self.then_by).values_list(*(column.path for column in columns))
 
 
-def offered_exports():
+def offered_exports() -> list[Export]:
     """Every export the apps offer (each app subscribes to EXPORTS_OFFERED)."""
     return [export for offered in EXPORTS_OFFERED.publish() for export in offered]
 
 
-def export_of_kind(code):
+def export_of_kind(code: str) -> Export:
     """The export a job of this kind writes."""
     return next(export for export in offered_exports() if export.kind.code == code)
 
@@ -169,7 +172,7 @@ def thaw_query(model, frozen):
     return queryset
 
 
-def start_export(export, queryset, *, file_format, actor, list_query=""):
+def start_export(export: Export, queryset: QuerySet, *, file_format: str, actor: Any, list_query: str = "") -> Job:
     """Queue an export of `queryset` (a console list's rows) for the background and return its job.
     The worker writes the file in the language active now. `list_query` is the list's query
     string, for the job page's link back to the list."""
@@ -206,7 +209,7 @@ def _failure_message(error):
     }
 
 
-def run_export_job(job_id):
+def run_export_job(job_id: int) -> None:
     """Write a queued export's file into its job, keeping `processed` of `total` rows up to date.
     A failure is recorded on the job (the operator sees it on the job page) and raised again."""
     job = jobs.claim(job_id, stage=STAGE)

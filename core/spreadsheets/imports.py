@@ -8,6 +8,7 @@ services; this module holds the stages around it."""
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .. import jobs
+from ..models import Job
 from . import reading
 from .problems import Problems
 
@@ -75,7 +77,9 @@ class ImportRun:
                 transaction.set_rollback(True)
 
 
-def start(spec, *, file_name, content, actor, count_up_to=None):
+def start(
+    spec: SpreadsheetImport, *, file_name: str, content: bytes, actor: Any, count_up_to: int | None = None
+) -> Job:
     """Take an uploaded file for checking; returns its job. The file is kept in the database, so any
     worker can read it; a file of another type is refused before anything is stored. The rows are
     counted up to `count_up_to`, which is all a caller deciding where to run the check needs."""
@@ -91,7 +95,7 @@ def start(spec, *, file_name, content, actor, count_up_to=None):
     )
 
 
-def check(spec, job_id, *, in_background=False):
+def check(spec: SpreadsheetImport, job_id: int, *, in_background: bool = False) -> Job | None:
     """The dry run: do everything, note what happened, roll it all back. None when the job is not
     waiting for its check."""
     job = jobs.claim(job_id, stage=CHECK, phase="reading")
@@ -100,7 +104,7 @@ def check(spec, job_id, *, in_background=False):
     return _run(spec, job, actor=job.created_by, in_background=in_background, done=jobs.Status.PREVIEWED)
 
 
-def confirm(spec, job_id, *, actor):
+def confirm(spec: SpreadsheetImport, job_id: int, *, actor: Any) -> Job | None:
     """The operator saw the preview and imports the file; returns the queued job, or None when it
     was confirmed already or cannot be (it has errors, or nothing to import)."""
     spec.require(actor)
@@ -110,7 +114,7 @@ def confirm(spec, job_id, *, actor):
     return jobs.queue_stage(job_id, stage=IMPORT, from_status=jobs.Status.PREVIEWED, actor=actor)
 
 
-def run(spec, job_id, *, in_background=False):
+def run(spec: SpreadsheetImport, job_id: int, *, in_background: bool = False) -> Job | None:
     """The import: do everything again and keep it, unless a problem turns up now; then nothing is
     kept and the job lists why. None when the job is not waiting to be imported."""
     job = jobs.claim(job_id, stage=IMPORT, phase="reading")

@@ -2,6 +2,7 @@
 create, orders already imported, every error with its row and column), confirm, and follow a large
 file's progress on a page the operator may leave and come back to. Past imports are listed."""
 
+from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -44,11 +45,10 @@ def task_module():
 
 
 class OrderImportForm(UploadForm):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["file"].help_text = _(
-            "One row per order line, with the template's columns; English or Chinese headers."
-        )
+    file = forms.FileField(
+        label=_("Excel or CSV file"),
+        help_text=_("One row per order line, with the template's columns; English or Chinese headers."),
+    )
 
 
 class OrderImportMixin:

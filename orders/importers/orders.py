@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import jobs
+from core.models import Job
 from core.spreadsheets import cells as sheet_cells
 from core.spreadsheets import imports, reading
 from core.spreadsheets.cells import comparable
@@ -342,29 +343,29 @@ ORDER_IMPORT = imports.SpreadsheetImport(
 )
 
 
-def start_order_import(*, file_name, content, actor):
+def start_order_import(*, file_name: str, content: bytes, actor) -> Job:
     """Take an uploaded file for checking; returns its job. The file is kept in the database, so
     any worker can read it."""
     return imports.start(ORDER_IMPORT, file_name=file_name, content=content, actor=actor, count_up_to=background_rows())
 
 
-def runs_in_background(job):
+def runs_in_background(job: Job) -> bool:
     """Whether the job is large enough for a worker."""
     return job.total > background_rows()
 
 
-def check_order_import(job_id, *, in_background=False):
+def check_order_import(job_id: int, *, in_background: bool = False) -> Job | None:
     """The dry run: place everything, note what happened, roll it all back."""
     return imports.check(ORDER_IMPORT, job_id, in_background=in_background)
 
 
-def confirm_order_import(job_id, *, actor):
+def confirm_order_import(job_id: int, *, actor) -> Job | None:
     """The operator saw the preview and imports the file; returns the queued job, or None when it
     was confirmed already or cannot be (it has errors, or nothing to create)."""
     return imports.confirm(ORDER_IMPORT, job_id, actor=actor)
 
 
-def import_order_file(job_id, *, in_background=False):
+def import_order_file(job_id: int, *, in_background: bool = False) -> Job | None:
     """The import: place everything again and keep it, unless an order fails now or would go short
     of stock that the preview found; then nothing is kept and the job lists why."""
     return imports.run(ORDER_IMPORT, job_id, in_background=in_background)
