@@ -75,7 +75,9 @@ def test_a_checked_job_moves_on_to_its_import_once_however_often_it_is_confirmed
     assert jobs.claim(job.pk, stage="import") is not None
 
 
+@pytest.mark.django_db(transaction=True)
 def test_progress_is_written_to_the_job_row():
+    """On PostgreSQL the progress goes through a connection of its own, so the job must be committed."""
     job = jobs.claim(queued().pk, stage="check")
 
     with jobs.progress_reporter(job) as report:
