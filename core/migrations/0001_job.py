@@ -22,7 +22,12 @@ class Migration(migrations.Migration):
                 migrations.CreateModel(
                     name="Job",
                     fields=[
-                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
                         ("kind", models.CharField(max_length=24, verbose_name="kind")),
                         (
                             "status",

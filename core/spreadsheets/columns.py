@@ -65,14 +65,8 @@ class Columns:
     def __iter__(self):
         return iter(self.columns)
 
-    def __len__(self):
-        return len(self.columns)
-
     def __getitem__(self, key):
         return self.by_key[key]
-
-    def __contains__(self, key):
-        return key in self.by_key
 
     @cached_property
     def lookup(self):

@@ -35,12 +35,11 @@ class Problems:
         if len(self.items) < MAX_PROBLEMS:
             self.items.append(problem(row, column, message))
 
-    def add_refusal(self, row, error, columns_of_fields=None):
-        """A service's ValidationError about one row: each field's messages on its column (the field
-        named as `columns_of_fields` maps it, else by its own name)."""
+    def add_refusal(self, row, error):
+        """A service's refusal (ValidationError) of one row: each field's messages on the column of
+        the same key, a refusal of the row as a whole on no column."""
         for name, messages in error.message_dict.items():
-            column = (columns_of_fields or {}).get(name, name)
-            self.add(row, "" if column == "__all__" else column, " ".join(messages))
+            self.add(row, "" if name == "__all__" else name, " ".join(messages))
 
     def __bool__(self):
         return bool(self.count)

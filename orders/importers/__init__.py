@@ -5,7 +5,6 @@ spreadsheet pipeline, checked in a dry run and then imported all or nothing thro
 from .orders import (
     EXAMPLE_ORDER_ID,
     KIND,
-    ORDER_IMPORT,
     PERMISSION,
     background_rows,
     check_order_import,
@@ -18,7 +17,6 @@ from .orders import (
 __all__ = [
     "EXAMPLE_ORDER_ID",
     "KIND",
-    "ORDER_IMPORT",
     "PERMISSION",
     "background_rows",
     "check_order_import",
