@@ -1,15 +1,15 @@
 """A dashboard table as an Excel workbook: the same rows as on the page, numbers as numbers (money with
-two decimals, rates as percentages, durations as hours and minutes) so they can be summed and charted."""
+two decimals, rates as percentages, durations as hours and minutes) so they can be summed and charted.
+Text goes in as every export writes it (`core.spreadsheets.writing`): never as a formula."""
 
-import unicodedata
 from datetime import date
 from decimal import Decimal
-from io import BytesIO
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from core.spreadsheets.writing import HEADER_FONT, display_width, set_text, workbook_bytes
 
 from .dashboard import Cell, text
 
@@ -39,11 +39,6 @@ def _value(value, kind):
     return text(value, kind), None
 
 
-def _width(value):
-    """Characters a column needs: Chinese characters take two."""
-    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in str(value))
-
-
 def workbook(table, *, subtitle):
     """The table as .xlsx bytes: its title, the filters it was made with, a header row, the rows and
     its note."""
@@ -57,32 +52,27 @@ def workbook(table, *, subtitle):
     sheet.append([column.label for column in table.columns])
     header_row = sheet.max_row
     for cell in sheet[header_row]:
-        cell.font = Font(bold=True)
+        cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
-    widths = [_width(column.label) + 2 for column in table.columns]
+    widths = [display_width(column.label) + 2 for column in table.columns]
     for index, row in enumerate(table.rows):
         sheet.append([None] * len(row))
         for position, (column, raw) in enumerate(zip(table.columns, row, strict=True)):
             cell = sheet.cell(row=sheet.max_row, column=position + 1)
             value, number_format = _value(raw, column.kind)
             if isinstance(value, str):
-                # Characters XML cannot hold (a control character pasted into a product name) are dropped.
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
-            cell.value = value
-            if isinstance(value, str):
-                # A name such as "=SUM(...)" stays text, never a formula.
-                cell.data_type = "s"
+                set_text(cell, value)
+            else:
+                cell.value = value
             if number_format:
                 cell.number_format = number_format
             if index in table.highlighted_rows:
                 cell.fill = HIGHLIGHT_FILL
-            widths[position] = max(widths[position], min(_width(text(raw, column.kind)) + 2, 60))
+            widths[position] = max(widths[position], min(display_width(text(raw, column.kind)) + 2, 60))
     if table.note:
         sheet.append([])
         sheet.append([table.note])
     for position, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(position)].width = width
     sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-    output = BytesIO()
-    book.save(output)
-    return output.getvalue()
+    return workbook_bytes(book)

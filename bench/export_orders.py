@@ -1,4 +1,4 @@
-"""Order line export: 100,000 order lines written to xlsx by `orders.exports` (the console's
+"""Order line export: 100,000 order lines written to xlsx by `core.spreadsheets` (the console's
 "Export" with one row per order line: the list's queryset read in chunks, values shown for the
 operator, written with openpyxl's write-only mode), against a floor measured in the same process:
 openpyxl's write-only mode writing the very same values from a list already in memory. Aim: at
@@ -125,9 +125,10 @@ def orders_of(size):
 
 def export_table(size):
     """The export the console makes of that list, one row per order line."""
-    from orders import exports
+    from core.spreadsheets.exports import ExportTable
+    from orders.exports import ORDER_LINES
 
-    return exports.ExportTable(exports.ORDER_LINES, orders_of(size), data.superuser())
+    return ExportTable(ORDER_LINES, orders_of(size), data.superuser())
 
 
 def write_floor(headers, rows, out):
@@ -143,7 +144,7 @@ def write_floor(headers, rows, out):
 
 def time_worker(size, rounds):
     setup_worker()
-    from orders import exports
+    from core.spreadsheets import writing
 
     table = export_table(size)
     # The floor writes exactly what the export wrote: its rows as they go into the sheet (this
@@ -158,11 +159,11 @@ def time_worker(size, rounds):
             with tempfile.TemporaryFile() as out:
                 began = time.perf_counter()
                 if name == "export":
-                    exports.write_xlsx(table, out)
+                    writing.write_xlsx(table, out)
                 elif name == "floor":
                     write_floor(table.headers, rows, out)
                 else:
-                    for chunk in exports.csv_chunks(table):
+                    for chunk in writing.csv_chunks(table):
                         out.write(chunk)
                 seconds = time.perf_counter() - began
                 sizes[name] = out.tell()
@@ -203,11 +204,12 @@ def memory_worker(size, trace, path):
     setup_worker()
     from django.db.models.functions import Length
 
-    from orders import exports
-    from orders.models import BulkJob
+    from core.models import Job
+    from core.spreadsheets import exports, writing
+    from orders.exports import ORDER_LINES
 
     with tempfile.TemporaryFile() as out:
-        exports.write_xlsx(export_table("10k"), out)
+        writing.write_xlsx(export_table("10k"), out)
     table = export_table(size)
     with open("/proc/self/clear_refs", "w") as clear_refs:
         clear_refs.write("5")
@@ -217,12 +219,12 @@ def memory_worker(size, trace, path):
     began = time.perf_counter()
     if path == "stream":
         with tempfile.TemporaryFile() as out:
-            exports.write_xlsx(table, out)
+            writing.write_xlsx(table, out)
             file_bytes = out.tell()
     else:
-        job = exports.start_export(exports.ORDER_LINES, orders_of(size), file_format="xlsx", actor=data.superuser())
-        job = BulkJob.objects.defer("result_file").annotate(file_bytes=Length("result_file")).get(pk=job.pk)
-        if job.status != BulkJob.Status.DONE:
+        job = exports.start_export(ORDER_LINES, orders_of(size), file_format="xlsx", actor=data.superuser())
+        job = Job.objects.defer("result_file").annotate(file_bytes=Length("result_file")).get(pk=job.pk)
+        if job.status != Job.Status.DONE:
             raise SystemExit(f"the export job ended {job.status}: {job.errors}")
         file_bytes = job.file_bytes
     seconds = time.perf_counter() - began

@@ -37,7 +37,6 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "import_export",
     "rest_framework",
     "core",
     "inventory",
@@ -193,9 +192,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-IMPORT_EXPORT_SKIP_ADMIN_LOG = False
-# Uploads wait between preview and confirm in the database, not on one server's disk.
-IMPORT_EXPORT_TMP_STORAGE_CLASS = "orders.importers.storage.BulkJobStorage"
 # Order imports with more rows than this, and exports above EXPORT_BACKGROUND_ABOVE_ROWS, run in the worker.
 ORDER_IMPORT_BACKGROUND_ROWS = int(os.environ.get("ORDER_IMPORT_BACKGROUND_ROWS", "1000"))
 EXPORT_BACKGROUND_ABOVE_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ABOVE_ROWS", "5000"))

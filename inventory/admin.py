@@ -11,16 +11,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ImportMixin
-from import_export.formats.base_formats import CSV, XLSX
+
+from core.spreadsheets.console import SpreadsheetImportMixin
 
 from . import selectors, services
 from .console import ReadOnlyAdminMixin
 from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm, add_service_error
+from .importers import PRODUCT_IMPORT, STOCK_COUNT_IMPORT, product_template, stock_count_template
 from .models import Product, StockLevel, StockMovement, Warehouse
-from .resources import ProductResource, StockCountResource
 
 LEDGER_LINES_SHOWN = 20
 
@@ -76,68 +75,11 @@ class StockLevelInline(admin.TabularInline):
         return super().get_queryset(request).select_related("warehouse")
 
 
-class SpreadsheetImportMixin(ImportMixin):
-    """django-import-export's upload, preview and confirm for .xlsx and .csv files, all rows or
-    none: a row that fails at confirmation (the stock moved since the preview) rolls back every
-    row. The list's own template shows the Import button; the upload waits for confirmation in
-    the storage IMPORT_EXPORT_TMP_STORAGE_CLASS names, tagged with `import_job_kind`."""
-
-    import_formats = [XLSX, CSV]
-    import_export_change_list_template = None
-    import_template_name = "admin/inventory/import.html"
-    import_permission = ""
-    import_job_kind = ""
-    import_intro = ""
-
-    def get_import_context_data(self, **kwargs):
-        return {
-            **super().get_import_context_data(**kwargs),
-            "import_intro": self.import_intro,
-            "headers": list(self.resource_classes[0].chinese_headers.items()),
-        }
-
-    def has_import_permission(self, request):
-        return request.user.has_perm(self.import_permission)
-
-    def get_tmp_storage_class_kwargs(self):
-        return {"job_kind": self.import_job_kind}
-
-    def write_to_tmp_storage(self, import_file, input_format):
-        """As import-export does, with the upload's name for the storage to keep."""
-        storage = self.get_tmp_storage_class()(
-            encoding=None if input_format.is_binary() else self.from_encoding,
-            read_mode=input_format.get_read_mode(),
-            upload_name=import_file.name,
-            **self.get_tmp_storage_class_kwargs(),
-        )
-        storage.save(b"".join(import_file.chunks()))
-        return storage
-
-    def get_import_data_kwargs(self, **kwargs):
-        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
-
-    def process_result(self, result, request):
-        if result.has_errors() or result.has_validation_errors():
-            failed = sorted(
-                {number for number, _error in result.row_errors()} | {row.number for row in result.invalid_rows}
-            )
-            messages.error(
-                request,
-                gettext(
-                    "Nothing was imported: rows %(rows)s fail now, though the preview passed them. "
-                    "Upload the file again to see why."
-                )
-                % {"rows": ", ".join(map(str, failed)) or "—"},
-            )
-            return redirect(f"admin:{self.opts.app_label}_{self.opts.model_name}_import")
-        return super().process_result(result, request)
-
-
 @admin.register(Product)
 class ProductAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
-    resource_classes = [ProductResource]
-    import_permission = "inventory.add_product"
-    import_job_kind = "import_products"
+    spreadsheet_import = PRODUCT_IMPORT
+    import_template = staticmethod(product_template)
+    import_preview_columns = (_("SKU"), _("Changes"))
     import_intro = _(
         "One row per product. A new SKU adds a product, a known SKU updates it; columns the file "
         "leaves out keep their values. fragile and active take yes or no (是 / 否)."
@@ -176,9 +118,9 @@ def low_stock_url():
 
 @admin.register(StockLevel)
 class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
-    resource_classes = [StockCountResource]
-    import_permission = "inventory.count_stock"
-    import_job_kind = "import_stock"
+    spreadsheet_import = STOCK_COUNT_IMPORT
+    import_template = staticmethod(stock_count_template)
+    import_preview_columns = (_("Warehouse"), _("SKU"), _("On hand"))
     import_intro = _(
         "One row per warehouse and SKU with the units counted on the shelf. Each difference to the "
         "books is booked as a stock count in the ledger; a product new to a warehouse gets its stock "

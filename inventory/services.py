@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from . import locks
-from .models import StockLevel, StockMovement
+from .models import Product, StockLevel, StockMovement
 
 Kind = StockMovement.Kind
 REASON_LENGTH = StockMovement._meta.get_field("reason").max_length
@@ -182,6 +182,56 @@ def record_count(*, stock_level_id, counted, actor=None, reference=""):
     if change:
         _book([_record(level, Kind.COUNT, on_hand_change=change, reference=reference, actor=actor)])
     return level
+
+
+# What a new product cannot be added without, with what the person is told.
+NEW_PRODUCT_NEEDS = {
+    "name": _("Enter the name of the new product."),
+    "unit_price": _("Enter the unit price of the new product."),
+}
+
+
+@transaction.atomic
+def save_products(rows: list[tuple[str, dict]], *, actor=None) -> list[tuple[str, dict] | ValidationError]:
+    """Add or update products by SKU, as a catalogue upload gives them: `rows` holds (sku, values)
+    with only the fields the row gives. A field not given keeps the product's value, or the
+    model's default for a new product (an unknown cost is 0), and a new product needs a name and
+    a unit price. The rows are saved in turn with the model's validation, so two rows cannot give
+    one barcode to two products. Answers one outcome per row: ("new", "update" or "skip", {field:
+    (old, new)}), or the ValidationError that refused the row; the others are saved all the same,
+    and a caller that wants all or nothing rolls back its transaction."""
+    _require(actor, "inventory.add_product", _("Your role may not import products."))
+    skus = [sku for sku, _values in rows]
+    products = {
+        product.sku: product for product in Product.objects.select_for_update().filter(sku__in=skus).order_by("pk")
+    }
+    outcomes = []
+    for sku, values in rows:
+        product = products.get(sku) or Product(sku=sku)
+        is_new = product.pk is None
+        missing = {
+            name: [message] for name, message in NEW_PRODUCT_NEEDS.items() if is_new and values.get(name) is None
+        }
+        changes = {
+            name: (getattr(product, name), value) for name, value in values.items() if getattr(product, name) != value
+        }
+        for name, (_old, value) in changes.items():
+            setattr(product, name, value)
+        errors = dict(missing)
+        try:
+            product.full_clean(exclude=list(missing))
+        except ValidationError as error:
+            errors.update(error.message_dict)
+        if errors:
+            if not is_new:
+                product.refresh_from_db()
+            outcomes.append(ValidationError(errors))
+            continue
+        if is_new or changes:
+            product.save()
+        products[sku] = product
+        outcomes.append(("new" if is_new else "update" if changes else "skip", changes))
+    return outcomes
 
 
 def _plan(demands, levels):

@@ -4,6 +4,7 @@ once and large ones through a background job."""
 
 import csv
 import io
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -14,9 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from orders import exports, services
+from core import jobs
+from core.models import Job
+from core.spreadsheets import exports, writing
+from logistics.exports import SHIPMENTS
+from orders import services
 from orders.admin.order import OrderAdmin
-from orders.models import BulkJob, Order
+from orders.exports import ORDER_LINES, ORDERS
+from orders.models import Order
 from tests.factories import ProductFactory, WarehouseFactory, advance, place, staff, stock
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +53,7 @@ def new_order(product, n, quantity=1, **overrides):
     return place(lines=[(product, quantity)], **values)
 
 
-def export(client, url=ORDER_EXPORT, *, query="", file_format="csv", kind=BulkJob.Kind.EXPORT_ORDERS, **headers):
+def export(client, url=ORDER_EXPORT, *, query="", file_format="csv", kind=ORDERS.kind.code, **headers):
     return client.post(f"{url}?{query}" if query else url, {"file_format": file_format, "kind": kind}, **headers)
 
 
@@ -118,7 +124,7 @@ def test_line_export_has_one_row_per_order_line(client, product):
     older = new_order(product, 1, quantity=2)
     newer = place(lines=[(product, 1), (other, 3)], phone="13900009999", address="文三路 99 号")
 
-    rows = csv_rows(export(client, kind=BulkJob.Kind.EXPORT_ORDER_LINES))
+    rows = csv_rows(export(client, kind=ORDER_LINES.kind.code))
 
     assert column(rows, "Order number") == [newer.number, newer.number, older.number]
     assert column(rows, "SKU") == ["TEA-001", "CUP-002", "TEA-001"]
@@ -132,7 +138,7 @@ def test_xlsx_holds_numbers_as_numbers_and_times_in_local_time(client, product):
 
     response = export(client, file_format="xlsx")
 
-    assert response["Content-Type"] == exports.Format.CONTENT_TYPES["xlsx"]
+    assert response["Content-Type"] == writing.Format.CONTENT_TYPES["xlsx"]
     assert 'filename="orders-' in response["Content-Disposition"]
     rows = xlsx_rows(b"".join(response.streaming_content))
     assert column(rows, "Total") == [float(order.total)]
@@ -174,7 +180,7 @@ def test_export_costs_the_same_queries_for_few_or_many_orders(client, product):
 
     def queries_for_export():
         with CaptureQueriesContext(connection) as captured:
-            csv_rows(export(client, kind=BulkJob.Kind.EXPORT_ORDER_LINES))
+            csv_rows(export(client, kind=ORDER_LINES.kind.code))
         return len(captured)
 
     new_order(product, 1)
@@ -214,7 +220,7 @@ def test_unreadable_list_filters_export_nothing(client, product):
 
     assert response.status_code == 302
     assert response["Location"] == ORDER_LIST
-    assert BulkJob.objects.count() == 0
+    assert Job.objects.count() == 0
 
 
 # --- large exports in the background -------------------------------------------------------------
@@ -234,12 +240,12 @@ def test_large_export_runs_in_the_background_and_offers_the_file(
     with django_capture_on_commit_callbacks(execute=True):
         response = export(client, file_format="xlsx", HTTP_ACCEPT_LANGUAGE="zh-hans")
 
-    job = BulkJob.objects.get()
+    job = Job.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:orders_order_export_job", args=[job.pk])
     assert (job.kind, job.status, job.created_by, job.processed, job.total) == (
-        BulkJob.Kind.EXPORT_ORDERS,
-        BulkJob.Status.DONE,
+        ORDERS.kind.code,
+        Job.Status.DONE,
         user,
         3,
         3,
@@ -266,7 +272,7 @@ def test_background_export_keeps_the_lists_filters_and_search(
     with django_capture_on_commit_callbacks(execute=True):
         export(client, query=f"warehouse={far_warehouse.pk}&o=3")  # sorted by time placed, oldest first
 
-    job = BulkJob.objects.get()
+    job = Job.objects.get()
     rows = list(csv.reader(io.StringIO(bytes(job.result_file).decode("utf-8-sig"))))
     assert column(rows, "Order number") == [order.number for order in wanted]
     searched = csv_rows(export(client, query=f"warehouse={far_warehouse.pk}&q=李四"))
@@ -281,10 +287,10 @@ def test_background_export_of_the_shipment_list(client, product, small_limit, dj
         advance(new_order(product, n), "shipped")
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = export(client, SHIPMENT_EXPORT, kind=BulkJob.Kind.EXPORT_SHIPMENTS)
+        response = export(client, SHIPMENT_EXPORT, kind=SHIPMENTS.kind.code)
 
-    job = BulkJob.objects.get()
-    assert (job.kind, job.status, job.total) == (BulkJob.Kind.EXPORT_SHIPMENTS, BulkJob.Status.DONE, 2)
+    job = Job.objects.get()
+    assert (job.kind, job.status, job.total) == (SHIPMENTS.kind.code, Job.Status.DONE, 2)
     download = client.get(reverse("admin:logistics_shipment_export_download", args=[job.pk]))
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
     assert len(rows) == 3
@@ -299,7 +305,7 @@ def test_export_job_is_seen_and_downloaded_only_by_its_creator(
         new_order(product, n)
     with django_capture_on_commit_callbacks(execute=True):
         export(client)
-    job = BulkJob.objects.get()
+    job = Job.objects.get()
 
     assert job.file_name in client.get(ORDER_EXPORT).content.decode()
 
@@ -313,39 +319,39 @@ def test_export_job_is_seen_and_downloaded_only_by_its_creator(
 def test_job_records_why_an_export_failed(product):
     user = staff("Customer service")
     new_order(product, 1)
-    job = exports.start_export(exports.ORDERS, Order.objects.all(), file_format="csv", actor=user)
+    job = exports.start_export(ORDERS, Order.objects.all(), file_format="csv", actor=user)
     user.groups.clear()
 
     with pytest.raises(Exception, match="may not export"):
         exports.run_export_job(job.pk)
 
     job.refresh_from_db()
-    assert job.status == BulkJob.Status.FAILED
-    assert job.errors == ["Your role may not export this list."]
+    assert job.status == Job.Status.FAILED
+    assert job.errors == [{"row": None, "column": "", "message": "Your role may not export this list."}]
     assert job.result_file is None
 
 
 def test_a_job_is_written_once(product):
     user = staff("Customer service")
     new_order(product, 1)
-    job = exports.start_export(exports.ORDERS, Order.objects.all(), file_format="csv", actor=user)
+    job = exports.start_export(ORDERS, Order.objects.all(), file_format="csv", actor=user)
 
     exports.run_export_job(job.pk)
-    first = BulkJob.objects.get(pk=job.pk)
+    first = Job.objects.get(pk=job.pk)
     exports.run_export_job(job.pk)
 
-    assert BulkJob.objects.get(pk=job.pk).finished_at == first.finished_at
+    assert Job.objects.get(pk=job.pk).finished_at == first.finished_at
 
 
 def test_a_tampered_job_query_is_refused(product):
     user = staff("Customer service")
-    job = exports.start_export(exports.ORDERS, Order.objects.all(), file_format="csv", actor=user)
-    BulkJob.objects.filter(pk=job.pk).update(parameters={**job.parameters, "query": "forged:value"})
+    job = exports.start_export(ORDERS, Order.objects.all(), file_format="csv", actor=user)
+    Job.objects.filter(pk=job.pk).update(parameters={**job.parameters, "query": "forged:value"})
 
     with pytest.raises(Exception, match="Signature"):
         exports.run_export_job(job.pk)
 
-    assert BulkJob.objects.get(pk=job.pk).status == BulkJob.Status.FAILED
+    assert Job.objects.get(pk=job.pk).status == Job.Status.FAILED
 
 
 @pytest.mark.postgres
@@ -356,17 +362,23 @@ def test_background_export_reports_progress_and_stores_the_file_in_parts_on_post
     user = staff("Customer service")
     for n in range(5):
         new_order(product, n)
-    monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
-    monkeypatch.setattr(exports, "FILE_PART_BYTES", 1024)  # the file reaches its row in several parts
+    monkeypatch.setattr(writing, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(jobs, "FILE_PART_BYTES", 1024)  # the file reaches its row in several parts
     seen = []
-    record = exports._record_progress
-    monkeypatch.setattr(exports, "_record_progress", lambda job_id, done: (seen.append(done), record(job_id, done)))
+    reporter = jobs.progress_reporter
 
-    job = exports.start_export(exports.ORDER_LINES, Order.objects.all(), file_format="xlsx", actor=user)
+    @contextmanager
+    def watched_reporter(job):
+        with reporter(job) as report:
+            yield lambda done: (seen.append(done), report(done))
+
+    monkeypatch.setattr(jobs, "progress_reporter", watched_reporter)
+
+    job = exports.start_export(ORDER_LINES, Order.objects.all(), file_format="xlsx", actor=user)
 
     job.refresh_from_db()
     assert seen == [2, 4, 5]
-    assert (job.status, job.processed, job.total) == (BulkJob.Status.DONE, 5, 5)
+    assert (job.status, job.processed, job.total) == (Job.Status.DONE, 5, 5)
     assert len(job.result_file) > 3 * 1024
     rows = xlsx_rows(bytes(job.result_file))
     assert column(rows, "Order number") == list(Order.objects.values_list("number", flat=True))
@@ -395,7 +407,7 @@ def test_operator_downloads_the_filtered_order_list_from_the_export_menu(browser
     page.goto(f"{ORDER_LIST}?status__exact=cancelled")
     page.locator("summary", has_text="Export").click()
     page.get_by_label("Format").select_option("csv")
-    page.get_by_label("Rows").select_option(BulkJob.Kind.EXPORT_ORDER_LINES)
+    page.get_by_label("Rows").select_option(ORDER_LINES.kind.code)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download").click()
     saved = tmp_path / download.value.suggested_filename

@@ -15,11 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
+from core import jobs
+from core.models import Job
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
 from orders import importers, services
-from orders.importers import jobs, workbooks
-from orders.models import BulkJob, Customer, IntakeSettings, Order, OrderEvent, OrderLine, Payment
+from orders.importers import workbooks
+from orders.models import Customer, IntakeSettings, Order, OrderEvent, OrderLine, Payment
 from orders.services.checks import describe
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, order_input, place, staff, stock
 
@@ -145,7 +147,7 @@ def test_the_check_previews_the_orders_to_create_and_writes_nothing(shop, clerk)
 
     job = check(content, actor=clerk)
 
-    assert job.status == BulkJob.Status.PREVIEWED
+    assert job.status == Job.Status.PREVIEWED
     assert job.errors == []
     assert (job.summary["orders"], job.summary["rows"], job.summary["to_create"]) == (2, 3, 2)
     assert [(o["channel_order_id"], o["lines"], o["total"], o["status"]) for o in job.summary["created"]] == [
@@ -163,7 +165,7 @@ def test_confirming_imports_every_order_with_its_lines_and_stock_reserved(shop, 
 
     done = confirm(job, actor=clerk)
 
-    assert done.status == BulkJob.Status.DONE
+    assert done.status == Job.Status.DONE
     assert done.summary["to_create"] == 2 and done.summary["confirmed"] == 2
     first = Order.objects.get(channel_order_id="A-1")
     assert first.status == Order.Status.CONFIRMED
@@ -254,7 +256,7 @@ def test_phone_numbers_as_people_and_excel_write_them_are_understood(shop, clerk
 
     job = confirm(check(xlsx([row("P-1", "SHIRT", 1, phone=written)]), actor=clerk), actor=clerk)
 
-    assert job.status == BulkJob.Status.DONE
+    assert job.status == Job.Status.DONE
     imported = Order.objects.get(channel_order_id="P-1")
     assert imported.phone == "+8613800138000"
     assert imported.customer == existing.customer
@@ -345,7 +347,7 @@ def test_a_csv_file_saved_by_chinese_excel_is_read(shop, clerk):
 
     job = confirm(check(content, actor=clerk, file_name="订单.csv"), actor=clerk)
 
-    assert job.status == BulkJob.Status.DONE
+    assert job.status == Job.Status.DONE
     assert Order.objects.get().recipient == "王小明"
 
 
@@ -431,7 +433,7 @@ def test_every_error_of_a_file_is_reported_at_once_in_row_order(shop, clerk):
         (3, "address"),
         (4, "payment_method"),
     ]
-    assert job.status == BulkJob.Status.FAILED
+    assert job.status == Job.Status.FAILED
     assert job.summary["errors"] == 4
     assert job.summary["to_create"] == 0
 
@@ -448,14 +450,14 @@ def test_a_missing_column_is_named_and_nothing_else_is_read(shop, clerk):
 def test_a_file_that_is_not_a_workbook_fails_with_a_clear_message(clerk):
     job = check(b"not a zip", actor=clerk)
 
-    assert job.status == BulkJob.Status.FAILED
+    assert job.status == Job.Status.FAILED
     assert job.errors[0]["message"] == "The file could not be opened as an Excel workbook (.xlsx)."
 
 
 def test_another_file_type_is_refused_before_anything_is_stored(clerk):
     with pytest.raises(ValueError, match="save it as .xlsx"):
         importers.start_order_import(file_name="orders.xls", content=b"...", actor=clerk)
-    assert not BulkJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_staff_without_the_right_to_enter_orders_may_not_import(shop):
@@ -480,7 +482,7 @@ def test_stock_that_ran_out_since_the_check_fails_the_whole_import_and_names_the
 
     failed = confirm(job, actor=clerk)
 
-    assert failed.status == BulkJob.Status.FAILED
+    assert failed.status == Job.Status.FAILED
     assert [(error["row"], error["message"][:26]) for error in failed.errors] == [(4, "Stock ran out since the ch")]
     assert Order.objects.count() == 1
     assert StockLevel.objects.get(product=shop["shirt"]).reserved == 20
@@ -493,7 +495,7 @@ def test_an_order_short_of_stock_already_at_the_check_is_imported_held_as_previe
 
     done = confirm(job, actor=clerk)
 
-    assert done.status == BulkJob.Status.DONE
+    assert done.status == Job.Status.DONE
     assert Order.objects.get().hold_reasons[0]["code"] == "out_of_stock"
 
 
@@ -504,7 +506,7 @@ def test_a_product_withdrawn_since_the_check_fails_the_whole_import(shop, clerk)
 
     failed = confirm(job, actor=clerk)
 
-    assert failed.status == BulkJob.Status.FAILED
+    assert failed.status == Job.Status.FAILED
     assert errors_of(failed) == {(3, "sku"): "SKU “SOCKS” is no longer sold."}
     assert not Order.objects.exists()
     assert not OrderLine.objects.exists()
@@ -603,7 +605,7 @@ def test_upload_preview_and_confirm_in_the_console(client, shop, clerk):
 
     response = upload(client, xlsx([row("A-1", "SHIRT", 2), row("A-2", "SOCKS", 1, phone="139 0000 0001")]))
 
-    job = BulkJob.objects.get()
+    job = Job.objects.get()
     assert response.url == reverse("admin:orders_order_import_job", args=[job.pk])
     page = client.get(response.url).text
     assert "2 orders will be created: 2 confirmed with stock reserved, 0 held for review." in page
@@ -624,8 +626,8 @@ def test_the_preview_lists_each_error_with_its_row_and_the_column_as_the_file_na
 
     page = client.get(response.url).text
     assert '<td class="oc-num">2</td><td>SKU</td><td>Unknown SKU “NOPE”.</td>' in page
-    assert reverse("admin:orders_order_import_errors", args=[BulkJob.objects.get().pk]) in page
-    assert reverse("admin:orders_order_import_confirm", args=[BulkJob.objects.get().pk]) not in page
+    assert reverse("admin:orders_order_import_errors", args=[Job.objects.get().pk]) in page
+    assert reverse("admin:orders_order_import_confirm", args=[Job.objects.get().pk]) not in page
 
 
 def test_a_file_of_another_type_is_refused_on_the_upload_form(client, clerk):
@@ -635,7 +637,7 @@ def test_a_file_of_another_type_is_refused_on_the_upload_form(client, clerk):
 
     assert response.status_code == 200
     assert "is not a file the import reads: save it as .xlsx (Excel) or .csv." in response.text
-    assert not BulkJob.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_the_template_and_the_errors_copy_are_downloaded_from_the_console(client, shop, clerk):
@@ -645,7 +647,7 @@ def test_the_template_and_the_errors_copy_are_downloaded_from_the_console(client
     assert load_workbook(io.BytesIO(template.content))["orders"]["A1"].value == "channel"
 
     upload(client, xlsx([row("E-1", "NOPE", 1)]))
-    errors = client.get(reverse("admin:orders_order_import_errors", args=[BulkJob.objects.get().pk]))
+    errors = client.get(reverse("admin:orders_order_import_errors", args=[Job.objects.get().pk]))
 
     assert errors["Content-Disposition"] == 'attachment; filename="orders-errors.xlsx"'
 
@@ -657,7 +659,7 @@ def test_a_large_file_runs_in_the_background_and_its_status_can_be_polled(client
 
     response = upload(client, content)
 
-    job = BulkJob.objects.get()
+    job = Job.objects.get()
     assert importers.runs_in_background(job)
     # The test backend runs the queued task at once; a worker would do the same later.
     status = client.get(reverse("admin:orders_order_import_status", args=[job.pk])).json()
@@ -679,9 +681,9 @@ def test_a_large_file_runs_in_the_background_and_its_status_can_be_polled(client
 
 def test_a_running_job_shows_a_progress_bar_that_polls_its_status(client, clerk):
     client.force_login(clerk)
-    job = BulkJob.objects.create(
-        kind=BulkJob.Kind.IMPORT_ORDERS,
-        status=BulkJob.Status.RUNNING,
+    job = Job.objects.create(
+        kind=importers.KIND.code,
+        status=Job.Status.RUNNING,
         file_name="big.xlsx",
         total=200,
         processed=50,
@@ -711,9 +713,9 @@ def test_past_imports_list_each_upload_with_its_outcome(client, shop, clerk):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_visible_to_other_connections_while_the_import_transaction_is_open(clerk):
-    job = BulkJob.objects.create(
-        kind=BulkJob.Kind.IMPORT_ORDERS,
-        status=BulkJob.Status.RUNNING,
+    job = Job.objects.create(
+        kind=importers.KIND.code,
+        status=Job.Status.RUNNING,
         file_name="big.xlsx",
         total=100,
         created_by=clerk,
@@ -723,7 +725,7 @@ def test_progress_is_visible_to_other_connections_while_the_import_transaction_i
         with jobs.progress_reporter(job) as report, transaction.atomic():
             report(40)
             with observer.cursor() as cursor:
-                cursor.execute("SELECT processed FROM orders_bulkjob WHERE id = %s", [job.pk])
+                cursor.execute("SELECT processed FROM core_job WHERE id = %s", [job.pk])
                 seen = cursor.fetchone()[0]
     finally:
         observer.close()

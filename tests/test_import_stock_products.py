@@ -1,22 +1,23 @@
-"""Importing the catalogue and stock counts from Excel or CSV in the console (django-import-export):
-a preview that writes nothing, English or Chinese headers, errors named with their column, all
-rows or none, and every count booked through the stock ledger."""
+"""Importing the catalogue and stock counts from Excel or CSV in the console (the core spreadsheet
+pipeline): a preview that writes nothing, English or Chinese headers, errors named with their row
+as Excel numbers it and their column, all rows or none, and every count booked through the stock
+ledger."""
 
 import io
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
+from core.models import Job
 from inventory.models import Product, StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
-from orders.models import BulkJob
 from tests.factories import ProductFactory, WarehouseFactory, place, staff, stock
 
 pytestmark = pytest.mark.django_db
 
-XLSX, CSV = "0", "1"
+XLSX, CSV = "xlsx", "csv"
 
 
 def workbook(rows):
@@ -31,8 +32,15 @@ def workbook(rows):
 
 
 def preview(client, model, rows, *, file_format=XLSX):
+    """Upload the rows and follow the console to the import's preview."""
     upload = workbook(rows) if file_format == XLSX else _csv(rows)
-    return client.post(reverse(f"admin:inventory_{model}_import"), {"import_file": upload, "format": file_format})
+    return client.post(reverse(f"admin:inventory_{model}_import"), {"file": upload}, follow=True)
+
+
+def _named(content, name):
+    file = io.BytesIO(content)
+    file.name = name
+    return file
 
 
 def _csv(rows):
@@ -42,18 +50,21 @@ def _csv(rows):
 
 
 def confirm(client, model, previewed):
-    form = previewed.context["confirm_form"]
-    assert form is not None, previewed.context["result"].invalid_rows
-    return client.post(reverse(f"admin:inventory_{model}_process_import"), form.initial)
+    url = previewed.context["confirm_url"]
+    assert url, previewed.context["job"].errors
+    return client.post(url)
 
 
 def invalid(previewed):
-    """{(row, column): messages} of the rows the preview refused."""
-    return {
-        (row.number, column): messages
-        for row in previewed.context["result"].invalid_rows
-        for column, messages in row.field_specific_errors.items()
-    }
+    """{(row, column): messages} of the problems the preview found."""
+    found = {}
+    for error in previewed.context["job"].errors:
+        found.setdefault((error["row"], error["column"]), []).append(error["message"])
+    return found
+
+
+def actions(previewed):
+    return [row["action"] for row in previewed.context["preview"]]
 
 
 @pytest.fixture
@@ -81,7 +92,7 @@ def test_a_product_file_with_chinese_headers_adds_new_skus_and_updates_known_one
 
     previewed = preview(client, "product", rows)
 
-    assert [row.import_type for row in previewed.context["result"].valid_rows()] == ["update", "new"]
+    assert actions(previewed) == ["update", "new"]
     assert Product.objects.get(sku="SHIRT").name == "Old name"
     assert not Product.objects.filter(sku="1001").exists()
 
@@ -116,10 +127,10 @@ def test_product_rows_in_error_are_named_with_their_column_and_nothing_can_be_co
     previewed = preview(client, "product", rows)
 
     errors = invalid(previewed)
-    assert errors[2, "unit_price"] == ["Ensure this value is greater than or equal to 0."]
-    assert errors[3, "barcode"] == ["Product with this Barcode already exists."]
-    assert errors[4, "fragile"] == ["Write yes or no (是 / 否)."]
-    assert previewed.context.get("confirm_form") is None
+    assert errors[3, "unit_price"] == ["Ensure this value is greater than or equal to 0."]
+    assert errors[4, "barcode"] == ["Product with this Barcode already exists."]
+    assert errors[5, "fragile"] == ["Write yes or no (是 / 否)."]
+    assert previewed.context["confirm_url"] == ""
     assert not Product.objects.filter(sku="OK").exists()
 
 
@@ -154,7 +165,7 @@ def test_a_stock_count_file_books_each_difference_through_the_ledger(client, war
 
     previewed = preview(client, "stocklevel", rows)
 
-    assert [row.import_type for row in previewed.context["result"].valid_rows()] == ["update", "skip"]
+    assert actions(previewed) == ["update", "skip"]
     assert StockLevel.objects.get(product=shirt).on_hand == 10
 
     confirm(client, "stocklevel", previewed)
@@ -196,14 +207,14 @@ def test_stock_count_rows_in_error_are_named_with_their_column(client, manager, 
     previewed = preview(client, "stocklevel", rows)
 
     errors = invalid(previewed)
-    assert errors[1, "warehouse"] == ["Unknown warehouse “NOWHERE”."]
-    assert errors[2, "sku"] == ["Unknown SKU “NOPE”."]
-    assert errors[3, "counted"] == ["Enter the units counted: a whole number, zero or more."]
-    assert errors[4, "counted"] == ["Enter a whole number."]
-    assert errors[5, "counted"] == [
+    assert errors[2, "warehouse"] == ["Unknown warehouse “NOWHERE”."]
+    assert errors[3, "sku"] == ["Unknown SKU “NOPE”."]
+    assert errors[4, "counted"] == ["Enter the units counted: a whole number, zero or more."]
+    assert errors[5, "counted"] == ["Enter a whole number."]
+    assert errors[6, "counted"] == [
         "The count is below the 6 units reserved for orders; release or re-allocate them first."
     ]
-    assert previewed.context.get("confirm_form") is None
+    assert previewed.context["confirm_url"] == ""
     assert not StockMovement.objects.filter(kind=StockMovement.Kind.COUNT).exists()
 
 
@@ -219,7 +230,7 @@ def test_a_count_that_fails_at_confirmation_rolls_back_every_row(client, manager
     assert response.url == reverse("admin:inventory_stocklevel_import")
     messages = [str(message) for message in response.wsgi_request._messages]
     assert messages == [
-        "Nothing was imported: rows 2 fail now, though the preview passed them. Upload the file again to see why."
+        "Nothing was imported: rows 3 fail now, though the preview passed them. Upload the file again to see why."
     ]
     assert StockLevel.objects.get(product=socks).on_hand == 10
     assert not StockMovement.objects.filter(kind=StockMovement.Kind.COUNT).exists()
@@ -235,23 +246,138 @@ def test_only_staff_who_count_stock_import_counts(client):
     assert reverse("admin:inventory_stocklevel_receive_new") in page
 
 
-def test_an_upload_waits_for_confirmation_in_the_database_and_is_listed_with_past_imports(
-    client, manager, warehouse, settings
-):
-    settings.IMPORT_EXPORT_TMP_STORAGE_CLASS = "orders.importers.storage.BulkJobStorage"
+def test_an_upload_waits_for_confirmation_in_the_database_and_is_listed_with_past_imports(client, manager, warehouse):
     product = ProductFactory(sku="SHIRT")
     level = stock(product, warehouse, 3)
 
     previewed = preview(client, "stocklevel", [["warehouse", "sku", "counted"], ["HZ", "SHIRT", 5]])
 
-    job = BulkJob.objects.get()
-    assert (job.kind, job.status, job.file_name) == (BulkJob.Kind.IMPORT_STOCK, BulkJob.Status.PREVIEWED, "upload.xlsx")
-    assert previewed.context["confirm_form"].initial["import_file_name"] == str(job.pk)
+    job = Job.objects.get()
+    assert (job.kind, job.status, job.file_name) == ("import_stock", Job.Status.PREVIEWED, "upload.xlsx")
+    assert previewed.context["confirm_url"] == reverse("admin:inventory_stocklevel_import_confirm", args=[job.pk])
 
     confirm(client, "stocklevel", previewed)
 
     job.refresh_from_db()
-    assert job.status == BulkJob.Status.DONE
+    assert job.status == Job.Status.DONE
     level.refresh_from_db()
     assert level.on_hand == 5
     assert "upload.xlsx" in client.get(reverse("admin:orders_order_import_history")).text
+
+
+# --- errors as every import reports them, and the import's true state ------------------------------
+
+
+def test_a_text_price_is_a_sentence_on_its_cell_and_the_files_other_errors_are_reported_with_it(client, manager):
+    rows = [
+        ["sku", "name", "unit_price", "cost"],
+        ["CUP", "Cup", "twelve", "4"],
+        ["POT", "Pot", "30", "-2"],
+        ["", "No SKU", "5", "1"],
+    ]
+
+    previewed = preview(client, "product", rows)
+
+    assert invalid(previewed) == {
+        (2, "unit_price"): ["Enter an amount such as 12.50."],
+        (3, "cost"): ["Ensure this value is greater than or equal to 0."],
+        (4, "sku"): ["Enter the product's SKU."],
+    }
+    assert "ConversionSyntax" not in previewed.text
+    assert previewed.context["job"].status == Job.Status.FAILED
+    assert not Product.objects.exists()
+
+
+def test_errors_name_the_row_as_excel_shows_it_and_the_column_as_the_file_heads_it(client, manager):
+    rows = [["SKU", "名称", "单价"], ["CUP", "杯子", "-1"]]
+
+    previewed = preview(client, "product", rows)
+
+    assert '<td class="oc-num">2</td><td>单价</td><td>Ensure this value is greater than or equal to 0.</td>' in (
+        previewed.text
+    )
+
+
+def test_a_blank_cost_adds_a_new_product_at_cost_zero_and_keeps_a_known_products_cost(client, manager):
+    ProductFactory(sku="KNOWN", cost=Decimal("7.00"), weight_kg=Decimal("1.200"))
+    rows = [
+        ["sku", "name", "unit_price", "cost", "weight_kg"],
+        ["NEW", "New cup", "12", "", ""],
+        ["KNOWN", "Known pot", "30", "", " "],
+    ]
+
+    previewed = preview(client, "product", rows)
+    assert invalid(previewed) == {}
+    confirm(client, "product", previewed)
+
+    new, known = Product.objects.get(sku="NEW"), Product.objects.get(sku="KNOWN")
+    assert (new.cost, new.weight_kg) == (Decimal("0.00"), Decimal("0.000"))
+    assert (known.name, known.cost, known.weight_kg) == ("Known pot", Decimal("7.00"), Decimal("1.200"))
+
+
+def test_a_new_product_needs_a_name_and_a_price_and_a_sku_is_listed_once(client, manager):
+    rows = [["sku", "name", "unit_price"], ["CUP", "", ""], ["POT", "Pot", "3"], ["POT", "Pot again", "4"]]
+
+    previewed = preview(client, "product", rows)
+
+    assert invalid(previewed) == {
+        (2, "name"): ["Enter the name of the new product."],
+        (2, "unit_price"): ["Enter the unit price of the new product."],
+        (4, "sku"): ["SKU “POT” is also in row 3; a file holds each product once."],
+    }
+
+
+def test_past_imports_show_each_product_and_count_import_as_it_stands(client, manager, warehouse):
+    ProductFactory(sku="SHIRT")
+    preview(client, "product", [["sku", "unit_price"], ["SHIRT", "abc"]])
+    waiting = preview(client, "product", [["sku", "unit_price"], ["SHIRT", "9"]])
+    imported = preview(client, "stocklevel", [["warehouse", "sku", "counted"], ["HZ", "SHIRT", 3]])
+    confirm(client, "stocklevel", imported)
+
+    page = client.get(reverse("admin:orders_order_import_history")).text
+
+    failed, previewed, done = Job.objects.order_by("pk")
+    assert [job.status for job in (failed, previewed, done)] == ["failed", "previewed", "done"]
+    assert '<span class="oc-badge oc-job-failed">Failed</span>' in page
+    assert "<td>1 error</td>" in page
+    assert page.count("Checked, waiting for confirmation") == 1
+    assert reverse("admin:inventory_product_import_job", args=[failed.pk]) in page
+    assert reverse("admin:inventory_stocklevel_import_job", args=[done.pk]) in page
+    assert waiting.context["job"] == previewed
+
+
+def test_a_product_import_is_confirmed_once(client, manager):
+    previewed = preview(client, "product", [["sku", "name", "unit_price"], ["CUP", "Cup", "3"]])
+    confirm_url = previewed.context["confirm_url"]
+
+    client.post(confirm_url)
+    again = client.post(confirm_url, follow=True)
+
+    assert Product.objects.filter(sku="CUP").count() == 1
+    assert "This import cannot be confirmed (again)." in again.text
+
+
+def test_the_errors_copy_and_the_template_of_the_product_import(client, manager):
+    template = client.get(reverse("admin:inventory_product_import_template"))
+    sheet = load_workbook(io.BytesIO(template.content)).active
+    assert [cell.value for cell in sheet[1]][:3] == ["sku", "name", "barcode"]
+    assert [cell.value for cell in sheet[2]][:3] == ["SKU", "名称", "条码"]
+
+    previewed = preview(client, "product", [["SKU", "名称", "单价"], ["CUP", "杯子", "abc"]])
+    copy = client.get(reverse("admin:inventory_product_import_errors", args=[previewed.context["job"].pk]))
+
+    rows = list(load_workbook(io.BytesIO(copy.content)).active.iter_rows(values_only=True))
+    assert rows[0][-1] == "errors / 错误"
+    assert rows[1] == ("CUP", "杯子", "abc", "单价: Enter an amount such as 12.50.")
+
+
+def test_the_template_as_downloaded_checks_clean_with_nothing_to_import(client, manager):
+    template = client.get(reverse("admin:inventory_stocklevel_import_template")).content
+
+    response = client.post(
+        reverse("admin:inventory_stocklevel_import"), {"file": _named(template, "counts.xlsx")}, follow=True
+    )
+
+    assert response.context["job"].errors == []
+    assert response.context["confirm_url"] == ""
+    assert "Nothing to import: every row of the file matches what is stored." in response.text

@@ -1,6 +1,7 @@
 """Uploads in the shipping console: a sheet of tracking numbers that dispatches packed parcels, and a
-carrier's file of tracking events. Both are previewed with every problem by row and column, and
-applied all or nothing on confirmation."""
+carrier's file of tracking events. Both are previewed with every problem by row and column (named
+as the file's header names it, as every import names it), and applied all or nothing on
+confirmation."""
 
 import csv
 import io
@@ -149,7 +150,7 @@ def test_every_problem_is_named_by_row_and_column_and_nothing_is_dispatched(clie
 def test_a_missing_column_is_reported_on_the_header_row(client, coordinator):
     preview = upload(client, DISPATCH_UPLOAD, xlsx([["Order number", "Tracking number"], ["OC1", "SF1"]]))
 
-    assert problems(preview) == [(1, "Carrier", "This column is missing: add a header “carrier”.")]
+    assert problems(preview) == [(1, "carrier / 承运商", "The column “carrier / 承运商” is missing.")]
 
 
 def test_a_row_failing_at_confirmation_undoes_the_whole_sheet(client, coordinator, product, carrier):
@@ -168,7 +169,7 @@ def test_a_row_failing_at_confirmation_undoes_the_whole_sheet(client, coordinato
     response = confirm(client, DISPATCH_UPLOAD, preview)
 
     assert response.status_code == 200
-    assert [(row, column) for row, column, _message in problems(response)] == [(3, "Order number")]
+    assert [(row, column) for row, column, _message in problems(response)] == [(3, "order number")]
     assert status_of(first) == Order.Status.PACKED
     assert first.shipments.get().tracking_number == ""
 
@@ -331,10 +332,10 @@ def test_a_bad_events_row_names_its_cell_and_nothing_is_recorded(client, coordin
     preview = upload(client, EVENTS_UPLOAD, sheet)
 
     assert [(row, column) for row, column, _message in problems(preview)] == [
-        (3, "Time"),
-        (4, "Status"),
-        (5, "Exception kind"),
-        (6, "Tracking number"),
+        (3, "time"),
+        (4, "status"),
+        (5, "exception kind"),
+        (6, "tracking number"),
     ]
     assert preview.context["payload"] == ""
     assert not TrackingEvent.objects.exists()
@@ -355,7 +356,7 @@ def test_an_events_file_is_all_or_nothing_at_confirmation(client, coordinator, s
 
     response = confirm(client, EVENTS_UPLOAD, preview)
 
-    assert [(row, column) for row, column, _message in problems(response)] == [(3, "Tracking number")]
+    assert [(row, column) for row, column, _message in problems(response)] == [(3, "tracking number")]
     assert not TrackingEvent.objects.exists()
 
 

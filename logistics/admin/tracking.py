@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.spreadsheets.writing import XLSX_CONTENT_TYPE
 from inventory.forms import add_service_error
 from orders.admin.display import REFUSALS, refusal_message
 from orders.models import Order, PaymentMethod
@@ -109,9 +110,6 @@ class Upload:
     template_url_name: str
     template_file_name: str
     example: dict
-
-    def labels(self):
-        return {column.key: column.label for column in self.columns}
 
 
 def _dispatch_rows_to_payload(rows):
@@ -442,14 +440,15 @@ class TrackingViews:
         form = UploadForm()
         if request.method == "POST" and "payload" in request.POST:
             try:
-                rows = upload.from_payload(self.unsign(request, request.POST["payload"]))
+                data = self.unsign(request, request.POST["payload"])
             except signing.BadSignature:
                 messages.error(request, _("This preview is too old or was changed: upload the file again."))
                 return redirect(upload.url_name)
+            rows, names = upload.from_payload(data["rows"]), data["names"]
             try:
                 outcome = upload.apply(rows, actor=request.user)
             except services.UploadRefused as refusal:
-                return self.preview(request, upload, rows, problems=refusal.problems, payload="")
+                return self.preview(request, upload, rows, problems=refusal.problems, payload="", names=names)
             except REFUSALS as error:
                 messages.error(request, refusal_message(error))
                 return redirect(upload.url_name)
@@ -459,17 +458,19 @@ class TrackingViews:
             form = UploadForm(request.POST, request.FILES)
             if form.is_valid():
                 sheet = upload.read(form.cleaned_data["file"])
-                problems = [(error.row, error.column, error.message) for error in sheet.errors]
+                problems = [
+                    (problem["row"], problem["column"], problem["message"]) for problem in sheet.problems.sorted()
+                ]
                 payload = (
                     ""
                     if problems
                     else signing.dumps(
-                        {"user": request.user.pk, "rows": upload.to_payload(sheet.rows)},
+                        {"user": request.user.pk, "rows": upload.to_payload(sheet.rows), "names": sheet.names},
                         salt=UPLOAD_SALT,
                         compress=True,
                     )
                 )
-                return self.preview(request, upload, sheet.rows, problems=problems, payload=payload)
+                return self.preview(request, upload, sheet.rows, problems=problems, payload=payload, names=sheet.names)
         context = self.page_context(
             request,
             upload.title,
@@ -484,11 +485,12 @@ class TrackingViews:
         data = signing.loads(payload, salt=UPLOAD_SALT, max_age=UPLOAD_PREVIEW_MAX_AGE)
         if data.get("user") != request.user.pk:
             raise signing.BadSignature("preview of another person")
-        return data["rows"]
+        return data
 
-    def preview(self, request, upload, rows, *, problems, payload):
+    def preview(self, request, upload, rows, *, problems, payload, names):
         """Every row as it was read, with what confirming will do or, for each problem, its row,
-        column and reason; the confirm button only when there is no problem at all."""
+        column (as the file names it) and reason; the confirm button only when there is no problem
+        at all."""
         planned = upload.plan(rows) if rows and not any(row is None for row, _c, _m in problems) else []
         problems = sorted(
             {*problems, *((row.row, column, message) for row in planned for column, message in row.errors.items())},
@@ -496,15 +498,14 @@ class TrackingViews:
         )
         if problems:
             payload = ""
-        labels = upload.labels()
         by_row = {}
         for row, column, message in problems:
-            by_row.setdefault(row, []).append((labels.get(column, ""), message))
+            by_row.setdefault(row, []).append((upload.columns.name(column, names), message))
         context = self.page_context(
             request,
             upload.title,
             problems=[
-                {"row": row or "—", "column": labels.get(column, "—"), "message": message}
+                {"row": row or "—", "column": upload.columns.name(column, names) or "—", "message": message}
                 for row, column, message in problems
             ],
             rows=[
@@ -535,8 +536,7 @@ class TrackingViews:
     @staticmethod
     def template_download(upload):
         response = HttpResponse(
-            importers.template_workbook(upload.columns, upload.example),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            importers.template_workbook(upload.columns, upload.example), content_type=XLSX_CONTENT_TYPE
         )
         response["Content-Disposition"] = f'attachment; filename="{upload.template_file_name}"'
         return response

@@ -11,24 +11,29 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from core import jobs
+from core.spreadsheets import problems, reading
+from core.spreadsheets.console import ERRORS_SHOWN, RECENT_IMPORTS, UploadForm, import_outcome
+from core.spreadsheets.writing import XLSX_CONTENT_TYPE, Format
+from inventory.importers import PRODUCT_IMPORT, STOCK_COUNT_IMPORT
+
 from .. import importers
-from ..importers import reading, workbooks
-from ..importers.columns import COLUMNS_BY_KEY
-from ..models import BulkJob, Order
+from ..importers import workbooks
+from ..importers.columns import ORDER_COLUMNS
+from ..models import Order
 from ..services.checks import describe
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CONTENT_TYPES = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
-# Larger uploads are refused before they are read: 200,000 rows of an order file are about 15 MB.
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-ERRORS_SHOWN = 500
-RECENT_IMPORTS = 5
 LISTED_IMPORTS = 100
 PHASES = {
     "reading": _("Reading the file…"),
     "placing": _("Checking and placing orders…"),
 }
-FINISHED = (BulkJob.Status.PREVIEWED, BulkJob.Status.DONE, BulkJob.Status.FAILED)
+# The imports the past imports list, with the page of each kind's jobs.
+IMPORT_PAGES = {
+    importers.KIND: "admin:orders_order_import_job",
+    PRODUCT_IMPORT.kind: "admin:inventory_product_import_job",
+    STOCK_COUNT_IMPORT.kind: "admin:inventory_stocklevel_import_job",
+}
 
 
 def task_module():
@@ -39,24 +44,11 @@ def task_module():
     return imports
 
 
-class OrderImportForm(forms.Form):
+class OrderImportForm(UploadForm):
     file = forms.FileField(
         label=_("Excel or CSV file"),
         help_text=_("One row per order line, with the template's columns; English or Chinese headers."),
     )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        try:
-            reading.file_format(upload.name)
-        except reading.UnreadableFile as error:
-            raise forms.ValidationError(str(error)) from None
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                gettext("The file is larger than %(max)s MB; split it into several files.")
-                % {"max": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
-        return upload
 
 
 class OrderImportMixin:
@@ -86,7 +78,7 @@ class OrderImportMixin:
 
     def import_job(self, request, job_id):
         self.require_import_permission(request)
-        job = BulkJob.objects.filter(pk=job_id, kind=BulkJob.Kind.IMPORT_ORDERS).select_related("created_by").first()
+        job = jobs.job_of(job_id, [importers.KIND])
         if job is None:
             raise Http404(gettext("No order import %(id)s.") % {"id": job_id})
         return job
@@ -116,7 +108,7 @@ class OrderImportMixin:
             job = importers.start_order_import(file_name=upload.name, content=upload.read(), actor=request.user)
             task_module().start_check(job)
             return HttpResponseRedirect(reverse("admin:orders_order_import_job", args=[job.pk]))
-        recent = BulkJob.objects.filter(kind=BulkJob.Kind.IMPORT_ORDERS).select_related("created_by")[:RECENT_IMPORTS]
+        recent = jobs.jobs_of([importers.KIND])[:RECENT_IMPORTS]
         return self.import_page(
             request,
             "upload.html",
@@ -129,36 +121,33 @@ class OrderImportMixin:
 
     def import_template_view(self, request):
         self.require_import_permission(request)
-        response = HttpResponse(workbooks.template_workbook(), content_type=XLSX)
+        response = HttpResponse(workbooks.template_workbook(), content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = content_disposition_header(True, "order-import-template.xlsx")
         return response
 
     @staticmethod
     def import_row(job):
-        """A past import as the lists show it: the job, its page (order imports have one) and its outcome."""
-        url = reverse("admin:orders_order_import_job", args=[job.pk]) if job.kind == BulkJob.Kind.IMPORT_ORDERS else ""
+        """A past import as the lists show it: the job, its kind, its page and its outcome."""
+        kind = next(kind for kind in IMPORT_PAGES if kind.code == job.kind)
         summary = job.summary or {}
-        created, skipped, errors = summary.get("to_create", 0), summary.get("skipped", 0), summary.get("errors", 0)
-        if job.kind != BulkJob.Kind.IMPORT_ORDERS:
-            outcome = ""
-        elif job.status == BulkJob.Status.DONE:
+        created, skipped = summary.get("to_create", 0), summary.get("skipped", 0)
+        if kind != importers.KIND or job.status == jobs.Status.FAILED:
+            outcome = import_outcome(job)
+        elif job.status == jobs.Status.DONE:
             outcome = ngettext(
                 "%(created)s order created, %(skipped)s skipped",
                 "%(created)s orders created, %(skipped)s skipped",
                 created,
             ) % {"created": created, "skipped": skipped}
-        elif job.status == BulkJob.Status.FAILED and errors:
-            outcome = ngettext("%(count)s error", "%(count)s errors", errors) % {"count": errors}
-        elif job.status == BulkJob.Status.PREVIEWED:
+        elif job.status == jobs.Status.PREVIEWED:
             outcome = ngettext("%(count)s order to create", "%(count)s orders to create", created) % {"count": created}
         else:
             outcome = ""
-        return {"job": job, "url": url, "outcome": outcome}
+        return {"job": job, "kind": kind.label, "url": reverse(IMPORT_PAGES[kind], args=[job.pk]), "outcome": outcome}
 
     def import_history_view(self, request):
-        kinds = [BulkJob.Kind.IMPORT_ORDERS, BulkJob.Kind.IMPORT_PRODUCTS, BulkJob.Kind.IMPORT_STOCK]
         self.require_import_permission(request)
-        listed = BulkJob.objects.filter(kind__in=kinds).select_related("created_by")[:LISTED_IMPORTS]
+        listed = jobs.jobs_of(list(IMPORT_PAGES))[:LISTED_IMPORTS]
         return self.import_page(
             request, "history.html", gettext("Past imports"), imports=[self.import_row(job) for job in listed]
         )
@@ -166,29 +155,21 @@ class OrderImportMixin:
     def import_job_view(self, request, job_id):
         job = self.import_job(request, job_id)
         summary = job.summary or {}
-        headers = summary.get("headers", {})
-        errors = [
-            {
-                **error,
-                "column": headers.get(error["column"])
-                or (COLUMNS_BY_KEY[error["column"]].label if error["column"] in COLUMNS_BY_KEY else ""),
-            }
-            for error in job.errors[:ERRORS_SHOWN]
-        ]
-        may_confirm = job.status == BulkJob.Status.PREVIEWED and summary.get("to_create", 0) > 0
+        errors = problems.named(job.errors[:ERRORS_SHOWN], summary.get("headers", {}), ORDER_COLUMNS)
+        may_confirm = job.status == jobs.Status.PREVIEWED and summary.get("to_create", 0) > 0
         return self.import_page(
             request,
             "job.html",
             gettext("Order import: %(file)s") % {"file": job.file_name},
             job=job,
             summary=summary,
-            finished=job.status in FINISHED,
+            finished=job.status in jobs.FINISHED,
             phase=PHASES.get(job.parameters.get("phase", "")),
             errors=errors,
             errors_hidden=max(summary.get("errors", len(job.errors)) - len(errors), 0),
             # A dry run's order numbers were rolled back with everything else: only real ones are shown.
             created=[
-                self.described(order, placed=job.status == BulkJob.Status.DONE) for order in summary.get("created", [])
+                self.described(order, placed=job.status == jobs.Status.DONE) for order in summary.get("created", [])
             ],
             skipped=[self.described(order, placed=True) for order in summary.get("skipped_orders", [])],
             status_url=reverse("admin:orders_order_import_status", args=[job.pk]),
@@ -221,7 +202,7 @@ class OrderImportMixin:
                 "processed": job.processed,
                 "total": job.total,
                 "percent": job.progress_percent,
-                "finished": job.status in FINISHED,
+                "finished": job.status in jobs.FINISHED,
             }
         )
 
@@ -241,6 +222,6 @@ class OrderImportMixin:
         if not job.errors:
             raise Http404(gettext("This import has no errors."))
         content, file_name = workbooks.errors_copy(job)
-        response = HttpResponse(content, content_type=CONTENT_TYPES[reading.file_format(job.file_name)])
+        response = HttpResponse(content, content_type=Format.CONTENT_TYPES[reading.file_format(job.file_name)])
         response["Content-Disposition"] = content_disposition_header(True, file_name)
         return response

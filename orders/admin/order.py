@@ -10,6 +10,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
+from core.spreadsheets.console import ExportMixin
+
 from .. import selectors, services
 from ..events import ORDER_PAGE_SECTIONS
 from ..exports import ORDER_LINES, ORDERS
@@ -34,7 +36,6 @@ from .display import (
     refusal_message,
     status_badge,
 )
-from .exports import ExportMixin
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
 from .notifications import order_notification_rows

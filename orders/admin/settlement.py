@@ -15,10 +15,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from core.spreadsheets.writing import Format, write_xlsx_sheets
 from inventory.console import ReadOnlyAdminMixin
 
 from .. import selectors, services
-from ..exports import Format, write_xlsx_sheets
 from ..forms import ReconciliationForm, RefundRequestForm, RefundSettleForm, attach_service_errors
 from ..models import Payment, PaymentMethod, Refund
 from .display import REFUSALS, badge, money, refusal_message, short_datetime

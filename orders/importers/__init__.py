@@ -1,9 +1,10 @@
-"""Excel and CSV imports into the order cycle: orders (one row per line), read with openpyxl in
-read-only mode, checked in a dry run and then imported all or nothing through intake's
-`place_orders`. The job of each upload (its file, progress and outcome) is a BulkJob row."""
+"""Excel and CSV imports into the order cycle: orders (one row per line), read by the core
+spreadsheet pipeline, checked in a dry run and then imported all or nothing through intake's
+`place_orders`. The job of each upload (its file, progress and outcome) is a `core.Job`."""
 
 from .orders import (
     EXAMPLE_ORDER_ID,
+    KIND,
     PERMISSION,
     background_rows,
     check_order_import,
@@ -15,6 +16,7 @@ from .orders import (
 
 __all__ = [
     "EXAMPLE_ORDER_ID",
+    "KIND",
     "PERMISSION",
     "background_rows",
     "check_order_import",

@@ -5,37 +5,38 @@ held, orders already imported, every error with its row and column), then import
 confirmation, all of it or, if anything fails, nothing. Orders go through `place_orders`, intake's
 path for many orders, so they meet the same validation, risk rules and reservation as any other."""
 
-import logging
 import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from inventory.spreadsheets import cell_number, cell_text, comparable_header
+from core import jobs
+from core.models import Job
+from core.spreadsheets import cells as sheet_cells
+from core.spreadsheets import imports, reading
+from core.spreadsheets.cells import comparable
+from core.spreadsheets.problems import Problems
 
 from .. import services
-from ..models import BulkJob, Channel
+from ..models import Channel
 from ..services.phones import normalize_phone
-from . import cells, jobs, reading
-from .columns import COLUMNS_BY_KEY, ORDER_COLUMNS, is_header_row, read_header
-
-logger = logging.getLogger(__name__)
+from . import cells
+from .columns import LINE_COLUMNS, ORDER_COLUMNS
 
 # The channel order id of the template's example row: a row with it is never imported.
 EXAMPLE_ORDER_ID = "EXAMPLE-0001"
 # Files with more rows than this are checked and imported by a background worker, with a progress
 # bar; smaller ones (about a second's work) in the request. ORDER_IMPORT_BACKGROUND_ROWS overrides it.
 BACKGROUND_ROWS = 1_000
-# The most order lines one file may hold, and the most errors kept for the preview and the errors file.
+# The most order lines one file may hold.
 MAX_ROWS = 200_000
-MAX_ERRORS = 20_000
 # How many orders the preview lists by name; the counts cover all of them.
 LISTED_ORDERS = 200
 PERMISSION = "orders.add_order"
+KIND = jobs.JobKind("import_orders", gettext_lazy("Order import"))
 
 # place_order's field names, as the columns of the file.
 COLUMN_OF_FIELD = {
@@ -56,21 +57,21 @@ COLUMN_OF_FIELD = {
     "special_instructions": "note",
 }
 LINE_FIELD = re.compile(r"^lines\[(?P<number>\d+)\]\.(?P<field>\w+)$")
-# Intake holds an order with a missing address; in a file it is a mistake to correct.
+# Intake holds a new order with a missing address; in a file it is a mistake to correct.
 REQUIRED_HERE = ("province", "city", "address")
 # How each order-level column is read from its cell.
 READERS = {
-    "channel": cell_text,
-    "channel_order_id": cells.identifier,
-    "order_date": cells.moment,
+    "channel": sheet_cells.text,
+    "channel_order_id": sheet_cells.identifier,
+    "order_date": sheet_cells.moment,
     "payment_method": cells.payment_method,
-    "shipping_fee": cell_number,
-    "discount": cell_number,
-    "paid_amount": cell_number,
-    "phone": cells.identifier,
-    "postcode": cells.identifier,
+    "shipping_fee": sheet_cells.number_text,
+    "discount": sheet_cells.number_text,
+    "paid_amount": sheet_cells.number_text,
+    "phone": sheet_cells.identifier,
+    "postcode": sheet_cells.identifier,
 }
-ORDER_LEVEL = [column for column in ORDER_COLUMNS if not column.per_line]
+ORDER_LEVEL = [column for column in ORDER_COLUMNS if column.key not in LINE_COLUMNS]
 
 
 def background_rows():
@@ -95,28 +96,6 @@ class FileOrder:
         return {self.first_row} | {row for row, *_line in self.lines} | {row for _value, row in self.values.values()}
 
 
-class Problems:
-    """Errors by row and column, each cell named once, at most MAX_ERRORS kept."""
-
-    def __init__(self):
-        self.items, self.cells, self.rows, self.count = [], set(), set(), 0
-
-    def add(self, row, column, message):
-        if (row, column) in self.cells:
-            return
-        self.cells.add((row, column))
-        self.rows.add(row)
-        self.count += 1
-        if len(self.items) < MAX_ERRORS:
-            self.items.append({"row": row, "column": column, "message": str(message)})
-
-    def __bool__(self):
-        return bool(self.count)
-
-    def sorted(self):
-        return sorted(self.items, key=lambda item: (item["row"] or 0, item["column"]))
-
-
 @dataclass
 class ReadFile:
     orders: list
@@ -137,53 +116,28 @@ def _comparable(key, value):
 
 
 def read_orders(content, file_name):
-    """Read the file into orders (with their rows), noting every problem the file itself has:
-    missing columns, unreadable cells, rows of one order that disagree, a missing address."""
-    problems = Problems()
-    result = ReadFile(orders=[], problems=problems)
-    table = reading.rows(content, file_name)
-    header_row, header = next(table, (None, None))
-    if header is None:
-        problems.add(None, "", _("The file is empty."))
-        return result
-    positions, header_problems = read_header(header, ORDER_COLUMNS)
-    for key, message in header_problems:
-        problems.add(header_row, key, message)
-    if header_problems:
-        return result
-    result.headers = {key: str(header[position]).strip() for position, key in positions.items()}
+    """Read a file into orders with their rows, noting every problem the file itself has: missing
+    columns, unreadable cells, rows of one order that disagree."""
+    return _read(reading.Table(content, file_name, ORDER_COLUMNS, Problems(), max_rows=MAX_ROWS))
+
+
+def _read(table):
+    result = ReadFile(orders=[], problems=table.problems)
     by_key = {}
-    for number, row_cells in table:
-        if number == header_row + 1 and is_header_row(row_cells, ORDER_COLUMNS):
-            continue
-        result.rows += 1
-        if result.rows > MAX_ROWS:
-            problems.add(
-                number,
-                "",
-                _("A file may hold at most %(max)s rows; split it into several files.") % {"max": f"{MAX_ROWS:,}"},
-            )
-            break
-        values = {key: row_cells[position] for position, key in positions.items() if position < len(row_cells)}
-        order = _order_of_row(number, values, by_key, problems, result)
+    for number, values in table:
+        order = _order_of_row(number, values, by_key, table.problems, result)
         if order is not None:
-            _read_row(number, values, order, problems)
+            _read_row(number, values, order, table.problems)
+    result.rows = table.count
+    result.headers = table.names
     result.orders = list(by_key.values())
-    for order in result.orders:
-        for key in REQUIRED_HERE:
-            if not order.value(key):
-                problems.add(
-                    order.first_row,
-                    key,
-                    _("The order cannot be delivered without its %(column)s.") % {"column": COLUMNS_BY_KEY[key].label},
-                )
     return result
 
 
 def _order_of_row(number, values, by_key, problems, result):
     try:
-        channel_order_id = cells.identifier(values.get("channel_order_id"))
-    except cells.CellError as error:
+        channel_order_id = sheet_cells.identifier(values.get("channel_order_id"))
+    except sheet_cells.CellError as error:
         problems.add(number, "channel_order_id", error)
         return None
     if channel_order_id == EXAMPLE_ORDER_ID:
@@ -192,7 +146,7 @@ def _order_of_row(number, values, by_key, problems, result):
     if not channel_order_id:
         problems.add(number, "channel_order_id", _("Enter the channel order id; it tells which rows make one order."))
         return None
-    key = (comparable_header(cell_text(values.get("channel"))), channel_order_id)
+    key = (comparable(sheet_cells.text(values.get("channel"))), channel_order_id)
     if key not in by_key:
         by_key[key] = FileOrder(first_row=number)
     return by_key[key]
@@ -201,11 +155,11 @@ def _order_of_row(number, values, by_key, problems, result):
 def _read_row(number, values, order, problems):
     for column in ORDER_LEVEL:
         raw = values.get(column.key)
-        if cells.is_blank(raw):
+        if sheet_cells.is_blank(raw):
             continue
         try:
-            value = READERS.get(column.key, cell_text)(raw)
-        except cells.CellError as error:
+            value = READERS.get(column.key, sheet_cells.text)(raw)
+        except sheet_cells.CellError as error:
             problems.add(number, column.key, error)
             continue
         if column.key not in order.values:
@@ -223,9 +177,9 @@ def _read_row(number, values, order, problems):
     order.lines.append(
         (
             number,
-            cell_text(values.get("sku")),
-            cell_number(values.get("quantity")),
-            cell_number(values.get("unit_price")) or None,
+            sheet_cells.text(values.get("sku")),
+            sheet_cells.number_text(values.get("quantity")),
+            sheet_cells.number_text(values.get("unit_price")) or None,
         )
     )
 
@@ -234,8 +188,8 @@ def _channels():
     """Channels by code and by name, as a file may name them."""
     found = {}
     for channel in Channel.objects.all():
-        found.setdefault(comparable_header(channel.name), channel)
-        found[comparable_header(channel.code)] = channel
+        found.setdefault(comparable(channel.name), channel)
+        found[comparable(channel.code)] = channel
     return found
 
 
@@ -245,7 +199,7 @@ def order_inputs(read, problems):
     channels = _channels()
     inputs = []
     for order in read.orders:
-        channel = channels.get(comparable_header(order.value("channel")))
+        channel = channels.get(comparable(order.value("channel")))
         if channel is None and order.value("channel"):
             problems.add(
                 order.row_of("channel"),
@@ -292,6 +246,17 @@ def _report_refusal(order, error, problems):
         problems.add(row, column, " ".join(messages))
 
 
+def _report_missing_address(order, problems):
+    """A new order needs its address here; one imported before is recognised without it."""
+    for key in REQUIRED_HERE:
+        if not order.value(key):
+            problems.add(
+                order.first_row,
+                key,
+                _("The order cannot be delivered without its %(column)s.") % {"column": ORDER_COLUMNS[key].label},
+            )
+
+
 def _described(order, placed):
     return {
         "row": order.first_row,
@@ -314,7 +279,10 @@ def _place(read, inputs, actor, report):
     created, skipped, short = [], [], []
     counts = {"to_create": 0, "confirmed": 0, "held": 0, "skipped": 0}
     for order, outcome in zip(read.orders, outcomes, strict=True):
-        if isinstance(outcome, ValidationError):
+        refused = isinstance(outcome, ValidationError)
+        if refused or outcome.created:
+            _report_missing_address(order, problems)
+        if refused:
             _report_refusal(order, outcome, problems)
             continue
         placed = outcome.order
@@ -334,147 +302,70 @@ def _place(read, inputs, actor, report):
     return {**counts, "created": created, "skipped_orders": skipped, "short": short}
 
 
-def _summary(read, placed):
-    return {
-        "rows": read.rows,
-        "orders": len(read.orders),
-        "example_rows": read.example_rows,
-        "headers": read.headers,
-        "errors": read.problems.count,
-        **placed,
-    }
-
-
-def _place_file(job, *, actor, in_background, keep):
-    """Read the job's file and place its orders in one transaction, kept only when `keep(read,
-    placed)` says so. Returns (read, placed summary)."""
-    read = read_orders(bytes(job.source), job.file_name)
+def _apply(run):
+    """Read the job's file and place its orders in the run's transaction. At the import, an order
+    that would now go short of stock the check found is a problem: nothing is kept."""
+    read = _read(run.table(ORDER_COLUMNS, max_rows=MAX_ROWS))
     inputs = order_inputs(read, read.problems)
-    jobs.set_phase(job, "placing", total=len(inputs))
+    run.phase("placing", total=len(inputs))
     placed = {}
-    with jobs.progress_reporter(job) as report, transaction.atomic():
+    with run.writing():
         if inputs:
-            placed = _place(read, inputs, actor, report if in_background else None)
-        if not keep(read, placed):
-            transaction.set_rollback(True)
-    return read, placed
+            placed = _place(read, inputs, run.actor, run.report)
+        if not run.checking:
+            _report_new_shortages(run, placed)
+    return {"rows": read.rows, "orders": len(read.orders), "example_rows": read.example_rows, **placed}
 
 
-def _actor(user_id):
-    """The person who confirmed the import; None (the system) only when nobody did."""
-    return get_user_model().objects.get(pk=user_id) if user_id else None
+def _report_new_shortages(run, placed):
+    previewed_short = {
+        (channel_id, channel_order_id) for channel_id, channel_order_id, _row in run.job.summary.get("short", [])
+    }
+    for channel_id, channel_order_id, row in placed.get("short", []):
+        if (channel_id, channel_order_id) not in previewed_short:
+            run.problems.add(
+                row,
+                "",
+                _(
+                    "Stock ran out since the check: this order would now be held for missing stock. "
+                    "Check the file again to see the orders as they stand now."
+                ),
+            )
 
 
-def _require(actor):
-    if actor is not None and not actor.has_perm(PERMISSION):
-        raise PermissionDenied(_("Your role may not import orders."))
+ORDER_IMPORT = imports.SpreadsheetImport(
+    kind=KIND,
+    columns=ORDER_COLUMNS,
+    permission=PERMISSION,
+    refusal=gettext_lazy("Your role may not import orders."),
+    apply=_apply,
+    ready=lambda summary: summary.get("to_create", 0) > 0,
+)
 
 
-def start_order_import(*, file_name, content, actor):
+def start_order_import(*, file_name: str, content: bytes, actor) -> Job:
     """Take an uploaded file for checking; returns its job. The file is kept in the database, so
     any worker can read it."""
-    _require(actor)
-    reading.file_format(file_name)
-    return jobs.create_job(
-        kind=BulkJob.Kind.IMPORT_ORDERS,
-        file_name=file_name,
-        content=content,
-        actor=actor,
-        total=reading.count_rows(content, file_name),
-        parameters={"stage": "check"},
-    )
+    return imports.start(ORDER_IMPORT, file_name=file_name, content=content, actor=actor, count_up_to=background_rows())
 
 
-def runs_in_background(job):
-    """Whether the job is large enough for a worker. A workbook that does not say how many rows it
-    has counts as large."""
-    return not job.total or job.total > background_rows()
+def runs_in_background(job: Job) -> bool:
+    """Whether the job is large enough for a worker."""
+    return job.total > background_rows()
 
 
-def check_order_import(job_id, *, in_background=False):
+def check_order_import(job_id: int, *, in_background: bool = False) -> Job | None:
     """The dry run: place everything, note what happened, roll it all back."""
-    job = jobs.claim(job_id, stage="check")
-    if job is None:
-        return None
-    return _guarded(job, _check, in_background)
+    return imports.check(ORDER_IMPORT, job_id, in_background=in_background)
 
 
-def _check(job, in_background):
-    read, placed = _place_file(job, actor=job.created_by, in_background=in_background, keep=lambda *_: False)
-    status = BulkJob.Status.FAILED if read.problems else BulkJob.Status.PREVIEWED
-    return jobs.finish(job, status=status, summary=_summary(read, placed), errors=read.problems.sorted())
-
-
-def confirm_order_import(job_id, *, actor):
+def confirm_order_import(job_id: int, *, actor) -> Job | None:
     """The operator saw the preview and imports the file; returns the queued job, or None when it
     was confirmed already or cannot be (it has errors, or nothing to create)."""
-    _require(actor)
-    job = BulkJob.objects.filter(pk=job_id, kind=BulkJob.Kind.IMPORT_ORDERS).first()
-    if job is None or not job.summary.get("to_create"):
-        return None
-    return jobs.queue_stage(job_id, stage="import", from_status=BulkJob.Status.PREVIEWED, actor=actor)
+    return imports.confirm(ORDER_IMPORT, job_id, actor=actor)
 
 
-def import_order_file(job_id, *, in_background=False):
+def import_order_file(job_id: int, *, in_background: bool = False) -> Job | None:
     """The import: place everything again and keep it, unless an order fails now or would go short
     of stock that the preview found; then nothing is kept and the job lists why."""
-    job = jobs.claim(job_id, stage="import")
-    if job is None:
-        return None
-    return _guarded(job, _import, in_background)
-
-
-def _import(job, in_background):
-    previewed_short = {(channel_id, channel_order_id) for channel_id, channel_order_id, _row in job.summary["short"]}
-
-    def keep(read, placed):
-        for channel_id, channel_order_id, row in placed.get("short", []):
-            if (channel_id, channel_order_id) not in previewed_short:
-                read.problems.add(
-                    row,
-                    "",
-                    _(
-                        "Stock ran out since the check: this order would now be held for missing stock. "
-                        "Check the file again to see the orders as they stand now."
-                    ),
-                )
-        return not read.problems
-
-    read, placed = _place_file(
-        job,
-        actor=_actor(job.parameters.get("confirmed_by")),
-        in_background=in_background,
-        keep=keep,
-    )
-    summary = _summary(read, placed)
-    if read.problems:
-        return jobs.finish(job, status=BulkJob.Status.FAILED, summary=summary, errors=read.problems.sorted())
-    return jobs.finish(job, status=BulkJob.Status.DONE, summary=summary, errors=[])
-
-
-def _guarded(job, step, in_background):
-    """Run a stage; whatever goes wrong unexpectedly fails the job (with nothing written) instead
-    of leaving it running for ever."""
-    try:
-        return step(job, in_background)
-    except reading.UnreadableFile as error:
-        return jobs.finish(
-            job, status=BulkJob.Status.FAILED, summary={}, errors=[{"row": None, "column": "", "message": str(error)}]
-        )
-    except Exception:
-        logger.exception("Order import %s stopped", job.pk)
-        return jobs.finish(
-            job,
-            status=BulkJob.Status.FAILED,
-            summary={},
-            errors=[
-                {
-                    "row": None,
-                    "column": "",
-                    "message": _(
-                        "The import stopped on an unexpected error; nothing was written. "
-                        "The error is in the server log."
-                    ),
-                }
-            ],
-        )
+    return imports.run(ORDER_IMPORT, job_id, in_background=in_background)

@@ -1,0 +1,147 @@
+"""Every spreadsheet import that keeps its upload as a job runs the same way: the uploaded file
+becomes a job; the check runs the whole import in a transaction that is rolled back, so the preview
+shows exactly what the import will do and every problem of the file, each with its row and
+column; the operator confirms; the import runs again and keeps everything or, if anything is wrong
+now, nothing. What the rows mean is the import's `apply`, which writes only through its app's
+services; this module holds the stages around it."""
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .. import jobs
+from ..models import Job
+from . import reading
+from .problems import Problems
+
+logger = logging.getLogger(__name__)
+
+CHECK, IMPORT = "check", "import"
+
+
+@dataclass(frozen=True)
+class SpreadsheetImport:
+    """One kind of import. `apply(run)` reads the job's file and does the work through the app's
+    services inside `run.writing()`, notes every problem in `run.problems` and returns the summary
+    the job page shows; `ready(summary)` says whether a checked file has anything to import;
+    `refusal` is what a person without `permission` is told."""
+
+    kind: jobs.JobKind
+    columns: object
+    permission: str
+    refusal: str
+    apply: object
+    ready: object
+
+    def require(self, actor):
+        if actor is not None and not actor.has_perm(self.permission):
+            raise PermissionDenied(self.refusal)
+
+
+class ImportRun:
+    """One stage of one import job, as the import's `apply` sees it: the job, who acts, whether this
+    is the check or the import, where problems go and how progress is reported."""
+
+    def __init__(self, job, *, stage, actor, report):
+        self.job, self.stage, self.actor, self.report = job, stage, actor, report
+        self.problems = Problems()
+        self.headers = {}
+
+    @property
+    def checking(self):
+        return self.stage == CHECK
+
+    def table(self, columns, *, max_rows):
+        """The job's file read against `columns` (a `reading.Table`); its headers are kept for the
+        summary, so the problems name columns as the file does."""
+        table = reading.Table(bytes(self.job.source), self.job.file_name, columns, self.problems, max_rows=max_rows)
+        self.headers = table.names
+        return table
+
+    def phase(self, phase, *, total=None):
+        jobs.set_phase(self.job, phase, total=total)
+
+    @contextmanager
+    def writing(self):
+        """The transaction the import writes in: always rolled back after the check, and after the
+        import when it found a problem, so an import keeps all its rows or none."""
+        with transaction.atomic():
+            yield
+            if self.checking or self.problems:
+                transaction.set_rollback(True)
+
+
+def start(
+    spec: SpreadsheetImport, *, file_name: str, content: bytes, actor: Any, count_up_to: int | None = None
+) -> Job:
+    """Take an uploaded file for checking; returns its job. The file is kept in the database, so any
+    worker can read it; a file of another type is refused before anything is stored. The rows are
+    counted up to `count_up_to`, which is all a caller deciding where to run the check needs."""
+    spec.require(actor)
+    reading.file_format(file_name)
+    return jobs.create(
+        spec.kind,
+        stage=CHECK,
+        actor=actor,
+        file_name=file_name,
+        content=content,
+        total=reading.count_rows(content, file_name, stop_after=count_up_to),
+    )
+
+
+def check(spec: SpreadsheetImport, job_id: int, *, in_background: bool = False) -> Job | None:
+    """The dry run: do everything, note what happened, roll it all back. None when the job is not
+    waiting for its check."""
+    job = jobs.claim(job_id, stage=CHECK, phase="reading")
+    if job is None:
+        return None
+    return _run(spec, job, actor=job.created_by, in_background=in_background, done=jobs.Status.PREVIEWED)
+
+
+def confirm(spec: SpreadsheetImport, job_id: int, *, actor: Any) -> Job | None:
+    """The operator saw the preview and imports the file; returns the queued job, or None when it
+    was confirmed already or cannot be (it has errors, or nothing to import)."""
+    spec.require(actor)
+    job = jobs.job_of(job_id, [spec.kind])
+    if job is None or not spec.ready(job.summary):
+        return None
+    return jobs.queue_stage(job_id, stage=IMPORT, from_status=jobs.Status.PREVIEWED, actor=actor)
+
+
+def run(spec: SpreadsheetImport, job_id: int, *, in_background: bool = False) -> Job | None:
+    """The import: do everything again and keep it, unless a problem turns up now; then nothing is
+    kept and the job lists why. None when the job is not waiting to be imported."""
+    job = jobs.claim(job_id, stage=IMPORT, phase="reading")
+    if job is None:
+        return None
+    confirmed_by = job.parameters.get("confirmed_by")
+    # The person who confirmed the import acts; the system (None) only when nobody did.
+    actor = get_user_model().objects.get(pk=confirmed_by) if confirmed_by else None
+    return _run(spec, job, actor=actor, in_background=in_background, done=jobs.Status.DONE)
+
+
+def _run(spec, job, *, actor, in_background, done):
+    """Run a stage; whatever goes wrong unexpectedly fails the job (with nothing written) instead
+    of leaving it running for ever."""
+    try:
+        with jobs.progress_reporter(job) as report:
+            run = ImportRun(job, stage=job.parameters["stage"], actor=actor, report=report if in_background else None)
+            summary = spec.apply(run)
+    except reading.UnreadableFile as error:
+        return jobs.fail(job, error, summary={})
+    except Exception:
+        logger.exception("Import %s stopped", job.pk)
+        return jobs.fail(
+            job,
+            _("The import stopped on an unexpected error; nothing was written. The error is in the server log."),
+            summary={},
+        )
+    summary = {**summary, "headers": run.headers, "errors": run.problems.count}
+    status = jobs.Status.FAILED if run.problems else done
+    return jobs.finish(job, status=status, summary=summary, errors=run.problems.sorted())

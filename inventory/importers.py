@@ -1,0 +1,331 @@
+"""Excel and CSV imports of the catalogue and of stock counts, through the core spreadsheet pipeline
+(docs/architecture.md, "Spreadsheets"): the check shows every row as new, changed or unchanged, or
+every problem with its row and column; confirming imports all rows or, if any fails, none. Headers
+may be English or Chinese. Products are saved by `services.save_products`; stock counts are booked
+through `services.record_count`, so each one is a line in the stock ledger and a count is never
+written to a stock level directly."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.jobs import JobKind
+from core.spreadsheets import cells, imports
+from core.spreadsheets.columns import Column, Columns
+from core.spreadsheets.exports import field_label
+from core.spreadsheets.templates import Template
+
+from . import services
+from .models import Product, StockLevel, StockMovement, Warehouse
+
+# The most rows one file may hold, and the rows the preview lists one by one.
+MAX_ROWS = 20_000
+LISTED_ROWS = 500
+REFERENCE_LENGTH = StockMovement._meta.get_field("reference").max_length
+
+PRODUCT_COLUMNS = Columns(
+    Column(
+        "sku",
+        "sku",
+        "SKU",
+        required=True,
+        description=gettext_lazy("The product's SKU: a new SKU adds a product, a known one updates it."),
+        title=field_label(Product, "sku"),
+    ),
+    Column(
+        "name",
+        "name",
+        "名称",
+        description=gettext_lazy("The product's name; a new product needs one."),
+        title=field_label(Product, "name"),
+    ),
+    Column(
+        "barcode",
+        "barcode",
+        "条码",
+        description=gettext_lazy("The barcode on the goods; each barcode belongs to one product."),
+        title=field_label(Product, "barcode"),
+    ),
+    Column(
+        "unit_price",
+        "unit_price",
+        "单价",
+        description=gettext_lazy("The catalogue price of one unit; a new product needs one."),
+        title=field_label(Product, "unit_price"),
+    ),
+    Column(
+        "cost",
+        "cost",
+        "成本",
+        description=gettext_lazy("What one unit costs you; empty keeps the known cost (0 for a new product)."),
+        title=field_label(Product, "cost"),
+    ),
+    Column(
+        "weight_kg",
+        "weight_kg",
+        "重量",
+        description=gettext_lazy("The weight of one unit in kg."),
+        title=field_label(Product, "weight_kg"),
+    ),
+    Column(
+        "fragile",
+        "fragile",
+        "易碎",
+        description=gettext_lazy("yes or no (是 / 否)."),
+        title=field_label(Product, "fragile"),
+    ),
+    Column(
+        "active",
+        "active",
+        "在售",
+        description=gettext_lazy("yes or no (是 / 否): whether the product is sold."),
+        title=field_label(Product, "active"),
+    ),
+)
+# How each product column is read from its cell.
+PRODUCT_READERS = {
+    "sku": cells.identifier,
+    "name": cells.text,
+    "barcode": cells.identifier,
+    "unit_price": cells.amount,
+    "cost": cells.amount,
+    "weight_kg": cells.amount,
+    "fragile": cells.yes_no,
+    "active": cells.yes_no,
+}
+
+STOCK_COUNT_COLUMNS = Columns(
+    Column(
+        "warehouse",
+        "warehouse",
+        "仓库",
+        required=True,
+        description=gettext_lazy("The warehouse's code."),
+        title=field_label(StockLevel, "warehouse"),
+    ),
+    Column(
+        "sku",
+        "sku",
+        "SKU",
+        required=True,
+        description=gettext_lazy("The product's SKU."),
+        title=field_label(Product, "sku"),
+    ),
+    Column(
+        "counted",
+        "counted",
+        "盘点数量",
+        required=True,
+        description=gettext_lazy("The units on the shelf, reserved ones included: a whole number, zero or more."),
+    ),
+    Column(
+        "reference",
+        "reference",
+        "盘点单号",
+        description=gettext_lazy("The count's reference, kept in the stock ledger; empty: the file's name."),
+    ),
+)
+
+
+def _counts(outcomes):
+    return {action: sum(1 for outcome in outcomes if outcome == action) for action in ("new", "update", "skip")}
+
+
+# --- products -----------------------------------------------------------------------------------
+
+
+def _read_products(table, problems):
+    """(row number, sku, the values the row gives) of each row; a cell left empty gives nothing, so
+    the product keeps its value (a new one the model's default)."""
+    rows, first_row_of = [], {}
+    for number, values in table:
+        given = {}
+        for key, raw in values.items():
+            if cells.is_blank(raw):
+                continue
+            try:
+                given[key] = PRODUCT_READERS[key](raw)
+            except cells.CellError as error:
+                problems.add(number, key, error)
+        sku = given.pop("sku", "")
+        if not sku:
+            problems.add(number, "sku", _("Enter the product's SKU."))
+            continue
+        if sku in first_row_of:
+            problems.add(
+                number,
+                "sku",
+                _("SKU “%(sku)s” is also in row %(row)s; a file holds each product once.")
+                % {"sku": sku, "row": first_row_of[sku]},
+            )
+            continue
+        first_row_of[sku] = number
+        rows.append((number, sku, given))
+    return rows
+
+
+def _change_text(action, changes):
+    """What a row changes, as the preview says it: "unit price: 40.00 → 59.90; …", or the values
+    of a new product."""
+    if action == "new":
+        return "; ".join(f"{PRODUCT_COLUMNS[name].title}: {new}" for name, (_old, new) in changes.items())
+    return "; ".join(f"{PRODUCT_COLUMNS[name].title}: {old} → {new}" for name, (old, new) in changes.items())
+
+
+def _apply_products(run):
+    table = run.table(PRODUCT_COLUMNS, max_rows=MAX_ROWS)
+    rows = _read_products(table, run.problems)
+    run.phase("saving", total=len(rows))
+    actions, preview = [], []
+    with run.writing():
+        outcomes = services.save_products([(sku, given) for _number, sku, given in rows], actor=run.actor)
+        for (number, sku, _given), outcome in zip(rows, outcomes, strict=True):
+            if not isinstance(outcome, tuple):
+                run.problems.add_refusal(number, outcome)
+                continue
+            action, changes = outcome
+            actions.append(action)
+            if len(preview) < LISTED_ROWS:
+                preview.append({"row": number, "action": action, "cells": [sku, _change_text(action, changes)]})
+    return {"rows": table.count, **_counts(actions), "preview": preview}
+
+
+PRODUCT_IMPORT = imports.SpreadsheetImport(
+    kind=JobKind("import_products", gettext_lazy("Product import")),
+    columns=PRODUCT_COLUMNS,
+    permission="inventory.add_product",
+    refusal=gettext_lazy("Your role may not import products."),
+    apply=_apply_products,
+    ready=lambda summary: bool(summary.get("new") or summary.get("update")),
+)
+
+
+def product_template():
+    return Template(
+        PRODUCT_COLUMNS,
+        title="products",
+        amounts=("unit_price", "cost", "weight_kg"),
+        text=("sku", "barcode"),
+        wide=("name",),
+        notes=(),
+    ).workbook()
+
+
+# --- stock counts -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    row: int
+    warehouse: Warehouse
+    product: Product
+    counted: int
+    reference: str
+
+
+def _read_counts(table, problems, reference):
+    """The counts of the file's rows that name a known warehouse and SKU and a readable count."""
+    warehouses = {warehouse.code.casefold(): warehouse for warehouse in Warehouse.objects.all()}
+    rows = []
+    for number, values in table:
+        code = cells.text(values.get("warehouse"))
+        warehouse = warehouses.get(code.casefold())
+        if warehouse is None:
+            problems.add(number, "warehouse", _("Unknown warehouse “%(code)s”.") % {"code": code})
+        rows.append(
+            (
+                number,
+                warehouse,
+                cells.text(values.get("sku")),
+                _counted(number, values.get("counted"), problems),
+                cells.text(values.get("reference")) or reference,
+            )
+        )
+    products = Product.objects.in_bulk({sku for _number, _warehouse, sku, *_rest in rows}, field_name="sku")
+    counts, first_row_of = [], {}
+    for number, warehouse, sku, counted, row_reference in rows:
+        product = products.get(sku)
+        if product is None:
+            problems.add(number, "sku", _("Unknown SKU “%(sku)s”.") % {"sku": sku})
+            continue
+        if warehouse is None or counted is None:
+            continue
+        if (warehouse.pk, product.pk) in first_row_of:
+            problems.add(
+                number,
+                "sku",
+                _("%(sku)s is counted in %(warehouse)s in row %(row)s already; count each product once per warehouse.")
+                % {"sku": sku, "warehouse": warehouse.code, "row": first_row_of[warehouse.pk, product.pk]},
+            )
+            continue
+        first_row_of[warehouse.pk, product.pk] = number
+        counts.append(Count(number, warehouse, product, counted, row_reference[:REFERENCE_LENGTH]))
+    return counts
+
+
+def _counted(number, raw, problems):
+    try:
+        counted = cells.whole_number(raw)
+    except cells.CellError as error:
+        problems.add(number, "counted", error)
+        return None
+    if counted is None or counted < 0:
+        problems.add(number, "counted", _("Enter the units counted: a whole number, zero or more."))
+        return None
+    return counted
+
+
+def _apply_counts(run):
+    table = run.table(STOCK_COUNT_COLUMNS, max_rows=MAX_ROWS)
+    counts = _read_counts(table, run.problems, _("Count import %(file)s") % {"file": run.job.file_name})
+    run.phase("booking", total=len(counts))
+    actions, preview = [], []
+    with run.writing():
+        known = {
+            (level.warehouse_id, level.product_id): level.pk
+            for level in StockLevel.objects.filter(
+                warehouse__in={count.warehouse for count in counts}, product__in={count.product for count in counts}
+            )
+        }
+        levels = services.lock_stock_levels(known.values())
+        for count in counts:
+            level_id = known.get((count.warehouse.pk, count.product.pk))
+            before = levels[level_id].on_hand if level_id else 0
+            if level_id is None:
+                level_id = services.stock_level_for(count.product, count.warehouse).pk
+            try:
+                services.record_count(
+                    stock_level_id=level_id, counted=count.counted, actor=run.actor, reference=count.reference
+                )
+            except ValidationError as error:
+                run.problems.add_refusal(count.row, error)
+                continue
+            action = "new" if level_id not in levels else "update" if count.counted != before else "skip"
+            actions.append(action)
+            if len(preview) < LISTED_ROWS:
+                preview.append(
+                    {
+                        "row": count.row,
+                        "action": action,
+                        "cells": [count.warehouse.code, count.product.sku, f"{before} → {count.counted}"],
+                    }
+                )
+    return {"rows": table.count, **_counts(actions), "preview": preview}
+
+
+STOCK_COUNT_IMPORT = imports.SpreadsheetImport(
+    kind=JobKind("import_stock", gettext_lazy("Stock count import")),
+    columns=STOCK_COUNT_COLUMNS,
+    permission="inventory.count_stock",
+    refusal=gettext_lazy("Your role may not record stock counts."),
+    apply=_apply_counts,
+    ready=lambda summary: bool(summary.get("new") or summary.get("update")),
+)
+
+
+def stock_count_template():
+    return Template(
+        STOCK_COUNT_COLUMNS, title="stock counts", text=("warehouse", "sku", "reference"), notes=()
+    ).workbook()
