@@ -283,26 +283,14 @@ def _apply_counts(run):
     run.phase("booking", total=len(counts))
     actions, preview = [], []
     with run.writing():
-        known = {
-            (level.warehouse_id, level.product_id): level.pk
-            for level in StockLevel.objects.filter(
-                warehouse__in={count.warehouse for count in counts}, product__in={count.product for count in counts}
-            )
-        }
-        levels = services.lock_stock_levels(known.values())
-        for count in counts:
-            level_id = known.get((count.warehouse.pk, count.product.pk))
-            before = levels[level_id].on_hand if level_id else 0
-            if level_id is None:
-                level_id = services.stock_level_for(count.product, count.warehouse).pk
-            try:
-                services.record_count(
-                    stock_level_id=level_id, counted=count.counted, actor=run.actor, reference=count.reference
-                )
-            except ValidationError as error:
-                run.problems.add_refusal(count.row, error)
+        outcomes = services.record_counts(
+            [(count.product, count.warehouse, count.counted, count.reference) for count in counts], actor=run.actor
+        )
+        for count, outcome in zip(counts, outcomes, strict=True):
+            if isinstance(outcome, ValidationError):
+                run.problems.add_refusal(count.row, outcome)
                 continue
-            action = "new" if level_id not in levels else "update" if count.counted != before else "skip"
+            action, before = outcome
             actions.append(action)
             if len(preview) < LISTED_ROWS:
                 preview.append(

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from .models import StockLevel
+from .models import Product, StockLevel
 
 
 def lock_in_key_order(levels: QuerySet[StockLevel]) -> dict[int, StockLevel]:
@@ -27,3 +27,9 @@ def lock_stock_of_products(product_ids: Iterable[int]) -> dict[int, StockLevel]:
     reserve for many orders in turn takes all its locks up front, so it never waits for a row
     with a lower key while holding a higher one."""
     return lock_in_key_order(StockLevel.objects.filter(product_id__in=product_ids))
+
+
+def lock_products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
+    """Lock the products with these SKUs, in primary-key order; a catalogue upload changes them
+    locked alone, with nothing after them."""
+    return {product.sku: product for product in Product.objects.select_for_update().filter(sku__in=skus).order_by("pk")}

@@ -184,6 +184,37 @@ def record_count(*, stock_level_id, counted, actor=None, reference=""):
     return level
 
 
+@transaction.atomic
+def record_counts(counts, *, actor=None, reference=""):
+    """A count sheet: (product, warehouse, counted, reference) per line, each product once per
+    warehouse. Every stock level the sheet names is locked first, in key order, so a sheet never
+    waits for a row with a lower key while holding a higher one (docs/architecture.md, "Lock
+    order"); a level the warehouse has never held is made. Answers one outcome per line: ("new",
+    "update" or "skip", units on hand before), or the ValidationError that refused the line; the
+    others are booked all the same, and a caller that wants all or nothing rolls back."""
+    _require(actor, "inventory.count_stock", _("Your role may not record stock counts."))
+    existing = {
+        (level.product_id, level.warehouse_id): level.pk
+        for level in StockLevel.objects.filter(
+            product__in={product for product, *_rest in counts},
+            warehouse__in={warehouse for _product, warehouse, *_rest in counts},
+        )
+    }
+    before = {pk: level.on_hand for pk, level in locks.lock_stock_levels(existing.values()).items()}
+    outcomes = []
+    for product, warehouse, counted, line_reference in counts:
+        level_id = existing.get((product.pk, warehouse.pk)) or stock_level_for(product, warehouse).pk
+        try:
+            record_count(stock_level_id=level_id, counted=counted, actor=actor, reference=line_reference or reference)
+        except ValidationError as error:
+            outcomes.append(error)
+            continue
+        on_hand_before = before.get(level_id, 0)
+        action = "new" if level_id not in before else "update" if counted != on_hand_before else "skip"
+        outcomes.append((action, on_hand_before))
+    return outcomes
+
+
 # What a new product cannot be added without, with what the person is told.
 NEW_PRODUCT_NEEDS = {
     "name": _("Enter the name of the new product."),
@@ -202,9 +233,7 @@ def save_products(rows: list[tuple[str, dict]], *, actor=None) -> list[tuple[str
     and a caller that wants all or nothing rolls back its transaction."""
     _require(actor, "inventory.add_product", _("Your role may not import products."))
     skus = [sku for sku, _values in rows]
-    products = {
-        product.sku: product for product in Product.objects.select_for_update().filter(sku__in=skus).order_by("pk")
-    }
+    products = locks.lock_products_by_sku(skus)
     outcomes = []
     for sku, values in rows:
         product = products.get(sku) or Product(sku=sku)

@@ -141,3 +141,19 @@ def test_resolving_a_return_locks_in_the_lock_order():
 
     assert_in_lock_order(tables)
     assert tables[:2] == ["orders_order", "aftersales_returnrequest"]
+
+
+def test_a_count_sheet_locks_every_stock_level_it_names_before_booking_any():
+    from inventory import services as inventory
+
+    warehouse = WarehouseFactory()
+    products = [ProductFactory() for _n in range(3)]
+    levels = [stock(product, warehouse, 5) for product in products]
+    sheet = [(product, warehouse, 7, "") for product in reversed(products)]
+
+    with CaptureQueriesContext(connection) as queries:
+        inventory.record_counts(sheet, actor=staff("Warehouse operator"))
+
+    first_lock = next(query["sql"] for query in queries.captured_queries if "FOR UPDATE" in query["sql"])
+    assert all(re.search(rf"\b{level.pk}\b", first_lock) for level in levels)
+    assert 'ORDER BY "inventory_stocklevel"."id" ASC' in first_lock
