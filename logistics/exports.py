@@ -1,6 +1,7 @@
 """The shipment list's export (Excel or CSV, what the filtered list shows), and the admin mixin
 that offers it on the shipment list."""
 
+from core.permissions import Logistics
 from orders.admin.exports import ExportMixin
 from orders.exports import (
     Column,
@@ -37,7 +38,7 @@ SHIPMENTS = register(
         model=Shipment,
         label=Shipment._meta.verbose_name_plural,
         file_stem="shipments",
-        permission="logistics.view_shipment",
+        permission=Logistics.VIEW_SHIPMENT,
         columns=shipment_columns,
     )
 )

@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django_fsm import can_proceed, has_transition_perm
+from django_fsm import can_proceed
 
+from core.actors import stored_user
+from core.permissions import Logistics, Orders, require
+from core.transitions import TransitionRefused, ensure_allowed, record_transition
 from inventory.models import StockLevel, Warehouse
 from orders import services as orders
 from orders.models import Allocation, NotificationEvent, Order
@@ -39,21 +42,21 @@ MAX_PACKAGES = 99
 MAX_WEIGHT_KG = Decimal("9999")
 
 
-def _require(actor, permission, message):
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied(message)
+def _not_possible_now(shipment, bound_method):
+    return _("Shipment %(shipment)s is %(status)s now.") % {
+        "shipment": shipment,
+        "status": shipment.get_status_display(),
+    }
+
+
+def _not_for_this_role(shipment, bound_method):
+    return _("Your role may not do this with shipments.")
 
 
 def _step(shipment, bound_method, actor):
     """Take one shipment transition, refusing it with the shipment's current state when it is not
     possible now (usually: someone else was quicker)."""
-    if not can_proceed(bound_method):
-        raise orders.TransitionRefused(
-            _("Shipment %(shipment)s is %(status)s now.")
-            % {"shipment": shipment, "status": shipment.get_status_display()}
-        )
-    if actor is not None and not has_transition_perm(bound_method, actor):
-        raise PermissionDenied(_("Your role may not do this with shipments."))
+    ensure_allowed(shipment, bound_method, actor, refuse_state=_not_possible_now, refuse_role=_not_for_this_role)
     bound_method()
 
 
@@ -122,7 +125,7 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     shipment from that warehouse with its lines and the carrier service the rules choose, and
     confirmed orders move to picking. All or nothing: an order that cannot be picked there refuses
     the whole list, naming it."""
-    _require(actor, "orders.pick_order", _("Your role may not create pick lists."))
+    require(actor, Orders.PICK_ORDER, _("Your role may not create pick lists."))
     warehouse = Warehouse.objects.filter(pk=warehouse_id, active=True).first()
     if warehouse is None:
         raise ValidationError({"warehouse": _("Choose an active warehouse.")})
@@ -172,7 +175,7 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     if refused:
         raise ValidationError(_("No pick list was made: %(problems)s.") % {"problems": "; ".join(refused)})
 
-    wave = PickWave.objects.create(warehouse=warehouse, created_by=actor)
+    wave = PickWave.objects.create(warehouse=warehouse, created_by=stored_user(actor))
     shipments, line_rows = [], []
     for order in locked:
         parcel = [(products[line.pk], quantity) for line, quantity in waiting[order.pk].items()]
@@ -198,7 +201,7 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     ShipmentLine.objects.bulk_create(line_rows)
     for order in locked:
         if order.status == Order.Status.CONFIRMED:
-            orders.record_transition(order, order.start_picking, actor=actor, reason=str(wave))
+            record_transition(order, order.start_picking, actor=actor, reason=str(wave))
     return wave
 
 
@@ -218,7 +221,7 @@ def _locked_shipment(shipment_id, *, lock_order):
 
 def _ensure_packing(shipment):
     if shipment.status != Shipment.Status.PENDING:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s is %(status)s: there is nothing left to pack.")
             % {"shipment": shipment, "status": shipment.get_status_display()}
         )
@@ -228,7 +231,7 @@ def _ensure_packing(shipment):
 def pack_item(shipment_id, code, *, actor):
     """One scanned unit (by barcode or SKU) goes into the parcel. An item that is not in the
     parcel, or whose quantity is already complete, is refused and nothing changes."""
-    _require(actor, "orders.pick_order", _("Your role may not pack orders."))
+    require(actor, Orders.PICK_ORDER, _("Your role may not pack orders."))
     code = (code or "").strip()
     if not code:
         raise ValidationError({"code": _("Scan an item's barcode or type its SKU.")})
@@ -278,7 +281,7 @@ def _positive_decimal(value, field, limit):
 def finish_packing(shipment_id, *, weight_kg, package_count, actor):
     """Close the parcel once every line is complete, with its weight and number of packages. The
     order is packed when none of its goods is still waiting to be packed in any warehouse."""
-    _require(actor, "orders.pick_order", _("Your role may not pack orders."))
+    require(actor, Orders.PICK_ORDER, _("Your role may not pack orders."))
     weight = _positive_decimal(weight_kg, "weight_kg", MAX_WEIGHT_KG).quantize(Decimal("0.001"))
     try:
         packages = int(str(package_count).strip())
@@ -299,7 +302,7 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
             }
         )
     _step(shipment, shipment.pack, actor)
-    shipment.weight_kg, shipment.package_count, shipment.packed_by = weight, packages, actor
+    shipment.weight_kg, shipment.package_count, shipment.packed_by = weight, packages, stored_user(actor)
     if shipment.service:
         shipment.shipping_cost = shipment.service.fee_for(weight)
     shipment.save()
@@ -309,7 +312,7 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
         and order.status == Order.Status.PICKING
         and not _goods_waiting_to_pack(order)
     ):
-        orders.record_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
+        record_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
     return shipment
 
 
@@ -337,10 +340,10 @@ def create_repair_shipment(order_id, warehouse_id, lines, *, actor):
     `lines` are (order line id, quantity) pairs of the order. It is packed, dispatched and tracked
     like any parcel, with the service the shipping rules choose, but it moves no stock and never
     the order's status (see dispatch)."""
-    _require(actor, "logistics.add_shipment", _("Your role may not create parcels."))
+    require(actor, Logistics.ADD_SHIPMENT, _("Your role may not create parcels."))
     order = orders.lock_order(order_id)
     if order.status not in (Order.Status.DELIVERED, Order.Status.COMPLETED):
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Order %(number)s is %(status)s: only goods that reached the customer come back for repair.")
             % {"number": order.number, "status": order.get_status_display()}
         )
@@ -394,10 +397,10 @@ def create_repair_shipment(order_id, warehouse_id, lines, *, actor):
 @transaction.atomic
 def choose_carrier(shipment_id, service_id, *, actor):
     """A coordinator overrides the service the rules chose, before the parcel leaves."""
-    _require(actor, "logistics.choose_carrier", _("Your role may not choose carriers."))
+    require(actor, Logistics.CHOOSE_CARRIER, _("Your role may not choose carriers."))
     shipment = _locked_shipment(shipment_id, lock_order=True)
     if shipment.status not in Shipment.OPEN:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s has already left; its carrier cannot change.") % {"shipment": shipment}
         )
     service = (
@@ -465,10 +468,10 @@ def _set_tracking_number(shipment, carrier_id, tracking_number):
 @transaction.atomic
 def assign_tracking_number(shipment_id, carrier_id, tracking_number, *, actor):
     """Give a parcel that has not left yet its carrier's tracking number (for the label)."""
-    _require(actor, "logistics.record_tracking", _("Your role may not enter tracking numbers."))
+    require(actor, Logistics.RECORD_TRACKING, _("Your role may not enter tracking numbers."))
     shipment = _locked_shipment(shipment_id, lock_order=True)
     if shipment.status not in Shipment.OPEN:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s has already left; its tracking number cannot change.") % {"shipment": shipment}
         )
     _set_tracking_number(shipment, carrier_id, tracking_number)
@@ -481,10 +484,10 @@ def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
     ledger, the order is (partially) shipped, and the customer is told with the tracking link. A
     repair parcel carries the customer's own goods, which were never stock: it moves neither stock
     nor the order."""
-    _require(actor, "orders.dispatch_order", _("Your role may not dispatch orders."))
+    require(actor, Orders.DISPATCH_ORDER, _("Your role may not dispatch orders."))
     shipment = _locked_shipment(shipment_id, lock_order=True)
     if shipment.status != Shipment.Status.PACKED:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s is %(status)s: only a packed parcel can be dispatched.")
             % {"shipment": shipment, "status": shipment.get_status_display()}
         )
@@ -495,7 +498,7 @@ def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
     _step(shipment, shipment.dispatch, actor)
     transit_days = shipment.service.transit_days if shipment.service else DEFAULT_TRANSIT_DAYS
     shipment.expected_delivery_on = add_working_days(timezone.localdate(shipment.shipped_at), transit_days)
-    shipment.dispatched_by = actor
+    shipment.dispatched_by = stored_user(actor)
     shipment.save()
     if shipment.purpose == Shipment.Purpose.ORDER:
         orders.dispatch_from_warehouse(shipment.order_id, shipment.warehouse_id, actor=actor, reference=str(shipment))
@@ -521,12 +524,12 @@ EVENT_NOTIFICATIONS = {
 
 @transaction.atomic
 def record_tracking_event(
-    shipment_id, *, status, occurred_at, source, location="", description="", exception_kind="", actor=None
+    shipment_id, *, status, occurred_at, source, location="", description="", exception_kind="", actor
 ):
     """What a carrier reported about a parcel. The same report twice is kept once. A report moves
     the parcel on unless a later one has already arrived (carriers deliver reports out of order);
     a delivery report delivers the parcel, and the order once all its parcels are delivered."""
-    _require(actor, "logistics.record_tracking", _("Your role may not record tracking events."))
+    require(actor, Logistics.RECORD_TRACKING, _("Your role may not record tracking events."))
     return _apply_event(
         shipment_id,
         status=status,
@@ -542,11 +545,11 @@ def record_tracking_event(
 @transaction.atomic
 def mark_delivered(shipment_id, *, actor):
     """Staff record a delivery the carrier confirmed some other way (a phone call, a signed slip)."""
-    _require(actor, "orders.dispatch_order", _("Your role may not record deliveries."))
+    require(actor, Orders.DISPATCH_ORDER, _("Your role may not record deliveries."))
     shipment = _locked_shipment(shipment_id, lock_order=True)
     # Checked under the lock: of two people recording one delivery, the second is told.
     if not can_proceed(shipment.deliver):
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s is %(status)s now.")
             % {"shipment": shipment, "status": shipment.get_status_display()}
         )
@@ -577,7 +580,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
         raise ValidationError({"exception_kind": _("Say what went wrong: delayed, lost, damaged or address problem.")})
     shipment = _locked_shipment(shipment_id, lock_order=True)
     if shipment.status in Shipment.OPEN + [Shipment.Status.CANCELLED]:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s has not left the warehouse; tracking starts at dispatch.") % {"shipment": shipment}
         )
     event, created = TrackingEvent.objects.get_or_create(
@@ -589,7 +592,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
             "description": (description or "")[:255],
             "exception_kind": exception_kind,
             "source": source,
-            "recorded_by": actor,
+            "recorded_by": stored_user(actor),
         },
     )
     if not created:
@@ -644,7 +647,7 @@ WEBHOOK_TOKEN_BYTES = 32
 def issue_webhook_token(carrier_id, *, actor):
     """A new webhook token for a carrier, replacing any earlier one at once. Only its hash and first
     characters are kept: the returned token is shown once and cannot be read back."""
-    _require(actor, "logistics.change_carrier", _("Your role may not manage carrier webhook tokens."))
+    require(actor, Logistics.CHANGE_CARRIER, _("Your role may not manage carrier webhook tokens."))
     carrier = Carrier.objects.select_for_update().filter(pk=carrier_id).first()
     if carrier is None:
         raise ValidationError({"carrier": _("This carrier no longer exists.")})
@@ -779,7 +782,7 @@ def dispatch_by_upload(rows, *, actor):
     number; see selectors.plan_dispatch_upload for which parcel a row takes). All or nothing: a
     problem on any row, found now or while dispatching, refuses the whole sheet with UploadRefused
     and nothing is dispatched. Returns the dispatched shipments in the sheet's order."""
-    _require(actor, "orders.dispatch_order", _("Your role may not dispatch orders."))
+    require(actor, Orders.DISPATCH_ORDER, _("Your role may not dispatch orders."))
     numbers = {str(row.get("order_number", "")).strip().upper() for row in rows}
     _lock_orders_with_stock(Order.objects.filter(number__in=numbers).values_list("pk", flat=True))
     planned = plan_dispatch_upload(rows)
@@ -797,7 +800,7 @@ def dispatch_by_upload(rows, *, actor):
                     tracking_number=str(row.values["tracking_number"]).strip(),
                 )
             )
-        except (ValidationError, orders.TransitionRefused) as error:
+        except (ValidationError, TransitionRefused) as error:
             raise _refusal_of(row, error, "tracking_number") from error
     return dispatched
 
@@ -808,7 +811,7 @@ def record_events_by_upload(rows, *, actor):
     the parcels move in the order things happened. All or nothing: a problem on any row refuses
     the whole file with UploadRefused. An event already known is skipped. Returns (recorded,
     already known)."""
-    _require(actor, "logistics.record_tracking", _("Your role may not record tracking events."))
+    require(actor, Logistics.RECORD_TRACKING, _("Your role may not record tracking events."))
     numbers = {str(row.get("tracking_number", "")).strip() for row in rows}
     orders_concerned = Shipment.objects.filter(tracking_number__in=numbers - {""}).values_list("order_id", flat=True)
     list(Order.objects.select_for_update().filter(pk__in=orders_concerned).order_by("pk").values_list("pk", flat=True))
@@ -829,7 +832,7 @@ def record_events_by_upload(rows, *, actor):
                 exception_kind=row.values.get("exception_kind", ""),
                 actor=actor,
             )
-        except (ValidationError, orders.TransitionRefused) as error:
+        except (ValidationError, TransitionRefused) as error:
             raise _refusal_of(row, error, "tracking_number") from error
         recorded, known = recorded + created, known + (not created)
     return recorded, known
@@ -861,7 +864,9 @@ def _blocked_until(now, *, client, order_number):
     ]
     limits = [MAX_FAILED_LOOKUPS_PER_CLIENT, MAX_FAILED_LOOKUPS_PER_ORDER]
     # A limit frees up when the oldest of its last `limit` failures leaves the window.
-    ends = [times[-1] + TRACKING_LOOKUP_WINDOW for times, limit in zip(latest, limits, strict=False) if len(times) >= limit]
+    ends = [
+        times[-1] + TRACKING_LOOKUP_WINDOW for times, limit in zip(latest, limits, strict=False) if len(times) >= limit
+    ]
     return max(ends, default=None)
 
 

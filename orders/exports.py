@@ -34,10 +34,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from core.actors import stored_user
+from core.permissions import Orders, require
+
 from .models import BulkJob, Order, OrderLine, PaymentMethod
 from .services.phones import format_phone, mask_phone
 
-PHONE_PERMISSION = "orders.view_customer_phone"
 # Rows fetched from the database per round trip, and rows between two progress updates.
 CHUNK_ROWS = 2_000
 # Spreadsheet files stay in memory up to this size while they are written, then move to disk.
@@ -125,8 +127,7 @@ class Export:
         return f"{self.file_stem}-{stamp}.{file_format}"
 
     def check_permission(self, user):
-        if user is None or not user.has_perm(self.permission):
-            raise PermissionDenied(gettext("Your role may not export this list."))
+        require(user, self.permission, gettext("Your role may not export this list."))
 
     def rows_of(self, queryset, columns):
         """The list's rows, in the list's order, as tuples of the columns' values."""
@@ -174,7 +175,7 @@ def _order_columns(full_phone):
 
 
 def order_columns(user):
-    full_phone = user.has_perm(PHONE_PERMISSION)
+    full_phone = user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
     return _order_columns(full_phone) + [
         plain_column(Order, "subtotal"),
         plain_column(Order, "shipping_fee"),
@@ -191,7 +192,7 @@ def order_columns(user):
 
 
 def order_line_columns(user):
-    full_phone = user.has_perm(PHONE_PERMISSION)
+    full_phone = user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
     return _order_columns(full_phone) + [
         text_column(OrderLine, "sku", path="lines__sku"),
         text_column(OrderLine, "name", path="lines__name", header=field_label(OrderLine, "product")),
@@ -207,7 +208,7 @@ ORDERS = register(
         model=Order,
         label=_("One row per order"),
         file_stem="orders",
-        permission="orders.view_order",
+        permission=Orders.VIEW_ORDER,
         columns=order_columns,
     )
 )
@@ -217,7 +218,7 @@ ORDER_LINES = register(
         model=Order,
         label=_("One row per order line"),
         file_stem="order-lines",
-        permission="orders.view_order",
+        permission=Orders.VIEW_ORDER,
         columns=order_line_columns,
         then_by=("lines__id",),
     )
@@ -393,7 +394,7 @@ def start_export(export, queryset, *, file_format, actor, list_query=""):
                 "query": freeze_query(queryset),
                 "list_query": list_query,
             },
-            created_by=actor,
+            created_by=stored_user(actor),
         )
         transaction.on_commit(lambda: run_export.enqueue(job.pk))
     return job

@@ -23,6 +23,7 @@ from analytics.models import (
     DailyShipments,
     DailyStageTime,
 )
+from core.actors import SYSTEM
 from logistics import services as logistics
 from logistics.models import Shipment, TrackingEvent
 from orders import services as orders
@@ -191,7 +192,7 @@ def test_orders_placed_in_bulk_are_counted_like_single_ones(counted, products):
     ]
 
     with counted():
-        orders.place_orders(inputs)
+        orders.place_orders(inputs, actor=SYSTEM)
 
     row = DailyOrders.objects.get()
     assert (row.orders, row.gmv, row.paid_orders) == (3, Decimal("150.00"), 3)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core.actors import SYSTEM
 from orders.models import Order
 
 from ..models import Feedback, Ticket
@@ -101,7 +102,7 @@ def give_feedback(token, *, rating, comment=""):
             subject=subject,
             category=Ticket.Category.OTHER,
             severity=Ticket.Severity.HIGH,
-            actor=None,
+            actor=SYSTEM,
             description=comment,
             order_id=order.pk,
             source=Ticket.Source.FEEDBACK,

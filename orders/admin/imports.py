@@ -3,13 +3,14 @@ create, orders already imported, every error with its row and column), confirm, 
 file's progress on a page the operator may leave and come back to. Past imports are listed."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+
+from core.permissions import Orders, require
 
 from .. import importers
 from ..importers import reading, workbooks
@@ -62,7 +63,7 @@ class OrderImportForm(forms.Form):
 class OrderImportMixin:
     """Adds the order import pages to the order list's admin."""
 
-    import_permission = importers.PERMISSION
+    import_permission = Orders.ADD_ORDER
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -81,8 +82,7 @@ class OrderImportMixin:
         return super().changelist_view(request, extra_context)
 
     def require_import_permission(self, request):
-        if not request.user.has_perm(self.import_permission):
-            raise PermissionDenied
+        require(request.user, self.import_permission)
 
     def import_job(self, request, job_id):
         self.require_import_permission(request)

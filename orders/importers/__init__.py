@@ -4,7 +4,6 @@ read-only mode, checked in a dry run and then imported all or nothing through in
 
 from .orders import (
     EXAMPLE_ORDER_ID,
-    PERMISSION,
     background_rows,
     check_order_import,
     confirm_order_import,
@@ -15,7 +14,6 @@ from .orders import (
 
 __all__ = [
     "EXAMPLE_ORDER_ID",
-    "PERMISSION",
     "background_rows",
     "check_order_import",
     "confirm_order_import",

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
+from core.actors import stored_user
+
 from ..models import BulkJob
 
 Status = BulkJob.Status
@@ -20,7 +22,7 @@ def create_job(*, kind, file_name, content, actor, total, parameters):
         source=content,
         total=total or 0,
         parameters=parameters,
-        created_by=actor,
+        created_by=stored_user(actor),
     )
 
 
@@ -87,6 +89,7 @@ def queue_stage(job_id, *, stage, from_status, actor):
     if job is None or job.status != from_status:
         return None
     job.status = Status.QUEUED
-    job.parameters = {**job.parameters, "stage": stage, "confirmed_by": actor.pk if actor else None}
+    confirmer = stored_user(actor)
+    job.parameters = {**job.parameters, "stage": stage, "confirmed_by": confirmer.pk if confirmer else None}
     job.save(update_fields=["status", "parameters"])
     return job

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.actors import actor_from
+from core.permissions import Orders, require
 from inventory.spreadsheets import cell_number, cell_text, comparable_header
 
 from .. import services
@@ -35,7 +37,6 @@ MAX_ROWS = 200_000
 MAX_ERRORS = 20_000
 # How many orders the preview lists by name; the counts cover all of them.
 LISTED_ORDERS = 200
-PERMISSION = "orders.add_order"
 
 # place_order's field names, as the columns of the file.
 COLUMN_OF_FIELD = {
@@ -361,13 +362,12 @@ def _place_file(job, *, actor, in_background, keep):
 
 
 def _actor(user_id):
-    """The person who confirmed the import; None (the system) only when nobody did."""
-    return get_user_model().objects.get(pk=user_id) if user_id else None
+    """The person who confirmed the import, or the system when no person did."""
+    return actor_from(get_user_model().objects.get(pk=user_id) if user_id else None)
 
 
 def _require(actor):
-    if actor is not None and not actor.has_perm(PERMISSION):
-        raise PermissionDenied(_("Your role may not import orders."))
+    require(actor, Orders.ADD_ORDER, _("Your role may not import orders."))
 
 
 def start_order_import(*, file_name, content, actor):
@@ -400,7 +400,9 @@ def check_order_import(job_id, *, in_background=False):
 
 
 def _check(job, in_background):
-    read, placed = _place_file(job, actor=job.created_by, in_background=in_background, keep=lambda *_: False)
+    read, placed = _place_file(
+        job, actor=actor_from(job.created_by), in_background=in_background, keep=lambda *_: False
+    )
     status = BulkJob.Status.FAILED if read.problems else BulkJob.Status.PREVIEWED
     return jobs.finish(job, status=status, summary=_summary(read, placed), errors=read.problems.sorted())
 

@@ -2,15 +2,17 @@
 order row first, then its lines and stock (by primary key), so two people acting on one order at
 once are served one after the other and the second is told what happened."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.actors import person
+from core.permissions import Orders, require
+from core.transitions import TransitionRefused, ensure_allowed, record_transition
 from inventory import services as inventory
 
 from ..models import Allocation, NotificationEvent, Order, OrderNote, PaymentMethod
 from . import checks
-from .events import TransitionRefused, ensure_allowed, record_transition
 from .intake import reserve_lines, shortage_reason
 from .notifications import notify
 from .phones import mask_phone, normalize_phone
@@ -135,20 +137,18 @@ def record_delivery(order_id, *, actor, reason=""):
 
 @transaction.atomic
 def add_note(order_id, *, author, text):
-    if not author.has_perm("orders.add_ordernote"):
-        raise PermissionDenied(_("Your role may not add notes to orders."))
+    require(author, Orders.ADD_ORDERNOTE, _("Your role may not add notes to orders."))
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": _("Write the note first.")})
     order = Order.objects.get(pk=order_id)
-    return OrderNote.objects.create(order=order, author=author, text=text)
+    return OrderNote.objects.create(order=order, author=person(author), text=text)
 
 
 @transaction.atomic
 def update_delivery_address(order_id, *, actor, **fields):
     """A reviewer corrects where a held or confirmed order goes; the change is kept as a note."""
-    if not actor.has_perm("orders.review_order"):
-        raise PermissionDenied(_("Your role may not change delivery addresses."))
+    require(actor, Orders.REVIEW_ORDER, _("Your role may not change delivery addresses."))
     editable = {"recipient", "phone", "province", "city", "district", "address", "postcode"}
     unknown = set(fields) - editable
     if unknown:
@@ -178,5 +178,5 @@ def update_delivery_address(order_id, *, actor, **fields):
     if changes:
         order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
         order.save()
-        OrderNote.objects.create(order=order, author=actor, text=_("Address changed. ") + "; ".join(changes))
+        OrderNote.objects.create(order=order, author=person(actor), text=_("Address changed. ") + "; ".join(changes))
     return order

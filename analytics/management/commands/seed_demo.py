@@ -19,6 +19,9 @@ from django.utils import timezone, translation
 
 from aftersales.models import Feedback, ReturnRequest, Ticket
 from analytics import services as analytics
+from core.actors import SYSTEM
+from core.roles import MANAGER
+from core.transitions import TransitionRefused
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import low_stock
@@ -38,7 +41,6 @@ from orders.models import (
     Payment,
     Refund,
 )
-from orders.roles import MANAGER
 from orders.services import blocklist
 
 from ._demo_aftersales import AfterSalesStory
@@ -709,6 +711,7 @@ class Command(BaseCommand):
         elif plan.channel == "excel":
             discount = (subtotal * Decimal("0.05")).quantize(Decimal("0.01"))
         total = subtotal + shipping_fee - discount
+        # Staff enter the orders of these channels; the others arrive by themselves (the system's).
         entered_by = {"phone": users["service"], "excel": users["manager"], "store-jingan": users["manager"]}
         order = orders.place_order(
             orders.OrderInput(
@@ -730,7 +733,7 @@ class Command(BaseCommand):
                 placed_at=plan.placed_at,
                 special_instructions=plan.special_instructions,
             ),
-            actor=entered_by.get(plan.channel),
+            actor=entered_by.get(plan.channel, SYSTEM),
         ).order
         self.backdate(order, plan.placed_at, STEP_WRITES[orders.place_order])
         Customer.objects.filter(pk=order.customer_id, created_at__gte=self.started).update(created_at=plan.placed_at)
@@ -777,7 +780,7 @@ class Command(BaseCommand):
             )
         try:
             self.at(order, clock.after(0.3, 12), orders.approve, order.pk, actor=users["reviewer"])
-        except orders.TransitionRefused:
+        except TransitionRefused:
             self.at(order, clock.after(1, 24), orders.cancel, order.pk, actor=users["service"], reason=SOLD_OUT_REASON)
             return False
         return True
@@ -856,6 +859,7 @@ class Command(BaseCommand):
                 description=said,
                 exception_kind=kind,
                 source="webhook",
+                actor=SYSTEM,
             )
 
     def at(self, order, moment, service, *args, **kwargs):
