@@ -82,6 +82,38 @@ def goods_waiting(order_ids):
     return waiting
 
 
+def reserved_lines_in(warehouse, order_ids):
+    """The orders' goods reserved in one warehouse, as {order_id: {order line: quantity}}, the lines
+    with their products."""
+    waiting = defaultdict(lambda: defaultdict(int))
+    for allocation in (
+        Allocation.objects.filter(
+            line__order_id__in=order_ids,
+            state=Allocation.State.RESERVED,
+            stock_level__warehouse=warehouse,
+        )
+        .select_related("line__product")
+        .order_by("pk")
+    ):
+        waiting[allocation.line.order_id][allocation.line] += allocation.quantity
+    return waiting
+
+
+def goods_waiting_to_pack(order):
+    """Whether any warehouse still holds reserved goods of the order that are not in a packed parcel."""
+    reserved_in = set(
+        Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).values_list(
+            "stock_level__warehouse_id", flat=True
+        )
+    )
+    packed_in = set(
+        Shipment.objects.filter(order=order, status=Shipment.Status.PACKED, purpose=Shipment.Purpose.ORDER).values_list(
+            "warehouse_id", flat=True
+        )
+    )
+    return bool(reserved_in - packed_in)
+
+
 def warehouses_on_a_pick_list(order_ids):
     """{order_id: {warehouse_id, ...}} of the warehouses where the orders already have a parcel
     waiting to be packed or dispatched."""
@@ -100,6 +132,20 @@ def orders_by_id(order_ids):
 
 def active_warehouses():
     return Warehouse.objects.filter(active=True).order_by("priority", "code")
+
+
+def active_warehouse(warehouse_id):
+    """The active warehouse with this id, or None."""
+    return Warehouse.objects.filter(pk=warehouse_id, active=True).first()
+
+
+def warehouses_by_id(warehouse_ids):
+    return Warehouse.objects.in_bulk(warehouse_ids)
+
+
+def warehouse_codes():
+    """{warehouse id: code} of every warehouse."""
+    return dict(Warehouse.objects.values_list("pk", "code"))
 
 
 # Pick lists
@@ -253,12 +299,28 @@ def shipment_for_page(shipment_id):
     )
 
 
+def active_carrier_services():
+    """The carrier services a parcel may travel with now: active, of an active carrier."""
+    return CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
+
+
 def services_to_choose_from():
-    return (
-        CarrierService.objects.filter(active=True, carrier__active=True)
-        .select_related("carrier")
-        .order_by("carrier__name", "kind", "code")
-    )
+    return active_carrier_services().order_by("carrier__name", "kind", "code")
+
+
+def active_carrier_service(service_id):
+    """The active carrier service (of an active carrier) with this id, or None."""
+    return active_carrier_services().filter(pk=service_id).first()
+
+
+def active_carrier(carrier_id):
+    """The active carrier with this id, or None."""
+    return Carrier.objects.filter(pk=carrier_id, active=True).first()
+
+
+def tracking_number_taken(carrier, tracking_number, *, other_than):
+    """Whether another shipment than `other_than` has this tracking number of the carrier."""
+    return Shipment.objects.filter(carrier=carrier, tracking_number=tracking_number).exclude(pk=other_than.pk).exists()
 
 
 # Dispatch and tracking: uploads, the delivery-exceptions queue, the public tracking page
@@ -429,6 +491,15 @@ def parcels_of_order(order_id):
         .select_related("carrier", "service", "warehouse")
         .prefetch_related("lines__order_line__product")
         .order_by("warehouse__priority", "warehouse__code", "pk")
+    )
+
+
+def has_undelivered_parcels(order):
+    """Whether any parcel of the order's goods (not a repair parcel) is neither delivered nor cancelled."""
+    return (
+        order.shipments.filter(purpose=Shipment.Purpose.ORDER)
+        .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED])
+        .exists()
     )
 
 

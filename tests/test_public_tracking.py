@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.actors import SYSTEM
 from logistics import services
 from logistics.models import TrackingEvent, TrackingLookup
+from logistics.services import public_tracking
 from orders import services as orders
 from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, advance, place, stock
 
@@ -125,7 +126,7 @@ def test_wrong_guesses_are_recorded_per_client_and_order_number(client, order):
 def test_after_too_many_wrong_guesses_for_an_order_even_the_right_ending_is_refused_until_the_window_passes(
     client, order, product
 ):
-    for attempt in range(services.MAX_FAILED_LOOKUPS_PER_ORDER):
+    for attempt in range(public_tracking.MAX_FAILED_LOOKUPS_PER_ORDER):
         look_up(client, order.number, f"{attempt:04d}", address=f"192.0.2.{attempt}")
 
     refused = look_up(client, order.number, "5678", address="192.0.2.200")
@@ -134,14 +135,16 @@ def test_after_too_many_wrong_guesses_for_an_order_even_the_right_ending_is_refu
     assert "Too many attempts" in refused.content.decode()
     assert int(refused["Retry-After"]) > 0
     assert_reveals_nothing(refused, order, product)
-    assert TrackingLookup.objects.count() == services.MAX_FAILED_LOOKUPS_PER_ORDER
+    assert TrackingLookup.objects.count() == public_tracking.MAX_FAILED_LOOKUPS_PER_ORDER
 
-    TrackingLookup.objects.update(created_at=timezone.now() - services.TRACKING_LOOKUP_WINDOW - timedelta(seconds=1))
+    TrackingLookup.objects.update(
+        created_at=timezone.now() - public_tracking.TRACKING_LOOKUP_WINDOW - timedelta(seconds=1)
+    )
     assert look_up(client, order.number, "5678", address="192.0.2.200").status_code == 200
 
 
 def test_after_too_many_wrong_guesses_from_one_client_it_is_refused_for_every_order(client, order, product):
-    for attempt in range(services.MAX_FAILED_LOOKUPS_PER_CLIENT):
+    for attempt in range(public_tracking.MAX_FAILED_LOOKUPS_PER_CLIENT):
         look_up(client, f"OC000000-{attempt:06d}", "1111", address="203.0.113.9")
 
     refused = look_up(client, order.number, "5678", address="203.0.113.9")

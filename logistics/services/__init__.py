@@ -1,0 +1,36 @@
+"""The fulfilment use cases: pick lists, packing, carrier choice, dispatch and tracking. Console,
+uploads, the carrier webhook and the API call these and nothing else to change shipments; each
+function is one transaction."""
+
+from .cancellation import cancel_open_shipments
+from .carriers import issue_webhook_token
+from .dispatch import assign_tracking_number, choose_carrier, dispatch
+from .packing import finish_packing, pack_item
+from .pick_waves import create_pick_wave
+from .public_tracking import look_up_order_for_tracking
+from .repairs import create_repair_shipment
+from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, plan_parcels, why_not_pickable
+from .tracking import mark_delivered, record_tracking_event
+from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
+
+__all__ = [
+    "DEFAULT_TRANSIT_DAYS",
+    "UploadRefused",
+    "add_working_days",
+    "assign_tracking_number",
+    "cancel_open_shipments",
+    "choose_carrier",
+    "create_pick_wave",
+    "create_repair_shipment",
+    "dispatch",
+    "dispatch_by_upload",
+    "finish_packing",
+    "issue_webhook_token",
+    "look_up_order_for_tracking",
+    "mark_delivered",
+    "pack_item",
+    "plan_parcels",
+    "record_events_by_upload",
+    "record_tracking_event",
+    "why_not_pickable",
+]

@@ -1,0 +1,95 @@
+"""Pick lists: one list per warehouse for the chosen orders' goods waiting there."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core.actors import stored_user
+from core.permissions import Orders, require
+from core.transitions import record_transition
+from orders.models import Order
+
+from ..models import PickWave, Shipment, ShipmentLine
+from ..selectors import (
+    active_warehouse,
+    goods_waiting,
+    reserved_lines_in,
+    warehouse_codes,
+    warehouses_on_a_pick_list,
+)
+from .rules import choose_service, weight_of, why_not_pickable
+
+
+@transaction.atomic
+def create_pick_wave(warehouse_id, order_ids, *, actor):
+    """One pick list for the chosen orders' goods waiting in one warehouse: each order gets a
+    shipment from that warehouse with its lines and the carrier service the rules choose, and
+    confirmed orders move to picking. All or nothing: an order that cannot be picked there refuses
+    the whole list, naming it."""
+    require(actor, Orders.PICK_ORDER, _("Your role may not create pick lists."))
+    warehouse = active_warehouse(warehouse_id)
+    if warehouse is None:
+        raise ValidationError({"warehouse": _("Choose an active warehouse.")})
+    order_ids = sorted(set(order_ids))
+    if not order_ids:
+        raise ValidationError(_("Choose at least one order."))
+    locked = list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk"))
+    waiting = reserved_lines_in(warehouse, order_ids)
+    waiting_in = goods_waiting(order_ids)
+    on_lists_in = warehouses_on_a_pick_list(order_ids)
+    codes = warehouse_codes()
+    refused = [
+        reason.rstrip(".")
+        for order in locked
+        if (
+            reason := why_not_pickable(
+                order,
+                warehouse,
+                waiting_in=set(waiting_in[order.pk]),
+                on_lists_in=on_lists_in[order.pk],
+                warehouse_codes=codes,
+            )
+        )
+    ]
+    missing = set(order_ids) - {order.pk for order in locked}
+    if missing:
+        refused.append(
+            ngettext(
+                "%(count)d of the chosen orders no longer exists",
+                "%(count)d of the chosen orders no longer exist",
+                len(missing),
+            )
+            % {"count": len(missing)}
+        )
+    if refused:
+        raise ValidationError(_("No pick list was made: %(problems)s.") % {"problems": "; ".join(refused)})
+
+    wave = PickWave.objects.create(warehouse=warehouse, created_by=stored_user(actor))
+    shipments, line_rows = [], []
+    for order in locked:
+        parcel = [(line.product, quantity) for line, quantity in waiting[order.pk].items()]
+        weight = weight_of(parcel)
+        service, reason = choose_service(order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel))
+        shipments.append(
+            Shipment(
+                order=order,
+                warehouse=warehouse,
+                wave=wave,
+                carrier=service.carrier if service else None,
+                service=service,
+                service_reason=reason,
+                shipping_cost=service.fee_for(weight) if service else None,
+            )
+        )
+    Shipment.objects.bulk_create(shipments)
+    for shipment in shipments:
+        line_rows += [
+            ShipmentLine(shipment=shipment, order_line=line, quantity=quantity)
+            for line, quantity in waiting[shipment.order_id].items()
+        ]
+    ShipmentLine.objects.bulk_create(line_rows)
+    for order in locked:
+        if order.status == Order.Status.CONFIRMED:
+            record_transition(order, order.start_picking, actor=actor, reason=str(wave))
+    return wave

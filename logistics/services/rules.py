@@ -1,0 +1,139 @@
+"""The shipping rules: which carrier service a parcel travels with, and which orders a pick list
+takes. Pick lists apply them; the console shows what they would choose before a list is made."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from inventory.models import Warehouse
+from orders.models import Order
+
+from ..models import CarrierService, Shipment
+from ..selectors import active_carrier_services, warehouses_by_id
+
+DEFAULT_TRANSIT_DAYS = 3
+PICKABLE = [Order.Status.CONFIRMED, Order.Status.PICKING, Order.Status.PARTIALLY_SHIPPED]
+
+
+def add_working_days(start, days):
+    """The date `days` working days (Monday to Friday) after `start`."""
+    day = start
+    while days > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def weight_of(lines):
+    """Shipping weight of (product, quantity) pairs; at least 0.1 kg, since carriers bill so."""
+    weight = sum((product.weight_kg * quantity for product, quantity in lines), Decimal("0"))
+    return max(weight, Decimal("0.1"))
+
+
+def _cheapest(services, weight_kg):
+    return min(services, key=lambda s: (s.fee_for(weight_kg), s.transit_days, s.pk), default=None)
+
+
+def choose_service(order, *, weight_kg, fragile, repair=False):
+    """The carrier service the shipping rules pick for a parcel of an order, and the rule that
+    decided: fragile goods travel with special handling; an express request or a delivery window
+    that standard transit would miss goes express; cash on delivery needs a carrier that collects;
+    otherwise the cheapest for the weight. A `repair` parcel collects no cash and keeps no
+    delivery promise: those were the order's first delivery. Returns (None, "") when no active
+    service fits."""
+    candidates = list(active_carrier_services())
+    cod = not repair and order.collects_on_delivery
+    if cod:
+        candidates = [s for s in candidates if s.supports_cod]
+    if fragile:
+        candidates = [s for s in candidates if s.supports_fragile]
+        special = [s for s in candidates if s.kind == CarrierService.Kind.SPECIAL_HANDLING]
+        service = _cheapest(special or candidates, weight_kg)
+        return (service, Shipment.ServiceReason.FRAGILE) if service else (None, "")
+    cheapest = _cheapest(candidates, weight_kg)
+    express = [s for s in candidates if s.kind == CarrierService.Kind.EXPRESS]
+    if express and not repair:
+        if order.express_requested:
+            return _cheapest(express, weight_kg), Shipment.ServiceReason.EXPRESS_REQUESTED
+        if order.delivery_window_end and cheapest and _misses_window(cheapest, order.delivery_window_end):
+            return _cheapest(express, weight_kg), Shipment.ServiceReason.TIGHT_WINDOW
+    if cheapest is None:
+        return None, ""
+    return cheapest, (Shipment.ServiceReason.CASH_ON_DELIVERY if cod else Shipment.ServiceReason.CHEAPEST)
+
+
+def _misses_window(service, deliver_by):
+    today = timezone.localdate()
+    return add_working_days(today, service.transit_days) > timezone.localdate(deliver_by)
+
+
+# What the rules say before a pick list is made (read only: the console shows it ahead)
+
+
+@dataclass(frozen=True)
+class ParcelPlan:
+    """The parcel a warehouse would send for an order, and the service the shipping rules choose."""
+
+    warehouse: Warehouse
+    units: int
+    weight_kg: Decimal
+    service: CarrierService | None
+    reason: str
+    needs: tuple = ()
+
+    @property
+    def reason_label(self):
+        return Shipment.ServiceReason(self.reason).label if self.reason else ""
+
+    @property
+    def fee(self):
+        return self.service.fee_for(self.weight_kg) if self.service else None
+
+
+def plan_parcels(order, waiting):
+    """What create_pick_wave would choose for each warehouse holding goods of the order; `waiting`
+    maps warehouse ids to the (product, quantity) pairs waiting there (selectors.goods_waiting).
+    `needs` says what narrowed the choice, so a parcel no service fits can say why."""
+    warehouses = warehouses_by_id(list(waiting))
+    cod = order.collects_on_delivery
+    plans = []
+    for warehouse_id, parcel in waiting.items():
+        weight = weight_of(parcel)
+        fragile = any(product.fragile for product, _quantity in parcel)
+        service, reason = choose_service(order, weight_kg=weight, fragile=fragile)
+        needs = ((_("collects cash on delivery"),) if cod else ()) + ((_("takes fragile goods"),) if fragile else ())
+        plans.append(
+            ParcelPlan(
+                warehouse=warehouses[warehouse_id],
+                units=sum(q for _p, q in parcel),
+                weight_kg=weight,
+                service=service,
+                reason=reason,
+                needs=needs,
+            )
+        )
+    return sorted(plans, key=lambda plan: (plan.warehouse.priority, plan.warehouse.code))
+
+
+def why_not_pickable(order, warehouse, *, waiting_in, on_lists_in, warehouse_codes):
+    """Why create_pick_wave would refuse the order for a pick list of `warehouse`, or "" when it
+    would take it. `waiting_in` and `on_lists_in` are the ids of the warehouses holding its
+    reserved goods and those where it already is on a list; `warehouse_codes` names warehouses."""
+    values = {"number": order.number, "warehouse": warehouse.code, "status": order.get_status_display()}
+    if order.status not in PICKABLE:
+        return _("%(number)s is %(status)s: only confirmed orders, or orders being picked, go on a pick list.") % values
+    if warehouse.pk in on_lists_in:
+        return _("%(number)s is already on a pick list for %(warehouse)s.") % values
+    if warehouse.pk not in waiting_in:
+        elsewhere = sorted(warehouse_codes[pk] for pk in waiting_in if pk in warehouse_codes)
+        if not elsewhere:
+            return _("%(number)s has nothing waiting to be picked in any warehouse.") % values
+        return _("%(number)s has nothing waiting in %(warehouse)s; its goods wait in %(elsewhere)s.") % {
+            **values,
+            "elsewhere": ", ".join(elsewhere),
+        }
+    return ""
