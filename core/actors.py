@@ -23,6 +23,10 @@ class SystemActor:
     def __repr__(self) -> str:
         return "SYSTEM"
 
+    def __reduce__(self) -> str:
+        # Copied or pickled, it stays the one SYSTEM that `is SYSTEM` recognises.
+        return "SYSTEM"
+
 
 SYSTEM = SystemActor()
 

@@ -100,7 +100,7 @@ def test_twenty_buyers_racing_for_the_last_five_units_get_exactly_five_confirmed
         for n in range(20)
     ]
 
-    outcomes = race(*[partial(orders.place_order, data) for data in buyers])
+    outcomes = race(*[partial(orders.place_order, data, actor=SYSTEM) for data in buyers])
 
     results, errors = split(outcomes, orders.PlacementResult)
     assert errors == []
@@ -206,7 +206,7 @@ def test_ten_copies_of_one_channel_order_at_once_make_one_order():
     channel = ChannelFactory()
     copies = [order_input(channel, lines=[(product, 2)], channel_order_id="WEB-RETRY-1") for _copy in range(10)]
 
-    outcomes = race(*[partial(orders.place_order, data) for data in copies])
+    outcomes = race(*[partial(orders.place_order, data, actor=SYSTEM) for data in copies])
 
     results, errors = split(outcomes, orders.PlacementResult)
     assert errors == []
@@ -277,7 +277,7 @@ def test_a_stock_correction_racing_a_buyer_for_the_same_units_never_oversells():
     data = order_input(lines=[(product, 5)])
 
     placement, correction = race(
-        partial(orders.place_order, data),
+        partial(orders.place_order, data, actor=SYSTEM),
         lambda: inventory.adjust(stock_level_id=level.pk, change=-3, reason="water damage", actor=SYSTEM),
     )
 

@@ -2,6 +2,8 @@
 None that skipped every check, and the permission strings spelled in one place."""
 
 import ast
+import copy
+import pickle
 from decimal import Decimal
 from pathlib import Path
 
@@ -140,6 +142,11 @@ def test_the_system_passes_the_permission_of_every_transition_but_not_its_state(
     ensure_allowed(order, order.cancel, SYSTEM)
     with pytest.raises(TransitionRefused):
         ensure_allowed(order, order.complete, SYSTEM)
+
+
+def test_the_system_stays_the_one_system_when_copied_or_pickled():
+    assert copy.deepcopy(SYSTEM) is SYSTEM
+    assert pickle.loads(pickle.dumps(SYSTEM)) is SYSTEM
 
 
 def test_only_a_person_writes_a_note(product):

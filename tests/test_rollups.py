@@ -370,7 +370,7 @@ def test_concurrent_orders_payments_cancellations_and_pick_lists_lose_no_increme
     ]
 
     outcomes = race(
-        *[partial(orders.place_order, data) for data in buyers],
+        *[partial(orders.place_order, data, actor=SYSTEM) for data in buyers],
         *[
             partial(logistics.create_pick_wave, warehouse_id, ids, actor=operator)
             for (warehouse_id, ids), operator in zip(waiting.items(), operators, strict=True)
