@@ -1,7 +1,7 @@
 """Returns in the channel API: a channel asks for a return of one of its own orders, reads it back,
-and finds its orders' returns in the order's detail. Logistics cannot know of after-sales, so the
-order views of `logistics.api` are extended here once more, and this is the order viewset the API
-serves. Every change goes through `aftersales.services.returns`, as the console's do."""
+and finds its orders' returns in the order's detail (`order_returns`, subscribed to
+orders.events.ORDER_API_PARTS). Every change goes through `aftersales.services.returns`, as the
+console's do."""
 
 import re
 from functools import partial
@@ -10,17 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_serializer,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
 from core.actors import SYSTEM
-from logistics import api as logistics_api
 from orders import selectors as order_selectors
 from orders.api.idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from orders.api.problems import (
@@ -33,7 +27,7 @@ from orders.api.problems import (
     problem_responses,
     service_errors,
 )
-from orders.api.serializers import MAX_LINES, moment
+from orders.api.serializers import MAX_LINES, OrderPart, moment
 from orders.api.views import ChannelAPIMixin
 from orders.services.intake import MAX_LINE_QUANTITY
 
@@ -120,17 +114,13 @@ class ReturnSerializer(ReturnSummarySerializer):
     updated_at = moment()
 
 
-@extend_schema_serializer(component_name="Order")
-class OrderWithReturnsSerializer(logistics_api.OrderWithShipmentsSerializer):
-    returns = ReturnSummarySerializer(many=True, read_only=True)
-
-
-class OrderViewSet(logistics_api.OrderViewSet):
-    serializer_class = OrderWithReturnsSerializer
-
-    def detail_lookups(self):
-        returns = ReturnRequest.objects.order_by("created_at", "id")
-        return [*super().detail_lookups(), Prefetch("returns", queryset=returns)]
+def order_returns() -> OrderPart:
+    """The order's returns, oldest first, as the channel API's order shows them."""
+    return OrderPart(
+        name="returns",
+        field=ReturnSummarySerializer(many=True, read_only=True),
+        lookup=Prefetch("returns", queryset=ReturnRequest.objects.order_by("created_at", "id")),
+    )
 
 
 # Returns ----------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,15 +7,21 @@ class AftersalesConfig(AppConfig):
     verbose_name = _("After-sales")
 
     def ready(self):
-        from orders.services.acceptance import completion_blockers
-        from orders.services.notifications import MESSAGE_CONTEXT_EXTRAS
+        """After-sales takes part in the order's work through the order app's events
+        (docs/architecture.md, "Events")."""
+        from orders import events as order_events
 
-        from .models import ReturnRequest, Ticket
-        from .services.feedback import feedback_url
+        from . import api
+        from .admin.returns import order_returns_card
+        from .admin.tickets import order_tickets_section
+        from .selectors.returns import orders_with_open_returns
+        from .selectors.tickets import orders_with_open_complaints
+        from .services.feedback import message_context
 
         # A delivered order is not completed while a return or a complaint about it is still open.
-        completion_blockers.append(lambda: Q(returns__status__in=ReturnRequest.OPEN))
-        completion_blockers.append(lambda: Q(tickets__status__in=Ticket.OPEN))
-        # Messages to customers may link to the feedback page ({{ feedback_url }}); the delivered
-        # message does (migration 0002).
-        MESSAGE_CONTEXT_EXTRAS.append(lambda order: {"feedback_url": feedback_url(order)})
+        order_events.COMPLETION_BLOCKERS.subscribe(orders_with_open_returns)
+        order_events.COMPLETION_BLOCKERS.subscribe(orders_with_open_complaints)
+        order_events.MESSAGE_CONTEXT.subscribe(message_context)
+        order_events.ORDER_PAGE_SECTIONS.subscribe(order_returns_card)
+        order_events.ORDER_PAGE_SECTIONS.subscribe(order_tickets_section)
+        order_events.ORDER_API_PARTS.subscribe(api.order_returns)

@@ -7,4 +7,17 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers that keep the rollups current)
+        """The dashboard's rollups follow what the order and logistics services announce
+        (docs/architecture.md, "Events")."""
+        from logistics import events as logistics_events
+        from orders import events as order_events
+
+        from . import services
+
+        order_events.ORDERS_PLACED.subscribe(services.orders_placed)
+        order_events.ORDER_STATUS_CHANGED.subscribe(services.order_status_changed)
+        order_events.PAYMENT_CAPTURED.subscribe(services.payment_captured)
+        order_events.DELIVERY_ADDRESS_CORRECTED.subscribe(services.delivery_address_corrected)
+        logistics_events.PARCEL_PACKED.subscribe(services.parcel_packed)
+        logistics_events.PARCEL_DISPATCHED.subscribe(services.parcel_dispatched)
+        logistics_events.PARCEL_DELIVERED.subscribe(services.parcel_delivered)

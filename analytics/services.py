@@ -1,5 +1,6 @@
-"""Keeping the daily rollups: the lower apps' signals (an order event, a payment, a shipment step)
-become increments to a few rollup rows (the `count_*` functions), and `rebuild` recomputes every row
+"""Keeping the daily rollups: what the lower apps' services announce (orders placed, an order's
+status change, a payment, a parcel's step, a corrected province; docs/architecture.md, "Events")
+becomes increments to a few rollup rows (the `count_*` functions), and `rebuild` recomputes every row
 from those records with the database's GROUP BY, sharing no code with the live path, and compares.
 
 The increments of one change are written right after its transaction commits, in one short
@@ -230,16 +231,16 @@ def count_delivered(increments, shipment):
     increments.add(DailyShipments, (day, shipment.channel_id, shipment.warehouse_id), **amounts)
 
 
-SHIPMENT_STEPS = {"pack": count_packed, "dispatch": count_dispatched, "deliver": count_delivered}
-
-
 def count_province_change(increments, order, *, before, after):
     day = increments.day(order.placed_at)
     increments.add(DailyProvinceOrders, (day, order.channel_id, before), orders=-1, gmv=-order.total)
     increments.add(DailyProvinceOrders, (day, order.channel_id, after), orders=1, gmv=order.total)
 
 
-# The live path: one record as it is saved -------------------------------------------------------
+# The live path: what the services announce -----------------------------------------------------
+#
+# AnalyticsConfig.ready() subscribes these to the events of orders and logistics (docs/architecture.md,
+# "Events"); each is called inside the announcing service's transaction, with the rows it wrote.
 
 
 def _order_facts(order):
@@ -258,32 +259,21 @@ def _after_commit(increments):
     transaction.on_commit(write_rollups, robust=True)
 
 
-def order_events_recorded(events):
-    """Order transitions: one OrderEvent each, written in the service's transaction (intake writes
-    many at once). An order's first event, out of pending, is its intake."""
-    events = list(events)
+def orders_placed(*, orders: list[Order], order_events: list[OrderEvent], payments: list[Payment]) -> None:
+    """New orders (intake places many at once): their value, province and lines, their first step
+    out of pending, and what was paid to the channel; one rollup write for all of them."""
     lines = defaultdict(list)
-    intakes = [event.order_id for event in events if event.from_status == Status.PENDING]
-    if intakes:
-        for order_id, *line in (
-            OrderLine.objects.filter(order_id__in=intakes)
-            .order_by("pk")
-            .values_list(
-                "order_id",
-                "product_id",
-                "quantity",
-                "line_total",
-            )
-        ):
-            lines[order_id].append(line)
+    for order_id, *line in (
+        OrderLine.objects.filter(order_id__in=[order.pk for order in orders])
+        .order_by("pk")
+        .values_list("order_id", "product_id", "quantity", "line_total")
+    ):
+        lines[order_id].append(line)
     increments = Increments()
-    for event in events:
+    for order in orders:
+        count_placed(increments, _order_facts(order), lines[order.pk])
+    for event in order_events:
         order = _order_facts(event.order)
-        if event.from_status == Status.PENDING:
-            count_placed(increments, order, lines[event.order_id])
-            entered_at = order.placed_at
-        else:
-            entered_at = _entered_at(event)
         count_move(
             increments,
             order,
@@ -291,8 +281,28 @@ def order_events_recorded(events):
             to_status=event.to_status,
             actor_id=event.actor_id,
             at=event.created_at,
-            entered_at=entered_at,
+            entered_at=order.placed_at,
         )
+    for payment in payments:
+        # The order's first payment: nothing was paid before it.
+        if payment.status == Payment.Status.CAPTURED:
+            count_payment(increments, _order_facts(payment.order), amount=payment.amount, paid_before=Decimal("0"))
+    _after_commit(increments)
+
+
+def order_status_changed(*, order_event: OrderEvent) -> None:
+    """A placed order moved on: the funnel, a cancellation, the time it spent in the status it left,
+    and who moved it."""
+    increments = Increments()
+    count_move(
+        increments,
+        _order_facts(order_event.order),
+        from_status=order_event.from_status,
+        to_status=order_event.to_status,
+        actor_id=order_event.actor_id,
+        at=order_event.created_at,
+        entered_at=_entered_at(order_event),
+    )
     _after_commit(increments)
 
 
@@ -308,41 +318,31 @@ def _entered_at(event):
     ) or event.created_at
 
 
-def payments_recorded(payments):
-    """Payments just written (intake writes an order's first payment in bulk with the order)."""
-    captured = [payment for payment in payments if payment.status == Payment.Status.CAPTURED]
-    if not captured:
+def payment_captured(*, payment: Payment) -> None:
+    """Money received for a placed order; the one payment that completes its total counts it paid."""
+    if payment.status != Payment.Status.CAPTURED:
         return
-    paid = defaultdict(list)
-    for order_id, pk, amount in Payment.objects.filter(
-        order_id__in={payment.order_id for payment in captured},
-        status=Payment.Status.CAPTURED,
-    ).values_list("order_id", "pk", "amount"):
-        paid[order_id].append((pk, amount))
+    paid_before = Payment.objects.filter(
+        order_id=payment.order_id, status=Payment.Status.CAPTURED, pk__lt=payment.pk
+    ).aggregate(paid=Sum("amount"))["paid"] or Decimal("0")
     increments = Increments()
-    for payment in captured:
-        paid_before = sum((amount for pk, amount in paid[payment.order_id] if pk < payment.pk), Decimal("0"))
-        count_payment(increments, _order_facts(payment.order), amount=payment.amount, paid_before=paid_before)
+    count_payment(increments, _order_facts(payment.order), amount=payment.amount, paid_before=paid_before)
     _after_commit(increments)
 
 
-# django-fsm announces a shipment's transition before the service has filled in who did it and when
-# (packed_by, dispatched_by, a carrier's delivery time), and before the row is saved. The step is
-# noted on the instance and counted when that instance is saved, with the values saved.
-_NOTED_STEPS = "_analytics_steps"
-
-
-def note_shipment_transition(shipment, name):
-    if name in SHIPMENT_STEPS:
-        shipment.__dict__.setdefault(_NOTED_STEPS, []).append(name)
-
-
-def shipment_saved(shipment):
-    steps = shipment.__dict__.pop(_NOTED_STEPS, None)
-    if not steps:
+def delivery_address_corrected(*, order: Order, before: dict[str, str]) -> None:
+    """An order counted in one province moves to the one it was corrected to (an order still
+    pending is not counted yet)."""
+    if "province" not in before or order.status == Status.PENDING:
         return
+    increments = Increments()
+    count_province_change(increments, _order_facts(order), before=before["province"], after=order.province)
+    _after_commit(increments)
+
+
+def _shipment_facts(shipment):
     order = shipment.order
-    facts = ShipmentFacts(
+    return ShipmentFacts(
         channel_id=order.channel_id,
         warehouse_id=shipment.warehouse_id,
         order_placed_at=order.placed_at,
@@ -354,42 +354,24 @@ def shipment_saved(shipment):
         delivered_at=shipment.delivered_at,
         expected_delivery_on=shipment.expected_delivery_on,
     )
+
+
+def _count_parcel_step(count, shipment):
     increments = Increments()
-    for name in steps:
-        SHIPMENT_STEPS[name](increments, facts)
+    count(increments, _shipment_facts(shipment))
     _after_commit(increments)
 
 
-# An order's province can be corrected after intake (while it is held or confirmed); its count moves
-# with it. The province an instance was loaded with is remembered, so only a save that really
-# changes it costs a look at the stored row.
-_LOADED_PROVINCE = "_analytics_loaded_province"
-_PROVINCE_CHANGE = "_analytics_province_change"
+def parcel_packed(*, shipment: Shipment) -> None:
+    _count_parcel_step(count_packed, shipment)
 
 
-def remember_province(order):
-    if "province" in order.__dict__:
-        order.__dict__[_LOADED_PROVINCE] = order.__dict__["province"]
+def parcel_dispatched(*, shipment: Shipment) -> None:
+    _count_parcel_step(count_dispatched, shipment)
 
 
-def check_province_change(order, update_fields):
-    """Before an order is saved: note a province change of an order already counted."""
-    loaded = order.__dict__.get(_LOADED_PROVINCE)
-    changing = update_fields is None or "province" in update_fields
-    if order._state.adding or not changing or loaded is None or loaded == order.province:
-        return
-    stored = Order.objects.filter(pk=order.pk).values_list("province", "status").first()
-    if stored and stored[0] != order.province and stored[1] != Status.PENDING:
-        order.__dict__[_PROVINCE_CHANGE] = stored[0]
-
-
-def province_saved(order):
-    before = order.__dict__.pop(_PROVINCE_CHANGE, None)
-    remember_province(order)
-    if before is not None:
-        increments = Increments()
-        count_province_change(increments, _order_facts(order), before=before, after=order.province)
-        _after_commit(increments)
+def parcel_delivered(*, shipment: Shipment) -> None:
+    _count_parcel_step(count_delivered, shipment)
 
 
 # Writing ---------------------------------------------------------------------------------------

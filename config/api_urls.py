@@ -1,5 +1,6 @@
 """The channel REST API under /api/: version 1 of the endpoints, its OpenAPI schema and the
-interactive docs (Swagger UI from drf-spectacular-sidecar, served by the app itself)."""
+interactive docs (Swagger UI from drf-spectacular-sidecar, served by the app itself). Each app
+serves its own resources; they are put together here."""
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -10,7 +11,7 @@ from logistics import api as logistics_api
 from orders.api import views as order_views
 
 router = SimpleRouter()
-router.register("orders", aftersales_api.OrderViewSet, basename="order")
+router.register("orders", order_views.OrderViewSet, basename="order")
 router.register("products", order_views.ProductViewSet, basename="product")
 router.register("returns", aftersales_api.ReturnViewSet, basename="return")
 

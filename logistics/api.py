@@ -1,25 +1,19 @@
-"""Shipments in the channel API: an order's parcels with their tracking numbers and what the
-carrier reported. Orders cannot know of logistics, so the order views of `orders.api` are
-extended here, and this is the order viewset the API serves."""
+"""Logistics in the channel API: an order's parcels with their tracking numbers and what the
+carrier reported, a part of the order's representation (`order_shipments`, subscribed to
+orders.events.ORDER_API_PARTS), and the carriers' webhook for tracking events."""
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_serializer,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 
-from orders.api import serializers as order_serializers
-from orders.api import views as order_views
 from orders.api.problems import problem_responses
+from orders.api.serializers import OrderPart
 
 from . import webhooks
 from .models import ExceptionKind, Shipment, ShipmentLine, TrackingEvent
@@ -69,24 +63,21 @@ class ShipmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-@extend_schema_serializer(component_name="Order")
-class OrderWithShipmentsSerializer(order_serializers.OrderSerializer):
-    shipments = ShipmentSerializer(many=True, read_only=True)
-
-
-class OrderViewSet(order_views.OrderViewSet):
-    serializer_class = OrderWithShipmentsSerializer
-
-    def detail_lookups(self):
-        shipments = (
-            Shipment.objects.select_related("carrier", "service")
-            .prefetch_related(
-                Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")),
-                "events",
-            )
-            .order_by("created_at", "id")
+def order_shipments() -> OrderPart:
+    """The order's parcels, oldest first, as the channel API's order shows them."""
+    shipments = (
+        Shipment.objects.select_related("carrier", "service")
+        .prefetch_related(
+            Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")),
+            "events",
         )
-        return [*super().detail_lookups(), Prefetch("shipments", queryset=shipments)]
+        .order_by("created_at", "id")
+    )
+    return OrderPart(
+        name="shipments",
+        field=ShipmentSerializer(many=True, read_only=True),
+        lookup=Prefetch("shipments", queryset=shipments),
+    )
 
 
 class CarrierTokenScheme(OpenApiAuthenticationExtension):

@@ -7,4 +7,12 @@ class LogisticsConfig(AppConfig):
     verbose_name = _("Logistics")
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects the receivers)
+        """Logistics takes part in the order's work through the order app's events
+        (docs/architecture.md, "Events")."""
+        from orders import events as order_events
+
+        from . import api, services
+
+        # A cancelled order's parcels that have not left are void, in the cancellation's transaction.
+        order_events.ORDER_CANCELLED.subscribe(services.cancel_open_shipments)
+        order_events.ORDER_API_PARTS.subscribe(api.order_shipments)

@@ -1,5 +1,5 @@
 """The periodic command that completes delivered orders once the acceptance window has passed,
-unless something registered by a higher app (an open return, a complaint) holds them back."""
+unless a higher app holds them back (an open return, a complaint)."""
 
 from datetime import timedelta
 from io import StringIO
@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db.models import Q
 from django.utils import timezone
 
+from orders.events import COMPLETION_BLOCKERS
 from orders.models import Order, OrderEvent
 from orders.services import acceptance
 from tests.factories import ProductFactory, WarehouseFactory, advance, place, stock
@@ -85,7 +86,7 @@ def test_orders_not_yet_delivered_are_left_alone(product):
 def test_a_registered_blocker_holds_an_order_back_and_is_reported(product, monkeypatch):
     held = delivered(product, days_ago=9)
     free = delivered(product, days_ago=9)
-    monkeypatch.setattr(acceptance, "completion_blockers", [lambda: Q(pk=held.pk)])
+    monkeypatch.setattr(COMPLETION_BLOCKERS, "subscribers", [lambda: Q(pk=held.pk)])
 
     output = run()
 
@@ -96,7 +97,7 @@ def test_a_registered_blocker_holds_an_order_back_and_is_reported(product, monke
 def test_a_return_opened_after_the_list_was_read_is_respected(product, monkeypatch):
     order = delivered(product, days_ago=9)
     cutoff = acceptance.acceptance_cutoff()
-    monkeypatch.setattr(acceptance, "completion_blockers", [lambda: Q(pk=order.pk)])
+    monkeypatch.setattr(COMPLETION_BLOCKERS, "subscribers", [lambda: Q(pk=order.pk)])
 
     assert acceptance.complete_if_accepted(order.pk, cutoff=cutoff) is None
     assert status_of(order) == Order.Status.DELIVERED

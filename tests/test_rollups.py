@@ -1,5 +1,6 @@
-"""The dashboard's daily rollups: kept current by the signals of orders, payments and shipments, and
-always equal to a recomputation from those records (`rebuild_rollups`)."""
+"""The dashboard's daily rollups: kept current by what the order and logistics services announce
+(orders placed, status changes, payments, parcel steps, a corrected province), and always equal to
+a recomputation from those records (`rebuild_rollups`)."""
 
 import random
 from datetime import date, datetime, timedelta
@@ -9,7 +10,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -324,7 +325,8 @@ def test_rebuild_command_reports_agreement_then_finds_and_repairs_a_lost_increme
 
     DailyOrders.objects.update(orders=2)
     out = StringIO()
-    call_command("rebuild_rollups", "--check", stdout=out)
+    with pytest.raises(CommandError, match="disagreed with the recomputation in 1 rows; nothing was changed"):
+        call_command("rebuild_rollups", "--check", stdout=out)
     assert "analytics_dailyorders: 1 rows, 1 rows differed" in out.getvalue()
     assert DailyOrders.objects.get().orders == 2
 

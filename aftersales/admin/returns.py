@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from core.permissions import Aftersales, Orders, require
 from inventory.console import ReadOnlyAdminMixin
 from orders.admin.display import REFUSALS, badge, money, refusal_message, short_datetime
-from orders.admin.order import ORDER_PAGE_SECTIONS, admin_url
+from orders.admin.order import admin_url
 from orders.services.checks import describe
 
 from .. import services
@@ -406,7 +406,8 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 def order_returns_card(request, order):
-    """The order's returns, the return window, and "Open a return" for those who may."""
+    """The order page's card (orders.events.ORDER_PAGE_SECTIONS): the order's returns, the return
+    window, and "Open a return" for those who may."""
     user = request.user
     if not user.has_perm(Aftersales.VIEW_RETURNREQUEST):
         return None
@@ -425,6 +426,3 @@ def order_returns_card(request, order):
         "window": selectors.return_window(order.delivered_at) if returnable_order else None,
         "open_url": reverse("admin:aftersales_returnrequest_open", args=[order.pk]) if may_open else "",
     }
-
-
-ORDER_PAGE_SECTIONS.append(order_returns_card)

@@ -17,7 +17,7 @@ from django_fsm import can_proceed
 from core.permissions import Aftersales
 from core.transitions import transition_label
 from orders.admin.display import REFUSALS, badge, refusal_message, short_datetime
-from orders.admin.order import ORDER_PAGE_SECTIONS, admin_url
+from orders.admin.order import admin_url
 from orders.forms import attach_service_errors
 from orders.models import Order
 
@@ -397,7 +397,8 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 def order_tickets_section(request, order):
-    """The order page's card of the order's complaints and its feedback, for staff who may see them."""
+    """The order page's card (orders.events.ORDER_PAGE_SECTIONS) of the order's complaints and its
+    feedback, for staff who may see them."""
     user = request.user
     sees_tickets, sees_feedback = user.has_perm(Aftersales.VIEW_TICKET), user.has_perm(Aftersales.VIEW_FEEDBACK)
     if not (sees_tickets or sees_feedback):
@@ -426,6 +427,3 @@ def order_tickets_section(request, order):
         "feedback": selectors.feedback_for_order(order.pk) if sees_feedback else None,
         "new_ticket_url": new_ticket_url,
     }
-
-
-ORDER_PAGE_SECTIONS.append(order_tickets_section)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 
 from orders.models import Allocation, Order, OrderLine, Refund
@@ -18,6 +18,12 @@ Status = ReturnRequest.Status
 RETURNABLE_ORDER_STATUSES = [Order.Status.DELIVERED, Order.Status.COMPLETED]
 # Before goods arrive a return holds the quantity asked; once they are received, what came.
 PROMISED = [Status.REQUESTED, Status.APPROVED]
+
+
+def orders_with_open_returns() -> Q:
+    """Orders a return is still open for: they are not completed while it is
+    (orders.events.COMPLETION_BLOCKERS)."""
+    return Q(returns__status__in=ReturnRequest.OPEN)
 
 
 def returns_in_status(*statuses):

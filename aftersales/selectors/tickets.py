@@ -18,6 +18,12 @@ from ..models import Feedback, ReturnRequest, Ticket
 SATISFIED_AT_OR_ABOVE = 4
 
 
+def orders_with_open_complaints() -> Q:
+    """Orders a complaint is still open about: they are not completed while it is
+    (orders.events.COMPLETION_BLOCKERS)."""
+    return Q(tickets__status__in=Ticket.OPEN)
+
+
 def open_tickets():
     return Ticket.objects.filter(status__in=Ticket.OPEN)
 

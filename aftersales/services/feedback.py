@@ -50,6 +50,12 @@ def feedback_url(order):
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('feedback', args=[feedback_token(order)])}"
 
 
+def message_context(order: Order) -> dict[str, str]:
+    """What customer messages may use (orders.events.MESSAGE_CONTEXT): {{ feedback_url }}, the
+    order's feedback page, which the delivered message links to (migration 0002)."""
+    return {"feedback_url": feedback_url(order)}
+
+
 def order_for_feedback(token):
     """The order a link is for; FeedbackLinkExpired or FeedbackLinkInvalid when there is none."""
     max_age = timedelta(days=settings.FEEDBACK_LINK_MAX_AGE_DAYS)

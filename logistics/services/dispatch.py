@@ -11,6 +11,7 @@ from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import NotificationEvent
 
+from ..events import PARCEL_DISPATCHED
 from ..models import Shipment
 from ..selectors import active_carrier, active_carrier_service, tracking_number_taken
 from .common import locked_shipment, step
@@ -118,6 +119,7 @@ def dispatch(shipment_id, *, actor, tracking_number=None, carrier_id=None):
     shipment.expected_delivery_on = add_working_days(timezone.localdate(shipment.shipped_at), transit_days)
     shipment.dispatched_by = stored_user(actor)
     shipment.save()
+    PARCEL_DISPATCHED.publish(shipment=shipment)
     if shipment.purpose == Shipment.Purpose.ORDER:
         orders.dispatch_from_warehouse(shipment.order_id, shipment.warehouse_id, actor=actor, reference=str(shipment))
     orders.notify(shipment.order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)

@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 
 from core.actors import stored_user
 from core.permissions import Orders, require
-from core.transitions import TransitionRefused, record_transition
+from core.transitions import TransitionRefused
+from orders import services as orders
 from orders.models import Order
 
+from ..events import PARCEL_PACKED
 from ..models import Shipment, ShipmentLine
 from ..selectors import goods_waiting_to_pack
 from .common import locked_shipment, step
@@ -106,11 +108,12 @@ def finish_packing(shipment_id, *, weight_kg, package_count, actor):
     if shipment.service:
         shipment.shipping_cost = shipment.service.fee_for(weight)
     shipment.save()
+    PARCEL_PACKED.publish(shipment=shipment)
     order = shipment.order
     if (
         shipment.purpose == Shipment.Purpose.ORDER
         and order.status == Order.Status.PICKING
         and not goods_waiting_to_pack(order)
     ):
-        record_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
+        orders.record_order_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
     return shipment

@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 
 from core.actors import stored_user
 from core.permissions import Orders, require
-from core.transitions import record_transition
+from orders import services as orders
 from orders.models import Order
 
 from ..models import PickWave, Shipment, ShipmentLine
@@ -91,5 +91,5 @@ def create_pick_wave(warehouse_id, order_ids, *, actor):
     ShipmentLine.objects.bulk_create(line_rows)
     for order in locked:
         if order.status == Order.Status.CONFIRMED:
-            record_transition(order, order.start_picking, actor=actor, reason=str(wave))
+            orders.record_order_transition(order, order.start_picking, actor=actor, reason=str(wave))
     return wave

@@ -14,6 +14,7 @@ from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import NotificationEvent, Order
 
+from ..events import PARCEL_DELIVERED
 from ..models import Shipment, TrackingEvent
 from ..selectors import has_undelivered_parcels
 from .common import locked_shipment
@@ -119,6 +120,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
             shipment.delivered_at = occurred_at
     shipment.save()
     if moves and status == TrackingEvent.Status.DELIVERED:
+        PARCEL_DELIVERED.publish(shipment=shipment)
         _deliver_order_when_complete(shipment, actor)
     if moves and status in EVENT_NOTIFICATIONS:
         orders.notify(shipment.order, EVENT_NOTIFICATIONS[status], shipment=shipment)

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +13,7 @@ from core.permissions import Logistics, Orders, require
 from core.transitions import TransitionRefused, may_take
 
 from .. import selectors, services
+from ..events import ORDER_PAGE_SECTIONS
 from ..exports import ORDER_LINES, ORDERS
 from ..forms import (
     AddressForm,
@@ -53,17 +54,11 @@ STEPS = {
 }
 STEP_STYLE = {"approve": "primary", "reject": "danger", "cancel": "danger"}
 
-# Apps above orders (after-sales) add their own cards to the order page, which orders may not
-# import: each entry is a callable (request, order) -> {"template": ..., **context} or None.
-ORDER_PAGE_SECTIONS = []
 
-
-def admin_url(name, *args):
-    """A console URL another app provides, or "" while that app does not provide it."""
-    try:
-        return reverse(f"admin:{name}", args=args)
-    except NoReverseMatch:
-        return ""
+def admin_url(name: str, *args: object) -> str:
+    """The console URL named `admin:<name>`. A name no view has is a mistake and fails loudly
+    (NoReverseMatch); a button the person may not use is left out by its caller's own check."""
+    return reverse(f"admin:{name}", args=args)
 
 
 @admin.register(Order)
@@ -173,8 +168,9 @@ class OrderAdmin(
             "address_form": address_form,
             "notifications": order_notification_rows(request, order),
             **self.settlement_context(request, order, refund_form),
+            # The cards of the apps above orders (after-sales: returns, complaints and feedback).
             "extra_sections": [
-                section for section in (build(request, order) for build in ORDER_PAGE_SECTIONS) if section
+                section for section in ORDER_PAGE_SECTIONS.publish(request=request, order=order) if section
             ],
             "media": self.media,
         }
@@ -226,20 +222,25 @@ class OrderAdmin(
         }
         # A parcel still to pack or to dispatch holds its warehouse's goods on a pick list.
         listed_in = {shipment.warehouse_id for shipment in order.shipments.all() if shipment.status in shipment.OPEN}
-        pick_list_url = admin_url("logistics_pickwave_add")
-        if pick_list_url and waiting_in - listed_in and user.has_perm(Orders.PICK_ORDER):
+        if waiting_in - listed_in and user.has_perm(Orders.PICK_ORDER):
             steps.append(
                 {
                     "name": "pick_list",
                     "label": _("Create pick list"),
                     "style": "primary",
-                    "url": f"{pick_list_url}?orders={order.pk}",
+                    "url": f"{admin_url('logistics_pickwave_add')}?orders={order.pk}",
                 }
             )
         dispatchable = any(may_take(shipment.dispatch, user) for shipment in order.shipments.all())
-        dispatch_url = admin_url("logistics_shipment_dispatch", order.pk)
-        if dispatch_url and dispatchable:
-            steps.append({"name": "dispatch", "label": _("Dispatch"), "url": dispatch_url, "style": "primary"})
+        if dispatchable:
+            steps.append(
+                {
+                    "name": "dispatch",
+                    "label": _("Dispatch"),
+                    "url": admin_url("logistics_shipment_dispatch", order.pk),
+                    "style": "primary",
+                }
+            )
         return steps
 
     @staticmethod

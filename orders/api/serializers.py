@@ -2,11 +2,14 @@
 list); the serializers check their shape and sizes, `place_order` checks what they mean."""
 
 import re
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from ..events import ORDER_API_PARTS
 from ..models import Order, Payment, PaymentMethod, Refund
 from ..services import LineInput, OrderInput
 from ..services.intake import MAX_LINE_QUANTITY
@@ -153,6 +156,21 @@ class OrderSummarySerializer(serializers.Serializer):
     updated_at = moment()
 
 
+@dataclass(frozen=True)
+class OrderPart:
+    """What an app above orders adds to the channel API's order (orders.events.ORDER_API_PARTS): a
+    field of the answer, and the lookup that fetches the rows it reads along with the order."""
+
+    name: str
+    field: serializers.Field
+    lookup: str | Prefetch
+
+
+def order_parts() -> list[OrderPart]:
+    """The parts the apps above orders add, in the order they subscribed (lower apps first)."""
+    return ORDER_API_PARTS.publish()
+
+
 class OrderSerializer(OrderSummarySerializer):
     confirmed_at = moment(allow_null=True)
     shipped_at = moment(allow_null=True)
@@ -186,3 +204,10 @@ class OrderSerializer(OrderSummarySerializer):
     lines = OrderLineSerializer(many=True, read_only=True)
     payments = PaymentSerializer(many=True, read_only=True)
     refunds = RefundSerializer(many=True, read_only=True)
+
+    def get_fields(self):
+        """The order's own fields, then those of the apps above orders (their shipments, returns)."""
+        fields = super().get_fields()
+        for part in order_parts():
+            fields[part.name] = part.field
+        return fields

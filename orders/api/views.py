@@ -37,6 +37,7 @@ from .serializers import (
     OrderInputSerializer,
     OrderSerializer,
     OrderSummarySerializer,
+    order_parts,
     request_pointer,
 )
 from .throttling import ChannelRateThrottle
@@ -74,10 +75,8 @@ class ChannelAPIMixin:
     ),
 )
 class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
-    """The channel's own orders."""
-
-    # Orders know nothing of shipments: `logistics.api` extends this viewset with them, and that
-    # is the one the API serves.
+    """The channel's own orders. The apps above orders add their parts (shipments, returns) to the
+    order's representation through orders.events.ORDER_API_PARTS."""
 
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
@@ -98,8 +97,9 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         return orders if self.action == "list" else orders.prefetch_related(*self.detail_lookups())
 
     def detail_lookups(self):
-        """What the order serializer reads besides the order row, fetched in one query each."""
-        return ["lines", "payments", "refunds"]
+        """What the order serializer reads besides the order row, fetched in one query each: the
+        order's own rows, then those of the parts the apps above orders add."""
+        return ["lines", "payments", "refunds", *(part.lookup for part in order_parts())]
 
     def get_serializer_class(self):
         return OrderSummarySerializer if self.action == "list" else self.serializer_class

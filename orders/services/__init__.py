@@ -23,6 +23,7 @@ from .settlement import (
     record_payment,
     request_refund,
 )
+from .transitions import record_order_transition
 
 __all__ = [
     "IdempotencyKeyReused",
@@ -49,6 +50,7 @@ __all__ = [
     "place_order",
     "place_orders",
     "record_delivery",
+    "record_order_transition",
     "record_payment",
     "reject",
     "update_delivery_address",

@@ -2,12 +2,9 @@
 settings.ACCEPTANCE_WINDOW_DAYS to complain or send something back and has not.
 
 What counts as "something still open" belongs to the apps above orders (returns, complaints), which
-orders may not import. They register a blocker in their AppConfig.ready():
-
-    from orders.services.acceptance import completion_blockers
-    completion_blockers.append(lambda: Q(returns__status__in=OPEN_RETURN_STATUSES))
-
-A blocker is a callable returning a Q over Order that matches the orders it holds back."""
+orders may not import: they subscribe to orders.events.COMPLETION_BLOCKERS in their
+AppConfig.ready(), each with a function returning a Q over Order that matches the orders it holds
+back (docs/architecture.md, "Events")."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,10 +17,9 @@ from django.utils.translation import gettext as _
 
 from core.actors import SYSTEM
 
+from ..events import COMPLETION_BLOCKERS
 from ..models import Order
 from .lifecycle import complete, lock_order
-
-completion_blockers = []
 
 
 def acceptance_cutoff(now=None):
@@ -33,8 +29,8 @@ def acceptance_cutoff(now=None):
 
 def _held_back():
     held = Q(pk__in=[])
-    for blocker in completion_blockers:
-        held |= blocker()
+    for blocker in COMPLETION_BLOCKERS.publish():
+        held |= blocker
     return held
 
 
@@ -48,7 +44,7 @@ def due_for_completion(cutoff):
 
 
 def held_back_from_completion(cutoff):
-    """Delivered orders past the window that a registered blocker holds back."""
+    """Delivered orders past the window that a subscribed blocker holds back."""
     return delivered_before(cutoff).filter(pk__in=Order.objects.filter(_held_back()).values("pk"))
 
 

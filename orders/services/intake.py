@@ -17,6 +17,7 @@ from core.transitions import take_transition
 from inventory import services as inventory
 from inventory.selectors import products_by_sku
 
+from ..events import ORDERS_PLACED
 from ..models import (
     Allocation,
     Channel,
@@ -29,7 +30,6 @@ from ..models import (
     Payment,
     PaymentMethod,
 )
-from ..signals import written_in_bulk
 from . import checks
 from .notifications import notify_many
 from .phones import normalize_phone
@@ -518,8 +518,7 @@ def _create_all(items, actor):
         events.append(take_transition(order, order.hold if held else order.confirm, actor=actor))
     _write_outcomes(orders)
     OrderEvent.objects.bulk_create(events)
-    written_in_bulk.send(sender=Payment, instances=payments)
-    written_in_bulk.send(sender=OrderEvent, instances=events)
+    ORDERS_PLACED.publish(orders=orders, order_events=events, payments=payments)
     # A hold is told only when it waits for the customer (an address, a phone, a payment); see notify.
     notify_many(
         (order, NotificationEvent.ORDER_HELD if order.is_held else NotificationEvent.ORDER_CONFIRMED)

@@ -8,15 +8,17 @@ from django.utils.translation import gettext as _
 
 from core.actors import person
 from core.permissions import Orders, require
-from core.transitions import TransitionRefused, ensure_allowed, record_transition
+from core.transitions import TransitionRefused, ensure_allowed
 from inventory import services as inventory
 
+from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
 from ..models import Allocation, NotificationEvent, Order, OrderNote, PaymentMethod
 from . import checks
 from .intake import reserve_lines, shortage_reason
 from .notifications import notify
 from .phones import mask_phone, normalize_phone
 from .settlement import record_cod_collected, request_refunds_owed
+from .transitions import record_order_transition
 
 
 def lock_order(order_id, expected_status=None):
@@ -62,7 +64,7 @@ def approve(order_id, *, actor, reason="", expected_status=None):
         _allocations, shortages = reserve_lines(order, lines, actor=actor)
         if shortages:
             raise TransitionRefused(checks.describe(shortage_reason(shortages, lines)))
-    event = record_transition(order, order.approve, actor=actor, reason=reason)
+    event = record_order_transition(order, order.approve, actor=actor, reason=reason)
     notify(order, NotificationEvent.ORDER_CONFIRMED)
     return event
 
@@ -85,7 +87,8 @@ def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_s
     step = getattr(order, transition_name)
     ensure_allowed(order, step, actor)
     _release_and_settle(order, actor, reason)
-    event = record_transition(order, step, actor=actor, reason=reason)
+    event = record_order_transition(order, step, actor=actor, reason=reason)
+    ORDER_CANCELLED.publish(order=order)
     notify(order, NotificationEvent.ORDER_CANCELLED)
     return event
 
@@ -102,7 +105,7 @@ def _release_and_settle(order, actor, reason):
 @transaction.atomic
 def complete(order_id, *, actor, expected_status=None, reason=""):
     order = lock_order(order_id, expected_status)
-    return record_transition(order, order.complete, actor=actor, reason=reason)
+    return record_order_transition(order, order.complete, actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -119,7 +122,7 @@ def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
         raise TransitionRefused(
             _("Order %(number)s has nothing waiting to leave this warehouse.") % {"number": order.number}
         )
-    event = record_transition(order, step, actor=actor, reason=reference)
+    event = record_order_transition(order, step, actor=actor, reason=reference)
     inventory.ship_out([(a.stock_level_id, a.quantity) for a in leaving], reference=order.number, actor=actor)
     Allocation.objects.filter(pk__in=[a.pk for a in leaving]).update(state=Allocation.State.SHIPPED)
     return event
@@ -129,7 +132,7 @@ def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
 def record_delivery(order_id, *, actor, reason=""):
     """Every parcel reached the customer; for cash on delivery the carrier collected the balance."""
     order = lock_order(order_id)
-    event = record_transition(order, order.deliver, actor=actor, reason=reason)
+    event = record_order_transition(order, order.deliver, actor=actor, reason=reason)
     if order.payment_method == PaymentMethod.COD:
         record_cod_collected(order.pk, actor=actor, reference=reason)
     return event
@@ -161,7 +164,7 @@ def update_delivery_address(order_id, *, actor, **fields):
             _("Order %(number)s is %(status)s; its address can no longer be changed.")
             % {"number": order.number, "status": order.get_status_display()}
         )
-    changes = []
+    changes, before = [], {}
     for name, value in fields.items():
         value = (value or "").strip()
         if name == "phone":
@@ -169,14 +172,16 @@ def update_delivery_address(order_id, *, actor, **fields):
             if not valid:
                 raise ValidationError({"phone": _("Enter a valid phone number.")})
         if value != getattr(order, name):
-            before, after = getattr(order, name), value
+            before[name] = getattr(order, name)
+            shown_before, shown_after = before[name], value
             if name == "phone":
                 # Notes are read by roles that see phone numbers masked.
-                before, after = mask_phone(before), mask_phone(after)
-            changes.append(f"{Order._meta.get_field(name).verbose_name}: {before} → {after}")
+                shown_before, shown_after = mask_phone(shown_before), mask_phone(shown_after)
+            changes.append(f"{Order._meta.get_field(name).verbose_name}: {shown_before} → {shown_after}")
             setattr(order, name, value)
     if changes:
         order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
         order.save()
         OrderNote.objects.create(order=order, author=person(actor), text=_("Address changed. ") + "; ".join(changes))
+        DELIVERY_ADDRESS_CORRECTED.publish(order=order, before=before)
     return order

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from core.actors import stored_user
 from core.permissions import Orders, require
 
+from ..events import MESSAGE_CONTEXT
 from ..models import Customer, Notification, NotificationEvent, NotificationMedium, NotificationTemplate, Order
 from ..notifications.sms import send_sms
 from .phones import normalize_phone
@@ -58,11 +59,6 @@ def tracking_page_url(order):
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/track/?{urlencode({'order': order.number})}"
 
 
-# Apps above orders add what their messages need (after-sales: the feedback link), as orders may
-# not import them: each entry is a callable order -> dict, merged into every message's context.
-MESSAGE_CONTEXT_EXTRAS = []
-
-
 def message_context(order, *, shipment=None):
     """What a message template may use."""
     codes = {reason.get("code") for reason in order.hold_reasons}
@@ -76,8 +72,9 @@ def message_context(order, *, shipment=None):
         "shop_name": settings.SHOP_NAME,
     }
     context.update({flag: code in codes for code, flag in CUSTOMER_FIXABLE_HOLDS.items()})
-    for extras in MESSAGE_CONTEXT_EXTRAS:
-        context.update(extras(order))
+    # Apps above orders add what their messages need (after-sales: the feedback link).
+    for extras in MESSAGE_CONTEXT.publish(order=order):
+        context.update(extras)
     return context
 
 

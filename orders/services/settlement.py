@@ -18,6 +18,7 @@ from core.actors import stored_user
 from core.permissions import Orders, require
 from core.transitions import ensure_allowed, transition_label
 
+from ..events import PAYMENT_CAPTURED
 from ..models import ZERO, Order, Payment, PaymentMethod, Refund
 
 Status = Order.Status
@@ -183,6 +184,7 @@ def _capture(order, *, method, amount, actor, reference="", instalment_number=No
         instalment_count=instalment_count,
     )
     update_payment_figures(order)
+    PAYMENT_CAPTURED.publish(payment=payment)
     return payment
 
 

@@ -1,11 +1,12 @@
 """`manage.py rebuild_rollups`: recompute the dashboard's daily rollups from the orders, events,
 payments and shipments, say whether they agreed with the rollups kept incrementally, and store the
 recomputation. Run it nightly (cron or a systemd timer), at a quiet hour: changes to orders wait
-while it reads them. `--check` only compares."""
+while it reads them. `--check` only compares, and exits with status 1 when they disagree, so a
+scheduler or a monitoring check notices."""
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from analytics import services
 
@@ -27,10 +28,8 @@ class Command(BaseCommand):
         if not differing:
             self.stdout.write(self.style.SUCCESS(f"The rollups agreed with the recomputation ({seconds:.1f} s)."))
         elif check:
-            self.stdout.write(
-                self.style.WARNING(
-                    f"The rollups disagreed with the recomputation in {differing} rows; nothing was changed ({seconds:.1f} s)."
-                )
+            raise CommandError(
+                f"The rollups disagreed with the recomputation in {differing} rows; nothing was changed ({seconds:.1f} s)."
             )
         else:
             self.stdout.write(

@@ -1,17 +1,25 @@
 from django.core.management.base import BaseCommand
 
-from core.events import declared_events, describe
+from core.events import declared_events, describe, publishers
 
 
 class Command(BaseCommand):
-    help = 'Lists every domain event of every app with its subscribers (docs/architecture.md, "Events").'
+    help = (
+        "Lists every domain event of every app with where it is published and who subscribes "
+        '(docs/architecture.md, "Events").'
+    )
 
     def handle(self, *args, **options):
+        published_in = publishers()
         for event in declared_events():
             self.stdout.write(self.style.MIGRATE_HEADING(event.name))
             self.stdout.write(f"  {event.doc}")
-            self.stdout.write(f"  payload: {', '.join(event.payload)}")
-            for handler in event.subscribers or []:
+            self.stdout.write(f"  payload: {', '.join(event.payload) or '(none)'}")
+            for where in published_in.get(event.name, []):
+                self.stdout.write(f"  published by {where}")
+            if event.name not in published_in:
+                self.stdout.write("  (published nowhere)")
+            for handler in event.subscribers:
                 self.stdout.write(f"  -> {describe(handler)}")
             if not event.subscribers:
                 self.stdout.write("  (no subscribers)")

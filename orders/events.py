@@ -1,0 +1,91 @@
+"""What the order services announce to the apps above orders, and where those apps contribute to
+the order's pages, messages and rules (docs/architecture.md, "Events"). Each announcement is
+published by the service that did the thing, inside its transaction, after the rows are written."""
+
+from core.events import Event
+
+# Announcements -----------------------------------------------------------------------------------
+
+ORDERS_PLACED = Event(
+    name="orders.orders_placed",
+    doc=(
+        "Orders came in (from a channel, the console, an Excel import or an exchange), one "
+        "publication per batch: `orders` written with their lines, `order_events` their first "
+        "steps out of pending (confirmed or held), `payments` what was paid to the channel."
+    ),
+    payload=("orders", "order_events", "payments"),
+)
+
+ORDER_STATUS_CHANGED = Event(
+    name="orders.order_status_changed",
+    doc=(
+        "A placed order moved from one status to another (reviewed, picked, packed, shipped, "
+        "delivered, completed, cancelled): `order_event` is the OrderEvent row that records it."
+    ),
+    payload=("order_event",),
+)
+
+ORDER_CANCELLED = Event(
+    name="orders.order_cancelled",
+    doc=(
+        "An order was cancelled or rejected before it shipped: its reserved stock is back and money "
+        "captured for it is owed back."
+    ),
+    payload=("order",),
+)
+
+PAYMENT_CAPTURED = Event(
+    name="orders.payment_captured",
+    doc=(
+        "Money was received for a placed order (recorded by staff or collected on delivery): "
+        "`payment` is the new Payment row."
+    ),
+    payload=("payment",),
+)
+
+DELIVERY_ADDRESS_CORRECTED = Event(
+    name="orders.delivery_address_corrected",
+    doc=(
+        "A reviewer corrected where a held or confirmed order goes: `before` holds the earlier value "
+        "of each field that changed."
+    ),
+    payload=("order", "before"),
+)
+
+# Contribution points -----------------------------------------------------------------------------
+
+ORDER_PAGE_SECTIONS = Event(
+    name="orders.order_page_sections",
+    doc=(
+        "Cards of the console's order page below the order's own: each subscriber returns "
+        '{"template": ..., **context} for the person looking, or None to show nothing.'
+    ),
+    payload=("request", "order"),
+)
+
+MESSAGE_CONTEXT = Event(
+    name="orders.message_context",
+    doc=(
+        "What a customer message may use besides the order's own values: each subscriber returns a "
+        "dict merged into every message's template context."
+    ),
+    payload=("order",),
+)
+
+COMPLETION_BLOCKERS = Event(
+    name="orders.completion_blockers",
+    doc=(
+        "What keeps a delivered order from being completed when its acceptance window ends: each "
+        "subscriber returns a Q over Order that matches the orders it holds back."
+    ),
+    payload=(),
+)
+
+ORDER_API_PARTS = Event(
+    name="orders.order_api_parts",
+    doc=(
+        "What the channel API's order representation shows besides the order's own fields: each "
+        "subscriber returns an orders.api.serializers.OrderPart (a field and the related rows it reads)."
+    ),
+    payload=(),
+)
