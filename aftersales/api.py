@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
+from core.actors import SYSTEM
 from orders import selectors as order_selectors
 from orders.api.idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from orders.api.problems import (
@@ -251,7 +252,7 @@ class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
                 order.pk,
                 lines=return_lines(order, data["lines"]),
                 wanted_outcome=data["wanted_outcome"],
-                actor=None,
+                actor=SYSTEM,
                 customer_note=data.get("customer_note", ""),
                 channel_reference=data["channel_return_id"],
             )

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.permissions import Aftersales, codename
 from inventory.models import Warehouse
 from logistics.models import Shipment
 from orders.models import MONEY, Channel, Customer, Order, OrderLine, Refund
@@ -142,10 +143,10 @@ class ReturnRequest(FSMModelMixin, models.Model):
         verbose_name_plural = _("returns")
         ordering = ["-created_at", "-id"]
         permissions = [
-            ("approve_return", _("Can approve or reject returns")),
-            ("receive_return", _("Can receive and inspect returned goods")),
-            ("resolve_return", _("Can resolve and close returns")),
-            ("accept_late_return", _("Can accept a return after the return window")),
+            (codename(Aftersales.APPROVE_RETURN), _("Can approve or reject returns")),
+            (codename(Aftersales.RECEIVE_RETURN), _("Can receive and inspect returned goods")),
+            (codename(Aftersales.RESOLVE_RETURN), _("Can resolve and close returns")),
+            (codename(Aftersales.ACCEPT_LATE_RETURN), _("Can accept a return after the return window")),
         ]
         constraints = [
             models.CheckConstraint(
@@ -170,7 +171,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
         status,
         source=Status.REQUESTED,
         target=Status.APPROVED,
-        permission="aftersales.approve_return",
+        permission=Aftersales.APPROVE_RETURN,
         custom={"label": _("Approve")},
     )
     def approve(self):
@@ -180,7 +181,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
         status,
         source=Status.REQUESTED,
         target=Status.REJECTED,
-        permission="aftersales.approve_return",
+        permission=Aftersales.APPROVE_RETURN,
         custom={"label": _("Reject"), "needs_reason": True},
     )
     def reject(self):
@@ -190,7 +191,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
         status,
         source=Status.APPROVED,
         target=Status.RECEIVED,
-        permission="aftersales.receive_return",
+        permission=Aftersales.RECEIVE_RETURN,
         custom={"label": _("Receive goods")},
     )
     def receive(self):
@@ -200,7 +201,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
         status,
         source=Status.RECEIVED,
         target=Status.INSPECTED,
-        permission="aftersales.receive_return",
+        permission=Aftersales.RECEIVE_RETURN,
         custom={"label": _("Record inspection")},
     )
     def inspect(self):
@@ -210,7 +211,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
         status,
         source=Status.INSPECTED,
         target=Status.RESOLVED,
-        permission="aftersales.resolve_return",
+        permission=Aftersales.RESOLVE_RETURN,
         custom={"label": _("Resolve")},
     )
     def resolve(self):
@@ -220,7 +221,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
         status,
         source=Status.RESOLVED,
         target=Status.CLOSED,
-        permission="aftersales.resolve_return",
+        permission=Aftersales.RESOLVE_RETURN,
         custom={"label": _("Close")},
     )
     def close(self):
@@ -360,7 +361,7 @@ class Ticket(FSMModelMixin, models.Model):
         verbose_name = _("complaint ticket")
         verbose_name_plural = _("complaint tickets")
         ordering = ["respond_by", "id"]
-        permissions = [("handle_ticket", _("Can work on complaint tickets"))]
+        permissions = [(codename(Aftersales.HANDLE_TICKET), _("Can work on complaint tickets"))]
         indexes = [
             models.Index(fields=["status", "respond_by"], name="ticket_by_status_deadline"),
             models.Index(fields=["created_at"], name="ticket_by_day"),
@@ -377,7 +378,7 @@ class Ticket(FSMModelMixin, models.Model):
         status,
         source=Status.OPEN,
         target=Status.IN_PROGRESS,
-        permission="aftersales.handle_ticket",
+        permission=Aftersales.HANDLE_TICKET,
         custom={"label": _("Start work")},
     )
     def start(self):
@@ -387,7 +388,7 @@ class Ticket(FSMModelMixin, models.Model):
         status,
         source=Status.IN_PROGRESS,
         target=Status.WAITING_CUSTOMER,
-        permission="aftersales.handle_ticket",
+        permission=Aftersales.HANDLE_TICKET,
         custom={"label": _("Wait for customer")},
     )
     def wait_for_customer(self):
@@ -397,7 +398,7 @@ class Ticket(FSMModelMixin, models.Model):
         status,
         source=Status.WAITING_CUSTOMER,
         target=Status.IN_PROGRESS,
-        permission="aftersales.handle_ticket",
+        permission=Aftersales.HANDLE_TICKET,
         custom={"label": _("Customer answered")},
     )
     def resume(self):
@@ -407,7 +408,7 @@ class Ticket(FSMModelMixin, models.Model):
         status,
         source=OPEN,
         target=Status.RESOLVED,
-        permission="aftersales.handle_ticket",
+        permission=Aftersales.HANDLE_TICKET,
         conditions=[has_cause_and_action],
         custom={"label": _("Resolve")},
     )
@@ -418,7 +419,7 @@ class Ticket(FSMModelMixin, models.Model):
         status,
         source=Status.RESOLVED,
         target=Status.IN_PROGRESS,
-        permission="aftersales.handle_ticket",
+        permission=Aftersales.HANDLE_TICKET,
         custom={"label": _("Reopen"), "needs_reason": True},
     )
     def reopen(self):
@@ -428,7 +429,7 @@ class Ticket(FSMModelMixin, models.Model):
         status,
         source=Status.RESOLVED,
         target=Status.CLOSED,
-        permission="aftersales.handle_ticket",
+        permission=Aftersales.HANDLE_TICKET,
         custom={"label": _("Close")},
     )
     def close(self):

@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from core.permissions import Analytics
 from inventory.console import ReadOnlyAdminMixin
 
 from . import dashboard
@@ -15,12 +16,11 @@ from .forms import DashboardFilterForm
 from .models import DailyOrders
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DASHBOARD_PERMISSION = "analytics.view_dashboard"
 
 
 def may_see_dashboard(user):
     """Business and staff figures are for managers (and superusers, who hold every permission)."""
-    return user.is_active and user.has_perm(DASHBOARD_PERMISSION)
+    return user.is_active and user.has_perm(Analytics.VIEW_DASHBOARD)
 
 
 @admin.register(DailyOrders)

@@ -9,6 +9,7 @@ or wait on the channel, warehouse, product or person it counts. 0 stands for "no
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import Analytics, codename
 from orders.models import Order
 
 MONEY = {"max_digits": 16, "decimal_places": 2, "default": 0}
@@ -52,7 +53,9 @@ class DailyOrders(Rollup):
         verbose_name = _("orders per day")
         verbose_name_plural = _("orders per day")
         constraints = [models.UniqueConstraint(fields=["day", "channel_id"], name="daily_orders_key")]
-        permissions = [("view_dashboard", _("Can see the business and staff figures of the dashboard"))]
+        permissions = [
+            (codename(Analytics.VIEW_DASHBOARD), _("Can see the business and staff figures of the dashboard"))
+        ]
 
 
 class DailyProvinceOrders(Rollup):

@@ -22,6 +22,7 @@ from django.utils.translation import pgettext_lazy
 from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest, Ticket
 from aftersales.selectors import returns as return_selectors
 from aftersales.selectors import tickets as ticket_selectors
+from core.permissions import Aftersales, Logistics
 from inventory.models import Product, Warehouse
 from logistics import selectors as logistics_selectors
 from logistics.models import Shipment
@@ -566,7 +567,7 @@ def shipment_queues(user):
     """The parcels that need a logistics coordinator, counted by the rules of the delivery-exceptions
     queue the links open: parcels past their promised day, and reported exceptions or parcels
     returned to sender."""
-    if not user.has_perm("logistics.record_tracking"):
+    if not user.has_perm(Logistics.RECORD_TRACKING):
         return []
     today = shop_today()
     queue_url = reverse("admin:logistics_shipment_exceptions")
@@ -586,10 +587,10 @@ def shipment_queues(user):
 ReturnStatus = ReturnRequest.Status
 # (label, permission that makes it this user's work, status of the returns waiting for it)
 RETURN_QUEUES = [
-    (_("Returns to approve"), "aftersales.approve_return", ReturnStatus.REQUESTED),
-    (_("Returns to receive"), "aftersales.receive_return", ReturnStatus.APPROVED),
-    (_("Returns to inspect"), "aftersales.receive_return", ReturnStatus.RECEIVED),
-    (_("Returns to resolve"), "aftersales.resolve_return", ReturnStatus.INSPECTED),
+    (_("Returns to approve"), Aftersales.APPROVE_RETURN, ReturnStatus.REQUESTED),
+    (_("Returns to receive"), Aftersales.RECEIVE_RETURN, ReturnStatus.APPROVED),
+    (_("Returns to inspect"), Aftersales.RECEIVE_RETURN, ReturnStatus.RECEIVED),
+    (_("Returns to resolve"), Aftersales.RESOLVE_RETURN, ReturnStatus.INSPECTED),
 ]
 
 
@@ -606,7 +607,7 @@ def return_queues(user):
 
 def ticket_queues(user):
     """Complaints past their answer-by time, and those assigned to this user that are still open."""
-    if not user.has_perm("aftersales.handle_ticket"):
+    if not user.has_perm(Aftersales.HANDLE_TICKET):
         return []
     tickets_url = reverse("admin:aftersales_ticket_changelist")
     return [

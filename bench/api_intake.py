@@ -189,6 +189,7 @@ def in_process(token, channel, products, start, repeat=40):
     from django.db import connection
     from django.test import Client
 
+    from core.actors import SYSTEM
     from orders.api.serializers import OrderInputSerializer
     from orders.services import place_order
 
@@ -211,7 +212,7 @@ def in_process(token, channel, products, start, repeat=40):
     def intake_alone():
         incoming = OrderInputSerializer(data=order_body(products, next(numbers)))
         incoming.is_valid(raise_exception=True)
-        place_order(incoming.order_input(channel))
+        place_order(incoming.order_input(channel), actor=SYSTEM)
 
     def counted(execute, sql, params, many, context):
         queries[0] += 1
@@ -256,6 +257,7 @@ def main():
     from django.db import connections
     from django.db.models import Count
 
+    from core.actors import SYSTEM
     from orders.models import Order
     from orders.services import issue_token
 
@@ -263,7 +265,7 @@ def main():
     print("catalogue: 60 products x 3 warehouses, received through inventory.services")
     products = [(p.sku, p.unit_price) for p in data.build_catalogue(products=60, warehouses=3)]
     channel = data.channel("api", "api", "API")
-    token = issue_token(channel.pk, actor=None).secret
+    token = issue_token(channel.pk, actor=SYSTEM).secret
     served_here = in_process(token, channel, products, 1_000_000)
     print(
         "in process, no HTTP: "

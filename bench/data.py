@@ -76,6 +76,7 @@ def superuser(username="bench"):
 def build_catalogue(*, products=60, warehouses=3, stock_per_level=1_000_000):
     """Products priced 9.90 to 99.90 with `stock_per_level` units in each warehouse, received
     through inventory.services so the ledger is whole. Returns the products."""
+    from core.actors import SYSTEM
     from inventory import services as inventory
     from inventory.models import Product, Warehouse
 
@@ -100,7 +101,7 @@ def build_catalogue(*, products=60, warehouses=3, stock_per_level=1_000_000):
         catalogue.append(product)
         for warehouse in houses:
             level = inventory.stock_level_for(product, warehouse)
-            inventory.receive(stock_level_id=level.pk, quantity=stock_per_level, reference="bench stock")
+            inventory.receive(stock_level_id=level.pk, quantity=stock_per_level, actor=SYSTEM, reference="bench stock")
     return catalogue
 
 

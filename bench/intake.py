@@ -19,6 +19,7 @@ import time
 import traceback
 from collections import Counter
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -212,6 +213,7 @@ def anatomy(inputs):
     the database; untimed for the throughput figures."""
     from django.db import connection
 
+    from core.actors import SYSTEM
     from orders.services import place_order
 
     sites, kinds, site_seconds, waited = Counter(), Counter(), Counter(), [0.0]
@@ -246,7 +248,7 @@ def anatomy(inputs):
     try:
         with connection.execute_wrapper(spy):
             for item in inputs:
-                place_order(item)
+                place_order(item, actor=SYSTEM)
     finally:
         del connection.commit
     wall = time.perf_counter() - began
@@ -273,12 +275,13 @@ def anatomy(inputs):
 
 
 def profile(inputs, top=25):
+    from core.actors import SYSTEM
     from orders.services import place_order
 
     profiler = cProfile.Profile()
     profiler.enable()
     for item in inputs:
-        place_order(item)
+        place_order(item, actor=SYSTEM)
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
@@ -298,6 +301,7 @@ def main():
     from django.db import connection
     from django.db.models import Count
 
+    from core.actors import SYSTEM
     from inventory.models import StockLevel
     from inventory.selectors import ledger_mismatches
     from orders.models import Customer, Order
@@ -320,7 +324,7 @@ def main():
     ]
     extra_start = warmup + args.rounds * args.orders_per_round
     for item in order_inputs(channel, products, 0, warmup):
-        place_order(item)
+        place_order(item, actor=SYSTEM)
     for _ in range(warmup * 4):
         floor.insert()
         orm_floor.insert()
@@ -334,7 +338,7 @@ def main():
         floor_seconds, floor_cpu = timed(lambda _i: floor.insert(), range(args.floor_rows_per_round))
         orm_seconds, _orm_cpu = timed(lambda _i: orm_floor.insert(), range(args.floor_rows_per_round))
         orm_floor_rates.append(args.floor_rows_per_round / orm_seconds)
-        intake_seconds, intake_cpu = timed(place_order, batch)
+        intake_seconds, intake_cpu = timed(partial(place_order, actor=SYSTEM), batch)
         floor_rates.append(args.floor_rows_per_round / floor_seconds)
         intake_rates.append(len(batch) / intake_seconds)
         floor_cpu_ms.append(floor_cpu / args.floor_rows_per_round * 1000)

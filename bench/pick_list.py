@@ -40,6 +40,7 @@ def log(message):
 
 def build():
     """The shop, the orders and the two pick lists; returns ({size: wave}, seconds per step)."""
+    from core.actors import SYSTEM
     from inventory import services as inventory
     from inventory.models import StockLevel
     from logistics import services as logistics
@@ -52,7 +53,9 @@ def build():
     # Bins in an order unrelated to the SKUs, so the list really has to sort them.
     for number, level in enumerate(StockLevel.objects.order_by("product__sku")):
         aisle, shelf = "ABCDEFGH"[(number * 5) % 8], 1 + (number * 37) % 40
-        inventory.set_storage(stock_level_id=level.pk, bin_location=f"{aisle}-{shelf:02d}", reorder_point=0)
+        inventory.set_storage(
+            stock_level_id=level.pk, bin_location=f"{aisle}-{shelf:02d}", reorder_point=0, actor=SYSTEM
+        )
     carrier = Carrier.objects.create(
         code="sf", name="SF Express", tracking_url_template="https://www.sf-express.com/track?no={tracking_number}"
     )
@@ -74,7 +77,7 @@ def build():
     began = time.perf_counter()
     channel = data.channel()
     placed = [
-        orders.place_order(order_input, actor=None).order
+        orders.place_order(order_input, actor=SYSTEM).order
         for order_input in order_inputs(channel, products, 1, sum(SIZES.values()))
     ]
     held = [order.number for order in placed if order.status != "confirmed"]
@@ -87,7 +90,7 @@ def build():
     waves, start = {}, 0
     for size, count in SIZES.items():
         ids = [order.pk for order in placed[start : start + count]]
-        waves[size] = logistics.create_pick_wave(warehouse_id, ids, actor=None)
+        waves[size] = logistics.create_pick_wave(warehouse_id, ids, actor=SYSTEM)
         start += count
     timings["pick_lists"] = round(time.perf_counter() - began, 1)
     return waves, timings

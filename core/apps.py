@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -7,3 +8,10 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = _("Core")
+
+    def ready(self):
+        from .roles import ensure_roles
+
+        # The roles are auth's groups: made when auth hears that a migrate finished, which Django
+        # says once per migrate, after every app's tables exist.
+        post_migrate.connect(ensure_roles, sender=self.apps.get_app_config("auth"), dispatch_uid="core.ensure_roles")

@@ -15,6 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from .actors import Actor, stored_user
 from .models import Job
 
 Status = Job.Status
@@ -41,7 +42,7 @@ def create(
     kind: JobKind,
     *,
     stage: str,
-    actor: Any,
+    actor: Actor,
     file_name: str,
     content: bytes | None = None,
     total: int = 0,
@@ -55,7 +56,7 @@ def create(
         source=content,
         total=total or 0,
         parameters={**(parameters or {}), "stage": stage},
-        created_by=actor,
+        created_by=stored_user(actor),
     )
 
 
@@ -130,14 +131,14 @@ def fail(job: Job, message: Any, *, summary: dict | None = None) -> Job:
 
 
 @transaction.atomic
-def queue_stage(job_id: int, *, stage: str, from_status: str, actor: Any) -> Job | None:
+def queue_stage(job_id: int, *, stage: str, from_status: str, actor: Actor) -> Job | None:
     """Move a job on to its next stage (the import after the check); None when it is not in
     `from_status` any more, so a double click queues it once."""
     job = Job.objects.select_for_update().filter(pk=job_id).first()
     if job is None or job.status != from_status:
         return None
     job.status = Status.QUEUED
-    job.parameters = {**job.parameters, "stage": stage, "confirmed_by": actor.pk if actor else None}
+    job.parameters = {**job.parameters, "stage": stage, "confirmed_by": getattr(stored_user(actor), "pk", None)}
     job.save(update_fields=["status", "parameters"])
     return job
 

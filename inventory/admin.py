@@ -4,7 +4,7 @@ change only through inventory.services."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import Inventory, require
 from core.spreadsheets.console import SpreadsheetImportMixin
 
 from . import selectors, services
@@ -204,14 +205,14 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         return bookings
 
     BOOKINGS = (
-        ("receive", "inventory.receive_stock", _("Receive")),
-        ("adjust", "inventory.adjust_stock", _("Adjust")),
-        ("count", "inventory.count_stock", _("Count")),
+        ("receive", Inventory.RECEIVE_STOCK, _("Receive")),
+        ("adjust", Inventory.ADJUST_STOCK, _("Adjust")),
+        ("count", Inventory.COUNT_STOCK, _("Count")),
     )
     # Offered only while the level holds units in quarantine.
     QUARANTINE_BOOKINGS = (
-        ("release", "inventory.adjust_stock", _("Release from quarantine")),
-        ("write_off", "inventory.adjust_stock", _("Write off")),
+        ("release", Inventory.ADJUST_STOCK, _("Release from quarantine")),
+        ("write_off", Inventory.ADJUST_STOCK, _("Write off")),
     )
 
     def allowed_bookings(self, request, level):
@@ -232,7 +233,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
                 (reverse(f"admin:inventory_stocklevel_{name}", args=[obj.pk]), label)
                 for name, label in self.allowed_bookings(request, obj)
             ]
-            if request.user.has_perm("inventory.view_stockmovement"):
+            if request.user.has_perm(Inventory.VIEW_STOCKMOVEMENT):
                 context["ledger"] = obj.movements.select_related("actor")[:LEDGER_LINES_SHOWN]
                 context["ledger_url"] = (
                     reverse("admin:inventory_stockmovement_changelist")
@@ -242,7 +243,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_receive": request.user.has_perm("inventory.receive_stock")}
+        extra_context = {**(extra_context or {}), "can_receive": request.user.has_perm(Inventory.RECEIVE_STOCK)}
         return super().changelist_view(request, extra_context=extra_context)
 
     def get_urls(self):
@@ -255,10 +256,6 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
             path("<int:stock_level_id>/release/", view(self.release_view), name="inventory_stocklevel_release"),
             path("<int:stock_level_id>/write-off/", view(self.write_off_view), name="inventory_stocklevel_write_off"),
         ] + super().get_urls()
-
-    def _require(self, request, permission):
-        if not request.user.has_perm(permission):
-            raise PermissionDenied
 
     def _level(self, stock_level_id):
         return get_object_or_404(StockLevel.objects.select_related("product", "warehouse"), pk=stock_level_id)
@@ -292,7 +289,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/inventory/stocklevel/booking.html", context)
 
     def receive_view(self, request, stock_level_id):
-        self._require(request, "inventory.receive_stock")
+        require(request.user, Inventory.RECEIVE_STOCK)
         level = self._level(stock_level_id)
         form = ReceiveForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -317,7 +314,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         )
 
     def receive_new_view(self, request):
-        self._require(request, "inventory.receive_stock")
+        require(request.user, Inventory.RECEIVE_STOCK)
         form = ReceiveNewForm(request.POST or None, initial={"product": request.GET.get("product")})
         if request.method == "POST" and form.is_valid():
             data = dict(form.cleaned_data)
@@ -342,7 +339,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         )
 
     def adjust_view(self, request, stock_level_id):
-        self._require(request, "inventory.adjust_stock")
+        require(request.user, Inventory.ADJUST_STOCK)
         level = self._level(stock_level_id)
         form = AdjustForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -371,7 +368,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         )
 
     def count_view(self, request, stock_level_id):
-        self._require(request, "inventory.count_stock")
+        require(request.user, Inventory.COUNT_STOCK)
         level = self._level(stock_level_id)
         form = CountForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -420,7 +417,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
         )
 
     def _leave_quarantine(self, request, stock_level_id, service, *, title, intro, submit_label, done):
-        self._require(request, "inventory.adjust_stock")
+        require(request.user, Inventory.ADJUST_STOCK)
         level = self._level(stock_level_id)
         form = QuarantineForm(request.POST or None, initial={"quantity": level.quarantined or None})
         if request.method == "POST" and form.is_valid():

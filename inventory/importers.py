@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.jobs import JobKind
+from core.permissions import Inventory
 from core.spreadsheets import cells, imports
 from core.spreadsheets.columns import Column, Columns
 from core.spreadsheets.exports import field_label
@@ -195,7 +196,7 @@ def _apply_products(run):
 PRODUCT_IMPORT = imports.SpreadsheetImport(
     kind=JobKind("import_products", gettext_lazy("Product import")),
     columns=PRODUCT_COLUMNS,
-    permission="inventory.add_product",
+    permission=Inventory.ADD_PRODUCT,
     refusal=gettext_lazy("Your role may not import products."),
     apply=_apply_products,
     ready=lambda summary: bool(summary.get("new") or summary.get("update")),
@@ -306,7 +307,7 @@ def _apply_counts(run):
 STOCK_COUNT_IMPORT = imports.SpreadsheetImport(
     kind=JobKind("import_stock", gettext_lazy("Stock count import")),
     columns=STOCK_COUNT_COLUMNS,
-    permission="inventory.count_stock",
+    permission=Inventory.COUNT_STOCK,
     refusal=gettext_lazy("Your role may not record stock counts."),
     apply=_apply_counts,
     ready=lambda summary: bool(summary.get("new") or summary.get("update")),

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import Inventory, codename
+
 
 class Product(models.Model):
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
@@ -85,9 +87,9 @@ class StockLevel(models.Model):
         verbose_name_plural = _("stock levels")
         ordering = ["warehouse__priority", "product__sku"]
         permissions = [
-            ("receive_stock", _("Can book goods received")),
-            ("adjust_stock", _("Can adjust stock with a reason")),
-            ("count_stock", _("Can record stock counts")),
+            (codename(Inventory.RECEIVE_STOCK), _("Can book goods received")),
+            (codename(Inventory.ADJUST_STOCK), _("Can adjust stock with a reason")),
+            (codename(Inventory.COUNT_STOCK), _("Can record stock counts")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["product", "warehouse"], name="one_stock_level_per_product_and_warehouse"),

@@ -4,9 +4,12 @@ primary-key order (inventory.locks), and writes the ledger."""
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
+
+from core.actors import ensure_actor, stored_user
+from core.permissions import Inventory, require
 
 from . import locks
 from .models import Product, StockLevel, StockMovement
@@ -31,9 +34,7 @@ class Reservation:
     quantity: int
 
 
-def _record(
-    level, kind, *, on_hand_change=0, reserved_change=0, quarantined_change=0, reference="", reason="", actor=None
-):
+def _record(level, kind, *, on_hand_change=0, reserved_change=0, quarantined_change=0, reference="", reason="", actor):
     """Change a locked stock level in memory and return its ledger line; `_book` writes both."""
     level.on_hand += on_hand_change
     level.reserved += reserved_change
@@ -58,7 +59,7 @@ def _record(
         quarantined_change=quarantined_change,
         reference=reference,
         reason=reason,
-        actor=actor,
+        actor=stored_user(actor),
     )
 
 
@@ -73,12 +74,6 @@ def _book(movements):
             [(level.on_hand, level.reserved, level.quarantined, pk) for pk, level in sorted(levels.items())],
         )
     StockMovement.objects.bulk_create(movements)
-
-
-def _require(actor, permission, message):
-    """People need the role's permission; `actor` None is the system itself (orders, imports)."""
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied(message)
 
 
 # The most units one booking may move: far above any real delivery, far below the column's limit.
@@ -103,9 +98,9 @@ def stock_level_for(product, warehouse):
 
 
 @transaction.atomic
-def set_storage(*, stock_level_id, bin_location, reorder_point, actor=None):
+def set_storage(*, stock_level_id, bin_location, reorder_point, actor):
     """Where the goods lie and when to reorder them; never touches the quantities."""
-    _require(actor, "inventory.change_stocklevel", _("Your role may not change storage settings."))
+    require(actor, Inventory.CHANGE_STOCKLEVEL, _("Your role may not change storage settings."))
     if not isinstance(reorder_point, int) or reorder_point < 0:
         raise ValidationError({"reorder_point": _("Enter a whole number, zero or more.")})
     level = locks.lock_stock_levels([stock_level_id])[stock_level_id]
@@ -116,9 +111,9 @@ def set_storage(*, stock_level_id, bin_location, reorder_point, actor=None):
 
 
 @transaction.atomic
-def receive(*, stock_level_id, quantity, actor=None, reference="", reason=""):
+def receive(*, stock_level_id, quantity, actor, reference="", reason=""):
     """Goods arrived at the warehouse."""
-    _require(actor, "inventory.receive_stock", _("Your role may not book goods received."))
+    require(actor, Inventory.RECEIVE_STOCK, _("Your role may not book goods received."))
     _positive(quantity)
     level = locks.lock_stock_levels([stock_level_id])[stock_level_id]
     _book([_record(level, Kind.RECEIPT, on_hand_change=quantity, reference=reference, reason=reason, actor=actor)])
@@ -126,16 +121,16 @@ def receive(*, stock_level_id, quantity, actor=None, reference="", reason=""):
 
 
 @transaction.atomic
-def receive_at(*, product, warehouse, quantity, actor=None, reference="", reason=""):
+def receive_at(*, product, warehouse, quantity, actor, reference="", reason=""):
     """Goods arrived for a product the warehouse may never have stocked: its stock level is made."""
     level = stock_level_for(product, warehouse)
     return receive(stock_level_id=level.pk, quantity=quantity, actor=actor, reference=reference, reason=reason)
 
 
 @transaction.atomic
-def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
+def adjust(*, stock_level_id, change, reason, actor, reference=""):
     """Correct on-hand stock by `change` (positive or negative); the reason is required."""
-    _require(actor, "inventory.adjust_stock", _("Your role may not adjust stock."))
+    require(actor, Inventory.ADJUST_STOCK, _("Your role may not adjust stock."))
     if not isinstance(change, int) or change == 0:
         raise ValidationError({"change": _("Enter a whole number other than zero.")})
     if abs(change) > MAX_QUANTITY:
@@ -161,9 +156,9 @@ def adjust(*, stock_level_id, change, reason, actor=None, reference=""):
 
 
 @transaction.atomic
-def record_count(*, stock_level_id, counted, actor=None, reference=""):
+def record_count(*, stock_level_id, counted, actor, reference=""):
     """A stock count found `counted` units on the shelf: book the difference."""
-    _require(actor, "inventory.count_stock", _("Your role may not record stock counts."))
+    require(actor, Inventory.COUNT_STOCK, _("Your role may not record stock counts."))
     if not isinstance(counted, int) or counted < 0:
         raise ValidationError({"counted": _("Enter a whole number, zero or more.")})
     if counted > MAX_QUANTITY:
@@ -185,14 +180,14 @@ def record_count(*, stock_level_id, counted, actor=None, reference=""):
 
 
 @transaction.atomic
-def record_counts(counts, *, actor=None, reference=""):
+def record_counts(counts, *, actor, reference=""):
     """A count sheet: (product, warehouse, counted, reference) per line, each product once per
     warehouse. Every stock level the sheet names is locked first, in key order, so a sheet never
     waits for a row with a lower key while holding a higher one (docs/architecture.md, "Lock
     order"); a level the warehouse has never held is made. Answers one outcome per line: ("new",
     "update" or "skip", units on hand before), or the ValidationError that refused the line; the
     others are booked all the same, and a caller that wants all or nothing rolls back."""
-    _require(actor, "inventory.count_stock", _("Your role may not record stock counts."))
+    require(actor, Inventory.COUNT_STOCK, _("Your role may not record stock counts."))
     existing = {
         (level.product_id, level.warehouse_id): level.pk
         for level in StockLevel.objects.filter(
@@ -223,7 +218,7 @@ NEW_PRODUCT_NEEDS = {
 
 
 @transaction.atomic
-def save_products(rows: list[tuple[str, dict]], *, actor=None) -> list[tuple[str, dict] | ValidationError]:
+def save_products(rows: list[tuple[str, dict]], *, actor) -> list[tuple[str, dict] | ValidationError]:
     """Add or update products by SKU, as a catalogue upload gives them: `rows` holds (sku, values)
     with only the fields the row gives. A field not given keeps the product's value, or the
     model's default for a new product (an unknown cost is 0), and a new product needs a name and
@@ -231,7 +226,7 @@ def save_products(rows: list[tuple[str, dict]], *, actor=None) -> list[tuple[str
     one barcode to two products. Answers one outcome per row: ("new", "update" or "skip", {field:
     (old, new)}), or the ValidationError that refused the row; the others are saved all the same,
     and a caller that wants all or nothing rolls back its transaction."""
-    _require(actor, "inventory.add_product", _("Your role may not import products."))
+    require(actor, Inventory.ADD_PRODUCT, _("Your role may not import products."))
     skus = [sku for sku, _values in rows]
     products = locks.lock_products_by_sku(skus)
     outcomes = []
@@ -302,7 +297,7 @@ def _plan(demands, levels):
 
 
 @transaction.atomic(savepoint=False)
-def reserve(demands, *, reference="", actor=None):
+def reserve(demands, *, reference="", actor):
     """Reserve stock for all demands or for none. Answers (plan, {}) or ([], shortages by product
     id): being short is an outcome the caller decides on (intake holds the order), not an error, so
     no savepoint is needed inside the caller's transaction."""
@@ -310,11 +305,12 @@ def reserve(demands, *, reference="", actor=None):
 
 
 @transaction.atomic(savepoint=False)
-def reserve_each(requests, *, actor=None):
+def reserve_each(requests, *, actor):
     """`reserve` for several orders, decided one after the other in the given order, exactly as one
     call each would decide them: `requests` are (demands, reference) pairs, and the answer is one
     (plan, shortages) per request. The stock rows of all of them are locked once and written once,
     which is what makes a large import affordable."""
+    ensure_actor(actor)
     for demands, _reference in requests:
         for demand in demands:
             _positive(demand.quantity)
@@ -348,6 +344,7 @@ def reserve_each(requests, *, actor=None):
 
 
 def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor):
+    ensure_actor(actor)
     totals = defaultdict(int)
     for stock_level_id, quantity in items:
         _positive(quantity)
@@ -370,13 +367,13 @@ def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor)
 
 
 @transaction.atomic
-def release(items, *, reference="", actor=None):
+def release(items, *, reference="", actor):
     """Give reserved stock back to available: `items` are (stock level id, quantity) pairs."""
     return _apply_to_locked(items, Kind.RELEASE, 0, -1, reference, actor)
 
 
 @transaction.atomic
-def ship_out(items, *, reference="", actor=None):
+def ship_out(items, *, reference="", actor):
     """Reserved goods left the warehouse: they leave on-hand and reserved together."""
     return _apply_to_locked(items, Kind.SHIPMENT, -1, -1, reference, actor)
 
@@ -391,11 +388,11 @@ class ReturnedGoods:
 
 
 @transaction.atomic
-def take_back_returned(warehouse, goods, *, reference, actor=None):
+def take_back_returned(warehouse, goods, *, reference, actor):
     """Returned goods inspected at a warehouse: resellable units go back on hand (for sale
     again), damaged ones into quarantine, which is never on hand nor for sale. The product's stock
     level there is made if the warehouse never held it."""
-    _require(actor, "inventory.receive_stock", _("Your role may not book goods received."))
+    require(actor, Inventory.RECEIVE_STOCK, _("Your role may not book goods received."))
     for item in goods:
         for quantity in (item.resellable, item.damaged):
             if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
@@ -432,19 +429,19 @@ def take_back_returned(warehouse, goods, *, reference, actor=None):
 
 
 @transaction.atomic
-def release_from_quarantine(*, stock_level_id, quantity, reason, actor=None, reference=""):
+def release_from_quarantine(*, stock_level_id, quantity, reason, actor, reference=""):
     """Quarantined goods found fit to sell (repaired, or the damage was only the box)."""
     return _leave_quarantine(stock_level_id, quantity, reason, actor, reference, Kind.QUARANTINE, to_on_hand=True)
 
 
 @transaction.atomic
-def write_off_quarantined(*, stock_level_id, quantity, reason, actor=None, reference=""):
+def write_off_quarantined(*, stock_level_id, quantity, reason, actor, reference=""):
     """Quarantined goods that will never be sold leave the books."""
     return _leave_quarantine(stock_level_id, quantity, reason, actor, reference, Kind.WRITE_OFF, to_on_hand=False)
 
 
 def _leave_quarantine(stock_level_id, quantity, reason, actor, reference, kind, *, to_on_hand):
-    _require(actor, "inventory.adjust_stock", _("Your role may not adjust stock."))
+    require(actor, Inventory.ADJUST_STOCK, _("Your role may not adjust stock."))
     _positive(quantity)
     if not (reason or "").strip():
         raise ValidationError({"reason": _("Say why the goods leave quarantine.")})

@@ -5,6 +5,7 @@ offers it on the shipment list."""
 from django.utils.translation import gettext_lazy as _
 
 from core.jobs import JobKind
+from core.permissions import Logistics
 from core.spreadsheets.console import ExportMixin
 from core.spreadsheets.exports import (
     Export,
@@ -39,7 +40,7 @@ SHIPMENTS = Export(
     model=Shipment,
     label=Shipment._meta.verbose_name_plural,
     file_stem="shipments",
-    permission="logistics.view_shipment",
+    permission=Logistics.VIEW_SHIPMENT,
     columns=shipment_columns,
 )
 

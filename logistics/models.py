@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.permissions import Logistics, Orders, codename
 from inventory.models import Warehouse
 from orders.models import Order, OrderLine
 
@@ -220,8 +221,8 @@ class Shipment(FSMModelMixin, models.Model):
         verbose_name_plural = _("shipments")
         ordering = ["-created_at", "-id"]
         permissions = [
-            ("choose_carrier", _("Can choose the carrier and service of a shipment")),
-            ("record_tracking", _("Can enter tracking numbers and tracking events")),
+            (codename(Logistics.CHOOSE_CARRIER), _("Can choose the carrier and service of a shipment")),
+            (codename(Logistics.RECORD_TRACKING), _("Can enter tracking numbers and tracking events")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -250,11 +251,11 @@ class Shipment(FSMModelMixin, models.Model):
     def tracking_url(self):
         return self.carrier.tracking_url(self.tracking_number) if self.carrier and self.tracking_number else ""
 
-    @transition(status, source=Status.PENDING, target=Status.PACKED, permission="orders.pick_order")
+    @transition(status, source=Status.PENDING, target=Status.PACKED, permission=Orders.PICK_ORDER)
     def pack(self):
         self.packed_at = timezone.now()
 
-    @transition(status, source=Status.PACKED, target=Status.SHIPPED, permission="orders.dispatch_order")
+    @transition(status, source=Status.PACKED, target=Status.SHIPPED, permission=Orders.DISPATCH_ORDER)
     def dispatch(self):
         self.shipped_at = timezone.now()
 
@@ -262,7 +263,7 @@ class Shipment(FSMModelMixin, models.Model):
         status,
         source=[Status.SHIPPED, Status.EXCEPTION],
         target=Status.IN_TRANSIT,
-        permission="logistics.record_tracking",
+        permission=Logistics.RECORD_TRACKING,
     )
     def report_in_transit(self):
         self.exception_kind = ""
@@ -271,20 +272,20 @@ class Shipment(FSMModelMixin, models.Model):
         status,
         source=[Status.SHIPPED, Status.IN_TRANSIT, Status.EXCEPTION],
         target=Status.OUT_FOR_DELIVERY,
-        permission="logistics.record_tracking",
+        permission=Logistics.RECORD_TRACKING,
     )
     def report_out_for_delivery(self):
         self.exception_kind = ""
 
-    @transition(status, source=ON_THE_WAY, target=Status.EXCEPTION, permission="logistics.record_tracking")
+    @transition(status, source=ON_THE_WAY, target=Status.EXCEPTION, permission=Logistics.RECORD_TRACKING)
     def report_exception(self):
         pass
 
-    @transition(status, source=ON_THE_WAY, target=Status.RETURNED, permission="logistics.record_tracking")
+    @transition(status, source=ON_THE_WAY, target=Status.RETURNED, permission=Logistics.RECORD_TRACKING)
     def return_to_sender(self):
         pass
 
-    @transition(status, source=ON_THE_WAY, target=Status.DELIVERED, permission="orders.dispatch_order")
+    @transition(status, source=ON_THE_WAY, target=Status.DELIVERED, permission=Orders.DISPATCH_ORDER)
     def deliver(self):
         self.delivered_at = timezone.now()
         self.exception_kind = ""

@@ -14,8 +14,9 @@ from rest_framework import authentication, exceptions, permissions, serializers,
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.actors import SYSTEM
 from core.tokens import bearer_token
-from orders.services import TransitionRefused
+from core.transitions import TransitionRefused
 
 from . import services
 from .models import Carrier, ExceptionKind, TrackingEvent
@@ -133,7 +134,7 @@ class TrackingEventsView(APIView):
                 description=data["description"],
                 exception_kind=data["exception_kind"],
                 source=TrackingEvent.Source.WEBHOOK,
-                actor=None,
+                actor=SYSTEM,
             )
         except ValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}

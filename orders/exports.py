@@ -9,6 +9,7 @@ again as an order import (docs/architecture.md, "Spreadsheets")."""
 from django.utils.translation import gettext_lazy as _
 
 from core.jobs import JobKind
+from core.permissions import Orders
 from core.spreadsheets.exports import (
     Export,
     ExportColumn,
@@ -23,8 +24,6 @@ from core.spreadsheets.exports import (
 from .importers.columns import ORDER_COLUMNS
 from .models import Order, OrderLine, PaymentMethod
 from .services.phones import format_phone, mask_phone
-
-PHONE_PERMISSION = "orders.view_customer_phone"
 
 
 def heading(key):
@@ -60,7 +59,7 @@ def _order_columns(full_phone):
 
 
 def order_columns(user):
-    full_phone = user.has_perm(PHONE_PERMISSION)
+    full_phone = user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
     return _order_columns(full_phone) + [
         plain_column(Order, "subtotal"),
         plain_column(Order, "shipping_fee", header=heading("shipping_fee")),
@@ -77,7 +76,7 @@ def order_columns(user):
 
 
 def order_line_columns(user):
-    full_phone = user.has_perm(PHONE_PERMISSION)
+    full_phone = user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
     return _order_columns(full_phone) + [
         text_column(OrderLine, "sku", path="lines__sku", header=heading("sku")),
         text_column(OrderLine, "name", path="lines__name", header=field_label(OrderLine, "product")),
@@ -92,7 +91,7 @@ ORDERS = Export(
     model=Order,
     label=_("One row per order"),
     file_stem="orders",
-    permission="orders.view_order",
+    permission=Orders.VIEW_ORDER,
     columns=order_columns,
 )
 ORDER_LINES = Export(
@@ -100,7 +99,7 @@ ORDER_LINES = Export(
     model=Order,
     label=_("One row per order line"),
     file_stem="order-lines",
-    permission="orders.view_order",
+    permission=Orders.VIEW_ORDER,
     columns=order_line_columns,
     then_by=("lines__id",),
 )

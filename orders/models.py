@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.permissions import Orders, codename
 from inventory.models import Product, StockLevel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -215,13 +216,13 @@ class Order(FSMModelMixin, models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-placed_at", "-id"]
         permissions = [
-            ("review_order", _("Can approve or reject held orders")),
-            ("pick_order", _("Can pick and pack orders")),
-            ("dispatch_order", _("Can dispatch orders and record delivery")),
-            ("cancel_order", _("Can cancel orders")),
-            ("complete_order", _("Can complete delivered orders")),
-            ("view_customer_phone", _("Can see full customer phone numbers")),
-            ("override_price", _("Can set prices and discounts on orders taken by staff")),
+            (codename(Orders.REVIEW_ORDER), _("Can approve or reject held orders")),
+            (codename(Orders.PICK_ORDER), _("Can pick and pack orders")),
+            (codename(Orders.DISPATCH_ORDER), _("Can dispatch orders and record delivery")),
+            (codename(Orders.CANCEL_ORDER), _("Can cancel orders")),
+            (codename(Orders.COMPLETE_ORDER), _("Can complete delivered orders")),
+            (codename(Orders.VIEW_CUSTOMER_PHONE), _("Can see full customer phone numbers")),
+            (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
@@ -267,7 +268,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=Status.ON_HOLD,
         target=Status.CONFIRMED,
-        permission="orders.review_order",
+        permission=Orders.REVIEW_ORDER,
         custom={"label": _("Approve")},
     )
     def approve(self):
@@ -277,7 +278,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=Status.ON_HOLD,
         target=Status.CANCELLED,
-        permission="orders.review_order",
+        permission=Orders.REVIEW_ORDER,
         custom={"label": _("Reject"), "needs_reason": True},
     )
     def reject(self):
@@ -289,7 +290,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=Status.CONFIRMED,
         target=Status.PICKING,
-        permission="orders.pick_order",
+        permission=Orders.PICK_ORDER,
         custom={"label": _("Start picking"), "via_shipment": True},
     )
     def start_picking(self):
@@ -299,7 +300,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=Status.PICKING,
         target=Status.PACKED,
-        permission="orders.pick_order",
+        permission=Orders.PICK_ORDER,
         custom={"label": _("Mark packed"), "via_shipment": True},
     )
     def mark_packed(self):
@@ -310,7 +311,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=[Status.PICKING, Status.PACKED, Status.PARTIALLY_SHIPPED],
         target=Status.PARTIALLY_SHIPPED,
-        permission="orders.dispatch_order",
+        permission=Orders.DISPATCH_ORDER,
         custom={"label": _("Dispatch"), "via_shipment": True},
     )
     def ship_partially(self):
@@ -320,7 +321,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=[Status.PACKED, Status.PARTIALLY_SHIPPED],
         target=Status.SHIPPED,
-        permission="orders.dispatch_order",
+        permission=Orders.DISPATCH_ORDER,
         custom={"label": _("Dispatch"), "via_shipment": True},
     )
     def ship(self):
@@ -330,7 +331,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=Status.SHIPPED,
         target=Status.DELIVERED,
-        permission="orders.dispatch_order",
+        permission=Orders.DISPATCH_ORDER,
         custom={"label": _("Record delivery"), "via_shipment": True},
     )
     def deliver(self):
@@ -340,7 +341,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=Status.DELIVERED,
         target=Status.COMPLETED,
-        permission="orders.complete_order",
+        permission=Orders.COMPLETE_ORDER,
         custom={"label": _("Complete")},
     )
     def complete(self):
@@ -350,7 +351,7 @@ class Order(FSMModelMixin, models.Model):
         status,
         source=CANCELLABLE,
         target=Status.CANCELLED,
-        permission="orders.cancel_order",
+        permission=Orders.CANCEL_ORDER,
         custom={"label": _("Cancel"), "needs_reason": True},
     )
     def cancel(self):
@@ -512,8 +513,8 @@ class Refund(FSMModelMixin, models.Model):
         verbose_name_plural = _("refunds")
         ordering = ["-requested_at", "-id"]
         permissions = [
-            ("request_refund", _("Can request refunds")),
-            ("approve_refund", _("Can approve or decline refunds and record them paid")),
+            (codename(Orders.REQUEST_REFUND), _("Can request refunds")),
+            (codename(Orders.APPROVE_REFUND), _("Can approve or decline refunds and record them paid")),
         ]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
         indexes = [
@@ -528,7 +529,7 @@ class Refund(FSMModelMixin, models.Model):
         status,
         source=Status.REQUESTED,
         target=Status.APPROVED,
-        permission="orders.approve_refund",
+        permission=Orders.APPROVE_REFUND,
         custom={"label": _("Approve refund")},
     )
     def approve(self):
@@ -538,7 +539,7 @@ class Refund(FSMModelMixin, models.Model):
         status,
         source=Status.APPROVED,
         target=Status.PAID,
-        permission="orders.approve_refund",
+        permission=Orders.APPROVE_REFUND,
         custom={"label": _("Record refund paid")},
     )
     def mark_paid(self):
@@ -548,7 +549,7 @@ class Refund(FSMModelMixin, models.Model):
         status,
         source=[Status.REQUESTED, Status.APPROVED],
         target=Status.FAILED,
-        permission="orders.approve_refund",
+        permission=Orders.APPROVE_REFUND,
         custom={"label": _("Decline or record failed"), "needs_reason": True},
     )
     def fail(self):
@@ -694,7 +695,7 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notification log")
         ordering = ["-created_at", "-id"]
-        permissions = [("resend_notification", _("Can resend notifications to customers"))]
+        permissions = [(codename(Orders.RESEND_NOTIFICATION), _("Can resend notifications to customers"))]
         indexes = [
             models.Index(fields=["order", "created_at"], name="notification_by_order"),
             models.Index(fields=["status", "created_at"], name="notification_by_status"),

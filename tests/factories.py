@@ -5,6 +5,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth.models import Group, User
 
+from core.actors import SYSTEM
 from inventory import services as inventory
 from inventory.models import Product, Warehouse
 from logistics import services as logistics
@@ -74,7 +75,7 @@ def stock(product, warehouse, quantity, *, bin_location=""):
         level.bin_location = bin_location
         level.save(update_fields=["bin_location"])
     if quantity:
-        inventory.receive(stock_level_id=level.pk, quantity=quantity, reference="test stock")
+        inventory.receive(stock_level_id=level.pk, quantity=quantity, actor=SYSTEM, reference="test stock")
     level.refresh_from_db()
     return level
 
@@ -112,7 +113,7 @@ def order_input(channel=None, *, lines, **overrides):
     return orders.OrderInput(**values)
 
 
-def place(channel=None, *, lines, actor=None, **overrides):
+def place(channel=None, *, lines, actor=SYSTEM, **overrides):
     return orders.place_order(order_input(channel, lines=lines, **overrides), actor=actor).order
 
 
@@ -133,7 +134,7 @@ def _warehouses_waiting(order):
     )
 
 
-def pick_all(order, *, actor=None):
+def pick_all(order, *, actor=SYSTEM):
     """Put the order on a pick list in every warehouse that holds its goods and has none yet."""
     on_lists = set(order.shipments.filter(status__in=Shipment.OPEN).values_list("warehouse_id", flat=True))
     return [
@@ -143,7 +144,7 @@ def pick_all(order, *, actor=None):
     ]
 
 
-def pack_all(order, *, actor=None, weight_kg="1.2", package_count=1):
+def pack_all(order, *, actor=SYSTEM, weight_kg="1.2", package_count=1):
     """Scan every unit of the order's waiting parcels in by SKU and close them."""
     pick_all(order, actor=actor)
     packed = []
@@ -157,7 +158,7 @@ def pack_all(order, *, actor=None, weight_kg="1.2", package_count=1):
     return packed
 
 
-def dispatch_all(order, *, actor=None, carrier=None):
+def dispatch_all(order, *, actor=SYSTEM, carrier=None):
     """Pick, pack and hand every parcel of the order to the carrier, one tracking number each."""
     carrier = carrier or CarrierFactory()
     pack_all(order, actor=actor)
@@ -167,7 +168,7 @@ def dispatch_all(order, *, actor=None, carrier=None):
     ]
 
 
-def advance(order, to_status, *, actor=None):
+def advance(order, to_status, *, actor=SYSTEM):
     """Take a confirmed order forward through the services, step by step, until it reaches
     `to_status` (picking, packed, shipped, delivered or completed); returns it fresh from the database."""
     steps = [

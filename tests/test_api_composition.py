@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from aftersales import api as aftersales_api
 from aftersales.models import Outcome, ReturnReason
 from aftersales.services import returns
+from core.actors import SYSTEM
 from logistics import api as logistics_api
 from orders import services as orders
 from orders.api import views as order_views
@@ -40,7 +41,7 @@ def channel():
 @pytest.fixture
 def api(channel):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(channel.pk, actor=None).secret}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(channel.pk, actor=SYSTEM).secret}")
     return client
 
 
@@ -64,7 +65,7 @@ def delivered(channel, *lines, returned=0):
             order.pk,
             lines=[returns.ReturnLineInput(order_line_id=line.pk, quantity=1, reason=ReturnReason.QUALITY)],
             wanted_outcome=Outcome.REFUND,
-            actor=None,
+            actor=SYSTEM,
         )
     return order
 

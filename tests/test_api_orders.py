@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from core.actors import SYSTEM
 from inventory.models import StockLevel
 from logistics import services as logistics
 from logistics.models import TrackingEvent
@@ -66,7 +67,7 @@ def mug(warehouse):
 
 def channel_client(channel):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(channel.pk, actor=None).secret}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(channel.pk, actor=SYSTEM).secret}")
     return client
 
 
@@ -305,7 +306,7 @@ def test_unusable_idempotency_key_is_named_as_the_header(api, kettle):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_ten_identical_requests_at_once_place_one_order_and_all_get_its_answer(web, kettle, warehouse):
-    secret = orders.issue_token(web.pk, actor=None).secret
+    secret = orders.issue_token(web.pk, actor=SYSTEM).secret
     body = order_body(("KETTLE", 1))
 
     def send():
@@ -328,7 +329,7 @@ def test_ten_identical_requests_at_once_place_one_order_and_all_get_its_answer(w
 def test_order_list_filters_by_status_channel_order_id_and_update_time(web, api, kettle):
     confirmed = place(web, lines=[(kettle, 1)], phone="13900000001")
     cancelled = place(web, lines=[(kettle, 1)], phone="13900000002")
-    orders.cancel(cancelled.pk, actor=None, reason="test")
+    orders.cancel(cancelled.pk, actor=SYSTEM, reason="test")
     long_ago = timezone.now() - timedelta(days=30)
     Order.objects.filter(pk=confirmed.pk).update(updated_at=long_ago)
 
@@ -382,6 +383,7 @@ def test_order_detail_shows_payments_and_shipments_with_tracking_events(web, api
         occurred_at=timezone.now(),
         location="杭州转运中心",
         source=TrackingEvent.Source.WEBHOOK,
+        actor=SYSTEM,
     )
 
     body = api.get(f"{ORDERS}{order.number}/").json()
@@ -514,7 +516,7 @@ def test_console_shows_a_new_token_once_and_it_works(client, web, kettle):
 
 
 def test_console_revokes_a_token(client, web):
-    orders.issue_token(web.pk, actor=None)
+    orders.issue_token(web.pk, actor=SYSTEM)
     client.force_login(staff("Manager"))
 
     response = client.post(reverse("admin:orders_channel_api_token", args=[web.pk]), {"do": "revoke"})
@@ -533,7 +535,7 @@ def test_console_token_page_is_refused_to_roles_without_the_permission(client, w
 
 
 def test_channel_page_links_to_its_token_and_the_list_shows_its_start(client, web):
-    issued = orders.issue_token(web.pk, actor=None)
+    issued = orders.issue_token(web.pk, actor=SYSTEM)
     client.force_login(staff("Manager"))
 
     change_page = client.get(reverse("admin:orders_channel_change", args=[web.pk])).content.decode()

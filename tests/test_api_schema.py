@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from core.actors import SYSTEM
 from logistics import services as logistics
 from logistics.models import TrackingEvent
 from orders import services as orders
@@ -77,10 +78,11 @@ def shop():
         occurred_at=timezone.now(),
         location="杭州",
         source=TrackingEvent.Source.WEBHOOK,
+        actor=SYSTEM,
     )
     return {
-        "token": orders.issue_token(channel.pk, actor=None).secret,
-        "carrier_token": logistics.issue_webhook_token(shipped.shipments.get().carrier_id, actor=None),
+        "token": orders.issue_token(channel.pk, actor=SYSTEM).secret,
+        "carrier_token": logistics.issue_webhook_token(shipped.shipments.get().carrier_id, actor=SYSTEM),
         "shipped": shipped,
     }
 

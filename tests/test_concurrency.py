@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.db.models import F, Q
 
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
 from inventory import services as inventory
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
@@ -98,7 +100,7 @@ def test_twenty_buyers_racing_for_the_last_five_units_get_exactly_five_confirmed
         for n in range(20)
     ]
 
-    outcomes = race(*[partial(orders.place_order, data) for data in buyers])
+    outcomes = race(*[partial(orders.place_order, data, actor=SYSTEM) for data in buyers])
 
     results, errors = split(outcomes, orders.PlacementResult)
     assert errors == []
@@ -133,7 +135,7 @@ def test_approve_and_reject_of_one_held_order_at_once_one_wins_and_the_other_is_
 
     events, refusals = split(outcomes, OrderEvent)
     assert len(events) == 1
-    assert len(refusals) == 1 and isinstance(refusals[0], orders.TransitionRefused)
+    assert len(refusals) == 1 and isinstance(refusals[0], TransitionRefused)
     final = fresh(order)
     assert order.number in str(refusals[0])
     assert final.get_status_display() in str(refusals[0])
@@ -162,7 +164,7 @@ def test_approve_and_cancel_of_one_held_order_at_once_one_wins_and_the_other_is_
 
     events, refusals = split(outcomes, OrderEvent)
     assert len(events) == 1
-    assert len(refusals) == 1 and isinstance(refusals[0], orders.TransitionRefused)
+    assert len(refusals) == 1 and isinstance(refusals[0], TransitionRefused)
     final = fresh(order)
     assert order.number in str(refusals[0]) and final.get_status_display() in str(refusals[0])
     assert final.status == events[0].to_status
@@ -188,7 +190,7 @@ def test_two_cancels_of_one_confirmed_order_at_once_release_its_stock_exactly_on
 
     events, refusals = split(outcomes, OrderEvent)
     assert len(events) == 1
-    assert len(refusals) == 1 and isinstance(refusals[0], orders.TransitionRefused)
+    assert len(refusals) == 1 and isinstance(refusals[0], TransitionRefused)
     assert order.number in str(refusals[0])
     assert fresh(order).status == Status.CANCELLED
     assert fresh(order).events.filter(to_status=Status.CANCELLED).count() == 1
@@ -204,7 +206,7 @@ def test_ten_copies_of_one_channel_order_at_once_make_one_order():
     channel = ChannelFactory()
     copies = [order_input(channel, lines=[(product, 2)], channel_order_id="WEB-RETRY-1") for _copy in range(10)]
 
-    outcomes = race(*[partial(orders.place_order, data) for data in copies])
+    outcomes = race(*[partial(orders.place_order, data, actor=SYSTEM) for data in copies])
 
     results, errors = split(outcomes, orders.PlacementResult)
     assert errors == []
@@ -233,7 +235,7 @@ def test_two_dispatches_of_one_packed_parcel_at_once_ship_it_once():
 
     shipments, refusals = split(outcomes, Shipment)
     assert len(shipments) == 1
-    assert len(refusals) == 1 and isinstance(refusals[0], orders.TransitionRefused)
+    assert len(refusals) == 1 and isinstance(refusals[0], TransitionRefused)
     assert str(Shipment.Status.SHIPPED.label) in str(refusals[0])
     parcel.refresh_from_db()
     assert (parcel.status, parcel.tracking_number) == (Shipment.Status.SHIPPED, shipments[0].tracking_number)
@@ -275,8 +277,8 @@ def test_a_stock_correction_racing_a_buyer_for_the_same_units_never_oversells():
     data = order_input(lines=[(product, 5)])
 
     placement, correction = race(
-        partial(orders.place_order, data),
-        lambda: inventory.adjust(stock_level_id=level.pk, change=-3, reason="water damage"),
+        partial(orders.place_order, data, actor=SYSTEM),
+        lambda: inventory.adjust(stock_level_id=level.pk, change=-3, reason="water damage", actor=SYSTEM),
     )
 
     order = placement.order

@@ -9,10 +9,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
 from inventory.models import StockMovement
 from logistics import services as logistics
 from logistics.models import Shipment, TrackingEvent
-from orders import services as orders
 from orders.models import Order
 from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
 from tests.test_concurrency import assert_stock_consistent, fresh, quantities, race, split
@@ -109,7 +110,7 @@ def test_a_sheet_racing_a_single_dispatch_of_one_of_its_orders_is_applied_whole_
 
     sheet_outcome, hand_outcome = outcomes
     if isinstance(sheet_outcome, list):
-        assert isinstance(hand_outcome, orders.TransitionRefused)
+        assert isinstance(hand_outcome, TransitionRefused)
         assert set(Shipment.objects.values_list("tracking_number", flat=True)) == {"SHEET-1", "SHEET-2"}
     else:
         assert isinstance(sheet_outcome, logistics.UploadRefused) and isinstance(hand_outcome, Shipment)
@@ -129,7 +130,7 @@ def test_one_report_sent_twice_at_once_is_recorded_once(level):
 
     def report():
         return logistics.record_tracking_event(
-            parcel.pk, status="delivered", occurred_at=when, source=TrackingEvent.Source.WEBHOOK
+            parcel.pk, status="delivered", occurred_at=when, source=TrackingEvent.Source.WEBHOOK, actor=SYSTEM
         )
 
     outcomes = race(report, report)

@@ -8,9 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db.models import F
 
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
 from logistics import services as logistics
 from logistics.models import Shipment, ShipmentLine
-from orders import services as orders
 from orders.models import Order, OrderEvent
 from tests.factories import ProductFactory, WarehouseFactory, pick_all, place, staff, stock
 from tests.test_concurrency import race, split
@@ -34,7 +35,7 @@ def parcel_of(product, quantity):
 def scan_all_but(shipment, product, left):
     line = shipment.lines.get()
     for _unit in range(line.quantity - left):
-        logistics.pack_item(shipment.pk, product.barcode, actor=None)
+        logistics.pack_item(shipment.pk, product.barcode, actor=SYSTEM)
 
 
 def assert_never_overpacked():
@@ -53,7 +54,7 @@ def test_two_operators_closing_the_same_parcel_at_once_one_wins_and_the_other_is
 
     closed, refused = split(outcomes, Shipment)
     assert len(closed) == 1 and len(refused) == 1
-    assert isinstance(refused[0], orders.TransitionRefused)
+    assert isinstance(refused[0], TransitionRefused)
     assert "is Packed: there is nothing left to pack" in str(refused[0])
     winner = closed[0]
     shipment.refresh_from_db()
@@ -87,7 +88,7 @@ def test_two_operators_scanning_the_last_unit_at_once_one_is_accepted_and_one_re
 def test_many_scans_racing_for_few_units_pack_exactly_the_units_ordered(product):
     shipment = parcel_of(product, 3)
 
-    outcomes = race(*[partial(logistics.pack_item, shipment.pk, product.barcode, actor=None) for _ in range(8)])
+    outcomes = race(*[partial(logistics.pack_item, shipment.pk, product.barcode, actor=SYSTEM) for _ in range(8)])
 
     accepted, refused = split(outcomes, ShipmentLine)
     assert len(accepted) == 3
@@ -101,8 +102,8 @@ def test_closing_the_parcel_while_its_last_unit_is_scanned_never_packs_it_incomp
     scan_all_but(shipment, product, 1)
 
     outcomes = race(
-        partial(logistics.pack_item, shipment.pk, product.barcode, actor=None),
-        partial(logistics.finish_packing, shipment.pk, weight_kg="1", package_count=1, actor=None),
+        partial(logistics.pack_item, shipment.pk, product.barcode, actor=SYSTEM),
+        partial(logistics.finish_packing, shipment.pk, weight_kg="1", package_count=1, actor=SYSTEM),
     )
 
     scanned, closing = outcomes

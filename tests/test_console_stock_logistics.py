@@ -5,6 +5,7 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
 from logistics.models import Carrier, Shipment
@@ -425,7 +426,7 @@ def test_dispatch_page_says_why_an_order_cannot_be_dispatched_whatever_its_statu
         order = place(lines=[(level.product, 1)], payment_method="card")
     elif status == "cancelled":
         order = place(lines=[(level.product, 1)])
-        orders.cancel(order.pk, actor=None, reason="Customer changed their mind")
+        orders.cancel(order.pk, actor=SYSTEM, reason="Customer changed their mind")
         order.refresh_from_db()
     else:
         order = advance(place(lines=[(level.product, 1)]), status)
@@ -441,7 +442,7 @@ def test_dispatch_warns_of_the_balance_due_on_an_order_not_paid_on_delivery_and_
     signed_in(client, "Manager")
     unpaid = place(lines=[(level.product, 2)], payment_method="bank_transfer", paid_amount="20.00")
     if unpaid.status == Order.Status.ON_HOLD:
-        orders.approve(unpaid.pk, actor=None)
+        orders.approve(unpaid.pk, actor=SYSTEM)
     unpaid = advance(unpaid, "packed")
     carrier = CarrierFactory()
 

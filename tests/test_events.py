@@ -33,7 +33,7 @@ WIRING = {
         ["analytics.services.orders_placed"],
     ),
     "orders.order_status_changed": (
-        ["orders.services.events.record_transition"],
+        ["orders.services.transitions.record_order_transition"],
         ["analytics.services.order_status_changed"],
     ),
     "orders.order_cancelled": (

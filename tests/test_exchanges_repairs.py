@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 
 from aftersales import services
 from aftersales.models import Outcome, ReturnRequest
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
 from inventory import locks as inventory_locks
 from inventory import services as inventory
 from inventory.models import StockLevel, StockMovement
@@ -93,7 +95,7 @@ def test_a_refund_return_closes_only_once_finance_has_paid_or_failed_its_refund(
     finance, cs = staff("Finance"), staff("Customer service")
     orders.approve_refund(refund.pk, actor=finance)
 
-    with pytest.raises(orders.TransitionRefused) as waiting:
+    with pytest.raises(TransitionRefused) as waiting:
         services.close_return(case.pk, actor=cs)
     assert str(waiting.value) == (
         f"Return {case.number} waits for Finance: 600.00 CNY of its refund is not paid yet. "
@@ -333,7 +335,7 @@ def test_an_exchange_sends_only_the_units_received(product, warehouse):
 def repair(product, warehouse):
     """Completed order, one pair sent in for repair and inspected at a returns warehouse."""
     order = delivered_order((product, 1), warehouse=warehouse)
-    orders.complete(order.pk, actor=None)
+    orders.complete(order.pk, actor=SYSTEM)
     returns = WarehouseFactory(code="REPAIRS")
     case = ask(order, (product, 1), actor=staff("Customer service"), wanted=Outcome.REPAIR)
     return take_to(case, Status.INSPECTED, warehouse=returns, results={case.lines.get().pk: (0, 1, "Sole loose")})
@@ -471,10 +473,10 @@ def test_a_repair_parcel_needs_goods_of_the_order_that_reached_the_customer(prod
     other = delivered_order((ProductFactory(), 1), warehouse=warehouse)
 
     with pytest.raises(ValidationError):
-        logistics.create_repair_shipment(order.pk, warehouse.pk, [(other.lines.get().pk, 1)], actor=None)
+        logistics.create_repair_shipment(order.pk, warehouse.pk, [(other.lines.get().pk, 1)], actor=SYSTEM)
     with pytest.raises(ValidationError):
-        logistics.create_repair_shipment(order.pk, warehouse.pk, [(order.lines.get().pk, 2)], actor=None)
+        logistics.create_repair_shipment(order.pk, warehouse.pk, [(order.lines.get().pk, 2)], actor=SYSTEM)
     with pytest.raises(ValidationError):
-        logistics.create_repair_shipment(order.pk, warehouse.pk, [], actor=None)
+        logistics.create_repair_shipment(order.pk, warehouse.pk, [], actor=SYSTEM)
 
     assert not Shipment.objects.filter(purpose=Shipment.Purpose.REPAIR).exists()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from core import jobs
+from core.actors import SYSTEM
 from core.models import Job
 from core.spreadsheets import exports, writing
 from logistics.exports import SHIPMENTS
@@ -80,7 +81,7 @@ def test_export_holds_every_row_the_filtered_list_shows_in_its_order_on_all_page
     signed_in(client, "Customer service")
     monkeypatch.setattr(OrderAdmin, "list_per_page", 1)
     first, second, third = (new_order(product, n) for n in range(3))
-    services.cancel(second.pk, actor=None, reason="customer changed mind")
+    services.cancel(second.pk, actor=SYSTEM, reason="customer changed mind")
 
     everything = csv_rows(export(client))
     cancelled = csv_rows(export(client, query="status__exact=cancelled"))
@@ -393,7 +394,7 @@ def test_operator_downloads_the_filtered_order_list_from_the_export_menu(browser
     product = ProductFactory(sku="TEA-001")
     stock(product, WarehouseFactory(), 100)
     kept, cancelled = new_order(product, 1), new_order(product, 2)
-    services.cancel(cancelled.pk, actor=None, reason="customer changed mind")
+    services.cancel(cancelled.pk, actor=SYSTEM, reason="customer changed mind")
     user = staff("Customer service")
     context = browser.new_context(
         base_url=live_server.url, locale="en-US", accept_downloads=True, viewport={"width": 1280, "height": 900}

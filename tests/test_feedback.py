@@ -19,6 +19,7 @@ from django.utils import timezone
 from aftersales.models import Feedback, Ticket
 from aftersales.selectors.tickets import csat
 from aftersales.services import feedback
+from core.actors import SYSTEM
 from orders import services as orders
 from orders.models import NotificationTemplate
 from orders.notifications import sms
@@ -233,7 +234,7 @@ def test_an_order_that_has_not_arrived_is_not_rated_yet(client, product):
 
 
 def test_a_completed_order_can_still_be_rated(delivered):
-    orders.complete(delivered.pk, actor=None)
+    orders.complete(delivered.pk, actor=SYSTEM)
 
     assert feedback.give_feedback(feedback.feedback_token(delivered), rating=5).rating == 5
 

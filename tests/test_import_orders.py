@@ -16,6 +16,7 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from core import jobs
+from core.actors import SYSTEM
 from core.models import Job
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
@@ -738,7 +739,7 @@ def test_progress_is_visible_to_other_connections_while_the_import_transaction_i
 def test_placing_many_orders_counts_repeat_orders_within_the_list_as_one_at_a_time_would(shop):
     inputs = [order_input(lines=[(shop["socks"], 1)], phone="13900000077", address=f"人民路 {n} 号") for n in range(5)]
 
-    outcomes = services.place_orders(inputs)
+    outcomes = services.place_orders(inputs, actor=SYSTEM)
 
     assert [outcome.order.risk_score for outcome in outcomes] == [0, 0, 0, 30, 30]
     assert [r["code"] for r in outcomes[3].order.hold_reasons] == ["repeat_phone"]
@@ -751,7 +752,7 @@ def test_placing_many_orders_treats_only_the_first_order_of_a_new_customer_as_ne
         order_input(lines=[(shop["shirt"], 1)], phone="13900000088"),
     ]
 
-    first, second = services.place_orders(inputs)
+    first, second = services.place_orders(inputs, actor=SYSTEM)
 
     assert [r["code"] for r in first.order.hold_reasons] == ["new_customer_high_value"]
     assert second.order.hold_reasons == []
@@ -761,7 +762,7 @@ def test_placing_many_orders_treats_only_the_first_order_of_a_new_customer_as_ne
 def test_placing_many_orders_reserves_in_turn_and_holds_the_one_that_finds_the_shelf_empty(shop):
     inputs = [order_input(lines=[(shop["socks"], 60)], phone=f"1390000010{n}") for n in range(2)]
 
-    first, second = services.place_orders(inputs)
+    first, second = services.place_orders(inputs, actor=SYSTEM)
 
     assert first.order.status == Order.Status.CONFIRMED
     assert second.order.status == Order.Status.ON_HOLD
@@ -776,7 +777,7 @@ def test_placing_many_orders_answers_a_repeated_channel_order_id_with_the_first_
     again = order_input(channel, lines=[(shop["socks"], 1)], channel_order_id="R-1")
     bad = order_input(channel, lines=[("NOPE", 1)], channel_order_id="R-2")
 
-    first, second, refused = services.place_orders([first_input, again, bad])
+    first, second, refused = services.place_orders([first_input, again, bad], actor=SYSTEM)
 
     assert first.created and not second.created
     assert second.order == first.order
@@ -793,7 +794,7 @@ def test_placing_more_orders_than_one_batch_keeps_their_order_and_writes_each_on
     ]
     progress = []
 
-    outcomes = services.place_orders(inputs, on_progress=progress.append)
+    outcomes = services.place_orders(inputs, on_progress=progress.append, actor=SYSTEM)
 
     assert [o.order.channel_order_id for o in outcomes] == [f"K-{n}" for n in range(5)]
     assert progress == [2, 4, 5]
@@ -833,7 +834,7 @@ def _what_happened(place_all):
 def _one_at_a_time(inputs):
     for data in inputs:
         try:
-            yield services.place_order(data)
+            yield services.place_order(data, actor=SYSTEM)
         except ValidationError as error:
             yield error
 
@@ -872,7 +873,7 @@ def test_placing_many_orders_decides_each_order_as_placing_them_one_at_a_time_wo
         ]
 
     one_by_one = _what_happened(lambda: list(_one_at_a_time(inputs())))
-    together = _what_happened(lambda: services.place_orders(inputs()))
+    together = _what_happened(lambda: services.place_orders(inputs(), actor=SYSTEM))
 
     assert together == one_by_one
     assert [(o[2], o[4]) if o[0] != "refused" else o for o in one_by_one[0]] == [

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
+from core.actors import SYSTEM
 from inventory.models import StockMovement
 from inventory.selectors import ledger_mismatches
 from orders import services as orders
@@ -70,7 +71,7 @@ def existing_customer(phone="13800138000", **overrides):
 
 
 def test_clean_order_is_confirmed_with_its_stock_reserved(product):
-    result = orders.place_order(order_input(lines=[(product, 2)]))
+    result = orders.place_order(order_input(lines=[(product, 2)]), actor=SYSTEM)
 
     order = result.order
     assert result.created is True
@@ -120,10 +121,10 @@ def test_held_placement_writes_pending_to_on_hold_event_with_the_actor_and_the_r
 
 def test_resending_the_same_channel_order_id_returns_the_first_order_without_reserving_again(product):
     data = order_input(lines=[(product, 2)], channel_order_id="WEB-1001")
-    first = orders.place_order(data)
+    first = orders.place_order(data, actor=SYSTEM)
     rows = written_rows()
 
-    again = orders.place_order(order_input(lines=[(product, 5)], channel_order_id="WEB-1001"))
+    again = orders.place_order(order_input(lines=[(product, 5)], channel_order_id="WEB-1001"), actor=SYSTEM)
 
     assert (first.created, again.created) == (True, False)
     assert again.order.pk == first.order.pk
@@ -132,18 +133,18 @@ def test_resending_the_same_channel_order_id_returns_the_first_order_without_res
 
 
 def test_channel_order_id_is_read_without_surrounding_spaces(product):
-    first = orders.place_order(order_input(lines=[(product, 1)], channel_order_id="WEB-7"))
+    first = orders.place_order(order_input(lines=[(product, 1)], channel_order_id="WEB-7"), actor=SYSTEM)
 
-    again = orders.place_order(order_input(lines=[(product, 1)], channel_order_id="  WEB-7 "))
+    again = orders.place_order(order_input(lines=[(product, 1)], channel_order_id="  WEB-7 "), actor=SYSTEM)
 
     assert (again.created, again.order.pk) == (False, first.order.pk)
 
 
 def test_the_same_channel_order_id_on_another_channel_is_a_new_order(product):
     app = ChannelFactory(code="app", name="App", kind=Channel.Kind.APP)
-    first = orders.place_order(order_input(lines=[(product, 1)], channel_order_id="1001"))
+    first = orders.place_order(order_input(lines=[(product, 1)], channel_order_id="1001"), actor=SYSTEM)
 
-    other = orders.place_order(order_input(app, lines=[(product, 1)], channel_order_id="1001"))
+    other = orders.place_order(order_input(app, lines=[(product, 1)], channel_order_id="1001"), actor=SYSTEM)
 
     assert other.created is True
     assert other.order.pk != first.order.pk
@@ -218,7 +219,7 @@ def test_invalid_input_is_refused_naming_the_field_and_writes_nothing(product, o
     rows = written_rows()
 
     with pytest.raises(ValidationError) as refused:
-        orders.place_order(data)
+        orders.place_order(data, actor=SYSTEM)
 
     assert field in refused.value.message_dict
     assert written_rows() == rows
@@ -233,7 +234,7 @@ def test_every_bad_field_is_reported_at_once(product):
     )
 
     with pytest.raises(ValidationError) as refused:
-        orders.place_order(data)
+        orders.place_order(data, actor=SYSTEM)
 
     assert set(refused.value.message_dict) == {
         "recipient",
@@ -249,7 +250,7 @@ def test_an_inactive_channel_or_product_is_refused(product):
     closed = ChannelFactory(code="closed", name="Closed shop", active=False)
 
     with pytest.raises(ValidationError) as refused:
-        orders.place_order(order_input(closed, lines=[(product, 1), (retired, 1)]))
+        orders.place_order(order_input(closed, lines=[(product, 1), (retired, 1)]), actor=SYSTEM)
 
     assert {"channel", "lines[2].sku"} <= set(refused.value.message_dict)
     assert Order.objects.count() == 0
@@ -257,7 +258,7 @@ def test_an_inactive_channel_or_product_is_refused(product):
 
 def test_the_unknown_sku_is_named_in_its_message(product):
     with pytest.raises(ValidationError) as refused:
-        orders.place_order(order_input(lines=[(product, 1), ("NO-SUCH-SKU", 1)]))
+        orders.place_order(order_input(lines=[(product, 1), ("NO-SUCH-SKU", 1)]), actor=SYSTEM)
 
     assert "NO-SUCH-SKU" in refused.value.message_dict["lines[2].sku"][0]
 
@@ -285,7 +286,7 @@ def test_a_price_the_channel_sends_is_used_as_sold():
     data = order_input(lines=[])
     data.lines = [orders.LineInput(product.sku, "2", unit_price="15.5")]
 
-    order = orders.place_order(data).order
+    order = orders.place_order(data, actor=SYSTEM).order
 
     line = order.lines.get()
     assert (line.quantity, line.unit_price, line.line_total) == (2, Decimal("15.50"), Decimal("31.00"))
@@ -713,7 +714,7 @@ def test_a_manager_and_a_channel_may_set_their_own_prices(product):
 
     placed = [
         orders.place_order(by_manager, actor=staff("Manager")).order,
-        orders.place_order(by_channel, actor=None).order,
+        orders.place_order(by_channel, actor=SYSTEM).order,
     ]
 
     assert [order.lines.get().unit_price for order in placed] == [Decimal("19.90"), Decimal("19.90")]
@@ -734,7 +735,7 @@ def test_amounts_too_large_for_the_books_are_refused_naming_the_field(product, l
     data.lines[0].unit_price = line.get("unit_price")
 
     with pytest.raises(ValidationError) as refused:
-        orders.place_order(data)
+        orders.place_order(data, actor=SYSTEM)
 
     assert field in refused.value.message_dict
     assert not Order.objects.exists()

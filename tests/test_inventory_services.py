@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from core.actors import SYSTEM
 from inventory import services as inventory
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches, low_stock
@@ -51,7 +52,7 @@ def test_receive_refuses_anything_but_a_positive_whole_number(quantity):
     level = stock(ProductFactory(), WarehouseFactory(), 2)
 
     with pytest.raises(ValidationError) as refused:
-        inventory.receive(stock_level_id=level.pk, quantity=quantity)
+        inventory.receive(stock_level_id=level.pk, quantity=quantity, actor=SYSTEM)
 
     assert "quantity" in refused.value.message_dict
     assert quantities(level) == (2, 0)
@@ -63,7 +64,7 @@ def test_adjust_needs_a_reason(reason):
     level = stock(ProductFactory(), WarehouseFactory(), 5)
 
     with pytest.raises(ValidationError) as refused:
-        inventory.adjust(stock_level_id=level.pk, change=-1, reason=reason)
+        inventory.adjust(stock_level_id=level.pk, change=-1, reason=reason, actor=SYSTEM)
 
     assert "reason" in refused.value.message_dict
     assert quantities(level) == (5, 0)
@@ -89,14 +90,14 @@ def test_adjust_books_the_change_with_its_reason():
 def test_adjust_cannot_take_on_hand_below_what_is_reserved():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 5)
-    inventory.reserve([inventory.Demand("line", product.pk, 3)])
+    inventory.reserve([inventory.Demand("line", product.pk, 3)], actor=SYSTEM)
 
     with pytest.raises(ValidationError) as refused:
-        inventory.adjust(stock_level_id=level.pk, change=-3, reason="damaged")
+        inventory.adjust(stock_level_id=level.pk, change=-3, reason="damaged", actor=SYSTEM)
 
     assert "change" in refused.value.message_dict
     assert quantities(level) == (5, 3)
-    inventory.adjust(stock_level_id=level.pk, change=-2, reason="damaged")
+    inventory.adjust(stock_level_id=level.pk, change=-2, reason="damaged", actor=SYSTEM)
     assert quantities(level) == (3, 3)
     assert_ledger_whole()
 
@@ -105,7 +106,7 @@ def test_adjust_refuses_a_zero_change():
     level = stock(ProductFactory(), WarehouseFactory(), 5)
 
     with pytest.raises(ValidationError) as refused:
-        inventory.adjust(stock_level_id=level.pk, change=0, reason="nothing")
+        inventory.adjust(stock_level_id=level.pk, change=0, reason="nothing", actor=SYSTEM)
 
     assert "change" in refused.value.message_dict
     assert len(ledger(level)) == 1
@@ -114,8 +115,8 @@ def test_adjust_refuses_a_zero_change():
 def test_stock_count_books_the_difference_to_what_was_counted():
     level = stock(ProductFactory(), WarehouseFactory(), 10)
 
-    inventory.record_count(stock_level_id=level.pk, counted=8)
-    inventory.record_count(stock_level_id=level.pk, counted=11)
+    inventory.record_count(stock_level_id=level.pk, counted=8, actor=SYSTEM)
+    inventory.record_count(stock_level_id=level.pk, counted=11, actor=SYSTEM)
 
     assert quantities(level) == (11, 0)
     assert ledger(level) == [(Kind.RECEIPT, 10, 0), (Kind.COUNT, -2, 0), (Kind.COUNT, 3, 0)]
@@ -125,7 +126,7 @@ def test_stock_count_books_the_difference_to_what_was_counted():
 def test_stock_count_that_matches_the_books_writes_nothing():
     level = stock(ProductFactory(), WarehouseFactory(), 10)
 
-    inventory.record_count(stock_level_id=level.pk, counted=10)
+    inventory.record_count(stock_level_id=level.pk, counted=10, actor=SYSTEM)
 
     assert ledger(level) == [(Kind.RECEIPT, 10, 0)]
 
@@ -135,7 +136,7 @@ def test_stock_count_refuses_anything_but_a_whole_number_of_zero_or_more(counted
     level = stock(ProductFactory(), WarehouseFactory(), 10)
 
     with pytest.raises(ValidationError) as refused:
-        inventory.record_count(stock_level_id=level.pk, counted=counted)
+        inventory.record_count(stock_level_id=level.pk, counted=counted, actor=SYSTEM)
 
     assert "counted" in refused.value.message_dict
     assert quantities(level) == (10, 0)
@@ -144,10 +145,10 @@ def test_stock_count_refuses_anything_but_a_whole_number_of_zero_or_more(counted
 def test_stock_count_below_the_reserved_quantity_is_refused():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 10)
-    inventory.reserve([inventory.Demand("line", product.pk, 4)])
+    inventory.reserve([inventory.Demand("line", product.pk, 4)], actor=SYSTEM)
 
     with pytest.raises(ValidationError) as refused:
-        inventory.record_count(stock_level_id=level.pk, counted=3)
+        inventory.record_count(stock_level_id=level.pk, counted=3, actor=SYSTEM)
 
     assert "counted" in refused.value.message_dict
     assert quantities(level) == (10, 4)
@@ -179,10 +180,10 @@ def test_reserve_release_and_ship_out_each_write_the_ledger_and_it_sums_to_the_s
 def test_releasing_more_than_is_reserved_is_refused_and_writes_nothing():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 10)
-    inventory.reserve([inventory.Demand("a", product.pk, 2)])
+    inventory.reserve([inventory.Demand("a", product.pk, 2)], actor=SYSTEM)
 
     with pytest.raises(ValidationError):
-        inventory.release([(level.pk, 3)])
+        inventory.release([(level.pk, 3)], actor=SYSTEM)
 
     assert quantities(level) == (10, 2)
     assert level.movements.count() == 2
@@ -192,10 +193,10 @@ def test_releasing_more_than_is_reserved_is_refused_and_writes_nothing():
 def test_shipping_out_more_than_is_reserved_is_refused_and_writes_nothing():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 10)
-    inventory.reserve([inventory.Demand("a", product.pk, 2)])
+    inventory.reserve([inventory.Demand("a", product.pk, 2)], actor=SYSTEM)
 
     with pytest.raises(ValidationError):
-        inventory.ship_out([(level.pk, 3)])
+        inventory.ship_out([(level.pk, 3)], actor=SYSTEM)
 
     assert quantities(level) == (10, 2)
     assert level.movements.count() == 2
@@ -231,7 +232,7 @@ def test_database_refuses_negative_reserved_even_without_the_services():
 def test_database_refuses_on_hand_below_reserved_even_without_the_services():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 3)
-    inventory.reserve([inventory.Demand("a", product.pk, 2)])
+    inventory.reserve([inventory.Demand("a", product.pk, 2)], actor=SYSTEM)
 
     with pytest.raises(IntegrityError), transaction.atomic():
         StockLevel.objects.filter(pk=level.pk).update(on_hand=1)
@@ -250,7 +251,9 @@ def test_reservation_takes_everything_from_the_highest_priority_warehouse_that_c
         stock(shirt, warehouse, 10)
         stock(socks, warehouse, 10)
 
-    plan, shortages = inventory.reserve([inventory.Demand(1, shirt.pk, 2), inventory.Demand(2, socks.pk, 3)])
+    plan, shortages = inventory.reserve(
+        [inventory.Demand(1, shirt.pk, 2), inventory.Demand(2, socks.pk, 3)], actor=SYSTEM
+    )
     assert shortages == {}
 
     assert reserved_by_warehouse(plan) == [(1, "A", 2), (2, "A", 3)]
@@ -265,7 +268,9 @@ def test_reservation_prefers_one_lower_priority_warehouse_over_splitting_the_ord
     stock(shirt, second, 10)
     stock(socks, second, 10)
 
-    plan, shortages = inventory.reserve([inventory.Demand(1, shirt.pk, 2), inventory.Demand(2, socks.pk, 3)])
+    plan, shortages = inventory.reserve(
+        [inventory.Demand(1, shirt.pk, 2), inventory.Demand(2, socks.pk, 3)], actor=SYSTEM
+    )
     assert shortages == {}
 
     assert reserved_by_warehouse(plan) == [(1, "B", 2), (2, "B", 3)]
@@ -280,7 +285,7 @@ def test_reservation_splits_across_warehouses_by_priority_when_no_single_one_can
     stock(product, second, 5)
     stock(product, first, 3)
 
-    plan, shortages = inventory.reserve([inventory.Demand(1, product.pk, 7)])
+    plan, shortages = inventory.reserve([inventory.Demand(1, product.pk, 7)], actor=SYSTEM)
     assert shortages == {}
 
     assert reserved_by_warehouse(plan) == [(1, "A", 3), (1, "B", 4)]
@@ -297,7 +302,7 @@ def test_reservation_ignores_inactive_warehouses():
     stock(product, closed, 10)
     stock(product, open_, 10)
 
-    plan, shortages = inventory.reserve([inventory.Demand(1, product.pk, 2)])
+    plan, shortages = inventory.reserve([inventory.Demand(1, product.pk, 2)], actor=SYSTEM)
     assert shortages == {}
 
     assert reserved_by_warehouse(plan) == [(1, "B", 2)]
@@ -314,7 +319,8 @@ def test_reservation_is_all_or_nothing_and_names_the_short_products():
             inventory.Demand(1, plenty.pk, 2),
             inventory.Demand(2, scarce.pk, 3),
             inventory.Demand(3, absent.pk, 1),
-        ]
+        ],
+        actor=SYSTEM,
     )
 
     assert (plan, shortages) == ([], {scarce.pk: 2, absent.pk: 1})
@@ -328,7 +334,9 @@ def test_reservation_counts_two_lines_of_one_product_together():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 3)
 
-    plan, shortages = inventory.reserve([inventory.Demand(1, product.pk, 2), inventory.Demand(2, product.pk, 2)])
+    plan, shortages = inventory.reserve(
+        [inventory.Demand(1, product.pk, 2), inventory.Demand(2, product.pk, 2)], actor=SYSTEM
+    )
 
     assert (plan, shortages) == ([], {product.pk: 1})
     assert quantities(level) == (3, 0)
@@ -340,7 +348,7 @@ def test_low_stock_lists_levels_whose_available_quantity_reached_the_reorder_poi
     StockLevel.objects.filter(pk=level.pk).update(reorder_point=3)
     assert list(low_stock()) == []
 
-    inventory.reserve([inventory.Demand(1, product.pk, 2)])
+    inventory.reserve([inventory.Demand(1, product.pk, 2)], actor=SYSTEM)
 
     assert list(low_stock()) == [level]
 
@@ -396,7 +404,7 @@ def test_a_receipt_larger_than_any_delivery_is_refused_before_it_reaches_the_dat
     level = stock(ProductFactory(), WarehouseFactory(), 0)
 
     with pytest.raises(ValidationError) as refused:
-        inventory.receive(stock_level_id=level.pk, quantity=3_000_000_000)
+        inventory.receive(stock_level_id=level.pk, quantity=3_000_000_000, actor=SYSTEM)
 
     assert list(refused.value.message_dict) == ["quantity"]
     assert quantities(level) == (0, 0)

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from core import jobs
+from core.actors import SYSTEM
 from core.models import Job
 from tests.factories import staff
 
@@ -19,7 +20,7 @@ KIND = jobs.JobKind("import_things", "Thing import")
 OTHER = jobs.JobKind("export_things", "Thing export")
 
 
-def queued(kind=KIND, *, stage="check", actor=None):
+def queued(kind=KIND, *, stage="check", actor=SYSTEM):
     return jobs.create(kind, stage=stage, actor=actor, file_name="things.xlsx", content=b"rows", total=3)
 
 

@@ -10,6 +10,7 @@ from barcode.charsets import code128
 from django.contrib.auth.models import User
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from logistics import services as logistics
 from logistics.barcodes import MODULE_WIDTH_MM, QUIET_ZONE_MM, code128_modules, code128_svg
 from tests.factories import (
@@ -138,7 +139,7 @@ def parcel(teapot):
 
 def packed_with_tracking(parcel, *, package_count=1, tracking_number="SF0012345678"):
     pack_all(parcel.order, weight_kg="2.4", package_count=package_count)
-    logistics.assign_tracking_number(parcel.pk, CarrierFactory().pk, tracking_number, actor=None)
+    logistics.assign_tracking_number(parcel.pk, CarrierFactory().pk, tracking_number, actor=SYSTEM)
     parcel.refresh_from_db()
     return parcel
 

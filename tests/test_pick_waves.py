@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from inventory.models import StockLevel
 from inventory.selectors import ledger_mismatches
 from logistics import selectors
@@ -84,7 +85,7 @@ def split_stock():
 
 def dispatch(shipment):
     return logistics.dispatch(
-        shipment.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=None
+        shipment.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=SYSTEM
     )
 
 
@@ -92,8 +93,8 @@ def test_a_split_order_gets_one_shipment_per_warehouse_with_the_goods_each_holds
     near, far, shirt, socks = split_stock
     order = new_order((shirt, 1), (socks, 2))
 
-    logistics.create_pick_wave(far.pk, [order.pk], actor=None)
-    logistics.create_pick_wave(near.pk, [order.pk], actor=None)
+    logistics.create_pick_wave(far.pk, [order.pk], actor=SYSTEM)
+    logistics.create_pick_wave(near.pk, [order.pk], actor=SYSTEM)
 
     by_warehouse = {
         shipment.warehouse: [(line.order_line.sku, line.quantity) for line in shipment.lines.all()]
@@ -111,7 +112,7 @@ def test_a_line_no_single_warehouse_can_fill_is_split_by_warehouse_priority():
     order = new_order((product, 3))
 
     for warehouse in (first, second):
-        logistics.create_pick_wave(warehouse.pk, [order.pk], actor=None)
+        logistics.create_pick_wave(warehouse.pk, [order.pk], actor=SYSTEM)
 
     assert sorted(
         (shipment.warehouse.priority, shipment.lines.get().quantity) for shipment in order.shipments.all()
@@ -136,11 +137,11 @@ def test_a_split_order_is_partially_shipped_after_the_first_parcel_and_shipped_a
 def test_one_warehouse_may_ship_while_the_other_is_still_picking(split_stock):
     near, far, shirt, socks = split_stock
     order = new_order((shirt, 1), (socks, 2))
-    far_parcel = logistics.create_pick_wave(far.pk, [order.pk], actor=None).shipments.get()
-    logistics.create_pick_wave(near.pk, [order.pk], actor=None)
+    far_parcel = logistics.create_pick_wave(far.pk, [order.pk], actor=SYSTEM).shipments.get()
+    logistics.create_pick_wave(near.pk, [order.pk], actor=SYSTEM)
     for _unit in range(2):
-        logistics.pack_item(far_parcel.pk, socks.barcode, actor=None)
-    logistics.finish_packing(far_parcel.pk, weight_kg="1.0", package_count=1, actor=None)
+        logistics.pack_item(far_parcel.pk, socks.barcode, actor=SYSTEM)
+    logistics.finish_packing(far_parcel.pk, weight_kg="1.0", package_count=1, actor=SYSTEM)
 
     dispatch(far_parcel)
 
@@ -159,7 +160,7 @@ def test_a_pick_list_sums_items_by_sku_sorted_by_bin_then_sku(warehouse, shelves
     first = new_order((far_shelf, 2), (near_shelf, 1), (no_bin, 1))
     second = new_order((far_shelf, 3), (same_bin, 1))
 
-    wave = logistics.create_pick_wave(warehouse.pk, [first.pk, second.pk], actor=None)
+    wave = logistics.create_pick_wave(warehouse.pk, [first.pk, second.pk], actor=SYSTEM)
 
     sheet = selectors.pick_sheet(wave.pk)
     assert [(row.bin_location, row.sku, row.quantity) for row in sheet.rows] == [
@@ -197,7 +198,7 @@ def test_an_order_not_pickable_there_refuses_the_whole_list_naming_it(warehouse,
     other_warehouse = new_order((stray, 1))
 
     with pytest.raises(ValidationError) as refused:
-        logistics.create_pick_wave(warehouse.pk, [good.pk, held.pk, other_warehouse.pk], actor=None)
+        logistics.create_pick_wave(warehouse.pk, [good.pk, held.pk, other_warehouse.pk], actor=SYSTEM)
 
     message = " ".join(refused.value.messages)
     assert f"{held.number} is Held for review" in message
@@ -209,10 +210,10 @@ def test_an_order_not_pickable_there_refuses_the_whole_list_naming_it(warehouse,
 
 def test_an_order_already_on_a_pick_list_of_that_warehouse_refuses_a_second_one(warehouse, shelves):
     order = new_order((shelves[0], 1))
-    logistics.create_pick_wave(warehouse.pk, [order.pk], actor=None)
+    logistics.create_pick_wave(warehouse.pk, [order.pk], actor=SYSTEM)
 
     with pytest.raises(ValidationError) as refused:
-        logistics.create_pick_wave(warehouse.pk, [order.pk], actor=None)
+        logistics.create_pick_wave(warehouse.pk, [order.pk], actor=SYSTEM)
 
     assert "already on a pick list" in " ".join(refused.value.messages)
     assert PickWave.objects.count() == 1 and order.shipments.count() == 1
@@ -220,7 +221,7 @@ def test_an_order_already_on_a_pick_list_of_that_warehouse_refuses_a_second_one(
 
 def test_cancelling_an_order_on_a_pick_list_cancels_its_parcel_and_releases_its_stock(warehouse, shelves):
     kept, cancelled = new_order((shelves[0], 2)), new_order((shelves[0], 3))
-    wave = logistics.create_pick_wave(warehouse.pk, [kept.pk, cancelled.pk], actor=None)
+    wave = logistics.create_pick_wave(warehouse.pk, [kept.pk, cancelled.pk], actor=SYSTEM)
 
     orders.cancel(cancelled.pk, actor=staff("Customer service"), reason="customer changed mind")
 
@@ -235,11 +236,11 @@ def test_cancelling_an_order_on_a_pick_list_cancels_its_parcel_and_releases_its_
 
 def test_a_cancelled_orders_warehouse_can_go_on_a_new_list_only_if_reordered(warehouse, shelves):
     order = new_order((shelves[0], 1))
-    logistics.create_pick_wave(warehouse.pk, [order.pk], actor=None)
-    orders.cancel(order.pk, actor=None, reason="duplicate")
+    logistics.create_pick_wave(warehouse.pk, [order.pk], actor=SYSTEM)
+    orders.cancel(order.pk, actor=SYSTEM, reason="duplicate")
 
     with pytest.raises(ValidationError):
-        logistics.create_pick_wave(warehouse.pk, [order.pk], actor=None)
+        logistics.create_pick_wave(warehouse.pk, [order.pk], actor=SYSTEM)
 
 
 @pytest.mark.postgres
@@ -281,7 +282,7 @@ def test_a_pick_list_costs_the_same_queries_for_many_orders_as_for_few(warehouse
             extra = ProductFactory()
             stock(extra, warehouse, 1, bin_location="B-1")
             order_ids.append(new_order((shelves[0], 1), (shelves[1], 2), (extra, 1)).pk)
-        return logistics.create_pick_wave(warehouse.pk, order_ids, actor=None)
+        return logistics.create_pick_wave(warehouse.pk, order_ids, actor=SYSTEM)
 
     small, large = wave_of(2), wave_of(12)
 
@@ -381,7 +382,7 @@ def test_the_create_page_without_orders_sends_the_operator_to_the_order_list(cli
 def test_the_pick_list_page_lists_pick_lists_with_their_counts(client, warehouse, shelves):
     signed_in(client, "Warehouse operator")
     wave = logistics.create_pick_wave(
-        warehouse.pk, [new_order((shelves[0], 2)).pk, new_order((shelves[1], 3)).pk], actor=None
+        warehouse.pk, [new_order((shelves[0], 2)).pk, new_order((shelves[1], 3)).pk], actor=SYSTEM
     )
 
     response = client.get(reverse("admin:logistics_pickwave_changelist"))
@@ -401,9 +402,9 @@ def test_the_order_page_offers_a_pick_list_for_warehouses_not_on_one_yet(client,
         return [s["url"] for s in client.get(page).context["steps"] if s["name"] == "pick_list"]
 
     assert pick_list_step() == [f"{CREATE}?orders={order.pk}"]
-    logistics.create_pick_wave(near.pk, [order.pk], actor=None)
+    logistics.create_pick_wave(near.pk, [order.pk], actor=SYSTEM)
     assert pick_list_step() == [f"{CREATE}?orders={order.pk}"]
-    logistics.create_pick_wave(far.pk, [order.pk], actor=None)
+    logistics.create_pick_wave(far.pk, [order.pk], actor=SYSTEM)
     assert pick_list_step() == []
 
 
@@ -430,9 +431,9 @@ def test_roles_that_do_not_pick_neither_see_the_action_nor_reach_the_page(client
 
 def test_the_printable_page_costs_the_same_queries_for_many_orders_as_for_few(client, warehouse, shelves):
     signed_in(client, "Warehouse operator")
-    small = logistics.create_pick_wave(warehouse.pk, [new_order((shelves[0], 1)).pk], actor=None)
+    small = logistics.create_pick_wave(warehouse.pk, [new_order((shelves[0], 1)).pk], actor=SYSTEM)
     large = logistics.create_pick_wave(
-        warehouse.pk, [new_order((shelves[0], 1), (shelves[1], 1)).pk for _ in range(10)], actor=None
+        warehouse.pk, [new_order((shelves[0], 1), (shelves[1], 1)).pk for _ in range(10)], actor=SYSTEM
     )
 
     def queries_for(wave):
@@ -446,8 +447,8 @@ def test_the_printable_page_costs_the_same_queries_for_many_orders_as_for_few(cl
 def test_the_order_cancelled_after_printing_is_flagged_on_the_reprint(client, warehouse, shelves):
     signed_in(client, "Warehouse operator")
     order = new_order((shelves[0], 1))
-    wave = logistics.create_pick_wave(warehouse.pk, [order.pk], actor=None)
-    orders.cancel(order.pk, actor=None, reason="duplicate")
+    wave = logistics.create_pick_wave(warehouse.pk, [order.pk], actor=SYSTEM)
+    orders.cancel(order.pk, actor=SYSTEM, reason="duplicate")
 
     content = client.get(print_url(wave)).content.decode()
 

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.actors import SYSTEM
 from logistics import services
 from logistics.models import TrackingEvent, TrackingLookup
 from logistics.services import public_tracking
@@ -38,6 +39,7 @@ def order(product):
         location="杭州转运中心",
         description="快件已到达转运中心",
         source=TrackingEvent.Source.WEBHOOK,
+        actor=SYSTEM,
     )
     return order
 
@@ -169,7 +171,7 @@ def test_the_page_speaks_the_browsers_language(client, order):
 
 def test_a_cancelled_order_shows_it_was_cancelled(client, product):
     order = place(lines=[(product, 1)], phone=PHONE)
-    orders.cancel(order.pk, actor=None, reason="Customer changed their mind")
+    orders.cancel(order.pk, actor=SYSTEM, reason="Customer changed their mind")
 
     response = look_up(client, order.number, "5678")
 
@@ -179,7 +181,7 @@ def test_a_cancelled_order_shows_it_was_cancelled(client, product):
 
 def test_a_parcel_still_being_packed_shows_no_tracking_number_yet(client, product):
     order = advance(place(lines=[(product, 1)], phone=PHONE), "packed")
-    services.assign_tracking_number(order.shipments.get().pk, CarrierFactory().pk, "SF-NOT-YET", actor=None)
+    services.assign_tracking_number(order.shipments.get().pk, CarrierFactory().pk, "SF-NOT-YET", actor=SYSTEM)
 
     response = look_up(client, order.number, "5678")
 

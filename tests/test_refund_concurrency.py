@@ -11,6 +11,7 @@ from django.db.models import Sum
 
 from aftersales import services as aftersales
 from aftersales.models import Outcome
+from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import Order, Refund
 from tests.factories import ProductFactory, WarehouseFactory, place, staff, stock
@@ -66,7 +67,7 @@ def test_the_same_refund_approved_twice_at_once_is_approved_once(payment):
 
     approved, refused = split(outcomes, Refund)
     assert len(approved) == 1
-    assert len(refused) == 1 and isinstance(refused[0], orders.TransitionRefused)
+    assert len(refused) == 1 and isinstance(refused[0], TransitionRefused)
     stored = Refund.objects.get(pk=refund.pk)
     assert (stored.status, stored.approved_by) == (Refund.Status.APPROVED, approved[0].approved_by)
     assert committed(payment) == Decimal("100.00")

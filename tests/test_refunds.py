@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import Order, Refund
 from orders.templatetags.work_queues import order_queues
@@ -236,7 +238,7 @@ def test_a_step_the_refunds_status_does_not_allow_is_refused(paid_order, finance
         orders.fail_refund(refund.pk, actor=finance, reason="declined")
     before = state(paid_order), refund_of(refund).settled_at
 
-    with pytest.raises(orders.TransitionRefused) as refused:
+    with pytest.raises(TransitionRefused) as refused:
         getattr(orders, step)(refund.pk, actor=finance, **kwargs)
 
     assert f"The refund of 10.00 CNY on order {paid_order.number} is" in str(refused.value)
@@ -550,7 +552,7 @@ def test_the_api_order_detail_shows_refunds_and_the_amount_refunded(paid_order, 
     orders.mark_refund_paid(refund.pk, actor=finance, reference="RF-9")
     one_refund(paid_order, "5.00", finance)
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(paid_order.channel_id, actor=None).secret}")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(paid_order.channel_id, actor=SYSTEM).secret}")
 
     body = api.get(f"/api/v1/orders/{paid_order.number}/").json()
 

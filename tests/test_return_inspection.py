@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from aftersales import services
 from aftersales.models import Outcome, ReturnRequest
+from core.actors import SYSTEM
 from inventory import services as inventory
 from inventory.models import StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
@@ -213,7 +214,7 @@ def test_a_warehouse_operator_cannot_release_or_write_off_quarantined_goods(quar
 )
 def test_taking_back_returned_goods_refuses_anything_but_whole_numbers(goods, warehouse):
     with pytest.raises(ValidationError):
-        inventory.take_back_returned(warehouse, [goods], reference="RMA")
+        inventory.take_back_returned(warehouse, [goods], reference="RMA", actor=SYSTEM)
 
     assert not StockMovement.objects.exists()
 

@@ -12,8 +12,10 @@ from django.utils import timezone
 from aftersales import services
 from aftersales.models import Outcome, ReturnEvent, ReturnReason, ReturnRequest
 from aftersales.selectors.returns import returnable_lines, returns_in_status
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
 from orders.models import Order
-from orders.services import TransitionRefused, acceptance
+from orders.services import acceptance
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
 from tests.test_concurrency import race
 
@@ -48,7 +50,7 @@ def line_of(order, product):
     return order.lines.get(product=product)
 
 
-def ask(order, *items, actor=None, wanted=Outcome.REFUND, **extra):
+def ask(order, *items, actor=SYSTEM, wanted=Outcome.REFUND, **extra):
     """Open a return of (product, quantity) items, each for a quality problem."""
     return services.request_return(
         order.pk,
@@ -138,17 +140,17 @@ def test_customer_service_opens_a_numbered_return_within_the_window(order, produ
 
 
 def test_a_channel_opens_a_return_through_the_api_without_a_user(order, product):
-    case = ask(order, (product, 2), actor=None, channel_reference="  TM-RET-88 ")
+    case = ask(order, (product, 2), actor=SYSTEM, channel_reference="  TM-RET-88 ")
 
     assert (case.requested_by, case.channel_reference, case.status) == (None, "TM-RET-88", Status.REQUESTED)
 
 
 def test_a_channel_return_id_asked_for_again_is_recognised_and_nothing_more_is_opened(order, product):
-    first = ask(order, (product, 1), actor=None, channel_reference="TM-RET-88")
+    first = ask(order, (product, 1), actor=SYSTEM, channel_reference="TM-RET-88")
     advance(order, "completed")
 
     with pytest.raises(services.ReturnAlreadyRequested) as repeated:
-        ask(order, (product, 1), actor=None, channel_reference=" TM-RET-88")
+        ask(order, (product, 1), actor=SYSTEM, channel_reference=" TM-RET-88")
 
     assert (repeated.value.existing, repeated.value.same_order) == (first, True)
     assert messages_of(repeated, "channel_reference") == (
@@ -158,24 +160,24 @@ def test_a_channel_return_id_asked_for_again_is_recognised_and_nothing_more_is_o
 
 
 def test_a_channel_return_id_of_another_order_of_the_channel_is_refused(order, product):
-    first = ask(order, (product, 1), actor=None, channel_reference="TM-RET-88")
+    first = ask(order, (product, 1), actor=SYSTEM, channel_reference="TM-RET-88")
     other = delivered_order((product, 1))
 
     with pytest.raises(ValidationError) as refused:
-        ask(other, (product, 1), actor=None, channel_reference="TM-RET-88")
+        ask(other, (product, 1), actor=SYSTEM, channel_reference="TM-RET-88")
 
     assert refused.value.same_order is False
     assert messages_of(refused, "channel_reference") == (
         f"Channel return id TM-RET-88 was used before, for return {first.number} of another order."
     )
-    assert ask(other, (product, 1), actor=None, channel_reference="TM-RET-89").order == other
+    assert ask(other, (product, 1), actor=SYSTEM, channel_reference="TM-RET-89").order == other
 
 
 def test_another_channels_return_id_does_not_meet_this_channels(order, product):
-    ask(order, (product, 1), actor=None, channel_reference="RET-1")
+    ask(order, (product, 1), actor=SYSTEM, channel_reference="RET-1")
     theirs = delivered_order((product, 1), channel=ChannelFactory(code="app", name="App"))
 
-    assert ask(theirs, (product, 1), actor=None, channel_reference="RET-1").channel_reference == "RET-1"
+    assert ask(theirs, (product, 1), actor=SYSTEM, channel_reference="RET-1").channel_reference == "RET-1"
 
 
 @pytest.mark.parametrize("role", ["Warehouse operator", "Finance", "Order reviewer"])
@@ -308,7 +310,7 @@ def test_a_channel_cannot_open_a_late_return(product):
     order = delivered_order((product, 1), days_ago=8)
 
     with pytest.raises(ValidationError) as refused:
-        ask(order, (product, 1), actor=None, late_reason="Please.")
+        ask(order, (product, 1), actor=SYSTEM, late_reason="Please.")
 
     assert "1 day ago" in messages_of(refused, "late_reason")
 
@@ -509,7 +511,7 @@ def test_one_channel_return_id_sent_for_two_orders_at_once_opens_one_return(prod
     orders_of_channel = [delivered_order((product, 1)), delivered_order((product, 1))]
 
     outcomes = race(
-        *(partial(ask, order, (product, 1), actor=None, channel_reference="TM-RET-7") for order in orders_of_channel)
+        *(partial(ask, order, (product, 1), actor=SYSTEM, channel_reference="TM-RET-7") for order in orders_of_channel)
     )
 
     opened = [outcome for outcome in outcomes if isinstance(outcome, ReturnRequest)]

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftersales.models import Outcome, ReturnReason, ReturnRequest
+from core.actors import SYSTEM
 from inventory.models import StockLevel
 from logistics import services as logistics
 from logistics.models import Shipment
@@ -330,8 +331,8 @@ def test_a_repair_parcel_is_taken_from_the_return_page_to_packing_and_dispatch(c
 
     resolved = client.post(step_url(case, "resolve"), {"resolve-outcome": Outcome.REPAIR}, follow=True)
     parcel = ReturnRequest.objects.get().repair_shipment
-    logistics.pack_item(parcel.pk, "LAMP", actor=None)
-    logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=None)
+    logistics.pack_item(parcel.pk, "LAMP", actor=SYSTEM)
+    logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=SYSTEM)
     packed = client.get(return_page(case))
     client.post(
         reverse("admin:logistics_shipment_dispatch", args=[order.pk]),

@@ -7,10 +7,11 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
+from core import roles
+from core.permissions import Inventory, Logistics, Orders
 from inventory.models import StockLevel
 from logistics import services as logistics
 from logistics.models import Shipment
-from orders import roles
 from orders import services as orders
 from orders.models import Order, Payment
 from tests.factories import (
@@ -32,24 +33,24 @@ ALL_ROLES = [REVIEWER, WAREHOUSE, LOGISTICS, SERVICE, FINANCE, MANAGER]
 
 # Who holds each permission that decides a step of the order cycle; everyone else must not.
 HOLDERS = {
-    "orders.review_order": {REVIEWER, MANAGER},
-    "orders.pick_order": {WAREHOUSE, MANAGER},
-    "orders.dispatch_order": {WAREHOUSE, LOGISTICS, MANAGER},
-    "orders.cancel_order": {SERVICE, MANAGER},
-    "orders.complete_order": {MANAGER},
-    "orders.add_payment": {FINANCE, MANAGER},
-    "orders.add_order": {SERVICE, MANAGER},
-    "orders.override_price": {MANAGER},
-    "orders.view_customer_phone": {REVIEWER, LOGISTICS, SERVICE, FINANCE, MANAGER},
-    "orders.change_intakesettings": {MANAGER},
-    "inventory.adjust_stock": {MANAGER},
-    "inventory.receive_stock": {WAREHOUSE, MANAGER},
-    "inventory.count_stock": {WAREHOUSE, MANAGER},
-    "inventory.change_product": {MANAGER},
-    "logistics.add_pickwave": {WAREHOUSE, MANAGER},
-    "logistics.choose_carrier": {LOGISTICS, MANAGER},
-    "logistics.record_tracking": {LOGISTICS, MANAGER},
-    "logistics.change_carrierservice": {LOGISTICS, MANAGER},
+    Orders.REVIEW_ORDER: {REVIEWER, MANAGER},
+    Orders.PICK_ORDER: {WAREHOUSE, MANAGER},
+    Orders.DISPATCH_ORDER: {WAREHOUSE, LOGISTICS, MANAGER},
+    Orders.CANCEL_ORDER: {SERVICE, MANAGER},
+    Orders.COMPLETE_ORDER: {MANAGER},
+    Orders.ADD_PAYMENT: {FINANCE, MANAGER},
+    Orders.ADD_ORDER: {SERVICE, MANAGER},
+    Orders.OVERRIDE_PRICE: {MANAGER},
+    Orders.VIEW_CUSTOMER_PHONE: {REVIEWER, LOGISTICS, SERVICE, FINANCE, MANAGER},
+    Orders.CHANGE_INTAKESETTINGS: {MANAGER},
+    Inventory.ADJUST_STOCK: {MANAGER},
+    Inventory.RECEIVE_STOCK: {WAREHOUSE, MANAGER},
+    Inventory.COUNT_STOCK: {WAREHOUSE, MANAGER},
+    Inventory.CHANGE_PRODUCT: {MANAGER},
+    Logistics.ADD_PICKWAVE: {WAREHOUSE, MANAGER},
+    Logistics.CHOOSE_CARRIER: {LOGISTICS, MANAGER},
+    Logistics.RECORD_TRACKING: {LOGISTICS, MANAGER},
+    Logistics.CHANGE_CARRIERSERVICE: {LOGISTICS, MANAGER},
 }
 
 
@@ -88,7 +89,7 @@ def test_each_permission_belongs_to_exactly_the_intended_roles(permission):
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_every_role_can_look_at_orders(role):
-    assert {"orders.view_order", "orders.view_orderevent", "inventory.view_stocklevel"} <= group_permissions(role)
+    assert {Orders.VIEW_ORDER, Orders.VIEW_ORDEREVENT, Inventory.VIEW_STOCKLEVEL} <= group_permissions(role)
 
 
 def test_the_manager_holds_every_permission_of_the_shop_apps():
@@ -107,14 +108,14 @@ def test_running_the_role_setup_again_changes_nothing_and_keeps_permissions_adde
 
     assert Group.objects.filter(name__in=ALL_ROLES).count() == len(ALL_ROLES)
     assert {name: group_permissions(name) for name in ALL_ROLES} == before
-    assert "orders.change_payment" in group_permissions(FINANCE)
+    assert Orders.CHANGE_PAYMENT in group_permissions(FINANCE)
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_only_roles_that_need_them_see_full_phone_numbers(role):
     user = staff(role)
 
-    assert user.has_perm("orders.view_customer_phone") is (role in HOLDERS["orders.view_customer_phone"])
+    assert user.has_perm(Orders.VIEW_CUSTOMER_PHONE) is (role in HOLDERS[Orders.VIEW_CUSTOMER_PHONE])
 
 
 # --- the services enforce the roles ------------------------------------------------------------

@@ -24,6 +24,7 @@ from analytics.models import (
     DailyShipments,
     DailyStageTime,
 )
+from core.actors import SYSTEM
 from logistics import services as logistics
 from logistics.models import Shipment, TrackingEvent
 from orders import services as orders
@@ -192,7 +193,7 @@ def test_orders_placed_in_bulk_are_counted_like_single_ones(counted, products):
     ]
 
     with counted():
-        orders.place_orders(inputs)
+        orders.place_orders(inputs, actor=SYSTEM)
 
     row = DailyOrders.objects.get()
     assert (row.orders, row.gmv, row.paid_orders) == (3, Decimal("150.00"), 3)
@@ -371,7 +372,7 @@ def test_concurrent_orders_payments_cancellations_and_pick_lists_lose_no_increme
     ]
 
     outcomes = race(
-        *[partial(orders.place_order, data) for data in buyers],
+        *[partial(orders.place_order, data, actor=SYSTEM) for data in buyers],
         *[
             partial(logistics.create_pick_wave, warehouse_id, ids, actor=operator)
             for (warehouse_id, ids), operator in zip(waiting.items(), operators, strict=True)

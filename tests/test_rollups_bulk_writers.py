@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from aftersales.models import Outcome, ReturnReason
 from aftersales.services import returns
 from analytics.models import ROLLUPS
+from core.actors import SYSTEM
 from logistics import services as logistics
 from logistics.models import Shipment
 from orders import services as orders
@@ -121,7 +122,7 @@ def test_an_excel_batch_placed_with_place_orders(shop):
 
 def test_the_api_intake(shop):
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(shop['channel'].pk, actor=None).secret}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(shop['channel'].pk, actor=SYSTEM).secret}")
 
     def post_orders():
         for n, payment in enumerate([{"payment_method": "cod"}, {"payment_method": "card", "paid_amount": "25.00"}]):
@@ -143,7 +144,7 @@ def test_the_api_intake(shop):
 def test_a_pick_list_that_starts_many_orders(shop):
     confirmed = [placed(shop).pk for _n in range(5)]
     already_picking = placed(shop, (shop["kettle"], 1), (shop["mug"], 1))
-    logistics.create_pick_wave(shop["warehouses"][1].pk, [already_picking.pk], actor=None)
+    logistics.create_pick_wave(shop["warehouses"][1].pk, [already_picking.pk], actor=SYSTEM)
 
     assert_counted_exactly(
         lambda: logistics.create_pick_wave(
@@ -190,7 +191,7 @@ def test_deliveries_from_an_uploaded_tracking_file(shop):
 def test_deliveries_reported_by_a_carriers_webhook(shop):
     shipped = [advance(placed(shop), "shipped", actor=staff("Warehouse operator")) for _n in range(2)]
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {logistics.issue_webhook_token(shop['carrier'].pk, actor=None)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {logistics.issue_webhook_token(shop['carrier'].pk, actor=SYSTEM)}")
     events = [
         {
             "tracking_number": order.shipments.get().tracking_number,

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from inventory.models import Warehouse
 from logistics import services as logistics
 from logistics.models import Shipment, ShipmentLine
@@ -136,8 +137,8 @@ def test_an_order_already_packed_is_refused(client, parcel):
     signed_in(client)
     for line in parcel.lines.select_related("order_line"):
         for _unit in range(line.quantity):
-            logistics.pack_item(parcel.pk, line.order_line.sku, actor=None)
-    logistics.finish_packing(parcel.pk, weight_kg="2", package_count=1, actor=None)
+            logistics.pack_item(parcel.pk, line.order_line.sku, actor=SYSTEM)
+    logistics.finish_packing(parcel.pk, weight_kg="2", package_count=1, actor=SYSTEM)
 
     response = client.post(SCAN_PAGE, {"order": parcel.order.number})
 
@@ -146,7 +147,7 @@ def test_an_order_already_packed_is_refused(client, parcel):
 
 def test_a_cancelled_order_is_refused(client, parcel):
     signed_in(client)
-    orders.cancel(parcel.order.pk, actor=None, reason="customer changed their mind")
+    orders.cancel(parcel.order.pk, actor=SYSTEM, reason="customer changed their mind")
 
     response = client.post(SCAN_PAGE, {"order": parcel.order.number})
 

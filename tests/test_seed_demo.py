@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.management.commands.seed_demo import DEMO_PASSWORD
+from core.roles import MANAGER, ROLES
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import ledger_mismatches, low_stock
 from logistics.models import Carrier, Shipment
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
-from orders.roles import MANAGER, ROLES
 
 pytestmark = pytest.mark.django_db
 COUNTED = [

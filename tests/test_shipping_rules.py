@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
 from logistics import selectors
 from logistics import services as logistics
 from logistics.models import CarrierService, Shipment
@@ -88,7 +90,7 @@ def order_of(warehouse, *, quantity=1, fragile=False, weight="0.500", paid=True,
 
 
 def chosen(order, warehouse):
-    (shipment,) = logistics.create_pick_wave(warehouse.pk, [order.pk], actor=None).shipments.all()
+    (shipment,) = logistics.create_pick_wave(warehouse.pk, [order.pk], actor=SYSTEM).shipments.all()
     return shipment
 
 
@@ -247,7 +249,7 @@ def test_the_service_of_a_parcel_that_left_cannot_change(rates, warehouse):
     order = advance(order_of(warehouse), "shipped")
     shipment = order.shipments.get()
 
-    with pytest.raises(orders.TransitionRefused):
+    with pytest.raises(TransitionRefused):
         logistics.choose_carrier(shipment.pk, rates["express"].pk, actor=staff("Logistics coordinator"))
 
     shipment.refresh_from_db()
@@ -306,7 +308,12 @@ def test_the_shipment_page_shows_lines_reason_and_tracking_events(client, rates,
     order = advance(order_of(warehouse, quantity=2), "shipped")
     shipment = order.shipments.get()
     logistics.record_tracking_event(
-        shipment.pk, status="in_transit", occurred_at=timezone.now(), location="杭州转运中心", source="console"
+        shipment.pk,
+        status="in_transit",
+        occurred_at=timezone.now(),
+        location="杭州转运中心",
+        source="console",
+        actor=SYSTEM,
     )
     client.force_login(staff("Logistics coordinator"))
 
@@ -362,7 +369,9 @@ def delivered(order, *, late):
     shipment = advance(order, "shipped").shipments.get()
     if late:
         Shipment.objects.filter(pk=shipment.pk).update(expected_delivery_on=timezone.localdate() - timedelta(days=1))
-    logistics.record_tracking_event(shipment.pk, status="delivered", occurred_at=timezone.now(), source="console")
+    logistics.record_tracking_event(
+        shipment.pk, status="delivered", occurred_at=timezone.now(), source="console", actor=SYSTEM
+    )
 
 
 def test_a_carriers_on_time_rate_counts_its_real_deliveries(client, rates, warehouse):
@@ -397,9 +406,9 @@ def test_a_webhook_token_is_shown_once_and_only_its_hash_is_kept(rates):
 
 def test_a_new_webhook_token_replaces_the_old_one_at_once(rates):
     carrier = rates["standard"].carrier
-    old = logistics.issue_webhook_token(carrier.pk, actor=None)
+    old = logistics.issue_webhook_token(carrier.pk, actor=SYSTEM)
 
-    new = logistics.issue_webhook_token(carrier.pk, actor=None)
+    new = logistics.issue_webhook_token(carrier.pk, actor=SYSTEM)
 
     assert new != old
     assert selectors.carrier_for_webhook_token(old) is None
@@ -408,7 +417,7 @@ def test_a_new_webhook_token_replaces_the_old_one_at_once(rates):
 
 def test_an_inactive_carriers_webhook_token_is_refused(rates):
     carrier = rates["standard"].carrier
-    token = logistics.issue_webhook_token(carrier.pk, actor=None)
+    token = logistics.issue_webhook_token(carrier.pk, actor=SYSTEM)
     carrier.active = False
     carrier.save()
 
@@ -522,7 +531,7 @@ def test_a_cash_on_delivery_order_with_nothing_left_to_pay_goes_with_the_cheapes
     stock(product, warehouse, 5)
     free_replacement = order_input(lines=[], payment_method="cod", phone="13700009999", address="学院路 999 号")
     free_replacement.lines = [orders.LineInput(sku=product.sku, quantity=1, unit_price=Decimal("0"))]
-    order = orders.place_order(free_replacement, actor=None).order
+    order = orders.place_order(free_replacement, actor=SYSTEM).order
 
     shipment = chosen(order, warehouse)
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from aftersales.models import ReturnRequest, Ticket, TicketMessage
 from aftersales.selectors import tickets as selectors
 from aftersales.services import tickets
+from core.transitions import TransitionRefused
 from orders.models import Customer, Order
-from orders.services import TransitionRefused
 from orders.services.acceptance import complete_delivered_orders
 from tests.factories import ProductFactory, WarehouseFactory, advance, place, staff, stock
 from tests.test_concurrency import race

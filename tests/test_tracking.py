@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from core.actors import SYSTEM
 from inventory.models import StockMovement
 from inventory.selectors import ledger_mismatches
 from logistics import selectors, services
@@ -45,7 +46,7 @@ def shipped(level):
 
 def report(shipment, status, when, **extra):
     return services.record_tracking_event(
-        shipment.pk, status=status, occurred_at=when, source=TrackingEvent.Source.WEBHOOK, **extra
+        shipment.pk, status=status, occurred_at=when, source=TrackingEvent.Source.WEBHOOK, actor=SYSTEM, **extra
     )
 
 
@@ -66,7 +67,7 @@ def test_dispatch_takes_the_stock_out_of_on_hand_and_reserved_through_the_ledger
     assert (fresh(level).on_hand, level.reserved) == (10, 3)
     parcel = order.shipments.get()
 
-    services.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number="SF42", actor=None)
+    services.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number="SF42", actor=SYSTEM)
 
     assert (fresh(level).on_hand, level.reserved) == (7, 0)
     movement = StockMovement.objects.filter(stock_level=level).latest("pk")
@@ -80,7 +81,7 @@ def test_dispatch_refuses_a_parcel_without_a_tracking_number_and_ships_nothing(l
     parcel = order.shipments.get()
 
     with pytest.raises(ValidationError) as refused:
-        services.dispatch(parcel.pk, actor=None)
+        services.dispatch(parcel.pk, actor=SYSTEM)
 
     assert "tracking_number" in refused.value.message_dict
     assert (fresh(level).on_hand, level.reserved) == (10, 3)
@@ -95,7 +96,7 @@ def test_expected_delivery_is_the_services_transit_days_counted_in_working_days(
     friday_morning = timezone.make_aware(datetime(2025, 3, 7, 10, 0))
     monkeypatch.setattr(timezone, "now", lambda: friday_morning)
 
-    services.dispatch(parcel.pk, tracking_number="SF77", actor=None)
+    services.dispatch(parcel.pk, tracking_number="SF77", actor=SYSTEM)
 
     assert fresh(parcel).expected_delivery_on == date(2025, 3, 12)
 
@@ -238,7 +239,7 @@ def test_a_coordinator_enters_the_tracking_number_of_a_packed_parcel_and_dispatc
         carrier,
         Shipment.Status.PACKED,
     )
-    services.dispatch(parcel.pk, actor=None)
+    services.dispatch(parcel.pk, actor=SYSTEM)
     assert fresh(parcel).status == Shipment.Status.SHIPPED
 
 
@@ -335,7 +336,7 @@ def three_parcels():
         order = advance(place(lines=[(product, 1)]), "packed")
         parcels.append(
             services.dispatch(
-                order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=tracking_number(), actor=None
+                order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=tracking_number(), actor=SYSTEM
             )
         )
     lost, late, on_time = parcels

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from core.actors import SYSTEM
 from logistics import services
 from logistics.models import Shipment, TrackingEvent
 from orders.models import Order
@@ -164,7 +165,7 @@ def test_a_row_failing_at_confirmation_undoes_the_whole_sheet(client, coordinato
     )
     preview = upload(client, DISPATCH_UPLOAD, sheet)
     # Between preview and confirmation someone dispatches the second order from its page.
-    services.dispatch(second.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF-BY-HAND", actor=None)
+    services.dispatch(second.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF-BY-HAND", actor=SYSTEM)
 
     response = confirm(client, DISPATCH_UPLOAD, preview)
 
@@ -202,7 +203,7 @@ def test_a_parcel_given_its_number_ahead_is_dispatched_by_the_row_with_that_numb
 ):
     (order,) = packed_orders(product, 1)
     parcel = order.shipments.get()
-    services.assign_tracking_number(parcel.pk, carrier.pk, "SF-AHEAD", actor=None)
+    services.assign_tracking_number(parcel.pk, carrier.pk, "SF-AHEAD", actor=SYSTEM)
 
     confirm(
         client,
@@ -254,7 +255,7 @@ def test_customer_service_may_not_dispatch_by_upload(client, product):
 def shipped(product, carrier):
     orders = packed_orders(product, 2)
     return [
-        services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=f"SF-T{index}", actor=None)
+        services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=f"SF-T{index}", actor=SYSTEM)
         for index, order in enumerate(orders)
     ]
 

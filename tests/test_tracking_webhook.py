@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
+from core.actors import SYSTEM
 from logistics import services
 from logistics.models import Shipment, TrackingEvent
 from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, advance, place, stock
@@ -22,7 +23,7 @@ def carrier():
 
 @pytest.fixture
 def token(carrier):
-    return services.issue_webhook_token(carrier.pk, actor=None)
+    return services.issue_webhook_token(carrier.pk, actor=SYSTEM)
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def parcel(carrier):
     product = ProductFactory()
     stock(product, WarehouseFactory(), 5)
     order = advance(place(lines=[(product, 1)]), "packed")
-    return services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF900", actor=None)
+    return services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF900", actor=SYSTEM)
 
 
 def event(**overrides):
@@ -66,7 +67,7 @@ def test_a_missing_or_wrong_token_is_refused_and_nothing_is_recorded(client, tok
 
 
 def test_a_replaced_token_no_longer_works(client, carrier, token, parcel):
-    services.issue_webhook_token(carrier.pk, actor=None)
+    services.issue_webhook_token(carrier.pk, actor=SYSTEM)
 
     response = post(client, [event()], token)
 
@@ -136,7 +137,7 @@ def test_a_time_with_an_offset_beyond_what_postgresql_holds_is_recorded_at_its_i
 
 def test_a_carrier_cannot_report_on_another_carriers_parcel(client, parcel):
     other = CarrierFactory(code="zto", name="ZTO Express")
-    other_token = services.issue_webhook_token(other.pk, actor=None)
+    other_token = services.issue_webhook_token(other.pk, actor=SYSTEM)
 
     response = post(client, [event()], other_token)
 

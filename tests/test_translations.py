@@ -15,10 +15,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
 
+from core.roles import MANAGER, ROLE_LABELS, ROLES
 from inventory.forms import AdjustForm
 from orders import services
 from orders.models import Order
-from orders.roles import MANAGER, ROLE_LABELS, ROLES
 from orders.services import checks
 from tests.factories import ProductFactory, WarehouseFactory, place, staff, stock
 

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import Aftersales, Orders, require
 from inventory.console import ReadOnlyAdminMixin
 from orders.admin.display import REFUSALS, badge, money, refusal_message, short_datetime
 from orders.admin.order import admin_url
@@ -100,8 +101,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # Opening a return from the order page ---------------------------------------------------------
 
     def open_view(self, request, order_id):
-        if not request.user.has_perm("aftersales.add_returnrequest"):
-            raise PermissionDenied
+        require(request.user, Aftersales.ADD_RETURNREQUEST)
         order = selectors.order_for_return(order_id)
         if order is None:
             raise Http404(gettext("No order with id %(id)s.") % {"id": order_id})
@@ -110,7 +110,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "returnable": selectors.returnable_lines(order),
             "ask_late_reason": window is not None
             and not window.within
-            and request.user.has_perm("aftersales.accept_late_return"),
+            and request.user.has_perm(Aftersales.ACCEPT_LATE_RETURN),
         }
         if request.method == "POST":
             form = OpenReturnForm(request.POST, **form_kwargs)
@@ -201,7 +201,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return steps
 
     def render_return_page(self, request, case, bound=None):
-        may_see_refunds = request.user.has_perm("orders.view_refund")
+        may_see_refunds = request.user.has_perm(Orders.VIEW_REFUND)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -245,10 +245,10 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return {
             "repair_url": admin_url("logistics_shipment_change", parcel.pk),
             "repair_pack_url": admin_url("logistics_shipment_pack_parcel", parcel.pk)
-            if parcel.status == parcel.Status.PENDING and user.has_perm("orders.pick_order")
+            if parcel.status == parcel.Status.PENDING and user.has_perm(Orders.PICK_ORDER)
             else "",
             "repair_dispatch_url": admin_url("logistics_shipment_dispatch", case.order_id)
-            if parcel.status == parcel.Status.PACKED and user.has_perm("orders.dispatch_order")
+            if parcel.status == parcel.Status.PACKED and user.has_perm(Orders.DISPATCH_ORDER)
             else "",
         }
 
@@ -409,7 +409,7 @@ def order_returns_card(request, order):
     """The order page's card (orders.events.ORDER_PAGE_SECTIONS): the order's returns, the return
     window, and "Open a return" for those who may."""
     user = request.user
-    if not user.has_perm("aftersales.view_returnrequest"):
+    if not user.has_perm(Aftersales.VIEW_RETURNREQUEST):
         return None
     returns = list(selectors.returns_of_order(order))
     returnable_order = order.status in selectors.RETURNABLE_ORDER_STATUSES
@@ -417,7 +417,7 @@ def order_returns_card(request, order):
         return None
     may_open = (
         returnable_order
-        and user.has_perm("aftersales.add_returnrequest")
+        and user.has_perm(Aftersales.ADD_RETURNREQUEST)
         and any(row.returnable for row in selectors.returnable_lines(order))
     )
     return {

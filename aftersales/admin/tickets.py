@@ -14,18 +14,17 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
+from core.permissions import Aftersales
+from core.transitions import transition_label
 from orders.admin.display import REFUSALS, badge, refusal_message, short_datetime
 from orders.admin.order import admin_url
 from orders.forms import attach_service_errors
 from orders.models import Order
-from orders.services import transition_label
 
 from ..forms.tickets import AssignForm, NoteForm, ReopenForm, ReplyForm, ResolveForm, SeverityForm, TicketForm
 from ..models import Ticket
 from ..selectors import tickets as selectors
 from ..services import tickets as services
-
-HANDLE_PERMISSION = services.HANDLE_PERMISSION
 
 # The steps of a ticket, in the order they are offered: (service, style).
 STEPS = {
@@ -222,7 +221,7 @@ class TicketAdmin(admin.ModelAdmin):
     def render_ticket_page(self, request, ticket_id, **bound_forms):
         ticket = self.viewable_ticket(request, ticket_id)
         user = request.user
-        may_handle = user.has_perm(HANDLE_PERMISSION)
+        may_handle = user.has_perm(Aftersales.HANDLE_TICKET)
         still_open = ticket.status in Ticket.OPEN
         not_closed = ticket.status != Ticket.Status.CLOSED
         forms = {
@@ -401,7 +400,7 @@ def order_tickets_section(request, order):
     """The order page's card (orders.events.ORDER_PAGE_SECTIONS) of the order's complaints and its
     feedback, for staff who may see them."""
     user = request.user
-    sees_tickets, sees_feedback = user.has_perm("aftersales.view_ticket"), user.has_perm("aftersales.view_feedback")
+    sees_tickets, sees_feedback = user.has_perm(Aftersales.VIEW_TICKET), user.has_perm(Aftersales.VIEW_FEEDBACK)
     if not (sees_tickets or sees_feedback):
         return None
     rows = (
@@ -419,7 +418,7 @@ def order_tickets_section(request, order):
         else None
     )
     new_ticket_url = ""
-    if user.has_perm("aftersales.add_ticket"):
+    if user.has_perm(Aftersales.ADD_TICKET):
         new_ticket_url = reverse("admin:aftersales_ticket_add") + "?" + urlencode({"order": order.pk})
     return {
         "template": "admin/aftersales/order_tickets.html",

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from core.actors import SYSTEM
 from orders import locks as order_locks
 from orders.models import Order
 
@@ -108,7 +109,7 @@ def give_feedback(token, *, rating, comment=""):
             subject=subject,
             category=Ticket.Category.OTHER,
             severity=Ticket.Severity.HIGH,
-            actor=None,
+            actor=SYSTEM,
             description=comment,
             order_id=order.pk,
             source=Ticket.Source.FEEDBACK,

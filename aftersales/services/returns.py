@@ -1,19 +1,22 @@
 """Returns, exchanges and repairs: a customer sends goods of a delivered order back and gets money,
 a replacement or the item repaired. Each step is one transaction: it locks the order row first
 where the order's data changes (a return's quantities, a refund, a replacement, a repair parcel),
-then the return row, and writes the return's event log through record_step."""
+then the return row, and writes the return's event log through record_transition."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.actors import SYSTEM, stored_user
+from core.permissions import Aftersales, may, require
+from core.transitions import TransitionRefused, ensure_allowed, number_for, record_transition
 from inventory import locks as inventory_locks
 from inventory import services as inventory
 from inventory.models import Warehouse
@@ -21,7 +24,6 @@ from inventory.selectors import products_by_sku
 from logistics import services as logistics
 from orders import services as orders
 from orders.models import ZERO, Order, Refund
-from orders.services.events import ensure_allowed
 
 from .. import locks
 from ..models import Outcome, ReturnEvent, ReturnLine, ReturnReason, ReturnRequest
@@ -31,7 +33,6 @@ from ..selectors.returns import (
     returned_quantities,
     shipped_quantities,
 )
-from .steps import number_for, record_step
 
 Status = ReturnRequest.Status
 CENT = Decimal("0.01")
@@ -82,12 +83,11 @@ def _lines(case):
 
 @transaction.atomic
 def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", late_reason="", channel_reference=""):
-    """Open a return of a delivered order: staff in the console, or a channel (actor None) through
+    """Open a return of a delivered order: staff in the console, or a channel (the system) through
     the API. `lines` are ReturnLineInput. The order row is locked first, so two returns of the same
     line at once can never add up to more than was shipped, and a channel's return id is asked for
     once: a return id of the order's channel used before raises ReturnAlreadyRequested."""
-    if actor is not None and not actor.has_perm("aftersales.add_returnrequest"):
-        raise PermissionDenied(_("Your role may not open returns."))
+    require(actor, Aftersales.ADD_RETURNREQUEST, _("Your role may not open returns."))
     try:
         order = orders.lock_order(order_id)
     except Order.DoesNotExist:
@@ -138,7 +138,7 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
                 window_days=window.days if window else settings.RETURN_WINDOW_DAYS,
                 within_window=within,
                 window_override_reason="" if within else late_reason,
-                requested_by=actor,
+                requested_by=stored_user(actor),
             )
     except IntegrityError:
         raise ReturnAlreadyRequested(_asked_before(order, channel_reference), order) from None
@@ -160,7 +160,7 @@ def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", 
         from_status="",
         to_status=case.status,
         transition="request",
-        actor=actor,
+        actor=stored_user(actor),
         reason=case.window_override_reason,
     )
     return case
@@ -233,7 +233,8 @@ def _check_late(order, window, actor, late_reason, errors):
         )
         % values
     )
-    may_accept = actor is not None and actor.has_perm("aftersales.accept_late_return")
+    # A judgement for a person: a channel's late return (the system's) is refused like a clerk's.
+    may_accept = actor is not SYSTEM and may(actor, Aftersales.ACCEPT_LATE_RETURN)
     if not may_accept:
         errors["late_reason"] = [late + " " + _("Only a manager may accept a return after the window.")]
     elif not late_reason:
@@ -247,7 +248,7 @@ def _check_late(order, window, actor, late_reason, errors):
 def approve_return(return_id, *, actor, reason=""):
     """Customer service agrees the goods may come back."""
     case = locks.lock_return(return_id)
-    record_step(case, case.approve, actor=actor, log=ReturnEvent, return_request=case, reason=reason)
+    record_transition(case, case.approve, actor=actor, reason=reason)
     return case
 
 
@@ -260,7 +261,7 @@ def reject_return(return_id, *, reason, actor):
     if not reason:
         raise ValidationError({"reason": _("Say why the return is rejected; the customer is told.")})
     case.rejection_reason = reason
-    record_step(case, case.reject, actor=actor, log=ReturnEvent, return_request=case, reason=reason)
+    record_transition(case, case.reject, actor=actor, reason=reason)
     return case
 
 
@@ -293,7 +294,7 @@ def receive_return(return_id, *, warehouse_id, received, actor):
         raise ValidationError(errors)
     ReturnLine.objects.bulk_update(lines, ["received_quantity"])
     case.warehouse = warehouse
-    record_step(case, case.receive, actor=actor, log=ReturnEvent, return_request=case, reason=str(warehouse))
+    record_transition(case, case.receive, actor=actor, reason=str(warehouse))
     return case
 
 
@@ -343,7 +344,7 @@ def inspect_return(return_id, *, results, actor):
     # (it refunds or replaces it), so it is booked now, when the warehouse knows its state.
     if case.wanted_outcome != Outcome.REPAIR:
         _take_back(case, lines, actor)
-    record_step(case, case.inspect, actor=actor, log=ReturnEvent, return_request=case)
+    record_transition(case, case.inspect, actor=actor)
     return case
 
 
@@ -390,7 +391,7 @@ def resolve_return(return_id, *, outcome, actor, refund_amount=None, include_shi
                 {line.order_line.product_id for line in received}
                 | {product.pk for product in products_by_sku(replacement_skus).values()}
             )
-        _take_back(case, lines, None)
+        _take_back(case, lines, SYSTEM)
     if outcome == Outcome.REFUND:
         _refund(order, case, received, actor, refund_amount, include_shipping)
     elif outcome == Outcome.EXCHANGE:
@@ -412,10 +413,10 @@ def resolve_return(return_id, *, outcome, actor, refund_amount=None, include_shi
             order.pk,
             case.warehouse_id,
             [(line.order_line_id, line.received_quantity) for line in received],
-            actor=None,
+            actor=SYSTEM,
         )
     case.resolution = outcome
-    record_step(case, case.resolve, actor=actor, log=ReturnEvent, return_request=case, reason=Outcome(outcome).label)
+    record_transition(case, case.resolve, actor=actor, reason=Outcome(outcome).label)
     return case
 
 
@@ -562,8 +563,8 @@ def _exchange(order, case, lines, exchange_skus):
         % {"order": order.number, "number": case.number},
     )
     try:
-        # The system places it (actor None): a replacement is free of charge, which staff could not enter.
-        result = orders.place_order(data, actor=None)
+        # The system places it: a replacement is free of charge, which staff could not enter.
+        result = orders.place_order(data, actor=SYSTEM)
     except ValidationError as error:
         raise _exchange_refusal(error, sent, index_of) from error
     case.replacement_order = result.order
@@ -593,7 +594,7 @@ def close_return(return_id, *, actor, reason=""):
     ensure_allowed(case, case.close, actor)
     waiting = case.refunds.filter(status__in=Refund.OPEN).order_by("pk")
     if waiting.exists():
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _(
                 "Return %(number)s waits for Finance: %(amount)s %(currency)s of its refund is not paid yet. "
                 "Close it once its refunds are paid or have failed."
@@ -604,5 +605,5 @@ def close_return(return_id, *, actor, reason=""):
                 "amount": sum(refund.amount for refund in waiting),
             }
         )
-    record_step(case, case.close, actor=actor, log=ReturnEvent, return_request=case, reason=reason)
+    record_transition(case, case.close, actor=actor, reason=reason)
     return case

@@ -9,7 +9,7 @@ from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone, translation
@@ -17,17 +17,17 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from core.actors import SYSTEM, person, stored_user
+from core.permissions import Aftersales, require
+from core.transitions import TransitionRefused, number_for, record_transition
 from logistics.models import Shipment
-from orders.services import TransitionRefused
 from orders.services.notifications import retry_delay
 
 from .. import locks
 from ..models import ReturnRequest, Ticket, TicketEvent, TicketMessage
-from .steps import number_for, record_step
 
 logger = logging.getLogger(__name__)
 
-HANDLE_PERMISSION = "aftersales.handle_ticket"
 SUBJECT_MAX_LENGTH = Ticket._meta.get_field("subject").max_length
 
 
@@ -37,12 +37,11 @@ def response_deadline(opened_at, severity):
 
 
 def may_handle(user):
-    return user.is_active and user.has_perm(HANDLE_PERMISSION)
+    return user.is_active and user.has_perm(Aftersales.HANDLE_TICKET)
 
 
 def _ensure_may_handle(actor):
-    if actor is not None and not actor.has_perm(HANDLE_PERMISSION):
-        raise PermissionDenied(_("Your role may not work on complaint tickets."))
+    require(actor, Aftersales.HANDLE_TICKET, _("Your role may not work on complaint tickets."))
 
 
 def staff_name(user):
@@ -112,9 +111,8 @@ def open_ticket(
 ):
     """Open a complaint, about an order (and one of its shipments or returns) or about nothing
     in particular; its customer is the order's. It must be answered within the hours of its
-    severity (settings.TICKET_RESPONSE_HOURS). `actor` None is the system (a low rating)."""
-    if actor is not None and not actor.has_perm("aftersales.add_ticket"):
-        raise PermissionDenied(_("Your role may not open complaint tickets."))
+    severity (settings.TICKET_RESPONSE_HOURS). A low rating opens one as the system."""
+    require(actor, Aftersales.ADD_TICKET, _("Your role may not open complaint tickets."))
     subject, description = (subject or "").strip(), (description or "").strip()
     errors = _choice_errors(category=category, severity=severity)
     if not subject:
@@ -143,7 +141,7 @@ def open_ticket(
         customer=order.customer if order is not None else None,
         channel_id=order.channel_id if order is not None else None,
         assigned_to=assignee,
-        opened_by=actor,
+        opened_by=stored_user(actor),
         created_at=opened_at,
         respond_by=response_deadline(opened_at, severity),
     )
@@ -160,7 +158,7 @@ def _log(ticket, what, actor, reason=""):
         from_status="" if what == "open" else ticket.status,
         to_status=ticket.status,
         transition=what,
-        actor=actor,
+        actor=stored_user(actor),
         reason=reason,
     )
 
@@ -240,7 +238,7 @@ def add_note(ticket_id, *, text, actor, answered_customer=False):
     _ensure_may_handle(actor)
     text = _required_text(text)
     ticket = lock_ticket(ticket_id)
-    note = TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.NOTE, text=text, author=actor)
+    note = TicketMessage.objects.create(ticket=ticket, kind=TicketMessage.Kind.NOTE, text=text, author=person(actor))
     if answered_customer:
         _first_response(ticket, note)
     return note
@@ -276,7 +274,7 @@ def reply(ticket_id, *, text, actor):
         kind=TicketMessage.Kind.REPLY,
         text=text,
         sent_to=email,
-        author=actor,
+        author=person(actor),
     )
     _first_response(ticket, message)
     transaction.on_commit(partial(enqueue_reply, message.pk), robust=True)
@@ -357,7 +355,7 @@ def reply_not_delivered(message_id, problem):
     _log(
         ticket,
         "reply_failed",
-        None,
+        SYSTEM,
         _("The reply “%(text)s” could not be sent to %(email)s: %(problem)s")
         % {
             "text": Truncator(message.text).chars(60),
@@ -370,7 +368,7 @@ def reply_not_delivered(message_id, problem):
 def _step(ticket_id, name, *, actor, reason="", expected_status=None):
     _ensure_may_handle(actor)
     ticket = lock_ticket(ticket_id, expected_status)
-    return record_step(ticket, getattr(ticket, name), actor=actor, log=TicketEvent, ticket=ticket, reason=reason)
+    return record_transition(ticket, getattr(ticket, name), actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -395,7 +393,7 @@ def resolve(ticket_id, *, root_cause, corrective_action, actor, expected_status=
     ticket = lock_ticket(ticket_id, expected_status)
     ticket.root_cause, ticket.corrective_action = (root_cause or "").strip(), (corrective_action or "").strip()
     # Missing words are asked for only when the ticket could be resolved with them; otherwise
-    # its status is what stands in the way, and record_step says so.
+    # its status is what stands in the way, and record_transition says so.
     if can_proceed(ticket.resolve, check_conditions=False) and not ticket.has_cause_and_action():
         errors = {}
         if not ticket.root_cause:
@@ -407,7 +405,7 @@ def resolve(ticket_id, *, root_cause, corrective_action, actor, expected_status=
         "cause": ticket.root_cause,
         "action": ticket.corrective_action,
     }
-    return record_step(ticket, ticket.resolve, actor=actor, log=TicketEvent, ticket=ticket, reason=reason)
+    return record_transition(ticket, ticket.resolve, actor=actor, reason=reason)
 
 
 @transaction.atomic

@@ -13,7 +13,6 @@ import base64
 import pickle
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,8 +23,10 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from .. import jobs
+from ..actors import Actor
 from ..events import EXPORTS_OFFERED
 from ..models import Job
+from ..permissions import require
 from .writing import CHUNK_ROWS, Format, spooled_file, write_file
 
 QUERY_SIGNING_SALT = "core.spreadsheets.exports.query"
@@ -99,9 +100,8 @@ class Export:
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
         return f"{self.file_stem}-{stamp}.{file_format}"
 
-    def check_permission(self, user):
-        if user is None or not user.has_perm(self.permission):
-            raise PermissionDenied(gettext("Your role may not export this list."))
+    def check_permission(self, actor: Actor) -> None:
+        require(actor, self.permission, gettext("Your role may not export this list."))
 
     def rows_of(self, queryset, columns):
         """The list's rows, in the list's order, as tuples of the columns' values."""
@@ -172,7 +172,7 @@ def thaw_query(model, frozen):
     return queryset
 
 
-def start_export(export: Export, queryset: QuerySet, *, file_format: str, actor: Any, list_query: str = "") -> Job:
+def start_export(export: Export, queryset: QuerySet, *, file_format: str, actor: Actor, list_query: str = "") -> Job:
     """Queue an export of `queryset` (a console list's rows) for the background and return its job.
     The worker writes the file in the language active now. `list_query` is the list's query
     string, for the job page's link back to the list."""

@@ -8,15 +8,15 @@ services; this module holds the stages around it."""
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .. import jobs
+from ..actors import Actor, actor_from
 from ..models import Job
+from ..permissions import require
 from . import reading
 from .problems import Problems
 
@@ -39,9 +39,8 @@ class SpreadsheetImport:
     apply: object
     ready: object
 
-    def require(self, actor):
-        if actor is not None and not actor.has_perm(self.permission):
-            raise PermissionDenied(self.refusal)
+    def require(self, actor: Actor) -> None:
+        require(actor, self.permission, self.refusal)
 
 
 class ImportRun:
@@ -78,7 +77,7 @@ class ImportRun:
 
 
 def start(
-    spec: SpreadsheetImport, *, file_name: str, content: bytes, actor: Any, count_up_to: int | None = None
+    spec: SpreadsheetImport, *, file_name: str, content: bytes, actor: Actor, count_up_to: int | None = None
 ) -> Job:
     """Take an uploaded file for checking; returns its job. The file is kept in the database, so any
     worker can read it; a file of another type is refused before anything is stored. The rows are
@@ -101,10 +100,10 @@ def check(spec: SpreadsheetImport, job_id: int, *, in_background: bool = False) 
     job = jobs.claim(job_id, stage=CHECK, phase="reading")
     if job is None:
         return None
-    return _run(spec, job, actor=job.created_by, in_background=in_background, done=jobs.Status.PREVIEWED)
+    return _run(spec, job, actor=actor_from(job.created_by), in_background=in_background, done=jobs.Status.PREVIEWED)
 
 
-def confirm(spec: SpreadsheetImport, job_id: int, *, actor: Any) -> Job | None:
+def confirm(spec: SpreadsheetImport, job_id: int, *, actor: Actor) -> Job | None:
     """The operator saw the preview and imports the file; returns the queued job, or None when it
     was confirmed already or cannot be (it has errors, or nothing to import)."""
     spec.require(actor)
@@ -121,8 +120,8 @@ def run(spec: SpreadsheetImport, job_id: int, *, in_background: bool = False) ->
     if job is None:
         return None
     confirmed_by = job.parameters.get("confirmed_by")
-    # The person who confirmed the import acts; the system (None) only when nobody did.
-    actor = get_user_model().objects.get(pk=confirmed_by) if confirmed_by else None
+    # The person who confirmed the import acts; the system only when nobody did.
+    actor = actor_from(get_user_model().objects.get(pk=confirmed_by) if confirmed_by else None)
     return _run(spec, job, actor=actor, in_background=in_background, done=jobs.Status.DONE)
 
 

@@ -1,5 +1,7 @@
 from django import template
 
+from core.permissions import Inventory
+
 from .. import selectors
 from ..admin import low_stock_url
 
@@ -11,6 +13,6 @@ def low_stock_alert(context):
     """The low-stock count for the admin index, linking to the filtered stock list; nothing for
     users who may not see stock levels."""
     user = context.get("user")
-    if user is None or not user.has_perm("inventory.view_stocklevel"):
+    if user is None or not user.has_perm(Inventory.VIEW_STOCKLEVEL):
         return {"low_stock_count": None}
     return {"low_stock_count": selectors.low_stock().count(), "low_stock_url": low_stock_url()}

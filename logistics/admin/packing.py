@@ -13,13 +13,13 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.permissions import Orders, require
 from orders.admin.display import REFUSALS, phone_for, refusal_message
 
 from .. import selectors, services
 from ..barcodes import code128_svg
 from ..models import Shipment
 
-PACK_PERMISSION = "orders.pick_order"
 WAREHOUSE_SESSION_KEY = "logistics.packing_warehouse"
 FINISH_FIELDS = {"weight_kg": gettext_lazy("Weight (kg)"), "package_count": gettext_lazy("Packages")}
 
@@ -75,8 +75,7 @@ class PackingViews:
     # Scan to pack ---------------------------------------------------------------------------------
 
     def require_pack_permission(self, request):
-        if not request.user.has_perm(PACK_PERMISSION):
-            raise PermissionDenied(_("Your role may not pack orders."))
+        require(request.user, Orders.PICK_ORDER, _("Your role may not pack orders."))
 
     def packing_warehouse(self, request):
         """The active warehouses and the one this packer works in (None: any). Chosen once with
@@ -232,7 +231,7 @@ class PackingViews:
             "phone": phone_for(request.user, order.phone),
             "order_barcode": code128_svg(order.number),
             "order_url": reverse("admin:orders_order_change", args=[order.pk]),
-            "pack_url": parcel_page(shipment.pk) if packing and request.user.has_perm(PACK_PERMISSION) else "",
+            "pack_url": parcel_page(shipment.pk) if packing and request.user.has_perm(Orders.PICK_ORDER) else "",
         }
 
     def packing_slip_view(self, request, shipment_id):

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import Logistics
 from inventory.console import ReadOnlyAdminMixin
 from orders.admin.display import REFUSALS, badge, refusal_message
 
@@ -113,7 +114,7 @@ class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExp
     # The shipment page: lines, the service and why, a coordinator's override, tracking events ---
 
     def has_choose_carrier_permission(self, request):
-        return request.user.has_perm("logistics.choose_carrier")
+        return request.user.has_perm(Logistics.CHOOSE_CARRIER)
 
     def get_urls(self):
         view = self.admin_site.admin_view

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.permissions import Logistics, Orders
 from core.spreadsheets.writing import XLSX_CONTENT_TYPE
 from inventory.forms import add_service_error
 from orders.admin.display import REFUSALS, refusal_message
@@ -29,8 +30,6 @@ from .. import importers, selectors, services
 from ..forms import TrackingEventForm, TrackingNumberForm, UploadForm
 from ..models import ExceptionKind, Shipment, TrackingEvent
 
-DISPATCH_PERMISSION = "orders.dispatch_order"
-TRACKING_PERMISSION = "logistics.record_tracking"
 # A preview is confirmed by posting back what was read, signed so it cannot be altered on the way.
 UPLOAD_SALT = "logistics.admin.tracking.upload"
 UPLOAD_PREVIEW_MAX_AGE = 60 * 60
@@ -167,10 +166,10 @@ class TrackingViews:
     change_list_template = "admin/logistics/shipment/change_list.html"
 
     def has_dispatch_permission(self, request):
-        return request.user.has_perm(DISPATCH_PERMISSION)
+        return request.user.has_perm(Orders.DISPATCH_ORDER)
 
     def has_record_tracking_permission(self, request):
-        return request.user.has_perm(TRACKING_PERMISSION)
+        return request.user.has_perm(Logistics.RECORD_TRACKING)
 
     def get_urls(self):
         view = self.admin_site.admin_view

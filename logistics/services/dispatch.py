@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import Actor, stored_user
+from core.permissions import Logistics, Orders, require
+from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import NotificationEvent
 
@@ -16,20 +17,17 @@ from .. import locks
 from ..events import PARCEL_DISPATCHED
 from ..models import Shipment
 from ..selectors import active_carrier, active_carrier_service, tracking_number_taken
-from .common import require, step
+from .common import step
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, weight_of
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 
 @transaction.atomic
-def choose_carrier(shipment_id: int, service_id: int, *, actor: User | None) -> Shipment:
+def choose_carrier(shipment_id: int, service_id: int, *, actor: Actor) -> Shipment:
     """A coordinator overrides the service the rules chose, before the parcel leaves."""
-    require(actor, "logistics.choose_carrier", _("Your role may not choose carriers."))
+    require(actor, Logistics.CHOOSE_CARRIER, _("Your role may not choose carriers."))
     shipment = locks.lock_shipment(shipment_id)
     if shipment.status not in Shipment.OPEN:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s has already left; its carrier cannot change.") % {"shipment": shipment}
         )
     service = active_carrier_service(service_id)
@@ -90,14 +88,12 @@ def _set_tracking_number(shipment, carrier_id, tracking_number):
 
 
 @transaction.atomic
-def assign_tracking_number(
-    shipment_id: int, carrier_id: int | None, tracking_number: str, *, actor: User | None
-) -> Shipment:
+def assign_tracking_number(shipment_id: int, carrier_id: int | None, tracking_number: str, *, actor: Actor) -> Shipment:
     """Give a parcel that has not left yet its carrier's tracking number (for the label)."""
-    require(actor, "logistics.record_tracking", _("Your role may not enter tracking numbers."))
+    require(actor, Logistics.RECORD_TRACKING, _("Your role may not enter tracking numbers."))
     shipment = locks.lock_shipment(shipment_id)
     if shipment.status not in Shipment.OPEN:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s has already left; its tracking number cannot change.") % {"shipment": shipment}
         )
     _set_tracking_number(shipment, carrier_id, tracking_number)
@@ -106,16 +102,16 @@ def assign_tracking_number(
 
 @transaction.atomic
 def dispatch(
-    shipment_id: int, *, actor: User | None, tracking_number: str | None = None, carrier_id: int | None = None
+    shipment_id: int, *, actor: Actor, tracking_number: str | None = None, carrier_id: int | None = None
 ) -> Shipment:
     """Hand a packed parcel to its carrier: its stock leaves `on_hand` and `reserved` through the
     ledger, the order is (partially) shipped, and the customer is told with the tracking link. A
     repair parcel carries the customer's own goods, which were never stock: it moves neither stock
     nor the order."""
-    require(actor, "orders.dispatch_order", _("Your role may not dispatch orders."))
+    require(actor, Orders.DISPATCH_ORDER, _("Your role may not dispatch orders."))
     shipment = locks.lock_shipment_to_dispatch(shipment_id)
     if shipment.status != Shipment.Status.PACKED:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s is %(status)s: only a packed parcel can be dispatched.")
             % {"shipment": shipment, "status": shipment.get_status_display()}
         )
@@ -126,7 +122,7 @@ def dispatch(
     step(shipment, shipment.dispatch, actor)
     transit_days = shipment.service.transit_days if shipment.service else DEFAULT_TRANSIT_DAYS
     shipment.expected_delivery_on = add_working_days(timezone.localdate(shipment.shipped_at), transit_days)
-    shipment.dispatched_by = actor
+    shipment.dispatched_by = stored_user(actor)
     shipment.save()
     PARCEL_DISPATCHED.publish(shipment=shipment)
     if shipment.purpose == Shipment.Purpose.ORDER:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.actors import Actor, stored_user
+from core.permissions import Orders, require
+from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import Order
 
@@ -16,10 +18,7 @@ from .. import locks
 from ..events import PARCEL_PACKED
 from ..models import Shipment, ShipmentLine
 from ..selectors import goods_waiting_to_pack
-from .common import require, step
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
+from .common import step
 
 MAX_PACKAGES = 99
 MAX_WEIGHT_KG = Decimal("9999")
@@ -27,17 +26,17 @@ MAX_WEIGHT_KG = Decimal("9999")
 
 def _ensure_packing(shipment):
     if shipment.status != Shipment.Status.PENDING:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s is %(status)s: there is nothing left to pack.")
             % {"shipment": shipment, "status": shipment.get_status_display()}
         )
 
 
 @transaction.atomic
-def pack_item(shipment_id: int, code: str, *, actor: User | None) -> ShipmentLine:
+def pack_item(shipment_id: int, code: str, *, actor: Actor) -> ShipmentLine:
     """One scanned unit (by barcode or SKU) goes into the parcel. An item that is not in the
     parcel, or whose quantity is already complete, is refused and nothing changes."""
-    require(actor, "orders.pick_order", _("Your role may not pack orders."))
+    require(actor, Orders.PICK_ORDER, _("Your role may not pack orders."))
     code = (code or "").strip()
     if not code:
         raise ValidationError({"code": _("Scan an item's barcode or type its SKU.")})
@@ -79,12 +78,10 @@ def _positive_decimal(value, field, limit):
 
 
 @transaction.atomic
-def finish_packing(
-    shipment_id: int, *, weight_kg: Decimal | str, package_count: int | str, actor: User | None
-) -> Shipment:
+def finish_packing(shipment_id: int, *, weight_kg: Decimal | str, package_count: int | str, actor: Actor) -> Shipment:
     """Close the parcel once every line is complete, with its weight and number of packages. The
     order is packed when none of its goods is still waiting to be packed in any warehouse."""
-    require(actor, "orders.pick_order", _("Your role may not pack orders."))
+    require(actor, Orders.PICK_ORDER, _("Your role may not pack orders."))
     weight = _positive_decimal(weight_kg, "weight_kg", MAX_WEIGHT_KG).quantize(Decimal("0.001"))
     try:
         packages = int(str(package_count).strip())
@@ -105,7 +102,7 @@ def finish_packing(
             }
         )
     step(shipment, shipment.pack, actor)
-    shipment.weight_kg, shipment.package_count, shipment.packed_by = weight, packages, actor
+    shipment.weight_kg, shipment.package_count, shipment.packed_by = weight, packages, stored_user(actor)
     if shipment.service:
         shipment.shipping_cost = shipment.service.fee_for(weight)
     shipment.save()
@@ -116,5 +113,5 @@ def finish_packing(
         and order.status == Order.Status.PICKING
         and not goods_waiting_to_pack(order)
     ):
-        orders.record_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
+        orders.record_order_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
     return shipment

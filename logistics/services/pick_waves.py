@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from core.actors import Actor, stored_user
+from core.permissions import Orders, require
 from orders import locks as order_locks
 from orders import services as orders
 from orders.models import Order
@@ -22,20 +23,16 @@ from ..selectors import (
     warehouse_codes,
     warehouses_on_a_pick_list,
 )
-from .common import require
 from .rules import choose_service, weight_of, why_not_pickable
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 
 @transaction.atomic
-def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: User | None) -> PickWave:
+def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Actor) -> PickWave:
     """One pick list for the chosen orders' goods waiting in one warehouse: each order gets a
     shipment from that warehouse with its lines and the carrier service the rules choose, and
     confirmed orders move to picking. All or nothing: an order that cannot be picked there refuses
     the whole list, naming it."""
-    require(actor, "orders.pick_order", _("Your role may not create pick lists."))
+    require(actor, Orders.PICK_ORDER, _("Your role may not create pick lists."))
     warehouse = active_warehouse(warehouse_id)
     if warehouse is None:
         raise ValidationError({"warehouse": _("Choose an active warehouse.")})
@@ -73,7 +70,7 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: User
     if refused:
         raise ValidationError(_("No pick list was made: %(problems)s.") % {"problems": "; ".join(refused)})
 
-    wave = PickWave.objects.create(warehouse=warehouse, created_by=actor)
+    wave = PickWave.objects.create(warehouse=warehouse, created_by=stored_user(actor))
     shipments, line_rows = [], []
     for order in locked:
         parcel = [(line.product, quantity) for line, quantity in waiting[order.pk].items()]
@@ -99,5 +96,5 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: User
     ShipmentLine.objects.bulk_create(line_rows)
     for order in locked:
         if order.status == Order.Status.CONFIRMED:
-            orders.record_transition(order, order.start_picking, actor=actor, reason=str(wave))
+            orders.record_order_transition(order, order.start_picking, actor=actor, reason=str(wave))
     return wave

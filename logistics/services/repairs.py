@@ -4,36 +4,34 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.permissions import Logistics, require
+from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import Order
 
 from ..models import Shipment, ShipmentLine
 from ..selectors import active_warehouse
-from .common import require
 from .rules import choose_service, weight_of
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 
 @transaction.atomic
 def create_repair_shipment(
-    order_id: int, warehouse_id: int, lines: Iterable[tuple[int, int]], *, actor: User | None
+    order_id: int, warehouse_id: int, lines: Iterable[tuple[int, int]], *, actor: Actor
 ) -> Shipment:
     """A parcel that takes a customer's repaired goods back from the warehouse that received them:
     `lines` are (order line id, quantity) pairs of the order. It is packed, dispatched and tracked
     like any parcel, with the service the shipping rules choose, but it moves no stock and never
     the order's status (see dispatch)."""
-    require(actor, "logistics.add_shipment", _("Your role may not create parcels."))
+    require(actor, Logistics.ADD_SHIPMENT, _("Your role may not create parcels."))
     order = orders.lock_order(order_id)
     if order.status not in (Order.Status.DELIVERED, Order.Status.COMPLETED):
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Order %(number)s is %(status)s: only goods that reached the customer come back for repair.")
             % {"number": order.number, "status": order.get_status_display()}
         )

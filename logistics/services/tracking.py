@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,6 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
+from core.actors import Actor, stored_user
+from core.permissions import Logistics, Orders, require
+from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import NotificationEvent, Order
 
@@ -18,10 +20,6 @@ from .. import locks
 from ..events import PARCEL_DELIVERED
 from ..models import Shipment, TrackingEvent
 from ..selectors import has_undelivered_parcels
-from .common import require
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 EVENT_STEPS = {
     TrackingEvent.Status.IN_TRANSIT: "report_in_transit",
@@ -46,12 +44,12 @@ def record_tracking_event(
     location: str = "",
     description: str = "",
     exception_kind: str = "",
-    actor: User | None = None,
+    actor: Actor,
 ) -> tuple[TrackingEvent, bool]:
     """What a carrier reported about a parcel. The same report twice is kept once. A report moves
     the parcel on unless a later one has already arrived (carriers deliver reports out of order);
     a delivery report delivers the parcel, and the order once all its parcels are delivered."""
-    require(actor, "logistics.record_tracking", _("Your role may not record tracking events."))
+    require(actor, Logistics.RECORD_TRACKING, _("Your role may not record tracking events."))
     return _apply_event(
         shipment_id,
         status=status,
@@ -65,13 +63,13 @@ def record_tracking_event(
 
 
 @transaction.atomic
-def mark_delivered(shipment_id: int, *, actor: User | None) -> Shipment:
+def mark_delivered(shipment_id: int, *, actor: Actor) -> Shipment:
     """Staff record a delivery the carrier confirmed some other way (a phone call, a signed slip)."""
-    require(actor, "orders.dispatch_order", _("Your role may not record deliveries."))
+    require(actor, Orders.DISPATCH_ORDER, _("Your role may not record deliveries."))
     shipment = locks.lock_shipment(shipment_id)
     # Checked under the lock: of two people recording one delivery, the second is told.
     if not can_proceed(shipment.deliver):
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s is %(status)s now.")
             % {"shipment": shipment, "status": shipment.get_status_display()}
         )
@@ -102,7 +100,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
         raise ValidationError({"exception_kind": _("Say what went wrong: delayed, lost, damaged or address problem.")})
     shipment = locks.lock_shipment(shipment_id)
     if shipment.status in Shipment.OPEN + [Shipment.Status.CANCELLED]:
-        raise orders.TransitionRefused(
+        raise TransitionRefused(
             _("Shipment %(shipment)s has not left the warehouse; tracking starts at dispatch.") % {"shipment": shipment}
         )
     event, created = TrackingEvent.objects.get_or_create(
@@ -114,7 +112,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
             "description": (description or "")[:255],
             "exception_kind": exception_kind,
             "source": source,
-            "recorded_by": actor,
+            "recorded_by": stored_user(actor),
         },
     )
     if not created:

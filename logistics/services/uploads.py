@@ -3,24 +3,22 @@ events from a carrier's file."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from orders import services as orders
+from core.actors import Actor
+from core.permissions import Logistics, Orders, require
+from core.transitions import TransitionRefused
 from orders.models import Order
 
 from .. import locks
 from ..models import Shipment, TrackingEvent
 from ..selectors import plan_dispatch_upload, plan_event_upload
-from .common import require
 from .dispatch import dispatch
 from .tracking import record_tracking_event
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 
 class UploadRefused(ValidationError):
@@ -55,12 +53,12 @@ def _refusal_of(row, error, column):
 
 
 @transaction.atomic
-def dispatch_by_upload(rows: list[dict[str, Any]], *, actor: User | None) -> list[Shipment]:
+def dispatch_by_upload(rows: list[dict[str, Any]], *, actor: Actor) -> list[Shipment]:
     """Dispatch the packed parcels a sheet names, one row each (order number, carrier, tracking
     number; see selectors.plan_dispatch_upload for which parcel a row takes). All or nothing: a
     problem on any row, found now or while dispatching, refuses the whole sheet with UploadRefused
     and nothing is dispatched. Returns the dispatched shipments in the sheet's order."""
-    require(actor, "orders.dispatch_order", _("Your role may not dispatch orders."))
+    require(actor, Orders.DISPATCH_ORDER, _("Your role may not dispatch orders."))
     numbers = {str(row.get("order_number", "")).strip().upper() for row in rows}
     locks.lock_orders_to_dispatch(Order.objects.filter(number__in=numbers).values_list("pk", flat=True))
     planned = plan_dispatch_upload(rows)
@@ -78,18 +76,18 @@ def dispatch_by_upload(rows: list[dict[str, Any]], *, actor: User | None) -> lis
                     tracking_number=str(row.values["tracking_number"]).strip(),
                 )
             )
-        except (ValidationError, orders.TransitionRefused) as error:
+        except (ValidationError, TransitionRefused) as error:
             raise _refusal_of(row, error, "tracking_number") from error
     return dispatched
 
 
 @transaction.atomic
-def record_events_by_upload(rows: list[dict[str, Any]], *, actor: User | None) -> tuple[int, int]:
+def record_events_by_upload(rows: list[dict[str, Any]], *, actor: Actor) -> tuple[int, int]:
     """Record a carrier's file of tracking events (see selectors.plan_event_upload), oldest first so
     the parcels move in the order things happened. All or nothing: a problem on any row refuses
     the whole file with UploadRefused. An event already known is skipped. Returns (recorded,
     already known)."""
-    require(actor, "logistics.record_tracking", _("Your role may not record tracking events."))
+    require(actor, Logistics.RECORD_TRACKING, _("Your role may not record tracking events."))
     locks.lock_orders_of_parcels(str(row.get("tracking_number", "")).strip() for row in rows)
     planned = plan_event_upload(rows)
     problems = _problems(planned)
@@ -108,7 +106,7 @@ def record_events_by_upload(rows: list[dict[str, Any]], *, actor: User | None) -
                 exception_kind=row.values.get("exception_kind", ""),
                 actor=actor,
             )
-        except (ValidationError, orders.TransitionRefused) as error:
+        except (ValidationError, TransitionRefused) as error:
             raise _refusal_of(row, error, "tracking_number") from error
         recorded, known = recorded + created, known + (not created)
     return recorded, known

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.permissions import Orders
+
 from .. import services
 from ..forms import ReasonForm
 from .display import REFUSALS, refusal_message
@@ -20,13 +22,13 @@ class OrderActionsMixin:
     """Actions and the permissions that show them, for any admin listing orders."""
 
     def has_review_permission(self, request):
-        return request.user.has_perm("orders.review_order")
+        return request.user.has_perm(Orders.REVIEW_ORDER)
 
     def has_pick_permission(self, request):
-        return request.user.has_perm("orders.pick_order")
+        return request.user.has_perm(Orders.PICK_ORDER)
 
     def has_cancel_permission(self, request):
-        return request.user.has_perm("orders.cancel_order")
+        return request.user.has_perm(Orders.CANCEL_ORDER)
 
     def selected_orders(self, request, queryset):
         """(id, number) of the selected orders, or None with a message when there are too many."""

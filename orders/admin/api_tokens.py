@@ -11,6 +11,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.permissions import Orders
+
 from ..models import ChannelToken
 from ..services import issue_token, revoke_token
 
@@ -42,7 +44,7 @@ class ChannelTokenAdminMixin:
         ]
 
     def may_manage_tokens(self, request):
-        return request.user.has_perm("orders.add_channeltoken")
+        return request.user.has_perm(Orders.ADD_CHANNELTOKEN)
 
     def render_change_form(self, request, context, *args, **kwargs):
         context["may_manage_tokens"] = self.may_manage_tokens(request)

@@ -7,15 +7,16 @@ from django.utils.formats import date_format, number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ..services import TransitionRefused
+from core.permissions import Orders
+from core.transitions import TransitionRefused
+
 from ..services.phones import format_phone, mask_phone
 
-PHONE_PERMISSION = "orders.view_customer_phone"
 REFUSALS = (TransitionRefused, PermissionDenied, ValidationError)
 
 
 def can_see_phone(user):
-    return user.has_perm(PHONE_PERMISSION)
+    return user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
 
 
 def shown_phone(phone, *, whole):

@@ -3,7 +3,6 @@ create, orders already imported, every error with its row and column), confirm, 
 file's progress on a page the operator may leave and come back to. Past imports are listed."""
 
 from django import forms
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -12,6 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from core import jobs
+from core.permissions import Orders, require
 from core.spreadsheets import problems, reading
 from core.spreadsheets.console import ERRORS_SHOWN, RECENT_IMPORTS, UploadForm, import_outcome
 from core.spreadsheets.writing import XLSX_CONTENT_TYPE, Format
@@ -54,7 +54,7 @@ class OrderImportForm(UploadForm):
 class OrderImportMixin:
     """Adds the order import pages to the order list's admin."""
 
-    import_permission = importers.PERMISSION
+    import_permission = Orders.ADD_ORDER
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -73,8 +73,7 @@ class OrderImportMixin:
         return super().changelist_view(request, extra_context)
 
     def require_import_permission(self, request):
-        if not request.user.has_perm(self.import_permission):
-            raise PermissionDenied
+        require(request.user, self.import_permission)
 
     def import_job(self, request, job_id):
         self.require_import_permission(request)

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import Orders
 from inventory.console import ReadOnlyAdminMixin
 
 from .. import selectors
@@ -18,7 +19,6 @@ from ..models import Notification, NotificationMedium, NotificationTemplate
 from ..services import notifications
 from .display import REFUSALS, badge, can_see_phone, refusal_message, short_datetime, shown_phone
 
-RESEND_PERMISSION = "orders.resend_notification"
 RESEND_LIMIT = 100
 
 TEMPLATE_HELP = _(
@@ -49,9 +49,9 @@ def notification_badge(notification):
 def order_notification_rows(request, order):
     """The order page's list of its messages, or None for staff who may not see the log."""
     user = request.user
-    if not user.has_perm("orders.view_notification"):
+    if not user.has_perm(Orders.VIEW_NOTIFICATION):
         return None
-    may_resend = user.has_perm(RESEND_PERMISSION)
+    may_resend = user.has_perm(Orders.RESEND_NOTIFICATION)
     return [
         {
             "notification": notification,
@@ -155,7 +155,7 @@ class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )
 
     def has_resend_permission(self, request):
-        return request.user.has_perm(RESEND_PERMISSION)
+        return request.user.has_perm(Orders.RESEND_NOTIFICATION)
 
     @staticmethod
     def recipient_column(request):

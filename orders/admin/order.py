@@ -8,9 +8,10 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django_fsm import can_proceed, has_transition_perm
 
+from core.permissions import Logistics, Orders, require
 from core.spreadsheets.console import ExportMixin
+from core.transitions import TransitionRefused, may_take
 
 from .. import selectors, services
 from ..events import ORDER_PAGE_SECTIONS
@@ -140,7 +141,7 @@ class OrderAdmin(
             note_form = NoteForm()
         if (
             payment_form is None
-            and user.has_perm("orders.add_payment")
+            and user.has_perm(Orders.ADD_PAYMENT)
             and selectors.settlement_figures(order).balance_due > 0
         ):
             payment_form = PaymentForm(initial={"method": order.payment_method, "amount": order.balance_due})
@@ -177,7 +178,7 @@ class OrderAdmin(
 
     @staticmethod
     def may_edit_address(user, order):
-        return user.has_perm("orders.review_order") and order.status in Order.ADDRESS_EDITABLE
+        return user.has_perm(Orders.REVIEW_ORDER) and order.status in Order.ADDRESS_EDITABLE
 
     def steps_for(self, request, order):
         """The steps this user may take now: a button each; the shipping steps are taken per
@@ -221,7 +222,7 @@ class OrderAdmin(
         }
         # A parcel still to pack or to dispatch holds its warehouse's goods on a pick list.
         listed_in = {shipment.warehouse_id for shipment in order.shipments.all() if shipment.status in shipment.OPEN}
-        if waiting_in - listed_in and user.has_perm("orders.pick_order"):
+        if waiting_in - listed_in and user.has_perm(Orders.PICK_ORDER):
             steps.append(
                 {
                     "name": "pick_list",
@@ -230,10 +231,7 @@ class OrderAdmin(
                     "url": f"{admin_url('logistics_pickwave_add')}?orders={order.pk}",
                 }
             )
-        dispatchable = any(
-            can_proceed(shipment.dispatch) and has_transition_perm(shipment.dispatch, user)
-            for shipment in order.shipments.all()
-        )
+        dispatchable = any(may_take(shipment.dispatch, user) for shipment in order.shipments.all())
         if dispatchable:
             steps.append(
                 {
@@ -249,10 +247,10 @@ class OrderAdmin(
     def shipment_rows(user, order):
         rows = []
         for shipment in order.shipments.all():
-            deliverable = can_proceed(shipment.deliver) and has_transition_perm(shipment.deliver, user)
-            packing = shipment.status == shipment.Status.PENDING and user.has_perm("orders.pick_order")
+            deliverable = may_take(shipment.deliver, user)
+            packing = shipment.status == shipment.Status.PENDING and user.has_perm(Orders.PICK_ORDER)
             labelled = shipment.status not in (shipment.Status.PENDING, shipment.Status.CANCELLED)
-            viewable = user.has_perm("logistics.view_shipment")
+            viewable = user.has_perm(Logistics.VIEW_SHIPMENT)
             rows.append(
                 {
                     "shipment": shipment,
@@ -298,8 +296,7 @@ class OrderAdmin(
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         order = self.viewable_order(request, object_id)
-        if not request.user.has_perm("orders.add_payment"):
-            raise PermissionDenied
+        require(request.user, Orders.ADD_PAYMENT)
         form = PaymentForm(request.POST)
         if form.is_valid():
             try:
@@ -317,8 +314,7 @@ class OrderAdmin(
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         order = self.viewable_order(request, object_id)
-        if not request.user.has_perm("orders.add_ordernote"):
-            raise PermissionDenied
+        require(request.user, Orders.ADD_ORDERNOTE)
         form = NoteForm(request.POST)
         if form.is_valid():
             try:
@@ -334,13 +330,12 @@ class OrderAdmin(
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         order = self.viewable_order(request, object_id)
-        if not request.user.has_perm("orders.review_order"):
-            raise PermissionDenied
+        require(request.user, Orders.REVIEW_ORDER)
         form = AddressForm(request.POST, show_phone=can_see_phone(request.user))
         if form.is_valid():
             try:
                 services.update_delivery_address(order.pk, actor=request.user, **form.cleaned_data)
-            except services.TransitionRefused as error:
+            except TransitionRefused as error:
                 self.message_user(request, str(error), messages.ERROR)
                 return self.back_to_order(request, order.pk)
             except ValidationError as error:

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import Orders, require
 from core.spreadsheets.writing import Format, write_xlsx_sheets
 from inventory.console import ReadOnlyAdminMixin
 
@@ -23,12 +24,8 @@ from ..forms import ReconciliationForm, RefundRequestForm, RefundSettleForm, att
 from ..models import Payment, PaymentMethod, Refund
 from .display import REFUSALS, badge, money, refusal_message, short_datetime
 
-APPROVE_PERMISSION = "orders.approve_refund"
-REQUEST_PERMISSION = "orders.request_refund"
-# Finance and managers reconcile: the roles that record payments.
-RECONCILE_PERMISSION = "orders.add_payment"
 # The statement is a money document for those who deal with money (Finance, customer service).
-STATEMENT_PERMISSIONS = ("orders.add_payment", "orders.view_refund")
+STATEMENT_PERMISSIONS = (Orders.ADD_PAYMENT, Orders.VIEW_REFUND)
 BULK_LIMIT = 200
 
 REFUND_STEPS = {
@@ -95,7 +92,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return selectors.search_by_order_number(queryset, search_term), False
 
     def has_approve_permission(self, request):
-        return request.user.has_perm(APPROVE_PERMISSION)
+        return request.user.has_perm(Orders.APPROVE_REFUND)
 
     @admin.display(description=_("requested at"), ordering="requested_at")
     def requested(self, refund):
@@ -250,7 +247,8 @@ class ReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     orders against payments per day, channel and method, with the mismatches to look into."""
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(RECONCILE_PERMISSION)
+        # Finance and managers reconcile: the roles that record payments.
+        return request.user.has_perm(Orders.ADD_PAYMENT)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -381,7 +379,7 @@ class OrderSettlementViews:
     def refund_form_for(user, order, data=None):
         """The refund request form for an order fetched by order_for_page, when this user may ask
         for one and something captured is not refunded yet; otherwise None."""
-        if not user.has_perm(REQUEST_PERMISSION) or order.amount_paid <= order.amount_refunded:
+        if not user.has_perm(Orders.REQUEST_REFUND) or order.amount_paid <= order.amount_refunded:
             return None
         captured = [payment for payment in order.payments.all() if payment.status == Payment.Status.CAPTURED]
         return RefundRequestForm(data, payments=captured)
@@ -394,15 +392,14 @@ class OrderSettlementViews:
             "statement_url": (
                 reverse("admin:orders_order_statement", args=[order.pk]) if may_see_statement(user) else ""
             ),
-            "may_view_refunds": user.has_perm("orders.view_refund"),
+            "may_view_refunds": user.has_perm(Orders.VIEW_REFUND),
         }
 
     def refund_request_view(self, request, object_id):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         order = self.viewable_order(request, object_id, fetch=selectors.order_for_page)
-        if not request.user.has_perm(REQUEST_PERMISSION):
-            raise PermissionDenied
+        require(request.user, Orders.REQUEST_REFUND)
         form = self.refund_form_for(request.user, order, request.POST)
         if form is None:
             self.message_user(

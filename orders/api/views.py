@@ -12,6 +12,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
 from inventory import api as inventory_api
 
 from .. import selectors, services
@@ -133,7 +135,7 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         """(status, body) for one order: 201 with the order, or 409 when its channel order id was
         placed before. Invalid orders raise, so nothing of them is kept."""
         try:
-            result = services.place_order(order_input, actor=None)
+            result = services.place_order(order_input, actor=SYSTEM)
         except ValidationError as error:
             raise invalid_request(service_errors(error, request_pointer)) from None
         order = result.order
@@ -165,8 +167,8 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         if incoming.validated_data.get("reason"):
             reason = f"{reason} {incoming.validated_data['reason']}"
         try:
-            services.cancel(order.pk, actor=None, reason=reason)
-        except services.TransitionRefused as refusal:
+            services.cancel(order.pk, actor=SYSTEM, reason=reason)
+        except TransitionRefused as refusal:
             raise Problem(409, "order_not_cancellable", str(refusal)) from None
         return Response(self.get_serializer(self.get_object()).data)
 

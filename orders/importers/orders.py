@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from core import jobs
 from core.models import Job
+from core.permissions import Orders
 from core.spreadsheets import cells as sheet_cells
 from core.spreadsheets import imports, reading
 from core.spreadsheets.cells import comparable
@@ -35,7 +36,7 @@ BACKGROUND_ROWS = 1_000
 MAX_ROWS = 200_000
 # How many orders the preview lists by name; the counts cover all of them.
 LISTED_ORDERS = 200
-PERMISSION = "orders.add_order"
+PERMISSION = Orders.ADD_ORDER
 KIND = jobs.JobKind("import_orders", gettext_lazy("Order import"))
 
 # place_order's field names, as the columns of the file.

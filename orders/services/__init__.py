@@ -1,7 +1,6 @@
 """The order use cases. Console, Excel and API call these and nothing else to change orders."""
 
 from .api_tokens import authenticate_token, issue_token, revoke_token
-from .events import TransitionRefused, record_transition, transition_label
 from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
 from .lifecycle import (
@@ -24,6 +23,7 @@ from .settlement import (
     record_payment,
     request_refund,
 )
+from .transitions import record_order_transition
 
 __all__ = [
     "IdempotencyKeyReused",
@@ -39,7 +39,6 @@ __all__ = [
     "LineInput",
     "OrderInput",
     "PlacementResult",
-    "TransitionRefused",
     "add_note",
     "approve",
     "cancel",
@@ -51,9 +50,8 @@ __all__ = [
     "place_order",
     "place_orders",
     "record_delivery",
+    "record_order_transition",
     "record_payment",
-    "record_transition",
     "reject",
-    "transition_label",
     "update_delivery_address",
 ]

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import SYSTEM
+
 from ..events import COMPLETION_BLOCKERS
 from ..models import Order
 from .lifecycle import complete, lock_order
@@ -48,7 +50,7 @@ def held_back_from_completion(cutoff):
 
 @transaction.atomic
 def complete_if_accepted(order_id, *, cutoff):
-    """Complete one order for the system (actor None) if, now that it is locked, it is still due:
+    """Complete one order for the system if, now that it is locked, it is still due:
     a return opened a moment ago, or someone completing it by hand, is respected. Returns the
     order event, or None when it was no longer due."""
     lock_order(order_id)
@@ -56,7 +58,7 @@ def complete_if_accepted(order_id, *, cutoff):
         return None
     return complete(
         order_id,
-        actor=None,
+        actor=SYSTEM,
         expected_status=Order.Status.DELIVERED,
         reason=_("The acceptance window passed without a return or complaint."),
     )

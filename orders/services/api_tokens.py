@@ -4,11 +4,12 @@ Only its hash and first characters are stored (core.tokens)."""
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import stored_user
+from core.permissions import Orders, require
 from core.tokens import make_token, token_hash, token_prefix
 
 from .. import locks
@@ -26,16 +27,11 @@ class IssuedToken:
     secret: str
 
 
-def _require(actor, permission, message):
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied(message)
-
-
 @transaction.atomic
 def issue_token(channel_id, *, actor):
     """Give the channel a new token, replacing (rotating) the one it had: the old token stops
     working at once. Returns the stored token and the secret, which is not kept anywhere."""
-    _require(actor, "orders.add_channeltoken", _("Your role may not create API tokens."))
+    require(actor, Orders.ADD_CHANNELTOKEN, _("Your role may not create API tokens."))
     channel = locks.lock_channel(channel_id)
     secret = make_token(TOKEN_START)
     token, _created = ChannelToken.objects.update_or_create(
@@ -44,7 +40,7 @@ def issue_token(channel_id, *, actor):
             "key_hash": token_hash(secret),
             "prefix": token_prefix(secret),
             "created_at": timezone.now(),
-            "created_by": actor,
+            "created_by": stored_user(actor),
             "last_used_at": None,
         },
     )
@@ -54,7 +50,7 @@ def issue_token(channel_id, *, actor):
 @transaction.atomic
 def revoke_token(channel_id, *, actor):
     """Take the channel's token away; its API requests are refused from now on."""
-    _require(actor, "orders.delete_channeltoken", _("Your role may not revoke API tokens."))
+    require(actor, Orders.DELETE_CHANNELTOKEN, _("Your role may not revoke API tokens."))
     channel = locks.lock_channel(channel_id)
     deleted, _by_model = ChannelToken.objects.filter(channel=channel).delete()
     return bool(deleted)

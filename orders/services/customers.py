@@ -1,6 +1,8 @@
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+
+from core.permissions import Orders, require
 
 from .. import locks
 from ..models import Customer
@@ -11,8 +13,7 @@ from .phones import normalize_phone
 def update_customer(customer_id, *, actor, name, phone, email=""):
     """Correct a customer's details. The phone is how intake finds the customer again, so it is
     stored in the same form and must not belong to another customer."""
-    if not actor.has_perm("orders.change_customer"):
-        raise PermissionDenied(_("Your role may not change customers."))
+    require(actor, Orders.CHANGE_CUSTOMER, _("Your role may not change customers."))
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("Enter the customer's name.")})

@@ -11,6 +11,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.actors import ensure_actor, stored_user
+from core.permissions import Orders, may
+from core.transitions import take_transition
 from inventory import locks as inventory_locks
 from inventory import services as inventory
 from inventory.selectors import products_by_sku
@@ -29,7 +32,6 @@ from ..models import (
     PaymentMethod,
 )
 from . import checks
-from .events import take_transition
 from .notifications import notify_many
 from .phones import normalize_phone
 from .settlement import payment_status_for
@@ -167,7 +169,7 @@ def _read_lines(raw_lines, errors, *, may_set_prices, products=None):
 
 def may_set_prices(actor):
     """Channels send their own prices and discounts; staff need the permission to override them."""
-    return actor is None or actor.has_perm("orders.override_price")
+    return may(actor, Orders.OVERRIDE_PRICE)
 
 
 # Text stored in columns of limited width: (input field, model and its field).
@@ -289,10 +291,11 @@ def _duplicate_key(data):
     return None
 
 
-def place_order(data, *, actor=None):
+def place_order(data, *, actor):
     """Take an order from any channel: validate, price, check, then confirm it with stock reserved
     or hold it for review with its reasons. Re-sending the same channel order id returns the order
     already placed instead of making a second one."""
+    ensure_actor(actor)
     errors = {}
     channel_order_id = _channel_order_id(data, errors)
     if _duplicate_key(data):
@@ -317,7 +320,7 @@ BATCH_SIZE = 500
 
 
 @transaction.atomic
-def place_orders(inputs, *, actor=None, on_progress=None):
+def place_orders(inputs, *, actor, on_progress=None):
     """Place many orders (an Excel import) with the outcome `place_order` would give each of them,
     one after the other in the given order: the same validation, checks, risk rules and
     reservations, a repeat-order count that sees the orders before it in the list, and an order
@@ -325,6 +328,7 @@ def place_orders(inputs, *, actor=None, on_progress=None):
     per input: a PlacementResult, or the ValidationError that refused it; the others are placed all
     the same, and a caller that wants all or nothing rolls back its transaction. `on_progress` is
     told how many inputs are done after each batch."""
+    ensure_actor(actor)
     products = products_by_sku(str(line.sku).strip() for data in inputs for line in data.lines or ())
     # Every stock row this list may reserve is locked now, in key order, not batch by batch.
     inventory_locks.lock_stock_of_products({product.pk for product in products.values()})
@@ -452,7 +456,7 @@ def _create_all(items, actor):
                 payment_method=data.payment_method,
                 amount_paid=valid["paid"],
                 placed_at=valid["placed_at"],
-                created_by=actor,
+                created_by=stored_user(actor),
             )
         )
     Order.objects.bulk_create(orders)
@@ -478,7 +482,7 @@ def _create_all(items, actor):
             method=data.payment_method,
             amount=valid["paid"],
             reference=(data.payment_reference or "").strip(),
-            recorded_by=actor,
+            recorded_by=stored_user(actor),
             created_at=order.placed_at,
         )
         for order, (data, _channel_order_id, valid) in zip(orders, items, strict=True)
@@ -543,13 +547,13 @@ def _write_outcomes(orders):
         )
 
 
-def reserve_lines(order, lines, *, actor=None):
+def reserve_lines(order, lines, *, actor):
     """Reserve stock for every line or none, and record where it was taken from. Returns
     (allocations, shortages by product id); nothing is reserved when anything is short."""
     return reserve_lines_of([(order, lines)], actor=actor)[0]
 
 
-def reserve_lines_of(orders_with_lines, *, actor=None):
+def reserve_lines_of(orders_with_lines, *, actor):
     """`reserve_lines` for several (order, lines) pairs, decided in turn, with one write for all."""
     outcomes = inventory.reserve_each(
         [

@@ -3,21 +3,24 @@ order row first, then its allocations and stock (by primary key, in the lock ord
 docs/architecture.md), so two people acting on one order at once are served one after the other
 and the second is told what happened."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.actors import person
+from core.permissions import Orders, require
+from core.transitions import TransitionRefused, ensure_allowed
 from inventory import services as inventory
 
 from .. import locks
 from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
 from ..models import Allocation, NotificationEvent, Order, OrderNote, PaymentMethod
 from . import checks
-from .events import TransitionRefused, ensure_allowed, record_transition
 from .intake import reserve_lines, shortage_reason
 from .notifications import notify
 from .phones import mask_phone, normalize_phone
 from .settlement import record_cod_collected, request_refunds_owed
+from .transitions import record_order_transition
 
 
 def lock_order(order_id, expected_status=None):
@@ -52,7 +55,7 @@ def approve(order_id, *, actor, reason="", expected_status=None):
         _allocations, shortages = reserve_lines(order, lines, actor=actor)
         if shortages:
             raise TransitionRefused(checks.describe(shortage_reason(shortages, lines)))
-    event = record_transition(order, order.approve, actor=actor, reason=reason)
+    event = record_order_transition(order, order.approve, actor=actor, reason=reason)
     notify(order, NotificationEvent.ORDER_CONFIRMED)
     return event
 
@@ -75,7 +78,7 @@ def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_s
     step = getattr(order, transition_name)
     ensure_allowed(order, step, actor)
     _release_and_settle(order, actor, reason)
-    event = record_transition(order, step, actor=actor, reason=reason)
+    event = record_order_transition(order, step, actor=actor, reason=reason)
     ORDER_CANCELLED.publish(order=order)
     notify(order, NotificationEvent.ORDER_CANCELLED)
     return event
@@ -93,7 +96,7 @@ def _release_and_settle(order, actor, reason):
 @transaction.atomic
 def complete(order_id, *, actor, expected_status=None, reason=""):
     order = lock_order(order_id, expected_status)
-    return record_transition(order, order.complete, actor=actor, reason=reason)
+    return record_order_transition(order, order.complete, actor=actor, reason=reason)
 
 
 @transaction.atomic
@@ -110,7 +113,7 @@ def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
         raise TransitionRefused(
             _("Order %(number)s has nothing waiting to leave this warehouse.") % {"number": order.number}
         )
-    event = record_transition(order, step, actor=actor, reason=reference)
+    event = record_order_transition(order, step, actor=actor, reason=reference)
     inventory.ship_out([(a.stock_level_id, a.quantity) for a in leaving], reference=order.number, actor=actor)
     Allocation.objects.filter(pk__in=[a.pk for a in leaving]).update(state=Allocation.State.SHIPPED)
     return event
@@ -120,7 +123,7 @@ def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
 def record_delivery(order_id, *, actor, reason=""):
     """Every parcel reached the customer; for cash on delivery the carrier collected the balance."""
     order = lock_order(order_id)
-    event = record_transition(order, order.deliver, actor=actor, reason=reason)
+    event = record_order_transition(order, order.deliver, actor=actor, reason=reason)
     if order.payment_method == PaymentMethod.COD:
         record_cod_collected(order.pk, actor=actor, reference=reason)
     return event
@@ -128,20 +131,18 @@ def record_delivery(order_id, *, actor, reason=""):
 
 @transaction.atomic
 def add_note(order_id, *, author, text):
-    if not author.has_perm("orders.add_ordernote"):
-        raise PermissionDenied(_("Your role may not add notes to orders."))
+    require(author, Orders.ADD_ORDERNOTE, _("Your role may not add notes to orders."))
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": _("Write the note first.")})
     order = Order.objects.get(pk=order_id)
-    return OrderNote.objects.create(order=order, author=author, text=text)
+    return OrderNote.objects.create(order=order, author=person(author), text=text)
 
 
 @transaction.atomic
 def update_delivery_address(order_id, *, actor, **fields):
     """A reviewer corrects where a held or confirmed order goes; the change is kept as a note."""
-    if not actor.has_perm("orders.review_order"):
-        raise PermissionDenied(_("Your role may not change delivery addresses."))
+    require(actor, Orders.REVIEW_ORDER, _("Your role may not change delivery addresses."))
     editable = {"recipient", "phone", "province", "city", "district", "address", "postcode"}
     unknown = set(fields) - editable
     if unknown:
@@ -172,6 +173,6 @@ def update_delivery_address(order_id, *, actor, **fields):
     if changes:
         order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
         order.save()
-        OrderNote.objects.create(order=order, author=actor, text=_("Address changed. ") + "; ".join(changes))
+        OrderNote.objects.create(order=order, author=person(actor), text=_("Address changed. ") + "; ".join(changes))
         DELIVERY_ADDRESS_CORRECTED.publish(order=order, before=before)
     return order

@@ -11,12 +11,15 @@ from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+
+from core.actors import stored_user
+from core.permissions import Orders, require
 
 from .. import locks
 from ..events import MESSAGE_CONTEXT
@@ -318,8 +321,7 @@ def resend(notification_id, *, actor):
     same as before, so what the log shows is what the customer gets, even after the template has
     been edited or the order has moved on; it goes to where the customer is reached now (an email
     address corrected since), or where it went before when there is no such address any more."""
-    if actor is not None and not actor.has_perm("orders.resend_notification"):
-        raise PermissionDenied(_("Your role may not resend messages to customers."))
+    require(actor, Orders.RESEND_NOTIFICATION, _("Your role may not resend messages to customers."))
     original = Notification.objects.select_related("order__customer").get(pk=notification_id)
     if not original.body:
         raise ValidationError(
@@ -334,7 +336,7 @@ def resend(notification_id, *, actor):
         subject=original.subject,
         body=original.body,
         resend_of=original,
-        requested_by=actor,
+        requested_by=stored_user(actor),
     )
     transaction.on_commit(partial(enqueue_send, copy.pk), robust=True)
     return copy
@@ -343,9 +345,8 @@ def resend(notification_id, *, actor):
 @transaction.atomic
 def save_template(template_id=None, *, actor, event, medium, language, subject, body, active):
     """Add a message template, or change the text of one (its event, medium and language stay)."""
-    permission = "orders.change_notificationtemplate" if template_id else "orders.add_notificationtemplate"
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied(_("Your role may not edit message templates."))
+    permission = Orders.CHANGE_NOTIFICATIONTEMPLATE if template_id else Orders.ADD_NOTIFICATIONTEMPLATE
+    require(actor, permission, _("Your role may not edit message templates."))
     subject, body = (subject or "").strip(), (body or "").strip()
     if not body:
         raise ValidationError({"body": _("Write the message.")})

@@ -9,16 +9,18 @@ locks the order row itself."""
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
-from django_fsm import can_proceed, has_transition_perm
+
+from core.actors import stored_user
+from core.permissions import Orders, require
+from core.transitions import ensure_allowed, transition_label
 
 from .. import locks
 from ..events import PAYMENT_CAPTURED
 from ..models import ZERO, Order, Payment, PaymentMethod, Refund
-from .events import TransitionRefused, transition_label
 
 Status = Order.Status
 PaymentStatus = Order.PaymentStatus
@@ -91,8 +93,7 @@ def _positive_amount(amount):
 def record_payment(order_id, *, method, amount, actor, reference="", instalment_number=None, instalment_count=None):
     """Money received for an order. Cash on delivery is collected by the carrier, so it is only
     recorded once goods have left; an instalment names its number and how many there are."""
-    if actor is not None and not actor.has_perm("orders.add_payment"):
-        raise PermissionDenied(_("Your role may not record payments."))
+    require(actor, Orders.ADD_PAYMENT, _("Your role may not record payments."))
     order = locks.lock_order(order_id)
     if method not in PaymentMethod.values:
         raise ValidationError({"method": _("Choose a payment method.")})
@@ -171,7 +172,7 @@ def _capture(order, *, method, amount, actor, reference="", instalment_number=No
         method=method,
         amount=amount,
         reference=(reference or "").strip()[:100],
-        recorded_by=actor,
+        recorded_by=stored_user(actor),
         instalment_number=instalment_number,
         instalment_count=instalment_count,
     )
@@ -184,8 +185,9 @@ def _capture(order, *, method, amount, actor, reference="", instalment_number=No
 def record_cod_collected(order_id, *, actor, reference=""):
     """A cash-on-delivery order was delivered: the carrier collected what was still due. Returns
     the payment, or None when nothing was due."""
-    if actor is not None and not (actor.has_perm("orders.dispatch_order") or actor.has_perm("orders.add_payment")):
-        raise PermissionDenied(_("Your role may not record cash collected on delivery."))
+    require(
+        actor, (Orders.DISPATCH_ORDER, Orders.ADD_PAYMENT), _("Your role may not record cash collected on delivery.")
+    )
     order = locks.lock_order(order_id)
     if order.payment_method != PaymentMethod.COD:
         raise ValidationError(_("Order %(number)s is not paid cash on delivery.") % {"number": order.number})
@@ -207,8 +209,7 @@ def request_refund(order_id, *, amount, reason, actor, payment_id=None):
     """Ask for money back: against one payment, or spread over the captured payments newest
     first. Each payment gives at most what approved and paid refunds have not taken yet; Finance
     then approves each refund (see approve_refund). Returns the refunds, one per payment used."""
-    if actor is not None and not actor.has_perm("orders.request_refund"):
-        raise PermissionDenied(_("Your role may not request refunds."))
+    require(actor, Orders.REQUEST_REFUND, _("Your role may not request refunds."))
     amount = _positive_amount(amount)
     reason = _required_text(
         reason, "reason", Refund._meta.get_field("reason").max_length, _("Say why the money goes back.")
@@ -244,7 +245,7 @@ def request_refund(order_id, *, amount, reason, actor, payment_id=None):
                     payment=payment,
                     amount=share,
                     reason=reason,
-                    requested_by=actor,
+                    requested_by=stored_user(actor),
                 )
             )
             still -= share
@@ -265,7 +266,7 @@ def request_refunds_owed(order, *, actor, reason):
             payment=payment,
             amount=payment.amount - covered.get(payment.pk, ZERO),
             reason=reason,
-            requested_by=actor,
+            requested_by=stored_user(actor),
         )
         for payment in payments
         if payment.amount > covered.get(payment.pk, ZERO)
@@ -275,30 +276,33 @@ def request_refunds_owed(order, *, actor, reason):
     return refunds
 
 
-def _ensure_refund_step(refund, bound_method, actor):
-    """Refuse a refund step its state or the actor's role does not allow (a refund has no number
-    of its own, so it is named by its order and amount)."""
-    named = {
+def _refund_named(refund, bound_method):
+    # A refund has no number of its own, so it is named by its order and amount.
+    return {
         "amount": f"{refund.amount} {refund.order.currency}",
         "number": refund.order.number,
         "status": refund.get_status_display(),
         "step": transition_label(bound_method),
     }
-    if not can_proceed(bound_method):
-        raise TransitionRefused(
-            _("The refund of %(amount)s on order %(number)s is %(status)s now, so “%(step)s” is not possible.") % named
-        )
-    if actor is not None and not has_transition_perm(bound_method, actor):
-        raise PermissionDenied(
-            _("Your role may not take the step “%(step)s” on the refund of %(amount)s on order %(number)s.") % named
-        )
+
+
+def _refund_step_not_possible(refund, bound_method):
+    return _(
+        "The refund of %(amount)s on order %(number)s is %(status)s now, so “%(step)s” is not possible."
+    ) % _refund_named(refund, bound_method)
+
+
+def _refund_step_not_permitted(refund, bound_method):
+    return _(
+        "Your role may not take the step “%(step)s” on the refund of %(amount)s on order %(number)s."
+    ) % _refund_named(refund, bound_method)
 
 
 @transaction.atomic
 def approve_refund(refund_id, *, actor):
     """Finance agrees to pay a requested refund, as long as the payment's approved and paid
     refunds stay within what it captured."""
-    return _take_refund_step(refund_id, "approve", actor, check=_ensure_within_payment, approved_by=actor)
+    return _take_refund_step(refund_id, "approve", actor, check=_ensure_within_payment, approved_by=stored_user(actor))
 
 
 def _ensure_within_payment(refund):
@@ -330,7 +334,7 @@ def mark_refund_paid(refund_id, *, actor, reference):
         Refund._meta.get_field("reference").max_length,
         _("Enter the payout reference, so the refund can be found in the bank statement."),
     )
-    return _take_refund_step(refund_id, "mark_paid", actor, reference=reference, settled_by=actor)
+    return _take_refund_step(refund_id, "mark_paid", actor, reference=reference, settled_by=stored_user(actor))
 
 
 @transaction.atomic
@@ -342,7 +346,7 @@ def fail_refund(refund_id, *, actor, reason):
         Refund._meta.get_field("failure_reason").max_length,
         _("Say why the refund is declined or failed."),
     )
-    return _take_refund_step(refund_id, "fail", actor, failure_reason=reason, settled_by=actor)
+    return _take_refund_step(refund_id, "fail", actor, failure_reason=reason, settled_by=stored_user(actor))
 
 
 def _take_refund_step(refund_id, step_name, actor, *, check=None, **fields):
@@ -350,7 +354,7 @@ def _take_refund_step(refund_id, step_name, actor, *, check=None, **fields):
     and `check` allow it, record `fields` on it, and bring its order's figures up to date."""
     refund = locks.lock_refund(refund_id)
     step = getattr(refund, step_name)
-    _ensure_refund_step(refund, step, actor)
+    ensure_allowed(refund, step, actor, refuse_state=_refund_step_not_possible, refuse_role=_refund_step_not_permitted)
     if check is not None:
         check(refund)
     step()

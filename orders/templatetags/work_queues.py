@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from core.permissions import Orders
+
 from .. import selectors
 from ..models import Order, Refund
 
@@ -17,49 +19,49 @@ Status = Order.Status
 QUEUES = [
     (
         _("Held for review"),
-        "orders.review_order",
+        Orders.REVIEW_ORDER,
         lambda: selectors.orders_in_status(Status.ON_HOLD),
         lambda: reverse("admin:orders_heldorder_changelist"),
     ),
     (
         _("Confirmed, to pick"),
-        "orders.pick_order",
+        Orders.PICK_ORDER,
         lambda: selectors.orders_in_status(Status.CONFIRMED),
         lambda: _order_list(status__exact=Status.CONFIRMED),
     ),
     (
         _("Being picked, to pack"),
-        "orders.pick_order",
+        Orders.PICK_ORDER,
         lambda: selectors.orders_in_status(Status.PICKING),
         lambda: _order_list(status__exact=Status.PICKING),
     ),
     (
         _("Packed, to dispatch"),
-        "orders.dispatch_order",
+        Orders.DISPATCH_ORDER,
         lambda: selectors.orders_in_status(Status.PACKED),
         lambda: _order_list(status__exact=Status.PACKED),
     ),
     (
         _("Partially shipped, rest to dispatch"),
-        "orders.dispatch_order",
+        Orders.DISPATCH_ORDER,
         lambda: selectors.orders_in_status(Status.PARTIALLY_SHIPPED),
         lambda: _order_list(status__exact=Status.PARTIALLY_SHIPPED),
     ),
     (
         _("Delivered, to complete"),
-        "orders.complete_order",
+        Orders.COMPLETE_ORDER,
         lambda: selectors.orders_in_status(Status.DELIVERED),
         lambda: _order_list(status__exact=Status.DELIVERED),
     ),
     (
         _("Refunds to approve"),
-        "orders.approve_refund",
+        Orders.APPROVE_REFUND,
         lambda: selectors.refunds_in_status(Refund.Status.REQUESTED),
         lambda: _refund_list(status__exact=Refund.Status.REQUESTED),
     ),
     (
         _("Approved refunds to pay"),
-        "orders.approve_refund",
+        Orders.APPROVE_REFUND,
         lambda: selectors.refunds_in_status(Refund.Status.APPROVED),
         lambda: _refund_list(status__exact=Refund.Status.APPROVED),
     ),

@@ -19,6 +19,9 @@ from django.utils import timezone, translation
 
 from aftersales.models import Feedback, ReturnRequest, Ticket
 from analytics import services as analytics
+from core.actors import SYSTEM
+from core.roles import MANAGER
+from core.transitions import TransitionRefused
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import low_stock
@@ -38,7 +41,6 @@ from orders.models import (
     Payment,
     Refund,
 )
-from orders.roles import MANAGER
 from orders.services import blocklist
 
 from ._demo_aftersales import AfterSalesStory
@@ -383,11 +385,15 @@ class Command(BaseCommand):
             # The demo's customers are imaginary: their messages are sent into memory as the story
             # is told, so the notification log is lived-in and no worker mails anyone later.
             # What the services write in words (refund reasons, resolutions) is in the shop's language.
-            with override_settings(
-                TASKS=IMMEDIATE_TASKS,
-                EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-                SMS_BACKEND="orders.notifications.sms.LocmemSMSBackend",
-            ), transaction.atomic(), translation.override("zh-hans"):
+            with (
+                override_settings(
+                    TASKS=IMMEDIATE_TASKS,
+                    EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+                    SMS_BACKEND="orders.notifications.sms.LocmemSMSBackend",
+                ),
+                transaction.atomic(),
+                translation.override("zh-hans"),
+            ):
                 self.load(plans)
             Notification.objects.filter(sent_at__gte=self.started).update(sent_at=F("created_at"))
             # The demo's timeline is moved into the past after the services counted it as today.
@@ -633,7 +639,9 @@ class Command(BaseCommand):
         Product.objects.filter(created_at__gte=self.started).update(created_at=self.started - timedelta(days=90))
 
     def load_blocklist(self):
-        entries = [{"kind": BlockedContact.Kind.PHONE, "phone": phone, "reason": reason} for phone, reason in BLOCKED_PHONES]
+        entries = [
+            {"kind": BlockedContact.Kind.PHONE, "phone": phone, "reason": reason} for phone, reason in BLOCKED_PHONES
+        ]
         entries += [
             {
                 "kind": BlockedContact.Kind.ADDRESS,
@@ -709,6 +717,7 @@ class Command(BaseCommand):
         elif plan.channel == "excel":
             discount = (subtotal * Decimal("0.05")).quantize(Decimal("0.01"))
         total = subtotal + shipping_fee - discount
+        # Staff enter the orders of these channels; the others arrive by themselves (the system's).
         entered_by = {"phone": users["service"], "excel": users["manager"], "store-jingan": users["manager"]}
         order = orders.place_order(
             orders.OrderInput(
@@ -730,7 +739,7 @@ class Command(BaseCommand):
                 placed_at=plan.placed_at,
                 special_instructions=plan.special_instructions,
             ),
-            actor=entered_by.get(plan.channel),
+            actor=entered_by.get(plan.channel, SYSTEM),
         ).order
         self.backdate(order, plan.placed_at, STEP_WRITES[orders.place_order])
         Customer.objects.filter(pk=order.customer_id, created_at__gte=self.started).update(created_at=plan.placed_at)
@@ -777,7 +786,7 @@ class Command(BaseCommand):
             )
         try:
             self.at(order, clock.after(0.3, 12), orders.approve, order.pk, actor=users["reviewer"])
-        except orders.TransitionRefused:
+        except TransitionRefused:
             self.at(order, clock.after(1, 24), orders.cancel, order.pk, actor=users["service"], reason=SOLD_OUT_REASON)
             return False
         return True
@@ -856,6 +865,7 @@ class Command(BaseCommand):
                 description=said,
                 exception_kind=kind,
                 source="webhook",
+                actor=SYSTEM,
             )
 
     def at(self, order, moment, service, *args, **kwargs):

@@ -1,0 +1,154 @@
+"""Every permission the project checks, and the one way a service checks it (docs/architecture.md,
+"Permissions").
+
+A permission is Django's `"app_label.codename"` string. It is spelled here and nowhere else: services,
+admin, forms, the API, template tags, the FSM transitions of the models and the roles all name it
+through these constants, one class per app that declares it. A test keeps other modules free of
+the literals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.apps import apps
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+
+from .actors import SYSTEM, Actor, ensure_actor
+
+
+class Inventory:
+    VIEW_PRODUCT = "inventory.view_product"
+    ADD_PRODUCT = "inventory.add_product"
+    CHANGE_PRODUCT = "inventory.change_product"
+    VIEW_WAREHOUSE = "inventory.view_warehouse"
+    VIEW_STOCKLEVEL = "inventory.view_stocklevel"
+    CHANGE_STOCKLEVEL = "inventory.change_stocklevel"
+    VIEW_STOCKMOVEMENT = "inventory.view_stockmovement"
+    RECEIVE_STOCK = "inventory.receive_stock"
+    ADJUST_STOCK = "inventory.adjust_stock"
+    COUNT_STOCK = "inventory.count_stock"
+
+
+class Orders:
+    VIEW_ORDER = "orders.view_order"
+    ADD_ORDER = "orders.add_order"
+    REVIEW_ORDER = "orders.review_order"
+    PICK_ORDER = "orders.pick_order"
+    DISPATCH_ORDER = "orders.dispatch_order"
+    CANCEL_ORDER = "orders.cancel_order"
+    COMPLETE_ORDER = "orders.complete_order"
+    OVERRIDE_PRICE = "orders.override_price"
+    VIEW_ORDERLINE = "orders.view_orderline"
+    VIEW_ALLOCATION = "orders.view_allocation"
+    VIEW_ORDEREVENT = "orders.view_orderevent"
+    VIEW_ORDERNOTE = "orders.view_ordernote"
+    ADD_ORDERNOTE = "orders.add_ordernote"
+    VIEW_PAYMENT = "orders.view_payment"
+    ADD_PAYMENT = "orders.add_payment"
+    CHANGE_PAYMENT = "orders.change_payment"
+    VIEW_REFUND = "orders.view_refund"
+    REQUEST_REFUND = "orders.request_refund"
+    APPROVE_REFUND = "orders.approve_refund"
+    VIEW_CHANNEL = "orders.view_channel"
+    ADD_CHANNELTOKEN = "orders.add_channeltoken"
+    DELETE_CHANNELTOKEN = "orders.delete_channeltoken"
+    VIEW_CUSTOMER = "orders.view_customer"
+    CHANGE_CUSTOMER = "orders.change_customer"
+    VIEW_CUSTOMER_PHONE = "orders.view_customer_phone"
+    VIEW_BLOCKEDCONTACT = "orders.view_blockedcontact"
+    ADD_BLOCKEDCONTACT = "orders.add_blockedcontact"
+    CHANGE_INTAKESETTINGS = "orders.change_intakesettings"
+    VIEW_NOTIFICATION = "orders.view_notification"
+    RESEND_NOTIFICATION = "orders.resend_notification"
+    ADD_NOTIFICATIONTEMPLATE = "orders.add_notificationtemplate"
+    CHANGE_NOTIFICATIONTEMPLATE = "orders.change_notificationtemplate"
+
+
+class Logistics:
+    VIEW_SHIPMENT = "logistics.view_shipment"
+    ADD_SHIPMENT = "logistics.add_shipment"
+    CHOOSE_CARRIER = "logistics.choose_carrier"
+    RECORD_TRACKING = "logistics.record_tracking"
+    VIEW_PICKWAVE = "logistics.view_pickwave"
+    ADD_PICKWAVE = "logistics.add_pickwave"
+    VIEW_CARRIER = "logistics.view_carrier"
+    ADD_CARRIER = "logistics.add_carrier"
+    CHANGE_CARRIER = "logistics.change_carrier"
+    VIEW_CARRIERSERVICE = "logistics.view_carrierservice"
+    ADD_CARRIERSERVICE = "logistics.add_carrierservice"
+    CHANGE_CARRIERSERVICE = "logistics.change_carrierservice"
+
+
+class Aftersales:
+    VIEW_RETURNREQUEST = "aftersales.view_returnrequest"
+    ADD_RETURNREQUEST = "aftersales.add_returnrequest"
+    APPROVE_RETURN = "aftersales.approve_return"
+    RECEIVE_RETURN = "aftersales.receive_return"
+    RESOLVE_RETURN = "aftersales.resolve_return"
+    ACCEPT_LATE_RETURN = "aftersales.accept_late_return"
+    VIEW_TICKET = "aftersales.view_ticket"
+    ADD_TICKET = "aftersales.add_ticket"
+    CHANGE_TICKET = "aftersales.change_ticket"
+    HANDLE_TICKET = "aftersales.handle_ticket"
+    VIEW_FEEDBACK = "aftersales.view_feedback"
+
+
+class Analytics:
+    VIEW_DASHBOARD = "analytics.view_dashboard"
+
+
+PERMISSIONS_OF_APPS = (Inventory, Orders, Logistics, Aftersales, Analytics)
+
+
+def declared() -> Iterator[str]:
+    """Every permission constant above."""
+    for holder in PERMISSIONS_OF_APPS:
+        for name, value in vars(holder).items():
+            if name.isupper():
+                yield value
+
+
+def codename(permission: str) -> str:
+    """The codename part of a permission, as a model's `Meta.permissions` declares it."""
+    return permission.split(".", 1)[1]
+
+
+def may(actor: Actor, permission: str | tuple[str, ...]) -> bool:
+    """Whether `actor` holds `permission`, or any one of a tuple of them. The system holds every
+    permission: what it does is decided by code, not by a role."""
+    if ensure_actor(actor) is SYSTEM:
+        return True
+    alternatives = (permission,) if isinstance(permission, str) else permission
+    return any(actor.has_perm(name) for name in alternatives)
+
+
+def require(actor: Actor, permission: str | tuple[str, ...], message: str | None = None) -> None:
+    """Refuse `actor` unless they hold `permission` (or any one of a tuple of them). `message` is
+    the sentence the person is shown, naming what their role may not do; without one the sentence
+    names the permission. `None` is no actor and raises TypeError."""
+    if not may(actor, permission):
+        raise PermissionDenied(message or refusal(permission))
+
+
+def refusal(permission: str | tuple[str, ...]) -> str:
+    alternatives = (permission,) if isinstance(permission, str) else permission
+    return _("Your role does not have the permission “%(permission)s”.") % {
+        "permission": " / ".join(label(name) for name in alternatives)
+    }
+
+
+def label(permission: str) -> str:
+    """A permission's name as the admin lists it: the model's own label for the permissions the
+    project declares (in the user's language), Django's for the add/change/delete/view ones."""
+    app_label, name = permission.split(".", 1)
+    for model in apps.get_app_config(app_label).get_models():
+        opts = model._meta
+        for declared_codename, declared_label in opts.permissions:
+            if declared_codename == name:
+                return str(declared_label)
+        for action in opts.default_permissions:
+            if get_permission_codename(action, opts) == name:
+                return f"Can {action} {opts.verbose_name_raw}"
+    return permission

@@ -1,0 +1,127 @@
+"""The staff roles of every app as Django groups (docs/architecture.md, "Permissions"). Made after
+every migrate, so a new install has them and a changed role reaches every install; permissions a
+manager added by hand to a group stay."""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+from django.utils.translation import gettext_lazy as _
+
+from .permissions import Aftersales, Inventory, Logistics, Orders
+
+VIEW_ORDERS = [
+    Orders.VIEW_ORDER,
+    Orders.VIEW_ORDERLINE,
+    Orders.VIEW_ALLOCATION,
+    Orders.VIEW_PAYMENT,
+    Orders.VIEW_ORDEREVENT,
+    Orders.VIEW_ORDERNOTE,
+    Orders.ADD_ORDERNOTE,
+    Orders.VIEW_CHANNEL,
+    Orders.VIEW_CUSTOMER,
+    Inventory.VIEW_PRODUCT,
+    Inventory.VIEW_WAREHOUSE,
+    Inventory.VIEW_STOCKLEVEL,
+    Logistics.VIEW_SHIPMENT,
+    Logistics.VIEW_CARRIER,
+]
+
+ROLES = {
+    "Order reviewer": VIEW_ORDERS
+    + [
+        Orders.REVIEW_ORDER,
+        Orders.VIEW_CUSTOMER_PHONE,
+        Orders.VIEW_BLOCKEDCONTACT,
+        Orders.ADD_BLOCKEDCONTACT,
+    ],
+    "Warehouse operator": VIEW_ORDERS
+    + [
+        Orders.PICK_ORDER,
+        Orders.DISPATCH_ORDER,
+        Inventory.VIEW_STOCKMOVEMENT,
+        Inventory.RECEIVE_STOCK,
+        Inventory.COUNT_STOCK,
+        Logistics.VIEW_PICKWAVE,
+        Logistics.ADD_PICKWAVE,
+        Aftersales.VIEW_RETURNREQUEST,
+        Aftersales.RECEIVE_RETURN,
+    ],
+    "Logistics coordinator": VIEW_ORDERS
+    + [
+        Orders.DISPATCH_ORDER,
+        Orders.VIEW_CUSTOMER_PHONE,
+        Logistics.ADD_CARRIER,
+        Logistics.CHANGE_CARRIER,
+        Logistics.CHOOSE_CARRIER,
+        Logistics.RECORD_TRACKING,
+        Logistics.VIEW_CARRIERSERVICE,
+        Logistics.ADD_CARRIERSERVICE,
+        Logistics.CHANGE_CARRIERSERVICE,
+    ],
+    "Customer service": VIEW_ORDERS
+    + [
+        Orders.ADD_ORDER,
+        Orders.CANCEL_ORDER,
+        Orders.VIEW_CUSTOMER_PHONE,
+        Orders.CHANGE_CUSTOMER,
+        Orders.VIEW_NOTIFICATION,
+        Orders.RESEND_NOTIFICATION,
+        Orders.VIEW_REFUND,
+        Orders.REQUEST_REFUND,
+        Aftersales.VIEW_RETURNREQUEST,
+        Aftersales.ADD_RETURNREQUEST,
+        Aftersales.APPROVE_RETURN,
+        Aftersales.RESOLVE_RETURN,
+        Aftersales.VIEW_TICKET,
+        Aftersales.ADD_TICKET,
+        Aftersales.CHANGE_TICKET,
+        Aftersales.HANDLE_TICKET,
+        Aftersales.VIEW_FEEDBACK,
+    ],
+    "Finance": VIEW_ORDERS
+    + [
+        Orders.ADD_PAYMENT,
+        Orders.VIEW_CUSTOMER_PHONE,
+        Orders.VIEW_REFUND,
+        Orders.REQUEST_REFUND,
+        Orders.APPROVE_REFUND,
+        Aftersales.VIEW_RETURNREQUEST,
+    ],
+}
+MANAGER = "Manager"
+MANAGED_APPS = ("inventory", "orders", "logistics", "aftersales", "analytics")
+
+# Group names are data; these make them translatable where the console shows them.
+ROLE_LABELS = {
+    "Order reviewer": _("Order reviewer"),
+    "Warehouse operator": _("Warehouse operator"),
+    "Logistics coordinator": _("Logistics coordinator"),
+    "Customer service": _("Customer service"),
+    "Finance": _("Finance"),
+    MANAGER: _("Manager"),
+}
+
+
+def ensure_roles(sender, using="default", **kwargs):
+    """Create the role groups with their permissions. post_migrate runs this after the whole
+    migration plan, when every table exists; each run is idempotent."""
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
+
+    def permissions(names):
+        wanted = {tuple(name.split(".", 1)) for name in names}
+        found = (
+            Permission.objects.using(using)
+            .filter(
+                content_type__app_label__in={app for app, _codename in wanted},
+                codename__in={codename for _app, codename in wanted},
+            )
+            .select_related("content_type")
+        )
+        return [p for p in found if (p.content_type.app_label, p.codename) in wanted]
+
+    for name, perms in ROLES.items():
+        group, _created = Group.objects.using(using).get_or_create(name=name)
+        group.permissions.add(*permissions(perms))
+    manager, _created = Group.objects.using(using).get_or_create(name=MANAGER)
+    manager.permissions.add(*Permission.objects.using(using).filter(content_type__app_label__in=MANAGED_APPS))
