@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from aftersales import services as aftersales
 from aftersales.models import Outcome
+from core.actors import SYSTEM
 from logistics import services as logistics
 from logistics.models import Shipment
 from orders import services as orders
@@ -74,7 +75,7 @@ def test_a_dispatch_locks_its_stock_before_its_parcel(product):
 
     tables = tables_first_locked(
         lambda: logistics.dispatch(
-            parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=None
+            parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=SYSTEM
         )
     )
 
@@ -88,7 +89,7 @@ def test_a_dispatch_sheet_locks_in_the_lock_order(product):
         {"row": 2, "order_number": order.number, "carrier": CarrierFactory().code, "tracking_number": tracking_number()}
     ]
 
-    tables = tables_first_locked(lambda: logistics.dispatch_by_upload(rows, actor=None))
+    tables = tables_first_locked(lambda: logistics.dispatch_by_upload(rows, actor=SYSTEM))
 
     assert_in_lock_order(tables)
     assert Shipment.objects.get(order=order).status == Shipment.Status.SHIPPED
@@ -98,7 +99,7 @@ def test_cancelling_a_paid_order_on_a_pick_list_locks_in_the_lock_order(product)
     order = place(lines=[(product, 4)], payment_method="card", paid_amount="100.00")
     pick_all(order)
 
-    tables = tables_first_locked(lambda: orders.cancel(order.pk, actor=None, reason="customer asked"))
+    tables = tables_first_locked(lambda: orders.cancel(order.pk, actor=SYSTEM, reason="customer asked"))
 
     assert_in_lock_order(tables)
     assert {"orders_order", "inventory_stocklevel", "orders_payment", "logistics_shipment"} <= set(tables)
@@ -109,10 +110,10 @@ def test_packing_and_delivering_lock_in_the_lock_order(product):
     pick_all(order)
     parcel = order.shipments.get()
 
-    scan = tables_first_locked(lambda: logistics.pack_item(parcel.pk, product.sku, actor=None))
-    close = tables_first_locked(lambda: logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=None))
-    logistics.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=None)
-    deliver = tables_first_locked(lambda: logistics.mark_delivered(parcel.pk, actor=None))
+    scan = tables_first_locked(lambda: logistics.pack_item(parcel.pk, product.sku, actor=SYSTEM))
+    close = tables_first_locked(lambda: logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=SYSTEM))
+    logistics.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=SYSTEM)
+    deliver = tables_first_locked(lambda: logistics.mark_delivered(parcel.pk, actor=SYSTEM))
 
     assert scan == ["logistics_shipment", "logistics_shipmentline"]
     assert_in_lock_order(close)
@@ -121,9 +122,9 @@ def test_packing_and_delivering_lock_in_the_lock_order(product):
 
 def test_a_refund_step_locks_its_order_then_its_payment_then_itself(product):
     order = place(lines=[(product, 4)], payment_method="card", paid_amount="100.00")
-    refund = orders.request_refund(order.pk, amount=Decimal("10.00"), reason="scratch", actor=None)[0]
+    refund = orders.request_refund(order.pk, amount=Decimal("10.00"), reason="scratch", actor=SYSTEM)[0]
 
-    tables = tables_first_locked(lambda: orders.approve_refund(refund.pk, actor=None))
+    tables = tables_first_locked(lambda: orders.approve_refund(refund.pk, actor=SYSTEM))
 
     assert tables == ["orders_order", "orders_payment", "orders_refund"]
     assert Refund.objects.get(pk=refund.pk).status == Refund.Status.APPROVED

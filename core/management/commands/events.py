@@ -9,8 +9,16 @@ class Command(BaseCommand):
         '(docs/architecture.md, "Events").'
     )
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--markdown", action="store_true", help="print the table docs/architecture.md holds, one row per event"
+        )
+
+    def handle(self, *args, markdown=False, **options):
         published_in = publishers()
+        if markdown:
+            self._table(published_in)
+            return
         for event in declared_events():
             self.stdout.write(self.style.MIGRATE_HEADING(event.name))
             self.stdout.write(f"  {event.doc}")
@@ -23,3 +31,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"  -> {describe(handler)}")
             if not event.subscribers:
                 self.stdout.write("  (no subscribers)")
+
+    def _table(self, published_in):
+        def cell(names):
+            return "<br>".join(f"`{name}`" for name in names) or "—"
+
+        self.stdout.write("| event | published by | subscribers |")
+        self.stdout.write("|---|---|---|")
+        for event in declared_events():
+            subscribers = [describe(handler) for handler in event.subscribers]
+            self.stdout.write(f"| `{event.name}` | {cell(published_in.get(event.name, []))} | {cell(subscribers)} |")
