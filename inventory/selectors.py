@@ -1,14 +1,18 @@
-from django.db.models import F, OuterRef, Subquery, Sum
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from .models import Product, StockLevel
 
 
-def products_by_sku(skus):
+def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
     return {p.sku: p for p in Product.objects.filter(sku__in=set(skus))}
 
 
-def products_with_available_stock():
+def products_with_available_stock() -> QuerySet[Product]:
     """Products on sale with `available`: on hand minus reserved, summed over active warehouses.
     A subquery per product, so a page of products costs the same however large the catalogue."""
     available = (
@@ -20,7 +24,7 @@ def products_with_available_stock():
     return Product.objects.filter(active=True).annotate(available=Coalesce(Subquery(available), 0))
 
 
-def low_stock():
+def low_stock() -> QuerySet[StockLevel]:
     """Stock levels whose available quantity is at or below their reorder point."""
     return (
         StockLevel.objects.select_related("product", "warehouse")
@@ -29,7 +33,7 @@ def low_stock():
     )
 
 
-def ledger_mismatches():
+def ledger_mismatches() -> QuerySet[StockLevel]:
     """Stock levels whose ledger does not sum to their on-hand, reserved and quarantined quantities."""
     return StockLevel.objects.annotate(
         ledger_on_hand=Sum("movements__on_hand_change", default=0),

@@ -1,18 +1,21 @@
 """Every change of stock: each function is one transaction, locks the stock rows it changes in
 primary-key order (inventory.locks), and writes the ledger."""
 
+from __future__ import annotations
+
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from core.actors import ensure_actor, stored_user
+from core.actors import Actor, ensure_actor, stored_user
 from core.permissions import Inventory, require
 
 from . import locks
-from .models import Product, StockLevel, StockMovement
+from .models import Product, StockLevel, StockMovement, Warehouse
 
 Kind = StockMovement.Kind
 REASON_LENGTH = StockMovement._meta.get_field("reason").max_length
@@ -92,13 +95,13 @@ def _positive(quantity, field="quantity"):
 
 
 @transaction.atomic
-def stock_level_for(product, warehouse):
+def stock_level_for(product: Product, warehouse: Warehouse) -> StockLevel:
     level, _created = StockLevel.objects.get_or_create(product=product, warehouse=warehouse)
     return level
 
 
 @transaction.atomic
-def set_storage(*, stock_level_id, bin_location, reorder_point, actor):
+def set_storage(*, stock_level_id: int, bin_location: str | None, reorder_point: int, actor: Actor) -> StockLevel:
     """Where the goods lie and when to reorder them; never touches the quantities."""
     require(actor, Inventory.CHANGE_STOCKLEVEL, _("Your role may not change storage settings."))
     if not isinstance(reorder_point, int) or reorder_point < 0:
@@ -111,7 +114,7 @@ def set_storage(*, stock_level_id, bin_location, reorder_point, actor):
 
 
 @transaction.atomic
-def receive(*, stock_level_id, quantity, actor, reference="", reason=""):
+def receive(*, stock_level_id: int, quantity: int, actor: Actor, reference: str = "", reason: str = "") -> StockLevel:
     """Goods arrived at the warehouse."""
     require(actor, Inventory.RECEIVE_STOCK, _("Your role may not book goods received."))
     _positive(quantity)
@@ -121,14 +124,16 @@ def receive(*, stock_level_id, quantity, actor, reference="", reason=""):
 
 
 @transaction.atomic
-def receive_at(*, product, warehouse, quantity, actor, reference="", reason=""):
+def receive_at(
+    *, product: Product, warehouse: Warehouse, quantity: int, actor: Actor, reference: str = "", reason: str = ""
+) -> StockLevel:
     """Goods arrived for a product the warehouse may never have stocked: its stock level is made."""
     level = stock_level_for(product, warehouse)
     return receive(stock_level_id=level.pk, quantity=quantity, actor=actor, reference=reference, reason=reason)
 
 
 @transaction.atomic
-def adjust(*, stock_level_id, change, reason, actor, reference=""):
+def adjust(*, stock_level_id: int, change: int, reason: str, actor: Actor, reference: str = "") -> StockLevel:
     """Correct on-hand stock by `change` (positive or negative); the reason is required."""
     require(actor, Inventory.ADJUST_STOCK, _("Your role may not adjust stock."))
     if not isinstance(change, int) or change == 0:
@@ -156,7 +161,7 @@ def adjust(*, stock_level_id, change, reason, actor, reference=""):
 
 
 @transaction.atomic
-def record_count(*, stock_level_id, counted, actor, reference=""):
+def record_count(*, stock_level_id: int, counted: int, actor: Actor, reference: str = "") -> StockLevel:
     """A stock count found `counted` units on the shelf: book the difference."""
     require(actor, Inventory.COUNT_STOCK, _("Your role may not record stock counts."))
     if not isinstance(counted, int) or counted < 0:
@@ -180,7 +185,9 @@ def record_count(*, stock_level_id, counted, actor, reference=""):
 
 
 @transaction.atomic
-def record_counts(counts, *, actor, reference=""):
+def record_counts(
+    counts: Sequence[tuple[Product, Warehouse, int, str]], *, actor: Actor, reference: str = ""
+) -> list[tuple[str, int] | ValidationError]:
     """A count sheet: (product, warehouse, counted, reference) per line, each product once per
     warehouse. Every stock level the sheet names is locked first, in key order, so a sheet never
     waits for a row with a lower key while holding a higher one (docs/architecture.md, "Lock
@@ -218,7 +225,7 @@ NEW_PRODUCT_NEEDS = {
 
 
 @transaction.atomic
-def save_products(rows: list[tuple[str, dict]], *, actor) -> list[tuple[str, dict] | ValidationError]:
+def save_products(rows: list[tuple[str, dict]], *, actor: Actor) -> list[tuple[str, dict] | ValidationError]:
     """Add or update products by SKU, as a catalogue upload gives them: `rows` holds (sku, values)
     with only the fields the row gives. A field not given keeps the product's value, or the
     model's default for a new product (an unknown cost is 0), and a new product needs a name and
@@ -297,7 +304,9 @@ def _plan(demands, levels):
 
 
 @transaction.atomic(savepoint=False)
-def reserve(demands, *, reference="", actor):
+def reserve(
+    demands: Sequence[Demand], *, reference: str = "", actor: Actor
+) -> tuple[list[Reservation], dict[int, int]]:
     """Reserve stock for all demands or for none. Answers (plan, {}) or ([], shortages by product
     id): being short is an outcome the caller decides on (intake holds the order), not an error, so
     no savepoint is needed inside the caller's transaction."""
@@ -305,7 +314,9 @@ def reserve(demands, *, reference="", actor):
 
 
 @transaction.atomic(savepoint=False)
-def reserve_each(requests, *, actor):
+def reserve_each(
+    requests: Sequence[tuple[Sequence[Demand], str]], *, actor: Actor
+) -> list[tuple[list[Reservation], dict[int, int]]]:
     """`reserve` for several orders, decided one after the other in the given order, exactly as one
     call each would decide them: `requests` are (demands, reference) pairs, and the answer is one
     (plan, shortages) per request. The stock rows of all of them are locked once and written once,
@@ -367,13 +378,13 @@ def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor)
 
 
 @transaction.atomic
-def release(items, *, reference="", actor):
+def release(items: Iterable[tuple[int, int]], *, reference: str = "", actor: Actor) -> dict[int, StockLevel]:
     """Give reserved stock back to available: `items` are (stock level id, quantity) pairs."""
     return _apply_to_locked(items, Kind.RELEASE, 0, -1, reference, actor)
 
 
 @transaction.atomic
-def ship_out(items, *, reference="", actor):
+def ship_out(items: Iterable[tuple[int, int]], *, reference: str = "", actor: Actor) -> dict[int, StockLevel]:
     """Reserved goods left the warehouse: they leave on-hand and reserved together."""
     return _apply_to_locked(items, Kind.SHIPMENT, -1, -1, reference, actor)
 
@@ -388,7 +399,9 @@ class ReturnedGoods:
 
 
 @transaction.atomic
-def take_back_returned(warehouse, goods, *, reference, actor):
+def take_back_returned(
+    warehouse: Warehouse, goods: Sequence[ReturnedGoods], *, reference: str, actor: Actor
+) -> dict[int, StockLevel]:
     """Returned goods inspected at a warehouse: resellable units go back on hand (for sale
     again), damaged ones into quarantine, which is never on hand nor for sale. The product's stock
     level there is made if the warehouse never held it."""
@@ -429,13 +442,17 @@ def take_back_returned(warehouse, goods, *, reference, actor):
 
 
 @transaction.atomic
-def release_from_quarantine(*, stock_level_id, quantity, reason, actor, reference=""):
+def release_from_quarantine(
+    *, stock_level_id: int, quantity: int, reason: str, actor: Actor, reference: str = ""
+) -> StockLevel:
     """Quarantined goods found fit to sell (repaired, or the damage was only the box)."""
     return _leave_quarantine(stock_level_id, quantity, reason, actor, reference, Kind.QUARANTINE, to_on_hand=True)
 
 
 @transaction.atomic
-def write_off_quarantined(*, stock_level_id, quantity, reason, actor, reference=""):
+def write_off_quarantined(
+    *, stock_level_id: int, quantity: int, reason: str, actor: Actor, reference: str = ""
+) -> StockLevel:
     """Quarantined goods that will never be sold leave the books."""
     return _leave_quarantine(stock_level_id, quantity, reason, actor, reference, Kind.WRITE_OFF, to_on_hand=False)
 

@@ -1,13 +1,16 @@
 """Read queries for the console. Each one is built to use an index and to cost the same number of
 queries however many orders it shows."""
 
+from __future__ import annotations
+
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Sum
+from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -22,20 +25,23 @@ from .services.phones import normalize_phone
 ORDER_NUMBER = re.compile(r"^OC\d{6}-\d+$", re.IGNORECASE)
 PHONE_LIKE = re.compile(r"^\+?[\d\s()-]{5,}$")
 
+# A model with a foreign key named `order`: a payment, a refund, a message, an after-sales record.
+AboutAnOrder = TypeVar("AboutAnOrder", bound=Model)
 
-def order_list():
+
+def order_list() -> QuerySet[Order]:
     return Order.objects.select_related("channel")
 
 
-def order_by_id(order_id):
+def order_by_id(order_id: int) -> Order:
     return Order.objects.get(pk=order_id)
 
 
-def held_orders():
+def held_orders() -> QuerySet[Order]:
     return Order.objects.filter(status=Order.Status.ON_HOLD).select_related("channel", "customer")
 
 
-def search_orders(queryset, term, *, by_phone=True):
+def search_orders(queryset: QuerySet[Order], term: str, *, by_phone: bool = True) -> QuerySet[Order]:
     """Orders whose number, phone, recipient, channel order id or tracking number is exactly `term`.
 
     Only exact matches, each on an indexed column, OR-ed together, so the database combines index
@@ -56,17 +62,17 @@ def search_orders(queryset, term, *, by_phone=True):
     return queryset.filter(matches)
 
 
-def warehouses():
+def warehouses() -> QuerySet[Warehouse]:
     return Warehouse.objects.order_by("priority", "code")
 
 
-def with_allocation_in(queryset, warehouse_id):
+def with_allocation_in(queryset: QuerySet[Order], warehouse_id: int) -> QuerySet[Order]:
     return queryset.filter(
         Exists(Allocation.objects.filter(line__order=OuterRef("pk"), stock_level__warehouse_id=warehouse_id))
     )
 
 
-def order_for_page(order_id):
+def order_for_page(order_id: int) -> Order:
     """One order with everything its console page shows, in a fixed number of queries."""
     return (
         Order.objects.select_related("channel", "customer", "created_by")
@@ -96,38 +102,40 @@ def order_for_page(order_id):
     )
 
 
-def timeline(order):
+def timeline(order: Order) -> list[dict[str, Any]]:
     """The order's events and staff notes, oldest first, from an order fetched by order_for_page."""
     entries = [("event", event.created_at, event) for event in order.events.all()]
     entries += [("note", note.created_at, note) for note in order.notes.all()]
     return [{"kind": kind, "time": time, "item": item} for kind, time, item in sorted(entries, key=lambda e: e[1])]
 
 
-def count_up_to(queryset, cap):
+def count_up_to(queryset: QuerySet[Any], cap: int) -> int:
     """How many rows, counting no further than `cap` + 1, so a queue of a million costs no more
     than one of a thousand; a result above `cap` means "more than cap"."""
     return queryset.order_by()[: cap + 1].count()
 
 
-def orders_in_status(*statuses):
+def orders_in_status(*statuses: str) -> QuerySet[Order]:
     return Order.objects.filter(status__in=statuses)
 
 
-def channel_orders(channel):
+def channel_orders(channel: Channel) -> QuerySet[Order]:
     """The orders of one channel, all a channel's API client may see (index order_by_channel)."""
     return Order.objects.filter(channel=channel)
 
 
-def notification_log():
+def notification_log() -> QuerySet[Notification]:
     return Notification.objects.select_related("order")
 
 
-def notifications_for_order(order_id):
+def notifications_for_order(order_id: int) -> QuerySet[Notification]:
     """An order's messages, newest first (index notification_by_order)."""
     return Notification.objects.filter(order_id=order_id).order_by("-created_at", "-id")
 
 
-def search_notifications(queryset, term, *, by_phone=True):
+def search_notifications(
+    queryset: QuerySet[Notification], term: str, *, by_phone: bool = True
+) -> QuerySet[Notification]:
     """Messages of the order numbered `term`, or to the email address or phone number `term`.
     `by_phone` is off for roles that see phones masked: finding by a full number would reveal it."""
     term = (term or "").strip()
@@ -142,7 +150,7 @@ def search_notifications(queryset, term, *, by_phone=True):
     return queryset.none()
 
 
-def search_by_order_number(queryset, term):
+def search_by_order_number(queryset: QuerySet[AboutAnOrder], term: str) -> QuerySet[AboutAnOrder]:
     """Records of `queryset` about the order numbered exactly `term` (all of them for no term):
     matched whole, so the search stays on the order number's index."""
     term = (term or "").strip()
@@ -152,22 +160,22 @@ def search_by_order_number(queryset, term):
 # --- refunds, settlement and reconciliation -----------------------------------------------------
 
 
-def refund_list():
+def refund_list() -> QuerySet[Refund]:
     return Refund.objects.select_related("order", "payment", "requested_by")
 
 
-def refunds_in_status(*statuses):
+def refunds_in_status(*statuses: str) -> QuerySet[Refund]:
     """Refunds waiting at a step (index refund_by_status)."""
     return Refund.objects.filter(status__in=statuses)
 
 
-def refund_for_page(refund_id):
+def refund_for_page(refund_id: int) -> Refund:
     return Refund.objects.select_related("order__channel", "payment", "requested_by", "approved_by", "settled_by").get(
         pk=refund_id
     )
 
 
-def order_for_statement(order_id):
+def order_for_statement(order_id: int) -> Order:
     """One order with what its settlement statement lists: lines, payments and refunds."""
     return (
         Order.objects.select_related("channel", "customer")
@@ -193,7 +201,7 @@ class SettlementFigures:
         return self.captured - self.refunded
 
 
-def settlement_figures(order):
+def settlement_figures(order: Order) -> SettlementFigures:
     """An order's money at a glance. A cancelled order owes nothing more, whatever its total."""
     owed = ZERO if order.status == Order.Status.CANCELLED else max(order.balance_due, ZERO)
     return SettlementFigures(
@@ -205,7 +213,7 @@ def settlement_figures(order):
     )
 
 
-def day_bounds(start, end):
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """From the beginning of day `start` to the end of day `end`, in the shop's time zone."""
     return (
         timezone.make_aware(datetime.combine(start, time.min)),
@@ -244,7 +252,7 @@ class Reconciliation:
     totals: list  # a ReconciliationRow per currency
 
 
-def reconciliation(start, end, *, channel=None):
+def reconciliation(start: date, end: date, *, channel: Channel | None = None) -> Reconciliation:
     """Per day (shop time), channel, payment method and currency from `start` to `end`: what orders
     say (the orders placed that day and their totals, cancelled ones left out) against what
     payments say (money captured that day, refunds paid out that day, and their net). Three grouped
@@ -330,7 +338,9 @@ MISMATCH_LIMIT = 500
 COLLECTED_BY_NOW = [Order.Status.DELIVERED, Order.Status.COMPLETED]
 
 
-def payment_mismatches(start, end, *, channel=None, now=None):
+def payment_mismatches(
+    start: date, end: date, *, channel: Channel | None = None, now: datetime | None = None
+) -> list[Mismatch]:
     """Where payments and orders disagree, by kind: orders placed from `start` to `end` that are paid
     in full but not confirmed; that left the warehouse unpaid where cash on delivery does not
     explain it (not cash on delivery, or delivered already); that were cancelled keeping money no

@@ -6,23 +6,25 @@ orders may not import: they subscribe to orders.events.COMPLETION_BLOCKERS in th
 AppConfig.ready(), each with a function returning a Q over Order that matches the orders it holds
 back (docs/architecture.md, "Events")."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.actors import SYSTEM
 
 from ..events import COMPLETION_BLOCKERS
-from ..models import Order
+from ..models import Order, OrderEvent
 from .lifecycle import complete, lock_order
 
 
-def acceptance_cutoff(now=None):
+def acceptance_cutoff(now: datetime | None = None) -> datetime:
     """Orders delivered before this moment are past the acceptance window."""
     return (now or timezone.now()) - timedelta(days=settings.ACCEPTANCE_WINDOW_DAYS)
 
@@ -34,22 +36,22 @@ def _held_back():
     return held
 
 
-def delivered_before(cutoff):
+def delivered_before(cutoff: datetime) -> QuerySet[Order]:
     return Order.objects.filter(status=Order.Status.DELIVERED, delivered_at__lt=cutoff)
 
 
-def due_for_completion(cutoff):
+def due_for_completion(cutoff: datetime) -> QuerySet[Order]:
     """Delivered orders past the window that nothing holds back."""
     return delivered_before(cutoff).exclude(pk__in=Order.objects.filter(_held_back()).values("pk"))
 
 
-def held_back_from_completion(cutoff):
+def held_back_from_completion(cutoff: datetime) -> QuerySet[Order]:
     """Delivered orders past the window that a subscribed blocker holds back."""
     return delivered_before(cutoff).filter(pk__in=Order.objects.filter(_held_back()).values("pk"))
 
 
 @transaction.atomic
-def complete_if_accepted(order_id, *, cutoff):
+def complete_if_accepted(order_id: int, *, cutoff: datetime) -> OrderEvent | None:
     """Complete one order for the system if, now that it is locked, it is still due:
     a return opened a moment ago, or someone completing it by hand, is respected. Returns the
     order event, or None when it was no longer due."""
@@ -71,7 +73,7 @@ class CompletionRun:
     held_back: int = 0
 
 
-def complete_delivered_orders(*, now=None, batch_size=500):
+def complete_delivered_orders(*, now: datetime | None = None, batch_size: int = 500) -> CompletionRun:
     """Complete every order delivered longer ago than the acceptance window that nothing holds
     back, each in its own transaction so one failure does not undo the rest; running it again
     finds nothing more to do. Orders are taken in batches by id, so a long backlog never sits in

@@ -1,6 +1,8 @@
 """A channel's API token: made, rotated and revoked by a manager, checked on every API request.
 Only its hash and first characters are stored (core.tokens)."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -8,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.actors import stored_user
+from core.actors import Actor, stored_user
 from core.permissions import Orders, require
 from core.tokens import make_token, token_hash, token_prefix
 
@@ -28,7 +30,7 @@ class IssuedToken:
 
 
 @transaction.atomic
-def issue_token(channel_id, *, actor):
+def issue_token(channel_id: int, *, actor: Actor) -> IssuedToken:
     """Give the channel a new token, replacing (rotating) the one it had: the old token stops
     working at once. Returns the stored token and the secret, which is not kept anywhere."""
     require(actor, Orders.ADD_CHANNELTOKEN, _("Your role may not create API tokens."))
@@ -48,7 +50,7 @@ def issue_token(channel_id, *, actor):
 
 
 @transaction.atomic
-def revoke_token(channel_id, *, actor):
+def revoke_token(channel_id: int, *, actor: Actor) -> bool:
     """Take the channel's token away; its API requests are refused from now on."""
     require(actor, Orders.DELETE_CHANNELTOKEN, _("Your role may not revoke API tokens."))
     channel = locks.lock_channel(channel_id)
@@ -56,7 +58,7 @@ def revoke_token(channel_id, *, actor):
     return bool(deleted)
 
 
-def authenticate_token(secret):
+def authenticate_token(secret: str) -> ChannelToken | None:
     """The token of an active channel that `secret` belongs to, or None."""
     if not secret.startswith(TOKEN_START):
         return None

@@ -2,6 +2,8 @@
 (a phone in E.164, an address as checks.address_key), so a number typed with spaces or a +86
 prefix still matches the orders placed with it."""
 
+from __future__ import annotations
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -13,7 +15,9 @@ from .phones import normalize_phone
 Kind = BlockedContact.Kind
 
 
-def blocked_value(kind, *, phone="", province="", city="", district="", address=""):
+def blocked_value(
+    kind: str, *, phone: str = "", province: str = "", city: str = "", district: str = "", address: str = ""
+) -> str:
     """The value stored for a phone or an address; raises ValidationError naming what is missing."""
     if kind == Kind.PHONE:
         if not (phone or "").strip():
@@ -35,7 +39,16 @@ def blocked_value(kind, *, phone="", province="", city="", district="", address=
 
 
 @transaction.atomic
-def block_contact(*, kind, reason, phone="", province="", city="", district="", address=""):
+def block_contact(
+    *,
+    kind: str,
+    reason: str,
+    phone: str = "",
+    province: str = "",
+    city: str = "",
+    district: str = "",
+    address: str = "",
+) -> BlockedContact:
     """Put a phone or an address on the blocklist: new orders to it are held for review."""
     reason = (reason or "").strip()
     value = blocked_value(kind, phone=phone, province=province, city=city, district=district, address=address)
@@ -52,6 +65,6 @@ def block_contact(*, kind, reason, phone="", province="", city="", district="", 
 
 
 @transaction.atomic
-def unblock(blocked_contact_id):
+def unblock(blocked_contact_id: int) -> None:
     """Take an entry off the blocklist; orders already held keep their reasons."""
     BlockedContact.objects.filter(pk=blocked_contact_id).delete()

@@ -2,14 +2,19 @@
 add to a score, and a score at the manager's threshold holds it too. Reasons are stored as codes
 with values, so each reader sees them in their own language."""
 
+from __future__ import annotations
+
 import unicodedata
 from collections import Counter, defaultdict
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from ..models import BlockedContact, Order, PaymentMethod
+from ..models import BlockedContact, IntakeSettings, Order, PaymentMethod
 
 MESSAGES = {
     "address_incomplete": _("Address incomplete: %(missing)s missing."),
@@ -45,11 +50,11 @@ ADDRESS_FIELDS = {
 }
 
 
-def reason(code, **params):
+def reason(code: str, **params: object) -> dict[str, Any]:
     return {"code": code, "params": {k: str(v) for k, v in params.items()}}
 
 
-def describe(hold_reason):
+def describe(hold_reason: dict[str, Any]) -> str:
     """The reason in the reader's language: reasons are stored as codes and values."""
     code, params = hold_reason.get("code", ""), dict(hold_reason.get("params", {}))
     template = MESSAGES.get(code)
@@ -62,7 +67,7 @@ def describe(hold_reason):
     return str(template) % params
 
 
-def address_key(province, city, district, address):
+def address_key(province: str, city: str, district: str, address: str) -> str:
     """One comparable form of an address: full-width characters folded, case and every space
     dropped, so “文三路 90 号” and “文三路90号” are the same place."""
 
@@ -72,7 +77,7 @@ def address_key(province, city, district, address):
     return "/".join(comparable(part) for part in (province, city, district, address))
 
 
-def contact_checks(*, province, city, address, phone_valid):
+def contact_checks(*, province: str, city: str, address: str, phone_valid: bool) -> list[dict[str, Any]]:
     reasons = []
     given = {"province": province, "city": city, "address": address}
     missing = [field for field in REQUIRED_ADDRESS_PARTS if not (given[field] or "").strip()]
@@ -84,7 +89,7 @@ def contact_checks(*, province, city, address, phone_valid):
     return reasons
 
 
-def payment_checks(*, method, total, paid):
+def payment_checks(*, method: str, total: Decimal, paid: Decimal) -> list[dict[str, Any]]:
     reasons = []
     if method == PaymentMethod.COD:
         if paid and paid != total:
@@ -94,7 +99,9 @@ def payment_checks(*, method, total, paid):
     return reasons
 
 
-def risk_rules(*, orders, customers_new, intake, now):
+def risk_rules(
+    *, orders: Sequence[Order], customers_new: Iterable[bool], intake: IntakeSettings, now: datetime
+) -> list[tuple[int, list[dict[str, Any]]]]:
     """Return (score, reasons) for each of `orders`, which are already saved with their totals, as
     if they had been placed one after the other in the given order: an order counts the recent
     orders placed before it, those earlier in the list included, never those after it.

@@ -1,7 +1,10 @@
+from __future__ import annotations
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
 from core.permissions import Orders, require
 
 from .. import locks
@@ -10,7 +13,7 @@ from .phones import normalize_phone
 
 
 @transaction.atomic
-def update_customer(customer_id, *, actor, name, phone, email=""):
+def update_customer(customer_id: int, *, actor: Actor, name: str, phone: str, email: str = "") -> Customer:
     """Correct a customer's details. The phone is how intake finds the customer again, so it is
     stored in the same form and must not belong to another customer."""
     require(actor, Orders.CHANGE_CUSTOMER, _("Your role may not change customers."))

@@ -8,12 +8,16 @@ transaction ends. If the first committed, the retry's insert fails, and it reads
 stored answer; if the first failed, its row is gone with it and the retry does the work itself.
 So however many retries arrive at once, exactly one does the work."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from .. import locks
-from ..models import IdempotencyRecord
+from ..models import Channel, IdempotencyRecord
 
 
 class IdempotencyKeyReused(Exception):
@@ -28,7 +32,7 @@ class KeptResponse:
 
 
 @transaction.atomic
-def respond_once(channel, key, fingerprint, respond):
+def respond_once(channel: Channel, key: str, fingerprint: str, respond: Callable[[], tuple[int, Any]]) -> KeptResponse:
     """The answer to the channel's request under `key`: the stored one if a request with this key
     was answered before, else `respond()`'s (status_code, JSON-ready body), stored with the key.
     `fingerprint` identifies the request's content; another content under a used key raises

@@ -1,9 +1,13 @@
 """`place_order`: the one way an order comes in, whatever the channel."""
 
+from __future__ import annotations
+
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.actors import ensure_actor, stored_user
+from core.actors import Actor, ensure_actor, stored_user
 from core.permissions import Orders, may
 from core.transitions import take_transition
 from inventory import locks as inventory_locks
@@ -167,7 +171,7 @@ def _read_lines(raw_lines, errors, *, may_set_prices, products=None):
     return lines
 
 
-def may_set_prices(actor):
+def may_set_prices(actor: Actor) -> bool:
     """Channels send their own prices and discounts; staff need the permission to override them."""
     return may(actor, Orders.OVERRIDE_PRICE)
 
@@ -247,7 +251,7 @@ def _validate(data, errors, actor, products=None):
     }
 
 
-def customer_language(value):
+def customer_language(value: str) -> str | None:
     """The shop's language code for what a channel sends ("zh-CN", "zh_Hans", "EN"), "" for none
     given, or None when the shop does not write in that language."""
     value = (value or "").strip().lower().replace("_", "-")
@@ -266,7 +270,7 @@ def _existing(channel, channel_order_id):
         return None
 
 
-def order_number(order):
+def order_number(order: Order) -> str:
     """Human-friendly and never reused: the day the order was placed, then its row id."""
     return f"OC{timezone.localdate(order.placed_at):%y%m%d}-{order.pk:06d}"
 
@@ -291,7 +295,7 @@ def _duplicate_key(data):
     return None
 
 
-def place_order(data, *, actor):
+def place_order(data: OrderInput, *, actor: Actor) -> PlacementResult:
     """Take an order from any channel: validate, price, check, then confirm it with stock reserved
     or hold it for review with its reasons. Re-sending the same channel order id returns the order
     already placed instead of making a second one."""
@@ -320,7 +324,9 @@ BATCH_SIZE = 500
 
 
 @transaction.atomic
-def place_orders(inputs, *, actor, on_progress=None):
+def place_orders(
+    inputs: Sequence[OrderInput], *, actor: Actor, on_progress: Callable[[int], None] | None = None
+) -> list[PlacementResult | ValidationError]:
     """Place many orders (an Excel import) with the outcome `place_order` would give each of them,
     one after the other in the given order: the same validation, checks, risk rules and
     reservations, a repeat-order count that sees the orders before it in the list, and an order
@@ -547,13 +553,15 @@ def _write_outcomes(orders):
         )
 
 
-def reserve_lines(order, lines, *, actor):
+def reserve_lines(order: Order, lines: Iterable[OrderLine], *, actor: Actor) -> tuple[list[Allocation], dict[int, int]]:
     """Reserve stock for every line or none, and record where it was taken from. Returns
     (allocations, shortages by product id); nothing is reserved when anything is short."""
     return reserve_lines_of([(order, lines)], actor=actor)[0]
 
 
-def reserve_lines_of(orders_with_lines, *, actor):
+def reserve_lines_of(
+    orders_with_lines: Iterable[tuple[Order, Iterable[OrderLine]]], *, actor: Actor
+) -> list[tuple[list[Allocation], dict[int, int]]]:
     """`reserve_lines` for several (order, lines) pairs, decided in turn, with one write for all."""
     outcomes = inventory.reserve_each(
         [
@@ -574,7 +582,7 @@ def reserve_lines_of(orders_with_lines, *, actor):
     return allocations_of
 
 
-def shortage_reason(shortages, lines):
+def shortage_reason(shortages: dict[int, int], lines: Iterable[OrderLine]) -> dict[str, Any]:
     sku_of = {line.product_id: line.sku for line in lines}
     items = ", ".join(
         f"{sku_of.get(pid, pid)}: {missing}"

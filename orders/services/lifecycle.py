@@ -3,18 +3,20 @@ order row first, then its allocations and stock (by primary key, in the lock ord
 docs/architecture.md), so two people acting on one order at once are served one after the other
 and the second is told what happened."""
 
+from __future__ import annotations
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.actors import person
+from core.actors import Actor, person
 from core.permissions import Orders, require
 from core.transitions import TransitionRefused, ensure_allowed
 from inventory import services as inventory
 
 from .. import locks
 from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
-from ..models import Allocation, NotificationEvent, Order, OrderNote, PaymentMethod
+from ..models import Allocation, NotificationEvent, Order, OrderEvent, OrderNote, PaymentMethod
 from . import checks
 from .intake import reserve_lines, shortage_reason
 from .notifications import notify
@@ -23,7 +25,7 @@ from .settlement import record_cod_collected, request_refunds_owed
 from .transitions import record_order_transition
 
 
-def lock_order(order_id, expected_status=None):
+def lock_order(order_id: int, expected_status: str | None = None) -> Order:
     """Lock the order row. `expected_status` is the status the person acting saw: if someone
     changed the order meanwhile, they are told instead of acting on an order they have not seen."""
     order = locks.lock_order(order_id)
@@ -45,7 +47,7 @@ def _required_reason(reason):
 
 
 @transaction.atomic
-def approve(order_id, *, actor, reason="", expected_status=None):
+def approve(order_id: int, *, actor: Actor, reason: str = "", expected_status: str | None = None) -> OrderEvent:
     """A reviewer releases a held order: its stock is reserved now, or the approval is refused
     with what is missing and the order stays held."""
     order = lock_order(order_id, expected_status)
@@ -61,13 +63,13 @@ def approve(order_id, *, actor, reason="", expected_status=None):
 
 
 @transaction.atomic
-def reject(order_id, *, actor, reason, expected_status=None):
+def reject(order_id: int, *, actor: Actor, reason: str, expected_status: str | None = None) -> OrderEvent:
     """A reviewer turns a held order down: it is cancelled with the reviewer's reason."""
     return _end_before_shipping(order_id, "reject", actor=actor, reason=reason, expected_status=expected_status)
 
 
 @transaction.atomic
-def cancel(order_id, *, actor, reason, expected_status=None):
+def cancel(order_id: int, *, actor: Actor, reason: str, expected_status: str | None = None) -> OrderEvent:
     """Cancel before shipping: reserved stock goes back, and captured money becomes a refund owed."""
     return _end_before_shipping(order_id, "cancel", actor=actor, reason=reason, expected_status=expected_status)
 
@@ -94,13 +96,13 @@ def _release_and_settle(order, actor, reason):
 
 
 @transaction.atomic
-def complete(order_id, *, actor, expected_status=None, reason=""):
+def complete(order_id: int, *, actor: Actor, expected_status: str | None = None, reason: str = "") -> OrderEvent:
     order = lock_order(order_id, expected_status)
     return record_order_transition(order, order.complete, actor=actor, reason=reason)
 
 
 @transaction.atomic
-def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
+def dispatch_from_warehouse(order_id: int, warehouse_id: int, *, actor: Actor, reference: str) -> OrderEvent:
     """The goods of one warehouse left with a carrier: their stock leaves the books, and the order
     is shipped once no warehouse has anything left to send."""
     order = lock_order(order_id)
@@ -120,7 +122,7 @@ def dispatch_from_warehouse(order_id, warehouse_id, *, actor, reference):
 
 
 @transaction.atomic
-def record_delivery(order_id, *, actor, reason=""):
+def record_delivery(order_id: int, *, actor: Actor, reason: str = "") -> OrderEvent:
     """Every parcel reached the customer; for cash on delivery the carrier collected the balance."""
     order = lock_order(order_id)
     event = record_order_transition(order, order.deliver, actor=actor, reason=reason)
@@ -130,7 +132,7 @@ def record_delivery(order_id, *, actor, reason=""):
 
 
 @transaction.atomic
-def add_note(order_id, *, author, text):
+def add_note(order_id: int, *, author: Actor, text: str) -> OrderNote:
     require(author, Orders.ADD_ORDERNOTE, _("Your role may not add notes to orders."))
     text = (text or "").strip()
     if not text:
@@ -140,7 +142,7 @@ def add_note(order_id, *, author, text):
 
 
 @transaction.atomic
-def update_delivery_address(order_id, *, actor, **fields):
+def update_delivery_address(order_id: int, *, actor: Actor, **fields: str) -> Order:
     """A reviewer corrects where a held or confirmed order goes; the change is kept as a note."""
     require(actor, Orders.REVIEW_ORDER, _("Your role may not change delivery addresses."))
     editable = {"recipient", "phone", "province", "city", "district", "address", "postcode"}

@@ -3,11 +3,15 @@ customer's language and queues one notification per medium; a background task se
 trying again later when sending fails, and the log keeps what was sent, to whom and what became
 of it. Staff may resend a message."""
 
+from __future__ import annotations
+
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,7 +22,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.actors import stored_user
+from core.actors import Actor, stored_user
 from core.permissions import Orders, require
 
 from .. import locks
@@ -49,19 +53,20 @@ FIRST_RETRY_DELAY = timedelta(minutes=1)
 RETRY_DELAY_GROWTH = 5
 
 
-def held_for_customer(hold_reasons):
+def held_for_customer(hold_reasons: Iterable[dict[str, Any]]) -> bool:
     """Whether an order held for these reasons waits for something only its customer can give."""
     codes = {reason.get("code") for reason in hold_reasons}
     return bool(codes & CUSTOMER_FIXABLE_HOLDS.keys()) and not codes & BLOCKLIST_HOLDS
 
 
-def tracking_page_url(order):
+def tracking_page_url(order: Order) -> str:
     """The public tracking page of the order (asks for the last four digits of the phone)."""
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}/track/?{urlencode({'order': order.number})}"
 
 
-def message_context(order, *, shipment=None):
-    """What a message template may use."""
+def message_context(order: Order, *, shipment: Any = None) -> dict[str, Any]:
+    """What a message template may use. `shipment` is a logistics parcel, which orders does not
+    import, or the stand-in of `sample_context`."""
     codes = {reason.get("code") for reason in order.hold_reasons}
     context = {
         "order": order,
@@ -86,7 +91,7 @@ class SampleCarrier(SimpleNamespace):
         return self.name
 
 
-def sample_context():
+def sample_context() -> dict[str, Any]:
     """Made-up values a template is tried on when it is saved, so a mistake shows to the person
     editing it rather than when a customer is written to. The order and customer have an id no row
     uses, so `order.lines.all` and the like work (and find nothing)."""
@@ -122,11 +127,11 @@ def sample_context():
     return message_context(order, shipment=shipment)
 
 
-def render_text(text, context):
+def render_text(text: str, context: dict[str, Any]) -> str:
     return ENGINE.from_string(text).render(Context(context, autoescape=False))
 
 
-def render_message(template, context):
+def render_message(template: NotificationTemplate, context: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) of a template filled in, in the template's language. The subject is one
     line: a mail header cannot hold a line break."""
     with translation.override(template.language):
@@ -135,7 +140,7 @@ def render_message(template, context):
     return subject[:200], body
 
 
-def check_template(*, medium, subject, body):
+def check_template(*, medium: str, subject: str, body: str) -> None:
     """Refuse a message template that cannot be filled in, naming the field and the mistake."""
     errors = {}
     if medium == NotificationMedium.EMAIL and not (subject or "").strip():
@@ -154,7 +159,7 @@ def check_template(*, medium, subject, body):
         raise ValidationError(errors)
 
 
-def current_recipient(order, medium):
+def current_recipient(order: Order, medium: str) -> str:
     """Where the customer is reached now by `medium`: the customer's email address, or the
     order's phone when it is a number a text can go to; "" when there is none."""
     if medium == NotificationMedium.EMAIL:
@@ -163,7 +168,7 @@ def current_recipient(order, medium):
     return phone if valid else ""
 
 
-def notify(order, event, *, shipment=None):
+def notify(order: Order, event: str, *, shipment: Any = None) -> list[Notification]:
     """Queue the messages for `event` (a NotificationEvent) to the order's customer: an email when
     the customer has an address, a text to the order's phone, in the order's language (else the
     shop's customer language; English when there is no template in it). They are sent by a
@@ -172,7 +177,7 @@ def notify(order, event, *, shipment=None):
     return _queue([(order, event, shipment)])
 
 
-def notify_many(order_events):
+def notify_many(order_events: Iterable[tuple[Order, str]]) -> list[Notification]:
     """`notify` for many orders at once ((order, event) pairs, as intake of a whole file places
     them): the templates are read once and the notifications written together."""
     return _queue([(order, event, None) for order, event in order_events])
@@ -246,11 +251,11 @@ def _written(order, event, medium, recipient, template, context):
     return notification
 
 
-def retry_delay(attempts):
+def retry_delay(attempts: int) -> timedelta:
     return FIRST_RETRY_DELAY * RETRY_DELAY_GROWTH ** (attempts - 1)
 
 
-def enqueue_send(notification_id, *, delay=None):
+def enqueue_send(notification_id: int, *, delay: timedelta | None = None) -> None:
     """Hand one notification to the background worker, to be sent now or after `delay`. A backend
     that cannot wait (the immediate one of tests and development) retries at once instead."""
     # The task module calls back into this one, so it is imported when first needed.
@@ -274,7 +279,7 @@ def _transmit(notification):
         send_sms(notification.recipient, notification.body)
 
 
-def send_notification(notification_id):
+def send_notification(notification_id: int) -> Notification | None:
     """Send one notification; the background task calls this. A failure is kept as the last error
     and tried again later, with a longer wait each time, until NOTIFICATION_MAX_ATTEMPTS tries have
     failed. Running it twice for one message is harmless: the row stays locked while it is sent,
@@ -316,7 +321,7 @@ def send_notification(notification_id):
 
 
 @transaction.atomic
-def resend(notification_id, *, actor):
+def resend(notification_id: int, *, actor: Actor) -> Notification:
     """Send a message again as a new log entry pointing at the one it repeats. The text is the
     same as before, so what the log shows is what the customer gets, even after the template has
     been edited or the order has moved on; it goes to where the customer is reached now (an email
@@ -343,7 +348,17 @@ def resend(notification_id, *, actor):
 
 
 @transaction.atomic
-def save_template(template_id=None, *, actor, event, medium, language, subject, body, active):
+def save_template(
+    template_id: int | None = None,
+    *,
+    actor: Actor,
+    event: str,
+    medium: str,
+    language: str,
+    subject: str,
+    body: str,
+    active: bool,
+) -> NotificationTemplate:
     """Add a message template, or change the text of one (its event, medium and language stay)."""
     permission = Orders.CHANGE_NOTIFICATIONTEMPLATE if template_id else Orders.ADD_NOTIFICATIONTEMPLATE
     require(actor, permission, _("Your role may not edit message templates."))

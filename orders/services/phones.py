@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import unicodedata
 from functools import lru_cache
 
@@ -5,7 +7,7 @@ import phonenumbers
 from django.conf import settings
 
 
-def normalize_phone(raw):
+def normalize_phone(raw: str | None) -> tuple[str, bool]:
     """Return (E.164 form, valid). Full-width digits, spaces, dashes and a +86 or 0086 prefix are
     understood; a number that cannot be read comes back cleaned but marked invalid."""
     return _normalized(str(raw or ""), settings.DEFAULT_PHONE_REGION)
@@ -30,7 +32,7 @@ def _normalized(raw, region):
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), True
 
 
-def mask_phone(phone):
+def mask_phone(phone: str) -> str:
     """Keep the country code, the first three and the last four digits: +86 138****5678."""
     if not phone:
         return ""
@@ -45,7 +47,7 @@ def mask_phone(phone):
     return prefix + national[:3] + "*" * (len(national) - 7) + national[-4:]
 
 
-def format_phone(phone):
+def format_phone(phone: str) -> str:
     """A stored number grouped for reading, as mask_phone shows it: +86 138 0013 8000. A number
     that is not valid is shown as it was given, so staff see what the customer typed."""
     if not phone:

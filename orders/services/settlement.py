@@ -7,6 +7,8 @@ the approved and paid refunds of a payment within its amount when two of Finance
 Cancelling and delivery (lifecycle) settle money here too, so this module sits below lifecycle and
 locks the order row itself."""
 
+from __future__ import annotations
+
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -14,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from core.actors import stored_user
+from core.actors import Actor, stored_user
 from core.permissions import Orders, require
 from core.transitions import ensure_allowed, transition_label
 
@@ -30,7 +32,7 @@ COMMITTED = [Refund.Status.APPROVED, Refund.Status.PAID]
 CENT = Decimal("0.01")
 
 
-def payment_status_for(total, captured, refunded=ZERO):
+def payment_status_for(total: Decimal, captured: Decimal, refunded: Decimal = ZERO) -> Order.PaymentStatus:
     """The payment status rule: what was captured against the total until a refund is paid, then
     how much of the captured money went back."""
     if refunded > 0:
@@ -41,7 +43,7 @@ def payment_status_for(total, captured, refunded=ZERO):
     return PaymentStatus.PARTIALLY_PAID if captured > 0 else PaymentStatus.UNPAID
 
 
-def update_payment_figures(order):
+def update_payment_figures(order: Order) -> None:
     """Recompute a locked order's captured, refunded and owed amounts from its payments and
     refunds, and its payment status from those: after any change to either, call this."""
     captured = Payment.objects.filter(order=order, status=Payment.Status.CAPTURED).aggregate(total=Sum("amount"))
@@ -90,7 +92,16 @@ def _positive_amount(amount):
 
 
 @transaction.atomic
-def record_payment(order_id, *, method, amount, actor, reference="", instalment_number=None, instalment_count=None):
+def record_payment(
+    order_id: int,
+    *,
+    method: str,
+    amount: Decimal,
+    actor: Actor,
+    reference: str = "",
+    instalment_number: int | None = None,
+    instalment_count: int | None = None,
+) -> Payment:
     """Money received for an order. Cash on delivery is collected by the carrier, so it is only
     recorded once goods have left; an instalment names its number and how many there are."""
     require(actor, Orders.ADD_PAYMENT, _("Your role may not record payments."))
@@ -182,7 +193,7 @@ def _capture(order, *, method, amount, actor, reference="", instalment_number=No
 
 
 @transaction.atomic
-def record_cod_collected(order_id, *, actor, reference=""):
+def record_cod_collected(order_id: int, *, actor: Actor, reference: str = "") -> Payment | None:
     """A cash-on-delivery order was delivered: the carrier collected what was still due. Returns
     the payment, or None when nothing was due."""
     require(
@@ -205,7 +216,9 @@ def record_cod_collected(order_id, *, actor, reference=""):
 
 
 @transaction.atomic
-def request_refund(order_id, *, amount, reason, actor, payment_id=None):
+def request_refund(
+    order_id: int, *, amount: Decimal, reason: str, actor: Actor, payment_id: int | str | None = None
+) -> list[Refund]:
     """Ask for money back: against one payment, or spread over the captured payments newest
     first. Each payment gives at most what approved and paid refunds have not taken yet; Finance
     then approves each refund (see approve_refund). Returns the refunds, one per payment used."""
@@ -253,7 +266,7 @@ def request_refund(order_id, *, amount, reason, actor, payment_id=None):
     return refunds
 
 
-def request_refunds_owed(order, *, actor, reason):
+def request_refunds_owed(order: Order, *, actor: Actor, reason: str) -> list[Refund]:
     """Of a locked order being cancelled: a requested refund per captured payment, for what no
     refund (open or paid) covers yet. The cancellation was allowed, so no refund permission is
     asked for this request; Finance still approves and pays it."""
@@ -299,7 +312,7 @@ def _refund_step_not_permitted(refund, bound_method):
 
 
 @transaction.atomic
-def approve_refund(refund_id, *, actor):
+def approve_refund(refund_id: int, *, actor: Actor) -> Refund:
     """Finance agrees to pay a requested refund, as long as the payment's approved and paid
     refunds stay within what it captured."""
     return _take_refund_step(refund_id, "approve", actor, check=_ensure_within_payment, approved_by=stored_user(actor))
@@ -326,7 +339,7 @@ def _ensure_within_payment(refund):
 
 
 @transaction.atomic
-def mark_refund_paid(refund_id, *, actor, reference):
+def mark_refund_paid(refund_id: int, *, actor: Actor, reference: str) -> Refund:
     """The approved refund went out; `reference` is the payout's (bank or provider) reference."""
     reference = _required_text(
         reference,
@@ -338,7 +351,7 @@ def mark_refund_paid(refund_id, *, actor, reference):
 
 
 @transaction.atomic
-def fail_refund(refund_id, *, actor, reason):
+def fail_refund(refund_id: int, *, actor: Actor, reason: str) -> Refund:
     """Finance declines a requested refund, or an approved one could not be paid out."""
     reason = _required_text(
         reason,
