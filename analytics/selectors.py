@@ -6,13 +6,16 @@ After-sales figures (returns, complaints, ratings, wrong items sent) are counted
 records instead: one COUNT each over the period's rows of an index on the day they were made, so
 they cost as many rows as there were returns, tickets or ratings in the period, never more orders."""
 
+from __future__ import annotations
+
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -41,13 +44,16 @@ from .models import (
 )
 from .services import FUNNEL, HANDLING_BUCKETS, shop_zone
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
+
 Status = Order.Status
 
 
 # Periods and filters -------------------------------------------------------------------------
 
 
-def shop_today():
+def shop_today() -> date:
     return timezone.localdate(timezone=shop_zone())
 
 
@@ -165,20 +171,23 @@ SHIPMENT_AMOUNTS = [
     "on_time",
 ]
 
+PeriodTotals: TypeAlias = tuple[dict[str, int | Decimal], dict[str, int | Decimal]]
+"""Summed amounts by name of the period and of the one before it: (now, before)."""
 
-def order_totals(filters):
+
+def order_totals(filters: Filters) -> PeriodTotals:
     """Summed DailyOrders amounts of the period and of the one before: (now, before)."""
     return _split(filters.orders_rows(DailyOrders), ORDER_AMOUNTS, filters.period.start)
 
 
-def shipment_totals(filters):
+def shipment_totals(filters: Filters) -> PeriodTotals:
     rows = filters.orders_rows(DailyShipments)
     if filters.warehouse_id:
         rows = rows.filter(warehouse_id=filters.warehouse_id)
     return _split(rows, SHIPMENT_AMOUNTS, filters.period.start)
 
 
-def after_sales_totals(filters):
+def after_sales_totals(filters: Filters) -> tuple[dict[str, int], dict[str, int]]:
     """Returns, complaints and ratings of the period and of the one before: (now, before), each
     {"returns", "complaints", "ratings", "satisfied"}. All follow the channel of their order; none
     belongs to one warehouse, as the orders they are measured against do not.
@@ -261,7 +270,9 @@ FIGURES = [
 ]
 
 
-def key_figures(filters, *, orders=None, shipments=None):
+def key_figures(
+    filters: Filters, *, orders: PeriodTotals | None = None, shipments: PeriodTotals | None = None
+) -> list[Figure]:
     """The figures of the period against the period before, in the order the dashboard shows them.
     `orders` and `shipments` are order_totals() and shipment_totals() when the caller has them."""
     orders = orders or order_totals(filters)
@@ -288,7 +299,7 @@ class DayRow:
     gmv: Decimal
 
 
-def per_day(filters):
+def per_day(filters: Filters) -> list[DayRow]:
     """Orders and GMV of each day of the period, days without orders included."""
     found = {
         row["day"]: row
@@ -318,7 +329,7 @@ def _with_shares(rows):
     return rows
 
 
-def per_channel(filters):
+def per_channel(filters: Filters) -> list[ShareRow]:
     sums = list(
         filters.orders_rows(DailyOrders, filters.period)
         .values("channel_id")
@@ -338,7 +349,7 @@ def per_channel(filters):
     return _with_shares(sorted(rows, key=lambda row: (-row.orders, row.label)))
 
 
-def per_province(filters):
+def per_province(filters: Filters) -> list[ShareRow]:
     rows = [
         ShareRow(row["province"] or str(_("(no province)")), row["orders"], row["gmv"])
         for row in filters.orders_rows(DailyProvinceOrders, filters.period)
@@ -358,7 +369,7 @@ class ProductRow:
     revenue: Decimal
 
 
-def top_products(filters, *, by, limit=10):
+def top_products(filters: Filters, *, by: str, limit: int = 10) -> list[ProductRow]:
     """The best-selling products of the period, by "quantity" or by "revenue"."""
     sums = list(
         filters.orders_rows(DailyProductSales, filters.period)
@@ -398,7 +409,7 @@ FUNNEL_LABELS = {
 }
 
 
-def funnel(filters, *, orders=None):
+def funnel(filters: Filters, *, orders: PeriodTotals | None = None) -> list[FunnelRow]:
     """Of the orders placed in the period, how many reached each stage (so far)."""
     now = (orders or order_totals(filters))[0]
     counts = [("placed", now["orders"])] + [(stage, now[f"reached_{stage}"]) for stage in FUNNEL]
@@ -429,7 +440,7 @@ STAGE_ORDER = [
 ]
 
 
-def stage_times(filters):
+def stage_times(filters: Filters) -> list[StageRow]:
     """How long orders spent in each status they left during the period, the slowest the bottleneck."""
     sums = {
         row["status"]: row
@@ -491,7 +502,7 @@ STAFF_STEPS = [Step.REVIEW, Step.PICK, Step.PACK, Step.DISPATCH]
 STEPS_WITHOUT_WAREHOUSE = {Step.REVIEW, Step.PICK}
 
 
-def staff(filters):
+def staff(filters: Filters) -> list[StaffRow]:
     """Per person, the steps finished in the period and the median time each had waited for them,
     and the returned lines they had packed that were the wrong item. With a warehouse chosen, only
     its packing and dispatch count (reviews and picks have none)."""
@@ -513,7 +524,7 @@ def staff(filters):
     return sorted(result, key=lambda row: (-sum(s.handled for s in row.steps.values()), row.name))
 
 
-def wrong_item_returns(filters):
+def wrong_item_returns(filters: Filters) -> dict[int, int]:
     """{packer's user id: returned lines}: lines of returns asked for in the period (rejected ones
     left out) because the customer got the wrong item, credited to whoever packed the parcel the
     line left in (of the chosen warehouse, if one is)."""
@@ -563,7 +574,7 @@ def _counted_queue(label, records, url):
     return Queue(label, count, url, more=count > cap)
 
 
-def shipment_queues(user):
+def shipment_queues(user: AbstractUser) -> list[Queue]:
     """The parcels that need a logistics coordinator, counted by the rules of the delivery-exceptions
     queue the links open: parcels past their promised day, and reported exceptions or parcels
     returned to sender."""
@@ -594,7 +605,7 @@ RETURN_QUEUES = [
 ]
 
 
-def return_queues(user):
+def return_queues(user: AbstractUser) -> list[Queue]:
     returns_url = reverse("admin:aftersales_returnrequest_changelist")
     return [
         _counted_queue(
@@ -605,7 +616,7 @@ def return_queues(user):
     ]
 
 
-def ticket_queues(user):
+def ticket_queues(user: AbstractUser) -> list[Queue]:
     """Complaints past their answer-by time, and those assigned to this user that are still open."""
     if not user.has_perm(Aftersales.HANDLE_TICKET):
         return []
@@ -622,15 +633,15 @@ def ticket_queues(user):
     ]
 
 
-def work_queues(user):
+def work_queues(user: AbstractUser) -> list[Queue]:
     """Every queue that is this user's work, each with its count (up to the cap) and its filtered list."""
     queues = [Queue(q["label"], q["count"], q["url"], q["more"]) for q in order_work_queues.order_queues(user)]
     return queues + shipment_queues(user) + return_queues(user) + ticket_queues(user)
 
 
-def warehouses():
+def warehouses() -> QuerySet[Warehouse]:
     return Warehouse.objects.order_by("priority", "code")
 
 
-def channels():
+def channels() -> QuerySet[Channel]:
     return Channel.objects.order_by("name")

@@ -11,11 +11,14 @@ would otherwise keep today's counters locked for all of it, and two of them coul
 rolled-back change counts nothing. Should a process die in the instant between its commit and that
 write, `manage.py rebuild_rollups` (run nightly) finds and repairs the difference."""
 
+from __future__ import annotations
+
 import operator
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import reduce
 from zoneinfo import ZoneInfo
@@ -87,15 +90,15 @@ HANDLING_BUCKETS = (
 )
 
 
-def shop_zone():
+def shop_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def local_day(moment, zone=None):
+def local_day(moment: datetime, zone: tzinfo | None = None) -> date:
     return moment.astimezone(zone or shop_zone()).date()
 
 
-def handling_bucket(seconds):
+def handling_bucket(seconds: int) -> int:
     return HANDLING_BUCKETS[bisect_right(HANDLING_BUCKETS, max(seconds, 0)) - 1]
 
 
@@ -135,7 +138,7 @@ class OrderFacts:
     total: Decimal
 
 
-def count_placed(increments, order, lines):
+def count_placed(increments: Increments, order: OrderFacts, lines: Iterable[Sequence[int | Decimal]]) -> None:
     """A new order: its value, province and lines ((product_id, quantity, line_total) triples)."""
     day = increments.day(order.placed_at)
     increments.add(DailyOrders, (day, order.channel_id), orders=1, gmv=order.total)
@@ -144,7 +147,16 @@ def count_placed(increments, order, lines):
         increments.add(DailyProductSales, (day, order.channel_id, product_id), quantity=quantity, revenue=line_total)
 
 
-def count_move(increments, order, *, from_status, to_status, actor_id, at, entered_at):
+def count_move(
+    increments: Increments,
+    order: OrderFacts,
+    *,
+    from_status: str,
+    to_status: str,
+    actor_id: int | None,
+    at: datetime,
+    entered_at: datetime,
+) -> None:
     """An order moved from one status to another at `at`, having entered `from_status` at `entered_at`."""
     placed_key = (increments.day(order.placed_at), order.channel_id)
     if to_status == Status.CANCELLED:
@@ -162,11 +174,13 @@ def count_move(increments, order, *, from_status, to_status, actor_id, at, enter
         count_handling(increments, day=day, user_id=actor_id, step=step, warehouse_id=0, seconds=seconds)
 
 
-def count_handling(increments, *, day, user_id, step, warehouse_id, seconds):
+def count_handling(
+    increments: Increments, *, day: date, user_id: int, step: Step, warehouse_id: int, seconds: int
+) -> None:
     increments.add(DailyHandling, (day, user_id, step, warehouse_id, handling_bucket(seconds)), handled=1)
 
 
-def count_payment(increments, order, *, amount, paid_before):
+def count_payment(increments: Increments, order: OrderFacts, *, amount: Decimal, paid_before: Decimal) -> None:
     """A captured payment; the order counts as paid once, by the payment that completes it."""
     if paid_before < order.total <= paid_before + amount:
         increments.add(DailyOrders, (increments.day(order.placed_at), order.channel_id), paid_orders=1)
@@ -186,7 +200,7 @@ class ShipmentFacts:
     expected_delivery_on: object
 
 
-def count_packed(increments, shipment):
+def count_packed(increments: Increments, shipment: ShipmentFacts) -> None:
     """Packed: the packer is credited, with the time since the pick list made the parcel."""
     if shipment.packed_by_id:
         count_handling(
@@ -199,7 +213,7 @@ def count_packed(increments, shipment):
         )
 
 
-def count_dispatched(increments, shipment):
+def count_dispatched(increments: Increments, shipment: ShipmentFacts) -> None:
     day = increments.day(shipment.shipped_at)
     increments.add(
         DailyShipments,
@@ -219,7 +233,7 @@ def count_dispatched(increments, shipment):
         )
 
 
-def count_delivered(increments, shipment):
+def count_delivered(increments: Increments, shipment: ShipmentFacts) -> None:
     day = increments.day(shipment.delivered_at)
     amounts = {"delivered": 1}
     if shipment.shipped_at:
@@ -231,7 +245,7 @@ def count_delivered(increments, shipment):
     increments.add(DailyShipments, (day, shipment.channel_id, shipment.warehouse_id), **amounts)
 
 
-def count_province_change(increments, order, *, before, after):
+def count_province_change(increments: Increments, order: OrderFacts, *, before: str, after: str) -> None:
     day = increments.day(order.placed_at)
     increments.add(DailyProvinceOrders, (day, order.channel_id, before), orders=-1, gmv=-order.total)
     increments.add(DailyProvinceOrders, (day, order.channel_id, after), orders=1, gmv=order.total)
@@ -377,7 +391,7 @@ def parcel_delivered(*, shipment: Shipment) -> None:
 # Writing ---------------------------------------------------------------------------------------
 
 
-def apply(increments):
+def apply(increments: Increments) -> None:
     """Add the increments to their rows: one upsert per rollup table, rows in key order, in one
     short transaction."""
     with transaction.atomic():
@@ -472,7 +486,7 @@ def _add_rows(increments, model, rows, key, amounts):
         increments.add(model, tuple(row[name] for name in key), **{name: row[name] or 0 for name in amounts})
 
 
-def recount():
+def recount() -> Increments:
     """Every rollup row recomputed from the records, as an Increments."""
     increments = Increments()
     _recount_orders(increments)
@@ -667,7 +681,7 @@ def _lock(models, mode):
             cursor.execute(f"LOCK TABLE {tables} IN {mode} MODE")
 
 
-def rebuild(*, replace=True):
+def rebuild(*, replace: bool = True) -> list[RollupCheck]:
     """Recompute every rollup from the records and compare it with the stored rollups; with
     `replace`, store the recomputation. Returns a RollupCheck per rollup.
 

@@ -1,15 +1,18 @@
 """Read queries about returns: the lists and the return page of the console, what of an order may
 still be sent back, the return window, and the open returns the dashboard counts."""
 
+from __future__ import annotations
+
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from orders.models import Allocation, Order, OrderLine, Refund
+from orders.models import Allocation, Channel, Order, OrderLine, Refund
 
 from ..models import ReturnEvent, ReturnLine, ReturnRequest
 
@@ -26,25 +29,25 @@ def orders_with_open_returns() -> Q:
     return Q(returns__status__in=ReturnRequest.OPEN)
 
 
-def returns_in_status(*statuses):
+def returns_in_status(*statuses: str) -> QuerySet[ReturnRequest]:
     """Returns in any of `statuses` (all of them when none is given), newest first."""
     returns = ReturnRequest.objects.select_related("order", "warehouse")
     return returns.filter(status__in=statuses) if statuses else returns
 
 
-def return_list():
+def return_list() -> QuerySet[ReturnRequest]:
     """The console's list of returns, with their lines' reasons in one extra query per page."""
     return ReturnRequest.objects.select_related("order").prefetch_related(
         Prefetch("lines", queryset=ReturnLine.objects.only("return_request_id", "reason").order_by("pk"))
     )
 
 
-def ids_of_returns_with_reason(reason):
+def ids_of_returns_with_reason(reason: str) -> QuerySet[ReturnLine, dict[str, Any]]:
     """Ids of the returns with at least one line sent back for `reason`, for the list's filter."""
     return ReturnLine.objects.filter(reason=reason).values("return_request_id")
 
 
-def return_for_page(pk):
+def return_for_page(pk: int) -> ReturnRequest:
     """One return with everything its page shows, in a fixed number of queries. Raises
     ReturnRequest.DoesNotExist."""
     return (
@@ -66,23 +69,23 @@ def return_for_page(pk):
     )
 
 
-def returns_of_order(order):
+def returns_of_order(order: Order | int) -> QuerySet[ReturnRequest]:
     """The returns of an order (or an order id), newest first."""
     return ReturnRequest.objects.filter(order=order).order_by("-created_at", "-pk")
 
 
-def channel_returns(channel):
+def channel_returns(channel: Channel) -> QuerySet[ReturnRequest]:
     """The returns of one channel's orders, all its API client may see."""
     return ReturnRequest.objects.filter(channel=channel)
 
 
-def order_for_return(order_id):
+def order_for_return(order_id: int) -> Order | None:
     """The order a return is opened from, with the channel and customer its page shows; None when
     there is no such order."""
     return Order.objects.filter(pk=order_id).select_related("channel", "customer").first()
 
 
-def returned_quantities(order_id, *, excluding=None):
+def returned_quantities(order_id: int, *, excluding: int | None = None) -> dict[int, int]:
     """{order line id: units on the order's returns that are not rejected}: what was asked while
     the goods are on their way, what arrived once they are received. `excluding` leaves one
     return out."""
@@ -97,7 +100,7 @@ def returned_quantities(order_id, *, excluding=None):
     return taken
 
 
-def shipped_quantities(order_id):
+def shipped_quantities(order_id: int) -> dict[int, int]:
     """{order line id: units that left the warehouse for the customer}."""
     return dict(
         Allocation.objects.filter(line__order_id=order_id, state=Allocation.State.SHIPPED)
@@ -118,7 +121,7 @@ class ReturnableLine:
         return max(self.shipped - self.returned, 0)
 
 
-def returnable_lines(order):
+def returnable_lines(order: Order) -> list[ReturnableLine]:
     """Each line of the order with the units shipped, those already on returns, and what may
     still be sent back."""
     shipped = shipped_quantities(order.pk)
@@ -150,7 +153,9 @@ class ReturnWindow:
         return max((self.today - self.last_day).days, 0)
 
 
-def return_window(delivered_at, *, days=None, today=None):
+def return_window(
+    delivered_at: datetime | None, *, days: int | None = None, today: date | None = None
+) -> ReturnWindow | None:
     """The window of goods delivered at `delivered_at`, counted in the shop's calendar days; None
     when the delivery time is not known (nothing to count from)."""
     if delivered_at is None:
@@ -162,6 +167,6 @@ def return_window(delivered_at, *, days=None, today=None):
     )
 
 
-def window_of_return(case):
+def window_of_return(case: ReturnRequest) -> ReturnWindow | None:
     """The window as it stood when the return was asked for."""
     return return_window(case.delivered_at, days=case.window_days, today=timezone.localdate(case.created_at))

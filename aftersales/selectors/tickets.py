@@ -1,19 +1,26 @@
 """Read queries about complaint tickets and customer feedback: the console's lists and pages, the
 overdue queue, and satisfaction (CSAT) for the dashboard."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, QuerySet
 from django.utils import timezone
 
 from logistics.models import Shipment
-from orders.models import Order
+from orders.models import Channel, Order
 from orders.selectors import day_bounds
 
 from ..models import Feedback, ReturnRequest, Ticket
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
 
 SATISFIED_AT_OR_ABOVE = 4
 
@@ -24,21 +31,21 @@ def orders_with_open_complaints() -> Q:
     return Q(tickets__status__in=Ticket.OPEN)
 
 
-def open_tickets():
+def open_tickets() -> QuerySet[Ticket]:
     return Ticket.objects.filter(status__in=Ticket.OPEN)
 
 
-def only_overdue(tickets, now=None):
+def only_overdue(tickets: QuerySet[Ticket], now: datetime | None = None) -> QuerySet[Ticket]:
     """Of `tickets`, the open ones nobody has answered yet whose deadline has passed."""
     return tickets.filter(status__in=Ticket.OPEN, first_response_at__isnull=True, respond_by__lt=now or timezone.now())
 
 
-def overdue_tickets(now=None):
+def overdue_tickets(now: datetime | None = None) -> QuerySet[Ticket]:
     """The overdue queue, the most overdue first."""
     return only_overdue(Ticket.objects.order_by("respond_by", "id"), now)
 
 
-def is_overdue(ticket, now=None):
+def is_overdue(ticket: Ticket, now: datetime | None = None) -> bool:
     """`only_overdue` for one ticket already read."""
     return (
         ticket.status in Ticket.OPEN
@@ -47,11 +54,11 @@ def is_overdue(ticket, now=None):
     )
 
 
-def ticket_list():
+def ticket_list() -> QuerySet[Ticket]:
     return Ticket.objects.select_related("order", "assigned_to")
 
 
-def search_tickets(queryset, term):
+def search_tickets(queryset: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
     """By exact ticket or order number, or words of the subject."""
     term = term.strip()
     if not term:
@@ -59,7 +66,7 @@ def search_tickets(queryset, term):
     return queryset.filter(Q(number=term.upper()) | Q(order__number=term.upper()) | Q(subject__icontains=term))
 
 
-def ticket_for_page(ticket_id):
+def ticket_for_page(ticket_id: int) -> Ticket:
     return (
         Ticket.objects.select_related(
             "order__customer", "customer", "shipment__carrier", "return_request", "assigned_to", "opened_by"
@@ -69,19 +76,19 @@ def ticket_for_page(ticket_id):
     )
 
 
-def tickets_for_order(order_id):
+def tickets_for_order(order_id: int) -> QuerySet[Ticket]:
     return Ticket.objects.filter(order_id=order_id).select_related("assigned_to").order_by("-created_at", "-id")
 
 
-def feedback_for_order(order_id):
+def feedback_for_order(order_id: int) -> Feedback | None:
     return Feedback.objects.select_related("ticket").filter(order_id=order_id).first()
 
 
-def feedback_list():
+def feedback_list() -> QuerySet[Feedback]:
     return Feedback.objects.select_related("order", "ticket")
 
 
-def ticket_handlers():
+def ticket_handlers() -> QuerySet[AbstractUser]:
     """Active staff who may work on tickets: by their own permission, a group's, or as superusers."""
     permission = Permission.objects.filter(content_type__app_label="aftersales", codename="handle_ticket")
     return (
@@ -93,15 +100,15 @@ def ticket_handlers():
     )
 
 
-def order_for_ticket(order_id):
+def order_for_ticket(order_id: int) -> Order:
     return Order.objects.select_related("customer").get(pk=order_id)
 
 
-def order_id_for_number(number):
+def order_id_for_number(number: str) -> int | None:
     return Order.objects.filter(number=number.strip().upper()).values_list("pk", flat=True).first()
 
 
-def shipment_id_for_tracking_number(tracking_number):
+def shipment_id_for_tracking_number(tracking_number: str) -> int | None:
     return (
         Shipment.objects.filter(tracking_number=tracking_number.strip())
         .order_by("-pk")
@@ -110,11 +117,11 @@ def shipment_id_for_tracking_number(tracking_number):
     )
 
 
-def return_id_for_number(number):
+def return_id_for_number(number: str) -> int | None:
     return ReturnRequest.objects.filter(number=number.strip().upper()).values_list("pk", flat=True).first()
 
 
-def shipments_of_order(order_id):
+def shipments_of_order(order_id: int) -> QuerySet[Shipment]:
     return Shipment.objects.filter(order_id=order_id).select_related("carrier").order_by("pk")
 
 
@@ -132,7 +139,7 @@ class Satisfaction:
         return Decimal(self.satisfied) / self.count if self.count else None
 
 
-def csat(start, end, channel=None):
+def csat(start: date, end: date, channel: Channel | int | None = None) -> Satisfaction:
     """Satisfaction with the orders rated from day `start` to day `end` (both included, in the
     shop's time zone), of one channel (a Channel or its id) or of all."""
     since, until = day_bounds(start, end)

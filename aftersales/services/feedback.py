@@ -2,6 +2,8 @@
 the order from 1 to 5 with a comment, once; a low rating opens a complaint ticket by itself, so
 someone calls the customer back."""
 
+from __future__ import annotations
+
 from datetime import timedelta
 
 from django.conf import settings
@@ -42,12 +44,12 @@ class FeedbackAlreadyGiven(Exception):
     """The order has been rated already."""
 
 
-def feedback_token(order):
+def feedback_token(order: Order) -> str:
     """The signed part of the link: the order's id and when the link was made."""
     return signing.dumps(order.pk, salt=SALT)
 
 
-def feedback_url(order):
+def feedback_url(order: Order) -> str:
     return f"{settings.PUBLIC_BASE_URL.rstrip('/')}{reverse('feedback', args=[feedback_token(order)])}"
 
 
@@ -57,7 +59,7 @@ def message_context(order: Order) -> dict[str, str]:
     return {"feedback_url": feedback_url(order)}
 
 
-def order_for_feedback(token):
+def order_for_feedback(token: str) -> Order:
     """The order a link is for; FeedbackLinkExpired or FeedbackLinkInvalid when there is none."""
     max_age = timedelta(days=settings.FEEDBACK_LINK_MAX_AGE_DAYS)
     try:
@@ -83,7 +85,7 @@ def _valid_rating(rating):
 
 
 @transaction.atomic
-def give_feedback(token, *, rating, comment=""):
+def give_feedback(token: str, *, rating: int | str, comment: str = "") -> Feedback:
     """Record the customer's rating of the order a link is for, once per order and only once the
     order has arrived. A rating at or below settings.FEEDBACK_TICKET_AT_OR_BELOW opens a complaint
     ticket (high severity) with the comment as what the customer says."""

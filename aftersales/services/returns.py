@@ -3,7 +3,10 @@ a replacement or the item repaired. Each step is one transaction: it locks the o
 where the order's data changes (a return's quantities, a refund, a replacement, a repair parcel),
 then the return row, and writes the return's event log through record_transition."""
 
+from __future__ import annotations
+
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -14,7 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from core.actors import SYSTEM, stored_user
+from core.actors import SYSTEM, Actor, stored_user
 from core.permissions import Aftersales, may, require
 from core.transitions import TransitionRefused, ensure_allowed, number_for, record_transition
 from inventory import locks as inventory_locks
@@ -82,7 +85,16 @@ def _lines(case):
 
 
 @transaction.atomic
-def request_return(order_id, *, lines, wanted_outcome, actor, customer_note="", late_reason="", channel_reference=""):
+def request_return(
+    order_id: int,
+    *,
+    lines: Sequence[ReturnLineInput],
+    wanted_outcome: str,
+    actor: Actor,
+    customer_note: str = "",
+    late_reason: str = "",
+    channel_reference: str = "",
+) -> ReturnRequest:
     """Open a return of a delivered order: staff in the console, or a channel (the system) through
     the API. `lines` are ReturnLineInput. The order row is locked first, so two returns of the same
     line at once can never add up to more than was shipped, and a channel's return id is asked for
@@ -245,7 +257,7 @@ def _check_late(order, window, actor, late_reason, errors):
 
 
 @transaction.atomic
-def approve_return(return_id, *, actor, reason=""):
+def approve_return(return_id: int, *, actor: Actor, reason: str = "") -> ReturnRequest:
     """Customer service agrees the goods may come back."""
     case = locks.lock_return(return_id)
     record_transition(case, case.approve, actor=actor, reason=reason)
@@ -253,7 +265,7 @@ def approve_return(return_id, *, actor, reason=""):
 
 
 @transaction.atomic
-def reject_return(return_id, *, reason, actor):
+def reject_return(return_id: int, *, reason: str, actor: Actor) -> ReturnRequest:
     """Customer service turns the return down, with the reason the customer is given. The
     quantities it held are free for another return."""
     case = locks.lock_return(return_id)
@@ -266,7 +278,7 @@ def reject_return(return_id, *, reason, actor):
 
 
 @transaction.atomic
-def receive_return(return_id, *, warehouse_id, received, actor):
+def receive_return(return_id: int, *, warehouse_id: int, received: Mapping[int, int], actor: Actor) -> ReturnRequest:
     """The parcel arrived at a warehouse: `received` gives the units of each return line
     ({return line id: quantity}); a line left out arrived with none. Fewer than asked is fine, none
     at all is not a receipt."""
@@ -308,7 +320,7 @@ def _check_known_lines(case, lines, given, errors):
 
 
 @transaction.atomic
-def inspect_return(return_id, *, results, actor):
+def inspect_return(return_id: int, *, results: Mapping[int, tuple[int, int, str]], actor: Actor) -> ReturnRequest:
     """What the warehouse found: for each return line {return line id: (resellable, damaged,
     note)}, adding up to the units received. Resellable units go back on hand and damaged ones into
     quarantine through the stock ledger, unless the customer asked for a repair (see below)."""
@@ -366,7 +378,15 @@ def _take_back(case, lines, actor):
 
 
 @transaction.atomic
-def resolve_return(return_id, *, outcome, actor, refund_amount=None, include_shipping=False, exchange_skus=None):
+def resolve_return(
+    return_id: int,
+    *,
+    outcome: str,
+    actor: Actor,
+    refund_amount: Decimal | str | None = None,
+    include_shipping: bool = False,
+    exchange_skus: Mapping[int, str] | None = None,
+) -> ReturnRequest:
     """Settle an inspected return: a refund (requested from Finance against the order's payments),
     an exchange (a replacement order for the units received, reserving stock like any order) or
     a repair (a parcel that takes the repaired goods back). `exchange_skus` ({return line id: SKU})
@@ -431,7 +451,7 @@ class RefundValue:
         return self.goods + (self.shipping if include_shipping else ZERO)
 
 
-def refund_value(case, *, lines=None):
+def refund_value(case: ReturnRequest, *, lines: Iterable[ReturnLine] | None = None) -> RefundValue:
     """The price paid for the units received and for the shipping: the order's discount comes off
     the goods first (their share of it, by price) and only what is left of it off the shipping."""
     order = case.order
@@ -521,7 +541,7 @@ def _refund(order, case, received, actor, refund_amount, include_shipping):
     case.refunds.add(*refunds)
 
 
-def replacement_order_id(case):
+def replacement_order_id(case: ReturnRequest) -> str:
     """The channel order id of a return's replacement: the same every time, so placing it again
     (a retry) finds the order already placed instead of making a second one."""
     return f"{case.number}-EXCHANGE"
@@ -586,7 +606,7 @@ def _exchange_refusal(error, sent, index_of):
 
 
 @transaction.atomic
-def close_return(return_id, *, actor, reason=""):
+def close_return(return_id: int, *, actor: Actor, reason: str = "") -> ReturnRequest:
     """Close a resolved return once its money is settled: a refund still waiting for Finance keeps
     it open, so the books never show a closed return with money owed. When to close after an
     exchange or a repair (on dispatch, on delivery) is left to staff."""

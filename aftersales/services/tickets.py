@@ -3,9 +3,12 @@ allows, worked through their steps and resolved with a root cause and a correcti
 function is one transaction; opening one locks its order (so a delivered order is not completed
 while a complaint about it is being opened), the others lock the ticket row."""
 
+from __future__ import annotations
+
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,7 +20,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from core.actors import SYSTEM, person, stored_user
+from core.actors import SYSTEM, Actor, person, stored_user
 from core.permissions import Aftersales, require
 from core.transitions import TransitionRefused, number_for, record_transition
 from logistics.models import Shipment
@@ -26,17 +29,20 @@ from orders.services.notifications import retry_delay
 from .. import locks
 from ..models import ReturnRequest, Ticket, TicketEvent, TicketMessage
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser
+
 logger = logging.getLogger(__name__)
 
 SUBJECT_MAX_LENGTH = Ticket._meta.get_field("subject").max_length
 
 
-def response_deadline(opened_at, severity):
+def response_deadline(opened_at: datetime, severity: str) -> datetime:
     """When a ticket of `severity` opened at `opened_at` must have had its first answer."""
     return opened_at + timedelta(hours=settings.TICKET_RESPONSE_HOURS[severity])
 
 
-def may_handle(user):
+def may_handle(user: AbstractUser) -> bool:
     return user.is_active and user.has_perm(Aftersales.HANDLE_TICKET)
 
 
@@ -44,7 +50,7 @@ def _ensure_may_handle(actor):
     require(actor, Aftersales.HANDLE_TICKET, _("Your role may not work on complaint tickets."))
 
 
-def staff_name(user):
+def staff_name(user: AbstractUser) -> str:
     return user.get_full_name() or user.get_username()
 
 
@@ -98,17 +104,17 @@ def _order_of(order_id, shipment, return_request):
 @transaction.atomic
 def open_ticket(
     *,
-    subject,
-    category,
-    severity,
-    actor,
-    description="",
-    order_id=None,
-    shipment_id=None,
-    return_id=None,
-    assigned_to_id=None,
-    source=Ticket.Source.CONSOLE,
-):
+    subject: str,
+    category: str,
+    severity: str,
+    actor: Actor,
+    description: str = "",
+    order_id: int | None = None,
+    shipment_id: int | None = None,
+    return_id: int | None = None,
+    assigned_to_id: int | None = None,
+    source: str = Ticket.Source.CONSOLE,
+) -> Ticket:
     """Open a complaint, about an order (and one of its shipments or returns) or about nothing
     in particular; its customer is the order's. It must be answered within the hours of its
     severity (settings.TICKET_RESPONSE_HOURS). A low rating opens one as the system."""
@@ -163,7 +169,7 @@ def _log(ticket, what, actor, reason=""):
     )
 
 
-def lock_ticket(ticket_id, expected_status=None):
+def lock_ticket(ticket_id: int, expected_status: str | None = None) -> Ticket:
     """Lock the ticket row. `expected_status` is the status the person acting saw: if someone
     changed the ticket meanwhile, they are told instead of acting on a ticket they have not seen."""
     ticket = locks.lock_ticket(ticket_id)
@@ -183,7 +189,7 @@ def _ensure_not_finished(ticket, message):
 
 
 @transaction.atomic
-def change_severity(ticket_id, *, severity, actor):
+def change_severity(ticket_id: int, *, severity: str, actor: Actor) -> Ticket:
     """A complaint turns out more (or less) pressing: its deadline is counted again from when it
     was opened."""
     _ensure_may_handle(actor)
@@ -208,7 +214,7 @@ def change_severity(ticket_id, *, severity, actor):
 
 
 @transaction.atomic
-def assign(ticket_id, user_id, actor):
+def assign(ticket_id: int, user_id: int, actor: Actor) -> Ticket:
     """Give the ticket to someone who works on complaints."""
     _ensure_may_handle(actor)
     assignee = _assignee(user_id)
@@ -231,7 +237,7 @@ def _required_text(text, field="text"):
 
 
 @transaction.atomic
-def add_note(ticket_id, *, text, actor, answered_customer=False):
+def add_note(ticket_id: int, *, text: str, actor: Actor, answered_customer: bool = False) -> TicketMessage:
     """A note for colleagues: never shown to the customer. `answered_customer`: it records an
     answer given another way (a phone call, the only way to a customer without an email address),
     which is the ticket's first response as a reply would be."""
@@ -251,7 +257,7 @@ def _first_response(ticket, message):
 
 
 @transaction.atomic
-def reply(ticket_id, *, text, actor):
+def reply(ticket_id: int, *, text: str, actor: Actor) -> TicketMessage:
     """Answer the customer by email (to the order's customer). It is sent by a background task
     once this is committed; the first reply is the ticket's first response."""
     _ensure_may_handle(actor)
@@ -281,7 +287,7 @@ def reply(ticket_id, *, text, actor):
     return message
 
 
-def enqueue_reply(message_id, *, attempt=1, delay=None):
+def enqueue_reply(message_id: int, *, attempt: int = 1, delay: timedelta | None = None) -> None:
     """Hand one reply to the background worker, to be sent now or after `delay`. A backend that
     cannot wait (the immediate one of tests and development) tries again at once instead."""
     # The task module calls back into this one, so it is imported when first needed.
@@ -293,7 +299,7 @@ def enqueue_reply(message_id, *, attempt=1, delay=None):
     task.enqueue(message_id, attempt)
 
 
-def send_reply(message_id, attempt=1):
+def send_reply(message_id: int, attempt: int = 1) -> TicketMessage | None:
     """Email one reply to the customer, in the order's language; the background task calls this.
     A failure is tried again later, waiting longer each time, as the order's messages are
     (settings.NOTIFICATION_MAX_ATTEMPTS tries in all); when the last one fails, `reply_not_delivered`."""
@@ -338,7 +344,7 @@ def send_reply(message_id, attempt=1):
 
 
 @transaction.atomic
-def reply_not_delivered(message_id, problem):
+def reply_not_delivered(message_id: int, problem: str) -> None:
     """A reply the mail server would not take: the ticket's log says so, for staff to reach the
     customer another way, and the reply stops being the ticket's first response (the next reply
     is, if there is one), so an unanswered ticket comes back to the overdue queue."""
@@ -372,22 +378,24 @@ def _step(ticket_id, name, *, actor, reason="", expected_status=None):
 
 
 @transaction.atomic
-def start(ticket_id, *, actor, expected_status=None):
+def start(ticket_id: int, *, actor: Actor, expected_status: str | None = None) -> TicketEvent:
     return _step(ticket_id, "start", actor=actor, expected_status=expected_status)
 
 
 @transaction.atomic
-def wait_for_customer(ticket_id, *, actor, expected_status=None):
+def wait_for_customer(ticket_id: int, *, actor: Actor, expected_status: str | None = None) -> TicketEvent:
     return _step(ticket_id, "wait_for_customer", actor=actor, expected_status=expected_status)
 
 
 @transaction.atomic
-def resume(ticket_id, *, actor, expected_status=None):
+def resume(ticket_id: int, *, actor: Actor, expected_status: str | None = None) -> TicketEvent:
     return _step(ticket_id, "resume", actor=actor, expected_status=expected_status)
 
 
 @transaction.atomic
-def resolve(ticket_id, *, root_cause, corrective_action, actor, expected_status=None):
+def resolve(
+    ticket_id: int, *, root_cause: str, corrective_action: str, actor: Actor, expected_status: str | None = None
+) -> TicketEvent:
     """Resolve a complaint, saying what caused it and what is done so it does not happen again."""
     _ensure_may_handle(actor)
     ticket = lock_ticket(ticket_id, expected_status)
@@ -409,7 +417,7 @@ def resolve(ticket_id, *, root_cause, corrective_action, actor, expected_status=
 
 
 @transaction.atomic
-def reopen(ticket_id, *, reason, actor, expected_status=None):
+def reopen(ticket_id: int, *, reason: str, actor: Actor, expected_status: str | None = None) -> TicketEvent:
     """Take a resolved complaint up again (the customer is not satisfied after all)."""
     _ensure_may_handle(actor)
     reason = _required_text(reason, "reason")
@@ -417,5 +425,5 @@ def reopen(ticket_id, *, reason, actor, expected_status=None):
 
 
 @transaction.atomic
-def close(ticket_id, *, actor, expected_status=None):
+def close(ticket_id: int, *, actor: Actor, expected_status: str | None = None) -> TicketEvent:
     return _step(ticket_id, "close", actor=actor, expected_status=expected_status)
