@@ -59,6 +59,7 @@ class Orders:
     VIEW_CUSTOMER_PHONE = "orders.view_customer_phone"
     VIEW_BLOCKEDCONTACT = "orders.view_blockedcontact"
     ADD_BLOCKEDCONTACT = "orders.add_blockedcontact"
+    DELETE_BLOCKEDCONTACT = "orders.delete_blockedcontact"
     CHANGE_INTAKESETTINGS = "orders.change_intakesettings"
     VIEW_NOTIFICATION = "orders.view_notification"
     RESEND_NOTIFICATION = "orders.resend_notification"

@@ -843,7 +843,7 @@ def test_placing_many_orders_decides_each_order_as_placing_them_one_at_a_time_wo
     from orders.services.blocklist import block_contact
 
     IntakeSettings.objects.update_or_create(pk=1, defaults={"new_customer_value_threshold": Decimal("90.00")})
-    block_contact(kind="phone", reason="chargebacks", phone="13900000666")
+    block_contact(kind="phone", reason="chargebacks", phone="13900000666", actor=SYSTEM)
     second_house = WarehouseFactory()
     stock(shop["shirt"], second_house, 5)
     channel = ChannelFactory()

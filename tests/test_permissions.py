@@ -229,3 +229,23 @@ def test_no_permission_is_spelled_outside_core_permissions():
     ]
 
     assert spelled == []
+
+
+def test_only_a_role_with_the_permission_may_change_the_blocklist():
+    from orders.models import BlockedContact
+    from orders.services import blocklist
+
+    with pytest.raises(PermissionDenied, match="may not add to the blocklist"):
+        blocklist.block_contact(
+            kind="phone", reason="chargebacks", phone="13800138000", actor=staff("Warehouse operator")
+        )
+    entry = blocklist.block_contact(
+        kind="phone", reason="chargebacks", phone="13800138000", actor=staff("Order reviewer")
+    )
+    with pytest.raises(PermissionDenied, match="may not take entries off the blocklist"):
+        blocklist.unblock(entry.pk, actor=staff("Order reviewer"))
+    assert BlockedContact.objects.filter(pk=entry.pk).exists()
+
+    blocklist.unblock(entry.pk, actor=staff(MANAGER))
+
+    assert not BlockedContact.objects.exists()

@@ -174,7 +174,7 @@ class BlockedContactAdmin(admin.ModelAdmin):
         form = BlockContactForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                blocked = blocklist.block_contact(**form.cleaned_data)
+                blocked = blocklist.block_contact(**form.cleaned_data, actor=request.user)
             except ValidationError as error:
                 add_service_error(form, error)
             else:
@@ -199,11 +199,11 @@ class BlockedContactAdmin(admin.ModelAdmin):
         return self.render_change_form(request, context, add=True, form_url=form_url)
 
     def delete_model(self, request, obj):
-        blocklist.unblock(obj.pk)
+        blocklist.unblock(obj.pk, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for blocked_id in queryset.values_list("pk", flat=True):
-            blocklist.unblock(blocked_id)
+            blocklist.unblock(blocked_id, actor=request.user)
 
 
 @admin.register(IntakeSettings)

@@ -8,6 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from core.actors import Actor
+from core.permissions import Orders, require
+
 from ..models import BlockedContact
 from .checks import REQUIRED_ADDRESS_PARTS, address_key
 from .phones import normalize_phone
@@ -48,8 +51,10 @@ def block_contact(
     city: str = "",
     district: str = "",
     address: str = "",
+    actor: Actor,
 ) -> BlockedContact:
     """Put a phone or an address on the blocklist: new orders to it are held for review."""
+    require(actor, Orders.ADD_BLOCKEDCONTACT, _("Your role may not add to the blocklist."))
     reason = (reason or "").strip()
     value = blocked_value(kind, phone=phone, province=province, city=city, district=district, address=address)
     if not reason:
@@ -65,6 +70,7 @@ def block_contact(
 
 
 @transaction.atomic
-def unblock(blocked_contact_id: int) -> None:
+def unblock(blocked_contact_id: int, *, actor: Actor) -> None:
     """Take an entry off the blocklist; orders already held keep their reasons."""
+    require(actor, Orders.DELETE_BLOCKEDCONTACT, _("Your role may not take entries off the blocklist."))
     BlockedContact.objects.filter(pk=blocked_contact_id).delete()

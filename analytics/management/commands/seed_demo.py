@@ -655,7 +655,7 @@ class Command(BaseCommand):
         ]
         for entry in entries:
             try:
-                blocklist.block_contact(**entry)
+                blocklist.block_contact(**entry, actor=SYSTEM)
             except ValidationError:
                 pass  # already blocked by hand: keep that entry and its reason
 
