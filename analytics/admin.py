@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
-from inventory.console import ReadOnlyAdminMixin
+from core.console import ReadOnlyAdminMixin
 
 from . import dashboard
 from .excel import workbook

@@ -16,9 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
+from core.console import ConsolePageMixin, ReadOnlyAdminMixin
+from core.forms import add_service_error
+
 from . import selectors, services
-from .console import ReadOnlyAdminMixin
-from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm, add_service_error
+from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm
 from .models import Product, StockLevel, StockMovement, Warehouse
 from .resources import ProductResource, StockCountResource
 
@@ -175,7 +177,7 @@ def low_stock_url():
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
+class StockLevelAdmin(SpreadsheetImportMixin, ConsolePageMixin, admin.ModelAdmin):
     resource_classes = [StockCountResource]
     import_permission = "inventory.count_stock"
     import_job_kind = "import_stock"
@@ -337,9 +339,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
 
     def _page(self, request, *, title, form, level=None, intro="", submit_label):
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
+            **self.page_context(request, title),
             "form": form,
             "level": level,
             "intro": intro,

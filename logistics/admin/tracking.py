@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from inventory.forms import add_service_error
-from orders.admin.display import REFUSALS, refusal_message
+from core.console import ConsolePageMixin, refusal_message
+from core.forms import add_service_error
+from orders.admin.display import REFUSALS
 from orders.models import Order, PaymentMethod
 
 from .. import importers, selectors, services
@@ -162,7 +163,7 @@ EVENTS_UPLOAD = Upload(
 )
 
 
-class TrackingViews:
+class TrackingViews(ConsolePageMixin):
     """Tracking numbers, dispatch, tracking events and the delivery-exceptions queue for ShipmentAdmin."""
 
     # Adds the tools below to the list, keeping the Export menu of the template it extends.
@@ -203,9 +204,6 @@ class TrackingViews:
                 name="logistics_shipment_tracking_event",
             ),
         ] + super().get_urls()
-
-    def page_context(self, request, title, **extra):
-        return {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **extra}
 
     # The shipment's page
 

@@ -22,6 +22,8 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from core.console import ConsolePageMixin
+
 from .. import exports, selectors
 from ..models import BulkJob
 
@@ -50,7 +52,7 @@ class ExportForm(forms.Form):
         return self.offered[self.cleaned_data["kind"]]
 
 
-class ExportMixin:
+class ExportMixin(ConsolePageMixin):
     """Adds export views to a ModelAdmin whose list can be exported. `exports` lists the Export
     kinds the list offers (orders: one row per order or per line), the first being the default.
     The list's template shows the form with `{% include "admin/orders/export/form.html" %}`."""
@@ -170,9 +172,7 @@ class ExportMixin:
         kinds = [export.kind for export in self.exports]
         running = job is not None and job.status in (BulkJob.Status.QUEUED, BulkJob.Status.RUNNING)
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": job.get_kind_display() if job else gettext("Your exports"),
+            **self.page_context(request, job.get_kind_display() if job else gettext("Your exports")),
             "job": job,
             "refresh_seconds": 2 if running else None,
             "download_url": self.export_url("export_download", job.pk)

@@ -11,6 +11,8 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from core.console import ConsolePageMixin
+
 from .. import importers
 from ..importers import reading, workbooks
 from ..importers.columns import COLUMNS_BY_KEY
@@ -59,7 +61,7 @@ class OrderImportForm(forms.Form):
         return upload
 
 
-class OrderImportMixin:
+class OrderImportMixin(ConsolePageMixin):
     """Adds the order import pages to the order list's admin."""
 
     import_permission = importers.PERMISSION
@@ -96,9 +98,7 @@ class OrderImportMixin:
             request,
             f"admin/orders/import/{template}",
             {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
+                **self.page_context(request, title),
                 "upload_url": reverse("admin:orders_order_import"),
                 "template_url": reverse("admin:orders_order_import_template"),
                 "history_url": reverse("admin:orders_order_import_history"),

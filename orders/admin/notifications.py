@@ -11,12 +11,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from inventory.console import ReadOnlyAdminMixin
+from core.console import ReadOnlyAdminMixin, badge, refusal_message, short_datetime
 
 from .. import selectors
 from ..models import Notification, NotificationMedium, NotificationTemplate
 from ..services import notifications
-from .display import REFUSALS, badge, can_see_phone, refusal_message, short_datetime, shown_phone
+from .display import REFUSALS, can_see_phone, shown_phone
 
 RESEND_PERMISSION = "orders.resend_notification"
 RESEND_LIMIT = 100
