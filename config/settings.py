@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "logistics",
     "aftersales",
     "analytics",
+    "demo",
 ]
 
 MIDDLEWARE = [

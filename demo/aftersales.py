@@ -75,6 +75,10 @@ class AfterSalesStory:
         self.play_returns()
         self.play_tickets()
         self.collect_ratings()
+        return (
+            f"{ReturnRequest.objects.count()} returns, {Ticket.objects.count()} complaint tickets, "
+            f"{Feedback.objects.count()} ratings, {Refund.objects.count()} refunds"
+        )
 
     # --- refunds owed for cancelled orders ---
 
