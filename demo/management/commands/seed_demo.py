@@ -24,11 +24,12 @@ from django.utils import timezone, translation
 from aftersales.models import Feedback, ReturnRequest, Ticket
 from analytics import services as analytics
 from demo.aftersales import AfterSalesStory
+from demo.timeline import move, moving, moving_order_stamps
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import low_stock
 from logistics import services as logistics
-from logistics.models import Carrier, CarrierService, PickWave, Shipment
+from logistics.models import Carrier, CarrierService, Shipment
 from orders import services as orders
 from orders.models import (
     Allocation,
@@ -38,9 +39,6 @@ from orders.models import (
     IntakeSettings,
     Notification,
     Order,
-    OrderEvent,
-    OrderNote,
-    Payment,
     Refund,
 )
 from orders.roles import MANAGER
@@ -343,7 +341,25 @@ STEP_WRITES = {
     # The last parcel delivered collects cash on delivery.
     logistics.record_tracking_event: {"order", "events", "notifications", "payments"},
 }
-ORDER_STAMPS = ["confirmed_at", "picking_at", "packed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at"]
+# How backdate() moves what each kind of write above stamped with the present.
+MOVING = {
+    "order": moving_order_stamps(),
+    "events": moving("orders_orderevent", "created_at"),
+    "stock": moving("inventory_stockmovement", "created_at", of_order=""),
+    "allocations": moving(
+        "orders_allocation", "created_at", "line_id IN (SELECT id FROM orders_orderline WHERE order_id = %(order)s)"
+    ),
+    "payments": moving("orders_payment", "created_at"),
+    "refunds": moving("orders_refund", "requested_at"),
+    "notes": moving("orders_ordernote", "created_at"),
+    "notifications": moving("orders_notification", "created_at"),
+    "waves": moving(
+        "logistics_pickwave", "created_at", "id IN (SELECT wave_id FROM logistics_shipment WHERE order_id = %(order)s)"
+    ),
+    "shipments": moving("logistics_shipment", "created_at"),
+    "packed": moving("logistics_shipment", "packed_at"),
+    "shipped": moving("logistics_shipment", "shipped_at"),
+}
 
 
 @contextlib.contextmanager
@@ -952,36 +968,15 @@ class Command(BaseCommand):
         return result
 
     def backdate(self, order, moment, writes):
-        """Services stamp what they write with the present. Demo data only: move the rows this step
-        just wrote to the step's moment in the demo timeline, so timelines and reports look lived-in.
-        This is the one place outside the services that writes these tables directly."""
-        rows = {
-            "events": (OrderEvent.objects.filter(order=order), "created_at"),
-            "stock": (StockMovement.objects.all(), "created_at"),
-            "allocations": (Allocation.objects.filter(line__order=order), "created_at"),
-            "payments": (Payment.objects.filter(order=order), "created_at"),
-            "refunds": (Refund.objects.filter(order=order), "requested_at"),
-            "notes": (OrderNote.objects.filter(order=order), "created_at"),
-            "notifications": (Notification.objects.filter(order=order), "created_at"),
-            "waves": (PickWave.objects.filter(shipments__order=order), "created_at"),
-            "shipments": (Shipment.objects.filter(order=order), "created_at"),
-            "packed": (Shipment.objects.filter(order=order), "packed_at"),
-            "shipped": (Shipment.objects.filter(order=order), "shipped_at"),
-        }
-        for name in writes - {"order"}:
-            queryset, stamp = rows[name]
-            queryset.filter(**{f"{stamp}__gte": self.started}).update(**{stamp: moment})
+        """Move the rows this step just wrote to the step's moment in the demo timeline (demo/timeline.py),
+        so timelines and reports look lived-in."""
+        move([MOVING[name] for name in writes], moment=moment, started=self.started, order_id=order.pk)
         if "shipped" in writes:
             for shipment in Shipment.objects.filter(order=order, shipped_at=moment).select_related("service"):
                 days = shipment.service.transit_days if shipment.service else logistics.DEFAULT_TRANSIT_DAYS
                 Shipment.objects.filter(pk=shipment.pk).update(
                     expected_delivery_on=logistics.add_working_days(timezone.localdate(moment), days)
                 )
-        if "order" in writes:
-            stamps = Order.objects.values(*ORDER_STAMPS).get(pk=order.pk)
-            Order.objects.filter(pk=order.pk).update(
-                updated_at=moment, **{name: moment for name, value in stamps.items() if value and value >= self.started}
-            )
 
     def warehouses_to_ship_from(self, order):
         return list(
