@@ -1,10 +1,9 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
 class DemoConfig(AppConfig):
     """The demo shop a newcomer's console opens on (`manage.py seed_demo`). It sits above every
-    other app because it tells its story through all of their services; nothing imports it."""
+    other app because it tells its story through all of their services; nothing imports it. It has
+    no models, so it never shows in the console."""
 
     name = "demo"
-    verbose_name = _("Demo shop")
