@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from orders.forms import attach_service_errors
+from core.forms import add_service_error
 
 from .forms.tickets import FeedbackForm
 from .selectors.tickets import feedback_for_order
@@ -62,7 +62,7 @@ def feedback(request, token):
         except services.FeedbackLinkExpired:
             return _message(request, EXPIRED, status=400, alert=True)
         except ValidationError as error:
-            attach_service_errors(error, form)
+            add_service_error(form, error)
         else:
             return _message(request, THANKS_LOW if given.ticket_id else THANKS)
     return TemplateResponse(request, "aftersales/feedback.html", {**_order_facts(order), "form": form})

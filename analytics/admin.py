@@ -7,8 +7,8 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
+from core.console import ReadOnlyAdminMixin
 from core.permissions import Analytics
-from inventory.console import ReadOnlyAdminMixin
 
 from . import dashboard
 from .excel import workbook

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "logistics",
     "aftersales",
     "analytics",
+    "demo",
 ]
 
 MIDDLEWARE = [

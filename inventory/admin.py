@@ -13,12 +13,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
+from core.console import ConsolePageMixin, ReadOnlyAdminMixin
+from core.forms import add_service_error
 from core.permissions import Inventory, require
 from core.spreadsheets.console import SpreadsheetImportMixin
 
 from . import selectors, services
-from .console import ReadOnlyAdminMixin
-from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm, add_service_error
+from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm
 from .importers import PRODUCT_IMPORT, STOCK_COUNT_IMPORT, product_template, stock_count_template
 from .models import Product, StockLevel, StockMovement, Warehouse
 
@@ -118,7 +119,7 @@ def low_stock_url():
 
 
 @admin.register(StockLevel)
-class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
+class StockLevelAdmin(SpreadsheetImportMixin, ConsolePageMixin, admin.ModelAdmin):
     spreadsheet_import = STOCK_COUNT_IMPORT
     import_template = staticmethod(stock_count_template)
     import_preview_columns = (_("Warehouse"), _("SKU"), _("On hand"))
@@ -276,9 +277,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
 
     def _page(self, request, *, title, form, level=None, intro="", submit_label):
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
+            **self.page_context(request, title),
             "form": form,
             "level": level,
             "intro": intro,

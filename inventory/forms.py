@@ -3,24 +3,10 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .models import Product, StockLevel, Warehouse
-
-
-def add_service_error(form, error):
-    """Show a service's refusal on the form: next to the field it names when the form has that
-    field, otherwise above the form. Every console form that calls a service uses this."""
-    if not isinstance(error, ValidationError):
-        form.add_error(None, str(error))
-        return
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
 
 
 class AdjustForm(forms.Form):

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import add_service_error
+
 from .models import Channel, PaymentMethod
 
 SERVICE_LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
@@ -252,12 +254,14 @@ class BaseLineFormSet(forms.BaseFormSet):
 LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=4, max_num=50, validate_max=True)
 
 
-def attach_service_errors(error, form, line_forms=()):
-    """Show a service's ValidationError on the fields it names. Line keys count filled lines from 1
-    (`lines[2].sku`), in the order they were sent."""
+def add_service_error_with_lines(form, line_forms, error):
+    """Show a service's refusal of a new order: a line's key (`lines[2].sku`, counting the filled
+    lines from 1 in the order they were sent) next to that line's field, the rest as
+    `add_service_error` shows them."""
     if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
+        add_service_error(form, error)
         return
+    rest = {}
     for key, messages in error.message_dict.items():
         line_key = SERVICE_LINE_KEY.match(key)
         if line_key:
@@ -265,10 +269,8 @@ def attach_service_errors(error, form, line_forms=()):
             if 0 <= index < len(line_forms) and field_name in line_forms[index].fields:
                 line_forms[index].add_error(field_name, messages)
                 continue
-        if key in form.fields and not isinstance(form.fields[key].widget, forms.HiddenInput):
-            form.add_error(key, messages)
-        else:
-            form.add_error(None, messages)
+        rest[key] = messages
+    add_service_error(form, ValidationError(rest))
 
 
 def order_address_initial(order):

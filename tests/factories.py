@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
 
 from core.actors import SYSTEM
 from inventory import services as inventory
@@ -191,3 +192,10 @@ def advance(order, to_status, *, actor=SYSTEM):
         step()
     order.refresh_from_db()
     return order
+
+
+def channel_client(channel):
+    """An API client that speaks for `channel`, with a token issued to it."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(channel.pk, actor=SYSTEM).secret}")
+    return client

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.staticfiles import finders
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
@@ -21,29 +20,21 @@ from orders import services as orders
 from orders.api.throttling import ChannelRateThrottle
 from orders.models import Channel, ChannelToken, IdempotencyRecord, Order, OrderEvent
 from tests.factories import (
-    ChannelFactory,
     ProductFactory,
     WarehouseFactory,
     advance,
+    channel_client,
     place,
     staff,
     stock,
 )
 from tests.test_concurrency import race
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limits")]
 
 PROBLEM = "application/problem+json"
 ORDERS = "/api/v1/orders/"
 PRODUCTS = "/api/v1/products/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_rate_limits():
-    """Throttle counts start from zero in every test."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -63,27 +54,6 @@ def mug(warehouse):
     product = ProductFactory(sku="MUG", unit_price=Decimal("25.00"))
     stock(product, warehouse, 50)
     return product
-
-
-def channel_client(channel):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {orders.issue_token(channel.pk, actor=SYSTEM).secret}")
-    return client
-
-
-@pytest.fixture
-def web():
-    return ChannelFactory(code="web", name="Web shop")
-
-
-@pytest.fixture
-def app_channel():
-    return ChannelFactory(code="app", name="App", kind=Channel.Kind.APP)
-
-
-@pytest.fixture
-def api(web):
-    return channel_client(web)
 
 
 _phones = iter(range(10**9))

@@ -14,24 +14,15 @@ from aftersales.services import returns
 from core.actors import SYSTEM
 from orders import services as orders
 from orders.models import Order
-from tests.factories import ProductFactory, WarehouseFactory, advance, place, staff, stock
-from tests.test_api_orders import (  # noqa: F401  (fixtures: channels, their API clients, fresh rate limits)
-    PROBLEM,
-    api,
-    app_channel,
-    assert_problem,
-    channel_client,
-    fresh_rate_limits,
-    web,
-)
-from tests.test_api_schema import (
-    CHECKS,
-    requests_keep_the_test_connection,  # noqa: F401  (schemathesis calls the app)
-    schema,
-)
+from tests.factories import ProductFactory, WarehouseFactory, advance, channel_client, place, staff, stock
+from tests.test_api_orders import PROBLEM, assert_problem
+from tests.test_api_schema import CHECKS, schema
 from tests.test_concurrency import race
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("fresh_rate_limits", "requests_keep_the_test_connection"),
+]
 
 RETURNS = "/api/v1/returns/"
 ORDERS = "/api/v1/orders/"

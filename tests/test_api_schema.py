@@ -7,9 +7,7 @@ from decimal import Decimal
 import pytest
 import schemathesis
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from django.utils import timezone
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, settings
@@ -28,7 +26,7 @@ from logistics.models import TrackingEvent
 from orders import services as orders
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, stock
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("requests_keep_the_test_connection")]
 
 CHECKS = [
     not_a_server_error,
@@ -51,17 +49,6 @@ def channel_api_settings(settings):
         "DEFAULT_THROTTLE_RATES": {"channel": "1000000/minute"},
     }
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def requests_keep_the_test_connection():
-    """schemathesis calls the WSGI app itself, and Django closes the database connection after each
-    request, which would end the test's transaction; Django's own test client stops that the same way."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ where the right answer is known, the Excel downloads, and who sees what."""
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -15,12 +14,8 @@ from openpyxl import load_workbook
 from analytics import dashboard, selectors, services
 from analytics.selectors import Filters, Period
 from inventory.models import Product
-from logistics import services as logistics
-from logistics.models import Shipment
-from orders import services as orders
-from orders.models import Order, OrderEvent
+from orders.models import Order
 from tests.factories import (
-    ChannelFactory,
     ProductFactory,
     WarehouseFactory,
     advance,
@@ -31,133 +26,9 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 Status = Order.Status
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 HOME = reverse("admin:index")
 WEEK = Period(date(2025, 3, 8), date(2025, 3, 14))
 WEEK_QUERY = {"range": "custom", "start": "2025-03-08", "end": "2025-03-14"}
-
-
-def at(day, hour, minute=0):
-    return datetime(2025, 3, day, hour, minute, tzinfo=SHANGHAI)
-
-
-def stamp_events(order, times):
-    """Move the order's events (by the status each reached) to the hand-built timeline."""
-    for to_status, moment in times.items():
-        assert OrderEvent.objects.filter(order=order, to_status=to_status).update(created_at=moment) == 1
-
-
-def stamp_shipment(shipment, **times):
-    Shipment.objects.filter(pk=shipment.pk).update(**times)
-
-
-@pytest.fixture
-def shop():
-    """Four orders in the week of 8-14 March 2025 and two in the week before, with their events,
-    payments and parcels moved to known times; the rollups recomputed from them.
-
-    This week:  o1 web 浙江省 A×2 = 50.00, paid at intake, delivered on time (shipped 4 h after the
-                   order, delivered 48 h later);
-                o2 web 广东省 B×1 = 40.00, cash on delivery, cancelled after 2 h;
-                o3 app 浙江省 A×1 + C×1 = 35.00 from two warehouses, paid later; one parcel shipped
-                   after 2 h and delivered late after 72 h, the other shipped after 6 h and overdue;
-                o4 app 江苏省 B×3 = 120.00, held, approved by the reviewer after 3 h.
-    Week before: p1 web A×1 = 25.00 paid; p2 app B×1 = 40.00 unpaid."""
-    north, south = WarehouseFactory(name="北仓"), WarehouseFactory(name="南仓")
-    a, b = ProductFactory(sku="A", unit_price=Decimal("25.00")), ProductFactory(sku="B", unit_price=Decimal("40.00"))
-    c = ProductFactory(sku="C", name="茶杯", unit_price=Decimal("10.00"))
-    for product in (a, b):
-        stock(product, north, 100)
-    stock(c, south, 100)
-    web = ChannelFactory(code="web", name="Web shop")
-    app = ChannelFactory(code="app", name="手机 App", kind="app")
-    operator, reviewer = staff("Warehouse operator", first_name="Li"), staff("Order reviewer", first_name="Zhou")
-
-    def order(number, channel, lines, placed_at, **extra):
-        return place(
-            channel,
-            lines=lines,
-            placed_at=placed_at,
-            phone=f"1390000{number:04d}",
-            address=f"文三路 {number} 号",
-            **extra,
-        )
-
-    o1 = order(1, web, [(a, 2)], at(8, 10), province="浙江省", payment_method="card", paid_amount="50.00")
-    o2 = order(2, web, [(b, 1)], at(9, 10), province="广东省")
-    o3 = order(3, app, [(a, 1), (c, 1)], at(10, 10), province="浙江省")
-    o4 = order(4, app, [(b, 3)], at(12, 10), province="江苏省", city="")
-    order(5, web, [(a, 1)], at(2, 10), payment_method="card", paid_amount="25.00")
-    order(6, app, [(b, 1)], at(5, 10))
-
-    advance(o1, "delivered", actor=operator)
-    orders.cancel(o2.pk, actor=staff("Customer service"), reason="changed mind")
-    advance(o3, "shipped", actor=operator)
-    orders.record_payment(o3.pk, method="cod", amount=Decimal("35.00"), actor=staff("Finance"))
-    orders.approve(o4.pk, actor=reviewer)
-
-    [s1] = o1.shipments.all()
-    s2, s3 = o3.shipments.get(warehouse=north), o3.shipments.get(warehouse=south)
-    logistics.mark_delivered(s2.pk, actor=operator)
-
-    stamp_events(
-        o1,
-        {
-            Status.CONFIRMED: at(8, 10),
-            Status.PICKING: at(8, 11),
-            Status.PACKED: at(8, 12),
-            Status.SHIPPED: at(8, 14),
-            Status.DELIVERED: at(10, 14),
-        },
-    )
-    stamp_shipment(
-        s1,
-        created_at=at(8, 11),
-        packed_at=at(8, 12),
-        shipped_at=at(8, 14),
-        delivered_at=at(10, 14),
-        expected_delivery_on=date(2025, 3, 10),
-    )
-    stamp_events(o2, {Status.CONFIRMED: at(9, 10), Status.CANCELLED: at(9, 12)})
-    stamp_events(
-        o3,
-        {
-            Status.CONFIRMED: at(10, 10),
-            Status.PICKING: at(10, 11),
-            Status.PACKED: at(10, 11, 40),
-            Status.PARTIALLY_SHIPPED: at(10, 12),
-            Status.SHIPPED: at(10, 16),
-        },
-    )
-    stamp_shipment(
-        s2,
-        created_at=at(10, 11),
-        packed_at=at(10, 11, 30),
-        shipped_at=at(10, 12),
-        delivered_at=at(13, 12),
-        expected_delivery_on=date(2025, 3, 12),
-    )
-    stamp_shipment(
-        s3,
-        created_at=at(10, 11),
-        packed_at=at(10, 11, 40),
-        shipped_at=at(10, 16),
-        expected_delivery_on=date(2025, 3, 11),
-    )
-    stamp_events(o4, {Status.ON_HOLD: at(12, 10), Status.CONFIRMED: at(12, 13)})
-    services.rebuild()
-    return {
-        "web": web,
-        "app": app,
-        "north": north,
-        "south": south,
-        "operator": operator,
-        "reviewer": reviewer,
-        "a": a,
-        "b": b,
-        "c": c,
-        "overdue": s3,
-    }
 
 
 def figures(filters):
@@ -167,7 +38,7 @@ def figures(filters):
 # Figures --------------------------------------------------------------------------------------
 
 
-def test_key_figures_of_the_week_against_the_week_before(shop):
+def test_key_figures_of_the_week_against_the_week_before(dashboard_week):
     found = figures(Filters(WEEK))
 
     assert (found["orders"].current, found["orders"].previous) == (4, 2)
@@ -183,7 +54,7 @@ def test_key_figures_of_the_week_against_the_week_before(shop):
     assert found["paid_share"].trend == "same"
 
 
-def test_delivery_figures_come_from_the_parcels(shop):
+def test_delivery_figures_come_from_the_parcels(dashboard_week):
     found = figures(Filters(WEEK))
 
     assert found["on_time_rate"].current == Decimal("0.5")
@@ -192,30 +63,30 @@ def test_delivery_figures_come_from_the_parcels(shop):
     assert found["on_time_rate"].previous is None
 
 
-def test_a_week_without_returns_complaints_or_ratings_has_zero_rates_and_no_satisfaction(shop):
+def test_a_week_without_returns_complaints_or_ratings_has_zero_rates_and_no_satisfaction(dashboard_week):
     found = figures(Filters(WEEK))
 
     assert (found["return_rate"].current, found["complaint_rate"].current, found["ratings"].current) == (0, 0, 0)
     assert found["csat"].current is None and found["csat"].change is None
 
 
-def test_a_channel_filter_narrows_every_figure_to_that_channel(shop):
-    found = figures(Filters(WEEK, channel_id=shop["app"].pk))
+def test_a_channel_filter_narrows_every_figure_to_that_channel(dashboard_week):
+    found = figures(Filters(WEEK, channel_id=dashboard_week["app"].pk))
 
     assert (found["orders"].current, found["gmv"].current) == (2, Decimal("155.00"))
     assert found["order_to_dispatch"].current == 4 * 3600
     assert found["on_time_rate"].current == 0
 
 
-def test_a_warehouse_filter_narrows_parcels_but_not_orders(shop):
-    found = figures(Filters(WEEK, warehouse_id=shop["south"].pk))
+def test_a_warehouse_filter_narrows_parcels_but_not_orders(dashboard_week):
+    found = figures(Filters(WEEK, warehouse_id=dashboard_week["south"].pk))
 
     assert found["orders"].current == 4
     assert found["order_to_dispatch"].current == 6 * 3600
     assert found["on_time_rate"].current is None
 
 
-def test_orders_and_gmv_per_day_include_the_days_without_orders(shop):
+def test_orders_and_gmv_per_day_include_the_days_without_orders(dashboard_week):
     days = selectors.per_day(Filters(WEEK))
 
     assert [(row.day.day, row.orders, row.gmv) for row in days] == [
@@ -229,7 +100,7 @@ def test_orders_and_gmv_per_day_include_the_days_without_orders(shop):
     ]
 
 
-def test_channels_and_provinces_with_their_shares(shop):
+def test_channels_and_provinces_with_their_shares(dashboard_week):
     filters = Filters(WEEK)
 
     assert [(r.label, r.orders, r.gmv, r.share) for r in selectors.per_channel(filters)] == [
@@ -243,7 +114,7 @@ def test_channels_and_provinces_with_their_shares(shop):
     ]
 
 
-def test_top_products_by_quantity_and_by_revenue(shop):
+def test_top_products_by_quantity_and_by_revenue(dashboard_week):
     filters = Filters(WEEK)
 
     by_quantity = [(r.sku, r.quantity, r.revenue) for r in selectors.top_products(filters, by="quantity")]
@@ -253,7 +124,7 @@ def test_top_products_by_quantity_and_by_revenue(shop):
     assert by_revenue == ["B", "A"]
 
 
-def test_the_funnel_follows_the_weeks_orders_as_far_as_each_got(shop):
+def test_the_funnel_follows_the_weeks_orders_as_far_as_each_got(dashboard_week):
     rows = selectors.funnel(Filters(WEEK))
 
     assert [(row.stage, row.orders) for row in rows] == [
@@ -268,7 +139,7 @@ def test_the_funnel_follows_the_weeks_orders_as_far_as_each_got(shop):
     assert rows[-2].share == Decimal("0.25")
 
 
-def test_time_in_each_status_from_the_event_log_marks_the_slowest_as_the_bottleneck(shop):
+def test_time_in_each_status_from_the_event_log_marks_the_slowest_as_the_bottleneck(dashboard_week):
     rows = {row.status: row for row in selectors.stage_times(Filters(WEEK))}
 
     assert {status: (row.stays, row.average_seconds) for status, row in rows.items()} == {
@@ -283,7 +154,7 @@ def test_time_in_each_status_from_the_event_log_marks_the_slowest_as_the_bottlen
     assert [status for status, row in rows.items() if row.bottleneck] == [Status.SHIPPED]
 
 
-def test_staff_get_their_steps_and_median_handling_times(shop):
+def test_staff_get_their_steps_and_median_handling_times(dashboard_week):
     people = {row.name: row.steps for row in selectors.staff(Filters(WEEK))}
 
     operator = people["Li"]
@@ -300,8 +171,8 @@ def test_staff_get_their_steps_and_median_handling_times(shop):
     assert people["Zhou"]["review"].median_range == (10800, 14400)
 
 
-def test_staff_of_one_warehouse_count_only_its_packing_and_dispatch(shop):
-    [operator] = selectors.staff(Filters(WEEK, warehouse_id=shop["south"].pk))
+def test_staff_of_one_warehouse_count_only_its_packing_and_dispatch(dashboard_week):
+    [operator] = selectors.staff(Filters(WEEK, warehouse_id=dashboard_week["south"].pk))
 
     assert {step: figures.handled for step, figures in operator.steps.items()} == {
         "review": 0,
@@ -330,7 +201,7 @@ def test_medians_and_durations_read_as_ranges_and_units():
 # The page ---------------------------------------------------------------------------------------
 
 
-def test_the_manager_sees_the_figures_charts_and_queues_of_the_chosen_week(client, shop):
+def test_the_manager_sees_the_figures_charts_and_queues_of_the_chosen_week(client, dashboard_week):
     client.force_login(staff("Manager"))
 
     page = client.get(HOME, WEEK_QUERY).content.decode()
@@ -344,7 +215,7 @@ def test_the_manager_sees_the_figures_charts_and_queues_of_the_chosen_week(clien
     assert "Overdue shipments" in page and "Overdue tickets" in page
 
 
-def test_satisfaction_without_ratings_shows_a_dash_rather_than_zero(client, shop):
+def test_satisfaction_without_ratings_shows_a_dash_rather_than_zero(client, dashboard_week):
     client.force_login(staff("Manager"))
 
     page = client.get(HOME, WEEK_QUERY).content.decode()
@@ -355,7 +226,7 @@ def test_satisfaction_without_ratings_shows_a_dash_rather_than_zero(client, shop
     assert '<div class="oc-figure-value">—</div>' in csat_card
 
 
-def test_a_custom_period_without_its_last_day_is_refused_naming_the_field(client, shop):
+def test_a_custom_period_without_its_last_day_is_refused_naming_the_field(client, dashboard_week):
     client.force_login(staff("Manager"))
 
     response = client.get(HOME, {"range": "custom", "start": "2025-03-08"})
@@ -398,7 +269,7 @@ def test_the_dashboard_costs_the_same_queries_for_few_or_more_orders(client):
 
 
 @pytest.mark.parametrize("role", [None, "Manager"])
-def test_managers_and_superusers_see_business_and_staff_figures(client, shop, role):
+def test_managers_and_superusers_see_business_and_staff_figures(client, dashboard_week, role):
     client.force_login(staff(role))
 
     page = client.get(HOME, WEEK_QUERY).content.decode()
@@ -429,7 +300,7 @@ def test_managers_and_superusers_see_business_and_staff_figures(client, shop, ro
         ("Finance", {"Refunds to approve", "Approved refunds to pay"}),
     ],
 )
-def test_other_roles_see_their_work_queues_and_no_figures(client, shop, role, queues):
+def test_other_roles_see_their_work_queues_and_no_figures(client, dashboard_week, role, queues):
     client.force_login(staff(role))
 
     response = client.get(HOME, WEEK_QUERY)
@@ -440,7 +311,7 @@ def test_other_roles_see_their_work_queues_and_no_figures(client, shop, role, qu
     assert "245.00" not in page
 
 
-def test_the_coordinators_overdue_queue_counts_parcels_past_their_promised_day(client, shop):
+def test_the_coordinators_overdue_queue_counts_parcels_past_their_promised_day(client, dashboard_week):
     client.force_login(staff("Logistics coordinator"))
 
     response = client.get(HOME)
@@ -448,7 +319,7 @@ def test_the_coordinators_overdue_queue_counts_parcels_past_their_promised_day(c
     overdue = next(queue for queue in response.context["queues"] if str(queue["label"]) == "Overdue shipments")
     assert overdue["count"] == 1
     opened = client.get(overdue["url"])
-    assert [row["shipment"] for row in opened.context["rows"]] == [shop["overdue"]]
+    assert [row["shipment"] for row in opened.context["rows"]] == [dashboard_week["overdue"]]
 
 
 # Excel ----------------------------------------------------------------------------------------------
@@ -462,7 +333,7 @@ def download(client, table, query=WEEK_QUERY):
 
 
 @pytest.mark.parametrize("table", dashboard.TABLE_KEYS)
-def test_every_dashboard_table_downloads_as_excel_with_the_rows_the_page_shows(client, shop, table):
+def test_every_dashboard_table_downloads_as_excel_with_the_rows_the_page_shows(client, dashboard_week, table):
     client.force_login(staff("Manager"))
     expected = dashboard.build(Filters(WEEK), keys=[table]).sections[table].table
 
@@ -477,7 +348,7 @@ def test_every_dashboard_table_downloads_as_excel_with_the_rows_the_page_shows(c
     )
 
 
-def test_excel_keeps_numbers_as_numbers(client, shop):
+def test_excel_keeps_numbers_as_numbers(client, dashboard_week):
     client.force_login(staff("Manager"))
 
     figures_sheet = {row[0]: row for row in download(client, "figures").iter_rows(min_row=5, values_only=True)}
@@ -491,8 +362,8 @@ def test_excel_keeps_numbers_as_numbers(client, shop):
     assert per_day[0][:2] == (datetime(2025, 3, 8), 1)
 
 
-def test_excel_drops_characters_a_workbook_cannot_hold_instead_of_failing(client, shop):
-    Product.objects.filter(pk=shop["c"].pk).update(name="茶\x01杯")
+def test_excel_drops_characters_a_workbook_cannot_hold_instead_of_failing(client, dashboard_week):
+    Product.objects.filter(pk=dashboard_week["c"].pk).update(name="茶\x01杯")
     client.force_login(staff("Manager"))
 
     rows = list(download(client, "products_by_quantity").iter_rows(min_row=5, values_only=True))
@@ -500,7 +371,7 @@ def test_excel_drops_characters_a_workbook_cannot_hold_instead_of_failing(client
     assert ("C", "茶杯") in {row[:2] for row in rows}
 
 
-def test_only_managers_may_download_the_figures(client, shop):
+def test_only_managers_may_download_the_figures(client, dashboard_week):
     client.force_login(staff("Warehouse operator"))
 
     response = client.get(reverse("admin:analytics_dashboard_export", args=["staff"]), WEEK_QUERY)

@@ -4,7 +4,6 @@ labels as text, and printing leaves out the controls and shows every table whole
 import pytest
 
 from tests.factories import staff
-from tests.test_dashboard import shop  # noqa: F401  (the hand-built week, a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +42,9 @@ def signed_in_page(browser, live_server, locale, width):
 
 
 @pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
-def test_the_dashboard_fits_a_1280_screen_with_its_charts_labelled_in_text(browser, live_server, shop, locale):  # noqa: F811
+def test_the_dashboard_fits_a_1280_screen_with_its_charts_labelled_in_text(
+    browser, live_server, dashboard_week, locale
+):
     context, page = signed_in_page(browser, live_server, locale, 1280)
     page.goto(WEEK)
     layout = page.evaluate(LAYOUT)
@@ -55,7 +56,7 @@ def test_the_dashboard_fits_a_1280_screen_with_its_charts_labelled_in_text(brows
     assert "手机 App" in layout["labels"] and "浙江省" in layout["labels"]
 
 
-def test_printing_leaves_out_the_controls_and_shows_every_table_whole(browser, live_server, shop):  # noqa: F811
+def test_printing_leaves_out_the_controls_and_shows_every_table_whole(browser, live_server, dashboard_week):
     context, page = signed_in_page(browser, live_server, "zh-CN", 1280)
     page.goto(WEEK)
     page.emulate_media(media="print")
@@ -67,7 +68,7 @@ def test_printing_leaves_out_the_controls_and_shows_every_table_whole(browser, l
     assert pdf.startswith(b"%PDF")
 
 
-def test_typing_a_date_chooses_a_custom_period(browser, live_server, shop):  # noqa: F811
+def test_typing_a_date_chooses_a_custom_period(browser, live_server, dashboard_week):
     context, page = signed_in_page(browser, live_server, "en-US", 1280)
     page.goto("/admin/")
     page.fill("#id_start", "2025-03-08")

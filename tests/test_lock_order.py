@@ -111,7 +111,9 @@ def test_packing_and_delivering_lock_in_the_lock_order(product):
     parcel = order.shipments.get()
 
     scan = tables_first_locked(lambda: logistics.pack_item(parcel.pk, product.sku, actor=SYSTEM))
-    close = tables_first_locked(lambda: logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=SYSTEM))
+    close = tables_first_locked(
+        lambda: logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=SYSTEM)
+    )
     logistics.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=SYSTEM)
     deliver = tables_first_locked(lambda: logistics.mark_delivered(parcel.pk, actor=SYSTEM))
 

@@ -9,11 +9,11 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from analytics.management.commands.seed_demo import DEMO_PASSWORD
 from core.roles import MANAGER, ROLES
+from demo.management.commands.seed_demo import DEMO_PASSWORD
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import ledger_mismatches, low_stock
-from logistics.models import Carrier, Shipment
+from logistics.models import Carrier, PickWave, Shipment
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,15 @@ def test_order_histories_are_spread_over_the_last_sixty_days(demo_shop):
     assert not OrderEvent.objects.filter(created_at__gt=recently).exists()
     assert not StockMovement.objects.filter(created_at__gt=recently).exists()
     assert not Shipment.objects.filter(shipped_at__gt=recently).exists()
+
+
+def test_what_each_step_wrote_is_moved_to_the_step_in_the_past(demo_shop):
+    recently = timezone.now() - timedelta(minutes=5)
+    stamped = [(Allocation, "created_at"), (Payment, "created_at"), (PickWave, "created_at"), (Shipment, "packed_at")]
+    stamped += [
+        (Order, f"{step}_at") for step in ("confirmed", "picking", "packed", "shipped", "delivered", "cancelled")
+    ]
+
+    for model, stamp in stamped:
+        assert model.objects.exclude(**{stamp: None}).exists(), (model, stamp)
+        assert not model.objects.filter(**{f"{stamp}__gt": recently}).exists(), (model, stamp)

@@ -10,8 +10,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
-from inventory.console import ReadOnlyAdminMixin
-from orders.admin.display import short_datetime
+from core.console import ReadOnlyAdminMixin, short_datetime
 from orders.selectors import search_by_order_number
 
 from ..models import Feedback

@@ -11,14 +11,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.console import ConsolePageMixin, ReadOnlyAdminMixin, badge, money, refusal_message, short_datetime
+from core.forms import add_service_error
 from core.permissions import Aftersales, Orders, require
-from inventory.console import ReadOnlyAdminMixin
-from orders.admin.display import REFUSALS, badge, money, refusal_message, short_datetime
+from orders.admin.display import REFUSALS
 from orders.admin.order import admin_url
 from orders.services.checks import describe
 
 from .. import services
-from ..forms.returns import InspectForm, OpenReturnForm, ReceiveForm, RejectForm, ResolveForm, show_service_error
+from ..forms.returns import InspectForm, OpenReturnForm, ReceiveForm, RejectForm, ResolveForm
 from ..models import Outcome, ReturnReason, ReturnRequest
 from ..selectors import returns as selectors
 
@@ -53,7 +54,7 @@ class ReasonFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReturnRequestAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin):
     list_display = ("number", "order_link", "status_badge", "wanted_outcome", "reasons", "within_window", "created")
     list_display_links = ("number",)
     list_filter = ("status", "wanted_outcome", ReasonFilter)
@@ -125,7 +126,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                         actor=request.user,
                     )
                 except ValidationError as error:
-                    show_service_error(form, error, form.field_for())
+                    add_service_error(form, error, form.field_for())
                 except REFUSALS as error:
                     form.add_error(None, refusal_message(error))
                 else:
@@ -138,9 +139,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         else:
             form = OpenReturnForm(**form_kwargs)
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Open a return of order %(number)s") % {"number": order.number},
+            **self.page_context(request, gettext("Open a return of order %(number)s") % {"number": order.number}),
             "order": order,
             "order_url": order_page(order.pk),
             "window": window,
@@ -203,9 +202,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def render_return_page(self, request, case, bound=None):
         may_see_refunds = request.user.has_perm(Orders.VIEW_REFUND)
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Return %(number)s") % {"number": case.number},
+            **self.page_context(request, gettext("Return %(number)s") % {"number": case.number}),
             "case": case,
             "status_badge": return_badge(case),
             "order_url": order_page(case.order_id),
@@ -288,7 +285,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         try:
             services.reject_return(case.pk, reason=form.cleaned_data["reason"], actor=request.user)
         except ValidationError as error:
-            show_service_error(form, error)
+            add_service_error(form, error)
             return form
         self.done(request, gettext("Return %(number)s is rejected.") % {"number": case.number})
         return None
@@ -302,7 +299,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 case.pk, warehouse_id=form.cleaned_data["warehouse"].pk, received=form.received(), actor=request.user
             )
         except ValidationError as error:
-            show_service_error(form, error, form.field_for())
+            add_service_error(form, error, form.field_for())
             return form
         self.done(
             request,
@@ -318,7 +315,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         try:
             services.inspect_return(case.pk, results=form.results(), actor=request.user)
         except ValidationError as error:
-            show_service_error(form, error, form.field_for())
+            add_service_error(form, error, form.field_for())
             return form
         if case.wanted_outcome == Outcome.REPAIR:
             message = gettext("Return %(number)s is inspected; the goods wait for repair and are not stock.")
@@ -347,7 +344,7 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 actor=request.user,
             )
         except ValidationError as error:
-            show_service_error(form, error, form.field_for())
+            add_service_error(form, error, form.field_for())
             return form
         self.announce_resolution(request, case)
         return None

@@ -14,11 +14,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed
 
+from core.console import ConsolePageMixin, badge, refusal_message, short_datetime
+from core.forms import add_service_error
 from core.permissions import Aftersales
 from core.transitions import transition_label
-from orders.admin.display import REFUSALS, badge, refusal_message, short_datetime
+from orders.admin.display import REFUSALS
 from orders.admin.order import admin_url
-from orders.forms import attach_service_errors
 from orders.models import Order
 
 from ..forms.tickets import AssignForm, NoteForm, ReopenForm, ReplyForm, ResolveForm, SeverityForm, TicketForm
@@ -89,7 +90,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ConsolePageMixin, admin.ModelAdmin):
     list_display = (
         "number",
         "subject",
@@ -165,7 +166,7 @@ class TicketAdmin(admin.ModelAdmin):
             try:
                 ticket = services.open_ticket(actor=request.user, **form.service_arguments())
             except ValidationError as error:
-                attach_service_errors(error, form)
+                add_service_error(form, error)
             else:
                 self.message_user(
                     request,
@@ -176,9 +177,7 @@ class TicketAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(ticket_url(ticket.pk))
         order_url = reverse("admin:orders_order_change", args=[order.pk]) if order else ""
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": gettext("New complaint ticket"),
+            **self.page_context(request, gettext("New complaint ticket")),
             "form": form,
             "order": order,
             "submit_label": gettext("Open ticket"),
@@ -238,9 +237,7 @@ class TicketAdmin(admin.ModelAdmin):
         }
         forms.update(bound_forms)
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": gettext("Ticket %(number)s") % {"number": ticket.number},
+            **self.page_context(request, gettext("Ticket %(number)s") % {"number": ticket.number}),
             "ticket": ticket,
             "status_badge": status_badge(ticket),
             "severity_badge": severity_badge(ticket),
@@ -318,7 +315,7 @@ class TicketAdmin(admin.ModelAdmin):
         except ValidationError as error:
             if form is None:
                 raise
-            attach_service_errors(error, form)
+            add_service_error(form, error)
             return self.render_ticket_page(request, ticket.pk, **{form_name: form})
         except REFUSALS as error:
             self.message_user(request, refusal_message(error), messages.ERROR)
@@ -342,7 +339,7 @@ class TicketAdmin(admin.ModelAdmin):
             try:
                 act(ticket, form.cleaned_data)
             except ValidationError as error:
-                attach_service_errors(error, form)
+                add_service_error(form, error)
             except REFUSALS as error:
                 self.message_user(request, refusal_message(error), messages.ERROR)
                 return self.back_to_ticket(ticket.pk)

@@ -1,14 +1,11 @@
 """The console's return forms: one per step, with a row of fields for each line. They only read
 what staff typed; the return services decide, and their refusals come back onto the fields here."""
 
-from collections import defaultdict
 from decimal import Decimal
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from inventory.forms import add_service_error
 from inventory.models import Warehouse
 from logistics.selectors import active_warehouses
 
@@ -16,17 +13,6 @@ from ..models import Outcome, ReturnLine, ReturnReason
 from ..services import ReturnLineInput
 
 NOTE_LENGTH = ReturnLine._meta.get_field("note").max_length
-
-
-def show_service_error(form, error, field_for=None):
-    """Put a service's ValidationError on the form as inventory.forms.add_service_error does, each
-    key first renamed to the field `field_for` names for it."""
-    if field_for and hasattr(error, "error_dict"):
-        renamed = defaultdict(list)
-        for key, messages in error.message_dict.items():
-            renamed[field_for.get(key, key)] += messages
-        error = ValidationError(dict(renamed))
-    add_service_error(form, error)
 
 
 class ReturnLinesForm(forms.Form):

@@ -22,13 +22,14 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.formats import number_format
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import jobs
+from ..console import ConsolePageMixin
 from . import exports, imports, problems, reading
 from .writing import XLSX_CONTENT_TYPE, Format, csv_chunks, spooled_file, write_xlsx
 
@@ -42,20 +43,6 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 def background_above_rows():
     """Exports of more rows than this are written in the background, not while the operator waits."""
     return getattr(settings, "EXPORT_BACKGROUND_ABOVE_ROWS", 5_000)
-
-
-class AdminPages:
-    """URL names and links of a ModelAdmin's own pages."""
-
-    def admin_view_name(self, view):
-        return f"{self.opts.app_label}_{self.opts.model_name}_{view}"
-
-    def admin_view_url(self, view, *args):
-        return reverse(f"admin:{self.admin_view_name(view)}", args=args, current_app=self.admin_site.name)
-
-    def changelist_url(self, query=""):
-        url = self.admin_view_url("changelist")
-        return f"{url}?{query}" if query else url
 
 
 # --- exports -----------------------------------------------------------------------------------
@@ -78,7 +65,7 @@ class ExportForm(forms.Form):
         return self.offered[self.cleaned_data["kind"]]
 
 
-class ExportMixin(AdminPages):
+class ExportMixin(ConsolePageMixin):
     """Adds export views to a ModelAdmin whose list can be exported. `exports` lists the Exports the
     list offers (orders: one row per order or per line), the first being the default. The list's
     template shows the form with `{% include "admin/spreadsheets/export/form.html" %}`."""
@@ -192,9 +179,7 @@ class ExportMixin(AdminPages):
     def render_export_page(self, request, *, job):
         running = job is not None and job.status in (jobs.Status.QUEUED, jobs.Status.RUNNING)
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": jobs.kind_label(job, self.export_kinds) if job else gettext("Your exports"),
+            **self.page_context(request, jobs.kind_label(job, self.export_kinds) if job else gettext("Your exports")),
             "job": job,
             "refresh_seconds": 2 if running else None,
             "download_url": self.admin_view_url("export_download", job.pk)
@@ -249,7 +234,7 @@ def import_outcome(job):
     return ""
 
 
-class SpreadsheetImportMixin(AdminPages):
+class SpreadsheetImportMixin(ConsolePageMixin):
     """Adds an import of `spreadsheet_import` (a SpreadsheetImport whose summary counts rows by
     what they do: "new", "update", "skip", and lists them under "preview") to a ModelAdmin. The
     check and the import run while the operator waits: these files are small. `import_preview_columns`
@@ -301,9 +286,7 @@ class SpreadsheetImportMixin(AdminPages):
             request,
             f"admin/spreadsheets/import/{template}",
             {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
+                **self.page_context(request, title),
                 "upload_url": self.admin_view_url("import"),
                 "template_url": self.admin_view_url("import_template"),
                 **context,

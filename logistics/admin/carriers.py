@@ -10,7 +10,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from orders.admin.display import REFUSALS, refusal_message
+from core.console import ConsolePageMixin, refusal_message
+from orders.admin.display import REFUSALS
 
 from .. import selectors, services
 from ..forms import CarrierForm
@@ -37,7 +38,7 @@ class CarrierServiceInline(admin.TabularInline):
 
 
 @admin.register(Carrier)
-class CarrierAdmin(admin.ModelAdmin):
+class CarrierAdmin(ConsolePageMixin, admin.ModelAdmin):
     form = CarrierForm
     inlines = [CarrierServiceInline]
     list_display = ("code", "name", "service_names", "on_time", "webhook", "active")
@@ -93,9 +94,7 @@ class CarrierAdmin(admin.ModelAdmin):
             raise PermissionDenied
         change_url = reverse("admin:logistics_carrier_change", args=[carrier.pk])
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Webhook token for %(carrier)s") % {"carrier": carrier},
+            **self.page_context(request, gettext("Webhook token for %(carrier)s") % {"carrier": carrier}),
             "carrier": carrier,
             "change_url": change_url,
         }

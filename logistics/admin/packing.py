@@ -13,8 +13,9 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.console import ConsolePageMixin, refusal_message
 from core.permissions import Orders, require
-from orders.admin.display import REFUSALS, phone_for, refusal_message
+from orders.admin.display import REFUSALS, phone_for
 
 from .. import selectors, services
 from ..barcodes import code128_svg
@@ -58,7 +59,7 @@ def finish_refusal(error):
     return banner, {field: message for field, message in by_field.items() if field in FINISH_FIELDS}
 
 
-class PackingViews:
+class PackingViews(ConsolePageMixin):
     """Scan-to-pack, packing slips and shipping labels for ShipmentAdmin."""
 
     def get_urls(self):
@@ -91,15 +92,10 @@ class PackingViews:
         chosen = request.GET.get("warehouse", "")
         request.session[WAREHOUSE_SESSION_KEY] = chosen if any(str(w.pk) == chosen for w in warehouses) else ""
 
-    def packing_context(self, request, warehouses, warehouse, **extra):
-        return {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "warehouses": warehouses,
-            "warehouse": warehouse,
-            "scan_url": scan_page(),
-            **extra,
-        }
+    def packing_context(self, request, warehouses, warehouse, *, title, **extra):
+        return self.page_context(
+            request, title, warehouses=warehouses, warehouse=warehouse, scan_url=scan_page(), **extra
+        )
 
     def pack_view(self, request):
         """Step one: the order number, which finds the order's parcel waiting in this warehouse."""

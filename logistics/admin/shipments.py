@@ -11,9 +11,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.console import ReadOnlyAdminMixin, badge, refusal_message
 from core.permissions import Logistics
-from inventory.console import ReadOnlyAdminMixin
-from orders.admin.display import REFUSALS, badge, refusal_message
+from orders.admin.display import REFUSALS
 
 from .. import selectors, services
 from ..exports import ShipmentExportMixin

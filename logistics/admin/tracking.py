@@ -20,10 +20,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from core.console import ConsolePageMixin, refusal_message
+from core.forms import add_service_error
 from core.permissions import Logistics, Orders
 from core.spreadsheets.writing import XLSX_CONTENT_TYPE
-from inventory.forms import add_service_error
-from orders.admin.display import REFUSALS, refusal_message
+from orders.admin.display import REFUSALS
 from orders.models import Order, PaymentMethod
 
 from .. import importers, selectors, services
@@ -159,7 +160,7 @@ EVENTS_UPLOAD = Upload(
 )
 
 
-class TrackingViews:
+class TrackingViews(ConsolePageMixin):
     """Tracking numbers, dispatch, tracking events and the delivery-exceptions queue for ShipmentAdmin."""
 
     # Adds the tools below to the list, keeping the Export menu of the template it extends.
@@ -200,9 +201,6 @@ class TrackingViews:
                 name="logistics_shipment_tracking_event",
             ),
         ] + super().get_urls()
-
-    def page_context(self, request, title, **extra):
-        return {**self.admin_site.each_context(request), "opts": self.opts, "title": title, **extra}
 
     # The shipment's page
 

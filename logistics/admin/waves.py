@@ -11,9 +11,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from inventory.forms import add_service_error
+from core.console import ConsolePageMixin, short_datetime
+from core.forms import add_service_error
 from orders.admin.actions import BULK_LIMIT
-from orders.admin.display import REFUSALS, short_datetime
+from orders.admin.display import REFUSALS
 
 from .. import selectors, services
 from ..forms import PickWaveForm
@@ -55,7 +56,7 @@ def warehouse_options(orders, warehouses):
 
 
 @admin.register(PickWave)
-class PickWaveAdmin(admin.ModelAdmin):
+class PickWaveAdmin(ConsolePageMixin, admin.ModelAdmin):
     list_display = ("name", "warehouse", "created", "created_by", "order_count", "unit_count", "to_pack")
     list_display_links = None
     list_filter = ("warehouse",)
@@ -121,9 +122,7 @@ class PickWaveAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Create pick list"),
+            **self.page_context(request, gettext("Create pick list")),
             "order_list_url": reverse("admin:orders_order_changelist"),
         }
         raw_ids = request.POST.get("orders") if request.method == "POST" else request.GET.get("orders")

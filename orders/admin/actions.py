@@ -8,17 +8,18 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.console import ConsolePageMixin, refusal_message
 from core.permissions import Orders
 
 from .. import services
 from ..forms import ReasonForm
-from .display import REFUSALS, refusal_message
+from .display import REFUSALS
 
 BULK_LIMIT = 500
 FAILURES_LISTED = 20
 
 
-class OrderActionsMixin:
+class OrderActionsMixin(ConsolePageMixin):
     """Actions and the permissions that show them, for any admin listing orders."""
 
     def has_review_permission(self, request):
@@ -129,14 +130,11 @@ class OrderActionsMixin:
                 request, selected, lambda order_id: service(order_id, actor=request.user, reason=reason), done
             )
             return None
-        opts = self.model._meta
         context = {
-            **self.admin_site.each_context(request),
-            "title": title,
+            **self.page_context(request, title),
             "explanation": explanation,
             "button": button,
             "form": form,
-            "opts": opts,
             "action_name": action_name,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),

@@ -11,13 +11,14 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.console import ConsolePageMixin
 from core.permissions import Orders
 
 from ..models import ChannelToken
 from ..services import issue_token, revoke_token
 
 
-class ChannelTokenAdminMixin:
+class ChannelTokenAdminMixin(ConsolePageMixin):
     """For ChannelAdmin: an "API token" column and a token page behind a button on the channel."""
 
     change_form_template = "admin/orders/channel/change_form.html"
@@ -74,9 +75,7 @@ class ChannelTokenAdminMixin:
             self.log_change(request, channel, _("Made a new API token %(prefix)s…") % {"prefix": issued.token.prefix})
             token, secret = issued.token, issued.secret
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("API token of %(channel)s") % {"channel": channel},
+            **self.page_context(request, _("API token of %(channel)s") % {"channel": channel}),
             "channel": channel,
             "token": token,
             "secret": secret,

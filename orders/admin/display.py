@@ -1,12 +1,10 @@
-"""How the console shows an order's values: badges, money, phone numbers, transition errors."""
+"""How the console shows an order's values: its badges, phone numbers, the steps it refuses."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
-from django.utils.formats import date_format, number_format
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.console import badge, money, short_datetime
 from core.permissions import Orders
 from core.transitions import TransitionRefused
 
@@ -30,36 +28,12 @@ def phone_for(user, phone):
     return shown_phone(phone, whole=can_see_phone(user))
 
 
-def badge(kind, value, label):
-    return format_html('<span class="oc-badge oc-{}-{}">{}</span>', kind, value, label)
-
-
 def status_badge(order):
     return badge("status", order.status, order.get_status_display())
 
 
 def payment_badge(order):
     return badge("payment", order.payment_status, order.get_payment_status_display())
-
-
-def money(amount, currency):
-    return format_html(
-        '<span class="oc-money"><span class="oc-currency">{}</span> {}</span>',
-        currency,
-        number_format(amount, 2, force_grouping=True),
-    )
-
-
-def refusal_message(error):
-    """The text a service gave for refusing a step, whichever way it refused."""
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    return str(error)
-
-
-def short_datetime(value):
-    """The console's one way of showing a time (config/formats), in the lists as on the pages."""
-    return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
 
 
 class OrderColumns:

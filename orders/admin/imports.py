@@ -11,6 +11,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from core import jobs
+from core.console import ConsolePageMixin
 from core.permissions import Orders, require
 from core.spreadsheets import problems, reading
 from core.spreadsheets.console import ERRORS_SHOWN, RECENT_IMPORTS, UploadForm, import_outcome
@@ -51,7 +52,7 @@ class OrderImportForm(UploadForm):
     )
 
 
-class OrderImportMixin:
+class OrderImportMixin(ConsolePageMixin):
     """Adds the order import pages to the order list's admin."""
 
     import_permission = Orders.ADD_ORDER
@@ -87,9 +88,7 @@ class OrderImportMixin:
             request,
             f"admin/orders/import/{template}",
             {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
+                **self.page_context(request, title),
                 "upload_url": reverse("admin:orders_order_import"),
                 "template_url": reverse("admin:orders_order_import_template"),
                 "history_url": reverse("admin:orders_order_import_history"),

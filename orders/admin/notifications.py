@@ -11,13 +11,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from core.console import ReadOnlyAdminMixin, badge, refusal_message, short_datetime
 from core.permissions import Orders
-from inventory.console import ReadOnlyAdminMixin
 
 from .. import selectors
 from ..models import Notification, NotificationMedium, NotificationTemplate
 from ..services import notifications
-from .display import REFUSALS, badge, can_see_phone, refusal_message, short_datetime, shown_phone
+from .display import REFUSALS, can_see_phone, shown_phone
 
 RESEND_LIMIT = 100
 

@@ -9,6 +9,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.console import refusal_message
+from core.forms import add_service_error
 from core.permissions import Logistics, Orders, require
 from core.spreadsheets.console import ExportMixin
 from core.transitions import TransitionRefused, may_take
@@ -22,21 +24,13 @@ from ..forms import (
     NoteForm,
     OrderForm,
     PaymentForm,
-    attach_service_errors,
+    add_service_error_with_lines,
     order_address_initial,
 )
 from ..models import Allocation, Order
 from ..services.checks import describe
 from .actions import OrderActionsMixin
-from .display import (
-    REFUSALS,
-    OrderColumns,
-    can_see_phone,
-    payment_badge,
-    phone_for,
-    refusal_message,
-    status_badge,
-)
+from .display import REFUSALS, OrderColumns, can_see_phone, payment_badge, phone_for, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
 from .notifications import order_notification_rows
@@ -149,9 +143,7 @@ class OrderAdmin(
             address_form = AddressForm(initial=order_address_initial(order), show_phone=show_phone)
         shipments = self.shipment_rows(user, order)
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": gettext("Order %(number)s") % {"number": order.number},
+            **self.page_context(request, gettext("Order %(number)s") % {"number": order.number}),
             "order": order,
             "status_badge": status_badge(order),
             "payment_badge": payment_badge(order),
@@ -302,7 +294,7 @@ class OrderAdmin(
             try:
                 services.record_payment(order.pk, actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                attach_service_errors(error, form)
+                add_service_error(form, error)
             except REFUSALS as error:
                 form.add_error(None, refusal_message(error))
             else:
@@ -320,7 +312,7 @@ class OrderAdmin(
             try:
                 services.add_note(order.pk, author=request.user, text=form.cleaned_data["text"])
             except ValidationError as error:
-                attach_service_errors(error, form)
+                add_service_error(form, error)
             else:
                 self.message_user(request, gettext("Note added."), messages.SUCCESS)
                 return self.back_to_order(request, order.pk)
@@ -339,7 +331,7 @@ class OrderAdmin(
                 self.message_user(request, str(error), messages.ERROR)
                 return self.back_to_order(request, order.pk)
             except ValidationError as error:
-                attach_service_errors(error, form)
+                add_service_error(form, error)
             else:
                 self.message_user(request, gettext("Delivery address saved."), messages.SUCCESS)
                 return self.back_to_order(request, order.pk)
@@ -363,9 +355,7 @@ class OrderAdmin(
             line_formset = LineFormSet(prefix="lines", form_kwargs=prices)
         context = {
             **prices,
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": gettext("New order"),
+            **self.page_context(request, gettext("New order")),
             "form": form,
             "line_formset": line_formset,
             "media": self.media + form.media,
@@ -386,7 +376,7 @@ class OrderAdmin(
         try:
             result = services.place_order(services.OrderInput(**data), actor=request.user)
         except ValidationError as error:
-            attach_service_errors(error, form, line_forms)
+            add_service_error_with_lines(form, line_forms, error)
             return None
         order = result.order
         if not result.created:

@@ -6,13 +6,13 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from inventory.console import ReadOnlyAdminMixin
+from core.console import ReadOnlyAdminMixin, short_datetime
 
 from .. import selectors
 from ..models import HeldOrder
 from ..services.checks import describe
 from .actions import OrderActionsMixin
-from .display import OrderColumns, short_datetime
+from .display import OrderColumns
 from .paginator import CappedCountPaginator
 
 

@@ -15,14 +15,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from core.console import ConsolePageMixin, ReadOnlyAdminMixin, badge, money, refusal_message, short_datetime
+from core.forms import add_service_error
 from core.permissions import Orders, require
 from core.spreadsheets.writing import Format, write_xlsx_sheets
-from inventory.console import ReadOnlyAdminMixin
 
 from .. import selectors, services
-from ..forms import ReconciliationForm, RefundRequestForm, RefundSettleForm, attach_service_errors
+from ..forms import ReconciliationForm, RefundRequestForm, RefundSettleForm
 from ..models import Payment, PaymentMethod, Refund
-from .display import REFUSALS, badge, money, refusal_message, short_datetime
+from .display import REFUSALS
 
 # The statement is a money document for those who deal with money (Finance, customer service).
 STATEMENT_PERMISSIONS = (Orders.ADD_PAYMENT, Orders.VIEW_REFUND)
@@ -242,7 +243,7 @@ class RefundAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class ReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReconciliationAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin):
     """Payments are listed on their orders; their place in the console is the reconciliation of
     orders against payments per day, channel and method, with the mismatches to look into."""
 
@@ -274,9 +275,7 @@ class ReconciliationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form, summary, mismatches = self.reconciled(request)
         query = request.GET.urlencode()
         context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Reconciliation"),
+            **self.page_context(request, gettext("Reconciliation")),
             "form": form,
             "summary": summary,
             "mismatches": mismatches,
@@ -412,7 +411,7 @@ class OrderSettlementViews:
             try:
                 refunds = services.request_refund(order.pk, actor=request.user, **form.refund_kwargs())
             except ValidationError as error:
-                attach_service_errors(error, form)
+                add_service_error(form, error)
             except REFUSALS as error:
                 form.add_error(None, refusal_message(error))
             else:

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from inventory.forms import add_service_error
+from core.forms import add_service_error
 
 from ..models import BlockedContact, Channel, Customer, IntakeSettings
 from ..services import blocklist, customers

@@ -3,16 +3,20 @@ three warehouses with stock, every kind of channel, two carriers, a demo user pe
 hundred orders of the last 60 days in every state. Everything that changes stock or orders goes
 through the services, so the ledger and the event log are whole. Running it again changes nothing."""
 
+import contextlib
+import logging
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import override_settings
 from django.utils import timezone, translation
@@ -22,11 +26,13 @@ from analytics import services as analytics
 from core.actors import SYSTEM
 from core.roles import MANAGER
 from core.transitions import TransitionRefused
+from demo.aftersales import AfterSalesStory
+from demo.timeline import move, moving, moving_order_stamps
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import low_stock
 from logistics import services as logistics
-from logistics.models import Carrier, CarrierService, PickWave, Shipment
+from logistics.models import Carrier, CarrierService, Shipment
 from orders import services as orders
 from orders.models import (
     Allocation,
@@ -36,14 +42,9 @@ from orders.models import (
     IntakeSettings,
     Notification,
     Order,
-    OrderEvent,
-    OrderNote,
-    Payment,
     Refund,
 )
 from orders.services import blocklist
-
-from ._demo_aftersales import AfterSalesStory
 
 SEED = 20240601
 DEMO_PASSWORD = "demo12345"
@@ -315,6 +316,17 @@ SPLIT_SHIPMENTS = 6
 TROUBLED_SHIPMENTS = 4
 
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# What each channel's own order numbers look like, given the channel's running count.
+CHANNEL_ORDER_IDS = {
+    "tmall": lambda rng, n: str(rng.randrange(10**18, 10**19)),
+    "jd": lambda rng, n: str(rng.randrange(2 * 10**11, 3 * 10**11)),
+    "web": lambda rng, n: f"W{240000 + n:07d}",
+    "app": lambda rng, n: f"APP{510000 + n}",
+    "phone": lambda rng, n: f"TEL-{n:05d}",
+    "store-jingan": lambda rng, n: f"POS-JA-{n:05d}",
+    "partner-api": lambda rng, n: f"DIST-{7000 + n}",
+    "excel": lambda rng, n: f"GB-{n:04d}",
+}
 
 # What each step writes stamped with the present, for Command.backdate().
 STEP_WRITES = {
@@ -331,7 +343,68 @@ STEP_WRITES = {
     # The last parcel delivered collects cash on delivery.
     logistics.record_tracking_event: {"order", "events", "notifications", "payments"},
 }
-ORDER_STAMPS = ["confirmed_at", "picking_at", "packed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at"]
+# How backdate() moves what each kind of write above stamped with the present.
+MOVING = {
+    "order": moving_order_stamps(),
+    "events": moving("orders_orderevent", "created_at"),
+    "stock": moving("inventory_stockmovement", "created_at", of_order=""),
+    "allocations": moving(
+        "orders_allocation", "created_at", "line_id IN (SELECT id FROM orders_orderline WHERE order_id = %(order)s)"
+    ),
+    "payments": moving("orders_payment", "created_at"),
+    "refunds": moving("orders_refund", "requested_at"),
+    "notes": moving("orders_ordernote", "created_at"),
+    "notifications": moving("orders_notification", "created_at"),
+    "waves": moving(
+        "logistics_pickwave", "created_at", "id IN (SELECT wave_id FROM logistics_shipment WHERE order_id = %(order)s)"
+    ),
+    "shipments": moving("logistics_shipment", "created_at"),
+    "packed": moving("logistics_shipment", "packed_at"),
+    "shipped": moving("logistics_shipment", "shipped_at"),
+}
+
+
+@contextlib.contextmanager
+def task_log_quiet():
+    """The background tasks the demo runs at once (one per message) each log two lines at INFO;
+    while the demo loads, only their warnings and errors are shown."""
+    task_logger = logging.getLogger("django_tasks")
+    level = task_logger.level
+    task_logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        task_logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def commits_not_waiting_for_the_disk():
+    """What runs after the demo's one commit (each message sent, each rollup write) commits on its
+    own, thousands of times, and each commit waits for the disk (25 ms on a plain SSD). While the
+    demo loads it need not: SQLite writes ahead to a log it syncs only now and then (nothing is
+    lost unless the machine itself stops, and the file is never damaged), PostgreSQL commits
+    without waiting for its log. The database's own settings come back afterwards. Inside a caller's
+    transaction (the tests) nothing commits, and nothing changes."""
+    if connection.in_atomic_block or connection.vendor not in ("sqlite", "postgresql"):
+        yield
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            journal_mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            synchronous = cursor.execute("PRAGMA synchronous").fetchone()[0]
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            restore = [f"PRAGMA journal_mode = {journal_mode}", f"PRAGMA synchronous = {synchronous}"]
+        else:
+            cursor.execute("SHOW synchronous_commit")
+            restore = [f"SET synchronous_commit TO {cursor.fetchone()[0]}"]
+            cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for statement in restore:
+                cursor.execute(statement)
 
 
 @dataclass
@@ -382,23 +455,39 @@ class Command(BaseCommand):
         if self.already_seeded(plans):
             self.stdout.write("Demo data is already loaded; nothing changed.")
         else:
+            self.stdout.write("Loading the demo shop:")
             # The demo's customers are imaginary: their messages are sent into memory as the story
-            # is told, so the notification log is lived-in and no worker mails anyone later.
-            # What the services write in words (refund reasons, resolutions) is in the shop's language.
+            # is told, so the notification log is lived-in and no worker mails anyone later. DEBUG
+            # would keep every one of the demo's 80,000 queries (on SQLite quoting each with a query
+            # of its own) for a log nobody reads.
             with (
                 override_settings(
+                    DEBUG=False,
                     TASKS=IMMEDIATE_TASKS,
                     EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
                     SMS_BACKEND="orders.notifications.sms.LocmemSMSBackend",
                 ),
-                transaction.atomic(),
-                translation.override("zh-hans"),
+                task_log_quiet(),
+                commits_not_waiting_for_the_disk(),
             ):
                 self.load(plans)
-            Notification.objects.filter(sent_at__gte=self.started).update(sent_at=F("created_at"))
-            # The demo's timeline is moved into the past after the services counted it as today.
-            analytics.rebuild()
+            self.part("timeline", self.settle_timeline)
         self.summary()
+
+    def part(self, name, make):
+        """Make one part of the demo and say in one line what it made and how long that took."""
+        started = time.perf_counter()
+        made = make()
+        self.say(name, made, time.perf_counter() - started)
+
+    def say(self, name, made, seconds):
+        self.stdout.write(f"  {name + ':':<13}{made} ({seconds:.1f} s)")
+
+    def settle_timeline(self):
+        # The demo's timeline is moved into the past after the services counted it as today.
+        sent = Notification.objects.filter(sent_at__gte=self.started).update(sent_at=F("created_at"))
+        analytics.rebuild()
+        return f"{sent} messages dated when they were written, dashboard figures rebuilt for the past days"
 
     # --- what to make ---
 
@@ -541,17 +630,7 @@ class Command(BaseCommand):
         sequence = Counter()
         for plan in plans:
             sequence[plan.channel] += 1
-            n = sequence[plan.channel]
-            plan.channel_order_id = {
-                "tmall": lambda: str(self.rng.randrange(10**18, 10**19)),
-                "jd": lambda: str(self.rng.randrange(2 * 10**11, 3 * 10**11)),
-                "web": lambda: f"W{240000 + n:07d}",
-                "app": lambda: f"APP{510000 + n}",
-                "phone": lambda: f"TEL-{n:05d}",
-                "store-jingan": lambda: f"POS-JA-{n:05d}",
-                "partner-api": lambda: f"DIST-{7000 + n}",
-                "excel": lambda: f"GB-{n:04d}",
-            }[plan.channel]()
+            plan.channel_order_id = CHANNEL_ORDER_IDS[plan.channel](self.rng, sequence[plan.channel])
 
     def already_seeded(self, plans):
         return Order.objects.filter(channel__code=plans[0].channel, channel_order_id=plans[0].channel_order_id).exists()
@@ -559,37 +638,51 @@ class Command(BaseCommand):
     # --- making it ---
 
     def load(self, plans):
-        self.users = self.load_users()
-        self.load_shop()
-        self.stock_up()
-        self.load_blocklist()
-        IntakeSettings.current()
+        """Everything in one transaction, so a demo that stops halfway leaves nothing behind. What the
+        services leave until their commit (sending the messages, counting the dashboard's figures)
+        runs when it ends, and is the part called "commit"."""
         self.limit = self.started - timedelta(minutes=10)
         self.tracking_numbers = set()
         self.troubles_left = TROUBLED_SHIPMENTS
+        # What the services write in words (refund reasons, resolutions) is in the shop's language.
+        with transaction.atomic(), translation.override("zh-hans"):
+            self.part("users", self.load_users)
+            self.part("shop", self.load_shop)
+            self.part("stock", self.stock_up)
+            self.part("blocklist", self.load_blocklist)
+            IntakeSettings.current()
+            self.part("orders", lambda: self.play_all(plans))
+            self.part("after-sales", AfterSalesStory(self).tell)
+            committing = time.perf_counter()
+        sent = Notification.objects.filter(status=Notification.Status.SENT).count()
+        self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
+
+    def play_all(self, plans):
         for plan in plans:
             self.play(plan)
-        AfterSalesStory(self).tell()
+        parcels = Shipment.objects.exclude(shipped_at=None).count()
+        return f"{len(plans)} orders placed and followed through review, picking, packing and delivery; {parcels} parcels sent"
 
     def load_users(self):
-        users = {}
+        # The demo logins share one printed password, so they share its hash: making one takes most
+        # of a second, on purpose.
+        password = make_password(DEMO_PASSWORD)
+        self.users = {}
         for username, role, display_name in DEMO_USERS:
-            user, created = User.objects.get_or_create(
+            user, _created = User.objects.get_or_create(
                 username=username,
                 defaults={
                     "first_name": display_name,
                     "email": f"{username}@ordercycle.local",
                     "is_staff": True,
                     "is_superuser": role is None,
+                    "password": password,
                 },
             )
-            if created:
-                user.set_password(DEMO_PASSWORD)
-                user.save(update_fields=["password"])
             if role:
                 user.groups.add(Group.objects.get(name=role))
-            users[username] = user
-        return users
+            self.users[username] = user
+        return f"{len(self.users)} demo logins, one per role"
 
     def load_shop(self):
         self.warehouses = {
@@ -637,6 +730,10 @@ class Command(BaseCommand):
                 },
             )
         Product.objects.filter(created_at__gte=self.started).update(created_at=self.started - timedelta(days=90))
+        return (
+            f"{len(self.products)} products, {len(self.warehouses)} warehouses, {len(self.channels)} channels, "
+            f"{len(self.carriers)} carriers with {len(CARRIER_SERVICES)} services"
+        )
 
     def load_blocklist(self):
         entries = [
@@ -654,10 +751,10 @@ class Command(BaseCommand):
             for (province, city, district, street), reason in BLOCKED_ADDRESSES
         ]
         for entry in entries:
-            try:
+            # Already blocked by hand: keep that entry and its reason.
+            with contextlib.suppress(ValidationError):
                 blocklist.block_contact(**entry, actor=SYSTEM)
-            except ValidationError:
-                pass  # already blocked by hand: keep that entry and its reason
+        return f"{len(entries)} blocked phones and addresses"
 
     def stock_up(self):
         """Opening stock, booked as goods received so the ledger explains every unit."""
@@ -701,6 +798,8 @@ class Command(BaseCommand):
             stock_level_id=counted.pk, counted=counted.on_hand - 1, actor=receiver, reference="PD-0001"
         )
         StockMovement.objects.filter(created_at__gte=self.started).update(created_at=self.started - timedelta(days=40))
+        levels = StockLevel.objects.count()
+        return f"{levels} stock levels received as opening stock, one breakage written off, one count recorded"
 
     def play(self, plan):
         """Place the order and take it as far as its plan goes, through the services, as the demo staff."""
@@ -797,12 +896,11 @@ class Command(BaseCommand):
 
     def pack(self, order, moment):
         for shipment in order.shipments.filter(status=Shipment.Status.PENDING).order_by("pk"):
-            for line in shipment.lines.select_related("order_line"):
+            lines = list(shipment.lines.select_related("order_line__product"))
+            for line in lines:
                 for _unit in range(line.quantity):
                     logistics.pack_item(shipment.pk, line.order_line.sku, actor=self.users["warehouse"])
-            weight = sum(
-                (line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()), Decimal("0.2")
-            )
+            weight = sum((line.order_line.product.weight_kg * line.quantity for line in lines), Decimal("0.2"))
             self.at(
                 order,
                 moment,
@@ -874,36 +972,15 @@ class Command(BaseCommand):
         return result
 
     def backdate(self, order, moment, writes):
-        """Services stamp what they write with the present. Demo data only: move the rows this step
-        just wrote to the step's moment in the demo timeline, so timelines and reports look lived-in.
-        This is the one place outside the services that writes these tables directly."""
-        rows = {
-            "events": (OrderEvent.objects.filter(order=order), "created_at"),
-            "stock": (StockMovement.objects.all(), "created_at"),
-            "allocations": (Allocation.objects.filter(line__order=order), "created_at"),
-            "payments": (Payment.objects.filter(order=order), "created_at"),
-            "refunds": (Refund.objects.filter(order=order), "requested_at"),
-            "notes": (OrderNote.objects.filter(order=order), "created_at"),
-            "notifications": (Notification.objects.filter(order=order), "created_at"),
-            "waves": (PickWave.objects.filter(shipments__order=order), "created_at"),
-            "shipments": (Shipment.objects.filter(order=order), "created_at"),
-            "packed": (Shipment.objects.filter(order=order), "packed_at"),
-            "shipped": (Shipment.objects.filter(order=order), "shipped_at"),
-        }
-        for name in writes - {"order"}:
-            queryset, stamp = rows[name]
-            queryset.filter(**{f"{stamp}__gte": self.started}).update(**{stamp: moment})
+        """Move the rows this step just wrote to the step's moment in the demo timeline (demo/timeline.py),
+        so timelines and reports look lived-in."""
+        move([MOVING[name] for name in writes], moment=moment, started=self.started, order_id=order.pk)
         if "shipped" in writes:
             for shipment in Shipment.objects.filter(order=order, shipped_at=moment).select_related("service"):
                 days = shipment.service.transit_days if shipment.service else logistics.DEFAULT_TRANSIT_DAYS
                 Shipment.objects.filter(pk=shipment.pk).update(
                     expected_delivery_on=logistics.add_working_days(timezone.localdate(moment), days)
                 )
-        if "order" in writes:
-            stamps = Order.objects.values(*ORDER_STAMPS).get(pk=order.pk)
-            Order.objects.filter(pk=order.pk).update(
-                updated_at=moment, **{name: moment for name, value in stamps.items() if value and value >= self.started}
-            )
 
     def warehouses_to_ship_from(self, order):
         return list(

@@ -12,18 +12,16 @@ from aftersales import services as aftersales
 from aftersales.models import (
     Feedback,
     Outcome,
-    ReturnEvent,
     ReturnReason,
     ReturnRequest,
     Ticket,
-    TicketEvent,
-    TicketMessage,
 )
 from aftersales.services import tickets
 from aftersales.services.feedback import feedback_token, give_feedback
-from inventory.models import StockMovement
 from orders import services as orders
 from orders.models import Order, Refund
+
+from .timeline import move, moving
 
 Status = Order.Status
 Category, Severity = Ticket.Category, Ticket.Severity
@@ -63,6 +61,25 @@ TICKETS = [
 ROOT_CAUSE = "仓库同一库位混放了新旧两批货，旧批次存放时受潮"
 CORRECTIVE_ACTION = "旧批次全部下架隔离；库位按批次分开，入库时检查防潮包装"
 
+# What the after-sales services stamp with the present, moved after each step (demo/timeline.py).
+MOVING = [
+    moving(table, stamp, of_order="")
+    for table, stamps in [
+        (
+            "aftersales_returnrequest",
+            ["created_at", "approved_at", "received_at", "inspected_at", "resolved_at", "closed_at"],
+        ),
+        ("aftersales_returnevent", ["created_at"]),
+        ("aftersales_ticketevent", ["created_at"]),
+        ("aftersales_ticketmessage", ["created_at"]),
+        ("aftersales_feedback", ["created_at"]),
+        ("inventory_stockmovement", ["created_at"]),
+        ("orders_refund", ["requested_at", "approved_at", "settled_at"]),
+        ("aftersales_ticket", ["created_at", "resolved_at", "closed_at", "first_response_at"]),
+    ]
+    for stamp in stamps
+]
+
 
 class AfterSalesStory:
     def __init__(self, command):
@@ -75,6 +92,10 @@ class AfterSalesStory:
         self.play_returns()
         self.play_tickets()
         self.collect_ratings()
+        return (
+            f"{ReturnRequest.objects.count()} returns, {Ticket.objects.count()} complaint tickets, "
+            f"{Feedback.objects.count()} ratings, {Refund.objects.count()} refunds"
+        )
 
     # --- refunds owed for cancelled orders ---
 
@@ -277,18 +298,7 @@ class AfterSalesStory:
     def step(self, moment, service, *args, **kwargs):
         """Run one service, then move what it wrote stamped with the present to `moment`."""
         result = service(*args, **kwargs)
-        for model, stamps in [
-            (ReturnRequest, ["created_at", "approved_at", "received_at", "inspected_at", "resolved_at", "closed_at"]),
-            (ReturnEvent, ["created_at"]),
-            (TicketEvent, ["created_at"]),
-            (TicketMessage, ["created_at"]),
-            (Feedback, ["created_at"]),
-            (StockMovement, ["created_at"]),
-            (Refund, ["requested_at", "approved_at", "settled_at"]),
-            (Ticket, ["created_at", "resolved_at", "closed_at", "first_response_at"]),
-        ]:
-            for stamp in stamps:
-                model.objects.filter(**{f"{stamp}__gte": self.started}).update(**{stamp: moment})
+        move(MOVING, moment=moment, started=self.started)
         for ticket in Ticket.objects.filter(created_at=moment):
             Ticket.objects.filter(pk=ticket.pk).update(respond_by=tickets.response_deadline(moment, ticket.severity))
         return result
