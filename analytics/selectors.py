@@ -29,9 +29,9 @@ from core.permissions import Aftersales, Logistics
 from inventory.models import Product, Warehouse
 from logistics import selectors as logistics_selectors
 from logistics.models import Shipment
+from orders import selectors as order_selectors
 from orders.models import Channel, Order
 from orders.selectors import count_up_to
-from orders.templatetags import work_queues as order_work_queues
 
 from .models import (
     DailyHandling,
@@ -569,7 +569,7 @@ class Queue:
 
 def _counted_queue(label, records, url):
     """A queue of `records`, counted up to the cap."""
-    cap = order_work_queues.QUEUE_CAP
+    cap = order_selectors.QUEUE_CAP
     count = count_up_to(records, cap)
     return Queue(label, count, url, more=count > cap)
 
@@ -635,7 +635,7 @@ def ticket_queues(user: AbstractUser) -> list[Queue]:
 
 def work_queues(user: AbstractUser) -> list[Queue]:
     """Every queue that is this user's work, each with its count (up to the cap) and its filtered list."""
-    queues = [Queue(q["label"], q["count"], q["url"], q["more"]) for q in order_work_queues.order_queues(user)]
+    queues = [Queue(q["label"], q["count"], q["url"], q["more"]) for q in order_selectors.order_work_queues(user)]
     return queues + shipment_queues(user) + return_queues(user) + ticket_queues(user)
 
 

@@ -8,19 +8,25 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.permissions import Orders
 from inventory.models import Warehouse
 
 from .models import ZERO, Allocation, Channel, Notification, Order, OrderLine, Payment, PaymentMethod, Refund
 from .services.phones import normalize_phone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
 
 ORDER_NUMBER = re.compile(r"^OC\d{6}-\d+$", re.IGNORECASE)
 PHONE_LIKE = re.compile(r"^\+?[\d\s()-]{5,}$")
@@ -427,3 +433,77 @@ def payment_mismatches(
             )
         )
     return found
+
+
+QUEUE_CAP = 999
+# The front page's work queues: (label, permission that makes it this user's work, the orders,
+# where to work on them).
+QUEUES = [
+    (
+        _("Held for review"),
+        Orders.REVIEW_ORDER,
+        lambda: orders_in_status(Order.Status.ON_HOLD),
+        lambda: reverse("admin:orders_heldorder_changelist"),
+    ),
+    (
+        _("Confirmed, to pick"),
+        Orders.PICK_ORDER,
+        lambda: orders_in_status(Order.Status.CONFIRMED),
+        lambda: _order_list(status__exact=Order.Status.CONFIRMED),
+    ),
+    (
+        _("Being picked, to pack"),
+        Orders.PICK_ORDER,
+        lambda: orders_in_status(Order.Status.PICKING),
+        lambda: _order_list(status__exact=Order.Status.PICKING),
+    ),
+    (
+        _("Packed, to dispatch"),
+        Orders.DISPATCH_ORDER,
+        lambda: orders_in_status(Order.Status.PACKED),
+        lambda: _order_list(status__exact=Order.Status.PACKED),
+    ),
+    (
+        _("Partially shipped, rest to dispatch"),
+        Orders.DISPATCH_ORDER,
+        lambda: orders_in_status(Order.Status.PARTIALLY_SHIPPED),
+        lambda: _order_list(status__exact=Order.Status.PARTIALLY_SHIPPED),
+    ),
+    (
+        _("Delivered, to complete"),
+        Orders.COMPLETE_ORDER,
+        lambda: orders_in_status(Order.Status.DELIVERED),
+        lambda: _order_list(status__exact=Order.Status.DELIVERED),
+    ),
+    (
+        _("Refunds to approve"),
+        Orders.APPROVE_REFUND,
+        lambda: refunds_in_status(Refund.Status.REQUESTED),
+        lambda: _refund_list(status__exact=Refund.Status.REQUESTED),
+    ),
+    (
+        _("Approved refunds to pay"),
+        Orders.APPROVE_REFUND,
+        lambda: refunds_in_status(Refund.Status.APPROVED),
+        lambda: _refund_list(status__exact=Refund.Status.APPROVED),
+    ),
+]
+
+
+def _order_list(**filters: str) -> str:
+    return reverse("admin:orders_order_changelist") + "?" + urlencode(filters)
+
+
+def _refund_list(**filters: str) -> str:
+    return reverse("admin:orders_refund_changelist") + "?" + urlencode(filters)
+
+
+def order_work_queues(user: AbstractBaseUser) -> list[dict[str, Any]]:
+    """The order queues that are this user's work, for the console's front page: label, count (up
+    to QUEUE_CAP + 1), more, url."""
+    queues = []
+    for label, permission, orders, url in QUEUES:
+        if user.has_perm(permission):
+            count = count_up_to(orders(), QUEUE_CAP)
+            queues.append({"label": label, "count": count, "more": count > QUEUE_CAP, "url": url()})
+    return queues

@@ -914,7 +914,7 @@ def test_front_page_queue_links_to_the_filtered_order_list(client, level):
 
 
 def test_front_page_counts_stop_at_the_cap(client, level, monkeypatch):
-    monkeypatch.setattr("orders.templatetags.work_queues.QUEUE_CAP", 2)
+    monkeypatch.setattr("orders.selectors.QUEUE_CAP", 2)
     for _ in range(4):
         new_order(level.product)
     signed_in(client, "Warehouse operator")

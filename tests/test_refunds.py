@@ -14,7 +14,7 @@ from core.actors import SYSTEM
 from core.transitions import TransitionRefused
 from orders import services as orders
 from orders.models import Order, Refund
-from orders.templatetags.work_queues import order_queues
+from orders.selectors import order_work_queues
 from tests.factories import ProductFactory, WarehouseFactory, place, staff, stock
 
 pytestmark = pytest.mark.django_db
@@ -535,8 +535,8 @@ def test_the_front_page_queues_refunds_to_approve_and_to_pay_for_finance(client,
     approved = one_refund(paid_order, "20.00", finance)
     orders.approve_refund(approved.pk, actor=finance)
 
-    finance_queues = {queue["label"]: (queue["count"], queue["url"]) for queue in order_queues(finance)}
-    service_queues = {str(queue["label"]) for queue in order_queues(staff("Customer service"))}
+    finance_queues = {queue["label"]: (queue["count"], queue["url"]) for queue in order_work_queues(finance)}
+    service_queues = {str(queue["label"]) for queue in order_work_queues(staff("Customer service"))}
 
     assert finance_queues["Refunds to approve"] == (1, f"{REFUND_LIST}?status__exact=requested")
     assert finance_queues["Approved refunds to pay"] == (1, f"{REFUND_LIST}?status__exact=approved")

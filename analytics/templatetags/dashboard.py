@@ -3,7 +3,7 @@
 from django import template
 from django.urls import reverse
 
-from orders.templatetags import work_queues as order_work_queues
+from orders import selectors as order_selectors
 
 from .. import dashboard, selectors
 from ..forms import DashboardFilterForm, default_filters
@@ -14,7 +14,7 @@ register = template.Library()
 @register.inclusion_tag("admin/analytics/work_queues.html", takes_context=True)
 def all_work_queues(context):
     """The queues that are this user's work, from every app."""
-    return {"queues": selectors.work_queues(context["request"].user), "cap": order_work_queues.QUEUE_CAP}
+    return {"queues": selectors.work_queues(context["request"].user), "cap": order_selectors.QUEUE_CAP}
 
 
 @register.inclusion_tag("admin/analytics/dashboard.html", takes_context=True)
