@@ -82,7 +82,7 @@ def stock(product, warehouse, quantity, *, bin_location=""):
 
 
 def staff(role=None, username=None, **extra):
-    """A staff user in the named role group (DESIGN.md's roles), or a superuser with role None."""
+    """A staff user in the named role group (docs/architecture.md, "Who uses it"), or a superuser with role None."""
     username = username or f"{(role or 'admin').lower().replace(' ', '_')}_{User.objects.count() + 1}"
     if role is None:
         return User.objects.create_superuser(username=username, password="pw", **extra)

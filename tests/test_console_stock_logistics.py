@@ -1,5 +1,5 @@
 """The stock, shipping and order-setup pages of the console, driven through the Django test client
-as the staff roles of DESIGN.md use them."""
+as the staff roles of docs/architecture.md ("Who uses it") use them."""
 
 import pytest
 from django.template import Context, Template

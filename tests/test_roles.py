@@ -1,4 +1,4 @@
-"""The staff roles of DESIGN.md: created on migrate with their permissions, and enforced by the
+"""The staff roles of docs/architecture.md ("Who uses it"): created on migrate with their permissions, and enforced by the
 services themselves, whatever screen calls them."""
 
 from decimal import Decimal
