@@ -1,6 +1,7 @@
 """OrderCycle settings: everything that differs between machines comes from the environment."""
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -16,12 +17,36 @@ def env_bool(name, default):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def refuse_to_start(message):
+    """A setting a production server cannot do without: say so in one line (no traceback) and stop
+    every command, worker and app server that loads these settings."""
+    sys.stderr.write(f"ImproperlyConfigured: {message}\n")
+    raise SystemExit(1)
+
+
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-only-insecure-key-set-SECRET_KEY-in-production" if DEBUG else None)
 if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
+    refuse_to_start("SECRET_KEY must be set when DEBUG is off (a long random string, kept secret).")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+# HTTPS (README, "Running in production"): with DEBUG off every one of these is on unless the
+# environment turns it off, so a production server that forgets them is safe rather than open.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Behind a proxy that ends TLS, the header it sets to say the request came over HTTPS, as
+# "HEADER,value" (SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https). Only when the proxy always
+# sets it: trusted otherwise, a client could claim HTTPS itself.
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    header, _comma, value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+    if not value.strip():
+        refuse_to_start("SECURE_PROXY_SSL_HEADER must be HEADER,value, such as HTTP_X_FORWARDED_PROTO,https.")
+    SECURE_PROXY_SSL_HEADER = (header.strip(), value.strip())
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -191,6 +216,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["config.schema.only_the_api"],
+    # Several models have a "status"; named here, each keeps its own enum in the schema (left to
+    # itself, drf-spectacular gave payments the orders' payment statuses).
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "PaymentStatusEnum": "orders.models.Order.PaymentStatus",
+        "PaymentMethodEnum": "orders.models.PaymentMethod",
+        "PaymentRecordStatusEnum": "orders.models.Payment.Status",
+        "ShipmentStatusEnum": "logistics.models.Shipment.Status",
+        "TrackingEventStatusEnum": "logistics.models.TrackingEvent.Status",
+        "ReturnStatusEnum": "aftersales.models.ReturnRequest.Status",
+        "ReturnReasonEnum": "aftersales.models.ReturnReason",
+        "OutcomeEnum": "aftersales.models.Outcome",
+        "RefundStatusEnum": "orders.models.Refund.Status",
+    },
 }
 
 # Order imports with more rows than this, and exports above EXPORT_BACKGROUND_ABOVE_ROWS, run in the worker.
