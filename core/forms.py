@@ -46,6 +46,7 @@ class ConsoleAuthenticationForm(AdminAuthenticationForm):
         **AdminAuthenticationForm.error_messages,
         "otp_required": _("Enter the six-digit code your authenticator app shows for OrderCycle."),
         "otp_invalid": _("This code does not match. Type the six digits the app shows now."),
+        "otp_throttled": _("Too many wrong codes just now: wait a few seconds, then type the code the app shows."),
     }
 
     def clean(self):
@@ -55,12 +56,13 @@ class ConsoleAuthenticationForm(AdminAuthenticationForm):
         if not devices:
             return cleaned
         token = "".join((cleaned.get("otp_token") or "").split())
-        device = next((d for d in devices if token and d.verify_is_allowed()[0] and d.verify_token(token)), None)
+        allowed = [d for d in devices if d.verify_is_allowed()[0]]
+        device = next((d for d in allowed if token and d.verify_token(token)), None)
         if device is None:
             user_login_failed.send(
                 sender=type(self), credentials={"username": user.get_username()}, request=self.request
             )
-            code = "otp_invalid" if token else "otp_required"
+            code = "otp_required" if not token else "otp_invalid" if allowed else "otp_throttled"
             raise ValidationError(self.error_messages[code], code=code)
         # django-otp keeps the device in the session when the admin's login view signs the user in.
         user.otp_device = device

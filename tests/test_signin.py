@@ -146,7 +146,8 @@ def test_without_an_authenticator_app_the_password_alone_signs_in(client):
     assert sign_in(client, "carol").status_code == 302
 
 
-def test_staff_set_up_an_authenticator_app_by_confirming_a_code(client):
+def test_staff_set_up_an_authenticator_app_by_confirming_a_code(client, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
     user = staff("Customer service", username="carol")
     client.force_login(user)
 
@@ -222,3 +223,14 @@ def test_others_may_turn_two_step_sign_in_off(client):
     client.post("/admin/two-factor/", {"action": "turn_off"})
 
     assert not TOTPDevice.objects.filter(user=user).exists()
+
+
+def test_a_code_typed_right_after_a_wrong_one_is_asked_again_after_a_pause(client):
+    user = staff("Customer service", username="carol")
+    device = device_for(user)
+    sign_in(client, "carol", code="000000" if code_of(device) != "000000" else "111111")
+
+    response = sign_in(client, "carol", code=code_of(device))
+
+    assert "wait a few seconds" in response.content.decode()
+    assert not signed_in(client)
