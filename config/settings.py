@@ -169,9 +169,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
-# The address axes counts is REMOTE_ADDR; behind a proxy, a dotted path to a function of the
-# request that returns the client's address as the proxy reports it.
-AXES_CLIENT_IP_CALLABLE = os.environ.get("AXES_CLIENT_IP_CALLABLE") or None
+# The client's address for sign-in lockouts and tracking limits is REMOTE_ADDR; behind a proxy,
+# the request header the proxy sets to the client's address (CLIENT_IP_HEADER=HTTP_X_REAL_IP).
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
+AXES_CLIENT_IP_CALLABLE = "core.clients.client_address"
 # Two-step sign-in (django-otp, TOTP): anyone may set up an authenticator app; with OTP_REQUIRED on
 # (the default when DEBUG is off) superusers and the roles in OTP_REQUIRED_FOR_ROLES must.
 OTP_REQUIRED = env_bool("OTP_REQUIRED", not DEBUG)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from core.clients import client_address
 from orders.models import Order
 
 from . import services
@@ -25,12 +26,6 @@ PROGRESS = [
     ("delivered_at", gettext_lazy("Delivered")),
     ("completed_at", gettext_lazy("Completed")),
 ]
-
-
-def client_address(request):
-    """Who is asking, for counting failed guesses. REMOTE_ADDR is the client only when the app is
-    reached directly; behind a proxy or load balancer it is the proxy's address (see README)."""
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def masked_name(name):

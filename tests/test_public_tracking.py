@@ -229,3 +229,15 @@ def test_a_parcel_still_being_packed_shows_no_tracking_number_yet(client, produc
     (parcel,) = response.context["parcels"]
     assert (str(parcel["status"]), parcel["tracking_number"]) == ("Being prepared", "")
     assert "SF-NOT-YET" not in response.content.decode()
+
+
+def test_behind_a_proxy_guesses_are_counted_per_client_the_proxy_names(client, order, product, settings):
+    settings.CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    for attempt in range(public_tracking.MAX_FAILED_LOOKUPS_PER_CLIENT):
+        look_up(client, f"OC000000-{attempt:06d}", "1111", address="10.0.0.1", HTTP_X_REAL_IP="203.0.113.9")
+
+    refused = look_up(client, order.number, "5678", address="10.0.0.1", HTTP_X_REAL_IP="203.0.113.9")
+    customer = look_up(client, order.number, "5678", address="10.0.0.1", HTTP_X_REAL_IP="198.51.100.4")
+
+    assert refused.status_code == 429
+    assert customer.status_code == 200 and "王*" in customer.content.decode()

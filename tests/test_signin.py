@@ -234,3 +234,22 @@ def test_a_code_typed_right_after_a_wrong_one_is_asked_again_after_a_pause(clien
 
     assert "wait a few seconds" in response.content.decode()
     assert not signed_in(client)
+
+
+def test_behind_a_proxy_lockouts_count_the_address_the_proxy_names(client, settings):
+    settings.CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    staff("Customer service", username="carol")
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(
+            LOGIN,
+            {"username": f"guess{attempt}", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_REAL_IP="198.51.100.9",
+        )
+
+    elsewhere = client.post(
+        LOGIN, {"username": "carol", "password": "pw"}, REMOTE_ADDR="10.0.0.1", HTTP_X_REAL_IP="192.0.2.10"
+    )
+
+    assert elsewhere.status_code == 302
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.9"}
