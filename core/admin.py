@@ -28,6 +28,10 @@ def two_factor_view(request):
     or see that it is on and, where the role allows, turn it off."""
     user = request.user
     devices = signin.confirmed_devices(user)
+    if devices and not user.is_verified() and request.method == "POST":
+        # Only a session signed in with a code may replace or remove the app.
+        messages.error(request, _("Sign in again with a code from your app to change two-step sign-in."))
+        return redirect("two-factor")
     form = TwoFactorConfirmForm(request.POST or None)
     if request.method == "POST" and request.POST.get("action") == "turn_off":
         try:

@@ -106,16 +106,15 @@ class TwoFactorRequiredMiddleware:
             user is not None
             and user.is_authenticated
             and request.path.startswith(reverse("admin:index"))
-            and request.path not in self._open_paths()
+            and request.path != reverse("admin:logout")
             and not user.is_verified()
             and requires_two_factor(user)
         ):
+            # With an app already set up, even the set-up page needs a session signed in with a
+            # code: otherwise a stolen password could replace the app.
             if confirmed_devices(user):
                 logout(request)
                 return HttpResponseRedirect(f"{reverse('admin:login')}?{urlencode({'next': request.get_full_path()})}")
-            return HttpResponseRedirect(reverse("two-factor"))
+            if request.path not in {reverse("two-factor"), reverse("admin:jsi18n")}:
+                return HttpResponseRedirect(reverse("two-factor"))
         return self.get_response(request)
-
-    @staticmethod
-    def _open_paths():
-        return {reverse("two-factor"), reverse("admin:logout"), reverse("admin:jsi18n")}

@@ -216,9 +216,9 @@ def test_a_role_that_must_use_codes_cannot_turn_them_off(client, otp_required):
 
 
 def test_others_may_turn_two_step_sign_in_off(client):
-    user = staff("Customer service")
-    device_for(user)
-    client.force_login(user)
+    user = staff("Customer service", username="carol")
+    device = device_for(user)
+    sign_in(client, "carol", code=code_of(device))
 
     client.post("/admin/two-factor/", {"action": "turn_off"})
 
@@ -253,3 +253,26 @@ def test_behind_a_proxy_lockouts_count_the_address_the_proxy_names(client, setti
 
     assert elsewhere.status_code == 302
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.9"}
+
+
+def test_a_session_signed_in_without_a_code_cannot_replace_or_remove_the_app(client):
+    user = staff("Customer service")
+    device = device_for(user)
+    client.force_login(user)
+
+    replaced = client.post("/admin/two-factor/", {"token": "123456"}, follow=True)
+    removed = client.post("/admin/two-factor/", {"action": "turn_off"}, follow=True)
+
+    assert "Sign in again with a code" in replaced.content.decode()
+    assert "Sign in again with a code" in removed.content.decode()
+    assert list(TOTPDevice.objects.filter(user=user)) == [device]
+
+
+def test_with_otp_required_an_unverified_session_with_an_app_cannot_even_open_the_set_up_page(client, otp_required):
+    manager = staff("Manager")
+    device_for(manager)
+    client.force_login(manager)
+
+    response = client.get("/admin/two-factor/?again=1")
+
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
