@@ -91,6 +91,8 @@ def test_the_console_and_public_pages_keep_the_content_security_policy(browser, 
         f"/admin/auth/user/{admin.pk}/change/",
         "/admin/auth/group/add/",
         "/admin/axes/accessattempt/",
+        "/admin/axes/accesslog/",
+        "/admin/otp_totp/totpdevice/",
         reverse("two-factor"),
     ]:
         browsing.visit(url)
