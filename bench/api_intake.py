@@ -87,6 +87,8 @@ class Server:
             "DEBUG": "0",
             "SECRET_KEY": "api-intake-benchmark",
             "ALLOWED_HOSTS": HOST,
+            # Plain HTTP on a local port: production's redirect to HTTPS would answer every request.
+            "SECURE_SSL_REDIRECT": "false",
             # Every request still passes the rate limit (and pays for it); only the limit is lifted.
             "API_CHANNEL_RATE": "100000000/minute",
             "LOG_LEVEL": "WARNING",

@@ -1,9 +1,12 @@
 """OrderCycle settings: everything that differs between machines comes from the environment."""
 
 import os
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -16,12 +19,36 @@ def env_bool(name, default):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def refuse_to_start(message):
+    """A setting a production server cannot do without: say so in one line (no traceback) and stop
+    every command, worker and app server that loads these settings."""
+    sys.stderr.write(f"ImproperlyConfigured: {message}\n")
+    raise SystemExit(1)
+
+
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-only-insecure-key-set-SECRET_KEY-in-production" if DEBUG else None)
 if not SECRET_KEY:
-    raise RuntimeError("SECRET_KEY must be set when DEBUG is off.")
+    refuse_to_start("SECRET_KEY must be set when DEBUG is off (a long random string, kept secret).")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
+# HTTPS (README, "Running in production"): with DEBUG off every one of these is on unless the
+# environment turns it off, so a production server that forgets them is safe rather than open.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Behind a proxy that ends TLS, the header it sets to say the request came over HTTPS, as
+# "HEADER,value" (SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https). Only when the proxy always
+# sets it: trusted otherwise, a client could claim HTTPS itself.
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    header, _comma, value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+    if not value.strip():
+        refuse_to_start("SECURE_PROXY_SSL_HEADER must be HEADER,value, such as HTTP_X_FORWARDED_PROTO,https.")
+    SECURE_PROXY_SSL_HEADER = (header.strip(), value.strip())
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,6 +59,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_filters",
     "django_tasks",
     "django_tasks_db",
@@ -55,8 +86,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "core.signin.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -71,6 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -122,6 +159,43 @@ STORAGES = {
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 LOGIN_URL = "admin:login"
+
+# Sign-in and security (docs/architecture.md, "Sign-in and security").
+# django-axes counts failed console sign-ins and locks out a username, and separately an address,
+# after AXES_FAILURE_LIMIT failures until AXES_COOLOFF_MINUTES pass or a manager unlocks it.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# The client's address for sign-in lockouts and tracking limits is REMOTE_ADDR; behind a proxy,
+# the request header the proxy sets to the client's address (CLIENT_IP_HEADER=HTTP_X_REAL_IP).
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
+AXES_CLIENT_IP_CALLABLE = "core.clients.client_address"
+# Two-step sign-in (django-otp, TOTP): anyone may set up an authenticator app; with OTP_REQUIRED on
+# (the default when DEBUG is off) superusers and the roles in OTP_REQUIRED_FOR_ROLES must.
+OTP_REQUIRED = env_bool("OTP_REQUIRED", not DEBUG)
+OTP_REQUIRED_FOR_ROLES = [
+    role.strip() for role in os.environ.get("OTP_REQUIRED_FOR_ROLES", "Manager,Finance").split(",") if role.strip()
+]
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "OrderCycle")
+# Content-Security-Policy (django-csp): the app's own scripts, styles and images only; a script or
+# style written into a page needs the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    }
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orders@ordercycle.local")
@@ -191,6 +265,21 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["config.schema.only_the_api"],
+    # Several models have a "status"; named here, each keeps its own enum in the schema (left to
+    # itself, drf-spectacular gave payments the orders' payment statuses).
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "PaymentStatusEnum": "orders.models.Order.PaymentStatus",
+        "PaymentMethodEnum": "orders.models.PaymentMethod",
+        "PaymentRecordStatusEnum": "orders.models.Payment.Status",
+        "ShipmentStatusEnum": "logistics.models.Shipment.Status",
+        "TrackingEventStatusEnum": "logistics.models.TrackingEvent.Status",
+        "ReturnStatusEnum": "aftersales.models.ReturnRequest.Status",
+        "ReturnReasonEnum": "aftersales.models.ReturnReason",
+        "OutcomeEnum": "aftersales.models.Outcome",
+        "RefundStatusEnum": "orders.models.Refund.Status",
+    },
 }
 
 # Order imports with more rows than this, and exports above EXPORT_BACKGROUND_ABOVE_ROWS, run in the worker.

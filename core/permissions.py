@@ -100,7 +100,18 @@ class Analytics:
     VIEW_DASHBOARD = "analytics.view_dashboard"
 
 
-PERMISSIONS_OF_APPS = (Inventory, Orders, Logistics, Aftersales, Analytics)
+class Security:
+    """Sign-in protection (django-axes lockouts, django-otp devices); docs/architecture.md,
+    "Sign-in and security"."""
+
+    VIEW_ACCESSATTEMPT = "axes.view_accessattempt"
+    DELETE_ACCESSATTEMPT = "axes.delete_accessattempt"
+    VIEW_ACCESSLOG = "axes.view_accesslog"
+    VIEW_TOTPDEVICE = "otp_totp.view_totpdevice"
+    DELETE_TOTPDEVICE = "otp_totp.delete_totpdevice"
+
+
+PERMISSIONS_OF_APPS = (Inventory, Orders, Logistics, Aftersales, Analytics, Security)
 
 
 def declared() -> Iterator[str]:

@@ -7,7 +7,7 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
-from .permissions import Aftersales, Inventory, Logistics, Orders
+from .permissions import Aftersales, Inventory, Logistics, Orders, Security
 
 VIEW_ORDERS = [
     Orders.VIEW_ORDER,
@@ -90,6 +90,14 @@ ROLES = {
 }
 MANAGER = "Manager"
 MANAGED_APPS = ("inventory", "orders", "logistics", "aftersales", "analytics")
+# Managers see sign-in lockouts and lift them, and reset a colleague's lost authenticator.
+MANAGER_SECURITY = [
+    Security.VIEW_ACCESSATTEMPT,
+    Security.DELETE_ACCESSATTEMPT,
+    Security.VIEW_ACCESSLOG,
+    Security.VIEW_TOTPDEVICE,
+    Security.DELETE_TOTPDEVICE,
+]
 
 # Group names are data; these make them translatable where the console shows them.
 ROLE_LABELS = {
@@ -125,3 +133,4 @@ def ensure_roles(sender, using="default", **kwargs):
         group.permissions.add(*permissions(perms))
     manager, _created = Group.objects.using(using).get_or_create(name=MANAGER)
     manager.permissions.add(*Permission.objects.using(using).filter(content_type__app_label__in=MANAGED_APPS))
+    manager.permissions.add(*permissions(MANAGER_SECURITY))

@@ -59,6 +59,12 @@ def code128_svg(text, *, height_mm=BAR_HEIGHT_MM):
     svg.setAttribute("role", "img")
     svg.setAttribute("aria-label", text)
     for rect in svg.getElementsByTagName("rect"):
+        # The writer colours each bar with a style attribute, which the Content-Security-Policy
+        # refuses (docs/architecture.md, "Sign-in and security"); SVG's fill attribute is no style.
+        declarations = dict(part.split(":", 1) for part in rect.getAttribute("style").split(";") if ":" in part)
+        rect.removeAttribute("style")
+        if "fill" in declarations:
+            rect.setAttribute("fill", declarations["fill"].strip())
         for name in SIZE_ATTRIBUTES:
             if rect.getAttribute(name).endswith("mm"):
                 rect.setAttribute(name, rect.getAttribute(name).removesuffix("mm"))

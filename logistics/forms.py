@@ -130,3 +130,16 @@ class TrackingLookupForm(forms.Form):
             "invalid": _("Enter four digits."),
         },
     )
+
+    def __init__(self, *args, whole_phone=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if whole_phone:
+            # Asked once the order number has been guessed at too often; see
+            # logistics.services.public_tracking.
+            del self.fields["phone_last_four"]
+            self.fields["phone_whole"] = forms.CharField(
+                label=_("Whole phone number"),
+                max_length=32,
+                widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+                error_messages={"required": _("Enter the whole phone number the order was placed with.")},
+            )

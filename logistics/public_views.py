@@ -1,7 +1,8 @@
 """The public tracking page: a customer (who has no account) gives the order number and the last
 four digits of the phone number and sees how far the order has come and where each parcel is.
 Nothing personal is shown beyond a masked name and the city; a wrong guess and an unknown order
-get the same answer, and guessing is slowed down by logistics.services.look_up_order_for_tracking."""
+get the same answer, and guessing is slowed down by logistics.services.look_up_order_for_tracking
+(docs/architecture.md, "Sign-in and security")."""
 
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from core.clients import client_address
 from orders.models import Order
 
 from . import services
@@ -24,12 +26,6 @@ PROGRESS = [
     ("delivered_at", gettext_lazy("Delivered")),
     ("completed_at", gettext_lazy("Completed")),
 ]
-
-
-def client_address(request):
-    """Who is asking, for counting failed guesses. REMOTE_ADDR is the client only when the app is
-    reached directly; behind a proxy or load balancer it is the proxy's address (see README)."""
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def masked_name(name):
@@ -73,17 +69,22 @@ def track(request):
     if request.method == "GET":
         form = TrackingLookupForm(initial={"order": request.GET.get("order", "")[:24]})
         return TemplateResponse(request, "logistics/track.html", {"form": form})
-    form = TrackingLookupForm(request.POST)
+    whole_phone = "phone_whole" in request.POST
+    form = TrackingLookupForm(request.POST, whole_phone=whole_phone)
     if not form.is_valid():
-        return TemplateResponse(request, "logistics/track.html", {"form": form})
+        return TemplateResponse(request, "logistics/track.html", {"form": form, "whole_phone": whole_phone})
     result = services.look_up_order_for_tracking(
         order_number=form.cleaned_data["order"],
-        phone_suffix=form.cleaned_data["phone_last_four"],
+        phone_suffix=form.cleaned_data.get("phone_last_four", ""),
+        phone_whole=form.cleaned_data.get("phone_whole", ""),
         client=client_address(request),
     )
     # Asked again with the order number kept: the digits are part of someone's phone number and are
     # not written back into the page.
-    retry = TrackingLookupForm(initial={"order": form.cleaned_data["order"]})
+    whole_phone = whole_phone or result.needs_whole_phone
+    retry = TrackingLookupForm(initial={"order": form.cleaned_data["order"]}, whole_phone=whole_phone)
+    if result.needs_whole_phone:
+        return TemplateResponse(request, "logistics/track.html", {"form": retry, "whole_phone": True})
     if result.blocked_until is not None:
         wait_seconds = max(int((result.blocked_until - timezone.now()).total_seconds()), 1)
         context = {"form": retry, "blocked_until": timezone.localtime(result.blocked_until)}
@@ -91,7 +92,8 @@ def track(request):
             request, "logistics/track.html", context, status=429, headers={"Retry-After": str(wait_seconds)}
         )
     if result.order is None:
-        return TemplateResponse(request, "logistics/track.html", {"form": retry, "not_found": NOT_FOUND})
+        context = {"form": retry, "not_found": NOT_FOUND, "whole_phone": whole_phone}
+        return TemplateResponse(request, "logistics/track.html", context)
     order = result.order
     return TemplateResponse(
         request,

@@ -583,14 +583,18 @@ def order_for_tracking(order_id: int) -> Order:
     return Order.objects.prefetch_related(Prefetch("shipments", queryset=parcels)).get(pk=order_id)
 
 
-def failed_lookup_times(
-    *, since: datetime, limit: int, client: str | None = None, order_number: str | None = None
-) -> list[datetime]:
+def failed_lookup_times(*, since: datetime, limit: int, client: str, order_number: str | None = None) -> list[datetime]:
     """When the latest failed tracking-page attempts (at most `limit`, newest first) since a time
-    were made, from one client or for one order number."""
-    recent = TrackingLookup.objects.filter(created_at__gte=since)
-    recent = recent.filter(client=client) if client is not None else recent.filter(order_number=order_number)
+    were made from one client, on any order or on one order number."""
+    recent = TrackingLookup.objects.filter(created_at__gte=since, client=client)
+    if order_number is not None:
+        recent = recent.filter(order_number=order_number)
     return list(recent.order_by("-created_at").values_list("created_at", flat=True)[:limit])
+
+
+def failed_lookup_count(*, since: datetime, order_number: str) -> int:
+    """How many failed tracking-page attempts on one order number, from any client, since a time."""
+    return TrackingLookup.objects.filter(created_at__gte=since, order_number=order_number).count()
 
 
 # Packing

@@ -39,7 +39,7 @@ def modules_drawn(svg):
     width = float(root.getAttribute("viewBox").split()[2])
     modules = ["0"] * round((width - 2 * QUIET_ZONE_MM) / MODULE_WIDTH_MM)
     for rect in root.getElementsByTagName("rect"):
-        if "black" not in rect.getAttribute("style"):
+        if rect.getAttribute("fill") != "black":
             continue
         start = round((float(rect.getAttribute("x")) - QUIET_ZONE_MM) / MODULE_WIDTH_MM)
         for offset in range(round(float(rect.getAttribute("width")) / MODULE_WIDTH_MM)):
@@ -100,6 +100,16 @@ def test_the_svg_is_inline_markup_that_scales_and_names_its_value():
     assert root.getAttribute("width").endswith("mm")
     assert not root.getElementsByTagName("text")
     assert 'id="' not in svg
+
+
+def test_the_svg_colours_its_bars_without_style_attributes_which_the_content_security_policy_refuses():
+    svg = code128_svg("OC260105-000042")
+
+    assert "style=" not in svg
+    assert {rect.getAttribute("fill") for rect in minidom.parseString(svg).getElementsByTagName("rect")} == {
+        "white",
+        "black",
+    }
 
 
 def test_text_code_128_cannot_carry_gets_no_barcode():

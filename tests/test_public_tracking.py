@@ -44,8 +44,11 @@ def order(product):
     return order
 
 
-def look_up(client, number, digits, address="203.0.113.7", **headers):
-    return client.post(URL, {"order": number, "phone_last_four": digits}, REMOTE_ADDR=address, **headers)
+def look_up(client, number, digits, address="203.0.113.7", phone_whole=None, **headers):
+    data = {"order": number, "phone_last_four": digits}
+    if phone_whole is not None:
+        data = {"order": number, "phone_whole": phone_whole}
+    return client.post(URL, data, REMOTE_ADDR=address, **headers)
 
 
 def without_csrf(content):
@@ -123,24 +126,62 @@ def test_wrong_guesses_are_recorded_per_client_and_order_number(client, order):
     assert (lookup.client, lookup.order_number) == ("198.51.100.1", order.number)
 
 
-def test_after_too_many_wrong_guesses_for_an_order_even_the_right_ending_is_refused_until_the_window_passes(
-    client, order, product
-):
-    for attempt in range(public_tracking.MAX_FAILED_LOOKUPS_PER_ORDER):
+def test_wrong_guesses_from_other_addresses_never_lock_the_customer_out_of_their_order(client, order, product):
+    for attempt in range(3 * public_tracking.MAX_FAILED_LOOKUPS_PER_CLIENT_AND_ORDER):
         look_up(client, order.number, f"{attempt:04d}", address=f"192.0.2.{attempt}")
 
-    refused = look_up(client, order.number, "5678", address="192.0.2.200")
+    customer = look_up(client, order.number, "5678", address="198.51.100.20", phone_whole=PHONE)
+
+    assert customer.status_code == 200
+    assert "王*" in customer.content.decode()
+
+
+def test_after_too_many_wrong_guesses_on_one_order_that_client_is_refused_for_that_order_until_the_window_passes(
+    client, order, product
+):
+    for attempt in range(public_tracking.MAX_FAILED_LOOKUPS_PER_CLIENT_AND_ORDER):
+        look_up(client, order.number, f"{attempt:04d}", address="192.0.2.1")
+
+    refused = look_up(client, order.number, "5678", address="192.0.2.1")
 
     assert refused.status_code == 429
     assert "Too many attempts" in refused.content.decode()
     assert int(refused["Retry-After"]) > 0
     assert_reveals_nothing(refused, order, product)
-    assert TrackingLookup.objects.count() == public_tracking.MAX_FAILED_LOOKUPS_PER_ORDER
+    assert TrackingLookup.objects.count() == public_tracking.MAX_FAILED_LOOKUPS_PER_CLIENT_AND_ORDER
 
     TrackingLookup.objects.update(
         created_at=timezone.now() - public_tracking.TRACKING_LOOKUP_WINDOW - timedelta(seconds=1)
     )
-    assert look_up(client, order.number, "5678", address="192.0.2.200").status_code == 200
+    assert look_up(client, order.number, "5678", address="192.0.2.1", phone_whole=PHONE).status_code == 200
+
+
+def test_an_order_guessed_at_from_many_addresses_asks_for_the_whole_phone_number_instead_of_locking(
+    client, order, product
+):
+    for attempt in range(public_tracking.WHOLE_PHONE_AFTER_FAILED_LOOKUPS):
+        look_up(client, order.number, f"{attempt:04d}", address=f"192.0.2.{attempt}")
+
+    asked = look_up(client, order.number, "5678", address="198.51.100.20")
+    wrong = look_up(client, order.number, "", address="198.51.100.21", phone_whole="13812340000")
+    right = look_up(client, order.number, "", address="198.51.100.20", phone_whole="138 1234 5678")
+
+    assert asked.status_code == 200
+    assert "Enter the whole phone number" in asked.content.decode()
+    assert 'name="phone_whole"' in asked.content.decode()
+    assert_reveals_nothing(asked, order, product)
+    assert_reveals_nothing(wrong, order, product)
+    assert TrackingLookup.objects.filter(client="198.51.100.21").count() == 1
+    assert right.status_code == 200 and "王*" in right.content.decode()
+
+
+def test_an_unknown_order_guessed_at_asks_for_the_whole_phone_number_just_the_same(client, order):
+    for attempt in range(public_tracking.WHOLE_PHONE_AFTER_FAILED_LOOKUPS):
+        look_up(client, "OC000000-000001", f"{attempt:04d}", address=f"192.0.2.{attempt}")
+
+    asked = look_up(client, "OC000000-000001", "5678", address="198.51.100.20")
+
+    assert 'name="phone_whole"' in asked.content.decode()
 
 
 def test_after_too_many_wrong_guesses_from_one_client_it_is_refused_for_every_order(client, order, product):
@@ -188,3 +229,15 @@ def test_a_parcel_still_being_packed_shows_no_tracking_number_yet(client, produc
     (parcel,) = response.context["parcels"]
     assert (str(parcel["status"]), parcel["tracking_number"]) == ("Being prepared", "")
     assert "SF-NOT-YET" not in response.content.decode()
+
+
+def test_behind_a_proxy_guesses_are_counted_per_client_the_proxy_names(client, order, product, settings):
+    settings.CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
+    for attempt in range(public_tracking.MAX_FAILED_LOOKUPS_PER_CLIENT):
+        look_up(client, f"OC000000-{attempt:06d}", "1111", address="10.0.0.1", HTTP_X_REAL_IP="203.0.113.9")
+
+    refused = look_up(client, order.number, "5678", address="10.0.0.1", HTTP_X_REAL_IP="203.0.113.9")
+    customer = look_up(client, order.number, "5678", address="10.0.0.1", HTTP_X_REAL_IP="198.51.100.4")
+
+    assert refused.status_code == 429
+    assert customer.status_code == 200 and "王*" in customer.content.decode()

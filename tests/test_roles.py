@@ -92,10 +92,15 @@ def test_every_role_can_look_at_orders(role):
     assert {Orders.VIEW_ORDER, Orders.VIEW_ORDEREVENT, Inventory.VIEW_STOCKLEVEL} <= group_permissions(role)
 
 
-def test_the_manager_holds_every_permission_of_the_shop_apps():
+def test_the_manager_holds_every_permission_of_the_shop_apps_and_the_sign_in_ones():
     shop = Permission.objects.filter(content_type__app_label__in=roles.MANAGED_APPS)
+    security = {
+        f"{permission.content_type.app_label}.{permission.codename}"
+        for permission in Group.objects.get(name=MANAGER).permissions.exclude(pk__in=shop)
+    }
 
-    assert set(Group.objects.get(name=MANAGER).permissions.all()) == set(shop)
+    assert set(Group.objects.get(name=MANAGER).permissions.filter(pk__in=shop)) == set(shop)
+    assert security == set(roles.MANAGER_SECURITY)
 
 
 def test_running_the_role_setup_again_changes_nothing_and_keeps_permissions_added_by_hand():

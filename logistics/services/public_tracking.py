@@ -12,16 +12,21 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Order
+from orders.services.phones import normalize_phone
 
 from ..models import TrackingLookup
-from ..selectors import failed_lookup_times, order_for_tracking, phone_of_order
+from ..selectors import failed_lookup_count, failed_lookup_times, order_for_tracking, phone_of_order
 
-# Guessing the four digits is slowed down twice: per client (one address trying many orders) and
-# per order number (many addresses trying one order). Past either limit the page refuses to look
-# until enough of the counted failures are older than the window, even for the right digits.
+# Guessing is slowed down per client (one address trying many orders) and per client and order (one
+# address trying one order); past either limit the page refuses that client until enough of its
+# counted failures are older than the window, even for the right digits. There is no limit per order
+# alone: failures from other addresses would lock the real customer out of their own order. An order
+# guessed at from many addresses asks everyone for the whole phone number instead, which the customer
+# knows and which is far too many digits to guess. docs/architecture.md, "Sign-in and security".
 TRACKING_LOOKUP_WINDOW = timedelta(minutes=15)
 MAX_FAILED_LOOKUPS_PER_CLIENT = 10
-MAX_FAILED_LOOKUPS_PER_ORDER = 5
+MAX_FAILED_LOOKUPS_PER_CLIENT_AND_ORDER = 5
+WHOLE_PHONE_AFTER_FAILED_LOOKUPS = 5
 # Failures older than this are forgotten: they no longer count towards any limit.
 TRACKING_LOOKUP_MEMORY = timedelta(days=1)
 
@@ -30,38 +35,55 @@ TRACKING_LOOKUP_MEMORY = timedelta(days=1)
 class TrackingLookupResult:
     order: Order | None = None
     blocked_until: object = None
+    # The order number was guessed at too often: only the whole phone number is taken now.
+    needs_whole_phone: bool = False
 
 
 def _blocked_until(now, *, client, order_number):
     since = now - TRACKING_LOOKUP_WINDOW
+    limits = [MAX_FAILED_LOOKUPS_PER_CLIENT, MAX_FAILED_LOOKUPS_PER_CLIENT_AND_ORDER]
     latest = [
-        failed_lookup_times(since=since, limit=MAX_FAILED_LOOKUPS_PER_CLIENT, client=client),
-        failed_lookup_times(since=since, limit=MAX_FAILED_LOOKUPS_PER_ORDER, order_number=order_number),
+        failed_lookup_times(since=since, limit=limits[0], client=client),
+        failed_lookup_times(since=since, limit=limits[1], client=client, order_number=order_number),
     ]
-    limits = [MAX_FAILED_LOOKUPS_PER_CLIENT, MAX_FAILED_LOOKUPS_PER_ORDER]
     # A limit frees up when the oldest of its last `limit` failures leaves the window.
     ends = [
-        times[-1] + TRACKING_LOOKUP_WINDOW for times, limit in zip(latest, limits, strict=False) if len(times) >= limit
+        times[-1] + TRACKING_LOOKUP_WINDOW for times, limit in zip(latest, limits, strict=True) if len(times) >= limit
     ]
     return max(ends, default=None)
 
 
-def look_up_order_for_tracking(*, order_number: str, phone_suffix: str, client: str) -> TrackingLookupResult:
+def _matches(stored_phone, *, phone_suffix, phone_whole):
+    if phone_whole:
+        given, _valid = normalize_phone(phone_whole)
+        return bool(stored_phone) and hmac.compare_digest(stored_phone.encode(), given.encode())
+    suffix = "".join(ch for ch in unicodedata.normalize("NFKC", phone_suffix or "") if ch.isdigit())
+    return len(suffix) == 4 and hmac.compare_digest(stored_phone[-4:].encode(), suffix.encode())
+
+
+def look_up_order_for_tracking(
+    *, order_number: str, phone_suffix: str = "", client: str, phone_whole: str = ""
+) -> TrackingLookupResult:
     """A customer on the public tracking page asks for an order by its number and the last four
-    digits of its phone. No order and wrong digits are one answer (an empty result) and both count
-    as a failed attempt; too many failures refuse the lookup for a while (`blocked_until`).
-    Customers have no account, so there is no actor: the client (an IP address) is who asks."""
+    digits of its phone (or the whole phone number, which the page asks for once the order number
+    has been guessed at too often). No order and wrong digits are one answer (an empty result) and
+    both count as a failed attempt; too many failures from one client refuse that client for a
+    while (`blocked_until`). Customers have no account, so there is no actor: the client (an IP
+    address) is who asks."""
     now = timezone.now()
     order_number = (order_number or "").strip().upper()[: TrackingLookup._meta.get_field("order_number").max_length]
     client = (client or "")[: TrackingLookup._meta.get_field("client").max_length]
     blocked_until = _blocked_until(now, client=client, order_number=order_number)
     if blocked_until is not None:
         return TrackingLookupResult(blocked_until=blocked_until)
+    if not phone_whole and failed_lookup_count(since=now - TRACKING_LOOKUP_MEMORY, order_number=order_number) >= (
+        WHOLE_PHONE_AFTER_FAILED_LOOKUPS
+    ):
+        return TrackingLookupResult(needs_whole_phone=True)
     order_id, phone = phone_of_order(order_number) or (None, "")
-    suffix = "".join(ch for ch in unicodedata.normalize("NFKC", phone_suffix or "") if ch.isdigit())
     # The same work whether or not the order exists, so neither the answer nor its timing tells a
     # missing order from a wrong guess.
-    if len(suffix) == 4 and hmac.compare_digest(phone[-4:], suffix) and order_id is not None:
+    if _matches(phone, phone_suffix=phone_suffix, phone_whole=phone_whole) and order_id is not None:
         return TrackingLookupResult(order=order_for_tracking(order_id))
     _record_failed_lookup(now, client=client, order_number=order_number)
     return TrackingLookupResult()
