@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "orders",
     "logistics",
     "aftersales",
+    "incidents",
     "analytics",
     "demo",
 ]

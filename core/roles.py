@@ -89,7 +89,7 @@ ROLES = {
     ],
 }
 MANAGER = "Manager"
-MANAGED_APPS = ("inventory", "orders", "logistics", "aftersales", "analytics")
+MANAGED_APPS = ("inventory", "orders", "logistics", "aftersales", "incidents", "analytics")
 
 # Group names are data; these make them translatable where the console shows them.
 ROLE_LABELS = {
