@@ -62,6 +62,7 @@ class Warehouse(models.Model):
         max_length=200,
         blank=True,
         default="",
+        editable=False,
         help_text=_("While this says why, no pick list is made for this warehouse."),
     )
     reservations_paused_because = models.CharField(
@@ -69,6 +70,7 @@ class Warehouse(models.Model):
         max_length=200,
         blank=True,
         default="",
+        editable=False,
         help_text=_("While this says why, new orders reserve no stock here (its figures are in doubt)."),
     )
 

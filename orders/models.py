@@ -36,6 +36,7 @@ class Channel(models.Model):
         max_length=200,
         blank=True,
         default="",
+        editable=False,
         help_text=_("While this says why, every new order of the channel is held for review."),
     )
 

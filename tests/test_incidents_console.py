@@ -115,3 +115,22 @@ def test_a_risk_with_a_missing_plan_is_shown_again_with_the_field_named(manager_
     assert response.status_code == 200
     assert response.context["form"].errors.keys() == {"owner", "plan"}
     assert not Risk.objects.exists()
+
+
+def test_a_hold_shows_on_the_channel_and_warehouse_pages_and_cannot_be_edited_there(manager_client):
+    channel = ChannelFactory()
+    warehouse = WarehouseFactory(code="HZ")
+    incident = declare(manager_client)
+    manager_client.post(
+        f"/admin/incidents/incident/{incident.pk}/step/hold_channel/", {"hold_channel-channel": channel.pk}
+    )
+
+    page = manager_client.get(f"/admin/orders/channel/{channel.pk}/change/").content.decode()
+    assert incident.number in page and 'name="intake_held_because"' not in page
+    manager_client.post(
+        f"/admin/orders/channel/{channel.pk}/change/",
+        {"code": channel.code, "name": channel.name, "kind": channel.kind, "active": "on", "intake_held_because": ""},
+    )
+    assert Channel.objects.get(pk=channel.pk).intake_held_because.startswith(incident.number)
+    page = manager_client.get(f"/admin/inventory/warehouse/{warehouse.pk}/change/").content.decode()
+    assert 'name="picking_paused_because"' not in page and 'name="reservations_paused_because"' not in page

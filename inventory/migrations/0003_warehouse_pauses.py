@@ -13,11 +13,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='warehouse',
             name='picking_paused_because',
-            field=models.CharField(blank=True, default='', help_text='While this says why, no pick list is made for this warehouse.', max_length=200, verbose_name='picking paused because'),
+            field=models.CharField(blank=True, default='', editable=False, help_text='While this says why, no pick list is made for this warehouse.', max_length=200, verbose_name='picking paused because'),
         ),
         migrations.AddField(
             model_name='warehouse',
             name='reservations_paused_because',
-            field=models.CharField(blank=True, default='', help_text='While this says why, new orders reserve no stock here (its figures are in doubt).', max_length=200, verbose_name='stock not promised because'),
+            field=models.CharField(blank=True, default='', editable=False, help_text='While this says why, new orders reserve no stock here (its figures are in doubt).', max_length=200, verbose_name='stock not promised because'),
         ),
     ]

@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='channel',
             name='intake_held_because',
-            field=models.CharField(blank=True, default='', help_text='While this says why, every new order of the channel is held for review.', max_length=200, verbose_name='new orders held because'),
+            field=models.CharField(blank=True, default='', editable=False, help_text='While this says why, every new order of the channel is held for review.', max_length=200, verbose_name='new orders held because'),
         ),
         migrations.AlterField(
             model_name='notification',
