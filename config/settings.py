@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "orders",
     "logistics",
     "aftersales",
+    "incidents",
     "analytics",
     "demo",
 ]

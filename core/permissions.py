@@ -23,6 +23,7 @@ class Inventory:
     ADD_PRODUCT = "inventory.add_product"
     CHANGE_PRODUCT = "inventory.change_product"
     VIEW_WAREHOUSE = "inventory.view_warehouse"
+    CHANGE_WAREHOUSE = "inventory.change_warehouse"
     VIEW_STOCKLEVEL = "inventory.view_stocklevel"
     CHANGE_STOCKLEVEL = "inventory.change_stocklevel"
     VIEW_STOCKMOVEMENT = "inventory.view_stockmovement"
@@ -96,6 +97,16 @@ class Aftersales:
     VIEW_FEEDBACK = "aftersales.view_feedback"
 
 
+class Incidents:
+    VIEW_INCIDENT = "incidents.view_incident"
+    DECLARE_INCIDENT = "incidents.add_incident"
+    ACT_ON_INCIDENT = "incidents.act_on_incident"
+    CLOSE_INCIDENT = "incidents.close_incident"
+    VIEW_RISK = "incidents.view_risk"
+    ADD_RISK = "incidents.add_risk"
+    CHANGE_RISK = "incidents.change_risk"
+
+
 class Analytics:
     VIEW_DASHBOARD = "analytics.view_dashboard"
 
@@ -111,7 +122,7 @@ class Security:
     DELETE_TOTPDEVICE = "otp_totp.delete_totpdevice"
 
 
-PERMISSIONS_OF_APPS = (Inventory, Orders, Logistics, Aftersales, Analytics, Security)
+PERMISSIONS_OF_APPS = (Inventory, Orders, Logistics, Aftersales, Incidents, Analytics, Security)
 
 
 def declared() -> Iterator[str]:

@@ -89,7 +89,6 @@ ROLES = {
     ],
 }
 MANAGER = "Manager"
-MANAGED_APPS = ("inventory", "orders", "logistics", "aftersales", "analytics")
 # Managers see sign-in lockouts and lift them, and reset a colleague's lost authenticator.
 MANAGER_SECURITY = [
     Security.VIEW_ACCESSATTEMPT,
@@ -98,6 +97,7 @@ MANAGER_SECURITY = [
     Security.VIEW_TOTPDEVICE,
     Security.DELETE_TOTPDEVICE,
 ]
+MANAGED_APPS = ("inventory", "orders", "logistics", "aftersales", "incidents", "analytics")
 
 # Group names are data; these make them translatable where the console shows them.
 ROLE_LABELS = {

@@ -96,9 +96,11 @@ class ProductAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
 
 @admin.register(Warehouse)
 class WarehouseAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "priority", "active")
+    list_display = ("code", "name", "priority", "active", "picking_paused_because", "reservations_paused_because")
     list_filter = ("active",)
     search_fields = ("code", "name")
+    # An incident pauses and resumes a warehouse's work (docs/architecture.md, "Incidents").
+    readonly_fields = ("picking_paused_because", "reservations_paused_because")
 
 
 class LowStockFilter(admin.SimpleListFilter):

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from .models import Product, StockLevel
+from .models import Product, StockLevel, Warehouse
 
 
 def lock_in_key_order(levels: QuerySet[StockLevel]) -> dict[int, StockLevel]:
@@ -33,3 +33,9 @@ def lock_products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
     """Lock the products with these SKUs, in primary-key order; a catalogue upload changes them
     locked alone, with nothing after them."""
     return {product.sku: product for product in Product.objects.select_for_update().filter(sku__in=skus).order_by("pk")}
+
+
+def lock_warehouse(warehouse_id: int) -> Warehouse:
+    """Lock a warehouse row to pause or resume its work; an incident locks it before any order
+    (docs/architecture.md, "Lock order")."""
+    return Warehouse.objects.select_for_update().get(pk=warehouse_id)

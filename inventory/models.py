@@ -55,6 +55,24 @@ class Warehouse(models.Model):
         _("priority"), default=100, help_text=_("Orders are filled from the lowest number first.")
     )
     active = models.BooleanField(_("active"), default=True)
+    # Set and lifted only through inventory.services (an incident's plan, docs/architecture.md,
+    # "Incidents"): empty means the warehouse works as usual.
+    picking_paused_because = models.CharField(
+        _("picking paused because"),
+        max_length=200,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("While this says why, no pick list is made for this warehouse."),
+    )
+    reservations_paused_because = models.CharField(
+        _("stock not promised because"),
+        max_length=200,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("While this says why, new orders reserve no stock here (its figures are in doubt)."),
+    )
 
     class Meta:
         verbose_name = _("warehouse")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from core.actors import Actor, ensure_actor, stored_user
@@ -329,6 +330,8 @@ def reserve_each(
         StockLevel.objects.filter(
             product_id__in={d.product_id for demands, _reference in requests for d in demands},
             warehouse__active=True,
+            # Stock whose figures are in doubt is not promised (docs/architecture.md, "Incidents").
+            warehouse__reservations_paused_because="",
         ).select_related("warehouse")
     )
     levels_of_product = defaultdict(list)
@@ -479,3 +482,97 @@ def _leave_quarantine(stock_level_id, quantity, reason, actor, reference, kind, 
         ]
     )
     return level
+
+
+# Pausing a warehouse's work (docs/architecture.md, "Incidents")
+
+PAUSES = {
+    "picking": "picking_paused_because",
+    "reservations": "reservations_paused_because",
+}
+PAUSE_REASON_LENGTH = Warehouse._meta.get_field("picking_paused_because").max_length
+
+
+@transaction.atomic
+def pause_warehouse(warehouse_id: int, what: str, *, reason: str, actor: Actor) -> Warehouse:
+    """Pause one kind of a warehouse's work with a reason staff are shown: `what` is "picking" (no
+    pick list is made there) or "reservations" (new orders reserve no stock there, its figures
+    being in doubt). One reason at a time for each."""
+    require(actor, Inventory.CHANGE_WAREHOUSE, _("Your role may not pause a warehouse's work."))
+    column = PAUSES[what]
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ValidationError({"reason": _("Say why; staff are shown it while the work is paused.")})
+    if len(reason) > PAUSE_REASON_LENGTH:
+        raise ValidationError({"reason": _("Use at most %(max)d characters.") % {"max": PAUSE_REASON_LENGTH}})
+    warehouse = locks.lock_warehouse(warehouse_id)
+    if getattr(warehouse, column):
+        raise ValidationError(
+            {
+                "warehouse": _("%(warehouse)s is already paused: %(reason)s")
+                % {"warehouse": warehouse, "reason": getattr(warehouse, column)}
+            }
+        )
+    setattr(warehouse, column, reason)
+    warehouse.save(update_fields=[column])
+    return warehouse
+
+
+@transaction.atomic
+def resume_warehouse(warehouse_id: int, what: str, *, actor: Actor) -> Warehouse:
+    """Resume what `pause_warehouse` paused; resuming work that runs changes nothing."""
+    require(actor, Inventory.CHANGE_WAREHOUSE, _("Your role may not resume a warehouse's work."))
+    column = PAUSES[what]
+    warehouse = locks.lock_warehouse(warehouse_id)
+    if getattr(warehouse, column):
+        setattr(warehouse, column, "")
+        warehouse.save(update_fields=[column])
+    return warehouse
+
+
+@transaction.atomic
+def transfer_reserved(
+    items: Sequence[tuple[int, int]], to_warehouse_id: int, *, reference: str = "", actor: Actor
+) -> dict[int, StockLevel]:
+    """Move reserved units to another warehouse: `items` are (stock level id, quantity) pairs of
+    reserved stock, released there and reserved from the same products' stock in
+    `to_warehouse_id`, both written to the ledger. All or nothing: refused, naming the SKUs, when
+    the other warehouse has not enough available. Answers {product id: the stock level reserved}.
+    Every stock level is locked in one statement, in key order."""
+    ensure_actor(actor)
+    totals = defaultdict(int)
+    for stock_level_id, quantity in items:
+        _positive(quantity)
+        totals[stock_level_id] += quantity
+    product_of = dict(StockLevel.objects.filter(pk__in=list(totals)).values_list("pk", "product_id"))
+    locked = locks.lock_in_key_order(
+        StockLevel.objects.filter(
+            Q(pk__in=list(totals)) | Q(warehouse_id=to_warehouse_id, product_id__in=set(product_of.values()))
+        ).select_related("product", "warehouse")
+    )
+    to_level_of = {level.product_id: level for level in locked.values() if level.warehouse_id == to_warehouse_id}
+    needed = defaultdict(int)
+    for stock_level_id, quantity in totals.items():
+        needed[product_of[stock_level_id]] += quantity
+    short = {
+        product_id: quantity - (to_level_of[product_id].available if product_id in to_level_of else 0)
+        for product_id, quantity in needed.items()
+        if product_id not in to_level_of or to_level_of[product_id].available < quantity
+    }
+    if short:
+        skus = {level.product_id: level.product.sku for level in locked.values()}
+        raise ValidationError(
+            {
+                "warehouse": _("Not enough stock available there (SKU: units missing): %(items)s.")
+                % {"items": ", ".join(f"{skus[pid]}: {missing}" for pid, missing in sorted(short.items()))}
+            }
+        )
+    movements = [
+        _record(locked[level_id], Kind.RELEASE, reserved_change=-quantity, reference=reference, actor=actor)
+        for level_id, quantity in sorted(totals.items())
+    ] + [
+        _record(to_level_of[product_id], Kind.RESERVATION, reserved_change=quantity, reference=reference, actor=actor)
+        for product_id, quantity in sorted(needed.items())
+    ]
+    _book(movements)
+    return to_level_of

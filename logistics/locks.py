@@ -81,3 +81,13 @@ def lock_orders_of_parcels(tracking_numbers: Iterable[str]) -> None:
 
 def lock_carrier(carrier_id: int) -> Carrier | None:
     return Carrier.objects.select_for_update().filter(pk=carrier_id).first()
+
+
+def lock_shipments(shipment_ids: Iterable[int]) -> list[Shipment]:
+    """Lock several shipments of locked orders at once, by primary key, with their orders read."""
+    return list(
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("order", "carrier")
+        .filter(pk__in=shipment_ids)
+        .order_by("pk")
+    )

@@ -106,3 +106,14 @@ def lock_notification(notification_id: int) -> Notification | None:
 
 def lock_notification_template(template_id: int) -> NotificationTemplate:
     return NotificationTemplate.objects.select_for_update().get(pk=template_id)
+
+
+def lock_reserved_allocations_in(order_ids: Iterable[int], warehouse_id: int) -> list[Allocation]:
+    """Lock the reserved allocations of locked orders that sit in one warehouse, by primary key,
+    with their lines read (their stock levels are locked after these, through inventory.locks)."""
+    return list(
+        Allocation.objects.select_for_update(of=("self",))
+        .select_related("line")
+        .filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED, stock_level__warehouse_id=warehouse_id)
+        .order_by("pk")
+    )

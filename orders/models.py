@@ -29,6 +29,16 @@ class Channel(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     active = models.BooleanField(_("active"), default=True)
+    # Set and lifted only through orders.services.hold_channel_intake / release_channel_intake; an
+    # incident's plan holds a channel sending bad orders (docs/architecture.md, "Incidents").
+    intake_held_because = models.CharField(
+        _("new orders held because"),
+        max_length=200,
+        blank=True,
+        default="",
+        editable=False,
+        help_text=_("While this says why, every new order of the channel is held for review."),
+    )
 
     class Meta:
         verbose_name = _("channel")
@@ -620,6 +630,7 @@ class NotificationEvent(models.TextChoices):
     OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
     DELIVERED = "delivered", _("Delivered")
     ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
+    DISRUPTION = "disruption", _("Delivery disruption notice")
 
 
 class NotificationMedium(models.TextChoices):

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
 from core import roles
-from core.permissions import Inventory, Logistics, Orders
+from core.permissions import Incidents, Inventory, Logistics, Orders
 from inventory.models import StockLevel
 from logistics import services as logistics
 from logistics.models import Shipment
@@ -51,6 +51,12 @@ HOLDERS = {
     Logistics.CHOOSE_CARRIER: {LOGISTICS, MANAGER},
     Logistics.RECORD_TRACKING: {LOGISTICS, MANAGER},
     Logistics.CHANGE_CARRIERSERVICE: {LOGISTICS, MANAGER},
+    Inventory.CHANGE_WAREHOUSE: {MANAGER},
+    Incidents.DECLARE_INCIDENT: {MANAGER},
+    Incidents.ACT_ON_INCIDENT: {MANAGER},
+    Incidents.CLOSE_INCIDENT: {MANAGER},
+    Incidents.VIEW_INCIDENT: {MANAGER},
+    Incidents.CHANGE_RISK: {MANAGER},
 }
 
 

@@ -309,3 +309,16 @@ def test_returns_resolved_by_refund_exchange_and_repair_and_the_refunds_paid(sho
         logistics.mark_delivered(parcel.pk, actor=operator)
 
     assert_counted_exactly(send_the_repair_back)
+
+
+def test_closing_an_incident_that_confirms_the_orders_its_channel_hold_kept_back(shop):
+    from incidents import services as incidents
+
+    manager = staff("Manager")
+    incident = incidents.declare(kind="channel_bad_orders", title="Bad feed", actor=manager)
+    incidents.hold_channel(incident.pk, shop["channel"].pk, actor=manager)
+    held = [placed(shop), paid(shop), placed(shop, city="")]
+    assert {order.status for order in held} == {Status.ON_HOLD}
+
+    assert_counted_exactly(lambda: incidents.close(incident.pk, actor=manager))
+    assert Order.objects.filter(status=Status.CONFIRMED).count() == 2

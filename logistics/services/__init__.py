@@ -9,12 +9,14 @@ from .packing import finish_packing, pack_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
 from .repairs import create_repair_shipment
+from .rerouting import Rerouted, move_open_work, switch_carrier_service
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, plan_parcels, why_not_pickable
 from .tracking import mark_delivered, record_tracking_event
 from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
 
 __all__ = [
     "DEFAULT_TRANSIT_DAYS",
+    "Rerouted",
     "UploadRefused",
     "add_working_days",
     "assign_tracking_number",
@@ -28,9 +30,11 @@ __all__ = [
     "issue_webhook_token",
     "look_up_order_for_tracking",
     "mark_delivered",
+    "move_open_work",
     "pack_item",
     "plan_parcels",
     "record_events_by_upload",
     "record_tracking_event",
+    "switch_carrier_service",
     "why_not_pickable",
 ]

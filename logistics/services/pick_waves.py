@@ -36,6 +36,13 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
     warehouse = active_warehouse(warehouse_id)
     if warehouse is None:
         raise ValidationError({"warehouse": _("Choose an active warehouse.")})
+    if warehouse.picking_paused_because:
+        raise ValidationError(
+            {
+                "warehouse": _("Picking at %(warehouse)s is paused: %(reason)s. No pick list was made.")
+                % {"warehouse": warehouse, "reason": warehouse.picking_paused_because}
+            }
+        )
     order_ids = sorted(set(order_ids))
     if not order_ids:
         raise ValidationError(_("Choose at least one order."))

@@ -26,7 +26,8 @@ TEMPLATE_HELP = _(
     "{{ order.recipient }}, {{ order.total }}, {{ order.currency }}, {{ order.refund_due }}, {{ shop_name }} and "
     "{{ tracking_page_url }} (the public tracking page); shipping messages also {{ carrier }}, {{ tracking_number }}, "
     "{{ tracking_url }} (the carrier's page) and {{ shipment.expected_delivery_on }}; the held-order message "
-    "{{ needs_address }}, {{ needs_phone }} and {{ needs_payment }} (true for what the customer must give). "
+    "{{ needs_address }}, {{ needs_phone }} and {{ needs_payment }} (true for what the customer must give); the "
+    "disruption notice {{ message }} (what the manager wrote for the incident). "
     "Keep texts short: a long SMS is split and charged as several."
 )
 

@@ -22,9 +22,11 @@ from .display import can_see_phone
 
 @admin.register(Channel)
 class ChannelAdmin(ChannelTokenAdminMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "active")
+    list_display = ("code", "name", "kind", "active", "intake_held_because")
     list_filter = ("kind", "active")
     search_fields = ("code", "name")
+    # An incident holds and releases a channel's new orders (docs/architecture.md, "Incidents").
+    readonly_fields = ("intake_held_because",)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -3,6 +3,7 @@
 from .api_tokens import authenticate_token, issue_token, revoke_token
 from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
+from .intake_holds import IntakeRelease, hold_channel_intake, release_channel_intake
 from .lifecycle import (
     add_note,
     approve,
@@ -14,7 +15,8 @@ from .lifecycle import (
     reject,
     update_delivery_address,
 )
-from .notifications import notify
+from .notifications import notify, notify_disruption
+from .reservations import ReservationsMoved, move_reservations
 from .settlement import (
     approve_refund,
     fail_refund,
@@ -31,11 +33,14 @@ __all__ = [
     "authenticate_token",
     "fail_refund",
     "mark_refund_paid",
+    "ReservationsMoved",
+    "move_reservations",
     "record_cod_collected",
     "request_refund",
     "issue_token",
     "respond_once",
     "revoke_token",
+    "IntakeRelease",
     "LineInput",
     "OrderInput",
     "PlacementResult",
@@ -46,7 +51,10 @@ __all__ = [
     "dispatch_from_warehouse",
     "lock_order",
     "may_set_prices",
+    "hold_channel_intake",
     "notify",
+    "notify_disruption",
+    "release_channel_intake",
     "place_order",
     "place_orders",
     "record_delivery",

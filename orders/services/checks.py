@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from ..models import BlockedContact, IntakeSettings, Order, PaymentMethod
+from ..models import BlockedContact, Channel, IntakeSettings, Order, PaymentMethod
 
 MESSAGES = {
     "address_incomplete": _("Address incomplete: %(missing)s missing."),
@@ -28,6 +28,7 @@ MESSAGES = {
     "repeat_address": _("%(count)s orders to this address within %(hours)s hours."),
     "blocked_phone": _("Phone number is on the blocklist: %(reason)s"),
     "blocked_address": _("Address is on the blocklist: %(reason)s"),
+    "channel_held": _("New orders of this channel are held: %(reason)s"),
 }
 
 RISK_POINTS = {
@@ -75,6 +76,23 @@ def address_key(province: str, city: str, district: str, address: str) -> str:
         return "".join(unicodedata.normalize("NFKC", part or "").casefold().split())
 
     return "/".join(comparable(part) for part in (province, city, district, address))
+
+
+def held_channels(channel_ids: Iterable[int]) -> dict[int, str]:
+    """Why new orders of each of these channels are held, for the channels held now: one query for
+    a whole batch, read fresh so a hold set a moment ago (an incident, docs/architecture.md,
+    "Incidents") holds the next order in."""
+    return dict(
+        Channel.objects.filter(pk__in=set(channel_ids))
+        .exclude(intake_held_because="")
+        .values_list("pk", "intake_held_because")
+    )
+
+
+def holds_for_review(hold_reasons: Iterable[dict[str, Any]], risk_score: int, intake: IntakeSettings) -> bool:
+    """Whether reasons left on an order still hold it: any failed check does, risk rules only
+    together at the manager's threshold."""
+    return any(r.get("code") not in RISK_POINTS for r in hold_reasons) or risk_score >= intake.hold_score
 
 
 def contact_checks(*, province: str, city: str, address: str, phone_valid: bool) -> list[dict[str, Any]]:

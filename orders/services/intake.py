@@ -495,6 +495,7 @@ def _create_all(items, actor):
         if valid["paid"] > 0
     )
 
+    held_channels = checks.held_channels(order.channel_id for order in orders)
     reasons_of = []
     for order, (_phone, phone_valid) in zip(orders, contacts, strict=True):
         order.payment_status = payment_status_for(order.total, order.amount_paid)
@@ -506,6 +507,8 @@ def _create_all(items, actor):
             phone_valid=phone_valid,
         )
         reasons += checks.payment_checks(method=order.payment_method, total=order.total, paid=order.amount_paid)
+        if order.channel_id in held_channels:
+            reasons.append(checks.reason("channel_held", reason=held_channels[order.channel_id]))
         reasons_of.append(reasons)
     risks = checks.risk_rules(orders=orders, customers_new=customers_new, intake=intake, now=timezone.now())
     for order, (score, _risk_reasons) in zip(orders, risks, strict=True):

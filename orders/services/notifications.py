@@ -124,7 +124,9 @@ def sample_context() -> dict[str, Any]:
         shipped_at=timezone.now(),
         status="shipped",
     )
-    return message_context(order, shipment=shipment)
+    # The disruption notice's text, as a manager writes it for an incident.
+    message = _("Deliveries to your area are delayed by about two days.")
+    return {**message_context(order, shipment=shipment), "message": message}
 
 
 def render_text(text: str, context: dict[str, Any]) -> str:
@@ -183,6 +185,19 @@ def notify_many(order_events: Iterable[tuple[Order, str]]) -> list[Notification]
     return _queue([(order, event, None) for order, event in order_events])
 
 
+@transaction.atomic
+def notify_disruption(order_ids: Iterable[int], *, message: str, actor: Actor) -> list[Notification]:
+    """Tell the customers of these orders about a disruption of their delivery (an incident,
+    docs/architecture.md, "Incidents") with the shop's disruption template, whose `{{ message }}`
+    is what the person writing typed. Returns the notifications written."""
+    require(actor, Orders.RESEND_NOTIFICATION, _("Your role may not write to customers."))
+    message = (message or "").strip()
+    if not message:
+        raise ValidationError({"message": _("Write what the customers are told.")})
+    orders = Order.objects.filter(pk__in=set(order_ids)).select_related("customer").order_by("pk")
+    return _queue([(order, NotificationEvent.DISRUPTION, None) for order in orders], extra={"message": message})
+
+
 def _language_of(order):
     return order.language or settings.CUSTOMER_LANGUAGE
 
@@ -197,7 +212,7 @@ def _active_templates(events, languages):
     }
 
 
-def _queue(items):
+def _queue(items, extra=None):
     items = [
         (order, event, shipment)
         for order, event, shipment in items
@@ -223,7 +238,7 @@ def _queue(items):
                     order.number,
                 )
                 continue
-            context = context or message_context(order, shipment=shipment)
+            context = context or {**message_context(order, shipment=shipment), **(extra or {})}
             written.append(_written(order, event, medium, recipient, template, context))
     Notification.objects.bulk_create(written)
     for notification in written:

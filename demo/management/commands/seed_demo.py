@@ -28,6 +28,7 @@ from core.roles import MANAGER
 from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.timeline import move, moving, moving_order_stamps
+from incidents import services as incidents
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import low_stock
@@ -258,6 +259,47 @@ MOBILE_PREFIXES = [
 ]
 
 BLOCKED_PHONES = [("+8615800001111", "多次拒收货到付款订单"), ("+8617012345678", "疑似倒卖，批量下单转售")]
+# The risk register a manager starts from: risk, what could happen, likelihood, impact, plan, how
+# the plan answers it, owner (a demo login).
+RISKS = [
+    (
+        "台风季快递停运",
+        "台风季节顺丰在广东、广西停收停派，待发和在途包裹延误。",
+        3,
+        4,
+        "carrier_down",
+        "把发往受影响省份、尚未发出的包裹切换到其他快递，并通知受影响的客户。",
+        "logistics",
+    ),
+    (
+        "仓库停电或进水",
+        "仓库无法作业，已确认的订单无法拣货发出。",
+        2,
+        5,
+        "warehouse_closed",
+        "暂停该仓拣货，把未拣订单转到其他仓库，并通知客户可能延迟。",
+        "manager",
+    ),
+    (
+        "渠道推送错误订单",
+        "渠道接口故障，推送价格为零或地址缺失的订单。",
+        2,
+        4,
+        "channel_bad_orders",
+        "暂停放行该渠道的新订单，待渠道修复后关闭事件，订单重新走检查。",
+        "manager",
+    ),
+    (
+        "库存账实不符",
+        "盘点发现系统库存与实物不符，可能超卖。",
+        3,
+        3,
+        "stock_in_doubt",
+        "该仓库存暂停承诺给新订单，盘点后恢复。",
+        "warehouse",
+    ),
+]
+
 BLOCKED_ADDRESSES = [
     (("广东省", "深圳市", "宝安区", "西乡街道固戍二路 88 号"), "该地址多次签收后申请仅退款"),
     (("河南省", "郑州市", "中原区", "建设西路 12 号 3 号楼 502 室"), "收货人冒用他人身份"),
@@ -650,6 +692,7 @@ class Command(BaseCommand):
             self.part("shop", self.load_shop)
             self.part("stock", self.stock_up)
             self.part("blocklist", self.load_blocklist)
+            self.part("risks", self.load_risks)
             IntakeSettings.current()
             self.part("orders", lambda: self.play_all(plans))
             self.part("after-sales", AfterSalesStory(self).tell)
@@ -755,6 +798,20 @@ class Command(BaseCommand):
             with contextlib.suppress(ValidationError):
                 blocklist.block_contact(**entry, actor=SYSTEM)
         return f"{len(entries)} blocked phones and addresses"
+
+    def load_risks(self):
+        for title, description, likelihood, impact, plan, response, owner in RISKS:
+            incidents.save_risk(
+                title=title,
+                description=description,
+                likelihood=likelihood,
+                impact=impact,
+                owner_id=self.users[owner].pk,
+                plan=plan,
+                response=response,
+                actor=self.users["manager"],
+            )
+        return f"{len(RISKS)} risks in the register, each with the plan that answers it"
 
     def stock_up(self):
         """Opening stock, booked as goods received so the ledger explains every unit."""
