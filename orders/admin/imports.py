@@ -227,7 +227,9 @@ class OrderImportMixin(ConsolePageMixin):
         job = self.import_job(request, job_id)
         queued = importers.retry_order_import(job.pk, actor=request.user)
         if queued is None:
-            self.message_user(request, gettext("This import is under way or finished; it cannot be retried."), "warning")
+            self.message_user(
+                request, gettext("This import is under way or finished; it cannot be retried."), "warning"
+            )
         else:
             task_module().start_check(queued)
             self.message_user(request, gettext("The file is checked again; confirm the new preview to import it."))
@@ -239,7 +241,9 @@ class OrderImportMixin(ConsolePageMixin):
         job = self.import_job(request, job_id)
         cancelled = importers.cancel_order_import(job.pk, actor=request.user)
         if cancelled is None:
-            self.message_user(request, gettext("This import has finished already; there is nothing to cancel."), "warning")
+            self.message_user(
+                request, gettext("This import has finished already; there is nothing to cancel."), "warning"
+            )
         elif cancelled.status == jobs.Status.RUNNING:
             self.message_user(request, gettext("The import stops at its next progress check and keeps nothing."))
         else:

@@ -332,9 +332,7 @@ def resend_stuck(stale_before: datetime) -> list[str]:
     waits a whole period again before it counts as stuck."""
     stuck = list(
         Notification.objects.select_for_update(skip_locked=True)
-        .filter(
-            status__in=(Notification.Status.QUEUED, Notification.Status.RETRYING), next_attempt_at__lt=stale_before
-        )
+        .filter(status__in=(Notification.Status.QUEUED, Notification.Status.RETRYING), next_attempt_at__lt=stale_before)
         .values_list("pk", flat=True)
     )
     if not stuck:
