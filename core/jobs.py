@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .actors import Actor, stored_user
 from .events import STALE_WORK
@@ -352,9 +353,12 @@ def _sweep_job(job_id, now):
             "attempts": max_attempts(),
         }
     if task:
-        reason = _(
-            "The worker running this job stopped %(attempts)s times (last sign of life %(time)s), so it was "
-            "given up. Nothing of it was kept; retry it once the workers run again."
+        reason = ngettext(
+            "The worker running this job stopped (last sign of life %(time)s) and it had been started "
+            "%(attempts)s time, so it was given up. Nothing of it was kept; retry it once the workers run again.",
+            "The worker running this job stopped (last sign of life %(time)s) and it had been started "
+            "%(attempts)s times, so it was given up. Nothing of it was kept; retry it once the workers run again.",
+            job.attempts,
         ) % {"attempts": job.attempts, "time": last}
     else:
         reason = _(

@@ -142,7 +142,7 @@ def test_the_sweep_fails_a_silent_job_that_has_no_attempts_left_and_says_why():
     assert job.finished_at is not None
     [error] = job.errors
     assert error["row"] is None
-    assert "The worker running this job stopped 3 times" in error["message"]
+    assert "it had been started 3 times, so it was given up" in error["message"]
     assert "Nothing of it was kept; retry it" in error["message"]
     assert f"Job {job.pk}" in line and "failed" in line
 
