@@ -383,8 +383,8 @@ def queue_stage(job_id: int, *, stage: str, from_status: str, actor: Actor) -> J
         return None
     job.status = Status.QUEUED
     job.parameters = {**job.parameters, "stage": stage, "confirmed_by": getattr(stored_user(actor), "pk", None)}
-    job.attempts = 0
-    job.save(update_fields=["status", "parameters", "attempts"])
+    job.processed = job.attempts = 0
+    job.save(update_fields=["status", "parameters", "processed", "attempts"])
     return job
 
 
