@@ -1,8 +1,9 @@
-"""A real worker killed in the middle of an order import (docs/architecture.md, "Jobs"): a
-`manage.py db_worker` process on PostgreSQL takes the import and gets SIGKILL while it places the
-orders. Nothing of the import is kept, the job falls silent, and after the sweep (`manage.py
-sweep_jobs`) and a restarted worker it ends done (imported once) or, with no attempts left, failed
-with its reason; never running."""
+"""A real worker killed in the middle of its work (docs/architecture.md, "Jobs"): a `manage.py
+db_worker` process on PostgreSQL gets SIGKILL while it places the orders of an import, or while it
+sends a batch of customer messages. Nothing is half-written: the import keeps nothing and its job
+falls silent, and after the sweep (`manage.py sweep_jobs`) and a restarted worker it ends done
+(imported once) or, with no attempts left, failed with its reason; never running. Every message
+ends sent, the one being sent when the worker died included."""
 
 import csv
 import io
@@ -21,9 +22,10 @@ from core.models import Job
 from inventory.models import StockLevel
 from inventory.selectors import ledger_mismatches
 from orders import importers
-from orders.models import Order
+from orders.models import Notification, Order
+from orders.notifications.sms import LogSMSBackend
 from orders.tasks import imports as import_tasks
-from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, staff, stock
+from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, place, staff, stock
 from tests.test_import_orders import HEADERS, row
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -171,3 +173,52 @@ def test_an_import_whose_worker_was_killed_with_no_attempts_left_ends_failed_wit
     assert "Nothing of it was kept" in error["message"]
     assert Order.objects.count() == 0
     assert StockLevel.objects.get().reserved == 0
+
+
+class SlowSMSBackend(LogSMSBackend):
+    """A provider that takes its time, so the worker is killed while a message is being sent."""
+
+    def send_messages(self, messages):
+        time.sleep(0.3)
+        return super().send_messages(messages)
+
+
+MESSAGES = 12
+
+
+def test_a_worker_killed_while_sending_messages_leaves_none_half_sent_and_the_sweep_sends_each(settings, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    product = ProductFactory(sku="SOCKS")
+    stock(product, WarehouseFactory(), MESSAGES)
+    for n in range(MESSAGES):
+        place(lines=[(product, 1)], phone=f"139{n:08d}", address=f"文三路 {n} 号")
+    texts = Notification.objects.filter(medium="sms")
+    assert texts.count() == MESSAGES
+    env = environment(SMS_BACKEND="tests.test_job_kill.SlowSMSBackend")
+    log_path = tmp_path / "workers.log"
+
+    with open(log_path, "w") as log:
+        first = worker(env, log)
+        try:
+            wait_for(lambda: texts.filter(status="sent").count() >= 3, "three messages to be sent")
+        finally:
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(10)
+        statuses = set(texts.values_list("status", flat=True))
+        assert statuses <= {Notification.Status.QUEUED, Notification.Status.SENT}
+        assert texts.filter(status="sent").count() < MESSAGES
+        time.sleep(STALE_AFTER_SECONDS + 1)
+
+        sweep = manage("sweep_jobs", env=env, log=log)
+        assert sweep.wait(60) == 0
+        restarted = worker(env, log)
+        try:
+            wait_for(lambda: not texts.exclude(status="sent").exists(), "every message to be sent")
+        finally:
+            restarted.terminate()
+            restarted.wait(30)
+
+    assert set(texts.values_list("attempts", flat=True)) == {1}
+    sent_lines = [line for line in log_path.read_text().splitlines() if line.startswith("SMS to ")]
+    # Each message once; one more only if the kill fell between the provider's answer and the commit.
+    assert MESSAGES <= len(sent_lines) <= MESSAGES + 1
