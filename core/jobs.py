@@ -268,7 +268,7 @@ def retry(job_id: int, *, stage: str, actor: Actor) -> Job | None:
         return None
     job.status = Status.QUEUED
     job.parameters = {
-        **job.parameters,
+        **_without_task(job.parameters),
         "stage": stage,
         "phase": "",
         "retried_by": getattr(stored_user(actor), "pk", None),
@@ -290,6 +290,12 @@ def retry(job_id: int, *, stage: str, actor: Actor) -> Job | None:
         ]
     )
     return job
+
+
+def _without_task(parameters):
+    """A job's parameters for a new stage: the task of the stage before is not this one's, and one
+    run in a request has none (`enqueue` notes it when a worker is to run it)."""
+    return {key: value for key, value in parameters.items() if key != "task"}
 
 
 def enqueue(job: Job, task: Any) -> None:
@@ -382,7 +388,11 @@ def queue_stage(job_id: int, *, stage: str, from_status: str, actor: Actor) -> J
     if job is None or job.status != from_status:
         return None
     job.status = Status.QUEUED
-    job.parameters = {**job.parameters, "stage": stage, "confirmed_by": getattr(stored_user(actor), "pk", None)}
+    job.parameters = {
+        **_without_task(job.parameters),
+        "stage": stage,
+        "confirmed_by": getattr(stored_user(actor), "pk", None),
+    }
     job.processed = job.attempts = 0
     job.save(update_fields=["status", "parameters", "processed", "attempts"])
     return job

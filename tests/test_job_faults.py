@@ -22,6 +22,7 @@ from orders.exports import ORDERS
 from orders.models import Notification, NotificationEvent, NotificationMedium, Order
 from orders.notifications import sms
 from orders.services import notifications
+from orders.tasks import imports as import_tasks
 from orders.tasks.imports import import_order_file
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, place, staff, stock
 from tests.test_import_orders import row, xlsx
@@ -166,6 +167,29 @@ def test_the_sweep_ends_a_silent_job_that_was_being_cancelled_as_cancelled(clerk
     job.refresh_from_db()
     assert job.status == Status.CANCELLED
     assert "Cancelled by" in job.errors[0]["message"]
+
+
+def test_an_import_run_in_a_request_after_a_check_run_by_a_worker_is_failed_not_handed_to_the_check_task(
+    shop, clerk, settings
+):
+    settings.ORDER_IMPORT_BACKGROUND_ROWS = 2
+    job = importers.start_order_import(
+        file_name="orders.xlsx",
+        content=xlsx([row(f"K-{n}", "SOCKS", 1, phone=f"139 0000 {n:04d}") for n in range(3)]),
+        actor=clerk,
+    )
+    import_tasks.start_check(job)
+    queued = importers.confirm_order_import(job.pk, actor=clerk)
+    assert "task" not in queued.parameters
+    # The import ran in a request whose server was killed.
+    jobs.claim(job.pk, stage="import")
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - silent())
+
+    jobs.sweep()
+
+    job.refresh_from_db()
+    assert job.status == Status.FAILED
+    assert "The server running this job stopped" in job.errors[0]["message"]
 
 
 def test_the_stale_time_is_a_setting(settings):
