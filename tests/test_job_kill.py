@@ -22,7 +22,7 @@ from core.models import Job
 from inventory.models import StockLevel
 from inventory.selectors import ledger_mismatches
 from orders import importers
-from orders.models import Notification, Order
+from orders.models import Notification, NotificationEvent, NotificationMedium, NotificationTemplate, Order
 from orders.notifications.sms import LogSMSBackend
 from orders.tasks import imports as import_tasks
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, place, staff, stock
@@ -188,6 +188,14 @@ MESSAGES = 12
 
 def test_a_worker_killed_while_sending_messages_leaves_none_half_sent_and_the_sweep_sends_each(settings, tmp_path):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    # An earlier test's flush may have taken the default templates with it.
+    for language in ("en", "zh-hans"):
+        NotificationTemplate.objects.get_or_create(
+            event=NotificationEvent.ORDER_CONFIRMED,
+            medium=NotificationMedium.SMS,
+            language=language,
+            defaults={"body": "Order {{ order.number }} is confirmed."},
+        )
     product = ProductFactory(sku="SOCKS")
     stock(product, WarehouseFactory(), MESSAGES)
     for n in range(MESSAGES):
