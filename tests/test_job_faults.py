@@ -26,6 +26,7 @@ from orders.tasks import imports as import_tasks
 from orders.tasks.imports import import_order_file
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, place, staff, stock
 from tests.test_import_orders import row, xlsx
+from tests.test_import_stock_products import preview
 
 pytestmark = pytest.mark.django_db
 
@@ -464,3 +465,22 @@ def test_a_failed_send_sets_when_the_next_try_is_due(shop, settings, on_commit):
     text.refresh_from_db()
     assert text.status == Notification.Status.RETRYING
     assert text.next_attempt_at > timezone.now() + timedelta(seconds=50)
+
+
+def test_the_product_import_page_retries_and_cancels_through_the_shared_import_pages(client):
+    manager = staff("Manager")
+    client.force_login(manager)
+    job = preview(client, "product", [["SKU", "Name", "Unit price"], ["TEA-1", "Green tea", "12.50"]]).context["job"]
+    jobs.fail(job, "The worker stopped.")
+    page = reverse("admin:inventory_product_import_job", args=[job.pk])
+
+    assert reverse("admin:inventory_product_import_retry", args=[job.pk]) in client.get(page).text
+    client.post(reverse("admin:inventory_product_import_retry", args=[job.pk]))
+    job.refresh_from_db()
+    assert (job.status, job.errors) == (Status.PREVIEWED, [])
+
+    assert client.post(reverse("admin:inventory_product_import_cancel", args=[job.pk])).status_code == 302
+    job.refresh_from_db()
+    assert job.status == Status.PREVIEWED
+    client.force_login(staff("Warehouse operator"))
+    assert client.post(reverse("admin:inventory_product_import_retry", args=[job.pk])).status_code == 403
