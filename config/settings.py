@@ -64,12 +64,13 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_filters",
+    # Before django_tasks_db, so that core's `db_worker` (which sweeps first) is the one run.
+    "core",
     "django_tasks",
     "django_tasks_db",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rest_framework",
-    "core",
     "inventory",
     "orders",
     "logistics",
@@ -247,6 +248,13 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Background jobs (docs/architecture.md, "Jobs"): a running job writes a sign of life at least every
+# JOB_HEARTBEAT_SECONDS; `manage.py sweep_jobs` takes one silent for JOB_STALE_AFTER_SECONDS for a
+# stopped worker's and queues it again, up to JOB_MAX_ATTEMPTS starts in all, or fails it.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "15"))
+JOB_STALE_AFTER_SECONDS = int(os.environ.get("JOB_STALE_AFTER_SECONDS", "120"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
 
 # Shared by every app server, so the API's per-channel rate limit holds across them
 # (`manage.py createcachetable` makes the table; dev.py run and the tests do it).

@@ -191,3 +191,14 @@ EXPORTS_OFFERED = Event(
     doc="Which spreadsheet exports the apps offer: each subscriber returns a list of its exports.",
     payload=(),
 )
+
+# core's sweep (`manage.py sweep_jobs`) recovers the jobs a stopped worker left running, and asks each
+# app to recover its own work a stopped worker left behind (docs/architecture.md, "Jobs").
+STALE_WORK = Event(
+    name="core.stale_work",
+    doc=(
+        "The sweep asks each app to recover its work that a stopped worker left behind, waiting since "
+        "before stale_before: each subscriber returns a list of sentences saying what it did."
+    ),
+    payload=("stale_before",),
+)

@@ -1,25 +1,38 @@
 """The life of a background job (docs/architecture.md, "Jobs"), for every import and export: created
 queued for a stage, claimed by one worker (the row is locked, so a second worker or a second click
-finds it taken), its progress written where others can see it, finished (checked and waiting for
-confirmation, or done) or failed with its errors, moved on to its next stage when someone confirms
-it, and the file it produced kept in its row. What a job's work is belongs to the app that runs
-it; each app declares its kinds of job as `JobKind`s beside the import or export that runs them."""
+finds it taken), its progress and signs of life written where others can see it, finished (checked
+and waiting for confirmation, or done), failed with its errors or cancelled, moved on to its next
+stage when someone confirms it, and the file it produced kept in its row. A job whose worker
+stopped is found by `sweep` and queued again or failed with its reason; a person may `retry` a
+failed, cancelled or stale job and `cancel` a queued or running one. What a job's work is belongs to
+the app that runs it; each app declares its kinds of job as `JobKind`s beside the import or export
+that runs them."""
 
 import io
+import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import QuerySet
-from django.utils import timezone
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
+from django.db.models import Q, QuerySet
+from django.utils import formats, timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .actors import Actor, stored_user
+from .events import STALE_WORK
 from .models import Job
 
+logger = logging.getLogger(__name__)
+
 Status = Job.Status
-FINISHED = (Status.PREVIEWED, Status.DONE, Status.FAILED)
+FINISHED = (Status.PREVIEWED, Status.DONE, Status.FAILED, Status.CANCELLED)
 # A produced file goes into its job row in parts of at least this size (PostgreSQL).
 FILE_PART_BYTES = 4 * 1024 * 1024
 
@@ -30,6 +43,22 @@ class JobKind:
 
     code: str
     label: str
+
+
+class Cancelled(Exception):
+    """Someone cancelled the running job: raised at its next progress check, so the transaction
+    its work writes in rolls back and the job ends as cancelled."""
+
+
+def stale_after() -> timedelta:
+    """How long a running job may show no sign of life before the sweep takes its worker for
+    stopped (JOB_STALE_AFTER_SECONDS)."""
+    return timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+
+
+def max_attempts() -> int:
+    """How many times a stage is started in all before the sweep gives it up (JOB_MAX_ATTEMPTS)."""
+    return settings.JOB_MAX_ATTEMPTS
 
 
 def problem(row: int | None, column: str, message: Any) -> dict:
@@ -70,39 +99,88 @@ def claim(job_id: int, *, stage: str, phase: str = "") -> Job | None:
     job.status = Status.RUNNING
     job.processed = 0
     job.parameters = {**job.parameters, "phase": phase}
-    job.save(update_fields=["status", "processed", "parameters"])
+    job.heartbeat_at = timezone.now()
+    job.attempts += 1
+    job.save(update_fields=["status", "processed", "parameters", "heartbeat_at", "attempts"])
     return job
 
 
 def set_phase(job: Job, phase: str, *, total: int | None = None) -> None:
-    """What the job is doing now, for its page; with `total`, how many items that part has."""
+    """What the job is doing now, for its page; with `total`, how many items that part has. A new
+    phase is a sign of life and a progress check: a job cancelled meanwhile stops here."""
     job.parameters = {**job.parameters, "phase": phase}
-    fields = ["parameters"]
+    job.heartbeat_at = timezone.now()
+    fields = ["parameters", "heartbeat_at"]
     if total is not None:
         job.total, job.processed = total, 0
         fields += ["total", "processed"]
     job.save(update_fields=fields)
+    if Job.objects.filter(pk=job.pk, cancel_requested_at__isnull=False).exists():
+        raise Cancelled
 
 
 @contextmanager
 def progress_reporter(job: Job) -> Iterator[Callable[[int], None]]:
-    """A function that records how many of the job's items are done. The work may write inside one
+    """A function that records how many of the job's items are done, with the time as a sign of
+    life, and raises `Cancelled` when someone cancelled the job. The work may write inside one
     transaction that others cannot see into until it ends, so on PostgreSQL the progress goes
-    through a connection of its own; SQLite allows one writer at a time, so there the count is
-    written with the work and shows when it ends."""
+    through a connection of its own, and a heartbeat (below) shows life between two reports;
+    SQLite allows one writer at a time, so there the count is written with the work and shows when
+    it ends."""
     table, quote = Job._meta.db_table, connection.ops.quote_name
-    statement = f"UPDATE {quote(table)} SET {quote('processed')} = %s WHERE {quote('id')} = %s"
+    statement = (
+        f"UPDATE {quote(table)} SET {quote('processed')} = %s, {quote('heartbeat_at')} = %s "
+        f"WHERE {quote('id')} = %s RETURNING {quote('cancel_requested_at')}"
+    )
     side = connections.create_connection(DEFAULT_DB_ALIAS) if connection.vendor == "postgresql" else None
+    beat = _Heartbeat(job.pk) if side is not None else None
 
     def report(done):
-        with (side or connection).cursor() as cursor:
-            cursor.execute(statement, [done, job.pk])
+        writer = side or connection
+        with writer.cursor() as cursor:
+            cursor.execute(statement, [done, writer.ops.adapt_datetimefield_value(timezone.now()), job.pk])
+            row = cursor.fetchone()
+        if row is not None and row[0] is not None:
+            raise Cancelled
 
+    if beat is not None:
+        beat.start()
     try:
         yield report
     finally:
+        if beat is not None:
+            beat.stop()
         if side is not None:
             side.close()
+
+
+class _Heartbeat(threading.Thread):
+    """Writes the job's sign of life every JOB_HEARTBEAT_SECONDS while its stage runs, so a long
+    part without progress reports (reading a large file, storing the file an export wrote) is not
+    taken for a stopped worker. It runs beside the work in the same process, so it stops with it:
+    a killed worker's job stops beating and the sweep finds it. The thread has its own connection
+    and writes only this one column of a running job."""
+
+    def __init__(self, job_id):
+        super().__init__(name=f"job-{job_id}-heartbeat", daemon=True)
+        self.job_id = job_id
+        self.stopping = threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopping.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    Job.objects.filter(pk=self.job_id, status=Status.RUNNING).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    # A missed beat is harmless while the next gets through; many in a row are a
+                    # worker the sweep should find.
+                    logger.warning("Job %s: its heartbeat could not be written", self.job_id, exc_info=True)
+        finally:
+            connections.close_all()
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=settings.JOB_HEARTBEAT_SECONDS)
 
 
 def finish(job: Job, *, status: str, summary: dict, errors: list[dict]) -> Job:
@@ -130,6 +208,178 @@ def fail(job: Job, message: Any, *, summary: dict | None = None) -> Job:
     )
 
 
+def cancelled(job: Job) -> Job:
+    """The running job saw that it was cancelled and rolled its work back: it ends so."""
+    job.refresh_from_db(fields=["cancelled_by", "cancel_requested_at"])
+    return finish(job, status=Status.CANCELLED, summary=job.summary, errors=[_cancel_problem(job.cancelled_by)])
+
+
+def _cancel_problem(user):
+    if user is None:
+        return problem(None, "", _("Cancelled before it finished; nothing of it was kept."))
+    return problem(
+        None,
+        "",
+        _("Cancelled by %(person)s before it finished; nothing of it was kept.")
+        % {"person": user.get_full_name() or user.get_username()},
+    )
+
+
+def is_stale(job: Job, *, now: datetime | None = None) -> bool:
+    """Whether the job is running but has shown no sign of life for JOB_STALE_AFTER_SECONDS."""
+    last = job.heartbeat_at or job.created_at
+    return job.status == Status.RUNNING and last < (now or timezone.now()) - stale_after()
+
+
+def may_retry(job: Job) -> bool:
+    """Whether a person may start the job again: it failed, was cancelled, or its worker stopped."""
+    return job.status in (Status.FAILED, Status.CANCELLED) or is_stale(job)
+
+
+def may_cancel(job: Job) -> bool:
+    """Whether the job can still be cancelled: it waits, or runs and was not asked to stop yet."""
+    return job.status == Status.QUEUED or (job.status == Status.RUNNING and job.cancel_requested_at is None)
+
+
+@transaction.atomic
+def cancel(job_id: int, *, actor: Actor) -> Job | None:
+    """Cancel a job: a queued one at once, a running one at its next progress check, where its work
+    rolls back. None when it has finished already. The caller checks that `actor` may do this."""
+    job = Job.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or not may_cancel(job):
+        return None
+    job.cancel_requested_at, job.cancelled_by = timezone.now(), stored_user(actor)
+    fields = ["cancel_requested_at", "cancelled_by"]
+    if job.status == Status.QUEUED:
+        job.status, job.finished_at, job.errors = Status.CANCELLED, timezone.now(), [_cancel_problem(job.cancelled_by)]
+        job.parameters = {**job.parameters, "phase": ""}
+        fields += ["status", "finished_at", "errors", "parameters"]
+    job.save(update_fields=fields)
+    return job
+
+
+@transaction.atomic
+def retry(job_id: int, *, stage: str, actor: Actor) -> Job | None:
+    """Queue a failed, cancelled or stale job again for `stage`, from the file and parameters kept in
+    its row; its errors and attempts start afresh. None when it may not be retried (it is running
+    or finished well). The caller checks that `actor` may do this and hands the stage to a worker."""
+    job = Job.objects.select_for_update().filter(pk=job_id).first()
+    if job is None or not may_retry(job):
+        return None
+    job.status = Status.QUEUED
+    job.parameters = {
+        **_without_task(job.parameters),
+        "stage": stage,
+        "phase": "",
+        "retried_by": getattr(stored_user(actor), "pk", None),
+    }
+    job.processed, job.attempts, job.errors, job.summary = 0, 0, [], {}
+    job.heartbeat_at = job.finished_at = job.cancel_requested_at = job.cancelled_by = None
+    job.save(
+        update_fields=[
+            "status",
+            "parameters",
+            "processed",
+            "attempts",
+            "errors",
+            "summary",
+            "heartbeat_at",
+            "finished_at",
+            "cancel_requested_at",
+            "cancelled_by",
+        ]
+    )
+    return job
+
+
+def _without_task(parameters):
+    """A job's parameters for a new stage: the task of the stage before is not this one's, and one
+    run in a request has none (`enqueue` notes it when a worker is to run it)."""
+    return {key: value for key, value in parameters.items() if key != "task"}
+
+
+def enqueue(job: Job, task: Any) -> None:
+    """Hand the job's queued stage to a worker through `task` (a django-tasks task taking the job's
+    id). The task is noted in the job, so if that worker stops, the sweep hands the stage to
+    another: only stages that keep all their work or none may come here."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        locked.parameters = {**locked.parameters, "task": task.module_path}
+        locked.save(update_fields=["parameters"])
+    job.parameters = locked.parameters
+    task.enqueue(job.pk)
+
+
+def sweep(*, now: datetime | None = None) -> list[str]:
+    """Find the work whose worker stopped and recover it; returns a sentence for each thing done.
+    A running job with no sign of life for JOB_STALE_AFTER_SECONDS is queued again for another
+    worker when its stage was handed to one and has attempts left (its work was all or nothing,
+    so nothing of the stopped attempt was kept), and failed with its reason otherwise; one that was
+    being cancelled ends cancelled. Then each app recovers its own stuck work (STALE_WORK)."""
+    stale_before = (now or timezone.now()) - stale_after()
+    running_too_long = Job.objects.filter(status=Status.RUNNING).filter(
+        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, created_at__lt=stale_before)
+    )
+    done = [line for job_id in running_too_long.values_list("pk", flat=True) if (line := _sweep_job(job_id, now))]
+    for lines in STALE_WORK.publish(stale_before=stale_before):
+        done.extend(lines)
+    return done
+
+
+@transaction.atomic
+def _sweep_job(job_id, now):
+    # A job row locked now is being changed by someone alive: the next sweep sees it again.
+    job = Job.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+    if job is None or not is_stale(job, now=now):
+        return None
+    last = formats.date_format(timezone.localtime(job.heartbeat_at or job.created_at), "SHORT_DATETIME_FORMAT")
+    stage = job.parameters.get("stage", "")
+    if job.cancel_requested_at is not None:
+        cancelled(job)
+        return _("Job %(id)s (%(kind)s, %(stage)s) had been cancelled; it ends cancelled.") % {
+            "id": job.pk,
+            "kind": job.kind,
+            "stage": stage,
+        }
+    task = job.parameters.get("task")
+    if task and job.attempts < max_attempts():
+        job.status, job.processed, job.heartbeat_at = Status.QUEUED, 0, None
+        job.parameters = {**job.parameters, "phase": ""}
+        job.save(update_fields=["status", "processed", "heartbeat_at", "parameters"])
+        transaction.on_commit(lambda: import_string(task).enqueue(job.pk))
+        return _(
+            "Job %(id)s (%(kind)s, %(stage)s) showed no sign of life since %(time)s; queued again "
+            "(attempt %(attempt)s of %(attempts)s)."
+        ) % {
+            "id": job.pk,
+            "kind": job.kind,
+            "stage": stage,
+            "time": last,
+            "attempt": job.attempts + 1,
+            "attempts": max_attempts(),
+        }
+    if task:
+        reason = ngettext(
+            "The worker running this job stopped (last sign of life %(time)s) and it had been started "
+            "%(attempts)s time, so it was given up. Nothing of it was kept; retry it once the workers run again.",
+            "The worker running this job stopped (last sign of life %(time)s) and it had been started "
+            "%(attempts)s times, so it was given up. Nothing of it was kept; retry it once the workers run again.",
+            job.attempts,
+        ) % {"attempts": job.attempts, "time": last}
+    else:
+        reason = _(
+            "The server running this job stopped (last sign of life %(time)s), probably restarted. "
+            "Nothing of it was kept; retry it."
+        ) % {"time": last}
+    fail(job, reason)
+    return _("Job %(id)s (%(kind)s, %(stage)s) failed: %(reason)s") % {
+        "id": job.pk,
+        "kind": job.kind,
+        "stage": stage,
+        "reason": reason,
+    }
+
+
 @transaction.atomic
 def queue_stage(job_id: int, *, stage: str, from_status: str, actor: Actor) -> Job | None:
     """Move a job on to its next stage (the import after the check); None when it is not in
@@ -138,8 +388,13 @@ def queue_stage(job_id: int, *, stage: str, from_status: str, actor: Actor) -> J
     if job is None or job.status != from_status:
         return None
     job.status = Status.QUEUED
-    job.parameters = {**job.parameters, "stage": stage, "confirmed_by": getattr(stored_user(actor), "pk", None)}
-    job.save(update_fields=["status", "parameters"])
+    job.parameters = {
+        **_without_task(job.parameters),
+        "stage": stage,
+        "confirmed_by": getattr(stored_user(actor), "pk", None),
+    }
+    job.processed = job.attempts = 0
+    job.save(update_fields=["status", "parameters", "processed", "attempts"])
     return job
 
 

@@ -17,6 +17,7 @@ class Job(models.Model):
         PREVIEWED = "previewed", _("Checked, waiting for confirmation")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     kind = models.CharField(_("kind"), max_length=24)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED)
@@ -38,11 +39,25 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Signs of life of a running stage (docs/architecture.md, "Jobs"): the sweep takes a running
+    # job whose heartbeat is old for one whose worker stopped.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    cancel_requested_at = models.DateTimeField(_("cancel requested at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
 
     class Meta:
         verbose_name = _("import or export")
         verbose_name_plural = _("imports and exports")
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_by_status_heartbeat")]
 
     def __str__(self):
         return f"{self.kind} · {self.file_name}"

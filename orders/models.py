@@ -701,6 +701,9 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # When a queued or retrying message is due: one long overdue lost its worker or its task, and
+    # the sweep hands it to a worker again (docs/architecture.md, "Jobs").
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("notification")

@@ -93,6 +93,10 @@ class ExportMixin(ConsolePageMixin):
                 wrap(self.export_download_view),
                 name=self.admin_view_name("export_download"),
             ),
+            path("export/<int:job_id>/retry/", wrap(self.export_retry_view), name=self.admin_view_name("export_retry")),
+            path(
+                "export/<int:job_id>/cancel/", wrap(self.export_cancel_view), name=self.admin_view_name("export_cancel")
+            ),
         ] + super().get_urls()
 
     def changelist_view(self, request, extra_context=None):
@@ -186,6 +190,9 @@ class ExportMixin(ConsolePageMixin):
             if job and job.status == jobs.Status.DONE
             else "",
             "export_jobs_url": self.admin_view_url("export"),
+            "stale": job is not None and jobs.is_stale(job),
+            "retry_url": self.admin_view_url("export_retry", job.pk) if job and jobs.may_retry(job) else "",
+            "cancel_url": self.admin_view_url("export_cancel", job.pk) if job and jobs.may_cancel(job) else "",
             "list_url": self.changelist_url(job.parameters.get("list_query", "")) if job else self.changelist_url(),
             "recent_jobs": [
                 (other, self.admin_view_url("export_job", other.pk))
@@ -193,6 +200,23 @@ class ExportMixin(ConsolePageMixin):
             ],
         }
         return TemplateResponse(request, "admin/spreadsheets/export/job.html", context)
+
+    def export_retry_view(self, request, job_id):
+        """Write a failed, cancelled or stale export again, from the list's query kept in its job."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        job = self.own_export_job(request, job_id)
+        if exports.retry_export(exports.export_of_kind(job.kind), job.pk, actor=request.user) is None:
+            messages.warning(request, gettext("This export is under way or finished; it cannot be written again."))
+        return HttpResponseRedirect(self.admin_view_url("export_job", job.pk))
+
+    def export_cancel_view(self, request, job_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        job = self.own_export_job(request, job_id)
+        if exports.cancel_export(exports.export_of_kind(job.kind), job.pk, actor=request.user) is None:
+            messages.warning(request, gettext("This export has finished already; there is nothing to cancel."))
+        return HttpResponseRedirect(self.admin_view_url("export_job", job.pk))
 
     def export_download_view(self, request, job_id):
         job = self.own_export_job(request, job_id)
@@ -260,6 +284,10 @@ class SpreadsheetImportMixin(ConsolePageMixin):
             ),
             path(
                 "import/<int:job_id>/errors/", wrap(self.import_errors_view), name=self.admin_view_name("import_errors")
+            ),
+            path("import/<int:job_id>/retry/", wrap(self.import_retry_view), name=self.admin_view_name("import_retry")),
+            path(
+                "import/<int:job_id>/cancel/", wrap(self.import_cancel_view), name=self.admin_view_name("import_cancel")
             ),
         ] + super().get_urls()
 
@@ -353,8 +381,31 @@ class SpreadsheetImportMixin(ConsolePageMixin):
             ],
             confirm_url=self.admin_view_url("import_confirm", job.pk) if may_confirm else "",
             errors_url=self.admin_view_url("import_errors", job.pk) if job.errors else "",
+            stale=jobs.is_stale(job),
+            retry_url=self.admin_view_url("import_retry", job.pk) if jobs.may_retry(job) else "",
+            cancel_url=self.admin_view_url("import_cancel", job.pk) if jobs.may_cancel(job) else "",
             list_url=self.changelist_url(),
         )
+
+    def import_retry_view(self, request, job_id):
+        """Check the job's kept file again from the start: a fresh preview to confirm."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        job = self.import_job(request, job_id)
+        queued = imports.retry(self.spreadsheet_import, job.pk, actor=request.user)
+        if queued is None:
+            messages.warning(request, gettext("This import is under way or finished; it cannot be retried."))
+        else:
+            imports.check(self.spreadsheet_import, queued.pk)
+        return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
+
+    def import_cancel_view(self, request, job_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        job = self.import_job(request, job_id)
+        if imports.cancel(self.spreadsheet_import, job.pk, actor=request.user) is None:
+            messages.warning(request, gettext("This import has finished already; there is nothing to cancel."))
+        return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
 
     def import_confirm_view(self, request, job_id):
         """Import the checked file, all rows or none."""

@@ -195,8 +195,27 @@ def start_export(export: Export, queryset: QuerySet, *, file_format: str, actor:
                 "list_query": list_query,
             },
         )
-        transaction.on_commit(lambda: run_export.enqueue(job.pk))
+        transaction.on_commit(lambda: jobs.enqueue(job, run_export))
     return job
+
+
+def retry_export(export: Export, job_id: int, *, actor: Actor) -> Job | None:
+    """Write a failed, cancelled or stale export again from the list's query kept in its job;
+    returns the queued job, or None when it may not be retried."""
+    export.check_permission(actor)
+    from ..tasks import run_export
+
+    job = jobs.retry(job_id, stage=STAGE, actor=actor)
+    if job is not None:
+        transaction.on_commit(lambda: jobs.enqueue(job, run_export))
+    return job
+
+
+def cancel_export(export: Export, job_id: int, *, actor: Actor) -> Job | None:
+    """Cancel a queued or running export (a running one stops at its next progress check and keeps
+    no file); None when it has finished already."""
+    export.check_permission(actor)
+    return jobs.cancel(job_id, actor=actor)
 
 
 def _failure_message(error):
@@ -217,19 +236,22 @@ def run_export_job(job_id: int) -> None:
         return
     with translation.override(job.parameters.get("language")):
         try:
-            with spooled_file() as out:
-                _write_job_file(job, out)
+            # The file and the job's end are stored in one transaction: a worker stopped before it
+            # commits leaves no file, and the sweep hands the export to another.
+            with spooled_file() as out, jobs.progress_reporter(job) as report:
+                _write_job_file(job, out, report)
                 with transaction.atomic():
                     jobs.store_result_file(job.pk, out)
                     jobs.finish(job, status=jobs.Status.DONE, summary={"rows": job.total}, errors=[])
+        except jobs.Cancelled:
+            jobs.cancelled(job)
         except Exception as error:
             jobs.fail(job, _failure_message(error))
             raise
 
 
-def _write_job_file(job, out):
+def _write_job_file(job, out, report):
     export = export_of_kind(job.kind)
     table = ExportTable(export, thaw_query(export.model, job.parameters["query"]), job.created_by)
     jobs.set_phase(job, "writing", total=table.count())
-    with jobs.progress_reporter(job) as report:
-        write_file(table, job.parameters["format"], out, progress=report)
+    write_file(table, job.parameters["format"], out, progress=report)

@@ -125,13 +125,34 @@ def run(spec: SpreadsheetImport, job_id: int, *, in_background: bool = False) ->
     return _run(spec, job, actor=actor, in_background=in_background, done=jobs.Status.DONE)
 
 
+def retry(spec: SpreadsheetImport, job_id: int, *, actor: Actor) -> Job | None:
+    """Check a failed, cancelled or stale import's file again from the start (the file is kept in
+    the job), so the operator sees a fresh preview and confirms again; returns the queued job, or
+    None when the job may not be retried."""
+    spec.require(actor)
+    if jobs.job_of(job_id, [spec.kind]) is None:
+        return None
+    return jobs.retry(job_id, stage=CHECK, actor=actor)
+
+
+def cancel(spec: SpreadsheetImport, job_id: int, *, actor: Actor) -> Job | None:
+    """Cancel a queued or running import (a running one stops at its next progress check, keeping
+    nothing); None when it has finished already."""
+    spec.require(actor)
+    if jobs.job_of(job_id, [spec.kind]) is None:
+        return None
+    return jobs.cancel(job_id, actor=actor)
+
+
 def _run(spec, job, *, actor, in_background, done):
     """Run a stage; whatever goes wrong unexpectedly fails the job (with nothing written) instead
-    of leaving it running for ever."""
+    of leaving it running for ever, and a cancel seen at a progress check ends it cancelled."""
     try:
         with jobs.progress_reporter(job) as report:
             run = ImportRun(job, stage=job.parameters["stage"], actor=actor, report=report if in_background else None)
             summary = spec.apply(run)
+    except jobs.Cancelled:
+        return jobs.cancelled(job)
     except reading.UnreadableFile as error:
         return jobs.fail(job, error, summary={})
     except Exception:

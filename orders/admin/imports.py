@@ -66,6 +66,8 @@ class OrderImportMixin(ConsolePageMixin):
             path("import/<int:job_id>/", wrap(self.import_job_view), name="orders_order_import_job"),
             path("import/<int:job_id>/status/", wrap(self.import_status_view), name="orders_order_import_status"),
             path("import/<int:job_id>/confirm/", wrap(self.import_confirm_view), name="orders_order_import_confirm"),
+            path("import/<int:job_id>/retry/", wrap(self.import_retry_view), name="orders_order_import_retry"),
+            path("import/<int:job_id>/cancel/", wrap(self.import_cancel_view), name="orders_order_import_cancel"),
             path("import/<int:job_id>/errors/", wrap(self.import_errors_view), name="orders_order_import_errors"),
         ] + super().get_urls()
 
@@ -172,6 +174,9 @@ class OrderImportMixin(ConsolePageMixin):
             skipped=[self.described(order, placed=True) for order in summary.get("skipped_orders", [])],
             status_url=reverse("admin:orders_order_import_status", args=[job.pk]),
             confirm_url=reverse("admin:orders_order_import_confirm", args=[job.pk]) if may_confirm else "",
+            stale=jobs.is_stale(job),
+            retry_url=reverse("admin:orders_order_import_retry", args=[job.pk]) if jobs.may_retry(job) else "",
+            cancel_url=reverse("admin:orders_order_import_cancel", args=[job.pk]) if jobs.may_cancel(job) else "",
             errors_url=reverse("admin:orders_order_import_errors", args=[job.pk]) if job.errors else "",
             orders_url=reverse("admin:orders_order_changelist"),
         )
@@ -213,6 +218,36 @@ class OrderImportMixin(ConsolePageMixin):
             self.message_user(request, gettext("This import cannot be confirmed (again)."), level="warning")
         else:
             task_module().start_import(queued)
+        return HttpResponseRedirect(reverse("admin:orders_order_import_job", args=[job.pk]))
+
+    def import_retry_view(self, request, job_id):
+        """Check the job's kept file again from the start: a fresh preview to confirm."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        job = self.import_job(request, job_id)
+        queued = importers.retry_order_import(job.pk, actor=request.user)
+        if queued is None:
+            self.message_user(
+                request, gettext("This import is under way or finished; it cannot be retried."), "warning"
+            )
+        else:
+            task_module().start_check(queued)
+            self.message_user(request, gettext("The file is checked again; confirm the new preview to import it."))
+        return HttpResponseRedirect(reverse("admin:orders_order_import_job", args=[job.pk]))
+
+    def import_cancel_view(self, request, job_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        job = self.import_job(request, job_id)
+        cancelled = importers.cancel_order_import(job.pk, actor=request.user)
+        if cancelled is None:
+            self.message_user(
+                request, gettext("This import has finished already; there is nothing to cancel."), "warning"
+            )
+        elif cancelled.status == jobs.Status.RUNNING:
+            self.message_user(request, gettext("The import stops at its next progress check and keeps nothing."))
+        else:
+            self.message_user(request, gettext("The import was cancelled before it started."))
         return HttpResponseRedirect(reverse("admin:orders_order_import_job", args=[job.pk]))
 
     def import_errors_view(self, request, job_id):

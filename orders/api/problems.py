@@ -12,6 +12,7 @@ from http import HTTPStatus
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,7 +35,10 @@ TITLES = {
     415: gettext_lazy("Unsupported media type"),
     422: gettext_lazy("Unprocessable request"),
     429: gettext_lazy("Too many requests"),
+    503: gettext_lazy("Service unavailable"),
 }
+# How long a client waits before sending again a request the database connection failed.
+RETRY_AFTER_CONNECTION_LOST = 2
 
 
 class Problem(exceptions.APIException):
@@ -115,6 +119,19 @@ def _as_api_exception(exc):
         return exceptions.PermissionDenied(*exc.args[:1])
     if isinstance(exc, DjangoValidationError):
         return invalid_request(service_errors(exc))
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The request's transaction died with its connection (docs/architecture.md, "Jobs"); the
+        # retry under the same Idempotency-Key is carried out once, or answered as it went through.
+        unavailable = Problem(
+            503,
+            "database_unavailable",
+            _(
+                "The connection to the database was lost while this request was carried out. Send it again "
+                "with the same Idempotency-Key: it is carried out once, or answered as it was if it went through."
+            ),
+        )
+        unavailable.wait = RETRY_AFTER_CONNECTION_LOST
+        return unavailable
     return exc
 
 

@@ -7,9 +7,11 @@ from .orders import (
     KIND,
     PERMISSION,
     background_rows,
+    cancel_order_import,
     check_order_import,
     confirm_order_import,
     import_order_file,
+    retry_order_import,
     runs_in_background,
     start_order_import,
 )
@@ -19,9 +21,11 @@ __all__ = [
     "KIND",
     "PERMISSION",
     "background_rows",
+    "cancel_order_import",
     "check_order_import",
     "confirm_order_import",
     "import_order_file",
+    "retry_order_import",
     "runs_in_background",
     "start_order_import",
 ]

@@ -370,3 +370,14 @@ def import_order_file(job_id: int, *, in_background: bool = False) -> Job | None
     """The import: place everything again and keep it, unless an order fails now or would go short
     of stock that the preview found; then nothing is kept and the job lists why."""
     return imports.run(ORDER_IMPORT, job_id, in_background=in_background)
+
+
+def retry_order_import(job_id: int, *, actor) -> Job | None:
+    """Check a failed, cancelled or stale order import's file again from the start; returns the
+    queued job, or None when it may not be retried."""
+    return imports.retry(ORDER_IMPORT, job_id, actor=actor)
+
+
+def cancel_order_import(job_id: int, *, actor) -> Job | None:
+    """Cancel a queued or running order import; a running one keeps no order."""
+    return imports.cancel(ORDER_IMPORT, job_id, actor=actor)

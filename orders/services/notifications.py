@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from types import SimpleNamespace
@@ -19,8 +19,9 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template import Context, Engine, TemplateSyntaxError
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.actors import Actor, stored_user
 from core.permissions import Orders, require
@@ -320,6 +321,7 @@ def send_notification(notification_id: int) -> Notification | None:
             else:
                 notification.status = Notification.Status.RETRYING
                 delay = retry_delay(notification.attempts)
+                notification.next_attempt_at = timezone.now() + delay
                 logger.warning(
                     "Notification %s failed (attempt %s), trying again in %s: %s",
                     notification.pk,
@@ -331,8 +333,36 @@ def send_notification(notification_id: int) -> Notification | None:
         else:
             notification.status = Notification.Status.SENT
             notification.sent_at = timezone.now()
-        notification.save(update_fields=["attempts", "status", "last_error", "sent_at"])
+        notification.save(update_fields=["attempts", "status", "last_error", "sent_at", "next_attempt_at"])
     return notification
+
+
+@transaction.atomic
+def resend_stuck(stale_before: datetime) -> list[str]:
+    """Hand to a worker again every message that has waited to be sent since before `stale_before`
+    (docs/architecture.md, "Jobs"): its worker was stopped while sending it (the row's transaction
+    rolled back, so it is still queued), or its task was never queued or was lost. Sending twice is
+    harmless (the row is locked while it is sent, and a sent message is left alone), so a message
+    whose task is only late goes once all the same; its next try is set to now, so the next sweep
+    waits a whole period again before it counts as stuck."""
+    stuck = list(
+        Notification.objects.select_for_update(skip_locked=True)
+        .filter(status__in=(Notification.Status.QUEUED, Notification.Status.RETRYING), next_attempt_at__lt=stale_before)
+        .values_list("pk", flat=True)
+    )
+    if not stuck:
+        return []
+    Notification.objects.filter(pk__in=stuck).update(next_attempt_at=timezone.now())
+    for notification_id in stuck:
+        transaction.on_commit(partial(enqueue_send, notification_id), robust=True)
+    return [
+        ngettext(
+            "%(count)s customer message waiting since before %(time)s was handed to a worker again.",
+            "%(count)s customer messages waiting since before %(time)s were handed to a worker again.",
+            len(stuck),
+        )
+        % {"count": len(stuck), "time": formats.date_format(timezone.localtime(stale_before), "SHORT_DATETIME_FORMAT")}
+    ]
 
 
 @transaction.atomic

@@ -2,6 +2,8 @@
 
 from django_tasks import task
 
+from core import jobs
+
 from .. import importers
 
 
@@ -22,7 +24,7 @@ def import_order_file(job_id):
 def start_check(job):
     """Check an uploaded file: at once when it is small, otherwise by a worker."""
     if importers.runs_in_background(job):
-        check_order_import.enqueue(job.pk)
+        jobs.enqueue(job, check_order_import)
     else:
         importers.check_order_import(job.pk)
 
@@ -30,6 +32,6 @@ def start_check(job):
 def start_import(job):
     """Import a confirmed file, where its check ran: at once when it is small, otherwise by a worker."""
     if importers.runs_in_background(job):
-        import_order_file.enqueue(job.pk)
+        jobs.enqueue(job, import_order_file)
     else:
         importers.import_order_file(job.pk)
