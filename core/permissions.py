@@ -18,6 +18,10 @@ from django.utils.translation import gettext as _
 from .actors import SYSTEM, Actor, ensure_actor
 
 
+class Core:
+    VIEW_PERSONALDATAACCESS = "core.view_personaldataaccess"
+
+
 class Inventory:
     VIEW_PRODUCT = "inventory.view_product"
     ADD_PRODUCT = "inventory.add_product"
@@ -57,6 +61,10 @@ class Orders:
     VIEW_CUSTOMER = "orders.view_customer"
     CHANGE_CUSTOMER = "orders.change_customer"
     VIEW_CUSTOMER_PHONE = "orders.view_customer_phone"
+    VIEW_CUSTOMER_NAME = "orders.view_customer_name"
+    VIEW_CUSTOMER_ADDRESS = "orders.view_customer_address"
+    EXPORT_CUSTOMER_DATA = "orders.export_customer_data"
+    ERASE_CUSTOMER_DATA = "orders.erase_customer_data"
     VIEW_BLOCKEDCONTACT = "orders.view_blockedcontact"
     ADD_BLOCKEDCONTACT = "orders.add_blockedcontact"
     DELETE_BLOCKEDCONTACT = "orders.delete_blockedcontact"
@@ -100,7 +108,7 @@ class Analytics:
     VIEW_DASHBOARD = "analytics.view_dashboard"
 
 
-PERMISSIONS_OF_APPS = (Inventory, Orders, Logistics, Aftersales, Analytics)
+PERMISSIONS_OF_APPS = (Core, Inventory, Orders, Logistics, Aftersales, Analytics)
 
 
 def declared() -> Iterator[str]:

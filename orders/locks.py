@@ -106,3 +106,9 @@ def lock_notification(notification_id: int) -> Notification | None:
 
 def lock_notification_template(template_id: int) -> NotificationTemplate:
     return NotificationTemplate.objects.select_for_update().get(pk=template_id)
+
+
+def lock_customers(customer_ids: Iterable[int]) -> list[Customer]:
+    """Lock several customers, by primary key, after their orders (erasing their personal data
+    locks the orders first); nothing is locked after them."""
+    return list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk"))
