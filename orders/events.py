@@ -57,7 +57,7 @@ PERSONAL_DATA_ERASED = Event(
     doc=(
         "Customers' names, phones, emails and addresses were erased (on their request or after the "
         "retention period): `customer_ids` and every one of their `order_ids`. Apps above orders erase "
-        "their own copies (docs/architecture.md, \"Personal data\")."
+        'their own copies (docs/architecture.md, "Personal data").'
     ),
     payload=("customer_ids", "order_ids"),
 )

@@ -64,10 +64,7 @@ def customer_data_sheets(*, customer: Customer, order_ids: list[int]) -> list[tu
         (
             str(Ticket._meta.verbose_name_plural),
             [label(Ticket, name) for name in ("number", "subject", "description", "status", "created_at")],
-            [
-                [t.number, t.subject, t.description, t.get_status_display(), when(t.created_at)]
-                for t in tickets
-            ],
+            [[t.number, t.subject, t.description, t.get_status_display(), when(t.created_at)] for t in tickets],
         ),
         (
             str(TicketMessage._meta.verbose_name_plural),

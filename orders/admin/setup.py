@@ -1,11 +1,10 @@
 """The order setup of the console: channels, customers, the blocklist and the intake settings."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import DecimalField
-from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -102,10 +101,16 @@ class CustomerAdmin(ConsolePageMixin, admin.ModelAdmin):
         return ("name",) if sight_of(request.user).name else ()
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if not search_term.strip():
+            return queryset, False
+        sight = sight_of(request.user)
+        if sight.name:
+            results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        else:
+            results, may_have_duplicates = queryset.none(), False
         phone, valid = normalize_phone(search_term)
         # Roles that see phones masked may not find a customer by the full number either.
-        if valid and can_see_phone(request.user):
+        if valid and sight.phone:
             results |= queryset.filter(phone=phone)
         return results, may_have_duplicates
 

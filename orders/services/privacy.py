@@ -99,9 +99,7 @@ def erase_customer(customer_id: int, *, actor: Actor) -> Customer:
             _erase([customer], order_ids, actor=actor, action=Action.ERASED)
     except ValidationError as refusal:
         # Written after the rollback, so the refusal stays on record.
-        record(
-            actor, Action.ERASURE_REFUSED, customer_id=customer_id, subject=" ".join(refusal.messages)[:255]
-        )
+        record(actor, Action.ERASURE_REFUSED, customer_id=customer_id, subject=" ".join(refusal.messages)[:255])
         raise
     customer.refresh_from_db()
     return customer

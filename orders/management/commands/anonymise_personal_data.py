@@ -18,7 +18,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--batch-size", type=int, default=BATCH_CUSTOMERS, help=f"Customers per transaction (default {BATCH_CUSTOMERS})."
+            "--batch-size",
+            type=int,
+            default=BATCH_CUSTOMERS,
+            help=f"Customers per transaction (default {BATCH_CUSTOMERS}).",
         )
         parser.add_argument("--dry-run", action="store_true", help="Only say how many customers are due.")
 
