@@ -6,6 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from .console import ReadOnlyAdminMixin, short_datetime
 from .models import PersonalDataAccess
+from .privacy import ADDRESS, NAME, PHONE
+
+FIELD_LABELS = {NAME: _("name"), PHONE: _("phone"), ADDRESS: _("address")}
 
 
 class CustomerFilter(admin.SimpleListFilter):
@@ -25,7 +28,16 @@ class CustomerFilter(admin.SimpleListFilter):
 
 @admin.register(PersonalDataAccess)
 class PersonalDataAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("time", "actor_display", "action", "customer_display", "order_number", "subject", "fields", "rows")
+    list_display = (
+        "time",
+        "actor_display",
+        "action",
+        "customer_display",
+        "order_number",
+        "subject",
+        "fields_display",
+        "rows",
+    )
     list_filter = ("action", ("actor", admin.RelatedOnlyFieldListFilter), CustomerFilter)
     list_select_related = ("actor",)
     date_hierarchy = "created_at"
@@ -45,3 +57,7 @@ class PersonalDataAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("customer"), ordering="customer_id")
     def customer_display(self, access):
         return f"#{access.customer_id}" if access.customer_id else ""
+
+    @admin.display(description=_("seen in full"))
+    def fields_display(self, access):
+        return ", ".join(str(FIELD_LABELS.get(kind, kind)) for kind in access.fields.split(",") if kind)

@@ -147,7 +147,8 @@ class CustomerAdmin(ConsolePageMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         customer = getattr(response, "context_data", {}).get("original") if request.method == "GET" else None
-        if customer is not None:
+        # An erased customer has nothing left to see unmasked.
+        if customer is not None and customer.anonymised_at is None:
             record_view(request.user, sight_of(request.user), customer_id=customer.pk, page=gettext("Customer page"))
         return response
 
