@@ -3,7 +3,9 @@
 a customer, is refused erasing one whose order is still open, erases one whose orders are finished,
 and finds both in the access log."""
 
+import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -47,7 +49,7 @@ def test_a_manager_hands_out_and_erases_a_customers_data_from_the_customer_page(
     page.goto(f"/admin/orders/customer/{finished.customer_id}/change/")
     with page.expect_download() as download:
         page.click("#customer-data")
-    workbook = load_workbook(download.value.path())
+    workbook = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert len(workbook.sheetnames) >= 8
 
     page.goto(f"/admin/orders/customer/{still_open.customer_id}/change/")

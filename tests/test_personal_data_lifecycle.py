@@ -21,6 +21,7 @@ from core.models import Job, PersonalDataAccess
 from logistics.exports import SHIPMENTS
 from logistics.models import TrackingEvent
 from orders import services as orders
+from orders.events import PERSONAL_DATA_ERASED
 from orders.exports import ORDERS
 from orders.models import Customer, IdempotencyRecord, Notification, Order, OrderNote
 from orders.services import privacy
@@ -230,6 +231,30 @@ def test_anonymising_runs_in_batches_and_running_it_again_changes_nothing(produc
     assert (first, again) == (5, 0)
     assert dict(Customer.objects.filter(pk__in=customers).values_list("pk", "anonymised_at")) == stamps
     assert len(log(action=Action.ANONYMISED)) == 5
+
+
+def test_a_run_stopped_half_way_kept_its_finished_batches_and_the_next_run_does_the_rest(product):
+    customers = [finished_long_ago(product).customer_id for _n in range(4)]
+    calls = []
+
+    def dies_in_the_second_batch(**payload):
+        calls.append(payload)
+        if len(calls) == 2:
+            raise RuntimeError("worker killed")
+
+    PERSONAL_DATA_ERASED.subscribe(dies_in_the_second_batch)
+    try:
+        with pytest.raises(RuntimeError):
+            privacy.anonymise_expired(actor=SYSTEM, batch_size=2)
+    finally:
+        PERSONAL_DATA_ERASED.subscribers.remove(dies_in_the_second_batch)
+
+    done = set(Customer.objects.filter(anonymised_at__isnull=False).values_list("pk", flat=True))
+    assert done == set(customers[:2])
+    # The half-done batch left nothing half-erased.
+    assert set(Order.objects.filter(customer_id__in=customers[2:]).values_list("recipient", flat=True)) == {"王小明"}
+    assert privacy.anonymise_expired(actor=SYSTEM, batch_size=2) == 2
+    assert Customer.objects.filter(pk__in=customers, anonymised_at__isnull=True).count() == 0
 
 
 def test_a_customer_with_an_open_order_or_return_is_not_anonymised(product):
