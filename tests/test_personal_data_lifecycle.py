@@ -112,6 +112,30 @@ def test_opening_a_customer_page_and_printing_a_label_are_logged(client, product
     assert (label.order_number, label.subject) == (order.number, f"Shipping label {order.number}")
 
 
+def test_opening_a_return_or_a_ticket_is_logged_with_what_of_the_customer_it_shows(client, product):
+    order = advance(new_order(product), "delivered")
+    case = ask(order, (product, 1))
+    ticket = aftersales.tickets.open_ticket(
+        actor=SYSTEM, subject="Chipped", category="damage", severity="normal", order_id=order.pk
+    )
+    signed_in(client, "Customer service")
+
+    client.get(reverse("admin:aftersales_returnrequest_change", args=[case.pk]))
+    client.get(reverse("admin:aftersales_ticket_change", args=[ticket.pk]))
+
+    return_page, ticket_page = log(action=Action.VIEWED)
+    assert (return_page.subject, return_page.customer_id, return_page.fields) == (
+        f"Return {case.number}",
+        order.customer_id,
+        "name",
+    )
+    assert (ticket_page.subject, ticket_page.order_number, ticket_page.fields) == (
+        f"Ticket {ticket.number}",
+        order.number,
+        "name,phone",
+    )
+
+
 def export(client, url, kind, file_format="csv"):
     response = client.post(url, {"file_format": file_format, "kind": kind})
     if hasattr(response, "streaming_content"):
