@@ -234,6 +234,16 @@ def test_customers_finished_longer_ago_than_the_retention_are_anonymised_keeping
     assert (line.actor, line.customer_id) == (None, customer.pk)
 
 
+def test_a_dry_run_says_how_many_are_due_and_changes_nothing(product):
+    order = finished_long_ago(product)
+    out = io.StringIO()
+
+    call_command("anonymise_personal_data", "--dry-run", stdout=out)
+
+    assert out.getvalue().startswith("1 customers' last order finished before ")
+    assert Customer.objects.get(pk=order.customer_id).anonymised_at is None
+
+
 def test_the_retention_period_is_a_setting(product, settings):
     order = finished_long_ago(product, days=100)
     settings.PERSONAL_DATA_RETENTION_DAYS = 120
