@@ -14,9 +14,11 @@ class AftersalesConfig(AppConfig):
         from . import api
         from .admin.returns import order_returns_card
         from .admin.tickets import order_tickets_section
+        from .selectors import privacy as privacy_selectors
         from .selectors.returns import orders_with_open_returns
         from .selectors.tickets import orders_with_open_complaints
         from .services.feedback import message_context
+        from .services.privacy import erase_personal_data
 
         # A delivered order is not completed while a return or a complaint about it is still open.
         order_events.COMPLETION_BLOCKERS.subscribe(orders_with_open_returns)
@@ -25,3 +27,7 @@ class AftersalesConfig(AppConfig):
         order_events.ORDER_PAGE_SECTIONS.subscribe(order_returns_card)
         order_events.ORDER_PAGE_SECTIONS.subscribe(order_tickets_section)
         order_events.ORDER_API_PARTS.subscribe(api.order_returns)
+        # Customers' personal data: their workbook, what keeps it, and erasing after-sales' copies.
+        order_events.CUSTOMER_DATA_SHEETS.subscribe(privacy_selectors.customer_data_sheets)
+        order_events.ERASURE_BLOCKERS.subscribe(privacy_selectors.erasure_blockers)
+        order_events.PERSONAL_DATA_ERASED.subscribe(erase_personal_data)

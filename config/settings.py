@@ -295,6 +295,10 @@ SPECTACULAR_SETTINGS = {
 ORDER_IMPORT_BACKGROUND_ROWS = int(os.environ.get("ORDER_IMPORT_BACKGROUND_ROWS", "1000"))
 EXPORT_BACKGROUND_ABOVE_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ABOVE_ROWS", "5000"))
 
+# Customers whose last order finished longer ago than this many days have their personal data
+# anonymised by `manage.py anonymise_personal_data` (docs/architecture.md, "Personal data").
+PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", "1095"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,6 +1,7 @@
 """The console's sign-in pages (docs/architecture.md, "Sign-in and security"): the sign-in form
 with the authenticator code, the page where staff set up two-step sign-in, and django-axes'
-failed sign-ins with a way for managers to lift a lockout."""
+failed sign-ins with a way for managers to lift a lockout; and the personal-data access log for
+managers, searchable by person, customer and time (docs/architecture.md, "Personal data")."""
 
 from axes.admin import AccessAttemptAdmin
 from axes.models import AccessAttempt
@@ -14,9 +15,11 @@ from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 
 from . import signin
-from .console import refusal_message
+from .console import ReadOnlyAdminMixin, refusal_message, short_datetime
 from .forms import ConsoleAuthenticationForm, TwoFactorConfirmForm
+from .models import PersonalDataAccess
 from .permissions import Security, may
+from .privacy import ADDRESS, NAME, PHONE
 
 admin.site.login_form = ConsoleAuthenticationForm
 admin.site.login_template = "admin/console_login.html"
@@ -101,3 +104,58 @@ class LockoutAdmin(AccessAttemptAdmin):
             % {"count": removed},
             messages.SUCCESS,
         )
+
+
+FIELD_LABELS = {NAME: gettext_lazy("name"), PHONE: gettext_lazy("phone"), ADDRESS: gettext_lazy("address")}
+
+
+class CustomerFilter(admin.SimpleListFilter):
+    """One customer's lines, reached from the customer's page (`?customer=<id>`)."""
+
+    title = gettext_lazy("customer")
+    parameter_name = "customer_id"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, f"#{value}")] if value and value.isdigit() else []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(customer_id=int(value)) if value and value.isdigit() else queryset
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "time",
+        "actor_display",
+        "action",
+        "customer_display",
+        "order_number",
+        "subject",
+        "fields_display",
+        "rows",
+    )
+    list_filter = ("action", ("actor", admin.RelatedOnlyFieldListFilter), CustomerFilter)
+    list_select_related = ("actor",)
+    date_hierarchy = "created_at"
+    search_fields = ("=order_number", "actor__username", "subject")
+    search_help_text = gettext_lazy("Exact order number, a staff member's user name, or words of the details.")
+    show_full_result_count = False
+    list_per_page = 100
+
+    @admin.display(description=gettext_lazy("time"), ordering="created_at")
+    def time(self, access):
+        return short_datetime(access.created_at)
+
+    @admin.display(description=gettext_lazy("who"), ordering="actor__username")
+    def actor_display(self, access):
+        return access.actor.get_username() if access.actor else gettext_lazy("the system")
+
+    @admin.display(description=gettext_lazy("customer"), ordering="customer_id")
+    def customer_display(self, access):
+        return f"#{access.customer_id}" if access.customer_id else ""
+
+    @admin.display(description=gettext_lazy("seen in full"))
+    def fields_display(self, access):
+        return ", ".join(str(FIELD_LABELS.get(kind, kind)) for kind in access.fields.split(",") if kind)

@@ -65,3 +65,54 @@ class Job(models.Model):
     @property
     def progress_percent(self):
         return int(100 * self.processed / self.total) if self.total else 0
+
+
+class PersonalDataAccess(models.Model):
+    """One time someone saw, exported, handed out or erased customers' personal data
+    (docs/architecture.md, "Personal data"). Core knows no customer model: the customer and order
+    are kept by id and number, so the log outlives anonymisation and speaks of any app's rows."""
+
+    class Action(models.TextChoices):
+        VIEWED = "viewed", _("Opened unmasked details")
+        EXPORTED = "exported", _("Exported a list")
+        SUBJECT_ACCESS = "subject_access", _("Handed a customer their data")
+        ERASED = "erased", _("Erased a customer's data")
+        ERASURE_REFUSED = "erasure_refused", _("Erasure refused")
+        ANONYMISED = "anonymised", _("Anonymised after the retention period")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+        help_text=_("Empty when the system did it (a scheduled command)."),
+    )
+    action = models.CharField(_("what"), max_length=16, choices=Action.choices)
+    customer_id = models.PositiveBigIntegerField(_("customer"), null=True, blank=True)
+    order_number = models.CharField(_("order number"), max_length=24, blank=True)
+    subject = models.CharField(
+        _("details"),
+        max_length=255,
+        blank=True,
+        help_text=_("The page, the list exported or why an erasure was refused."),
+    )
+    fields = models.CharField(_("seen in full"), max_length=64, blank=True)
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data access log")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["-created_at"], name="pda_by_time"),
+            models.Index(fields=["customer_id", "-created_at"], name="pda_by_customer"),
+            models.Index(fields=["actor", "-created_at"], name="pda_by_actor"),
+            models.Index(fields=["order_number"], name="pda_by_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -18,6 +18,10 @@ from django.utils.translation import gettext as _
 from .actors import SYSTEM, Actor, ensure_actor
 
 
+class Core:
+    VIEW_PERSONALDATAACCESS = "core.view_personaldataaccess"
+
+
 class Inventory:
     VIEW_PRODUCT = "inventory.view_product"
     ADD_PRODUCT = "inventory.add_product"
@@ -58,6 +62,10 @@ class Orders:
     VIEW_CUSTOMER = "orders.view_customer"
     CHANGE_CUSTOMER = "orders.change_customer"
     VIEW_CUSTOMER_PHONE = "orders.view_customer_phone"
+    VIEW_CUSTOMER_NAME = "orders.view_customer_name"
+    VIEW_CUSTOMER_ADDRESS = "orders.view_customer_address"
+    EXPORT_CUSTOMER_DATA = "orders.export_customer_data"
+    ERASE_CUSTOMER_DATA = "orders.erase_customer_data"
     VIEW_BLOCKEDCONTACT = "orders.view_blockedcontact"
     ADD_BLOCKEDCONTACT = "orders.add_blockedcontact"
     DELETE_BLOCKEDCONTACT = "orders.delete_blockedcontact"
@@ -122,7 +130,7 @@ class Security:
     DELETE_TOTPDEVICE = "otp_totp.delete_totpdevice"
 
 
-PERMISSIONS_OF_APPS = (Inventory, Orders, Logistics, Aftersales, Incidents, Analytics, Security)
+PERMISSIONS_OF_APPS = (Core, Inventory, Orders, Logistics, Aftersales, Incidents, Analytics, Security)
 
 
 def declared() -> Iterator[str]:

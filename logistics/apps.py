@@ -14,8 +14,13 @@ class LogisticsConfig(AppConfig):
 
         from . import api, services
         from .exports import offered_exports
+        from .selectors import customer_data_sheets
+        from .services.privacy import erase_personal_data
 
         # A cancelled order's parcels that have not left are void, in the cancellation's transaction.
         order_events.ORDER_CANCELLED.subscribe(services.cancel_open_shipments)
         order_events.ORDER_API_PARTS.subscribe(api.order_shipments)
         EXPORTS_OFFERED.subscribe(offered_exports)
+        # Customers' personal data: their parcels in their workbook, and the carriers' words erased.
+        order_events.CUSTOMER_DATA_SHEETS.subscribe(customer_data_sheets)
+        order_events.PERSONAL_DATA_ERASED.subscribe(erase_personal_data)

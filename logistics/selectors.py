@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.tokens import token_hash
 from inventory.models import Product, StockLevel, Warehouse
-from orders.models import Allocation, Order, OrderLine
+from orders.models import Allocation, Customer, Order, OrderLine
 
 from .models import (
     Carrier,
@@ -675,3 +675,43 @@ def parcel_to_pack(order_number: str | None, warehouse: Warehouse | None = None)
             "Order %(number)s is not on a pick list for %(warehouse)s yet: print a pick list first."
         ) % values
     return None, _("Order %(number)s has nothing to pack in %(warehouse)s (it is %(status)s).") % values
+
+
+def customer_data_sheets(*, customer: Customer, order_ids: list[int]) -> list[tuple[str, list[str], list[list]]]:
+    """The customer's parcels and what carriers reported about them, for the workbook handed to
+    the customer (orders.events.CUSTOMER_DATA_SHEETS; docs/architecture.md, "Personal data")."""
+
+    def label(model, name):
+        return str(model._meta.get_field(name).verbose_name)
+
+    def when(value):
+        return timezone.localtime(value).replace(tzinfo=None, microsecond=0) if value else ""
+
+    shipments = Shipment.objects.filter(order_id__in=order_ids).select_related("order", "carrier").order_by("pk")
+    events = TrackingEvent.objects.filter(shipment__in=shipments).select_related("shipment").order_by("pk")
+    return [
+        (
+            str(Shipment._meta.verbose_name_plural),
+            [label(Shipment, name) for name in ("order", "carrier", "tracking_number", "status", "shipped_at")]
+            + [label(Shipment, "delivered_at")],
+            [
+                [
+                    s.order.number,
+                    str(s.carrier or ""),
+                    s.tracking_number,
+                    s.get_status_display(),
+                    when(s.shipped_at),
+                    when(s.delivered_at),
+                ]
+                for s in shipments
+            ],
+        ),
+        (
+            str(TrackingEvent._meta.verbose_name_plural),
+            [label(TrackingEvent, name) for name in ("shipment", "occurred_at", "status", "location", "description")],
+            [
+                [e.shipment.tracking_number, when(e.occurred_at), e.get_status_display(), e.location, e.description]
+                for e in events
+            ],
+        ),
+    ]

@@ -52,6 +52,16 @@ DELIVERY_ADDRESS_CORRECTED = Event(
     payload=("order", "before"),
 )
 
+PERSONAL_DATA_ERASED = Event(
+    name="orders.personal_data_erased",
+    doc=(
+        "Customers' names, phones, emails and addresses were erased (on their request or after the "
+        "retention period): `customer_ids` and every one of their `order_ids`. Apps above orders erase "
+        'their own copies (docs/architecture.md, "Personal data").'
+    ),
+    payload=("customer_ids", "order_ids"),
+)
+
 # Contribution points -----------------------------------------------------------------------------
 
 ORDER_PAGE_SECTIONS = Event(
@@ -88,4 +98,24 @@ ORDER_API_PARTS = Event(
         "subscriber returns an orders.api.serializers.OrderPart (a field and the related rows it reads)."
     ),
     payload=(),
+)
+
+CUSTOMER_DATA_SHEETS = Event(
+    name="orders.customer_data_sheets",
+    doc=(
+        "What apps above orders hold about a customer, for the workbook handed to them on request: "
+        "each subscriber returns a list of (title, headers, rows) sheets about `customer` and its "
+        "`order_ids`."
+    ),
+    payload=("customer", "order_ids"),
+)
+
+ERASURE_BLOCKERS = Event(
+    name="orders.erasure_blockers",
+    doc=(
+        "Why a customer's data may not be erased yet: each subscriber returns a list of sentences "
+        "(an open return, an open complaint) about `customer` and its `order_ids`, empty when nothing "
+        "of theirs is open."
+    ),
+    payload=("customer", "order_ids"),
 )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.jobs import JobKind
 from core.permissions import Orders
+from core.privacy import Sight, mask_name, mask_postcode, mask_street, sight_of
 from core.spreadsheets.exports import (
     Export,
     ExportColumn,
@@ -37,21 +38,31 @@ def phone_column(*, full):
     return cached_column(Order, "phone", format_phone if full else mask_phone, header=heading("phone"))
 
 
-def _order_columns(full_phone):
-    """What identifies an order and where it goes: the first columns of both order exports."""
+def masked_column(model, name, mask, *, full, header):
+    """A column of personal data, whole for staff who may see it and masked for the others
+    (docs/architecture.md, "Personal data")."""
+    if full:
+        return text_column(model, name, header=header)
+    return ExportColumn(name, header, lambda: mask)
+
+
+def _order_columns(sight: Sight):
+    """What identifies an order and where it goes: the first columns of both order exports. The
+    province, city and district are every role's; the name, phone, street and postcode follow
+    the role's sight."""
     return [
         text_column(Order, "number"),
         ExportColumn("channel__name", heading("channel")),
         text_column(Order, "channel_order_id", header=heading("channel_order_id")),
         choice_column(Order, "status", Order.Status.choices),
         time_column(Order, "placed_at", header=heading("order_date")),
-        text_column(Order, "recipient", header=heading("recipient")),
-        phone_column(full=full_phone),
+        masked_column(Order, "recipient", mask_name, full=sight.name, header=heading("recipient")),
+        phone_column(full=sight.phone),
         text_column(Order, "province", header=heading("province")),
         text_column(Order, "city", header=heading("city")),
         text_column(Order, "district", header=heading("district")),
-        text_column(Order, "address", header=heading("address")),
-        text_column(Order, "postcode", header=heading("postcode")),
+        masked_column(Order, "address", mask_street, full=sight.address, header=heading("address")),
+        masked_column(Order, "postcode", mask_postcode, full=sight.address, header=heading("postcode")),
         choice_column(Order, "payment_method", PaymentMethod.choices, header=heading("payment_method")),
         choice_column(Order, "payment_status", Order.PaymentStatus.choices),
         text_column(Order, "currency"),
@@ -59,8 +70,8 @@ def _order_columns(full_phone):
 
 
 def order_columns(user):
-    full_phone = user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
-    return _order_columns(full_phone) + [
+    sight = sight_of(user)
+    return _order_columns(sight) + [
         plain_column(Order, "subtotal"),
         plain_column(Order, "shipping_fee", header=heading("shipping_fee")),
         plain_column(Order, "discount", header=heading("discount")),
@@ -71,13 +82,12 @@ def order_columns(user):
         plain_column(Order, "risk_score"),
         time_column(Order, "shipped_at"),
         time_column(Order, "delivered_at"),
-        text_column(Order, "special_instructions", header=heading("note")),
+        masked_column(Order, "special_instructions", lambda _text: "", full=sight.address, header=heading("note")),
     ]
 
 
 def order_line_columns(user):
-    full_phone = user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
-    return _order_columns(full_phone) + [
+    return _order_columns(sight_of(user)) + [
         text_column(OrderLine, "sku", path="lines__sku", header=heading("sku")),
         text_column(OrderLine, "name", path="lines__name", header=field_label(OrderLine, "product")),
         plain_column(OrderLine, "quantity", path="lines__quantity", header=heading("quantity")),
@@ -93,6 +103,7 @@ ORDERS = Export(
     file_stem="orders",
     permission=Orders.VIEW_ORDER,
     columns=order_columns,
+    personal=True,
 )
 ORDER_LINES = Export(
     kind=JobKind("export_order_lines", _("Order line export")),
@@ -102,6 +113,7 @@ ORDER_LINES = Export(
     permission=Orders.VIEW_ORDER,
     columns=order_line_columns,
     then_by=("lines__id",),
+    personal=True,
 )
 
 

@@ -117,3 +117,9 @@ def lock_reserved_allocations_in(order_ids: Iterable[int], warehouse_id: int) ->
         .filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED, stock_level__warehouse_id=warehouse_id)
         .order_by("pk")
     )
+
+
+def lock_customers(customer_ids: Iterable[int]) -> list[Customer]:
+    """Lock several customers, by primary key, after their orders (erasing their personal data
+    locks the orders first); nothing is locked after them."""
+    return list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk"))

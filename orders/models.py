@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.permissions import Orders, codename
+from core.privacy import mask_name
 from inventory.models import Product, StockLevel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -56,14 +57,27 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=100)
     email = models.EmailField(_("email"), blank=True)
     created_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    anonymised_at = models.DateTimeField(
+        _("anonymised at"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the customer's name, phone and addresses were erased; their orders' figures stay."),
+    )
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-created_at"]
+        permissions = [
+            (codename(Orders.EXPORT_CUSTOMER_DATA), _("Can hand a customer everything held about them")),
+            (codename(Orders.ERASE_CUSTOMER_DATA), _("Can erase a customer's personal data")),
+        ]
 
     def __str__(self):
-        return self.name
+        # Masked: admin titles, breadcrumbs and history show this to every role (docs/architecture.md,
+        # "Personal data").
+        return mask_name(self.name) or f"#{self.pk}"
 
 
 class BlockedContact(models.Model):
@@ -232,6 +246,8 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.CANCEL_ORDER), _("Can cancel orders")),
             (codename(Orders.COMPLETE_ORDER), _("Can complete delivered orders")),
             (codename(Orders.VIEW_CUSTOMER_PHONE), _("Can see full customer phone numbers")),
+            (codename(Orders.VIEW_CUSTOMER_NAME), _("Can see full customer names")),
+            (codename(Orders.VIEW_CUSTOMER_ADDRESS), _("Can see full customer street addresses")),
             (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
         ]
         constraints = [

@@ -47,19 +47,24 @@ def held_orders() -> QuerySet[Order]:
     return Order.objects.filter(status=Order.Status.ON_HOLD).select_related("channel", "customer")
 
 
-def search_orders(queryset: QuerySet[Order], term: str, *, by_phone: bool = True) -> QuerySet[Order]:
+def search_orders(
+    queryset: QuerySet[Order], term: str, *, by_phone: bool = True, by_name: bool = True
+) -> QuerySet[Order]:
     """Orders whose number, phone, recipient, channel order id or tracking number is exactly `term`.
 
     Only exact matches, each on an indexed column, OR-ed together, so the database combines index
     lookups instead of reading every order. A tracking number is looked up first (it matches a
     handful of shipments at most) so the OR holds nothing but index conditions. `by_phone` is off
-    for roles that see phones masked: finding an order by a full number would reveal it."""
+    for roles that see phones masked, `by_name` for those that see names masked: finding an order by
+    a full number or name would reveal it."""
     term = (term or "").strip()
     if not term:
         return queryset
     if ORDER_NUMBER.match(term):
         return queryset.filter(number=term.upper())
-    matches = Q(number=term.upper()) | Q(recipient=term) | Q(channel_order_id=term)
+    matches = Q(number=term.upper()) | Q(channel_order_id=term)
+    if by_name:
+        matches |= Q(recipient=term)
     if by_phone and PHONE_LIKE.match(unicodedata.normalize("NFKC", term)):
         matches |= Q(phone=normalize_phone(term)[0])
     tracked = list(Order.objects.filter(shipments__tracking_number=term).values_list("pk", flat=True).distinct()[:100])

@@ -48,6 +48,10 @@ WIRING = {
         ["orders.services.lifecycle.update_delivery_address"],
         ["analytics.services.delivery_address_corrected"],
     ),
+    "orders.personal_data_erased": (
+        ["orders.services.privacy._erase"],
+        ["logistics.services.privacy.erase_personal_data", "aftersales.services.privacy.erase_personal_data"],
+    ),
     "orders.order_page_sections": (
         ["orders.admin.order.OrderAdmin.render_order_page"],
         ["aftersales.admin.returns.order_returns_card", "aftersales.admin.tickets.order_tickets_section"],
@@ -66,6 +70,14 @@ WIRING = {
     "orders.order_api_parts": (
         ["orders.api.serializers.order_parts"],
         ["logistics.api.order_shipments", "aftersales.api.order_returns"],
+    ),
+    "orders.customer_data_sheets": (
+        ["orders.services.privacy.customer_data_sheets"],
+        ["logistics.selectors.customer_data_sheets", "aftersales.selectors.privacy.customer_data_sheets"],
+    ),
+    "orders.erasure_blockers": (
+        ["orders.services.privacy.erasure_blockers"],
+        ["aftersales.selectors.privacy.erasure_blockers"],
     ),
     "logistics.parcel_packed": (
         ["logistics.services.packing.finish_packing"],

@@ -3,11 +3,13 @@ transactions never wait on each other's rows: the order in which each kind of ro
 is read from the statements PostgreSQL is sent."""
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from aftersales import services as aftersales
 from aftersales.models import Outcome
@@ -15,11 +17,13 @@ from core.actors import SYSTEM
 from logistics import services as logistics
 from logistics.models import Shipment
 from orders import services as orders
-from orders.models import Refund
+from orders.models import Order, Refund
+from orders.services import privacy
 from tests.factories import (
     CarrierFactory,
     ProductFactory,
     WarehouseFactory,
+    advance,
     pack_all,
     pick_all,
     place,
@@ -160,3 +164,14 @@ def test_a_count_sheet_locks_every_stock_level_it_names_before_booking_any():
     first_lock = next(query["sql"] for query in queries.captured_queries if "FOR UPDATE" in query["sql"])
     assert all(re.search(rf"\b{level.pk}\b", first_lock) for level in levels)
     assert 'ORDER BY "inventory_stocklevel"."id" ASC' in first_lock
+
+
+def test_erasing_and_anonymising_lock_the_orders_before_their_customers(product):
+    first = advance(place(lines=[(product, 1)], phone="13700005001"), "completed")
+    second = advance(place(lines=[(product, 1)], phone="13700005002"), "completed")
+    Order.objects.filter(pk=second.pk).update(completed_at=timezone.now() - timedelta(days=5000))
+
+    erasing = tables_first_locked(lambda: privacy.erase_customer(first.customer_id, actor=SYSTEM))
+    anonymising = tables_first_locked(lambda: privacy.anonymise_expired(actor=SYSTEM))
+
+    assert erasing == anonymising == ["orders_order", "orders_customer"]

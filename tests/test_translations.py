@@ -175,6 +175,7 @@ def test_order_statuses_payment_methods_and_roles_read_in_chinese():
         "Logistics coordinator": "物流协调员",
         "Customer service": "客服",
         "Finance": "财务",
+        "Analyst": "数据分析",
         "Manager": "经理",
     }
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from core.console import ConsolePageMixin, ReadOnlyAdminMixin, badge, money, refusal_message, short_datetime
 from core.forms import add_service_error
 from core.permissions import Aftersales, Orders, require
+from core.privacy import Sight, record_view, sight_of
 from orders.admin.display import REFUSALS
 from orders.admin.order import admin_url
 from orders.services.checks import describe
@@ -201,6 +202,15 @@ class ReturnRequestAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin)
 
     def render_return_page(self, request, case, bound=None):
         may_see_refunds = request.user.has_perm(Orders.VIEW_REFUND)
+        # The page names the customer (docs/architecture.md, "Personal data").
+        sight = sight_of(request.user)
+        record_view(
+            request.user,
+            Sight(name=sight.name, phone=False, address=False),
+            customer_id=case.order.customer_id,
+            order_number=case.order.number,
+            page=gettext("Return %(number)s") % {"number": case.number},
+        )
         context = {
             **self.page_context(request, gettext("Return %(number)s") % {"number": case.number}),
             "case": case,

@@ -17,6 +17,7 @@ from django_fsm import can_proceed
 from core.console import ConsolePageMixin, badge, refusal_message, short_datetime
 from core.forms import add_service_error
 from core.permissions import Aftersales
+from core.privacy import Sight, record_view, sight_of
 from core.transitions import transition_label
 from orders.admin.display import REFUSALS
 from orders.admin.order import admin_url
@@ -236,6 +237,16 @@ class TicketAdmin(ConsolePageMixin, admin.ModelAdmin):
             "reopen_form": ReopenForm(),
         }
         forms.update(bound_forms)
+        if ticket.customer_id:
+            # The page names the customer and their email (docs/architecture.md, "Personal data").
+            sight = sight_of(user)
+            record_view(
+                user,
+                Sight(name=sight.name, phone=sight.phone, address=False),
+                customer_id=ticket.customer_id,
+                order_number=ticket.order.number if ticket.order_id else "",
+                page=gettext("Ticket %(number)s") % {"number": ticket.number},
+            )
         context = {
             **self.page_context(request, gettext("Ticket %(number)s") % {"number": ticket.number}),
             "ticket": ticket,

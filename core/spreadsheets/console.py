@@ -155,7 +155,11 @@ class ExportMixin(ConsolePageMixin):
                 % {"limit": number_format(limit, force_grouping=True)},
             )
             return HttpResponseRedirect(self.admin_view_url("export_job", job.pk))
-        return self.export_response(table, export.file_name(file_format), file_format)
+        file_name = export.file_name(file_format)
+        # At most EXPORT_BACKGROUND_ABOVE_ROWS rows here, so counting them first is cheap, and the
+        # log holds the export even if the download is broken off.
+        exports.record_export(table, request.user, rows=table.count(), file_name=file_name)
+        return self.export_response(table, file_name, file_format)
 
     @staticmethod
     def export_response(table, file_name, file_format):

@@ -6,6 +6,9 @@ user (who may see less than another); `core.spreadsheets.writing` writes it. Lar
 the background as a job (`start_export`, `run_export_job`): the list's query travels to the worker
 signed, and the finished file is kept in the job's row, so any app server can hand it out.
 
+Every export is written to the personal-data access log with who wrote it and how many rows it has
+(`record_export`; docs/architecture.md, "Personal data"), whether it is written at once or by a job.
+
 Each app offers its exports by subscribing to `core.events.EXPORTS_OFFERED` in its
 `AppConfig.ready()`; a worker finds the export of a job by asking that event."""
 
@@ -23,10 +26,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 from .. import jobs
-from ..actors import Actor
+from ..actors import SYSTEM, Actor
 from ..events import EXPORTS_OFFERED
 from ..models import Job
 from ..permissions import require
+from ..privacy import Action, record, sight_of
 from .writing import CHUNK_ROWS, Format, spooled_file, write_file
 
 QUERY_SIGNING_SALT = "core.spreadsheets.exports.query"
@@ -86,7 +90,8 @@ def cached_column(model, name, show, *, path=None, header=None):
 class Export:
     """A kind of export: its job kind (a JobKind), the list's model, the name the export form
     offers it by, the permission it needs and its columns for a user. `then_by` orders rows within
-    one row of the list (the lines of an order)."""
+    one row of the list (the lines of an order). `personal` says the columns hold customers' names,
+    phones or addresses (masked or not by the user's role), for the access log."""
 
     kind: jobs.JobKind
     model: object
@@ -95,6 +100,7 @@ class Export:
     permission: str
     columns: object
     then_by: tuple = field(default=())
+    personal: bool = False
 
     def file_name(self, file_format):
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -153,6 +159,18 @@ class ExportTable:
                 if row[index]:
                     row[index] = guard_text(row[index])
             yield row
+
+
+def record_export(table: ExportTable, actor: Actor, *, rows: int, file_name: str) -> None:
+    """Log who exported which list with how many rows, and what of the customers' data they saw
+    in full."""
+    record(
+        actor,
+        Action.EXPORTED,
+        subject=f"{table.title} · {file_name}",
+        fields=sight_of(actor).fields if table.export.personal else (),
+        rows=rows,
+    )
 
 
 # --- background exports -------------------------------------------------------------------------
@@ -239,10 +257,11 @@ def run_export_job(job_id: int) -> None:
             # The file and the job's end are stored in one transaction: a worker stopped before it
             # commits leaves no file, and the sweep hands the export to another.
             with spooled_file() as out, jobs.progress_reporter(job) as report:
-                _write_job_file(job, out, report)
+                table = _write_job_file(job, out, report)
                 with transaction.atomic():
                     jobs.store_result_file(job.pk, out)
                     jobs.finish(job, status=jobs.Status.DONE, summary={"rows": job.total}, errors=[])
+                    record_export(table, job.created_by or SYSTEM, rows=job.total, file_name=job.file_name)
         except jobs.Cancelled:
             jobs.cancelled(job)
         except Exception as error:
@@ -255,3 +274,4 @@ def _write_job_file(job, out, report):
     table = ExportTable(export, thaw_query(export.model, job.parameters["query"]), job.created_by)
     jobs.set_phase(job, "writing", total=table.count())
     write_file(table, job.parameters["format"], out, progress=report)
+    return table

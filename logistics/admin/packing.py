@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from core.console import ConsolePageMixin, refusal_message
 from core.permissions import Orders, require
-from orders.admin.display import REFUSALS, phone_for
+from orders.admin.display import REFUSALS, contact_for, opened_order
 
 from .. import selectors, services
 from ..barcodes import code128_svg
@@ -188,6 +188,7 @@ class PackingViews(ConsolePageMixin):
             title=_("Pack order %(number)s") % {"number": shipment.order.number},
             shipment=shipment,
             order=shipment.order,
+            contact=contact_for(request.user, shipment.order),
             rows=rows,
             parcel_url=parcel_page(shipment.pk),
             scanned=next((row for row in rows if row["just_scanned"]), None),
@@ -224,7 +225,7 @@ class PackingViews(ConsolePageMixin):
             "shipment": shipment,
             "order": order,
             "shop_name": settings.SHOP_NAME,
-            "phone": phone_for(request.user, order.phone),
+            "contact": opened_order(request, order, title % {"number": order.number}),
             "order_barcode": code128_svg(order.number),
             "order_url": reverse("admin:orders_order_change", args=[order.pk]),
             "pack_url": parcel_page(shipment.pk) if packing and request.user.has_perm(Orders.PICK_ORDER) else "",

@@ -24,7 +24,7 @@ from core.console import ConsolePageMixin, refusal_message
 from core.forms import add_service_error
 from core.permissions import Logistics, Orders
 from core.spreadsheets.writing import XLSX_CONTENT_TYPE
-from orders.admin.display import REFUSALS
+from orders.admin.display import REFUSALS, contact_for
 from orders.models import Order, PaymentMethod
 
 from .. import importers, selectors, services
@@ -271,6 +271,7 @@ class TrackingViews(ConsolePageMixin):
             request,
             _("Dispatch order %(number)s") % {"number": order.number},
             order=order,
+            contact=contact_for(request.user, order),
             order_url=order_page(order.pk),
             parcels=[{"parcel": parcel, "form": forms.get(parcel.pk)} for parcel in parcels],
             not_ready="" if forms else not_ready_to_ship(order, parcels),

@@ -1,4 +1,7 @@
-"""How the console shows an order's values: its badges, phone numbers, the steps it refuses."""
+"""How the console shows an order's values: its badges, the customer's name, phone and address as
+the person looking may see them (docs/architecture.md, "Personal data"), the steps it refuses."""
+
+from dataclasses import dataclass
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -6,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.console import badge, money, short_datetime
 from core.permissions import Orders
+from core.privacy import Sight, mask_name, record_view, sight_of
 from core.transitions import TransitionRefused
 
 from ..services.phones import format_phone, mask_phone
@@ -28,6 +32,48 @@ def phone_for(user, phone):
     return shown_phone(phone, whole=can_see_phone(user))
 
 
+@dataclass(frozen=True)
+class Contact:
+    """Where an order goes, as one person may see it."""
+
+    recipient: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    address: str
+    postcode: str
+    instructions: str
+    customer: str
+
+    @property
+    def region(self):
+        return " ".join(part for part in (self.province, self.city, self.district) if part)
+
+
+def contact_for(user, order, sight: Sight | None = None):
+    sight = sight or sight_of(user)
+    return Contact(
+        recipient=sight.shown_name(order.recipient),
+        phone=shown_phone(order.phone, whole=sight.phone),
+        province=order.province,
+        city=order.city,
+        district=order.district,
+        address=sight.shown_street(order.address),
+        postcode=sight.shown_postcode(order.postcode),
+        # Customers write names, numbers and gate codes here: it goes with the street address.
+        instructions=order.special_instructions if sight.address else "",
+        customer=sight.shown_name(order.customer.name),
+    )
+
+
+def opened_order(request, order, page):
+    """The order's contact as the user may see it, the opening logged when any of it is unmasked."""
+    sight = sight_of(request.user)
+    record_view(request.user, sight, customer_id=order.customer_id, order_number=order.number, page=page)
+    return contact_for(request.user, order, sight)
+
+
 def status_badge(order):
     return badge("status", order.status, order.get_status_display())
 
@@ -43,6 +89,14 @@ class OrderColumns:
     @staticmethod
     def phone_column(request):
         return "phone_full" if can_see_phone(request.user) else "phone_masked"
+
+    @staticmethod
+    def recipient_column(request):
+        return "recipient" if sight_of(request.user).name else "recipient_masked"
+
+    @admin.display(description=_("recipient"), ordering="recipient")
+    def recipient_masked(self, order):
+        return mask_name(order.recipient)
 
     @admin.display(description=_("placed at"), ordering="placed_at")
     def placed(self, order):

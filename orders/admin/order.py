@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from core.console import refusal_message
 from core.forms import add_service_error
 from core.permissions import Logistics, Orders, require
+from core.privacy import sight_of
 from core.spreadsheets.console import ExportMixin
 from core.transitions import TransitionRefused, may_take
 
@@ -30,7 +31,7 @@ from ..forms import (
 from ..models import Allocation, Order
 from ..services.checks import describe
 from .actions import OrderActionsMixin
-from .display import REFUSALS, OrderColumns, can_see_phone, payment_badge, phone_for, status_badge
+from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
 from .notifications import order_notification_rows
@@ -79,7 +80,7 @@ class OrderAdmin(
             "status_display",
             "placed",
             "channel",
-            "recipient",
+            self.recipient_column(request),
             self.phone_column(request),
             "total_display",
             "payment_status_display",
@@ -93,7 +94,8 @@ class OrderAdmin(
         return selectors.order_list()
 
     def get_search_results(self, request, queryset, search_term):
-        return selectors.search_orders(queryset, search_term, by_phone=can_see_phone(request.user)), False
+        sight = sight_of(request.user)
+        return selectors.search_orders(queryset, search_term, by_phone=sight.phone, by_name=sight.name), False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -147,7 +149,7 @@ class OrderAdmin(
             "order": order,
             "status_badge": status_badge(order),
             "payment_badge": payment_badge(order),
-            "phone": phone_for(user, order.phone),
+            "contact": opened_order(request, order, gettext("Order page")),
             "hold_reasons": [describe(reason) for reason in order.hold_reasons],
             "steps": self.steps_for(request, order),
             "allocations": [allocation for line in order.lines.all() for allocation in line.allocations.all()],

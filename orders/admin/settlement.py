@@ -23,7 +23,7 @@ from core.spreadsheets.writing import Format, write_xlsx_sheets
 from .. import selectors, services
 from ..forms import ReconciliationForm, RefundRequestForm, RefundSettleForm
 from ..models import Payment, PaymentMethod, Refund
-from .display import REFUSALS
+from .display import REFUSALS, opened_order
 
 # The statement is a money document for those who deal with money (Finance, customer service).
 STATEMENT_PERMISSIONS = (Orders.ADD_PAYMENT, Orders.VIEW_REFUND)
@@ -435,6 +435,7 @@ class OrderSettlementViews:
         context = {
             "title": gettext("Settlement statement %(number)s") % {"number": order.number},
             "order": order,
+            "contact": opened_order(request, order, gettext("Settlement statement")),
             "shop_name": settings.SHOP_NAME,
             "figures": selectors.settlement_figures(order),
             "order_url": reverse("admin:orders_order_change", args=[order.pk]),

@@ -292,7 +292,8 @@ def _transmit(notification):
             to=[notification.recipient],
         ).send()
     else:
-        send_sms(notification.recipient, notification.body)
+        order = notification.order
+        send_sms(notification.recipient, notification.body, personal=(order.recipient, order.address, order.phone))
 
 
 def send_notification(notification_id: int) -> Notification | None:

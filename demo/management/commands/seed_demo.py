@@ -60,6 +60,7 @@ DEMO_USERS = [
     ("logistics", "Logistics coordinator", "王磊"),
     ("service", "Customer service", "刘芳"),
     ("finance", "Finance", "赵静"),
+    ("analyst", "Analyst", "孙悦"),
 ]
 
 WAREHOUSES = [
