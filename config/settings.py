@@ -173,9 +173,18 @@ TASKS = {
     }
 }
 
-# Shared by every app server, so the API's per-channel rate limit holds across them
-# (`manage.py createcachetable` makes the table; dev.py run and the tests do it).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ordercycle_cache"}}
+# Shared by every app server. With REDIS_URL (redis://host:6379/0) the cache is Redis and the API's
+# per-channel rate limit counts there; without it the cache is a database table (`manage.py
+# createcachetable` makes it; dev.py run and the tests do it) and the limit counts in core's
+# RateCount table (docs/architecture.md, "The channel API").
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ordercycle_cache"}
+    )
+}
 # Requests each channel may make to the API per period (DRF rate format).
 API_CHANNEL_RATE = os.environ.get("API_CHANNEL_RATE", "600/minute")
 REST_FRAMEWORK = {

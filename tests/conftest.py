@@ -1,6 +1,8 @@
 """Shared test setup and the fixtures more than one test module uses (a fixture one module uses
 stays in it). Tests that need PostgreSQL or Chromium are skipped with a reason on a newcomer's
-machine, and fail in CI (CI=true) so a missing service can never pass silently."""
+machine, and fail in CI (CI=true) so a missing service can never pass silently. So do tests that
+need Redis (`redis`): the suite itself runs with the settings the environment gives (the database
+cache without REDIS_URL), and those tests put Redis in place themselves, at TEST_REDIS_URL."""
 
 import os
 import shutil
@@ -33,6 +35,9 @@ Status = Order.Status
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Tests that need Redis use this database of it (not REDIS_URL's, which may hold real data) and
+# remove only the keys they wrote.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 
 def pytest_configure(config):
@@ -51,7 +56,18 @@ def _missing(marker_name):
         return f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
     if marker_name == "gettext" and not (shutil.which("xgettext") and shutil.which("msgmerge")):
         return "needs GNU gettext to extract messages (Debian: apt-get install gettext)"
+    if marker_name == "redis" and not _redis_answers():
+        return f"needs Redis at {TEST_REDIS_URL} (Debian: apt-get install redis-server; or set TEST_REDIS_URL)"
     return None
+
+
+def _redis_answers():
+    import redis
+
+    try:
+        return redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        return False
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +82,7 @@ def _default_language():
 
 @pytest.fixture(autouse=True)
 def _needs(request):
-    for marker_name in ("postgres", "browser", "gettext"):
+    for marker_name in ("postgres", "browser", "gettext", "redis"):
         if request.node.get_closest_marker(marker_name) is None:
             continue
         missing = _missing(marker_name)
