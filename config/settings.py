@@ -132,6 +132,10 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 SHOP_NAME = os.environ.get("SHOP_NAME", "OrderCycle")
 # The currency an order carries when its channel does not say.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "CNY")
+# Intake refuses an order dated more than this many days after now (a channel's clock or time zone
+# may be ahead) or more than this many days before it.
+ORDER_DATE_MAX_DAYS_AHEAD = int(os.environ.get("ORDER_DATE_MAX_DAYS_AHEAD", "1"))
+ORDER_DATE_MAX_DAYS_BACK = int(os.environ.get("ORDER_DATE_MAX_DAYS_BACK", "730"))
 # Phone numbers without a country prefix are read as numbers of this region.
 DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "CN")
 

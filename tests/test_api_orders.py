@@ -513,3 +513,26 @@ def test_channel_page_links_to_its_token_and_the_list_shows_its_start(client, we
 
     assert reverse("admin:orders_channel_api_token", args=[web.pk]) in change_page
     assert issued.token.prefix in channel_list
+
+
+# --- bounds of what an order may say -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "pointer"),
+    [
+        ({"order_date": "0001-01-01T00:00:00Z"}, "#/order_date"),
+        ({"order_date": "0001-01-01T00:00:00+05:00"}, "#/order_date"),
+        ({"order_date": "2099-01-01T00:00:00+08:00"}, "#/order_date"),
+        ({"order_date": "9999-12-31T23:59:59-05:00"}, "#/order_date"),
+        ({"currency": "ÄÖÜ"}, "#/currency"),
+        ({"currency": "XYZ"}, "#/currency"),
+        ({"phone": "12345"}, "#/phone"),
+    ],
+)
+def test_an_impossible_order_date_currency_or_phone_is_refused_at_its_pointer(api, kettle, values, pointer):
+    response = api.post(ORDERS, order_body(("KETTLE", 1), **values), format="json")
+
+    problem = assert_problem(response, 400, "invalid")
+    assert [error["pointer"] for error in problem["errors"]] == [pointer]
+    assert not Order.objects.exists()
