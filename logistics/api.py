@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
 from orders.api.problems import problem_responses
+from orders.api.schema import RequestRulesAutoSchema
 from orders.api.serializers import OrderPart
 
 from . import webhooks
@@ -114,7 +115,7 @@ class TrackingEventsAnswerSerializer(serializers.Serializer):
 @extend_schema_view(
     post=extend_schema(
         tags=["tracking-events"],
-        request=webhooks.TrackingEventSerializer(many=True),
+        request=webhooks.TrackingEventSerializer(many=True, allow_empty=False, max_length=webhooks.MAX_EVENTS_PER_CALL),
         responses={
             200: TrackingEventsAnswerSerializer,
             **problem_responses(400, 401, 413, 415),
@@ -127,3 +128,5 @@ class TrackingEventsAnswerSerializer(serializers.Serializer):
 )
 class TrackingEventsView(webhooks.TrackingEventsView):
     """The carriers' webhook (logistics.webhooks) as the API serves it, with its schema."""
+
+    schema = RequestRulesAutoSchema()
