@@ -7,13 +7,16 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import Http404
 from rest_framework.test import APIClient
 
 from aftersales.models import ReturnRequest
 from core.actors import SYSTEM
 from logistics import services as logistics
 from orders import selectors
-from orders.api.views import server_error
+from orders.api.views import bad_request, page_not_found, permission_denied, server_error
 from orders.models import Order
 from tests.factories import (
     CarrierFactory,
@@ -192,3 +195,29 @@ def test_a_return_request_with_a_nul_byte_is_refused(shop):
 
     assert_problem(response, 400, "invalid")
     assert not ReturnRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("handler", "exception", "status_code", "problem_type"),
+    [
+        (bad_request, RequestDataTooBig("too big"), 413, "too-large"),
+        (bad_request, SuspiciousOperation("odd"), 400, "bad-request"),
+        (permission_denied, DjangoPermissionDenied(), 403, "permission-denied"),
+        (page_not_found, Http404(), 404, "not-found"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/orders/", "/webhooks/carriers/tracking-events/"])
+def test_what_django_refuses_itself_under_the_api_is_a_problem(rf, handler, exception, status_code, problem_type, path):
+    response = handler(rf.post(path), exception)
+
+    assert response.status_code == status_code
+    assert response["Content-Type"] == PROBLEM
+    body = json.loads(response.content)
+    assert (body["type"], body["status"]) == (f"urn:ordercycle:problem:{problem_type}", status_code)
+
+
+@pytest.mark.parametrize("handler", [bad_request, permission_denied, page_not_found])
+def test_what_django_refuses_itself_elsewhere_is_its_own_page(rf, handler):
+    response = handler(rf.get("/admin/"), Http404())
+
+    assert response["Content-Type"].startswith("text/html")
