@@ -1,8 +1,8 @@
 """Shared test setup and the fixtures more than one test module uses (a fixture one module uses
 stays in it). Tests that need PostgreSQL or Chromium are skipped with a reason on a newcomer's
 machine, and fail in CI (CI=true) so a missing service can never pass silently. So do tests that
-need Redis (`redis`): the suite itself runs with the settings the environment gives (the database
-cache without REDIS_URL), and those tests put Redis in place themselves, at TEST_REDIS_URL."""
+need Redis (`redis`): the suite itself counts in the database even when REDIS_URL is set, and
+those tests put Redis in place themselves, at TEST_REDIS_URL."""
 
 import os
 import shutil
@@ -47,6 +47,12 @@ def pytest_configure(config):
     # Background tasks run inside the test, at once, so their effects can be checked.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # The suite counts in the database whatever REDIS_URL says, so no run flushes a Redis that
+    # holds real data and runs on one machine share nothing; the `redis` tests set Redis up
+    # themselves (docs/architecture.md, "The channel API").
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ordercycle_cache"}
+    }
     # Tests place orders on fixed days (the dashboard's week in March 2025) that fall behind intake's
     # floor for order dates as time goes by; the tests of the floor set their own.
     settings.ORDER_DATE_MAX_DAYS_BACK = 365 * 100
