@@ -213,7 +213,7 @@ class ReturnViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
             200: OpenApiResponse(
                 ReturnSerializer, description=gettext_lazy("The return asked for before under this channel_return_id.")
             ),
-            **problem_responses(400, 401, 404, 409, 415, 422, 429),
+            **problem_responses(400, 401, 404, 409, 413, 415, 422, 429),
         },
         description=gettext_lazy(
             "Ask for a return of goods of one of the channel's orders, naming each line by SKU with the "

@@ -6,8 +6,8 @@ one indexed query, an empty page). Aim: at least 0.3.
     .venv/bin/python bench/api_intake.py         # writes bench/results/api_intake.json
 
 The server is gunicorn with 2 sync workers on PostgreSQL (database oc_api_bench, rebuilt each run),
-as production runs it: DEBUG off, the rate limit counted in the shared database cache. 8 client
-threads keep it busy; POST and GET are measured in alternating rounds and the medians reported, so
+as production runs it without REDIS_URL: DEBUG off, the rate limit counted in the database
+(core.RateCount). 8 client threads keep it busy; POST and GET are measured in alternating rounds and the medians reported, so
 load from other work on the machine falls on both alike. An untimed pass serves one request of each
 kind in this process, and place_order alone, counting queries and milliseconds."""
 

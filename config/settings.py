@@ -208,6 +208,10 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 SHOP_NAME = os.environ.get("SHOP_NAME", "OrderCycle")
 # The currency an order carries when its channel does not say.
 DEFAULT_CURRENCY = os.environ.get("DEFAULT_CURRENCY", "CNY")
+# Intake refuses an order dated more than this many days after now (a channel's clock or time zone
+# may be ahead) or more than this many days before it.
+ORDER_DATE_MAX_DAYS_AHEAD = int(os.environ.get("ORDER_DATE_MAX_DAYS_AHEAD", "1"))
+ORDER_DATE_MAX_DAYS_BACK = int(os.environ.get("ORDER_DATE_MAX_DAYS_BACK", "730"))
 # Phone numbers without a country prefix are read as numbers of this region.
 DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "CN")
 
@@ -256,9 +260,18 @@ JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", "15"))
 JOB_STALE_AFTER_SECONDS = int(os.environ.get("JOB_STALE_AFTER_SECONDS", "120"))
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
 
-# Shared by every app server, so the API's per-channel rate limit holds across them
-# (`manage.py createcachetable` makes the table; dev.py run and the tests do it).
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ordercycle_cache"}}
+# Shared by every app server. With REDIS_URL (redis://host:6379/0) the cache is Redis and the API's
+# per-channel rate limit counts there; without it the cache is a database table (`manage.py
+# createcachetable` makes it; dev.py run and the tests do it) and the limit counts in core's
+# RateCount table (docs/architecture.md, "The channel API").
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ordercycle_cache"}
+    )
+}
 # Requests each channel may make to the API per period (DRF rate format).
 API_CHANNEL_RATE = os.environ.get("API_CHANNEL_RATE", "600/minute")
 REST_FRAMEWORK = {

@@ -12,3 +12,9 @@ urlpatterns = [
     path("", include("logistics.public_urls")),
     path("feedback/", include("aftersales.public_urls")),
 ]
+
+# Errors Django answers itself: problem details under /api/ and /webhooks/, the usual pages elsewhere.
+handler400 = "orders.api.views.bad_request"
+handler403 = "orders.api.views.permission_denied"
+handler404 = "orders.api.views.page_not_found"
+handler500 = "orders.api.views.server_error"

@@ -116,3 +116,19 @@ class PersonalDataAccess(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RateCount(models.Model):
+    """One counter of `core.counters` kept in the database (when no Redis is configured): how many
+    times `key` was counted until `expires_at` (docs/architecture.md, "The channel API")."""
+
+    key = models.CharField(_("key"), max_length=200, primary_key=True)
+    count = models.PositiveBigIntegerField(_("count"), default=0)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("rate count")
+        verbose_name_plural = _("rate counts")
+
+    def __str__(self):
+        return f"{self.key}: {self.count}"

@@ -7,12 +7,11 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
-from rest_framework.renderers import JSONRenderer
 
 from orders.api.problems import problem_responses
+from orders.api.schema import RequestRulesAutoSchema
 from orders.api.serializers import OrderPart
 
 from . import webhooks
@@ -113,21 +112,13 @@ class TrackingEventsAnswerSerializer(serializers.Serializer):
     results = TrackingEventResultSerializer(many=True)
 
 
-class RefusedBatchSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
 @extend_schema_view(
     post=extend_schema(
         tags=["tracking-events"],
-        request=webhooks.TrackingEventSerializer(many=True),
+        request=webhooks.TrackingEventSerializer(many=True, allow_empty=False, max_length=webhooks.MAX_EVENTS_PER_CALL),
         responses={
             200: TrackingEventsAnswerSerializer,
-            (400, "application/json"): OpenApiResponse(
-                RefusedBatchSerializer,
-                description=gettext_lazy("Not a list of events, or too many at once."),
-            ),
-            **problem_responses(400, 401, 415),
+            **problem_responses(400, 401, 413, 415),
         },
         description=gettext_lazy(
             "For carriers: report what happened to parcels, by tracking number. Each event is recorded on its "
@@ -136,7 +127,6 @@ class RefusedBatchSerializer(serializers.Serializer):
     )
 )
 class TrackingEventsView(webhooks.TrackingEventsView):
-    """The carriers' webhook (logistics.webhooks) as the API serves it: JSON in and out."""
+    """The carriers' webhook (logistics.webhooks) as the API serves it, with its schema."""
 
-    parser_classes = [JSONParser]
-    renderer_classes = [JSONRenderer]
+    schema = RequestRulesAutoSchema()

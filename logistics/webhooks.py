@@ -10,13 +10,16 @@ from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework import authentication, exceptions, permissions, serializers, status
+from rest_framework import authentication, exceptions, permissions, serializers
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.actors import SYSTEM
 from core.tokens import bearer_token
 from core.transitions import TransitionRefused
+from orders.api.parsers import JSONParser
+from orders.api.problems import invalid_request, json_pointer
 
 from . import services
 from .models import Carrier, ExceptionKind, TrackingEvent
@@ -91,18 +94,23 @@ class TrackingEventsView(APIView):
 
     authentication_classes = [CarrierTokenAuthentication]
     permission_classes = [IsCarrier]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
 
     def post(self, request):
         items = request.data.get("events") if isinstance(request.data, dict) else request.data
         if not isinstance(items, list) or not items:
-            return Response(
-                {"detail": _("Send a list of events, or an object with an “events” list.")},
-                status=status.HTTP_400_BAD_REQUEST,
+            raise invalid_request(
+                [{"pointer": json_pointer(), "detail": _("Send a list of events, or an object with an “events” list.")}]
             )
         if len(items) > MAX_EVENTS_PER_CALL:
-            return Response(
-                {"detail": _("Send at most %(max)s events per call.") % {"max": MAX_EVENTS_PER_CALL}},
-                status=status.HTTP_400_BAD_REQUEST,
+            raise invalid_request(
+                [
+                    {
+                        "pointer": json_pointer(),
+                        "detail": _("Send at most %(max)s events per call.") % {"max": MAX_EVENTS_PER_CALL},
+                    }
+                ]
             )
         results = [self.record(request.auth, index, item) for index, item in enumerate(items)]
         counts = {

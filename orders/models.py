@@ -218,6 +218,10 @@ class Order(FSMModelMixin, models.Model):
     hold_reasons = models.JSONField(_("hold reasons"), default=list, blank=True)
 
     placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    # When intake took the order in; the repeat-order rule counts by it as well as by placed_at,
+    # which the channel gives and may be set in the past (docs/architecture.md, "The channel API").
+    # Empty for orders taken in before it was recorded: their placed_at stands for it.
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     picking_at = models.DateTimeField(_("picking started at"), null=True, blank=True)
     packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)

@@ -1,6 +1,8 @@
 """Shared test setup and the fixtures more than one test module uses (a fixture one module uses
 stays in it). Tests that need PostgreSQL or Chromium are skipped with a reason on a newcomer's
-machine, and fail in CI (CI=true) so a missing service can never pass silently."""
+machine, and fail in CI (CI=true) so a missing service can never pass silently. So do tests that
+need Redis (`redis`): the suite itself counts in the database even when REDIS_URL is set, and
+those tests put Redis in place themselves, at TEST_REDIS_URL."""
 
 import os
 import shutil
@@ -33,6 +35,9 @@ Status = Order.Status
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Tests that need Redis use this database of it (not REDIS_URL's, which may hold real data) and
+# remove only the keys they wrote.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
 
 
 def pytest_configure(config):
@@ -42,6 +47,15 @@ def pytest_configure(config):
     # Background tasks run inside the test, at once, so their effects can be checked.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # The suite counts in the database whatever REDIS_URL says, so no run flushes a Redis that
+    # holds real data and runs on one machine share nothing; the `redis` tests set Redis up
+    # themselves (docs/architecture.md, "The channel API").
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ordercycle_cache"}
+    }
+    # Tests place orders on fixed days (the dashboard's week in March 2025) that fall behind intake's
+    # floor for order dates as time goes by; the tests of the floor set their own.
+    settings.ORDER_DATE_MAX_DAYS_BACK = 365 * 100
 
 
 def _missing(marker_name):
@@ -51,7 +65,18 @@ def _missing(marker_name):
         return f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
     if marker_name == "gettext" and not (shutil.which("xgettext") and shutil.which("msgmerge")):
         return "needs GNU gettext to extract messages (Debian: apt-get install gettext)"
+    if marker_name == "redis" and not _redis_answers():
+        return f"needs Redis at {TEST_REDIS_URL} (Debian: apt-get install redis-server; or set TEST_REDIS_URL)"
     return None
+
+
+def _redis_answers():
+    import redis
+
+    try:
+        return redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError:
+        return False
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +91,7 @@ def _default_language():
 
 @pytest.fixture(autouse=True)
 def _needs(request):
-    for marker_name in ("postgres", "browser", "gettext"):
+    for marker_name in ("postgres", "browser", "gettext", "redis"):
         if request.node.get_closest_marker(marker_name) is None:
             continue
         missing = _missing(marker_name)

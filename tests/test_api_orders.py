@@ -17,6 +17,7 @@ from inventory.models import StockLevel
 from logistics import services as logistics
 from logistics.models import TrackingEvent
 from orders import services as orders
+from orders.api.serializers import MAX_LINES
 from orders.api.throttling import ChannelRateThrottle
 from orders.models import Channel, ChannelToken, IdempotencyRecord, Order, OrderEvent
 from tests.factories import (
@@ -513,3 +514,68 @@ def test_channel_page_links_to_its_token_and_the_list_shows_its_start(client, we
 
     assert reverse("admin:orders_channel_api_token", args=[web.pk]) in change_page
     assert issued.token.prefix in channel_list
+
+
+# --- bounds of what an order may say -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "pointer"),
+    [
+        ({"order_date": "0001-01-01T00:00:00Z"}, "#/order_date"),
+        ({"order_date": "0001-01-01T00:00:00+05:00"}, "#/order_date"),
+        ({"order_date": "2099-01-01T00:00:00+08:00"}, "#/order_date"),
+        ({"order_date": "9999-12-31T23:59:59-05:00"}, "#/order_date"),
+        ({"currency": "ÄÖÜ"}, "#/currency"),
+        ({"currency": "XYZ"}, "#/currency"),
+        ({"phone": "12345"}, "#/phone"),
+    ],
+)
+def test_an_impossible_order_date_currency_or_phone_is_refused_at_its_pointer(api, kettle, values, pointer):
+    response = api.post(ORDERS, order_body(("KETTLE", 1), **values), format="json")
+
+    problem = assert_problem(response, 400, "invalid")
+    assert [error["pointer"] for error in problem["errors"]] == [pointer]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"updated_since": ""},
+        {"channel_order_id": ""},
+        {"status": ""},
+        {"page_size": ""},
+        {"page_size": "0"},
+        {"page_size": "201"},
+        {"page_size": "ten"},
+        {"cursor": ""},
+    ],
+)
+def test_an_empty_or_impossible_list_parameter_is_refused_rather_than_ignored(api, query):
+    problem = assert_problem(api.get(ORDERS, query), 400, "invalid")
+
+    assert [error["parameter"] for error in problem["errors"]] == list(query)
+
+
+@pytest.mark.parametrize("sku", ["", "MUG,", ",MUG"])
+def test_an_empty_sku_in_the_product_filter_is_refused(api, sku):
+    problem = assert_problem(api.get(PRODUCTS, {"sku": sku}), 400, "invalid")
+
+    assert problem["errors"][0]["parameter"] == "sku"
+
+
+def test_a_page_size_within_the_limit_is_kept(api, web, kettle):
+    for number in range(3):
+        place(web, lines=[(kettle, 1)], phone=f"1390000{number:04d}")
+
+    assert len(api.get(ORDERS, {"page_size": "2"}).json()["results"]) == 2
+
+
+def test_more_lines_than_the_limit_are_refused(api, kettle):
+    body = order_body(*[("KETTLE", 1)] * (MAX_LINES + 1))
+
+    problem = assert_problem(api.post(ORDERS, body, format="json"), 400, "invalid")
+
+    assert problem["errors"][0]["pointer"] == "#/lines"
+    assert not Order.objects.exists()

@@ -64,7 +64,9 @@ def existing_customer(phone="13800138000", **overrides):
     """A customer who ordered before, a day and a half ago (outside the default 24-hour window)."""
     item = priced("10.00")
     earlier = timezone.now() - timedelta(hours=36)
-    return place(lines=[(item, 1)], phone=phone, placed_at=earlier, **overrides).customer
+    order = place(lines=[(item, 1)], phone=phone, **overrides)
+    Order.objects.filter(pk=order.pk).update(placed_at=earlier, received_at=earlier)
+    return order.customer
 
 
 # --- a clean order -----------------------------------------------------------------------------
@@ -384,14 +386,24 @@ def test_an_incomplete_address_holds_the_order_naming_what_is_missing(product, m
     assert label in describe(order.hold_reasons[0])
 
 
-@pytest.mark.parametrize("phone", ["12345", "1380013800", "138-abc-0013"])
-def test_an_invalid_phone_number_holds_the_order_without_repeating_the_number(product, phone):
+@pytest.mark.parametrize("phone", ["23800138000", "1380013800", "138-abc-0013"])
+def test_a_phone_number_that_could_be_one_but_is_not_valid_holds_the_order_without_repeating_it(product, phone):
     order = place(lines=[(product, 1)], phone=phone)
 
     assert order.status == HELD
     assert codes(order) == ["phone_invalid"]
     assert "not a valid number" in describe(order.hold_reasons[0])
-    assert "12345" not in describe(order.hold_reasons[0]) and "138" not in describe(order.hold_reasons[0])
+    assert "238" not in describe(order.hold_reasons[0]) and "138" not in describe(order.hold_reasons[0])
+
+
+@pytest.mark.parametrize("phone", ["12345", "10086", "+999 123", "1380013800123456"])
+def test_a_phone_that_cannot_be_a_phone_number_at_all_is_refused_naming_the_field(product, phone):
+    with pytest.raises(ValidationError) as refused:
+        place(lines=[(product, 1)], phone=phone)
+
+    assert "cannot be a phone number" in refused.value.message_dict["phone"][0]
+    assert phone not in refused.value.message_dict["phone"][0]
+    assert not Order.objects.exists()
 
 
 def test_a_phone_without_any_digit_is_refused_naming_the_field(product):
@@ -466,7 +478,7 @@ def test_an_order_held_for_a_check_reserves_no_stock(product):
 
 
 def test_every_failed_check_is_listed(product):
-    order = place(lines=[(product, 2)], city="", phone="12345", payment_method="card", paid_amount="1")
+    order = place(lines=[(product, 2)], city="", phone="23800138000", payment_method="card", paid_amount="1")
 
     assert order.status == HELD
     assert set(codes(order)) == {"address_incomplete", "phone_invalid", "payment_mismatch"}
@@ -566,10 +578,15 @@ def test_repeat_orders_to_one_phone_and_address_are_held(product):
     assert set(codes(order)) == {"repeat_phone", "repeat_address"}
 
 
+def arrived_long_ago(order, moment):
+    """As if the order had been placed and taken in at `moment`."""
+    Order.objects.filter(pk=order.pk).update(placed_at=moment, received_at=moment)
+
+
 def test_orders_outside_the_repeat_window_do_not_count(product):
     long_ago = timezone.now() - timedelta(hours=25)
     for _number in range(3):
-        place(lines=[(product, 1)], placed_at=long_ago)
+        arrived_long_ago(place(lines=[(product, 1)]), long_ago)
 
     order = place(lines=[(product, 1)])
 
@@ -669,7 +686,7 @@ def test_the_repeat_order_limit_comes_from_the_settings(product):
 def test_a_longer_repeat_window_counts_older_orders(product):
     long_ago = timezone.now() - timedelta(hours=30)
     for _number in range(3):
-        place(lines=[(product, 1)], placed_at=long_ago)
+        arrived_long_ago(place(lines=[(product, 1)]), long_ago)
     change_settings(velocity_window_hours=48)
 
     order = place(lines=[(product, 1)])
@@ -739,3 +756,85 @@ def test_amounts_too_large_for_the_books_are_refused_naming_the_field(product, l
 
     assert field in refused.value.message_dict
     assert not Order.objects.exists()
+
+
+# --- the order date and the currency ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shift", "message"),
+    [
+        (timedelta(days=2), "later than"),
+        (timedelta(days=365 * 17), "later than"),
+        (-timedelta(days=731), "earlier than"),
+        (-timedelta(days=365 * 2025), "earlier than"),
+    ],
+)
+def test_an_order_date_too_far_ahead_or_back_is_refused(product, settings, shift, message):
+    settings.ORDER_DATE_MAX_DAYS_AHEAD, settings.ORDER_DATE_MAX_DAYS_BACK = 1, 730
+
+    with pytest.raises(ValidationError) as refused:
+        place(lines=[(product, 1)], placed_at=timezone.now() + shift)
+
+    assert message in refused.value.message_dict["placed_at"][0]
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("shift", [timedelta(minutes=10), timedelta(hours=20), -timedelta(days=700)])
+def test_an_order_date_within_the_bounds_is_kept(product, settings, shift):
+    settings.ORDER_DATE_MAX_DAYS_AHEAD, settings.ORDER_DATE_MAX_DAYS_BACK = 1, 730
+    moment = timezone.now() + shift
+
+    assert place(lines=[(product, 1)], placed_at=moment).placed_at == moment
+
+
+def test_the_order_date_bounds_are_settings(product, settings):
+    settings.ORDER_DATE_MAX_DAYS_AHEAD = 0
+    settings.ORDER_DATE_MAX_DAYS_BACK = 10
+
+    with pytest.raises(ValidationError):
+        place(lines=[(product, 1)], placed_at=timezone.now() - timedelta(days=11))
+    with pytest.raises(ValidationError):
+        place(lines=[(product, 1)], placed_at=timezone.now() + timedelta(hours=1))
+
+
+def test_a_backdated_order_counts_for_the_repeat_order_rule_by_when_it_arrived(product):
+    last_week = timezone.now() - timedelta(days=7)
+    for _number in range(3):
+        assert place(lines=[(product, 1)], placed_at=last_week).status == CONFIRMED
+
+    order = place(lines=[(product, 1)], placed_at=last_week)
+
+    assert order.status == HELD
+    assert set(codes(order)) == {"repeat_phone", "repeat_address"}
+    assert order.placed_at == last_week
+
+
+def test_backdated_orders_in_one_import_count_for_the_repeat_order_rule(product):
+    last_week = timezone.now() - timedelta(days=7)
+    inputs = [order_input(lines=[(product, 1)], channel_order_id=f"B-{n}", placed_at=last_week) for n in range(4)]
+
+    outcomes = orders.place_orders(inputs, actor=SYSTEM)
+
+    assert [outcome.order.status for outcome in outcomes] == [CONFIRMED, CONFIRMED, CONFIRMED, HELD]
+
+
+def test_an_order_remembers_when_it_arrived(product):
+    before = timezone.now()
+
+    order = place(lines=[(product, 1)], placed_at=before - timedelta(days=3))
+
+    assert before <= order.received_at <= timezone.now()
+
+
+@pytest.mark.parametrize("currency", ["ÄÖÜ", "XYZ", "ABC", "XTS", "XAU", "CN"])
+def test_a_currency_that_is_not_an_iso_4217_code_is_refused(product, currency):
+    with pytest.raises(ValidationError) as refused:
+        place(lines=[(product, 1)], currency=currency)
+
+    assert "ISO 4217" in refused.value.message_dict["currency"][0]
+
+
+@pytest.mark.parametrize(("given", "kept"), [("EUR", "EUR"), ("usd", "USD"), (" jpy ", "JPY"), ("", "CNY")])
+def test_an_iso_4217_currency_is_kept_in_capitals(product, given, kept):
+    assert place(lines=[(product, 1)], currency=given).currency == kept

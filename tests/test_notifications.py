@@ -169,7 +169,7 @@ def test_an_order_held_for_a_payment_that_does_not_match_tells_the_customer(prod
 
 def test_an_order_held_for_an_unreadable_phone_asks_by_email_only(product, sending, sms_outbox):
     with sending():
-        order = place(lines=[(product, 1)], email=EMAIL, language="en", phone="12345")
+        order = place(lines=[(product, 1)], email=EMAIL, language="en", phone="23800138000")
 
     assert {r["code"] for r in order.hold_reasons} == {"phone_invalid"}
     [email] = mail.outbox

@@ -1,6 +1,7 @@
 from datetime import UTC
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
@@ -51,12 +52,17 @@ class FilterBackend(filters.DjangoFilterBackend):
         filterset = self.get_filterset(request, queryset, view)
         if filterset is None:
             return queryset
-        if not filterset.is_valid():
+        # django-filter takes an empty value as no filter at all; a client that sent one meant
+        # something, so it is told rather than given everything.
+        errors = {} if filterset.is_valid() else dict(filterset.errors)
+        for name, declared in filterset.filters.items():
+            given = request.query_params.getlist(name)
+            if isinstance(declared, filters.BaseCSVFilter):
+                given = [value for listed in given for value in listed.split(",")]
+            if "" in given:
+                errors[name] = [_("Give a value, or leave the parameter out.")]
+        if errors:
             raise invalid_request(
-                [
-                    {"parameter": name, "detail": message}
-                    for name, messages in filterset.errors.items()
-                    for message in messages
-                ]
+                [{"parameter": name, "detail": message} for name, messages in errors.items() for message in messages]
             )
         return filterset.qs

@@ -16,7 +16,12 @@ MAX_KEY_LENGTH = 255
 # How the schema documents the header on every POST that honours it.
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
-    str,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+    },
     OpenApiParameter.HEADER,
     description=gettext_lazy(
         "Makes retries safe: a request repeated with the same key and body gets the first answer "

@@ -14,6 +14,33 @@ class ChannelCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_size(self, request):
+        """The page size asked for; one that is not a whole number from 1 to max_page_size is
+        refused rather than silently replaced (DRF's own falls back to the default)."""
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is None:
+            return self.page_size
+        size = int(asked) if asked.isascii() and asked.isdigit() else 0
+        if not 1 <= size <= self.max_page_size:
+            raise invalid_request(
+                [
+                    {
+                        "parameter": self.page_size_query_param,
+                        "detail": _("Use a whole number from 1 to %(max)d.") % {"max": self.max_page_size},
+                    }
+                ]
+            )
+        return size
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+            if parameter["name"] == self.cursor_query_param:
+                parameter["schema"]["minLength"] = 1
+        return parameters
+
     def paginate_queryset(self, queryset, request, view=None):
         self.position_field = queryset.model._meta.get_field(self.ordering[0].lstrip("-"))
         return super().paginate_queryset(queryset, request, view)
@@ -24,6 +51,8 @@ class ChannelCursorPagination(CursorPagination):
         refused = invalid_request(
             [{"parameter": self.cursor_query_param, "detail": _("Use a cursor from a “next” or “previous” link.")}]
         )
+        if request.query_params.get(self.cursor_query_param) == "":
+            raise refused
         try:
             cursor = super().decode_cursor(request)
         except NotFound:

@@ -9,7 +9,8 @@ body), `parameter` (a query parameter) or `header`."""
 
 from http import HTTPStatus
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
@@ -32,9 +33,11 @@ TITLES = {
     405: gettext_lazy("Method not allowed"),
     406: gettext_lazy("Not acceptable"),
     409: gettext_lazy("Conflict"),
+    413: gettext_lazy("Request too large"),
     415: gettext_lazy("Unsupported media type"),
     422: gettext_lazy("Unprocessable request"),
     429: gettext_lazy("Too many requests"),
+    500: gettext_lazy("Server error"),
     503: gettext_lazy("Service unavailable"),
 }
 # How long a client waits before sending again a request the database connection failed.
@@ -132,6 +135,13 @@ def _as_api_exception(exc):
         )
         unavailable.wait = RETRY_AFTER_CONNECTION_LOST
         return unavailable
+    if isinstance(exc, RequestDataTooBig):
+        return Problem(
+            413,
+            "too_large",
+            _("The body is larger than %(max)d bytes; send less at once.")
+            % {"max": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+        )
     return exc
 
 
@@ -188,6 +198,7 @@ PROBLEM_DESCRIPTIONS = {
     401: gettext_lazy("No API token, or one that is not valid (any more)."),
     404: gettext_lazy("Not found (or not the channel's own)."),
     409: gettext_lazy("In conflict with what exists."),
+    413: gettext_lazy("The body is larger than the server accepts."),
     415: gettext_lazy("The body must be JSON."),
     422: gettext_lazy("The Idempotency-Key was used before for another request."),
     429: gettext_lazy("Too many requests from this channel: wait as long as Retry-After says."),

@@ -1,20 +1,20 @@
-import math
-
-from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+from core import counters
 
 # Unless REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["channel"] says otherwise.
 DEFAULT_CHANNEL_RATE = "600/minute"
 
 
 class ChannelRateThrottle(SimpleRateThrottle):
-    """At most so many requests per channel in each period, counted in the default cache, which
-    must be one every app server shares (the database cache).
+    """At most so many requests per channel in each period, counted with `core.counters`: atomic
+    and shared by every app server, in Redis with REDIS_URL and in the database without
+    (docs/architecture.md, "The channel API").
 
-    The periods are fixed windows with one counter each, so a request costs the same however high
+    The periods are fixed windows with one counter each, so a request costs one count however high
     the rate; DRF's own throttle stores the time of every request in the window and rewrites that
-    list on each request. Two requests at the same moment may both count as one: a limit, not a bill."""
+    list on each request, which loses requests that arrive at once."""
 
     scope = "channel"
 
@@ -28,11 +28,11 @@ class ChannelRateThrottle(SimpleRateThrottle):
         if channel is None:
             return True
         now = self.timer()
-        key = f"throttle:{self.scope}:{channel.pk}:{int(now // self.duration)}"
         self.seconds_left = self.duration - now % self.duration
-        count = cache.get(key, 0) + 1
-        cache.set(key, count, timeout=math.ceil(self.seconds_left))
-        return count <= self.num_requests
+        key = f"throttle:{self.scope}:{channel.pk}:{int(now // self.duration)}"
+        # The count outlives its window by a second, so a request at the window's last moment
+        # never finds it gone.
+        return counters.increment(key, expires_in=self.seconds_left + 1) <= self.num_requests
 
     def wait(self):
         return self.seconds_left

@@ -1,14 +1,15 @@
 from functools import partial
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import defaults
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
+from rest_framework.exceptions import NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -22,6 +23,7 @@ from .authentication import ChannelTokenAuthentication
 from .filters import FilterBackend, OrderFilter
 from .idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from .pagination import OrderPagination, ProductPagination
+from .parsers import JSONParser
 from .permissions import IsChannel
 from .problems import (
     PROBLEM_CONTENT_TYPE,
@@ -60,6 +62,12 @@ class ChannelAPIMixin:
     def channel(self):
         return self.request.user.channel
 
+    def get_object(self):
+        # No order or return number holds a NUL byte, and PostgreSQL refuses one in a query.
+        if "\x00" in self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""):
+            raise NotFound
+        return super().get_object()
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -86,8 +94,8 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
     problem_statuses = {
         "list": (400,),
         "retrieve": (404,),
-        "create": (400, 409, 415, 422),
-        "cancel": (400, 404, 409, 415),
+        "create": (400, 409, 413, 415, 422),
+        "cancel": (400, 404, 409, 413, 415),
     }
 
     def get_queryset(self):
@@ -180,8 +188,46 @@ class ProductViewSet(ChannelAPIMixin, inventory_api.ProductViewSet):
     pagination_class = ProductPagination
 
 
+# Errors answered by Django rather than by a view: under these paths in problem details, elsewhere
+# with the console's pages (config.urls names these handlers).
+API_PATHS = ("/api/", "/webhooks/")
+
+
+def _problem(status_code, code, detail):
+    body = problem_body(status_code, code, detail)
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
 def not_found(request, *args, **kwargs):
     """Addresses under /api/ that match no endpoint answer in the API's error shape, not with the
     console's HTML page (and POSTs are not redirected to an added slash)."""
-    body = problem_body(404, "not_found", _("There is no API endpoint at this address."))
-    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE)
+    return _problem(404, "not_found", _("There is no API endpoint at this address."))
+
+
+def page_not_found(request, exception):
+    if not request.path.startswith(API_PATHS):
+        return defaults.page_not_found(request, exception)
+    return not_found(request)
+
+
+def bad_request(request, exception):
+    """What Django refuses before a view runs: a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413), or
+    another request it finds suspicious (400)."""
+    if not request.path.startswith(API_PATHS):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return _problem(413, "too_large", _("The body is larger than the server accepts; send less at once."))
+    return _problem(400, "bad_request", _("The request cannot be read."))
+
+
+def permission_denied(request, exception):
+    if not request.path.startswith(API_PATHS):
+        return defaults.permission_denied(request, exception)
+    return _problem(403, "permission_denied", _("You may not do this."))
+
+
+def server_error(request):
+    """An unexpected error: the client learns nothing of its cause (it is in the server's log)."""
+    if not request.path.startswith(API_PATHS):
+        return defaults.server_error(request)
+    return _problem(500, "server_error", _("Something went wrong on the server; try again later."))

@@ -123,13 +123,18 @@ def risk_rules(
     """Return (score, reasons) for each of `orders`, which are already saved with their totals, as
     if they had been placed one after the other in the given order: an order counts the recent
     orders placed before it, those earlier in the list included, never those after it.
-    `customers_new` says for each whether its customer had never ordered before."""
+    `customers_new` says for each whether its customer had never ordered before.
+
+    An order is recent when it was placed or received within the window: a channel gives the order
+    date and may set it in the past, so orders sent now with last week's date count all the same
+    (`orders` themselves are being received now)."""
     since = now - timedelta(hours=intake.velocity_window_hours)
     phones = {order.phone for order in orders}
     address_keys = {order.address_key for order in orders}
     recent_to_phone, recent_to_address = Counter(), Counter()
     earlier = (
-        Order.objects.filter(Q(phone__in=phones) | Q(address_key__in=address_keys), placed_at__gte=since)
+        Order.objects.filter(Q(phone__in=phones) | Q(address_key__in=address_keys))
+        .filter(Q(placed_at__gte=since) | Q(received_at__gte=since))
         .exclude(pk__in=[order.pk for order in orders])
         .values_list("phone", "address_key")
         .annotate(count=Count("pk"))
@@ -164,9 +169,8 @@ def risk_rules(
         same_address = recent_to_address[order.address_key] + 1
         if same_address > intake.velocity_max_orders:
             reasons.append(reason("repeat_address", count=same_address, hours=intake.velocity_window_hours))
-        if order.placed_at >= since:
-            recent_to_phone[order.phone] += 1
-            recent_to_address[order.address_key] += 1
+        recent_to_phone[order.phone] += 1
+        recent_to_address[order.address_key] += 1
 
         matches = (
             blocked[BlockedContact.Kind.PHONE, order.phone] + blocked[BlockedContact.Kind.ADDRESS, order.address_key]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from iso4217 import Currency
 
 from core.actors import Actor, ensure_actor, stored_user
 from core.permissions import Orders, may
@@ -37,7 +38,7 @@ from ..models import (
 )
 from . import checks
 from .notifications import notify_many
-from .phones import normalize_phone
+from .phones import is_possible_phone, normalize_phone
 from .settlement import payment_status_for
 
 
@@ -107,6 +108,35 @@ def _money(value, field_name, errors, *, allow_blank=True):
         errors[field_name] = [_("Enter an amount of at most %(max)s.") % {"max": MAX_AMOUNT}]
         return None
     return amount.quantize(CENT)
+
+
+# ISO 4217's list of currencies (the iso4217 package ships the maintenance agency's own table, dated
+# by its version) without the codes that have no minor unit: precious metals, fund units, testing
+# and "no currency", in which no order is priced.
+CURRENCIES = frozenset(currency.code for currency in Currency if currency.exponent is not None)
+
+
+def order_date_bounds() -> tuple[datetime, datetime]:
+    """The earliest and the latest order date intake accepts now: ORDER_DATE_MAX_DAYS_BACK before
+    now, and ORDER_DATE_MAX_DAYS_AHEAD after it, for a channel's clock or time zone that is ahead."""
+    now = timezone.now()
+    return (
+        now - timedelta(days=settings.ORDER_DATE_MAX_DAYS_BACK),
+        now + timedelta(days=settings.ORDER_DATE_MAX_DAYS_AHEAD),
+    )
+
+
+def _check_order_date(placed_at, errors):
+    earliest, latest = order_date_bounds()
+    shown = "{:%Y-%m-%d %H:%M}".format
+    if placed_at > latest:
+        errors["placed_at"] = [
+            _("The order date cannot be later than %(latest)s.") % {"latest": shown(timezone.localtime(latest))}
+        ]
+    elif placed_at < earliest:
+        errors["placed_at"] = [
+            _("The order date cannot be earlier than %(earliest)s.") % {"earliest": shown(timezone.localtime(earliest))}
+        ]
 
 
 def _whole_number(value):
@@ -207,17 +237,23 @@ def _validate(data, errors, actor, products=None):
     _check_text_lengths(data, errors)
     if not normalize_phone(data.phone)[0]:
         errors["phone"] = [_("Enter the recipient's phone number.")]
+    elif not is_possible_phone(data.phone):
+        errors["phone"] = [
+            _("This cannot be a phone number: it has too few or too many digits, or no such country code.")
+        ]
     if data.payment_method not in PaymentMethod.values:
         errors["payment_method"] = [_("Choose one of: %(choices)s.") % {"choices": ", ".join(PaymentMethod.values)}]
     currency = (data.currency or settings.DEFAULT_CURRENCY).strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
-        errors["currency"] = [_("Enter a three-letter currency code such as CNY.")]
+    if currency not in CURRENCIES:
+        errors["currency"] = [_("Enter an ISO 4217 currency code such as CNY, USD or EUR.")]
     shipping_fee = _money(data.shipping_fee, "shipping_fee", errors)
     discount = _money(data.discount, "discount", errors)
     if discount and not may_set_prices(actor):
         errors["discount"] = [_("Your role may not give discounts.")]
     paid = _money(data.paid_amount, "paid_amount", errors)
     placed_at = _aware(data.placed_at, "placed_at", errors)
+    if placed_at is not None:
+        _check_order_date(placed_at, errors)
     window_start = _aware(data.delivery_window_start, "delivery_window_start", errors)
     window_end = _aware(data.delivery_window_end, "delivery_window_end", errors)
     if window_start and window_end and window_end < window_start:
@@ -428,6 +464,7 @@ def _create_all(items, actor):
     them one after the other would: their customers, lines and payments, then the checks and risk
     rules, stock reserved for those that pass, and each order confirmed or held with its event."""
     intake = IntakeSettings.current()
+    received_at = timezone.now()
     contacts = [normalize_phone(data.phone) for data, _channel_order_id, _valid in items]
     customers, returning = _customers(items, [phone for phone, _phone_valid in contacts])
     orders, customers_new = [], []
@@ -462,6 +499,7 @@ def _create_all(items, actor):
                 payment_method=data.payment_method,
                 amount_paid=valid["paid"],
                 placed_at=valid["placed_at"],
+                received_at=received_at,
                 created_by=stored_user(actor),
             )
         )
@@ -510,7 +548,7 @@ def _create_all(items, actor):
         if order.channel_id in held_channels:
             reasons.append(checks.reason("channel_held", reason=held_channels[order.channel_id]))
         reasons_of.append(reasons)
-    risks = checks.risk_rules(orders=orders, customers_new=customers_new, intake=intake, now=timezone.now())
+    risks = checks.risk_rules(orders=orders, customers_new=customers_new, intake=intake, now=received_at)
     for order, (score, _risk_reasons) in zip(orders, risks, strict=True):
         order.risk_score = score
 

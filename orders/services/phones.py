@@ -17,10 +17,7 @@ def normalize_phone(raw: str | None) -> tuple[str, bool]:
 # places thousands; parsing is the costly part, and the answer for a number never changes.
 @lru_cache(maxsize=4096)
 def _normalized(raw, region):
-    cleaned = unicodedata.normalize("NFKC", raw).strip()
-    cleaned = "".join(ch for ch in cleaned if ch.isdigit() or ch == "+")
-    if cleaned.startswith("00"):
-        cleaned = "+" + cleaned[2:]
+    cleaned = _cleaned(raw)
     if not cleaned:
         return "", False
     try:
@@ -30,6 +27,29 @@ def _normalized(raw, region):
     if not phonenumbers.is_valid_number(parsed):
         return cleaned[:20], False
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), True
+
+
+def _cleaned(raw):
+    cleaned = unicodedata.normalize("NFKC", raw).strip()
+    cleaned = "".join(ch for ch in cleaned if ch.isdigit() or ch == "+")
+    return "+" + cleaned[2:] if cleaned.startswith("00") else cleaned
+
+
+def is_possible_phone(raw: str | None) -> bool:
+    """Whether `raw` can be a whole phone number at all: a country code that exists and as many
+    digits as its numbering plan uses. “12345” cannot (nor a service number, nor a local number
+    without its area code), and intake refuses it; a possible number that is not valid (no such
+    number is assigned) holds the order for a person to check instead."""
+    return _possible(str(raw or ""), settings.DEFAULT_PHONE_REGION)
+
+
+@lru_cache(maxsize=4096)
+def _possible(raw, region):
+    try:
+        parsed = phonenumbers.parse(_cleaned(raw), region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_possible_number_with_reason(parsed) == phonenumbers.ValidationResult.IS_POSSIBLE
 
 
 def mask_phone(phone: str) -> str:
