@@ -311,6 +311,9 @@ EXPORT_BACKGROUND_ABOVE_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ABOVE_ROWS"
 # Customers whose last order finished longer ago than this many days have their personal data
 # anonymised by `manage.py anonymise_personal_data` (docs/architecture.md, "Personal data").
 PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", "1095"))
+# The files of imports and exports (uploaded orders, exported names and addresses) are emptied by the
+# same command this many days after their job finished (docs/architecture.md, "Personal data").
+JOB_FILES_KEPT_DAYS = int(os.environ.get("JOB_FILES_KEPT_DAYS", "30"))
 
 LOGGING = {
     "version": 1,

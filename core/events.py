@@ -202,3 +202,15 @@ STALE_WORK = Event(
     ),
     payload=("stale_before",),
 )
+
+# core's retention run (`manage.py anonymise_personal_data`, daily) empties old job files and asks each
+# app to delete the personal data it keeps only for a while (docs/architecture.md, "Personal data").
+PERSONAL_DATA_EXPIRED = Event(
+    name="core.personal_data_expired",
+    doc=(
+        "The daily retention run asks each app to delete the personal data it keeps only for a short "
+        "while and that has outlived its use by now: each subscriber returns a list of sentences "
+        "saying what it deleted."
+    ),
+    payload=("now",),
+)

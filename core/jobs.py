@@ -4,9 +4,10 @@ finds it taken), its progress and signs of life written where others can see it,
 and waiting for confirmation, or done), failed with its errors or cancelled, moved on to its next
 stage when someone confirms it, and the file it produced kept in its row. A job whose worker
 stopped is found by `sweep` and queued again or failed with its reason; a person may `retry` a
-failed, cancelled or stale job and `cancel` a queued or running one. What a job's work is belongs to
-the app that runs it; each app declares its kinds of job as `JobKind`s beside the import or export
-that runs them."""
+failed, cancelled or stale job and `cancel` a queued or running one. The files of a job finished
+longer ago than JOB_FILES_KEPT_DAYS are emptied by `discard_old_files`; it stays as a record that may
+not be retried. What a job's work is belongs to the app that runs it; each app declares its kinds of
+job as `JobKind`s beside the import or export that runs them."""
 
 import io
 import logging
@@ -35,6 +36,8 @@ Status = Job.Status
 FINISHED = (Status.PREVIEWED, Status.DONE, Status.FAILED, Status.CANCELLED)
 # A produced file goes into its job row in parts of at least this size (PostgreSQL).
 FILE_PART_BYTES = 4 * 1024 * 1024
+# Jobs whose files are emptied in one transaction.
+BATCH_JOBS = 100
 
 
 @dataclass(frozen=True)
@@ -232,8 +235,9 @@ def is_stale(job: Job, *, now: datetime | None = None) -> bool:
 
 
 def may_retry(job: Job) -> bool:
-    """Whether a person may start the job again: it failed, was cancelled, or its worker stopped."""
-    return job.status in (Status.FAILED, Status.CANCELLED) or is_stale(job)
+    """Whether a person may start the job again: it failed, was cancelled, or its worker stopped,
+    and its files are still kept."""
+    return job.files_discarded_at is None and (job.status in (Status.FAILED, Status.CANCELLED) or is_stale(job))
 
 
 def may_cancel(job: Job) -> bool:
@@ -423,6 +427,56 @@ def store_result_file(job_id: int, out: BinaryIO) -> None:
 
 def result_file(job_id: int) -> bytes:
     return bytes(Job.objects.values_list("result_file", flat=True).get(pk=job_id))
+
+
+# --- forgetting files ---------------------------------------------------------------------------
+
+
+def files_kept_days() -> int:
+    """How many days after a job finished its files are kept (JOB_FILES_KEPT_DAYS)."""
+    return settings.JOB_FILES_KEPT_DAYS
+
+
+def discarded_message() -> str:
+    """What a job's page says once its files were emptied."""
+    days = files_kept_days()
+    return ngettext(
+        "The file is no longer kept (files are kept %(days)s day).",
+        "The file is no longer kept (files are kept %(days)s days).",
+        days,
+    ) % {"days": days}
+
+
+def _files_due(before):
+    # Previewed, queued and running jobs still need their file (to confirm, to run); a job that never
+    # noted its end counts from its start.
+    return Job.objects.filter(
+        Q(finished_at__lt=before) | Q(finished_at__isnull=True, created_at__lt=before),
+        status__in=(Status.DONE, Status.FAILED, Status.CANCELLED),
+        files_discarded_at__isnull=True,
+    )
+
+
+def discard_old_files(*, now: datetime | None = None, batch_size: int = BATCH_JOBS) -> int:
+    """Empty the uploaded file and the produced file of every job that finished (done, failed or
+    cancelled) longer ago than JOB_FILES_KEPT_DAYS: uploads of orders and exports hold customers'
+    names, phones and addresses (docs/architecture.md, "Personal data"). The job rows stay, with
+    when their files went. `batch_size` jobs per transaction, in id order; running it again, or
+    after it was stopped half-way, empties only what is still due. Returns how many jobs' files went."""
+    now = now or timezone.now()
+    before = now - timedelta(days=files_kept_days())
+    discarded, after = 0, 0
+    while ids := list(_files_due(before).filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch_size]):
+        after = ids[-1]
+        discarded += _discard_files(ids, before, now)
+    return discarded
+
+
+@transaction.atomic
+def _discard_files(job_ids, before, now):
+    # Checked again under the row locks: someone may have retried one of them meanwhile.
+    locked = list(_files_due(before).select_for_update().filter(pk__in=job_ids).values_list("pk", flat=True))
+    return Job.objects.filter(pk__in=locked).update(source=None, result_file=None, files_discarded_at=now)
 
 
 # --- reading jobs -------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ class Job(models.Model):
         related_name="+",
         verbose_name=_("cancelled by"),
     )
+    # Its files were emptied JOB_FILES_KEPT_DAYS after it finished (docs/architecture.md, "Personal data").
+    files_discarded_at = models.DateTimeField(_("files discarded at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("import or export")

@@ -9,10 +9,15 @@ reads the number with `phonenumbers` in `orders.services.phones`, where numbers 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import ngettext
 
+from . import jobs
 from .actors import SYSTEM, Actor, ensure_actor
+from .events import PERSONAL_DATA_EXPIRED
 from .models import PersonalDataAccess
 from .permissions import Orders, may
 
@@ -119,3 +124,23 @@ def record_view(actor: Actor, sight: Sight, *, customer_id: int | None, order_nu
             subject=page,
             fields=sight.fields,
         )
+
+
+def forget_expired(*, now: datetime | None = None) -> list[str]:
+    """Delete what is kept only for a while and is past its time: the files of jobs finished
+    longer ago than JOB_FILES_KEPT_DAYS, then what each app keeps (core.personal_data_expired).
+    Returns a sentence for each kind of thing, saying how much went. The daily retention run calls
+    it (docs/architecture.md, "Personal data")."""
+    now = now or timezone.now()
+    discarded = jobs.discard_old_files(now=now)
+    done = [
+        ngettext(
+            "Files of %(count)s import or export finished more than %(days)s days ago emptied.",
+            "Files of %(count)s imports and exports finished more than %(days)s days ago emptied.",
+            discarded,
+        )
+        % {"count": discarded, "days": jobs.files_kept_days()}
+    ]
+    for lines in PERSONAL_DATA_EXPIRED.publish(now=now):
+        done.extend(lines)
+    return done

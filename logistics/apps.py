@@ -9,13 +9,14 @@ class LogisticsConfig(AppConfig):
     def ready(self):
         """Logistics takes part in the order's work through the order app's events, and offers its
         export through core's (docs/architecture.md, "Events")."""
-        from core.events import EXPORTS_OFFERED
+        from core.events import EXPORTS_OFFERED, PERSONAL_DATA_EXPIRED
         from orders import events as order_events
 
         from . import api, services
         from .exports import offered_exports
         from .selectors import customer_data_sheets
         from .services.privacy import erase_personal_data
+        from .services.public_tracking import forget_old_lookups
 
         # A cancelled order's parcels that have not left are void, in the cancellation's transaction.
         order_events.ORDER_CANCELLED.subscribe(services.cancel_open_shipments)
@@ -24,3 +25,5 @@ class LogisticsConfig(AppConfig):
         # Customers' personal data: their parcels in their workbook, and the carriers' words erased.
         order_events.CUSTOMER_DATA_SHEETS.subscribe(customer_data_sheets)
         order_events.PERSONAL_DATA_ERASED.subscribe(erase_personal_data)
+        # The public tracking page's failed lookups, with clients' addresses, are kept a day.
+        PERSONAL_DATA_EXPIRED.subscribe(forget_old_lookups)

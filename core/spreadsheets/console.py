@@ -191,8 +191,9 @@ class ExportMixin(ConsolePageMixin):
             "job": job,
             "refresh_seconds": 2 if running else None,
             "download_url": self.admin_view_url("export_download", job.pk)
-            if job and job.status == jobs.Status.DONE
+            if job and job.status == jobs.Status.DONE and job.files_discarded_at is None
             else "",
+            "files_discarded": jobs.discarded_message() if job and job.files_discarded_at else "",
             "export_jobs_url": self.admin_view_url("export"),
             "stale": job is not None and jobs.is_stale(job),
             "retry_url": self.admin_view_url("export_retry", job.pk) if job and jobs.may_retry(job) else "",
@@ -226,6 +227,8 @@ class ExportMixin(ConsolePageMixin):
         job = self.own_export_job(request, job_id)
         if job.status != jobs.Status.DONE:
             raise Http404(gettext("This export has no file yet."))
+        if job.files_discarded_at is not None:
+            raise Http404(jobs.discarded_message())
         file_format = job.parameters["format"]
         response = HttpResponse(jobs.result_file(job.pk), content_type=Format.CONTENT_TYPES[file_format])
         response["Content-Disposition"] = content_disposition_header(True, job.file_name)
@@ -384,8 +387,11 @@ class SpreadsheetImportMixin(ConsolePageMixin):
                 {**row, "action_label": self.ACTIONS.get(row["action"], "")} for row in summary.get("preview", [])
             ],
             confirm_url=self.admin_view_url("import_confirm", job.pk) if may_confirm else "",
-            errors_url=self.admin_view_url("import_errors", job.pk) if job.errors else "",
+            errors_url=self.admin_view_url("import_errors", job.pk)
+            if job.errors and job.files_discarded_at is None
+            else "",
             stale=jobs.is_stale(job),
+            files_discarded=jobs.discarded_message() if job.files_discarded_at else "",
             retry_url=self.admin_view_url("import_retry", job.pk) if jobs.may_retry(job) else "",
             cancel_url=self.admin_view_url("import_cancel", job.pk) if jobs.may_cancel(job) else "",
             list_url=self.changelist_url(),
@@ -438,6 +444,8 @@ class SpreadsheetImportMixin(ConsolePageMixin):
         job = self.import_job(request, job_id)
         if not job.errors:
             raise Http404(gettext("This import has no errors."))
+        if job.files_discarded_at is not None:
+            raise Http404(jobs.discarded_message())
         content, file_name = problems.errors_copy(job, self.spreadsheet_import.columns)
         response = HttpResponse(content, content_type=Format.CONTENT_TYPES[reading.file_format(job.file_name)])
         response["Content-Disposition"] = content_disposition_header(True, file_name)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hmac
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from orders.models import Order
 from orders.services.phones import normalize_phone
@@ -27,7 +28,8 @@ TRACKING_LOOKUP_WINDOW = timedelta(minutes=15)
 MAX_FAILED_LOOKUPS_PER_CLIENT = 10
 MAX_FAILED_LOOKUPS_PER_CLIENT_AND_ORDER = 5
 WHOLE_PHONE_AFTER_FAILED_LOOKUPS = 5
-# Failures older than this are forgotten: they no longer count towards any limit.
+# Failures older than this are forgotten: they no longer count towards any limit (the longest
+# window above), so they are deleted, with the client's address they hold.
 TRACKING_LOOKUP_MEMORY = timedelta(days=1)
 
 
@@ -93,3 +95,19 @@ def look_up_order_for_tracking(
 def _record_failed_lookup(now, *, client, order_number):
     TrackingLookup.objects.filter(created_at__lt=now - TRACKING_LOOKUP_MEMORY).delete()
     TrackingLookup.objects.create(client=client, order_number=order_number, created_at=now)
+
+
+def forget_old_lookups(*, now: datetime) -> list[str]:
+    """Delete the failed lookups older than TRACKING_LOOKUP_MEMORY, which no limit counts any more:
+    each holds a client's address. A failed lookup deletes them too, but a quiet page would keep
+    them; the daily retention run asks for this through core.personal_data_expired
+    (docs/architecture.md, "Sign-in and security")."""
+    deleted, _by_model = TrackingLookup.objects.filter(created_at__lt=now - TRACKING_LOOKUP_MEMORY).delete()
+    return [
+        ngettext(
+            "%(count)s failed tracking lookup older than a day deleted.",
+            "%(count)s failed tracking lookups older than a day deleted.",
+            deleted,
+        )
+        % {"count": deleted}
+    ]

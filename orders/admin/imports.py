@@ -177,7 +177,10 @@ class OrderImportMixin(ConsolePageMixin):
             stale=jobs.is_stale(job),
             retry_url=reverse("admin:orders_order_import_retry", args=[job.pk]) if jobs.may_retry(job) else "",
             cancel_url=reverse("admin:orders_order_import_cancel", args=[job.pk]) if jobs.may_cancel(job) else "",
-            errors_url=reverse("admin:orders_order_import_errors", args=[job.pk]) if job.errors else "",
+            errors_url=reverse("admin:orders_order_import_errors", args=[job.pk])
+            if job.errors and job.files_discarded_at is None
+            else "",
+            files_discarded=jobs.discarded_message() if job.files_discarded_at else "",
             orders_url=reverse("admin:orders_order_changelist"),
         )
 
@@ -254,6 +257,8 @@ class OrderImportMixin(ConsolePageMixin):
         job = self.import_job(request, job_id)
         if not job.errors:
             raise Http404(gettext("This import has no errors."))
+        if job.files_discarded_at is not None:
+            raise Http404(jobs.discarded_message())
         content, file_name = workbooks.errors_copy(job)
         response = HttpResponse(content, content_type=Format.CONTENT_TYPES[reading.file_format(job.file_name)])
         response["Content-Disposition"] = content_disposition_header(True, file_name)
