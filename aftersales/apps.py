@@ -14,6 +14,7 @@ class AftersalesConfig(AppConfig):
         from . import api
         from .admin.returns import order_returns_card
         from .admin.tickets import order_tickets_section
+        from .selectors.archive import orders_kept_live, rows_to_archive
         from .selectors.returns import orders_with_open_returns
         from .selectors.tickets import orders_with_open_complaints
         from .services.feedback import message_context
@@ -25,3 +26,6 @@ class AftersalesConfig(AppConfig):
         order_events.ORDER_PAGE_SECTIONS.subscribe(order_returns_card)
         order_events.ORDER_PAGE_SECTIONS.subscribe(order_tickets_section)
         order_events.ORDER_API_PARTS.subscribe(api.order_returns)
+        # Open cases keep their order live; closed ones go to the archive with it.
+        order_events.ARCHIVE_HELD_BACK.subscribe(orders_kept_live)
+        order_events.ORDERS_ARCHIVING.subscribe(rows_to_archive)

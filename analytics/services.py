@@ -48,6 +48,7 @@ from orders.models import Order, OrderEvent, OrderLine, Payment
 
 from .models import (
     ROLLUPS,
+    ArchivedFigures,
     DailyHandling,
     DailyOrders,
     DailyProductSales,
@@ -431,7 +432,7 @@ def _upsert(model, rows):
 # take a minute or so, not half an hour. It shares no code with the counting above, so agreeing with
 # it says that the live path missed nothing and counted nothing twice.
 
-SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment]
+SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment, ArchivedFigures]
 CHUNK = 5000
 
 
@@ -486,18 +487,23 @@ def _add_rows(increments, model, rows, key, amounts):
         increments.add(model, tuple(row[name] for name in key), **{name: row[name] or 0 for name in amounts})
 
 
-def recount() -> Increments:
-    """Every rollup row recomputed from the records, as an Increments."""
+def recount(order_ids: list[int] | None = None) -> Increments:
+    """Every rollup row recomputed from the records (only those of `order_ids` when given), as an
+    Increments."""
     increments = Increments()
-    _recount_orders(increments)
-    _recount_events(increments)
-    _recount_shipments(increments)
+
+    def of_orders(queryset, order_field="order_id"):
+        return queryset if order_ids is None else queryset.filter(**{f"{order_field}__in": order_ids})
+
+    _recount_orders(increments, of_orders)
+    _recount_events(increments, of_orders)
+    _recount_shipments(increments, of_orders)
     return increments
 
 
-def _recount_orders(increments):
+def _recount_orders(increments, of_orders):
     # Live, an order is counted by its first event, which takes it out of pending.
-    counted = Order.objects.exclude(status=Status.PENDING).annotate(day=_day("placed_at"))
+    counted = of_orders(Order.objects, "pk").exclude(status=Status.PENDING).annotate(day=_day("placed_at"))
     _add_rows(
         increments,
         DailyOrders,
@@ -512,8 +518,10 @@ def _recount_orders(increments):
         ("day", "channel_id", "province"),
         ("orders", "gmv"),
     )
-    lines = OrderLine.objects.exclude(order__status=Status.PENDING).annotate(
-        day=_day("order__placed_at"), channel_id=F("order__channel_id")
+    lines = (
+        of_orders(OrderLine.objects)
+        .exclude(order__status=Status.PENDING)
+        .annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
     )
     _add_rows(
         increments,
@@ -542,8 +550,8 @@ def _recount_orders(increments):
     )
 
 
-def _recount_events(increments):
-    by_cohort = OrderEvent.objects.annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
+def _recount_events(increments, of_orders):
+    by_cohort = of_orders(OrderEvent.objects).annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
     _add_rows(
         increments,
         DailyOrders,
@@ -568,7 +576,8 @@ def _recount_events(increments):
     # Each event that moves an order on, joined to the event that brought the order into the status
     # it leaves (the FSM never enters a status twice; a partial shipment's repeats stay in it).
     stays = (
-        OrderEvent.objects.exclude(from_status=F("to_status"))
+        of_orders(OrderEvent.objects)
+        .exclude(from_status=F("to_status"))
         .annotate(
             entering=FilteredRelation(
                 "order__events",
@@ -610,8 +619,8 @@ def _recount_events(increments):
         )
 
 
-def _recount_shipments(increments):
-    shipments = Shipment.objects.annotate(channel_id=F("order__channel_id"))
+def _recount_shipments(increments, of_orders):
+    shipments = of_orders(Shipment.objects).annotate(channel_id=F("order__channel_id"))
     key = ("day", "channel_id", "warehouse_id")
     _add_rows(
         increments,
@@ -661,6 +670,46 @@ def _recount_shipments(increments):
         _add_rows(increments, DailyHandling, rows, handling_key, ("handled",))
 
 
+# Archived orders -------------------------------------------------------------------------------
+#
+# Orders that leave for the archive leave their figures behind (docs/architecture.md, "Archive"):
+# what the recomputation would count for them is kept when they go, and added to it afterwards.
+
+ROLLUP_OF = {model._meta.label_lower: model for model in ROLLUPS}
+
+
+def keep_archived_figures(*, order_ids: list[int]) -> dict:
+    """Keep what the recomputation counts for orders about to be archived, in their archiving
+    transaction (orders.events.ORDERS_ARCHIVING): rows of ArchivedFigures, one per rollup row they
+    add to. Moves no rows of its own."""
+    increments = recount(order_ids)
+    ArchivedFigures.objects.bulk_create(
+        ArchivedFigures(
+            rollup=model._meta.label_lower,
+            key=[model._meta.get_field(name).get_prep_value(value) for name, value in zip(model.KEY, key, strict=True)],
+            amounts=amounts,
+        )
+        for (model, key), amounts in sorted(
+            increments.rows.items(), key=lambda item: (item[0][0]._meta.label, item[0][1])
+        )
+        if any(amounts.values())
+    )
+    return {}
+
+
+def add_archived_figures(increments: Increments) -> None:
+    """Add the kept figures of archived orders to a recomputation."""
+    for rollup, key, amounts in ArchivedFigures.objects.values_list("rollup", "key", "amounts").iterator(
+        chunk_size=CHUNK
+    ):
+        model = ROLLUP_OF[rollup]
+        increments.add(
+            model,
+            tuple(model._meta.get_field(name).to_python(value) for name, value in zip(model.KEY, key, strict=True)),
+            **{name: model._meta.get_field(name).to_python(value) for name, value in amounts.items()},
+        )
+
+
 def _stored(model):
     names = list(model.KEY) + model.amount_fields()
     width = len(model.KEY)
@@ -691,6 +740,7 @@ def rebuild(*, replace: bool = True) -> list[RollupCheck]:
     with transaction.atomic():
         _lock(SOURCE_TABLES, "SHARE")
         counted = recount()
+        add_archived_figures(counted)
         _lock(ROLLUPS, "EXCLUSIVE")
         for model in ROLLUPS:
             amount_fields = model.amount_fields()

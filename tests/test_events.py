@@ -67,6 +67,18 @@ WIRING = {
         ["orders.api.serializers.order_parts"],
         ["logistics.api.order_shipments", "aftersales.api.order_returns"],
     ),
+    "orders.archive_held_back": (
+        ["orders.services.archiving.archivable_orders"],
+        ["aftersales.selectors.archive.orders_kept_live"],
+    ),
+    "orders.orders_archiving": (
+        ["orders.services.archiving.archive_batch"],
+        [
+            "logistics.selectors.rows_to_archive",
+            "aftersales.selectors.archive.rows_to_archive",
+            "analytics.services.keep_archived_figures",
+        ],
+    ),
     "logistics.parcel_packed": (
         ["logistics.services.packing.finish_packing"],
         ["analytics.services.parcel_packed"],
