@@ -44,6 +44,12 @@ def parse_args():
     parser.add_argument("--reuse", action="store_true", help="keep databases that already hold the data")
     parser.add_argument("--build-only", action="store_true", help="build the databases and stop")
     parser.add_argument("--drop", action="store_true", help="drop both databases at the end")
+    parser.add_argument(
+        "--command-batches",
+        type=int,
+        default=0,
+        help="instead: time this many batches of archive_orders on a copy of the never-archived database",
+    )
     parser.add_argument("--worker", choices=DATABASES, help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -267,10 +273,63 @@ def summary(ms, orders):
     }
 
 
+COMMAND_DATABASE = "oc_h_archive_bench_command"
+
+
+def command_throughput(batches):
+    """archive_orders itself, on a copy of the never-archived database (its orders finished over
+    548 days ago are archivable: about a fifth of them): `batches` batches of the default size."""
+    import psycopg
+
+    with psycopg.connect(f"{data.SERVER_URL}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{COMMAND_DATABASE}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{COMMAND_DATABASE}" TEMPLATE "{DATABASES["live"]}"')
+    data.use_database(COMMAND_DATABASE, recreate=False)
+    from django.conf import settings
+    from django.db import connection
+
+    from core.actors import SYSTEM
+    from orders.services import archive_batch, archiving_cutoff
+
+    cutoff = archiving_cutoff()
+    seconds, moved = [], 0
+    for _ in range(batches):
+        began = time.perf_counter()
+        count = archive_batch(actor=SYSTEM, cutoff=cutoff, size=settings.ARCHIVE_BATCH_SIZE)
+        seconds.append(time.perf_counter() - began)
+        moved += count
+        if not count:
+            break
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM orders_order")
+        live = cursor.fetchone()[0]
+    connection.close()
+    data.drop_database(COMMAND_DATABASE)
+    return {
+        "batch_size": settings.ARCHIVE_BATCH_SIZE,
+        "batches": len(seconds),
+        "orders_archived": moved,
+        "live_orders_left": live,
+        "median_batch_s": round(data.median(seconds), 2),
+        "orders_per_second": round(moved / sum(seconds), 1),
+    }
+
+
 def main():
     args = parse_args()
     if args.worker:
         worker(args.worker, args.orders, args.reuse, args.build_only)
+        return
+    if args.command_batches:
+        figures = command_throughput(args.command_batches)
+        print(figures)
+        path = data.write_results(
+            "archive_command",
+            databases=[COMMAND_DATABASE],
+            figures=figures,
+            notes="archive_batch timed batch by batch on a copy of the 500,000-order database (orders, parcels).",
+        )
+        print(f"wrote {path}")
         return
 
     # One after the other: two builds at once would share the machine's two cores.

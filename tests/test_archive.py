@@ -471,3 +471,11 @@ def test_the_archived_order_list_exports_through_the_spreadsheet_pipeline(archiv
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     assert len(rows) == 2
     assert archived.number in rows[1] and "WEB-77" in rows[1]
+
+
+@pytest.mark.django_db
+def test_the_order_list_offers_its_search_in_the_archive(archived):
+    response = console().get(reverse("admin:orders_order_changelist"), {"q": "WEB-77"})
+    page = response.content.decode()
+    assert archived.number not in page
+    assert reverse("admin:orders_archivedorder_changelist") + "?q=WEB-77" in page
