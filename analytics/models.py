@@ -180,6 +180,9 @@ class ArchivedFigures(models.Model):
     One row per archiving batch and rollup row: written once, never updated, summed when rebuilding."""
 
     rollup = models.CharField(_("rollup"), max_length=64)
+    # The key's day and channel again as columns, for figures the dashboard reads by period.
+    day = models.DateField(_("day"))
+    channel_id = models.PositiveIntegerField(_("channel"), default=0)
     key = models.JSONField(_("row key"), encoder=DjangoJSONEncoder)
     amounts = models.JSONField(_("amounts"), encoder=DjangoJSONEncoder)
     archived_at = models.DateTimeField(_("archived at"), auto_now_add=True)
@@ -187,4 +190,4 @@ class ArchivedFigures(models.Model):
     class Meta:
         verbose_name = _("figures of archived orders")
         verbose_name_plural = _("figures of archived orders")
-        indexes = [models.Index(fields=["rollup"], name="archived_figures_by_rollup")]
+        indexes = [models.Index(fields=["rollup", "day"], name="archived_figures_by_day")]

@@ -43,6 +43,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual
 
+from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest, Ticket
+from aftersales.selectors.tickets import SATISFIED_AT_OR_ABOVE
 from logistics.models import Shipment
 from orders.models import Order, OrderEvent, OrderLine, Payment
 
@@ -676,16 +678,24 @@ def _recount_shipments(increments, of_orders):
 # what the recomputation would count for them is kept when they go, and added to it afterwards.
 
 ROLLUP_OF = {model._meta.label_lower: model for model in ROLLUPS}
+# The after-sales figures the dashboard counts from the cases themselves (selectors.after_sales_totals),
+# kept per day and channel: returns not rejected, complaints about an order, ratings, satisfied ones.
+AFTER_SALES = "aftersales"
+# And the wrong items each packer sent (selectors.wrong_item_returns), per day, packer and warehouse.
+WRONG_ITEMS = "aftersales.wrong_items"
 
 
 def keep_archived_figures(*, order_ids: list[int]) -> dict:
-    """Keep what the recomputation counts for orders about to be archived, in their archiving
-    transaction (orders.events.ORDERS_ARCHIVING): rows of ArchivedFigures, one per rollup row they
-    add to. Moves no rows of its own."""
+    """Keep what the recomputation counts for orders about to be archived, and the after-sales
+    figures the dashboard counts from their cases, in their archiving transaction
+    (orders.events.ORDERS_ARCHIVING): rows of ArchivedFigures, one per rollup row (or day and
+    channel) they add to. Moves no rows of its own."""
     increments = recount(order_ids)
-    ArchivedFigures.objects.bulk_create(
+    figures = [
         ArchivedFigures(
             rollup=model._meta.label_lower,
+            day=key[0],
+            channel_id=dict(zip(model.KEY, key, strict=True)).get("channel_id", 0),
             key=[model._meta.get_field(name).get_prep_value(value) for name, value in zip(model.KEY, key, strict=True)],
             amounts=amounts,
         )
@@ -693,14 +703,72 @@ def keep_archived_figures(*, order_ids: list[int]) -> dict:
             increments.rows.items(), key=lambda item: (item[0][0]._meta.label, item[0][1])
         )
         if any(amounts.values())
-    )
+    ]
+    figures += [
+        ArchivedFigures(rollup=AFTER_SALES, day=day, channel_id=channel_id, key=[day, channel_id], amounts=amounts)
+        for (day, channel_id), amounts in sorted(_after_sales_of(order_ids).items())
+    ]
+    figures += [
+        ArchivedFigures(rollup=WRONG_ITEMS, day=day, key=[day, packer, warehouse_id], amounts={"lines": lines})
+        for day, packer, warehouse_id, lines in _wrong_items_of(order_ids)
+    ]
+    ArchivedFigures.objects.bulk_create(figures)
     return {}
+
+
+def _after_sales_of(order_ids):
+    """{(day, channel id): {returns, complaints, ratings, satisfied}} of these orders' cases."""
+    counted = defaultdict(lambda: dict.fromkeys(("returns", "complaints", "ratings", "satisfied"), 0))
+    sources = [
+        (ReturnRequest.objects.exclude(status=ReturnRequest.Status.REJECTED), {"returns": Count("pk")}),
+        (Ticket.objects.all(), {"complaints": Count("pk")}),
+        (
+            Feedback.objects.all(),
+            {"ratings": Count("pk"), "satisfied": Count("pk", filter=Q(rating__gte=SATISFIED_AT_OR_ABOVE))},
+        ),
+    ]
+    for records, amounts in sources:
+        rows = (
+            records.filter(order_id__in=order_ids)
+            .annotate(day=_day("created_at"), of_channel=Coalesce("channel_id", Value(0)))
+            .values("day", "of_channel")
+            .annotate(**amounts)
+            .order_by()
+        )
+        for row in rows:
+            for name in amounts:
+                counted[row["day"], row["of_channel"]][name] += row[name]
+    return counted
+
+
+def _wrong_items_of(order_ids):
+    """(day, packer, warehouse, lines) of these orders' returned wrong items, as
+    selectors.wrong_item_returns counts them."""
+    shipment = "return_request__order__shipments"
+    return (
+        ReturnLine.objects.filter(
+            return_request__order_id__in=order_ids,
+            reason=ReturnReason.WRONG_ITEM,
+            **{
+                f"{shipment}__lines__order_line": F("order_line"),
+                f"{shipment}__purpose": Shipment.Purpose.ORDER,
+                f"{shipment}__packed_by__isnull": False,
+            },
+        )
+        .exclude(return_request__status=ReturnRequest.Status.REJECTED)
+        .annotate(day=_day("return_request__created_at"))
+        .values_list("day", f"{shipment}__packed_by", f"{shipment}__warehouse_id")
+        .annotate(lines=Count("pk", distinct=True))
+        .order_by("day", f"{shipment}__packed_by", f"{shipment}__warehouse_id")
+    )
 
 
 def add_archived_figures(increments: Increments) -> None:
     """Add the kept figures of archived orders to a recomputation."""
-    for rollup, key, amounts in ArchivedFigures.objects.values_list("rollup", "key", "amounts").iterator(
-        chunk_size=CHUNK
+    for rollup, key, amounts in (
+        ArchivedFigures.objects.filter(rollup__in=ROLLUP_OF)
+        .values_list("rollup", "key", "amounts")
+        .iterator(chunk_size=CHUNK)
     ):
         model = ROLLUP_OF[rollup]
         increments.add(

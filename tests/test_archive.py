@@ -479,3 +479,34 @@ def test_the_order_list_offers_its_search_in_the_archive(archived):
     page = response.content.decode()
     assert archived.number not in page
     assert reverse("admin:orders_archivedorder_changelist") + "?q=WEB-77" in page
+
+
+@pytest.mark.django_db
+def test_the_dashboards_after_sales_and_wrong_item_figures_stay_the_same_after_archiving(product):
+    from aftersales.models import ReturnRequest
+    from aftersales.services.feedback import feedback_token, give_feedback
+    from analytics import selectors as dashboard
+
+    manager = staff("Manager")
+    order = advance(place(lines=[(product, 1)]), "delivered", actor=manager)
+    give_feedback(feedback_token(order), rating=5)
+    case = aftersales.request_return(
+        order.pk,
+        actor=SYSTEM,
+        wanted_outcome=Outcome.REFUND,
+        lines=[
+            aftersales.ReturnLineInput(order_line_id=order.lines.get().pk, quantity=1, reason=ReturnReason.WRONG_ITEM)
+        ],
+    )
+    # Settled long ago: the steps between do not matter to the figures.
+    ReturnRequest.objects.filter(pk=case.pk).update(status=ReturnRequest.Status.CLOSED)
+    Order.objects.filter(pk=order.pk).update(status=Status.COMPLETED, completed_at=LONG_AGO)
+    today = timezone.localdate()
+    filters = dashboard.Filters(period=dashboard.Period(today, today))
+    totals, wrong_items = dashboard.after_sales_totals(filters), dashboard.wrong_item_returns(filters)
+    assert totals[0]["returns"] == 1 and totals[0]["ratings"] == 1 and wrong_items == {manager.pk: 1}
+
+    assert orders.archive_finished_orders(actor=SYSTEM) == 1
+
+    assert dashboard.after_sales_totals(filters) == totals
+    assert dashboard.wrong_item_returns(filters) == wrong_items
