@@ -510,3 +510,25 @@ def test_the_dashboards_after_sales_and_wrong_item_figures_stay_the_same_after_a
 
     assert dashboard.after_sales_totals(filters) == totals
     assert dashboard.wrong_item_returns(filters) == wrong_items
+
+
+@pytest.mark.django_db
+def test_a_replacement_order_waits_for_the_return_that_points_at_it(product):
+    from aftersales.models import ReturnRequest
+
+    original = completed_order(product, phone="13700001111", address="换货路 1 号")
+    replacement = completed_order(product, phone="13700002222", address="换货路 2 号")
+    ReturnRequest.objects.create(
+        order=original,
+        replacement_order=replacement,
+        wanted_outcome=Outcome.EXCHANGE,
+        status=ReturnRequest.Status.CLOSED,
+        window_days=7,
+        within_window=True,
+    )
+    finished_long_ago(replacement)
+
+    assert orders.archive_finished_orders(actor=SYSTEM) == 0
+    finished_long_ago(original)
+    assert orders.archive_finished_orders(actor=SYSTEM, batch_size=1) == 2
+    assert set(ArchivedOrder.objects.values_list("pk", flat=True)) == {original.pk, replacement.pk}
