@@ -15,6 +15,7 @@ class AftersalesConfig(AppConfig):
         from .admin.returns import order_returns_card
         from .admin.tickets import order_tickets_section
         from .selectors import privacy as privacy_selectors
+        from .selectors.archive import orders_kept_live, rows_to_archive
         from .selectors.returns import orders_with_open_returns
         from .selectors.tickets import orders_with_open_complaints
         from .services.feedback import message_context
@@ -31,3 +32,6 @@ class AftersalesConfig(AppConfig):
         order_events.CUSTOMER_DATA_SHEETS.subscribe(privacy_selectors.customer_data_sheets)
         order_events.ERASURE_BLOCKERS.subscribe(privacy_selectors.erasure_blockers)
         order_events.PERSONAL_DATA_ERASED.subscribe(erase_personal_data)
+        # Open cases keep their order live; closed ones go to the archive with it.
+        order_events.ARCHIVE_HELD_BACK.subscribe(orders_kept_live)
+        order_events.ORDERS_ARCHIVING.subscribe(rows_to_archive)

@@ -6,6 +6,7 @@ payments and shipments move, and `rebuild_rollups` recomputes them from those re
 Dimensions are plain ids, not foreign keys: a rollup row is a counter, and adding to it must not lock
 or wait on the channel, warehouse, product or person it counts. 0 stands for "not tied to one"."""
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -171,3 +172,22 @@ class DailyHandling(Rollup):
 
 
 ROLLUPS = [DailyOrders, DailyProvinceOrders, DailyProductSales, DailyStageTime, DailyShipments, DailyHandling]
+
+
+class ArchivedFigures(models.Model):
+    """What archived orders add to one rollup row, kept when they left the live tables so that
+    `rebuild_rollups` gives the same figures after archiving (docs/architecture.md, "Archive").
+    One row per archiving batch and rollup row: written once, never updated, summed when rebuilding."""
+
+    rollup = models.CharField(_("rollup"), max_length=64)
+    # The key's day and channel again as columns, for figures the dashboard reads by period.
+    day = models.DateField(_("day"))
+    channel_id = models.PositiveIntegerField(_("channel"), default=0)
+    key = models.JSONField(_("row key"), encoder=DjangoJSONEncoder)
+    amounts = models.JSONField(_("amounts"), encoder=DjangoJSONEncoder)
+    archived_at = models.DateTimeField(_("archived at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("figures of archived orders")
+        verbose_name_plural = _("figures of archived orders")
+        indexes = [models.Index(fields=["rollup", "day"], name="archived_figures_by_day")]

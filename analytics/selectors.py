@@ -34,6 +34,7 @@ from orders.models import Channel, Order
 from orders.selectors import count_up_to
 
 from .models import (
+    ArchivedFigures,
     DailyHandling,
     DailyOrders,
     DailyProductSales,
@@ -42,7 +43,7 @@ from .models import (
     DailyStageTime,
     Step,
 )
-from .services import FUNNEL, HANDLING_BUCKETS, shop_zone
+from .services import AFTER_SALES, FUNNEL, HANDLING_BUCKETS, WRONG_ITEMS, shop_zone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser
@@ -217,7 +218,24 @@ def after_sales_totals(filters: Filters) -> tuple[dict[str, int], dict[str, int]
         ratings=every,
         satisfied=Q(rating__gte=ticket_selectors.SATISFIED_AT_OR_ABOVE),
     )
-    return tuple({**r, **c, **f} for r, c, f in zip(returns, complaints, ratings, strict=True))
+    totals = tuple({**r, **c, **f} for r, c, f in zip(returns, complaints, ratings, strict=True))
+    _add_archived_after_sales(totals, filters)
+    return totals
+
+
+def _add_archived_after_sales(totals, filters):
+    """Add the cases of archived orders, whose counts were kept when they left
+    (docs/architecture.md, "Archive")."""
+    now, before = totals
+    kept = ArchivedFigures.objects.filter(
+        rollup=AFTER_SALES, day__range=(filters.period.previous().start, filters.period.end)
+    )
+    if filters.channel_id:
+        kept = kept.filter(channel_id=filters.channel_id)
+    for day, amounts in kept.values_list("day", "amounts"):
+        into = now if day >= filters.period.start else before
+        for name, amount in amounts.items():
+            into[name] += amount
 
 
 def _after_sales_figures(totals, orders):
@@ -543,7 +561,15 @@ def wrong_item_returns(filters: Filters) -> dict[int, int]:
         return_request__created_at__lt=until,
         **packed,
     ).exclude(return_request__status=ReturnRequest.Status.REJECTED)
-    return dict(lines.values_list(f"{shipment}__packed_by").annotate(lines=Count("pk", distinct=True)).order_by())
+    counted = defaultdict(
+        int, lines.values_list(f"{shipment}__packed_by").annotate(lines=Count("pk", distinct=True)).order_by()
+    )
+    # Those of archived orders were kept when they left (docs/architecture.md, "Archive").
+    kept = ArchivedFigures.objects.filter(rollup=WRONG_ITEMS, day__range=(filters.period.start, filters.period.end))
+    for (_day, packer, warehouse_id), amounts in kept.values_list("key", "amounts"):
+        if not filters.warehouse_id or warehouse_id == filters.warehouse_id:
+            counted[packer] += amounts["lines"]
+    return dict(counted)
 
 
 def _person(user, user_id):

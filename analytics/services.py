@@ -43,11 +43,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual
 
+from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest, Ticket
+from aftersales.selectors.tickets import SATISFIED_AT_OR_ABOVE
 from logistics.models import Shipment
 from orders.models import Order, OrderEvent, OrderLine, Payment
 
 from .models import (
     ROLLUPS,
+    ArchivedFigures,
     DailyHandling,
     DailyOrders,
     DailyProductSales,
@@ -431,7 +434,7 @@ def _upsert(model, rows):
 # take a minute or so, not half an hour. It shares no code with the counting above, so agreeing with
 # it says that the live path missed nothing and counted nothing twice.
 
-SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment]
+SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment, ArchivedFigures]
 CHUNK = 5000
 
 
@@ -486,18 +489,23 @@ def _add_rows(increments, model, rows, key, amounts):
         increments.add(model, tuple(row[name] for name in key), **{name: row[name] or 0 for name in amounts})
 
 
-def recount() -> Increments:
-    """Every rollup row recomputed from the records, as an Increments."""
+def recount(order_ids: list[int] | None = None) -> Increments:
+    """Every rollup row recomputed from the records (only those of `order_ids` when given), as an
+    Increments."""
     increments = Increments()
-    _recount_orders(increments)
-    _recount_events(increments)
-    _recount_shipments(increments)
+
+    def of_orders(queryset, order_field="order_id"):
+        return queryset if order_ids is None else queryset.filter(**{f"{order_field}__in": order_ids})
+
+    _recount_orders(increments, of_orders)
+    _recount_events(increments, of_orders)
+    _recount_shipments(increments, of_orders)
     return increments
 
 
-def _recount_orders(increments):
+def _recount_orders(increments, of_orders):
     # Live, an order is counted by its first event, which takes it out of pending.
-    counted = Order.objects.exclude(status=Status.PENDING).annotate(day=_day("placed_at"))
+    counted = of_orders(Order.objects, "pk").exclude(status=Status.PENDING).annotate(day=_day("placed_at"))
     _add_rows(
         increments,
         DailyOrders,
@@ -512,8 +520,10 @@ def _recount_orders(increments):
         ("day", "channel_id", "province"),
         ("orders", "gmv"),
     )
-    lines = OrderLine.objects.exclude(order__status=Status.PENDING).annotate(
-        day=_day("order__placed_at"), channel_id=F("order__channel_id")
+    lines = (
+        of_orders(OrderLine.objects)
+        .exclude(order__status=Status.PENDING)
+        .annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
     )
     _add_rows(
         increments,
@@ -542,8 +552,8 @@ def _recount_orders(increments):
     )
 
 
-def _recount_events(increments):
-    by_cohort = OrderEvent.objects.annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
+def _recount_events(increments, of_orders):
+    by_cohort = of_orders(OrderEvent.objects).annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
     _add_rows(
         increments,
         DailyOrders,
@@ -568,7 +578,8 @@ def _recount_events(increments):
     # Each event that moves an order on, joined to the event that brought the order into the status
     # it leaves (the FSM never enters a status twice; a partial shipment's repeats stay in it).
     stays = (
-        OrderEvent.objects.exclude(from_status=F("to_status"))
+        of_orders(OrderEvent.objects)
+        .exclude(from_status=F("to_status"))
         .annotate(
             entering=FilteredRelation(
                 "order__events",
@@ -610,8 +621,8 @@ def _recount_events(increments):
         )
 
 
-def _recount_shipments(increments):
-    shipments = Shipment.objects.annotate(channel_id=F("order__channel_id"))
+def _recount_shipments(increments, of_orders):
+    shipments = of_orders(Shipment.objects).annotate(channel_id=F("order__channel_id"))
     key = ("day", "channel_id", "warehouse_id")
     _add_rows(
         increments,
@@ -661,6 +672,112 @@ def _recount_shipments(increments):
         _add_rows(increments, DailyHandling, rows, handling_key, ("handled",))
 
 
+# Archived orders -------------------------------------------------------------------------------
+#
+# Orders that leave for the archive leave their figures behind (docs/architecture.md, "Archive"):
+# what the recomputation would count for them is kept when they go, and added to it afterwards.
+
+ROLLUP_OF = {model._meta.label_lower: model for model in ROLLUPS}
+# The after-sales figures the dashboard counts from the cases themselves (selectors.after_sales_totals),
+# kept per day and channel: returns not rejected, complaints about an order, ratings, satisfied ones.
+AFTER_SALES = "aftersales"
+# And the wrong items each packer sent (selectors.wrong_item_returns), per day, packer and warehouse.
+WRONG_ITEMS = "aftersales.wrong_items"
+
+
+def keep_archived_figures(*, order_ids: list[int]) -> dict:
+    """Keep what the recomputation counts for orders about to be archived, and the after-sales
+    figures the dashboard counts from their cases, in their archiving transaction
+    (orders.events.ORDERS_ARCHIVING): rows of ArchivedFigures, one per rollup row (or day and
+    channel) they add to. Moves no rows of its own."""
+    increments = recount(order_ids)
+    figures = [
+        ArchivedFigures(
+            rollup=model._meta.label_lower,
+            day=key[0],
+            channel_id=dict(zip(model.KEY, key, strict=True)).get("channel_id", 0),
+            key=[model._meta.get_field(name).get_prep_value(value) for name, value in zip(model.KEY, key, strict=True)],
+            amounts=amounts,
+        )
+        for (model, key), amounts in sorted(
+            increments.rows.items(), key=lambda item: (item[0][0]._meta.label, item[0][1])
+        )
+        if any(amounts.values())
+    ]
+    figures += [
+        ArchivedFigures(rollup=AFTER_SALES, day=day, channel_id=channel_id, key=[day, channel_id], amounts=amounts)
+        for (day, channel_id), amounts in sorted(_after_sales_of(order_ids).items())
+    ]
+    figures += [
+        ArchivedFigures(rollup=WRONG_ITEMS, day=day, key=[day, packer, warehouse_id], amounts={"lines": lines})
+        for day, packer, warehouse_id, lines in _wrong_items_of(order_ids)
+    ]
+    ArchivedFigures.objects.bulk_create(figures)
+    return {}
+
+
+def _after_sales_of(order_ids):
+    """{(day, channel id): {returns, complaints, ratings, satisfied}} of these orders' cases."""
+    counted = defaultdict(lambda: dict.fromkeys(("returns", "complaints", "ratings", "satisfied"), 0))
+    sources = [
+        (ReturnRequest.objects.exclude(status=ReturnRequest.Status.REJECTED), {"returns": Count("pk")}),
+        (Ticket.objects.all(), {"complaints": Count("pk")}),
+        (
+            Feedback.objects.all(),
+            {"ratings": Count("pk"), "satisfied": Count("pk", filter=Q(rating__gte=SATISFIED_AT_OR_ABOVE))},
+        ),
+    ]
+    for records, amounts in sources:
+        rows = (
+            records.filter(order_id__in=order_ids)
+            .annotate(day=_day("created_at"), of_channel=Coalesce("channel_id", Value(0)))
+            .values("day", "of_channel")
+            .annotate(**amounts)
+            .order_by()
+        )
+        for row in rows:
+            for name in amounts:
+                counted[row["day"], row["of_channel"]][name] += row[name]
+    return counted
+
+
+def _wrong_items_of(order_ids):
+    """(day, packer, warehouse, lines) of these orders' returned wrong items, as
+    selectors.wrong_item_returns counts them."""
+    shipment = "return_request__order__shipments"
+    return (
+        ReturnLine.objects.filter(
+            return_request__order_id__in=order_ids,
+            reason=ReturnReason.WRONG_ITEM,
+            **{
+                f"{shipment}__lines__order_line": F("order_line"),
+                f"{shipment}__purpose": Shipment.Purpose.ORDER,
+                f"{shipment}__packed_by__isnull": False,
+            },
+        )
+        .exclude(return_request__status=ReturnRequest.Status.REJECTED)
+        .annotate(day=_day("return_request__created_at"))
+        .values_list("day", f"{shipment}__packed_by", f"{shipment}__warehouse_id")
+        .annotate(lines=Count("pk", distinct=True))
+        .order_by("day", f"{shipment}__packed_by", f"{shipment}__warehouse_id")
+    )
+
+
+def add_archived_figures(increments: Increments) -> None:
+    """Add the kept figures of archived orders to a recomputation."""
+    for rollup, key, amounts in (
+        ArchivedFigures.objects.filter(rollup__in=ROLLUP_OF)
+        .values_list("rollup", "key", "amounts")
+        .iterator(chunk_size=CHUNK)
+    ):
+        model = ROLLUP_OF[rollup]
+        increments.add(
+            model,
+            tuple(model._meta.get_field(name).to_python(value) for name, value in zip(model.KEY, key, strict=True)),
+            **{name: model._meta.get_field(name).to_python(value) for name, value in amounts.items()},
+        )
+
+
 def _stored(model):
     names = list(model.KEY) + model.amount_fields()
     width = len(model.KEY)
@@ -691,6 +808,7 @@ def rebuild(*, replace: bool = True) -> list[RollupCheck]:
     with transaction.atomic():
         _lock(SOURCE_TABLES, "SHARE")
         counted = recount()
+        add_archived_figures(counted)
         _lock(ROLLUPS, "EXCLUSIVE")
         for model in ROLLUPS:
             amount_fields = model.amount_fields()

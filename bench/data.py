@@ -153,13 +153,15 @@ def six_digits_sql(id_sql):
     return f"lpad({id_sql}::text, greatest(6, length({id_sql}::text)), '0')"
 
 
-def build_orders_sql(*, orders, customers, shipments=True, years=2, log=print):
+def build_orders_sql(*, orders, customers, shipments=True, years=2, days_ago=0, finished=False, log=print):
     """Add to the order tables fast with INSERT ... SELECT generate_series: `customers` customers
     (the first has KNOWN_PHONE unless a customer has it already), `orders` orders spread over the
     last `years` years with a realistic mix of channel, status, payment method and payment status,
     and (if `shipments`) one shipment with a tracking number for every order that has left the
-    warehouse. No order lines: list pages do not read them. Ends with VACUUM (ANALYZE), as
-    autovacuum would have left a table in use. Returns seconds per step."""
+    warehouse. No order lines: list pages do not read them. `days_ago` moves the whole span back
+    (the orders end that many days ago); `finished` makes every order completed or cancelled, as
+    orders old enough for the archive are. Ends with VACUUM (ANALYZE), as autovacuum would have
+    left a table in use. Returns seconds per step."""
     from django.db import connection
 
     timings = {}
@@ -177,7 +179,15 @@ def build_orders_sql(*, orders, customers, shipments=True, years=2, log=print):
         for setting, value in bulk_load_settings.items():
             cursor.execute(f"SET {setting} = '{value}'")
     try:
-        _fill(step, orders=orders, customers=customers, shipments=shipments, years=years)
+        _fill(
+            step,
+            orders=orders,
+            customers=customers,
+            shipments=shipments,
+            years=years,
+            days_ago=days_ago,
+            finished=finished,
+        )
     finally:
         # The connection goes on to be measured: give it back the server's settings.
         with connection.cursor() as cursor:
@@ -187,7 +197,7 @@ def build_orders_sql(*, orders, customers, shipments=True, years=2, log=print):
     return timings
 
 
-def _fill(step, *, orders, customers, shipments, years):
+def _fill(step, *, orders, customers, shipments, years, days_ago=0, finished=False):
     from django.db import connection
 
     from inventory.models import Warehouse
@@ -255,12 +265,14 @@ def _fill(step, *, orders, customers, shipments, years):
 
     # Age decides how far an order got: the last days hold the open work, older orders are
     # mostly completed, some cancelled, a few stuck in delivery.
+    ended_at = f"(now() - interval '{int(days_ago)} days')"
+    finished_sql = "true" if finished else "false"
     step(
         "orders",
         rf"""
         WITH drawn AS (
             SELECT {order_base} + g AS id,
-                   now() - interval '{years * 365} days' * power(random(), 1.3) AS placed_at,
+                   {ended_at} - interval '{years * 365} days' * power(random(), 1.3) AS placed_at,
                    random() AS r_channel, random() AS r_status, random() AS r_pay,
                    1 + floor(random() * %(customers)s)::int AS customer_n,
                    1 + floor(random() * {len(PLACES)})::int AS place,
@@ -269,13 +281,15 @@ def _fill(step, *, orders, customers, shipments, years):
         ), staged AS (
             SELECT d.*,
                    CASE
-                     WHEN d.placed_at > now() - interval '1 day' THEN
+                     WHEN {finished_sql} AND d.r_status < 0.93 THEN 'completed'
+                     WHEN {finished_sql} THEN 'cancelled'
+                     WHEN d.placed_at > {ended_at} - interval '1 day' THEN
                        (ARRAY['pending','on_hold','confirmed','confirmed','picking','packed','shipped','cancelled'])
                        [1 + floor(d.r_status * 8)::int]
-                     WHEN d.placed_at > now() - interval '4 days' THEN
+                     WHEN d.placed_at > {ended_at} - interval '4 days' THEN
                        (ARRAY['on_hold','confirmed','picking','packed','partially_shipped','shipped','shipped',
                               'shipped','delivered','cancelled'])[1 + floor(d.r_status * 10)::int]
-                     WHEN d.placed_at > now() - interval '14 days' THEN
+                     WHEN d.placed_at > {ended_at} - interval '14 days' THEN
                        (ARRAY['shipped','delivered','delivered','completed','completed','completed','completed',
                               'completed','completed','cancelled'])[1 + floor(d.r_status * 10)::int]
                      WHEN d.r_status < 0.92 THEN 'completed'
@@ -336,16 +350,16 @@ def _fill(step, *, orders, customers, shipments, years):
                     THEN '[{{"code": "repeat_phone", "params": {{"count": "4", "hours": "24"}}}}]'::jsonb
                     ELSE '[]'::jsonb END,
                p.placed_at,
-               CASE WHEN p.was_confirmed THEN least(p.placed_at + interval '5 minutes', now()) END,
+               CASE WHEN p.was_confirmed THEN least(p.placed_at + interval '5 minutes', {ended_at}) END,
                CASE WHEN p.status IN ('picking','packed','partially_shipped','shipped','delivered','completed')
-                    THEN least(p.placed_at + interval '3 hours', now()) END,
+                    THEN least(p.placed_at + interval '3 hours', {ended_at}) END,
                CASE WHEN p.status IN ('packed','partially_shipped','shipped','delivered','completed')
-                    THEN least(p.placed_at + interval '5 hours', now()) END,
-               CASE WHEN p.was_shipped THEN least(p.placed_at + interval '8 hours', now()) END,
-               CASE WHEN p.status IN ('delivered','completed') THEN least(p.placed_at + interval '2 days', now()) END,
-               CASE WHEN p.status = 'completed' THEN least(p.placed_at + interval '9 days', now()) END,
-               CASE WHEN p.status = 'cancelled' THEN least(p.placed_at + interval '2 hours', now()) END,
-               least(p.placed_at + interval '9 days', now()),
+                    THEN least(p.placed_at + interval '5 hours', {ended_at}) END,
+               CASE WHEN p.was_shipped THEN least(p.placed_at + interval '8 hours', {ended_at}) END,
+               CASE WHEN p.status IN ('delivered','completed') THEN least(p.placed_at + interval '2 days', {ended_at}) END,
+               CASE WHEN p.status = 'completed' THEN least(p.placed_at + interval '9 days', {ended_at}) END,
+               CASE WHEN p.status = 'cancelled' THEN least(p.placed_at + interval '2 hours', {ended_at}) END,
+               least(p.placed_at + interval '9 days', {ended_at}),
                NULL, false, ''
         FROM priced p JOIN bench_customer c ON c.n = p.customer_n
     """,

@@ -226,6 +226,10 @@ NOTIFICATION_MAX_ATTEMPTS = int(os.environ.get("NOTIFICATION_MAX_ATTEMPTS", "4")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # A delivered order without an open return or complaint is completed after this many days.
 ACCEPTANCE_WINDOW_DAYS = int(os.environ.get("ACCEPTANCE_WINDOW_DAYS", "7"))
+# Completed and cancelled orders finished longer ago than this move to the archive
+# (`manage.py archive_orders`, docs/architecture.md, "Archive"), this many orders per transaction.
+ARCHIVE_AFTER_DAYS = int(os.environ.get("ARCHIVE_AFTER_DAYS", "548"))
+ARCHIVE_BATCH_SIZE = int(os.environ.get("ARCHIVE_BATCH_SIZE", "500"))
 # A customer may ask to return goods for this many days after delivery; a manager may accept a
 # later request, which the return then shows.
 RETURN_WINDOW_DAYS = int(os.environ.get("RETURN_WINDOW_DAYS", "7"))

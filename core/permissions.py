@@ -74,6 +74,8 @@ class Orders:
     RESEND_NOTIFICATION = "orders.resend_notification"
     ADD_NOTIFICATIONTEMPLATE = "orders.add_notificationtemplate"
     CHANGE_NOTIFICATIONTEMPLATE = "orders.change_notificationtemplate"
+    VIEW_ARCHIVEDORDER = "orders.view_archivedorder"
+    ARCHIVE_ORDERS = "orders.archive_orders"
 
 
 class Logistics:

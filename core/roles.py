@@ -19,6 +19,7 @@ VIEW_ORDERS = [
     Orders.ADD_ORDERNOTE,
     Orders.VIEW_CHANNEL,
     Orders.VIEW_CUSTOMER,
+    Orders.VIEW_ARCHIVEDORDER,
     Inventory.VIEW_PRODUCT,
     Inventory.VIEW_WAREHOUSE,
     Inventory.VIEW_STOCKLEVEL,

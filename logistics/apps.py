@@ -12,7 +12,7 @@ class LogisticsConfig(AppConfig):
         from core.events import EXPORTS_OFFERED, PERSONAL_DATA_EXPIRED
         from orders import events as order_events
 
-        from . import api, services
+        from . import api, selectors, services
         from .exports import offered_exports
         from .selectors import customer_data_sheets
         from .services.privacy import erase_personal_data
@@ -21,6 +21,8 @@ class LogisticsConfig(AppConfig):
         # A cancelled order's parcels that have not left are void, in the cancellation's transaction.
         order_events.ORDER_CANCELLED.subscribe(services.cancel_open_shipments)
         order_events.ORDER_API_PARTS.subscribe(api.order_shipments)
+        # Parcels go to the archive with their order, in its archiving transaction.
+        order_events.ORDERS_ARCHIVING.subscribe(selectors.rows_to_archive)
         EXPORTS_OFFERED.subscribe(offered_exports)
         # Customers' personal data: their parcels in their workbook, and the carriers' words erased.
         order_events.CUSTOMER_DATA_SHEETS.subscribe(customer_data_sheets)

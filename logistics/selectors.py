@@ -715,3 +715,18 @@ def customer_data_sheets(*, customer: Customer, order_ids: list[int]) -> list[tu
             ],
         ),
     ]
+
+
+def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
+    """The parcels of orders being archived, with their lines and tracking events, each row
+    annotated with the order it belongs to (orders.events.ORDERS_ARCHIVING; docs/architecture.md,
+    "Archive")."""
+    return {
+        "logistics.shipment": Shipment.objects.filter(order_id__in=order_ids).annotate(archived_order_id=F("order_id")),
+        "logistics.shipmentline": ShipmentLine.objects.filter(shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("shipment__order_id")
+        ),
+        "logistics.trackingevent": TrackingEvent.objects.filter(shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("shipment__order_id")
+        ),
+    }

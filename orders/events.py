@@ -119,3 +119,24 @@ ERASURE_BLOCKERS = Event(
     ),
     payload=("customer", "order_ids"),
 )
+
+ARCHIVE_HELD_BACK = Event(
+    name="orders.archive_held_back",
+    doc=(
+        "What keeps a finished order in the live tables past its archiving age: each subscriber "
+        "returns a Q over Order that matches the orders it holds back (a return still open, a live "
+        "row that points at the order)."
+    ),
+    payload=(),
+)
+
+ORDERS_ARCHIVING = Event(
+    name="orders.orders_archiving",
+    doc=(
+        "Finished orders (`order_ids`, locked) move to the archive in this transaction: each subscriber "
+        "returns {model label: queryset} of its own rows that belong to them, each row annotated with "
+        "`archived_order_id`; they are copied into the archived orders and then deleted. A subscriber "
+        "that keeps figures of these orders (the rollups) reads them now, before anything is deleted."
+    ),
+    payload=("order_ids",),
+)

@@ -23,7 +23,7 @@ from core.spreadsheets.exports import (
 )
 
 from .importers.columns import ORDER_COLUMNS
-from .models import Order, OrderLine, PaymentMethod
+from .models import ArchivedOrder, Order, OrderLine, PaymentMethod
 from .services.phones import format_phone, mask_phone
 
 
@@ -117,6 +117,37 @@ ORDER_LINES = Export(
 )
 
 
+def archived_order_columns(user):
+    full_phone = user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
+    return [
+        text_column(ArchivedOrder, "number"),
+        ExportColumn("channel__name", heading("channel")),
+        text_column(ArchivedOrder, "channel_order_id", header=heading("channel_order_id")),
+        choice_column(ArchivedOrder, "status", Order.Status.choices),
+        time_column(ArchivedOrder, "placed_at", header=heading("order_date")),
+        time_column(ArchivedOrder, "finished_at"),
+        text_column(ArchivedOrder, "recipient", header=heading("recipient")),
+        cached_column(ArchivedOrder, "phone", format_phone if full_phone else mask_phone, header=heading("phone")),
+        text_column(ArchivedOrder, "province", header=heading("province")),
+        text_column(ArchivedOrder, "city", header=heading("city")),
+        choice_column(ArchivedOrder, "payment_status", Order.PaymentStatus.choices),
+        text_column(ArchivedOrder, "currency"),
+        plain_column(ArchivedOrder, "total"),
+        time_column(ArchivedOrder, "archived_at"),
+    ]
+
+
+# The Archived orders view's export (docs/architecture.md, "Archive").
+ARCHIVED_ORDERS = Export(
+    kind=JobKind("export_archived_orders", _("Archived order export")),
+    model=ArchivedOrder,
+    label=_("One row per archived order"),
+    file_stem="archived-orders",
+    permission=Orders.VIEW_ARCHIVEDORDER,
+    columns=archived_order_columns,
+)
+
+
 def offered_exports():
     """The order exports, for core.events.EXPORTS_OFFERED."""
-    return [ORDERS, ORDER_LINES]
+    return [ORDERS, ORDER_LINES, ARCHIVED_ORDERS]

@@ -46,6 +46,13 @@ def lock_orders(order_ids: Iterable[int]) -> list[Order]:
     return list(orders_for_update().filter(pk__in=order_ids).order_by("pk"))
 
 
+def lock_orders_to_archive(orders: QuerySet[Order]) -> list[Order]:
+    """Lock the orders of `orders` that no one else holds, by primary key, skipping those locked
+    by another transaction: two archiving runs take different batches instead of waiting
+    (docs/architecture.md, "Archive")."""
+    return list(orders.select_for_update(of=("self",), skip_locked=True).order_by("pk"))
+
+
 def lock_reserved_allocations(order: Order) -> list[Allocation]:
     """Lock a locked order's reserved allocations, by primary key, with their stock levels read
     (not locked: those are locked through inventory.locks, after these)."""

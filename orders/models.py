@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -784,3 +785,58 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class ArchivedOrder(models.Model):
+    """A finished order moved out of the live tables with every row that belonged to it
+    (docs/architecture.md, "Archive"). The columns are what the archive is searched and listed by;
+    `rows` holds each archived row as it was, column by column, under its model's label; `api_answer`
+    is what the channel API answered for the order when it was archived, answered the same way since."""
+
+    id = models.BigIntegerField(_("order id"), primary_key=True)
+    number = models.CharField(_("order number"), max_length=24, unique=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+", verbose_name=_("channel"))
+    channel_order_id = models.CharField(_("channel order id"), max_length=64)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("customer"))
+    status = models.CharField(_("status"), max_length=20, choices=Order.Status.choices)
+    recipient = models.CharField(_("recipient"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=20)
+    province = models.CharField(_("province"), max_length=50)
+    city = models.CharField(_("city"), max_length=50)
+    currency = models.CharField(_("currency"), max_length=3)
+    total = models.DecimalField(_("total"), **MONEY)
+    payment_status = models.CharField(_("payment status"), max_length=20, choices=Order.PaymentStatus.choices)
+    placed_at = models.DateTimeField(_("placed at"))
+    finished_at = models.DateTimeField(_("completed or cancelled at"))
+    archived_at = models.DateTimeField(_("archived at"), default=timezone.now)
+    rows = models.JSONField(_("archived rows"), encoder=DjangoJSONEncoder)
+    api_answer = models.JSONField(_("channel API answer"), encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("archived order")
+        verbose_name_plural = _("archived orders")
+        ordering = ["-placed_at", "-id"]
+        permissions = [(codename(Orders.ARCHIVE_ORDERS), _("Can move finished orders to the archive"))]
+        constraints = [
+            # With order_unique_per_channel on the live table, a channel order id is placed once.
+            models.UniqueConstraint(fields=["channel", "channel_order_id"], name="archived_order_unique_per_channel"),
+        ]
+        indexes = [
+            models.Index(fields=["-placed_at", "-id"], name="archived_order_newest_first"),
+            models.Index(fields=["phone", "-placed_at"], name="archived_order_by_phone"),
+            models.Index(fields=["channel_order_id"], name="archived_order_by_channel_id"),
+            models.Index(fields=["recipient"], name="archived_order_by_recipient"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    is_held = False
+
+    @property
+    def hold_reasons(self) -> list:
+        return self.rows_of("orders.order")[0]["hold_reasons"]
+
+    def rows_of(self, label: str) -> list[dict]:
+        """The archived rows of one model (`orders.orderline`), oldest first."""
+        return sorted(self.rows.get(label, []), key=lambda row: row["id"])

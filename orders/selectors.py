@@ -22,7 +22,18 @@ from django.utils.translation import gettext_lazy
 from core.permissions import Orders
 from inventory.models import Warehouse
 
-from .models import ZERO, Allocation, Channel, Notification, Order, OrderLine, Payment, PaymentMethod, Refund
+from .models import (
+    ZERO,
+    Allocation,
+    ArchivedOrder,
+    Channel,
+    Notification,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+    Refund,
+)
 from .services.phones import normalize_phone
 
 if TYPE_CHECKING:
@@ -71,6 +82,39 @@ def search_orders(
     if tracked:
         matches |= Q(pk__in=tracked)
     return queryset.filter(matches)
+
+
+def archived_orders() -> QuerySet[ArchivedOrder]:
+    """The archive, newest first, without the archived rows themselves (docs/architecture.md,
+    "Archive"): a list shows the searchable columns only."""
+    return ArchivedOrder.objects.select_related("channel").defer("rows", "api_answer")
+
+
+def search_archived_orders(
+    queryset: QuerySet[ArchivedOrder], term: str, *, by_phone: bool = True
+) -> QuerySet[ArchivedOrder]:
+    """Archived orders whose number, phone, recipient or channel order id is exactly `term`: the
+    same exact, indexed matches as search_orders (parcels are inside the archived rows, so a
+    tracking number is not looked up)."""
+    term = (term or "").strip()
+    if not term:
+        return queryset
+    if ORDER_NUMBER.match(term):
+        return queryset.filter(number=term.upper())
+    matches = Q(number=term.upper()) | Q(recipient=term) | Q(channel_order_id=term)
+    if by_phone and PHONE_LIKE.match(unicodedata.normalize("NFKC", term)):
+        matches |= Q(phone=normalize_phone(term)[0])
+    return queryset.filter(matches)
+
+
+def archived_order(order_id: int) -> ArchivedOrder:
+    """One archived order with everything it kept; raises ArchivedOrder.DoesNotExist."""
+    return ArchivedOrder.objects.select_related("channel", "customer").get(pk=order_id)
+
+
+def archived_order_of_channel(channel: Channel, number: str) -> ArchivedOrder | None:
+    """A channel's own archived order by its number, or None."""
+    return ArchivedOrder.objects.filter(channel=channel, number=number).first()
 
 
 def warehouses() -> QuerySet[Warehouse]:

@@ -216,8 +216,9 @@ def test_a_period_without_ratings_has_no_satisfaction_rather_than_zero(shop):
     assert found["return_rate"].current is None
 
 
-def test_after_sales_figures_cost_three_queries_however_many_records(shop, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_after_sales_figures_cost_four_queries_however_many_records(shop, django_assert_num_queries):
+    # Returns, complaints, ratings, and the kept figures of archived orders (docs/architecture.md, "Archive").
+    with django_assert_num_queries(4):
         selectors.after_sales_totals(Filters(WEEK, channel_id=shop["web"].pk))
 
 

@@ -79,6 +79,18 @@ WIRING = {
         ["orders.services.privacy.erasure_blockers"],
         ["aftersales.selectors.privacy.erasure_blockers"],
     ),
+    "orders.archive_held_back": (
+        ["orders.services.archiving.archivable_orders"],
+        ["aftersales.selectors.archive.orders_kept_live"],
+    ),
+    "orders.orders_archiving": (
+        ["orders.services.archiving.archive_batch"],
+        [
+            "logistics.selectors.rows_to_archive",
+            "aftersales.selectors.archive.rows_to_archive",
+            "analytics.services.keep_archived_figures",
+        ],
+    ),
     "logistics.parcel_packed": (
         ["logistics.services.packing.finish_packing"],
         ["analytics.services.parcel_packed"],

@@ -2,7 +2,7 @@ from functools import partial
 
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db.models import prefetch_related_objects
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import defaults
@@ -39,7 +39,7 @@ from .serializers import (
     OrderInputSerializer,
     OrderSerializer,
     OrderSummarySerializer,
-    order_parts,
+    detail_lookups,
     request_pointer,
 )
 from .throttling import ChannelRateThrottle
@@ -72,13 +72,14 @@ class ChannelAPIMixin:
 @extend_schema_view(
     list=extend_schema(
         description=gettext_lazy(
-            "The channel's own orders, newest first, a page at a time: follow `next` for the next page."
+            "The channel's own orders, newest first, a page at a time: follow `next` for the next page. "
+            "Orders finished long ago and archived are not listed; each is still answered by its number."
         )
     ),
     retrieve=extend_schema(
         description=gettext_lazy(
             "One of the channel's orders with its lines, payments and shipments (tracking numbers and the "
-            "carrier's tracking events)."
+            "carrier's tracking events). An archived order is answered as it was when it was archived."
         )
     ),
 )
@@ -105,9 +106,7 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         return orders if self.action == "list" else orders.prefetch_related(*self.detail_lookups())
 
     def detail_lookups(self):
-        """What the order serializer reads besides the order row, fetched in one query each: the
-        order's own rows, then those of the parts the apps above orders add."""
-        return ["lines", "payments", "refunds", *(part.lookup for part in order_parts())]
+        return detail_lookups()
 
     def get_serializer_class(self):
         return OrderSummarySerializer if self.action == "list" else self.serializer_class
@@ -117,7 +116,16 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, number=None):
-        return Response(self.get_serializer(self.get_object()).data)
+        try:
+            order = self.get_object()
+        except Http404:
+            # Finished orders move to the archive; the channel gets the answer kept for them then
+            # (docs/architecture.md, "Archive").
+            archived = selectors.archived_order_of_channel(self.channel, number)
+            if archived is None:
+                raise
+            return Response(archived.api_answer)
+        return Response(self.get_serializer(order).data)
 
     @extend_schema(
         request=OrderInputSerializer,

@@ -1,6 +1,7 @@
 """The order use cases. Console, Excel and API call these and nothing else to change orders."""
 
 from .api_tokens import authenticate_token, issue_token, revoke_token
+from .archiving import archivable_orders, archive_batch, archive_finished_orders, archiving_cutoff
 from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
 from .intake_holds import IntakeRelease, hold_channel_intake, release_channel_intake
@@ -29,6 +30,10 @@ from .transitions import record_order_transition
 
 __all__ = [
     "IdempotencyKeyReused",
+    "archivable_orders",
+    "archive_batch",
+    "archive_finished_orders",
+    "archiving_cutoff",
     "approve_refund",
     "authenticate_token",
     "fail_refund",

@@ -26,6 +26,7 @@ from inventory.selectors import products_by_sku
 from ..events import ORDERS_PLACED
 from ..models import (
     Allocation,
+    ArchivedOrder,
     Channel,
     Customer,
     IntakeSettings,
@@ -80,7 +81,10 @@ class OrderInput:
 
 @dataclass(frozen=True)
 class PlacementResult:
-    order: Order
+    """The order placed, or (not `created`) the one placed before under the same channel order id:
+    live, or archived (docs/architecture.md, "Archive")."""
+
+    order: Order | ArchivedOrder
     created: bool
 
 
@@ -300,10 +304,15 @@ def customer_language(value: str) -> str | None:
 
 
 def _existing(channel, channel_order_id):
-    try:
-        return Order.objects.get(channel=channel, channel_order_id=channel_order_id)
-    except Order.DoesNotExist:
-        return None
+    """The order placed before under this channel order id, live or archived. The live table is
+    read first: an order archived meanwhile was either still live then or is archived by the time
+    the archive is read (docs/architecture.md, "Archive")."""
+    for model in (Order, ArchivedOrder):
+        try:
+            return model.objects.get(channel=channel, channel_order_id=channel_order_id)
+        except model.DoesNotExist:
+            pass
+    return None
 
 
 def order_number(order: Order) -> str:
@@ -398,8 +407,12 @@ def _place_batch(inputs, indexes, outcomes, first_with_key, products, actor):
 def _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products, actor):
     placed, first_here = {}, {}
     wanted = {key for key in keys.values() if key not in first_with_key}
-    if wanted:
-        for order in Order.objects.filter(
+    # Live orders first, then the archive, as _existing reads them.
+    for model in (Order, ArchivedOrder):
+        wanted -= placed.keys()
+        if not wanted:
+            break
+        for order in model.objects.filter(
             channel_id__in={channel_id for channel_id, _id in wanted},
             channel_order_id__in={channel_order_id for _channel, channel_order_id in wanted},
         ):

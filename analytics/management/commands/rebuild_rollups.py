@@ -1,5 +1,6 @@
 """`manage.py rebuild_rollups`: recompute the dashboard's daily rollups from the orders, events,
-payments and shipments, say whether they agreed with the rollups kept incrementally, and store the
+payments and shipments (and the figures kept for archived orders, docs/architecture.md,
+"Archive"), say whether they agreed with the rollups kept incrementally, and store the
 recomputation. Run it nightly (cron or a systemd timer), at a quiet hour: changes to orders wait
 while it reads them. `--check` only compares, and exits with status 1 when they disagree, so a
 scheduler or a monitoring check notices."""
