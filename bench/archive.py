@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data  # noqa: E402
 
-DATABASES = {"live": "oc_h_archive_bench_live", "archived": "oc_h_archive_bench_archived"}
+DATABASES = {"live": "oc_bench_archive_live", "archived": "oc_bench_archive_archived"}
 LIST_URL = "/admin/orders/order/"
 ARCHIVE_URL = "/admin/orders/archivedorder/"
 SEARCHED_PHONE = "138 0013 8000"
@@ -273,7 +273,7 @@ def summary(ms, orders):
     }
 
 
-COMMAND_DATABASE = "oc_h_archive_bench_command"
+COMMAND_DATABASE = "oc_bench_archive_command"
 
 
 def command_throughput(batches):
