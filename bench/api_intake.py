@@ -77,9 +77,10 @@ def order_body(products, number):
 
 
 class Server:
-    """gunicorn serving the project on a free port, with the benchmark's database."""
+    """gunicorn serving the project on a free port, with the benchmark's database; `settings` are
+    environment variables that differ from this benchmark's (another rate, Redis, more workers)."""
 
-    def __init__(self, database):
+    def __init__(self, database, workers=WORKERS, **settings):
         self.port = free_port()
         environment = {
             **os.environ,
@@ -92,13 +93,14 @@ class Server:
             # Every request still passes the rate limit (and pays for it); only the limit is lifted.
             "API_CHANNEL_RATE": "100000000/minute",
             "LOG_LEVEL": "WARNING",
+            **settings,
         }
         self.process = subprocess.Popen(
             [
                 str(data.BASE_DIR / ".venv" / "bin" / "gunicorn"),
                 "config.wsgi:application",
                 "--workers",
-                str(WORKERS),
+                str(workers),
                 "--bind",
                 f"{HOST}:{self.port}",
                 "--log-level",
