@@ -42,7 +42,12 @@ def order_with_personal_rows(product, **overrides):  # noqa: F811
     case = ask(order, (product, 1), customer_note="Call me on 13700001111")
     aftersales.reject_return(case.pk, reason="Outside policy", actor=SYSTEM)
     ticket = aftersales.tickets.open_ticket(
-        actor=SYSTEM, subject="Chipped", category="damage", severity="normal", description=f"{NAME} says", order_id=order.pk
+        actor=SYSTEM,
+        subject="Chipped",
+        category="damage",
+        severity="normal",
+        description=f"{NAME} says",
+        order_id=order.pk,
     )
     aftersales.tickets.add_note(ticket.pk, text=f"Spoke to {NAME}", actor=staff("Customer service"))
     Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.CLOSED)
@@ -68,7 +73,9 @@ def archive(*order_list, days=2000):
 
 def kept_text(archived):
     archived.refresh_from_db()
-    return json.dumps([archived.recipient, archived.phone, archived.city, archived.rows, archived.api_answer], ensure_ascii=False)
+    return json.dumps(
+        [archived.recipient, archived.phone, archived.city, archived.rows, archived.api_answer], ensure_ascii=False
+    )
 
 
 def assert_erased(archived, phone):

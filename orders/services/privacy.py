@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -84,7 +85,10 @@ def customers_due(before: datetime) -> QuerySet[Customer]:
         .values("last")
     )
     last_archived = Subquery(
-        ArchivedOrder.objects.filter(customer=OuterRef("pk")).values("customer").annotate(last=Max("finished_at")).values("last")
+        ArchivedOrder.objects.filter(customer=OuterRef("pk"))
+        .values("customer")
+        .annotate(last=Max("finished_at"))
+        .values("last")
     )
     return (
         Customer.objects.filter(anonymised_at__isnull=True)
@@ -222,8 +226,9 @@ def _erase_archived(archived_ids):
 
 def customer_data_sheets(customer_id: int, *, actor: Actor) -> list[tuple[str, list[str], list[list]]]:
     """Everything held about a customer, as (title, headers, rows) sheets for one workbook: their
-    customer row, orders with lines, payments, refunds, events, notes and messages, and what the apps
-    above orders hold (CUSTOMER_DATA_SHEETS). Handing it out is recorded."""
+    customer row, orders with lines, payments, refunds, events, notes and messages, what the apps
+    above orders hold (CUSTOMER_DATA_SHEETS), and their archived orders with every row those kept.
+    Handing it out is recorded."""
     require(actor, Orders.EXPORT_CUSTOMER_DATA, _("Your role may not hand customers their data."))
     customer = Customer.objects.get(pk=customer_id)
     orders = Order.objects.filter(customer=customer).order_by("placed_at", "pk")
@@ -353,6 +358,7 @@ def customer_data_sheets(customer_id: int, *, actor: Actor) -> list[tuple[str, l
     ]
     for contributed in CUSTOMER_DATA_SHEETS.publish(customer=customer, order_ids=order_ids):
         sheets += contributed
+    sheets += _archived_sheets(customer, sheet, when)
     record(
         actor,
         Action.SUBJECT_ACCESS,
@@ -361,3 +367,69 @@ def customer_data_sheets(customer_id: int, *, actor: Actor) -> list[tuple[str, l
         rows=sum(len(rows) for _title, _headers, rows in sheets),
     )
     return sheets
+
+
+def _archived_sheets(customer, sheet, when):
+    """Their archived orders (docs/architecture.md, "Archive"): one row each with the columns the
+    archive keeps, then every kept row of every app, one per line, as "field: value" pairs."""
+    archived = list(
+        ArchivedOrder.objects.filter(customer=customer).select_related("channel").order_by("placed_at", "pk")
+    )
+    fields = [
+        "number",
+        "channel",
+        "channel_order_id",
+        "status",
+        "placed_at",
+        "finished_at",
+        "recipient",
+        "phone",
+        "province",
+        "city",
+        "currency",
+        "total",
+        "payment_status",
+        "archived_at",
+    ]
+    orders_sheet = sheet(
+        ArchivedOrder,
+        fields,
+        [
+            [
+                order.number,
+                str(order.channel),
+                order.channel_order_id,
+                order.get_status_display(),
+                when(order.placed_at),
+                when(order.finished_at),
+                order.recipient,
+                order.phone,
+                order.province,
+                order.city,
+                order.currency,
+                order.total,
+                order.get_payment_status_display(),
+                when(order.archived_at),
+            ]
+            for order in archived
+        ],
+    )
+    kept = []
+    for order in archived:
+        for label in sorted(order.rows):
+            model = apps.get_model(label)
+            for row in order.rows_of(label):
+                kept.append([order.number, str(model._meta.verbose_name), _kept_values(model, row)])
+    rows_sheet = (
+        str(ArchivedOrder._meta.get_field("rows").verbose_name),
+        [str(ArchivedOrder._meta.get_field("number").verbose_name), _("kind"), _("kept values")],
+        kept,
+    )
+    return [orders_sheet, rows_sheet]
+
+
+def _kept_values(model, row):
+    names = {field.attname: str(field.verbose_name) for field in model._meta.concrete_fields}
+    return "; ".join(
+        f"{names.get(column, column)}: {value}" for column, value in row.items() if value not in ("", None, [], {})
+    )
