@@ -236,3 +236,14 @@ def test_the_archived_export_is_logged_with_what_it_showed_whole(client, archive
     assert NAME in rows[1]
     [line] = log(action=Action.EXPORTED)
     assert "name" in line.fields and "phone" in line.fields
+
+
+def test_a_role_that_sees_names_masked_cannot_find_an_archived_order_by_name(client, archived):
+    signed_in(client, "Analyst")
+    assert (
+        archived.number
+        not in client.get(reverse("admin:orders_archivedorder_changelist"), {"q": NAME}).content.decode()
+    )
+
+    signed_in(client, "Customer service")
+    assert archived.number in client.get(reverse("admin:orders_archivedorder_changelist"), {"q": NAME}).content.decode()

@@ -36,7 +36,7 @@ from .. import selectors
 from ..exports import ARCHIVED_ORDERS
 from ..models import ArchivedOrder
 from ..services.phones import mask_phone
-from .display import OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
+from .display import OrderColumns, opened_order, payment_badge, status_badge
 from .paginator import CappedCountPaginator
 
 # Rows shown on the order's own header, not again as a table.
@@ -108,7 +108,9 @@ class ArchivedOrderAdmin(OrderColumns, ReadOnlyAdminMixin, ExportMixin, admin.Mo
         return selectors.archived_orders()
 
     def get_search_results(self, request, queryset, search_term):
-        return selectors.search_archived_orders(queryset, search_term, by_phone=can_see_phone(request.user)), False
+        sight = sight_of(request.user)
+        found = selectors.search_archived_orders(queryset, search_term, by_phone=sight.phone, by_name=sight.name)
+        return found, False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method != "GET":
