@@ -19,7 +19,7 @@ class AftersalesConfig(AppConfig):
         from .selectors.returns import orders_with_open_returns
         from .selectors.tickets import orders_with_open_complaints
         from .services.feedback import message_context
-        from .services.privacy import erase_personal_data
+        from .services.privacy import erase_archived_personal_data, erase_personal_data
 
         # A delivered order is not completed while a return or a complaint about it is still open.
         order_events.COMPLETION_BLOCKERS.subscribe(orders_with_open_returns)
@@ -32,6 +32,7 @@ class AftersalesConfig(AppConfig):
         order_events.CUSTOMER_DATA_SHEETS.subscribe(privacy_selectors.customer_data_sheets)
         order_events.ERASURE_BLOCKERS.subscribe(privacy_selectors.erasure_blockers)
         order_events.PERSONAL_DATA_ERASED.subscribe(erase_personal_data)
+        order_events.ERASING_ARCHIVED_ORDER.subscribe(erase_archived_personal_data)
         # Open cases keep their order live; closed ones go to the archive with it.
         order_events.ARCHIVE_HELD_BACK.subscribe(orders_kept_live)
         order_events.ORDERS_ARCHIVING.subscribe(rows_to_archive)

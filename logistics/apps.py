@@ -15,7 +15,7 @@ class LogisticsConfig(AppConfig):
         from . import api, selectors, services
         from .exports import offered_exports
         from .selectors import customer_data_sheets
-        from .services.privacy import erase_personal_data
+        from .services.privacy import erase_archived_personal_data, erase_personal_data
         from .services.public_tracking import forget_old_lookups
 
         # A cancelled order's parcels that have not left are void, in the cancellation's transaction.
@@ -24,8 +24,10 @@ class LogisticsConfig(AppConfig):
         # Parcels go to the archive with their order, in its archiving transaction.
         order_events.ORDERS_ARCHIVING.subscribe(selectors.rows_to_archive)
         EXPORTS_OFFERED.subscribe(offered_exports)
-        # Customers' personal data: their parcels in their workbook, and the carriers' words erased.
+        # Customers' personal data: their parcels in their workbook, and the carriers' words erased
+        # from live and archived parcels.
         order_events.CUSTOMER_DATA_SHEETS.subscribe(customer_data_sheets)
         order_events.PERSONAL_DATA_ERASED.subscribe(erase_personal_data)
+        order_events.ERASING_ARCHIVED_ORDER.subscribe(erase_archived_personal_data)
         # The public tracking page's failed lookups, with clients' addresses, are kept a day.
         PERSONAL_DATA_EXPIRED.subscribe(forget_old_lookups)

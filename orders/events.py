@@ -140,3 +140,14 @@ ORDERS_ARCHIVING = Event(
     ),
     payload=("order_ids",),
 )
+
+ERASING_ARCHIVED_ORDER = Event(
+    name="orders.erasing_archived_order",
+    doc=(
+        "A customer's personal data is being erased from one archived order: each subscriber blanks, "
+        "in place, the personal fields of its own kept rows in `rows` ({model label: [row, ...]}) and "
+        "of its own part of the kept channel API answer `answer`, the same fields it erases from its "
+        'live rows on orders.personal_data_erased (docs/architecture.md, "Personal data").'
+    ),
+    payload=("rows", "answer"),
+)

@@ -118,7 +118,9 @@ ORDER_LINES = Export(
 
 
 def archived_order_columns(user):
-    full_phone = user.has_perm(Orders.VIEW_CUSTOMER_PHONE)
+    """The archive's searchable columns; the name and phone follow the role's sight as in the order
+    exports (the archive's columns hold no street)."""
+    sight = sight_of(user)
     return [
         text_column(ArchivedOrder, "number"),
         ExportColumn("channel__name", heading("channel")),
@@ -126,8 +128,8 @@ def archived_order_columns(user):
         choice_column(ArchivedOrder, "status", Order.Status.choices),
         time_column(ArchivedOrder, "placed_at", header=heading("order_date")),
         time_column(ArchivedOrder, "finished_at"),
-        text_column(ArchivedOrder, "recipient", header=heading("recipient")),
-        cached_column(ArchivedOrder, "phone", format_phone if full_phone else mask_phone, header=heading("phone")),
+        masked_column(ArchivedOrder, "recipient", mask_name, full=sight.name, header=heading("recipient")),
+        cached_column(ArchivedOrder, "phone", format_phone if sight.phone else mask_phone, header=heading("phone")),
         text_column(ArchivedOrder, "province", header=heading("province")),
         text_column(ArchivedOrder, "city", header=heading("city")),
         choice_column(ArchivedOrder, "payment_status", Order.PaymentStatus.choices),
@@ -145,6 +147,7 @@ ARCHIVED_ORDERS = Export(
     file_stem="archived-orders",
     permission=Orders.VIEW_ARCHIVEDORDER,
     columns=archived_order_columns,
+    personal=True,
 )
 
 

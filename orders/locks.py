@@ -14,6 +14,7 @@ from inventory import locks as inventory_locks
 
 from .models import (
     Allocation,
+    ArchivedOrder,
     Channel,
     Customer,
     IdempotencyRecord,
@@ -123,6 +124,18 @@ def lock_reserved_allocations_in(order_ids: Iterable[int], warehouse_id: int) ->
         .select_related("line")
         .filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED, stock_level__warehouse_id=warehouse_id)
         .order_by("pk")
+    )
+
+
+def lock_archived_orders_of(customer_ids: Iterable[int]) -> list[int]:
+    """Lock the archived orders of these customers, after their live orders (an archiving batch
+    holding one of those has committed by then, so the order is found here) and before the
+    customers; returns their ids in order."""
+    return list(
+        ArchivedOrder.objects.select_for_update()
+        .filter(customer_id__in=customer_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 

@@ -91,17 +91,20 @@ def archived_orders() -> QuerySet[ArchivedOrder]:
 
 
 def search_archived_orders(
-    queryset: QuerySet[ArchivedOrder], term: str, *, by_phone: bool = True
+    queryset: QuerySet[ArchivedOrder], term: str, *, by_phone: bool = True, by_name: bool = True
 ) -> QuerySet[ArchivedOrder]:
     """Archived orders whose number, phone, recipient or channel order id is exactly `term`: the
     same exact, indexed matches as search_orders (parcels are inside the archived rows, so a
-    tracking number is not looked up)."""
+    tracking number is not looked up), with the phone and the name left out for roles that see them
+    masked, as there."""
     term = (term or "").strip()
     if not term:
         return queryset
     if ORDER_NUMBER.match(term):
         return queryset.filter(number=term.upper())
-    matches = Q(number=term.upper()) | Q(recipient=term) | Q(channel_order_id=term)
+    matches = Q(number=term.upper()) | Q(channel_order_id=term)
+    if by_name:
+        matches |= Q(recipient=term)
     if by_phone and PHONE_LIKE.match(unicodedata.normalize("NFKC", term)):
         matches |= Q(phone=normalize_phone(term)[0])
     return queryset.filter(matches)

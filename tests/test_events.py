@@ -91,6 +91,13 @@ WIRING = {
             "analytics.services.keep_archived_figures",
         ],
     ),
+    "orders.erasing_archived_order": (
+        ["orders.services.privacy._erase_archived"],
+        [
+            "logistics.services.privacy.erase_archived_personal_data",
+            "aftersales.services.privacy.erase_archived_personal_data",
+        ],
+    ),
     "logistics.parcel_packed": (
         ["logistics.services.packing.finish_packing"],
         ["analytics.services.parcel_packed"],

@@ -1,6 +1,10 @@
 """The Archived orders view of the console: the archive searched by order number, phone, recipient
 or channel order id, exported like the order list, and each archived order on a printable page
-with every row it kept (docs/architecture.md, "Archive")."""
+with every row it kept (docs/architecture.md, "Archive"). Names, phones and addresses follow the
+role's sight as on the live order page, and opening a page that shows any of them whole is logged
+(docs/architecture.md, "Personal data")."""
+
+from types import SimpleNamespace
 
 from django.apps import apps
 from django.conf import settings
@@ -14,20 +18,55 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.console import ReadOnlyAdminMixin, short_datetime
+from core.privacy import (
+    ADDRESS,
+    NAME,
+    PHONE,
+    SEES_IN_FULL,
+    Sight,
+    mask_email,
+    mask_name,
+    mask_postcode,
+    mask_street,
+    sight_of,
+)
 from core.spreadsheets.console import ExportMixin
 
 from .. import selectors
 from ..exports import ARCHIVED_ORDERS
 from ..models import ArchivedOrder
-from .display import OrderColumns, can_see_phone, payment_badge, phone_for, status_badge
+from ..services.phones import mask_phone
+from .display import OrderColumns, opened_order, payment_badge, status_badge
 from .paginator import CappedCountPaginator
 
 # Rows shown on the order's own header, not again as a table.
 SHOWN_ABOVE = {"orders.order"}
 # Columns that only say which archived row a row belongs to, or repeat the header.
 LEFT_OUT = {"id", "order"}
-# Columns of customers' words that may hold a phone number or address: shown to those who may see phones.
-PERSONAL = {"phone", "recipient", "body", "subject", "contact_phone"}
+# Kept columns that name, reach or locate the customer, by which of name/phone/address they are
+# (core/privacy.py), with how they are masked. A notification's recipient is its phone or email.
+HIDDEN = "***"
+
+
+def _mask_contact(to):
+    return mask_email(to) if "@" in to else mask_phone(to)
+
+
+PERSONAL = {
+    "recipient": (NAME, mask_name),
+    "phone": (PHONE, mask_phone),
+    "contact_phone": (PHONE, mask_phone),
+    "sent_to": (PHONE, _mask_contact),
+    "address": (ADDRESS, mask_street),
+    "postcode": (ADDRESS, mask_postcode),
+    # Customers write names, numbers and gate codes here: it goes with the street address.
+    "special_instructions": (ADDRESS, lambda text: HIDDEN),
+    "address_key": (ADDRESS, lambda key: HIDDEN),
+}
+# Free text that customers, carriers and staff wrote about the customer (messages, notes, returns,
+# tickets, feedback, carriers' events) may quote any of the three: whole only for those who see all.
+TEXTS = {"body", "subject", "last_error", "text", "customer_note", "description", "comment"}
+PERSONAL_OF = {("orders.notification", "recipient"): (PHONE, _mask_contact)}
 
 
 @admin.register(ArchivedOrder)
@@ -52,7 +91,7 @@ class ArchivedOrderAdmin(OrderColumns, ReadOnlyAdminMixin, ExportMixin, admin.Mo
             "finished",
             "channel",
             "channel_order_id",
-            "recipient",
+            self.recipient_column(request),
             self.phone_column(request),
             "total_display",
             "payment_status_display",
@@ -69,7 +108,9 @@ class ArchivedOrderAdmin(OrderColumns, ReadOnlyAdminMixin, ExportMixin, admin.Mo
         return selectors.archived_orders()
 
     def get_search_results(self, request, queryset, search_term):
-        return selectors.search_archived_orders(queryset, search_term, by_phone=can_see_phone(request.user)), False
+        sight = sight_of(request.user)
+        found = selectors.search_archived_orders(queryset, search_term, by_phone=sight.phone, by_name=sight.name)
+        return found, False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if request.method != "GET":
@@ -80,15 +121,18 @@ class ArchivedOrderAdmin(OrderColumns, ReadOnlyAdminMixin, ExportMixin, admin.Mo
             raise Http404(gettext("No archived order with id %(id)s.") % {"id": object_id}) from None
         if not self.has_view_permission(request, archived):
             raise PermissionDenied
-        order = archived.rows_of("orders.order")[0]
+        order = _typed("orders.order", archived.rows_of("orders.order")[0])
+        as_kept = SimpleNamespace(
+            **{**order, "customer": archived.customer, "customer_id": archived.customer_id, "number": archived.number}
+        )
         context = {
             **self.page_context(request, gettext("Archived order %(number)s") % {"number": archived.number}),
             "archived": archived,
-            "order": _typed("orders.order", order),
+            "order": order,
+            "contact": opened_order(request, as_kept, gettext("Archived order")),
             "status_badge": status_badge(archived),
             "payment_badge": payment_badge(archived),
-            "phone": phone_for(request.user, archived.phone),
-            "sections": archived_sections(archived, whole=can_see_phone(request.user)),
+            "sections": archived_sections(archived, sight=sight_of(request.user)),
         }
         return TemplateResponse(request, "admin/orders/archivedorder/detail.html", context)
 
@@ -108,11 +152,14 @@ def _typed(label, row):
     return typed
 
 
-def _shown(field, value, names, whole):
+def _shown(label, field, value, names, sight):
     if value is None or value == "":
         return "—"
-    if field.name in PERSONAL and not whole:
-        return "***"
+    if field.name in TEXTS and len(sight.fields) < len(SEES_IN_FULL):
+        return HIDDEN
+    kind, mask = PERSONAL_OF.get((label, field.name)) or PERSONAL.get(field.name) or (None, None)
+    if kind and not getattr(sight, kind):
+        return mask(str(value)) or "—"
     if field.is_relation:
         return names.get((field.related_model, value), value)
     value = field.to_python(value)
@@ -127,7 +174,7 @@ def _shown(field, value, names, whole):
     return value
 
 
-def archived_sections(archived: ArchivedOrder, *, whole: bool) -> list[dict]:
+def archived_sections(archived: ArchivedOrder, *, sight: Sight) -> list[dict]:
     """Every kept row of an archived order but the order's own, a table per model (its name, its
     fields' names, the rows), models in the order the apps are installed. The people, products,
     warehouses and carriers the rows point at are named as they are now; links to other archived
@@ -140,24 +187,24 @@ def archived_sections(archived: ArchivedOrder, *, whole: bool) -> list[dict]:
     for label in labels:
         model = apps.get_model(label)
         fields = [field for field in model._meta.concrete_fields if field.name not in LEFT_OUT]
-        tables.append((model, fields, archived.rows_of(label)))
+        tables.append((label, model, fields, archived.rows_of(label)))
     names = _names_of_live_rows(tables)
     return [
         {
             "title": model._meta.verbose_name_plural,
             "headers": [field.verbose_name for field in fields],
-            "rows": [[_shown(field, row.get(field.attname), names, whole) for field in fields] for row in rows],
+            "rows": [[_shown(label, field, row.get(field.attname), names, sight) for field in fields] for row in rows],
         }
-        for model, fields, rows in tables
+        for label, model, fields, rows in tables
     ]
 
 
 def _names_of_live_rows(tables):
     """{(model, id): name} of the live rows archived rows point at (people, products, warehouses,
     carriers), one query per model."""
-    archived_models = {model for model, _fields, _rows in tables} | {apps.get_model("orders.order")}
+    archived_models = {model for _label, model, _fields, _rows in tables} | {apps.get_model("orders.order")}
     wanted = {}
-    for _model, fields, rows in tables:
+    for _label, _model, fields, rows in tables:
         for field in fields:
             if field.is_relation and field.related_model not in archived_models:
                 wanted.setdefault(field.related_model, set()).update(
