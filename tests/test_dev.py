@@ -24,6 +24,8 @@ DEV_RUN = """
 import signal, sys
 sys.path.insert(0, {root!r})
 import dev
+# As in a terminal, even where this test itself was started in the background with SIGINT ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 signal.signal(signal.SIGTERM, dev.stop_on_sigterm)
 try:
     dev.run_until_stopped(

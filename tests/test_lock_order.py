@@ -166,7 +166,7 @@ def test_a_count_sheet_locks_every_stock_level_it_names_before_booking_any():
     assert 'ORDER BY "inventory_stocklevel"."id" ASC' in first_lock
 
 
-def test_erasing_and_anonymising_lock_the_orders_before_their_customers(product):
+def test_erasing_and_anonymising_lock_live_orders_then_archived_orders_then_customers(product):
     first = advance(place(lines=[(product, 1)], phone="13700005001"), "completed")
     second = advance(place(lines=[(product, 1)], phone="13700005002"), "completed")
     Order.objects.filter(pk=second.pk).update(completed_at=timezone.now() - timedelta(days=5000))
@@ -174,4 +174,4 @@ def test_erasing_and_anonymising_lock_the_orders_before_their_customers(product)
     erasing = tables_first_locked(lambda: privacy.erase_customer(first.customer_id, actor=SYSTEM))
     anonymising = tables_first_locked(lambda: privacy.anonymise_expired(actor=SYSTEM))
 
-    assert erasing == anonymising == ["orders_order", "orders_customer"]
+    assert erasing == anonymising == ["orders_order", "orders_archivedorder", "orders_customer"]
