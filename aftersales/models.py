@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.models import who_acted
 from core.permissions import Aftersales, codename
 from inventory.models import Warehouse
 from logistics.models import Shipment
@@ -32,14 +33,7 @@ class TransitionLog(models.Model):
     from_status = models.CharField(_("from"), max_length=20)
     to_status = models.CharField(_("to"), max_length=20)
     transition = models.CharField(_("transition"), max_length=32)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
+    actor = who_acted(_("by"))
     reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -122,14 +116,7 @@ class ReturnRequest(FSMModelMixin, models.Model):
         verbose_name=_("repaired goods sent back in"),
     )
 
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("entered by"),
-    )
+    requested_by = who_acted(_("entered by"))
     created_at = models.DateTimeField(_("requested at"), default=timezone.now)
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     received_at = models.DateTimeField(_("received at"), null=True, blank=True)
@@ -331,27 +318,13 @@ class Ticket(FSMModelMixin, models.Model):
         verbose_name=_("channel"),
         help_text=_("The order's channel, kept here so figures per channel need not read the orders."),
     )
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("assigned to"),
-    )
+    assigned_to = who_acted(_("assigned to"))
     respond_by = models.DateTimeField(_("answer by"))
     first_response_at = models.DateTimeField(_("first answered at"), null=True, blank=True)
     root_cause = models.TextField(_("root cause"), blank=True)
     corrective_action = models.TextField(_("corrective action"), blank=True)
 
-    opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("opened by"),
-    )
+    opened_by = who_acted(_("opened by"))
     created_at = models.DateTimeField(_("opened at"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

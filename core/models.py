@@ -4,6 +4,21 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+def who_acted(verbose_name, **options):
+    """The staff member who did something to a row: empty when the system did it
+    (docs/architecture.md, "Permissions": the system is stored as no user). A user who acted is
+    never deleted from under the history (PROTECT), and no reverse accessor is added to the user."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=verbose_name,
+        **options,
+    )
+
+
 class Job(models.Model):
     """A spreadsheet import or export that may run in the background (docs/architecture.md, "Jobs").
     Its files are kept in the row, so any app server or worker can read them and nothing lives on
@@ -29,14 +44,7 @@ class Job(models.Model):
     processed = models.PositiveIntegerField(_("rows done"), default=0)
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     errors = models.JSONField(_("errors"), default=list, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("started by"),
-    )
+    created_by = who_acted(_("started by"))
     created_at = models.DateTimeField(_("started at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # Signs of life of a running stage (docs/architecture.md, "Jobs"): the sweep takes a running
@@ -44,14 +52,7 @@ class Job(models.Model):
     heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     cancel_requested_at = models.DateTimeField(_("cancel requested at"), null=True, blank=True)
-    cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("cancelled by"),
-    )
+    cancelled_by = who_acted(_("cancelled by"))
     # Its files were emptied JOB_FILES_KEPT_DAYS after it finished (docs/architecture.md, "Personal data").
     files_discarded_at = models.DateTimeField(_("files discarded at"), null=True, blank=True)
 
@@ -82,15 +83,7 @@ class PersonalDataAccess(models.Model):
         ERASURE_REFUSED = "erasure_refused", _("Erasure refused")
         ANONYMISED = "anonymised", _("Anonymised after the retention period")
 
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("who"),
-        help_text=_("Empty when the system did it (a scheduled command)."),
-    )
+    actor = who_acted(_("who"), help_text=_("Empty when the system did it (a scheduled command)."))
     action = models.CharField(_("what"), max_length=16, choices=Action.choices)
     customer_id = models.PositiveBigIntegerField(_("customer"), null=True, blank=True)
     order_number = models.CharField(_("order number"), max_length=24, blank=True)

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import who_acted
 from core.permissions import Incidents, codename
 from inventory.models import Warehouse
 from orders.models import Channel
@@ -33,23 +34,9 @@ class Incident(models.Model):
     description = models.TextField(_("what is happening"), blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(_("declared at"), default=timezone.now)
-    declared_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("declared by"),
-    )
+    declared_by = who_acted(_("declared by"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("closed by"),
-    )
+    closed_by = who_acted(_("closed by"))
 
     class Meta:
         verbose_name = _("incident")
@@ -89,14 +76,7 @@ class IncidentAction(models.Model):
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="actions", verbose_name=_("incident"))
     kind = models.CharField(_("what"), max_length=24, choices=Kind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
+    actor = who_acted(_("by"))
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     channel = models.ForeignKey(
         Channel, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("channel")

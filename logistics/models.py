@@ -1,7 +1,6 @@
 from decimal import Decimal
 from urllib.parse import quote
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
@@ -10,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.models import who_acted
 from core.permissions import Logistics, Orders, codename
 from inventory.models import Warehouse
 from orders.models import Order, OrderLine
@@ -98,14 +98,7 @@ class PickWave(models.Model):
     """A pick list: the selected orders of one warehouse, picked in one walk."""
 
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
+    created_by = who_acted(_("created by"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -195,23 +188,9 @@ class Shipment(FSMModelMixin, models.Model):
     shipping_cost = models.DecimalField(_("carrier fee"), max_digits=10, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)
-    packed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("packed by"),
-    )
+    packed_by = who_acted(_("packed by"))
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
-    dispatched_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("dispatched by"),
-    )
+    dispatched_by = who_acted(_("dispatched by"))
     expected_delivery_on = models.DateField(_("expected delivery"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last tracking event"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
@@ -342,14 +321,7 @@ class TrackingEvent(models.Model):
     description = models.CharField(_("description"), max_length=255, blank=True)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("recorded by"),
-    )
+    recorded_by = who_acted(_("recorded by"))
 
     class Meta:
         verbose_name = _("tracking event")

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.models import who_acted
 from core.permissions import Orders, codename
 from core.privacy import mask_name
 from inventory.models import Product, StockLevel
@@ -231,14 +232,7 @@ class Order(FSMModelMixin, models.Model):
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("entered by"),
-    )
+    created_by = who_acted(_("entered by"))
 
     class Meta:
         verbose_name = _("order")
@@ -464,14 +458,7 @@ class Payment(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CAPTURED)
     instalment_number = models.PositiveSmallIntegerField(_("instalment"), null=True, blank=True)
     instalment_count = models.PositiveSmallIntegerField(_("of instalments"), null=True, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("recorded by"),
-    )
+    recorded_by = who_acted(_("recorded by"))
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
@@ -511,32 +498,11 @@ class Refund(FSMModelMixin, models.Model):
     status = FSMField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED, protected=True)
     reference = models.CharField(_("payout reference"), max_length=100, blank=True)
     failure_reason = models.CharField(_("why it failed"), max_length=255, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
+    requested_by = who_acted(_("requested by"))
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("approved by"),
-    )
+    approved_by = who_acted(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    settled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("paid or failed by"),
-    )
+    settled_by = who_acted(_("paid or failed by"))
     settled_at = models.DateTimeField(_("paid or failed at"), null=True, blank=True)
 
     class Meta:
@@ -594,14 +560,7 @@ class OrderEvent(models.Model):
     from_status = models.CharField(_("from"), max_length=20, choices=Order.Status.choices)
     to_status = models.CharField(_("to"), max_length=20, choices=Order.Status.choices)
     transition = models.CharField(_("transition"), max_length=32)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("by"),
-    )
+    actor = who_acted(_("by"))
     reason = models.TextField(_("reason"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
 
@@ -712,14 +671,7 @@ class Notification(models.Model):
         related_name="resends",
         verbose_name=_("resend of"),
     )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
+    requested_by = who_acted(_("requested by"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     # When a queued or retrying message is due: one long overdue lost its worker or its task, and
@@ -750,14 +702,7 @@ class ChannelToken(models.Model):
     key_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
     prefix = models.CharField(_("token starts with"), max_length=8, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
+    created_by = who_acted(_("created by"))
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta:
