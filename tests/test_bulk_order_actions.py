@@ -4,7 +4,6 @@ or put on their open parcels), printing their slips and labels; as each role, wi
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.urls import reverse
 
 from core.actors import SYSTEM
 from inventory.models import StockLevel, StockMovement
@@ -271,6 +270,8 @@ def test_changing_warehouse_while_a_pick_list_takes_the_order_one_wins_and_stock
         assert (order.status, reserved_in(order)) == (Status.PICKING, [("HZ", 2)])
         assert Shipment.objects.get(order=order).warehouse == hangzhou
     assert_stock_consistent()
-    assert StockLevel.objects.get(product=product, warehouse=hangzhou).reserved + StockLevel.objects.get(
-        product=product, warehouse=shanghai
-    ).reserved == 2
+    assert (
+        StockLevel.objects.get(product=product, warehouse=hangzhou).reserved
+        + StockLevel.objects.get(product=product, warehouse=shanghai).reserved
+        == 2
+    )
