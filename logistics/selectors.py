@@ -743,3 +743,28 @@ def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
             archived_order_id=F("order_id")
         ),
     }
+
+
+def parcels_to_print(order_ids: Iterable[int]) -> list[Shipment]:
+    """The open parcels (waiting to be packed or dispatched) of these orders, with what their slips
+    and labels print, in order and parcel order; each carries `position` (n, total): parcel n of
+    its order's parcels that are not cancelled. Three queries whatever the number of orders."""
+    order_ids = list(order_ids)
+    parcels = list(
+        Shipment.objects.filter(order_id__in=order_ids, status__in=Shipment.OPEN)
+        .select_related("order__channel", "warehouse", "carrier", "service")
+        .prefetch_related(Prefetch("lines", ShipmentLine.objects.select_related("order_line__product").order_by("pk")))
+        .order_by("order__placed_at", "order_id", "pk")
+    )
+    kept = defaultdict(list)
+    for pk, order_id in (
+        Shipment.objects.filter(order_id__in=order_ids)
+        .exclude(status=Shipment.Status.CANCELLED)
+        .order_by("pk")
+        .values_list("pk", "order_id")
+    ):
+        kept[order_id].append(pk)
+    for parcel in parcels:
+        siblings = kept[parcel.order_id]
+        parcel.position = (siblings.index(parcel.pk) + 1 if parcel.pk in siblings else None, len(siblings))
+    return parcels
