@@ -3,7 +3,9 @@ warehouse before picking, choosing the carrier service of chosen orders (kept fo
 or put on their open parcels), printing their slips and labels; as each role, with a summary."""
 
 import pytest
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 
 from core.actors import SYSTEM
 from inventory.models import StockLevel, StockMovement
@@ -275,3 +277,153 @@ def test_changing_warehouse_while_a_pick_list_takes_the_order_one_wins_and_stock
         + StockLevel.objects.get(product=product, warehouse=shanghai).reserved
         == 2
     )
+
+
+# --- the console, as each role ------------------------------------------------------------------
+
+ORDER_LIST = reverse("admin:orders_order_changelist")
+_customers = iter(range(1, 10_000))
+
+
+def new_order(product, quantity=1):
+    n = next(_customers)
+    return place(lines=[(product, quantity)], phone=f"1390000{n:04d}", address=f"文三路 {n} 号")
+
+
+def signed_in(client, role):
+    user = staff(role)
+    client.force_login(user)
+    return user
+
+
+def action(client, action_name, orders, **extra):
+    data = {"action": action_name, helpers.ACTION_CHECKBOX_NAME: [o.pk for o in orders], "index": "0", **extra}
+    return client.post(ORDER_LIST, data, follow=True)
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def offered(client):
+    return set(dict(client.get(ORDER_LIST).context["action_form"].fields["action"].choices))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "role, expected, hidden",
+    [
+        ("Logistics coordinator", {"change_carrier_service", "change_warehouse_selected", "print_parcels"}, set()),
+        (
+            "Warehouse operator",
+            {"print_parcels", "add_tag_selected"},
+            {"change_carrier_service", "change_warehouse_selected"},
+        ),
+        (
+            "Customer service",
+            {"add_note_selected", "add_tag_selected"},
+            {"change_carrier_service", "change_warehouse_selected"},
+        ),
+        ("Analyst", {"add_note_selected"}, {"change_carrier_service", "change_warehouse_selected", "add_tag_selected"}),
+        (
+            "Manager",
+            {"change_carrier_service", "change_warehouse_selected", "print_parcels", "add_tag_selected"},
+            set(),
+        ),
+    ],
+)
+def test_bulk_actions_are_offered_only_to_roles_that_may_use_them(client, role, expected, hidden):
+    product = ProductFactory()
+    stock(product, WarehouseFactory(), 5)
+    new_order(product)
+    signed_in(client, role)
+    choices = offered(client)
+    assert expected <= choices
+    assert not hidden & choices
+
+
+@pytest.mark.django_db
+def test_bulk_note_from_the_list(client):
+    product = ProductFactory()
+    stock(product, WarehouseFactory(), 5)
+    orders_chosen = [new_order(product), new_order(product)]
+    signed_in(client, "Customer service")
+
+    asked = action(client, "add_note_selected", orders_chosen)
+    assert asked.templates[0].name == "admin/orders/order/action_form.html"
+    done = action(client, "add_note_selected", orders_chosen, confirm_action="yes", text="Called about delay")
+
+    assert "Note added to 2 orders." in messages_of(done)
+    assert OrderNote.objects.filter(text="Called about delay").count() == 2
+
+
+@pytest.mark.django_db
+def test_change_warehouse_from_the_list_reports_moved_and_refused_with_the_sku(client, two_warehouses):
+    hangzhou, shanghai = two_warehouses
+    tea, cup = ProductFactory(sku="TEA-1"), ProductFactory(sku="CUP-9")
+    for product in (tea, cup):
+        stock(product, hangzhou, 5)
+    stock(tea, shanghai, 5)
+    movable, short = new_order(tea), new_order(cup)
+    signed_in(client, "Logistics coordinator")
+
+    done = action(client, "change_warehouse_selected", [movable, short], confirm_action="yes", warehouse=shanghai.pk)
+
+    messages = messages_of(done)
+    assert any("1 order now has its stock reserved in" in m for m in messages)
+    assert any(m.startswith(f"{short.number}: ") and "CUP-9" in m for m in messages)
+    assert (reserved_in(movable), reserved_in(short)) == ([("SH", 1)], [("HZ", 1)])
+
+
+@pytest.mark.django_db
+def test_change_carrier_service_from_the_list(client, services):
+    _cheap, chosen, _no_cod = services
+    product = ProductFactory()
+    stock(product, WarehouseFactory(), 5)
+    waiting, packed = new_order(product), new_order(product)
+    pack_all(packed)
+    signed_in(client, "Logistics coordinator")
+
+    asked = action(client, "change_carrier_service", [waiting, packed])
+    assert "service" in asked.context["form"].fields
+    done = action(client, "change_carrier_service", [waiting, packed], confirm_action="yes", service=chosen.pk)
+
+    assert any("2 orders now ship with" in m for m in messages_of(done))
+    assert CarrierChoice.objects.filter(order__in=[waiting, packed], service=chosen).count() == 2
+    assert Shipment.objects.get(order=packed).service == chosen
+
+
+@pytest.mark.django_db
+def test_a_customer_service_agent_cannot_post_the_carrier_action(client, services):
+    product = ProductFactory()
+    stock(product, WarehouseFactory(), 5)
+    order = new_order(product)
+    signed_in(client, "Customer service")
+
+    action(client, "change_carrier_service", [order], confirm_action="yes", service=services[1].pk)
+
+    assert not CarrierChoice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_print_puts_slips_and_labels_on_one_page_and_lists_orders_without_a_parcel(client, services):
+    product = ProductFactory(sku="TEA-1")
+    stock(product, WarehouseFactory(), 10)
+    waiting_to_pack = advance(new_order(product), "picking")
+    packed = new_order(product, 2)
+    pack_all(packed)
+    not_picked = new_order(product)
+    signed_in(client, "Warehouse operator")
+
+    page = action(client, "print_parcels", [waiting_to_pack, packed, not_picked])
+
+    assert page.templates[0].name == "admin/logistics/shipment/print_selection.html"
+    html = page.content.decode()
+    assert html.count("Packing slip") >= 2
+    assert sorted(row["order"].number for row in page.context["parcels"]) == sorted(
+        [waiting_to_pack.number, packed.number]
+    )
+    assert page.context["skipped"] == [not_picked.number]
+    labels = [row for row in page.context["parcels"] if row["package_total"]]
+    assert [row["order"].number for row in labels] == [packed.number]
+    assert 'class="sheet label"' in html

@@ -185,3 +185,24 @@ def test_tag_actions_are_hidden_from_roles_that_may_not_tag(client, product):
     signed_in(client, "Analyst")
     choices = dict(client.get(ORDER_LIST).context["action_form"].fields["action"].choices)
     assert not {"add_tag_selected", "remove_tag_selected"} & set(choices)
+
+
+def test_a_finished_order_goes_to_the_archive_with_its_tags_and_carrier_choice(product):
+    from logistics import services as logistics
+    from logistics.models import CarrierChoice
+    from orders.models import ArchivedOrder
+    from tests.factories import CarrierServiceFactory, advance
+    from tests.test_archive import finished_long_ago
+
+    order = place(product)
+    services.tag_orders([order.pk], name="VIP", actor=SYSTEM)
+    logistics.choose_carrier_service([order.pk], CarrierServiceFactory(supports_cod=True).pk, actor=SYSTEM)
+    order = advance(order, "completed")
+    finished_long_ago(order)
+
+    assert services.archive_finished_orders(actor=SYSTEM) == 1
+
+    assert not OrderTagging.objects.exists() and not CarrierChoice.objects.exists()
+    archived = ArchivedOrder.objects.get(pk=order.pk)
+    assert len(archived.rows["orders.ordertagging"]) == 1
+    assert len(archived.rows["logistics.carrierchoice"]) == 1
