@@ -206,3 +206,20 @@ def test_a_finished_order_goes_to_the_archive_with_its_tags_and_carrier_choice(p
     archived = ArchivedOrder.objects.get(pk=order.pk)
     assert len(archived.rows["orders.ordertagging"]) == 1
     assert len(archived.rows["logistics.carrierchoice"]) == 1
+
+
+def test_managers_name_tags_in_the_console_and_others_may_not(client, product):
+    signed_in(client, "Manager")
+    client.post(reverse("admin:orders_ordertag_add"), {"name": "VIP", "colour": "red"})
+    vip = OrderTag.objects.get()
+    assert (vip.name, vip.colour) == ("VIP", "red")
+    order = place(product)
+    services.tag_orders([order.pk], tag_id=vip.pk, actor=SYSTEM)
+
+    duplicate = client.post(reverse("admin:orders_ordertag_add"), {"name": "vip", "colour": "blue"})
+    assert duplicate.status_code == 200 and OrderTag.objects.count() == 1
+    client.post(reverse("admin:orders_ordertag_delete", args=[vip.pk]), {"post": "yes"})
+    assert not OrderTag.objects.exists() and tag_names(order) == []
+
+    signed_in(client, "Customer service")
+    assert client.get(reverse("admin:orders_ordertag_add")).status_code == 403

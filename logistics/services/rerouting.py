@@ -20,7 +20,7 @@ from orders import services as orders
 from orders.models import Allocation
 
 from .. import locks
-from ..models import Shipment
+from ..models import CarrierService, Shipment
 from ..selectors import active_carrier_service, active_warehouse, warehouses_by_id
 from .rules import PICKABLE, weight_of
 
@@ -136,7 +136,7 @@ def switch_carrier_service(
     return result
 
 
-def put_on_service(shipment: Shipment, service) -> bool:
+def put_on_service(shipment: Shipment, service: CarrierService) -> bool:
     """Give a locked open parcel another carrier service, as chosen by staff, with its fee for the
     parcel's weight. A tracking number of another carrier is dropped: True means the parcel needs a
     new label. The caller checks cash on delivery first."""

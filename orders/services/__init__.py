@@ -28,7 +28,7 @@ from .settlement import (
     record_payment,
     request_refund,
 )
-from .tags import Tagged, create_tag, tag_orders, untag_orders
+from .tags import Tagged, create_tag, delete_tag, tag_orders, untag_orders, update_tag
 from .transitions import record_order_transition
 
 __all__ = [
@@ -41,6 +41,8 @@ __all__ = [
     "create_tag",
     "tag_orders",
     "untag_orders",
+    "update_tag",
+    "delete_tag",
     "IdempotencyKeyReused",
     "archivable_orders",
     "archive_batch",

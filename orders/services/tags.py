@@ -100,3 +100,27 @@ def untag_orders(order_ids: Iterable[int], *, tag_id: int, actor: Actor) -> Tagg
     order_ids = set(order_ids)
     removed, _by_model = OrderTagging.objects.filter(tag=tag, order_id__in=order_ids).delete()
     return Tagged(tag=tag, changed=removed, unchanged=len(order_ids) - removed)
+
+
+@transaction.atomic
+def update_tag(tag_id: int, *, name: str, colour: str, actor: Actor) -> OrderTag:
+    """Rename a tag or change its colour; the orders keep it."""
+    require(actor, Orders.CHANGE_ORDERTAG, _("Your role may not change tags."))
+    name = _clean_name(name)
+    if colour not in OrderTag.Colour.values:
+        raise ValidationError({"colour": _("Choose one of the colours offered.")})
+    if OrderTag.objects.filter(name__iexact=name).exclude(pk=tag_id).exists():
+        raise ValidationError({"name": _("A tag named “%(name)s” exists already.") % {"name": name}})
+    tag = OrderTag.objects.get(pk=tag_id)
+    tag.name, tag.colour = name, colour
+    tag.save(update_fields=["name", "colour"])
+    return tag
+
+
+@transaction.atomic
+def delete_tag(tag_id: int, *, actor: Actor) -> int:
+    """Delete a tag, taking it off every order that has it; returns how many orders had it."""
+    require(actor, Orders.DELETE_ORDERTAG, _("Your role may not delete tags."))
+    had, _by_model = OrderTagging.objects.filter(tag_id=tag_id).delete()
+    OrderTag.objects.filter(pk=tag_id).delete()
+    return had
