@@ -5,6 +5,7 @@ offer through orders.events.ORDER_LIST_ACTIONS (the carrier service, printing)."
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -121,7 +122,7 @@ class OrderDeskMixin:
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not actions and self.actions is None:
+        if self.actions is None or IS_POPUP_VAR in request.GET:
             return actions
         for offered in ORDER_LIST_ACTIONS.publish():
             for action in offered or ():
