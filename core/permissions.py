@@ -76,6 +76,13 @@ class Orders:
     CHANGE_NOTIFICATIONTEMPLATE = "orders.change_notificationtemplate"
     VIEW_ARCHIVEDORDER = "orders.view_archivedorder"
     ARCHIVE_ORDERS = "orders.archive_orders"
+    # Finding and acting on many orders: tags, and moving an order's reserved stock before picking.
+    TAG_ORDER = "orders.tag_order"
+    VIEW_ORDERTAG = "orders.view_ordertag"
+    ADD_ORDERTAG = "orders.add_ordertag"
+    CHANGE_ORDERTAG = "orders.change_ordertag"
+    DELETE_ORDERTAG = "orders.delete_ordertag"
+    CHANGE_ORDER_WAREHOUSE = "orders.change_order_warehouse"
 
 
 class Logistics:

@@ -22,6 +22,7 @@ from orders.models import Allocation, Customer, Order, OrderLine
 
 from .models import (
     Carrier,
+    CarrierChoice,
     CarrierService,
     ExceptionKind,
     PickWave,
@@ -307,6 +308,15 @@ def shipment_for_page(shipment_id: int) -> Shipment:
 def active_carrier_services() -> QuerySet[CarrierService]:
     """The carrier services a parcel may travel with now: active, of an active carrier."""
     return CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
+
+
+def chosen_services(order_ids: Iterable[int]) -> dict[int, CarrierService]:
+    """The carrier service staff chose for each of these orders (CarrierChoice), by order id,
+    when it may still be used (active, of an active carrier); one query."""
+    choices = CarrierChoice.objects.filter(
+        order_id__in=list(order_ids), service__active=True, service__carrier__active=True
+    ).select_related("service__carrier")
+    return {choice.order_id: choice.service for choice in choices}
 
 
 def services_to_choose_from() -> QuerySet[CarrierService]:
@@ -729,4 +739,32 @@ def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
         "logistics.trackingevent": TrackingEvent.objects.filter(shipment__order_id__in=order_ids).annotate(
             archived_order_id=F("shipment__order_id")
         ),
+        "logistics.carrierchoice": CarrierChoice.objects.filter(order_id__in=order_ids).annotate(
+            archived_order_id=F("order_id")
+        ),
     }
+
+
+def parcels_to_print(order_ids: Iterable[int]) -> list[Shipment]:
+    """The open parcels (waiting to be packed or dispatched) of these orders, with what their slips
+    and labels print, in order and parcel order; each carries `position` (n, total): parcel n of
+    its order's parcels that are not cancelled. Three queries whatever the number of orders."""
+    order_ids = list(order_ids)
+    parcels = list(
+        Shipment.objects.filter(order_id__in=order_ids, status__in=Shipment.OPEN)
+        .select_related("order__channel", "warehouse", "carrier", "service")
+        .prefetch_related(Prefetch("lines", ShipmentLine.objects.select_related("order_line__product").order_by("pk")))
+        .order_by("order__placed_at", "order_id", "pk")
+    )
+    kept = defaultdict(list)
+    for pk, order_id in (
+        Shipment.objects.filter(order_id__in=order_ids)
+        .exclude(status=Shipment.Status.CANCELLED)
+        .order_by("pk")
+        .values_list("pk", "order_id")
+    ):
+        kept[order_id].append(pk)
+    for parcel in parcels:
+        siblings = kept[parcel.order_id]
+        parcel.position = (siblings.index(parcel.pk) + 1 if parcel.pk in siblings else None, len(siblings))
+    return parcels

@@ -151,3 +151,14 @@ ERASING_ARCHIVED_ORDER = Event(
     ),
     payload=("rows", "answer"),
 )
+
+ORDER_LIST_ACTIONS = Event(
+    name="orders.order_list_actions",
+    doc=(
+        "Bulk actions of the console's order list that apps above orders offer (change the carrier "
+        "service, print slips and labels): each subscriber returns a list of dicts with `name`, "
+        "`description`, `permission` (a core.permissions constant: the action is shown only to those "
+        "who hold it) and `function(modeladmin, request, queryset)`, called as any admin action."
+    ),
+    payload=(),
+)

@@ -12,8 +12,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import add_service_error
+from inventory.models import Warehouse
 
-from .models import Channel, PaymentMethod
+from .models import Channel, OrderTag, PaymentMethod
 
 SERVICE_LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 
@@ -275,3 +276,49 @@ def add_service_error_with_lines(form, line_forms, error):
 
 def order_address_initial(order):
     return {name: getattr(order, name) for name in AddressForm.base_fields}
+
+
+# The order list at volume: saved views, tags and bulk actions (orders/admin/order_desk.py) -----
+
+
+class SaveViewForm(forms.Form):
+    name = forms.CharField(label=_("Name of this view"), max_length=60, strip=True)
+    query = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class AddTagForm(forms.Form):
+    """Which tag to put on the chosen orders: one of the list, or, for those who may create tags, a
+    new name."""
+
+    tag = forms.ModelChoiceField(label=_("Tag"), queryset=None, required=False, empty_label=_("(a new tag)"))
+    name = forms.CharField(label=_("New tag"), max_length=40, required=False, strip=True)
+
+    def __init__(self, *args, may_create=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = OrderTag.objects.order_by("name")
+        if not may_create:
+            del self.fields["name"]
+            self.fields["tag"].required = True
+            self.fields["tag"].empty_label = None
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("tag") and not cleaned.get("name") and "name" in self.fields:
+            raise ValidationError(_("Choose a tag, or type the name of a new one."))
+        return cleaned
+
+
+class RemoveTagForm(forms.Form):
+    tag = forms.ModelChoiceField(label=_("Tag"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = OrderTag.objects.order_by("name")
+
+
+class WarehouseChoiceForm(forms.Form):
+    warehouse = forms.ModelChoiceField(label=_("Move to warehouse"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].queryset = Warehouse.objects.filter(active=True).order_by("priority", "code")

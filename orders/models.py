@@ -168,6 +168,8 @@ class Order(FSMModelMixin, models.Model):
     ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
     # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
     LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
+    # Nothing of the order is on a pick list yet: its warehouse and carrier may still change.
+    BEFORE_PICKING = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED]
 
     number = models.CharField(_("order number"), max_length=24, unique=True, null=True, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel"))
@@ -233,6 +235,9 @@ class Order(FSMModelMixin, models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_by = who_acted(_("entered by"))
+    tags = models.ManyToManyField(
+        "OrderTag", through="OrderTagging", related_name="orders", blank=True, verbose_name=_("tags")
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -248,6 +253,7 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.VIEW_CUSTOMER_NAME), _("Can see full customer names")),
             (codename(Orders.VIEW_CUSTOMER_ADDRESS), _("Can see full customer street addresses")),
             (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
+            (codename(Orders.CHANGE_ORDER_WAREHOUSE), _("Can move orders' reserved stock to another warehouse")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
@@ -785,3 +791,69 @@ class ArchivedOrder(models.Model):
     def rows_of(self, label: str) -> list[dict]:
         """The archived rows of one model (`orders.orderline`), oldest first."""
         return sorted(self.rows.get(label, []), key=lambda row: row["id"])
+
+
+# Finding and acting on many orders (docs/architecture.md, "The order list at volume") ------------
+
+
+class OrderTag(models.Model):
+    """A label staff put on orders to find and work them together ("VIP", "gift wrap")."""
+
+    class Colour(models.TextChoices):
+        GREY = "grey", _("Grey")
+        RED = "red", _("Red")
+        ORANGE = "orange", _("Orange")
+        GREEN = "green", _("Green")
+        BLUE = "blue", _("Blue")
+        PURPLE = "purple", _("Purple")
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    colour = models.CharField(_("colour"), max_length=10, choices=Colour.choices, default=Colour.GREY)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order tag")
+        verbose_name_plural = _("order tags")
+        ordering = ["name"]
+        permissions = [(codename(Orders.TAG_ORDER), _("Can put tags on orders and take them off"))]
+
+    def __str__(self):
+        return self.name
+
+
+class OrderTagging(models.Model):
+    """One tag on one order, with who put it there and when."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="taggings", verbose_name=_("order"))
+    tag = models.ForeignKey(OrderTag, on_delete=models.CASCADE, related_name="taggings", verbose_name=_("tag"))
+    added_by = who_acted(_("added by"))
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tag on an order")
+        verbose_name_plural = _("tags on orders")
+        # Tag first: the list's filter by tag reads this index.
+        constraints = [models.UniqueConstraint(fields=["tag", "order"], name="order_tagged_once")]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.tag_id}"
+
+
+class SavedView(models.Model):
+    """A filtered order list a staff member keeps under a name; only its owner sees it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("query string"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_view_name_unique_per_user")]
+
+    def __str__(self):
+        return self.name

@@ -30,9 +30,11 @@ from .models import (
     Notification,
     Order,
     OrderLine,
+    OrderTag,
     Payment,
     PaymentMethod,
     Refund,
+    SavedView,
 )
 from .services.phones import normalize_phone
 
@@ -559,3 +561,19 @@ def order_work_queues(user: AbstractBaseUser) -> list[dict[str, Any]]:
             count = count_up_to(orders(), QUEUE_CAP)
             queues.append({"label": label, "count": count, "more": count > QUEUE_CAP, "url": url()})
     return queues
+
+
+# The order list at volume: tags and saved views ---------------------------------------------------
+
+
+def order_tags() -> QuerySet[OrderTag]:
+    return OrderTag.objects.order_by("name")
+
+
+def tags_of(order: Order) -> list[OrderTag]:
+    return list(order.tags.order_by("name"))
+
+
+def saved_views_of(user: Any) -> QuerySet[SavedView]:
+    """The person's own saved views of the order list; nobody sees another's."""
+    return SavedView.objects.filter(user=user).order_by("name")

@@ -35,8 +35,10 @@ from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, paymen
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
 from .notifications import order_notification_rows
+from .order_desk import ORDER_DESK_ACTIONS, OrderDeskMixin, TagFilter
 from .paginator import CappedCountPaginator
 from .settlement import OrderSettlementViews
+from .tabs import TabFilter
 
 # The steps staff take from the order page, by transition name, and whether the step takes a
 # reason. Each service is told the status the person saw, so nobody acts on an order that
@@ -58,10 +60,25 @@ def admin_url(name: str, *args: object) -> str:
 
 @admin.register(Order)
 class OrderAdmin(
-    OrderColumns, OrderActionsMixin, OrderSettlementViews, ExportMixin, OrderImportMixin, admin.ModelAdmin
+    OrderColumns,
+    OrderDeskMixin,
+    OrderActionsMixin,
+    OrderSettlementViews,
+    ExportMixin,
+    OrderImportMixin,
+    admin.ModelAdmin,
 ):
     list_display_links = ("number",)
-    list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
+    list_filter = (
+        TabFilter,
+        "status",
+        HeldFilter,
+        PlacedFilter,
+        "channel",
+        "payment_status",
+        WarehouseFilter,
+        TagFilter,
+    )
     list_select_related = ("channel",)
     list_per_page = 50
     ordering = ("-placed_at", "-id")
@@ -71,7 +88,7 @@ class OrderAdmin(
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    actions = ["approve_selected", "cancel_selected", "create_pick_list"]
+    actions = ["approve_selected", "cancel_selected", "create_pick_list", *ORDER_DESK_ACTIONS]
     exports = (ORDERS, ORDER_LINES)
 
     def get_list_display(self, request):
@@ -85,6 +102,7 @@ class OrderAdmin(
             "total_display",
             "payment_status_display",
             "risk_score",
+            "tags_display",
         )
 
     def changelist_view(self, request, extra_context=None):
@@ -154,6 +172,7 @@ class OrderAdmin(
             "steps": self.steps_for(request, order),
             "allocations": [allocation for line in order.lines.all() for allocation in line.allocations.all()],
             "timeline": selectors.timeline(order),
+            "tags": selectors.tags_of(order),
             "shipments": shipments,
             # Delivery is recorded on each shipment, so the steps above point down to them.
             "deliveries_to_record": any(row["deliver_url"] for row in shipments),

@@ -2,6 +2,7 @@
 
 from .api_tokens import authenticate_token, issue_token, revoke_token
 from .archiving import archivable_orders, archive_batch, archive_finished_orders, archiving_cutoff
+from .bulk import BulkResult, add_notes, change_warehouse
 from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
 from .intake_holds import IntakeRelease, hold_channel_intake, release_channel_intake
@@ -18,6 +19,7 @@ from .lifecycle import (
 )
 from .notifications import notify, notify_disruption
 from .reservations import ReservationsMoved, move_reservations
+from .saved_views import delete_view, save_view
 from .settlement import (
     approve_refund,
     fail_refund,
@@ -26,9 +28,21 @@ from .settlement import (
     record_payment,
     request_refund,
 )
+from .tags import Tagged, create_tag, delete_tag, tag_orders, untag_orders, update_tag
 from .transitions import record_order_transition
 
 __all__ = [
+    "BulkResult",
+    "add_notes",
+    "change_warehouse",
+    "delete_view",
+    "save_view",
+    "Tagged",
+    "create_tag",
+    "tag_orders",
+    "untag_orders",
+    "update_tag",
+    "delete_tag",
     "IdempotencyKeyReused",
     "archivable_orders",
     "archive_batch",

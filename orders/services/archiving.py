@@ -31,6 +31,7 @@ from ..models import (
     OrderEvent,
     OrderLine,
     OrderNote,
+    OrderTagging,
     Payment,
     Refund,
 )
@@ -65,6 +66,7 @@ def _own_rows(order_ids):
         "orders.orderevent": OrderEvent.objects.filter(order_id__in=order_ids).annotate(**of_order),
         "orders.ordernote": OrderNote.objects.filter(order_id__in=order_ids).annotate(**of_order),
         "orders.notification": Notification.objects.filter(order_id__in=order_ids).annotate(**of_order),
+        "orders.ordertagging": OrderTagging.objects.filter(order_id__in=order_ids).annotate(**of_order),
     }
 
 

@@ -28,6 +28,7 @@ from core.roles import MANAGER
 from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.timeline import move, moving, moving_order_stamps
+from demo.views import tag_orders_and_save_views
 from incidents import services as incidents
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
@@ -697,6 +698,7 @@ class Command(BaseCommand):
             IntakeSettings.current()
             self.part("orders", lambda: self.play_all(plans))
             self.part("after-sales", AfterSalesStory(self).tell)
+            self.part("order desk", lambda: tag_orders_and_save_views(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
