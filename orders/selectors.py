@@ -416,7 +416,7 @@ def payment_mismatches(
 
     found = []
     paid_not_confirmed = orders.filter(
-        status__in=[Order.Status.PENDING, Order.Status.ON_HOLD],
+        status__in=[Order.Status.PENDING, Order.Status.AWAITING_PAYMENT, Order.Status.ON_HOLD],
         amount_paid__gt=0,
         amount_paid__gte=F("total"),
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]

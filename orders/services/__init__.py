@@ -23,12 +23,28 @@ from .settlement import (
     fail_refund,
     mark_refund_paid,
     record_cod_collected,
-    record_payment,
     request_refund,
 )
 from .transitions import record_order_transition
+from .waiting import (
+    HoldOutcome,
+    UnpaidCancelled,
+    cancel_unpaid_orders,
+    hold_orders,
+    record_payment,
+    release_due_holds,
+    release_orders,
+    unpaid_past_limit,
+)
 
 __all__ = [
+    "HoldOutcome",
+    "UnpaidCancelled",
+    "cancel_unpaid_orders",
+    "hold_orders",
+    "release_due_holds",
+    "release_orders",
+    "unpaid_past_limit",
     "IdempotencyKeyReused",
     "archivable_orders",
     "archive_batch",
