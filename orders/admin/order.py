@@ -37,6 +37,7 @@ from .imports import OrderImportMixin
 from .notifications import order_notification_rows
 from .paginator import CappedCountPaginator
 from .settlement import OrderSettlementViews
+from .waiting import ManualHoldFilter, OrderWaitingMixin
 
 # The steps staff take from the order page, by transition name, and whether the step takes a
 # reason. Each service is told the status the person saw, so nobody acts on an order that
@@ -58,10 +59,16 @@ def admin_url(name: str, *args: object) -> str:
 
 @admin.register(Order)
 class OrderAdmin(
-    OrderColumns, OrderActionsMixin, OrderSettlementViews, ExportMixin, OrderImportMixin, admin.ModelAdmin
+    OrderColumns,
+    OrderActionsMixin,
+    OrderWaitingMixin,
+    OrderSettlementViews,
+    ExportMixin,
+    OrderImportMixin,
+    admin.ModelAdmin,
 ):
     list_display_links = ("number",)
-    list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
+    list_filter = ("status", HeldFilter, ManualHoldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
     list_select_related = ("channel",)
     list_per_page = 50
     ordering = ("-placed_at", "-id")
@@ -71,7 +78,7 @@ class OrderAdmin(
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    actions = ["approve_selected", "cancel_selected", "create_pick_list"]
+    actions = ["approve_selected", "cancel_selected", "create_pick_list", "hold_selected", "release_selected"]
     exports = (ORDERS, ORDER_LINES)
 
     def get_list_display(self, request):
@@ -109,6 +116,7 @@ class OrderAdmin(
             path("<path:object_id>/payment/", wrap(self.payment_view), name=f"{prefix}_payment"),
             path("<path:object_id>/note/", wrap(self.note_view), name=f"{prefix}_note"),
             path("<path:object_id>/address/", wrap(self.address_view), name=f"{prefix}_address"),
+            *self.waiting_urls(),
         ] + super().get_urls()
 
     # The order page ----------------------------------------------------------------------------
@@ -151,6 +159,7 @@ class OrderAdmin(
             "payment_badge": payment_badge(order),
             "contact": opened_order(request, order, gettext("Order page")),
             "hold_reasons": [describe(reason) for reason in order.hold_reasons],
+            "manual_hold": self.manual_hold_context(request, order),
             "steps": self.steps_for(request, order),
             "allocations": [allocation for line in order.lines.all() for allocation in line.allocations.all()],
             "timeline": selectors.timeline(order),

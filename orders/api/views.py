@@ -23,6 +23,7 @@ from .authentication import ChannelTokenAuthentication
 from .filters import FilterBackend, OrderFilter
 from .idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from .pagination import OrderPagination, ProductPagination
+from .payments import OrderPaymentsMixin
 from .parsers import JSONParser
 from .permissions import IsChannel
 from .problems import (
@@ -83,7 +84,7 @@ class ChannelAPIMixin:
         )
     ),
 )
-class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
+class OrderViewSet(OrderPaymentsMixin, ChannelAPIMixin, viewsets.GenericViewSet):
     """The channel's own orders. The apps above orders add their parts (shipments, returns) to the
     order's representation through orders.events.ORDER_API_PARTS."""
 
@@ -97,6 +98,7 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         "retrieve": (404,),
         "create": (400, 409, 413, 415, 422),
         "cancel": (400, 404, 409, 413, 415),
+        "payments": (400, 404, 409, 413, 415, 422),
     }
 
     def get_queryset(self):
