@@ -181,7 +181,14 @@ class Order(FSMModelMixin, models.Model):
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
         REFUNDED = "refunded", _("Refunded")
 
-    CANCELLABLE = [Status.PENDING, Status.AWAITING_PAYMENT, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
+    CANCELLABLE = [
+        Status.PENDING,
+        Status.AWAITING_PAYMENT,
+        Status.ON_HOLD,
+        Status.CONFIRMED,
+        Status.PICKING,
+        Status.PACKED,
+    ]
     # Not on a pick list yet: what other parts of the order desk (manual hold, edits, merges) may act on.
     BEFORE_PICKING = [Status.PENDING, Status.AWAITING_PAYMENT, Status.ON_HOLD, Status.CONFIRMED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.

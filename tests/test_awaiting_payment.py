@@ -442,3 +442,34 @@ def test_a_payment_racing_the_unpaid_cancel_one_wins_and_stock_agrees(product, f
         assert not Payment.objects.filter(order=order).exists()
         assert reserved(product) == 0
     assert not ledger_mismatches().exists()
+
+
+def test_an_order_entered_unpaid_by_bank_transfer_says_it_awaits_its_payment(client, product):
+    client.force_login(staff("Manager"))
+    data = {
+        "channel": ChannelFactory().pk,
+        "channel_order_id": "console-bt-1",
+        "recipient": "王小明",
+        "phone": "13800138000",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "address": "文三路 90 号",
+        "postcode": "310012",
+        "payment_method": "bank_transfer",
+        "paid_amount": "0",
+        "shipping_fee": "0",
+        "discount": "0",
+        "lines-TOTAL_FORMS": "1",
+        "lines-INITIAL_FORMS": "0",
+        "lines-MIN_NUM_FORMS": "0",
+        "lines-MAX_NUM_FORMS": "1000",
+        "lines-0-sku": "KETTLE",
+        "lines-0-quantity": "1",
+    }
+
+    response = client.post(reverse("admin:orders_order_add"), data, follow=True)
+
+    order = Order.objects.get()
+    assert order.status == Status.AWAITING_PAYMENT
+    assert any("awaits its payment" in str(m) for m in response.context["messages"])

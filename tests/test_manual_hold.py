@@ -80,9 +80,7 @@ def test_holding_keeps_the_status_and_writes_the_reason_on_the_timeline(product,
     )
 
 
-def test_a_held_order_cannot_go_on_a_pick_list_and_the_refusal_names_it_and_the_reason(
-    product, reviewer, warehouse
-):
+def test_a_held_order_cannot_go_on_a_pick_list_and_the_refusal_names_it_and_the_reason(product, reviewer, warehouse):
     order = confirmed(product)
     orders.hold_orders([order.pk], reason=REASON, actor=reviewer)
 

@@ -396,6 +396,13 @@ class OrderAdmin(
                 gettext("This order was already placed as %(number)s.") % {"number": order.number},
                 messages.WARNING,
             )
+        elif order.status == Order.Status.AWAITING_PAYMENT:
+            self.message_user(
+                request,
+                gettext("Order %(number)s is placed and awaits its payment; record the payment when it arrives.")
+                % {"number": order.number},
+                messages.WARNING,
+            )
         elif order.status == Order.Status.ON_HOLD:
             self.message_user(
                 request,

@@ -9,9 +9,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from core.console import refusal_message
 from core.forms import add_service_error
@@ -29,7 +28,9 @@ class HoldForm(forms.Form):
         label=_("Reason"),
         max_length=Order._meta.get_field("manual_hold_reason").max_length,
         strip=True,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Shown on the order and when it is refused a pick list")}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": _("Shown on the order and when it is refused a pick list")}
+        ),
     )
     until = forms.DateTimeField(
         label=_("Release by itself at"),
@@ -186,4 +187,3 @@ class OrderWaitingMixin:
         else:
             self.report_holds(request, outcome, lambda _count: gettext("Hold released."))
         return self.back_to_order(request, order.pk)
-

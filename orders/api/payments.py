@@ -8,7 +8,6 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -21,7 +20,10 @@ from core.transitions import TransitionRefused
 from .. import services
 from ..models import Order, PaymentMethod
 from .idempotency import IDEMPOTENCY_PARAMETER, answer_once
-from .problems import invalid_request, problem_body, problem_response, service_errors
+from .problems import invalid_request, problem_body, problem_response, problem_responses, service_errors
+from .serializers import OrderSerializer
+
+PROBLEMS = (400, 404, 409, 413, 415, 422)
 
 
 class PaymentInputSerializer(serializers.Serializer):
@@ -42,6 +44,8 @@ class OrderPaymentsMixin:
     @extend_schema(
         operation_id="v1_orders_payments_create",
         request=PaymentInputSerializer,
+        # 201 with the order: the payment is created (the schema's default for a POST action is 200).
+        responses={201: OrderSerializer, **problem_responses(*PROBLEMS, 401, 429)},
         parameters=[IDEMPOTENCY_PARAMETER],
         description=gettext_lazy(
             "Record money received for an order. An order awaiting payment that this makes paid (its whole "

@@ -23,8 +23,9 @@ from .authentication import ChannelTokenAuthentication
 from .filters import FilterBackend, OrderFilter
 from .idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from .pagination import OrderPagination, ProductPagination
-from .payments import OrderPaymentsMixin
 from .parsers import JSONParser
+from .payments import PROBLEMS as PAYMENT_PROBLEMS
+from .payments import OrderPaymentsMixin
 from .permissions import IsChannel
 from .problems import (
     PROBLEM_CONTENT_TYPE,
@@ -98,7 +99,7 @@ class OrderViewSet(OrderPaymentsMixin, ChannelAPIMixin, viewsets.GenericViewSet)
         "retrieve": (404,),
         "create": (400, 409, 413, 415, 422),
         "cancel": (400, 404, 409, 413, 415),
-        "payments": (400, 404, 409, 413, 415, 422),
+        "payments": PAYMENT_PROBLEMS,
     }
 
     def get_queryset(self):

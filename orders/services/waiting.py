@@ -87,12 +87,12 @@ def move_on_after_payment(order: Order, *, actor: Actor) -> OrderEvent:
     held_channels = checks.held_channels([order.channel_id])
     if order.channel_id in held_channels:
         reasons.append(checks.reason("channel_held", reason=held_channels[order.channel_id]))
-    if not checks.holds_for_review(reasons, order.risk_score, intake):
-        if not locks.lock_reserved_allocations(order):
-            lines = list(order.lines.all())
-            _allocations, shortages = reserve_lines(order, lines, actor=actor)
-            if shortages:
-                reasons.append(shortage_reason(shortages, lines))
+    # Stock is reserved now unless it was while the order waited, or a reviewer will look first.
+    if not checks.holds_for_review(reasons, order.risk_score, intake) and not locks.lock_reserved_allocations(order):
+        lines = list(order.lines.all())
+        _allocations, shortages = reserve_lines(order, lines, actor=actor)
+        if shortages:
+            reasons.append(shortage_reason(shortages, lines))
     order.hold_reasons = reasons
     if checks.holds_for_review(reasons, order.risk_score, intake):
         # No reason of its own: the timeline shows the hold reasons under a hold.
@@ -211,9 +211,7 @@ def _timeline(order, transition, actor, reason, at):
 
 
 @transaction.atomic
-def hold_orders(
-    order_ids: Iterable[int], *, reason: str, actor: Actor, until: datetime | None = None
-) -> HoldOutcome:
+def hold_orders(order_ids: Iterable[int], *, reason: str, actor: Actor, until: datetime | None = None) -> HoldOutcome:
     """Hold orders by hand with `reason`, until someone releases them or, with `until`, until then:
     they keep their status but cannot go on a pick list. Orders already on a pick list, finished,
     or held already are refused, each with why; the orders are locked in ascending id."""
