@@ -473,3 +473,27 @@ def test_an_order_entered_unpaid_by_bank_transfer_says_it_awaits_its_payment(cli
     order = Order.objects.get()
     assert order.status == Status.AWAITING_PAYMENT
     assert any("awaits its payment" in str(m) for m in response.context["messages"])
+
+
+# --- Excel ---------------------------------------------------------------------------------------
+
+
+def test_an_unpaid_bank_transfer_row_of_an_import_lands_awaiting_payment(product):
+    from tests.test_import_orders import check, confirm, row, xlsx
+
+    ChannelFactory(code="web", name="Web shop")
+    clerk = staff("Customer service")
+    content = xlsx(
+        [
+            row("X-1", "KETTLE", 2, payment_method="银行转账", paid_amount=""),
+            row("X-2", "KETTLE", 1, payment_method="bank_transfer", paid_amount="25.00", phone="139 0000 0002"),
+        ]
+    )
+
+    checked = check(content, actor=clerk)
+    assert checked.summary["awaiting_payment"] == 1 and checked.summary["confirmed"] == 1
+    done = confirm(checked, actor=clerk)
+
+    assert done.summary["awaiting_payment"] == 1
+    assert Order.objects.get(channel_order_id="X-1").status == Status.AWAITING_PAYMENT
+    assert Order.objects.get(channel_order_id="X-2").status == Status.CONFIRMED
