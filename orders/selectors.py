@@ -133,7 +133,7 @@ def with_allocation_in(queryset: QuerySet[Order], warehouse_id: int) -> QuerySet
 def order_for_page(order_id: int) -> Order:
     """One order with everything its console page shows, in a fixed number of queries."""
     return (
-        Order.objects.select_related("channel", "customer", "created_by")
+        Order.objects.select_related("channel", "customer", "created_by", "manual_hold_by")
         .prefetch_related(
             Prefetch(
                 "lines",

@@ -294,10 +294,11 @@ def test_the_order_list_filters_awaiting_payment(client, product):
 
 
 def test_the_payment_form_on_the_order_page_confirms_an_awaiting_order(client, product, finance):
-    order = unpaid(product, 2)
+    order = unpaid(product, 2, channel=ChannelFactory(payment_time_limit_minutes=60))
     client.force_login(finance)
     page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
-    assert "Awaiting payment" in page.content.decode()
+    assert "Awaiting payment of CNY 50.00." in page.content.decode()
+    assert "Cancelled if still unpaid at" in page.content.decode()
 
     response = client.post(
         reverse("admin:orders_order_payment", args=[order.pk]),

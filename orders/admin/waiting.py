@@ -2,6 +2,8 @@
 orders by hand and releasing them, from the order list (bulk) and the order page, and the list's
 filter of orders held by hand. Awaiting payment is a status: the list's status filter shows it."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -153,7 +155,16 @@ class OrderWaitingMixin:
             else "",
             "release_url": self.admin_view_url("release", order.pk) if may and order.is_manually_held else "",
             "form": HoldForm(),
+            "pay_by": self.pay_by(order),
         }
+
+    @staticmethod
+    def pay_by(order):
+        """When an order awaiting payment is cancelled if still unpaid (its channel's limit), or None."""
+        minutes = order.channel.payment_time_limit_minutes
+        if order.status != Order.Status.AWAITING_PAYMENT or minutes is None:
+            return None
+        return (order.received_at or order.placed_at) + timedelta(minutes=minutes)
 
     def hold_view(self, request, object_id):
         if request.method != "POST":
