@@ -67,6 +67,7 @@ Status = Order.Status
 FUNNEL = ["confirmed", "picking", "packed", "shipped", "delivered", "completed"]
 STAGE_OF = {
     Status.PENDING: 0,
+    Status.AWAITING_PAYMENT: 0,
     Status.ON_HOLD: 0,
     Status.CONFIRMED: 1,
     Status.PICKING: 2,

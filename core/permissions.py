@@ -43,6 +43,7 @@ class Orders:
     PICK_ORDER = "orders.pick_order"
     DISPATCH_ORDER = "orders.dispatch_order"
     CANCEL_ORDER = "orders.cancel_order"
+    HOLD_ORDER = "orders.hold_order"
     COMPLETE_ORDER = "orders.complete_order"
     OVERRIDE_PRICE = "orders.override_price"
     VIEW_ORDERLINE = "orders.view_orderline"

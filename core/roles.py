@@ -33,6 +33,7 @@ ROLES = {
     + [
         Orders.REVIEW_ORDER,
         Orders.TAG_ORDER,
+        Orders.HOLD_ORDER,
         Orders.VIEW_CUSTOMER_NAME,
         Orders.VIEW_CUSTOMER_PHONE,
         Orders.VIEW_CUSTOMER_ADDRESS,
@@ -75,6 +76,7 @@ ROLES = {
         Orders.ADD_ORDER,
         Orders.CANCEL_ORDER,
         Orders.TAG_ORDER,
+        Orders.HOLD_ORDER,
         Orders.VIEW_CUSTOMER_NAME,
         Orders.VIEW_CUSTOMER_PHONE,
         Orders.VIEW_CUSTOMER_ADDRESS,

@@ -669,7 +669,7 @@ def parcel_to_pack(order_number: str | None, warehouse: Warehouse | None = None)
         ) % values
     if order.status == Order.Status.CANCELLED:
         return None, _("Order %(number)s is cancelled: do not pack it, put its goods back.") % values
-    if order.status in (Order.Status.PENDING, Order.Status.ON_HOLD):
+    if order.status in (Order.Status.PENDING, Order.Status.AWAITING_PAYMENT, Order.Status.ON_HOLD):
         return None, _("Order %(number)s is %(status)s: it is packed only after it is approved and picked.") % values
     if any(s.status == Shipment.Status.PACKED for s in here):
         return None, _(

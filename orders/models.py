@@ -42,6 +42,15 @@ class Channel(models.Model):
         editable=False,
         help_text=_("While this says why, every new order of the channel is held for review."),
     )
+    payment_time_limit_minutes = models.PositiveIntegerField(
+        _("payment time limit (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Orders of this channel still awaiting payment this long after they came in are cancelled "
+            "(manage.py cancel_unpaid_orders). Empty: no limit."
+        ),
+    )
 
     class Meta:
         verbose_name = _("channel")
@@ -122,6 +131,14 @@ class IntakeSettings(models.Model):
         default=50,
         help_text=_("Orders whose risk score reaches this are held for review."),
     )
+    reserve_stock_awaiting_payment = models.BooleanField(
+        _("reserve stock for orders awaiting payment"),
+        default=True,
+        help_text=_(
+            "On: an order awaiting payment keeps its goods until it is paid or cancelled. Off: stock is "
+            "reserved only once it is paid, and may have run out by then."
+        ),
+    )
 
     class Meta:
         verbose_name = _("intake settings")
@@ -146,6 +163,7 @@ class PaymentMethod(models.TextChoices):
 class Order(FSMModelMixin, models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
         ON_HOLD = "on_hold", _("Held for review")
         CONFIRMED = "confirmed", _("Confirmed")
         PICKING = "picking", _("Picking")
@@ -163,13 +181,21 @@ class Order(FSMModelMixin, models.Model):
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
         REFUNDED = "refunded", _("Refunded")
 
-    CANCELLABLE = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
+    CANCELLABLE = [
+        Status.PENDING,
+        Status.AWAITING_PAYMENT,
+        Status.ON_HOLD,
+        Status.CONFIRMED,
+        Status.PICKING,
+        Status.PACKED,
+    ]
+    # Nothing of the order is on a pick list yet: it may be held, edited, split or merged, and its
+    # warehouse and carrier may still change.
+    BEFORE_PICKING = [Status.PENDING, Status.AWAITING_PAYMENT, Status.ON_HOLD, Status.CONFIRMED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.
     ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
     # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
     LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
-    # Nothing of the order is on a pick list yet: its warehouse and carrier may still change.
-    BEFORE_PICKING = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED]
 
     number = models.CharField(_("order number"), max_length=24, unique=True, null=True, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel"))
@@ -218,6 +244,15 @@ class Order(FSMModelMixin, models.Model):
         _("refund owed"), default=ZERO, help_text=_("Refunds requested or approved and not paid yet."), **MONEY
     )
 
+    # Manual hold (挂起): a flag beside the status, set and lifted only through
+    # orders.services.hold_orders / release_orders (docs/architecture.md, "Orders that wait").
+    manual_hold_reason = models.CharField(_("held by hand because"), max_length=255, blank=True, default="")
+    manual_hold_until = models.DateTimeField(
+        _("hold ends at"), null=True, blank=True, help_text=_("Empty: held until someone releases it.")
+    )
+    manual_hold_at = models.DateTimeField(_("held by hand at"), null=True, blank=True)
+    manual_hold_by = who_acted(_("held by hand by"))
+
     risk_score = models.PositiveIntegerField(_("risk score"), default=0)
     hold_reasons = models.JSONField(_("hold reasons"), default=list, blank=True)
 
@@ -248,6 +283,7 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.PICK_ORDER), _("Can pick and pack orders")),
             (codename(Orders.DISPATCH_ORDER), _("Can dispatch orders and record delivery")),
             (codename(Orders.CANCEL_ORDER), _("Can cancel orders")),
+            (codename(Orders.HOLD_ORDER), _("Can hold orders by hand and release them")),
             (codename(Orders.COMPLETE_ORDER), _("Can complete delivered orders")),
             (codename(Orders.VIEW_CUSTOMER_PHONE), _("Can see full customer phone numbers")),
             (codename(Orders.VIEW_CUSTOMER_NAME), _("Can see full customer names")),
@@ -279,6 +315,12 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["recipient"], name="order_by_recipient"),
             models.Index(fields=["channel_order_id"], name="order_by_channel_order_id"),
             models.Index(fields=["address_key", "-placed_at"], name="order_by_address"),
+            # The holds with a release time, for manage.py release_order_holds.
+            models.Index(
+                fields=["manual_hold_until"],
+                name="order_manual_hold_ends",
+                condition=Q(manual_hold_until__isnull=False),
+            ),
         ]
 
     def __str__(self):
@@ -287,11 +329,20 @@ class Order(FSMModelMixin, models.Model):
     # Transitions change only the status and the stage's timestamp; the services around them keep
     # stock, payments and the event log in step.
 
-    @transition(status, source=Status.PENDING, target=Status.ON_HOLD, custom={"system": True})
+    @transition(status, source=Status.PENDING, target=Status.AWAITING_PAYMENT, custom={"system": True})
+    def await_payment(self):
+        pass
+
+    # From awaiting payment too: once paid, the order goes through the checks as at intake.
+    @transition(
+        status, source=[Status.PENDING, Status.AWAITING_PAYMENT], target=Status.ON_HOLD, custom={"system": True}
+    )
     def hold(self):
         pass
 
-    @transition(status, source=Status.PENDING, target=Status.CONFIRMED, custom={"system": True})
+    @transition(
+        status, source=[Status.PENDING, Status.AWAITING_PAYMENT], target=Status.CONFIRMED, custom={"system": True}
+    )
     def confirm(self):
         self.confirmed_at = timezone.now()
 
@@ -391,6 +442,10 @@ class Order(FSMModelMixin, models.Model):
     @property
     def is_held(self):
         return self.status == self.Status.ON_HOLD
+
+    @property
+    def is_manually_held(self):
+        return bool(self.manual_hold_at)
 
     @property
     def balance_due(self):
@@ -783,6 +838,7 @@ class ArchivedOrder(models.Model):
         return self.number
 
     is_held = False
+    is_manually_held = False
 
     @property
     def hold_reasons(self) -> list:

@@ -135,7 +135,7 @@ def with_allocation_in(queryset: QuerySet[Order], warehouse_id: int) -> QuerySet
 def order_for_page(order_id: int) -> Order:
     """One order with everything its console page shows, in a fixed number of queries."""
     return (
-        Order.objects.select_related("channel", "customer", "created_by")
+        Order.objects.select_related("channel", "customer", "created_by", "manual_hold_by")
         .prefetch_related(
             Prefetch(
                 "lines",
@@ -418,7 +418,7 @@ def payment_mismatches(
 
     found = []
     paid_not_confirmed = orders.filter(
-        status__in=[Order.Status.PENDING, Order.Status.ON_HOLD],
+        status__in=[Order.Status.PENDING, Order.Status.AWAITING_PAYMENT, Order.Status.ON_HOLD],
         amount_paid__gt=0,
         amount_paid__gte=F("total"),
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]

@@ -148,6 +148,12 @@ def why_not_pickable(
     values = {"number": order.number, "warehouse": warehouse.code, "status": order.get_status_display()}
     if order.status not in PICKABLE:
         return _("%(number)s is %(status)s: only confirmed orders, or orders being picked, go on a pick list.") % values
+    if order.is_manually_held:
+        # Held by hand (docs/architecture.md, "Orders that wait"): released by a person or at its date.
+        return _("%(number)s is held by hand (%(reason)s): release it before it goes on a pick list.") % {
+            **values,
+            "reason": order.manual_hold_reason,
+        }
     if warehouse.pk in on_lists_in:
         return _("%(number)s is already on a pick list for %(warehouse)s.") % values
     if warehouse.pk not in waiting_in:

@@ -39,6 +39,7 @@ from .order_desk import ORDER_DESK_ACTIONS, OrderDeskMixin, TagFilter
 from .paginator import CappedCountPaginator
 from .settlement import OrderSettlementViews
 from .tabs import TabFilter
+from .waiting import ManualHoldFilter, OrderWaitingMixin
 
 # The steps staff take from the order page, by transition name, and whether the step takes a
 # reason. Each service is told the status the person saw, so nobody acts on an order that
@@ -63,6 +64,7 @@ class OrderAdmin(
     OrderColumns,
     OrderDeskMixin,
     OrderActionsMixin,
+    OrderWaitingMixin,
     OrderSettlementViews,
     ExportMixin,
     OrderImportMixin,
@@ -73,6 +75,7 @@ class OrderAdmin(
         TabFilter,
         "status",
         HeldFilter,
+        ManualHoldFilter,
         PlacedFilter,
         "channel",
         "payment_status",
@@ -88,7 +91,14 @@ class OrderAdmin(
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    actions = ["approve_selected", "cancel_selected", "create_pick_list", *ORDER_DESK_ACTIONS]
+    actions = [
+        "approve_selected",
+        "cancel_selected",
+        "create_pick_list",
+        "hold_selected",
+        "release_selected",
+        *ORDER_DESK_ACTIONS,
+    ]
     exports = (ORDERS, ORDER_LINES)
 
     def get_list_display(self, request):
@@ -127,6 +137,7 @@ class OrderAdmin(
             path("<path:object_id>/payment/", wrap(self.payment_view), name=f"{prefix}_payment"),
             path("<path:object_id>/note/", wrap(self.note_view), name=f"{prefix}_note"),
             path("<path:object_id>/address/", wrap(self.address_view), name=f"{prefix}_address"),
+            *self.waiting_urls(),
         ] + super().get_urls()
 
     # The order page ----------------------------------------------------------------------------
@@ -169,6 +180,7 @@ class OrderAdmin(
             "payment_badge": payment_badge(order),
             "contact": opened_order(request, order, gettext("Order page")),
             "hold_reasons": [describe(reason) for reason in order.hold_reasons],
+            "manual_hold": self.manual_hold_context(request, order),
             "steps": self.steps_for(request, order),
             "allocations": [allocation for line in order.lines.all() for allocation in line.allocations.all()],
             "timeline": selectors.timeline(order),
@@ -404,6 +416,13 @@ class OrderAdmin(
             self.message_user(
                 request,
                 gettext("This order was already placed as %(number)s.") % {"number": order.number},
+                messages.WARNING,
+            )
+        elif order.status == Order.Status.AWAITING_PAYMENT:
+            self.message_user(
+                request,
+                gettext("Order %(number)s is placed and awaits its payment; record the payment when it arrives.")
+                % {"number": order.number},
                 messages.WARNING,
             )
         elif order.status == Order.Status.ON_HOLD:

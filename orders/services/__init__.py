@@ -25,11 +25,20 @@ from .settlement import (
     fail_refund,
     mark_refund_paid,
     record_cod_collected,
-    record_payment,
     request_refund,
 )
 from .tags import Tagged, create_tag, delete_tag, tag_orders, untag_orders, update_tag
 from .transitions import record_order_transition
+from .waiting import (
+    HoldOutcome,
+    UnpaidCancelled,
+    cancel_unpaid_orders,
+    hold_orders,
+    record_payment,
+    release_due_holds,
+    release_orders,
+    unpaid_past_limit,
+)
 
 __all__ = [
     "BulkResult",
@@ -43,6 +52,13 @@ __all__ = [
     "untag_orders",
     "update_tag",
     "delete_tag",
+    "HoldOutcome",
+    "UnpaidCancelled",
+    "cancel_unpaid_orders",
+    "hold_orders",
+    "release_due_holds",
+    "release_orders",
+    "unpaid_past_limit",
     "IdempotencyKeyReused",
     "archivable_orders",
     "archive_batch",

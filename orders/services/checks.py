@@ -107,12 +107,37 @@ def contact_checks(*, province: str, city: str, address: str, phone_valid: bool)
     return reasons
 
 
+# Paid before the goods go: bank transfers and instalments are always placed unpaid at first; a card
+# or e-wallet order the channel sends unpaid waits the same way (docs/architecture.md, "Orders that wait").
+PAID_FIRST = (PaymentMethod.CARD, PaymentMethod.E_WALLET, PaymentMethod.BANK_TRANSFER, PaymentMethod.INSTALMENTS)
+
+
+def paid_enough(*, method: str, total: Decimal, paid: Decimal) -> bool:
+    """Whether a paid-first order may go on to picking: its whole total is captured, or, paid by
+    instalments, its first instalment (anything captured)."""
+    if method == PaymentMethod.INSTALMENTS:
+        return paid > 0 or total <= 0
+    return paid >= total
+
+
+def awaits_payment(*, method: str, total: Decimal, paid: Decimal) -> bool:
+    """Whether an order comes in awaiting payment instead of going through the checks now: a
+    paid-first method with nothing paid yet, or a bank transfer or instalment order not paid
+    enough. A card or e-wallet order paid in part is a mismatch for a reviewer, not a wait."""
+    if method not in PAID_FIRST or paid_enough(method=method, total=total, paid=paid):
+        return False
+    return paid == 0 or method == PaymentMethod.BANK_TRANSFER
+
+
 def payment_checks(*, method: str, total: Decimal, paid: Decimal) -> list[dict[str, Any]]:
     reasons = []
     if method == PaymentMethod.COD:
         if paid and paid != total:
             reasons.append(reason("payment_mismatch", paid=paid, total=total))
-    elif paid != total:
+    elif method == PaymentMethod.INSTALMENTS and 0 < paid <= total:
+        # The first instalments are paid; the rest follow as the plan says.
+        pass
+    elif paid != total and not awaits_payment(method=method, total=total, paid=paid):
         reasons.append(reason("payment_mismatch", paid=paid, total=total))
     return reasons
 
