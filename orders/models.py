@@ -166,6 +166,9 @@ class Order(FSMModelMixin, models.Model):
     CANCELLABLE = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.
     ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
+    # Nothing of the order is on a pick list yet: its lines may be edited and split
+    # (docs/architecture.md, "Orders that change"). Other states that wait before picking join here.
+    BEFORE_PICKING = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED]
     # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
     LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
 
@@ -233,6 +236,16 @@ class Order(FSMModelMixin, models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_by = who_acted(_("entered by"))
+    # The order some of whose lines were split off by hand into this one (orders.services.splitting).
+    split_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="split_orders",
+        verbose_name=_("split from"),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -248,6 +261,7 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.VIEW_CUSTOMER_NAME), _("Can see full customer names")),
             (codename(Orders.VIEW_CUSTOMER_ADDRESS), _("Can see full customer street addresses")),
             (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
+            (codename(Orders.EDIT_ORDER), _("Can edit and split orders before picking")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
@@ -288,6 +302,11 @@ class Order(FSMModelMixin, models.Model):
     @transition(status, source=Status.PENDING, target=Status.CONFIRMED, custom={"system": True})
     def confirm(self):
         self.confirmed_at = timezone.now()
+
+    # An edit that makes a confirmed order fail a check sends it back to review (orders.services.editing).
+    @transition(status, source=Status.CONFIRMED, target=Status.ON_HOLD, custom={"system": True})
+    def hold_after_change(self):
+        pass
 
     @transition(
         status,
@@ -433,6 +452,9 @@ class Allocation(models.Model):
     )
     quantity = models.PositiveIntegerField(_("quantity"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RESERVED)
+    # Reserved goods held back from the next pick list, to go in a later parcel
+    # (orders.services.splitting.ship_later); released for a pick list by release_ship_later.
+    ship_later = models.BooleanField(_("ship later"), default=False)
     created_at = models.DateTimeField(_("reserved at"), auto_now_add=True)
 
     class Meta:
@@ -460,6 +482,17 @@ class Payment(models.Model):
     instalment_count = models.PositiveSmallIntegerField(_("of instalments"), null=True, blank=True)
     recorded_by = who_acted(_("recorded by"))
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # Part of a payment captured for another order, moved here when that order was split
+    # (orders.services.splitting): the two rows together are the one capture, same time and reference.
+    transferred_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="transfers",
+        verbose_name=_("moved from payment"),
+    )
 
     class Meta:
         verbose_name = _("payment")
@@ -611,6 +644,7 @@ class NotificationEvent(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
     DISRUPTION = "disruption", _("Delivery disruption notice")
+    ORDER_CHANGED = "order_changed", _("Order changed")
 
 
 class NotificationMedium(models.TextChoices):

@@ -2,6 +2,7 @@
 
 from .api_tokens import authenticate_token, issue_token, revoke_token
 from .archiving import archivable_orders, archive_batch, archive_finished_orders, archiving_cutoff
+from .editing import LineChange, OrderEdit, edit_order
 from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
 from .intake_holds import IntakeRelease, hold_channel_intake, release_channel_intake
@@ -26,9 +27,18 @@ from .settlement import (
     record_payment,
     request_refund,
 )
+from .splitting import SplitOff, linked_orders, release_ship_later, ship_later, split_off
 from .transitions import record_order_transition
 
 __all__ = [
+    "LineChange",
+    "OrderEdit",
+    "SplitOff",
+    "edit_order",
+    "linked_orders",
+    "release_ship_later",
+    "ship_later",
+    "split_off",
     "IdempotencyKeyReused",
     "archivable_orders",
     "archive_batch",
