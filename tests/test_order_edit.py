@@ -232,6 +232,8 @@ def test_the_order_page_links_to_edit_for_customer_service(client, shirt, servic
 def formset_data(order, lines, new=(), **extra):
     data = {
         "seen": order.updated_at.isoformat(),
+        "shipping_fee": str(order.shipping_fee),
+        "discount": str(order.discount),
         "lines-TOTAL_FORMS": str(len(lines)),
         "lines-INITIAL_FORMS": str(len(lines)),
         "lines-MIN_NUM_FORMS": "0",

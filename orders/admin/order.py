@@ -31,6 +31,7 @@ from ..forms import (
 from ..models import Allocation, Order
 from ..services.checks import describe
 from .actions import OrderActionsMixin
+from .changes import OrderChangeViews
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
@@ -58,7 +59,13 @@ def admin_url(name: str, *args: object) -> str:
 
 @admin.register(Order)
 class OrderAdmin(
-    OrderColumns, OrderActionsMixin, OrderSettlementViews, ExportMixin, OrderImportMixin, admin.ModelAdmin
+    OrderColumns,
+    OrderActionsMixin,
+    OrderChangeViews,
+    OrderSettlementViews,
+    ExportMixin,
+    OrderImportMixin,
+    admin.ModelAdmin,
 ):
     list_display_links = ("number",)
     list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
@@ -162,6 +169,7 @@ class OrderAdmin(
             "address_form": address_form,
             "notifications": order_notification_rows(request, order),
             **self.settlement_context(request, order, refund_form),
+            **self.changes_context(request, order),
             # The cards of the apps above orders (after-sales: returns, complaints and feedback).
             "extra_sections": [
                 section for section in ORDER_PAGE_SECTIONS.publish(request=request, order=order) if section
@@ -212,7 +220,7 @@ class OrderAdmin(
             allocation.stock_level.warehouse_id
             for line in order.lines.all()
             for allocation in line.allocations.all()
-            if allocation.state == Allocation.State.RESERVED
+            if allocation.state == Allocation.State.RESERVED and not allocation.ship_later
         }
         # A parcel still to pack or to dispatch holds its warehouse's goods on a pick list.
         listed_in = {shipment.warehouse_id for shipment in order.shipments.all() if shipment.status in shipment.OPEN}
