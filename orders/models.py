@@ -303,8 +303,15 @@ class Order(FSMModelMixin, models.Model):
     def confirm(self):
         self.confirmed_at = timezone.now()
 
-    # An edit that makes a confirmed order fail a check sends it back to review (orders.services.editing).
-    @transition(status, source=Status.CONFIRMED, target=Status.ON_HOLD, custom={"system": True})
+    # An edit that makes a confirmed order fail a check sends it back to review (orders.services.editing
+    # takes it as the system's step and records who edited): no person is offered it as a step.
+    @transition(
+        status,
+        source=Status.CONFIRMED,
+        target=Status.ON_HOLD,
+        permission=lambda order, user: False,
+        custom={"system": True},
+    )
     def hold_after_change(self):
         pass
 

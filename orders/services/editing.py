@@ -13,9 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from core.actors import Actor, ensure_actor
+from core.actors import SYSTEM, Actor, ensure_actor, stored_user
 from core.permissions import Orders, require
-from core.transitions import record_transition
+from core.transitions import take_transition
 from inventory import locks as inventory_locks
 from inventory import services as inventory
 from inventory.models import StockLevel
@@ -323,12 +323,16 @@ def _check_again(order: Order, *, actor: Actor, kept_paid: Decimal) -> bool:
     order.save(update_fields=["hold_reasons", "risk_score", "updated_at"])
     if order.status == Order.Status.CONFIRMED and checks.holds_for_review(reasons, order.risk_score, intake):
         # Within the rewrite the rollups count the difference themselves, so the step is not announced.
-        record_transition(
+        # Taken as the system's step (no person is offered it), recorded with who edited.
+        event = take_transition(
             order,
             order.hold_after_change,
-            actor=actor,
+            actor=SYSTEM,
             reason=" ".join(checks.describe(r) for r in reasons if r.get("code") in redone)
             or _("Risk score too high."),
         )
+        event.actor = stored_user(actor)
+        order.save()
+        event.save()
         return True
     return False
