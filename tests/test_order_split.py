@@ -242,3 +242,17 @@ def test_dispatching_ignores_units_held_back(shirt, mug, service):
     dispatch_all(order, carrier=CarrierFactory())
     assert StockLevel.objects.get(product=mug).reserved == 1
     assert StockLevel.objects.get(product=mug).on_hand == 5
+
+
+def test_an_original_stays_live_while_an_order_split_from_it_is(shirt, service):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    order = place(lines=[(shirt, 3)])
+    new = orders.split_off(order.pk, {line_of(order, shirt).pk: 1}, actor=service).new_order
+    orders.cancel(order.pk, actor=service, reason="customer changed their mind")
+    later = timezone.now() + timedelta(days=1)
+    assert order.pk not in set(orders.archivable_orders(later).values_list("pk", flat=True))
+    orders.cancel(new.pk, actor=service, reason="customer changed their mind")
+    assert {order.pk, new.pk} - set(orders.archivable_orders(later).values_list("pk", flat=True)) == {order.pk}
