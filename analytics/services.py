@@ -16,7 +16,7 @@ from __future__ import annotations
 import operator
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -357,7 +357,7 @@ def delivery_address_corrected(*, order: Order, before: dict[str, str]) -> None:
     _after_commit(increments)
 
 
-def order_rewriting(*, order_ids: list[int]):
+def order_rewriting(*, order_ids: list[int]) -> Callable[[list[int]], None]:
     """Orders' lines, money or payments are rewritten by hand (an edit, a split that makes a new
     order): what rebuild would count for them is read before and after, and the difference added,
     so the rollups follow without a counting rule of their own for each change."""

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils.translation import gettext as _
 
 from core.actors import SYSTEM, Actor, ensure_actor, stored_user
@@ -241,8 +242,18 @@ def edit_order(
         quantity, price = kept[pk]
         if quantity == 0:
             # The line leaves the order with its (released) allocations; the timeline keeps what it was.
-            Allocation.objects.filter(line=line).delete()
-            line.delete()
+            try:
+                with transaction.atomic():
+                    Allocation.objects.filter(line=line).delete()
+                    line.delete()
+            except ProtectedError:
+                # A parcel made and voided before (a moved warehouse) still names the line.
+                raise ValidationError(
+                    {
+                        f"line-{pk}.quantity": _("%(sku)s was on a parcel once and cannot be removed; keep at least 1.")
+                        % {"sku": line.sku}
+                    }
+                ) from None
         elif (quantity, price) != (line.quantity, line.unit_price):
             line.quantity, line.unit_price, line.line_total = quantity, price, quantity * price
             line.save(update_fields=["quantity", "unit_price", "line_total"])
