@@ -559,3 +559,11 @@ def order_work_queues(user: AbstractBaseUser) -> list[dict[str, Any]]:
             count = count_up_to(orders(), QUEUE_CAP)
             queues.append({"label": label, "count": count, "more": count > QUEUE_CAP, "url": url()})
     return queues
+
+
+def linked_orders(order: Order) -> list[Order]:
+    """The orders split from this one and the one it was split from (docs/architecture.md, "Orders
+    that change"), by id."""
+    return list(
+        Order.objects.filter(Q(split_from=order) | Q(pk=order.split_from_id or 0)).only("pk", "number").order_by("pk")
+    )

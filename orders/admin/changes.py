@@ -71,7 +71,7 @@ class OrderChangeViews:
             "held_back": held_back,
             "linked_orders": [
                 {"order": linked, "url": reverse("admin:orders_order_change", args=[linked.pk])}
-                for linked in services.linked_orders(order)
+                for linked in selectors.linked_orders(order)
             ],
         }
 

@@ -27,7 +27,7 @@ from .settlement import (
     record_payment,
     request_refund,
 )
-from .splitting import SplitOff, linked_orders, release_ship_later, ship_later, split_off
+from .splitting import SplitOff, release_ship_later, ship_later, split_off
 from .transitions import record_order_transition
 
 __all__ = [
@@ -35,7 +35,6 @@ __all__ = [
     "OrderEdit",
     "SplitOff",
     "edit_order",
-    "linked_orders",
     "release_ship_later",
     "ship_later",
     "split_off",

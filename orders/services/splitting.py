@@ -12,7 +12,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from core.actors import Actor, ensure_actor
@@ -374,10 +373,3 @@ def split_off(
     written([order.pk, new.pk])
     new.refresh_from_db()
     return SplitOff(order=order, new_order=new)
-
-
-def linked_orders(order: Order) -> list[Order]:
-    """The orders split from this one and the one it was split from."""
-    return list(
-        Order.objects.filter(Q(split_from=order) | Q(pk=order.split_from_id or 0)).only("pk", "number").order_by("pk")
-    )
