@@ -239,7 +239,10 @@ def order_for_statement(order_id: int) -> Order:
         Order.objects.select_related("channel", "customer")
         .prefetch_related(
             "lines",
-            Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.select_related("transferred_from__order").order_by("created_at", "id"),
+            ),
             Prefetch("refunds", queryset=Refund.objects.select_related("payment").order_by("requested_at", "id")),
         )
         .get(pk=order_id)

@@ -256,3 +256,11 @@ def test_an_original_stays_live_while_an_order_split_from_it_is(shirt, service):
     assert order.pk not in set(orders.archivable_orders(later).values_list("pk", flat=True))
     orders.cancel(new.pk, actor=service, reason="customer changed their mind")
     assert {order.pk, new.pk} - set(orders.archivable_orders(later).values_list("pk", flat=True)) == {order.pk}
+
+
+def test_the_new_orders_statement_says_where_its_payment_came_from(client, shirt, mug, service):
+    order = place(lines=[(shirt, 2), (mug, 1)], payment_method="card", paid_amount="60.00")
+    new = orders.split_off(order.pk, {line_of(order, mug).pk: 1}, actor=service).new_order
+    client.force_login(staff("Finance"))
+    page = client.get(reverse("admin:orders_order_statement", args=[new.pk])).content.decode()
+    assert f"part of a payment to {order.number}" in page
