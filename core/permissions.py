@@ -46,6 +46,7 @@ class Orders:
     HOLD_ORDER = "orders.hold_order"
     COMPLETE_ORDER = "orders.complete_order"
     OVERRIDE_PRICE = "orders.override_price"
+    EDIT_ORDER = "orders.edit_order"
     VIEW_ORDERLINE = "orders.view_orderline"
     VIEW_ALLOCATION = "orders.view_allocation"
     VIEW_ORDEREVENT = "orders.view_orderevent"

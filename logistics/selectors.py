@@ -72,12 +72,18 @@ def on_time_rate(carrier: Carrier) -> float | None:
 # What is waiting to be picked
 
 
+def _for_next_parcel(allocations: QuerySet[Allocation]) -> QuerySet[Allocation]:
+    """Reserved goods that go in the next parcel: those held back for a later one by a split
+    (orders.services.splitting.ship_later) wait until they are released."""
+    return allocations.filter(ship_later=False)
+
+
 def goods_waiting(order_ids: Iterable[int]) -> dict[int, dict[int, list[tuple[Product, int]]]]:
     """The reserved goods of the orders, as {order_id: {warehouse_id: [(product, quantity), ...]}},
     in one query."""
     waiting = defaultdict(lambda: defaultdict(list))
     allocations = (
-        Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED)
+        _for_next_parcel(Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED))
         .select_related("line__product", "stock_level")
         .order_by("pk")
     )
@@ -93,10 +99,12 @@ def reserved_lines_in(warehouse: Warehouse, order_ids: Iterable[int]) -> dict[in
     with their products."""
     waiting = defaultdict(lambda: defaultdict(int))
     for allocation in (
-        Allocation.objects.filter(
-            line__order_id__in=order_ids,
-            state=Allocation.State.RESERVED,
-            stock_level__warehouse=warehouse,
+        _for_next_parcel(
+            Allocation.objects.filter(
+                line__order_id__in=order_ids,
+                state=Allocation.State.RESERVED,
+                stock_level__warehouse=warehouse,
+            )
         )
         .select_related("line__product")
         .order_by("pk")
@@ -108,7 +116,7 @@ def reserved_lines_in(warehouse: Warehouse, order_ids: Iterable[int]) -> dict[in
 def goods_waiting_to_pack(order: Order) -> bool:
     """Whether any warehouse still holds reserved goods of the order that are not in a packed parcel."""
     reserved_in = set(
-        Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).values_list(
+        _for_next_parcel(Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED)).values_list(
             "stock_level__warehouse_id", flat=True
         )
     )

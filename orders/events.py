@@ -162,3 +162,14 @@ ORDER_LIST_ACTIONS = Event(
     ),
     payload=(),
 )
+
+ORDER_REWRITING = Event(
+    name="orders.order_rewriting",
+    doc=(
+        "The lines, money or payments of placed orders (`order_ids`, locked) are about to be rewritten "
+        "by hand (an edit, a split): each subscriber may return a callable, called after the rows are "
+        "written with the ids of the orders they concern now (a split adds the new order), so a "
+        "subscriber that keeps figures of them (the rollups) counts the difference."
+    ),
+    payload=("order_ids",),
+)

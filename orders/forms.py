@@ -322,3 +322,71 @@ class WarehouseChoiceForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["warehouse"].queryset = Warehouse.objects.filter(active=True).order_by("priority", "code")
+
+
+# Editing and splitting an order before picking (orders/admin/changes.py) ---------------------------
+
+
+class OrderLineEditForm(forms.Form):
+    """One line of the order as the person wants it: 0 removes it."""
+
+    line_id = forms.IntegerField(widget=forms.HiddenInput)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=0, help_text=_("0 removes the line."))
+    unit_price = forms.DecimalField(label=_("Unit price"), min_value=0, max_digits=12, decimal_places=2)
+
+    def __init__(self, *args, may_set_prices=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_set_prices:
+            del self.fields["unit_price"]
+
+
+OrderLineEditFormSet = forms.formset_factory(OrderLineEditForm, extra=0)
+
+
+class NewLineFormSetBase(BaseLineFormSet):
+    def clean(self):
+        """New lines are optional when editing."""
+
+
+NewLineFormSet = forms.formset_factory(LineForm, formset=NewLineFormSetBase, extra=3, max_num=50, validate_max=True)
+
+
+class OrderMoneyForm(forms.Form):
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+    shipping_fee = forms.DecimalField(label=_("Shipping fee"), min_value=0, max_digits=12, decimal_places=2)
+    discount = forms.DecimalField(label=_("Discount"), min_value=0, max_digits=12, decimal_places=2, required=False)
+
+    def __init__(self, *args, may_set_prices=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_set_prices:
+            self.fields["discount"].disabled = True
+
+
+class SplitForm(forms.Form):
+    """How many units of each line leave the order, and where they go."""
+
+    LATER, NEW_ORDER = "later", "new_order"
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+    mode = forms.ChoiceField(
+        label=_("Split into"),
+        widget=forms.RadioSelect,
+        choices=[
+            (LATER, _("A second parcel, sent later (the units stay on this order)")),
+            (NEW_ORDER, _("A new linked order, with its own number")),
+        ],
+        initial=LATER,
+    )
+
+    def __init__(self, *args, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            self.fields[f"units-{line.pk}"] = forms.IntegerField(
+                label=f"{line.sku} · {line.name}", min_value=0, max_value=line.quantity, required=False, initial=0
+            )
+
+    def line_fields(self):
+        return [(line, self[f"units-{line.pk}"]) for line in self.lines]
+
+    def units(self):
+        return {line.pk: self.cleaned_data.get(f"units-{line.pk}") or 0 for line in self.lines}

@@ -273,6 +273,16 @@ class Order(FSMModelMixin, models.Model):
     tags = models.ManyToManyField(
         "OrderTag", through="OrderTagging", related_name="orders", blank=True, verbose_name=_("tags")
     )
+    # The order some of whose lines were split off by hand into this one (orders.services.splitting).
+    split_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="split_orders",
+        verbose_name=_("split from"),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -290,6 +300,7 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.VIEW_CUSTOMER_ADDRESS), _("Can see full customer street addresses")),
             (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
             (codename(Orders.CHANGE_ORDER_WAREHOUSE), _("Can move orders' reserved stock to another warehouse")),
+            (codename(Orders.EDIT_ORDER), _("Can edit and split orders before picking")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
@@ -345,6 +356,18 @@ class Order(FSMModelMixin, models.Model):
     )
     def confirm(self):
         self.confirmed_at = timezone.now()
+
+    # An edit that makes a confirmed order fail a check sends it back to review (orders.services.editing
+    # takes it as the system's step and records who edited): no person is offered it as a step.
+    @transition(
+        status,
+        source=Status.CONFIRMED,
+        target=Status.ON_HOLD,
+        permission=lambda order, user: False,
+        custom={"system": True},
+    )
+    def hold_after_change(self):
+        pass
 
     @transition(
         status,
@@ -494,6 +517,9 @@ class Allocation(models.Model):
     )
     quantity = models.PositiveIntegerField(_("quantity"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RESERVED)
+    # Reserved goods held back from the next pick list, to go in a later parcel
+    # (orders.services.splitting.ship_later); released for a pick list by release_ship_later.
+    ship_later = models.BooleanField(_("ship later"), default=False)
     created_at = models.DateTimeField(_("reserved at"), auto_now_add=True)
 
     class Meta:
@@ -521,6 +547,17 @@ class Payment(models.Model):
     instalment_count = models.PositiveSmallIntegerField(_("of instalments"), null=True, blank=True)
     recorded_by = who_acted(_("recorded by"))
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # Part of a payment captured for another order, moved here when that order was split
+    # (orders.services.splitting): the two rows together are the one capture, same time and reference.
+    transferred_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="transfers",
+        verbose_name=_("moved from payment"),
+    )
 
     class Meta:
         verbose_name = _("payment")
@@ -672,6 +709,7 @@ class NotificationEvent(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
     DISRUPTION = "disruption", _("Delivery disruption notice")
+    ORDER_CHANGED = "order_changed", _("Order changed")
 
 
 class NotificationMedium(models.TextChoices):

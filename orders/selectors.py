@@ -241,7 +241,10 @@ def order_for_statement(order_id: int) -> Order:
         Order.objects.select_related("channel", "customer")
         .prefetch_related(
             "lines",
-            Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.select_related("transferred_from__order").order_by("created_at", "id"),
+            ),
             Prefetch("refunds", queryset=Refund.objects.select_related("payment").order_by("requested_at", "id")),
         )
         .get(pk=order_id)
@@ -577,3 +580,11 @@ def tags_of(order: Order) -> list[OrderTag]:
 def saved_views_of(user: Any) -> QuerySet[SavedView]:
     """The person's own saved views of the order list; nobody sees another's."""
     return SavedView.objects.filter(user=user).order_by("name")
+
+
+def linked_orders(order: Order) -> list[Order]:
+    """The orders split from this one and the one it was split from (docs/architecture.md, "Orders
+    that change"), by id."""
+    return list(
+        Order.objects.filter(Q(split_from=order) | Q(pk=order.split_from_id or 0)).only("pk", "number").order_by("pk")
+    )

@@ -95,6 +95,10 @@ WIRING = {
             "analytics.services.keep_archived_figures",
         ],
     ),
+    "orders.order_rewriting": (
+        ["orders.services.changes.rewriting"],
+        ["analytics.services.order_rewriting"],
+    ),
     "orders.erasing_archived_order": (
         ["orders.services.privacy._erase_archived"],
         [

@@ -31,6 +31,7 @@ from ..forms import (
 from ..models import Allocation, Order
 from ..services.checks import describe
 from .actions import OrderActionsMixin
+from .changes import OrderChangeViews
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
@@ -65,6 +66,7 @@ class OrderAdmin(
     OrderDeskMixin,
     OrderActionsMixin,
     OrderWaitingMixin,
+    OrderChangeViews,
     OrderSettlementViews,
     ExportMixin,
     OrderImportMixin,
@@ -193,6 +195,7 @@ class OrderAdmin(
             "address_form": address_form,
             "notifications": order_notification_rows(request, order),
             **self.settlement_context(request, order, refund_form),
+            **self.changes_context(request, order),
             # The cards of the apps above orders (after-sales: returns, complaints and feedback).
             "extra_sections": [
                 section for section in ORDER_PAGE_SECTIONS.publish(request=request, order=order) if section
@@ -243,7 +246,7 @@ class OrderAdmin(
             allocation.stock_level.warehouse_id
             for line in order.lines.all()
             for allocation in line.allocations.all()
-            if allocation.state == Allocation.State.RESERVED
+            if allocation.state == Allocation.State.RESERVED and not allocation.ship_later
         }
         # A parcel still to pack or to dispatch holds its warehouse's goods on a pick list.
         listed_in = {shipment.warehouse_id for shipment in order.shipments.all() if shipment.status in shipment.OPEN}

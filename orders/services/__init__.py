@@ -3,6 +3,7 @@
 from .api_tokens import authenticate_token, issue_token, revoke_token
 from .archiving import archivable_orders, archive_batch, archive_finished_orders, archiving_cutoff
 from .bulk import BulkResult, add_notes, change_warehouse
+from .editing import LineChange, OrderEdit, edit_order
 from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
 from .intake_holds import IntakeRelease, hold_channel_intake, release_channel_intake
@@ -27,6 +28,7 @@ from .settlement import (
     record_cod_collected,
     request_refund,
 )
+from .splitting import SplitOff, release_ship_later, ship_later, split_off
 from .tags import Tagged, create_tag, delete_tag, tag_orders, untag_orders, update_tag
 from .transitions import record_order_transition
 from .waiting import (
@@ -59,6 +61,13 @@ __all__ = [
     "release_due_holds",
     "release_orders",
     "unpaid_past_limit",
+    "LineChange",
+    "OrderEdit",
+    "SplitOff",
+    "edit_order",
+    "release_ship_later",
+    "ship_later",
+    "split_off",
     "IdempotencyKeyReused",
     "archivable_orders",
     "archive_batch",

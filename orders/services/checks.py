@@ -142,6 +142,28 @@ def payment_checks(*, method: str, total: Decimal, paid: Decimal) -> list[dict[s
     return reasons
 
 
+# The risk rules that follow from the order's value alone: an edit that changes the total runs them again.
+VALUE_RISKS = frozenset({"high_value", "new_customer_high_value", "cod_over_limit"})
+
+
+def value_risks(
+    *, total: Decimal, payment_method: str, customer_is_new: bool, intake: IntakeSettings
+) -> list[dict[str, Any]]:
+    reasons = []
+    if total > intake.high_value_threshold:
+        reasons.append(reason("high_value", total=total, threshold=intake.high_value_threshold))
+    if customer_is_new and total > intake.new_customer_value_threshold:
+        reasons.append(reason("new_customer_high_value", total=total, threshold=intake.new_customer_value_threshold))
+    if payment_method == PaymentMethod.COD and total > intake.cod_limit:
+        reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
+    return reasons
+
+
+def score_of(hold_reasons: Iterable[dict[str, Any]]) -> int:
+    """The risk score of an order's reasons, as intake adds it up."""
+    return min(sum(RISK_POINTS.get(r.get("code"), 0) for r in hold_reasons), 1000)
+
+
 def risk_rules(
     *, orders: Sequence[Order], customers_new: Iterable[bool], intake: IntakeSettings, now: datetime
 ) -> list[tuple[int, list[dict[str, Any]]]]:
@@ -177,16 +199,9 @@ def risk_rules(
 
     outcomes = []
     for order, customer_is_new in zip(orders, customers_new, strict=True):
-        reasons = []
-        total = order.total
-        if total > intake.high_value_threshold:
-            reasons.append(reason("high_value", total=total, threshold=intake.high_value_threshold))
-        if customer_is_new and total > intake.new_customer_value_threshold:
-            reasons.append(
-                reason("new_customer_high_value", total=total, threshold=intake.new_customer_value_threshold)
-            )
-        if order.payment_method == PaymentMethod.COD and total > intake.cod_limit:
-            reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
+        reasons = value_risks(
+            total=order.total, payment_method=order.payment_method, customer_is_new=customer_is_new, intake=intake
+        )
 
         same_phone = recent_to_phone[order.phone] + 1
         if same_phone > intake.velocity_max_orders:

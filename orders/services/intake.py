@@ -167,14 +167,22 @@ def _aware(value, field_name, errors):
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
-def _read_lines(raw_lines, errors, *, may_set_prices, products=None):
-    if not raw_lines:
-        errors["lines"] = [_("An order needs at least one line.")]
-        return []
+def resolve_lines(
+    raw_lines: Sequence[LineInput],
+    errors: dict[str, list[str]],
+    *,
+    may_set_prices: bool,
+    products: dict | None = None,
+    first_index: int = 1,
+) -> list[tuple[Any, int, Decimal]]:
+    """The one line resolution of intake and of edits (orders.services.editing): each LineInput
+    read into (product, quantity, unit price), the product found by SKU and the price taken from
+    the catalogue unless the actor may set prices. Problems go into `errors` under
+    `lines[<n>].<field>`, numbered from `first_index`; lines with a problem are left out."""
     if products is None:
         products = products_by_sku(str(line.sku).strip() for line in raw_lines)
     lines = []
-    for index, raw in enumerate(raw_lines, start=1):
+    for index, raw in enumerate(raw_lines, start=first_index):
         sku = str(raw.sku or "").strip()
         product = products.get(sku)
         if not sku:
@@ -268,7 +276,9 @@ def _validate(data, errors, actor, products=None):
         errors["language"] = [
             _("Use one of: %(choices)s.") % {"choices": ", ".join(code for code, _name in settings.LANGUAGES)}
         ]
-    lines = _read_lines(data.lines, errors, may_set_prices=may_set_prices(actor), products=products)
+    if not data.lines:
+        errors["lines"] = [_("An order needs at least one line.")]
+    lines = resolve_lines(data.lines or [], errors, may_set_prices=may_set_prices(actor), products=products)
     subtotal = sum((quantity * price for _p, quantity, price in lines), Decimal("0.00"))
     if shipping_fee is not None and discount is not None and discount > subtotal + shipping_fee:
         errors["discount"] = [_("The discount cannot be more than the lines and shipping together.")]
@@ -528,18 +538,7 @@ def _create_all(items, actor):
         )
     Order.objects.bulk_create(orders)
     lines_of = [
-        [
-            OrderLine(
-                order=order,
-                product=product,
-                sku=product.sku,
-                name=product.name,
-                quantity=quantity,
-                unit_price=price,
-                line_total=quantity * price,
-            )
-            for product, quantity, price in valid["lines"]
-        ]
+        [build_line(order, product, quantity, price) for product, quantity, price in valid["lines"]]
         for order, (_data, _channel_order_id, valid) in zip(orders, items, strict=True)
     ]
     OrderLine.objects.bulk_create([line for lines in lines_of for line in lines])
@@ -611,6 +610,19 @@ def _create_all(items, actor):
         if order.status != Order.Status.AWAITING_PAYMENT
     )
     return orders
+
+
+def build_line(order: Order, product: Any, quantity: int, unit_price: Decimal) -> OrderLine:
+    """An order line (unsaved) for a resolved (product, quantity, price): intake and edits alike."""
+    return OrderLine(
+        order=order,
+        product=product,
+        sku=product.sku,
+        name=product.name,
+        quantity=quantity,
+        unit_price=unit_price,
+        line_total=quantity * unit_price,
+    )
 
 
 # What placing decides once an order row exists (its number comes from the row's id).
