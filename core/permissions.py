@@ -45,6 +45,7 @@ class Orders:
     CANCEL_ORDER = "orders.cancel_order"
     COMPLETE_ORDER = "orders.complete_order"
     OVERRIDE_PRICE = "orders.override_price"
+    MERGE_ORDERS = "orders.merge_orders"
     VIEW_ORDERLINE = "orders.view_orderline"
     VIEW_ALLOCATION = "orders.view_allocation"
     VIEW_ORDEREVENT = "orders.view_orderevent"

@@ -31,6 +31,7 @@ ROLES = {
     "Order reviewer": VIEW_ORDERS
     + [
         Orders.REVIEW_ORDER,
+        Orders.MERGE_ORDERS,
         Orders.VIEW_CUSTOMER_NAME,
         Orders.VIEW_CUSTOMER_PHONE,
         Orders.VIEW_CUSTOMER_ADDRESS,
@@ -69,6 +70,7 @@ ROLES = {
     + [
         Orders.ADD_ORDER,
         Orders.CANCEL_ORDER,
+        Orders.MERGE_ORDERS,
         Orders.VIEW_CUSTOMER_NAME,
         Orders.VIEW_CUSTOMER_PHONE,
         Orders.VIEW_CUSTOMER_ADDRESS,

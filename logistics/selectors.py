@@ -104,6 +104,14 @@ def reserved_lines_in(warehouse: Warehouse, order_ids: Iterable[int]) -> dict[in
     return waiting
 
 
+def parcels_of(order: Order) -> QuerySet[Shipment]:
+    """The order's parcels: its own, and the parcel of its merged group that carries its goods
+    (docs/architecture.md, "Merging orders")."""
+    if order.merge_id is None:
+        return Shipment.objects.filter(order=order)
+    return Shipment.objects.filter(Q(order=order) | Q(merge_id=order.merge_id))
+
+
 def goods_waiting_to_pack(order: Order) -> bool:
     """Whether any warehouse still holds reserved goods of the order that are not in a packed parcel."""
     reserved_in = set(
@@ -112,9 +120,9 @@ def goods_waiting_to_pack(order: Order) -> bool:
         )
     )
     packed_in = set(
-        Shipment.objects.filter(order=order, status=Shipment.Status.PACKED, purpose=Shipment.Purpose.ORDER).values_list(
-            "warehouse_id", flat=True
-        )
+        parcels_of(order)
+        .filter(status=Shipment.Status.PACKED, purpose=Shipment.Purpose.ORDER)
+        .values_list("warehouse_id", flat=True)
     )
     return bool(reserved_in - packed_in)
 
@@ -123,10 +131,15 @@ def warehouses_on_a_pick_list(order_ids: Iterable[int]) -> dict[int, set[int]]:
     """{order_id: {warehouse_id, ...}} of the warehouses where the orders already have a parcel
     waiting to be packed or dispatched."""
     taken = defaultdict(set)
+    order_ids = list(order_ids)
     rows = Shipment.objects.filter(order_id__in=order_ids, status__in=Shipment.OPEN).values_list(
         "order_id", "warehouse_id"
     )
-    for order_id, warehouse_id in rows:
+    # A merged order's goods may travel in a parcel of the group's first order.
+    carried = ShipmentLine.objects.filter(
+        order_line__order_id__in=order_ids, shipment__status__in=Shipment.OPEN, shipment__merge__isnull=False
+    ).values_list("order_line__order_id", "shipment__warehouse_id")
+    for order_id, warehouse_id in [*rows, *carried]:
         taken[order_id].add(warehouse_id)
     return taken
 
@@ -502,7 +515,8 @@ def parcels_of_order(order_id: int) -> QuerySet[Shipment]:
 def has_undelivered_parcels(order: Order) -> bool:
     """Whether any parcel of the order's goods (not a repair parcel) is neither delivered nor cancelled."""
     return (
-        order.shipments.filter(purpose=Shipment.Purpose.ORDER)
+        parcels_of(order)
+        .filter(purpose=Shipment.Purpose.ORDER)
         .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED])
         .exists()
     )
@@ -636,7 +650,7 @@ def parcel_to_pack(order_number: str | None, warehouse: Warehouse | None = None)
         return None, _("No order has the number %(number)s. Scan the order number on the packing slip.") % {
             "number": number
         }
-    shipments = list(order.shipments.select_related("warehouse").order_by("pk"))
+    shipments = list(parcels_of(order).select_related("warehouse").order_by("pk"))
     here = [s for s in shipments if warehouse is None or s.warehouse_id == warehouse.pk]
     waiting = [s for s in here if s.status == Shipment.Status.PENDING]
     values = {

@@ -122,6 +122,14 @@ class IntakeSettings(models.Model):
         default=50,
         help_text=_("Orders whose risk score reaches this are held for review."),
     )
+    merge_across_channels = models.BooleanField(
+        _("merge orders across channels"),
+        default=False,
+        help_text=_(
+            "Offer to merge one buyer's orders to one address into one parcel even when they came from "
+            "different channels."
+        ),
+    )
 
     class Meta:
         verbose_name = _("intake settings")
@@ -166,6 +174,11 @@ class Order(FSMModelMixin, models.Model):
     CANCELLABLE = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.
     ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
+    # Nothing of the order is on a pick list yet: its lines, address and parcel may still change.
+    BEFORE_PICKING = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED]
+    # Orders the merge queue offers and merging accepts: approved and with their stock reserved. A
+    # pending or held order may still be rejected or changed by a reviewer, so it waits for that.
+    MERGEABLE = [Status.CONFIRMED]
     # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
     LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
 
@@ -233,6 +246,15 @@ class Order(FSMModelMixin, models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_by = who_acted(_("entered by"))
+    merge = models.ForeignKey(
+        "OrderMerge",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("merged into parcel"),
+        help_text=_("Orders of one buyer to one address merged to leave in one parcel."),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -248,6 +270,7 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.VIEW_CUSTOMER_NAME), _("Can see full customer names")),
             (codename(Orders.VIEW_CUSTOMER_ADDRESS), _("Can see full customer street addresses")),
             (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
+            (codename(Orders.MERGE_ORDERS), _("Can merge orders into one parcel and unmerge them")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
@@ -273,6 +296,12 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["recipient"], name="order_by_recipient"),
             models.Index(fields=["channel_order_id"], name="order_by_channel_order_id"),
             models.Index(fields=["address_key", "-placed_at"], name="order_by_address"),
+            # The merge queue reads only orders before picking (docs/architecture.md, "Merging orders").
+            models.Index(
+                fields=["phone", "address_key", "channel"],
+                condition=Q(status__in=["pending", "on_hold", "confirmed"]),
+                name="order_merge_candidates",
+            ),
         ]
 
     def __str__(self):
@@ -395,6 +424,22 @@ class Order(FSMModelMixin, models.Model):
         """Whether the carrier must take money at the door: cash on delivery with something still
         to pay (a free replacement sent to a cash-on-delivery customer collects nothing)."""
         return self.payment_method == PaymentMethod.COD and self.balance_due > 0
+
+
+class OrderMerge(models.Model):
+    """Orders of one buyer to one address that leave in one parcel: one pick, one pack, one label,
+    one tracking number. Each order keeps its own number, lines, payment and channel order id."""
+
+    created_at = models.DateTimeField(_("merged at"), default=timezone.now)
+    created_by = who_acted(_("merged by"))
+
+    class Meta:
+        verbose_name = _("order merge")
+        verbose_name_plural = _("order merges")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{_('Merge')} {self.pk}"
 
 
 class OrderLine(models.Model):

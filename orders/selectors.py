@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Min, Model, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -559,3 +559,66 @@ def order_work_queues(user: AbstractBaseUser) -> list[dict[str, Any]]:
             count = count_up_to(orders(), QUEUE_CAP)
             queues.append({"label": label, "count": count, "more": count > QUEUE_CAP, "url": url()})
     return queues
+
+
+# Merging orders (docs/architecture.md, "Merging orders")
+
+
+@dataclass
+class MergeGroup:
+    """Orders of one buyer to one address (and one channel, unless merging across channels) that
+    could leave in one parcel, as the merge queue offers them."""
+
+    phone: str
+    address_key: str
+    orders: list[Order]
+
+    @property
+    def order_ids(self) -> list[int]:
+        return [order.pk for order in self.orders]
+
+
+def mergeable_orders() -> QuerySet[Order]:
+    """Orders the merge queue considers: confirmed (Order.MERGEABLE) and so before picking, which the
+    partial index `order_merge_candidates` covers."""
+    return Order.objects.filter(status__in=Order.MERGEABLE)
+
+
+def merge_candidate_keys(*, across_channels: bool, limit: int = 100) -> list[tuple]:
+    """One query over the open orders: the (phone, address_key[, channel_id]) that two or more
+    mergeable orders share, not all in one merge already, oldest first (by their first order)."""
+    key = ["phone", "address_key"] if across_channels else ["phone", "address_key", "channel_id"]
+    rows = (
+        mergeable_orders()
+        .exclude(address_key="")
+        .values(*key)
+        .annotate(
+            count=Count("id"),
+            alone=Count("id", filter=Q(merge__isnull=True)),
+            merges=Count("merge", distinct=True),
+            first=Min("id"),
+        )
+        .filter(count__gt=1)
+        .exclude(alone=0, merges=1)
+        .order_by("first")[:limit]
+    )
+    return [tuple(row[name] for name in key) for row in rows]
+
+
+def merge_groups(*, across_channels: bool, limit: int = 100) -> list[MergeGroup]:
+    """The merge queue: groups of candidate orders, with their channels; two queries."""
+    keys = merge_candidate_keys(across_channels=across_channels, limit=limit)
+    if not keys:
+        return []
+    names = ["phone", "address_key"] if across_channels else ["phone", "address_key", "channel_id"]
+    match = Q()
+    for key in keys:
+        match |= Q(**dict(zip(names, key, strict=True)))
+    groups: dict[tuple, MergeGroup] = {}
+    for key in keys:
+        groups[key] = MergeGroup(phone=key[0], address_key=key[1], orders=[])
+    for order in mergeable_orders().filter(match).select_related("channel").order_by("pk"):
+        key = tuple(getattr(order, name) for name in names)
+        if key in groups:
+            groups[key].orders.append(order)
+    return [group for group in groups.values() if len(group.orders) > 1]

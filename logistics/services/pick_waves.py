@@ -23,6 +23,7 @@ from ..selectors import (
     warehouse_codes,
     warehouses_on_a_pick_list,
 )
+from .merged_parcels import deciding_order, parcel_groups, with_merged_orders
 from .rules import choose_service, weight_of, why_not_pickable
 
 
@@ -43,7 +44,7 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
                 % {"warehouse": warehouse, "reason": warehouse.picking_paused_because}
             }
         )
-    order_ids = sorted(set(order_ids))
+    order_ids = with_merged_orders(order_ids)
     if not order_ids:
         raise ValidationError(_("Choose at least one order."))
     locked = order_locks.lock_orders(order_ids)
@@ -78,14 +79,19 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
         raise ValidationError(_("No pick list was made: %(problems)s.") % {"problems": "; ".join(refused)})
 
     wave = PickWave.objects.create(warehouse=warehouse, created_by=stored_user(actor))
+    # One parcel per order, or per merged group (docs/architecture.md, "Merging orders").
+    groups = parcel_groups(locked)
     shipments, line_rows = [], []
-    for order in locked:
-        parcel = [(line.product, quantity) for line, quantity in waiting[order.pk].items()]
+    for group in groups:
+        parcel = [(line.product, quantity) for order in group for line, quantity in waiting[order.pk].items()]
         weight = weight_of(parcel)
-        service, reason = choose_service(order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel))
+        service, reason = choose_service(
+            deciding_order(group), weight_kg=weight, fragile=any(p.fragile for p, _q in parcel)
+        )
         shipments.append(
             Shipment(
-                order=order,
+                order=group[0],
+                merge_id=group[0].merge_id,
                 warehouse=warehouse,
                 wave=wave,
                 carrier=service.carrier if service else None,
@@ -95,10 +101,11 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
             )
         )
     Shipment.objects.bulk_create(shipments)
-    for shipment in shipments:
+    for shipment, group in zip(shipments, groups, strict=True):
         line_rows += [
             ShipmentLine(shipment=shipment, order_line=line, quantity=quantity)
-            for line, quantity in waiting[shipment.order_id].items()
+            for order in group
+            for line, quantity in waiting[order.pk].items()
         ]
     ShipmentLine.objects.bulk_create(line_rows)
     for order in locked:

@@ -16,6 +16,7 @@ from .lifecycle import (
     reject,
     update_delivery_address,
 )
+from .merging import merge_orders, merged_with, unmerge_orders, why_not_mergeable
 from .notifications import notify, notify_disruption
 from .reservations import ReservationsMoved, move_reservations
 from .settlement import (
@@ -56,6 +57,10 @@ __all__ = [
     "dispatch_from_warehouse",
     "lock_order",
     "may_set_prices",
+    "merge_orders",
+    "merged_with",
+    "unmerge_orders",
+    "why_not_mergeable",
     "hold_channel_intake",
     "notify",
     "notify_disruption",

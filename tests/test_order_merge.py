@@ -1,0 +1,384 @@
+"""Merging orders of one buyer to one address into one parcel (docs/architecture.md, "Merging
+orders"): the queue that finds them, the merge and unmerge, one pick, one pack, one label, one
+tracking number reported to every merged order, cancelling one of them, and archiving."""
+
+from itertools import count
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
+from inventory.models import StockLevel
+from inventory.selectors import ledger_mismatches
+from logistics import services as logistics
+from logistics.models import Shipment, ShipmentLine
+from orders import selectors
+from orders import services as orders
+from orders.models import Allocation, IntakeSettings, Order, OrderNote
+from tests.factories import (
+    CarrierFactory,
+    ChannelFactory,
+    ProductFactory,
+    WarehouseFactory,
+    channel_client,
+    place,
+    staff,
+    stock,
+    tracking_number,
+)
+
+pytestmark = pytest.mark.django_db
+
+Status = Order.Status
+_buyers = count(1)
+
+
+@pytest.fixture
+def warehouse():
+    return WarehouseFactory()
+
+
+@pytest.fixture
+def kettle(warehouse):
+    product = ProductFactory(sku="KETTLE")
+    stock(product, warehouse, 50)
+    return product
+
+
+@pytest.fixture
+def mug(warehouse):
+    product = ProductFactory(sku="MUG")
+    stock(product, warehouse, 50)
+    return product
+
+
+@pytest.fixture
+def channel():
+    return ChannelFactory()
+
+
+def buyer():
+    """The phone and address of a buyer of its own."""
+    n = next(_buyers)
+    return {"phone": f"1370000{n:04d}", "address": f"延安路 {n} 号"}
+
+
+def pair(channel, kettle, mug, **extra):
+    """Two confirmed orders of one buyer to one address on one channel."""
+    who = buyer()
+    first = place(channel, lines=[(kettle, 1)], **who, **extra)
+    second = place(channel, lines=[(mug, 2)], **who, **extra)
+    assert first.status == second.status == Status.CONFIRMED
+    return first, second
+
+
+def fresh(order):
+    return Order.objects.get(pk=order.pk)
+
+
+def assert_stock_consistent():
+    assert list(ledger_mismatches()) == []
+
+
+# The queue ---------------------------------------------------------------------------------------
+
+
+def test_queue_offers_confirmed_orders_of_one_buyer_to_one_address(channel, kettle, mug):
+    first, second = pair(channel, kettle, mug)
+    place(channel, lines=[(kettle, 1)], **buyer())  # someone else: not offered
+
+    groups = selectors.merge_groups(across_channels=False)
+
+    assert [group.order_ids for group in groups] == [[first.pk, second.pk]]
+
+
+def test_queue_keeps_channels_apart_unless_the_setting_merges_across(kettle, mug):
+    who = buyer()
+    first = place(ChannelFactory(), lines=[(kettle, 1)], **who)
+    second = place(ChannelFactory(code="app", name="App"), lines=[(mug, 1)], **who)
+
+    assert selectors.merge_groups(across_channels=False) == []
+    assert [g.order_ids for g in selectors.merge_groups(across_channels=True)] == [[first.pk, second.pk]]
+
+
+def test_queue_leaves_out_held_orders_and_merged_groups(channel, kettle, mug):
+    who = buyer()
+    place(channel, lines=[(kettle, 1)], **who)
+    held = place(channel, lines=[(kettle, 1)], **{**who, "city": ""})
+    assert held.status == Status.ON_HOLD
+    # One confirmed order and one held for review: nothing to offer until a reviewer approves it.
+    assert selectors.merge_groups(across_channels=False) == []
+
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    assert selectors.merge_groups(across_channels=False) == []
+
+
+# Merging and unmerging ---------------------------------------------------------------------------
+
+
+def test_merge_keeps_each_orders_number_lines_payment_and_channel_id(channel, kettle, mug):
+    first, second = pair(channel, kettle, mug)
+
+    merge = orders.merge_orders([second.pk, first.pk], actor=staff("Order reviewer"))
+
+    first, second = fresh(first), fresh(second)
+    assert first.merge == second.merge == merge
+    assert (first.number, first.channel_order_id, first.total) != (second.number, second.channel_order_id, 0)
+    assert [line.sku for line in second.lines.all()] == ["MUG"]
+    assert OrderNote.objects.filter(order=first, text__contains=second.number).exists()
+
+
+def test_merge_refuses_orders_that_do_not_match_with_every_reason(channel, kettle, mug):
+    first = place(channel, lines=[(kettle, 1)], **buyer())
+    other = place(ChannelFactory(code="app", name="App"), lines=[(mug, 1)], **buyer())
+
+    with pytest.raises(ValidationError) as refused:
+        orders.merge_orders([first.pk, other.pk], actor=SYSTEM)
+
+    text = " ".join(refused.value.messages)
+    assert "different phone numbers" in text
+    assert "different addresses" in text
+    assert "different channels" in text
+    assert fresh(first).merge is None and fresh(other).merge is None
+
+
+def test_merge_refuses_a_held_order(channel, kettle, mug):
+    who = buyer()
+    first = place(channel, lines=[(kettle, 1)], **who)
+    held = place(channel, lines=[(mug, 1)], **who, city="")
+    assert held.status == Status.ON_HOLD
+
+    with pytest.raises(ValidationError, match=f"Order {held.number} is Held for review"):
+        orders.merge_orders([first.pk, held.pk], actor=SYSTEM)
+
+
+def test_merge_refuses_orders_whose_goods_wait_in_different_warehouses(channel, kettle):
+    other_warehouse = WarehouseFactory(priority=99)
+    lamp = ProductFactory(sku="LAMP")
+    stock(lamp, other_warehouse, 5)
+    who = buyer()
+    first = place(channel, lines=[(kettle, 1)], **who)
+    second = place(channel, lines=[(lamp, 1)], **who)
+
+    with pytest.raises(ValidationError, match="different ones"):
+        orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+
+def test_only_roles_with_the_permission_merge(channel, kettle, mug):
+    first, second = pair(channel, kettle, mug)
+
+    with pytest.raises(Exception, match="may not merge"):
+        orders.merge_orders([first.pk, second.pk], actor=staff("Warehouse operator"))
+
+
+def test_a_third_order_joins_the_existing_merge(channel, kettle, mug):
+    who = buyer()
+    first = place(channel, lines=[(kettle, 1)], **who)
+    second = place(channel, lines=[(mug, 1)], **who)
+    merge = orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    third = place(channel, lines=[(mug, 1)], **who)
+
+    assert [g.order_ids for g in selectors.merge_groups(across_channels=False)] == [[first.pk, second.pk, third.pk]]
+    assert orders.merge_orders([third.pk, first.pk], actor=SYSTEM) == merge
+    assert fresh(third).merge == merge
+
+
+def test_unmerge_before_picking_gives_each_order_its_own_parcel(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    merge = orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    orders.unmerge_orders(merge.pk, actor=SYSTEM)
+    wave = logistics.create_pick_wave(warehouse.pk, [first.pk, second.pk], actor=SYSTEM)
+
+    assert fresh(first).merge is None and fresh(second).merge is None
+    assert wave.shipments.count() == 2
+
+
+def test_unmerge_is_refused_once_picking_started(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    merge = orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    logistics.create_pick_wave(warehouse.pk, [first.pk], actor=SYSTEM)
+
+    with pytest.raises(ValidationError, match="only before picking"):
+        orders.unmerge_orders(merge.pk, actor=SYSTEM)
+
+
+# One parcel --------------------------------------------------------------------------------------
+
+
+def pick_pack_dispatch(first, warehouse, carrier):
+    wave = logistics.create_pick_wave(warehouse.pk, [first.pk], actor=SYSTEM)
+    (parcel,) = wave.shipments.all()
+    for line in parcel.lines.select_related("order_line"):
+        for _unit in range(line.quantity):
+            logistics.pack_item(parcel.pk, line.order_line.sku, actor=SYSTEM)
+    logistics.finish_packing(parcel.pk, weight_kg="1.5", package_count=1, actor=SYSTEM)
+    number = tracking_number()
+    logistics.dispatch(parcel.pk, carrier_id=carrier.pk, tracking_number=number, actor=SYSTEM)
+    return Shipment.objects.get(pk=parcel.pk), number
+
+
+def test_merged_orders_are_picked_packed_and_shipped_as_one_parcel(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    wave = logistics.create_pick_wave(warehouse.pk, [second.pk], actor=SYSTEM)
+
+    (parcel,) = wave.shipments.all()
+    assert parcel.order_id == first.pk
+    assert sorted(parcel.lines.values_list("order_line__order_id", flat=True)) == [first.pk, second.pk]
+    assert fresh(first).status == fresh(second).status == Status.PICKING
+
+    for line in parcel.lines.select_related("order_line"):
+        for _unit in range(line.quantity):
+            logistics.pack_item(parcel.pk, line.order_line.sku, actor=SYSTEM)
+    logistics.finish_packing(parcel.pk, weight_kg="1.5", package_count=1, actor=SYSTEM)
+    assert fresh(first).status == fresh(second).status == Status.PACKED
+
+    carrier = CarrierFactory()
+    logistics.dispatch(parcel.pk, carrier_id=carrier.pk, tracking_number="SF0000777", actor=SYSTEM)
+    assert fresh(first).status == fresh(second).status == Status.SHIPPED
+    assert not Allocation.objects.filter(line__order__in=[first, second], state=Allocation.State.RESERVED).exists()
+    assert StockLevel.objects.get(product=kettle).on_hand == 49
+    assert StockLevel.objects.get(product=mug).on_hand == 48
+    assert_stock_consistent()
+    assert Shipment.objects.count() == 1
+
+    logistics.record_tracking_event(
+        parcel.pk, status="delivered", occurred_at=timezone.now(), source="console", actor=SYSTEM
+    )
+    assert fresh(first).status == fresh(second).status == Status.DELIVERED
+
+
+def test_every_merged_order_is_told_its_tracking_number(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    _parcel, number = pick_pack_dispatch(first, warehouse, CarrierFactory())
+
+    for order in (first, second):
+        assert order.notifications.filter(event="order_shipped").exists()
+
+
+def test_api_answer_of_each_merged_order_shows_the_one_tracking_number(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    _parcel, number = pick_pack_dispatch(first, warehouse, CarrierFactory())
+    api = channel_client(channel)
+
+    answers = {order.number: api.get(f"/api/v1/orders/{order.number}/").json() for order in (first, second)}
+
+    for order_number, answer in answers.items():
+        (shipment,) = answer["shipments"]
+        assert shipment["tracking_number"] == number, order_number
+    # Each order's answer lists only its own goods in the shared parcel.
+    assert [line["sku"] for line in answers[first.number]["shipments"][0]["lines"]] == ["KETTLE"]
+    assert [line["sku"] for line in answers[second.number]["shipments"][0]["lines"]] == ["MUG"]
+
+
+def test_order_page_of_each_merged_order_shows_the_parcel(client, channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    _parcel, number = pick_pack_dispatch(first, warehouse, CarrierFactory())
+    client.force_login(staff("Customer service"))
+
+    for order in (first, second):
+        page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
+        assert number in page.content.decode(), order.number
+
+
+def test_packing_slip_lists_each_merged_orders_number_and_lines(client, channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    wave = logistics.create_pick_wave(warehouse.pk, [first.pk], actor=SYSTEM)
+    (parcel,) = wave.shipments.all()
+    client.force_login(staff("Warehouse operator"))
+
+    slip = client.get(reverse("admin:logistics_shipment_packing_slip", args=[parcel.pk])).content.decode()
+
+    assert first.number in slip and second.number in slip
+    assert "KETTLE" in slip and "MUG" in slip
+
+
+# Cancelling one merged order ---------------------------------------------------------------------
+
+
+def test_cancelling_a_merged_order_before_picking_unmerges_it(channel, kettle, mug):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    orders.cancel(second.pk, actor=staff("Customer service"), reason="customer changed their mind")
+
+    assert fresh(second).merge is None
+    assert fresh(first).merge is None  # alone, it is no longer merged
+    assert OrderNote.objects.filter(order=second, text__contains="customer changed their mind").exists()
+    assert_stock_consistent()
+
+
+def test_cancelling_a_merged_order_after_picking_takes_its_goods_out_of_the_parcel(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    (parcel,) = logistics.create_pick_wave(warehouse.pk, [first.pk], actor=SYSTEM).shipments.all()
+
+    orders.cancel(first.pk, actor=staff("Customer service"), reason="duplicate")
+
+    parcel.refresh_from_db()
+    assert parcel.status == Shipment.Status.PENDING
+    assert parcel.order_id == second.pk
+    assert list(ShipmentLine.objects.filter(shipment=parcel).values_list("order_line__order_id", flat=True)) == [
+        second.pk
+    ]
+    assert StockLevel.objects.get(product=kettle).reserved == 0
+    assert_stock_consistent()
+    # The other order still ships in it.
+    logistics.pack_item(parcel.pk, "MUG", actor=SYSTEM)
+    logistics.pack_item(parcel.pk, "MUG", actor=SYSTEM)
+    logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=SYSTEM)
+    logistics.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number=tracking_number(), actor=SYSTEM)
+    assert fresh(second).status == Status.SHIPPED
+    assert fresh(first).status == Status.CANCELLED
+
+
+def test_cancelling_a_merged_order_whose_parcel_is_packed_is_refused(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    (parcel,) = logistics.create_pick_wave(warehouse.pk, [first.pk], actor=SYSTEM).shipments.all()
+    for line in parcel.lines.select_related("order_line"):
+        for _unit in range(line.quantity):
+            logistics.pack_item(parcel.pk, line.order_line.sku, actor=SYSTEM)
+    logistics.finish_packing(parcel.pk, weight_kg="1.5", package_count=1, actor=SYSTEM)
+
+    with pytest.raises(TransitionRefused, match="already packed"):
+        orders.cancel(second.pk, actor=staff("Customer service"), reason="too late")
+
+    assert fresh(second).status == Status.PACKED
+    assert fresh(second).merge_id is not None
+
+
+# Detection index ---------------------------------------------------------------------------------
+
+
+def test_merge_candidate_index_covers_exactly_the_statuses_before_picking():
+    (index,) = [i for i in Order._meta.indexes if i.name == "order_merge_candidates"]
+    assert sorted(dict(index.condition.children)["status__in"]) == sorted(Order.BEFORE_PICKING)
+    assert set(Order.MERGEABLE) <= set(Order.BEFORE_PICKING)
+
+
+def test_the_setting_allows_merging_across_channels(kettle, mug):
+    who = buyer()
+    first = place(ChannelFactory(), lines=[(kettle, 1)], **who)
+    second = place(ChannelFactory(code="app", name="App"), lines=[(mug, 1)], **who)
+    with pytest.raises(ValidationError, match="different channels"):
+        orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    settings = IntakeSettings.current()
+    settings.merge_across_channels = True
+    settings.save()
+
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    assert fresh(first).merge_id == fresh(second).merge_id is not None
