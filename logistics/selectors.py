@@ -624,6 +624,17 @@ def parcel_for_packing(shipment_id: int) -> Shipment:
     )
 
 
+def lines_by_order(shipment: Shipment) -> list[tuple[Order, list[ShipmentLine]]]:
+    """The lines of a parcel fetched by parcel_for_packing, by the order they belong to (a merged
+    group's parcel carries several orders' goods), orders ascending; one query for the orders."""
+    lines = list(shipment.lines.all())
+    orders = Order.objects.in_bulk({line.order_line.order_id for line in lines})
+    return [
+        (orders[order_id], [line for line in lines if line.order_line.order_id == order_id])
+        for order_id in sorted(orders)
+    ]
+
+
 def products_weight_kg(shipment: Shipment) -> Decimal:
     """What the goods of a shipment fetched by parcel_for_packing weigh by their product data."""
     return sum((line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()), Decimal("0"))

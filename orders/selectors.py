@@ -155,6 +155,9 @@ def order_for_page(order_id: int) -> Order:
             "shipments__carrier",
             "shipments__service__carrier",
             "shipments__warehouse",
+            "merge__shipments__carrier",
+            "merge__shipments__service__carrier",
+            "merge__shipments__warehouse",
         )
         .get(pk=order_id)
     )
@@ -622,3 +625,20 @@ def merge_groups(*, across_channels: bool, limit: int = 100) -> list[MergeGroup]
         if key in groups:
             groups[key].orders.append(order)
     return [group for group in groups.values() if len(group.orders) > 1]
+
+
+def merged_before_picking(*, limit: int = 100) -> list[tuple[int, list[Order]]]:
+    """Merged groups none of whose orders is on a pick list yet (they may still be unmerged), as
+    (merge id, orders ascending), oldest merge first; two queries."""
+    picked = Order.objects.filter(merge__isnull=False).exclude(status__in=Order.BEFORE_PICKING).values("merge_id")
+    merge_ids = list(
+        Order.objects.filter(status__in=Order.BEFORE_PICKING, merge__isnull=False)
+        .exclude(merge_id__in=picked)
+        .values_list("merge_id", flat=True)
+        .distinct()
+        .order_by("merge_id")[:limit]
+    )
+    grouped: dict[int, list[Order]] = {merge_id: [] for merge_id in merge_ids}
+    for order in Order.objects.filter(merge_id__in=merge_ids).select_related("channel").order_by("pk"):
+        grouped[order.merge_id].append(order)
+    return list(grouped.items())

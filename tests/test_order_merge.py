@@ -288,8 +288,10 @@ def test_order_page_of_each_merged_order_shows_the_parcel(client, channel, kettl
     client.force_login(staff("Customer service"))
 
     for order in (first, second):
-        page = client.get(reverse("admin:orders_order_change", args=[order.pk]))
-        assert number in page.content.decode(), order.number
+        page = client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+        shipments = page[page.index('id="oc-shipments"') : page.index('id="oc-payments"')]
+        assert number in shipments, order.number
+    assert first.number in shipments  # the second order's page names the order it travels with
 
 
 def test_packing_slip_lists_each_merged_orders_number_and_lines(client, channel, kettle, mug, warehouse):
@@ -380,5 +382,68 @@ def test_the_setting_allows_merging_across_channels(kettle, mug):
     settings.save()
 
     orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    assert fresh(first).merge_id == fresh(second).merge_id is not None
+
+
+# The console -------------------------------------------------------------------------------------
+
+QUEUE = reverse("admin:orders_order_merge_queue")
+ORDER_LIST = reverse("admin:orders_order_changelist")
+
+
+def test_queue_page_lists_groups_with_masked_contacts_for_roles_that_see_them_masked(client, channel, kettle, mug):
+    first, second = pair(channel, kettle, mug)
+    client.force_login(staff("Analyst"))
+
+    page = client.get(QUEUE).content.decode()
+
+    assert first.number in page and second.number in page
+    assert first.phone[-4:] in page and first.phone not in page  # masked: +86 137****0001
+    assert "延安路" not in page  # the street is masked for analysts
+    assert 'name="orders"' not in page  # analysts may not merge: no button
+
+
+def test_merge_button_on_the_queue_page_merges_the_group(client, channel, kettle, mug):
+    first, second = pair(channel, kettle, mug)
+    client.force_login(staff("Order reviewer"))
+    page = client.get(QUEUE).content.decode()
+    assert f'value="{first.pk},{second.pk}"' in page
+
+    answer = client.post(reverse("admin:orders_order_merge_group"), {"orders": f"{first.pk},{second.pk}"}, follow=True)
+
+    assert fresh(first).merge_id == fresh(second).merge_id is not None
+    assert "Merged into one parcel" in answer.content.decode()
+    assert "Unmerge" in answer.content.decode()
+
+
+def test_unmerge_button_on_the_queue_page(client, channel, kettle, mug):
+    first, second = pair(channel, kettle, mug)
+    merge = orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    client.force_login(staff("Customer service"))
+
+    client.post(reverse("admin:orders_order_unmerge_group", args=[merge.pk]))
+
+    assert fresh(first).merge is None and fresh(second).merge is None
+
+
+def test_bulk_merge_action_refuses_orders_that_do_not_match_with_reasons(client, channel, kettle, mug):
+    first = place(channel, lines=[(kettle, 1)], **buyer())
+    other = place(channel, lines=[(mug, 1)], **buyer())
+    client.force_login(staff("Order reviewer"))
+
+    answer = client.post(
+        ORDER_LIST, {"action": "merge_selected", "_selected_action": [first.pk, other.pk]}, follow=True
+    ).content.decode()
+
+    assert "Nothing was merged" in answer and "different addresses" in answer
+    assert fresh(first).merge is None
+
+
+def test_bulk_merge_action_merges_matching_orders(client, channel, kettle, mug):
+    first, second = pair(channel, kettle, mug)
+    client.force_login(staff("Order reviewer"))
+
+    client.post(ORDER_LIST, {"action": "merge_selected", "_selected_action": [first.pk, second.pk]})
 
     assert fresh(first).merge_id == fresh(second).merge_id is not None

@@ -34,6 +34,7 @@ from .actions import OrderActionsMixin
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
+from .merging import OrderMergeViews
 from .notifications import order_notification_rows
 from .paginator import CappedCountPaginator
 from .settlement import OrderSettlementViews
@@ -58,7 +59,13 @@ def admin_url(name: str, *args: object) -> str:
 
 @admin.register(Order)
 class OrderAdmin(
-    OrderColumns, OrderActionsMixin, OrderSettlementViews, ExportMixin, OrderImportMixin, admin.ModelAdmin
+    OrderColumns,
+    OrderActionsMixin,
+    OrderMergeViews,
+    OrderSettlementViews,
+    ExportMixin,
+    OrderImportMixin,
+    admin.ModelAdmin,
 ):
     list_display_links = ("number",)
     list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
@@ -71,7 +78,7 @@ class OrderAdmin(
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    actions = ["approve_selected", "cancel_selected", "create_pick_list"]
+    actions = ["approve_selected", "cancel_selected", "create_pick_list", "merge_selected"]
     exports = (ORDERS, ORDER_LINES)
 
     def get_list_display(self, request):
@@ -155,6 +162,7 @@ class OrderAdmin(
             "allocations": [allocation for line in order.lines.all() for allocation in line.allocations.all()],
             "timeline": selectors.timeline(order),
             "shipments": shipments,
+            "merged_with": services.merged_with(order),
             # Delivery is recorded on each shipment, so the steps above point down to them.
             "deliveries_to_record": any(row["deliver_url"] for row in shipments),
             "note_form": note_form,
@@ -240,7 +248,11 @@ class OrderAdmin(
     @staticmethod
     def shipment_rows(user, order):
         rows = []
-        for shipment in order.shipments.all():
+        parcels = {shipment.pk: shipment for shipment in order.shipments.all()}
+        if order.merge_id is not None:
+            # A merged group's parcel belongs to its first order and carries this one's goods too.
+            parcels.update((shipment.pk, shipment) for shipment in order.merge.shipments.all())
+        for shipment in sorted(parcels.values(), key=lambda s: s.pk):
             deliverable = may_take(shipment.deliver, user)
             packing = shipment.status == shipment.Status.PENDING and user.has_perm(Orders.PICK_ORDER)
             labelled = shipment.status not in (shipment.Status.PENDING, shipment.Status.CANCELLED)
