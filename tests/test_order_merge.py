@@ -447,3 +447,41 @@ def test_bulk_merge_action_merges_matching_orders(client, channel, kettle, mug):
     client.post(ORDER_LIST, {"action": "merge_selected", "_selected_action": [first.pk, second.pk]})
 
     assert fresh(first).merge_id == fresh(second).merge_id is not None
+
+
+# Archive: a merged group is archived together --------------------------------------------------
+
+LONG_AGO = timezone.now() - timezone.timedelta(days=800)
+
+
+def delivered_merged_pair(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    parcel, _number = pick_pack_dispatch(first, warehouse, CarrierFactory())
+    logistics.mark_delivered(parcel.pk, actor=SYSTEM)
+    return fresh(first), fresh(second), parcel
+
+
+def test_a_merged_group_waits_for_archiving_until_every_order_of_it_may_go(channel, kettle, mug, warehouse):
+    first, second, parcel = delivered_merged_pair(channel, kettle, mug, warehouse)
+    orders.complete(first.pk, actor=SYSTEM)
+    Order.objects.filter(pk=first.pk).update(completed_at=LONG_AGO)
+
+    # The second order is delivered, not completed: the first waits with it.
+    assert orders.archive_finished_orders(actor=SYSTEM) == 0
+    assert Order.objects.filter(pk=first.pk).exists()
+
+    orders.complete(second.pk, actor=SYSTEM)
+    Order.objects.filter(pk=second.pk).update(completed_at=LONG_AGO)
+    assert orders.archive_finished_orders(actor=SYSTEM, batch_size=1) == 2
+
+    assert not Order.objects.filter(pk__in=[first.pk, second.pk]).exists()
+    assert not Shipment.objects.filter(pk=parcel.pk).exists()
+    from orders.models import ArchivedOrder
+
+    kept = ArchivedOrder.objects.get(pk=first.pk)
+    assert [row["id"] for row in kept.rows["logistics.shipment"]] == [parcel.pk]
+    assert len(kept.rows["logistics.shipmentline"]) == 2
+    # Each archived order's kept API answer shows the one tracking number.
+    for archived in ArchivedOrder.objects.all():
+        assert archived.api_answer["shipments"][0]["tracking_number"] == parcel.tracking_number

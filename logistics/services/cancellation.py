@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from orders.models import Order
-
 from core.actors import SYSTEM
+from orders.models import Order
 
 from .. import locks
 from .merged_parcels import take_order_out

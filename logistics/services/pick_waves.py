@@ -44,10 +44,16 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
                 % {"warehouse": warehouse, "reason": warehouse.picking_paused_because}
             }
         )
-    order_ids = with_merged_orders(order_ids)
+    chosen = set(order_ids)
+    order_ids = with_merged_orders(chosen)
     if not order_ids:
         raise ValidationError(_("Choose at least one order."))
     locked = order_locks.lock_orders(order_ids)
+    if with_merged_orders(chosen) != order_ids:
+        # Merged or unmerged between the first read and the locks: the parcels would be wrong.
+        raise ValidationError(
+            _("Some of the chosen orders were merged or unmerged just now; no pick list was made. Make it again.")
+        )
     waiting = reserved_lines_in(warehouse, order_ids)
     waiting_in = goods_waiting(order_ids)
     on_lists_in = warehouses_on_a_pick_list(order_ids)

@@ -124,7 +124,7 @@ class OrderMergeViews:
     def merge_selected(self, request, queryset):
         selected = self.selected_orders(request, queryset)
         if selected is None:
-            return None
+            return
         try:
             services.merge_orders([pk for pk, _number in selected], actor=request.user)
         except REFUSALS as error:
@@ -136,4 +136,4 @@ class OrderMergeViews:
                 % {"numbers": ", ".join(number for _pk, number in selected)},
                 messages.SUCCESS,
             )
-        return None
+        return

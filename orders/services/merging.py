@@ -110,6 +110,9 @@ def merge_orders(order_ids: Iterable[int], *, actor: Actor) -> OrderMerge:
         raise ValidationError(_("Choose at least two orders to merge."))
     ids = _group_ids(chosen)
     orders = locks.lock_orders(ids)
+    if _group_ids(chosen) != ids:
+        # Another merge or unmerge of these orders committed between the first read and the locks.
+        raise ValidationError(_("These orders were merged or unmerged just now; nothing was merged. Try again."))
     missing = set(ids) - {order.pk for order in orders}
     problems = []
     if missing:
@@ -128,10 +131,13 @@ def merge_orders(order_ids: Iterable[int], *, actor: Actor) -> OrderMerge:
             problems.append(problem)
     if problems:
         raise ValidationError(
-            _("Nothing was merged: %(problems)s") % {"problems": " ".join(p if p.endswith(".") else p + "." for p in problems)}
+            _("Nothing was merged: %(problems)s")
+            % {"problems": " ".join(p if p.endswith(".") else p + "." for p in problems)}
         )
     existing = sorted({order.merge_id for order in orders if order.merge_id})
-    merge = OrderMerge.objects.get(pk=existing[0]) if existing else OrderMerge.objects.create(created_by=stored_user(actor))
+    merge = (
+        OrderMerge.objects.get(pk=existing[0]) if existing else OrderMerge.objects.create(created_by=stored_user(actor))
+    )
     numbers = ", ".join(order.number for order in orders)
     for order in orders:
         if order.merge_id != merge.pk:
