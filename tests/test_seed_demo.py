@@ -123,3 +123,13 @@ def test_what_each_step_wrote_is_moved_to_the_step_in_the_past(demo_shop):
     for model, stamp in stamped:
         assert model.objects.exclude(**{stamp: None}).exists(), (model, stamp)
         assert not model.objects.filter(**{f"{stamp}__gt": recently}).exists(), (model, stamp)
+
+
+def test_the_demo_has_orders_to_merge_and_a_merged_pair(demo_shop):
+    from orders import selectors as order_selectors
+    from orders.models import OrderMerge
+
+    (merged,) = [merge for merge in OrderMerge.objects.all() if merge.orders.count() == 2]
+    assert merged.created_by.username == "reviewer"
+    offered = order_selectors.merge_groups(across_channels=False)
+    assert any({o.channel_order_id for o in group.orders} >= {"DEMO-MERGE-offered-1", "DEMO-MERGE-offered-2"} for group in offered)
