@@ -485,3 +485,31 @@ def test_a_merged_group_waits_for_archiving_until_every_order_of_it_may_go(chann
     # Each archived order's kept API answer shows the one tracking number.
     for archived in ArchivedOrder.objects.all():
         assert archived.api_answer["shipments"][0]["tracking_number"] == parcel.tracking_number
+
+
+# Rollups ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_parcel_for_two_orders_keeps_the_rollups_exact(kettle, mug, warehouse):
+    from tests.test_rollups_bulk_writers import assert_counted_exactly, assert_rebuild_agrees
+
+    channel = ChannelFactory()
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    carrier = CarrierFactory()
+    wave = logistics.create_pick_wave(warehouse.pk, [first.pk], actor=SYSTEM)
+    (parcel,) = wave.shipments.all()
+    for line in parcel.lines.select_related("order_line"):
+        for _unit in range(line.quantity):
+            logistics.pack_item(parcel.pk, line.order_line.sku, actor=SYSTEM)
+
+    assert_counted_exactly(
+        lambda: logistics.finish_packing(parcel.pk, weight_kg="1.5", package_count=1, actor=SYSTEM)
+    )
+    assert_counted_exactly(
+        lambda: logistics.dispatch(parcel.pk, carrier_id=carrier.pk, tracking_number=tracking_number(), actor=SYSTEM)
+    )
+    assert_counted_exactly(lambda: logistics.mark_delivered(parcel.pk, actor=SYSTEM))
+    assert fresh(first).status == fresh(second).status == Status.DELIVERED
+    assert_rebuild_agrees()
