@@ -504,9 +504,7 @@ def test_one_parcel_for_two_orders_keeps_the_rollups_exact(kettle, mug, warehous
         for _unit in range(line.quantity):
             logistics.pack_item(parcel.pk, line.order_line.sku, actor=SYSTEM)
 
-    assert_counted_exactly(
-        lambda: logistics.finish_packing(parcel.pk, weight_kg="1.5", package_count=1, actor=SYSTEM)
-    )
+    assert_counted_exactly(lambda: logistics.finish_packing(parcel.pk, weight_kg="1.5", package_count=1, actor=SYSTEM))
     assert_counted_exactly(
         lambda: logistics.dispatch(parcel.pk, carrier_id=carrier.pk, tracking_number=tracking_number(), actor=SYSTEM)
     )

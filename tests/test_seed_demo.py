@@ -132,4 +132,7 @@ def test_the_demo_has_orders_to_merge_and_a_merged_pair(demo_shop):
     (merged,) = [merge for merge in OrderMerge.objects.all() if merge.orders.count() == 2]
     assert merged.created_by.username == "reviewer"
     offered = order_selectors.merge_groups(across_channels=False)
-    assert any({o.channel_order_id for o in group.orders} >= {"DEMO-MERGE-offered-1", "DEMO-MERGE-offered-2"} for group in offered)
+    assert any(
+        {o.channel_order_id for o in group.orders} >= {"DEMO-MERGE-offered-1", "DEMO-MERGE-offered-2"}
+        for group in offered
+    )
