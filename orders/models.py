@@ -296,9 +296,11 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["recipient"], name="order_by_recipient"),
             models.Index(fields=["channel_order_id"], name="order_by_channel_order_id"),
             models.Index(fields=["address_key", "-placed_at"], name="order_by_address"),
-            # The merge queue reads only orders before picking (docs/architecture.md, "Merging orders").
+            # The merge queue reads only orders before picking, from the index alone and already in
+            # its GROUP BY order (docs/architecture.md, "Merging orders"; bench/merge_detection.py).
             models.Index(
                 fields=["phone", "address_key", "channel"],
+                include=["id", "merge", "status"],
                 condition=Q(status__in=["pending", "on_hold", "confirmed"]),
                 name="order_merge_candidates",
             ),
