@@ -511,3 +511,10 @@ def test_one_parcel_for_two_orders_keeps_the_rollups_exact(kettle, mug, warehous
     assert_counted_exactly(lambda: logistics.mark_delivered(parcel.pk, actor=SYSTEM))
     assert fresh(first).status == fresh(second).status == Status.DELIVERED
     assert_rebuild_agrees()
+
+
+def test_a_manager_turns_merging_across_channels_on_in_the_intake_settings(client):
+    client.force_login(staff("Manager"))
+    url = reverse("admin:orders_intakesettings_change", args=[IntakeSettings.current().pk])
+    page = client.get(url).content.decode()
+    assert 'name="merge_across_channels"' in page
