@@ -250,7 +250,7 @@ def bin_sort_key(bin_location: str) -> tuple[bool, list[tuple[int, int, str]]]:
 def pick_sheet(wave_id: int) -> PickSheet:
     """The printable pick list of a wave: its goods summed by SKU with the bin they sit in (in the
     wave's warehouse), sorted by bin then SKU, and the orders on it. Four queries however many
-    orders the list holds."""
+    orders the list holds (five when it holds a merged group's parcel)."""
     wave = PickWave.objects.select_related("warehouse", "created_by").get(pk=wave_id)
     lines = (
         ShipmentLine.objects.filter(shipment__wave=wave)
@@ -260,7 +260,8 @@ def pick_sheet(wave_id: int) -> PickSheet:
             "order_line__sku",
             "order_line__product__name",
             "order_line__product__barcode",
-            "shipment__order__number",
+            # Each line's own order: a merged group's parcel carries several orders' goods.
+            "order_line__order__number",
             "quantity",
         )
         .order_by("pk")
@@ -283,13 +284,27 @@ def pick_sheet(wave_id: int) -> PickSheet:
     # building shipments, orders and services it only prints a few fields of.
     parcels = (
         Shipment.objects.filter(wave=wave)
-        .values_list("order__number", "service__carrier__name", "service__name", "status")
+        .values_list("order__number", "service__carrier__name", "service__name", "status", "merge_id")
         .annotate(units=Coalesce(Sum("lines__quantity"), 0))
         .order_by("order__number")
     )
+    # A merged group's parcel is named by all its orders ("OC…-1 + OC…-2"); one more query, only
+    # when the list has one.
+    merged_numbers = defaultdict(list)
+    merge_ids = {row[4] for row in parcels if row[4]}
+    if merge_ids:
+        for merge_id, other in Order.objects.filter(merge_id__in=merge_ids).order_by("pk").values_list(
+            "merge_id", "number"
+        ):
+            merged_numbers[merge_id].append(other)
     orders = [
-        PickOrder(number=number, service=f"{carrier} · {service}" if service else "", units=units, status=status)
-        for number, carrier, service, status, units in parcels
+        PickOrder(
+            number=" + ".join(merged_numbers[merge_id]) if merged_numbers.get(merge_id) else number,
+            service=f"{carrier} · {service}" if service else "",
+            units=units,
+            status=status,
+        )
+        for number, carrier, service, status, merge_id, units in parcels
     ]
     return PickSheet(
         wave=wave,

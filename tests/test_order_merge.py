@@ -518,3 +518,20 @@ def test_a_manager_turns_merging_across_channels_on_in_the_intake_settings(clien
     url = reverse("admin:orders_intakesettings_change", args=[IntakeSettings.current().pk])
     page = client.get(url).content.decode()
     assert 'name="merge_across_channels"' in page
+
+
+def test_pick_list_names_each_line_by_its_own_order_and_the_parcel_by_all_its_orders(
+    client, channel, kettle, mug, warehouse
+):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    wave = logistics.create_pick_wave(warehouse.pk, [first.pk], actor=SYSTEM)
+    from logistics.selectors import pick_sheet
+
+    sheet = pick_sheet(wave.pk)
+
+    assert {row.sku: row.for_orders for row in sheet.rows} == {
+        "KETTLE": f"{first.number}\u00a0×1",
+        "MUG": f"{second.number}\u00a0×2",
+    }
+    assert [order.number for order in sheet.orders] == [f"{first.number} + {second.number}"]
