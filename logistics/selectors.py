@@ -293,8 +293,8 @@ def pick_sheet(wave_id: int) -> PickSheet:
     merged_numbers = defaultdict(list)
     merge_ids = {row[4] for row in parcels if row[4]}
     if merge_ids:
-        for merge_id, other in Order.objects.filter(merge_id__in=merge_ids).order_by("pk").values_list(
-            "merge_id", "number"
+        for merge_id, other in (
+            Order.objects.filter(merge_id__in=merge_ids).order_by("pk").values_list("merge_id", "number")
         ):
             merged_numbers[merge_id].append(other)
     orders = [

@@ -535,3 +535,14 @@ def test_pick_list_names_each_line_by_its_own_order_and_the_parcel_by_all_its_or
         "MUG": f"{second.number}\u00a0×2",
     }
     assert [order.number for order in sheet.orders] == [f"{first.number} + {second.number}"]
+
+
+def test_the_one_label_of_a_merged_parcel_names_the_other_orders(client, channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    parcel, number = pick_pack_dispatch(first, warehouse, CarrierFactory())
+    client.force_login(staff("Warehouse operator"))
+
+    label = client.get(reverse("admin:logistics_shipment_label", args=[parcel.pk])).content.decode()
+
+    assert number in label and first.number in label and second.number in label
