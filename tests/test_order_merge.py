@@ -546,3 +546,17 @@ def test_the_one_label_of_a_merged_parcel_names_the_other_orders(client, channel
     label = client.get(reverse("admin:logistics_shipment_label", args=[parcel.pk])).content.decode()
 
     assert number in label and first.number in label and second.number in label
+
+
+def test_moving_a_warehouses_work_leaves_merged_orders_with_why(channel, kettle, mug, warehouse):
+    other = WarehouseFactory(code="NB", priority=50)
+    stock(kettle, other, 10)
+    stock(mug, other, 10)
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    moved = logistics.move_open_work(warehouse.pk, other.pk, reason="flood", actor=staff("Manager"))
+
+    assert moved.done == []
+    assert "merged with other orders" in moved.left[first.number]
+    assert Allocation.objects.filter(line__order=second, stock_level__warehouse=warehouse).exists()
