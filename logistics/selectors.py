@@ -602,14 +602,25 @@ def phone_of_order(number: str) -> tuple[int, str] | None:
 
 def order_for_tracking(order_id: int) -> Order:
     """The order a customer follows on the public tracking page, with its parcels (not cancelled)
-    and their events, newest first. Three queries."""
+    and their events, newest first; a merged group's parcel with them. Four queries."""
     parcels = (
         Shipment.objects.exclude(status=Shipment.Status.CANCELLED)
         .select_related("carrier")
         .prefetch_related(Prefetch("events", queryset=TrackingEvent.objects.order_by("-occurred_at", "-pk")))
         .order_by("pk")
     )
-    return Order.objects.prefetch_related(Prefetch("shipments", queryset=parcels)).get(pk=order_id)
+    # A merged group's parcel (owned by its first order) is this order's parcel too.
+    return Order.objects.prefetch_related(
+        Prefetch("shipments", queryset=parcels), Prefetch("merge__shipments", queryset=parcels)
+    ).get(pk=order_id)
+
+
+def tracked_parcels(order: Order) -> list[Shipment]:
+    """The parcels of an order fetched by order_for_tracking: its own and its merged group's, by id."""
+    found = {shipment.pk: shipment for shipment in order.shipments.all()}
+    if order.merge_id is not None:
+        found.update((shipment.pk, shipment) for shipment in order.merge.shipments.all())
+    return [found[pk] for pk in sorted(found)]
 
 
 def failed_lookup_times(*, since: datetime, limit: int, client: str, order_number: str | None = None) -> list[datetime]:

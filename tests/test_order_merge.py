@@ -560,3 +560,13 @@ def test_moving_a_warehouses_work_leaves_merged_orders_with_why(channel, kettle,
     assert moved.done == []
     assert "merged with other orders" in moved.left[first.number]
     assert Allocation.objects.filter(line__order=second, stock_level__warehouse=warehouse).exists()
+
+
+def test_the_public_tracking_page_of_each_merged_order_shows_the_one_parcel(client, channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+    _parcel, number = pick_pack_dispatch(first, warehouse, CarrierFactory())
+
+    for order in (first, second):
+        page = client.post("/track/", {"order": order.number, "phone_last_four": order.phone[-4:]})
+        assert number in page.content.decode(), order.number
