@@ -549,11 +549,11 @@ def test_the_one_label_of_a_merged_parcel_names_the_other_orders(client, channel
 
 
 def test_moving_a_warehouses_work_leaves_merged_orders_with_why(channel, kettle, mug, warehouse):
+    first, second = pair(channel, kettle, mug)
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
     other = WarehouseFactory(code="NB", priority=50)
     stock(kettle, other, 10)
     stock(mug, other, 10)
-    first, second = pair(channel, kettle, mug)
-    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
 
     moved = logistics.move_open_work(warehouse.pk, other.pk, reason="flood", actor=staff("Manager"))
 
@@ -570,3 +570,19 @@ def test_the_public_tracking_page_of_each_merged_order_shows_the_one_parcel(clie
     for order in (first, second):
         page = client.post("/track/", {"order": order.number, "phone_last_four": order.phone[-4:]})
         assert number in page.content.decode(), order.number
+
+
+def test_a_merged_parcel_with_a_cash_on_delivery_order_keeps_a_carrier_that_collects(channel, kettle, mug, warehouse):
+    from tests.factories import CarrierServiceFactory
+
+    who = buyer()
+    prepaid = place(channel, lines=[(kettle, 1)], **who, payment_method="e_wallet", paid_amount=kettle.unit_price)
+    cod = place(channel, lines=[(mug, 1)], **who)
+    assert cod.collects_on_delivery and not prepaid.collects_on_delivery
+    orders.merge_orders([prepaid.pk, cod.pk], actor=SYSTEM)
+    (parcel,) = logistics.create_pick_wave(warehouse.pk, [prepaid.pk], actor=SYSTEM).shipments.all()
+    assert parcel.order_id == prepaid.pk
+    no_cash = CarrierServiceFactory(supports_cod=False)
+
+    with pytest.raises(ValidationError, match="cash on delivery"):
+        logistics.choose_carrier(parcel.pk, no_cash.pk, actor=staff("Logistics coordinator"))

@@ -34,7 +34,10 @@ def choose_carrier(shipment_id: int, service_id: int, *, actor: Actor) -> Shipme
     service = active_carrier_service(service_id)
     if service is None:
         raise ValidationError({"service": _("Choose an active carrier service.")})
-    if shipment.purpose == Shipment.Purpose.ORDER and shipment.order.collects_on_delivery and not service.supports_cod:
+    collects = shipment.purpose == Shipment.Purpose.ORDER and any(
+        order.collects_on_delivery for order in orders_of_parcel(shipment)
+    )
+    if collects and not service.supports_cod:
         raise ValidationError(
             {
                 "service": _("%(service)s does not collect cash on delivery, which this order needs.")
