@@ -106,3 +106,26 @@ def test_unmerging_while_a_pick_list_takes_the_group(setting):
         assert parcels == []
     assert fresh(first).merge_id is None or isinstance(unmerged, Exception)
     assert_stock_consistent()
+
+
+def test_cancelling_a_merged_order_while_a_pick_list_takes_the_group(setting):
+    warehouse, first, second = setting
+    orders.merge_orders([first.pk, second.pk], actor=SYSTEM)
+
+    wave, cancelled = race(
+        lambda: logistics.create_pick_wave(warehouse.pk, [first.pk], actor=SYSTEM),
+        lambda: orders.cancel(second.pk, actor=staff("Customer service"), reason="customer asked"),
+    )
+
+    assert not isinstance(cancelled, Exception), cancelled
+    assert fresh(second).status == Status.CANCELLED and fresh(second).merge_id is None
+    # Whichever came first, the cancelled order's goods are in no parcel that may still leave.
+    assert not ShipmentLine.objects.filter(order_line__order=second, shipment__status__in=Shipment.OPEN).exists()
+    if isinstance(wave, PickWave):
+        (parcel,) = Shipment.objects.all()
+        assert parcel.order_id == first.pk and parcel.status == Shipment.Status.PENDING
+        assert fresh(first).status == Status.PICKING
+    else:
+        assert "merged or unmerged just now" in " ".join(wave.messages)
+        assert fresh(first).status == Status.CONFIRMED
+    assert_stock_consistent()
