@@ -139,6 +139,14 @@ class IntakeSettings(models.Model):
             "reserved only once it is paid, and may have run out by then."
         ),
     )
+    merge_across_channels = models.BooleanField(
+        _("merge orders across channels"),
+        default=False,
+        help_text=_(
+            "Offer to merge one buyer's orders to one address into one parcel even when they came from "
+            "different channels."
+        ),
+    )
 
     class Meta:
         verbose_name = _("intake settings")
@@ -194,6 +202,9 @@ class Order(FSMModelMixin, models.Model):
     BEFORE_PICKING = [Status.PENDING, Status.AWAITING_PAYMENT, Status.ON_HOLD, Status.CONFIRMED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.
     ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
+    # Orders the merge queue offers and merging accepts: approved and with their stock reserved. A
+    # pending or held order may still be rejected or changed by a reviewer, so it waits for that.
+    MERGEABLE = [Status.CONFIRMED]
     # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
     LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
 
@@ -283,6 +294,15 @@ class Order(FSMModelMixin, models.Model):
         related_name="split_orders",
         verbose_name=_("split from"),
     )
+    merge = models.ForeignKey(
+        "OrderMerge",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("merged into parcel"),
+        help_text=_("Orders of one buyer to one address merged to leave in one parcel."),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -301,6 +321,7 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
             (codename(Orders.CHANGE_ORDER_WAREHOUSE), _("Can move orders' reserved stock to another warehouse")),
             (codename(Orders.EDIT_ORDER), _("Can edit and split orders before picking")),
+            (codename(Orders.MERGE_ORDERS), _("Can merge orders into one parcel and unmerge them")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
@@ -331,6 +352,14 @@ class Order(FSMModelMixin, models.Model):
                 fields=["manual_hold_until"],
                 name="order_manual_hold_ends",
                 condition=Q(manual_hold_until__isnull=False),
+            ),
+            # The merge queue reads only orders before picking, from the index alone and already in
+            # its GROUP BY order (docs/architecture.md, "Merging orders"; bench/merge_detection.py).
+            models.Index(
+                fields=["phone", "address_key", "channel"],
+                include=["id", "merge", "status"],
+                condition=Q(status__in=["pending", "awaiting_payment", "on_hold", "confirmed"]),
+                name="order_merge_candidates",
             ),
         ]
 
@@ -479,6 +508,22 @@ class Order(FSMModelMixin, models.Model):
         """Whether the carrier must take money at the door: cash on delivery with something still
         to pay (a free replacement sent to a cash-on-delivery customer collects nothing)."""
         return self.payment_method == PaymentMethod.COD and self.balance_due > 0
+
+
+class OrderMerge(models.Model):
+    """Orders of one buyer to one address that leave in one parcel: one pick, one pack, one label,
+    one tracking number. Each order keeps its own number, lines, payment and channel order id."""
+
+    created_at = models.DateTimeField(_("merged at"), default=timezone.now)
+    created_by = who_acted(_("merged by"))
+
+    class Meta:
+        verbose_name = _("order merge")
+        verbose_name_plural = _("order merges")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{_('Merge')} {self.pk}"
 
 
 class OrderLine(models.Model):

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Min, Model, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -157,6 +157,9 @@ def order_for_page(order_id: int) -> Order:
             "shipments__carrier",
             "shipments__service__carrier",
             "shipments__warehouse",
+            "merge__shipments__carrier",
+            "merge__shipments__service__carrier",
+            "merge__shipments__warehouse",
         )
         .get(pk=order_id)
     )
@@ -588,3 +591,94 @@ def linked_orders(order: Order) -> list[Order]:
     return list(
         Order.objects.filter(Q(split_from=order) | Q(pk=order.split_from_id or 0)).only("pk", "number").order_by("pk")
     )
+
+
+# Merging orders (docs/architecture.md, "Merging orders")
+
+
+@dataclass
+class MergeGroup:
+    """Orders of one buyer to one address (and one channel, unless merging across channels) that
+    could leave in one parcel, as the merge queue offers them."""
+
+    phone: str
+    address_key: str
+    orders: list[Order]
+
+    @property
+    def order_ids(self) -> list[int]:
+        return [order.pk for order in self.orders]
+
+
+def mergeable_orders() -> QuerySet[Order]:
+    """Orders the merge queue considers: confirmed (Order.MERGEABLE) and so before picking, which the
+    partial index `order_merge_candidates` covers."""
+    return Order.objects.filter(status__in=Order.MERGEABLE)
+
+
+def merge_key(*, across_channels: bool) -> list[str]:
+    return ["phone", "address_key"] if across_channels else ["phone", "address_key", "channel_id"]
+
+
+def merge_candidate_keys(*, across_channels: bool, limit: int = 100) -> list[tuple]:
+    """One query over the open orders: the (phone, address_key[, channel_id]) that two or more
+    mergeable orders share, not all in one merge already, oldest first (by their first order)."""
+    key = merge_key(across_channels=across_channels)
+    rows = merge_detection_query(across_channels=across_channels)[:limit]
+    return [tuple(row[name] for name in key) for row in rows]
+
+
+def merge_detection_query(*, across_channels: bool) -> QuerySet:
+    """The merge queue's detection query (bench/merge_detection.py measures it at 1,000,000 orders):
+    a GROUP BY over the orders the partial index `order_merge_candidates` holds."""
+    key = merge_key(across_channels=across_channels)
+    return (
+        mergeable_orders()
+        .exclude(address_key="")
+        .values(*key)
+        .annotate(
+            count=Count("id"),
+            alone=Count("id", filter=Q(merge__isnull=True)),
+            merges=Count("merge", distinct=True),
+            first=Min("id"),
+        )
+        .filter(count__gt=1)
+        .exclude(alone=0, merges=1)
+        .order_by("first")
+    )
+
+
+def merge_groups(*, across_channels: bool, limit: int = 100) -> list[MergeGroup]:
+    """The merge queue: groups of candidate orders, with their channels; two queries."""
+    keys = merge_candidate_keys(across_channels=across_channels, limit=limit)
+    if not keys:
+        return []
+    names = merge_key(across_channels=across_channels)
+    match = Q()
+    for key in keys:
+        match |= Q(**dict(zip(names, key, strict=True)))
+    groups: dict[tuple, MergeGroup] = {}
+    for key in keys:
+        groups[key] = MergeGroup(phone=key[0], address_key=key[1], orders=[])
+    for order in mergeable_orders().filter(match).select_related("channel").order_by("pk"):
+        key = tuple(getattr(order, name) for name in names)
+        if key in groups:
+            groups[key].orders.append(order)
+    return [group for group in groups.values() if len(group.orders) > 1]
+
+
+def merged_before_picking(*, limit: int = 100) -> list[tuple[int, list[Order]]]:
+    """Merged groups none of whose orders is on a pick list yet (they may still be unmerged), as
+    (merge id, orders ascending), oldest merge first; two queries."""
+    picked = Order.objects.filter(merge__isnull=False).exclude(status__in=Order.BEFORE_PICKING).values("merge_id")
+    merge_ids = list(
+        Order.objects.filter(status__in=Order.BEFORE_PICKING, merge__isnull=False)
+        .exclude(merge_id__in=picked)
+        .values_list("merge_id", flat=True)
+        .distinct()
+        .order_by("merge_id")[:limit]
+    )
+    grouped: dict[int, list[Order]] = {merge_id: [] for merge_id in merge_ids}
+    for order in Order.objects.filter(merge_id__in=merge_ids).select_related("channel").order_by("pk"):
+        grouped[order.merge_id].append(order)
+    return list(grouped.items())

@@ -35,6 +35,7 @@ from .changes import OrderChangeViews
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
+from .merging import OrderMergeViews
 from .notifications import order_notification_rows
 from .order_desk import ORDER_DESK_ACTIONS, OrderDeskMixin, TagFilter
 from .paginator import CappedCountPaginator
@@ -67,6 +68,7 @@ class OrderAdmin(
     OrderActionsMixin,
     OrderWaitingMixin,
     OrderChangeViews,
+    OrderMergeViews,
     OrderSettlementViews,
     ExportMixin,
     OrderImportMixin,
@@ -99,6 +101,7 @@ class OrderAdmin(
         "create_pick_list",
         "hold_selected",
         "release_selected",
+        "merge_selected",
         *ORDER_DESK_ACTIONS,
     ]
     exports = (ORDERS, ORDER_LINES)
@@ -188,6 +191,7 @@ class OrderAdmin(
             "timeline": selectors.timeline(order),
             "tags": selectors.tags_of(order),
             "shipments": shipments,
+            "merged_with": services.merged_with(order),
             # Delivery is recorded on each shipment, so the steps above point down to them.
             "deliveries_to_record": any(row["deliver_url"] for row in shipments),
             "note_form": note_form,
@@ -274,7 +278,11 @@ class OrderAdmin(
     @staticmethod
     def shipment_rows(user, order):
         rows = []
-        for shipment in order.shipments.all():
+        parcels = {shipment.pk: shipment for shipment in order.shipments.all()}
+        if order.merge_id is not None:
+            # A merged group's parcel belongs to its first order and carries this one's goods too.
+            parcels.update((shipment.pk, shipment) for shipment in order.merge.shipments.all())
+        for shipment in sorted(parcels.values(), key=lambda s: s.pk):
             deliverable = may_take(shipment.deliver, user)
             packing = shipment.status == shipment.Status.PENDING and user.has_perm(Orders.PICK_ORDER)
             labelled = shipment.status not in (shipment.Status.PENDING, shipment.Status.CANCELLED)

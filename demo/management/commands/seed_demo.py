@@ -28,6 +28,7 @@ from core.roles import MANAGER
 from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.changes import play_changes
+from demo.merging import tell_merging
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
 from demo.waiting import seed_waiting
@@ -707,6 +708,7 @@ class Command(BaseCommand):
             self.part("order desk", lambda: tag_orders_and_save_views(self))
             self.part("waiting", lambda: seed_waiting(self))
             self.part("changes", lambda: play_changes(self))
+            self.part("merging", lambda: tell_merging(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
