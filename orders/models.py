@@ -3,8 +3,10 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Right, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -273,6 +275,11 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["recipient"], name="order_by_recipient"),
             models.Index(fields=["channel_order_id"], name="order_by_channel_order_id"),
             models.Index(fields=["address_key", "-placed_at"], name="order_by_address"),
+            # Search that people type (docs/architecture.md, "Finding orders"). The trigram and
+            # pattern indexes are PostgreSQL's: migration 0015 builds them there only.
+            GinIndex(fields=["number"], name="order_number_trigram", opclasses=["gin_trgm_ops"]),
+            models.Index(OpClass(Upper("recipient"), name="text_pattern_ops"), name="order_recipient_prefix"),
+            models.Index(Right("phone", 4), F("placed_at").desc(), F("id").desc(), name="order_by_phone_last_four"),
         ]
 
     def __str__(self):
