@@ -35,7 +35,9 @@ from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, paymen
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
 from .notifications import order_notification_rows
+from .order_desk import OrderDeskColumns
 from .paginator import CappedCountPaginator
+from .review_desk import ApproveNextMixin
 from .settlement import OrderSettlementViews
 
 # The steps staff take from the order page, by transition name, and whether the step takes a
@@ -58,7 +60,14 @@ def admin_url(name: str, *args: object) -> str:
 
 @admin.register(Order)
 class OrderAdmin(
-    OrderColumns, OrderActionsMixin, OrderSettlementViews, ExportMixin, OrderImportMixin, admin.ModelAdmin
+    ApproveNextMixin,
+    OrderDeskColumns,
+    OrderColumns,
+    OrderActionsMixin,
+    OrderSettlementViews,
+    ExportMixin,
+    OrderImportMixin,
+    admin.ModelAdmin,
 ):
     list_display_links = ("number",)
     list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
@@ -67,7 +76,10 @@ class OrderAdmin(
     ordering = ("-placed_at", "-id")
     sortable_by = ("placed",)
     search_fields = ("number",)
-    search_help_text = _("Exact order number, phone (any format), recipient, channel order id or tracking number.")
+    search_help_text = _(
+        "Order number or part of it, last four digits of the phone, whole phone, start of the recipient's name, "
+        "SKU, channel order id or tracking number."
+    )
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
@@ -82,8 +94,11 @@ class OrderAdmin(
             "channel",
             self.recipient_column(request),
             self.phone_column(request),
+            "items_display",
             "total_display",
             "payment_status_display",
+            "carrier_display",
+            "tracking_display",
             "risk_score",
         )
 
@@ -109,6 +124,7 @@ class OrderAdmin(
             path("<path:object_id>/payment/", wrap(self.payment_view), name=f"{prefix}_payment"),
             path("<path:object_id>/note/", wrap(self.note_view), name=f"{prefix}_note"),
             path("<path:object_id>/address/", wrap(self.address_view), name=f"{prefix}_address"),
+            *self.approve_next_urls(),
         ] + super().get_urls()
 
     # The order page ----------------------------------------------------------------------------
@@ -198,6 +214,7 @@ class OrderAdmin(
                     "style": STEP_STYLE.get(transition.name, "primary"),
                 }
             )
+        steps += self.approve_next_steps(request, order, steps)
         if shipping_offered:
             steps += self.shipping_steps(request.user, order)
         # Steps that end the order come last, away from the ones that move it on.

@@ -13,17 +13,25 @@ from ..models import HeldOrder
 from ..services.checks import describe
 from .actions import OrderActionsMixin
 from .display import OrderColumns
+from .filters import PlacedFilter
 from .paginator import CappedCountPaginator
+from .review_desk import HoldReasonFilter, ReviewDeskMixin, ValueFilter
 
 
 @admin.register(HeldOrder)
-class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.ModelAdmin):
+class HeldOrderAdmin(ReviewDeskMixin, ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.ModelAdmin):
     list_display_links = None
     list_select_related = ("channel", "customer")
     list_per_page = 50
     # Oldest first: the order that has waited longest is reviewed first.
     ordering = ("placed_at", "id")
     sortable_by = ()
+    list_filter = ("channel", HoldReasonFilter, PlacedFilter, ValueFilter)
+    search_fields = ("number",)
+    search_help_text = _(
+        "Order number or part of it, last four digits of the phone, whole phone, start of the recipient's name, "
+        "SKU, channel order id or tracking number."
+    )
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
@@ -42,6 +50,7 @@ class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.
             "order_link",
             "reasons",
             "decision",
+            "lines_and_stock",
             "customer_display",
             self.phone_column(request),
             "total_display",
@@ -52,7 +61,7 @@ class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.
     def order_link(self, order):
         return format_html(
             '<a href="{}">{}</a><div class="oc-order-origin">{}<br>{}</div>',
-            reverse("admin:orders_order_change", args=[order.pk]),
+            self.order_page_url(order),
             order.number,
             short_datetime(order.placed_at),
             order.channel,
