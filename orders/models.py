@@ -280,6 +280,10 @@ class Order(FSMModelMixin, models.Model):
             GinIndex(fields=["number"], name="order_number_trigram", opclasses=["gin_trgm_ops"]),
             models.Index(OpClass(Upper("recipient"), name="text_pattern_ops"), name="order_recipient_prefix"),
             models.Index(Right("phone", 4), F("placed_at").desc(), F("id").desc(), name="order_by_phone_last_four"),
+            # The review queue by channel reads the held orders only, not the channel's every order.
+            models.Index(
+                fields=["channel", "placed_at", "id"], condition=Q(status="on_hold"), name="held_order_by_channel"
+            ),
         ]
 
     def __str__(self):
@@ -417,6 +421,8 @@ class OrderLine(models.Model):
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
         ordering = ["id"]
+        # A SKU searched on the order list: the orders with a line of the product, read from the index.
+        indexes = [models.Index(fields=["product", "order"], name="order_line_by_product")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),

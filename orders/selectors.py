@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 ORDER_NUMBER = re.compile(r"^OC\d{6}-\d+$", re.IGNORECASE)
 # A whole order number as people type it: with or without its dash (spaces are taken out first).
 ORDER_NUMBER_TYPED = re.compile(r"^OC\d{6}-?\d{6,}$")
+# Digits after the date in an order number (more once there are a million orders).
+SEQUENCE_DIGITS = 6
 PHONE_LIKE = re.compile(r"^\+?[\d\s()-]{5,}$")
 
 # A model with a foreign key named `order`: a payment, a refund, a message, an after-sales record.
@@ -65,7 +67,9 @@ def search_orders(
     queryset: QuerySet[Order], term: str, *, by_phone: bool = True, by_name: bool = True
 ) -> QuerySet[Order]:
     """Orders found by what people type (docs/architecture.md, "Finding orders"): a whole order
-    number, or any part of one (three characters or more), the last four digits of the phone, a
+    number, its sequence number (the digits after the date, with or without their leading zeros:
+    264 finds OC…-000264), any other part of one (three characters or more with a letter or the
+    dash, or seven digits and more), the last four digits of the phone, a
     whole phone in any format, the start of the recipient's name, a product's SKU (the orders with
     a line of it), a channel order id or a parcel's tracking number. Spaces and dashes typed
     between digits do not matter.
@@ -90,10 +94,11 @@ def search_orders(
 
     digits = squeezed.replace("-", "")
     matches = Q(channel_order_id__in={term, squeezed})
-    if len(squeezed) >= 3:
+    if squeezed.isdigit() and len(squeezed) <= SEQUENCE_DIGITS:
+        # The number after the date, as people say it: 264 and 000264 are OC…-000264.
+        matches |= Q(number__endswith="-" + squeezed.zfill(SEQUENCE_DIGITS))
+    elif len(squeezed) >= 3:
         matches |= Q(number__contains=squeezed)
-        if digits.isdigit() and digits != squeezed:
-            matches |= Q(number__contains=digits)
     if digits.isdigit() and len(digits) == 4:
         queryset = queryset.alias(phone_last_four=Right("phone", 4))
         matches |= Q(phone_last_four=digits)

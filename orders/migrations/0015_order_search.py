@@ -1,6 +1,7 @@
 """Indexes for the search that people type (docs/architecture.md, "Finding orders"): a trigram index
 on the order number (any part of it), a pattern index on the recipient's name in capitals (its
-start) and an index on the phone's last four digits, newest first.
+start), an index on the phone's last four digits, newest first, and one on order lines by product
+(a SKU's orders); and for the review queue, its held orders by channel (a partial index).
 
 On PostgreSQL each index is built CONCURRENTLY, so a live table of a million orders keeps taking
 orders while it is built (hence a migration outside a transaction). The trigram and pattern indexes
@@ -30,9 +31,19 @@ class AddSearchIndex(AddIndexConcurrently):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
+            # An index already there (this migration renumbered, or run again after it was
+            # stopped half-way) is kept as it is.
+            if not self.exists(schema_editor):
+                super().database_forwards(app_label, schema_editor, from_state, to_state)
         elif not self.postgresql_only:
             migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+
+    def exists(self, schema_editor):
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s", [self.index.name]
+            )
+            return cursor.fetchone() is not None
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
@@ -83,5 +94,17 @@ class Migration(migrations.Migration):
                 models.OrderBy(models.F("id"), descending=True),
                 name="order_by_phone_last_four",
             ),
+        ),
+        AddSearchIndex(
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("status", "on_hold")),
+                fields=["channel", "placed_at", "id"],
+                name="held_order_by_channel",
+            ),
+        ),
+        AddSearchIndex(
+            model_name="orderline",
+            index=models.Index(fields=["product", "order"], name="order_line_by_product"),
         ),
     ]
