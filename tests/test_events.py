@@ -98,6 +98,14 @@ WIRING = {
             "aftersales.services.privacy.erase_archived_personal_data",
         ],
     ),
+    "orders.order_search": (
+        ["orders.selectors.search_orders"],
+        ["logistics.order_desk.orders_with_tracking_number"],
+    ),
+    "orders.order_list_shipping": (
+        ["orders.admin.order_desk.OrderDeskColumns.annotate_page"],
+        ["logistics.order_desk.shipping_columns"],
+    ),
     "logistics.parcel_packed": (
         ["logistics.services.packing.finish_packing"],
         ["analytics.services.parcel_packed"],
