@@ -79,7 +79,7 @@ VIEWS = [
     # {held_name} is the recipient of the oldest held order: a reviewer looking for one customer.
     ("queue_search_name", f"{QUEUE}?q={{held_name}}"),
     ("queue_search_last_four", f"{QUEUE}?q=8000"),
-    ("queue_channel", f"{QUEUE}?channel__id__exact=3"),
+    ("queue_channel", f"{QUEUE}?channel=3"),
     ("queue_reason", f"{QUEUE}?reason=repeat_phone"),
     ("queue_placed_today", f"{QUEUE}?placed=today"),
     ("queue_value", f"{QUEUE}?value=500-2000"),

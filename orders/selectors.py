@@ -599,6 +599,10 @@ def order_work_queues(user: AbstractBaseUser) -> list[dict[str, Any]]:
 # columns, one query per page each (docs/architecture.md, "Finding orders").
 
 
+def channels() -> QuerySet[Channel]:
+    return Channel.objects.order_by("name")
+
+
 def lines_of_orders(order_ids: list[int]) -> dict[int, list[tuple[str, int, int]]]:
     """{order id: [(sku, quantity, product id), ...]} in line order, for one page of orders."""
     lines: dict[int, list[tuple[str, int, int]]] = {order_id: [] for order_id in order_ids}

@@ -89,7 +89,7 @@ class OrderAdmin(
     def get_list_display(self, request):
         return (
             "number",
-            "status_display",
+            "status_and_shipping",
             "placed",
             "channel",
             self.recipient_column(request),
@@ -97,8 +97,6 @@ class OrderAdmin(
             "items_display",
             "total_display",
             "payment_status_display",
-            "carrier_display",
-            "tracking_display",
             "risk_score",
         )
 

@@ -15,7 +15,7 @@ from .actions import OrderActionsMixin
 from .display import OrderColumns
 from .filters import PlacedFilter
 from .paginator import CappedCountPaginator
-from .review_desk import HoldReasonFilter, ReviewDeskMixin, ValueFilter
+from .review_desk import ChannelFilter, HoldReasonFilter, ReviewDeskMixin, ValueFilter
 
 
 @admin.register(HeldOrder)
@@ -26,7 +26,7 @@ class HeldOrderAdmin(ReviewDeskMixin, ReadOnlyAdminMixin, OrderColumns, OrderAct
     # Oldest first: the order that has waited longest is reviewed first.
     ordering = ("placed_at", "id")
     sortable_by = ()
-    list_filter = ("channel", HoldReasonFilter, PlacedFilter, ValueFilter)
+    list_filter = (ChannelFilter, HoldReasonFilter, PlacedFilter, ValueFilter)
     search_fields = ("number",)
     search_help_text = _(
         "Order number or part of it, last four digits of the phone, whole phone, start of the recipient's name, "
@@ -50,7 +50,6 @@ class HeldOrderAdmin(ReviewDeskMixin, ReadOnlyAdminMixin, OrderColumns, OrderAct
             "order_link",
             "reasons",
             "decision",
-            "lines_and_stock",
             "customer_display",
             self.phone_column(request),
             "total_display",
@@ -75,11 +74,17 @@ class HeldOrderAdmin(ReviewDeskMixin, ReadOnlyAdminMixin, OrderColumns, OrderAct
 
     @admin.display(description=_("why it is held"))
     def reasons(self, order):
+        # Under the reasons, each line with the stock available for it: a shortage shows before approving.
         if not order.hold_reasons:
-            return format_html('<span class="oc-muted">{}</span>', _("Risk score at the hold threshold."))
+            return format_html(
+                '<span class="oc-muted">{}</span>{}',
+                _("Risk score at the hold threshold."),
+                self.lines_and_stock(order),
+            )
         return format_html(
-            '<ul class="oc-reasons">{}</ul>',
+            '<ul class="oc-reasons">{}</ul>{}',
             format_html_join("", "<li>{}</li>", ((describe(reason),) for reason in order.hold_reasons)),
+            self.lines_and_stock(order),
         )
 
     @admin.display(description=_("decision"))

@@ -57,6 +57,20 @@ VALUE_BANDS = [
 NOT_FILTERS = {"p", "o", "e", "_changelist_filters"}
 
 
+class ChannelFilter(admin.SimpleListFilter):
+    title = _("channel")
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return [(str(channel.pk), str(channel)) for channel in selectors.channels()]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        return queryset.filter(channel_id=int(value))
+
+
 class HoldReasonFilter(admin.SimpleListFilter):
     """Held orders with one reason among their reasons. The queue holds only held orders (an
     indexed status), so matching the reasons' text costs a pass over those only."""
@@ -109,6 +123,20 @@ class ReviewDeskMixin:
     def get_changelist(self, request, **kwargs):
         return DeskPageChangeList
 
+    @staticmethod
+    def filter_bar(changelist, request):
+        """The queue's filters as a row of choices above the list (a GET form, no script), so the
+        list keeps the screen's width: each filter's parameter, its choices and the one chosen."""
+        return [
+            {
+                "title": spec.title,
+                "name": spec.parameter_name,
+                "choices": [(str(value), str(label)) for value, label in spec.lookup_choices],
+                "selected": request.GET.get(spec.parameter_name, ""),
+            }
+            for spec in changelist.filter_specs
+        ]
+
     def get_search_results(self, request, queryset, search_term):
         sight = sight_of(request.user)
         return selectors.search_orders(queryset, search_term, by_phone=sight.phone, by_name=sight.name), False
@@ -127,8 +155,9 @@ class ReviewDeskMixin:
         url = reverse("admin:orders_order_change", args=[order.pk])
         return f"{url}?{urlencode({'queue': order.queue_query})}" if getattr(order, "queue_query", "") else url
 
-    @admin.display(description=_("lines and stock available"))
     def lines_and_stock(self, order):
+        """Each line's SKU and quantity with the units available for it and, in red, how many are
+        short (shown under the hold reasons)."""
         rows = []
         for sku, quantity, available in getattr(order, "desk_lines", []):
             short = available < quantity
@@ -144,7 +173,7 @@ class ReviewDeskMixin:
             '<ul class="oc-stock-lines">{}</ul>',
             format_html_join(
                 "",
-                '<li class="{}">{} <span class="oc-muted">{}</span> <strong>{}</strong></li>',
+                '<li class="{}">{}<div><span class="oc-muted">{}</span> <strong>{}</strong></div></li>',
                 rows,
             ),
         )
