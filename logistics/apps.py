@@ -14,7 +14,6 @@ class LogisticsConfig(AppConfig):
 
         from . import api, selectors, services
         from .exports import offered_exports
-        from .order_desk import orders_with_tracking_number, shipping_columns
         from .selectors import customer_data_sheets
         from .services.privacy import erase_archived_personal_data, erase_personal_data
         from .services.public_tracking import forget_old_lookups
@@ -23,8 +22,8 @@ class LogisticsConfig(AppConfig):
         order_events.ORDER_CANCELLED.subscribe(services.cancel_open_shipments)
         order_events.ORDER_API_PARTS.subscribe(api.order_shipments)
         # The order list: found by a parcel's tracking number, and its carrier and tracking columns.
-        order_events.ORDER_SEARCH.subscribe(orders_with_tracking_number)
-        order_events.ORDER_LIST_SHIPPING.subscribe(shipping_columns)
+        order_events.ORDER_SEARCH.subscribe(selectors.orders_with_tracking_number)
+        order_events.ORDER_LIST_SHIPPING.subscribe(selectors.shipping_columns)
         # Parcels go to the archive with their order, in its archiving transaction.
         order_events.ORDERS_ARCHIVING.subscribe(selectors.rows_to_archive)
         EXPORTS_OFFERED.subscribe(offered_exports)

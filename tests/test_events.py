@@ -100,11 +100,11 @@ WIRING = {
     ),
     "orders.order_search": (
         ["orders.selectors.search_orders"],
-        ["logistics.order_desk.orders_with_tracking_number"],
+        ["logistics.selectors.orders_with_tracking_number"],
     ),
     "orders.order_list_shipping": (
         ["orders.admin.order_desk.OrderDeskColumns.annotate_page"],
-        ["logistics.order_desk.shipping_columns"],
+        ["logistics.selectors.shipping_columns"],
     ),
     "logistics.parcel_packed": (
         ["logistics.services.packing.finish_packing"],

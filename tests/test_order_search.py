@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from logistics.order_desk import orders_with_tracking_number, shipping_columns
+from logistics.selectors import orders_with_tracking_number, shipping_columns
 from orders import selectors
 from orders.admin.order_desk import items_text
 from orders.events import ORDER_LIST_SHIPPING, ORDER_SEARCH
