@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Right, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -361,6 +363,15 @@ class Order(FSMModelMixin, models.Model):
                 condition=Q(status__in=["pending", "awaiting_payment", "on_hold", "confirmed"]),
                 name="order_merge_candidates",
             ),
+            # Search that people type (docs/architecture.md, "Finding orders"). The trigram and
+            # pattern indexes are PostgreSQL's: migration 0015 builds them there only.
+            GinIndex(fields=["number"], name="order_number_trigram", opclasses=["gin_trgm_ops"]),
+            models.Index(OpClass(Upper("recipient"), name="text_pattern_ops"), name="order_recipient_prefix"),
+            models.Index(Right("phone", 4), F("placed_at").desc(), F("id").desc(), name="order_by_phone_last_four"),
+            # The review queue by channel reads the held orders only, not the channel's every order.
+            models.Index(
+                fields=["channel", "placed_at", "id"], condition=Q(status="on_hold"), name="held_order_by_channel"
+            ),
         ]
 
     def __str__(self):
@@ -539,6 +550,8 @@ class OrderLine(models.Model):
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
         ordering = ["id"]
+        # A SKU searched on the order list: the orders with a line of the product, read from the index.
+        indexes = [models.Index(fields=["product", "order"], name="order_line_by_product")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
