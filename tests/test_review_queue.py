@@ -23,9 +23,12 @@ _numbers = count(1)
 
 
 def held(product, quantity=1, **overrides):
-    """Held because a card order arrived unpaid; its own phone and address."""
+    """Held because a card order arrived paid in part (one paid nothing awaits its payment), or held
+    for what `overrides` make of it; its own phone and address."""
     n = next(_numbers)
-    values = {"payment_method": "card", "phone": f"1390000{n:04d}", "address": f"文三路 {n} 号"}
+    values = {"phone": f"1390000{n:04d}", "address": f"文三路 {n} 号"}
+    if "payment_method" not in overrides:
+        values.update(payment_method="card", paid_amount="1.00")
     values.update(overrides)
     order = place(lines=[(product, quantity)], **values)
     assert order.status == Order.Status.ON_HOLD
