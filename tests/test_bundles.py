@@ -223,3 +223,22 @@ def test_the_product_admin_refuses_a_bundle_in_a_bundle_and_a_bundle_of_itself(t
     # A product in a bundle cannot become a bundle itself.
     assert not formset(teapot, (gift_box, 1)).is_valid()
     assert site.is_registered(type(tea_set))
+
+
+def test_the_pick_list_and_packing_slip_show_the_components_under_their_bundle(tea_set):
+    from logistics.selectors import pick_sheet
+    from tests.factories import pick_all
+
+    order = place(lines=[(tea_set, 1)])
+    wave = pick_all(order)[0]
+    client = Client()
+    client.force_login(staff())
+
+    assert [(row.sku, row.bundle_skus) for row in pick_sheet(wave.pk).rows] == [
+        ("CUP", "TEA-SET"),
+        ("TEAPOT", "TEA-SET"),
+    ]
+    assert "in bundle TEA-SET" in client.get(f"/admin/logistics/pickwave/{wave.pk}/print/").content.decode()
+    slip = client.get(f"/admin/logistics/shipment/{order.shipments.get().pk}/packing-slip/").content.decode()
+    assert "Bundle Tea set × 1" in slip
+    assert slip.count('class="bundle-component"') == 2
