@@ -49,7 +49,32 @@ def products_with_available_stock() -> QuerySet[Product]:
         .annotate(total=Sum(F("on_hand") - F("reserved")))
         .values("total")
     )
-    return Product.objects.filter(active=True).annotate(available=Coalesce(Subquery(available), 0))
+    return Product.objects.filter(active=True).annotate(
+        available=Coalesce(bundle_available_subquery(), Subquery(available), 0)
+    )
+
+
+def bundle_available_subquery() -> Subquery:
+    """For a bundle (the outer product), the least over its components of their available units
+    divided by how many one bundle holds; None for a product that is no bundle."""
+    parts = (
+        BundleComponent.objects.filter(bundle=OuterRef("pk"))
+        .annotate(
+            can=Coalesce(
+                Subquery(
+                    StockLevel.objects.filter(product=OuterRef("component_id"), warehouse__active=True)
+                    .values("product")
+                    .annotate(total=Sum(F("on_hand") - F("reserved")))
+                    .values("total")
+                ),
+                0,
+            )
+            / F("quantity")
+        )
+        .order_by("can")
+        .values("can")[:1]
+    )
+    return Subquery(parts)
 
 
 def low_stock() -> QuerySet[StockLevel]:

@@ -242,3 +242,9 @@ def test_the_pick_list_and_packing_slip_show_the_components_under_their_bundle(t
     slip = client.get(f"/admin/logistics/shipment/{order.shipments.get().pk}/packing-slip/").content.decode()
     assert "Bundle Tea set × 1" in slip
     assert slip.count('class="bundle-component"') == 2
+
+
+def test_the_products_api_shows_a_bundles_availability_from_its_components(api, tea_set):
+    response = api.get("/api/v1/products/", {"sku": "TEA-SET,CUP"})
+
+    assert {row["sku"]: row["available"] for row in response.json()["results"]} == {"TEA-SET": 7, "CUP": 30}
