@@ -123,3 +123,13 @@ def test_what_each_step_wrote_is_moved_to_the_step_in_the_past(demo_shop):
     for model, stamp in stamped:
         assert model.objects.exclude(**{stamp: None}).exists(), (model, stamp)
         assert not model.objects.filter(**{f"{stamp}__gt": recently}).exists(), (model, stamp)
+
+
+def test_the_demo_has_a_bundle_a_gift_and_a_channel_code_each_used_by_an_order(demo_shop):
+    from orders.models import ChannelSku, GiftRule
+
+    assert OrderLine.objects.filter(bundle__sku="TEA-SET-01").exists()
+    assert OrderLine.objects.filter(is_gift=True, order__channel_order_id="CAT-GIFT-1").exists()
+    assert GiftRule.objects.exists()
+    assert ChannelSku.objects.filter(channel__code="tmall").exists()
+    assert OrderLine.objects.filter(order__channel_order_id="CAT-TMALL-1", sku="TEA-002", bundle=None).exists()

@@ -27,6 +27,7 @@ from core.actors import SYSTEM
 from core.roles import MANAGER
 from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
+from demo.catalog import seed_catalogue
 from demo.timeline import move, moving, moving_order_stamps
 from incidents import services as incidents
 from inventory import services as inventory
@@ -697,6 +698,7 @@ class Command(BaseCommand):
             IntakeSettings.current()
             self.part("orders", lambda: self.play_all(plans))
             self.part("after-sales", AfterSalesStory(self).tell)
+            self.part("catalogue", lambda: seed_catalogue(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
