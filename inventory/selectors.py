@@ -12,7 +12,7 @@ def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
     return {p.sku: p for p in Product.objects.filter(sku__in=set(skus))}
 
 
-def available_stock_of(product_ref) -> Subquery:
+def available_stock_of(product_ref: OuterRef) -> Subquery:
     """The available units (on hand minus reserved) of the product `product_ref` points at (an
     OuterRef), over the warehouses that promise stock (active, reservations not paused); None for
     a product with no stock level, so wrap it in Coalesce."""

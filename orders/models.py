@@ -405,9 +405,9 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), **MONEY)
     line_total = models.DecimalField(_("line total"), **MONEY)
-    # A component line of a bundle sold on the order (docs/architecture.md, "Bundles, gifts and
-    # channel SKUs"): the bundle as ordered, how many of it, and which bundle line of the order it
-    # came from (`bundle_group`, 1, 2, … per order), so pages show "Bundle X ×2: A ×2, B ×4".
+    # A component line of a bundle sold on the order: the bundle as ordered, how many of it, and
+    # which bundle line of the order it came from (`bundle_group`, 1, 2, … per order), so pages
+    # show "Bundle X ×2: A ×2, B ×4".
     bundle = models.ForeignKey(
         Product, on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("bundle")
     )

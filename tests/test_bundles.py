@@ -248,3 +248,13 @@ def test_the_products_api_shows_a_bundles_availability_from_its_components(api, 
     response = api.get("/api/v1/products/", {"sku": "TEA-SET,CUP"})
 
     assert {row["sku"]: row["available"] for row in response.json()["results"]} == {"TEA-SET": 7, "CUP": 30}
+
+
+def test_the_product_page_shows_the_bundles_components_and_how_many_can_be_sold(tea_set):
+    client = Client()
+    client.force_login(staff("Manager"))
+
+    page = client.get(f"/admin/inventory/product/{tea_set.pk}/change/").content.decode()
+
+    assert "bundles available" in page
+    assert 'name="components-0-quantity"' in page

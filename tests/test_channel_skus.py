@@ -166,3 +166,28 @@ def test_place_orders_costs_no_more_queries_for_more_lines(taobao, socks, mapped
 
     statements(2)  # settings and the like read once per process
     assert statements(1) == statements(9)
+
+
+def test_a_manager_maps_a_code_in_the_console(taobao, socks):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(staff("Manager"))
+
+    assert client.get("/admin/orders/channelsku/add/").status_code == 200
+    response = client.post(
+        "/admin/orders/channelsku/add/",
+        {"channel": taobao.pk, "code": " TB-777 ", "product": socks.pk, "quantity": "2"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ChannelSku.objects.get().code == "TB-777"
+    assert client.get("/admin/orders/channelsku/").status_code == 200
+    assert client.get("/admin/orders/giftrule/").status_code == 200
+
+
+def test_a_pack_quantity_past_the_most_units_of_a_line_is_refused_on_its_quantity(taobao, socks, mapped):
+    with pytest.raises(ValidationError) as refused:
+        place(taobao, lines=[("TB-6PACK", 200_000)])
+
+    assert "more than 1000000 units" in refused.value.message_dict["lines[1].quantity"][0]

@@ -10,7 +10,7 @@ codes, and one more for the components only when a bundle is ordered."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -143,22 +143,24 @@ def _per_unit(line_total, quantity):
 
 
 def resolve_lines(
-    raw_lines,
+    raw_lines: Sequence,
     *,
     channel: Channel | None,
     catalogue: Catalogue,
     errors: dict,
     may_set_prices: bool,
-    read_quantity,
-    read_price,
+    read_quantity: Callable[[object, str], int | None],
+    read_price: Callable[[object, str], Decimal | None],
     first_group: int = 1,
+    max_units: int | None = None,
 ) -> list[ResolvedLine]:
     """The lines to store for `raw_lines` (LineInputs; errors keyed `lines[n].field`, n from 1):
     channel codes mapped to our products (× their units per item), bundles expanded into their
     components with the bundle's price spread over them in proportion to the components' list
     prices × quantities. A line's given price is the channel's price of one item as ordered.
     `read_quantity(value, field)` and `read_price(value, field)` read the text of a field and
-    complain into `errors`; `first_group` numbers the bundles after those already on the order."""
+    complain into `errors`; `first_group` numbers the bundles after those already on the order;
+    `max_units` is the most units one stored line may hold (packs and bundles multiply them)."""
     lines, group = [], first_group
     for index, raw in enumerate(raw_lines, start=1):
         sku = str(raw.sku or "").strip()
@@ -188,6 +190,13 @@ def resolve_lines(
             continue
         total = quantity * price
         units = quantity * per_item
+        most = max((per_bundle for _part, per_bundle in parts or ()), default=1)
+        if max_units is not None and units * most > max_units:
+            errors[f"lines[{index}].quantity"] = [
+                _("This comes to more than %(max)d units of one product; split it over several orders.")
+                % {"max": max_units}
+            ]
+            continue
         if not parts:
             lines.append(ResolvedLine(product, units, _per_unit(total, units), total))
             continue

@@ -39,7 +39,7 @@ from ..models import (
     PaymentMethod,
 )
 from . import checks, gifts
-from .catalogue import load_catalogue, resolve_lines
+from .catalogue import Catalogue, ResolvedLine, load_catalogue, resolve_lines
 from .notifications import notify_many
 from .phones import is_possible_phone, normalize_phone
 from .settlement import payment_status_for
@@ -182,7 +182,15 @@ def _line_quantity(errors):
     return read
 
 
-def read_lines(raw_lines, errors, *, channel, may_set_prices, catalogue=None, first_group=1):
+def read_lines(
+    raw_lines: Sequence[LineInput],
+    errors: dict[str, list[str]],
+    *,
+    channel: Channel | None,
+    may_set_prices: bool,
+    catalogue: Catalogue | None = None,
+    first_group: int = 1,
+) -> list[ResolvedLine]:
     """The lines to store for an order's LineInputs (errors keyed `lines[n].field`, n from 1): the
     one line resolution of intake, which an edit adding lines calls too. Channel codes and bundles
     are resolved by `catalogue.resolve_lines`; `catalogue` is what a batch loaded up front, or
@@ -201,6 +209,7 @@ def read_lines(raw_lines, errors, *, channel, may_set_prices, catalogue=None, fi
         read_quantity=_line_quantity(errors),
         read_price=lambda value, field: _money(value, field, errors),
         first_group=first_group,
+        max_units=MAX_LINE_QUANTITY,
     )
 
 
