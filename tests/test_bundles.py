@@ -256,5 +256,6 @@ def test_the_product_page_shows_the_bundles_components_and_how_many_can_be_sold(
 
     page = client.get(f"/admin/inventory/product/{tea_set.pk}/change/").content.decode()
 
-    assert "bundles available" in page
+    assert "Bundles available" in page
+    assert '<div class="readonly">7</div>' in page
     assert 'name="components-0-quantity"' in page
