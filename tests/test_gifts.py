@@ -234,3 +234,20 @@ def test_a_person_taking_an_order_in_the_console_gets_the_gift_too(kettle, coast
     result = orders.place_order(order_input(lines=[(kettle, 1)]), actor=staff("Customer service"))
 
     assert gift_lines(result.order) != []
+
+
+def test_an_import_never_gives_past_the_rules_maximum_and_the_ledger_stays_whole(web, kettle, coaster, warehouse):
+    from inventory.selectors import ledger_mismatches
+
+    stock(coaster, warehouse, 10)
+    rule(coaster, max_given=2)
+    clerk = staff("Customer service")
+    content = xlsx([row(f"M-{n}", "KETTLE", 1, phone=f"1380013800{n}", address=f"文三路 {n} 号") for n in range(4)])
+
+    job = confirm(check(content, actor=clerk), actor=clerk)
+
+    assert job.status == "done", job.errors
+    assert OrderLine.objects.filter(is_gift=True).count() == 2
+    assert reserved(coaster) == 2
+    assert GiftRule.objects.get().given == 2
+    assert not ledger_mismatches().exists()

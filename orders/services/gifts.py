@@ -75,9 +75,19 @@ class GiftLedger:
     def in_stock(self, rule: GiftRule) -> bool:
         return self.stock_left.get(rule.gift_id, 0) >= rule.quantity
 
-    def give(self, rule: GiftRule) -> ResolvedLine:
+    def take_cap(self, rule: GiftRule) -> None:
+        """Count a gift against the rule's maximum before its stock is reserved."""
         if self.left_under_cap[rule.pk] is not None:
             self.left_under_cap[rule.pk] -= rule.quantity
+
+    def return_cap(self, rule: GiftRule) -> None:
+        """The gift counted by take_cap was not given after all (its stock was short)."""
+        if self.left_under_cap[rule.pk] is not None:
+            self.left_under_cap[rule.pk] += rule.quantity
+
+    def give(self, rule: GiftRule, *, cap_taken: bool = False) -> ResolvedLine:
+        if not cap_taken:
+            self.take_cap(rule)
         self.stock_left[rule.gift_id] = self.stock_left.get(rule.gift_id, 0) - rule.quantity
         self.given[rule.pk] = self.given.get(rule.pk, 0) + rule.quantity
         return gift_line(rule)

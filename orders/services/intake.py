@@ -647,6 +647,8 @@ def _add_gifts(offered, orders, reserved, actor):
         if not ledger.within_cap(rule):
             notes[i].append(gifts.not_given_note(rule, cap=True))
         elif i in reserved:
+            # Counted against the maximum now, so two orders of a batch never reserve past it.
+            ledger.take_cap(rule)
             to_reserve.append((i, rule))
         elif ledger.in_stock(rule):
             given.append((i, ledger.give(rule)))
@@ -661,10 +663,11 @@ def _add_gifts(offered, orders, reserved, actor):
     )
     plans = []
     for (i, rule), (plan, shortages) in zip(to_reserve, outcomes, strict=True):
-        if shortages or not ledger.within_cap(rule):
-            notes[i].append(gifts.not_given_note(rule, cap=not shortages))
+        if shortages:
+            ledger.return_cap(rule)
+            notes[i].append(gifts.not_given_note(rule))
             continue
-        given.append((i, ledger.give(rule)))
+        given.append((i, ledger.give(rule, cap_taken=True)))
         plans.append((len(given) - 1, plan))
     lines = OrderLine.objects.bulk_create([line.order_line(orders[i]) for i, line in given])
     Allocation.objects.bulk_create(
