@@ -5,7 +5,7 @@ is refused naming it and the channel; a batch resolves its lines in a fixed numb
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -191,3 +191,45 @@ def test_a_pack_quantity_past_the_most_units_of_a_line_is_refused_on_its_quantit
         place(taobao, lines=[("TB-6PACK", 200_000)])
 
     assert "more than 1000000 units" in refused.value.message_dict["lines[1].quantity"][0]
+
+
+def test_a_manager_uploads_channel_codes_from_excel_updating_known_ones(taobao, socks, mapped):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.test_import_stock_products import workbook
+
+    client = Client()
+    client.force_login(staff("Manager"))
+    assert client.get(reverse("admin:orders_channelsku_import_template")).status_code == 200
+    rows = [["channel", "code", "sku", "quantity"], ["taobao", "TB-123", "SOCKS", 2], ["taobao", "TB-NEW", "SOCKS", ""]]
+
+    previewed = client.post(reverse("admin:orders_channelsku_import"), {"file": workbook(rows)}, follow=True)
+    assert previewed.context["job"].errors == []
+    client.post(previewed.context["confirm_url"])
+
+    assert dict(ChannelSku.objects.values_list("code", "quantity")) == {"TB-123": 2, "TB-NEW": 1, "TB-6PACK": 6}
+
+
+def test_an_upload_row_naming_an_unknown_channel_or_sku_is_refused_on_its_column(taobao, socks):
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.test_import_stock_products import workbook
+
+    client = Client()
+    client.force_login(staff("Manager"))
+    rows = [["channel", "code", "sku", "quantity"], ["nope", "X-1", "SOCKS", 1], ["taobao", "X-2", "NOPE", 1]]
+
+    previewed = client.post(reverse("admin:orders_channelsku_import"), {"file": workbook(rows)}, follow=True)
+
+    problems = {(error["row"], error["column"]) for error in previewed.context["job"].errors}
+    assert problems == {(2, "channel"), (3, "sku")}
+    assert not ChannelSku.objects.exists()
+
+
+def test_only_a_manager_uploads_channel_codes(taobao, socks):
+    from orders.services.channel_skus import save_channel_skus
+
+    with pytest.raises(PermissionDenied):
+        save_channel_skus([("taobao", "TB-9", "SOCKS", 1)], actor=staff("Customer service"))

@@ -7,8 +7,10 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.spreadsheets.console import SpreadsheetImportMixin
 from inventory.selectors import products_by_sku
 
+from ..importers.channel_skus import CHANNEL_SKU_IMPORT, channel_sku_template
 from ..models import ChannelSku, GiftRule
 from ..services.intake import CURRENCIES
 
@@ -110,9 +112,18 @@ class ChannelSkuForm(forms.ModelForm):
 
 
 @admin.register(ChannelSku)
-class ChannelSkuAdmin(admin.ModelAdmin):
+class ChannelSkuAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
     """A channel's codes for our products: intake reads a line's SKU as the channel's code first,
-    then as ours."""
+    then as ours. Kept one by one, or uploaded as a sheet of channel, code, SKU and units."""
+
+    spreadsheet_import = CHANNEL_SKU_IMPORT
+    import_template = staticmethod(channel_sku_template)
+    import_preview_columns = (_("Channel"), _("Channel's code"), _("SKU"))
+    import_intro = _(
+        "One row per code: the channel's code (as on its page), the channel's own code for the item, our "
+        "SKU, and our units per item (empty for 1). A known code of the channel is updated."
+    )
+    change_list_template = "admin/orders/channelsku/change_list.html"
 
     form = ChannelSkuForm
     list_display = ("channel", "code", "product", "quantity")
