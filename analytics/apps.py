@@ -18,6 +18,7 @@ class AnalyticsConfig(AppConfig):
         order_events.ORDER_STATUS_CHANGED.subscribe(services.order_status_changed)
         order_events.PAYMENT_CAPTURED.subscribe(services.payment_captured)
         order_events.DELIVERY_ADDRESS_CORRECTED.subscribe(services.delivery_address_corrected)
+        order_events.ORDER_REWRITING.subscribe(services.order_rewriting)
         logistics_events.PARCEL_PACKED.subscribe(services.parcel_packed)
         logistics_events.PARCEL_DISPATCHED.subscribe(services.parcel_dispatched)
         logistics_events.PARCEL_DELIVERED.subscribe(services.parcel_delivered)

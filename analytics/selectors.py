@@ -448,6 +448,7 @@ class StageRow:
 WAITING_BY_DESIGN = {Status.DELIVERED}
 STAGE_ORDER = [
     Status.PENDING,
+    Status.AWAITING_PAYMENT,
     Status.ON_HOLD,
     Status.CONFIRMED,
     Status.PICKING,

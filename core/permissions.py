@@ -43,8 +43,10 @@ class Orders:
     PICK_ORDER = "orders.pick_order"
     DISPATCH_ORDER = "orders.dispatch_order"
     CANCEL_ORDER = "orders.cancel_order"
+    HOLD_ORDER = "orders.hold_order"
     COMPLETE_ORDER = "orders.complete_order"
     OVERRIDE_PRICE = "orders.override_price"
+    EDIT_ORDER = "orders.edit_order"
     VIEW_ORDERLINE = "orders.view_orderline"
     VIEW_ALLOCATION = "orders.view_allocation"
     VIEW_ORDEREVENT = "orders.view_orderevent"
@@ -78,6 +80,13 @@ class Orders:
     CHANGE_NOTIFICATIONTEMPLATE = "orders.change_notificationtemplate"
     VIEW_ARCHIVEDORDER = "orders.view_archivedorder"
     ARCHIVE_ORDERS = "orders.archive_orders"
+    # Finding and acting on many orders: tags, and moving an order's reserved stock before picking.
+    TAG_ORDER = "orders.tag_order"
+    VIEW_ORDERTAG = "orders.view_ordertag"
+    ADD_ORDERTAG = "orders.add_ordertag"
+    CHANGE_ORDERTAG = "orders.change_ordertag"
+    DELETE_ORDERTAG = "orders.delete_ordertag"
+    CHANGE_ORDER_WAREHOUSE = "orders.change_order_warehouse"
 
 
 class Logistics:

@@ -20,6 +20,7 @@ VIEW_ORDERS = [
     Orders.VIEW_CHANNEL,
     Orders.VIEW_CUSTOMER,
     Orders.VIEW_ARCHIVEDORDER,
+    Orders.VIEW_ORDERTAG,
     Inventory.VIEW_PRODUCT,
     Inventory.VIEW_WAREHOUSE,
     Inventory.VIEW_STOCKLEVEL,
@@ -31,6 +32,9 @@ ROLES = {
     "Order reviewer": VIEW_ORDERS
     + [
         Orders.REVIEW_ORDER,
+        Orders.TAG_ORDER,
+        Orders.HOLD_ORDER,
+        Orders.EDIT_ORDER,
         Orders.VIEW_CUSTOMER_NAME,
         Orders.VIEW_CUSTOMER_PHONE,
         Orders.VIEW_CUSTOMER_ADDRESS,
@@ -41,6 +45,7 @@ ROLES = {
     + [
         Orders.PICK_ORDER,
         Orders.DISPATCH_ORDER,
+        Orders.TAG_ORDER,
         Orders.VIEW_CUSTOMER_NAME,
         Orders.VIEW_CUSTOMER_ADDRESS,
         Inventory.VIEW_STOCKMOVEMENT,
@@ -54,6 +59,8 @@ ROLES = {
     "Logistics coordinator": VIEW_ORDERS
     + [
         Orders.DISPATCH_ORDER,
+        Orders.TAG_ORDER,
+        Orders.CHANGE_ORDER_WAREHOUSE,
         Orders.VIEW_CUSTOMER_NAME,
         Orders.VIEW_CUSTOMER_PHONE,
         Orders.VIEW_CUSTOMER_ADDRESS,
@@ -69,6 +76,9 @@ ROLES = {
     + [
         Orders.ADD_ORDER,
         Orders.CANCEL_ORDER,
+        Orders.TAG_ORDER,
+        Orders.HOLD_ORDER,
+        Orders.EDIT_ORDER,
         Orders.VIEW_CUSTOMER_NAME,
         Orders.VIEW_CUSTOMER_PHONE,
         Orders.VIEW_CUSTOMER_ADDRESS,

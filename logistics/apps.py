@@ -13,6 +13,7 @@ class LogisticsConfig(AppConfig):
         from orders import events as order_events
 
         from . import api, selectors, services
+        from .admin.order_actions import order_list_actions
         from .exports import offered_exports
         from .selectors import customer_data_sheets
         from .services.privacy import erase_archived_personal_data, erase_personal_data
@@ -21,6 +22,8 @@ class LogisticsConfig(AppConfig):
         # A cancelled order's parcels that have not left are void, in the cancellation's transaction.
         order_events.ORDER_CANCELLED.subscribe(services.cancel_open_shipments)
         order_events.ORDER_API_PARTS.subscribe(api.order_shipments)
+        # The order list's bulk actions on parcels: the carrier service, slips and labels.
+        order_events.ORDER_LIST_ACTIONS.subscribe(order_list_actions)
         # Parcels go to the archive with their order, in its archiving transaction.
         order_events.ORDERS_ARCHIVING.subscribe(selectors.rows_to_archive)
         EXPORTS_OFFERED.subscribe(offered_exports)

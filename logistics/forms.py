@@ -91,10 +91,10 @@ class ServiceChoiceForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, shipment, **kwargs):
+    def __init__(self, *args, shipment=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = services_to_choose_from()
-        self.fields["service"].initial = shipment.service_id
+        self.fields["service"].initial = shipment.service_id if shipment else None
         self.fields["service"].label_from_instance = self.describe
 
     @staticmethod

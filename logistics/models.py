@@ -349,3 +349,25 @@ class TrackingLookup(models.Model):
 
     def __str__(self):
         return f"{self.order_number} · {self.client}"
+
+
+class CarrierChoice(models.Model):
+    """The carrier service staff chose for an order before its parcel exists: the next pick list
+    gives its parcels this service (Shipment.ServiceReason.CHOSEN_BY_STAFF) instead of the rules'.
+    Written only under the order's row lock, so it needs no lock of its own."""
+
+    order = models.OneToOneField(
+        Order, on_delete=models.PROTECT, related_name="carrier_choice", verbose_name=_("order")
+    )
+    service = models.ForeignKey(
+        CarrierService, on_delete=models.PROTECT, related_name="+", verbose_name=_("carrier service")
+    )
+    chosen_by = who_acted(_("chosen by"))
+    chosen_at = models.DateTimeField(_("chosen at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("carrier chosen for an order")
+        verbose_name_plural = _("carriers chosen for orders")
+
+    def __str__(self):
+        return f"{self.order_id}: {self.service_id}"

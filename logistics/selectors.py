@@ -22,6 +22,7 @@ from orders.models import Allocation, Customer, Order, OrderLine
 
 from .models import (
     Carrier,
+    CarrierChoice,
     CarrierService,
     ExceptionKind,
     PickWave,
@@ -71,12 +72,18 @@ def on_time_rate(carrier: Carrier) -> float | None:
 # What is waiting to be picked
 
 
+def _for_next_parcel(allocations: QuerySet[Allocation]) -> QuerySet[Allocation]:
+    """Reserved goods that go in the next parcel: those held back for a later one by a split
+    (orders.services.splitting.ship_later) wait until they are released."""
+    return allocations.filter(ship_later=False)
+
+
 def goods_waiting(order_ids: Iterable[int]) -> dict[int, dict[int, list[tuple[Product, int]]]]:
     """The reserved goods of the orders, as {order_id: {warehouse_id: [(product, quantity), ...]}},
     in one query."""
     waiting = defaultdict(lambda: defaultdict(list))
     allocations = (
-        Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED)
+        _for_next_parcel(Allocation.objects.filter(line__order_id__in=order_ids, state=Allocation.State.RESERVED))
         .select_related("line__product", "stock_level")
         .order_by("pk")
     )
@@ -92,10 +99,12 @@ def reserved_lines_in(warehouse: Warehouse, order_ids: Iterable[int]) -> dict[in
     with their products."""
     waiting = defaultdict(lambda: defaultdict(int))
     for allocation in (
-        Allocation.objects.filter(
-            line__order_id__in=order_ids,
-            state=Allocation.State.RESERVED,
-            stock_level__warehouse=warehouse,
+        _for_next_parcel(
+            Allocation.objects.filter(
+                line__order_id__in=order_ids,
+                state=Allocation.State.RESERVED,
+                stock_level__warehouse=warehouse,
+            )
         )
         .select_related("line__product")
         .order_by("pk")
@@ -107,7 +116,7 @@ def reserved_lines_in(warehouse: Warehouse, order_ids: Iterable[int]) -> dict[in
 def goods_waiting_to_pack(order: Order) -> bool:
     """Whether any warehouse still holds reserved goods of the order that are not in a packed parcel."""
     reserved_in = set(
-        Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).values_list(
+        _for_next_parcel(Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED)).values_list(
             "stock_level__warehouse_id", flat=True
         )
     )
@@ -322,6 +331,15 @@ def shipment_for_page(shipment_id: int) -> Shipment:
 def active_carrier_services() -> QuerySet[CarrierService]:
     """The carrier services a parcel may travel with now: active, of an active carrier."""
     return CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
+
+
+def chosen_services(order_ids: Iterable[int]) -> dict[int, CarrierService]:
+    """The carrier service staff chose for each of these orders (CarrierChoice), by order id,
+    when it may still be used (active, of an active carrier); one query."""
+    choices = CarrierChoice.objects.filter(
+        order_id__in=list(order_ids), service__active=True, service__carrier__active=True
+    ).select_related("service__carrier")
+    return {choice.order_id: choice.service for choice in choices}
 
 
 def services_to_choose_from() -> QuerySet[CarrierService]:
@@ -674,7 +692,7 @@ def parcel_to_pack(order_number: str | None, warehouse: Warehouse | None = None)
         ) % values
     if order.status == Order.Status.CANCELLED:
         return None, _("Order %(number)s is cancelled: do not pack it, put its goods back.") % values
-    if order.status in (Order.Status.PENDING, Order.Status.ON_HOLD):
+    if order.status in (Order.Status.PENDING, Order.Status.AWAITING_PAYMENT, Order.Status.ON_HOLD):
         return None, _("Order %(number)s is %(status)s: it is packed only after it is approved and picked.") % values
     if any(s.status == Shipment.Status.PACKED for s in here):
         return None, _(
@@ -744,4 +762,32 @@ def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
         "logistics.trackingevent": TrackingEvent.objects.filter(shipment__order_id__in=order_ids).annotate(
             archived_order_id=F("shipment__order_id")
         ),
+        "logistics.carrierchoice": CarrierChoice.objects.filter(order_id__in=order_ids).annotate(
+            archived_order_id=F("order_id")
+        ),
     }
+
+
+def parcels_to_print(order_ids: Iterable[int]) -> list[Shipment]:
+    """The open parcels (waiting to be packed or dispatched) of these orders, with what their slips
+    and labels print, in order and parcel order; each carries `position` (n, total): parcel n of
+    its order's parcels that are not cancelled. Three queries whatever the number of orders."""
+    order_ids = list(order_ids)
+    parcels = list(
+        Shipment.objects.filter(order_id__in=order_ids, status__in=Shipment.OPEN)
+        .select_related("order__channel", "warehouse", "carrier", "service")
+        .prefetch_related(Prefetch("lines", ShipmentLine.objects.select_related("order_line__product").order_by("pk")))
+        .order_by("order__placed_at", "order_id", "pk")
+    )
+    kept = defaultdict(list)
+    for pk, order_id in (
+        Shipment.objects.filter(order_id__in=order_ids)
+        .exclude(status=Shipment.Status.CANCELLED)
+        .order_by("pk")
+        .values_list("pk", "order_id")
+    ):
+        kept[order_id].append(pk)
+    for parcel in parcels:
+        siblings = kept[parcel.order_id]
+        parcel.position = (siblings.index(parcel.pk) + 1 if parcel.pk in siblings else None, len(siblings))
+    return parcels

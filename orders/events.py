@@ -151,3 +151,25 @@ ERASING_ARCHIVED_ORDER = Event(
     ),
     payload=("rows", "answer"),
 )
+
+ORDER_LIST_ACTIONS = Event(
+    name="orders.order_list_actions",
+    doc=(
+        "Bulk actions of the console's order list that apps above orders offer (change the carrier "
+        "service, print slips and labels): each subscriber returns a list of dicts with `name`, "
+        "`description`, `permission` (a core.permissions constant: the action is shown only to those "
+        "who hold it) and `function(modeladmin, request, queryset)`, called as any admin action."
+    ),
+    payload=(),
+)
+
+ORDER_REWRITING = Event(
+    name="orders.order_rewriting",
+    doc=(
+        "The lines, money or payments of placed orders (`order_ids`, locked) are about to be rewritten "
+        "by hand (an edit, a split): each subscriber may return a callable, called after the rows are "
+        "written with the ids of the orders they concern now (a split adds the new order), so a "
+        "subscriber that keeps figures of them (the rollups) counts the difference."
+    ),
+    payload=("order_ids",),
+)

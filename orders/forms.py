@@ -12,8 +12,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import add_service_error
+from inventory.models import Warehouse
 
-from .models import Channel, PaymentMethod
+from .models import Channel, OrderTag, PaymentMethod
 
 SERVICE_LINE_KEY = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 
@@ -275,3 +276,117 @@ def add_service_error_with_lines(form, line_forms, error):
 
 def order_address_initial(order):
     return {name: getattr(order, name) for name in AddressForm.base_fields}
+
+
+# The order list at volume: saved views, tags and bulk actions (orders/admin/order_desk.py) -----
+
+
+class SaveViewForm(forms.Form):
+    name = forms.CharField(label=_("Name of this view"), max_length=60, strip=True)
+    query = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class AddTagForm(forms.Form):
+    """Which tag to put on the chosen orders: one of the list, or, for those who may create tags, a
+    new name."""
+
+    tag = forms.ModelChoiceField(label=_("Tag"), queryset=None, required=False, empty_label=_("(a new tag)"))
+    name = forms.CharField(label=_("New tag"), max_length=40, required=False, strip=True)
+
+    def __init__(self, *args, may_create=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = OrderTag.objects.order_by("name")
+        if not may_create:
+            del self.fields["name"]
+            self.fields["tag"].required = True
+            self.fields["tag"].empty_label = None
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("tag") and not cleaned.get("name") and "name" in self.fields:
+            raise ValidationError(_("Choose a tag, or type the name of a new one."))
+        return cleaned
+
+
+class RemoveTagForm(forms.Form):
+    tag = forms.ModelChoiceField(label=_("Tag"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tag"].queryset = OrderTag.objects.order_by("name")
+
+
+class WarehouseChoiceForm(forms.Form):
+    warehouse = forms.ModelChoiceField(label=_("Move to warehouse"), queryset=None, empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["warehouse"].queryset = Warehouse.objects.filter(active=True).order_by("priority", "code")
+
+
+# Editing and splitting an order before picking (orders/admin/changes.py) ---------------------------
+
+
+class OrderLineEditForm(forms.Form):
+    """One line of the order as the person wants it: 0 removes it."""
+
+    line_id = forms.IntegerField(widget=forms.HiddenInput)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=0, help_text=_("0 removes the line."))
+    unit_price = forms.DecimalField(label=_("Unit price"), min_value=0, max_digits=12, decimal_places=2)
+
+    def __init__(self, *args, may_set_prices=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_set_prices:
+            del self.fields["unit_price"]
+
+
+OrderLineEditFormSet = forms.formset_factory(OrderLineEditForm, extra=0)
+
+
+class NewLineFormSetBase(BaseLineFormSet):
+    def clean(self):
+        """New lines are optional when editing."""
+
+
+NewLineFormSet = forms.formset_factory(LineForm, formset=NewLineFormSetBase, extra=3, max_num=50, validate_max=True)
+
+
+class OrderMoneyForm(forms.Form):
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+    shipping_fee = forms.DecimalField(label=_("Shipping fee"), min_value=0, max_digits=12, decimal_places=2)
+    discount = forms.DecimalField(label=_("Discount"), min_value=0, max_digits=12, decimal_places=2, required=False)
+
+    def __init__(self, *args, may_set_prices=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_set_prices:
+            self.fields["discount"].disabled = True
+
+
+class SplitForm(forms.Form):
+    """How many units of each line leave the order, and where they go."""
+
+    LATER, NEW_ORDER = "later", "new_order"
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+    mode = forms.ChoiceField(
+        label=_("Split into"),
+        widget=forms.RadioSelect,
+        choices=[
+            (LATER, _("A second parcel, sent later (the units stay on this order)")),
+            (NEW_ORDER, _("A new linked order, with its own number")),
+        ],
+        initial=LATER,
+    )
+
+    def __init__(self, *args, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = list(lines)
+        for line in self.lines:
+            self.fields[f"units-{line.pk}"] = forms.IntegerField(
+                label=f"{line.sku} · {line.name}", min_value=0, max_value=line.quantity, required=False, initial=0
+            )
+
+    def line_fields(self):
+        return [(line, self[f"units-{line.pk}"]) for line in self.lines]
+
+    def units(self):
+        return {line.pk: self.cleaned_data.get(f"units-{line.pk}") or 0 for line in self.lines}

@@ -42,6 +42,15 @@ class Channel(models.Model):
         editable=False,
         help_text=_("While this says why, every new order of the channel is held for review."),
     )
+    payment_time_limit_minutes = models.PositiveIntegerField(
+        _("payment time limit (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Orders of this channel still awaiting payment this long after they came in are cancelled "
+            "(manage.py cancel_unpaid_orders). Empty: no limit."
+        ),
+    )
 
     class Meta:
         verbose_name = _("channel")
@@ -122,6 +131,14 @@ class IntakeSettings(models.Model):
         default=50,
         help_text=_("Orders whose risk score reaches this are held for review."),
     )
+    reserve_stock_awaiting_payment = models.BooleanField(
+        _("reserve stock for orders awaiting payment"),
+        default=True,
+        help_text=_(
+            "On: an order awaiting payment keeps its goods until it is paid or cancelled. Off: stock is "
+            "reserved only once it is paid, and may have run out by then."
+        ),
+    )
 
     class Meta:
         verbose_name = _("intake settings")
@@ -146,6 +163,7 @@ class PaymentMethod(models.TextChoices):
 class Order(FSMModelMixin, models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
         ON_HOLD = "on_hold", _("Held for review")
         CONFIRMED = "confirmed", _("Confirmed")
         PICKING = "picking", _("Picking")
@@ -163,7 +181,17 @@ class Order(FSMModelMixin, models.Model):
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
         REFUNDED = "refunded", _("Refunded")
 
-    CANCELLABLE = [Status.PENDING, Status.ON_HOLD, Status.CONFIRMED, Status.PICKING, Status.PACKED]
+    CANCELLABLE = [
+        Status.PENDING,
+        Status.AWAITING_PAYMENT,
+        Status.ON_HOLD,
+        Status.CONFIRMED,
+        Status.PICKING,
+        Status.PACKED,
+    ]
+    # Nothing of the order is on a pick list yet: it may be held, edited, split or merged, and its
+    # warehouse and carrier may still change.
+    BEFORE_PICKING = [Status.PENDING, Status.AWAITING_PAYMENT, Status.ON_HOLD, Status.CONFIRMED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.
     ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
     # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
@@ -216,6 +244,15 @@ class Order(FSMModelMixin, models.Model):
         _("refund owed"), default=ZERO, help_text=_("Refunds requested or approved and not paid yet."), **MONEY
     )
 
+    # Manual hold (挂起): a flag beside the status, set and lifted only through
+    # orders.services.hold_orders / release_orders (docs/architecture.md, "Orders that wait").
+    manual_hold_reason = models.CharField(_("held by hand because"), max_length=255, blank=True, default="")
+    manual_hold_until = models.DateTimeField(
+        _("hold ends at"), null=True, blank=True, help_text=_("Empty: held until someone releases it.")
+    )
+    manual_hold_at = models.DateTimeField(_("held by hand at"), null=True, blank=True)
+    manual_hold_by = who_acted(_("held by hand by"))
+
     risk_score = models.PositiveIntegerField(_("risk score"), default=0)
     hold_reasons = models.JSONField(_("hold reasons"), default=list, blank=True)
 
@@ -233,6 +270,19 @@ class Order(FSMModelMixin, models.Model):
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_by = who_acted(_("entered by"))
+    tags = models.ManyToManyField(
+        "OrderTag", through="OrderTagging", related_name="orders", blank=True, verbose_name=_("tags")
+    )
+    # The order some of whose lines were split off by hand into this one (orders.services.splitting).
+    split_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="split_orders",
+        verbose_name=_("split from"),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -243,11 +293,14 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.PICK_ORDER), _("Can pick and pack orders")),
             (codename(Orders.DISPATCH_ORDER), _("Can dispatch orders and record delivery")),
             (codename(Orders.CANCEL_ORDER), _("Can cancel orders")),
+            (codename(Orders.HOLD_ORDER), _("Can hold orders by hand and release them")),
             (codename(Orders.COMPLETE_ORDER), _("Can complete delivered orders")),
             (codename(Orders.VIEW_CUSTOMER_PHONE), _("Can see full customer phone numbers")),
             (codename(Orders.VIEW_CUSTOMER_NAME), _("Can see full customer names")),
             (codename(Orders.VIEW_CUSTOMER_ADDRESS), _("Can see full customer street addresses")),
             (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
+            (codename(Orders.CHANGE_ORDER_WAREHOUSE), _("Can move orders' reserved stock to another warehouse")),
+            (codename(Orders.EDIT_ORDER), _("Can edit and split orders before picking")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
@@ -273,6 +326,12 @@ class Order(FSMModelMixin, models.Model):
             models.Index(fields=["recipient"], name="order_by_recipient"),
             models.Index(fields=["channel_order_id"], name="order_by_channel_order_id"),
             models.Index(fields=["address_key", "-placed_at"], name="order_by_address"),
+            # The holds with a release time, for manage.py release_order_holds.
+            models.Index(
+                fields=["manual_hold_until"],
+                name="order_manual_hold_ends",
+                condition=Q(manual_hold_until__isnull=False),
+            ),
         ]
 
     def __str__(self):
@@ -281,13 +340,34 @@ class Order(FSMModelMixin, models.Model):
     # Transitions change only the status and the stage's timestamp; the services around them keep
     # stock, payments and the event log in step.
 
-    @transition(status, source=Status.PENDING, target=Status.ON_HOLD, custom={"system": True})
+    @transition(status, source=Status.PENDING, target=Status.AWAITING_PAYMENT, custom={"system": True})
+    def await_payment(self):
+        pass
+
+    # From awaiting payment too: once paid, the order goes through the checks as at intake.
+    @transition(
+        status, source=[Status.PENDING, Status.AWAITING_PAYMENT], target=Status.ON_HOLD, custom={"system": True}
+    )
     def hold(self):
         pass
 
-    @transition(status, source=Status.PENDING, target=Status.CONFIRMED, custom={"system": True})
+    @transition(
+        status, source=[Status.PENDING, Status.AWAITING_PAYMENT], target=Status.CONFIRMED, custom={"system": True}
+    )
     def confirm(self):
         self.confirmed_at = timezone.now()
+
+    # An edit that makes a confirmed order fail a check sends it back to review (orders.services.editing
+    # takes it as the system's step and records who edited): no person is offered it as a step.
+    @transition(
+        status,
+        source=Status.CONFIRMED,
+        target=Status.ON_HOLD,
+        permission=lambda order, user: False,
+        custom={"system": True},
+    )
+    def hold_after_change(self):
+        pass
 
     @transition(
         status,
@@ -387,6 +467,10 @@ class Order(FSMModelMixin, models.Model):
         return self.status == self.Status.ON_HOLD
 
     @property
+    def is_manually_held(self):
+        return bool(self.manual_hold_at)
+
+    @property
     def balance_due(self):
         return self.total - self.amount_paid
 
@@ -451,6 +535,9 @@ class Allocation(models.Model):
     )
     quantity = models.PositiveIntegerField(_("quantity"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RESERVED)
+    # Reserved goods held back from the next pick list, to go in a later parcel
+    # (orders.services.splitting.ship_later); released for a pick list by release_ship_later.
+    ship_later = models.BooleanField(_("ship later"), default=False)
     created_at = models.DateTimeField(_("reserved at"), auto_now_add=True)
 
     class Meta:
@@ -478,6 +565,17 @@ class Payment(models.Model):
     instalment_count = models.PositiveSmallIntegerField(_("of instalments"), null=True, blank=True)
     recorded_by = who_acted(_("recorded by"))
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # Part of a payment captured for another order, moved here when that order was split
+    # (orders.services.splitting): the two rows together are the one capture, same time and reference.
+    transferred_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="transfers",
+        verbose_name=_("moved from payment"),
+    )
 
     class Meta:
         verbose_name = _("payment")
@@ -629,6 +727,7 @@ class NotificationEvent(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
     DISRUPTION = "disruption", _("Delivery disruption notice")
+    ORDER_CHANGED = "order_changed", _("Order changed")
 
 
 class NotificationMedium(models.TextChoices):
@@ -795,6 +894,7 @@ class ArchivedOrder(models.Model):
         return self.number
 
     is_held = False
+    is_manually_held = False
 
     @property
     def hold_reasons(self) -> list:
@@ -803,6 +903,72 @@ class ArchivedOrder(models.Model):
     def rows_of(self, label: str) -> list[dict]:
         """The archived rows of one model (`orders.orderline`), oldest first."""
         return sorted(self.rows.get(label, []), key=lambda row: row["id"])
+
+
+# Finding and acting on many orders (docs/architecture.md, "The order list at volume") ------------
+
+
+class OrderTag(models.Model):
+    """A label staff put on orders to find and work them together ("VIP", "gift wrap")."""
+
+    class Colour(models.TextChoices):
+        GREY = "grey", _("Grey")
+        RED = "red", _("Red")
+        ORANGE = "orange", _("Orange")
+        GREEN = "green", _("Green")
+        BLUE = "blue", _("Blue")
+        PURPLE = "purple", _("Purple")
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    colour = models.CharField(_("colour"), max_length=10, choices=Colour.choices, default=Colour.GREY)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order tag")
+        verbose_name_plural = _("order tags")
+        ordering = ["name"]
+        permissions = [(codename(Orders.TAG_ORDER), _("Can put tags on orders and take them off"))]
+
+    def __str__(self):
+        return self.name
+
+
+class OrderTagging(models.Model):
+    """One tag on one order, with who put it there and when."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="taggings", verbose_name=_("order"))
+    tag = models.ForeignKey(OrderTag, on_delete=models.CASCADE, related_name="taggings", verbose_name=_("tag"))
+    added_by = who_acted(_("added by"))
+    added_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tag on an order")
+        verbose_name_plural = _("tags on orders")
+        # Tag first: the list's filter by tag reads this index.
+        constraints = [models.UniqueConstraint(fields=["tag", "order"], name="order_tagged_once")]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.tag_id}"
+
+
+class SavedView(models.Model):
+    """A filtered order list a staff member keeps under a name; only its owner sees it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("query string"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_view_name_unique_per_user")]
+
+    def __str__(self):
+        return self.name
 
 
 class GiftRule(models.Model):

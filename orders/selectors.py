@@ -30,9 +30,11 @@ from .models import (
     Notification,
     Order,
     OrderLine,
+    OrderTag,
     Payment,
     PaymentMethod,
     Refund,
+    SavedView,
 )
 from .services.phones import normalize_phone
 
@@ -133,7 +135,7 @@ def with_allocation_in(queryset: QuerySet[Order], warehouse_id: int) -> QuerySet
 def order_for_page(order_id: int) -> Order:
     """One order with everything its console page shows, in a fixed number of queries."""
     return (
-        Order.objects.select_related("channel", "customer", "created_by")
+        Order.objects.select_related("channel", "customer", "created_by", "manual_hold_by")
         .prefetch_related(
             Prefetch(
                 "lines",
@@ -239,7 +241,10 @@ def order_for_statement(order_id: int) -> Order:
         Order.objects.select_related("channel", "customer")
         .prefetch_related(
             "lines",
-            Prefetch("payments", queryset=Payment.objects.order_by("created_at", "id")),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.select_related("transferred_from__order").order_by("created_at", "id"),
+            ),
             Prefetch("refunds", queryset=Refund.objects.select_related("payment").order_by("requested_at", "id")),
         )
         .get(pk=order_id)
@@ -416,7 +421,7 @@ def payment_mismatches(
 
     found = []
     paid_not_confirmed = orders.filter(
-        status__in=[Order.Status.PENDING, Order.Status.ON_HOLD],
+        status__in=[Order.Status.PENDING, Order.Status.AWAITING_PAYMENT, Order.Status.ON_HOLD],
         amount_paid__gt=0,
         amount_paid__gte=F("total"),
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
@@ -559,3 +564,27 @@ def order_work_queues(user: AbstractBaseUser) -> list[dict[str, Any]]:
             count = count_up_to(orders(), QUEUE_CAP)
             queues.append({"label": label, "count": count, "more": count > QUEUE_CAP, "url": url()})
     return queues
+
+
+# The order list at volume: tags and saved views ---------------------------------------------------
+
+
+def order_tags() -> QuerySet[OrderTag]:
+    return OrderTag.objects.order_by("name")
+
+
+def tags_of(order: Order) -> list[OrderTag]:
+    return list(order.tags.order_by("name"))
+
+
+def saved_views_of(user: Any) -> QuerySet[SavedView]:
+    """The person's own saved views of the order list; nobody sees another's."""
+    return SavedView.objects.filter(user=user).order_by("name")
+
+
+def linked_orders(order: Order) -> list[Order]:
+    """The orders split from this one and the one it was split from (docs/architecture.md, "Orders
+    that change"), by id."""
+    return list(
+        Order.objects.filter(Q(split_from=order) | Q(pk=order.split_from_id or 0)).only("pk", "number").order_by("pk")
+    )

@@ -259,3 +259,20 @@ def test_the_product_page_shows_the_bundles_components_and_how_many_can_be_sold(
     assert "Bundles available" in page
     assert '<div class="readonly">7</div>' in page
     assert 'name="components-0-quantity"' in page
+
+
+def test_an_edit_adding_a_bundle_expands_it_through_intakes_resolution_in_a_new_group(tea_set, teapot):
+    from orders import services as orders_services
+    from orders.services import LineInput
+
+    order = place(lines=[(tea_set, 1)])
+    orders_services.edit_order(order.pk, actor=staff("Customer service"), add=[LineInput(sku="TEA-SET", quantity=1)])
+
+    assert list(order.lines.order_by("pk").values_list("sku", "bundle_group")) == [
+        ("TEAPOT", 1),
+        ("CUP", 1),
+        ("TEAPOT", 2),
+        ("CUP", 2),
+    ]
+    order.refresh_from_db()
+    assert order.subtotal == Decimal("199.98")

@@ -62,8 +62,8 @@ def new_order(product, quantity=1, **overrides):
 
 
 def held_order(product, quantity=1, **overrides):
-    """Held because a card order arrived unpaid."""
-    return new_order(product, quantity, payment_method="card", **overrides)
+    """Held because a card order arrived paid in part (one paid nothing awaits its payment)."""
+    return new_order(product, quantity, payment_method="card", paid_amount="1.00", **overrides)
 
 
 def messages_of(response):
@@ -337,7 +337,7 @@ def test_reviewer_approves_a_held_order_from_the_review_queue(client, level):
     queue = client.get(REVIEW_QUEUE)
     content = queue.content.decode()
     assert listed(queue) == [held.number]
-    assert "Paid 0.00 but the order total is 100.00." in content
+    assert "Paid 1.00 but the order total is 100.00." in content
     assert f'action="{step_url(held, "approve")}"' in content
 
     approved = client.post(step_url(held, "approve"), {"next": REVIEW_QUEUE}, follow=True)
@@ -697,6 +697,7 @@ def test_new_order_form_says_why_an_order_is_held(client, level):
         new_order_data(
             **{
                 "payment_method": "card",
+                "paid_amount": "1.00",
                 "lines-0-sku": level.product.sku,
                 "lines-0-quantity": "1",
             }
@@ -706,7 +707,7 @@ def test_new_order_form_says_why_an_order_is_held(client, level):
 
     order = Order.objects.get()
     assert order.status == Order.Status.ON_HOLD
-    assert any("held for review" in m and "Paid 0.00" in m for m in messages_of(response))
+    assert any("held for review" in m and "Paid 1.00" in m for m in messages_of(response))
 
 
 def test_new_order_form_shows_an_unknown_sku_on_its_own_row(client, level):
@@ -878,7 +879,7 @@ def test_order_page_timeline_shows_why_the_order_was_held_in_the_readers_languag
     page = client.get(order_page(order), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
 
     timeline = page[page.index('class="oc-timeline"') :]
-    assert f"已付 0.00，但订单总额为 {order.total}。" in timeline
+    assert f"已付 1.00，但订单总额为 {order.total}。" in timeline
 
 
 # Front page ----------------------------------------------------------------------------------

@@ -56,6 +56,10 @@ WIRING = {
         ["orders.admin.order.OrderAdmin.render_order_page"],
         ["aftersales.admin.returns.order_returns_card", "aftersales.admin.tickets.order_tickets_section"],
     ),
+    "orders.order_list_actions": (
+        ["orders.admin.order_desk.OrderDeskMixin.get_actions"],
+        ["logistics.admin.order_actions.order_list_actions"],
+    ),
     "orders.message_context": (
         ["orders.services.notifications.message_context"],
         ["aftersales.services.feedback.message_context"],
@@ -90,6 +94,10 @@ WIRING = {
             "aftersales.selectors.archive.rows_to_archive",
             "analytics.services.keep_archived_figures",
         ],
+    ),
+    "orders.order_rewriting": (
+        ["orders.services.changes.rewriting"],
+        ["analytics.services.order_rewriting"],
     ),
     "orders.erasing_archived_order": (
         ["orders.services.privacy._erase_archived"],

@@ -424,8 +424,15 @@ def test_a_card_order_paid_less_than_its_total_is_held_for_the_payment_mismatch(
     assert "30.00" in text and "50.00" in text
 
 
-def test_a_prepaid_order_paid_nothing_is_held_for_the_payment_mismatch(product):
+def test_a_prepaid_order_paid_nothing_awaits_its_payment_instead_of_review(product):
     order = place(lines=[(product, 2)], payment_method="e_wallet")
+
+    assert order.status == Order.Status.AWAITING_PAYMENT
+    assert codes(order) == []
+
+
+def test_a_prepaid_order_paid_in_part_is_held_for_the_payment_mismatch(product):
+    order = place(lines=[(product, 2)], payment_method="e_wallet", paid_amount="10.00")
 
     assert order.status == HELD
     assert codes(order) == ["payment_mismatch"]

@@ -175,3 +175,24 @@ def test_erasing_and_anonymising_lock_live_orders_then_archived_orders_then_cust
     anonymising = tables_first_locked(lambda: privacy.anonymise_expired(actor=SYSTEM))
 
     assert erasing == anonymising == ["orders_order", "orders_archivedorder", "orders_customer"]
+
+
+def test_an_edit_locks_order_allocations_stock_then_payments(product):
+    order = place(lines=[(product, 3)], payment_method="card", paid_amount="75.00")
+    line = order.lines.get()
+
+    tables = tables_first_locked(
+        lambda: orders.edit_order(order.pk, actor=SYSTEM, changes=[orders.LineChange(line.pk, quantity=1)])
+    )
+
+    assert tables == ["orders_order", "orders_allocation", "inventory_stocklevel", "orders_payment"]
+
+
+def test_a_split_locks_order_allocations_then_payments(product):
+    order = place(lines=[(product, 3)], payment_method="card", paid_amount="75.00")
+    line = order.lines.get()
+
+    tables = tables_first_locked(lambda: orders.split_off(order.pk, {line.pk: 1}, actor=SYSTEM))
+
+    assert tables == ["orders_order", "orders_allocation", "orders_payment"]
+    assert_in_lock_order(tables)

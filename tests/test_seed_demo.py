@@ -125,6 +125,11 @@ def test_what_each_step_wrote_is_moved_to_the_step_in_the_past(demo_shop):
         assert not model.objects.filter(**{f"{stamp}__gt": recently}).exists(), (model, stamp)
 
 
+def test_the_demo_has_an_edited_order_and_a_split_one(demo_shop):
+    assert OrderEvent.objects.filter(transition="edit").exists()
+    assert Order.objects.filter(split_from__isnull=False).exists()
+
+
 def test_the_demo_has_a_bundle_a_gift_and_a_channel_code_each_used_by_an_order(demo_shop):
     from orders.models import ChannelSku, GiftRule
 

@@ -224,8 +224,8 @@ def test_stock_adjustment_label_does_not_replace_the_admins_own_change_link():
 def held(db):
     product = ProductFactory()
     stock(product, WarehouseFactory(), 10)
-    # A card order that arrived unpaid is held for review.
-    return place(lines=[(product, 1)], payment_method="card")
+    # A card order that arrived paid in part is held for review.
+    return place(lines=[(product, 1)], payment_method="card", paid_amount="1.00")
 
 
 def test_order_list_in_chinese_for_a_browser_asking_for_chinese(client, held):
@@ -268,7 +268,7 @@ def test_order_page_in_chinese_shows_steps_reasons_and_sections(client, held):
     ).content.decode()
 
     assert "转入人工审核的原因：" in content
-    assert "已付 0.00，但订单总额为" in content
+    assert "已付 1.00，但订单总额为" in content
     assert ">审核通过</button>" in content
     for section in ("商品明细", "库存分配", "包裹", "收款记录", "配送", "订单动态与备注"):
         assert f"<h2>{section}</h2>" in content, section

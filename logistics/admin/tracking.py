@@ -63,7 +63,7 @@ def shipment_page(shipment_id):
 def not_ready_to_ship(order, parcels):
     """Why no parcel of the order can be handed to a carrier now."""
     values = {"number": order.number, "status": order.get_status_display()}
-    if order.status in (Order.Status.PENDING, Order.Status.ON_HOLD):
+    if order.status in (Order.Status.PENDING, Order.Status.AWAITING_PAYMENT, Order.Status.ON_HOLD):
         return _("Order %(number)s is %(status)s: approve it, then pick and pack it before dispatch.") % values
     if order.status in (Order.Status.CONFIRMED, Order.Status.PICKING, Order.Status.PACKED):
         return _("Order %(number)s is %(status)s: pick and pack it before dispatch.") % values

@@ -3,6 +3,7 @@ uploads, the carrier webhook and the API call these and nothing else to change s
 function is one transaction."""
 
 from .cancellation import cancel_open_shipments
+from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
 from .packing import finish_packing, pack_item
@@ -22,6 +23,7 @@ __all__ = [
     "assign_tracking_number",
     "cancel_open_shipments",
     "choose_carrier",
+    "choose_carrier_service",
     "create_pick_wave",
     "create_repair_shipment",
     "dispatch",

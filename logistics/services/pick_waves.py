@@ -18,6 +18,7 @@ from orders.models import Order
 from ..models import PickWave, Shipment, ShipmentLine
 from ..selectors import (
     active_warehouse,
+    chosen_services,
     goods_waiting,
     reserved_lines_in,
     warehouse_codes,
@@ -78,11 +79,14 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
         raise ValidationError(_("No pick list was made: %(problems)s.") % {"problems": "; ".join(refused)})
 
     wave = PickWave.objects.create(warehouse=warehouse, created_by=stored_user(actor))
+    chosen = chosen_services(order_ids)
     shipments, line_rows = [], []
     for order in locked:
         parcel = [(line.product, quantity) for line, quantity in waiting[order.pk].items()]
         weight = weight_of(parcel)
-        service, reason = choose_service(order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel))
+        service, reason = choose_service(
+            order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel), chosen=chosen.get(order.pk)
+        )
         shipments.append(
             Shipment(
                 order=order,

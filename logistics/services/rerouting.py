@@ -20,7 +20,7 @@ from orders import services as orders
 from orders.models import Allocation
 
 from .. import locks
-from ..models import Shipment
+from ..models import CarrierService, Shipment
 from ..selectors import active_carrier_service, active_warehouse, warehouses_by_id
 from .rules import PICKABLE, weight_of
 
@@ -130,15 +130,24 @@ def switch_carrier_service(
                 "service": service
             }
             continue
-        if shipment.tracking_number and shipment.carrier_id != service.carrier_id:
-            shipment.tracking_number = ""
+        if put_on_service(shipment, service):
             result.needs_new_label.append(number)
-        weight = shipment.weight_kg or weight_of(
-            [(line.order_line.product, line.quantity) for line in shipment.lines.select_related("order_line__product")]
-        )
-        shipment.service, shipment.carrier = service, service.carrier
-        shipment.service_reason = Shipment.ServiceReason.CHOSEN_BY_STAFF
-        shipment.shipping_cost = service.fee_for(weight)
-        shipment.save(update_fields=["service", "carrier", "service_reason", "shipping_cost", "tracking_number"])
         result.done.append(number)
     return result
+
+
+def put_on_service(shipment: Shipment, service: CarrierService) -> bool:
+    """Give a locked open parcel another carrier service, as chosen by staff, with its fee for the
+    parcel's weight. A tracking number of another carrier is dropped: True means the parcel needs a
+    new label. The caller checks cash on delivery first."""
+    needs_new_label = bool(shipment.tracking_number and shipment.carrier_id != service.carrier_id)
+    if needs_new_label:
+        shipment.tracking_number = ""
+    weight = shipment.weight_kg or weight_of(
+        [(line.order_line.product, line.quantity) for line in shipment.lines.select_related("order_line__product")]
+    )
+    shipment.service, shipment.carrier = service, service.carrier
+    shipment.service_reason = Shipment.ServiceReason.CHOSEN_BY_STAFF
+    shipment.shipping_cost = service.fee_for(weight)
+    shipment.save(update_fields=["service", "carrier", "service_reason", "shipping_cost", "tracking_number"])
+    return needs_new_label

@@ -15,7 +15,7 @@ from inventory.models import Product, Warehouse
 from orders.models import Order
 
 from ..models import CarrierService, Shipment
-from ..selectors import active_carrier_services, warehouses_by_id
+from ..selectors import active_carrier_services, chosen_services, warehouses_by_id
 
 DEFAULT_TRANSIT_DAYS = 3
 PICKABLE = [Order.Status.CONFIRMED, Order.Status.PICKING, Order.Status.PARTIALLY_SHIPPED]
@@ -42,16 +42,25 @@ def _cheapest(services, weight_kg):
 
 
 def choose_service(
-    order: Order, *, weight_kg: Decimal, fragile: bool, repair: bool = False
+    order: Order,
+    *,
+    weight_kg: Decimal,
+    fragile: bool,
+    repair: bool = False,
+    chosen: CarrierService | None = None,
 ) -> tuple[CarrierService | None, str]:
     """The carrier service the shipping rules pick for a parcel of an order, and the rule that
     decided: fragile goods travel with special handling; an express request or a delivery window
     that standard transit would miss goes express; cash on delivery needs a carrier that collects;
     otherwise the cheapest for the weight. A `repair` parcel collects no cash and keeps no
     delivery promise: those were the order's first delivery. Returns (None, "") when no active
-    service fits."""
-    candidates = list(active_carrier_services())
+    service fits. A service staff `chosen` for the order before its parcel existed
+    (selectors.chosen_services) wins over the rules, unless the order needs cash collected and it
+    does not collect."""
     cod = not repair and order.collects_on_delivery
+    if chosen is not None and not repair and (chosen.supports_cod or not cod):
+        return chosen, Shipment.ServiceReason.CHOSEN_BY_STAFF
+    candidates = list(active_carrier_services())
     if cod:
         candidates = [s for s in candidates if s.supports_cod]
     if fragile:
@@ -105,11 +114,12 @@ def plan_parcels(order: Order, waiting: Mapping[int, list[tuple[Product, int]]])
     `needs` says what narrowed the choice, so a parcel no service fits can say why."""
     warehouses = warehouses_by_id(list(waiting))
     cod = order.collects_on_delivery
+    chosen = chosen_services([order.pk]).get(order.pk) if waiting else None
     plans = []
     for warehouse_id, parcel in waiting.items():
         weight = weight_of(parcel)
         fragile = any(product.fragile for product, _quantity in parcel)
-        service, reason = choose_service(order, weight_kg=weight, fragile=fragile)
+        service, reason = choose_service(order, weight_kg=weight, fragile=fragile, chosen=chosen)
         needs = ((_("collects cash on delivery"),) if cod else ()) + ((_("takes fragile goods"),) if fragile else ())
         plans.append(
             ParcelPlan(
@@ -138,6 +148,12 @@ def why_not_pickable(
     values = {"number": order.number, "warehouse": warehouse.code, "status": order.get_status_display()}
     if order.status not in PICKABLE:
         return _("%(number)s is %(status)s: only confirmed orders, or orders being picked, go on a pick list.") % values
+    if order.is_manually_held:
+        # Held by hand (docs/architecture.md, "Orders that wait"): released by a person or at its date.
+        return _("%(number)s is held by hand (%(reason)s): release it before it goes on a pick list.") % {
+            **values,
+            "reason": order.manual_hold_reason,
+        }
     if warehouse.pk in on_lists_in:
         return _("%(number)s is already on a pick list for %(warehouse)s.") % values
     if warehouse.pk not in waiting_in:

@@ -31,12 +31,16 @@ from ..forms import (
 from ..models import Allocation, Order
 from ..services.checks import describe
 from .actions import OrderActionsMixin
+from .changes import OrderChangeViews
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
 from .notifications import order_notification_rows
+from .order_desk import ORDER_DESK_ACTIONS, OrderDeskMixin, TagFilter
 from .paginator import CappedCountPaginator
 from .settlement import OrderSettlementViews
+from .tabs import TabFilter
+from .waiting import ManualHoldFilter, OrderWaitingMixin
 
 # The steps staff take from the order page, by transition name, and whether the step takes a
 # reason. Each service is told the status the person saw, so nobody acts on an order that
@@ -58,10 +62,28 @@ def admin_url(name: str, *args: object) -> str:
 
 @admin.register(Order)
 class OrderAdmin(
-    OrderColumns, OrderActionsMixin, OrderSettlementViews, ExportMixin, OrderImportMixin, admin.ModelAdmin
+    OrderColumns,
+    OrderDeskMixin,
+    OrderActionsMixin,
+    OrderWaitingMixin,
+    OrderChangeViews,
+    OrderSettlementViews,
+    ExportMixin,
+    OrderImportMixin,
+    admin.ModelAdmin,
 ):
     list_display_links = ("number",)
-    list_filter = ("status", HeldFilter, PlacedFilter, "channel", "payment_status", WarehouseFilter)
+    list_filter = (
+        TabFilter,
+        "status",
+        HeldFilter,
+        ManualHoldFilter,
+        PlacedFilter,
+        "channel",
+        "payment_status",
+        WarehouseFilter,
+        TagFilter,
+    )
     list_select_related = ("channel",)
     list_per_page = 50
     ordering = ("-placed_at", "-id")
@@ -71,7 +93,14 @@ class OrderAdmin(
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    actions = ["approve_selected", "cancel_selected", "create_pick_list"]
+    actions = [
+        "approve_selected",
+        "cancel_selected",
+        "create_pick_list",
+        "hold_selected",
+        "release_selected",
+        *ORDER_DESK_ACTIONS,
+    ]
     exports = (ORDERS, ORDER_LINES)
 
     def get_list_display(self, request):
@@ -85,6 +114,7 @@ class OrderAdmin(
             "total_display",
             "payment_status_display",
             "risk_score",
+            "tags_display",
         )
 
     def changelist_view(self, request, extra_context=None):
@@ -109,6 +139,7 @@ class OrderAdmin(
             path("<path:object_id>/payment/", wrap(self.payment_view), name=f"{prefix}_payment"),
             path("<path:object_id>/note/", wrap(self.note_view), name=f"{prefix}_note"),
             path("<path:object_id>/address/", wrap(self.address_view), name=f"{prefix}_address"),
+            *self.waiting_urls(),
         ] + super().get_urls()
 
     # The order page ----------------------------------------------------------------------------
@@ -151,9 +182,11 @@ class OrderAdmin(
             "payment_badge": payment_badge(order),
             "contact": opened_order(request, order, gettext("Order page")),
             "hold_reasons": [describe(reason) for reason in order.hold_reasons],
+            "manual_hold": self.manual_hold_context(request, order),
             "steps": self.steps_for(request, order),
             "allocations": [allocation for line in order.lines.all() for allocation in line.allocations.all()],
             "timeline": selectors.timeline(order),
+            "tags": selectors.tags_of(order),
             "shipments": shipments,
             # Delivery is recorded on each shipment, so the steps above point down to them.
             "deliveries_to_record": any(row["deliver_url"] for row in shipments),
@@ -162,6 +195,7 @@ class OrderAdmin(
             "address_form": address_form,
             "notifications": order_notification_rows(request, order),
             **self.settlement_context(request, order, refund_form),
+            **self.changes_context(request, order),
             # The cards of the apps above orders (after-sales: returns, complaints and feedback).
             "extra_sections": [
                 section for section in ORDER_PAGE_SECTIONS.publish(request=request, order=order) if section
@@ -212,7 +246,7 @@ class OrderAdmin(
             allocation.stock_level.warehouse_id
             for line in order.lines.all()
             for allocation in line.allocations.all()
-            if allocation.state == Allocation.State.RESERVED
+            if allocation.state == Allocation.State.RESERVED and not allocation.ship_later
         }
         # A parcel still to pack or to dispatch holds its warehouse's goods on a pick list.
         listed_in = {shipment.warehouse_id for shipment in order.shipments.all() if shipment.status in shipment.OPEN}
@@ -385,6 +419,13 @@ class OrderAdmin(
             self.message_user(
                 request,
                 gettext("This order was already placed as %(number)s.") % {"number": order.number},
+                messages.WARNING,
+            )
+        elif order.status == Order.Status.AWAITING_PAYMENT:
+            self.message_user(
+                request,
+                gettext("Order %(number)s is placed and awaits its payment; record the payment when it arrives.")
+                % {"number": order.number},
                 messages.WARNING,
             )
         elif order.status == Order.Status.ON_HOLD:

@@ -341,6 +341,7 @@ class IntakeSettingsAdmin(admin.ModelAdmin):
         (_("Order value"), {"fields": ("high_value_threshold", "new_customer_value_threshold", "cod_limit")}),
         (_("Repeat orders"), {"fields": ("velocity_window_hours", "velocity_max_orders")}),
         (_("Review"), {"fields": ("hold_score",)}),
+        (_("Awaiting payment"), {"fields": ("reserve_stock_awaiting_payment",)}),
     )
 
     def has_add_permission(self, request):

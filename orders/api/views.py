@@ -24,6 +24,8 @@ from .filters import FilterBackend, OrderFilter
 from .idempotency import IDEMPOTENCY_PARAMETER, answer_once
 from .pagination import OrderPagination, ProductPagination
 from .parsers import JSONParser
+from .payments import PROBLEMS as PAYMENT_PROBLEMS
+from .payments import OrderPaymentsMixin
 from .permissions import IsChannel
 from .problems import (
     PROBLEM_CONTENT_TYPE,
@@ -83,7 +85,7 @@ class ChannelAPIMixin:
         )
     ),
 )
-class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
+class OrderViewSet(OrderPaymentsMixin, ChannelAPIMixin, viewsets.GenericViewSet):
     """The channel's own orders. The apps above orders add their parts (shipments, returns) to the
     order's representation through orders.events.ORDER_API_PARTS."""
 
@@ -97,6 +99,7 @@ class OrderViewSet(ChannelAPIMixin, viewsets.GenericViewSet):
         "retrieve": (404,),
         "create": (400, 409, 413, 415, 422),
         "cancel": (400, 404, 409, 413, 415),
+        "payments": PAYMENT_PROBLEMS,
     }
 
     def get_queryset(self):

@@ -120,7 +120,10 @@ ORDER_COLUMNS = Columns(
         "paid_amount",
         "paid_amount",
         "已付金额",
-        description=_("What the customer has paid already; 0 for cash on delivery."),
+        description=_(
+            "What the customer has paid already; 0 for cash on delivery. A card, e-wallet, bank transfer or "
+            "instalment order with 0 (or less than its total, by bank transfer) waits for its payment."
+        ),
         title=field_label(Order, "amount_paid"),
     ),
     Column(

@@ -22,7 +22,7 @@ from core.spreadsheets.cells import comparable
 from core.spreadsheets.problems import Problems
 
 from .. import services
-from ..models import Channel
+from ..models import Channel, Order
 from ..services.phones import normalize_phone
 from . import cells
 from .columns import LINE_COLUMNS, ORDER_COLUMNS
@@ -278,7 +278,7 @@ def _place(read, inputs, actor, report):
     problems = read.problems
     outcomes = services.place_orders(inputs, actor=actor, on_progress=report)
     created, skipped, short = [], [], []
-    counts = {"to_create": 0, "confirmed": 0, "held": 0, "skipped": 0}
+    counts = {"to_create": 0, "confirmed": 0, "held": 0, "awaiting_payment": 0, "skipped": 0}
     for order, outcome in zip(read.orders, outcomes, strict=True):
         refused = isinstance(outcome, ValidationError)
         if refused or outcome.created:
@@ -295,7 +295,11 @@ def _place(read, inputs, actor, report):
                 skipped.append(_described(order, placed))
             continue
         counts["to_create"] += 1
-        counts["held" if placed.is_held else "confirmed"] += 1
+        if placed.status == Order.Status.AWAITING_PAYMENT:
+            # Unpaid prepaid rows (bank transfer, instalments, or paid_amount 0) wait for their payment.
+            counts["awaiting_payment"] += 1
+        else:
+            counts["held" if placed.is_held else "confirmed"] += 1
         if any(reason.get("code") == "out_of_stock" for reason in placed.hold_reasons):
             short.append([placed.channel_id, placed.channel_order_id, order.first_row])
         if len(created) < LISTED_ORDERS:

@@ -2,6 +2,8 @@
 
 from .api_tokens import authenticate_token, issue_token, revoke_token
 from .archiving import archivable_orders, archive_batch, archive_finished_orders, archiving_cutoff
+from .bulk import BulkResult, add_notes, change_warehouse
+from .editing import LineChange, OrderEdit, edit_order
 from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
 from .intake_holds import IntakeRelease, hold_channel_intake, release_channel_intake
@@ -18,17 +20,54 @@ from .lifecycle import (
 )
 from .notifications import notify, notify_disruption
 from .reservations import ReservationsMoved, move_reservations
+from .saved_views import delete_view, save_view
 from .settlement import (
     approve_refund,
     fail_refund,
     mark_refund_paid,
     record_cod_collected,
-    record_payment,
     request_refund,
 )
+from .splitting import SplitOff, release_ship_later, ship_later, split_off
+from .tags import Tagged, create_tag, delete_tag, tag_orders, untag_orders, update_tag
 from .transitions import record_order_transition
+from .waiting import (
+    HoldOutcome,
+    UnpaidCancelled,
+    cancel_unpaid_orders,
+    hold_orders,
+    record_payment,
+    release_due_holds,
+    release_orders,
+    unpaid_past_limit,
+)
 
 __all__ = [
+    "BulkResult",
+    "add_notes",
+    "change_warehouse",
+    "delete_view",
+    "save_view",
+    "Tagged",
+    "create_tag",
+    "tag_orders",
+    "untag_orders",
+    "update_tag",
+    "delete_tag",
+    "HoldOutcome",
+    "UnpaidCancelled",
+    "cancel_unpaid_orders",
+    "hold_orders",
+    "release_due_holds",
+    "release_orders",
+    "unpaid_past_limit",
+    "LineChange",
+    "OrderEdit",
+    "SplitOff",
+    "edit_order",
+    "release_ship_later",
+    "ship_later",
+    "split_off",
     "IdempotencyKeyReused",
     "archivable_orders",
     "archive_batch",

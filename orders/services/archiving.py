@@ -31,6 +31,7 @@ from ..models import (
     OrderEvent,
     OrderLine,
     OrderNote,
+    OrderTagging,
     Payment,
     Refund,
 )
@@ -47,7 +48,9 @@ def archivable_orders(cutoff: datetime) -> QuerySet[Order]:
     """Completed and cancelled orders finished before `cutoff` that nothing holds back."""
     finished = reduce(Q.__or__, (Q(status=status, **{f"{field}__lt": cutoff}) for status, field in FINISHED_AT.items()))
     # Money still owed back keeps an order live, whatever the apps above say.
-    held_back = [Q(refunds__status__in=Refund.OPEN), *ARCHIVE_HELD_BACK.publish()]
+    # An order split from it keeps the original live while it is (it points at the order and may
+    # hold part of its payment, Payment.transferred_from); once archived, the original follows.
+    held_back = [Q(refunds__status__in=Refund.OPEN), Q(split_orders__isnull=False), *ARCHIVE_HELD_BACK.publish()]
     return Order.objects.filter(finished).exclude(reduce(Q.__or__, held_back))
 
 
@@ -65,6 +68,7 @@ def _own_rows(order_ids):
         "orders.orderevent": OrderEvent.objects.filter(order_id__in=order_ids).annotate(**of_order),
         "orders.ordernote": OrderNote.objects.filter(order_id__in=order_ids).annotate(**of_order),
         "orders.notification": Notification.objects.filter(order_id__in=order_ids).annotate(**of_order),
+        "orders.ordertagging": OrderTagging.objects.filter(order_id__in=order_ids).annotate(**of_order),
     }
 
 

@@ -107,14 +107,61 @@ def contact_checks(*, province: str, city: str, address: str, phone_valid: bool)
     return reasons
 
 
+# Paid before the goods go: bank transfers and instalments are always placed unpaid at first; a card
+# or e-wallet order the channel sends unpaid waits the same way (docs/architecture.md, "Orders that wait").
+PAID_FIRST = (PaymentMethod.CARD, PaymentMethod.E_WALLET, PaymentMethod.BANK_TRANSFER, PaymentMethod.INSTALMENTS)
+
+
+def paid_enough(*, method: str, total: Decimal, paid: Decimal) -> bool:
+    """Whether a paid-first order may go on to picking: its whole total is captured, or, paid by
+    instalments, its first instalment (anything captured)."""
+    if method == PaymentMethod.INSTALMENTS:
+        return paid > 0 or total <= 0
+    return paid >= total
+
+
+def awaits_payment(*, method: str, total: Decimal, paid: Decimal) -> bool:
+    """Whether an order comes in awaiting payment instead of going through the checks now: a
+    paid-first method with nothing paid yet, or a bank transfer or instalment order not paid
+    enough. A card or e-wallet order paid in part is a mismatch for a reviewer, not a wait."""
+    if method not in PAID_FIRST or paid_enough(method=method, total=total, paid=paid):
+        return False
+    return paid == 0 or method == PaymentMethod.BANK_TRANSFER
+
+
 def payment_checks(*, method: str, total: Decimal, paid: Decimal) -> list[dict[str, Any]]:
     reasons = []
     if method == PaymentMethod.COD:
         if paid and paid != total:
             reasons.append(reason("payment_mismatch", paid=paid, total=total))
-    elif paid != total:
+    elif method == PaymentMethod.INSTALMENTS and 0 < paid <= total:
+        # The first instalments are paid; the rest follow as the plan says.
+        pass
+    elif paid != total and not awaits_payment(method=method, total=total, paid=paid):
         reasons.append(reason("payment_mismatch", paid=paid, total=total))
     return reasons
+
+
+# The risk rules that follow from the order's value alone: an edit that changes the total runs them again.
+VALUE_RISKS = frozenset({"high_value", "new_customer_high_value", "cod_over_limit"})
+
+
+def value_risks(
+    *, total: Decimal, payment_method: str, customer_is_new: bool, intake: IntakeSettings
+) -> list[dict[str, Any]]:
+    reasons = []
+    if total > intake.high_value_threshold:
+        reasons.append(reason("high_value", total=total, threshold=intake.high_value_threshold))
+    if customer_is_new and total > intake.new_customer_value_threshold:
+        reasons.append(reason("new_customer_high_value", total=total, threshold=intake.new_customer_value_threshold))
+    if payment_method == PaymentMethod.COD and total > intake.cod_limit:
+        reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
+    return reasons
+
+
+def score_of(hold_reasons: Iterable[dict[str, Any]]) -> int:
+    """The risk score of an order's reasons, as intake adds it up."""
+    return min(sum(RISK_POINTS.get(r.get("code"), 0) for r in hold_reasons), 1000)
 
 
 def risk_rules(
@@ -152,16 +199,9 @@ def risk_rules(
 
     outcomes = []
     for order, customer_is_new in zip(orders, customers_new, strict=True):
-        reasons = []
-        total = order.total
-        if total > intake.high_value_threshold:
-            reasons.append(reason("high_value", total=total, threshold=intake.high_value_threshold))
-        if customer_is_new and total > intake.new_customer_value_threshold:
-            reasons.append(
-                reason("new_customer_high_value", total=total, threshold=intake.new_customer_value_threshold)
-            )
-        if order.payment_method == PaymentMethod.COD and total > intake.cod_limit:
-            reasons.append(reason("cod_over_limit", total=total, limit=intake.cod_limit))
+        reasons = value_risks(
+            total=order.total, payment_method=order.payment_method, customer_is_new=customer_is_new, intake=intake
+        )
 
         same_phone = recent_to_phone[order.phone] + 1
         if same_phone > intake.velocity_max_orders:

@@ -586,8 +586,20 @@ def _create_all(items, actor, *, rules=None):
     for order, (score, _risk_reasons) in zip(orders, risks, strict=True):
         order.risk_score = score
 
+    # A paid-first order not paid yet waits for its payment; the checks run again once it is paid
+    # (services.waiting), and its stock is reserved meanwhile if the manager says so.
+    awaiting = [
+        checks.awaits_payment(method=order.payment_method, total=order.total, paid=order.amount_paid)
+        for order in orders
+    ]
     # A failed check always holds; risk rules hold only once their score reaches the manager's threshold.
-    passing = [i for i, order in enumerate(orders) if not reasons_of[i] and order.risk_score < intake.hold_score]
+    passing = [
+        i
+        for i, order in enumerate(orders)
+        if not reasons_of[i]
+        and order.risk_score < intake.hold_score
+        and (intake.reserve_stock_awaiting_payment or not awaiting[i])
+    ]
     gift_rules = gifts.rules_for({order.channel_id for order in orders}) if rules is None else rules
     offered = _gifts_offered(gift_rules, orders, items)
     if offered and rules is None:
@@ -604,20 +616,23 @@ def _create_all(items, actor, *, rules=None):
             reserved.add(i)
     notes = _add_gifts(offered, orders, reserved, actor) if offered else {}
     events = []
-    for i, (order, reasons, (score, risk_reasons)) in enumerate(zip(orders, reasons_of, risks, strict=True)):
+    for i, (order, reasons, (score, risk_reasons), waits) in enumerate(
+        zip(orders, reasons_of, risks, awaiting, strict=True)
+    ):
         held = bool(reasons) or score >= intake.hold_score
         # The reasons stay on the order as codes, so the timeline shows them in each reader's language.
         order.hold_reasons = reasons + risk_reasons
-        events.append(
-            take_transition(order, order.hold if held else order.confirm, actor=actor, reason=notes.get(i, ""))
-        )
+        step = order.await_payment if waits else order.hold if held else order.confirm
+        events.append(take_transition(order, step, actor=actor, reason=notes.get(i, "")))
     _write_outcomes(orders)
     OrderEvent.objects.bulk_create(events)
     ORDERS_PLACED.publish(orders=orders, order_events=events, payments=payments)
     # A hold is told only when it waits for the customer (an address, a phone, a payment); see notify.
+    # An order awaiting payment is told when it is paid and moves on.
     notify_many(
         (order, NotificationEvent.ORDER_HELD if order.is_held else NotificationEvent.ORDER_CONFIRMED)
         for order in orders
+        if order.status != Order.Status.AWAITING_PAYMENT
     )
     return orders
 

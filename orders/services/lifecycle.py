@@ -107,7 +107,8 @@ def dispatch_from_warehouse(order_id: int, warehouse_id: int, *, actor: Actor, r
     is shipped once no warehouse has anything left to send."""
     order = lock_order(order_id)
     allocations = locks.lock_reserved_allocations(order)
-    leaving = [a for a in allocations if a.stock_level.warehouse_id == warehouse_id]
+    # Goods held back for a later parcel stay (orders.services.splitting.ship_later).
+    leaving = [a for a in allocations if a.stock_level.warehouse_id == warehouse_id and not a.ship_later]
     remaining = len(allocations) - len(leaving)
     step = order.ship_partially if remaining else order.ship
     ensure_allowed(order, step, actor)

@@ -67,6 +67,7 @@ def move_reservations(
                 line=allocation.line,
                 stock_level=to_level_of[allocation.line.product_id],
                 quantity=allocation.quantity,
+                ship_later=allocation.ship_later,
             )
             for allocation in mine
         )

@@ -223,6 +223,14 @@ def request_refund(
     first. Each payment gives at most what approved and paid refunds have not taken yet; Finance
     then approves each refund (see approve_refund). Returns the refunds, one per payment used."""
     require(actor, Orders.REQUEST_REFUND, _("Your role may not request refunds."))
+    return refund_against_payments(order_id, amount=amount, reason=reason, actor=actor, payment_id=payment_id)
+
+
+def refund_against_payments(
+    order_id: int, *, amount: Decimal, reason: str, actor: Actor, payment_id: int | str | None = None
+) -> list[Refund]:
+    """`request_refund` without its permission check, for services whose own permission already
+    allows the refund (an edit that lowers a paid order's total, orders.services.editing)."""
     amount = _positive_amount(amount)
     reason = _required_text(
         reason, "reason", Refund._meta.get_field("reason").max_length, _("Say why the money goes back.")

@@ -28,7 +28,10 @@ from core.roles import MANAGER
 from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
+from demo.changes import play_changes
 from demo.timeline import move, moving, moving_order_stamps
+from demo.views import tag_orders_and_save_views
+from demo.waiting import seed_waiting
 from incidents import services as incidents
 from inventory import services as inventory
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
@@ -49,6 +52,8 @@ from orders.models import (
 from orders.services import blocklist
 
 SEED = 20240601
+# Plan.paid: a part of the total paid to the channel, not all of it.
+PART_PAID = "part"
 DEMO_PASSWORD = "demo12345"
 Status = Order.Status
 
@@ -379,7 +384,8 @@ STEP_WRITES = {
     orders.approve: {"order", "events", "stock", "allocations", "notifications"},
     orders.reject: {"order", "events", "stock", "notifications", "refunds"},
     orders.cancel: {"order", "events", "stock", "notifications", "refunds"},
-    orders.record_payment: {"order", "payments"},
+    # A payment that makes an order awaiting payment paid also confirms or holds it.
+    orders.record_payment: {"order", "payments", "events", "stock", "allocations", "notifications"},
     orders.complete: {"order", "events"},
     logistics.create_pick_wave: {"order", "events", "waves", "shipments"},
     logistics.finish_packing: {"order", "events", "packed"},
@@ -465,7 +471,7 @@ class Plan:
     customer: tuple = ()
     lines: list = field(default_factory=list)
     payment_method: str = ""
-    paid: bool = True
+    paid: bool | str = True
     special_instructions: str = ""
     note: str = ""
 
@@ -645,7 +651,8 @@ class Command(BaseCommand):
         else:
             plan.lines = self.pick_lines(rng.choices([1, 2, 3], [55, 30, 15])[0])
         if scenario == "payment_mismatch":
-            plan.payment_method, plan.paid = "bank_transfer", False
+            # Paid in part by card: a mismatch for review (an unpaid bank transfer waits for its payment).
+            plan.payment_method, plan.paid = "card", PART_PAID
         if plan.payment_method == "cod":
             plan.paid = False
 
@@ -698,6 +705,9 @@ class Command(BaseCommand):
             IntakeSettings.current()
             self.part("orders", lambda: self.play_all(plans))
             self.part("after-sales", AfterSalesStory(self).tell)
+            self.part("order desk", lambda: tag_orders_and_save_views(self))
+            self.part("waiting", lambda: seed_waiting(self))
+            self.part("changes", lambda: play_changes(self))
             self.part("catalogue", lambda: seed_catalogue(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
@@ -893,7 +903,7 @@ class Command(BaseCommand):
                 payment_method=plan.payment_method,
                 shipping_fee=shipping_fee,
                 discount=discount,
-                paid_amount=total if plan.paid else Decimal("0"),
+                paid_amount=self.paid_amount(plan, total),
                 payment_reference=self.payment_reference(plan),
                 placed_at=plan.placed_at,
                 special_instructions=plan.special_instructions,
@@ -924,6 +934,12 @@ class Command(BaseCommand):
                 return
         self.ship(order, plan, clock, total)
 
+    @staticmethod
+    def paid_amount(plan, total):
+        if plan.paid == PART_PAID:
+            return (total / 2).quantize(Decimal("0.01"))
+        return total if plan.paid else Decimal("0")
+
     def review(self, order, plan, clock):
         """A reviewer decides on a held order; returns whether it goes on to the warehouse."""
         users = self.users
@@ -932,14 +948,14 @@ class Command(BaseCommand):
         if plan.target == Status.CANCELLED and plan.scenario in REJECTIONS:
             self.at(order, clock.after(0.5, 20), orders.reject, order.pk, actor=users["reviewer"], reason=plan.reason)
             return False
-        if not plan.paid and plan.payment_method != "cod":
+        if plan.paid is not True and plan.payment_method != "cod":
             self.at(
                 order,
                 clock.after(2, 30),
                 orders.record_payment,
                 order.pk,
                 method=plan.payment_method,
-                amount=order.total,
+                amount=order.balance_due,
                 actor=users["finance"],
                 reference=self.payment_reference(plan, paid=True),
             )

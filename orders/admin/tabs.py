@@ -1,0 +1,107 @@
+"""The order list's tabs: one per group of orders an operator works by, each with how many orders
+it holds under the list's other filters, counted no further than a cap (docs/architecture.md,
+"The order list at volume"). A tab is one line of ORDER_TABS: another queue ("Awaiting payment",
+"Due today") is added there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.contrib import admin
+from django.db.models import Q
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from .. import selectors
+from ..models import Order
+
+Status = Order.Status
+# Tabs are glanced at: past a thousand, "1,000+" says enough, and nine counts stay cheap at a
+# million orders (each reads at most this many entries of an index).
+TAB_COUNT_CAP = 1_000
+# The list's own filters a tab replaces: the tab and the status filter.
+REPLACED_BY_A_TAB = {"tab", "status__exact", "status__isnull"}
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    label: str
+    # The orders it holds, as a Q over Order (built when asked: a queue may depend on the time);
+    # None for all orders.
+    condition: Callable[[], Q] | None
+
+
+def statuses(*values: str) -> Callable[[], Q]:
+    """The orders in these statuses: read through the status index (order_by_status)."""
+    return lambda: Q(status__in=values)
+
+
+ORDER_TABS = [
+    Tab("all", _("All"), None),
+    Tab("review", _("To review"), statuses(Status.ON_HOLD)),
+    Tab("confirmed", _("Confirmed"), statuses(Status.CONFIRMED)),
+    Tab("picking", _("Picking"), statuses(Status.PICKING)),
+    Tab("packed", _("Packed"), statuses(Status.PACKED)),
+    Tab("shipped", _("Shipped"), statuses(Status.PARTIALLY_SHIPPED, Status.SHIPPED)),
+    Tab("delivered", _("Delivered"), statuses(Status.DELIVERED, Status.COMPLETED)),
+    Tab("cancelled", _("Cancelled"), statuses(Status.CANCELLED)),
+]
+
+
+def tab_named(key: str | None) -> Tab | None:
+    return next((tab for tab in ORDER_TABS if tab.key == key and tab.condition is not None), None)
+
+
+class TabFilter(admin.SimpleListFilter):
+    """The current tab, as the list's `tab` parameter; drawn as the tabs above the list, not in the
+    filter column."""
+
+    title = _("tab")
+    parameter_name = "tab"
+    template = "admin/orders/order/no_filter.html"
+
+    def lookups(self, request, model_admin):
+        return [(tab.key, tab.label) for tab in ORDER_TABS if tab.condition is not None]
+
+    def queryset(self, request, queryset):
+        tab = tab_named(self.value())
+        return queryset if tab is None else queryset.filter(tab.condition())
+
+
+def capped(count: int, cap: int) -> str:
+    """A count as the list shows it: "1,000+" past the cap."""
+    if count > cap:
+        return f"{number_format(cap, force_grouping=True)}+"
+    return number_format(count, force_grouping=True)
+
+
+def tab_rows(model_admin, request, changelist) -> list[dict]:
+    """Each tab with its link (the list's other filters and search kept) and its capped count:
+    one query per tab."""
+    base = changelist.root_queryset
+    for spec in changelist.filter_specs:
+        if REPLACED_BY_A_TAB & set(spec.expected_parameters()):
+            continue
+        narrowed = spec.queryset(request, base)
+        if narrowed is not None:
+            base = narrowed
+    base, _duplicates = model_admin.get_search_results(request, base, changelist.query)
+    current = tab_named(request.GET.get("tab"))
+    status_chosen = bool(request.GET.get("status__exact"))
+    rows = []
+    for tab in ORDER_TABS:
+        orders = base if tab.condition is None else base.filter(tab.condition())
+        rows.append(
+            {
+                "key": tab.key,
+                "label": tab.label,
+                "count": capped(selectors.count_up_to(orders, TAB_COUNT_CAP), TAB_COUNT_CAP),
+                "url": changelist.get_query_string(
+                    new_params={"tab": None if tab.condition is None else tab.key, "status__exact": None, "p": None}
+                ),
+                "current": (tab is current) or (current is None and tab.condition is None and not status_chosen),
+            }
+        )
+    return rows
