@@ -126,9 +126,9 @@ def edit_order(
 
     added = []
     if add:
-        # Intake's one line resolution: channel codes and bundles (docs/architecture.md, "Bundles,
-        # gifts and channel SKUs"); a bundle added gets the order's next bundle group. Gift rules are
-        # not run again.
+        # Intake's one line resolution, channel codes and bundles included; a bundle added gets the
+        # order's next bundle group, and gift rules are not run again
+        # (docs/architecture.md, "Bundles, gifts and channel SKUs").
         groups = [line.bundle_group for line in lines.values() if line.bundle_group]
         added = read_lines(
             list(add),
@@ -152,13 +152,13 @@ def edit_order(
     # unit price × quantity (docs/architecture.md, "Bundles, gifts and channel SKUs").
     subtotal = sum(
         (
-            lines[pk].line_total if (quantity, price) == (lines[pk].quantity, lines[pk].unit_price) else quantity * price
+            lines[pk].line_total
+            if (quantity, price) == (lines[pk].quantity, lines[pk].unit_price)
+            else quantity * price
             for pk, (quantity, price) in kept.items()
         ),
         ZERO,
-    ) + sum(
-        (line.line_total for line in added), ZERO
-    )
+    ) + sum((line.line_total for line in added), ZERO)
     if not any(quantity for quantity, _price in kept.values()) and not added:
         raise ValidationError(
             {"lines": _("An order needs at least one line; to send nothing, cancel the order instead.")}
