@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Operator classes in index expressions (the order search's indexes); harmless on SQLite.
+    "django.contrib.postgres",
     "axes",
     "csp",
     "django_otp",

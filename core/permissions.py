@@ -47,6 +47,7 @@ class Orders:
     COMPLETE_ORDER = "orders.complete_order"
     OVERRIDE_PRICE = "orders.override_price"
     EDIT_ORDER = "orders.edit_order"
+    MERGE_ORDERS = "orders.merge_orders"
     VIEW_ORDERLINE = "orders.view_orderline"
     VIEW_ALLOCATION = "orders.view_allocation"
     VIEW_ORDEREVENT = "orders.view_orderevent"

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 
 from orders.api.problems import problem_responses
@@ -62,9 +62,32 @@ class ShipmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def order_shipments() -> OrderPart:
-    """The order's parcels, oldest first, as the channel API's order shows them."""
-    shipments = (
+@extend_schema_field(ShipmentSerializer(many=True))
+class OrderParcelsField(serializers.Field):
+    """The order's parcels, oldest first: its own and its merged group's parcel (docs/architecture.md,
+    "Merging orders"), each with only this order's lines, so a channel sees the one tracking
+    number but never another order's goods."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, order):
+        parcels = {shipment.pk: shipment for shipment in order.shipments.all()}
+        if order.merge_id is not None:
+            parcels.update((shipment.pk, shipment) for shipment in order.merge.shipments.all())
+        answers = []
+        for shipment in sorted(parcels.values(), key=lambda s: (s.created_at, s.pk)):
+            answer = ShipmentSerializer(shipment).data
+            if shipment.merge_id is not None:
+                answer["lines"] = ShipmentLineSerializer(
+                    [line for line in shipment.lines.all() if line.order_line.order_id == order.pk], many=True
+                ).data
+            answers.append(answer)
+        return answers
+
+
+def _parcels():
+    return (
         Shipment.objects.select_related("carrier", "service")
         .prefetch_related(
             Prefetch("lines", queryset=ShipmentLine.objects.select_related("order_line")),
@@ -72,10 +95,15 @@ def order_shipments() -> OrderPart:
         )
         .order_by("created_at", "id")
     )
+
+
+def order_shipments() -> OrderPart:
+    """The order's parcels, oldest first, as the channel API's order shows them (with a merged
+    group's parcel, fetched through the order's merge)."""
     return OrderPart(
         name="shipments",
-        field=ShipmentSerializer(many=True, read_only=True),
-        lookup=Prefetch("shipments", queryset=shipments),
+        field=OrderParcelsField(),
+        lookup=[Prefetch("shipments", queryset=_parcels()), Prefetch("merge__shipments", queryset=_parcels())],
     )
 
 

@@ -24,6 +24,9 @@ class LogisticsConfig(AppConfig):
         order_events.ORDER_API_PARTS.subscribe(api.order_shipments)
         # The order list's bulk actions on parcels: the carrier service, slips and labels.
         order_events.ORDER_LIST_ACTIONS.subscribe(order_list_actions)
+        # The order list: found by a parcel's tracking number, and its carrier and tracking columns.
+        order_events.ORDER_SEARCH.subscribe(selectors.orders_with_tracking_number)
+        order_events.ORDER_LIST_SHIPPING.subscribe(selectors.shipping_columns)
         # Parcels go to the archive with their order, in its archiving transaction.
         order_events.ORDERS_ARCHIVING.subscribe(selectors.rows_to_archive)
         EXPORTS_OFFERED.subscribe(offered_exports)

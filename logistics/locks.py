@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import Q
+
 from orders import locks as order_locks
 from orders.models import Order
 
@@ -20,10 +22,19 @@ def _shipment_for_update(shipment_id: int) -> Shipment:
     )
 
 
+def parcel_order_ids(shipment_id: int) -> list[int]:
+    """The orders whose goods travel in a parcel: its order, and for merged orders every order of
+    the merge (docs/architecture.md, "Merging orders"), ascending. Raises Shipment.DoesNotExist."""
+    order_id, merge_id = Shipment.objects.values_list("order_id", "merge_id").get(pk=shipment_id)
+    if merge_id is None:
+        return [order_id]
+    return sorted({order_id, *Order.objects.filter(merge_id=merge_id).values_list("pk", flat=True)})
+
+
 def lock_shipment(shipment_id: int) -> Shipment:
-    """Lock a shipment after its order; raises Shipment.DoesNotExist."""
-    order_id = Shipment.objects.values_list("order_id", flat=True).get(pk=shipment_id)
-    order_locks.lock_order(order_id)
+    """Lock a shipment after its order (every order of a merged parcel, ascending); raises
+    Shipment.DoesNotExist."""
+    order_locks.lock_orders(parcel_order_ids(shipment_id))
     return _shipment_for_update(shipment_id)
 
 
@@ -37,12 +48,10 @@ def lock_shipment_to_dispatch(shipment_id: int) -> Shipment:
     """Lock a shipment about to leave after everything its dispatch changes that comes before it in
     the lock order: its order, the order's reserved allocations and the stock levels they sit on
     in the shipment's warehouse. A repair parcel moves no stock, so only its order comes first."""
-    order_id, warehouse_id, purpose = Shipment.objects.values_list("order_id", "warehouse_id", "purpose").get(
-        pk=shipment_id
-    )
-    order_locks.lock_order(order_id)
+    warehouse_id, purpose = Shipment.objects.values_list("warehouse_id", "purpose").get(pk=shipment_id)
+    order_ids = [order.pk for order in order_locks.lock_orders(parcel_order_ids(shipment_id))]
     if purpose == Shipment.Purpose.ORDER:
-        order_locks.lock_reserved_goods([order_id], warehouse_id=warehouse_id)
+        order_locks.lock_reserved_goods(order_ids, warehouse_id=warehouse_id)
     return _shipment_for_update(shipment_id)
 
 
@@ -57,8 +66,14 @@ def lock_shipment_lines(shipment: Shipment) -> list[ShipmentLine]:
 
 
 def lock_open_shipments(order: Order) -> list[Shipment]:
-    """Lock a locked order's shipments that have not left, by primary key."""
-    return list(Shipment.objects.select_for_update().filter(order=order, status__in=Shipment.OPEN).order_by("pk"))
+    """Lock a locked order's shipments that have not left, by primary key: its own, and a merged
+    group's parcel that carries its goods (the group's orders are locked with it)."""
+    carrying = ShipmentLine.objects.filter(order_line__order=order).values("shipment_id")
+    return list(
+        Shipment.objects.select_for_update()
+        .filter(Q(order=order) | Q(pk__in=carrying), status__in=Shipment.OPEN)
+        .order_by("pk")
+    )
 
 
 def lock_orders_to_dispatch(order_ids: Iterable[int]) -> None:
@@ -66,6 +81,10 @@ def lock_orders_to_dispatch(order_ids: Iterable[int]) -> None:
     levels those sit on, all by primary key, before any one parcel is dispatched: each dispatch
     would otherwise lock its own stock rows in turn, and two uploads (or an upload and an intake)
     could wait on each other's rows."""
+    order_ids = set(order_ids)
+    # A merged order's parcel is dispatched with every order of its merge: lock them all up front.
+    merges = Order.objects.filter(pk__in=order_ids, merge__isnull=False).values("merge_id")
+    order_ids |= set(Order.objects.filter(merge__in=merges).values_list("pk", flat=True))
     locked = [order.pk for order in order_locks.lock_orders(order_ids)]
     order_locks.lock_reserved_goods(locked)
 
@@ -73,9 +92,9 @@ def lock_orders_to_dispatch(order_ids: Iterable[int]) -> None:
 def lock_orders_of_parcels(tracking_numbers: Iterable[str]) -> None:
     """Lock, by primary key, the orders of the parcels with these tracking numbers, before any of
     the parcels: a tracking file may name parcels of many orders in any order."""
-    order_ids = Shipment.objects.filter(tracking_number__in=set(tracking_numbers) - {""}).values_list(
-        "order_id", flat=True
-    )
+    parcels = Shipment.objects.filter(tracking_number__in=set(tracking_numbers) - {""})
+    order_ids = {*parcels.values_list("order_id", flat=True)}
+    order_ids |= {*Order.objects.filter(merge__in=parcels.values("merge_id")).values_list("pk", flat=True)}
     order_locks.lock_orders(order_ids)
 
 

@@ -179,6 +179,15 @@ class Shipment(FSMModelMixin, models.Model):
         related_name="shipments",
         verbose_name=_("carrier service"),
     )
+    merge = models.ForeignKey(
+        "orders.OrderMerge",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
+        verbose_name=_("merged orders"),
+        help_text=_("Set when the parcel carries the goods of several merged orders."),
+    )
     service_reason = models.CharField(_("why this service"), max_length=20, choices=ServiceReason.choices, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
     status = FSMField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING, protected=True)

@@ -17,6 +17,7 @@ from orders.models import Order
 from . import services
 from .forms import TrackingLookupForm
 from .models import Shipment
+from .selectors import tracked_parcels
 
 NOT_FOUND = gettext_lazy("We found no order with this number and phone number ending. Check both and try again.")
 PROGRESS = [
@@ -104,6 +105,6 @@ def track(request):
             "city": order.city,
             "status": order.get_status_display(),
             "progress": progress_of(order),
-            "parcels": [parcel_view(shipment) for shipment in order.shipments.all()],
+            "parcels": [parcel_view(shipment) for shipment in tracked_parcels(order)],
         },
     )

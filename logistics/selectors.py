@@ -113,6 +113,14 @@ def reserved_lines_in(warehouse: Warehouse, order_ids: Iterable[int]) -> dict[in
     return waiting
 
 
+def parcels_of(order: Order) -> QuerySet[Shipment]:
+    """The order's parcels: its own, and the parcel of its merged group that carries its goods
+    (docs/architecture.md, "Merging orders")."""
+    if order.merge_id is None:
+        return Shipment.objects.filter(order=order)
+    return Shipment.objects.filter(Q(order=order) | Q(merge_id=order.merge_id))
+
+
 def goods_waiting_to_pack(order: Order) -> bool:
     """Whether any warehouse still holds reserved goods of the order that are not in a packed parcel."""
     reserved_in = set(
@@ -121,9 +129,9 @@ def goods_waiting_to_pack(order: Order) -> bool:
         )
     )
     packed_in = set(
-        Shipment.objects.filter(order=order, status=Shipment.Status.PACKED, purpose=Shipment.Purpose.ORDER).values_list(
-            "warehouse_id", flat=True
-        )
+        parcels_of(order)
+        .filter(status=Shipment.Status.PACKED, purpose=Shipment.Purpose.ORDER)
+        .values_list("warehouse_id", flat=True)
     )
     return bool(reserved_in - packed_in)
 
@@ -132,10 +140,15 @@ def warehouses_on_a_pick_list(order_ids: Iterable[int]) -> dict[int, set[int]]:
     """{order_id: {warehouse_id, ...}} of the warehouses where the orders already have a parcel
     waiting to be packed or dispatched."""
     taken = defaultdict(set)
+    order_ids = list(order_ids)
     rows = Shipment.objects.filter(order_id__in=order_ids, status__in=Shipment.OPEN).values_list(
         "order_id", "warehouse_id"
     )
-    for order_id, warehouse_id in rows:
+    # A merged order's goods may travel in a parcel of the group's first order.
+    carried = ShipmentLine.objects.filter(
+        order_line__order_id__in=order_ids, shipment__status__in=Shipment.OPEN, shipment__merge__isnull=False
+    ).values_list("order_line__order_id", "shipment__warehouse_id")
+    for order_id, warehouse_id in [*rows, *carried]:
         taken[order_id].add(warehouse_id)
     return taken
 
@@ -253,7 +266,7 @@ def bin_sort_key(bin_location: str) -> tuple[bool, list[tuple[int, int, str]]]:
 def pick_sheet(wave_id: int) -> PickSheet:
     """The printable pick list of a wave: its goods summed by SKU with the bin they sit in (in the
     wave's warehouse), sorted by bin then SKU, and the orders on it. Four queries however many
-    orders the list holds."""
+    orders the list holds (five when it holds a merged group's parcel)."""
     wave = PickWave.objects.select_related("warehouse", "created_by").get(pk=wave_id)
     lines = (
         ShipmentLine.objects.filter(shipment__wave=wave)
@@ -263,7 +276,8 @@ def pick_sheet(wave_id: int) -> PickSheet:
             "order_line__sku",
             "order_line__product__name",
             "order_line__product__barcode",
-            "shipment__order__number",
+            # Each line's own order: a merged group's parcel carries several orders' goods.
+            "order_line__order__number",
             "quantity",
             "order_line__is_gift",
             "order_line__bundle_sku",
@@ -294,13 +308,27 @@ def pick_sheet(wave_id: int) -> PickSheet:
     # building shipments, orders and services it only prints a few fields of.
     parcels = (
         Shipment.objects.filter(wave=wave)
-        .values_list("order__number", "service__carrier__name", "service__name", "status")
+        .values_list("order__number", "service__carrier__name", "service__name", "status", "merge_id")
         .annotate(units=Coalesce(Sum("lines__quantity"), 0))
         .order_by("order__number")
     )
+    # A merged group's parcel is named by all its orders ("OC…-1 + OC…-2"); one more query, only
+    # when the list has one.
+    merged_numbers = defaultdict(list)
+    merge_ids = {row[4] for row in parcels if row[4]}
+    if merge_ids:
+        for merge_id, other in (
+            Order.objects.filter(merge_id__in=merge_ids).order_by("pk").values_list("merge_id", "number")
+        ):
+            merged_numbers[merge_id].append(other)
     orders = [
-        PickOrder(number=number, service=f"{carrier} · {service}" if service else "", units=units, status=status)
-        for number, carrier, service, status, units in parcels
+        PickOrder(
+            number=" + ".join(merged_numbers[merge_id]) if merged_numbers.get(merge_id) else number,
+            service=f"{carrier} · {service}" if service else "",
+            units=units,
+            status=status,
+        )
+        for number, carrier, service, status, merge_id, units in parcels
     ]
     return PickSheet(
         wave=wave,
@@ -535,7 +563,8 @@ def parcels_of_order(order_id: int) -> QuerySet[Shipment]:
 def has_undelivered_parcels(order: Order) -> bool:
     """Whether any parcel of the order's goods (not a repair parcel) is neither delivered nor cancelled."""
     return (
-        order.shipments.filter(purpose=Shipment.Purpose.ORDER)
+        parcels_of(order)
+        .filter(purpose=Shipment.Purpose.ORDER)
         .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED])
         .exists()
     )
@@ -606,14 +635,25 @@ def phone_of_order(number: str) -> tuple[int, str] | None:
 
 def order_for_tracking(order_id: int) -> Order:
     """The order a customer follows on the public tracking page, with its parcels (not cancelled)
-    and their events, newest first. Three queries."""
+    and their events, newest first; a merged group's parcel with them. Four queries."""
     parcels = (
         Shipment.objects.exclude(status=Shipment.Status.CANCELLED)
         .select_related("carrier")
         .prefetch_related(Prefetch("events", queryset=TrackingEvent.objects.order_by("-occurred_at", "-pk")))
         .order_by("pk")
     )
-    return Order.objects.prefetch_related(Prefetch("shipments", queryset=parcels)).get(pk=order_id)
+    # A merged group's parcel (owned by its first order) is this order's parcel too.
+    return Order.objects.prefetch_related(
+        Prefetch("shipments", queryset=parcels), Prefetch("merge__shipments", queryset=parcels)
+    ).get(pk=order_id)
+
+
+def tracked_parcels(order: Order) -> list[Shipment]:
+    """The parcels of an order fetched by order_for_tracking: its own and its merged group's, by id."""
+    found = {shipment.pk: shipment for shipment in order.shipments.all()}
+    if order.merge_id is not None:
+        found.update((shipment.pk, shipment) for shipment in order.merge.shipments.all())
+    return [found[pk] for pk in sorted(found)]
 
 
 def failed_lookup_times(*, since: datetime, limit: int, client: str, order_number: str | None = None) -> list[datetime]:
@@ -643,6 +683,17 @@ def parcel_for_packing(shipment_id: int) -> Shipment:
     )
 
 
+def lines_by_order(shipment: Shipment) -> list[tuple[Order, list[ShipmentLine]]]:
+    """The lines of a parcel fetched by parcel_for_packing, by the order they belong to (a merged
+    group's parcel carries several orders' goods), orders ascending; one query for the orders."""
+    lines = list(shipment.lines.all())
+    orders = Order.objects.in_bulk({line.order_line.order_id for line in lines})
+    return [
+        (orders[order_id], [line for line in lines if line.order_line.order_id == order_id])
+        for order_id in sorted(orders)
+    ]
+
+
 def products_weight_kg(shipment: Shipment) -> Decimal:
     """What the goods of a shipment fetched by parcel_for_packing weigh by their product data."""
     return sum((line.order_line.product.weight_kg * line.quantity for line in shipment.lines.all()), Decimal("0"))
@@ -669,7 +720,7 @@ def parcel_to_pack(order_number: str | None, warehouse: Warehouse | None = None)
         return None, _("No order has the number %(number)s. Scan the order number on the packing slip.") % {
             "number": number
         }
-    shipments = list(order.shipments.select_related("warehouse").order_by("pk"))
+    shipments = list(parcels_of(order).select_related("warehouse").order_by("pk"))
     here = [s for s in shipments if warehouse is None or s.warehouse_id == warehouse.pk]
     waiting = [s for s in here if s.status == Shipment.Status.PENDING]
     values = {
@@ -791,3 +842,53 @@ def parcels_to_print(order_ids: Iterable[int]) -> list[Shipment]:
         siblings = kept[parcel.order_id]
         parcel.position = (siblings.index(parcel.pk) + 1 if parcel.pk in siblings else None, len(siblings))
     return parcels
+
+
+# The console's order list (docs/architecture.md, "Finding orders"): orders cannot read parcels, so it
+# asks through orders.order_search and orders.order_list_shipping, answered here.
+
+MOST_TRACKED_ORDERS = 100
+
+
+def orders_with_tracking_number(term: str) -> list[int]:
+    """Ids of the orders with a parcel whose tracking number is `term`, as typed or with its spaces
+    and dashes taken out and in capitals (carriers print them grouped: SF 1234 5678 90). One lookup
+    on the tracking number's index."""
+    typed = term.strip()
+    squeezed = "".join(ch for ch in typed if ch not in " -").upper()
+    candidates = {number for number in (typed, squeezed) if number}
+    if not candidates:
+        return []
+    return list(
+        Shipment.objects.filter(tracking_number__in=candidates)
+        .order_by()
+        .values_list("order_id", flat=True)
+        .distinct()[:MOST_TRACKED_ORDERS]
+    )
+
+
+def shipping_columns(order_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """{order id: {"carrier": ..., "tracking": ...}} for one page of orders, in one query: each
+    order's parcels that are not cancelled, oldest first, their carriers and tracking numbers joined
+    with commas (an order shipped from two warehouses has two)."""
+    ids = list(order_ids)
+    if not ids:
+        return {}
+    rows = (
+        Shipment.objects.filter(order_id__in=ids)
+        .exclude(status=Shipment.Status.CANCELLED)
+        .order_by("order_id", "id")
+        .values_list("order_id", "carrier__name", "service__name", "tracking_number")
+    )
+    columns: dict[int, dict[str, list[str]]] = {}
+    for order_id, carrier, service, tracking in rows:
+        parts = columns.setdefault(order_id, {"carrier": [], "tracking": []})
+        shown = f"{carrier} {service}" if carrier and service else carrier or ""
+        if shown and shown not in parts["carrier"]:
+            parts["carrier"].append(shown)
+        if tracking:
+            parts["tracking"].append(tracking)
+    return {
+        order_id: {"carrier": ", ".join(parts["carrier"]), "tracking": ", ".join(parts["tracking"])}
+        for order_id, parts in columns.items()
+    }

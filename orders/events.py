@@ -173,3 +173,23 @@ ORDER_REWRITING = Event(
     ),
     payload=("order_ids",),
 )
+
+ORDER_SEARCH = Event(
+    name="orders.order_search",
+    doc=(
+        "More orders a console search finds than the order's own fields do (a parcel's tracking "
+        "number): each subscriber returns the ids of the orders matching `term`, at most 100, "
+        "from an exact, indexed lookup."
+    ),
+    payload=("term",),
+)
+
+ORDER_LIST_SHIPPING = Event(
+    name="orders.order_list_shipping",
+    doc=(
+        "The carrier and tracking columns of one page of the console's order list: each subscriber "
+        'returns {order id: {"carrier": text, "tracking": text}} for the page\'s `order_ids`, in one '
+        "query whatever the page's size."
+    ),
+    payload=("order_ids",),
+)

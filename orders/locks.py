@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from inventory import locks as inventory_locks
 
@@ -46,6 +46,16 @@ def lock_order(order_id: int) -> Order:
 def lock_orders(order_ids: Iterable[int]) -> list[Order]:
     """Lock several orders at once, by primary key; those that no longer exist are left out."""
     return list(orders_for_update().filter(pk__in=order_ids).order_by("pk"))
+
+
+def lock_order_and_merged(order_id: int) -> Order:
+    """Lock an order and every order merged with it, by primary key ascending, in one statement
+    (docs/architecture.md, "Lock order"); returns the order. Raises Order.DoesNotExist."""
+    merge_id = Order.objects.values_list("merge_id", flat=True).get(pk=order_id)
+    if merge_id is None:
+        return lock_order(order_id)
+    locked = list(orders_for_update().filter(Q(pk=order_id) | Q(merge_id=merge_id)).order_by("pk"))
+    return next(order for order in locked if order.pk == order_id)
 
 
 def lock_orders_to_archive(orders: QuerySet[Order]) -> list[Order]:

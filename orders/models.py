@@ -1,10 +1,12 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Right, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
@@ -139,6 +141,14 @@ class IntakeSettings(models.Model):
             "reserved only once it is paid, and may have run out by then."
         ),
     )
+    merge_across_channels = models.BooleanField(
+        _("merge orders across channels"),
+        default=False,
+        help_text=_(
+            "Offer to merge one buyer's orders to one address into one parcel even when they came from "
+            "different channels."
+        ),
+    )
 
     class Meta:
         verbose_name = _("intake settings")
@@ -194,6 +204,9 @@ class Order(FSMModelMixin, models.Model):
     BEFORE_PICKING = [Status.PENDING, Status.AWAITING_PAYMENT, Status.ON_HOLD, Status.CONFIRMED]
     # Before picking starts nothing has been printed for the parcel, so where it goes may change.
     ADDRESS_EDITABLE = [Status.ON_HOLD, Status.CONFIRMED]
+    # Orders the merge queue offers and merging accepts: approved and with their stock reserved. A
+    # pending or held order may still be rejected or changed by a reviewer, so it waits for that.
+    MERGEABLE = [Status.CONFIRMED]
     # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
     LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
 
@@ -283,6 +296,15 @@ class Order(FSMModelMixin, models.Model):
         related_name="split_orders",
         verbose_name=_("split from"),
     )
+    merge = models.ForeignKey(
+        "OrderMerge",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        verbose_name=_("merged into parcel"),
+        help_text=_("Orders of one buyer to one address merged to leave in one parcel."),
+    )
 
     class Meta:
         verbose_name = _("order")
@@ -301,6 +323,7 @@ class Order(FSMModelMixin, models.Model):
             (codename(Orders.OVERRIDE_PRICE), _("Can set prices and discounts on orders taken by staff")),
             (codename(Orders.CHANGE_ORDER_WAREHOUSE), _("Can move orders' reserved stock to another warehouse")),
             (codename(Orders.EDIT_ORDER), _("Can edit and split orders before picking")),
+            (codename(Orders.MERGE_ORDERS), _("Can merge orders into one parcel and unmerge them")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["channel", "channel_order_id"], name="order_unique_per_channel"),
@@ -331,6 +354,23 @@ class Order(FSMModelMixin, models.Model):
                 fields=["manual_hold_until"],
                 name="order_manual_hold_ends",
                 condition=Q(manual_hold_until__isnull=False),
+            ),
+            # The merge queue reads only orders before picking, from the index alone and already in
+            # its GROUP BY order (docs/architecture.md, "Merging orders"; bench/merge_detection.py).
+            models.Index(
+                fields=["phone", "address_key", "channel"],
+                include=["id", "merge", "status"],
+                condition=Q(status__in=["pending", "awaiting_payment", "on_hold", "confirmed"]),
+                name="order_merge_candidates",
+            ),
+            # Search that people type (docs/architecture.md, "Finding orders"). The trigram and
+            # pattern indexes are PostgreSQL's: migration 0015 builds them there only.
+            GinIndex(fields=["number"], name="order_number_trigram", opclasses=["gin_trgm_ops"]),
+            models.Index(OpClass(Upper("recipient"), name="text_pattern_ops"), name="order_recipient_prefix"),
+            models.Index(Right("phone", 4), F("placed_at").desc(), F("id").desc(), name="order_by_phone_last_four"),
+            # The review queue by channel reads the held orders only, not the channel's every order.
+            models.Index(
+                fields=["channel", "placed_at", "id"], condition=Q(status="on_hold"), name="held_order_by_channel"
             ),
         ]
 
@@ -481,6 +521,22 @@ class Order(FSMModelMixin, models.Model):
         return self.payment_method == PaymentMethod.COD and self.balance_due > 0
 
 
+class OrderMerge(models.Model):
+    """Orders of one buyer to one address that leave in one parcel: one pick, one pack, one label,
+    one tracking number. Each order keeps its own number, lines, payment and channel order id."""
+
+    created_at = models.DateTimeField(_("merged at"), default=timezone.now)
+    created_by = who_acted(_("merged by"))
+
+    class Meta:
+        verbose_name = _("order merge")
+        verbose_name_plural = _("order merges")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{_('Merge')} {self.pk}"
+
+
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines", verbose_name=_("order"))
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
@@ -509,6 +565,8 @@ class OrderLine(models.Model):
         verbose_name = _("order line")
         verbose_name_plural = _("order lines")
         ordering = ["id"]
+        # A SKU searched on the order list: the orders with a line of the product, read from the index.
+        indexes = [models.Index(fields=["product", "order"], name="order_line_by_product")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),

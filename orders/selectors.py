@@ -10,8 +10,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db.models import Count, Exists, F, Model, OuterRef, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, F, Min, Model, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Right, TruncDate, Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.permissions import Orders
-from inventory.models import Warehouse
+from inventory.models import Product, Warehouse
 
+from .events import ORDER_SEARCH
 from .models import (
     ZERO,
     Allocation,
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
 
 ORDER_NUMBER = re.compile(r"^OC\d{6}-\d+$", re.IGNORECASE)
+# A whole order number as people type it: with or without its dash (spaces are taken out first).
+ORDER_NUMBER_TYPED = re.compile(r"^OC\d{6}-?\d{6,}$")
+# Digits after the date in an order number (more once there are a million orders).
+SEQUENCE_DIGITS = 6
 PHONE_LIKE = re.compile(r"^\+?[\d\s()-]{5,}$")
 
 # A model with a foreign key named `order`: a payment, a refund, a message, an after-sales record.
@@ -63,27 +68,56 @@ def held_orders() -> QuerySet[Order]:
 def search_orders(
     queryset: QuerySet[Order], term: str, *, by_phone: bool = True, by_name: bool = True
 ) -> QuerySet[Order]:
-    """Orders whose number, phone, recipient, channel order id or tracking number is exactly `term`.
+    """Orders found by what people type (docs/architecture.md, "Finding orders"): a whole order
+    number, its sequence number (the digits after the date, with or without their leading zeros:
+    264 finds OC…-000264), any other part of one (three characters or more with a letter or the
+    dash, or seven digits and more), the last four digits of the phone, a
+    whole phone in any format, the start of the recipient's name, a product's SKU (the orders with
+    a line of it), a channel order id or a parcel's tracking number. Spaces and dashes typed
+    between digits do not matter.
 
-    Only exact matches, each on an indexed column, OR-ed together, so the database combines index
-    lookups instead of reading every order. A tracking number is looked up first (it matches a
-    handful of shipments at most) so the OR holds nothing but index conditions. `by_phone` is off
-    for roles that see phones masked, `by_name` for those that see names masked: finding an order by
-    a full number or name would reveal it."""
-    term = (term or "").strip()
+    Each kind of match is a condition one index answers (a trigram index on the number, an index on
+    the phone's last four digits, a pattern index on the name in capitals, the tracking numbers
+    looked up first through `orders.order_search`), OR-ed together, so PostgreSQL combines index
+    lookups instead of reading every order. A SKU is a search of its own: it is recognised in the
+    catalogue first and finds only the orders with a line of that product. `by_phone` is off for
+    roles that see phones masked and `by_name` for those that see names masked: finding an order
+    by a whole number or by more of a name than the masked form shows would reveal it. The last four
+    digits are offered to everyone: the masked phone shows them."""
+    term = " ".join(unicodedata.normalize("NFKC", term or "").split())
     if not term:
         return queryset
-    if ORDER_NUMBER.match(term):
-        return queryset.filter(number=term.upper())
-    matches = Q(number=term.upper()) | Q(channel_order_id=term)
-    if by_name:
-        matches |= Q(recipient=term)
-    if by_phone and PHONE_LIKE.match(unicodedata.normalize("NFKC", term)):
+    squeezed = term.replace(" ", "").upper()
+    if ORDER_NUMBER_TYPED.match(squeezed):
+        return queryset.filter(number=_whole_number(squeezed))
+    products = list(Product.objects.filter(sku__in={term, squeezed}).values_list("pk", flat=True))
+    if products:
+        return queryset.filter(Exists(OrderLine.objects.filter(order=OuterRef("pk"), product_id__in=products)))
+
+    digits = squeezed.replace("-", "")
+    matches = Q(channel_order_id__in={term, squeezed})
+    if squeezed.isdigit() and len(squeezed) <= SEQUENCE_DIGITS:
+        # The number after the date, as people say it: 264 and 000264 are OC…-000264.
+        matches |= Q(number__endswith="-" + squeezed.zfill(SEQUENCE_DIGITS))
+    elif len(squeezed) >= 3:
+        matches |= Q(number__contains=squeezed)
+    if digits.isdigit() and len(digits) == 4:
+        queryset = queryset.alias(phone_last_four=Right("phone", 4))
+        matches |= Q(phone_last_four=digits)
+    if by_phone and PHONE_LIKE.match(term):
         matches |= Q(phone=normalize_phone(term)[0])
-    tracked = list(Order.objects.filter(shipments__tracking_number=term).values_list("pk", flat=True).distinct()[:100])
+    if by_name:
+        queryset = queryset.alias(recipient_in_capitals=Upper("recipient"))
+        matches |= Q(recipient_in_capitals__startswith=term.upper())
+    tracked = {order_id for answer in ORDER_SEARCH.publish(term=term) for order_id in answer}
     if tracked:
-        matches |= Q(pk__in=tracked)
+        matches |= Q(pk__in=sorted(tracked)[:100])
     return queryset.filter(matches)
+
+
+def _whole_number(squeezed: str) -> str:
+    """OC261207000264 or OC261207-000264 as numbers are written: OC261207-000264."""
+    return squeezed if "-" in squeezed else f"{squeezed[:8]}-{squeezed[8:]}"
 
 
 def archived_orders() -> QuerySet[ArchivedOrder]:
@@ -157,6 +191,9 @@ def order_for_page(order_id: int) -> Order:
             "shipments__carrier",
             "shipments__service__carrier",
             "shipments__warehouse",
+            "merge__shipments__carrier",
+            "merge__shipments__service__carrier",
+            "merge__shipments__warehouse",
         )
         .get(pk=order_id)
     )
@@ -588,3 +625,136 @@ def linked_orders(order: Order) -> list[Order]:
     return list(
         Order.objects.filter(Q(split_from=order) | Q(pk=order.split_from_id or 0)).only("pk", "number").order_by("pk")
     )
+
+
+# Merging orders (docs/architecture.md, "Merging orders")
+
+
+@dataclass
+class MergeGroup:
+    """Orders of one buyer to one address (and one channel, unless merging across channels) that
+    could leave in one parcel, as the merge queue offers them."""
+
+    phone: str
+    address_key: str
+    orders: list[Order]
+
+    @property
+    def order_ids(self) -> list[int]:
+        return [order.pk for order in self.orders]
+
+
+def mergeable_orders() -> QuerySet[Order]:
+    """Orders the merge queue considers: confirmed (Order.MERGEABLE) and so before picking, which the
+    partial index `order_merge_candidates` covers."""
+    return Order.objects.filter(status__in=Order.MERGEABLE)
+
+
+def merge_key(*, across_channels: bool) -> list[str]:
+    return ["phone", "address_key"] if across_channels else ["phone", "address_key", "channel_id"]
+
+
+def merge_candidate_keys(*, across_channels: bool, limit: int = 100) -> list[tuple]:
+    """One query over the open orders: the (phone, address_key[, channel_id]) that two or more
+    mergeable orders share, not all in one merge already, oldest first (by their first order)."""
+    key = merge_key(across_channels=across_channels)
+    rows = merge_detection_query(across_channels=across_channels)[:limit]
+    return [tuple(row[name] for name in key) for row in rows]
+
+
+def merge_detection_query(*, across_channels: bool) -> QuerySet:
+    """The merge queue's detection query (bench/merge_detection.py measures it at 1,000,000 orders):
+    a GROUP BY over the orders the partial index `order_merge_candidates` holds."""
+    key = merge_key(across_channels=across_channels)
+    return (
+        mergeable_orders()
+        .exclude(address_key="")
+        .values(*key)
+        .annotate(
+            count=Count("id"),
+            alone=Count("id", filter=Q(merge__isnull=True)),
+            merges=Count("merge", distinct=True),
+            first=Min("id"),
+        )
+        .filter(count__gt=1)
+        .exclude(alone=0, merges=1)
+        .order_by("first")
+    )
+
+
+def merge_groups(*, across_channels: bool, limit: int = 100) -> list[MergeGroup]:
+    """The merge queue: groups of candidate orders, with their channels; two queries."""
+    keys = merge_candidate_keys(across_channels=across_channels, limit=limit)
+    if not keys:
+        return []
+    names = merge_key(across_channels=across_channels)
+    match = Q()
+    for key in keys:
+        match |= Q(**dict(zip(names, key, strict=True)))
+    groups: dict[tuple, MergeGroup] = {}
+    for key in keys:
+        groups[key] = MergeGroup(phone=key[0], address_key=key[1], orders=[])
+    for order in mergeable_orders().filter(match).select_related("channel").order_by("pk"):
+        key = tuple(getattr(order, name) for name in names)
+        if key in groups:
+            groups[key].orders.append(order)
+    return [group for group in groups.values() if len(group.orders) > 1]
+
+
+def merged_before_picking(*, limit: int = 100) -> list[tuple[int, list[Order]]]:
+    """Merged groups none of whose orders is on a pick list yet (they may still be unmerged), as
+    (merge id, orders ascending), oldest merge first; two queries."""
+    picked = Order.objects.filter(merge__isnull=False).exclude(status__in=Order.BEFORE_PICKING).values("merge_id")
+    merge_ids = list(
+        Order.objects.filter(status__in=Order.BEFORE_PICKING, merge__isnull=False)
+        .exclude(merge_id__in=picked)
+        .values_list("merge_id", flat=True)
+        .distinct()
+        .order_by("merge_id")[:limit]
+    )
+    grouped: dict[int, list[Order]] = {merge_id: [] for merge_id in merge_ids}
+    for order in Order.objects.filter(merge_id__in=merge_ids).select_related("channel").order_by("pk"):
+        grouped[order.merge_id].append(order)
+    return list(grouped.items())
+
+
+# The order desk: what a page of the order list or the review queue shows besides the orders' own
+# columns, one query per page each (docs/architecture.md, "Finding orders").
+
+
+def channels() -> QuerySet[Channel]:
+    return Channel.objects.order_by("name")
+
+
+def lines_of_orders(order_ids: list[int]) -> dict[int, list[tuple[str, int, int]]]:
+    """{order id: [(sku, quantity, product id), ...]} in line order, for one page of orders."""
+    lines: dict[int, list[tuple[str, int, int]]] = {order_id: [] for order_id in order_ids}
+    rows = (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .order_by("order_id", "id")
+        .values_list("order_id", "sku", "quantity", "product_id")
+    )
+    for order_id, sku, quantity, product_id in rows:
+        lines[order_id].append((sku, quantity, product_id))
+    return lines
+
+
+def available_stock(product_ids: set[int]) -> dict[int, int]:
+    """{product id: units available (on hand less reserved) summed over the warehouses that take
+    reservations (active, reservations not paused)}, for the products of one page of the review
+    queue: what approving an order could reserve, as inventory.services.reserve_each counts it. A
+    product none of them stocks is 0."""
+    from inventory.models import StockLevel
+
+    available = dict.fromkeys(product_ids, 0)
+    rows = (
+        StockLevel.objects.filter(
+            product_id__in=product_ids, warehouse__active=True, warehouse__reservations_paused_because=""
+        )
+        .values("product_id")
+        .annotate(units=Sum(F("on_hand") - F("reserved")))
+        .values_list("product_id", "units")
+    )
+    for product_id, units in rows:
+        available[product_id] = units or 0
+    return available

@@ -106,6 +106,14 @@ WIRING = {
             "aftersales.services.privacy.erase_archived_personal_data",
         ],
     ),
+    "orders.order_search": (
+        ["orders.selectors.search_orders"],
+        ["logistics.selectors.orders_with_tracking_number"],
+    ),
+    "orders.order_list_shipping": (
+        ["orders.admin.desk_columns.OrderDeskColumns.annotate_page"],
+        ["logistics.selectors.shipping_columns"],
+    ),
     "logistics.parcel_packed": (
         ["logistics.services.packing.finish_packing"],
         ["analytics.services.parcel_packed"],

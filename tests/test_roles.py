@@ -41,6 +41,7 @@ HOLDERS = {
     Orders.ADD_PAYMENT: {FINANCE, MANAGER},
     Orders.ADD_ORDER: {SERVICE, MANAGER},
     Orders.OVERRIDE_PRICE: {MANAGER},
+    Orders.MERGE_ORDERS: {REVIEWER, SERVICE, MANAGER},
     Orders.VIEW_CUSTOMER_PHONE: {REVIEWER, LOGISTICS, SERVICE, FINANCE, MANAGER},
     # docs/architecture.md, "Personal data": who sees names and street addresses in full.
     Orders.VIEW_CUSTOMER_NAME: {REVIEWER, WAREHOUSE, LOGISTICS, SERVICE, FINANCE, MANAGER},

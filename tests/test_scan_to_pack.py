@@ -156,7 +156,7 @@ def test_a_cancelled_order_is_refused(client, parcel):
 
 def test_an_order_held_for_review_is_refused(client, teapot):
     signed_in(client)
-    held = new_order((teapot, 1), payment_method="card")
+    held = new_order((teapot, 1), payment_method="card", paid_amount="1.00")
     assert held.status == Order.Status.ON_HOLD
 
     response = client.post(SCAN_PAGE, {"order": held.number})

@@ -130,6 +130,19 @@ def test_the_demo_has_an_edited_order_and_a_split_one(demo_shop):
     assert Order.objects.filter(split_from__isnull=False).exists()
 
 
+def test_the_demo_has_orders_to_merge_and_a_merged_pair(demo_shop):
+    from orders import selectors as order_selectors
+    from orders.models import OrderMerge
+
+    (merged,) = [merge for merge in OrderMerge.objects.all() if merge.orders.count() == 2]
+    assert merged.created_by.username == "reviewer"
+    offered = order_selectors.merge_groups(across_channels=False)
+    assert any(
+        {o.channel_order_id for o in group.orders} >= {"DEMO-MERGE-offered-1", "DEMO-MERGE-offered-2"}
+        for group in offered
+    )
+
+
 def test_the_demo_has_a_bundle_a_gift_and_a_channel_code_each_used_by_an_order(demo_shop):
     from orders.models import ChannelSku, GiftRule
 

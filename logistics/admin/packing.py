@@ -229,6 +229,8 @@ class PackingViews(ConsolePageMixin):
             "order_barcode": code128_svg(order.number),
             "order_url": reverse("admin:orders_order_change", args=[order.pk]),
             "pack_url": parcel_page(shipment.pk) if packing and request.user.has_perm(Orders.PICK_ORDER) else "",
+            # A merged group's parcel: each order's number with its own lines.
+            "merged_orders": selectors.lines_by_order(shipment) if shipment.merge_id else [],
         }
 
     def packing_slip_view(self, request, shipment_id):

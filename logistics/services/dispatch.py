@@ -18,6 +18,7 @@ from ..events import PARCEL_DISPATCHED
 from ..models import Shipment
 from ..selectors import active_carrier, active_carrier_service, tracking_number_taken
 from .common import step
+from .merged_parcels import orders_of_parcel
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, weight_of
 
 
@@ -33,7 +34,10 @@ def choose_carrier(shipment_id: int, service_id: int, *, actor: Actor) -> Shipme
     service = active_carrier_service(service_id)
     if service is None:
         raise ValidationError({"service": _("Choose an active carrier service.")})
-    if shipment.purpose == Shipment.Purpose.ORDER and shipment.order.collects_on_delivery and not service.supports_cod:
+    collects = shipment.purpose == Shipment.Purpose.ORDER and any(
+        order.collects_on_delivery for order in orders_of_parcel(shipment)
+    )
+    if collects and not service.supports_cod:
         raise ValidationError(
             {
                 "service": _("%(service)s does not collect cash on delivery, which this order needs.")
@@ -125,7 +129,11 @@ def dispatch(
     shipment.dispatched_by = stored_user(actor)
     shipment.save()
     PARCEL_DISPATCHED.publish(shipment=shipment)
-    if shipment.purpose == Shipment.Purpose.ORDER:
-        orders.dispatch_from_warehouse(shipment.order_id, shipment.warehouse_id, actor=actor, reference=str(shipment))
-    orders.notify(shipment.order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)
+    if shipment.purpose != Shipment.Purpose.ORDER:
+        orders.notify(shipment.order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)
+        return shipment
+    # A merged parcel ships every order in it, each told its tracking number.
+    for order in orders_of_parcel(shipment):
+        orders.dispatch_from_warehouse(order.pk, shipment.warehouse_id, actor=actor, reference=str(shipment))
+        orders.notify(order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)
     return shipment

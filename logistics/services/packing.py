@@ -19,6 +19,7 @@ from ..events import PARCEL_PACKED
 from ..models import Shipment, ShipmentLine
 from ..selectors import goods_waiting_to_pack
 from .common import step
+from .merged_parcels import orders_of_parcel
 
 MAX_PACKAGES = 99
 MAX_WEIGHT_KG = Decimal("9999")
@@ -107,11 +108,9 @@ def finish_packing(shipment_id: int, *, weight_kg: Decimal | str, package_count:
         shipment.shipping_cost = shipment.service.fee_for(weight)
     shipment.save()
     PARCEL_PACKED.publish(shipment=shipment)
-    order = shipment.order
-    if (
-        shipment.purpose == Shipment.Purpose.ORDER
-        and order.status == Order.Status.PICKING
-        and not goods_waiting_to_pack(order)
-    ):
-        orders.record_order_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
+    if shipment.purpose == Shipment.Purpose.ORDER:
+        # Every order of a merged parcel is packed with it (docs/architecture.md, "Merging orders").
+        for order in orders_of_parcel(shipment):
+            if order.status == Order.Status.PICKING and not goods_waiting_to_pack(order):
+                orders.record_order_transition(order, order.mark_packed, actor=actor, reason=str(shipment))
     return shipment

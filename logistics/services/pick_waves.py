@@ -24,6 +24,7 @@ from ..selectors import (
     warehouse_codes,
     warehouses_on_a_pick_list,
 )
+from .merged_parcels import deciding_order, parcel_groups, with_merged_orders
 from .rules import choose_service, weight_of, why_not_pickable
 
 
@@ -44,10 +45,16 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
                 % {"warehouse": warehouse, "reason": warehouse.picking_paused_because}
             }
         )
-    order_ids = sorted(set(order_ids))
+    chosen = set(order_ids)
+    order_ids = with_merged_orders(chosen)
     if not order_ids:
         raise ValidationError(_("Choose at least one order."))
     locked = order_locks.lock_orders(order_ids)
+    if with_merged_orders(chosen) != order_ids:
+        # Merged or unmerged between the first read and the locks: the parcels would be wrong.
+        raise ValidationError(
+            _("Some of the chosen orders were merged or unmerged just now; no pick list was made. Make it again.")
+        )
     waiting = reserved_lines_in(warehouse, order_ids)
     waiting_in = goods_waiting(order_ids)
     on_lists_in = warehouses_on_a_pick_list(order_ids)
@@ -80,16 +87,22 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
 
     wave = PickWave.objects.create(warehouse=warehouse, created_by=stored_user(actor))
     chosen = chosen_services(order_ids)
+    # One parcel per order, or per merged group (docs/architecture.md, "Merging orders").
+    groups = parcel_groups(locked)
     shipments, line_rows = [], []
-    for order in locked:
-        parcel = [(line.product, quantity) for line, quantity in waiting[order.pk].items()]
+    for group in groups:
+        parcel = [(line.product, quantity) for order in group for line, quantity in waiting[order.pk].items()]
         weight = weight_of(parcel)
         service, reason = choose_service(
-            order, weight_kg=weight, fragile=any(p.fragile for p, _q in parcel), chosen=chosen.get(order.pk)
+            deciding_order(group),
+            weight_kg=weight,
+            fragile=any(p.fragile for p, _q in parcel),
+            chosen=next((chosen[order.pk] for order in group if order.pk in chosen), None),
         )
         shipments.append(
             Shipment(
-                order=order,
+                order=group[0],
+                merge_id=group[0].merge_id,
                 warehouse=warehouse,
                 wave=wave,
                 carrier=service.carrier if service else None,
@@ -99,10 +112,11 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
             )
         )
     Shipment.objects.bulk_create(shipments)
-    for shipment in shipments:
+    for shipment, group in zip(shipments, groups, strict=True):
         line_rows += [
             ShipmentLine(shipment=shipment, order_line=line, quantity=quantity)
-            for line, quantity in waiting[shipment.order_id].items()
+            for order in group
+            for line, quantity in waiting[order.pk].items()
         ]
     ShipmentLine.objects.bulk_create(line_rows)
     for order in locked:

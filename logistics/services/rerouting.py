@@ -78,6 +78,10 @@ def move_open_work(from_warehouse_id: int, to_warehouse_id: int, *, reason: str,
         parcel = parcels.get(order.pk)
         if order.status not in PICKABLE:
             result.left[order.number] = _("it is %(status)s now") % {"status": order.get_status_display()}
+        elif order.merge_id is not None:
+            # A merged group leaves in one parcel from one warehouse; moving its orders one by one
+            # could split it (docs/architecture.md, "Merging orders").
+            result.left[order.number] = _("it is merged with other orders into one parcel: unmerge it to move it")
         elif parcel is not None and (parcel.status == Shipment.Status.PACKED or parcel.scanned):
             result.left[order.number] = _("its parcel is being packed at %(warehouse)s") % {
                 "warehouse": from_warehouse.code

@@ -20,6 +20,7 @@ from .. import locks
 from ..events import PARCEL_DELIVERED
 from ..models import Shipment, TrackingEvent
 from ..selectors import has_undelivered_parcels
+from .merged_parcels import orders_of_parcel
 
 EVENT_STEPS = {
     TrackingEvent.Status.IN_TRANSIT: "report_in_transit",
@@ -129,18 +130,21 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
         if status == TrackingEvent.Status.DELIVERED:
             shipment.delivered_at = occurred_at
     shipment.save()
+    # Every order of a merged parcel is told and delivered with it.
+    told = orders_of_parcel(shipment) if shipment.purpose == Shipment.Purpose.ORDER else [shipment.order]
     if moves and status == TrackingEvent.Status.DELIVERED:
         PARCEL_DELIVERED.publish(shipment=shipment)
-        _deliver_order_when_complete(shipment, actor)
+        _deliver_orders_when_complete(shipment, told, actor)
     if moves and status in EVENT_NOTIFICATIONS:
-        orders.notify(shipment.order, EVENT_NOTIFICATIONS[status], shipment=shipment)
+        for order in told:
+            orders.notify(order, EVENT_NOTIFICATIONS[status], shipment=shipment)
     return event, True
 
 
-def _deliver_order_when_complete(shipment, actor):
-    """The order is delivered with its last parcel of goods; a repair parcel arrives long after."""
+def _deliver_orders_when_complete(shipment, parcel_orders, actor):
+    """An order is delivered with its last parcel of goods; a repair parcel arrives long after."""
     if shipment.purpose != Shipment.Purpose.ORDER:
         return
-    order = shipment.order
-    if not has_undelivered_parcels(order) and order.status == Order.Status.SHIPPED:
-        orders.record_delivery(order.pk, actor=actor, reason=str(shipment))
+    for order in parcel_orders:
+        if not has_undelivered_parcels(order) and order.status == Order.Status.SHIPPED:
+            orders.record_delivery(order.pk, actor=actor, reason=str(shipment))

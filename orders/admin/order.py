@@ -32,12 +32,15 @@ from ..models import Allocation, Order
 from ..services.checks import describe
 from .actions import OrderActionsMixin
 from .changes import OrderChangeViews
+from .desk_columns import OrderDeskColumns
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
+from .merging import OrderMergeViews
 from .notifications import order_notification_rows
 from .order_desk import ORDER_DESK_ACTIONS, OrderDeskMixin, TagFilter
 from .paginator import CappedCountPaginator
+from .review_desk import ApproveNextMixin
 from .settlement import OrderSettlementViews
 from .tabs import TabFilter
 from .waiting import ManualHoldFilter, OrderWaitingMixin
@@ -62,11 +65,14 @@ def admin_url(name: str, *args: object) -> str:
 
 @admin.register(Order)
 class OrderAdmin(
+    ApproveNextMixin,
+    OrderDeskColumns,
     OrderColumns,
     OrderDeskMixin,
     OrderActionsMixin,
     OrderWaitingMixin,
     OrderChangeViews,
+    OrderMergeViews,
     OrderSettlementViews,
     ExportMixin,
     OrderImportMixin,
@@ -89,7 +95,10 @@ class OrderAdmin(
     ordering = ("-placed_at", "-id")
     sortable_by = ("placed",)
     search_fields = ("number",)
-    search_help_text = _("Exact order number, phone (any format), recipient, channel order id or tracking number.")
+    search_help_text = _(
+        "Order number or part of it, last four digits of the phone, whole phone, start of the recipient's name, "
+        "SKU, channel order id or tracking number."
+    )
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
@@ -99,6 +108,7 @@ class OrderAdmin(
         "create_pick_list",
         "hold_selected",
         "release_selected",
+        "merge_selected",
         *ORDER_DESK_ACTIONS,
     ]
     exports = (ORDERS, ORDER_LINES)
@@ -106,11 +116,12 @@ class OrderAdmin(
     def get_list_display(self, request):
         return (
             "number",
-            "status_display",
+            "status_and_shipping",
             "placed",
             "channel",
             self.recipient_column(request),
             self.phone_column(request),
+            "items_display",
             "total_display",
             "payment_status_display",
             "risk_score",
@@ -140,6 +151,7 @@ class OrderAdmin(
             path("<path:object_id>/note/", wrap(self.note_view), name=f"{prefix}_note"),
             path("<path:object_id>/address/", wrap(self.address_view), name=f"{prefix}_address"),
             *self.waiting_urls(),
+            *self.approve_next_urls(),
         ] + super().get_urls()
 
     # The order page ----------------------------------------------------------------------------
@@ -188,6 +200,7 @@ class OrderAdmin(
             "timeline": selectors.timeline(order),
             "tags": selectors.tags_of(order),
             "shipments": shipments,
+            "merged_with": services.merged_with(order),
             # Delivery is recorded on each shipment, so the steps above point down to them.
             "deliveries_to_record": any(row["deliver_url"] for row in shipments),
             "note_form": note_form,
@@ -232,6 +245,7 @@ class OrderAdmin(
                     "style": STEP_STYLE.get(transition.name, "primary"),
                 }
             )
+        steps += self.approve_next_steps(request, order, steps)
         if shipping_offered:
             steps += self.shipping_steps(request.user, order)
         # Steps that end the order come last, away from the ones that move it on.
@@ -274,7 +288,11 @@ class OrderAdmin(
     @staticmethod
     def shipment_rows(user, order):
         rows = []
-        for shipment in order.shipments.all():
+        parcels = {shipment.pk: shipment for shipment in order.shipments.all()}
+        if order.merge_id is not None:
+            # A merged group's parcel belongs to its first order and carries this one's goods too.
+            parcels.update((shipment.pk, shipment) for shipment in order.merge.shipments.all())
+        for shipment in sorted(parcels.values(), key=lambda s: s.pk):
             deliverable = may_take(shipment.deliver, user)
             packing = shipment.status == shipment.Status.PENDING and user.has_perm(Orders.PICK_ORDER)
             labelled = shipment.status not in (shipment.Status.PENDING, shipment.Status.CANCELLED)

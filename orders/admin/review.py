@@ -13,17 +13,25 @@ from ..models import HeldOrder
 from ..services.checks import describe
 from .actions import OrderActionsMixin
 from .display import OrderColumns
+from .filters import PlacedFilter
 from .paginator import CappedCountPaginator
+from .review_desk import ChannelFilter, HoldReasonFilter, ReviewDeskMixin, ValueFilter
 
 
 @admin.register(HeldOrder)
-class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.ModelAdmin):
+class HeldOrderAdmin(ReviewDeskMixin, ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.ModelAdmin):
     list_display_links = None
     list_select_related = ("channel", "customer")
     list_per_page = 50
     # Oldest first: the order that has waited longest is reviewed first.
     ordering = ("placed_at", "id")
     sortable_by = ()
+    list_filter = (ChannelFilter, HoldReasonFilter, PlacedFilter, ValueFilter)
+    search_fields = ("number",)
+    search_help_text = _(
+        "Order number or part of it, last four digits of the phone, whole phone, start of the recipient's name, "
+        "SKU, channel order id or tracking number."
+    )
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
@@ -52,7 +60,7 @@ class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.
     def order_link(self, order):
         return format_html(
             '<a href="{}">{}</a><div class="oc-order-origin">{}<br>{}</div>',
-            reverse("admin:orders_order_change", args=[order.pk]),
+            self.order_page_url(order),
             order.number,
             short_datetime(order.placed_at),
             order.channel,
@@ -66,11 +74,17 @@ class HeldOrderAdmin(ReadOnlyAdminMixin, OrderColumns, OrderActionsMixin, admin.
 
     @admin.display(description=_("why it is held"))
     def reasons(self, order):
+        # Under the reasons, each line with the stock available for it: a shortage shows before approving.
         if not order.hold_reasons:
-            return format_html('<span class="oc-muted">{}</span>', _("Risk score at the hold threshold."))
+            return format_html(
+                '<span class="oc-muted">{}</span>{}',
+                _("Risk score at the hold threshold."),
+                self.lines_and_stock(order),
+            )
         return format_html(
-            '<ul class="oc-reasons">{}</ul>',
+            '<ul class="oc-reasons">{}</ul>{}',
             format_html_join("", "<li>{}</li>", ((describe(reason),) for reason in order.hold_reasons)),
+            self.lines_and_stock(order),
         )
 
     @admin.display(description=_("decision"))

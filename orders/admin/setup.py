@@ -342,6 +342,7 @@ class IntakeSettingsAdmin(admin.ModelAdmin):
         (_("Repeat orders"), {"fields": ("velocity_window_hours", "velocity_max_orders")}),
         (_("Review"), {"fields": ("hold_score",)}),
         (_("Awaiting payment"), {"fields": ("reserve_stock_awaiting_payment",)}),
+        (_("Merging orders"), {"fields": ("merge_across_channels",)}),
     )
 
     def has_add_permission(self, request):

@@ -179,7 +179,7 @@ class OrderPart:
 
     name: str
     field: serializers.Field
-    lookup: str | Prefetch
+    lookup: str | Prefetch | list[str | Prefetch]
 
 
 def order_parts() -> list[OrderPart]:
@@ -190,7 +190,10 @@ def order_parts() -> list[OrderPart]:
 def detail_lookups() -> list[str | Prefetch]:
     """What the order serializer reads besides the order row, fetched in one query each: the
     order's own rows, then those of the parts the apps above orders add."""
-    return ["lines", "payments", "refunds", *(part.lookup for part in order_parts())]
+    lookups = ["lines", "payments", "refunds"]
+    for part in order_parts():
+        lookups += part.lookup if isinstance(part.lookup, list) else [part.lookup]
+    return lookups
 
 
 def order_answers(orders: list[Order]) -> dict[int, dict]:

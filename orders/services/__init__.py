@@ -18,6 +18,7 @@ from .lifecycle import (
     reject,
     update_delivery_address,
 )
+from .merging import merge_orders, merged_with, unmerge_orders, why_not_mergeable
 from .notifications import notify, notify_disruption
 from .reservations import ReservationsMoved, move_reservations
 from .saved_views import delete_view, save_view
@@ -95,6 +96,10 @@ __all__ = [
     "dispatch_from_warehouse",
     "lock_order",
     "may_set_prices",
+    "merge_orders",
+    "merged_with",
+    "unmerge_orders",
+    "why_not_mergeable",
     "hold_channel_intake",
     "notify",
     "notify_disruption",

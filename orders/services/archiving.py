@@ -50,8 +50,24 @@ def archivable_orders(cutoff: datetime) -> QuerySet[Order]:
     # Money still owed back keeps an order live, whatever the apps above say.
     # An order split from it keeps the original live while it is (it points at the order and may
     # hold part of its payment, Payment.transferred_from); once archived, the original follows.
-    held_back = [Q(refunds__status__in=Refund.OPEN), Q(split_orders__isnull=False), *ARCHIVE_HELD_BACK.publish()]
-    return Order.objects.filter(finished).exclude(reduce(Q.__or__, held_back))
+    held_back = reduce(
+        Q.__or__, [Q(refunds__status__in=Refund.OPEN), Q(split_orders__isnull=False), *ARCHIVE_HELD_BACK.publish()]
+    )
+    # Merged orders shared one parcel: the group is archived together, once every order of it may
+    # be (docs/architecture.md, "Merging orders").
+    group_kept_live = Order.objects.filter(merge__isnull=False).filter(~finished | held_back).values("merge_id")
+    return Order.objects.filter(finished).exclude(held_back).exclude(merge_id__in=group_kept_live)
+
+
+def _whole_groups(orders):
+    """The locked orders whose merged group (if any) is wholly among them: a group split by the
+    batch size or by another run's locks waits for a later batch."""
+    present = {order.pk for order in orders}
+    merge_ids = {order.merge_id for order in orders if order.merge_id}
+    members = defaultdict(set)
+    for pk, merge_id in Order.objects.filter(merge_id__in=merge_ids).values_list("pk", "merge_id"):
+        members[merge_id].add(pk)
+    return [order for order in orders if not order.merge_id or members[order.merge_id] <= present]
 
 
 def _own_rows(order_ids):
@@ -77,9 +93,12 @@ def archive_batch(*, actor: Actor, cutoff: datetime, size: int) -> int:
     one transaction; returns how many moved (0 when none is left)."""
     require(actor, Orders.ARCHIVE_ORDERS)
     with transaction.atomic():
-        candidates = archivable_orders(cutoff).order_by("pk").values_list("pk", flat=True)[:size]
+        candidates = list(archivable_orders(cutoff).order_by("pk").values_list("pk", flat=True)[:size])
+        # A merged group comes whole, even past the batch size.
+        merged = Order.objects.filter(pk__in=candidates, merge__isnull=False).values("merge_id")
+        candidates += Order.objects.filter(merge__in=merged).exclude(pk__in=candidates).values_list("pk", flat=True)
         # Checked again under the lock: a return may have been opened since the candidates were read.
-        orders = locks.lock_orders_to_archive(archivable_orders(cutoff).filter(pk__in=list(candidates)))
+        orders = _whole_groups(locks.lock_orders_to_archive(archivable_orders(cutoff).filter(pk__in=candidates)))
         if not orders:
             return 0
         order_ids = [order.pk for order in orders]

@@ -19,6 +19,7 @@ from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
 from ..models import Allocation, NotificationEvent, Order, OrderEvent, OrderNote, PaymentMethod
 from . import checks
 from .intake import reserve_lines, shortage_reason
+from .merging import leave_merge
 from .notifications import notify
 from .phones import mask_phone, normalize_phone
 from .settlement import record_cod_collected, request_refunds_owed
@@ -75,10 +76,14 @@ def cancel(order_id: int, *, actor: Actor, reason: str, expected_status: str | N
 
 
 def _end_before_shipping(order_id, transition_name, *, actor, reason, expected_status):
-    order = lock_order(order_id, expected_status)
+    # A merged order's group is locked with it, ascending: it leaves the merge (merging.leave_merge).
+    order = locks.lock_order_and_merged(order_id)
+    if expected_status:
+        order = lock_order(order_id, expected_status)
     reason = _required_reason(reason)
     step = getattr(order, transition_name)
     ensure_allowed(order, step, actor)
+    leave_merge(order, actor=actor, reason=reason)
     _release_and_settle(order, actor, reason)
     event = record_order_transition(order, step, actor=actor, reason=reason)
     ORDER_CANCELLED.publish(order=order)

@@ -64,6 +64,16 @@ def _units_wanted(lines: Mapping[int, OrderLine], units: Mapping[object, object]
     return wanted
 
 
+def _refuse_merged(order):
+    """A merged order leaves in its group's one parcel (docs/architecture.md, "Merging orders"):
+    splitting it would need a second parcel for some of the group."""
+    if order.merge_id:
+        raise TransitionRefused(
+            _("Order %(number)s is merged with other orders into one parcel: unmerge it before splitting it.")
+            % {"number": order.number}
+        )
+
+
 def _describe_units(lines, wanted):
     return ", ".join(f"{lines[pk].sku} × {count}" for pk, count in sorted(wanted.items()))
 
@@ -99,6 +109,7 @@ def ship_later(
     ensure_actor(actor)
     require(actor, Orders.EDIT_ORDER, _("Your role may not split orders."))
     order = lock_changeable(order_id, seen_updated_at=seen_updated_at, doing=_("split"))
+    _refuse_merged(order)
     lines = {line.pk: line for line in order.lines.order_by("pk")}
     wanted = _units_wanted(lines, units)
     allocations = locks.lock_reserved_allocations(order)
@@ -247,6 +258,7 @@ def split_off(
     ensure_actor(actor)
     require(actor, Orders.EDIT_ORDER, _("Your role may not split orders."))
     order = lock_changeable(order_id, seen_updated_at=seen_updated_at, doing=_("split"))
+    _refuse_merged(order)
     if order.status == Order.Status.PENDING:
         raise TransitionRefused(_("Order %(number)s is still being placed.") % {"number": order.number})
     lines = {line.pk: line for line in order.lines.order_by("pk")}

@@ -29,6 +29,7 @@ from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
 from demo.changes import play_changes
+from demo.merging import tell_merging
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
 from demo.waiting import seed_waiting
@@ -708,6 +709,7 @@ class Command(BaseCommand):
             self.part("order desk", lambda: tag_orders_and_save_views(self))
             self.part("waiting", lambda: seed_waiting(self))
             self.part("changes", lambda: play_changes(self))
+            self.part("merging", lambda: tell_merging(self))
             self.part("catalogue", lambda: seed_catalogue(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
