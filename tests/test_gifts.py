@@ -251,3 +251,15 @@ def test_an_import_never_gives_past_the_rules_maximum_and_the_ledger_stays_whole
     assert reserved(coaster) == 2
     assert GiftRule.objects.get().given == 2
     assert not ledger_mismatches().exists()
+
+
+def test_the_order_list_items_mark_the_gift(kettle, coaster):
+    from orders.selectors import lines_of_orders
+
+    rule(coaster)
+    order = place(lines=[(kettle, 1)])
+
+    assert [line[:2] for line in lines_of_orders([order.pk])[order.pk]] == [("KETTLE", 1), ("COASTER (Gift)", 1)]
+    client = Client()
+    client.force_login(staff())
+    assert "COASTER (Gift)" in client.get("/admin/orders/order/").content.decode()
