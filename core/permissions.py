@@ -73,6 +73,8 @@ class Orders:
     ADD_BLOCKEDCONTACT = "orders.add_blockedcontact"
     DELETE_BLOCKEDCONTACT = "orders.delete_blockedcontact"
     CHANGE_INTAKESETTINGS = "orders.change_intakesettings"
+    ADD_CHANNELSKU = "orders.add_channelsku"
+    CHANGE_CHANNELSKU = "orders.change_channelsku"
     VIEW_NOTIFICATION = "orders.view_notification"
     RESEND_NOTIFICATION = "orders.resend_notification"
     ADD_NOTIFICATIONTEMPLATE = "orders.add_notificationtemplate"

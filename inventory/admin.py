@@ -21,7 +21,7 @@ from core.spreadsheets.console import SpreadsheetImportMixin
 from . import selectors, services
 from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm
 from .importers import PRODUCT_IMPORT, STOCK_COUNT_IMPORT, product_template, stock_count_template
-from .models import Product, StockLevel, StockMovement, Warehouse
+from .models import BundleComponent, Product, StockLevel, StockMovement, Warehouse
 
 LEDGER_LINES_SHOWN = 20
 
@@ -77,6 +77,72 @@ class StockLevelInline(admin.TabularInline):
         return super().get_queryset(request).select_related("warehouse")
 
 
+class BaseBundleComponentFormSet(forms.BaseInlineFormSet):
+    """A bundle's components: real products only (no bundle inside a bundle, not the bundle itself),
+    each once, each with a positive quantity; and a product inside a bundle cannot become one."""
+
+    def clean(self):
+        super().clean()
+        bundle = self.instance
+        chosen = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and form.cleaned_data.get("component")
+        ]
+        if not chosen:
+            return
+        if bundle.pk and BundleComponent.objects.filter(component=bundle).exists():
+            raise ValidationError(_("This product is a component of a bundle, so it cannot be a bundle itself."))
+        seen = set()
+        for data in chosen:
+            component = data["component"]
+            if bundle.pk and component.pk == bundle.pk:
+                raise ValidationError(_("A bundle cannot be its own component."))
+            if BundleComponent.objects.filter(bundle=component).exists():
+                raise ValidationError(
+                    _("%(sku)s is a bundle itself; a bundle holds real products only.") % {"sku": component.sku}
+                )
+            if component.pk in seen:
+                raise ValidationError(_("%(sku)s is listed twice.") % {"sku": component.sku})
+            seen.add(component.pk)
+
+
+class BundleComponentForm(forms.ModelForm):
+    class Meta:
+        model = BundleComponent
+        fields = ("component", "quantity")
+
+    def clean_quantity(self):
+        quantity = self.cleaned_data["quantity"]
+        if quantity is None or quantity < 1:
+            raise ValidationError(_("Enter a quantity of at least 1."))
+        return quantity
+
+
+BundleComponentFormSet = forms.inlineformset_factory(
+    Product,
+    BundleComponent,
+    form=BundleComponentForm,
+    formset=BaseBundleComponentFormSet,
+    fk_name="bundle",
+    extra=0,
+)
+
+
+class BundleComponentInline(admin.TabularInline):
+    """A bundle's components: a product with components is a bundle, sold as one SKU and expanded
+    into them at intake (docs/architecture.md, "Bundles, gifts and channel SKUs")."""
+
+    model = BundleComponent
+    fk_name = "bundle"
+    form = BundleComponentForm
+    formset = BaseBundleComponentFormSet
+    autocomplete_fields = ("component",)
+    extra = 0
+    verbose_name = _("component of this bundle")
+    verbose_name_plural = _("bundle components (leave empty for a product of its own)")
+
+
 @admin.register(Product)
 class ProductAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
     spreadsheet_import = PRODUCT_IMPORT
@@ -90,8 +156,14 @@ class ProductAdmin(SpreadsheetImportMixin, admin.ModelAdmin):
     list_display = ("sku", "name", "barcode", "unit_price", "weight_kg", "fragile", "active")
     list_filter = ("active", "fragile")
     search_fields = ("sku", "barcode", "name")
-    readonly_fields = ("created_at",)
-    inlines = [StockLevelInline]
+    readonly_fields = ("created_at", "bundle_available")
+    inlines = [BundleComponentInline, StockLevelInline]
+
+    @admin.display(description=_("bundles available"))
+    def bundle_available(self, product):
+        """For a bundle: how many could be sold now, from its components' stock."""
+        available = selectors.bundle_availability([product.pk]) if product.pk else {}
+        return available.get(product.pk, "—")
 
 
 @admin.register(Warehouse)

@@ -14,7 +14,10 @@ from .selectors import products_with_available_stock
 class ProductSerializer(serializers.ModelSerializer):
     available = serializers.IntegerField(
         read_only=True,
-        help_text=_("Units that can still be ordered: on hand minus reserved, over all active warehouses."),
+        help_text=_(
+            "Units that can still be ordered: on hand minus reserved, over all active warehouses; for a "
+            "bundle, as many as its components make."
+        ),
     )
 
     class Meta:

@@ -158,3 +158,29 @@ class StockMovement(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.stock_level_id}: {self.on_hand_change:+d}/{self.reserved_change:+d}"
+
+
+class BundleComponent(models.Model):
+    """One component of a bundle (a kit): a real product and how many of it one bundle holds. A
+    product with components is a bundle: it holds no stock of its own, its availability is its
+    components' (`selectors.bundle_availability`), and intake expands it into component lines
+    (docs/architecture.md, "Bundles, gifts and channel SKUs")."""
+
+    bundle = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="components", verbose_name=_("bundle"))
+    component = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="in_bundles", verbose_name=_("component")
+    )
+    quantity = models.PositiveIntegerField(_("quantity per bundle"), default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        verbose_name = _("bundle component")
+        verbose_name_plural = _("bundle components")
+        ordering = ["bundle", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bundle", "component"], name="bundle_component_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="bundle_component_quantity_positive"),
+            models.CheckConstraint(condition=~Q(bundle=F("component")), name="bundle_not_its_own_component"),
+        ]
+
+    def __str__(self):
+        return f"{self.component.sku} × {self.quantity}"

@@ -5,11 +5,39 @@ from collections.abc import Iterable
 from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from .models import Product, StockLevel
+from .models import BundleComponent, Product, StockLevel
 
 
 def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
     return {p.sku: p for p in Product.objects.filter(sku__in=set(skus))}
+
+
+def available_stock_of(product_ref: OuterRef) -> Subquery:
+    """The available units (on hand minus reserved) of the product `product_ref` points at (an
+    OuterRef), over the warehouses that promise stock (active, reservations not paused); None for
+    a product with no stock level, so wrap it in Coalesce."""
+    return Subquery(
+        StockLevel.objects.filter(
+            product=product_ref, warehouse__active=True, warehouse__reservations_paused_because=""
+        )
+        .values("product")
+        .annotate(total=Sum(F("on_hand") - F("reserved")))
+        .values("total")
+    )
+
+
+def bundle_availability(bundle_ids: Iterable[int]) -> dict[int, int]:
+    """How many of each bundle could be sold now: the least, over its components, of the
+    component's available units divided by how many one bundle holds (a bundle holds no stock of
+    its own). Bundles without components are left out. One query."""
+    parts = BundleComponent.objects.filter(bundle_id__in=set(bundle_ids)).annotate(
+        available=Coalesce(available_stock_of(OuterRef("component_id")), 0)
+    )
+    result: dict[int, int] = {}
+    for part in parts:
+        can = max(part.available, 0) // part.quantity
+        result[part.bundle_id] = min(result.get(part.bundle_id, can), can)
+    return result
 
 
 def products_with_available_stock() -> QuerySet[Product]:
@@ -21,7 +49,32 @@ def products_with_available_stock() -> QuerySet[Product]:
         .annotate(total=Sum(F("on_hand") - F("reserved")))
         .values("total")
     )
-    return Product.objects.filter(active=True).annotate(available=Coalesce(Subquery(available), 0))
+    return Product.objects.filter(active=True).annotate(
+        available=Coalesce(bundle_available_subquery(), Subquery(available), 0)
+    )
+
+
+def bundle_available_subquery() -> Subquery:
+    """For a bundle (the outer product), the least over its components of their available units
+    divided by how many one bundle holds; None for a product that is no bundle."""
+    parts = (
+        BundleComponent.objects.filter(bundle=OuterRef("pk"))
+        .annotate(
+            can=Coalesce(
+                Subquery(
+                    StockLevel.objects.filter(product=OuterRef("component_id"), warehouse__active=True)
+                    .values("product")
+                    .annotate(total=Sum(F("on_hand") - F("reserved")))
+                    .values("total")
+                ),
+                0,
+            )
+            / F("quantity")
+        )
+        .order_by("can")
+        .values("can")[:1]
+    )
+    return Subquery(parts)
 
 
 def low_stock() -> QuerySet[StockLevel]:

@@ -212,6 +212,13 @@ class PickRow:
     bin_location: str
     quantity: int = 0
     orders: dict = field(default_factory=dict)
+    # A gift picked apart from the same product sold, and the bundles the units go into.
+    gift: bool = False
+    bundles: set = field(default_factory=set)
+
+    @property
+    def bundle_skus(self) -> str:
+        return ", ".join(sorted(self.bundles))
 
     @property
     def order_quantities(self) -> list[tuple[str, int]]:
@@ -272,23 +279,31 @@ def pick_sheet(wave_id: int) -> PickSheet:
             # Each line's own order: a merged group's parcel carries several orders' goods.
             "order_line__order__number",
             "quantity",
+            "order_line__is_gift",
+            "order_line__bundle_sku",
         )
         .order_by("pk")
     )
     rows = {}
-    for product_id, sku, name, barcode, number, quantity in lines:
-        row = rows.get(product_id)
+    for product_id, sku, name, barcode, number, quantity, gift, bundle_sku in lines:
+        row = rows.get((product_id, gift))
         if row is None:
-            row = rows[product_id] = PickRow(sku=sku, name=name, barcode=barcode or "", bin_location="")
+            row = rows[product_id, gift] = PickRow(
+                sku=sku, name=name, barcode=barcode or "", bin_location="", gift=gift
+            )
+        if bundle_sku:
+            row.bundles.add(bundle_sku)
         row.quantity += quantity
         row.orders[number] = row.orders.get(number, 0) + quantity
     bins = (
-        StockLevel.objects.filter(warehouse_id=wave.warehouse_id, product_id__in=list(rows))
+        StockLevel.objects.filter(warehouse_id=wave.warehouse_id, product_id__in={key[0] for key in rows})
         .order_by()
         .values_list("product_id", "bin_location")
     )
     for product_id, bin_location in bins:
-        rows[product_id].bin_location = bin_location
+        for gift in (False, True):
+            if (product_id, gift) in rows:
+                rows[product_id, gift].bin_location = bin_location
     # Plain values, not model instances: a list of 500 orders would spend most of its time
     # building shipments, orders and services it only prints a few fields of.
     parcels = (
@@ -317,7 +332,7 @@ def pick_sheet(wave_id: int) -> PickSheet:
     ]
     return PickSheet(
         wave=wave,
-        rows=sorted(rows.values(), key=lambda row: (bin_sort_key(row.bin_location), row.sku)),
+        rows=sorted(rows.values(), key=lambda row: (bin_sort_key(row.bin_location), row.sku, row.gift)),
         orders=[order for order in orders if order.status != Shipment.Status.CANCELLED],
         cancelled=[order for order in orders if order.status == Shipment.Status.CANCELLED],
     )

@@ -16,6 +16,7 @@ from .models import (
     Allocation,
     ArchivedOrder,
     Channel,
+    ChannelSku,
     Customer,
     IdempotencyRecord,
     Notification,
@@ -153,3 +154,13 @@ def lock_customers(customer_ids: Iterable[int]) -> list[Customer]:
     """Lock several customers, by primary key, after their orders (erasing their personal data
     locks the orders first); nothing is locked after them."""
     return list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk"))
+
+
+def lock_channel_skus(codes: Iterable[tuple[int, str]]) -> dict[tuple[int, str], ChannelSku]:
+    """Lock the channel codes among these (channel id, code) pairs, in primary-key order; an upload
+    of codes changes them locked alone, with nothing after them."""
+    codes = set(codes)
+    found = ChannelSku.objects.select_for_update().filter(
+        channel_id__in={channel_id for channel_id, _code in codes}, code__in={code for _channel, code in codes}
+    )
+    return {(row.channel_id, row.code): row for row in found.order_by("pk") if (row.channel_id, row.code) in codes}

@@ -545,6 +545,21 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), **MONEY)
     line_total = models.DecimalField(_("line total"), **MONEY)
+    # A component line of a bundle sold on the order: the bundle as ordered, how many of it, and
+    # which bundle line of the order it came from (`bundle_group`, 1, 2, … per order), so pages
+    # show "Bundle X ×2: A ×2, B ×4".
+    bundle = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("bundle")
+    )
+    bundle_sku = models.CharField(_("bundle SKU"), max_length=64, blank=True, default="")
+    bundle_name = models.CharField(_("bundle name"), max_length=200, blank=True, default="")
+    bundle_quantity = models.PositiveIntegerField(_("bundles"), null=True, blank=True)
+    bundle_group = models.PositiveSmallIntegerField(_("bundle line"), null=True, blank=True)
+    # A gift added at intake by a gift rule: zero price, not in the subtotal, never refunded.
+    is_gift = models.BooleanField(_("gift"), default=False)
+    gift_rule = models.ForeignKey(
+        "GiftRule", on_delete=models.PROTECT, related_name="+", null=True, blank=True, verbose_name=_("gift rule")
+    )
 
     class Meta:
         verbose_name = _("order line")
@@ -555,6 +570,9 @@ class OrderLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(is_gift=False) | Q(unit_price=0, line_total=0), name="order_line_gift_is_free"
+            ),
         ]
 
     def __str__(self):
@@ -1009,3 +1027,89 @@ class SavedView(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class GiftRule(models.Model):
+    """A gift (赠品) added at intake to the orders that meet every condition set here: placed in the
+    date range, on the channel (or any), for at least the minimum total (in the rule's currency), or
+    containing one of the SKUs; while the gift product has stock, and until `max_given` units are
+    given. A gift never holds an order (docs/architecture.md, "Bundles, gifts and channel SKUs")."""
+
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("channel"),
+        help_text=_("Empty for every channel."),
+    )
+    starts_at = models.DateTimeField(_("from"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("until"), null=True, blank=True)
+    min_total = models.DecimalField(
+        _("order total at least"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("In the currency below; empty for no minimum."),
+        **MONEY,
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    skus = models.CharField(
+        _("containing any of the SKUs"),
+        max_length=500,
+        blank=True,
+        help_text=_("Our SKUs, separated by commas or spaces; empty for any order."),
+    )
+    gift = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("gift product"))
+    quantity = models.PositiveIntegerField(_("gift quantity"), default=1, validators=[MinValueValidator(1)])
+    max_given = models.PositiveIntegerField(
+        _("at most units given"), null=True, blank=True, help_text=_("Empty for as long as the gift's stock lasts.")
+    )
+    given = models.PositiveIntegerField(_("units given"), default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("gift rule")
+        verbose_name_plural = _("gift rules")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="gift_rule_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(ends_at__gt=models.F("starts_at")),
+                name="gift_rule_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def sku_list(self) -> set[str]:
+        return {sku for sku in self.skus.replace(",", " ").split() if sku}
+
+
+class ChannelSku(models.Model):
+    """A channel's own code for one of our products, read at intake before our SKUs; `quantity` is
+    how many of our units one of the channel's holds (a pack of 6 sold as one)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="skus", verbose_name=_("channel"))
+    code = models.CharField(_("channel's code"), max_length=64)
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="channel_skus", verbose_name=_("product")
+    )
+    quantity = models.PositiveIntegerField(
+        _("our units per item"), default=1, validators=[MinValueValidator(1)], help_text=_("6 for a pack of six.")
+    )
+
+    class Meta:
+        verbose_name = _("channel SKU")
+        verbose_name_plural = _("channel SKUs")
+        ordering = ["channel", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "code"], name="channel_sku_once_per_channel"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="channel_sku_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.channel.code}:{self.code} → {self.product.sku}"

@@ -727,15 +727,17 @@ def channels() -> QuerySet[Channel]:
 
 
 def lines_of_orders(order_ids: list[int]) -> dict[int, list[tuple[str, int, int]]]:
-    """{order id: [(sku, quantity, product id), ...]} in line order, for one page of orders."""
+    """{order id: [(sku, quantity, product id), ...]} in line order, for one page of orders; a gift
+    line's SKU is marked as a gift (docs/architecture.md, "Bundles, gifts and channel SKUs")."""
     lines: dict[int, list[tuple[str, int, int]]] = {order_id: [] for order_id in order_ids}
     rows = (
         OrderLine.objects.filter(order_id__in=order_ids)
         .order_by("order_id", "id")
-        .values_list("order_id", "sku", "quantity", "product_id")
+        .values_list("order_id", "sku", "quantity", "product_id", "is_gift")
     )
-    for order_id, sku, quantity, product_id in rows:
-        lines[order_id].append((sku, quantity, product_id))
+    gift = _("Gift")
+    for order_id, sku, quantity, product_id, is_gift in rows:
+        lines[order_id].append((f"{sku} ({gift})" if is_gift else sku, quantity, product_id))
     return lines
 
 

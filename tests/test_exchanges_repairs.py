@@ -312,7 +312,9 @@ def test_an_exchange_for_an_unknown_sku_is_refused_on_its_line_and_nothing_is_pl
     with pytest.raises(ValidationError) as refused:
         resolve(case, Outcome.EXCHANGE, exchange_skus={case.lines.get().pk: "NOPE"})
 
-    assert refused.value.message_dict == {"lines[0].exchange_sku": ["Unknown SKU “NOPE”."]}
+    assert refused.value.message_dict == {
+        "lines[0].exchange_sku": ["Unknown SKU “NOPE”: it is neither a product nor a code of channel Web shop."]
+    }
     assert Order.objects.count() == orders_before
     assert ReturnRequest.objects.get().status == Status.INSPECTED
 

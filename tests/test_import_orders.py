@@ -564,7 +564,7 @@ def test_the_errors_copy_has_an_errors_column_beside_the_rows_in_error(shop, cle
     assert sheet.cell(row=1, column=19).value == "errors / 错误"
     assert sheet.cell(row=2, column=19).value is None
     assert sheet.cell(row=3, column=19).value == (
-        "详细地址: The order cannot be delivered without its address / 详细地址.; SKU: Unknown SKU “NOPE”."
+        "详细地址: The order cannot be delivered without its address / 详细地址.; SKU: Unknown SKU “NOPE”: it is neither a product nor a code of channel Web shop."
     )
     assert [cell.value for cell in sheet[3]][:3] == ["web", "E-2", None]
 
@@ -580,7 +580,7 @@ def test_the_errors_copy_of_a_csv_file_is_a_csv_file(shop, clerk):
     assert name == "orders-errors.csv"
     lines = copy.decode("utf-8-sig").splitlines()
     assert lines[0].endswith(",errors / 错误")
-    assert lines[1].endswith(",sku: Unknown SKU “NOPE”.")
+    assert lines[1].endswith(",sku: Unknown SKU “NOPE”: it is neither a product nor a code of channel Web shop.")
 
 
 # --- the console ------------------------------------------------------------------------------------
@@ -629,7 +629,10 @@ def test_the_preview_lists_each_error_with_its_row_and_the_column_as_the_file_na
     response = upload(client, xlsx([row("E-1", "NOPE", 1)], headers=CHINESE))
 
     page = client.get(response.url).text
-    assert '<td class="oc-num">2</td><td>SKU</td><td>Unknown SKU “NOPE”.</td>' in page
+    assert (
+        '<td class="oc-num">2</td><td>SKU</td><td>Unknown SKU “NOPE”: it is neither a product nor a code of channel Web shop.</td>'
+        in page
+    )
     assert reverse("admin:orders_order_import_errors", args=[Job.objects.get().pk]) in page
     assert reverse("admin:orders_order_import_confirm", args=[Job.objects.get().pk]) not in page
 
@@ -784,7 +787,9 @@ def test_placing_many_orders_answers_a_repeated_channel_order_id_with_the_first_
 
     assert first.created and not second.created
     assert second.order == first.order
-    assert refused.message_dict == {"lines[1].sku": ["Unknown SKU “NOPE”."]}
+    assert refused.message_dict == {
+        "lines[1].sku": [f"Unknown SKU “NOPE”: it is neither a product nor a code of channel {channel.name}."]
+    }
     assert Order.objects.count() == 1
     assert OrderEvent.objects.count() == 1
     assert StockLevel.objects.get(product=shop["socks"]).reserved == 1

@@ -101,7 +101,9 @@ def test_an_unknown_sku_is_named_through_intakes_line_resolution(shirt, service)
     order = place(lines=[(shirt, 1)])
     with pytest.raises(ValidationError) as refused:
         orders.edit_order(order.pk, actor=service, add=[LineInput(sku="NOPE-1", quantity=1)])
-    assert refused.value.message_dict == {"lines[1].sku": ["Unknown SKU “NOPE-1”."]}
+    assert refused.value.message_dict == {
+        "lines[1].sku": ["Unknown SKU “NOPE-1”: it is neither a product nor a code of channel Web shop."]
+    }
 
 
 def test_customer_service_may_not_change_prices_or_discounts(shirt, service):
@@ -267,5 +269,5 @@ def test_the_edit_page_names_the_line_with_the_problem(client, shirt, service):
     client.force_login(service)
     answer = client.post(edit_url(order), formset_data(order, [(order.lines.get(), 1)], [("NOPE-9", 1)]))
     assert answer.status_code == 200
-    assert "Unknown SKU “NOPE-9”." in answer.content.decode()
+    assert "Unknown SKU “NOPE-9”: it is neither a product nor a code of channel" in answer.content.decode()
     assert fresh(order).lines.count() == 1

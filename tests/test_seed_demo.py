@@ -141,3 +141,13 @@ def test_the_demo_has_orders_to_merge_and_a_merged_pair(demo_shop):
         {o.channel_order_id for o in group.orders} >= {"DEMO-MERGE-offered-1", "DEMO-MERGE-offered-2"}
         for group in offered
     )
+
+
+def test_the_demo_has_a_bundle_a_gift_and_a_channel_code_each_used_by_an_order(demo_shop):
+    from orders.models import ChannelSku, GiftRule
+
+    assert OrderLine.objects.filter(bundle__sku="TEA-SET-01").exists()
+    assert OrderLine.objects.filter(is_gift=True, order__channel_order_id="CAT-GIFT-1").exists()
+    assert GiftRule.objects.exists()
+    assert ChannelSku.objects.filter(channel__code="tmall").exists()
+    assert OrderLine.objects.filter(order__channel_order_id="CAT-TMALL-1", sku="TEA-002", bundle=None).exists()

@@ -451,12 +451,22 @@ class RefundValue:
         return self.goods + (self.shipping if include_shipping else ZERO)
 
 
+def _paid_for(order_line, quantity):
+    """What `quantity` units of an order line cost: its total shared by unit, so a bundle's
+    component, whose total is its spread share of the bundle's price, gives back that share
+    exactly when all of it comes back (docs/architecture.md, "Bundles, gifts and channel SKUs");
+    a gift is free."""
+    if quantity == order_line.quantity:
+        return order_line.line_total
+    return (order_line.line_total * quantity / order_line.quantity).quantize(CENT, ROUND_HALF_UP)
+
+
 def refund_value(case: ReturnRequest, *, lines: Iterable[ReturnLine] | None = None) -> RefundValue:
     """The price paid for the units received and for the shipping: the order's discount comes off
     the goods first (their share of it, by price) and only what is left of it off the shipping."""
     order = case.order
     lines = _lines(case) if lines is None else lines
-    listed = sum((line.order_line.unit_price * line.received_quantity for line in lines), ZERO)
+    listed = sum((_paid_for(line.order_line, line.received_quantity) for line in lines), ZERO)
     goods_discount = min(order.discount, order.subtotal)
     goods = listed
     if goods_discount:

@@ -20,13 +20,18 @@ MAX_LINES = 500
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
+    sku = serializers.CharField(
+        max_length=64,
+        help_text=_(
+            "The channel's own code (mapped in the console) or our SKU; a bundle's SKU is taken as its components."
+        ),
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
     unit_price = serializers.DecimalField(
         required=False,
         allow_null=True,
         **MONEY,
-        help_text=_("Leave out to use the catalogue price."),
+        help_text=_("Leave out to use the catalogue price. A bundle's price is spread over its components."),
     )
 
 
@@ -124,11 +129,22 @@ def moment(**options):
 
 
 class OrderLineSerializer(serializers.Serializer):
+    """A line as stored: a bundle ordered is answered as its component lines, each naming the bundle
+    (a bundle line of the order is `bundle_group`); a gift added at intake is free and flagged."""
+
     sku = serializers.CharField(read_only=True)
     name = serializers.CharField(read_only=True)
     quantity = serializers.IntegerField(read_only=True)
     unit_price = money()
     line_total = money()
+    bundle_sku = serializers.CharField(
+        read_only=True, help_text=_("The bundle this component line was sold in; empty for a line of its own.")
+    )
+    bundle_quantity = serializers.IntegerField(read_only=True, allow_null=True, help_text=_("Bundles ordered."))
+    bundle_group = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=_("The component lines of one bundle line share this number.")
+    )
+    is_gift = serializers.BooleanField(read_only=True, help_text=_("A free gift added by a gift rule."))
 
 
 class PaymentSerializer(serializers.Serializer):

@@ -20,7 +20,6 @@ from core.transitions import take_transition
 from inventory import locks as inventory_locks
 from inventory import services as inventory
 from inventory.models import StockLevel
-from inventory.selectors import products_by_sku
 
 from .. import locks
 from ..models import ZERO, Allocation, IntakeSettings, NotificationEvent, Order, OrderLine, Refund
@@ -32,9 +31,8 @@ from .intake import (
     LineInput,
     _money,
     _whole_number,
-    build_line,
     may_set_prices,
-    resolve_lines,
+    read_lines,
     shortage_reason,
 )
 from .notifications import notify
@@ -128,8 +126,17 @@ def edit_order(
 
     added = []
     if add:
-        products = products_by_sku(str(raw.sku or "").strip() for raw in add)
-        added = resolve_lines(list(add), errors, may_set_prices=prices_allowed, products=products)
+        # Intake's one line resolution, channel codes and bundles included; a bundle added gets the
+        # order's next bundle group, and gift rules are not run again
+        # (docs/architecture.md, "Bundles, gifts and channel SKUs").
+        groups = [line.bundle_group for line in lines.values() if line.bundle_group]
+        added = read_lines(
+            list(add),
+            errors,
+            channel=order.channel,
+            may_set_prices=prices_allowed,
+            first_group=max(groups, default=0) + 1,
+        )
 
     new_shipping = _keep_or_money(shipping_fee, "shipping_fee", errors)
     new_discount = _keep_or_money(discount, "discount", errors)
@@ -141,9 +148,17 @@ def edit_order(
     shipping = order.shipping_fee if new_shipping is None else new_shipping
     discount_now = order.discount if new_discount is None else new_discount
     kept = {pk: wanted.get(pk, (line.quantity, line.unit_price)) for pk, line in lines.items()}
-    subtotal = sum((quantity * price for quantity, price in kept.values()), ZERO) + sum(
-        (quantity * price for _product, quantity, price in added), ZERO
-    )
+    # A line left as it is keeps its total: a bundle component's spread share is not its rounded
+    # unit price × quantity (docs/architecture.md, "Bundles, gifts and channel SKUs").
+    subtotal = sum(
+        (
+            lines[pk].line_total
+            if (quantity, price) == (lines[pk].quantity, lines[pk].unit_price)
+            else quantity * price
+            for pk, (quantity, price) in kept.items()
+        ),
+        ZERO,
+    ) + sum((line.line_total for line in added), ZERO)
     if not any(quantity for quantity, _price in kept.values()) and not added:
         raise ValidationError(
             {"lines": _("An order needs at least one line; to send nothing, cancel the order instead.")}
@@ -179,9 +194,10 @@ def edit_order(
                     "after": f"{quantity} × {price}",
                 }
             )
-    for product, quantity, price in added:
+    for line in added:
         summary.append(
-            _("%(sku)s added (%(quantity)s × %(price)s)") % {"sku": product.sku, "quantity": quantity, "price": price}
+            _("%(sku)s added (%(quantity)s × %(price)s)")
+            % {"sku": line.product.sku, "quantity": line.quantity, "price": line.unit_price}
         )
     if shipping != order.shipping_fee:
         summary.append(_("shipping %(before)s → %(after)s") % {"before": order.shipping_fee, "after": shipping})
@@ -196,7 +212,7 @@ def edit_order(
     # Every stock level this edit may touch, in one statement by primary key: those reserved now,
     # and every level of the products that may be reserved more.
     more_of = {line.product_id for pk, line in lines.items() if kept[pk][0] > line.quantity}
-    more_of |= {product.pk for product, _quantity, _price in added}
+    more_of |= {line.product.pk for line in added}
     if reserved:
         inventory_locks.lock_in_key_order(
             StockLevel.objects.filter(pk__in={a.stock_level_id for a in allocations})
@@ -257,9 +273,7 @@ def edit_order(
         elif (quantity, price) != (line.quantity, line.unit_price):
             line.quantity, line.unit_price, line.line_total = quantity, price, quantity * price
             line.save(update_fields=["quantity", "unit_price", "line_total"])
-    new_lines = OrderLine.objects.bulk_create(
-        build_line(order, product, quantity, price) for product, quantity, price in added
-    )
+    new_lines = OrderLine.objects.bulk_create(line.order_line(order) for line in added)
 
     if reserved:
         demands = [inventory.Demand(line.pk, line.product_id, units) for line, units in grow]

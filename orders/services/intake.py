@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,6 @@ from core.permissions import Orders, may
 from core.transitions import take_transition
 from inventory import locks as inventory_locks
 from inventory import services as inventory
-from inventory.selectors import products_by_sku
 
 from ..events import ORDERS_PLACED
 from ..models import (
@@ -38,7 +38,8 @@ from ..models import (
     Payment,
     PaymentMethod,
 )
-from . import checks
+from . import checks, gifts
+from .catalogue import Catalogue, ResolvedLine, load_catalogue, resolve_lines
 from .notifications import notify_many
 from .phones import is_possible_phone, normalize_phone
 from .settlement import payment_status_for
@@ -167,51 +168,49 @@ def _aware(value, field_name, errors):
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
-def resolve_lines(
+def _line_quantity(errors):
+    def read(value, field):
+        quantity = _whole_number(value)
+        if quantity is None or quantity <= 0:
+            errors[field] = [_("Quantity must be a whole number greater than zero.")]
+            return None
+        if quantity > MAX_LINE_QUANTITY:
+            errors[field] = [_("Quantity must be at most %(max)d on one line.") % {"max": MAX_LINE_QUANTITY}]
+            return None
+        return quantity
+
+    return read
+
+
+def read_lines(
     raw_lines: Sequence[LineInput],
     errors: dict[str, list[str]],
     *,
+    channel: Channel | None,
     may_set_prices: bool,
-    products: dict | None = None,
-    first_index: int = 1,
-) -> list[tuple[Any, int, Decimal]]:
-    """The one line resolution of intake and of edits (orders.services.editing): each LineInput
-    read into (product, quantity, unit price), the product found by SKU and the price taken from
-    the catalogue unless the actor may set prices. Problems go into `errors` under
-    `lines[<n>].<field>`, numbered from `first_index`; lines with a problem are left out."""
-    if products is None:
-        products = products_by_sku(str(line.sku).strip() for line in raw_lines)
-    lines = []
-    for index, raw in enumerate(raw_lines, start=first_index):
-        sku = str(raw.sku or "").strip()
-        product = products.get(sku)
-        if not sku:
-            errors[f"lines[{index}].sku"] = [_("Enter a SKU.")]
-        elif product is None:
-            errors[f"lines[{index}].sku"] = [_("Unknown SKU “%(sku)s”.") % {"sku": sku}]
-        elif not product.active:
-            errors[f"lines[{index}].sku"] = [_("SKU “%(sku)s” is no longer sold.") % {"sku": sku}]
-        quantity = _whole_number(raw.quantity)
-        if quantity is None or quantity <= 0:
-            errors[f"lines[{index}].quantity"] = [_("Quantity must be a whole number greater than zero.")]
-            quantity = None
-        elif quantity > MAX_LINE_QUANTITY:
-            errors[f"lines[{index}].quantity"] = [
-                _("Quantity must be at most %(max)d on one line.") % {"max": MAX_LINE_QUANTITY}
-            ]
-            quantity = None
-        price = None
-        if raw.unit_price not in (None, "") and not may_set_prices:
-            errors[f"lines[{index}].unit_price"] = [
-                _("Your role may not set prices; leave the price empty to use the catalogue price.")
-            ]
-        elif raw.unit_price not in (None, ""):
-            price = _money(raw.unit_price, f"lines[{index}].unit_price", errors)
-        elif product is not None:
-            price = product.unit_price
-        if product is not None and product.active and quantity and price is not None:
-            lines.append((product, quantity, price))
-    return lines
+    catalogue: Catalogue | None = None,
+    first_group: int = 1,
+) -> list[ResolvedLine]:
+    """The lines to store for an order's LineInputs (errors keyed `lines[n].field`, n from 1): the
+    one line resolution of intake, which an edit adding lines calls too. Channel codes and bundles
+    are resolved by `catalogue.resolve_lines`; `catalogue` is what a batch loaded up front, or
+    loaded here for these lines alone."""
+    if not raw_lines:
+        errors["lines"] = [_("An order needs at least one line.")]
+        return []
+    if catalogue is None:
+        catalogue = load_catalogue((channel, line.sku) for line in raw_lines)
+    return resolve_lines(
+        raw_lines,
+        channel=channel,
+        catalogue=catalogue,
+        errors=errors,
+        may_set_prices=may_set_prices,
+        read_quantity=_line_quantity(errors),
+        read_price=lambda value, field: _money(value, field, errors),
+        first_group=first_group,
+        max_units=MAX_LINE_QUANTITY,
+    )
 
 
 def may_set_prices(actor: Actor) -> bool:
@@ -239,8 +238,9 @@ def _check_text_lengths(data, errors):
             errors[name] = [_("Use at most %(max)d characters.") % {"max": limit}]
 
 
-def _validate(data, errors, actor, products=None):
-    """The order's values read and checked; `products` by SKU, when the caller has them already."""
+def _validate(data, errors, actor, catalogue=None):
+    """The order's values read and checked; `catalogue`, what the lines name, when the caller has
+    loaded it already."""
     if not isinstance(data.channel, Channel):
         errors["channel"] = [_("Choose a channel.")]
     elif not data.channel.active:
@@ -276,10 +276,10 @@ def _validate(data, errors, actor, products=None):
         errors["language"] = [
             _("Use one of: %(choices)s.") % {"choices": ", ".join(code for code, _name in settings.LANGUAGES)}
         ]
-    if not data.lines:
-        errors["lines"] = [_("An order needs at least one line.")]
-    lines = resolve_lines(data.lines or [], errors, may_set_prices=may_set_prices(actor), products=products)
-    subtotal = sum((quantity * price for _p, quantity, price in lines), Decimal("0.00"))
+    lines = read_lines(
+        data.lines, errors, channel=data.channel, may_set_prices=may_set_prices(actor), catalogue=catalogue
+    )
+    subtotal = gifts.goods_subtotal(lines)
     if shipping_fee is not None and discount is not None and discount > subtotal + shipping_fee:
         errors["discount"] = [_("The discount cannot be more than the lines and shipping together.")]
     if subtotal + (shipping_fee or 0) > MAX_AMOUNT:
@@ -400,31 +400,43 @@ def place_orders(
     the same, and a caller that wants all or nothing rolls back its transaction. `on_progress` is
     told how many inputs are done after each batch."""
     ensure_actor(actor)
-    products = products_by_sku(str(line.sku).strip() for data in inputs for line in data.lines or ())
-    # Every stock row this list may reserve is locked now, in key order, not batch by batch.
-    inventory_locks.lock_stock_of_products({product.pk for product in products.values()})
+    catalogue = load_catalogue((data.channel, line.sku) for data in inputs for line in data.lines or ())
+    rules = gifts.rules_for({data.channel.pk for data in inputs if isinstance(data.channel, Channel)})
+    # Every stock row this list may reserve (gifts too) is locked now, in key order, not batch by batch.
+    inventory_locks.lock_stock_of_products(
+        {product.pk for product in catalogue.products.values()}
+        | {product.pk for product, _per_item in catalogue.codes.values()}
+        | {part.pk for parts in catalogue.components.values() for part, _quantity in parts}
+        | {rule.gift_id for rule in rules}
+    )
     outcomes = [None] * len(inputs)
     first_with_key = {}
     for start in range(0, len(inputs), BATCH_SIZE):
         _place_batch(
-            inputs, range(start, min(start + BATCH_SIZE, len(inputs))), outcomes, first_with_key, products, actor
+            inputs,
+            range(start, min(start + BATCH_SIZE, len(inputs))),
+            outcomes,
+            first_with_key,
+            (catalogue, rules),
+            actor,
         )
         if on_progress is not None:
             on_progress(min(start + BATCH_SIZE, len(inputs)))
     return outcomes
 
 
-def _place_batch(inputs, indexes, outcomes, first_with_key, products, actor):
+def _place_batch(inputs, indexes, outcomes, first_with_key, looked_up, actor):
     keys = {index: key for index in indexes if (key := _duplicate_key(inputs[index]))}
     try:
         with transaction.atomic():
-            _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products, actor)
+            _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, looked_up, actor)
     except IntegrityError:
         # Someone placed one of these orders a moment ago: answer it as already placed this time.
-        _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products, actor)
+        _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, looked_up, actor)
 
 
-def _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products, actor):
+def _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, looked_up, actor):
+    catalogue, rules = looked_up
     placed, first_here = {}, {}
     wanted = {key for key in keys.values() if key not in first_with_key}
     # Live orders first, then the archive, as _existing reads them.
@@ -449,14 +461,14 @@ def _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, products,
         errors = {}
         channel_order_id = _channel_order_id(data, errors)
         try:
-            valid = _validate(data, errors, actor, products=products)
+            valid = _validate(data, errors, actor, catalogue=catalogue)
         except ValidationError as error:
             outcomes[index] = error
             continue
         if key is not None:
             first_here[key] = index
         to_create.append((index, (data, channel_order_id or uuid.uuid4().hex[:20], valid)))
-    created = _create_all([item for _index, item in to_create], actor)
+    created = _create_all([item for _index, item in to_create], actor, rules=rules)
     for (index, _item), order in zip(to_create, created, strict=True):
         outcomes[index] = PlacementResult(order, created=True)
     first_with_key.update(first_here)
@@ -492,7 +504,7 @@ def _customers(items, phones):
     return customers, returning
 
 
-def _create_all(items, actor):
+def _create_all(items, actor, *, rules=None):
     """Write the orders of `items` ((data, channel order id, validated values) each) as placing
     them one after the other would: their customers, lines and payments, then the checks and risk
     rules, stock reserved for those that pass, and each order confirmed or held with its event."""
@@ -538,7 +550,7 @@ def _create_all(items, actor):
         )
     Order.objects.bulk_create(orders)
     lines_of = [
-        [build_line(order, product, quantity, price) for product, quantity, price in valid["lines"]]
+        [line.order_line(order) for line in valid["lines"]]
         for order, (_data, _channel_order_id, valid) in zip(orders, items, strict=True)
     ]
     OrderLine.objects.bulk_create([line for lines in lines_of for line in lines])
@@ -588,17 +600,30 @@ def _create_all(items, actor):
         and order.risk_score < intake.hold_score
         and (intake.reserve_stock_awaiting_payment or not awaiting[i])
     ]
+    gift_rules = gifts.rules_for({order.channel_id for order in orders}) if rules is None else rules
+    offered = _gifts_offered(gift_rules, orders, items)
+    if offered and rules is None:
+        # Gift stock is reserved after the lines', so every stock row is locked first, in key order.
+        inventory_locks.lock_stock_of_products(
+            {line.product_id for lines in lines_of for line in lines} | {rule.gift_id for rule in gift_rules}
+        )
     reservations = reserve_lines_of([(orders[i], lines_of[i]) for i in passing], actor=actor)
+    reserved = set()
     for i, (_allocations, shortages) in zip(passing, reservations, strict=True):
         if shortages:
             reasons_of[i].append(shortage_reason(shortages, lines_of[i]))
+        else:
+            reserved.add(i)
+    notes = _add_gifts(offered, orders, reserved, actor) if offered else {}
     events = []
-    for order, reasons, (score, risk_reasons), waits in zip(orders, reasons_of, risks, awaiting, strict=True):
+    for i, (order, reasons, (score, risk_reasons), waits) in enumerate(
+        zip(orders, reasons_of, risks, awaiting, strict=True)
+    ):
         held = bool(reasons) or score >= intake.hold_score
         # The reasons stay on the order as codes, so the timeline shows them in each reader's language.
         order.hold_reasons = reasons + risk_reasons
         step = order.await_payment if waits else order.hold if held else order.confirm
-        events.append(take_transition(order, step, actor=actor))
+        events.append(take_transition(order, step, actor=actor, reason=notes.get(i, "")))
     _write_outcomes(orders)
     OrderEvent.objects.bulk_create(events)
     ORDERS_PLACED.publish(orders=orders, order_events=events, payments=payments)
@@ -612,17 +637,61 @@ def _create_all(items, actor):
     return orders
 
 
-def build_line(order: Order, product: Any, quantity: int, unit_price: Decimal) -> OrderLine:
-    """An order line (unsaved) for a resolved (product, quantity, price): intake and edits alike."""
-    return OrderLine(
-        order=order,
-        product=product,
-        sku=product.sku,
-        name=product.name,
-        quantity=quantity,
-        unit_price=unit_price,
-        line_total=quantity * unit_price,
+def _gifts_offered(rules, orders, items):
+    """The batch's gift ledger and (order index, rule) for each gift rule an order meets, in rule
+    order; None when no order meets any."""
+    if not rules:
+        return None
+    ledger = gifts.GiftLedger(rules)
+    candidates = [
+        (i, rule)
+        for i, (order, (_data, _channel_order_id, valid)) in enumerate(zip(orders, items, strict=True))
+        for rule in ledger.candidates(order, valid["lines"])
+    ]
+    return (ledger, candidates) if candidates else None
+
+
+def _add_gifts(offered, orders, reserved, actor):
+    """Add the gift lines the rules give: reserved at once for an order whose lines were reserved,
+    read from the stock for an order held (its approval reserves them with its lines). A gift out
+    of stock, or past its rule's maximum, is left out and said on the timeline; it never holds the
+    order. Answers the timeline's words by order index."""
+    ledger, candidates = offered
+    notes, given, to_reserve = defaultdict(list), [], []
+    for i, rule in candidates:
+        if not ledger.within_cap(rule):
+            notes[i].append(gifts.not_given_note(rule, cap=True))
+        elif i in reserved:
+            # Counted against the maximum now, so two orders of a batch never reserve past it.
+            ledger.take_cap(rule)
+            to_reserve.append((i, rule))
+        elif ledger.in_stock(rule):
+            given.append((i, ledger.give(rule)))
+        else:
+            notes[i].append(gifts.not_given_note(rule))
+    outcomes = inventory.reserve_each(
+        [
+            ([inventory.Demand(key, rule.gift_id, rule.quantity)], orders[i].number or "")
+            for key, (i, rule) in enumerate(to_reserve)
+        ],
+        actor=actor,
     )
+    plans = []
+    for (i, rule), (plan, shortages) in zip(to_reserve, outcomes, strict=True):
+        if shortages:
+            ledger.return_cap(rule)
+            notes[i].append(gifts.not_given_note(rule))
+            continue
+        given.append((i, ledger.give(rule, cap_taken=True)))
+        plans.append((len(given) - 1, plan))
+    lines = OrderLine.objects.bulk_create([line.order_line(orders[i]) for i, line in given])
+    Allocation.objects.bulk_create(
+        Allocation(line_id=lines[index].pk, stock_level=r.stock_level, quantity=r.quantity)
+        for index, plan in plans
+        for r in plan
+    )
+    ledger.count_given()
+    return {i: " ".join(words) for i, words in notes.items()}
 
 
 # What placing decides once an order row exists (its number comes from the row's id).

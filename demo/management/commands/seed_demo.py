@@ -27,6 +27,7 @@ from core.actors import SYSTEM
 from core.roles import MANAGER
 from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
+from demo.catalog import seed_catalogue
 from demo.changes import play_changes
 from demo.merging import tell_merging
 from demo.timeline import move, moving, moving_order_stamps
@@ -709,6 +710,7 @@ class Command(BaseCommand):
             self.part("waiting", lambda: seed_waiting(self))
             self.part("changes", lambda: play_changes(self))
             self.part("merging", lambda: tell_merging(self))
+            self.part("catalogue", lambda: seed_catalogue(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
