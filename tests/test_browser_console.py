@@ -65,7 +65,9 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
     product = ProductFactory(name="Ceramic teapot")
     level = stock(product, WarehouseFactory(name="Hangzhou East"), 10, bin_location="B-07")
     carrier = CarrierFactory()
-    held = place(lines=[(product, 3)], payment_method="card", phone="13900001234", address="文三路 7 号")
+    held = place(
+        lines=[(product, 3)], payment_method="card", paid_amount="10.00", phone="13900001234", address="文三路 7 号"
+    )
     assert held.status == Order.Status.ON_HOLD
     reviewer = staff("Order reviewer", username="rita")
     operator = staff("Warehouse operator", username="otto")
@@ -77,7 +79,7 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
     page.get_by_role("link", name="Review queue").first.click()
     expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
     row = page.get_by_role("row").filter(has_text=held.number)
-    expect(row).to_contain_text("Paid 0.00 but the order total is 75.00.")
+    expect(row).to_contain_text("Paid 10.00 but the order total is 75.00.")
     visit.shot("review-queue")
     row.get_by_role("button", name="Approve", exact=True).click()
     visit.expect_message(f"Order {held.number} is now Confirmed.")

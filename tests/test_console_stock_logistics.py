@@ -423,7 +423,7 @@ def test_dispatch_posted_for_a_parcel_not_yet_packed_ships_nothing(client, level
 def test_dispatch_page_says_why_an_order_cannot_be_dispatched_whatever_its_status(client, level, status, notice):
     signed_in(client, "Manager")
     if status == "on_hold":
-        order = place(lines=[(level.product, 1)], payment_method="card")
+        order = place(lines=[(level.product, 1)], payment_method="card", paid_amount="1.00")
     elif status == "cancelled":
         order = place(lines=[(level.product, 1)])
         orders.cancel(order.pk, actor=SYSTEM, reason="Customer changed their mind")
@@ -440,7 +440,8 @@ def test_dispatch_page_says_why_an_order_cannot_be_dispatched_whatever_its_statu
 
 def test_dispatch_warns_of_the_balance_due_on_an_order_not_paid_on_delivery_and_still_ships_it(client, level):
     signed_in(client, "Manager")
-    unpaid = place(lines=[(level.product, 2)], payment_method="bank_transfer", paid_amount="20.00")
+    # An instalment plan ships once it has started, with the rest still due.
+    unpaid = place(lines=[(level.product, 2)], payment_method="instalments", paid_amount="20.00")
     if unpaid.status == Order.Status.ON_HOLD:
         orders.approve(unpaid.pk, actor=SYSTEM)
     unpaid = advance(unpaid, "packed")
@@ -448,7 +449,7 @@ def test_dispatch_warns_of_the_balance_due_on_an_order_not_paid_on_delivery_and_
 
     page = client.get(dispatch_url(unpaid)).content.decode()
     assert "Not paid in full: CNY 30.00 is still due." in page
-    assert "This order is paid by Bank transfer, not cash on delivery" in page
+    assert "This order is paid by Instalments, not cash on delivery" in page
 
     client.post(dispatch_url(unpaid), parcel_post(unpaid.shipments.get(), carrier, "SF4"))
     unpaid.refresh_from_db()
