@@ -91,8 +91,9 @@ def fill_order_stories(timings):
     _step(
         "order lines",
         f"""
-        INSERT INTO orders_orderline (order_id, product_id, sku, name, quantity, unit_price, line_total)
-        SELECT o.id, p.id, p.sku, p.name, q.quantity, p.unit_price, q.quantity * p.unit_price
+        INSERT INTO orders_orderline (order_id, product_id, sku, name, quantity, unit_price, line_total,
+                                          is_gift, bundle_sku, bundle_name)
+        SELECT o.id, p.id, p.sku, p.name, q.quantity, p.unit_price, q.quantity * p.unit_price, false, '', ''
         FROM orders_order o
         CROSS JOIN LATERAL generate_series(1, 1 + o.id % 3) AS n
         CROSS JOIN LATERAL (SELECT (ARRAY{products})[1 + (o.id * 7 + n * 13) % {len(products)}] AS product_id,

@@ -320,7 +320,7 @@ def _fill(step, *, orders, customers, shipments, years, days_ago=0, finished=Fal
             currency, subtotal, shipping_fee, discount, total, payment_method, payment_status,
             amount_paid, amount_refunded, refund_due, risk_score, hold_reasons,
             placed_at, confirmed_at, picking_at, packed_at, shipped_at, delivered_at, completed_at, cancelled_at,
-            updated_at, created_by_id, express_requested, language
+            updated_at, created_by_id, express_requested, language, manual_hold_reason
         )
         SELECT p.id,
                'OC' || to_char(p.placed_at AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-' || {six_digits_sql("p.id")},
@@ -360,7 +360,7 @@ def _fill(step, *, orders, customers, shipments, years, days_ago=0, finished=Fal
                CASE WHEN p.status = 'completed' THEN least(p.placed_at + interval '9 days', {ended_at}) END,
                CASE WHEN p.status = 'cancelled' THEN least(p.placed_at + interval '2 hours', {ended_at}) END,
                least(p.placed_at + interval '9 days', {ended_at}),
-               NULL, false, ''
+               NULL, false, '', ''
         FROM priced p JOIN bench_customer c ON c.n = p.customer_n
     """,
         {"orders": orders, "customers": customers},

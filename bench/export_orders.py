@@ -99,8 +99,9 @@ def add_lines(product_ids):
     began = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            INSERT INTO orders_orderline (order_id, product_id, sku, name, quantity, unit_price, line_total)
-            SELECT o.id, p.id, p.sku, p.name, 1 + (o.id + n) % 3, p.unit_price, p.unit_price * (1 + (o.id + n) % 3)
+            INSERT INTO orders_orderline (order_id, product_id, sku, name, quantity, unit_price, line_total,
+                                          is_gift, bundle_sku, bundle_name)
+            SELECT o.id, p.id, p.sku, p.name, 1 + (o.id + n) % 3, p.unit_price, p.unit_price * (1 + (o.id + n) % 3), false, '', ''
             FROM orders_order o
             CROSS JOIN LATERAL generate_series(1, 1 + o.id % 4) AS n
             JOIN inventory_product p ON p.id = (ARRAY{product_ids})[1 + (o.id * 7 + n) % {len(product_ids)}]

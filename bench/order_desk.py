@@ -50,6 +50,7 @@ VIEWS = [
         (f"status_{status}", f"{LIST}?status__exact={status}")
         for status in (
             "pending",
+            "awaiting_payment",
             "on_hold",
             "confirmed",
             "picking",
@@ -61,6 +62,11 @@ VIEWS = [
             "cancelled",
         )
     ],
+    *[(f"tab_{tab}", f"{LIST}?tab={tab}") for tab in ("review", "confirmed", "shipped", "cancelled")],
+    ("held_by_hand", f"{LIST}?manual_hold=yes"),
+    ("tagged", f"{LIST}?tag={{tag}}"),
+    ("warehouse", f"{LIST}?warehouse={{warehouse}}"),
+    ("merge_queue", f"{LIST}merge-queue/"),
     ("placed_7d", f"{LIST}?placed=7d"),
     ("channel_marketplace", f"{LIST}?channel__id__exact=3"),
     ("payment_unpaid", f"{LIST}?payment_status__exact=unpaid"),
@@ -155,8 +161,9 @@ def add_lines():
         (
             "order lines",
             f"""
-            INSERT INTO orders_orderline (order_id, product_id, sku, name, quantity, unit_price, line_total)
-            SELECT o.id, p.id, p.sku, p.name, q.quantity, p.unit_price, q.quantity * p.unit_price
+            INSERT INTO orders_orderline (order_id, product_id, sku, name, quantity, unit_price, line_total,
+                                          is_gift, bundle_sku, bundle_name)
+            SELECT o.id, p.id, p.sku, p.name, q.quantity, p.unit_price, q.quantity * p.unit_price, false, '', ''
             FROM orders_order o
             CROSS JOIN LATERAL generate_series(1, 1 + o.id % 3) AS n
             CROSS JOIN LATERAL (SELECT (ARRAY{products})[1 + (o.id * 7 + n * 13) % {len(products)}] AS product_id,
@@ -177,7 +184,15 @@ def add_lines():
 # Open work each database holds at least, so that every view shows a full page in both sizes and
 # the figures compare a page of 50 orders at 10,000 and at 1,000,000 orders, not 8 rows against 50
 # (a page's rows cost more than its queries). Taken from completed orders, so the count stays.
-OPEN_WORK = {"pending": 60, "confirmed": 60, "picking": 60, "packed": 60, "partially_shipped": 60, "on_hold": 300}
+OPEN_WORK = {
+    "pending": 60,
+    "awaiting_payment": 60,
+    "confirmed": 60,
+    "picking": 60,
+    "packed": 60,
+    "partially_shipped": 60,
+    "on_hold": 300,
+}
 # Orders of the known customer (data.KNOWN_PHONE): a repeat customer, found by phone and last four.
 KNOWN_CUSTOMER_ORDERS = 60
 HELD_REASONS_SQL = '[{"code": "repeat_phone", "params": {"count": "4", "hours": "24"}}]'
@@ -218,9 +233,48 @@ def fill_pages():
             {"phone": data.KNOWN_PHONE, "wanted": KNOWN_CUSTOMER_ORDERS},
         )
         changed += cursor.rowcount
+        changed += hold_and_tag(cursor)
         if changed:
             cursor.execute("ANALYZE orders_order")
     return changed
+
+
+# Open orders held by hand and tagged in each database, so those filters show a full page too.
+HELD_BY_HAND = 60
+TAGGED = 60
+TAG_NAME = "VIP"
+
+
+def hold_and_tag(cursor):
+    """Hold HELD_BY_HAND confirmed orders by hand and put the VIP tag on TAGGED open orders, unless
+    a database has them already. Returns how many orders changed."""
+    cursor.execute(
+        """
+        UPDATE orders_order SET manual_hold_at = now(), manual_hold_reason = 'Customer asked us to wait'
+        WHERE id IN (
+            SELECT id FROM orders_order WHERE status = 'confirmed' AND manual_hold_at IS NULL ORDER BY id DESC
+            LIMIT greatest(0, %(wanted)s - (SELECT count(*) FROM orders_order WHERE manual_hold_at IS NOT NULL))
+        )
+        """,
+        {"wanted": HELD_BY_HAND},
+    )
+    changed = cursor.rowcount
+    cursor.execute(
+        "INSERT INTO orders_ordertag (name, colour) VALUES (%s, 'green') ON CONFLICT (name) DO NOTHING", [TAG_NAME]
+    )
+    cursor.execute(
+        """
+        INSERT INTO orders_ordertagging (order_id, tag_id, added_at)
+        SELECT o.id, t.id, now() FROM orders_order o, orders_ordertag t
+        WHERE t.name = %(tag)s AND o.status IN ('on_hold', 'confirmed', 'picking', 'packed')
+          AND NOT EXISTS (SELECT 1 FROM orders_ordertagging x WHERE x.order_id = o.id AND x.tag_id = t.id)
+        ORDER BY o.id DESC
+        LIMIT greatest(0, %(wanted)s - (SELECT count(*) FROM orders_ordertagging x JOIN orders_ordertag t2
+                                         ON t2.id = x.tag_id WHERE t2.name = %(tag)s))
+        """,
+        {"tag": TAG_NAME, "wanted": TAGGED},
+    )
+    return changed + cursor.rowcount
 
 
 def plant_known_values():
@@ -284,8 +338,17 @@ def worker(size, reuse):
         known_number = cursor.fetchone()[0]
         cursor.execute("SELECT recipient FROM orders_order WHERE status = 'on_hold' ORDER BY placed_at, id LIMIT 1")
         held_name = cursor.fetchone()[0]
+        cursor.execute("SELECT id FROM orders_ordertag WHERE name = %s", [TAG_NAME])
+        tag_id = cursor.fetchone()[0]
+        cursor.execute("SELECT min(id) FROM inventory_warehouse")
+        warehouse_id = cursor.fetchone()[0]
     reply({"ready": True, "orders": orders, "build": timings, "bytes": database_bytes, "number": known_number})
-    placeholders = {"{number}": known_number, "{held_name}": quote(held_name)}
+    placeholders = {
+        "{number}": known_number,
+        "{held_name}": quote(held_name),
+        "{tag}": str(tag_id),
+        "{warehouse}": str(warehouse_id),
+    }
 
     for line in sys.stdin:
         command = json.loads(line)

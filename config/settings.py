@@ -129,6 +129,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several console requests and the dev server's threads share one file: wait for the lock
     # instead of failing, and take the write lock up front so SELECT ... then UPDATE cannot deadlock.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    # The merge queue's covering index (INCLUDE columns) only spares PostgreSQL heap reads; SQLite
+    # builds the same index without them, which changes nothing that works.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
