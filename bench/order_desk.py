@@ -260,7 +260,8 @@ def hold_and_tag(cursor):
     )
     changed = cursor.rowcount
     cursor.execute(
-        "INSERT INTO orders_ordertag (name, colour) VALUES (%s, 'green') ON CONFLICT (name) DO NOTHING", [TAG_NAME]
+        "INSERT INTO orders_ordertag (name, colour, created_at) VALUES (%s, 'green', now()) ON CONFLICT (name) DO NOTHING",
+        [TAG_NAME],
     )
     cursor.execute(
         """
