@@ -11,8 +11,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.console import short_datetime
+
 from .. import selectors
 from ..events import ORDER_LIST_SHIPPING
+from ..models import Order
 from .display import status_badge
 
 # How many lines the items column names before "+N more".
@@ -43,8 +46,24 @@ class DeskPageChangeList(ChangeList):
         self.filter_bar = filter_bar(self, request) if filter_bar else []
 
 
+def ship_by(order, *, in_list=False):
+    """The order's ship-by time as the console shows it, marked in words and colour when it has
+    passed; nothing for an order without one (docs/architecture.md, "Ship-by deadlines"). In the
+    list it says what the time is, as it sits under the placing time."""
+    if order.dispatch_due_at is None:
+        return ""
+    when = short_datetime(order.dispatch_due_at)
+    overdue = order.dispatch_overdue
+    if in_list:
+        words = gettext("Overdue: ship by %(time)s") if overdue else gettext("Ship by %(time)s")
+    else:
+        words = gettext("%(time)s, overdue") if overdue else "%(time)s"
+    return format_html('<span class="oc-ship-by{}">{}</span>', " oc-overdue" if overdue else "", words % {"time": when})
+
+
 class OrderDeskColumns:
-    """Mixin for OrderAdmin: the items column, and the carrier and tracking number under the status."""
+    """Mixin for OrderAdmin: the items column, the carrier and tracking number under the status, and
+    the ship-by time under the placing time."""
 
     def get_changelist(self, request, **kwargs):
         return DeskPageChangeList
@@ -69,6 +88,15 @@ class OrderDeskColumns:
         )
         more = more_items(lines)
         return format_html('<span title="{}">{}{}</span>', whole, shown, f" {more}" if more else "")
+
+    @admin.display(description=_("placed at"), ordering="placed_at")
+    def placed_and_ship_by(self, order):
+        """When it was placed and, until its first parcel leaves, when it must leave by: under the
+        placing time, so the list stays within a 1280 px screen."""
+        placed = short_datetime(order.placed_at)
+        if order.status not in Order.NOT_DISPATCHED or order.dispatch_due_at is None:
+            return placed
+        return format_html('{}<div class="oc-ship-by-line">{}</div>', placed, ship_by(order, in_list=True))
 
     @admin.display(description=_("status"))
     def status_and_shipping(self, order):

@@ -33,7 +33,7 @@ from ..models import Allocation, Order
 from ..services.checks import describe
 from .actions import OrderActionsMixin
 from .changes import OrderChangeViews
-from .desk_columns import OrderDeskColumns
+from .desk_columns import OrderDeskColumns, ship_by
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
@@ -94,7 +94,7 @@ class OrderAdmin(
     list_select_related = ("channel",)
     list_per_page = 50
     ordering = ("-placed_at", "-id")
-    sortable_by = ("placed",)
+    sortable_by = ("placed_and_ship_by",)
     search_fields = ("number",)
     search_help_text = _(
         "Order number or part of it, last four digits of the phone, whole phone, start of the recipient's name, "
@@ -118,7 +118,7 @@ class OrderAdmin(
         return (
             "number",
             "status_and_shipping",
-            "placed",
+            "placed_and_ship_by",
             "channel",
             self.recipient_column(request),
             self.phone_column(request),
@@ -201,6 +201,7 @@ class OrderAdmin(
             "order": order,
             "status_badge": status_badge(order),
             "payment_badge": payment_badge(order),
+            "ship_by": ship_by(order),
             "contact": opened_order(request, order, gettext("Order page")),
             "hold_reasons": [describe(reason) for reason in order.hold_reasons],
             "manual_hold": self.manual_hold_context(request, order),
