@@ -299,6 +299,13 @@ def test_the_queues_and_their_capped_counts_read_the_partial_index_of_open_deadl
         assert "order_dispatch_due" in plan, plan
 
 
+def shown(moment):
+    """A time as the console writes it, its date and hour each kept whole."""
+    return " ".join(
+        f'<span class="oc-when">{part}</span>' for part in f"{timezone.localtime(moment):%Y-%m-%d %H:%M}".split()
+    )
+
+
 def test_the_list_and_the_order_page_show_the_due_time_and_mark_it_overdue(client, desk):
     now = timezone.now()
     due(desk["overdue"], now - timedelta(hours=1))
@@ -309,8 +316,7 @@ def test_the_list_and_the_order_page_show_the_due_time_and_mark_it_overdue(clien
     late_page = client.get(reverse("admin:orders_order_change", args=[desk["overdue"].pk])).content.decode()
     fine_page = client.get(reverse("admin:orders_order_change", args=[desk["tomorrow"].pk])).content.decode()
 
-    late_shown = timezone.localtime(desk["overdue"].dispatch_due_at).strftime("%Y-%m-%d %H:%M")
-    fine_shown = timezone.localtime(desk["tomorrow"].dispatch_due_at).strftime("%Y-%m-%d %H:%M")
+    late_shown, fine_shown = (shown(desk[key].dispatch_due_at) for key in ("overdue", "tomorrow"))
     assert f'<span class="oc-ship-by oc-overdue">Overdue: ship by {late_shown}</span>' in listing
     assert f'<span class="oc-ship-by">Ship by {fine_shown}</span>' in listing
     assert f'<span class="oc-ship-by oc-overdue">{late_shown}, overdue</span>' in late_page

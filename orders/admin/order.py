@@ -94,7 +94,7 @@ class OrderAdmin(
     list_select_related = ("channel",)
     list_per_page = 50
     ordering = ("-placed_at", "-id")
-    sortable_by = ("placed_and_ship_by",)
+    sortable_by = ("placed",)
     search_fields = ("number",)
     search_help_text = _(
         "Order number or part of it, last four digits of the phone, whole phone, start of the recipient's name, "
@@ -118,7 +118,7 @@ class OrderAdmin(
         return (
             "number",
             "status_and_shipping",
-            "placed_and_ship_by",
+            "placed",
             "channel",
             self.recipient_column(request),
             self.phone_column(request),

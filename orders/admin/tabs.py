@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .. import selectors
 from ..models import Order
@@ -43,7 +44,8 @@ ORDER_TABS = [
     # Ship-by queues, read through the partial index order_dispatch_due (docs/architecture.md,
     # "Ship-by deadlines"); first, as what must leave today comes before the rest.
     Tab("due_today", _("Due today"), selectors.dispatch_due_today),
-    Tab("overdue", _("Overdue"), selectors.dispatch_overdue),
+    # Its own context: "Overdue" elsewhere means a parcel late to arrive, not an order late to leave.
+    Tab("overdue", pgettext_lazy("order list tab: past the ship-by time", "Overdue"), selectors.dispatch_overdue),
     Tab("awaiting_payment", _("Awaiting payment"), statuses(Status.AWAITING_PAYMENT)),
     Tab("review", _("To review"), statuses(Status.ON_HOLD)),
     Tab("confirmed", _("Confirmed"), statuses(Status.CONFIRMED)),
