@@ -138,6 +138,23 @@ class DailyShipments(Rollup):
         ]
 
 
+class DailyDispatchDeadlines(Rollup):
+    """Orders of a channel whose first parcel left on a day and that had a ship-by time, and how many
+    of them left by it (docs/architecture.md, "Ship-by deadlines"). Each order counts once, on the day
+    its first parcel left (`Order.shipped_at`), whichever warehouse it left from."""
+
+    KEY = ("day", "channel_id")
+
+    channel_id = models.PositiveIntegerField(_("channel"))
+    dispatched_with_deadline = models.PositiveIntegerField(_("dispatched with a ship-by time"), default=0)
+    dispatched_on_time = models.PositiveIntegerField(_("dispatched by the ship-by time"), default=0)
+
+    class Meta:
+        verbose_name = _("dispatch deadlines per day")
+        verbose_name_plural = _("dispatch deadlines per day")
+        constraints = [models.UniqueConstraint(fields=["day", "channel_id"], name="daily_dispatch_deadlines_key")]
+
+
 class Step(models.TextChoices):
     """The steps of the order cycle a person is credited with."""
 
@@ -171,7 +188,15 @@ class DailyHandling(Rollup):
         ]
 
 
-ROLLUPS = [DailyOrders, DailyProvinceOrders, DailyProductSales, DailyStageTime, DailyShipments, DailyHandling]
+ROLLUPS = [
+    DailyOrders,
+    DailyProvinceOrders,
+    DailyProductSales,
+    DailyStageTime,
+    DailyShipments,
+    DailyDispatchDeadlines,
+    DailyHandling,
+]
 
 
 class ArchivedFigures(models.Model):

@@ -35,6 +35,7 @@ from orders.selectors import count_up_to
 
 from .models import (
     ArchivedFigures,
+    DailyDispatchDeadlines,
     DailyHandling,
     DailyOrders,
     DailyProductSales,
@@ -432,6 +433,43 @@ def funnel(filters: Filters, *, orders: PeriodTotals | None = None) -> list[Funn
     now = (orders or order_totals(filters))[0]
     counts = [("placed", now["orders"])] + [(stage, now[f"reached_{stage}"]) for stage in FUNNEL]
     return [FunnelRow(stage, str(FUNNEL_LABELS[stage]), count, _ratio(count, now["orders"])) for stage, count in counts]
+
+
+@dataclass
+class DeadlineRow:
+    label: str
+    dispatched: int
+    on_time: int
+
+    @property
+    def late(self):
+        return self.dispatched - self.on_time
+
+    @property
+    def rate(self):
+        return _ratio(self.on_time, self.dispatched)
+
+
+def dispatch_deadlines(filters: Filters) -> list[DeadlineRow]:
+    """Per channel, the orders whose first parcel left in the period with a ship-by time, and how
+    many left by it (docs/architecture.md, "Ship-by deadlines"); the worst rate first."""
+    sums = list(
+        filters.orders_rows(DailyDispatchDeadlines, filters.period)
+        .values("channel_id")
+        .annotate(dispatched=Sum("dispatched_with_deadline"), on_time=Sum("dispatched_on_time"))
+        .order_by()
+    )
+    names = Channel.objects.in_bulk([row["channel_id"] for row in sums])
+    rows = [
+        DeadlineRow(
+            str(names[row["channel_id"]]) if row["channel_id"] in names else f"#{row['channel_id']}",
+            row["dispatched"],
+            row["on_time"],
+        )
+        for row in sums
+        if row["dispatched"]
+    ]
+    return sorted(rows, key=lambda row: (row.rate, row.label))
 
 
 @dataclass

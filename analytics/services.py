@@ -51,6 +51,7 @@ from orders.models import Order, OrderEvent, OrderLine, Payment
 from .models import (
     ROLLUPS,
     ArchivedFigures,
+    DailyDispatchDeadlines,
     DailyHandling,
     DailyOrders,
     DailyProductSales,
@@ -77,6 +78,8 @@ STAGE_OF = {
     Status.DELIVERED: 5,
     Status.COMPLETED: 6,
 }
+# The statuses an order's first parcel leaving takes it to.
+FIRST_DISPATCH = (Status.PARTIALLY_SHIPPED, Status.SHIPPED)
 # Order steps a person is credited with: who ended the wait in `from` status by moving the order on.
 ORDER_STEPS = {
     (Status.ON_HOLD, Status.CONFIRMED): Step.REVIEW,
@@ -176,6 +179,21 @@ def count_move(
     step = ORDER_STEPS.get((from_status, to_status))
     if step and actor_id:
         count_handling(increments, day=day, user_id=actor_id, step=step, warehouse_id=0, seconds=seconds)
+
+
+def count_first_dispatch(
+    increments: Increments, *, channel_id: int, shipped_at: datetime, due_at: datetime | None
+) -> None:
+    """An order's first parcel left at `shipped_at`: with a ship-by time, it counts once, on time
+    or late (docs/architecture.md, "Ship-by deadlines")."""
+    if due_at is None:
+        return
+    increments.add(
+        DailyDispatchDeadlines,
+        (increments.day(shipped_at), channel_id),
+        dispatched_with_deadline=1,
+        dispatched_on_time=int(shipped_at <= due_at),
+    )
 
 
 def count_handling(
@@ -310,17 +328,25 @@ def orders_placed(*, orders: list[Order], order_events: list[OrderEvent], paymen
 
 def order_status_changed(*, order_event: OrderEvent) -> None:
     """A placed order moved on: the funnel, a cancellation, the time it spent in the status it left,
-    and who moved it."""
+    who moved it, and, when its first parcel left, whether it left by its ship-by time."""
+    order = order_event.order
     increments = Increments()
     count_move(
         increments,
-        _order_facts(order_event.order),
+        _order_facts(order),
         from_status=order_event.from_status,
         to_status=order_event.to_status,
         actor_id=order_event.actor_id,
         at=order_event.created_at,
         entered_at=_entered_at(order_event),
     )
+    # The order's own step, not the parcel's: every order of a merged parcel leaves with it, and the
+    # later parcels of a partial shipment move it from partially shipped, so each order counts once,
+    # by the shipped_at its first parcel gave it (what the rebuild reads).
+    if order_event.from_status in Order.NOT_DISPATCHED and order_event.to_status in FIRST_DISPATCH:
+        count_first_dispatch(
+            increments, channel_id=order.channel_id, shipped_at=order.shipped_at, due_at=order.dispatch_due_at
+        )
     _after_commit(increments)
 
 
@@ -575,6 +601,21 @@ def _recount_orders(increments, of_orders):
         lines.values("day", "channel_id", "product_id").annotate(quantity=Sum("quantity"), revenue=Sum("line_total")),
         ("day", "channel_id", "product_id"),
         ("quantity", "revenue"),
+    )
+    # An order's shipped_at is its first parcel's dispatch, set once.
+    _add_rows(
+        increments,
+        DailyDispatchDeadlines,
+        of_orders(Order.objects, "pk")
+        .filter(shipped_at__isnull=False, dispatch_due_at__isnull=False)
+        .annotate(day=_day("shipped_at"))
+        .values("day", "channel_id")
+        .annotate(
+            dispatched_with_deadline=Count("pk"),
+            dispatched_on_time=Count("pk", filter=Q(shipped_at__lte=F("dispatch_due_at"))),
+        ),
+        ("day", "channel_id"),
+        ("dispatched_with_deadline", "dispatched_on_time"),
     )
     # Payments are positive, so exactly one of them completes an order once they reach its total.
     paid = (

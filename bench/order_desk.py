@@ -62,7 +62,10 @@ VIEWS = [
             "cancelled",
         )
     ],
-    *[(f"tab_{tab}", f"{LIST}?tab={tab}") for tab in ("review", "confirmed", "shipped", "cancelled")],
+    *[
+        (f"tab_{tab}", f"{LIST}?tab={tab}")
+        for tab in ("due_today", "overdue", "awaiting_payment", "review", "confirmed", "shipped", "cancelled")
+    ],
     ("held_by_hand", f"{LIST}?manual_hold=yes"),
     ("tagged", f"{LIST}?tag={{tag}}"),
     ("warehouse", f"{LIST}?warehouse={{warehouse}}"),
@@ -200,8 +203,9 @@ HELD_REASONS_SQL = '[{"code": "repeat_phone", "params": {"count": "4", "hours": 
 
 def fill_pages():
     """Top up each open status to OPEN_WORK and the known customer to KNOWN_CUSTOMER_ORDERS with
-    completed orders (ids above 1,000, so order 264 stays as it is), placed in the last hour; does
-    nothing when a database has them already. Returns how many orders changed."""
+    completed orders (ids above 1,000, so order 264 stays as it is), placed in the last hour, and
+    give the open orders ship-by times; does nothing when a database has them already. Returns how
+    many orders changed."""
     from django.db import connection
 
     changed = 0
@@ -221,6 +225,16 @@ def fill_pages():
                 {"status": status, "wanted": wanted, "reasons": HELD_REASONS_SQL},
             )
             changed += cursor.rowcount
+        # The open orders' ship-by times, from a day overdue to a day ahead, for the Due today and
+        # Overdue tabs (docs/architecture.md, "Ship-by deadlines").
+        cursor.execute(
+            """
+            UPDATE orders_order SET dispatch_due_at = now() + (random() - 0.5) * interval '48 hours'
+            WHERE status IN ('pending', 'awaiting_payment', 'on_hold', 'confirmed', 'picking', 'packed')
+              AND dispatch_due_at IS NULL
+            """
+        )
+        changed += cursor.rowcount
         cursor.execute(
             """
             UPDATE orders_order o SET customer_id = c.id, phone = c.phone, recipient = c.name

@@ -2,8 +2,9 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Right, Upper
@@ -53,14 +54,51 @@ class Channel(models.Model):
             "(manage.py cancel_unpaid_orders). Empty: no limit."
         ),
     )
+    # The ship-by deadline (docs/architecture.md, "Ship-by deadlines"): orders.services.deadlines
+    # turns these into each order's dispatch_due_at.
+    dispatch_within_hours = models.PositiveIntegerField(
+        _("dispatch within (hours)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Each order must leave the warehouse this many hours after it came in, or after it was paid "
+            "if it waited for its payment. Empty: no ship-by deadline."
+        ),
+    )
+    dispatch_cutoff_hour = models.PositiveSmallIntegerField(
+        _("cut-off hour"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(23)],
+        help_text=_(
+            "Orders that come in (or are paid) at this hour of the shop's day or later count from midnight "
+            "of the next day, as marketplaces count them. Empty: the clock starts when the order comes in."
+        ),
+    )
 
     class Meta:
         verbose_name = _("channel")
         verbose_name_plural = _("channels")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dispatch_cutoff_hour__lte=23), name="channel_dispatch_cutoff_is_an_hour_of_the_day"
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if self.dispatch_cutoff_hour is not None and self.dispatch_within_hours is None:
+            raise ValidationError(
+                {
+                    "dispatch_cutoff_hour": _(
+                        "A cut-off hour needs a ship-by deadline: enter the hours to dispatch within."
+                    )
+                }
+            )
 
 
 class Customer(models.Model):
@@ -207,6 +245,16 @@ class Order(FSMModelMixin, models.Model):
     # Orders the merge queue offers and merging accepts: approved and with their stock reserved. A
     # pending or held order may still be rejected or changed by a reviewer, so it waits for that.
     MERGEABLE = [Status.CONFIRMED]
+    # No parcel of the order has left yet: its ship-by deadline still runs (docs/architecture.md,
+    # "Ship-by deadlines"). The first parcel to leave makes it partially shipped or shipped.
+    NOT_DISPATCHED = [
+        Status.PENDING,
+        Status.AWAITING_PAYMENT,
+        Status.ON_HOLD,
+        Status.CONFIRMED,
+        Status.PICKING,
+        Status.PACKED,
+    ]
     # Goods of the order are with a carrier or the customer: cash on delivery can have been taken.
     LEFT_THE_WAREHOUSE = [Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.DELIVERED, Status.COMPLETED]
 
@@ -274,6 +322,9 @@ class Order(FSMModelMixin, models.Model):
     # which the channel gives and may be set in the past (docs/architecture.md, "The channel API").
     # Empty for orders taken in before it was recorded: their placed_at stands for it.
     received_at = models.DateTimeField(_("received at"), null=True, blank=True, editable=False)
+    # Set by intake, or when the order is paid if it waited for its payment, from its channel's
+    # deadline (orders.services.deadlines); empty: no deadline, or not paid yet.
+    dispatch_due_at = models.DateTimeField(_("ship by"), null=True, blank=True, editable=False)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     picking_at = models.DateTimeField(_("picking started at"), null=True, blank=True)
     packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)
@@ -373,6 +424,18 @@ class Order(FSMModelMixin, models.Model):
             GinIndex(fields=["number"], name="order_number_trigram", opclasses=["gin_trgm_ops"]),
             models.Index(OpClass(Upper("recipient"), name="text_pattern_ops"), name="order_recipient_prefix"),
             models.Index(Right("phone", 4), F("placed_at").desc(), F("id").desc(), name="order_by_phone_last_four"),
+            # The "Due today" and "Overdue" tabs read the orders not dispatched yet (NOT_DISPATCHED,
+            # spelled out: Meta cannot see it) that have a deadline, by their due time: the index
+            # holds the open orders only, not the million that have left (docs/architecture.md,
+            # "The order list at volume").
+            models.Index(
+                fields=["dispatch_due_at"],
+                condition=Q(
+                    status__in=["pending", "awaiting_payment", "on_hold", "confirmed", "picking", "packed"],
+                    dispatch_due_at__isnull=False,
+                ),
+                name="order_dispatch_due",
+            ),
             # The review queue by channel reads the held orders only, not the channel's every order.
             models.Index(
                 fields=["channel", "placed_at", "id"], condition=Q(status="on_hold"), name="held_order_by_channel"
@@ -514,6 +577,15 @@ class Order(FSMModelMixin, models.Model):
     @property
     def is_manually_held(self):
         return bool(self.manual_hold_at)
+
+    @property
+    def dispatch_overdue(self):
+        """Its ship-by time has passed and nothing of it has left."""
+        return (
+            self.dispatch_due_at is not None
+            and self.status in self.NOT_DISPATCHED
+            and self.dispatch_due_at < timezone.now()
+        )
 
     @property
     def balance_due(self):

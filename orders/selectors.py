@@ -212,6 +212,28 @@ def count_up_to(queryset: QuerySet[Any], cap: int) -> int:
     return queryset.order_by()[: cap + 1].count()
 
 
+# Ship-by queues (docs/architecture.md, "Ship-by deadlines"): conditions over the orders not
+# dispatched yet, which the partial index order_dispatch_due holds by due time. The status list is
+# repeated in each so PostgreSQL sees that the index's condition holds.
+
+
+def dispatch_overdue(now: datetime | None = None) -> Q:
+    """Orders not dispatched yet whose ship-by time has passed."""
+    return Q(status__in=Order.NOT_DISPATCHED, dispatch_due_at__lt=now or timezone.now())
+
+
+def dispatch_due_today(now: datetime | None = None) -> Q:
+    """Orders not dispatched yet, not overdue, due before the end of the shop's local day."""
+    now = now or timezone.now()
+    shop_zone = timezone.get_default_timezone()
+    tomorrow = timezone.localdate(now, shop_zone) + timedelta(days=1)
+    return Q(
+        status__in=Order.NOT_DISPATCHED,
+        dispatch_due_at__gte=now,
+        dispatch_due_at__lt=datetime.combine(tomorrow, time.min, tzinfo=shop_zone),
+    )
+
+
 def orders_in_status(*statuses: str) -> QuerySet[Order]:
     return Order.objects.filter(status__in=statuses)
 

@@ -33,7 +33,7 @@ from ..models import Allocation, Order
 from ..services.checks import describe
 from .actions import OrderActionsMixin
 from .changes import OrderChangeViews
-from .desk_columns import OrderDeskColumns
+from .desk_columns import OrderDeskColumns, ship_by
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
 from .imports import OrderImportMixin
@@ -201,6 +201,7 @@ class OrderAdmin(
             "order": order,
             "status_badge": status_badge(order),
             "payment_badge": payment_badge(order),
+            "ship_by": ship_by(order),
             "contact": opened_order(request, order, gettext("Order page")),
             "hold_reasons": [describe(reason) for reason in order.hold_reasons],
             "manual_hold": self.manual_hold_context(request, order),

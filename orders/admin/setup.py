@@ -30,7 +30,15 @@ from .display import can_see_phone
 
 @admin.register(Channel)
 class ChannelAdmin(ChannelTokenAdminMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "active", "intake_held_because")
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "active",
+        "dispatch_within_hours",
+        "dispatch_cutoff_hour",
+        "intake_held_because",
+    )
     list_filter = ("kind", "active")
     search_fields = ("code", "name")
     # An incident holds and releases a channel's new orders (docs/architecture.md, "Incidents").

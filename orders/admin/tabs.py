@@ -1,7 +1,7 @@
 """The order list's tabs: one per group of orders an operator works by, each with how many orders
 it holds under the list's other filters, counted no further than a cap (docs/architecture.md,
-"The order list at volume"). A tab is one line of ORDER_TABS: another queue ("Awaiting payment",
-"Due today") is added there."""
+"The order list at volume"). A tab is one line of ORDER_TABS: a status, or a queue that depends
+on the time ("Due today", "Overdue")."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .. import selectors
 from ..models import Order
@@ -40,6 +41,12 @@ def statuses(*values: str) -> Callable[[], Q]:
 
 ORDER_TABS = [
     Tab("all", _("All"), None),
+    # Ship-by queues, read through the partial index order_dispatch_due (docs/architecture.md,
+    # "Ship-by deadlines"); first, as what must leave today comes before the rest.
+    Tab("due_today", _("Due today"), selectors.dispatch_due_today),
+    # Its own context: "Overdue" elsewhere means a parcel late to arrive, not an order late to leave.
+    Tab("overdue", pgettext_lazy("order list tab: past the ship-by time", "Overdue"), selectors.dispatch_overdue),
+    Tab("awaiting_payment", _("Awaiting payment"), statuses(Status.AWAITING_PAYMENT)),
     Tab("review", _("To review"), statuses(Status.ON_HOLD)),
     Tab("confirmed", _("Confirmed"), statuses(Status.CONFIRMED)),
     Tab("picking", _("Picking"), statuses(Status.PICKING)),

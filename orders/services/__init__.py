@@ -3,6 +3,7 @@
 from .api_tokens import authenticate_token, issue_token, revoke_token
 from .archiving import archivable_orders, archive_batch, archive_finished_orders, archiving_cutoff
 from .bulk import BulkResult, add_notes, change_warehouse
+from .deadlines import dispatch_due
 from .editing import LineChange, OrderEdit, edit_order
 from .idempotency import IdempotencyKeyReused, respond_once
 from .intake import LineInput, OrderInput, PlacementResult, may_set_prices, place_order, place_orders
@@ -45,6 +46,7 @@ from .waiting import (
 
 __all__ = [
     "BulkResult",
+    "dispatch_due",
     "add_notes",
     "change_warehouse",
     "delete_view",

@@ -38,7 +38,7 @@ from ..models import (
     Payment,
     PaymentMethod,
 )
-from . import checks, gifts
+from . import checks, deadlines, gifts
 from .catalogue import Catalogue, ResolvedLine, load_catalogue, resolve_lines
 from .notifications import notify_many
 from .phones import is_possible_phone, normalize_phone
@@ -623,6 +623,8 @@ def _create_all(items, actor, *, rules=None):
         # The reasons stay on the order as codes, so the timeline shows them in each reader's language.
         order.hold_reasons = reasons + risk_reasons
         step = order.await_payment if waits else order.hold if held else order.confirm
+        # An order waiting for its payment starts its clock when it is paid (services.waiting).
+        order.dispatch_due_at = None if waits else deadlines.dispatch_due(order.channel, received_at)
         events.append(take_transition(order, step, actor=actor, reason=notes.get(i, "")))
     _write_outcomes(orders)
     OrderEvent.objects.bulk_create(events)
@@ -695,7 +697,16 @@ def _add_gifts(offered, orders, reserved, actor):
 
 
 # What placing decides once an order row exists (its number comes from the row's id).
-OUTCOME_FIELDS = ("number", "status", "confirmed_at", "payment_status", "risk_score", "hold_reasons", "updated_at")
+OUTCOME_FIELDS = (
+    "number",
+    "status",
+    "confirmed_at",
+    "dispatch_due_at",
+    "payment_status",
+    "risk_score",
+    "hold_reasons",
+    "updated_at",
+)
 
 
 def _write_outcomes(orders):

@@ -238,6 +238,7 @@ COPIED_FIELDS = (
     "payment_method",
     "placed_at",
     "received_at",
+    "dispatch_due_at",
     "risk_score",
     "hold_reasons",
 )

@@ -31,7 +31,7 @@ from core.transitions import TransitionRefused
 
 from .. import locks
 from ..models import Channel, IntakeSettings, NotificationEvent, Order, OrderEvent, Payment
-from . import checks, settlement
+from . import checks, deadlines, settlement
 from .intake import reserve_lines, shortage_reason
 from .lifecycle import cancel
 from .notifications import notify
@@ -81,8 +81,10 @@ def record_payment(
 
 def move_on_after_payment(order: Order, *, actor: Actor) -> OrderEvent:
     """A locked order awaiting payment is paid: the checks of intake decide again whether it is
-    confirmed (its stock reserved now, unless it was reserved while it waited) or held for review."""
+    confirmed (its stock reserved now, unless it was reserved while it waited) or held for review.
+    Its ship-by clock starts now, held or not (docs/architecture.md, "Ship-by deadlines")."""
     intake = IntakeSettings.current()
+    order.dispatch_due_at = deadlines.dispatch_due(order.channel, timezone.now())
     reasons = [r for r in order.hold_reasons if r.get("code") not in RECHECKED]
     held_channels = checks.held_channels([order.channel_id])
     if order.channel_id in held_channels:

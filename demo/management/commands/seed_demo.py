@@ -29,6 +29,7 @@ from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
 from demo.changes import play_changes
+from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.merging import tell_merging
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
@@ -703,11 +704,13 @@ class Command(BaseCommand):
             self.part("stock", self.stock_up)
             self.part("blocklist", self.load_blocklist)
             self.part("risks", self.load_risks)
+            self.part("deadlines", lambda: set_deadlines(self))
             IntakeSettings.current()
             self.part("orders", lambda: self.play_all(plans))
             self.part("after-sales", AfterSalesStory(self).tell)
             self.part("order desk", lambda: tag_orders_and_save_views(self))
             self.part("waiting", lambda: seed_waiting(self))
+            self.part("ship-by", lambda: seed_deadlines(self))
             self.part("changes", lambda: play_changes(self))
             self.part("merging", lambda: tell_merging(self))
             self.part("catalogue", lambda: seed_catalogue(self))
@@ -913,6 +916,7 @@ class Command(BaseCommand):
             actor=entered_by.get(plan.channel, SYSTEM),
         ).order
         self.backdate(order, plan.placed_at, STEP_WRITES[orders.place_order])
+        start_clock_at(order, plan.placed_at)
         Customer.objects.filter(pk=order.customer_id, created_at__gte=self.started).update(created_at=plan.placed_at)
         if plan.note:
             self.at(order, clock.after(0.1, 3), orders.add_note, order.pk, author=users["service"], text=plan.note)
