@@ -80,6 +80,7 @@ def order_columns(user):
         plain_column(Order, "amount_refunded"),
         plain_column(Order, "refund_due"),
         plain_column(Order, "risk_score"),
+        time_column(Order, "dispatch_due_at"),
         time_column(Order, "shipped_at"),
         time_column(Order, "delivered_at"),
         masked_column(Order, "special_instructions", lambda _text: "", full=sight.address, header=heading("note")),

@@ -34,6 +34,7 @@ from tests.factories import (
     ProductFactory,
     WarehouseFactory,
     advance,
+    channel_client,
     order_input,
     pack_all,
     stock,
@@ -154,6 +155,21 @@ def test_intake_gives_each_order_its_due_time_from_its_channel_and_when_it_came_
     assert order.status == Order.Status.CONFIRMED
     assert order.dispatch_due_at == order.received_at + timedelta(hours=48)
     assert without.dispatch_due_at is None
+
+
+def test_the_channel_api_and_the_order_export_carry_the_ship_by_time(client, product):
+    market = marketplace(hours=48)
+    order = place(market, lines=[(product, 1)])
+    order.refresh_from_db()
+
+    answer = channel_client(market).get(f"/api/v1/orders/{order.number}/").json()
+    assert datetime.fromisoformat(answer["dispatch_due_at"]) == order.dispatch_due_at
+
+    client.force_login(staff_member("Customer service"))
+    response = client.post(reverse("admin:orders_order_export"), {"file_format": "xlsx", "kind": "export_orders"})
+    rows = [list(row) for row in load_workbook(BytesIO(b"".join(response.streaming_content))).active.values]
+    due = rows[1][rows[0].index("Ship by")]
+    assert due == timezone.localtime(order.dispatch_due_at).replace(tzinfo=None, microsecond=0)
 
 
 def test_due_times_cost_intake_no_query_of_their_own(product):

@@ -212,6 +212,13 @@ class OrderSerializer(OrderSummarySerializer):
     delivered_at = moment(allow_null=True)
     completed_at = moment(allow_null=True)
     cancelled_at = moment(allow_null=True)
+    dispatch_due_at = moment(
+        allow_null=True,
+        help_text=_(
+            "When the order must leave the warehouse, by its channel's ship-by deadline; null when the "
+            "channel has none or the order still awaits its payment."
+        ),
+    )
     recipient = serializers.CharField(read_only=True)
     phone = serializers.CharField(read_only=True)
     province = serializers.CharField(read_only=True)
