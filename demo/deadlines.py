@@ -65,18 +65,11 @@ def seed_deadlines(command) -> str:
             to_place.append((code, moment))
     placed = []
     for n, (code, moment) in enumerate(to_place, start=1):
-        name, phone, (province, city, district, street, postcode) = command.new_customer()
         order = orders.place_order(
             orders.OrderInput(
                 channel=command.channels[code],
                 channel_order_id=f"DUE-{n:03d}",
-                recipient=name,
-                phone=phone,
-                province=province,
-                city=city,
-                district=district,
-                address=street,
-                postcode=postcode,
+                **command.addressed_to(command.new_customer()),
                 lines=[orders.LineInput(sku="TEA-009", quantity=1)],
                 payment_method="e_wallet",
                 paid_amount=command.products["TEA-009"].unit_price,

@@ -37,19 +37,12 @@ def seed_waiting(command) -> str:
     users = command.users
     placed = []
     for n, (channel, method, lines, hours_ago, part_paid) in enumerate(AWAITING, start=1):
-        name, phone, (province, city, district, street, postcode) = command.new_customer()
         moment = command.limit - timedelta(hours=hours_ago)
         order = orders.place_order(
             orders.OrderInput(
                 channel=command.channels[channel],
                 channel_order_id=f"WAIT-{n:03d}",
-                recipient=name,
-                phone=phone,
-                province=province,
-                city=city,
-                district=district,
-                address=street,
-                postcode=postcode,
+                **command.addressed_to(command.new_customer()),
                 lines=[orders.LineInput(sku=sku, quantity=quantity) for sku, quantity in lines],
                 payment_method=method,
                 placed_at=moment,

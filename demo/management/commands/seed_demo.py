@@ -606,6 +606,21 @@ class Command(BaseCommand):
         )
         return (name, phone, (province, city, district, street, postcode))
 
+    @staticmethod
+    def addressed_to(customer) -> dict[str, str]:
+        """A demo customer (name, phone and address, as new_customer makes them) as an order's
+        recipient fields."""
+        name, phone, (province, city, district, street, postcode) = customer
+        return {
+            "recipient": name,
+            "phone": phone,
+            "province": province,
+            "city": city,
+            "district": district,
+            "address": street,
+            "postcode": postcode,
+        }
+
     def dress(self, plan):
         """Fill in channel, customer, lines and payment, bent where a scenario needs it."""
         rng = self.rng
@@ -880,7 +895,6 @@ class Command(BaseCommand):
         """Place the order and take it as far as its plan goes, through the services, as the demo staff."""
         rng, users = self.rng, self.users
         clock = Clock(plan.placed_at, self.limit, rng)
-        name, phone, (province, city, district, street, postcode) = plan.customer
         lines = [orders.LineInput(sku=sku, quantity=quantity) for sku, quantity in plan.lines]
         subtotal = sum(self.products[sku].unit_price * quantity for sku, quantity in plan.lines)
         marketplace = self.channels[plan.channel].kind == Channel.Kind.MARKETPLACE
@@ -897,13 +911,7 @@ class Command(BaseCommand):
             orders.OrderInput(
                 channel=self.channels[plan.channel],
                 channel_order_id=plan.channel_order_id,
-                recipient=name,
-                phone=phone,
-                province=province,
-                city=city,
-                district=district,
-                address=street,
-                postcode=postcode,
+                **self.addressed_to(plan.customer),
                 lines=lines,
                 payment_method=plan.payment_method,
                 shipping_fee=shipping_fee,
