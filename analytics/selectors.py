@@ -348,23 +348,19 @@ def _with_shares(rows):
     return rows
 
 
+def _sums_per_channel(rows, **sums) -> list[dict]:
+    """The rollup rows' `sums` per channel, each with the channel's name as `label` (one query for
+    the names; a channel deleted since is named by its id)."""
+    per_channel = list(rows.values("channel_id").annotate(**sums).order_by())
+    names = Channel.objects.in_bulk([row["channel_id"] for row in per_channel])
+    for row in per_channel:
+        row["label"] = str(names[row["channel_id"]]) if row["channel_id"] in names else f"#{row['channel_id']}"
+    return per_channel
+
+
 def per_channel(filters: Filters) -> list[ShareRow]:
-    sums = list(
-        filters.orders_rows(DailyOrders, filters.period)
-        .values("channel_id")
-        .annotate(orders=Sum("orders"), gmv=Sum("gmv"))
-        .order_by()
-    )
-    names = Channel.objects.in_bulk([row["channel_id"] for row in sums])
-    rows = [
-        ShareRow(
-            str(names[row["channel_id"]]) if row["channel_id"] in names else f"#{row['channel_id']}",
-            row["orders"],
-            row["gmv"],
-        )
-        for row in sums
-        if row["orders"]
-    ]
+    sums = _sums_per_channel(filters.orders_rows(DailyOrders, filters.period), orders=Sum("orders"), gmv=Sum("gmv"))
+    rows = [ShareRow(row["label"], row["orders"], row["gmv"]) for row in sums if row["orders"]]
     return _with_shares(sorted(rows, key=lambda row: (-row.orders, row.label)))
 
 
@@ -453,22 +449,12 @@ class DeadlineRow:
 def dispatch_deadlines(filters: Filters) -> list[DeadlineRow]:
     """Per channel, the orders whose first parcel left in the period with a ship-by time, and how
     many left by it (docs/architecture.md, "Ship-by deadlines"); the worst rate first."""
-    sums = list(
-        filters.orders_rows(DailyDispatchDeadlines, filters.period)
-        .values("channel_id")
-        .annotate(dispatched=Sum("dispatched_with_deadline"), on_time=Sum("dispatched_on_time"))
-        .order_by()
+    sums = _sums_per_channel(
+        filters.orders_rows(DailyDispatchDeadlines, filters.period),
+        dispatched=Sum("dispatched_with_deadline"),
+        on_time=Sum("dispatched_on_time"),
     )
-    names = Channel.objects.in_bulk([row["channel_id"] for row in sums])
-    rows = [
-        DeadlineRow(
-            str(names[row["channel_id"]]) if row["channel_id"] in names else f"#{row['channel_id']}",
-            row["dispatched"],
-            row["on_time"],
-        )
-        for row in sums
-        if row["dispatched"]
-    ]
+    rows = [DeadlineRow(row["label"], row["dispatched"], row["on_time"]) for row in sums if row["dispatched"]]
     return sorted(rows, key=lambda row: (row.rate, row.label))
 
 
