@@ -212,6 +212,24 @@ def count_up_to(queryset: QuerySet[Any], cap: int) -> int:
     return queryset.order_by()[: cap + 1].count()
 
 
+def counts_up_to(queryset: QuerySet[Any], conditions: dict[str, Q | None], cap: int) -> dict[str, int]:
+    """How many rows of `queryset` meet each condition (None: all of them), each counted no further
+    than `cap` + 1 as count_up_to does. When the queryset holds at most `cap` rows (a search, a
+    narrow filter) it is read once, for its ids, and the conditions are counted over those ids by
+    primary key in one more query, instead of running the search again for every condition; a
+    larger one, and the whole table, are counted condition by condition, each through its own index."""
+    ids = set(queryset.order_by().values_list("pk", flat=True)[: cap + 1]) if queryset.query.where else None
+    if ids is None or len(ids) > cap:
+        return {
+            key: count_up_to(queryset if condition is None else queryset.filter(condition), cap)
+            for key, condition in conditions.items()
+        }
+    if not ids:
+        return dict.fromkeys(conditions, 0)
+    counts = {key: Count("pk", filter=condition) for key, condition in conditions.items()}
+    return queryset.model._base_manager.filter(pk__in=ids).aggregate(**counts)
+
+
 # Ship-by queues (docs/architecture.md, "Ship-by deadlines"): conditions over the orders not
 # dispatched yet, which the partial index order_dispatch_due holds by due time. The status list is
 # repeated in each so PostgreSQL sees that the index's condition holds.

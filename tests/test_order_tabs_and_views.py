@@ -116,6 +116,37 @@ def test_each_tab_costs_one_query(client, product):
     assert len(counting) == len(tabs.ORDER_TABS) + 1
 
 
+def test_a_searched_list_counts_its_tabs_over_the_orders_found_in_two_queries(client, product):
+    market = ChannelFactory(code="tmall", name="Tmall")
+    found = [place(market, lines=[(product, 1)]) for _ in range(2)]
+    advance(found[1], "picking")
+    place(lines=[(product, 1)])
+    signed_in(client, "Customer service")
+    query = {"channel__id__exact": market.pk}
+    client.get(ORDER_LIST, query)
+    with CaptureQueriesContext(connection) as searched:
+        response = client.get(ORDER_LIST, query)
+
+    counts = tab_counts(response)
+    assert (counts["all"], counts["confirmed"], counts["picking"], counts["shipped"]) == ("2", "1", "1", "0")
+    # The list's own count, then the tabs': the orders found, once, and every tab over them.
+    counting = [q["sql"] for q in searched.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counting) == 2
+
+
+def test_a_filter_finding_more_than_the_cap_counts_each_tab_up_to_it(client, product, monkeypatch):
+    monkeypatch.setattr(tabs, "TAB_COUNT_CAP", 2)
+    market = ChannelFactory(code="tmall", name="Tmall")
+    for _ in range(3):
+        place(market, lines=[(product, 1)])
+    advance(place(market, lines=[(product, 1)]), "picking")
+    signed_in(client, "Customer service")
+
+    counts = tab_counts(client.get(ORDER_LIST, {"channel__id__exact": market.pk}))
+
+    assert (counts["all"], counts["confirmed"], counts["picking"], counts["shipped"]) == ("2+", "2+", "1", "0")
+
+
 def test_a_status_filter_makes_no_tab_current(client, product):
     place(lines=[(product, 1)])
     signed_in(client, "Customer service")
