@@ -406,6 +406,14 @@ class Order(FSMModelMixin, models.Model):
                 name="order_manual_hold_ends",
                 condition=Q(manual_hold_until__isnull=False),
             ),
+            # The order list's tabs counted within a payment filter (unpaid, part paid, refunded):
+            # such orders are few, but without this each tab's count read all of the filter's orders
+            # (62 ms at 1,000,000 orders for "unpaid and delivered", which holds none).
+            models.Index(
+                fields=["payment_status", "status"],
+                condition=~Q(payment_status="paid"),
+                name="order_unsettled_by_status",
+            ),
             # The order list's "held by hand" filter, newest first: a few orders out of a million
             # (bench/order_desk.py read the whole table for them, 1.3 s, without it).
             models.Index(
