@@ -212,13 +212,18 @@ def count_up_to(queryset: QuerySet[Any], cap: int) -> int:
     return queryset.order_by()[: cap + 1].count()
 
 
-def counts_up_to(queryset: QuerySet[Any], conditions: dict[str, Q | None], cap: int) -> dict[str, int]:
+def counts_up_to(
+    queryset: QuerySet[Any], conditions: dict[str, Q | None], cap: int, *, count_each_past_cap: bool = True
+) -> dict[str, int | None]:
     """How many rows of `queryset` meet each condition (None: all of them), each counted no further
     than `cap` + 1 as count_up_to does. When the queryset holds at most `cap` rows (a search, a
     narrow filter) it is read once, for its ids, and the conditions are counted over those ids by
     primary key in one more query, instead of running the search again for every condition; a
-    larger one, and the whole table, are counted condition by condition, each through its own index."""
+    larger one, and the whole table, are counted condition by condition, each through its own index,
+    or, without `count_each_past_cap`, not at all (None; all of them: `cap` + 1)."""
     ids = set(queryset.order_by().values_list("pk", flat=True)[: cap + 1]) if queryset.query.where else None
+    if ids is not None and len(ids) > cap and not count_each_past_cap:
+        return {key: cap + 1 if condition is None else None for key, condition in conditions.items()}
     if ids is None or len(ids) > cap:
         return {
             key: count_up_to(queryset if condition is None else queryset.filter(condition), cap)

@@ -147,6 +147,21 @@ def test_a_filter_finding_more_than_the_cap_counts_each_tab_up_to_it(client, pro
     assert (counts["all"], counts["confirmed"], counts["picking"], counts["shipped"]) == ("2+", "2+", "1", "0")
 
 
+def test_a_search_finding_more_than_the_cap_leaves_the_tabs_uncounted(client, product, monkeypatch):
+    monkeypatch.setattr(tabs, "TAB_COUNT_CAP", 2)
+    for _ in range(3):
+        place(lines=[(product, 1)])
+    signed_in(client, "Customer service")
+
+    response = client.get(ORDER_LIST, {"q": product.sku})
+
+    assert len(listed(response)) == 3
+    counts = tab_counts(response)
+    assert counts["all"] == "2+"
+    assert counts["confirmed"] == counts["picking"] == ""
+    assert 'data-tab="confirmed">Confirmed</a>' in response.content.decode()
+
+
 def test_a_status_filter_makes_no_tab_current(client, product):
     place(lines=[(product, 1)])
     signed_in(client, "Customer service")
