@@ -167,9 +167,9 @@ ORDER_REWRITING = Event(
     name="orders.order_rewriting",
     doc=(
         "The lines, money or payments of placed orders (`order_ids`, locked) are about to be rewritten "
-        "by hand (an edit, a split): each subscriber may return a callable, called after the rows are "
-        "written with the ids of the orders they concern now (a split adds the new order), so a "
-        "subscriber that keeps figures of them (the rollups) counts the difference."
+        "(an edit, a split, a gift dropped at approval): each subscriber may return a callable, called "
+        "after the rows are written with the ids of the orders they concern now (a split adds the new "
+        "order), so a subscriber that keeps figures of them (the rollups) counts the difference."
     ),
     payload=("order_ids",),
 )

@@ -96,7 +96,7 @@ WIRING = {
         ],
     ),
     "orders.order_rewriting": (
-        ["orders.services.changes.rewriting"],
+        ["orders.services.transitions.rewriting"],
         ["analytics.services.order_rewriting"],
     ),
     "orders.erasing_archived_order": (

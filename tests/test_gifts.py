@@ -6,10 +6,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
 from aftersales.models import Outcome
+from analytics.models import DailyProductSales
+from core.actors import SYSTEM
+from core.transitions import TransitionRefused
+from inventory import services as inventory
 from inventory.models import StockLevel
 from logistics.selectors import pick_sheet
 from orders import services as orders
@@ -151,6 +156,48 @@ def test_a_held_order_gets_its_gift_line_without_holding_for_it(kettle, coaster)
     assert order.status == "on_hold"
     assert gift_lines(order) == [("COASTER", 1, Decimal("0.00"), Decimal("0.00"))]
     assert reserved(coaster) == 0
+
+
+def test_approving_drops_a_gift_whose_stock_ran_out_while_the_order_was_held(
+    kettle, coaster, django_capture_on_commit_callbacks
+):
+    rule(coaster)
+    with django_capture_on_commit_callbacks(execute=True):
+        order = place(lines=[(kettle, 1)], address="")  # held: no street address
+    gift_stock = StockLevel.objects.get(product=coaster)
+    inventory.adjust(stock_level_id=gift_stock.pk, change=-3, reason="damaged", actor=SYSTEM)
+    order.refresh_from_db()
+    sold_before = DailyProductSales.objects.filter(product_id=coaster.pk).aggregate(Sum("quantity"))["quantity__sum"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.approve(order.pk, actor=SYSTEM, reason="Address confirmed by phone")
+
+    order.refresh_from_db()
+    assert order.status == "confirmed"
+    assert gift_lines(order) == []
+    assert reserved(kettle) == 1 and reserved(coaster) == 0
+    approval = order.events.latest("created_at")
+    assert (
+        approval.reason
+        == "Address confirmed by phone\nGift “COASTER” dropped: out of stock when the order was approved."
+    )
+    sold_after = DailyProductSales.objects.filter(product_id=coaster.pk).aggregate(Sum("quantity"))["quantity__sum"]
+    assert (sold_before, sold_after or 0) == (1, 0)
+
+
+def test_approving_is_refused_when_a_sold_line_is_short_and_keeps_the_gift(kettle, coaster):
+    rule(coaster)
+    order = place(lines=[(kettle, 1)], address="")
+    for product in (kettle, coaster):
+        level = StockLevel.objects.get(product=product)
+        inventory.adjust(stock_level_id=level.pk, change=-level.on_hand, reason="damaged", actor=SYSTEM)
+
+    with pytest.raises(TransitionRefused, match="KETTLE"):
+        orders.approve(order.pk, actor=SYSTEM)
+
+    order.refresh_from_db()
+    assert order.status == "on_hold"
+    assert gift_lines(order) == [("COASTER", 1, Decimal("0.00"), Decimal("0.00"))]
 
 
 def test_an_import_gives_gifts_while_stock_lasts_order_by_order(web, kettle, coaster):

@@ -4,7 +4,6 @@ order's timeline, and the apps that keep figures of orders told before and after
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.utils.translation import gettext as _
@@ -12,7 +11,6 @@ from django.utils.translation import gettext as _
 from core.actors import Actor, stored_user
 from core.transitions import TransitionRefused
 
-from ..events import ORDER_REWRITING
 from ..models import Order, OrderEvent
 from .lifecycle import lock_order
 
@@ -50,16 +48,3 @@ def record_change(order: Order, kind: str, text: str, *, actor: Actor) -> OrderE
         actor=stored_user(actor),
         reason=text,
     )
-
-
-def rewriting(order_ids: Iterable[int]) -> Callable[[Iterable[int]], None]:
-    """Announce that these locked orders are about to be rewritten; call what this returns with
-    the ids of the orders concerned once the rows are written."""
-    callbacks = [callback for callback in ORDER_REWRITING.publish(order_ids=list(order_ids)) if callback]
-
-    def written(now_ids: Iterable[int]) -> None:
-        now_ids = list(now_ids)
-        for callback in callbacks:
-            callback(now_ids)
-
-    return written

@@ -24,7 +24,7 @@ from inventory.models import StockLevel
 from .. import locks
 from ..models import ZERO, Allocation, IntakeSettings, NotificationEvent, Order, OrderLine, Refund
 from . import checks
-from .changes import lock_changeable, record_change, rewriting
+from .changes import lock_changeable, record_change
 from .intake import (
     MAX_AMOUNT,
     MAX_LINE_QUANTITY,
@@ -37,6 +37,7 @@ from .intake import (
 )
 from .notifications import notify
 from .settlement import refund_against_payments, update_payment_figures
+from .transitions import rewriting
 
 
 @dataclass

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from inventory.selectors import available_stock_of
 
-from ..models import GiftRule, Order
+from ..models import GiftRule, Order, OrderLine
 from .catalogue import ZERO, ResolvedLine
 
 
@@ -113,6 +113,22 @@ def not_given_note(rule: GiftRule, *, cap: bool = False) -> str:
         "gift": rule.gift.sku,
         "rule": rule.name,
     }
+
+
+def without_short_gifts(lines: list[OrderLine], shortages: dict[int, int]) -> tuple[list[OrderLine], list[OrderLine]]:
+    """When only gift lines are short (shortages by product id, as reservation reports them): the
+    lines to reserve without them, and the gift lines to drop, since a gift never holds an order
+    (docs/architecture.md, "Bundles, gifts and channel SKUs"). When anything sold is short too:
+    all the lines and none to drop."""
+    sold = {line.product_id for line in lines if not line.is_gift}
+    if any(product_id in sold for product_id in shortages):
+        return lines, []
+    dropped = [line for line in lines if line.is_gift and line.product_id in shortages]
+    return [line for line in lines if line not in dropped], dropped
+
+
+def dropped_gift_note(line: OrderLine) -> str:
+    return _("Gift “%(gift)s” dropped: out of stock when the order was approved.") % {"gift": line.sku}
 
 
 def goods_subtotal(lines: Iterable[ResolvedLine]) -> Decimal:

@@ -16,14 +16,14 @@ from inventory import services as inventory
 
 from .. import locks
 from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
-from ..models import Allocation, NotificationEvent, Order, OrderEvent, OrderNote, PaymentMethod
-from . import checks
+from ..models import Allocation, NotificationEvent, Order, OrderEvent, OrderLine, OrderNote, PaymentMethod
+from . import checks, gifts
 from .intake import reserve_lines, shortage_reason
 from .merging import leave_merge
 from .notifications import notify
 from .phones import mask_phone, normalize_phone
 from .settlement import record_cod_collected, request_refunds_owed
-from .transitions import record_order_transition
+from .transitions import record_order_transition, rewriting
 
 
 def lock_order(order_id: int, expected_status: str | None = None) -> Order:
@@ -50,12 +50,21 @@ def _required_reason(reason):
 @transaction.atomic
 def approve(order_id: int, *, actor: Actor, reason: str = "", expected_status: str | None = None) -> OrderEvent:
     """A reviewer releases a held order: its stock is reserved now, or the approval is refused
-    with what is missing and the order stays held."""
+    with what is missing and the order stays held. A gift whose stock ran out while the order was
+    held is dropped, with a note on the timeline, rather than holding the order."""
     order = lock_order(order_id, expected_status)
     ensure_allowed(order, order.approve, actor)
     lines = list(order.lines.all())
     if not Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).exists():
         _allocations, shortages = reserve_lines(order, lines, actor=actor)
+        if shortages:
+            lines, dropped = gifts.without_short_gifts(lines, shortages)
+            if dropped:
+                written = rewriting([order.pk])
+                OrderLine.objects.filter(pk__in=[line.pk for line in dropped]).delete()
+                written([order.pk])
+                _allocations, shortages = reserve_lines(order, lines, actor=actor)
+                reason = "\n".join(filter(None, [reason, *map(gifts.dropped_gift_note, dropped)]))
         if shortages:
             raise TransitionRefused(checks.describe(shortage_reason(shortages, lines)))
     event = record_order_transition(order, order.approve, actor=actor, reason=reason)

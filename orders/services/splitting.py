@@ -20,9 +20,10 @@ from core.transitions import TransitionRefused, record_transition
 
 from .. import locks
 from ..models import ZERO, Allocation, ArchivedOrder, Order, OrderLine, Payment, Refund
-from .changes import lock_changeable, record_change, rewriting
+from .changes import lock_changeable, record_change
 from .intake import _whole_number, order_number
 from .settlement import update_payment_figures
+from .transitions import rewriting
 
 CENT = Decimal("0.01")
 MAX_CHANNEL_ORDER_ID = Order._meta.get_field("channel_order_id").max_length
