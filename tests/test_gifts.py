@@ -18,7 +18,7 @@ from inventory import services as inventory
 from inventory.models import StockLevel
 from logistics.selectors import pick_sheet
 from orders import services as orders
-from orders.models import Allocation, GiftRule, OrderLine
+from orders.models import Allocation, GiftRule, IntakeSettings, OrderLine
 from tests.factories import (
     ChannelFactory,
     ProductFactory,
@@ -179,10 +179,30 @@ def test_approving_drops_a_gift_whose_stock_ran_out_while_the_order_was_held(
     approval = order.events.latest("created_at")
     assert (
         approval.reason
-        == "Address confirmed by phone\nGift “COASTER” dropped: out of stock when the order was approved."
+        == "Address confirmed by phone\nGift “COASTER” dropped: no longer in stock when the order's stock was reserved."
     )
     sold_after = DailyProductSales.objects.filter(product_id=coaster.pk).aggregate(Sum("quantity"))["quantity__sum"]
     assert (sold_before, sold_after or 0) == (1, 0)
+
+
+def test_a_payment_confirms_an_order_whose_gift_ran_out_while_it_waited_without_the_gift(kettle, coaster):
+    IntakeSettings.objects.update_or_create(pk=1, defaults={"reserve_stock_awaiting_payment": False})
+    rule(coaster)
+    order = place(lines=[(kettle, 1)], payment_method="bank_transfer")
+    assert order.status == "awaiting_payment"
+    assert gift_lines(order) == [("COASTER", 1, Decimal("0.00"), Decimal("0.00"))]
+    gift_stock = StockLevel.objects.get(product=coaster)
+    inventory.adjust(stock_level_id=gift_stock.pk, change=-3, reason="damaged", actor=SYSTEM)
+
+    orders.record_payment(order.pk, method="bank_transfer", amount=Decimal("199.00"), actor=staff("Finance"))
+
+    order.refresh_from_db()
+    assert order.status == "confirmed"
+    assert gift_lines(order) == []
+    assert reserved(kettle) == 1
+    assert order.events.latest("created_at").reason.endswith(
+        "Gift “COASTER” dropped: no longer in stock when the order's stock was reserved."
+    )
 
 
 def test_approving_is_refused_when_a_sold_line_is_short_and_keeps_the_gift(kettle, coaster):

@@ -128,7 +128,7 @@ def without_short_gifts(lines: list[OrderLine], shortages: dict[int, int]) -> tu
 
 
 def dropped_gift_note(line: OrderLine) -> str:
-    return _("Gift “%(gift)s” dropped: out of stock when the order was approved.") % {"gift": line.sku}
+    return _("Gift “%(gift)s” dropped: no longer in stock when the order's stock was reserved.") % {"gift": line.sku}
 
 
 def goods_subtotal(lines: Iterable[ResolvedLine]) -> Decimal:

@@ -54,22 +54,33 @@ def approve(order_id: int, *, actor: Actor, reason: str = "", expected_status: s
     held is dropped, with a note on the timeline, rather than holding the order."""
     order = lock_order(order_id, expected_status)
     ensure_allowed(order, order.approve, actor)
-    lines = list(order.lines.all())
     if not Allocation.objects.filter(line__order=order, state=Allocation.State.RESERVED).exists():
-        _allocations, shortages = reserve_lines(order, lines, actor=actor)
-        if shortages:
-            lines, dropped = gifts.without_short_gifts(lines, shortages)
-            if dropped:
-                written = rewriting([order.pk])
-                OrderLine.objects.filter(pk__in=[line.pk for line in dropped]).delete()
-                written([order.pk])
-                _allocations, shortages = reserve_lines(order, lines, actor=actor)
-                reason = "\n".join(filter(None, [reason, *map(gifts.dropped_gift_note, dropped)]))
+        lines, shortages, notes = reserve_dropping_short_gifts(order, actor=actor)
         if shortages:
             raise TransitionRefused(checks.describe(shortage_reason(shortages, lines)))
+        reason = "\n".join(filter(None, [reason, *notes]))
     event = record_order_transition(order, order.approve, actor=actor, reason=reason)
     notify(order, NotificationEvent.ORDER_CONFIRMED)
     return event
+
+
+def reserve_dropping_short_gifts(order: Order, *, actor: Actor) -> tuple[list[OrderLine], dict[int, int], list[str]]:
+    """Reserve stock for every line of a locked order, or none. When only gift lines are short, they
+    are dropped (a gift never holds an order: docs/architecture.md, "Bundles, gifts and channel
+    SKUs"; the rollups recount the order) and the rest reserved. Returns the lines, the shortages by
+    product id (nothing reserved when any) and a timeline note for each gift dropped."""
+    lines = list(order.lines.all())
+    _allocations, shortages = reserve_lines(order, lines, actor=actor)
+    if not shortages:
+        return lines, shortages, []
+    lines, dropped = gifts.without_short_gifts(lines, shortages)
+    if not dropped:
+        return lines, shortages, []
+    written = rewriting([order.pk])
+    OrderLine.objects.filter(pk__in=[line.pk for line in dropped]).delete()
+    written([order.pk])
+    _allocations, shortages = reserve_lines(order, lines, actor=actor)
+    return lines, shortages, [gifts.dropped_gift_note(line) for line in dropped]
 
 
 @transaction.atomic

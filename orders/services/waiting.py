@@ -32,8 +32,8 @@ from core.transitions import TransitionRefused
 from .. import locks
 from ..models import Channel, IntakeSettings, NotificationEvent, Order, OrderEvent, Payment
 from . import checks, deadlines, settlement
-from .intake import reserve_lines, shortage_reason
-from .lifecycle import cancel
+from .intake import shortage_reason
+from .lifecycle import cancel, reserve_dropping_short_gifts
 from .notifications import notify
 from .transitions import record_order_transition
 
@@ -90,9 +90,9 @@ def move_on_after_payment(order: Order, *, actor: Actor) -> OrderEvent:
     if order.channel_id in held_channels:
         reasons.append(checks.reason("channel_held", reason=held_channels[order.channel_id]))
     # Stock is reserved now unless it was while the order waited, or a reviewer will look first.
+    notes = []
     if not checks.holds_for_review(reasons, order.risk_score, intake) and not locks.lock_reserved_allocations(order):
-        lines = list(order.lines.all())
-        _allocations, shortages = reserve_lines(order, lines, actor=actor)
+        lines, shortages, notes = reserve_dropping_short_gifts(order, actor=actor)
         if shortages:
             reasons.append(shortage_reason(shortages, lines))
     order.hold_reasons = reasons
@@ -101,7 +101,8 @@ def move_on_after_payment(order: Order, *, actor: Actor) -> OrderEvent:
         event = record_order_transition(order, order.hold, actor=actor)
         notify(order, NotificationEvent.ORDER_HELD)
     else:
-        event = record_order_transition(order, order.confirm, actor=actor, reason=_("Payment received."))
+        reason = "\n".join([_("Payment received."), *notes])
+        event = record_order_transition(order, order.confirm, actor=actor, reason=reason)
         notify(order, NotificationEvent.ORDER_CONFIRMED)
     return event
 
