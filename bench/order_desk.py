@@ -203,9 +203,10 @@ HELD_REASONS_SQL = '[{"code": "repeat_phone", "params": {"count": "4", "hours": 
 
 def fill_pages():
     """Top up each open status to OPEN_WORK and the known customer to KNOWN_CUSTOMER_ORDERS with
-    completed orders (ids above 1,000, so order 264 stays as it is), placed in the last hour, and
-    give the open orders ship-by times; does nothing when a database has them already. Returns how
-    many orders changed."""
+    completed orders (ids above 1,000, so order 264 stays as it is), placed in the last hour, unless
+    a database has them already, and spread the open orders' ship-by times around this run's day.
+    Returns how many orders were topped up."""
+    from django.conf import settings
     from django.db import connection
 
     changed = 0
@@ -225,16 +226,25 @@ def fill_pages():
                 {"status": status, "wanted": wanted, "reasons": HELD_REASONS_SQL},
             )
             changed += cursor.rowcount
-        # The open orders' ship-by times, from a day overdue to a day ahead, for the Due today and
-        # Overdue tabs (docs/architecture.md, "Ship-by deadlines").
+        # The open orders' ship-by times, set again on every run since "today" moves: a third overdue
+        # by up to a day, a third due before the end of the shop's day (whatever the hour), a third
+        # due within the day after, so the Due today and Overdue tabs show full pages at both sizes
+        # (docs/architecture.md, "Ship-by deadlines").
         cursor.execute(
             """
-            UPDATE orders_order SET dispatch_due_at = now() + (random() - 0.5) * interval '48 hours'
+            WITH day AS (
+                SELECT (date_trunc('day', now() AT TIME ZONE %(zone)s) + interval '1 day') AT TIME ZONE %(zone)s
+                       AS ends
+            )
+            UPDATE orders_order SET dispatch_due_at = CASE id %% 3
+                WHEN 0 THEN now() - random() * interval '24 hours'
+                WHEN 1 THEN now() + random() * (day.ends - now())
+                ELSE day.ends + random() * interval '24 hours' END
+            FROM day
             WHERE status IN ('pending', 'awaiting_payment', 'on_hold', 'confirmed', 'picking', 'packed')
-              AND dispatch_due_at IS NULL
-            """
+            """,
+            {"zone": settings.TIME_ZONE},
         )
-        changed += cursor.rowcount
         cursor.execute(
             """
             UPDATE orders_order o SET customer_id = c.id, phone = c.phone, recipient = c.name
