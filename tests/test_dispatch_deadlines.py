@@ -34,13 +34,14 @@ from tests.factories import (
     ProductFactory,
     WarehouseFactory,
     advance,
+    buyer_apart,
     channel_client,
     order_input,
     pack_all,
+    place_apart,
     stock,
     tracking_number,
 )
-from tests.factories import place as place_order
 from tests.factories import staff as staff_member
 
 pytestmark = pytest.mark.django_db
@@ -71,15 +72,6 @@ def marketplace(hours=48, cutoff=None, code="tmall"):
         dispatch_within_hours=hours,
         dispatch_cutoff_hour=cutoff,
     )
-
-
-_customers = iter(range(1, 10_000))
-
-
-def place(channel, *, lines, **overrides):
-    """An order from its own phone and address, so the repeat-order rule never holds it."""
-    n = next(_customers)
-    return place_order(channel, lines=lines, phone=f"1390000{n:04d}", address=f"文三路 {n} 号", **overrides)
 
 
 def shanghai(*args):
@@ -148,8 +140,8 @@ def test_a_cut_off_hour_needs_hours_and_is_an_hour_of_the_day():
 def test_intake_gives_each_order_its_due_time_from_its_channel_and_when_it_came_in(product):
     market, web = marketplace(hours=48), ChannelFactory(code="web")
 
-    order = place(market, lines=[(product, 1)])
-    without = place(web, lines=[(product, 1)])
+    order = place_apart(market, lines=[(product, 1)])
+    without = place_apart(web, lines=[(product, 1)])
 
     order.refresh_from_db()
     assert order.status == Order.Status.CONFIRMED
@@ -159,7 +151,7 @@ def test_intake_gives_each_order_its_due_time_from_its_channel_and_when_it_came_
 
 def test_the_channel_api_and_the_order_export_carry_the_ship_by_time(client, product):
     market = marketplace(hours=48)
-    order = place(market, lines=[(product, 1)])
+    order = place_apart(market, lines=[(product, 1)])
     order.refresh_from_db()
 
     answer = channel_client(market).get(f"/api/v1/orders/{order.number}/").json()
@@ -174,7 +166,7 @@ def test_the_channel_api_and_the_order_export_carry_the_ship_by_time(client, pro
 
 def test_due_times_cost_intake_no_query_of_their_own(product):
     def placing(channel):
-        inputs = [order_input(channel, lines=[(product, 1)], phone=f"1370000{next(_customers):04d}") for _ in range(3)]
+        inputs = [order_input(channel, lines=[(product, 1)], **buyer_apart()) for _ in range(3)]
         with CaptureQueriesContext(connection) as queries:
             orders.place_orders(inputs, actor=SYSTEM)
         return len(queries.captured_queries)
@@ -188,7 +180,7 @@ def test_due_times_cost_intake_no_query_of_their_own(product):
 
 def test_an_order_awaiting_payment_starts_its_clock_when_it_is_paid(product):
     market = marketplace(hours=48)
-    order = place(market, lines=[(product, 2)], payment_method="bank_transfer")
+    order = place_apart(market, lines=[(product, 2)], payment_method="bank_transfer")
     assert (order.status, order.dispatch_due_at) == (Order.Status.AWAITING_PAYMENT, None)
 
     before = timezone.now()
@@ -203,7 +195,7 @@ def test_an_order_awaiting_payment_starts_its_clock_when_it_is_paid(product):
 
 
 def test_a_partial_payment_leaves_the_clock_stopped(product):
-    order = place(marketplace(hours=48), lines=[(product, 2)], payment_method="bank_transfer")
+    order = place_apart(marketplace(hours=48), lines=[(product, 2)], payment_method="bank_transfer")
 
     orders.record_payment(order.pk, method="bank_transfer", amount=Decimal("20.00"), actor=staff_member("Finance"))
 
@@ -233,13 +225,13 @@ def desk(product):
     """Orders of a 48-hour marketplace whose due times are set around 10:00 today by the test."""
     market = marketplace(hours=48)
     return {
-        "overdue": place(market, lines=[(product, 1)]),
-        "today": place(market, lines=[(product, 1)]),
-        "tonight": place(market, lines=[(product, 1)]),
-        "tomorrow": place(market, lines=[(product, 1)]),
-        "shipped_late": advance(place(market, lines=[(product, 1)]), "shipped"),
-        "unpaid": place(market, lines=[(product, 1)], payment_method="bank_transfer"),
-        "no_deadline": place(ChannelFactory(code="web"), lines=[(product, 1)]),
+        "overdue": place_apart(market, lines=[(product, 1)]),
+        "today": place_apart(market, lines=[(product, 1)]),
+        "tonight": place_apart(market, lines=[(product, 1)]),
+        "tomorrow": place_apart(market, lines=[(product, 1)]),
+        "shipped_late": advance(place_apart(market, lines=[(product, 1)]), "shipped"),
+        "unpaid": place_apart(market, lines=[(product, 1)], payment_method="bank_transfer"),
+        "no_deadline": place_apart(ChannelFactory(code="web"), lines=[(product, 1)]),
     }
 
 
@@ -278,7 +270,7 @@ def test_due_today_and_overdue_tabs_hold_the_orders_not_dispatched_yet_with_thei
 def test_the_tabs_keep_the_lists_other_filters_and_work_as_saved_views(client, desk, product, monkeypatch):
     now = ten_in_the_morning()
     set_due_times(desk, now)
-    other = due(place(marketplace(hours=24, code="jd"), lines=[(product, 1)]), now - timedelta(hours=2))
+    other = due(place_apart(marketplace(hours=24, code="jd"), lines=[(product, 1)]), now - timedelta(hours=2))
     user = staff_member("Customer service")
     client.force_login(user)
     view = orders.save_view("Late on Tmall", f"tab=overdue&channel__id__exact={desk['overdue'].channel_id}", actor=user)
@@ -354,10 +346,10 @@ def dispatched(counted, product):
     tmall, jd = marketplace(hours=48), marketplace(hours=24, code="jd")
     phone = ChannelFactory(code="phone", name="Phone", kind=Channel.Kind.PHONE)
     with counted():
-        on_time = place(tmall, lines=[(product, 1)])
-        late = due(place(tmall, lines=[(product, 1)]), timezone.now() - timedelta(hours=1))
-        jd_on_time = place(jd, lines=[(product, 1)])
-        no_deadline = place(phone, lines=[(product, 1)])
+        on_time = place_apart(tmall, lines=[(product, 1)])
+        late = due(place_apart(tmall, lines=[(product, 1)]), timezone.now() - timedelta(hours=1))
+        jd_on_time = place_apart(jd, lines=[(product, 1)])
+        no_deadline = place_apart(phone, lines=[(product, 1)])
     with counted():
         for order in (on_time, late, jd_on_time, no_deadline):
             ship(order)
@@ -405,7 +397,7 @@ def test_a_partial_shipment_counts_its_order_once_by_its_first_parcel(counted):
     stock(kettle, north, 10)
     stock(cup, south, 10)
     with counted():
-        order = place(marketplace(hours=48), lines=[(kettle, 1), (cup, 1)])
+        order = place_apart(marketplace(hours=48), lines=[(kettle, 1), (cup, 1)])
     with counted():
         pack_all(order)
     first, second = order.shipments.filter(status=Shipment.Status.PACKED).order_by("pk")

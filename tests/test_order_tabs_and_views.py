@@ -9,8 +9,7 @@ from django.urls import reverse
 from orders import services
 from orders.admin import tabs
 from orders.models import Order, SavedView
-from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, staff, stock
-from tests.factories import place as place_order
+from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place_apart, staff, stock
 
 pytestmark = pytest.mark.django_db
 
@@ -23,15 +22,6 @@ def product():
     product = ProductFactory()
     stock(product, WarehouseFactory(), 100)
     return product
-
-
-_customers = iter(range(1, 10_000))
-
-
-def place(channel=None, *, lines):
-    """An order from its own phone and address, so the repeat-order rule never holds it."""
-    n = next(_customers)
-    return place_order(channel, lines=lines, phone=f"1390000{n:04d}", address=f"文三路 {n} 号")
 
 
 def signed_in(client, role):
@@ -53,9 +43,9 @@ def listed(response):
 
 
 def test_each_tab_counts_its_orders_and_lists_them(client, product):
-    confirmed = [place(lines=[(product, 1)]) for _ in range(3)]
-    picking = advance(place(lines=[(product, 1)]), "picking")
-    shipped = advance(place(lines=[(product, 1)]), "shipped")
+    confirmed = [place_apart(lines=[(product, 1)]) for _ in range(3)]
+    picking = advance(place_apart(lines=[(product, 1)]), "picking")
+    shipped = advance(place_apart(lines=[(product, 1)]), "shipped")
     signed_in(client, "Customer service")
 
     everything = client.get(ORDER_LIST)
@@ -79,9 +69,9 @@ def test_each_tab_counts_its_orders_and_lists_them(client, product):
 
 def test_tab_counts_keep_the_lists_other_filters(client, product):
     web, market = ChannelFactory(code="web"), ChannelFactory(code="tmall", name="Tmall")
-    place(web, lines=[(product, 1)])
-    place(market, lines=[(product, 1)])
-    place(market, lines=[(product, 1)])
+    place_apart(web, lines=[(product, 1)])
+    place_apart(market, lines=[(product, 1)])
+    place_apart(market, lines=[(product, 1)])
     signed_in(client, "Customer service")
 
     response = client.get(ORDER_LIST, {"channel__id__exact": market.pk, "tab": "confirmed"})
@@ -95,7 +85,7 @@ def test_tab_counts_keep_the_lists_other_filters(client, product):
 def test_tab_counts_stop_at_the_cap(client, product, monkeypatch):
     monkeypatch.setattr(tabs, "TAB_COUNT_CAP", 2)
     for _ in range(3):
-        place(lines=[(product, 1)])
+        place_apart(lines=[(product, 1)])
     signed_in(client, "Analyst")
 
     counts = tab_counts(client.get(ORDER_LIST))
@@ -106,7 +96,7 @@ def test_tab_counts_stop_at_the_cap(client, product, monkeypatch):
 
 
 def test_each_tab_costs_one_query(client, product):
-    place(lines=[(product, 1)])
+    place_apart(lines=[(product, 1)])
     signed_in(client, "Customer service")
     client.get(ORDER_LIST)  # sessions, permissions and caches warmed up
     with CaptureQueriesContext(connection) as with_tabs:
@@ -118,9 +108,9 @@ def test_each_tab_costs_one_query(client, product):
 
 def test_a_searched_list_counts_its_tabs_over_the_orders_found_in_two_queries(client, product):
     market = ChannelFactory(code="tmall", name="Tmall")
-    found = [place(market, lines=[(product, 1)]) for _ in range(2)]
+    found = [place_apart(market, lines=[(product, 1)]) for _ in range(2)]
     advance(found[1], "picking")
-    place(lines=[(product, 1)])
+    place_apart(lines=[(product, 1)])
     signed_in(client, "Customer service")
     query = {"channel__id__exact": market.pk}
     client.get(ORDER_LIST, query)
@@ -138,8 +128,8 @@ def test_a_filter_finding_more_than_the_cap_counts_each_tab_up_to_it(client, pro
     monkeypatch.setattr(tabs, "TAB_COUNT_CAP", 2)
     market = ChannelFactory(code="tmall", name="Tmall")
     for _ in range(3):
-        place(market, lines=[(product, 1)])
-    advance(place(market, lines=[(product, 1)]), "picking")
+        place_apart(market, lines=[(product, 1)])
+    advance(place_apart(market, lines=[(product, 1)]), "picking")
     signed_in(client, "Customer service")
 
     counts = tab_counts(client.get(ORDER_LIST, {"channel__id__exact": market.pk}))
@@ -150,7 +140,7 @@ def test_a_filter_finding_more_than_the_cap_counts_each_tab_up_to_it(client, pro
 def test_a_search_finding_more_than_the_cap_leaves_the_tabs_uncounted(client, product, monkeypatch):
     monkeypatch.setattr(tabs, "TAB_COUNT_CAP", 2)
     for _ in range(3):
-        place(lines=[(product, 1)])
+        place_apart(lines=[(product, 1)])
     signed_in(client, "Customer service")
 
     response = client.get(ORDER_LIST, {"q": product.sku})
@@ -163,7 +153,7 @@ def test_a_search_finding_more_than_the_cap_leaves_the_tabs_uncounted(client, pr
 
 
 def test_a_status_filter_makes_no_tab_current(client, product):
-    place(lines=[(product, 1)])
+    place_apart(lines=[(product, 1)])
     signed_in(client, "Customer service")
     response = client.get(ORDER_LIST, {"status__exact": Order.Status.COMPLETED})
     assert current_tab(response) == []
@@ -173,7 +163,7 @@ def test_a_status_filter_makes_no_tab_current(client, product):
 
 
 def test_a_saved_view_keeps_the_filters_and_is_listed_as_a_link(client, product):
-    place(lines=[(product, 1)])
+    place_apart(lines=[(product, 1)])
     user = signed_in(client, "Customer service")
 
     saved = client.post(SAVE_VIEW, {"name": "My picking", "query": "tab=picking&p=3&channel__id__exact=1"}, follow=True)

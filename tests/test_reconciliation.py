@@ -4,7 +4,6 @@ with each kind of mismatch found, on the page and in its Excel download."""
 import io
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import count
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -16,7 +15,7 @@ from orders import selectors
 from orders import services as orders
 from orders.models import Channel, Payment, Refund
 from orders.selectors import MismatchKind
-from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
+from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place_apart, staff, stock
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +23,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 MARCH_10, MARCH_11 = date(2025, 3, 10), date(2025, 3, 11)
 RECONCILIATION = reverse("admin:orders_payment_changelist")
 EXCEL = reverse("admin:orders_payment_reconciliation_excel")
-_customers = count(1)
 
 
 def at(day, hour):
@@ -49,9 +47,7 @@ def app():
 
 
 def new_order(product, quantity=1, channel=None, **overrides):
-    """An order from its own phone and address, so repeat-order risk rules never hold it."""
-    n = next(_customers)
-    return place(channel, lines=[(product, quantity)], phone=f"1370000{n:04d}", address=f"文二路 {n} 号", **overrides)
+    return place_apart(channel, lines=[(product, quantity)], **overrides)
 
 
 def settle_refund(refund, finance, *, on):

@@ -3,7 +3,6 @@ every step of their FSM with its refusals. The other return tests import the hel
 
 from datetime import timedelta
 from functools import partial
-from itertools import count
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,21 +15,16 @@ from core.actors import SYSTEM
 from core.transitions import TransitionRefused
 from orders.models import Order
 from orders.services import acceptance
-from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place, staff, stock
+from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, advance, place_apart, staff, stock
 from tests.test_concurrency import race
 
 pytestmark = pytest.mark.django_db
 
 Status = ReturnRequest.Status
-_phones = count(1)
 
 
 def new_order(lines, **overrides):
-    """An order from its own phone and address, so repeat-order risk rules never hold it."""
-    n = next(_phones)
-    values = {"phone": f"1370000{n:04d}", "address": f"莫干山路 {n} 号"}
-    values.update(overrides)
-    return place(lines=lines, **values)
+    return place_apart(lines=lines, **overrides)
 
 
 def delivered_order(*lines, warehouse=None, days_ago=0, **overrides):

@@ -14,12 +14,11 @@ from logistics import services as logistics
 from logistics.models import Shipment, ShipmentLine
 from orders import services as orders
 from orders.models import Order, OrderEvent
-from tests.factories import ProductFactory, WarehouseFactory, pick_all, place, staff, stock
+from tests.factories import ProductFactory, WarehouseFactory, pick_all, place_apart, staff, stock
 
 pytestmark = pytest.mark.django_db
 
 SCAN_PAGE = reverse("admin:logistics_shipment_pack")
-_phones = iter(range(1, 10_000))
 
 
 def parcel_page(shipment):
@@ -27,9 +26,7 @@ def parcel_page(shipment):
 
 
 def new_order(*lines, **overrides):
-    """An order from its own phone and address, so repeat-order risk rules never hold it."""
-    n = next(_phones)
-    return place(lines=list(lines), phone=f"1390000{n:04d}", address=f"文三路 {n} 号", **overrides)
+    return place_apart(lines=list(lines), **overrides)
 
 
 def signed_in(client, role="Warehouse operator"):
