@@ -20,7 +20,7 @@ them, so case, spaces and full-width forms do not matter. Nothing here touches t
 import re
 from collections import Counter
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_UP, Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -107,6 +107,11 @@ PASSED_ON = {
 # them as text; the guard is not part of the value.
 EXCEL_TEXT_GUARD = re.compile(r'^=\s*"(?P<value>.*)"$', re.DOTALL)
 GUARDED_FIELDS = ("channel_order_id", "phone", "sku", "postcode")
+
+
+def words(written):
+    """A list of words written one after another, as the tables below are."""
+    return tuple(written.split("|"))
 
 
 def field_label(key):
@@ -322,75 +327,32 @@ def matches(profile, headers_by_upload) -> bool:
 # Headers people and systems write, by meaning; the template's own headers and the built-in
 # profiles' headers are added to these when the table is built.
 SYNONYMS = {
-    "channel_order_id": [
-        "订单号",
-        "订单编号",
-        "主订单编号",
-        "平台订单号",
-        "单号",
-        "order no",
-        "order no.",
-        "order id",
-        "order number",
-        "order #",
-        "order",
-    ],
-    "order_date": [
-        "下单时间",
-        "订单创建时间",
-        "创建时间",
-        "订单提交时间",
-        "成交时间",
-        "order date",
-        "date",
-        "created",
-        "created at",
-        "order time",
-    ],
-    "recipient": [
-        "收件人",
-        "收货人",
-        "收货人姓名",
-        "收件人姓名",
-        "consignee",
-        "recipient",
-        "receiver",
-        "ship to",
-        "ship to name",
-        "name",
-    ],
-    "phone": [
-        "手机",
-        "手机号",
-        "手机号码",
-        "电话",
-        "联系电话",
-        "联系手机",
-        "收件人手机号",
-        "mobile",
-        "phone",
-        "tel",
-        "telephone",
-        "cell",
-    ],
-    "full_address": ["收货地址", "收件地址", "完整地址", "full address", "shipping address"],
-    "province": ["省", "省份", "province", "state"],
-    "city": ["市", "城市", "city"],
-    "district": ["区", "区县", "县区", "district", "county"],
-    "address": ["详细地址", "街道地址", "street", "address", "address 1", "address line 1"],
-    "postcode": ["邮编", "邮政编码", "postcode", "post code", "zip", "zip code", "postal code"],
-    "shipping_fee": ["运费", "邮费", "shipping", "shipping fee", "freight", "postage"],
-    "discount": ["优惠", "折扣", "优惠金额", "discount"],
-    "order_amount": ["订单金额", "应付金额", "总金额", "实付金额", "order total", "order amount", "total"],
-    "paid_amount": ["已付金额", "已付", "paid", "amount paid", "paid amount"],
-    "payment_method": ["支付方式", "付款方式", "payment", "payment method"],
-    "status": ["订单状态", "状态", "status", "order status"],
-    "delivery": ["运送方式", "配送方式", "快递", "物流公司", "快递公司", "carrier", "shipping method", "delivery"],
-    "note": ["备注", "买家留言", "留言", "note", "notes", "remark", "comment", "message"],
-    "sku": ["sku", "商家编码", "货号", "商品编码", "货品编码", "规格编码", "item code", "product code", "seller sku"],
-    "quantity": ["数量", "购买数量", "qty", "quantity", "件数"],
-    "unit_price": ["单价", "价格", "price", "unit price"],
-    "line_amount": ["小计", "商品总价", "金额", "subtotal", "line total", "line amount", "amount"],
+    "channel_order_id": words(
+        "订单号|订单编号|主订单编号|平台订单号|单号|order no|order no.|order id|order number|order #|order"
+    ),
+    "order_date": words(
+        "下单时间|订单创建时间|创建时间|订单提交时间|成交时间|order date|date|created|created at|order time"
+    ),
+    "recipient": words("收件人|收货人|收货人姓名|收件人姓名|consignee|recipient|receiver|ship to|ship to name|name"),
+    "phone": words("手机|手机号|手机号码|电话|联系电话|联系手机|收件人手机号|mobile|phone|tel|telephone|cell"),
+    "full_address": words("收货地址|收件地址|完整地址|full address|shipping address"),
+    "province": words("省|省份|province|state"),
+    "city": words("市|城市|city"),
+    "district": words("区|区县|县区|district|county"),
+    "address": words("详细地址|街道地址|street|address|address 1|address line 1"),
+    "postcode": words("邮编|邮政编码|postcode|post code|zip|zip code|postal code"),
+    "shipping_fee": words("运费|邮费|shipping|shipping fee|freight|postage"),
+    "discount": words("优惠|折扣|优惠金额|discount"),
+    "order_amount": words("订单金额|应付金额|总金额|实付金额|order total|order amount|total"),
+    "paid_amount": words("已付金额|已付|paid|amount paid|paid amount"),
+    "payment_method": words("支付方式|付款方式|payment|payment method"),
+    "status": words("订单状态|状态|status|order status"),
+    "delivery": words("运送方式|配送方式|快递|物流公司|快递公司|carrier|shipping method|delivery"),
+    "note": words("备注|买家留言|留言|note|notes|remark|comment|message"),
+    "sku": words("sku|商家编码|货号|商品编码|货品编码|规格编码|item code|product code|seller sku"),
+    "quantity": words("数量|购买数量|qty|quantity|件数"),
+    "unit_price": words("单价|价格|price|unit price"),
+    "line_amount": words("小计|商品总价|金额|subtotal|line total|line amount|amount"),
 }
 # Words inside a header, most telling first: a header naming a tracking number or a sub-order is
 # not the order number, one naming a phone is not the recipient (收件人手机).
@@ -406,24 +368,24 @@ NOT_A_FIELD_WORDS = (
     "sku id",
 )
 KEYWORDS = (
-    ("postcode", ("邮编", "邮政编码", "postcode", "zip", "postal")),
-    ("payment_method", ("支付方式", "付款方式", "payment method", "pay method")),
-    ("status", ("状态", "status")),
-    ("delivery", ("运送方式", "配送方式", "快递公司", "物流公司", "carrier", "shipping method", "delivery method")),
-    ("channel_order_id", ("订单号", "订单编号", "order no", "order id", "order number", "order #", "order ref")),
-    ("phone", ("手机", "电话", "mobile", "phone", "tel")),
-    ("recipient", ("收件人", "收货人", "consignee", "recipient", "receiver")),
-    ("full_address", ("地址", "address", "addr")),
-    ("quantity", ("数量", "qty", "quantity")),
-    ("line_amount", ("总价", "小计", "subtotal", "line total", "line amount")),
-    ("unit_price", ("单价", "价格", "price")),
-    ("shipping_fee", ("运费", "邮费", "shipping", "freight", "postage")),
-    ("discount", ("优惠", "折扣", "discount", "coupon")),
-    ("paid_amount", ("实付", "已付", "实际支付", "paid")),
-    ("order_amount", ("应付", "订单金额", "总金额", "order total", "order amount", "total")),
-    ("order_date", ("下单", "创建时间", "成交时间", "提交时间", "付款时间", "时间", "日期", "date", "time", "created")),
-    ("note", ("留言", "备注", "note", "remark", "message", "comment")),
-    ("sku", ("编码", "sku", "货号", "item code", "product code")),
+    ("postcode", words("邮编|邮政编码|postcode|zip|postal")),
+    ("payment_method", words("支付方式|付款方式|payment method|pay method")),
+    ("status", words("状态|status")),
+    ("delivery", words("运送方式|配送方式|快递公司|物流公司|carrier|shipping method|delivery method")),
+    ("channel_order_id", words("订单号|订单编号|order no|order id|order number|order #|order ref")),
+    ("phone", words("手机|电话|mobile|phone|tel")),
+    ("recipient", words("收件人|收货人|consignee|recipient|receiver")),
+    ("full_address", words("地址|address|addr")),
+    ("quantity", words("数量|qty|quantity")),
+    ("line_amount", words("总价|小计|subtotal|line total|line amount")),
+    ("unit_price", words("单价|价格|price")),
+    ("shipping_fee", words("运费|邮费|shipping|freight|postage")),
+    ("discount", words("优惠|折扣|discount|coupon")),
+    ("paid_amount", words("实付|已付|实际支付|paid")),
+    ("order_amount", words("应付|订单金额|总金额|order total|order amount|total")),
+    ("order_date", words("下单|创建时间|成交时间|提交时间|付款时间|时间|日期|date|time|created")),
+    ("note", words("留言|备注|note|remark|message|comment")),
+    ("sku", words("编码|sku|货号|item code|product code")),
 )
 EXACT, KEYWORD, VALUES = 3, 2, 1
 
@@ -582,86 +544,26 @@ def distinct_values(content, file_name, header, *, limit=200) -> list[str]:
 # before 付款 would say paid).
 VALUE_WORDS = {
     "payment_method": (
-        (PaymentMethod.COD, ("货到付款", "cod", "cash on delivery")),
-        (PaymentMethod.INSTALMENTS, ("分期", "instalment", "installment")),
-        (PaymentMethod.BANK_TRANSFER, ("转账", "汇款", "bank transfer", "wire")),
-        (PaymentMethod.CARD, ("银行卡", "信用卡", "借记卡", "card", "visa", "mastercard", "银联")),
+        (PaymentMethod.COD, words("货到付款|cod|cash on delivery")),
+        (PaymentMethod.INSTALMENTS, words("分期|instalment|installment")),
+        (PaymentMethod.BANK_TRANSFER, words("转账|汇款|bank transfer|wire")),
+        (PaymentMethod.CARD, words("银行卡|信用卡|借记卡|card|visa|mastercard|银联")),
         (
             PaymentMethod.E_WALLET,
-            (
-                "支付宝",
-                "微信",
-                "花呗",
-                "抖音支付",
-                "云闪付",
-                "在线支付",
-                "多多支付",
-                "月付",
-                "放心花",
-                "京东支付",
-                "白条",
-                "alipay",
-                "wechat",
-                "wallet",
-                "paypal",
+            words(
+                "支付宝|微信|花呗|抖音支付|云闪付|在线支付|多多支付|月付|放心花|京东支付|白条|alipay|wechat|wallet|paypal"
             ),
         ),
     ),
     "status": (
-        (SKIP, ("关闭", "取消", "删除", "退款成功", "cancel", "closed", "refunded")),
-        (UNPAID, ("等待买家付款", "待付款", "待支付", "未付款", "unpaid", "awaiting payment", "pending payment")),
-        (
-            IMPORT,
-            (
-                "等待卖家发货",
-                "待发货",
-                "买家已付款",
-                "已付款",
-                "等待出库",
-                "备货中",
-                "待出库",
-                "paid",
-                "to ship",
-                "awaiting shipment",
-            ),
-        ),
-        (
-            SKIP,
-            (
-                "已发货",
-                "卖家已发货",
-                "交易成功",
-                "已完成",
-                "完成",
-                "已签收",
-                "等待确认收货",
-                "shipped",
-                "delivered",
-                "completed",
-            ),
-        ),
+        (SKIP, words("关闭|取消|删除|退款成功|cancel|closed|refunded")),
+        (UNPAID, words("等待买家付款|待付款|待支付|未付款|unpaid|awaiting payment|pending payment")),
+        (IMPORT, words("等待卖家发货|待发货|买家已付款|已付款|等待出库|备货中|待出库|paid|to ship|awaiting shipment")),
+        (SKIP, words("已发货|卖家已发货|交易成功|已完成|完成|已签收|等待确认收货|shipped|delivered|completed")),
     ),
     "delivery": (
-        (EXPRESS, ("顺丰", "sf", "京东物流", "京东快递", "express", "加急", "次日达", "当日达", "特快")),
-        (
-            STANDARD,
-            (
-                "快递",
-                "物流",
-                "中通",
-                "圆通",
-                "申通",
-                "韵达",
-                "极兔",
-                "百世",
-                "德邦",
-                "邮政",
-                "ems",
-                "平邮",
-                "standard",
-                "economy",
-            ),
-        ),
+        (EXPRESS, words("顺丰|sf|京东物流|京东快递|express|加急|次日达|当日达|特快")),
+        (STANDARD, words("快递|物流|中通|圆通|申通|韵达|极兔|百世|德邦|邮政|ems|平邮|standard|economy")),
     ),
 }
 
@@ -841,13 +743,15 @@ class MappedTable:
             for field in source.headers:
                 self.names.setdefault(keys[field], self._label(source, field))
         # Derived amounts are named after the column they come from.
-        for key, fallback in (
+        derived = (
             ("unit_price", "line_amount"),
             ("discount", "order_amount"),
+            ("discount", "line_amount"),
             ("paid_amount", "order_amount"),
-        ):
-            if key not in self.names and fallback in self.names:
-                self.names[key] = self.names[fallback]
+        )
+        for key, source_key in derived:
+            if key not in self.names and source_key in self.names:
+                self.names[key] = self.names[source_key]
 
     # Reading the rows.
 
@@ -1047,7 +951,8 @@ class MappedTable:
                 unit = self._read_amount(line, "unit_price", line.fields)
                 line_amount = self._read_amount(line, "line_amount", line.fields)
                 if unit is None and line_amount is not None and quantity:
-                    unit = (line_amount / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+                    # Rounded up, so the cents left over are a discount, never a surcharge.
+                    unit = (line_amount / quantity).quantize(CENT, rounding=ROUND_UP)
                 if unit is None or quantity is None:
                     return None
                 prices[line.number] = _money_text(unit)
