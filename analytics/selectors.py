@@ -25,6 +25,7 @@ from django.utils.translation import pgettext_lazy
 from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest, Ticket
 from aftersales.selectors import returns as return_selectors
 from aftersales.selectors import tickets as ticket_selectors
+from core import regions
 from core.permissions import Aftersales, Logistics
 from inventory.models import Product, Warehouse
 from logistics import selectors as logistics_selectors
@@ -365,15 +366,21 @@ def per_channel(filters: Filters) -> list[ShareRow]:
 
 
 def per_province(filters: Filters) -> list[ShareRow]:
-    rows = [
-        ShareRow(row["province"] or str(_("(no province)")), row["orders"], row["gmv"])
-        for row in filters.orders_rows(DailyProvinceOrders, filters.period)
+    """Orders per province. Provinces are stored by their official names (docs/architecture.md,
+    "Addresses"); rows counted under another way of writing one (an archive restored from before)
+    are counted under its official name all the same."""
+    totals = {}
+    for row in (
+        filters.orders_rows(DailyProvinceOrders, filters.period)
         .values("province")
         .annotate(orders=Sum("orders"), gmv=Sum("gmv"))
-        .order_by("-orders", "province")
-        if row["orders"]
-    ]
-    return _with_shares(rows)
+        .order_by()
+    ):
+        name = regions.province_name(row["province"])
+        orders, gmv = totals.get(name, (0, 0))
+        totals[name] = (orders + row["orders"], gmv + row["gmv"])
+    rows = [ShareRow(name or str(_("(no province)")), orders, gmv) for name, (orders, gmv) in totals.items() if orders]
+    return _with_shares(sorted(rows, key=lambda row: (-row.orders, row.label)))
 
 
 @dataclass

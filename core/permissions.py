@@ -88,6 +88,11 @@ class Orders:
     CHANGE_ORDERTAG = "orders.change_ordertag"
     DELETE_ORDERTAG = "orders.delete_ordertag"
     CHANGE_ORDER_WAREHOUSE = "orders.change_order_warehouse"
+    # How workbooks from elsewhere are read: mapped by whoever imports them, kept per channel.
+    VIEW_IMPORTPROFILE = "orders.view_importprofile"
+    ADD_IMPORTPROFILE = "orders.add_importprofile"
+    CHANGE_IMPORTPROFILE = "orders.change_importprofile"
+    DELETE_IMPORTPROFILE = "orders.delete_importprofile"
 
 
 class Logistics:

@@ -76,6 +76,9 @@ ROLES = {
     "Customer service": VIEW_ORDERS
     + [
         Orders.ADD_ORDER,
+        Orders.VIEW_IMPORTPROFILE,
+        Orders.ADD_IMPORTPROFILE,
+        Orders.CHANGE_IMPORTPROFILE,
         Orders.CANCEL_ORDER,
         Orders.TAG_ORDER,
         Orders.HOLD_ORDER,

@@ -271,6 +271,8 @@ class Order(FSMModelMixin, models.Model):
     district = models.CharField(_("district"), max_length=50, blank=True)
     address = models.CharField(_("street address"), max_length=255)
     postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    # The code of the deepest administrative division recognised (docs/architecture.md, "Addresses").
+    region_code = models.CharField(_("region code"), max_length=6, blank=True, default="", editable=False)
     address_key = models.CharField(
         _("address key"),
         max_length=400,
@@ -1198,3 +1200,31 @@ class ChannelSku(models.Model):
 
     def __str__(self):
         return f"{self.channel.code}:{self.code} → {self.product.sku}"
+
+
+class ImportProfile(models.Model):
+    """How one place's order workbooks are read: which of its columns holds which field, what its
+    payment, status and delivery words mean, whether its order amount includes postage. Saved for a
+    channel by the mapping step of the order import, so the next file from there imports without
+    questions; edited, exported and imported in the console (docs/architecture.md, "Spreadsheets")."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="import_profiles", verbose_name=_("channel")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    definition = models.JSONField(_("mapping"), default=dict, encoder=DjangoJSONEncoder)
+    # The shipped marketplace profile this one was made from, if any.
+    based_on = models.CharField(_("based on"), max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    created_by = who_acted(_("created by"))
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("import profile")
+        verbose_name_plural = _("import profiles")
+        ordering = ["channel", "name"]
+        constraints = [models.UniqueConstraint(fields=["channel", "name"], name="import_profile_name_per_channel")]
+
+    def __str__(self):
+        return f"{self.channel.code}: {self.name}"

@@ -46,6 +46,7 @@ HEADERS = [
     "discount",
     "payment_method",
     "paid_amount",
+    "express",
     "note",
 ]
 CHINESE = [
@@ -66,6 +67,7 @@ CHINESE = [
     "优惠",
     "支付方式",
     "已付金额",
+    "加急",
     "备注",
 ]
 
@@ -364,8 +366,7 @@ ERROR_CASES = [
     ({"quantity": "two"}, "quantity", "whole number greater than zero"),
     ({"quantity": -1}, "quantity", "whole number greater than zero"),
     ({"address": ""}, "address", "cannot be delivered without its address / 详细地址"),
-    ({"province": ""}, "province", "cannot be delivered without its province / 省"),
-    ({"city": " "}, "city", "cannot be delivered without its city / 市"),
+    ({"city": " ", "district": ""}, "city", "cannot be delivered without its city / 市"),
     ({"recipient": ""}, "recipient", "Enter the recipient's name"),
     ({"phone": "n/a"}, "phone", "Enter the recipient's phone number"),
     ({"payment_method": "bitcoin"}, "payment_method", "Unknown payment method “bitcoin”"),
@@ -561,9 +562,9 @@ def test_the_errors_copy_has_an_errors_column_beside_the_rows_in_error(shop, cle
 
     sheet = load_workbook(io.BytesIO(copy)).active
     assert name == "orders-errors.xlsx"
-    assert sheet.cell(row=1, column=19).value == "errors / 错误"
-    assert sheet.cell(row=2, column=19).value is None
-    assert sheet.cell(row=3, column=19).value == (
+    assert sheet.cell(row=1, column=20).value == "errors / 错误"
+    assert sheet.cell(row=2, column=20).value is None
+    assert sheet.cell(row=3, column=20).value == (
         "详细地址: The order cannot be delivered without its address / 详细地址.; SKU: Unknown SKU “NOPE”: it is neither a product nor a code of channel Web shop."
     )
     assert [cell.value for cell in sheet[3]][:3] == ["web", "E-2", None]
@@ -875,7 +876,7 @@ def test_placing_many_orders_decides_each_order_as_placing_them_one_at_a_time_wo
             new("N-9", [("NOPE", 1)], "13900000777"),
             new("OLD-1", [(shop["socks"], 1)], "13900000111"),
             new("N-2", [(shop["shirt"], 1)], "13900000222"),
-            new("N-10", [(shop["shirt"], 3)], "13900000888", province=""),
+            new("N-10", [(shop["shirt"], 3)], "13900000888", province="", city="", district=""),
             new("N-11", [(shop["socks"], 200)], "13900000999"),
             new("N-12", [(shop["shirt"], 98)], "13900001000", payment_method="card", paid_amount="4900.00"),
         ]

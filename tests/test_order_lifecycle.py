@@ -179,7 +179,7 @@ def test_a_split_order_is_delivered_only_when_every_shipment_is(manager):
 @pytest.mark.parametrize("step", ["on_hold", "confirmed", "picking", "packed"])
 def test_an_order_can_be_cancelled_at_every_step_before_shipping(manager, product, step):
     if step == "on_hold":
-        order = place(lines=[(product, 2)], city="")
+        order = place(lines=[(product, 2)], city="", district="")
     else:
         order = place(lines=[(product, 2)])
         if step != "confirmed":
@@ -197,7 +197,7 @@ def test_an_order_can_be_cancelled_at_every_step_before_shipping(manager, produc
 
 
 def held(product):
-    return place(lines=[(product, 1)], city="")
+    return place(lines=[(product, 1)], city="", district="")
 
 
 def confirmed(product):

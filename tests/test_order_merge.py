@@ -107,7 +107,7 @@ def test_queue_keeps_channels_apart_unless_the_setting_merges_across(kettle, mug
 def test_queue_leaves_out_held_orders_and_merged_groups(channel, kettle, mug):
     who = buyer()
     place(channel, lines=[(kettle, 1)], **who)
-    held = place(channel, lines=[(kettle, 1)], **{**who, "city": ""})
+    held = place(channel, lines=[(kettle, 1)], **{**who, "city": "", "district": ""})
     assert held.status == Status.ON_HOLD
     # One confirmed order and one held for review: nothing to offer until a reviewer approves it.
     assert selectors.merge_groups(across_channels=False) == []
@@ -150,7 +150,7 @@ def test_merge_refuses_orders_that_do_not_match_with_every_reason(channel, kettl
 def test_merge_refuses_a_held_order(channel, kettle, mug):
     who = buyer()
     first = place(channel, lines=[(kettle, 1)], **who)
-    held = place(channel, lines=[(mug, 1)], **who, city="")
+    held = place(channel, lines=[(mug, 1)], **who, city="", district="")
     assert held.status == Status.ON_HOLD
 
     with pytest.raises(ValidationError, match=f"Order {held.number} is Held for review"):

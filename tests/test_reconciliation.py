@@ -149,8 +149,10 @@ def kinds(mismatches):
 
 
 def test_an_order_paid_in_full_but_held_is_paid_but_not_confirmed(product, web):
-    held = new_order(product, 2, web, payment_method="card", paid_amount="50.00", city="", placed_at=at(10, 9))
-    new_order(product, 2, web, payment_method="card", paid_amount="20.00", city="", placed_at=at(10, 9))
+    held = new_order(
+        product, 2, web, payment_method="card", paid_amount="50.00", city="", district="", placed_at=at(10, 9)
+    )
+    new_order(product, 2, web, payment_method="card", paid_amount="20.00", city="", district="", placed_at=at(10, 9))
 
     mismatches = selectors.payment_mismatches(MARCH_10, MARCH_10)
 
@@ -227,8 +229,10 @@ def test_orders_and_payments_that_agree_give_no_mismatch(product, web):
 
 
 def test_mismatches_follow_the_channel_filter(product, web, app):
-    held_web = new_order(product, 1, web, payment_method="card", paid_amount="25.00", city="", placed_at=at(10, 9))
-    new_order(product, 1, app, payment_method="card", paid_amount="25.00", city="", placed_at=at(10, 9))
+    held_web = new_order(
+        product, 1, web, payment_method="card", paid_amount="25.00", city="", district="", placed_at=at(10, 9)
+    )
+    new_order(product, 1, app, payment_method="card", paid_amount="25.00", city="", district="", placed_at=at(10, 9))
 
     assert [m.number for m in selectors.payment_mismatches(MARCH_10, MARCH_10, channel=web)] == [held_web.number]
 
@@ -239,7 +243,7 @@ def test_mismatches_follow_the_channel_filter(product, web, app):
 def test_finance_sees_the_last_seven_days_by_default(client, product, web):
     client.force_login(staff("Finance"))
     today = timezone.localdate()
-    new_order(product, 1, web, payment_method="card", paid_amount="25.00", city="")
+    new_order(product, 1, web, payment_method="card", paid_amount="25.00", city="", district="")
 
     response = client.get(RECONCILIATION)
 
@@ -270,7 +274,9 @@ def test_only_finance_and_managers_reconcile(client, role):
 
 def test_the_excel_download_holds_the_summary_and_the_mismatches(client, two_days, product, web):
     finance = staff("Finance")
-    held = new_order(product, 1, web, payment_method="card", paid_amount="25.00", city="", placed_at=at(11, 8))
+    held = new_order(
+        product, 1, web, payment_method="card", paid_amount="25.00", city="", district="", placed_at=at(11, 8)
+    )
     [odd] = orders.request_refund(held.pk, amount=Decimal("5.00"), reason="=HYPERLINK(1)\x07", actor=finance)
     client.force_login(finance)
 

@@ -244,7 +244,10 @@ class UploadForm(forms.Form):
     file = forms.FileField(label=_("Excel or CSV file"))
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
+        return self.clean_upload(self.cleaned_data["file"])
+
+    @staticmethod
+    def clean_upload(upload):
         try:
             reading.file_format(upload.name)
         except reading.UnreadableFile as error:

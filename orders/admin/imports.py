@@ -21,7 +21,7 @@ from inventory.importers import PRODUCT_IMPORT, STOCK_COUNT_IMPORT
 from .. import importers
 from ..importers import workbooks
 from ..importers.columns import ORDER_COLUMNS
-from ..models import Order
+from ..models import Channel, Order
 from ..services.checks import describe
 
 LISTED_IMPORTS = 100
@@ -48,8 +48,26 @@ def task_module():
 class OrderImportForm(UploadForm):
     file = forms.FileField(
         label=_("Excel or CSV file"),
-        help_text=_("One row per order line, with the template's columns; English or Chinese headers."),
+        help_text=_(
+            "Our template, a marketplace's order report (Taobao/Tmall, JD, Pinduoduo, Douyin) or any other "
+            "workbook: columns the console does not know are mapped once and remembered for the channel."
+        ),
     )
+    items_file = forms.FileField(
+        label=_("Items report (optional)"),
+        required=False,
+        help_text=_("Where the marketplace exports its orders and their items in two files, the second one."),
+    )
+    channel = forms.ModelChoiceField(
+        label=_("Channel"),
+        queryset=Channel.objects.filter(active=True),
+        required=False,
+        help_text=_("Where the orders come from. Not needed for our template, which names the channel on each row."),
+    )
+
+    def clean_items_file(self):
+        upload = self.cleaned_data.get("items_file")
+        return self.clean_upload(upload) if upload else None
 
 
 class OrderImportMixin(ConsolePageMixin):
@@ -104,8 +122,16 @@ class OrderImportMixin(ConsolePageMixin):
             return HttpResponseNotAllowed(["GET", "POST"])
         form = OrderImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            job = importers.start_order_import(file_name=upload.name, content=upload.read(), actor=request.user)
+            upload, items = form.cleaned_data["file"], form.cleaned_data["items_file"]
+            job = importers.start_order_import(
+                file_name=upload.name,
+                content=upload.read(),
+                actor=request.user,
+                channel=form.cleaned_data["channel"],
+                more_files=[(items.name, items.read())] if items else [],
+            )
+            if importers.needs_mapping(job):
+                return HttpResponseRedirect(reverse("admin:orders_order_import_map", args=[job.pk]))
             task_module().start_check(job)
             return HttpResponseRedirect(reverse("admin:orders_order_import_job", args=[job.pk]))
         recent = jobs.jobs_of([importers.KIND])[:RECENT_IMPORTS]
@@ -182,6 +208,7 @@ class OrderImportMixin(ConsolePageMixin):
             else "",
             files_discarded=jobs.discarded_message() if job.files_discarded_at else "",
             orders_url=reverse("admin:orders_order_changelist"),
+            mapping_url=reverse("admin:orders_order_import_map", args=[job.pk]) if importers.needs_mapping(job) else "",
         )
 
     @staticmethod

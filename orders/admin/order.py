@@ -36,6 +36,7 @@ from .changes import OrderChangeViews
 from .desk_columns import OrderDeskColumns, ship_by
 from .display import REFUSALS, OrderColumns, can_see_phone, opened_order, payment_badge, status_badge
 from .filters import HeldFilter, PlacedFilter, WarehouseFilter
+from .import_mapping import UploadMappingMixin
 from .imports import OrderImportMixin
 from .merging import OrderMergeViews
 from .notifications import order_notification_rows
@@ -76,6 +77,7 @@ class OrderAdmin(
     OrderMergeViews,
     OrderSettlementViews,
     ExportMixin,
+    UploadMappingMixin,
     OrderImportMixin,
     admin.ModelAdmin,
 ):

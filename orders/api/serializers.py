@@ -48,10 +48,21 @@ class OrderInputSerializer(serializers.Serializer):
     recipient = serializers.CharField(max_length=100)
     phone = serializers.CharField(max_length=40, help_text=_("Spaces, dashes and a +86 prefix are fine."))
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
-    province = serializers.CharField(max_length=50)
-    city = serializers.CharField(max_length=50)
+    province = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        help_text=_("广东 or 广东省; leave out to send the whole address in `address`."),
+    )
+    city = serializers.CharField(max_length=50, required=False, allow_blank=True)
     district = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    address = serializers.CharField(max_length=255)
+    address = serializers.CharField(
+        max_length=255,
+        help_text=_(
+            "The street; or, with province and city left out, the whole address (浙江省杭州市西湖区文三路 90 号), "
+            "which is split into its parts. A region that does not exist holds the order."
+        ),
+    )
     postcode = serializers.CharField(max_length=12, required=False, allow_blank=True)
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES)
     shipping_fee = serializers.DecimalField(required=False, **MONEY)

@@ -50,9 +50,19 @@ ORDER_COLUMNS = Columns(
         title=field_label(Order, "phone"),
     ),
     Column(
-        "province", "province", "省", required=True, description=_("Province."), title=field_label(Order, "province")
+        "province",
+        "province",
+        "省",
+        description=_("Province: 广东 or 广东省. Leave empty when the address column holds the whole address."),
+        title=field_label(Order, "province"),
     ),
-    Column("city", "city", "市", required=True, description=_("City."), title=field_label(Order, "city")),
+    Column(
+        "city",
+        "city",
+        "市",
+        description=_("City. Leave empty when the address column holds the whole address."),
+        title=field_label(Order, "city"),
+    ),
     Column(
         "district",
         "district",
@@ -65,7 +75,10 @@ ORDER_COLUMNS = Columns(
         "address",
         "详细地址",
         required=True,
-        description=_("Street, building and room."),
+        description=_(
+            "Street, building and room; or the whole address (浙江省杭州市西湖区文三路 90 号), which is split into "
+            "province, city, district and street."
+        ),
         title=field_label(Order, "address"),
     ),
     Column("postcode", "postcode", "邮编", description=_("Postcode."), title=field_label(Order, "postcode")),
@@ -125,6 +138,13 @@ ORDER_COLUMNS = Columns(
             "instalment order with 0 (or less than its total, by bank transfer) waits for its payment."
         ),
         title=field_label(Order, "amount_paid"),
+    ),
+    Column(
+        "express",
+        "express",
+        "加急",
+        description=_("yes (是) when the customer asked for express delivery; empty for standard."),
+        title=field_label(Order, "express_requested"),
     ),
     Column(
         "note",

@@ -316,6 +316,11 @@ def assign_files(profile, headers_by_upload) -> dict | None:
     return None
 
 
+def fits_file(profile, file_key, headers) -> bool:
+    """Whether one uploaded file (its header row) is the profile's `file_key` file."""
+    return file_key in profile["files"] and not _missing(profile["files"][file_key], headers)
+
+
 def matches(profile, headers_by_upload) -> bool:
     """Whether the uploaded files (a header row each) are the files this profile reads: every
     header the profile maps is present, in the file it belongs to."""

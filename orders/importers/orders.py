@@ -23,8 +23,10 @@ from core.spreadsheets.problems import Problems
 
 from .. import services
 from ..models import Channel, Order
+from ..services import import_profiles
+from ..services.addresses import read_address
 from ..services.phones import normalize_phone
-from . import cells
+from . import cells, mapping, uploads
 from .columns import LINE_COLUMNS, ORDER_COLUMNS
 
 # The channel order id of the template's example row: a row with it is never imported.
@@ -32,6 +34,8 @@ EXAMPLE_ORDER_ID = "EXAMPLE-0001"
 # Files with more rows than this are checked and imported by a background worker, with a progress
 # bar; smaller ones (about a second's work) in the request. ORDER_IMPORT_BACKGROUND_ROWS overrides it.
 BACKGROUND_ROWS = 1_000
+# A job whose files fit no profile waits with this until a person maps their columns.
+MAPPING_NEEDED = "needed"
 # The most order lines one file may hold.
 MAX_ROWS = 200_000
 # How many orders the preview lists by name; the counts cover all of them.
@@ -56,6 +60,7 @@ COLUMN_OF_FIELD = {
     "payment_method": "payment_method",
     "paid_amount": "paid_amount",
     "special_instructions": "note",
+    "express_requested": "express",
 }
 LINE_FIELD = re.compile(r"^lines\[(?P<number>\d+)\]\.(?P<field>\w+)$")
 # Intake holds a new order with a missing address; in a file it is a mistake to correct.
@@ -71,6 +76,7 @@ READERS = {
     "paid_amount": sheet_cells.number_text,
     "phone": sheet_cells.identifier,
     "postcode": sheet_cells.identifier,
+    "express": sheet_cells.yes_no,
 }
 ORDER_LEVEL = [column for column in ORDER_COLUMNS if column.key not in LINE_COLUMNS]
 
@@ -225,6 +231,7 @@ def order_inputs(read, problems):
                 paid_amount=order.value("paid_amount"),
                 placed_at=order.value("order_date", None),
                 special_instructions=order.value("note"),
+                express_requested=bool(order.value("express", False)),
                 lines=[
                     services.LineInput(sku=sku, quantity=quantity, unit_price=price)
                     for _row, sku, quantity, price in order.lines
@@ -248,9 +255,12 @@ def _report_refusal(order, error, problems):
 
 
 def _report_missing_address(order, problems):
-    """A new order needs its address here; one imported before is recognised without it."""
+    """A new order needs its address here, in its own columns or whole in the address column; one
+    imported before is recognised without it."""
+    place = read_address(order.value("province"), order.value("city"), order.value("district"), order.value("address"))
+    found = {"province": place.province, "city": place.city, "address": place.street}
     for key in REQUIRED_HERE:
-        if not order.value(key):
+        if not found[key]:
             problems.add(
                 order.first_row,
                 key,
@@ -310,7 +320,8 @@ def _place(read, inputs, actor, report):
 def _apply(run):
     """Read the job's file and place its orders in the run's transaction. At the import, an order
     that would now go short of stock the check found is a problem: nothing is kept."""
-    read = _read(run.table(ORDER_COLUMNS, max_rows=MAX_ROWS))
+    table = _table(run)
+    read = _read(table)
     inputs = order_inputs(read, read.problems)
     run.phase("placing", total=len(inputs))
     placed = {}
@@ -319,7 +330,26 @@ def _apply(run):
             placed = _place(read, inputs, run.actor, run.report)
         if not run.checking:
             _report_new_shortages(run, placed)
-    return {"rows": read.rows, "orders": len(read.orders), "example_rows": read.example_rows, **placed}
+    return {
+        "rows": read.rows,
+        "orders": len(read.orders),
+        "example_rows": read.example_rows,
+        "profile": run.job.parameters.get("profile", {}).get("name", ""),
+        "skipped_by_status": getattr(table, "skipped_by_status", {}),
+        **placed,
+    }
+
+
+def _table(run):
+    """The job's file read as our template, or through the profile its upload was mapped with."""
+    profile = run.job.parameters.get("profile")
+    if not profile:
+        return run.table(ORDER_COLUMNS, max_rows=MAX_ROWS)
+    table = mapping.MappedTable(
+        uploads.files_of(run.job), profile, run.job.parameters["channel"], run.problems, max_rows=MAX_ROWS
+    )
+    run.headers = table.names
+    return table
 
 
 def _report_new_shortages(run, placed):
@@ -348,10 +378,92 @@ ORDER_IMPORT = imports.SpreadsheetImport(
 )
 
 
-def start_order_import(*, file_name: str, content: bytes, actor) -> Job:
-    """Take an uploaded file for checking; returns its job. The file is kept in the database, so
-    any worker can read it."""
-    return imports.start(ORDER_IMPORT, file_name=file_name, content=content, actor=actor, count_up_to=background_rows())
+def start_order_import(*, file_name: str, content: bytes, actor, channel=None, more_files=()) -> Job:
+    """Take an uploaded file (and, for a marketplace that splits its report, its second file) for
+    checking; returns its job, whose file is kept in the database so any worker can read it. A file
+    in our template is checked as it is; others are read through the profile that fits their headers
+    (the channel's own, or a shipped marketplace one), and when none does, the job waits for its
+    columns to be mapped (`needs_mapping`) instead of being checked."""
+    ORDER_IMPORT.require(actor)
+    files = [(file_name, content), *more_files]
+    for name, _content in files:
+        reading.file_format(name)
+    parameters = {"channel": channel.code} if channel is not None else {}
+    try:
+        headers = [mapping.headers_of(content, name) for name, content in files]
+    except reading.UnreadableFile:
+        # The check says what is wrong with the file, as for any other.
+        headers = None
+    if headers is not None and not (len(files) == 1 and _in_our_template(headers[0])):
+        found = import_profiles.profile_for(channel, headers)
+        half = import_profiles.half_of_a_pair(channel, headers) if found is None else None
+        if half is not None:
+            return _refused_half(file_name, content, actor, *half)
+        if found is not None and channel is not None:
+            definition, saved = found
+            parameters.update(profile=definition, profile_id=saved.pk if saved else None)
+            if saved is not None:
+                import_profiles.note_used(saved.pk)
+        else:
+            parameters.update(mapping=MAPPING_NEEDED, suggested=found[0] if found else None)
+    stored_name, stored, packed = uploads.pack(files)
+    return jobs.create(
+        KIND,
+        stage=imports.CHECK,
+        actor=actor,
+        file_name=stored_name,
+        content=stored,
+        total=uploads.count_rows(files, stop_after=background_rows()),
+        parameters={**parameters, **packed},
+    )
+
+
+def _refused_half(file_name, content, actor, definition, missing):
+    """A marketplace's items report uploaded without its order report (or the other way round):
+    the job fails at once, saying which file to add, before anything is read."""
+    job = jobs.create(KIND, stage=imports.CHECK, actor=actor, file_name=file_name, content=content)
+    other = _("the order report") if missing == mapping.ORDERS_FILE else _("the items report")
+    return jobs.fail(
+        job,
+        _(
+            "“%(file)s” is one of the two files of the %(profile)s. Upload it together with %(other)s of the same "
+            "period, one file in each field."
+        )
+        % {"file": file_name, "profile": definition["name"], "other": other},
+        summary={},
+    )
+
+
+def _in_our_template(header):
+    """Whether a header row is our template's (in any language): it names the channel and the
+    channel's order id, which no marketplace's report does."""
+    positions, _names, _problems = ORDER_COLUMNS.read_header(header)
+    return {"channel", "channel_order_id"} <= set(positions.values())
+
+
+def needs_mapping(job: Job) -> bool:
+    return job.parameters.get("mapping") == MAPPING_NEEDED and job.status == jobs.Status.QUEUED
+
+
+def map_order_import(job_id: int, *, actor, channel, name: str, definition: dict, profile_id=None) -> Job:
+    """The operator mapped an upload's columns: the mapping is kept as the channel's profile (refused,
+    with every problem named, when it is incomplete) and the job reads its files through it."""
+    job = jobs.job_of(job_id, [KIND])
+    if job is None or not needs_mapping(job):
+        raise ValidationError(_("This upload has been mapped already."))
+    suggested = job.parameters.get("suggested") or {}
+    profile = import_profiles.save_profile(
+        channel=channel,
+        name=name,
+        definition=definition,
+        actor=actor,
+        profile_id=profile_id,
+        based_on=suggested.get("key", ""),
+    )
+    parameters = {key: value for key, value in job.parameters.items() if key not in ("mapping", "suggested")}
+    job.parameters = {**parameters, "channel": channel.code, "profile": profile.definition, "profile_id": profile.pk}
+    job.save(update_fields=["parameters"])
+    return job
 
 
 def runs_in_background(job: Job) -> bool:

@@ -15,10 +15,15 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 from ..models import BlockedContact, Channel, IntakeSettings, Order, PaymentMethod
+from .phones import is_masked_phone
 
 MESSAGES = {
     "address_incomplete": _("Address incomplete: %(missing)s missing."),
     "phone_invalid": _("The phone number is not a valid number; check it with the customer."),
+    "phone_masked": _("The channel gave the phone number masked; it cannot be called or texted from here."),
+    "region_unknown": _("There is no %(level)s “%(value)s” in China's administrative divisions."),
+    "region_not_in": _("The %(level)s “%(value)s” is not in %(parent)s."),
+    "region_ambiguous": _("The %(level)s “%(value)s” exists in several places; write the level above it too."),
     "payment_mismatch": _("Paid %(paid)s but the order total is %(total)s."),
     "cod_over_limit": _("Cash on delivery of %(total)s is over the limit of %(limit)s."),
     "out_of_stock": _("Not enough stock (SKU: units missing): %(items)s."),
@@ -39,6 +44,8 @@ RISK_POINTS = {
     "cod_over_limit": 50,
     "blocked_phone": 100,
     "blocked_address": 100,
+    # A flag for the reader, never a hold: marketplaces mask every buyer's number.
+    "phone_masked": 0,
 }
 
 # Some cities (东莞, 中山, 儋州, 嘉峪关) have no districts, so a district is not required.
@@ -61,6 +68,8 @@ def describe(hold_reason: dict[str, Any]) -> str:
     template = MESSAGES.get(code)
     if template is None:
         return code
+    if code.startswith("region_"):
+        params["level"] = str(ADDRESS_FIELDS.get(params.get("level", ""), params.get("level", "")))
     if code == "address_incomplete":
         params["missing"] = ", ".join(
             str(ADDRESS_FIELDS.get(field, field)) for field in params.get("missing", "").split(",") if field
@@ -95,13 +104,16 @@ def holds_for_review(hold_reasons: Iterable[dict[str, Any]], risk_score: int, in
     return any(r.get("code") not in RISK_POINTS for r in hold_reasons) or risk_score >= intake.hold_score
 
 
-def contact_checks(*, province: str, city: str, address: str, phone_valid: bool) -> list[dict[str, Any]]:
+def contact_checks(
+    *, province: str, city: str, address: str, phone_valid: bool, phone_masked: bool = False
+) -> list[dict[str, Any]]:
     reasons = []
     given = {"province": province, "city": city, "address": address}
     missing = [field for field in REQUIRED_ADDRESS_PARTS if not (given[field] or "").strip()]
     if missing:
         reasons.append(reason("address_incomplete", missing=",".join(missing)))
-    if not phone_valid:
+    if not phone_valid and not phone_masked:
+        # A masked number is the marketplace's doing, flagged by the risk rules without holding.
         # The number itself stays out of the reason: reasons are shown to roles that see phones masked.
         reasons.append(reason("phone_invalid"))
     return reasons
@@ -204,7 +216,10 @@ def risk_rules(
         )
 
         same_phone = recent_to_phone[order.phone] + 1
-        if same_phone > intake.velocity_max_orders:
+        if is_masked_phone(order.phone):
+            # Many buyers share one masked number: it says nothing about who ordered.
+            reasons.append(reason("phone_masked"))
+        elif same_phone > intake.velocity_max_orders:
             reasons.append(reason("repeat_phone", count=same_phone, hours=intake.velocity_window_hours))
         same_address = recent_to_address[order.address_key] + 1
         if same_address > intake.velocity_max_orders:

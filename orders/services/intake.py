@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -38,10 +39,10 @@ from ..models import (
     Payment,
     PaymentMethod,
 )
-from . import checks, deadlines, gifts
+from . import addresses, checks, deadlines, gifts
 from .catalogue import Catalogue, ResolvedLine, load_catalogue, resolve_lines
 from .notifications import notify_many
-from .phones import is_possible_phone, normalize_phone
+from .phones import is_masked_phone, is_possible_phone, normalize_phone
 from .settlement import payment_status_for
 
 
@@ -250,7 +251,7 @@ def _validate(data, errors, actor, catalogue=None):
     _check_text_lengths(data, errors)
     if not normalize_phone(data.phone)[0]:
         errors["phone"] = [_("Enter the recipient's phone number.")]
-    elif not is_possible_phone(data.phone):
+    elif not is_possible_phone(data.phone) and not is_masked_phone(data.phone):
         errors["phone"] = [
             _("This cannot be a phone number: it has too few or too many digits, or no such country code.")
         ]
@@ -476,6 +477,15 @@ def _place_batch_once(inputs, indexes, keys, outcomes, first_with_key, looked_up
         outcomes[index] = PlacementResult(outcomes[first].order, created=False)
 
 
+def _customer_phone(phone, recipient, place):
+    """The phone a customer is found again by. A masked phone (138****8000) is shared by many
+    buyers, so its customer is told apart by the name and address as well."""
+    if not is_masked_phone(phone):
+        return phone
+    who = checks.address_key(recipient, place.province, place.city, place.street)
+    return f"{phone}#{hashlib.sha256(who.encode()).hexdigest()}"[:20]
+
+
 def _customers(items, phones):
     """The customer for each phone (new ones get the name and email of their first order), and the
     ids of the customers who had ordered before."""
@@ -510,11 +520,21 @@ def _create_all(items, actor, *, rules=None):
     rules, stock reserved for those that pass, and each order confirmed or held with its event."""
     intake = IntakeSettings.current()
     received_at = timezone.now()
+    places = [
+        addresses.read_address(data.province, data.city, data.district, data.address)
+        for data, _channel_order_id, _valid in items
+    ]
     contacts = [normalize_phone(data.phone) for data, _channel_order_id, _valid in items]
-    customers, returning = _customers(items, [phone for phone, _phone_valid in contacts])
+    customer_phones = [
+        _customer_phone(phone, data.recipient, place)
+        for (data, _channel_order_id, _valid), (phone, _phone_valid), place in zip(items, contacts, places, strict=True)
+    ]
+    customers, returning = _customers(items, customer_phones)
     orders, customers_new = [], []
-    for (data, channel_order_id, valid), (phone, _phone_valid) in zip(items, contacts, strict=True):
-        customer = customers[phone]
+    for (data, channel_order_id, valid), (phone, _phone_valid), customer_phone, place in zip(
+        items, contacts, customer_phones, places, strict=True
+    ):
+        customer = customers[customer_phone]
         customers_new.append(customer.pk not in returning)
         returning.add(customer.pk)
         subtotal = valid["subtotal"]
@@ -525,12 +545,13 @@ def _create_all(items, actor, *, rules=None):
                 customer=customer,
                 recipient=data.recipient.strip(),
                 phone=phone,
-                province=(data.province or "").strip(),
-                city=(data.city or "").strip(),
-                district=(data.district or "").strip(),
-                address=(data.address or "").strip(),
+                province=place.province,
+                city=place.city,
+                district=place.district,
+                address=place.street,
+                region_code=place.region_code,
                 postcode=(data.postcode or "").strip(),
-                address_key=checks.address_key(data.province, data.city, data.district, data.address),
+                address_key=checks.address_key(place.province, place.city, place.district, place.street),
                 delivery_window_start=valid["window_start"],
                 delivery_window_end=valid["window_end"],
                 special_instructions=(data.special_instructions or "").strip(),
@@ -569,7 +590,7 @@ def _create_all(items, actor, *, rules=None):
 
     held_channels = checks.held_channels(order.channel_id for order in orders)
     reasons_of = []
-    for order, (_phone, phone_valid) in zip(orders, contacts, strict=True):
+    for order, (_phone, phone_valid), place in zip(orders, contacts, places, strict=True):
         order.payment_status = payment_status_for(order.total, order.amount_paid)
         order.number = order_number(order)
         reasons = checks.contact_checks(
@@ -577,7 +598,9 @@ def _create_all(items, actor, *, rules=None):
             city=order.city,
             address=order.address,
             phone_valid=phone_valid,
+            phone_masked=is_masked_phone(order.phone),
         )
+        reasons += place.reasons
         reasons += checks.payment_checks(method=order.payment_method, total=order.total, paid=order.amount_paid)
         if order.channel_id in held_channels:
             reasons.append(checks.reason("channel_held", reason=held_channels[order.channel_id]))

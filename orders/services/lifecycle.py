@@ -17,7 +17,7 @@ from inventory import services as inventory
 from .. import locks
 from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
 from ..models import Allocation, NotificationEvent, Order, OrderEvent, OrderLine, OrderNote, PaymentMethod
-from . import checks, gifts
+from . import addresses, checks, gifts
 from .intake import reserve_lines, shortage_reason
 from .merging import leave_merge
 from .notifications import notify
@@ -167,6 +167,25 @@ def add_note(order_id: int, *, author: Actor, text: str) -> OrderNote:
     return OrderNote.objects.create(order=order, author=person(author), text=text)
 
 
+# The reasons an address gave, which a corrected address answers.
+ADDRESS_REASONS = ("address_incomplete", "region_unknown", "region_not_in", "region_ambiguous")
+
+
+def _recheck_region(order: Order) -> None:
+    """Read a corrected address as intake reads one (docs/architecture.md, "Addresses"): a region
+    that does not exist is refused on its field; one that does is stored by its official names, and
+    the reasons the old address gave leave the order."""
+    place = addresses.read_address(order.province, order.city, order.district, order.address)
+    if place.reasons:
+        raise ValidationError(
+            {reason["params"]["level"]: checks.describe(reason) for reason in reversed(place.reasons)}
+        )
+    order.province, order.city, order.district, order.address = place.province, place.city, place.district, place.street
+    order.region_code = place.region_code
+    order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
+    order.hold_reasons = [r for r in order.hold_reasons if r.get("code") not in ADDRESS_REASONS]
+
+
 @transaction.atomic
 def update_delivery_address(order_id: int, *, actor: Actor, **fields: str) -> Order:
     """A reviewer corrects where a held or confirmed order goes; the change is kept as a note."""
@@ -199,7 +218,7 @@ def update_delivery_address(order_id: int, *, actor: Actor, **fields: str) -> Or
             changes.append(f"{Order._meta.get_field(name).verbose_name}: {shown_before} → {shown_after}")
             setattr(order, name, value)
     if changes:
-        order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
+        _recheck_region(order)
         order.save()
         OrderNote.objects.create(order=order, author=person(actor), text=_("Address changed. ") + "; ".join(changes))
         DELIVERY_ADDRESS_CORRECTED.publish(order=order, before=before)

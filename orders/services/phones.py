@@ -1,22 +1,36 @@
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
 
+# A phone a marketplace masked (138****8000): digits with a run of asterisks inside, after folding
+# full-width ones.
+MASKED_PHONE = re.compile(r"^\+?\d[\d\s-]*\*+[\d\s*-]*$")
+
 
 def normalize_phone(raw: str | None) -> tuple[str, bool]:
     """Return (E.164 form, valid). Full-width digits, spaces, dashes and a +86 or 0086 prefix are
-    understood; a number that cannot be read comes back cleaned but marked invalid."""
+    understood; a number that cannot be read comes back cleaned but marked invalid, and a masked
+    one comes back as masked, without its spaces, and invalid."""
     return _normalized(str(raw or ""), settings.DEFAULT_PHONE_REGION)
+
+
+def is_masked_phone(raw: str | None) -> bool:
+    """Whether the phone is one a marketplace masked: kept as the marketplace gives it and flagged
+    on the order, never a number to call, text or count orders by (docs/architecture.md, "Addresses")."""
+    return bool(MASKED_PHONE.match(unicodedata.normalize("NFKC", str(raw or "")).strip()))
 
 
 # Placing an order reads its phone several times (checks, customer, notifications) and an import
 # places thousands; parsing is the costly part, and the answer for a number never changes.
 @lru_cache(maxsize=4096)
 def _normalized(raw, region):
+    if is_masked_phone(raw):
+        return "".join(ch for ch in unicodedata.normalize("NFKC", raw) if ch.isdigit() or ch in "+*")[:20], False
     cleaned = _cleaned(raw)
     if not cleaned:
         return "", False

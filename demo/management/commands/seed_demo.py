@@ -30,6 +30,7 @@ from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
 from demo.changes import play_changes
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
+from demo.import_profiles import seed_import_profiles
 from demo.merging import tell_merging
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
@@ -729,6 +730,7 @@ class Command(BaseCommand):
             self.part("changes", lambda: play_changes(self))
             self.part("merging", lambda: tell_merging(self))
             self.part("catalogue", lambda: seed_catalogue(self))
+            self.part("import profiles", lambda: seed_import_profiles(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
