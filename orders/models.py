@@ -271,8 +271,9 @@ class Order(FSMModelMixin, models.Model):
     district = models.CharField(_("district"), max_length=50, blank=True)
     address = models.CharField(_("street address"), max_length=255)
     postcode = models.CharField(_("postcode"), max_length=12, blank=True)
-    # The code of the deepest administrative division recognised (docs/architecture.md, "Addresses").
-    region_code = models.CharField(_("region code"), max_length=6, blank=True, default="", editable=False)
+    # The code of the deepest administrative division recognised (docs/architecture.md, "Addresses");
+    # NULL when none was, as for orders placed before addresses were read against the divisions.
+    region_code = models.CharField(_("region code"), max_length=6, null=True, blank=True, editable=False)
     address_key = models.CharField(
         _("address key"),
         max_length=400,

@@ -215,9 +215,9 @@ def dashboard_week():
         )
 
     o1 = order(1, web, [(a, 2)], _at(8, 10), province="浙江省", payment_method="card", paid_amount="50.00")
-    o2 = order(2, web, [(b, 1)], _at(9, 10), province="广东省")
+    o2 = order(2, web, [(b, 1)], _at(9, 10), province="广东省", city="广州市", district="天河区")
     o3 = order(3, app, [(a, 1), (c, 1)], _at(10, 10), province="浙江省")
-    o4 = order(4, app, [(b, 3)], _at(12, 10), province="江苏省", city="")
+    o4 = order(4, app, [(b, 3)], _at(12, 10), province="江苏省", city="", district="")
     order(5, web, [(a, 1)], _at(2, 10), payment_method="card", paid_amount="25.00")
     order(6, app, [(b, 1)], _at(5, 10))
 

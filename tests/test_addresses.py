@@ -3,10 +3,12 @@ address in the street field is split, regions are stored by their official names
 not exist or is in the wrong place holds the order with the reason, a reviewer's correction is read
 the same way, and a marketplace's masked phone is kept and flagged instead of refused."""
 
+import importlib
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
@@ -17,6 +19,7 @@ from core.actors import SYSTEM
 from orders import services as orders
 from orders.models import Customer, Notification, Order
 from orders.services.checks import describe
+from orders.services.phones import format_phone, mask_phone
 from tests.factories import ChannelFactory, ProductFactory, WarehouseFactory, place_apart, staff, stock
 
 pytestmark = pytest.mark.django_db
@@ -218,3 +221,21 @@ def test_a_phone_that_is_no_number_at_all_is_still_refused(tea):
             actor=SYSTEM,
         )
     assert "phone" in refused.value.message_dict
+
+
+def test_a_masked_phone_is_shown_as_the_marketplace_gave_it():
+    assert mask_phone("138****8000") == "138****8000"
+    assert format_phone("138****8000") == "138****8000"
+
+
+def test_orders_stored_before_get_their_provinces_official_names(tea):
+    written = place_apart(lines=[(tea, 1)])
+    Order.objects.filter(pk=written.pk).update(province="广东")
+    unknown = place_apart(lines=[(tea, 1)])
+    Order.objects.filter(pk=unknown.pk).update(province="火星")
+    migration = importlib.import_module("orders.migrations.0025_order_region_code")
+
+    migration.provinces_by_their_official_names(django_apps, None)
+
+    assert Order.objects.get(pk=written.pk).province == "广东省"
+    assert Order.objects.get(pk=unknown.pk).province == "火星"

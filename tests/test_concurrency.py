@@ -119,7 +119,7 @@ def test_twenty_buyers_racing_for_the_last_five_units_get_exactly_five_confirmed
 def held_order_with_stock():
     product = ProductFactory()
     level = stock(product, WarehouseFactory(), 5)
-    order = place(lines=[(product, 2)], city="")
+    order = place(lines=[(product, 2)], city="", district="")
     assert order.status == Status.ON_HOLD
     return order, level
 

@@ -170,7 +170,7 @@ def test_closing_releases_the_channel_s_held_orders_back_through_the_checks(mana
     incident = declare(manager, Incident.Kind.CHANNEL_BAD_ORDERS)
     services.hold_channel(incident.pk, channel.pk, actor=manager)
     clean = place(channel, lines=[(product, 2)])
-    no_city = place(channel, lines=[(product, 1)], city="")
+    no_city = place(channel, lines=[(product, 1)], city="", district="")
     already_approved = place(channel, lines=[(product, 1)])
     orders.approve(already_approved.pk, actor=manager)
 
@@ -308,10 +308,24 @@ def test_switching_a_carrier_moves_its_open_parcels_in_the_chosen_provinces_to_t
 ):
     down, up = carriers
     stock(product, WarehouseFactory(), 20)
-    guangdong = place(lines=[(product, 1)], province="广东省", payment_method="card", paid_amount="25.00")
+    guangdong = place(
+        lines=[(product, 1)],
+        province="广东省",
+        city="广州市",
+        district="天河区",
+        payment_method="card",
+        paid_amount="25.00",
+    )
     zhejiang = place(lines=[(product, 1)], province="浙江省", payment_method="card", paid_amount="25.00")
-    cash = place(lines=[(product, 1)], province="广东省")
-    labelled = place(lines=[(product, 1)], province="广东省", payment_method="card", paid_amount="25.00")
+    cash = place(lines=[(product, 1)], province="广东省", city="广州市", district="天河区")
+    labelled = place(
+        lines=[(product, 1)],
+        province="广东省",
+        city="广州市",
+        district="天河区",
+        payment_method="card",
+        paid_amount="25.00",
+    )
     for order in (guangdong, zhejiang, cash, labelled):
         pick_all(order)
     labelled_parcel = labelled.shipments.get()

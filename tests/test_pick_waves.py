@@ -45,7 +45,7 @@ def new_order(*lines, **overrides):
 
 
 def held_order(product):
-    return new_order((product, 1), city="")
+    return new_order((product, 1), city="", district="")
 
 
 def fresh(order):

@@ -76,7 +76,9 @@ def test_an_order_placed_counts_once_on_its_day_with_its_value_province_and_prod
     placed_at = datetime(2025, 3, 3, 23, 30, tzinfo=SHANGHAI)
 
     with counted():
-        order = place(lines=[(cheap, 2), (dear, 1)], placed_at=placed_at, province="广东省")
+        order = place(
+            lines=[(cheap, 2), (dear, 1)], placed_at=placed_at, province="广东省", city="广州市", district="天河区"
+        )
 
     day = date(2025, 3, 3)
     row = DailyOrders.objects.get()
@@ -176,10 +178,12 @@ def test_a_change_rolled_back_counts_nothing(counted, products):
 
 def test_a_province_corrected_after_intake_moves_the_order_to_its_new_province(counted, products):
     with counted():
-        order = place(lines=[(products[0], 1)], province="浙江省", city="")
+        order = place(lines=[(products[0], 1)], province="浙江省", city="", district="")
     assert order.status == Status.ON_HOLD
     with counted():
-        orders.update_delivery_address(order.pk, actor=staff("Order reviewer"), province="江苏省", city="南京市")
+        orders.update_delivery_address(
+            order.pk, actor=staff("Order reviewer"), province="江苏省", city="南京市", district="鼓楼区"
+        )
 
     assert dict(DailyProvinceOrders.objects.filter(orders__gt=0).values_list("province", "orders")) == {"江苏省": 1}
     assert_rollups_agree_with_the_records()
@@ -243,15 +247,17 @@ def run_random_shop(rng, products, *, orders_count=30):
         staff("Manager"),
     )
     channels = [ChannelFactory(code="web", name="Web shop"), ChannelFactory(code="app", name="App")]
-    provinces = ["浙江省", "江苏省", "广东省"]
+    places = [("浙江省", "杭州市", "西湖区"), ("江苏省", "南京市", "鼓楼区"), ("广东省", "广州市", "天河区")]
     for n in range(orders_count):
         lines = [(product, rng.randint(1, 3)) for product in rng.sample(products, rng.randint(1, len(products)))]
         held = rng.random() < 0.25
+        province, city, district = rng.choice(places)
         order = place(
             rng.choice(channels),
             lines=lines,
-            province=rng.choice(provinces),
-            city="" if held else "杭州市",
+            province=province,
+            city="" if held else city,
+            district="" if held else district,
             phone=f"1390000{n:04d}",
             address=f"文三路 {n + 1} 号",
             payment_method=rng.choice(["cod", "card"]),
@@ -265,7 +271,10 @@ def run_random_shop(rng, products, *, orders_count=30):
             order.refresh_from_db()
         if order.status == Status.ON_HOLD:
             if rng.random() < 0.4:
-                orders.update_delivery_address(order.pk, actor=reviewer, province=rng.choice(provinces), city="南京市")
+                province, city, district = rng.choice(places)
+                orders.update_delivery_address(
+                    order.pk, actor=reviewer, province=province, city=city, district=district
+                )
             decision = rng.random()
             if decision < 0.3:
                 orders.reject(order.pk, actor=reviewer, reason="unreachable")

@@ -108,7 +108,7 @@ def test_an_excel_batch_placed_with_place_orders(shop):
             shop["channel"], lines=[(kettle, 2), (mug, 1)], payment_method="card", paid_amount="90.00", **buyer()
         ),
         order_input(shop["channel"], lines=[(mug, 1)], payment_method="card", paid_amount="10.00", **buyer()),
-        order_input(shop["channel"], lines=[(kettle, 1)], **buyer(city="")),
+        order_input(shop["channel"], lines=[(kettle, 1)], **buyer(city="", district="")),
         order_input(shop["channel"], lines=[(kettle, 1)], channel_order_id="DUP-1", **buyer()),
         order_input(shop["channel"], lines=[(kettle, 1)], channel_order_id="DUP-1", **buyer()),
         order_input(shop["channel"], lines=[(kettle, 1)], channel_order_id=earlier.channel_order_id, **buyer()),
@@ -232,7 +232,7 @@ def action(client, changelist, name, selected, **fields):
 
 
 def test_the_consoles_bulk_actions_approve_reject_and_cancel_selected(client, shop):
-    held = [placed(shop, city="") for _n in range(4)]
+    held = [placed(shop, city="", district="") for _n in range(4)]
     to_cancel = [paid(shop), placed(shop), advance(paid(shop), "picking", actor=staff("Warehouse operator"))]
     review_queue = reverse("admin:orders_heldorder_changelist")
     client.force_login(staff("Order reviewer"))
@@ -317,7 +317,7 @@ def test_closing_an_incident_that_confirms_the_orders_its_channel_hold_kept_back
     manager = staff("Manager")
     incident = incidents.declare(kind="channel_bad_orders", title="Bad feed", actor=manager)
     incidents.hold_channel(incident.pk, shop["channel"].pk, actor=manager)
-    held = [placed(shop), paid(shop), placed(shop, city="")]
+    held = [placed(shop), paid(shop), placed(shop, city="", district="")]
     assert {order.status for order in held} == {Status.ON_HOLD}
 
     assert_counted_exactly(lambda: incidents.close(incident.pk, actor=manager))

@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="order",
             name="region_code",
-            field=models.CharField(blank=True, default="", editable=False, max_length=6, verbose_name="region code"),
+            field=models.CharField(blank=True, editable=False, max_length=6, null=True, verbose_name="region code"),
         ),
         migrations.RunPython(provinces_by_their_official_names, migrations.RunPython.noop),
     ]

@@ -10,7 +10,7 @@ from typing import Any
 
 from core import regions
 
-from .checks import reason
+from .checks import REGION_REASON, reason
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def _same_place(written, stored) -> bool:
     )
 
 
-def region_reason(problem) -> dict[str, Any]:
+def region_reason(problem: regions.RegionProblem) -> dict[str, Any]:
     """A region problem as an order's hold reason: a code with its values, so each reader sees it in
     their own language."""
-    return reason(f"region_{problem.kind}", level=problem.level, value=problem.value, parent=problem.parent)
+    return reason(f"{REGION_REASON}{problem.kind}", level=problem.level, value=problem.value, parent=problem.parent)

@@ -25,9 +25,8 @@ EXPORT_FORMAT, EXPORT_VERSION = mapping.FORMAT, mapping.VERSION
 
 
 def _checked(definition: dict) -> dict:
-    if not isinstance(definition, dict):
-        raise ValidationError({"definition": [_("A profile is a JSON object.")]})
-    definition = {**definition, "format": EXPORT_FORMAT, "version": EXPORT_VERSION}
+    if isinstance(definition, dict):
+        definition = {**definition, "format": EXPORT_FORMAT, "version": EXPORT_VERSION}
     problems = mapping.validate_profile(definition)
     if problems:
         raise ValidationError({"definition": [str(problem) for problem in problems]})

@@ -181,7 +181,7 @@ def _recheck_region(order: Order) -> None:
             {reason["params"]["level"]: checks.describe(reason) for reason in reversed(place.reasons)}
         )
     order.province, order.city, order.district, order.address = place.province, place.city, place.district, place.street
-    order.region_code = place.region_code
+    order.region_code = place.region_code or None
     order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
     order.hold_reasons = [r for r in order.hold_reasons if r.get("code") not in ADDRESS_REASONS]
 

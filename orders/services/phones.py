@@ -67,9 +67,10 @@ def _possible(raw, region):
 
 
 def mask_phone(phone: str) -> str:
-    """Keep the country code, the first three and the last four digits: +86 138****5678."""
-    if not phone:
-        return ""
+    """Keep the country code, the first three and the last four digits: +86 138****5678. A number
+    the marketplace masked already is shown as it gave it."""
+    if not phone or is_masked_phone(phone):
+        return phone or ""
     try:
         parsed = phonenumbers.parse(phone, settings.DEFAULT_PHONE_REGION)
         national = str(parsed.national_number)

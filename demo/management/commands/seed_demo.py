@@ -730,7 +730,7 @@ class Command(BaseCommand):
             self.part("changes", lambda: play_changes(self))
             self.part("merging", lambda: tell_merging(self))
             self.part("catalogue", lambda: seed_catalogue(self))
-            self.part("import profiles", lambda: seed_import_profiles(self))
+            self.part("profiles", lambda: seed_import_profiles(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
