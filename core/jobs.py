@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -42,10 +42,12 @@ BATCH_JOBS = 100
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: the code its rows store and the name people read."""
+    """A kind of job: the code its rows store and the name people read. A kind is its code: the
+    name is translated, and a translated text hashes as the reader's language says, so a dict keyed
+    by kinds and built in one language would miss them in another."""
 
     code: str
-    label: str
+    label: str = field(compare=False)
 
 
 class Cancelled(Exception):

@@ -201,6 +201,7 @@ def test_buyers_sharing_a_masked_phone_stay_different_customers(tea):
     assert first.customer_id != second.customer_id
     assert again.customer_id == first.customer_id
     assert Customer.objects.filter(phone__startswith="138****8000").count() == 2
+    assert format_phone(first.customer.phone) == mask_phone(first.customer.phone) == "138****8000"
     # Many buyers share the number: it never counts as orders repeated to one phone.
     assert "repeat_phone" not in codes(again)
 

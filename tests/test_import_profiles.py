@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from core import jobs
 from core.models import Job
@@ -341,3 +341,44 @@ def test_a_column_newly_mapped_to_payment_asks_what_its_words_mean_before_saving
     assert page.status_code == 200
     assert "Say what each word of the Payment method column means: 货到付款、对公转账." in page.text
     assert not ImportProfile.objects.exists()
+
+
+def renamed_column(files, old, new):
+    """A marketplace's report after it renamed one of its columns."""
+    (name, content), *_rest = files
+    workbook = load_workbook(io.BytesIO(content))
+    for cell in workbook.active[1]:
+        if cell.value == old:
+            cell.value = new
+    output = io.BytesIO()
+    workbook.save(output)
+    return [(name, output.getvalue())]
+
+
+def test_a_report_whose_column_was_renamed_says_so_and_its_new_mapping_replaces_the_profile(
+    client, shop, tmall, manager
+):
+    kept = import_profiles.save_profile(channel=tmall, name="JD", definition=built_in_profile("jd"), actor=manager)
+    changed = renamed_column(jd_file("TEA", "CUP"), "客户地址", "收货地址")
+
+    job = start(changed, actor=manager, channel=tmall)
+
+    assert importers.needs_mapping(job)
+    assert job.parameters["missing_headers"] == ["客户地址"]
+    client.force_login(manager)
+    page = client.get(reverse("admin:orders_order_import_map", args=[job.pk])).text
+    assert "客户地址" in page and "the marketplace may have changed its report" in page
+    form = response_form(client, job)
+    data = initial_data(form)
+    assert {form.fields[name].label: value for name, value in data.items() if value == "sku"} == {"商家SKUID": "sku"}
+    renamed = next(name for name in data if name.startswith("column-") and form.fields[name].label == "收货地址")
+    data[renamed] = "full_address"
+
+    response = client.post(reverse("admin:orders_order_import_map", args=[job.pk]), {**data, "name": "JD"})
+
+    assert response.status_code == 302
+    kept.refresh_from_db()
+    assert kept.definition["files"]["orders"]["columns"]["收货地址"] == "full_address"
+    assert "客户地址" not in kept.definition["files"]["orders"]["columns"]
+    assert ImportProfile.objects.count() == 1
+    assert Job.objects.get(pk=job.pk).status == jobs.Status.PREVIEWED

@@ -8,6 +8,8 @@ import io
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from core import jobs
 from core.actors import SYSTEM
@@ -142,3 +144,11 @@ def test_moving_the_job_model_from_orders_to_core_keeps_every_job():
     assert kept[failed.pk].errors == [{"row": None, "column": "", "message": "Your role may not export this list."}]
     assert "orders_bulkjob" not in connection.introspection.table_names()
     assert queued().pk > failed.pk
+
+
+def test_a_job_kind_is_found_by_its_code_in_every_language():
+    kind = jobs.JobKind("import_orders", gettext_lazy("Order import"))
+    with translation.override("en"):
+        pages = {kind: "orders"}
+    with translation.override("zh-hans"):
+        assert pages[jobs.JobKind("import_orders", gettext_lazy("Order import"))] == "orders"

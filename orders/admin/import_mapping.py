@@ -320,6 +320,7 @@ class UploadMappingMixin:
             job=job,
             form=form,
             suggested=(job.parameters.get("suggested") or {}).get("name", ""),
+            missing_headers="、".join(job.parameters.get("missing_headers", [])),
         )
 
 

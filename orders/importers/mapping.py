@@ -316,6 +316,23 @@ def assign_files(profile, headers_by_upload) -> dict | None:
     return None
 
 
+def missing_headers(profile, headers_by_upload) -> list[str] | None:
+    """The headers the profile maps that these uploads lack, when they are most of the way to being
+    its files (the same number of files, at least half of each file's mapped headers present): a
+    marketplace that changed its report. None when the uploads are not near this profile at all."""
+    file_keys = [key for key in (ORDERS_FILE, ITEMS_FILE) if key in profile["files"]]
+    if len(headers_by_upload) != len(file_keys):
+        return None
+    missing = []
+    for key in file_keys:
+        spec = profile["files"][key]
+        nearest = min((_missing(spec, headers) for headers in headers_by_upload), key=len)
+        if len(nearest) * 2 > len(_mapped_headers(spec)):
+            return None
+        missing.extend(nearest)
+    return missing
+
+
 def fits_file(profile, file_key, headers) -> bool:
     """Whether one uploaded file (its header row) is the profile's `file_key` file."""
     return file_key in profile["files"] and not _missing(profile["files"][file_key], headers)

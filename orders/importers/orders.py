@@ -22,7 +22,7 @@ from core.spreadsheets.cells import comparable
 from core.spreadsheets.problems import Problems
 
 from .. import services
-from ..models import Channel, Order
+from ..models import Channel, ImportProfile, Order
 from ..services import import_profiles
 from ..services.addresses import read_address
 from ..services.phones import normalize_phone
@@ -404,8 +404,16 @@ def start_order_import(*, file_name: str, content: bytes, actor, channel=None, m
             parameters.update(profile=definition, profile_id=saved.pk if saved else None)
             if saved is not None:
                 import_profiles.note_used(saved.pk)
+        elif found is not None:
+            parameters.update(mapping=MAPPING_NEEDED, suggested=found[0])
         else:
-            parameters.update(mapping=MAPPING_NEEDED, suggested=found[0] if found else None)
+            # Near a profile but not quite: the page starts from it and says which columns went.
+            near = import_profiles.nearest_profile(channel, headers)
+            parameters.update(mapping=MAPPING_NEEDED, suggested=near[0] if near else None)
+            if near is not None:
+                definition, missing, saved = near
+                # Saving the new mapping changes the channel's profile rather than adding a second one.
+                parameters.update(missing_headers=missing, profile_id=saved.pk if saved else None)
     stored_name, stored, packed = uploads.pack(files)
     return jobs.create(
         KIND,
@@ -445,22 +453,25 @@ def needs_mapping(job: Job) -> bool:
     return job.parameters.get("mapping") == MAPPING_NEEDED and job.status == jobs.Status.QUEUED
 
 
-def map_order_import(job_id: int, *, actor, channel, name: str, definition: dict, profile_id=None) -> Job:
+def map_order_import(job_id: int, *, actor, channel, name: str, definition: dict) -> Job:
     """The operator mapped an upload's columns: the mapping is kept as the channel's profile (refused,
     with every problem named, when it is incomplete) and the job reads its files through it."""
     job = jobs.job_of(job_id, [KIND])
     if job is None or not needs_mapping(job):
         raise ValidationError(_("This upload has been mapped already."))
     suggested = job.parameters.get("suggested") or {}
+    changed = job.parameters.get("profile_id")
     profile = import_profiles.save_profile(
         channel=channel,
         name=name,
         definition=definition,
         actor=actor,
-        profile_id=profile_id,
+        profile_id=changed if changed and ImportProfile.objects.filter(pk=changed, channel=channel).exists() else None,
         based_on=suggested.get("key", ""),
     )
-    parameters = {key: value for key, value in job.parameters.items() if key not in ("mapping", "suggested")}
+    parameters = {
+        key: value for key, value in job.parameters.items() if key not in ("mapping", "suggested", "missing_headers")
+    }
     job.parameters = {**parameters, "channel": channel.code, "profile": profile.definition, "profile_id": profile.pk}
     job.save(update_fields=["parameters"])
     return job

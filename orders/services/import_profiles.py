@@ -102,6 +102,23 @@ def profile_for(channel: Channel | None, headers: list[list[str]]) -> tuple[dict
     return None
 
 
+def nearest_profile(
+    channel: Channel | None, headers: list[list[str]]
+) -> tuple[dict, list[str], ImportProfile | None] | None:
+    """When no profile reads these files, the one they come nearest to (the channel's own first) and
+    the headers of it they lack: a marketplace that renamed or dropped a column of its report.
+    Returns (definition, missing headers, the saved profile or None)."""
+    saved = list(channel.import_profiles.all()) if channel is not None else []
+    candidates = [(profile.definition, profile) for profile in saved]
+    candidates += [(built_in_profile(definition["key"]), None) for definition in BUILT_IN_PROFILES]
+    nearest = [
+        (definition, missing, profile)
+        for definition, profile in candidates
+        if (missing := mapping.missing_headers(definition, headers)) is not None
+    ]
+    return min(nearest, key=lambda found: len(found[1])) if nearest else None
+
+
 def half_of_a_pair(channel: Channel | None, headers: list[list[str]]) -> tuple[dict, str] | None:
     """When a single uploaded file is one of the two files a profile reads (a marketplace's items
     report without its order report, or the other way round): that profile and the file missing."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -42,7 +41,7 @@ from ..models import (
 from . import addresses, checks, deadlines, gifts
 from .catalogue import Catalogue, ResolvedLine, load_catalogue, resolve_lines
 from .notifications import notify_many
-from .phones import is_masked_phone, is_possible_phone, normalize_phone
+from .phones import is_masked_phone, is_possible_phone, masked_customer_phone, normalize_phone
 from .settlement import payment_status_for
 
 
@@ -482,8 +481,7 @@ def _customer_phone(phone, recipient, place):
     buyers, so its customer is told apart by the name and address as well."""
     if not is_masked_phone(phone):
         return phone
-    who = checks.address_key(recipient, place.province, place.city, place.street)
-    return f"{phone}#{hashlib.sha256(who.encode()).hexdigest()}"[:20]
+    return masked_customer_phone(phone, checks.address_key(recipient, place.province, place.city, place.street))
 
 
 def _customers(items, phones):

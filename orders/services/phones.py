@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from functools import lru_cache
@@ -23,6 +24,23 @@ def is_masked_phone(raw: str | None) -> bool:
     """Whether the phone is one a marketplace masked: kept as the marketplace gives it and flagged
     on the order, never a number to call, text or count orders by (docs/architecture.md, "Addresses")."""
     return bool(MASKED_PHONE.match(unicodedata.normalize("NFKC", str(raw or "")).strip()))
+
+
+# A customer reached through a masked phone is told apart by name and address too: their key is the
+# masked phone, this mark and a digest of those.
+MASKED_CUSTOMER_MARK = "#"
+
+
+def masked_customer_phone(phone: str, who: str) -> str:
+    """The phone a buyer behind a masked number is found again by: the masked number and a digest
+    of `who` (their name and address), within the 20 characters a phone is stored in."""
+    return f"{phone}{MASKED_CUSTOMER_MARK}{hashlib.sha256(who.encode()).hexdigest()}"[:20]
+
+
+def _shown(phone: str) -> str | None:
+    """A masked phone (a customer's key included) as shown: as the marketplace gave it."""
+    written = phone.split(MASKED_CUSTOMER_MARK, 1)[0]
+    return written if is_masked_phone(written) else None
 
 
 # Placing an order reads its phone several times (checks, customer, notifications) and an import
@@ -69,8 +87,10 @@ def _possible(raw, region):
 def mask_phone(phone: str) -> str:
     """Keep the country code, the first three and the last four digits: +86 138****5678. A number
     the marketplace masked already is shown as it gave it."""
-    if not phone or is_masked_phone(phone):
-        return phone or ""
+    if not phone:
+        return ""
+    if _shown(phone) is not None:
+        return _shown(phone)
     try:
         parsed = phonenumbers.parse(phone, settings.DEFAULT_PHONE_REGION)
         national = str(parsed.national_number)
@@ -87,6 +107,8 @@ def format_phone(phone: str) -> str:
     that is not valid is shown as it was given, so staff see what the customer typed."""
     if not phone:
         return ""
+    if _shown(phone) is not None:
+        return _shown(phone)
     try:
         parsed = phonenumbers.parse(phone, settings.DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:
