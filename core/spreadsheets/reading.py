@@ -101,6 +101,17 @@ def count_rows(content, file_name, *, stop_after=None):
         workbook.close()
 
 
+def past_limit(count, max_rows, number, problems):
+    """Whether row `number`, the file's `count`th, is one more than an import reads; the problem
+    is noted on it, and the reader stops there."""
+    if count <= max_rows:
+        return False
+    problems.add(
+        number, "", _("A file may hold at most %(max)s rows; split it into several files.") % {"max": f"{max_rows:,}"}
+    )
+    return True
+
+
 class Table:
     """An uploaded file's first sheet read against its columns (`core.spreadsheets.columns`).
     Reading the header adds its problems (a required column missing, a column named twice, an empty
@@ -130,12 +141,6 @@ class Table:
             if number == self.header_row + 1 and self.columns.is_header_row(cells):
                 continue
             self.count += 1
-            if self.count > self.max_rows:
-                self.problems.add(
-                    number,
-                    "",
-                    _("A file may hold at most %(max)s rows; split it into several files.")
-                    % {"max": f"{self.max_rows:,}"},
-                )
+            if past_limit(self.count, self.max_rows, number, self.problems):
                 return
             yield number, {key: cells[position] for position, key in self.positions.items() if position < len(cells)}

@@ -800,13 +800,7 @@ class MappedTable:
         lines, seen_orders = [], set()
         for number, cells in line_source.rows:
             self.count += 1
-            if self.count > self.max_rows:
-                self.problems.add(
-                    number,
-                    "",
-                    _("A file may hold at most %(max)s rows; split it into several files.")
-                    % {"max": f"{self.max_rows:,}"},
-                )
+            if reading.past_limit(self.count, self.max_rows, number, self.problems):
                 break
             fields = self._cells(line_source, cells)
             if orders_by_number is None:
