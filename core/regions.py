@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -53,6 +54,10 @@ CITY_SUFFIXES = ("地区", "自治州", "市", "盟")
 DISTRICT_SUFFIXES = ("新区", "林区", "区", "县", "市", "旗")
 # A short name of one character says too little to be trusted (城区 without 区 is 城).
 SHORTEST_SHORT_NAME = 2
+# Development zones (成都 高新区, 苏州 工业园区, 重庆 两江新区) are run as districts and written as
+# districts, by people and by marketplaces' address pickers, but are not divisions: one that the
+# data does not know, written under a city, is kept as written rather than taken for a mistake.
+DEVELOPMENT_ZONE = re.compile(r"(高新区|开发区|经开区|园区|新区|保税区|自贸区|试验区|管委会|港区)$")
 
 MESSAGES = {
     (UNKNOWN, PROVINCE): _("There is no province “%(name)s”."),
@@ -216,6 +221,8 @@ def _resolve_in_city(divisions, province, city, district):
         return Region(province.name, city.name, district, code=city.code)
     found = _pick(divisions.districts_in[city.code], district, DISTRICT, city.name, divisions.districts)
     if isinstance(found, RegionProblem):
+        if found.kind == UNKNOWN and DEVELOPMENT_ZONE.search(_folded(district)):
+            return Region(province.name, city.name, district, code=city.code)
         return Region(province.name, city.name, district, code=city.code, problems=(found,))
     return Region(province.name, city.name, found.name, code=found.code)
 

