@@ -4,6 +4,7 @@ with unknown headers waits for its columns to be mapped, the mapping is kept as 
 profile and the next file from there imports without questions; a bad mapping or half of a pair of
 files is refused before anything is written; profiles are edited, exported and imported."""
 
+import csv
 import io
 import json
 from decimal import Decimal
@@ -382,3 +383,20 @@ def test_a_report_whose_column_was_renamed_says_so_and_its_new_mapping_replaces_
     assert "客户地址" not in kept.definition["files"]["orders"]["columns"]
     assert ImportProfile.objects.count() == 1
     assert Job.objects.get(pk=job.pk).status == jobs.Status.PREVIEWED
+
+
+def test_the_errors_copy_of_a_two_file_report_is_its_items_report_with_the_errors_beside_its_rows(
+    client, shop, tmall, manager
+):
+    orders_report, items_report = taobao_files("TEA", "NOPE")
+    job = importers.check_order_import(start([orders_report, items_report], actor=manager, channel=tmall).pk)
+    assert job.status == jobs.Status.FAILED
+    client.force_login(manager)
+
+    response = client.get(reverse("admin:orders_order_import_errors", args=[job.pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('ExportOrderDetailList202605-errors.csv"')
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][-1].startswith("errors / 错误")
+    assert "NOPE" in rows[2][-1] and rows[1][-1] == ""

@@ -61,12 +61,13 @@ def _messages_by_row(errors, names, columns):
     return {row: "; ".join(texts) for row, texts in by_row.items()}
 
 
-def errors_copy(job, columns):
-    """The job's uploaded file with an errors column after its last column, in the format it came
-    in, as (bytes, file name). The column's header names it; problems of the file as a whole
-    follow that header."""
+def errors_copy(job, columns, *, upload=None):
+    """The job's uploaded file (or `upload`, one (file name, bytes) of several the job holds, the one
+    its rows are numbered in) with an errors column after its last column, in the format it came in,
+    as (bytes, file name). The column's header names it; problems of the file as a whole follow
+    that header."""
     messages = _messages_by_row(job.errors, job.summary.get("headers", {}), columns)
-    content, file_name = bytes(job.source), job.file_name
+    file_name, content = upload or (job.file_name, bytes(job.source))
     header_row, width = None, 0
     for number, cells in reading.rows(content, file_name):
         header_row = header_row or number

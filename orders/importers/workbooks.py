@@ -11,6 +11,7 @@ from core.spreadsheets.templates import Template
 from inventory.models import Product
 
 from ..models import Channel, PaymentMethod
+from . import mapping, uploads
 from .cells import PAYMENT_METHOD_NAMES
 from .columns import ORDER_COLUMNS
 from .orders import EXAMPLE_ORDER_ID
@@ -87,5 +88,11 @@ def template_workbook():
 
 
 def errors_copy(job):
-    """The uploaded file with an errors column after its last column, as (bytes, file name)."""
-    return problems.errors_copy(job, ORDER_COLUMNS)
+    """The uploaded file with an errors column after its last column, as (bytes, file name). Of a
+    marketplace's two files, the items report: the problems are numbered by its rows."""
+    files = uploads.files_of(job)
+    if len(files) == 1:
+        return problems.errors_copy(job, ORDER_COLUMNS)
+    headers = [mapping.headers_of(content, name) for name, content in files]
+    assigned = mapping.assign_files(job.parameters["profile"], headers)
+    return problems.errors_copy(job, ORDER_COLUMNS, upload=files[assigned[mapping.ITEMS_FILE]])
