@@ -94,6 +94,31 @@ class CarrierService(models.Model):
         return (self.base_fee + self.fee_per_kg * Decimal(weight_kg)).quantize(Decimal("0.01"))
 
 
+class ServiceCoverage(models.Model):
+    """Where a carrier service delivers (docs/architecture.md, "Reachability"): a province, city or
+    district by its division code (`core.regions`), or, `excluded`, an area inside one it covers
+    that it does not. A service with no rows reaches everywhere; one with rows reaches an address
+    when the most specific row for it (district, then city, then province) is not an exclusion."""
+
+    service = models.ForeignKey(
+        CarrierService, on_delete=models.CASCADE, related_name="coverage", verbose_name=_("carrier service")
+    )
+    region_code = models.CharField(_("region code"), max_length=6)
+    region = models.CharField(_("region"), max_length=160, help_text=_("The division's names, as imported."))
+    excluded = models.BooleanField(_("excluded"), default=False)
+
+    class Meta:
+        verbose_name = _("service coverage")
+        verbose_name_plural = _("service coverage")
+        ordering = ["service", "region_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "region_code"], name="service_coverage_once_per_region")
+        ]
+
+    def __str__(self):
+        return f"{self.service} · {self.region}" + (" ✕" if self.excluded else "")
+
+
 class PickWave(models.Model):
     """A pick list: the selected orders of one warehouse, picked in one walk."""
 

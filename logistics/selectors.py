@@ -26,6 +26,7 @@ from .models import (
     CarrierService,
     ExceptionKind,
     PickWave,
+    ServiceCoverage,
     Shipment,
     ShipmentLine,
     TrackingEvent,
@@ -359,6 +360,53 @@ def shipment_for_page(shipment_id: int) -> Shipment:
 def active_carrier_services() -> QuerySet[CarrierService]:
     """The carrier services a parcel may travel with now: active, of an active carrier."""
     return CarrierService.objects.filter(active=True, carrier__active=True).select_related("carrier")
+
+
+def around(region_code: str) -> list[str]:
+    """A division's code and the codes of the city and province it lies in, most specific first
+    (China's division codes are nested: 330106 西湖区 is in 330100 杭州市, in 330000 浙江省)."""
+    codes = [region_code, f"{region_code[:4]}00", f"{region_code[:2]}0000"]
+    return list(dict.fromkeys(codes))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Where each carrier service delivers, as `ServiceCoverage` says (docs/architecture.md,
+    "Reachability"): {service id: {region code: excluded}}; a service without rows reaches
+    everywhere, and so does every service for an address whose region was not recognised."""
+
+    areas: dict[int, dict[str, bool]]
+
+    def reaches(self, service: CarrierService, region_code: str | None) -> bool:
+        areas = self.areas.get(service.pk)
+        if not areas or not region_code:
+            return True
+        for code in around(region_code):
+            if code in areas:
+                return not areas[code]
+        return False
+
+
+def coverage() -> Coverage:
+    """Every service's coverage, in one query: the shipping rules read it once per pick list."""
+    areas = defaultdict(dict)
+    for service_id, region_code, excluded in ServiceCoverage.objects.values_list(
+        "service_id", "region_code", "excluded"
+    ):
+        areas[service_id][region_code] = excluded
+    return Coverage(dict(areas))
+
+
+def unreachable_regions(region_codes: Iterable[str]) -> set[str]:
+    """Of these division codes, those no active carrier service reaches: intake holds an order sent
+    there (orders.events.UNREACHABLE_REGIONS). A shop with no active service at all is not set up to
+    ship yet, and holds nothing for it (its pick lists say no service fits). Two queries, whatever
+    the number of codes."""
+    services = list(active_carrier_services())
+    if not services:
+        return set()
+    known = coverage()
+    return {code for code in set(region_codes) if not any(known.reaches(service, code) for service in services)}
 
 
 def chosen_services(order_ids: Iterable[int]) -> dict[int, CarrierService]:

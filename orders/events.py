@@ -82,6 +82,16 @@ MESSAGE_CONTEXT = Event(
     payload=("order",),
 )
 
+UNREACHABLE_REGIONS = Event(
+    name="orders.unreachable_regions",
+    doc=(
+        "Which of the divisions new orders go to no carrier can deliver to: `region_codes` are the "
+        "orders' division codes; each subscriber returns the set of those it cannot reach, and intake "
+        'holds an order whose code every subscriber returned (docs/architecture.md, "Reachability").'
+    ),
+    payload=("region_codes",),
+)
+
 COMPLETION_BLOCKERS = Event(
     name="orders.completion_blockers",
     doc=(

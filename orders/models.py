@@ -603,6 +603,11 @@ class Order(FSMModelMixin, models.Model):
         return self.total - self.amount_paid
 
     @property
+    def region_label(self):
+        """Where the order goes, as messages name it: 浙江省 杭州市 西湖区."""
+        return " ".join(part for part in (self.province, self.city, self.district) if part)
+
+    @property
     def collects_on_delivery(self):
         """Whether the carrier must take money at the door: cash on delivery with something still
         to pay (a free replacement sent to a cash-on-delivery customer collects nothing)."""

@@ -64,6 +64,10 @@ WIRING = {
         ["orders.services.notifications.message_context"],
         ["aftersales.services.feedback.message_context"],
     ),
+    "orders.unreachable_regions": (
+        ["orders.services.checks.unreachable_regions"],
+        ["logistics.selectors.unreachable_regions"],
+    ),
     "orders.completion_blockers": (
         ["orders.services.acceptance._held_back"],
         [

@@ -21,7 +21,7 @@ from orders.models import Order
 
 from .. import locks
 from ..models import CarrierChoice, Shipment
-from ..selectors import active_carrier_service
+from ..selectors import active_carrier_service, coverage
 from .rerouting import Rerouted, put_on_service
 
 # The order's goods have not all left: a parcel may still be made or switched.
@@ -48,6 +48,7 @@ def choose_carrier_service(order_ids: Iterable[int], service_id: int, *, actor: 
         parcels_of[shipment.order_id].append(shipment)
     result = Rerouted()
     now, by = timezone.now(), stored_user(actor)
+    reach = coverage()
     for order in orders:
         if order.status not in SERVICE_CHANGEABLE:
             result.left[order.number] = _("it is %(status)s now") % {"status": order.get_status_display()}
@@ -55,6 +56,12 @@ def choose_carrier_service(order_ids: Iterable[int], service_id: int, *, actor: 
         if order.collects_on_delivery and not service.supports_cod:
             result.left[order.number] = _("%(service)s does not collect cash on delivery, which this order needs") % {
                 "service": service
+            }
+            continue
+        if not reach.reaches(service, order.region_code):
+            result.left[order.number] = _("%(service)s does not deliver to %(region)s") % {
+                "service": service,
+                "region": order.region_label,
             }
             continue
         for shipment in parcels_of[order.pk]:

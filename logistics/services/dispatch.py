@@ -16,7 +16,7 @@ from orders.models import NotificationEvent
 from .. import locks
 from ..events import PARCEL_DISPATCHED
 from ..models import Shipment
-from ..selectors import active_carrier, active_carrier_service, tracking_number_taken
+from ..selectors import active_carrier, active_carrier_service, coverage, tracking_number_taken
 from .common import step
 from .merged_parcels import orders_of_parcel
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, weight_of
@@ -42,6 +42,14 @@ def choose_carrier(shipment_id: int, service_id: int, *, actor: Actor) -> Shipme
             {
                 "service": _("%(service)s does not collect cash on delivery, which this order needs.")
                 % {"service": service}
+            }
+        )
+    unreached = [order for order in orders_of_parcel(shipment) if not coverage().reaches(service, order.region_code)]
+    if unreached:
+        raise ValidationError(
+            {
+                "service": _("%(service)s does not deliver to %(region)s.")
+                % {"service": service, "region": unreached[0].region_label}
             }
         )
     if shipment.carrier_id != service.carrier_id and shipment.tracking_number:

@@ -19,6 +19,7 @@ from ..models import PickWave, Shipment, ShipmentLine
 from ..selectors import (
     active_warehouse,
     chosen_services,
+    coverage,
     goods_waiting,
     reserved_lines_in,
     warehouse_codes,
@@ -87,6 +88,7 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
 
     wave = PickWave.objects.create(warehouse=warehouse, created_by=stored_user(actor))
     chosen = chosen_services(order_ids)
+    reach = coverage()
     # One parcel per order, or per merged group (docs/architecture.md, "Merging orders").
     groups = parcel_groups(locked)
     shipments, line_rows = [], []
@@ -98,6 +100,7 @@ def create_pick_wave(warehouse_id: int, order_ids: Iterable[int], *, actor: Acto
             weight_kg=weight,
             fragile=any(p.fragile for p, _q in parcel),
             chosen=next((chosen[order.pk] for order in group if order.pk in chosen), None),
+            reach=reach,
         )
         shipments.append(
             Shipment(

@@ -15,7 +15,7 @@ from inventory.models import Product, Warehouse
 from orders.models import Order
 
 from ..models import CarrierService, Shipment
-from ..selectors import active_carrier_services, chosen_services, warehouses_by_id
+from ..selectors import Coverage, active_carrier_services, chosen_services, coverage, warehouses_by_id
 
 DEFAULT_TRANSIT_DAYS = 3
 PICKABLE = [Order.Status.CONFIRMED, Order.Status.PICKING, Order.Status.PARTIALLY_SHIPPED]
@@ -48,6 +48,7 @@ def choose_service(
     fragile: bool,
     repair: bool = False,
     chosen: CarrierService | None = None,
+    reach: Coverage | None = None,
 ) -> tuple[CarrierService | None, str]:
     """The carrier service the shipping rules pick for a parcel of an order, and the rule that
     decided: fragile goods travel with special handling; an express request or a delivery window
@@ -56,11 +57,18 @@ def choose_service(
     delivery promise: those were the order's first delivery. Returns (None, "") when no active
     service fits. A service staff `chosen` for the order before its parcel existed
     (selectors.chosen_services) wins over the rules, unless the order needs cash collected and it
-    does not collect."""
+    does not collect. A service never travels where its coverage does not reach (`reach`, read
+    here when not given: docs/architecture.md, "Reachability")."""
+    reach = reach or coverage()
     cod = not repair and order.collects_on_delivery
-    if chosen is not None and not repair and (chosen.supports_cod or not cod):
+    if (
+        chosen is not None
+        and not repair
+        and (chosen.supports_cod or not cod)
+        and reach.reaches(chosen, order.region_code)
+    ):
         return chosen, Shipment.ServiceReason.CHOSEN_BY_STAFF
-    candidates = list(active_carrier_services())
+    candidates = [s for s in active_carrier_services() if reach.reaches(s, order.region_code)]
     if cod:
         candidates = [s for s in candidates if s.supports_cod]
     if fragile:
@@ -115,12 +123,16 @@ def plan_parcels(order: Order, waiting: Mapping[int, list[tuple[Product, int]]])
     warehouses = warehouses_by_id(list(waiting))
     cod = order.collects_on_delivery
     chosen = chosen_services([order.pk]).get(order.pk) if waiting else None
+    reach = coverage()
+    # Said when coverage leaves some active service out, so a parcel no service fits says why.
+    limited = any(not reach.reaches(service, order.region_code) for service in active_carrier_services())
     plans = []
     for warehouse_id, parcel in waiting.items():
         weight = weight_of(parcel)
         fragile = any(product.fragile for product, _quantity in parcel)
-        service, reason = choose_service(order, weight_kg=weight, fragile=fragile, chosen=chosen)
+        service, reason = choose_service(order, weight_kg=weight, fragile=fragile, chosen=chosen, reach=reach)
         needs = ((_("collects cash on delivery"),) if cod else ()) + ((_("takes fragile goods"),) if fragile else ())
+        needs += (_("delivers to %(region)s") % {"region": order.region_label},) if limited else ()
         plans.append(
             ParcelPlan(
                 warehouse=warehouses[warehouse_id],

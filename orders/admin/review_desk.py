@@ -37,6 +37,7 @@ HOLD_REASONS = {
     "region_unknown": _("No such province, city or district"),
     "region_not_in": _("City or district not in the one above"),
     "region_ambiguous": _("District or city found in several places"),
+    "unreachable": _("No carrier delivers there"),
     "high_value": _("High value"),
     "new_customer_high_value": _("New customer, high value"),
     "cod_over_limit": _("Cash on delivery over the limit"),

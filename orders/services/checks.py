@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.regions import RegionProblem
 
+from ..events import UNREACHABLE_REGIONS
 from ..models import BlockedContact, Channel, IntakeSettings, Order, PaymentMethod
 from .phones import is_masked_phone
 
@@ -33,6 +34,7 @@ MESSAGES = {
     "blocked_phone": _("Phone number is on the blocklist: %(reason)s"),
     "blocked_address": _("Address is on the blocklist: %(reason)s"),
     "channel_held": _("New orders of this channel are held: %(reason)s"),
+    "unreachable": _("No active carrier service delivers to %(region)s."),
 }
 
 # A region that does not exist or is not where the address puts it: region_unknown, region_not_in
@@ -106,6 +108,20 @@ def held_channels(channel_ids: Iterable[int]) -> dict[int, str]:
         .exclude(intake_held_because="")
         .values_list("pk", "intake_held_because")
     )
+
+
+def unreachable_regions(region_codes: Iterable[str]) -> set[str]:
+    """Of these division codes, those no carrier delivers to, as the apps that know carriers say
+    (docs/architecture.md, "Reachability"); without such an app every region is reachable."""
+    codes = set(region_codes)
+    if not codes:
+        return set()
+    answers = UNREACHABLE_REGIONS.publish(region_codes=codes)
+    return set.intersection(*map(set, answers)) if answers else set()
+
+
+def unreachable_reason(order: Order) -> dict[str, Any]:
+    return reason("unreachable", region=order.region_label)
 
 
 def holds_for_review(hold_reasons: Iterable[dict[str, Any]], risk_score: int, intake: IntakeSettings) -> bool:

@@ -587,6 +587,7 @@ def _create_all(items, actor, *, rules=None):
     )
 
     held_channels = checks.held_channels(order.channel_id for order in orders)
+    unreachable = checks.unreachable_regions(order.region_code for order in orders if order.region_code)
     reasons_of = []
     for order, (_phone, phone_valid), place in zip(orders, contacts, places, strict=True):
         order.payment_status = payment_status_for(order.total, order.amount_paid)
@@ -599,6 +600,8 @@ def _create_all(items, actor, *, rules=None):
             phone_masked=is_masked_phone(order.phone),
         )
         reasons += place.reasons
+        if order.region_code in unreachable:
+            reasons.append(checks.unreachable_reason(order))
         reasons += checks.payment_checks(method=order.payment_method, total=order.total, paid=order.amount_paid)
         if order.channel_id in held_channels:
             reasons.append(checks.reason("channel_held", reason=held_channels[order.channel_id]))

@@ -168,7 +168,7 @@ def add_note(order_id: int, *, author: Actor, text: str) -> OrderNote:
 
 
 # The reasons an address gave, which a corrected address answers.
-ADDRESS_REASONS = ("address_incomplete", "region_unknown", "region_not_in", "region_ambiguous")
+ADDRESS_REASONS = ("address_incomplete", "region_unknown", "region_not_in", "region_ambiguous", "unreachable")
 
 
 def _recheck_region(order: Order) -> None:
@@ -184,6 +184,8 @@ def _recheck_region(order: Order) -> None:
     order.region_code = place.region_code or None
     order.address_key = checks.address_key(order.province, order.city, order.district, order.address)
     order.hold_reasons = [r for r in order.hold_reasons if r.get("code") not in ADDRESS_REASONS]
+    if order.region_code and order.region_code in checks.unreachable_regions({order.region_code}):
+        order.hold_reasons.append(checks.unreachable_reason(order))
 
 
 @transaction.atomic
