@@ -400,12 +400,19 @@ def coverage() -> Coverage:
 def unreachable_regions(region_codes: Iterable[str]) -> set[str]:
     """Of these division codes, those no active carrier service reaches: intake holds an order sent
     there (orders.events.UNREACHABLE_REGIONS). A shop with no active service at all is not set up to
-    ship yet, and holds nothing for it (its pick lists say no service fits). Two queries, whatever
-    the number of codes."""
-    services = list(active_carrier_services())
-    if not services:
+    ship yet, and holds nothing for it (its pick lists say no service fits). One query, the active
+    services with their areas, whatever the number of codes."""
+    areas = {}
+    for service_id, region_code, excluded in CarrierService.objects.filter(
+        active=True, carrier__active=True
+    ).values_list("pk", "coverage__region_code", "coverage__excluded"):
+        service_areas = areas.setdefault(service_id, {})
+        if region_code is not None:
+            service_areas[region_code] = excluded
+    if not areas:
         return set()
-    known = coverage()
+    known = Coverage(areas)
+    services = [CarrierService(pk=service_id) for service_id in areas]
     return {code for code in set(region_codes) if not any(known.reaches(service, code) for service in services)}
 
 
