@@ -29,6 +29,7 @@ from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
 from demo.changes import play_changes
+from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
 from demo.merging import tell_merging
@@ -731,6 +732,7 @@ class Command(BaseCommand):
             self.part("merging", lambda: tell_merging(self))
             self.part("catalogue", lambda: seed_catalogue(self))
             self.part("profiles", lambda: seed_import_profiles(self))
+            self.part("coverage", lambda: seed_coverage(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
