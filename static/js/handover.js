@@ -42,7 +42,7 @@
         rows.insertAdjacentHTML("beforeend", answer.row);
         count.textContent = String(answer.count);
       }
-    } catch (error) {
+    } catch {
       // The scan may or may not have reached the server: reload to see the batch as it is.
       say(`${number}: ${form.dataset.failed}`, false);
     }
