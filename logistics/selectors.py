@@ -922,14 +922,13 @@ def carriers_whose_numbers_look_like(tracking_number: str, *, other_than: Carrie
     return [carrier for carrier in others if carrier.takes(tracking_number)]
 
 
-def parcel_by_tracking_number(tracking_number: str) -> Shipment | None:
-    """A parcel with this tracking number, of whichever carrier, with its order and any batch it is in."""
-    return (
-        Shipment.objects.select_related("order", "carrier", "handover__batch")
-        .filter(tracking_number=tracking_number)
-        .order_by("pk")
-        .first()
+def parcel_by_tracking_number(tracking_number: str, carrier: Carrier) -> Shipment | None:
+    """The carrier's parcel with this tracking number, or else another carrier's (numbers are unique
+    per carrier only), with its order and any batch it is in."""
+    parcels = Shipment.objects.select_related("order", "carrier", "handover__batch").filter(
+        tracking_number=tracking_number
     )
+    return parcels.filter(carrier=carrier).first() or parcels.order_by("pk").first()
 
 
 @dataclass

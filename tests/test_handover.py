@@ -424,3 +424,12 @@ def test_other_roles_do_not_use_the_station(role, sf):
     assert client.get(url("station", batch)).status_code == 403
     assert client.post(url("open"), {"carrier": sf.pk}).status_code == 403
     assert client.get(url("changelist")).status_code == 403
+
+
+def test_a_number_two_carriers_both_issued_finds_the_batch_carriers_parcel(level, sf, operator):
+    local = CarrierFactory(code="local", name="Local courier", tracking_url_template="")
+    packed_parcel(level, local, SF_NUMBER)
+    ours = packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+
+    assert logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator).shipment == ours

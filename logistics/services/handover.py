@@ -114,7 +114,7 @@ def scan_into_batch(batch_id: int, tracking_number: str, *, actor: Actor) -> Han
         raise ValidationError(_("Scan the tracking number on the parcel's label."))
     batch = _open_batch_locked(batch_id)
     _refuse_by_format(batch, tracking_number)
-    shipment = parcel_by_tracking_number(tracking_number)
+    shipment = parcel_by_tracking_number(tracking_number, batch.carrier)
     _refuse_parcel(batch, tracking_number, shipment)
     try:
         # The same parcel scanned into another batch at this moment: the unique shipment decides.
