@@ -108,6 +108,10 @@ class Logistics:
     VIEW_CARRIERSERVICE = "logistics.view_carrierservice"
     ADD_CARRIERSERVICE = "logistics.add_carrierservice"
     CHANGE_CARRIERSERVICE = "logistics.change_carrierservice"
+    # The handover station: batches of parcels for a carrier's pickup (confirming also needs
+    # Orders.DISPATCH_ORDER, which the dispatch it runs checks).
+    VIEW_HANDOVERBATCH = "logistics.view_handoverbatch"
+    HAND_OVER_PARCELS = "logistics.hand_over_parcels"
 
 
 class Aftersales:

@@ -54,6 +54,8 @@ ROLES = {
         Inventory.COUNT_STOCK,
         Logistics.VIEW_PICKWAVE,
         Logistics.ADD_PICKWAVE,
+        Logistics.VIEW_HANDOVERBATCH,
+        Logistics.HAND_OVER_PARCELS,
         Aftersales.VIEW_RETURNREQUEST,
         Aftersales.RECEIVE_RETURN,
     ],
@@ -72,6 +74,8 @@ ROLES = {
         Logistics.VIEW_CARRIERSERVICE,
         Logistics.ADD_CARRIERSERVICE,
         Logistics.CHANGE_CARRIERSERVICE,
+        Logistics.VIEW_HANDOVERBATCH,
+        Logistics.HAND_OVER_PARCELS,
     ],
     "Customer service": VIEW_ORDERS
     + [

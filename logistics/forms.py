@@ -11,7 +11,7 @@ from .selectors import services_to_choose_from
 class CarrierForm(forms.ModelForm):
     class Meta:
         model = Carrier
-        fields = ("code", "name", "tracking_url_template", "active")
+        fields = ("code", "name", "tracking_url_template", "tracking_number_pattern", "active")
 
 
 class TrackingNumberForm(forms.Form):

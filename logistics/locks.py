@@ -1,6 +1,7 @@
 """Every lock on logistics rows. Shipments come last in the one order every transaction takes its
 locks in, after their order, its allocations, stock levels and payments, and a shipment's lines
-after the shipment (docs/architecture.md, "Lock order"); a carrier is locked alone."""
+after the shipment (docs/architecture.md, "Lock order"); a carrier is locked alone, and a
+handover batch before anything else its step changes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import Q
 from orders import locks as order_locks
 from orders.models import Order
 
-from .models import Carrier, Shipment, ShipmentLine
+from .models import Carrier, HandoverBatch, Shipment, ShipmentLine
 
 
 def _shipment_for_update(shipment_id: int) -> Shipment:
@@ -110,3 +111,10 @@ def lock_shipments(shipment_ids: Iterable[int]) -> list[Shipment]:
         .filter(pk__in=shipment_ids)
         .order_by("pk")
     )
+
+
+def lock_handover_batch(batch_id: int) -> HandoverBatch:
+    """Lock a handover batch first of all: scanning and removing change only the batch's own rows,
+    confirming then locks its parcels' orders, goods and parcels as a dispatch does. Raises
+    HandoverBatch.DoesNotExist."""
+    return HandoverBatch.objects.select_for_update(of=("self",)).select_related("carrier").get(pk=batch_id)

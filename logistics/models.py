@@ -14,6 +14,8 @@ from core.permissions import Logistics, Orders, codename
 from inventory.models import Warehouse
 from orders.models import Order, OrderLine
 
+from .tracking_formats import default_pattern, fits, validate_pattern
+
 TRACKING_NUMBER_SLOT = "{tracking_number}"
 
 
@@ -36,6 +38,17 @@ class Carrier(models.Model):
         validators=[validate_tracking_link],
         help_text=_("A web address (http or https) with {tracking_number} where the number goes."),
     )
+    tracking_number_pattern = models.CharField(
+        _("tracking number pattern"),
+        max_length=255,
+        blank=True,
+        validators=[validate_pattern],
+        help_text=_(
+            "A regular expression every tracking number of this carrier matches as a whole, e.g. "
+            "SF\\d{13}. The handover station refuses numbers that do not fit it or fit another "
+            "carrier's instead. Empty: numbers are not checked."
+        ),
+    )
     active = models.BooleanField(_("active"), default=True)
     # The carrier's webhook authenticates with a token; only its hash is kept (shown once on creation).
     webhook_token_hash = models.CharField(_("webhook token hash"), max_length=64, blank=True, editable=False)
@@ -48,6 +61,17 @@ class Carrier(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # A carrier we know the numbers of starts with their pattern (logistics/tracking_formats.py),
+        # however it is created: the console, the demo shop or a test.
+        if self._state.adding and not self.tracking_number_pattern:
+            self.tracking_number_pattern = default_pattern(self.code)
+        super().save(*args, **kwargs)
+
+    def takes(self, tracking_number):
+        """Whether the number fits this carrier's pattern; None when the carrier has none."""
+        return fits(self.tracking_number_pattern, tracking_number) if self.tracking_number_pattern else None
 
     def tracking_url(self, tracking_number):
         if not self.tracking_url_template or not self.tracking_url_template.lower().startswith(("http://", "https://")):
@@ -405,3 +429,52 @@ class CarrierChoice(models.Model):
 
     def __str__(self):
         return f"{self.order_id}: {self.service_id}"
+
+
+class HandoverBatch(models.Model):
+    """The parcels one carrier's driver takes away at one pickup: scanned in one by one while the
+    batch is open, printed as a manifest the driver signs, and dispatched together when confirmed
+    (docs/architecture.md, "Handover to the carrier")."""
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+", verbose_name=_("carrier"))
+    opened_by = who_acted(_("opened by"))
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    dispatched_by = who_acted(_("dispatched by"))
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("handover batch")
+        verbose_name_plural = _("handover batches")
+        ordering = ["-opened_at", "-id"]
+        permissions = [
+            (codename(Logistics.HAND_OVER_PARCELS), _("Can hand parcels over to a carrier's driver")),
+        ]
+
+    def __str__(self):
+        return _("Handover %(number)s · %(carrier)s") % {"number": self.pk, "carrier": self.carrier}
+
+    @property
+    def is_open(self):
+        return self.dispatched_at is None
+
+
+class HandoverParcel(models.Model):
+    """A packed parcel scanned into a handover batch. A parcel is in one batch at most: the
+    constraint decides between two stations scanning it at the same moment."""
+
+    batch = models.ForeignKey(
+        HandoverBatch, on_delete=models.CASCADE, related_name="parcels", verbose_name=_("handover batch")
+    )
+    shipment = models.OneToOneField(
+        Shipment, on_delete=models.PROTECT, related_name="handover", verbose_name=_("shipment")
+    )
+    scanned_by = who_acted(_("scanned by"))
+    scanned_at = models.DateTimeField(_("scanned at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("parcel handed over")
+        verbose_name_plural = _("parcels handed over")
+        ordering = ["scanned_at", "id"]
+
+    def __str__(self):
+        return f"{self.batch_id}: {self.shipment_id}"

@@ -25,6 +25,8 @@ from .models import (
     CarrierChoice,
     CarrierService,
     ExceptionKind,
+    HandoverBatch,
+    HandoverParcel,
     PickWave,
     ServiceCoverage,
     Shipment,
@@ -871,6 +873,9 @@ def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
         "logistics.carrierchoice": CarrierChoice.objects.filter(order_id__in=order_ids).annotate(
             archived_order_id=F("order_id")
         ),
+        "logistics.handoverparcel": HandoverParcel.objects.filter(shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("shipment__order_id")
+        ),
     }
 
 
@@ -947,3 +952,86 @@ def shipping_columns(order_ids: Iterable[int]) -> dict[int, dict[str, str]]:
         order_id: {"carrier": ", ".join(parts["carrier"]), "tracking": ", ".join(parts["tracking"])}
         for order_id, parts in columns.items()
     }
+
+
+# The handover station (docs/architecture.md, "Handover to the carrier")
+
+
+def handover_batches() -> QuerySet[HandoverBatch]:
+    """Every batch, newest first, with its carrier and how many parcels it holds."""
+    return HandoverBatch.objects.select_related("carrier").annotate(parcel_count=Count("parcels"))
+
+
+def handover_batch(batch_id: int) -> HandoverBatch:
+    """Raises HandoverBatch.DoesNotExist."""
+    return handover_batches().get(pk=batch_id)
+
+
+def carriers_to_hand_over_to() -> QuerySet[Carrier]:
+    return Carrier.objects.filter(active=True)
+
+
+def carriers_whose_numbers_look_like(tracking_number: str, *, other_than: Carrier) -> list[Carrier]:
+    """The other active carriers whose pattern the number fits, by name."""
+    others = Carrier.objects.filter(active=True).exclude(pk=other_than.pk).exclude(tracking_number_pattern="")
+    return [carrier for carrier in others if carrier.takes(tracking_number)]
+
+
+def parcel_by_tracking_number(tracking_number: str, carrier: Carrier) -> Shipment | None:
+    """The carrier's parcel with this tracking number, or else another carrier's (numbers are unique
+    per carrier only), with its order and any batch it is in."""
+    parcels = Shipment.objects.select_related("order", "carrier", "handover__batch").filter(
+        tracking_number=tracking_number
+    )
+    return parcels.filter(carrier=carrier).first() or parcels.order_by("pk").first()
+
+
+@dataclass
+class ManifestRow:
+    """One parcel of a handover batch as the manifest prints it."""
+
+    parcel: HandoverParcel
+    order_numbers: list[str]
+    city: str
+    weight_kg: Decimal | None
+    package_count: int
+    cod_amount: Decimal
+    currency: str
+
+    @property
+    def shipment(self) -> Shipment:
+        return self.parcel.shipment
+
+
+def manifest_rows(batch: HandoverBatch) -> list[ManifestRow]:
+    """The batch's parcels in the order they were scanned: each with the numbers of the orders it
+    carries (every order of a merged parcel), the recipient's city, weight, packages and the cash
+    the driver collects (what cash-on-delivery orders still owe). Two queries."""
+    parcels = list(
+        HandoverParcel.objects.filter(batch=batch)
+        .select_related("shipment__order", "shipment__carrier")
+        .order_by("scanned_at", "pk")
+    )
+    merge_ids = {parcel.shipment.merge_id for parcel in parcels} - {None}
+    merged = defaultdict(list)
+    for order in Order.objects.filter(merge_id__in=merge_ids).order_by("pk"):
+        merged[order.merge_id].append(order)
+    rows = []
+    for parcel in parcels:
+        shipment = parcel.shipment
+        orders = merged[shipment.merge_id] if shipment.merge_id else [shipment.order]
+        collects = shipment.purpose == Shipment.Purpose.ORDER
+        rows.append(
+            ManifestRow(
+                parcel=parcel,
+                order_numbers=[order.number for order in orders],
+                city=shipment.order.city,
+                weight_kg=shipment.weight_kg,
+                package_count=shipment.package_count or 1,
+                cod_amount=sum(
+                    (order.balance_due for order in orders if collects and order.collects_on_delivery), Decimal("0")
+                ),
+                currency=shipment.order.currency,
+            )
+        )
+    return rows

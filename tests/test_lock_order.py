@@ -196,3 +196,18 @@ def test_a_split_locks_order_allocations_then_payments(product):
 
     assert tables == ["orders_order", "orders_allocation", "orders_payment"]
     assert_in_lock_order(tables)
+
+
+def test_confirming_a_handover_batch_locks_the_batch_first_then_as_a_dispatch_sheet(product):
+    carrier = CarrierFactory()
+    parcel = pack_all(place(lines=[(product, 2)]))[0]
+    logistics.assign_tracking_number(parcel.pk, carrier.pk, "SF1000000000001", actor=SYSTEM)
+    batch = logistics.open_handover_batch(carrier.pk, actor=SYSTEM)
+    scan = tables_first_locked(lambda: logistics.scan_into_batch(batch.pk, "SF1000000000001", actor=SYSTEM))
+
+    confirm = tables_first_locked(lambda: logistics.confirm_batch(batch.pk, actor=SYSTEM))
+
+    assert scan == ["logistics_handoverbatch"]
+    assert confirm[0] == "logistics_handoverbatch"
+    assert_in_lock_order(confirm[1:])
+    assert confirm[1:] == ["orders_order", "orders_allocation", "inventory_stocklevel", "logistics_shipment"]

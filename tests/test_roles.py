@@ -64,6 +64,9 @@ HOLDERS = {
     Logistics.CHOOSE_CARRIER: {LOGISTICS, MANAGER},
     Logistics.RECORD_TRACKING: {LOGISTICS, MANAGER},
     Logistics.CHANGE_CARRIERSERVICE: {LOGISTICS, MANAGER},
+    # The handover station: the warehouse hands parcels to the driver, the coordinator arranges pickups.
+    Logistics.VIEW_HANDOVERBATCH: {WAREHOUSE, LOGISTICS, MANAGER},
+    Logistics.HAND_OVER_PARCELS: {WAREHOUSE, LOGISTICS, MANAGER},
     Inventory.CHANGE_WAREHOUSE: {MANAGER},
     Incidents.DECLARE_INCIDENT: {MANAGER},
     Incidents.ACT_ON_INCIDENT: {MANAGER},

@@ -6,6 +6,7 @@ from .cancellation import cancel_open_shipments
 from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
+from .handover import confirm_batch, open_handover_batch, remove_from_batch, scan_into_batch
 from .packing import finish_packing, pack_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
@@ -24,6 +25,7 @@ __all__ = [
     "cancel_open_shipments",
     "choose_carrier",
     "choose_carrier_service",
+    "confirm_batch",
     "create_pick_wave",
     "create_repair_shipment",
     "dispatch",
@@ -33,10 +35,13 @@ __all__ = [
     "look_up_order_for_tracking",
     "mark_delivered",
     "move_open_work",
+    "open_handover_batch",
     "pack_item",
     "plan_parcels",
     "record_events_by_upload",
     "record_tracking_event",
+    "remove_from_batch",
+    "scan_into_batch",
     "switch_carrier_service",
     "why_not_pickable",
 ]

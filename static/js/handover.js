@@ -1,0 +1,84 @@
+// The handover station works without this file (each scan is then a form post). A barcode scanner
+// types a whole tracking number and Enter faster than a page reloads, so here every scan is queued
+// at once, the field is emptied for the next one, and the queue is posted one scan at a time as
+// JSON: two quick scans are both sent, in the order they were scanned. The scan field takes the
+// focus back whenever it drifts off the controls.
+
+(() => {
+  const form = document.querySelector("[data-handover-scan]");
+  if (!form) {
+    return;
+  }
+  const input = form.querySelector("[data-scan-focus]");
+  const log = document.querySelector("[data-handover-log]");
+  const rows = document.querySelector("[data-handover-rows]");
+  const count = document.querySelector("[data-handover-count]");
+  const queue = [];
+  let sending = false;
+
+  const say = (text, accepted) => {
+    const line = document.createElement("li");
+    line.className = accepted ? "success" : "error";
+    line.textContent = text;
+    log.prepend(line);
+  };
+
+  const send = async (number) => {
+    const body = new FormData(form);
+    body.set("tracking_number", number);
+    try {
+      const response = await fetch(form.action, {
+        method: "POST",
+        body,
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (!response.ok) {
+        throw new Error(String(response.status));
+      }
+      const answer = await response.json();
+      say(answer.message, answer.accepted);
+      if (answer.accepted) {
+        rows.insertAdjacentHTML("beforeend", answer.row);
+        count.textContent = String(answer.count);
+      }
+    } catch {
+      // The scan may or may not have reached the server: reload to see the batch as it is.
+      say(`${number}: ${form.dataset.failed}`, false);
+    }
+  };
+
+  const drain = async () => {
+    if (sending) {
+      return;
+    }
+    sending = true;
+    while (queue.length) {
+      await send(queue.shift());
+    }
+    sending = false;
+  };
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const number = input.value.trim();
+    input.value = "";
+    input.focus();
+    if (number) {
+      queue.push(number);
+      drain();
+    }
+  });
+
+  const CONTROLS = "input, select, textarea, button, a[href], summary";
+  const reclaim = () => {
+    const active = document.activeElement;
+    if (!active || !active.matches(CONTROLS)) {
+      input.focus();
+    }
+  };
+  document.addEventListener("focusout", () => window.setTimeout(reclaim, 0));
+  document.addEventListener("click", () => window.setTimeout(reclaim, 0));
+  window.addEventListener("focus", reclaim);
+  input.focus();
+})();
