@@ -6,7 +6,7 @@ from .cancellation import cancel_open_shipments
 from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
-from .packing import finish_packing, pack_item
+from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
 from .repairs import create_repair_shipment
@@ -18,6 +18,8 @@ from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
 __all__ = [
     "DEFAULT_TRANSIT_DAYS",
     "Rerouted",
+    "ScanAnswer",
+    "Sound",
     "UploadRefused",
     "add_working_days",
     "assign_tracking_number",
@@ -37,6 +39,7 @@ __all__ = [
     "plan_parcels",
     "record_events_by_upload",
     "record_tracking_event",
+    "scan_item",
     "switch_carrier_service",
     "why_not_pickable",
 ]
