@@ -245,6 +245,12 @@ class Shipment(FSMModelMixin, models.Model):
     package_count = models.PositiveSmallIntegerField(_("packages"), null=True, blank=True)
     shipping_cost = models.DecimalField(_("carrier fee"), max_digits=10, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    packing_started_at = models.DateTimeField(
+        _("packing started at"),
+        null=True,
+        blank=True,
+        help_text=_("When its first unit was scanned in: the packer's time on it runs from here to packed at."),
+    )
     packed_at = models.DateTimeField(_("packed at"), null=True, blank=True)
     packed_by = who_acted(_("packed by"))
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
@@ -277,6 +283,8 @@ class Shipment(FSMModelMixin, models.Model):
             models.Index(fields=["tracking_number"], name="shipment_by_tracking_number"),
             models.Index(fields=["status", "expected_delivery_on"], name="shipment_by_status_due"),
             models.Index(fields=["warehouse", "status"], name="shipment_by_warehouse_status"),
+            # The dashboard's staff figures read the parcels packed in its period.
+            models.Index(fields=["packed_at"], condition=Q(packed_at__isnull=False), name="shipment_by_packed_at"),
         ]
 
     def __str__(self):
@@ -478,3 +486,44 @@ class HandoverParcel(models.Model):
 
     def __str__(self):
         return f"{self.batch_id}: {self.shipment_id}"
+
+
+class PackingScanRefusal(models.Model):
+    """A scan the packing station refused: the wrong item, one too many, or a parcel that takes no
+    more. Written in a transaction of its own after the scan's, so the refusal is kept although the
+    scan changed nothing; the dashboard's staff figures count them as each packer's accuracy.
+
+    The parcel is kept by its id and order number, without a database constraint: refusals are
+    staff figures and outlive the parcel when its order is archived (docs/architecture.md,
+    "Archive"), which deletes the parcel's row."""
+
+    class Reason(models.TextChoices):
+        NOT_IN_ORDER = "not_in_order", _("Not in this parcel")
+        LINE_COMPLETE = "line_complete", _("Its line was already complete")
+        TOO_MANY = "too_many", _("More units than were still missing")
+        PARCEL_COMPLETE = "parcel_complete", _("The parcel was already complete")
+        NOT_PACKING = "not_packing", _("The parcel was not waiting to be packed")
+
+    scanned_by = who_acted(_("scanned by"))
+    scanned_at = models.DateTimeField(_("scanned at"), default=timezone.now)
+    code = models.CharField(_("code scanned"), max_length=100)
+    quantity = models.PositiveIntegerField(_("units"), default=1)
+    shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        verbose_name=_("shipment"),
+    )
+    order_number = models.CharField(_("order number"), max_length=24)
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
+    reason = models.CharField(_("why"), max_length=20, choices=Reason.choices)
+
+    class Meta:
+        verbose_name = _("refused packing scan")
+        verbose_name_plural = _("refused packing scans")
+        ordering = ["-scanned_at", "-id"]
+        indexes = [models.Index(fields=["scanned_at"], name="packing_refusal_by_time")]
+
+    def __str__(self):
+        return f"{self.order_number} · {self.code}"

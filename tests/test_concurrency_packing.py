@@ -11,7 +11,7 @@ from django.db.models import F
 from core.actors import SYSTEM
 from core.transitions import TransitionRefused
 from logistics import services as logistics
-from logistics.models import Shipment, ShipmentLine
+from logistics.models import PackingScanRefusal, Shipment, ShipmentLine
 from orders.models import Order, OrderEvent
 from tests.factories import ProductFactory, WarehouseFactory, pick_all, place, staff, stock
 from tests.test_concurrency import race, split
@@ -68,7 +68,7 @@ def test_two_operators_closing_the_same_parcel_at_once_one_wins_and_the_other_is
     assert OrderEvent.objects.filter(order_id=shipment.order_id, transition="mark_packed").count() == 1
 
 
-def test_two_operators_scanning_the_last_unit_at_once_one_is_accepted_and_one_refused_as_surplus(product):
+def test_two_operators_scanning_the_last_unit_at_once_one_is_accepted_and_one_told_it_is_complete(product):
     shipment = parcel_of(product, 3)
     scan_all_but(shipment, product, 1)
 
@@ -80,7 +80,8 @@ def test_two_operators_scanning_the_last_unit_at_once_one_is_accepted_and_one_re
     accepted, refused = split(outcomes, ShipmentLine)
     assert len(accepted) == 1 and len(refused) == 1
     assert isinstance(refused[0], ValidationError)
-    assert refused[0].message_dict["code"] == [f"All 3 × {product.sku} are already packed. Put this one aside."]
+    # Whichever racer lost, by barcode or by SKU, is told the parcel is complete.
+    assert refused[0].message_dict["code"][0].startswith(f"Order {shipment.order.number} is already complete: ")
     assert shipment.lines.get().packed_quantity == 3
     assert_never_overpacked()
 
@@ -117,3 +118,25 @@ def test_closing_the_parcel_while_its_last_unit_is_scanned_never_packs_it_incomp
         assert shipment.status == Shipment.Status.PENDING
     assert shipment.lines.get().packed_quantity == 2
     assert_never_overpacked()
+
+
+def test_two_stations_scanning_the_same_last_unit_count_it_once_and_keep_the_losers_refusal(product):
+    shipment = parcel_of(product, 2)
+    scan_all_but(shipment, product, 1)
+    first, second = staff("Warehouse operator"), staff("Warehouse operator")
+
+    outcomes = race(
+        partial(logistics.scan_item, shipment.pk, product.barcode, actor=first),
+        partial(logistics.scan_item, shipment.pk, product.barcode, actor=second),
+    )
+
+    assert all(isinstance(answer, logistics.ScanAnswer) for answer in outcomes)
+    (won,) = [answer for answer in outcomes if answer.accepted]
+    (lost,) = [answer for answer in outcomes if not answer.accepted]
+    assert won.sound == logistics.Sound.COMPLETE and lost.sound == logistics.Sound.REFUSED
+    assert lost.complete and "is already complete" in lost.message
+    assert shipment.lines.get().packed_quantity == 2
+    assert_never_overpacked()
+    refusal = PackingScanRefusal.objects.get()
+    loser = second if outcomes[1] is lost else first
+    assert (refusal.scanned_by, refusal.reason) == (loser, PackingScanRefusal.Reason.PARCEL_COMPLETE)

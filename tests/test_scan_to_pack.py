@@ -6,12 +6,13 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from core.actors import SYSTEM
 from inventory.models import Warehouse
 from logistics import services as logistics
-from logistics.models import Shipment, ShipmentLine
+from logistics.models import PackingScanRefusal, Shipment, ShipmentLine
 from orders import services as orders
 from orders.models import Order, OrderEvent
 from tests.factories import ProductFactory, WarehouseFactory, pick_all, place_apart, staff, stock
@@ -249,7 +250,8 @@ def test_scanning_items_by_barcode_or_sku_counts_them_in_and_shows_what_is_missi
     assert f'<span class="oc-mono">1 × {cups.sku}</span>' in page
     assert f"1 × {teapot.sku}" not in page
     assert "2 of 3 units" in page
-    assert 'name="weight_kg"' not in page
+    # The finish form waits, hidden, until the last unit is in (the page's script shows it then).
+    assert "novalidate hidden data-scan-finish" in page
 
 
 def test_an_item_not_in_the_order_is_refused_and_nothing_changes(client, parcel, teapot, warehouse):
@@ -303,8 +305,10 @@ def test_once_every_line_is_complete_the_page_asks_for_weight_prefilled_from_the
     # 0.800 kg teapot + 2 × 0.150 kg cups
     assert 'name="weight_kg" value="1.100"' in page
     assert 'name="package_count" value="1"' in page
-    assert 'name="code"' not in page
-    assert page.count("autofocus") == 1 and 'id="oc-scan-weight"' in page
+    assert "novalidate data-scan-finish" in page
+    # The scanner's input keeps the focus: a scan after the last unit is answered, never typed
+    # into the weight.
+    assert page.count("autofocus") == 1 and 'id="oc-scan-code"' in page
 
 
 def test_closing_a_parcel_with_missing_items_is_refused(client, parcel, teapot, cups):
@@ -441,3 +445,100 @@ def test_the_pick_list_and_the_shipment_list_lead_to_the_scan_page(client, parce
     assert f'href="{from_pick_list}"' in pick_list
     assert f'href="{SCAN_PAGE}"' in shipment_list
     assert client.session["logistics.packing_warehouse"] == str(parcel.warehouse_id)
+
+
+# The page's script: scans answered as JSON --------------------------------------------------------
+
+
+def scan_answer_url(shipment):
+    return reverse("admin:logistics_shipment_pack_scan", args=[shipment.pk])
+
+
+def test_a_scan_sent_by_the_page_is_answered_with_the_parcels_new_state(client, parcel, teapot, cups):
+    signed_in(client)
+
+    answer = client.post(scan_answer_url(parcel), {"code": cups.barcode}).json()
+
+    lines = {line.order_line.sku: line.pk for line in parcel.lines.select_related("order_line")}
+    assert answer == {
+        "accepted": True,
+        "sound": "accepted",
+        "message": f"{cups.sku} packed: 1 of 2.",
+        "complete": False,
+        "packing": True,
+        "scanned_line": lines[cups.sku],
+        "lines": sorted(
+            [
+                {"id": lines[teapot.sku], "sku": teapot.sku, "packed": 0, "quantity": 1},
+                {"id": lines[cups.sku], "sku": cups.sku, "packed": 1, "quantity": 2},
+            ],
+            key=lambda line: line["id"],
+        ),
+        "progress": "1 of 3 units",
+    }
+
+
+def test_the_last_unit_and_a_scan_after_it_are_answered_complete_then_refused(client, parcel, teapot, cups):
+    signed_in(client)
+    client.post(scan_answer_url(parcel), {"code": teapot.barcode})
+
+    last = client.post(scan_answer_url(parcel), {"code": f"2*{cups.barcode}"}).json()
+    after = client.post(scan_answer_url(parcel), {"code": "1.2"})
+
+    assert (last["accepted"], last["complete"], last["sound"]) == (True, True, "complete")
+    assert after.status_code == 200
+    assert (after.json()["accepted"], after.json()["sound"], after.json()["complete"]) == (False, "refused", True)
+    assert (
+        after.json()["message"]
+        == f"Order {parcel.order.number} is already complete: 1.2 is one too many. Put it aside."
+    )
+    assert packed(parcel) == {teapot.sku: 1, cups.sku: 2}
+    assert Shipment.objects.get(pk=parcel.pk).weight_kg is None
+
+
+def test_a_refused_scan_is_answered_in_the_packers_language(client, parcel):
+    signed_in(client)
+
+    answer = client.post(scan_answer_url(parcel), {"code": "6909999900011"}, HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+
+    assert answer["accepted"] is False and answer["sound"] == "refused"
+    assert answer["message"] == f"6909999900011 不属于订单 {parcel.order.number}，请放到一边。"
+
+
+def test_nothing_typed_is_a_bad_request_and_no_refusal(client, parcel):
+    signed_in(client)
+
+    response = client.post(scan_answer_url(parcel), {"code": " "})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "accepted": False,
+        "sound": "refused",
+        "message": "Scan an item's barcode or type its SKU.",
+    }
+    assert not PackingScanRefusal.objects.exists()
+
+
+def test_the_scan_answer_needs_the_csrf_token_a_post_and_the_pack_permission(parcel, teapot):
+    operator = staff("Warehouse operator")
+    guarded = Client(enforce_csrf_checks=True)
+    guarded.force_login(operator)
+    assert guarded.post(scan_answer_url(parcel), {"code": teapot.barcode}).status_code == 403
+    assert guarded.get(scan_answer_url(parcel)).status_code == 405
+
+    guarded.get(parcel_page(parcel))
+    token = guarded.cookies["csrftoken"].value
+    answer = guarded.post(scan_answer_url(parcel), {"code": teapot.barcode}, HTTP_X_CSRFTOKEN=token)
+    assert answer.status_code == 200 and answer.json()["accepted"] is True
+
+    finance = Client()
+    finance.force_login(staff("Finance"))
+    assert finance.post(scan_answer_url(parcel), {"code": teapot.barcode}).status_code == 403
+    assert finance.post(reverse("admin:logistics_shipment_pack_scan", args=[987654]), {"code": "X"}).status_code == 403
+    assert packed(parcel)[teapot.sku] == 1
+
+
+def test_an_unknown_parcel_is_not_found(client):
+    signed_in(client)
+
+    assert client.post(reverse("admin:logistics_shipment_pack_scan", args=[987654]), {"code": "X"}).status_code == 404

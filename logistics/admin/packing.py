@@ -1,12 +1,15 @@
 """Scan-to-pack, packing slips and shipping labels. The scan page is made for a barcode scanner,
-which types what it reads and presses Enter: each step is one text input that has the focus, and
-each step is a plain form post answered by a redirect, so the page needs no JavaScript."""
+which types what it reads and presses Enter: each step is one text input that has the focus. A
+scanner sends codes tens of milliseconds apart, faster than a page reloads, so scan_pack.js queues
+the item scans and sends them one at a time, in order, to a JSON answer beside the page
+(`pack_scan_view`) and updates the page in place. Without the script each step is still a plain
+form post answered by a redirect."""
 
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -46,6 +49,10 @@ def line_rows(shipment, scanned_line_id=None):
     ]
 
 
+def progress_text(packed_units, total_units):
+    return _("%(packed)s of %(total)s units") % {"packed": packed_units, "total": total_units}
+
+
 def finish_refusal(error):
     """A finish_packing refusal as (banner text, {field: message}): field errors sit next to their
     input and are repeated, named, in the banner the packer looks at."""
@@ -67,6 +74,7 @@ class PackingViews(ConsolePageMixin):
         return [
             path("pack/", view(self.pack_view), name="logistics_shipment_pack"),
             path("pack/<int:shipment_id>/", view(self.pack_parcel_view), name="logistics_shipment_pack_parcel"),
+            path("pack/<int:shipment_id>/scan/", view(self.pack_scan_view), name="logistics_shipment_pack_scan"),
             path(
                 "<int:shipment_id>/packing-slip/", view(self.packing_slip_view), name="logistics_shipment_packing_slip"
             ),
@@ -153,11 +161,13 @@ class PackingViews(ConsolePageMixin):
                     return redirect(f"{scan_page()}?packed={shipment.pk}")
             else:
                 try:
-                    line = services.pack_item(shipment.pk, request.POST.get("code", ""), actor=request.user)
+                    answer = services.scan_item(shipment.pk, request.POST.get("code", ""), actor=request.user)
                 except REFUSALS as refusal:
                     error = refusal_message(refusal)
                 else:
-                    return redirect(f"{parcel_page(shipment.pk)}?scanned={line.pk}")
+                    if answer.accepted:
+                        return redirect(f"{parcel_page(shipment.pk)}?scanned={answer.line.pk}")
+                    error = answer.message
             # Refused: show the parcel as it is now, which someone else may have changed meanwhile.
             shipment = self.parcel_or_404(shipment_id)
         return TemplateResponse(
@@ -170,6 +180,44 @@ class PackingViews(ConsolePageMixin):
                 field_errors=field_errors,
                 entered=entered,
             ),
+        )
+
+    def pack_scan_view(self, request, shipment_id):
+        """One item scan sent by the page's script: the parcel's new state as JSON, in the packer's
+        language, with the sound to play. A refusal is an answer too (200, `accepted` false); only
+        what is not a scan at all (nothing typed, a unit count out of range) is a 400."""
+        self.require_pack_permission(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            answer = services.scan_item(shipment_id, request.POST.get("code", ""), actor=request.user)
+        except Shipment.DoesNotExist:
+            raise Http404(_("No shipment with id %(id)s.") % {"id": shipment_id}) from None
+        except REFUSALS as refusal:
+            return JsonResponse(
+                {"accepted": False, "sound": services.Sound.REFUSED, "message": refusal_message(refusal)}, status=400
+            )
+        packed_units = sum(line.packed_quantity for line in answer.lines)
+        total_units = sum(line.quantity for line in answer.lines)
+        return JsonResponse(
+            {
+                "accepted": answer.accepted,
+                "sound": answer.sound,
+                "message": answer.message,
+                "complete": answer.complete,
+                "packing": answer.shipment.status == Shipment.Status.PENDING,
+                "scanned_line": answer.line.pk if answer.line else None,
+                "lines": [
+                    {
+                        "id": line.pk,
+                        "sku": line.order_line.sku,
+                        "packed": line.packed_quantity,
+                        "quantity": line.quantity,
+                    }
+                    for line in answer.lines
+                ],
+                "progress": progress_text(packed_units, total_units),
+            }
         )
 
     def parcel_context(self, request, shipment, *, error, field_errors, entered):
@@ -193,8 +241,10 @@ class PackingViews(ConsolePageMixin):
             parcel_url=parcel_page(shipment.pk),
             scanned=next((row for row in rows if row["just_scanned"]), None),
             missing=[row for row in rows if row["missing"]],
-            packed_units=sum(row["line"].packed_quantity for row in rows),
-            total_units=sum(row["line"].quantity for row in rows),
+            progress=progress_text(
+                sum(row["line"].packed_quantity for row in rows), sum(row["line"].quantity for row in rows)
+            ),
+            scan_answer_url=reverse("admin:logistics_shipment_pack_scan", args=[shipment.pk]),
             packing=shipment.status == Shipment.Status.PENDING,
             other_warehouse=warehouse is not None and warehouse.pk != shipment.warehouse_id,
             error=error,

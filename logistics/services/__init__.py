@@ -7,7 +7,7 @@ from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
 from .handover import confirm_batch, open_handover_batch, remove_from_batch, scan_into_batch
-from .packing import finish_packing, pack_item
+from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
 from .repairs import create_repair_shipment
@@ -19,6 +19,8 @@ from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
 __all__ = [
     "DEFAULT_TRANSIT_DAYS",
     "Rerouted",
+    "ScanAnswer",
+    "Sound",
     "UploadRefused",
     "add_working_days",
     "assign_tracking_number",
@@ -42,6 +44,7 @@ __all__ = [
     "record_tracking_event",
     "remove_from_batch",
     "scan_into_batch",
+    "scan_item",
     "switch_carrier_service",
     "why_not_pickable",
 ]
