@@ -1,8 +1,8 @@
 // The handover station works without this file (each scan is then a form post). A barcode scanner
 // types a whole tracking number and Enter faster than a page reloads, so here every scan is queued
 // at once, the field is emptied for the next one, and the queue is posted one scan at a time as
-// JSON: two quick scans are both sent, in the order they were scanned. The scan field takes the
-// focus back whenever it drifts off the controls.
+// JSON (scan_station.js): two quick scans are both sent, in the order they were scanned. The scan
+// field takes the focus back whenever it drifts off the controls.
 
 (() => {
   const form = document.querySelector("[data-handover-scan]");
@@ -13,8 +13,6 @@
   const log = document.querySelector("[data-handover-log]");
   const rows = document.querySelector("[data-handover-rows]");
   const count = document.querySelector("[data-handover-count]");
-  const queue = [];
-  let sending = false;
 
   const say = (text, accepted) => {
     const line = document.createElement("li");
@@ -33,52 +31,34 @@
         headers: { Accept: "application/json" },
         credentials: "same-origin",
       });
-      if (!response.ok) {
-        throw new Error(String(response.status));
-      }
-      const answer = await response.json();
-      say(answer.message, answer.accepted);
-      if (answer.accepted) {
-        rows.insertAdjacentHTML("beforeend", answer.row);
-        count.textContent = String(answer.count);
+      if (response.ok) {
+        return await response.json();
       }
     } catch {
-      // The scan may or may not have reached the server: reload to see the batch as it is.
-      say(`${number}: ${form.dataset.failed}`, false);
+      // Not answered: said below.
+    }
+    // The scan may or may not have reached the server: reload to see the batch as it is.
+    return { accepted: false, message: `${number}: ${form.dataset.failed}` };
+  };
+
+  const show = (answer) => {
+    say(answer.message, answer.accepted);
+    if (answer.accepted) {
+      rows.insertAdjacentHTML("beforeend", answer.row);
+      count.textContent = String(answer.count);
     }
   };
 
-  const drain = async () => {
-    if (sending) {
-      return;
-    }
-    sending = true;
-    while (queue.length) {
-      await send(queue.shift());
-    }
-    sending = false;
-  };
+  const enqueue = window.OrderCycleScanning.inOrder(send, show);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const number = input.value.trim();
+    const number = input.value;
     input.value = "";
     input.focus();
-    if (number) {
-      queue.push(number);
-      drain();
-    }
+    enqueue(number);
   });
 
-  const CONTROLS = "input, select, textarea, button, a[href], summary";
-  const reclaim = () => {
-    const active = document.activeElement;
-    if (!active || !active.matches(CONTROLS)) {
-      input.focus();
-    }
-  };
-  document.addEventListener("focusout", () => window.setTimeout(reclaim, 0));
-  document.addEventListener("click", () => window.setTimeout(reclaim, 0));
-  window.addEventListener("focus", reclaim);
+  window.OrderCycleScanning.keepFocus(input);
   input.focus();
 })();

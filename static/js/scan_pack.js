@@ -15,18 +15,7 @@
   if (!input) {
     return;
   }
-  // Only another control keeps the focus (the warehouse choice, a link, the weight field); the
-  // admin's focusable <main> and the page itself hand it back.
-  const CONTROLS = "input, select, textarea, button, a[href], summary";
-  const reclaim = () => {
-    const active = document.activeElement;
-    if (!active || !active.matches(CONTROLS)) {
-      input.focus();
-    }
-  };
-  document.addEventListener("focusout", () => window.setTimeout(reclaim, 0));
-  document.addEventListener("click", () => window.setTimeout(reclaim, 0));
-  window.addEventListener("focus", reclaim);
+  window.OrderCycleScanning.keepFocus(input);
   input.select();
 
   const form = input.form;
@@ -49,8 +38,6 @@
   const finishForm = document.querySelector("[data-scan-finish]");
   const progress = document.querySelector(".oc-scan-progress");
   const csrfToken = form.querySelector("[name=csrfmiddlewaretoken]").value;
-  const queue = [];
-  let sending = false;
 
   // Sounds: generated tones, told apart by pitch and rhythm rather than loudness.
   const TONES = {
@@ -176,29 +163,7 @@
     return { accepted: false, sound: "refused", message: `${code}: ${answerBox.dataset.notSent}` };
   };
 
-  const drain = async () => {
-    if (sending) {
-      return;
-    }
-    sending = true;
-    try {
-      while (queue.length) {
-        show(await send(queue.shift()));
-      }
-    } finally {
-      // Whatever went wrong showing an answer, the next scan must still be sent.
-      sending = false;
-    }
-  };
-
-  const enqueue = (code) => {
-    const typed = code.trim();
-    // A doubled Enter (or Enter on nothing) is no scan.
-    if (typed) {
-      queue.push(typed);
-      drain();
-    }
-  };
+  const enqueue = window.OrderCycleScanning.inOrder(send, show);
 
   form.noValidate = true;
   form.addEventListener("submit", (event) => {
