@@ -545,22 +545,6 @@ class StaffRow:
     name: str
     steps: dict  # Step -> StepFigures
     wrong_item_returns: int = 0
-    packing: logistics_selectors.PackerFigures = field(default_factory=logistics_selectors.PackerFigures)
-
-    @property
-    def refused_per_hundred_units(self) -> Decimal | None:
-        """Packing accuracy: scans refused to this packer per hundred units of the parcels they closed."""
-        if not self.packing.units:
-            return None
-        return (Decimal(self.packing.refused_scans * 100) / self.packing.units).quantize(Decimal("0.1"))
-
-    @property
-    def units_per_hour(self) -> Decimal | None:
-        """Units of the parcels they closed per hour spent on them, from each one's first scan."""
-        seconds = self.packing.time.total_seconds()
-        if not self.packing.timed_units or seconds <= 0:
-            return None
-        return (Decimal(self.packing.timed_units * 3600) / Decimal(seconds)).quantize(Decimal("0.1"))
 
 
 STAFF_STEPS = [Step.REVIEW, Step.PICK, Step.PACK, Step.DISPATCH]
@@ -570,9 +554,8 @@ STEPS_WITHOUT_WAREHOUSE = {Step.REVIEW, Step.PICK}
 
 def staff(filters: Filters) -> list[StaffRow]:
     """Per person, the steps finished in the period and the median time each had waited for them,
-    the returned lines they had packed that were the wrong item, and their packing: units, speed and
-    refused scans. With a warehouse chosen, only its packing and dispatch count (reviews and picks
-    have none)."""
+    and the returned lines they had packed that were the wrong item. With a warehouse chosen, only
+    its packing and dispatch count (reviews and picks have none)."""
     rows = DailyHandling.objects.filter(day__range=(filters.period.start, filters.period.end))
     if filters.warehouse_id:
         rows = rows.filter(warehouse_id=filters.warehouse_id)
@@ -582,17 +565,10 @@ def staff(filters: Filters) -> list[StaffRow]:
         figures.handled += row["handled"]
         figures.buckets[row["took_at_least"]] = figures.buckets.get(row["took_at_least"], 0) + row["handled"]
     wrong_items = wrong_item_returns(filters)
-    packers = logistics_selectors.packer_figures(*filters.period.moments(), filters.warehouse_id)
-    user_ids = list(people.keys() | wrong_items.keys() | packers.keys())
+    user_ids = list(people.keys() | wrong_items.keys())
     users = get_user_model().objects.in_bulk(user_ids)
     result = [
-        StaffRow(
-            user_id,
-            _person(users.get(user_id), user_id),
-            people[user_id],
-            wrong_items.get(user_id, 0),
-            packers.get(user_id, logistics_selectors.PackerFigures()),
-        )
+        StaffRow(user_id, _person(users.get(user_id), user_id), people[user_id], wrong_items.get(user_id, 0))
         for user_id in user_ids
     ]
     return sorted(result, key=lambda row: (-sum(s.handled for s in row.steps.values()), row.name))

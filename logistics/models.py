@@ -283,8 +283,6 @@ class Shipment(FSMModelMixin, models.Model):
             models.Index(fields=["tracking_number"], name="shipment_by_tracking_number"),
             models.Index(fields=["status", "expected_delivery_on"], name="shipment_by_status_due"),
             models.Index(fields=["warehouse", "status"], name="shipment_by_warehouse_status"),
-            # The dashboard's staff figures read the parcels packed in its period.
-            models.Index(fields=["packed_at"], condition=Q(packed_at__isnull=False), name="shipment_by_packed_at"),
         ]
 
     def __str__(self):

@@ -7,22 +7,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import (
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-)
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +27,6 @@ from .models import (
     ExceptionKind,
     HandoverBatch,
     HandoverParcel,
-    PackingScanRefusal,
     PickWave,
     ServiceCoverage,
     Shipment,
@@ -1047,50 +1035,3 @@ def manifest_rows(batch: HandoverBatch) -> list[ManifestRow]:
             )
         )
     return rows
-
-
-@dataclass
-class PackerFigures:
-    """One packer's work over a period: the units of the parcels they closed, the time from each
-    of those parcels' first scan to its closing (for the parcels whose first scan is known), and the
-    scans refused to them."""
-
-    units: int = 0
-    timed_units: int = 0
-    time: timedelta = timedelta(0)
-    refused_scans: int = 0
-
-
-def packer_figures(since: datetime, until: datetime, warehouse_id: int | None = None) -> dict[int, PackerFigures]:
-    """{user id: PackerFigures} for parcels closed and scans refused in [since, until): three queries
-    over the period's rows of the indexes on Shipment.packed_at and PackingScanRefusal.scanned_at,
-    however many parcels were packed before or since."""
-    parcels = {"packed_at__gte": since, "packed_at__lt": until, "packed_by__isnull": False}
-    refusals = {"scanned_at__gte": since, "scanned_at__lt": until, "scanned_by__isnull": False}
-    if warehouse_id:
-        parcels["warehouse_id"] = refusals["warehouse_id"] = warehouse_id
-    figures = defaultdict(PackerFigures)
-    units = (
-        ShipmentLine.objects.filter(**{f"shipment__{name}": value for name, value in parcels.items()})
-        .values_list("shipment__packed_by")
-        .annotate(
-            units=Sum("quantity"),
-            timed_units=Sum("quantity", filter=Q(shipment__packing_started_at__isnull=False)),
-        )
-        .order_by()
-    )
-    for user_id, packed, timed in units:
-        figures[user_id].units, figures[user_id].timed_units = packed, timed or 0
-    spent = ExpressionWrapper(F("packed_at") - F("packing_started_at"), output_field=DurationField())
-    times = (
-        Shipment.objects.filter(**parcels, packing_started_at__isnull=False)
-        .values_list("packed_by")
-        .annotate(time=Sum(spent))
-        .order_by()
-    )
-    for user_id, time in times:
-        figures[user_id].time = time
-    refused = PackingScanRefusal.objects.filter(**refusals).values_list("scanned_by").annotate(n=Count("pk")).order_by()
-    for user_id, count in refused:
-        figures[user_id].refused_scans = count
-    return dict(figures)

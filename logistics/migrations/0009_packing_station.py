@@ -37,10 +37,6 @@ class Migration(migrations.Migration):
             name='packing_started_at',
             field=models.DateTimeField(blank=True, help_text="When its first unit was scanned in: the packer's time on it runs from here to packed at.", null=True, verbose_name='packing started at'),
         ),
-        migrations.AddIndex(
-            model_name='shipment',
-            index=models.Index(condition=models.Q(('packed_at__isnull', False)), fields=['packed_at'], name='shipment_by_packed_at'),
-        ),
         migrations.AddField(
             model_name='packingscanrefusal',
             name='scanned_by',
