@@ -155,13 +155,18 @@ class MappingForm(forms.Form):
                 if header and self.cleaned_data.get(self.column_name(index, position))
             }
             columns_of.append((mapped, columns))
-        if len(columns_of) == 1:
-            files = {"orders": {"columns": columns_of[0][1]}}
-        else:
-            files = {}
-            for mapped, columns in columns_of:
-                role = mapped.role or ("items" if "sku" in columns.values() else "orders")
-                files[role if role not in files else "orders"] = {"columns": columns}
+        roles = [
+            mapped.role or (mapping.ITEMS_FILE if "sku" in columns.values() else mapping.ORDERS_FILE)
+            for mapped, columns in columns_of
+        ]
+        if len(roles) == 1 and not columns_of[0][0].role:
+            # One file holds the orders and their items alike.
+            roles = [mapping.ORDERS_FILE]
+        elif len(set(roles)) < len(roles):
+            # Two files alike (neither, or both, holding the SKU): each keeps its columns, and the
+            # profile's check says which fields are in the wrong file.
+            roles = [mapping.ORDERS_FILE, mapping.ITEMS_FILE][: len(roles)]
+        files = {role: {"columns": columns} for role, (_mapped, columns) in zip(roles, columns_of, strict=True)}
         return {
             "name": self.cleaned_data["name"],
             "files": files,
@@ -174,7 +179,7 @@ class MappingForm(forms.Form):
         }
 
 
-def value_columns(files, data, initial):
+def value_columns(files, data):
     """Which column feeds each field whose words are mapped, as (file index, position) by field:
     from the submitted form when there is one, else from the fields the columns start on."""
     found = {}
@@ -225,7 +230,7 @@ def upload_mapping_form(job, data=None):
             )
         )
     words = {}
-    for target, (index, position) in value_columns(mapped_files, data, None).items():
+    for target, (index, position) in value_columns(mapped_files, data).items():
         name, content = files[index]
         words[target] = mapping.distinct_values(content, name, mapped_files[index].headers[position], limit=MAX_WORDS)
     initial_values = {
