@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,26 +50,38 @@ def print_labels(shipment_ids: Iterable[int], *, actor: Actor) -> Printed:
     if not parcels:
         return printed
     now = timezone.now()
-    _give_numbers(parcels, printed, now)
-    Shipment.objects.filter(pk__in=[parcel.pk for parcel in parcels]).update(
-        label_prints=F("label_prints") + 1, label_printed_at=now
-    )
+    numbers = _give_numbers(parcels, printed, now)
     for parcel in parcels:
         parcel.label_prints += 1
         parcel.label_printed_at = now
+    try:
+        # A number entered by hand on another parcel between the check and here, or a parcel given a
+        # number twice: the unique constraints refuse, and the print keeps nothing.
+        with transaction.atomic():
+            PooledTrackingNumber.objects.bulk_update(numbers, ["shipment", "allocated_at"])
+            # One UPDATE per parcel row: a row updated twice in one transaction has its foreign keys
+            # checked at commit, which would wait for its order's lock (a carrier switch holds it
+            # while it waits for this parcel).
+            Shipment.objects.bulk_update(parcels, ["tracking_number", "label_prints", "label_printed_at"])
+    except IntegrityError as error:
+        raise ValidationError(
+            _("A tracking number was given to another parcel at the same moment; nothing was printed. Print again.")
+        ) from error
     return printed
 
 
 def _give_numbers(parcels, printed, now):
+    """Put the next free number of its service's pool on each parcel that wants one (not saved yet);
+    returns the numbers, marked as given."""
     wanting = defaultdict(list)
     for parcel in parcels:
         # A number of the service's carrier, for a parcel still with that carrier.
         if not parcel.tracking_number and parcel.service_id and parcel.carrier_id == parcel.service.carrier_id:
             wanting[parcel.service_id].append(parcel)
     if not wanting:
-        return
+        return []
     pools = {pool.service_id: pool for pool in TrackingNumberPool.objects.filter(service_id__in=wanting)}
-    given, numbers = [], []
+    numbers = []
     for service_id, waiting in wanting.items():
         pool = pools.get(service_id)
         if pool is None:
@@ -79,20 +90,10 @@ def _give_numbers(parcels, printed, now):
         for parcel, number in zip(waiting, taken, strict=False):
             parcel.tracking_number = number.number
             number.shipment_id, number.allocated_at = parcel.pk, now
-            given.append(parcel)
             numbers.append(number)
             printed.given[parcel.pk] = number.number
         printed.pool_empty.extend(waiting[len(taken) :])
-    try:
-        # A number entered by hand on another parcel between the check and here, or a parcel given a
-        # number twice: the unique constraints refuse, and the print keeps nothing.
-        with transaction.atomic():
-            PooledTrackingNumber.objects.bulk_update(numbers, ["shipment", "allocated_at"])
-            Shipment.objects.bulk_update(given, ["tracking_number"])
-    except IntegrityError as error:
-        raise ValidationError(
-            _("A tracking number was given to another parcel at the same moment; nothing was printed. Print again.")
-        ) from error
+    return numbers
 
 
 def _free_numbers(pool, carrier_id, count, now):
