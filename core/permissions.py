@@ -112,6 +112,13 @@ class Logistics:
     # Orders.DISPATCH_ORDER, which the dispatch it runs checks).
     VIEW_HANDOVERBATCH = "logistics.view_handoverbatch"
     HAND_OVER_PARCELS = "logistics.hand_over_parcels"
+    # Printing slips and labels in batches: a print gives parcels numbers from their carrier
+    # service's tracking-number pool and counts the labels printed (docs/architecture.md,
+    # "Printing in batches"); the pools' numbers come from an import.
+    PRINT_LABELS = "logistics.print_labels"
+    VIEW_TRACKINGNUMBERPOOL = "logistics.view_trackingnumberpool"
+    VIEW_POOLEDTRACKINGNUMBER = "logistics.view_pooledtrackingnumber"
+    IMPORT_TRACKING_NUMBERS = "logistics.import_tracking_numbers"
 
 
 class Aftersales:

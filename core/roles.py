@@ -56,6 +56,9 @@ ROLES = {
         Logistics.ADD_PICKWAVE,
         Logistics.VIEW_HANDOVERBATCH,
         Logistics.HAND_OVER_PARCELS,
+        Logistics.PRINT_LABELS,
+        Logistics.VIEW_TRACKINGNUMBERPOOL,
+        Logistics.VIEW_POOLEDTRACKINGNUMBER,
         Aftersales.VIEW_RETURNREQUEST,
         Aftersales.RECEIVE_RETURN,
     ],
@@ -76,6 +79,10 @@ ROLES = {
         Logistics.CHANGE_CARRIERSERVICE,
         Logistics.VIEW_HANDOVERBATCH,
         Logistics.HAND_OVER_PARCELS,
+        Logistics.PRINT_LABELS,
+        Logistics.VIEW_TRACKINGNUMBERPOOL,
+        Logistics.VIEW_POOLEDTRACKINGNUMBER,
+        Logistics.IMPORT_TRACKING_NUMBERS,
     ],
     "Customer service": VIEW_ORDERS
     + [

@@ -1,7 +1,8 @@
 """Every lock on logistics rows. Shipments come last in the one order every transaction takes its
 locks in, after their order, its allocations, stock levels and payments, and a shipment's lines
 after the shipment (docs/architecture.md, "Lock order"); a carrier is locked alone, and a
-handover batch before anything else its step changes."""
+handover batch before anything else its step changes. A pooled tracking number comes after the
+parcel it is given to; a pool is locked alone, by the import that fills it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.db.models import Q
 from orders import locks as order_locks
 from orders.models import Order
 
-from .models import Carrier, HandoverBatch, Shipment, ShipmentLine
+from .models import Carrier, HandoverBatch, PooledTrackingNumber, Shipment, ShipmentLine, TrackingNumberPool
 
 
 def _shipment_for_update(shipment_id: int) -> Shipment:
@@ -118,3 +119,46 @@ def lock_handover_batch(batch_id: int) -> HandoverBatch:
     confirming then locks its parcels' orders, goods and parcels as a dispatch does. Raises
     HandoverBatch.DoesNotExist."""
     return HandoverBatch.objects.select_for_update(of=("self",)).select_related("carrier").get(pk=batch_id)
+
+
+def lock_shipments_to_print(shipment_ids: Iterable[int]) -> list[Shipment]:
+    """Lock the parcels of a print, by primary key in one statement, without their orders: a print
+    writes only the parcels' tracking numbers and label counts, and then the pool numbers it gives
+    them, so it need not queue behind their orders' other work (as a packing scan does not)."""
+    return list(
+        Shipment.objects.select_for_update(of=("self",))
+        .select_related("carrier", "service__carrier")
+        .filter(pk__in=set(shipment_ids))
+        .order_by("pk")
+    )
+
+
+def take_free_numbers(pool_id: int, count: int, *, other_than: Iterable[int] = ()) -> list[PooledTrackingNumber]:
+    """Lock up to `count` free numbers of a pool, the first imported first, skipping those another
+    print holds at this moment: two prints at once take different numbers without waiting for each
+    other. Called with the parcels locked."""
+    return list(
+        PooledTrackingNumber.objects.select_for_update(skip_locked=True)
+        .filter(pool_id=pool_id, shipment__isnull=True, burnt_at__isnull=True)
+        .exclude(pk__in=list(other_than))
+        .order_by("pk")[:count]
+    )
+
+
+def lock_pool_number_of(shipment_id: int) -> PooledTrackingNumber | None:
+    """Lock the pool number a locked parcel holds, if any, to burn it."""
+    return (
+        PooledTrackingNumber.objects.select_for_update().filter(shipment_id=shipment_id, burnt_at__isnull=True).first()
+    )
+
+
+def lock_pools(service_ids: Iterable[int]) -> dict[int, TrackingNumberPool]:
+    """Lock the pools of these carrier services, by primary key, and nothing after them: two imports
+    into one pool queue, the second checking its numbers against the first's. {service id: pool}."""
+    return {
+        pool.service_id: pool
+        for pool in TrackingNumberPool.objects.select_for_update(of=("self",))
+        .select_related("service__carrier")
+        .filter(service_id__in=set(service_ids))
+        .order_by("pk")
+    }

@@ -258,6 +258,10 @@ class Shipment(FSMModelMixin, models.Model):
     expected_delivery_on = models.DateField(_("expected delivery"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last tracking event"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    # Every print of the parcel's label counts, so a second label of one parcel on the floor says
+    # it is a reprint (docs/architecture.md, "Printing in batches").
+    label_prints = models.PositiveIntegerField(_("labels printed"), default=0)
+    label_printed_at = models.DateTimeField(_("label last printed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("shipment")
@@ -266,6 +270,7 @@ class Shipment(FSMModelMixin, models.Model):
         permissions = [
             (codename(Logistics.CHOOSE_CARRIER), _("Can choose the carrier and service of a shipment")),
             (codename(Logistics.RECORD_TRACKING), _("Can enter tracking numbers and tracking events")),
+            (codename(Logistics.PRINT_LABELS), _("Can print slips and labels, giving parcels pooled tracking numbers")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -525,3 +530,81 @@ class PackingScanRefusal(models.Model):
 
     def __str__(self):
         return f"{self.order_number} · {self.code}"
+
+
+class TrackingNumberPool(models.Model):
+    """Tracking numbers a carrier handed the merchant in advance for one of its services, imported
+    from a sheet and given to parcels of that service when their labels are printed, each once
+    (docs/architecture.md, "Printing in batches")."""
+
+    service = models.OneToOneField(
+        CarrierService, on_delete=models.PROTECT, related_name="tracking_pool", verbose_name=_("carrier service")
+    )
+    low_below = models.PositiveIntegerField(
+        _("running low below"),
+        default=200,
+        help_text=_("The pool is shown as running low when fewer numbers than this are left."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("tracking-number pool")
+        verbose_name_plural = _("tracking-number pools")
+        ordering = ["service__carrier__name", "service__name"]
+        permissions = [
+            (codename(Logistics.IMPORT_TRACKING_NUMBERS), _("Can import tracking numbers into pools")),
+        ]
+
+    def __str__(self):
+        return str(self.service)
+
+
+class PooledTrackingNumber(models.Model):
+    """One number of a pool: free, given to a parcel, or burnt (given to a parcel that then left
+    the carrier, or found on another parcel), never given twice. The parcel is kept by id without a
+    database constraint, so the number stays taken when its order is archived."""
+
+    pool = models.ForeignKey(
+        TrackingNumberPool, on_delete=models.PROTECT, related_name="numbers", verbose_name=_("pool")
+    )
+    # The pool's carrier, kept on the row so the database refuses one carrier's number twice.
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+", verbose_name=_("carrier"))
+    number = models.CharField(_("tracking number"), max_length=64)
+    imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
+    imported_by = who_acted(_("imported by"))
+    shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shipment"),
+    )
+    allocated_at = models.DateTimeField(_("given at"), null=True, blank=True)
+    burnt_at = models.DateTimeField(_("burnt at"), null=True, blank=True)
+    burnt_because = models.CharField(_("burnt because"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("pooled tracking number")
+        verbose_name_plural = _("pooled tracking numbers")
+        ordering = ["pool", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "number"], name="pooled_number_once_per_carrier"),
+            models.UniqueConstraint(
+                fields=["shipment"],
+                condition=Q(shipment__isnull=False, burnt_at__isnull=True),
+                name="one_pooled_number_per_parcel",
+            ),
+        ]
+        indexes = [
+            # The free numbers of a pool in import order: allocation and the remaining counts.
+            models.Index(
+                fields=["pool", "id"],
+                condition=Q(shipment__isnull=True, burnt_at__isnull=True),
+                name="pooled_number_free",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number

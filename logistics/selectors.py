@@ -28,11 +28,13 @@ from .models import (
     HandoverBatch,
     HandoverParcel,
     PickWave,
+    PooledTrackingNumber,
     ServiceCoverage,
     Shipment,
     ShipmentLine,
     TrackingEvent,
     TrackingLookup,
+    TrackingNumberPool,
 )
 
 # Carrier webhook tokens
@@ -1035,3 +1037,144 @@ def manifest_rows(batch: HandoverBatch) -> list[ManifestRow]:
             )
         )
     return rows
+
+
+# Printing in batches (docs/architecture.md, "Printing in batches")
+
+
+def wave_parcels_in_pick_order(wave_id: int) -> list[int]:
+    """The ids of a pick list's parcels waiting to be packed or dispatched, in the order the pick
+    list walks: by the first bin of the walk (bin_sort_key, as the pick list sorts its rows) that
+    holds one of the parcel's goods, then by order number. Two queries. Raises
+    PickWave.DoesNotExist."""
+    wave = PickWave.objects.only("warehouse_id").get(pk=wave_id)
+    lines = list(
+        ShipmentLine.objects.filter(shipment__wave=wave, shipment__status__in=Shipment.OPEN)
+        .order_by()
+        .values_list("shipment_id", "shipment__order__number", "order_line__product_id", "order_line__sku")
+    )
+    bins = dict(
+        StockLevel.objects.filter(warehouse_id=wave.warehouse_id, product_id__in={line[2] for line in lines})
+        .order_by()
+        .values_list("product_id", "bin_location")
+    )
+    first = {}
+    for shipment_id, number, product_id, sku in lines:
+        key = (bin_sort_key(bins.get(product_id, "")), sku)
+        if shipment_id not in first or key < first[shipment_id][0]:
+            first[shipment_id] = (key, number)
+    return sorted(first, key=lambda shipment_id: (first[shipment_id][0], first[shipment_id][1], shipment_id))
+
+
+@dataclass
+class PrintParcel:
+    """One parcel as a batch print shows it: its slip, its labels and what they say."""
+
+    shipment: Shipment
+    orders: list[Order]
+    lines_by_order: list[tuple[Order, list[ShipmentLine]]]
+    position: tuple[int | None, int]
+    cod_amount: Decimal
+    fragile: bool
+
+    @property
+    def order(self) -> Order:
+        return self.shipment.order
+
+    @property
+    def package_total(self) -> int:
+        return self.shipment.package_count or 1
+
+    @property
+    def reprint(self) -> bool:
+        return self.shipment.label_prints > 1
+
+
+def parcels_for_print(shipment_ids: list[int]) -> list[PrintParcel]:
+    """The parcels with these ids in the order given, with everything their slips and labels print:
+    lines and products, every order of a merged parcel, which parcel of its order it is, and the
+    cash its carrier collects (what its cash-on-delivery orders still owe). Four queries whatever
+    the number of parcels, five when one is a merged group's."""
+    shipments = Shipment.objects.select_related(
+        "order__channel", "order__customer", "warehouse", "carrier", "service"
+    ).prefetch_related(Prefetch("lines", ShipmentLine.objects.select_related("order_line__product").order_by("pk")))
+    found = shipments.in_bulk(shipment_ids)
+    parcels = [found[pk] for pk in shipment_ids if pk in found]
+    order_ids = {parcel.order_id for parcel in parcels}
+    kept = defaultdict(list)
+    for pk, order_id in (
+        Shipment.objects.filter(order_id__in=order_ids)
+        .exclude(status=Shipment.Status.CANCELLED)
+        .order_by("pk")
+        .values_list("pk", "order_id")
+    ):
+        kept[order_id].append(pk)
+    merged = defaultdict(list)
+    merge_ids = {parcel.merge_id for parcel in parcels} - {None}
+    if merge_ids:
+        for order in Order.objects.filter(merge_id__in=merge_ids).order_by("pk"):
+            merged[order.merge_id].append(order)
+    rows = []
+    for parcel in parcels:
+        orders = merged[parcel.merge_id] if parcel.merge_id else [parcel.order]
+        lines = list(parcel.lines.all())
+        siblings = kept[parcel.order_id]
+        collects = parcel.purpose == Shipment.Purpose.ORDER
+        rows.append(
+            PrintParcel(
+                shipment=parcel,
+                orders=orders,
+                lines_by_order=[
+                    (order, [line for line in lines if line.order_line.order_id == order.pk]) for order in orders
+                ]
+                if parcel.merge_id
+                else [],
+                position=(siblings.index(parcel.pk) + 1 if parcel.pk in siblings else None, len(siblings)),
+                cod_amount=sum(
+                    (order.balance_due for order in orders if collects and order.collects_on_delivery), Decimal("0")
+                ),
+                fragile=any(line.order_line.product.fragile for line in lines),
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class PoolLevel:
+    """How many numbers a pool has left, and whether that is running low."""
+
+    pool: TrackingNumberPool
+    remaining: int
+
+    @property
+    def low(self) -> bool:
+        return self.remaining < self.pool.low_below
+
+
+def free_numbers_count() -> Count:
+    return Count("numbers", filter=Q(numbers__shipment__isnull=True, numbers__burnt_at__isnull=True))
+
+
+def tracking_pools() -> QuerySet[TrackingNumberPool]:
+    """Every pool with its carrier service, the numbers it has left (`remaining`), has given
+    (`given`) and has burnt (`burnt`)."""
+    return TrackingNumberPool.objects.select_related("service__carrier").annotate(
+        remaining=free_numbers_count(),
+        given=Count("numbers", filter=Q(numbers__shipment__isnull=False, numbers__burnt_at__isnull=True)),
+        burnt=Count("numbers", filter=Q(numbers__burnt_at__isnull=False)),
+    )
+
+
+def pool_levels(service_ids: Iterable[int]) -> list[PoolLevel]:
+    """The pools of these carrier services with the numbers each has left, in one query."""
+    pools = (
+        TrackingNumberPool.objects.filter(service_id__in=set(service_ids))
+        .select_related("service__carrier")
+        .annotate(remaining=free_numbers_count())
+        .order_by("pk")
+    )
+    return [PoolLevel(pool=pool, remaining=pool.remaining) for pool in pools]
+
+
+def pooled_numbers(pool_id: int) -> QuerySet[PooledTrackingNumber]:
+    return PooledTrackingNumber.objects.filter(pool_id=pool_id).order_by("pk")

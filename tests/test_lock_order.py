@@ -15,7 +15,7 @@ from aftersales import services as aftersales
 from aftersales.models import Outcome
 from core.actors import SYSTEM
 from logistics import services as logistics
-from logistics.models import Shipment
+from logistics.models import CarrierService, PooledTrackingNumber, Shipment, TrackingNumberPool
 from orders import services as orders
 from orders.models import Order, Refund
 from orders.services import privacy
@@ -211,3 +211,30 @@ def test_confirming_a_handover_batch_locks_the_batch_first_then_as_a_dispatch_sh
     assert confirm[0] == "logistics_handoverbatch"
     assert_in_lock_order(confirm[1:])
     assert confirm[1:] == ["orders_order", "orders_allocation", "inventory_stocklevel", "logistics_shipment"]
+
+
+def test_a_print_locks_its_parcels_then_their_pool_numbers_and_a_carrier_switch_burns_after_the_parcel(product):
+    service = CarrierService.objects.create(
+        carrier=CarrierFactory(), code="standard", name="Standard", supports_cod=True
+    )
+    pool = TrackingNumberPool.objects.create(service=service)
+    PooledTrackingNumber.objects.create(pool=pool, carrier=service.carrier, number="SF1000000000001")
+    order = place(lines=[(product, 2)])
+    pick_all(order)
+    parcel = order.shipments.get()
+    other = CarrierService.objects.create(
+        carrier=CarrierFactory(code="zto", name="ZTO"), code="standard", name="Standard", supports_cod=True
+    )
+
+    printing = tables_first_locked(lambda: logistics.print_labels([parcel.pk], actor=SYSTEM))
+    switching = tables_first_locked(lambda: logistics.choose_carrier_service([order.pk], other.pk, actor=SYSTEM))
+
+    assert printing == ["logistics_shipment", "logistics_pooledtrackingnumber"]
+    # The carrier choice is written under its order's lock (update_or_create locks its row).
+    assert switching == [
+        "orders_order",
+        "logistics_shipment",
+        "logistics_pooledtrackingnumber",
+        "logistics_carrierchoice",
+    ]
+    assert PooledTrackingNumber.objects.get().burnt_at is not None

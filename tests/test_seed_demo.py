@@ -13,7 +13,7 @@ from core.roles import MANAGER, ROLES
 from demo.management.commands.seed_demo import DEMO_PASSWORD
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import ledger_mismatches, low_stock
-from logistics.models import Carrier, PickWave, Shipment
+from logistics.models import Carrier, PickWave, PooledTrackingNumber, Shipment, TrackingNumberPool
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +151,16 @@ def test_the_demo_has_a_bundle_a_gift_and_a_channel_code_each_used_by_an_order(d
     assert GiftRule.objects.exists()
     assert ChannelSku.objects.filter(channel__code="tmall").exists()
     assert OrderLine.objects.filter(order__channel_order_id="CAT-TMALL-1", sku="TEA-002", bundle=None).exists()
+
+
+def test_a_pick_list_was_printed_with_numbers_from_a_carrier_services_pool(demo_shop):
+    pool = TrackingNumberPool.objects.get()
+    given = PooledTrackingNumber.objects.exclude(shipment=None)
+
+    assert pool.numbers.count() == 250 and given.exists()
+    assert set(Shipment.objects.filter(pk__in=given.values("shipment_id")).values_list("label_prints", flat=True)) == {
+        1
+    }
+    assert sorted(
+        Shipment.objects.filter(pk__in=given.values("shipment_id")).values_list("tracking_number", flat=True)
+    ) == sorted(given.values_list("number", flat=True))

@@ -90,6 +90,7 @@ def print_parcels(modeladmin, request, queryset):
         return None
     parcels = selectors.parcels_to_print([order_id for order_id, _number in selected])
     title = _("Packing slips and labels")
+    cash = {row.shipment.pk: row.cod_amount for row in selectors.parcels_for_print([parcel.pk for parcel in parcels])}
     contacts, rows = {}, []
     for parcel in parcels:
         order = parcel.order
@@ -109,6 +110,7 @@ def print_parcels(modeladmin, request, queryset):
                 "package_total": count,
                 "tracking_barcode": code128_svg(parcel.tracking_number) if packed else "",
                 "fragile": any(line.order_line.product.fragile for line in parcel.lines.all()),
+                "cod_amount": cash[parcel.pk],
             }
         )
     printed = {parcel.order_id for parcel in parcels}

@@ -312,6 +312,9 @@ class PackingViews(ConsolePageMixin):
                     "package_total": count,
                     "tracking_barcode": code128_svg(shipment.tracking_number),
                     "fragile": any(line.order_line.product.fragile for line in shipment.lines.all()),
+                    "cod_amount": selectors.parcels_for_print([shipment.pk])[0].cod_amount,
+                    "cod_currency": shipment.order.currency,
+                    "print_count": shipment.label_prints,
                 }
             )
         return TemplateResponse(request, "admin/logistics/shipment/label.html", context)

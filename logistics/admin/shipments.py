@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.console import ReadOnlyAdminMixin, badge, refusal_message
 from core.permissions import Logistics
+from orders.admin.actions import BULK_LIMIT
 from orders.admin.display import REFUSALS
 
 from .. import selectors, services
@@ -20,11 +21,14 @@ from ..exports import ShipmentExportMixin
 from ..forms import ServiceChoiceForm
 from ..models import Shipment
 from .packing import PackingViews
+from .printing import PrintingViews
 from .tracking import TrackingViews, order_page
 
 
 @admin.register(Shipment)
-class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExportMixin, admin.ModelAdmin):
+class ShipmentAdmin(
+    ReadOnlyAdminMixin, PackingViews, PrintingViews, TrackingViews, ShipmentExportMixin, admin.ModelAdmin
+):
     list_display = (
         "order_link",
         "warehouse",
@@ -39,7 +43,7 @@ class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExp
     search_help_text = _("Exact tracking number or order number.")
     list_select_related = ("order", "warehouse", "carrier", "service__carrier")
     show_full_result_count = False
-    actions = ["mark_delivered"]
+    actions = ["mark_delivered", "print_selected"]
     # The carrier service and why it was chosen have a section of their own below, with the override.
     fields = (
         "order_link",
@@ -71,6 +75,17 @@ class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExp
         if not term:
             return queryset, False
         return queryset.filter(tracking_number=term) | queryset.filter(order__number=term.upper()), False
+
+    @admin.action(description=_("Print slips and labels of selected parcels"))
+    def print_selected(self, request, queryset):
+        """To the batch page of the chosen parcels, where the paper is chosen and the print made."""
+        ids = sorted(queryset.values_list("pk", flat=True)[: BULK_LIMIT + 1])
+        if len(ids) > BULK_LIMIT:
+            messages.error(
+                request, gettext("Choose at most %(limit)s parcels to print at once.") % {"limit": BULK_LIMIT}
+            )
+            return None
+        return redirect(f"{reverse('admin:logistics_shipment_print')}?ids={','.join(map(str, ids))}")
 
     @admin.display(description=_("order"), ordering="order__number")
     def order_link(self, shipment):

@@ -185,5 +185,6 @@ class PickWaveAdmin(ConsolePageMixin, admin.ModelAdmin):
                 "wave": sheet.wave,
                 "title": str(sheet.wave),
                 "list_url": reverse("admin:logistics_pickwave_changelist"),
+                "batch_print_url": f"{reverse('admin:logistics_shipment_print')}?wave={sheet.wave.pk}",
             },
         )

@@ -7,6 +7,7 @@ from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
 from .handover import confirm_batch, open_handover_batch, remove_from_batch, scan_into_batch
+from .labels import Printed, burn_pool_number, print_labels
 from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
@@ -18,12 +19,14 @@ from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
 
 __all__ = [
     "DEFAULT_TRANSIT_DAYS",
+    "Printed",
     "Rerouted",
     "ScanAnswer",
     "Sound",
     "UploadRefused",
     "add_working_days",
     "assign_tracking_number",
+    "burn_pool_number",
     "cancel_open_shipments",
     "choose_carrier",
     "choose_carrier_service",
@@ -40,6 +43,7 @@ __all__ = [
     "open_handover_batch",
     "pack_item",
     "plan_parcels",
+    "print_labels",
     "record_events_by_upload",
     "record_tracking_event",
     "remove_from_batch",

@@ -18,6 +18,7 @@ from ..events import PARCEL_DISPATCHED
 from ..models import Shipment
 from ..selectors import active_carrier, active_carrier_service, coverage, tracking_number_taken
 from .common import step
+from .labels import burn_pool_number
 from .merged_parcels import orders_of_parcel
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, weight_of
 
@@ -90,6 +91,12 @@ def _set_tracking_number(shipment, carrier_id, tracking_number):
         same_kind = carrier.services.filter(active=True, kind=getattr(shipment.service, "kind", None)).first()
         shipment.carrier, shipment.service = carrier, same_kind
         shipment.service_reason = Shipment.ServiceReason.CHOSEN_BY_STAFF
+    if shipment.tracking_number and shipment.tracking_number != tracking_number:
+        burn_pool_number(
+            shipment,
+            _("Replaced by %(carrier)s %(number)s on the parcel of order %(order)s.")
+            % {"carrier": carrier, "number": tracking_number, "order": shipment.order.number},
+        )
     shipment.tracking_number = tracking_number
     try:
         # Two parcels given one number at once: the unique constraint decides.

@@ -22,6 +22,7 @@ from orders.models import Allocation
 from .. import locks
 from ..models import CarrierService, Shipment
 from ..selectors import active_carrier_service, active_warehouse, warehouses_by_id
+from .labels import burn_pool_number
 from .rules import PICKABLE, weight_of
 
 
@@ -146,6 +147,11 @@ def put_on_service(shipment: Shipment, service: CarrierService) -> bool:
     new label. The caller checks cash on delivery first."""
     needs_new_label = bool(shipment.tracking_number and shipment.carrier_id != service.carrier_id)
     if needs_new_label:
+        burn_pool_number(
+            shipment,
+            _("The parcel of order %(order)s moved to %(service)s.")
+            % {"order": shipment.order.number, "service": service},
+        )
         shipment.tracking_number = ""
     weight = shipment.weight_kg or weight_of(
         [(line.order_line.product, line.quantity) for line in shipment.lines.select_related("order_line__product")]

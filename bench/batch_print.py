@@ -1,0 +1,213 @@
+"""Batch print: every packing slip and label of a pick list in one print job
+(/admin/logistics/shipment/print/sheets/?wave=<id>&paper=label), for a pick list of 500 orders
+against one of 50. Aim: the number of database queries does not grow with the orders; the render
+times and their ratio are reported, and so are the queries of the print itself (the POST that gives
+every parcel its pool number and counts its label).
+
+    .venv/bin/python bench/batch_print.py          # writes bench/results/batch_print.json
+
+Orders of 3 lines (a quarter cash on delivery) are placed through `orders.services.place_order`
+into one warehouse whose products lie in scattered bins, the two pick lists are made with
+`logistics.services.create_pick_wave`, and the carrier service gets a pool of numbers. Each list is
+printed once through its batch page's POST as a superuser; then the two printable pages are asked
+for in alternating rounds through django.test.Client, so load from other work on the machine falls
+on both alike, and medians are reported."""
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import data  # noqa: E402
+from bench.intake import order_inputs  # noqa: E402
+
+DATABASE = "oc_print_bench"
+SIZES = {"small": 50, "large": 500}
+PRODUCTS = 120
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests-per-round", type=int, default=3)
+    parser.add_argument("--keep-database", action="store_true", help="leave the database for inspection")
+    return parser.parse_args()
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def build():
+    """The shop, the orders, the pool and the two pick lists; returns ({size: wave}, seconds per step)."""
+    from core.actors import SYSTEM
+    from inventory import services as inventory
+    from inventory.models import StockLevel
+    from logistics import services as logistics
+    from logistics.models import Carrier, CarrierService, PooledTrackingNumber, TrackingNumberPool
+    from orders import services as orders
+
+    timings = {}
+    began = time.perf_counter()
+    products = data.build_catalogue(products=PRODUCTS, warehouses=1)
+    for number, level in enumerate(StockLevel.objects.order_by("product__sku")):
+        aisle, shelf = "ABCDEFGH"[(number * 5) % 8], 1 + (number * 37) % 40
+        inventory.set_storage(
+            stock_level_id=level.pk, bin_location=f"{aisle}-{shelf:02d}", reorder_point=0, actor=SYSTEM
+        )
+    carrier = Carrier.objects.create(
+        code="sf", name="SF Express", tracking_url_template="https://www.sf-express.com/track?no={tracking_number}"
+    )
+    service = CarrierService.objects.create(
+        carrier=carrier, code="standard", name="Standard", supports_cod=True, base_fee=8, fee_per_kg=2, transit_days=3
+    )
+    CarrierService.objects.create(
+        carrier=carrier,
+        code="express",
+        name="Express",
+        kind=CarrierService.Kind.EXPRESS,
+        supports_cod=True,
+        base_fee=15,
+        fee_per_kg=3,
+        transit_days=1,
+    )
+    pool = TrackingNumberPool.objects.create(service=service)
+    PooledTrackingNumber.objects.bulk_create(
+        [PooledTrackingNumber(pool=pool, carrier=carrier, number=f"SF{n:013d}") for n in range(1, 2001)]
+    )
+    timings["catalogue"] = round(time.perf_counter() - began, 1)
+
+    began = time.perf_counter()
+    channel = data.channel()
+    placed = [
+        orders.place_order(order_input, actor=SYSTEM).order
+        for order_input in order_inputs(channel, products, 1, sum(SIZES.values()))
+    ]
+    held = [order.number for order in placed if order.status != "confirmed"]
+    if held:
+        raise SystemExit(f"{len(held)} orders were not confirmed (first: {held[0]}): the pick lists need them all")
+    timings["orders"] = round(time.perf_counter() - began, 1)
+
+    began = time.perf_counter()
+    warehouse_id = StockLevel.objects.values_list("warehouse_id", flat=True).first()
+    waves, start = {}, 0
+    for size, count in SIZES.items():
+        ids = [order.pk for order in placed[start : start + count]]
+        waves[size] = logistics.create_pick_wave(warehouse_id, ids, actor=SYSTEM)
+        start += count
+    timings["pick_lists"] = round(time.perf_counter() - began, 1)
+    return waves, timings
+
+
+def main():
+    args = parse_args()
+    # WhiteNoise warns that collectstatic has not run; the print page loads no static files here.
+    warnings.filterwarnings("ignore", message="No directory at")
+    log(f"building {DATABASE}")
+    data.use_database(DATABASE)
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from logistics.models import Shipment
+
+    waves, build_seconds = build()
+    log(f"built in {build_seconds}")
+    batch, sheets = reverse("admin:logistics_shipment_print"), reverse("admin:logistics_shipment_print_sheets")
+    client = Client()
+    client.force_login(data.superuser())
+
+    printing = {}
+    for size, wave in waves.items():
+        with CaptureQueriesContext(connection) as captured:
+            began = time.perf_counter()
+            response = client.post(f"{batch}?wave={wave.pk}", {"paper": "label"})
+            seconds = time.perf_counter() - began
+        if response.status_code != 302:
+            raise SystemExit(f"the print of {size} answered {response.status_code}")
+        printing[size] = {"queries": len(captured), "ms": round(seconds * 1000, 1)}
+    unnumbered = Shipment.objects.filter(tracking_number="").count()
+    if unnumbered:
+        raise SystemExit(f"{unnumbered} parcels got no pool number")
+
+    paths = {size: f"{sheets}?wave={wave.pk}&paper=label" for size, wave in waves.items()}
+
+    def get(path):
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}")
+        return response
+
+    for path in paths.values():
+        for _warm_up in range(2):
+            get(path)
+    samples = {size: [] for size in SIZES}
+    for number in range(1, args.rounds + 1):
+        for size, path in paths.items():
+            for _request in range(args.requests_per_round):
+                began = time.perf_counter()
+                get(path)
+                samples[size].append((time.perf_counter() - began) * 1000)
+        log(f"round {number}/{args.rounds} done")
+
+    figures = {}
+    for size, path in paths.items():
+        with CaptureQueriesContext(connection) as captured:
+            response = get(path)
+        ms = sorted(samples[size])
+        content = response.content.decode()
+        figures[size] = {
+            "path": path,
+            "orders": SIZES[size],
+            "labels": content.count('class="sheet label"'),
+            "bytes": len(response.content),
+            "queries": len(captured),
+            "median_ms": round(data.median(ms), 1),
+            "min_ms": round(ms[0], 1),
+            "p90_ms": round(ms[int(len(ms) * 0.9) - 1], 1),
+            "requests": len(ms),
+            "print_post": printing[size],
+            "sql": [query["sql"][:200] for query in captured.captured_queries],
+        }
+        print(
+            f"{size:>6}: {figures[size]['orders']} orders, {figures[size]['labels']} labels, "
+            f"{figures[size]['queries']} queries, median {figures[size]['median_ms']} ms; "
+            f"the print: {printing[size]['queries']} queries, {printing[size]['ms']} ms"
+        )
+    aim_met = (
+        figures["large"]["queries"] == figures["small"]["queries"]
+        and printing["large"]["queries"] == printing["small"]["queries"]
+    )
+    ratio = round(figures["large"]["median_ms"] / figures["small"]["median_ms"], 2)
+    print(f"queries {'do not grow' if aim_met else 'GROW'} with the orders; render time ratio {ratio:.2f}")
+    path = data.write_results(
+        "batch_print",
+        databases=[DATABASE],
+        figures={
+            "aim": "queries for 500 orders == queries for 50 orders (the printable page and the print's POST)",
+            "aim_met": aim_met,
+            "time_ratio": ratio,
+            "sizes": figures,
+            "build_seconds": build_seconds,
+        },
+        notes=(
+            f"Medians of {args.rounds * args.requests_per_round} requests per printable page through "
+            "django.test.Client logged in as a superuser, after 2 warm-up requests, the two pages asked in "
+            "alternating rounds; the query count includes the session and user lookups of the console. Each "
+            "pick list was printed once before (its POST, measured once, gave every parcel a pool number). "
+            f"Orders of 3 lines over {PRODUCTS} products in one warehouse, a quarter cash on delivery. The "
+            "machine was shared with other work while measuring."
+        ),
+    )
+    print(f"wrote {path}")
+    if not args.keep_database:
+        data.drop_database(DATABASE)
+
+
+if __name__ == "__main__":
+    main()
