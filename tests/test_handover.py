@@ -433,3 +433,87 @@ def test_a_number_two_carriers_both_issued_finds_the_batch_carriers_parcel(level
     batch = logistics.open_handover_batch(sf.pk, actor=operator)
 
     assert logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator).shipment == ours
+
+
+# Discarding a batch -------------------------------------------------------------------------------
+
+
+def test_an_open_batch_is_discarded_and_its_parcels_go_into_another(level, sf, operator):
+    parcel = packed_parcel(level, sf, SF_NUMBER)
+    first = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.scan_into_batch(first.pk, SF_NUMBER, actor=operator)
+
+    freed = logistics.discard_batch(first.pk, actor=operator)
+
+    assert freed == [parcel]
+    assert not HandoverBatch.objects.filter(pk=first.pk).exists() and not HandoverParcel.objects.exists()
+    second = logistics.open_handover_batch(sf.pk, actor=operator)
+    assert logistics.scan_into_batch(second.pk, SF_NUMBER, actor=operator).batch == second
+    assert Shipment.objects.get().status == Shipment.Status.PACKED
+
+
+def test_a_dispatched_batch_is_not_discarded(level, sf, operator):
+    packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator)
+    logistics.confirm_batch(batch.pk, actor=staff("Manager"))
+
+    message = refusal(lambda: logistics.discard_batch(batch.pk, actor=operator))
+
+    assert message.startswith(f"Handover {batch.pk} was dispatched at ")
+    assert HandoverParcel.objects.filter(batch=batch).count() == 1
+
+
+def test_a_discarded_batch_takes_no_more_scans(level, sf, operator):
+    packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.discard_batch(batch.pk, actor=operator)
+
+    message = refusal(lambda: logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator))
+
+    assert message == f"There is no handover batch {batch.pk}."
+
+
+@pytest.mark.parametrize("role", ["Finance", "Customer service", "Analyst"])
+def test_only_the_roles_that_hand_over_discard_a_batch(role, sf):
+    batch = logistics.open_handover_batch(sf.pk, actor=SYSTEM)
+
+    with pytest.raises(PermissionDenied):
+        logistics.discard_batch(batch.pk, actor=staff(role))
+
+    assert HandoverBatch.objects.filter(pk=batch.pk).exists()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_station_discards_its_open_batch(level, sf, operator, language):
+    packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator)
+    client = signed_in(operator)
+    client.cookies["django_language"] = language
+
+    station = client.get(url("station", batch), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    response = client.post(url("discard", batch), HTTP_ACCEPT_LANGUAGE=language)
+
+    assert "data-handover-discard" in station and url("discard", batch) in station
+    assert response.status_code == 302 and response.url == url("changelist")
+    assert not HandoverBatch.objects.exists()
+    if language == "en":
+        page = client.get(response.url).content.decode()
+        assert f"Handover {batch.pk} is discarded: its 1 parcel may go into another batch." in page
+
+
+def test_a_dispatched_batch_offers_no_discard_and_refuses_one_posted(level, sf, operator):
+    packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator)
+    logistics.confirm_batch(batch.pk, actor=staff("Manager"))
+    client = signed_in(operator)
+
+    station = client.get(url("station", batch)).content.decode()
+    page = client.post(url("discard", batch), follow=True).content.decode()
+
+    assert "data-handover-discard" not in station
+    assert f"Handover {batch.pk} was dispatched at" in page
+    assert HandoverBatch.objects.filter(pk=batch.pk).exists()
+

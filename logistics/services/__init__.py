@@ -6,7 +6,7 @@ from .cancellation import cancel_open_shipments
 from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
-from .handover import confirm_batch, open_handover_batch, remove_from_batch, scan_into_batch
+from .handover import confirm_batch, discard_batch, open_handover_batch, remove_from_batch, scan_into_batch
 from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
@@ -38,6 +38,7 @@ __all__ = [
     "mark_delivered",
     "move_open_work",
     "open_handover_batch",
+    "discard_batch",
     "pack_item",
     "plan_parcels",
     "record_events_by_upload",
