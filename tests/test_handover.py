@@ -517,3 +517,77 @@ def test_a_dispatched_batch_offers_no_discard_and_refuses_one_posted(level, sf, 
     assert f"Handover {batch.pk} was dispatched at" in page
     assert HandoverBatch.objects.filter(pk=batch.pk).exists()
 
+
+# Tracking numbers entered anywhere fit their carrier's pattern ---------------------------------------
+
+
+def test_the_tracking_number_form_refuses_a_number_of_another_carrier_on_its_field(level, sf, zto):
+    parcel = advance(place_apart(lines=[(level.product, 1)]), "packed").shipments.get()
+    client = signed_in(staff("Logistics coordinator"))
+
+    response = client.post(
+        reverse("admin:logistics_shipment_tracking_number", args=[parcel.pk]),
+        {"carrier": sf.pk, "tracking_number": ZTO_NUMBER},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["tracking_number"] == [
+        f"{ZTO_NUMBER} is a ZTO Express tracking number, not SF Express."
+    ]
+    parcel.refresh_from_db()
+    assert parcel.tracking_number == ""
+
+
+def test_a_number_that_fits_no_pattern_of_the_carrier_is_refused_when_assigned(level, sf):
+    parcel = advance(place_apart(lines=[(level.product, 1)]), "packed").shipments.get()
+
+    with pytest.raises(ValidationError) as refused:
+        logistics.assign_tracking_number(parcel.pk, sf.pk, "SF12345", actor=SYSTEM)
+
+    assert refused.value.message_dict == {
+        "tracking_number": ["SF12345 does not look like a SF Express tracking number: check it against the label."]
+    }
+
+
+def test_a_carrier_without_a_pattern_takes_any_number(level):
+    local = CarrierFactory(code="local", name="Local courier", tracking_url_template="")
+    parcel = advance(place_apart(lines=[(level.product, 1)]), "packed").shipments.get()
+
+    assert logistics.assign_tracking_number(parcel.pk, local.pk, "A-1", actor=SYSTEM).tracking_number == "A-1"
+
+
+def test_the_dispatch_form_refuses_an_ill_fitting_number_and_dispatches_nothing(level, sf, zto):
+    order = advance(place_apart(lines=[(level.product, 1)]), "packed")
+    parcel = order.shipments.get()
+    client = signed_in(staff("Warehouse operator"))
+
+    response = client.post(
+        reverse("admin:logistics_shipment_dispatch", args=[order.pk]),
+        {
+            "shipment": parcel.pk,
+            f"parcel-{parcel.pk}-carrier": zto.pk,
+            f"parcel-{parcel.pk}-tracking_number": SF_NUMBER,
+        },
+    )
+
+    assert response.status_code == 200
+    form = response.context["parcels"][0]["form"]
+    assert form.errors["tracking_number"] == [f"{SF_NUMBER} is a SF Express tracking number, not ZTO Express."]
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.tracking_number) == (Shipment.Status.PACKED, "")
+
+
+def test_a_dispatch_sheet_names_the_row_and_column_of_an_ill_fitting_number(level, sf, zto):
+    first, second = (advance(place_apart(lines=[(level.product, 1)]), "packed") for _ in range(2))
+    rows = [
+        {"row": 2, "order_number": first.number, "carrier": "sf", "tracking_number": SF_NUMBER},
+        {"row": 3, "order_number": second.number, "carrier": "zto", "tracking_number": SF_NUMBER},
+    ]
+
+    with pytest.raises(ValidationError) as refused:
+        logistics.dispatch_by_upload(rows, actor=staff("Warehouse operator"))
+
+    assert refused.value.problems == [
+        (3, "tracking_number", f"{SF_NUMBER} is a SF Express tracking number, not ZTO Express.")
+    ]
+    assert not Shipment.objects.filter(status=Shipment.Status.SHIPPED).exists()
