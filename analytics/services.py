@@ -537,7 +537,9 @@ def _take_back(model, rows):
 # take a minute or so, not half an hour. It shares no code with the counting above, so agreeing with
 # it says that the live path missed nothing and counted nothing twice.
 
-SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment, ShipmentLine, PackingScanRefusal, ArchivedFigures]
+# Shipment lines are read only for packed parcels, whose lines no longer change, and no parcel is
+# packed while Shipment is locked: a packing station's accepted scans keep going during a rebuild.
+SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment, PackingScanRefusal, ArchivedFigures]
 CHUNK = 5000
 
 
@@ -964,8 +966,9 @@ def rebuild(*, replace: bool = True) -> list[RollupCheck]:
     """Recompute every rollup from the records and compare it with the stored rollups; with
     `replace`, store the recomputation. Returns a RollupCheck per rollup.
 
-    Changes to orders, payments and shipments wait while this runs (a share lock on their tables),
-    so the recomputation and the stored rows describe the same moment: run it at a quiet hour."""
+    Changes to orders, payments and shipments, and refused packing scans, wait while this runs (a
+    share lock on their tables), so the recomputation and the stored rows describe the same moment:
+    run it at a quiet hour."""
     checks = []
     with transaction.atomic():
         _lock(SOURCE_TABLES, "SHARE")
