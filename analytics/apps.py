@@ -22,5 +22,6 @@ class AnalyticsConfig(AppConfig):
         logistics_events.PARCEL_PACKED.subscribe(services.parcel_packed)
         logistics_events.PARCEL_DISPATCHED.subscribe(services.parcel_dispatched)
         logistics_events.PARCEL_DELIVERED.subscribe(services.parcel_delivered)
+        logistics_events.PACKING_SCAN_REFUSED.subscribe(services.packing_scan_refused)
         # Archived orders leave their figures behind for rebuild_rollups.
         order_events.ORDERS_ARCHIVING.subscribe(services.keep_archived_figures)

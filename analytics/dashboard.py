@@ -11,13 +11,13 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from . import charts, selectors
 
-NUMERIC_KINDS = {"count", "money", "percent", "duration", "change"}
+NUMERIC_KINDS = {"count", "number", "money", "percent", "duration", "change"}
 
 
 @dataclass(frozen=True)
 class Column:
     label: str
-    kind: str = "text"  # text, count, money, percent, duration, duration_range, change, date
+    kind: str = "text"  # text, count, number (one decimal), money, percent, duration, duration_range, change, date
 
     @property
     def numeric(self):
@@ -109,6 +109,10 @@ def percent_text(value):
     return "—" if value is None else f"{_percent(value)} %"
 
 
+def number_text(value):
+    return "—" if value is None else number_format(Decimal(value), 1, force_grouping=True)
+
+
 def money_text(value):
     return "—" if value is None else number_format(Decimal(value), 2, force_grouping=True)
 
@@ -129,6 +133,7 @@ def change_text(figure):
 
 TEXT_OF = {
     "count": count_text,
+    "number": number_text,
     "money": money_text,
     "percent": percent_text,
     "duration": duration_text,
@@ -322,7 +327,11 @@ def staff_section(filters):
     columns = [Column(_("Person"))]
     for step in selectors.STAFF_STEPS:
         columns += [Column(str(step.label), "count"), Column(_("Median time"), "duration_range")]
-    columns.append(Column(_("Wrong-item returns"), "count"))
+    columns += [
+        Column(_("Wrong-item returns"), "count"),
+        Column(_("Refused scans per 100 units packed"), "number"),
+        Column(_("Units packed per hour"), "number"),
+    ]
     without_warehouse = set(selectors.STEPS_WITHOUT_WAREHOUSE) if filters.warehouse_id else set()
     rows = []
     for person in people:
@@ -333,14 +342,17 @@ def staff_section(filters):
                 row += [None, None]
             else:
                 row += [figures.handled, figures.median_range]
-        row.append(person.wrong_item_returns)
+        row += [person.wrong_item_returns, person.refused_per_hundred_units, person.units_per_hour]
         rows.append(row)
     note = _(
         "Median time: how long the order or parcel had waited for the step before this person finished it "
         "(for review: since it was held; picking: since it was confirmed; packing: since its pick list; "
         "dispatch: since it was packed), to the nearest step of a fixed scale. Wrong-item returns: returned "
         "lines asked for in the period because the customer got the wrong item (rejected returns left out), "
-        "counted for whoever packed the parcel the line left in."
+        "counted for whoever packed the parcel the line left in. Refused scans per 100 units packed: scans "
+        "the packing station refused to this person (not in the parcel, one too many) per hundred units of "
+        "the parcels they closed in the period; units packed per hour: those units over the time from each "
+        "parcel's first scan to its closing."
     )
     if filters.warehouse_id:
         note += " " + _("Reviews and picks concern whole orders, not one warehouse: they are left out here.")

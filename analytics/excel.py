@@ -15,6 +15,7 @@ from .dashboard import Cell, text
 
 FORMATS = {
     "count": "#,##0",
+    "number": "#,##0.0",
     "money": "#,##0.00",
     "percent": "0.0%",
     "duration": "[h]:mm",
@@ -32,7 +33,7 @@ def _value(value, kind):
         return None, None
     if kind == "duration":
         return Decimal(value) / 86400, FORMATS["duration"]
-    if kind in ("count", "money", "percent") and isinstance(value, (int, Decimal)):
+    if kind in ("count", "number", "money", "percent") and isinstance(value, (int, Decimal)):
         return value, FORMATS[kind]
     if kind == "date" and isinstance(value, date):
         return value, FORMATS["date"]

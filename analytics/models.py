@@ -188,6 +188,29 @@ class DailyHandling(Rollup):
         ]
 
 
+class DailyPacking(Rollup):
+    """A packer's work at the packing station on a day in one warehouse: the units of the parcels
+    they closed that day, the time from each of those parcels' first scan to its closing (for the
+    parcels whose first scan is known), and the scans the station refused them that day (by when
+    the scan was refused). Accuracy and units per hour are read from these sums."""
+
+    KEY = ("day", "user_id", "warehouse_id")
+
+    user_id = models.PositiveIntegerField(_("person"))
+    warehouse_id = models.PositiveIntegerField(_("warehouse"))
+    units = models.PositiveIntegerField(_("units packed"), default=0)
+    timed_units = models.PositiveIntegerField(_("units packed with a first scan"), default=0)
+    seconds = models.BigIntegerField(_("seconds from first scan to closing"), default=0)
+    refused_scans = models.PositiveIntegerField(_("refused scans"), default=0)
+
+    class Meta:
+        verbose_name = _("packing per day")
+        verbose_name_plural = _("packing per day")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "user_id", "warehouse_id"], name="daily_packing_key"),
+        ]
+
+
 ROLLUPS = [
     DailyOrders,
     DailyProvinceOrders,
@@ -196,6 +219,7 @@ ROLLUPS = [
     DailyShipments,
     DailyDispatchDeadlines,
     DailyHandling,
+    DailyPacking,
 ]
 
 

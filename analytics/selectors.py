@@ -39,6 +39,7 @@ from .models import (
     DailyDispatchDeadlines,
     DailyHandling,
     DailyOrders,
+    DailyPacking,
     DailyProductSales,
     DailyProvinceOrders,
     DailyShipments,
@@ -540,11 +541,36 @@ class StepFigures:
 
 
 @dataclass
+class PackerFigures:
+    """One packer's work over a period, summed from the DailyPacking rollup."""
+
+    units: int = 0
+    timed_units: int = 0
+    seconds: int = 0
+    refused_scans: int = 0
+
+
+@dataclass
 class StaffRow:
     user_id: int
     name: str
     steps: dict  # Step -> StepFigures
     wrong_item_returns: int = 0
+    packing: PackerFigures = field(default_factory=PackerFigures)
+
+    @property
+    def refused_per_hundred_units(self) -> Decimal | None:
+        """Packing accuracy: scans refused to this packer per hundred units of the parcels they closed."""
+        if not self.packing.units:
+            return None
+        return (Decimal(self.packing.refused_scans * 100) / self.packing.units).quantize(Decimal("0.1"))
+
+    @property
+    def units_per_hour(self) -> Decimal | None:
+        """Units of the parcels they closed per hour spent on them, from each one's first scan."""
+        if not self.packing.timed_units or self.packing.seconds <= 0:
+            return None
+        return (Decimal(self.packing.timed_units * 3600) / self.packing.seconds).quantize(Decimal("0.1"))
 
 
 STAFF_STEPS = [Step.REVIEW, Step.PICK, Step.PACK, Step.DISPATCH]
@@ -565,13 +591,33 @@ def staff(filters: Filters) -> list[StaffRow]:
         figures.handled += row["handled"]
         figures.buckets[row["took_at_least"]] = figures.buckets.get(row["took_at_least"], 0) + row["handled"]
     wrong_items = wrong_item_returns(filters)
-    user_ids = list(people.keys() | wrong_items.keys())
+    packers = packer_figures(filters)
+    user_ids = list(people.keys() | wrong_items.keys() | packers.keys())
     users = get_user_model().objects.in_bulk(user_ids)
     result = [
-        StaffRow(user_id, _person(users.get(user_id), user_id), people[user_id], wrong_items.get(user_id, 0))
+        StaffRow(
+            user_id,
+            _person(users.get(user_id), user_id),
+            people[user_id],
+            wrong_items.get(user_id, 0),
+            packers.get(user_id, PackerFigures()),
+        )
         for user_id in user_ids
     ]
     return sorted(result, key=lambda row: (-sum(s.handled for s in row.steps.values()), row.name))
+
+
+def packer_figures(filters: Filters) -> dict[int, PackerFigures]:
+    """{packer's user id: PackerFigures} of the period (and the chosen warehouse): one query over
+    the period's rows of the packing rollup, which already holds archived orders' parcels."""
+    rows = DailyPacking.objects.filter(day__range=(filters.period.start, filters.period.end))
+    if filters.warehouse_id:
+        rows = rows.filter(warehouse_id=filters.warehouse_id)
+    sums = ("units", "timed_units", "seconds", "refused_scans")
+    return {
+        row["user_id"]: PackerFigures(**{name: row[name] for name in sums})
+        for row in rows.values("user_id").annotate(**{name: Sum(name) for name in sums}).order_by()
+    }
 
 
 def wrong_item_returns(filters: Filters) -> dict[int, int]:

@@ -45,7 +45,7 @@ from django.db.models.lookups import GreaterThanOrEqual
 
 from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest, Ticket
 from aftersales.selectors.tickets import SATISFIED_AT_OR_ABOVE
-from logistics.models import Shipment
+from logistics.models import PackingScanRefusal, Shipment, ShipmentLine
 from orders.models import Order, OrderEvent, OrderLine, Payment
 
 from .models import (
@@ -54,6 +54,7 @@ from .models import (
     DailyDispatchDeadlines,
     DailyHandling,
     DailyOrders,
+    DailyPacking,
     DailyProductSales,
     DailyProvinceOrders,
     DailyShipments,
@@ -220,19 +221,35 @@ class ShipmentFacts:
     dispatched_by_id: int | None
     delivered_at: datetime | None
     expected_delivery_on: object
+    packing_started_at: datetime | None = None
+    units: int = 0
 
 
 def count_packed(increments: Increments, shipment: ShipmentFacts) -> None:
-    """Packed: the packer is credited, with the time since the pick list made the parcel."""
+    """Packed: the packer is credited, with the time since the pick list made the parcel, and
+    with its units and the time from its first scan to its closing (when that scan is known)."""
     if shipment.packed_by_id:
+        day = increments.day(shipment.packed_at)
         count_handling(
             increments,
-            day=increments.day(shipment.packed_at),
+            day=day,
             user_id=shipment.packed_by_id,
             step=Step.PACK,
             warehouse_id=shipment.warehouse_id,
             seconds=_seconds_between(shipment.created_at, shipment.packed_at),
         )
+        amounts = {"units": shipment.units}
+        if shipment.packing_started_at:
+            amounts.update(
+                timed_units=shipment.units,
+                seconds=_seconds_between(shipment.packing_started_at, shipment.packed_at),
+            )
+        increments.add(DailyPacking, (day, shipment.packed_by_id, shipment.warehouse_id), **amounts)
+
+
+def count_refused_scan(increments: Increments, *, scanned_at: datetime, user_id: int, warehouse_id: int) -> None:
+    """A scan the packing station refused the packer: their accuracy, on the day of the scan."""
+    increments.add(DailyPacking, (increments.day(scanned_at), user_id, warehouse_id), refused_scans=1)
 
 
 def count_dispatched(increments: Increments, shipment: ShipmentFacts) -> None:
@@ -402,7 +419,7 @@ def order_rewriting(*, order_ids: list[int]) -> Callable[[list[int]], None]:
     return written
 
 
-def _shipment_facts(shipment):
+def _shipment_facts(shipment, units=0):
     order = shipment.order
     return ShipmentFacts(
         channel_id=order.channel_id,
@@ -415,17 +432,33 @@ def _shipment_facts(shipment):
         dispatched_by_id=shipment.dispatched_by_id,
         delivered_at=shipment.delivered_at,
         expected_delivery_on=shipment.expected_delivery_on,
+        packing_started_at=shipment.packing_started_at,
+        units=units,
     )
 
 
-def _count_parcel_step(count, shipment):
+def _count_parcel_step(count, shipment, units=0):
     increments = Increments()
-    count(increments, _shipment_facts(shipment))
+    count(increments, _shipment_facts(shipment, units))
     _after_commit(increments)
 
 
 def parcel_packed(*, shipment: Shipment) -> None:
-    _count_parcel_step(count_packed, shipment)
+    units = shipment.lines.aggregate(units=Sum("quantity"))["units"] or 0
+    _count_parcel_step(count_packed, shipment, units)
+
+
+def packing_scan_refused(*, refusal: PackingScanRefusal) -> None:
+    """A refused scan counts against the packer who made it (the system packs without refusals)."""
+    if refusal.scanned_by_id:
+        increments = Increments()
+        count_refused_scan(
+            increments,
+            scanned_at=refusal.scanned_at,
+            user_id=refusal.scanned_by_id,
+            warehouse_id=refusal.warehouse_id,
+        )
+        _after_commit(increments)
 
 
 def parcel_dispatched(*, shipment: Shipment) -> None:
@@ -504,7 +537,9 @@ def _take_back(model, rows):
 # take a minute or so, not half an hour. It shares no code with the counting above, so agreeing with
 # it says that the live path missed nothing and counted nothing twice.
 
-SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment, ArchivedFigures]
+# Shipment lines are read only for packed parcels, whose lines no longer change, and no parcel is
+# packed while Shipment is locked: a packing station's accepted scans keep going during a rebuild.
+SOURCE_TABLES = [Order, OrderLine, OrderEvent, Payment, Shipment, PackingScanRefusal, ArchivedFigures]
 CHUNK = 5000
 
 
@@ -570,6 +605,10 @@ def recount(order_ids: list[int] | None = None) -> Increments:
     _recount_orders(increments, of_orders)
     _recount_events(increments, of_orders)
     _recount_shipments(increments, of_orders)
+    if order_ids is None:
+        # Refused scans stay when their order is archived or rewritten: only the whole recount
+        # reads them.
+        _recount_refused_scans(increments)
     return increments
 
 
@@ -755,6 +794,46 @@ def _recount_shipments(increments, of_orders):
             .annotate(handled=Count("pk"))
         )
         _add_rows(increments, DailyHandling, rows, handling_key, ("handled",))
+    packing_key = ("day", "packed_by_id", "warehouse_id")
+    packed = shipments.filter(packed_at__isnull=False, packed_by__isnull=False).annotate(day=_day("packed_at"))
+    timed = Q(shipment__packing_started_at__isnull=False)
+    _add_rows(
+        increments,
+        DailyPacking,
+        of_orders(ShipmentLine.objects, "shipment__order_id")
+        .filter(shipment__packed_at__isnull=False, shipment__packed_by__isnull=False)
+        .annotate(
+            day=_day("shipment__packed_at"),
+            packed_by_id=F("shipment__packed_by_id"),
+            warehouse_id=F("shipment__warehouse_id"),
+        )
+        .values(*packing_key)
+        .annotate(units=Sum("quantity"), timed_units=Sum("quantity", filter=timed)),
+        packing_key,
+        ("units", "timed_units"),
+    )
+    _add_rows(
+        increments,
+        DailyPacking,
+        packed.filter(packing_started_at__isnull=False)
+        .values(*packing_key)
+        .annotate(seconds=Sum(WholeSeconds(F("packing_started_at"), F("packed_at")))),
+        packing_key,
+        ("seconds",),
+    )
+
+
+def _recount_refused_scans(increments):
+    _add_rows(
+        increments,
+        DailyPacking,
+        PackingScanRefusal.objects.filter(scanned_by__isnull=False)
+        .annotate(day=_day("scanned_at"))
+        .values("day", "scanned_by_id", "warehouse_id")
+        .annotate(refused_scans=Count("pk")),
+        ("day", "scanned_by_id", "warehouse_id"),
+        ("refused_scans",),
+    )
 
 
 # Archived orders -------------------------------------------------------------------------------
@@ -887,8 +966,9 @@ def rebuild(*, replace: bool = True) -> list[RollupCheck]:
     """Recompute every rollup from the records and compare it with the stored rollups; with
     `replace`, store the recomputation. Returns a RollupCheck per rollup.
 
-    Changes to orders, payments and shipments wait while this runs (a share lock on their tables),
-    so the recomputation and the stored rows describe the same moment: run it at a quiet hour."""
+    Changes to orders, payments and shipments, and refused packing scans, wait while this runs (a
+    share lock on their tables), so the recomputation and the stored rows describe the same moment:
+    run it at a quiet hour."""
     checks = []
     with transaction.atomic():
         _lock(SOURCE_TABLES, "SHARE")

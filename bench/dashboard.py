@@ -196,6 +196,33 @@ def fill_order_stories(timings):
     )
 
 
+def fill_packing(timings):
+    """The packing station's records of each parcel: its first scan two to nine minutes before it
+    was closed, and one refused scan (a wrong item put aside) for one parcel in thirty, the packer's."""
+    _step(
+        "first scans",
+        """
+        UPDATE logistics_shipment SET packing_started_at = packed_at - interval '1 minute' * (2 + id % 8)
+        WHERE packed_at IS NOT NULL
+    """,
+        None,
+        timings,
+    )
+    _step(
+        "refused scans",
+        """
+        INSERT INTO logistics_packingscanrefusal (scanned_by_id, scanned_at, code, quantity, shipment_id,
+                                                  order_number, warehouse_id, reason)
+        SELECT s.packed_by_id, s.packing_started_at + interval '1 minute', 'WRONG-' || s.id, 1, s.id,
+               o.number, s.warehouse_id, 'not_in_order'
+        FROM logistics_shipment s JOIN orders_order o ON o.id = s.order_id
+        WHERE s.packing_started_at IS NOT NULL AND s.id % 30 = 0
+    """,
+        None,
+        timings,
+    )
+
+
 def fill_after_sales(timings):
     """After-sales records at the shares a shop sees, each dated after what it is about and in a
     state that fits its age (the last days hold the open work, older cases are mostly closed):
@@ -515,13 +542,14 @@ def prepare(size, reuse):
         if count == spec["orders"] and rolled and returns:
             log(f"{size}: reusing {name} with {count} orders")
             data.use_database(name, recreate=False)
-            return {"reused": True}
+            return _with_packing(name)
     log(f"{size}: building {name}: {spec['orders']} orders, {spec['customers']} customers")
     began = time.perf_counter()
     data.use_database(name)
     data.build_catalogue(stock_per_level=1_000)
     timings = data.build_orders_sql(orders=spec["orders"], customers=spec["customers"], shipments=False, log=log)
     fill_order_stories(timings)
+    fill_packing(timings)
     fill_after_sales(timings)
 
     from django.core.management import call_command
@@ -530,6 +558,26 @@ def prepare(size, reuse):
     call_command("rebuild_rollups", stdout=sys.stderr)
     timings["rebuild_rollups"] = round(time.perf_counter() - rebuild_began, 1)
     timings["with_migrate"] = round(time.perf_counter() - began, 1)
+    return timings
+
+
+def _with_packing(name):
+    """A database reused from before the packing station kept its first scans and refused scans
+    gets them, and its rollups are recomputed to hold the packers' figures."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM logistics_packingscanrefusal)")
+        if cursor.fetchone()[0]:
+            return {"reused": True}
+    log(f"{name}: adding the packing station's records")
+    timings = {"reused": True}
+    fill_packing(timings)
+    _step("vacuum analyze", "VACUUM (ANALYZE) logistics_shipment, logistics_packingscanrefusal", None, timings)
+    began = time.perf_counter()
+    call_command("rebuild_rollups", stdout=sys.stderr)
+    timings["rebuild_rollups"] = round(time.perf_counter() - began, 1)
     return timings
 
 
@@ -569,6 +617,7 @@ def worker(size, reuse):
             "dailystagetime",
             "dailyshipments",
             "dailyhandling",
+            "dailypacking",
         ):
             cursor.execute(f"SELECT count(*) FROM analytics_{table}")
             rollup_rows[table] = cursor.fetchone()[0]

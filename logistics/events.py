@@ -27,3 +27,12 @@ PARCEL_DELIVERED = Event(
     ),
     payload=("shipment",),
 )
+
+PACKING_SCAN_REFUSED = Event(
+    name="logistics.packing_scan_refused",
+    doc=(
+        "The packing station refused a scan (the wrong item, one too many, a parcel that takes no more): "
+        "`refusal` is the kept PackingScanRefusal, with who scanned it, when and in which warehouse."
+    ),
+    payload=("refusal",),
+)

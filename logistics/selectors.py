@@ -513,6 +513,7 @@ def plan_dispatch_upload(rows: list[dict[str, Any]]) -> list[PlannedRow]:
         for shipment in Shipment.objects.filter(tracking_number__in=tracking_numbers).select_related("order")
     }
     carriers = active_carriers_by_text()
+    patterned = active_carriers_with_patterns()
     seen, taken = {}, set()
     for row in planned:
         number = str(row.values.get("order_number", "")).strip().upper()
@@ -528,6 +529,10 @@ def plan_dispatch_upload(rows: list[dict[str, Any]]) -> list[PlannedRow]:
             row.refuse("tracking_number", _("Row %(row)s already has this tracking number.") % {"row": seen[key]})
             continue
         seen[key] = row.row
+        misfit = tracking_number_misfit(row.carrier, tracking_number, patterned=patterned)
+        if misfit:
+            row.refuse("tracking_number", misfit)
+            continue
         holder = in_use.get(key)
         if holder is not None and (holder.order_id != order.pk or holder.status != Shipment.Status.PACKED):
             row.refuse(
@@ -971,6 +976,34 @@ def handover_batch(batch_id: int) -> HandoverBatch:
 
 def carriers_to_hand_over_to() -> QuerySet[Carrier]:
     return Carrier.objects.filter(active=True)
+
+
+def tracking_number_misfit(
+    carrier: Carrier, tracking_number: str, *, patterned: Iterable[Carrier] | None = None
+) -> str | None:
+    """Why a tracking number entered for `carrier` cannot be its own by the look of it, or None when
+    it fits the carrier's pattern or the carrier has none: it is another active carrier's, or no
+    number this carrier issues. `patterned`: the active carriers with a pattern, when the caller
+    checks many numbers and has read them once (active_carriers_with_patterns)."""
+    if carrier.takes(tracking_number) is not False:
+        return None
+    if patterned is None:
+        patterned = active_carriers_with_patterns()
+    others = [other for other in patterned if other.pk != carrier.pk and other.takes(tracking_number)]
+    if others:
+        return _("%(number)s is a %(other)s tracking number, not %(carrier)s.") % {
+            "number": tracking_number,
+            "other": others[0],
+            "carrier": carrier,
+        }
+    return _("%(number)s does not look like a %(carrier)s tracking number: check it against the label.") % {
+        "number": tracking_number,
+        "carrier": carrier,
+    }
+
+
+def active_carriers_with_patterns() -> list[Carrier]:
+    return list(Carrier.objects.filter(active=True).exclude(tracking_number_pattern="").order_by("name", "pk"))
 
 
 def carriers_whose_numbers_look_like(tracking_number: str, *, other_than: Carrier) -> list[Carrier]:

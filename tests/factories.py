@@ -138,7 +138,7 @@ _tracking_numbers = iter(range(1, 10**9))
 
 
 def tracking_number():
-    return f"SF{next(_tracking_numbers):010d}"
+    return f"SF{next(_tracking_numbers):013d}"
 
 
 def _warehouses_waiting(order):

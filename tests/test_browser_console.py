@@ -127,7 +127,7 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
     )
     visit.shot("dispatch-form")
     parcel.get_by_label("Carrier").select_option(label=carrier.name)
-    parcel.get_by_label("Tracking number").fill("SF1234567890")
+    parcel.get_by_label("Tracking number").fill("SF5550000000037")
     parcel.get_by_role("button", name="Hand over to carrier").click()
 
     visit.expect_message(f"Order {held.number}: parcel SF Express SF1234567890 left {level.warehouse}.")
@@ -136,10 +136,10 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
         page.locator("section.oc-card")
         .filter(has=page.get_by_role("heading", name="Shipments"))
         .get_by_role("row")
-        .filter(has_text="SF1234567890")
+        .filter(has_text="SF5550000000037")
     )
     expect(shipment_row).to_contain_text("SF Express")
-    expect(shipment_row.get_by_role("link", name="SF1234567890")).to_have_attribute(
+    expect(shipment_row.get_by_role("link", name="SF5550000000037")).to_have_attribute(
         "href", "https://www.sf-express.com/track?no=SF1234567890"
     )
     timeline = page.locator(".oc-timeline-event")
@@ -162,6 +162,6 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
     assert held.status == Order.Status.SHIPPED
     assert (level.on_hand, level.reserved) == (7, 0)
     assert list(Shipment.objects.filter(order=held).values_list("tracking_number", "carrier__code")) == [
-        ("SF1234567890", "sf")
+        ("SF5550000000037", "sf")
     ]
     assert list(ledger_mismatches()) == []

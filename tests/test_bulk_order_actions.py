@@ -180,7 +180,7 @@ def test_choosing_a_service_switches_an_open_parcel_and_drops_another_carriers_t
     order = place(lines=[(product, 1)])
     pack_all(order)
     parcel = Shipment.objects.get(order=order)
-    parcel.tracking_number = "SF0000000001"
+    parcel.tracking_number = "SF5550000000020"
     parcel.save(update_fields=["tracking_number"])
 
     result = logistics.choose_carrier_service([order.pk], chosen.pk, actor=staff("Logistics coordinator"))

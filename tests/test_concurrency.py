@@ -231,7 +231,7 @@ def test_two_dispatches_of_one_packed_parcel_at_once_ship_it_once():
     def dispatch(tracking):
         return logistics.dispatch(parcel.pk, carrier_id=carrier.pk, tracking_number=tracking, actor=operator)
 
-    outcomes = race(partial(dispatch, "SF0000000001"), partial(dispatch, "SF0000000002"))
+    outcomes = race(partial(dispatch, "SF5550000000020"), partial(dispatch, "SF5550000000021"))
 
     shipments, refusals = split(outcomes, Shipment)
     assert len(shipments) == 1
@@ -256,7 +256,7 @@ def test_two_orders_dispatched_at_once_under_one_tracking_number_get_one_shipmen
 
     def dispatch(order):
         return logistics.dispatch(
-            order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF0000000009", actor=operator
+            order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF5550000000022", actor=operator
         )
 
     outcomes = race(partial(dispatch, first), partial(dispatch, second))

@@ -46,12 +46,14 @@ def test_two_operators_dispatching_one_parcel_from_the_console_at_once_ship_it_o
         )
         return response.status_code
 
-    outcomes = race(partial(hand_over, operators[0], "SF-ONE"), partial(hand_over, operators[1], "SF-TWO"))
+    outcomes = race(
+        partial(hand_over, operators[0], "SF5550000000013"), partial(hand_over, operators[1], "SF5550000000019")
+    )
 
     assert sorted(outcomes) == [200, 302]
     parcel.refresh_from_db()
     assert parcel.status == Shipment.Status.SHIPPED
-    assert parcel.tracking_number == ("SF-ONE" if outcomes[0] == 302 else "SF-TWO")
+    assert parcel.tracking_number == ("SF5550000000013" if outcomes[0] == 302 else "SF5550000000019")
     assert fresh(order).events.filter(to_status=Order.Status.SHIPPED).count() == 1
     assert quantities(level) == (7, 0)
     assert StockMovement.objects.filter(stock_level=level, kind=StockMovement.Kind.SHIPMENT).count() == 1
@@ -69,20 +71,20 @@ def test_two_sheets_naming_the_same_orders_in_opposite_order_apply_one_whole_she
                 "row": index + 2,
                 "order_number": order.number,
                 "carrier": carrier.code,
-                "tracking_number": f"{prefix}-{index}",
+                "tracking_number": f"SF{prefix}{index:012d}",
             }
             for index, order in enumerate(orders_in_order)
         ]
         return partial(logistics.dispatch_by_upload, rows, actor=coordinator)
 
-    outcomes = race(sheet("A", [first, second]), sheet("B", [second, first]))
+    outcomes = race(sheet(1, [first, second]), sheet(2, [second, first]))
 
     applied, refused = split(outcomes, list)
     assert len(applied) == 1 and len(refused) == 1
     assert isinstance(refused[0], logistics.UploadRefused)
     numbers = set(Shipment.objects.values_list("tracking_number", flat=True))
-    prefix = applied[0][0].tracking_number.split("-")[0]
-    assert numbers == {f"{prefix}-0", f"{prefix}-1"}
+    prefix = applied[0][0].tracking_number[2]
+    assert numbers == {f"SF{prefix}{0:012d}", f"SF{prefix}{1:012d}"}
     assert (fresh(first).status, fresh(second).status) == (Order.Status.SHIPPED, Order.Status.SHIPPED)
     assert quantities(level) == (6, 0)
     assert_stock_consistent()
@@ -93,8 +95,8 @@ def test_a_sheet_racing_a_single_dispatch_of_one_of_its_orders_is_applied_whole_
     coordinator, operator = staff("Logistics coordinator"), staff("Warehouse operator")
     carrier = CarrierFactory()
     rows = [
-        {"row": 2, "order_number": first.number, "carrier": "sf", "tracking_number": "SHEET-1"},
-        {"row": 3, "order_number": second.number, "carrier": "sf", "tracking_number": "SHEET-2"},
+        {"row": 2, "order_number": first.number, "carrier": "sf", "tracking_number": "SF5580000000001"},
+        {"row": 3, "order_number": second.number, "carrier": "sf", "tracking_number": "SF5580000000002"},
     ]
 
     outcomes = race(
@@ -103,7 +105,7 @@ def test_a_sheet_racing_a_single_dispatch_of_one_of_its_orders_is_applied_whole_
             logistics.dispatch,
             second.shipments.get().pk,
             carrier_id=carrier.pk,
-            tracking_number="HAND-1",
+            tracking_number="SF5580000000003",
             actor=operator,
         ),
     )
@@ -111,7 +113,7 @@ def test_a_sheet_racing_a_single_dispatch_of_one_of_its_orders_is_applied_whole_
     sheet_outcome, hand_outcome = outcomes
     if isinstance(sheet_outcome, list):
         assert isinstance(hand_outcome, TransitionRefused)
-        assert set(Shipment.objects.values_list("tracking_number", flat=True)) == {"SHEET-1", "SHEET-2"}
+        assert set(Shipment.objects.values_list("tracking_number", flat=True)) == {"SF5580000000001", "SF5580000000002"}
     else:
         assert isinstance(sheet_outcome, logistics.UploadRefused) and isinstance(hand_outcome, Shipment)
         assert fresh(first).status == Order.Status.PACKED

@@ -11,7 +11,7 @@ from core.actors import SYSTEM
 from core.transitions import TransitionRefused
 from inventory.models import StockMovement
 from logistics import services as logistics
-from logistics.models import HandoverParcel, Shipment
+from logistics.models import HandoverBatch, HandoverParcel, Shipment
 from orders.models import Order
 from tests.factories import CarrierFactory, ProductFactory, WarehouseFactory, advance, place_apart, staff, stock
 from tests.test_concurrency import assert_stock_consistent, fresh, quantities, race, split
@@ -93,4 +93,56 @@ def test_a_scan_racing_the_confirmation_of_its_batch_is_dispatched_with_it_or_re
     else:
         assert isinstance(scanned, TransitionRefused) and len(confirmed) == 1
         assert late.status == Shipment.Status.PACKED and not HandoverParcel.objects.filter(shipment=late).exists()
+    assert_stock_consistent()
+
+
+def test_a_discard_racing_a_scan_into_its_batch_leaves_the_parcel_free_or_the_scan_refused(level):
+    carrier = CarrierFactory()
+    first = packed_parcel(level, carrier, "SF1000000000001")
+    late = packed_parcel(level, carrier, "SF1000000000002")
+    operator = staff("Warehouse operator")
+    batch = logistics.open_handover_batch(carrier.pk, actor=operator)
+    logistics.scan_into_batch(batch.pk, first.tracking_number, actor=operator)
+
+    discarded, scanned = race(
+        partial(logistics.discard_batch, batch.pk, actor=operator),
+        partial(logistics.scan_into_batch, batch.pk, late.tracking_number, actor=operator),
+    )
+
+    # Whichever came first, the batch is gone with every scan it took, and both parcels are free.
+    if isinstance(scanned, HandoverParcel):
+        assert [shipment.pk for shipment in discarded] == [first.pk, late.pk]
+    else:
+        assert isinstance(scanned, ValidationError)
+        assert scanned.messages == [f"There is no handover batch {batch.pk}."]
+        assert [shipment.pk for shipment in discarded] == [first.pk]
+    assert not HandoverBatch.objects.exists() and not HandoverParcel.objects.exists()
+    other = logistics.open_handover_batch(carrier.pk, actor=operator)
+    for parcel in (first, late):
+        assert logistics.scan_into_batch(other.pk, parcel.tracking_number, actor=operator).batch == other
+
+
+def test_a_discard_racing_the_confirmation_of_its_batch_lets_one_of_them_through(level):
+    carrier = CarrierFactory()
+    parcel = packed_parcel(level, carrier, "SF1000000000001")
+    operator = staff("Warehouse operator")
+    batch = logistics.open_handover_batch(carrier.pk, actor=operator)
+    logistics.scan_into_batch(batch.pk, parcel.tracking_number, actor=operator)
+
+    discarded, confirmed = race(
+        partial(logistics.discard_batch, batch.pk, actor=operator),
+        partial(logistics.confirm_batch, batch.pk, actor=operator),
+    )
+
+    parcel.refresh_from_db()
+    if isinstance(confirmed, list):
+        assert isinstance(discarded, TransitionRefused) and "was dispatched at" in str(discarded)
+        assert parcel.status == Shipment.Status.SHIPPED and HandoverBatch.objects.get().dispatched_at
+        assert quantities(level) == (8, 0)
+    else:
+        assert isinstance(confirmed, ValidationError)
+        assert confirmed.messages == [f"There is no handover batch {batch.pk}."]
+        assert [shipment.pk for shipment in discarded] == [parcel.pk]
+        assert parcel.status == Shipment.Status.PACKED and not HandoverBatch.objects.exists()
+        assert quantities(level) == (10, 2)
     assert_stock_consistent()

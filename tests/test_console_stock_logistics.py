@@ -319,7 +319,7 @@ def test_dispatch_ships_a_packed_parcel_and_takes_its_stock_off_the_shelf(client
     carrier = CarrierFactory()
     parcel = packed_order.shipments.get()
 
-    response = client.post(dispatch_url(packed_order), parcel_post(parcel, carrier, " SF100200300 "))
+    response = client.post(dispatch_url(packed_order), parcel_post(parcel, carrier, " SF5550000000035 "))
 
     assert response.url == reverse("admin:orders_order_change", args=[packed_order.pk])
     packed_order.refresh_from_db()
@@ -329,7 +329,7 @@ def test_dispatch_ships_a_packed_parcel_and_takes_its_stock_off_the_shelf(client
     parcel.refresh_from_db()
     assert (parcel.status, parcel.tracking_number, parcel.carrier, parcel.dispatched_by) == (
         Shipment.Status.SHIPPED,
-        "SF100200300",
+        "SF5550000000035",
         carrier,
         operator,
     )
@@ -347,14 +347,14 @@ def test_dispatch_of_a_split_order_sends_one_parcel_and_comes_back_for_the_other
     carrier = CarrierFactory()
 
     page = client.get(dispatch_url(order))
-    response = client.post(dispatch_url(order), parcel_post(near, carrier, "SF-NEAR"))
+    response = client.post(dispatch_url(order), parcel_post(near, carrier, "SF5550000000010"))
 
     assert [item["parcel"] for item in page.context["parcels"]] == [near, far]
     assert response.url == dispatch_url(order)
     order.refresh_from_db()
     far.refresh_from_db()
     assert (order.status, far.status) == (Order.Status.PARTIALLY_SHIPPED, Shipment.Status.PACKED)
-    client.post(dispatch_url(order), parcel_post(far, carrier, "SF-FAR"))
+    client.post(dispatch_url(order), parcel_post(far, carrier, "SF5550000000008"))
     order.refresh_from_db()
     assert order.status == Order.Status.SHIPPED
 
@@ -363,10 +363,10 @@ def test_dispatch_refuses_a_tracking_number_already_in_use(client, packed_order,
     signed_in(client, "Warehouse operator")
     carrier = CarrierFactory()
     first = advance(place(lines=[(level.product, 1)]), "packed")
-    client.post(dispatch_url(first), parcel_post(first.shipments.get(), carrier, "SF1"))
+    client.post(dispatch_url(first), parcel_post(first.shipments.get(), carrier, "SF5550000000034"))
     parcel = packed_order.shipments.get()
 
-    response = client.post(dispatch_url(packed_order), parcel_post(parcel, carrier, "SF1"))
+    response = client.post(dispatch_url(packed_order), parcel_post(parcel, carrier, "SF5550000000034"))
 
     assert response.status_code == 200
     (item,) = response.context["parcels"]
@@ -397,7 +397,7 @@ def test_dispatch_posted_for_a_parcel_not_yet_packed_ships_nothing(client, level
     picking = advance(place(lines=[(level.product, 1)]), "picking")
     parcel = picking.shipments.get()
 
-    response = client.post(dispatch_url(picking), parcel_post(parcel, CarrierFactory(), "SF2"))
+    response = client.post(dispatch_url(picking), parcel_post(parcel, CarrierFactory(), "SF5550000000038"))
 
     assert response.status_code == 200
     content = response.content.decode()
@@ -451,7 +451,7 @@ def test_dispatch_warns_of_the_balance_due_on_an_order_not_paid_on_delivery_and_
     assert "Not paid in full: CNY 30.00 is still due." in page
     assert "This order is paid by Instalments, not cash on delivery" in page
 
-    client.post(dispatch_url(unpaid), parcel_post(unpaid.shipments.get(), carrier, "SF4"))
+    client.post(dispatch_url(unpaid), parcel_post(unpaid.shipments.get(), carrier, "SF5550000000040"))
     unpaid.refresh_from_db()
     assert unpaid.status == Order.Status.SHIPPED
 
@@ -469,7 +469,7 @@ def test_dispatch_needs_the_dispatch_permission(client, packed_order):
     signed_in(client, "Customer service")
     parcel = packed_order.shipments.get()
 
-    response = client.post(dispatch_url(packed_order), parcel_post(parcel, CarrierFactory(), "SF3"))
+    response = client.post(dispatch_url(packed_order), parcel_post(parcel, CarrierFactory(), "SF5550000000039"))
 
     assert response.status_code == 403
     parcel.refresh_from_db()

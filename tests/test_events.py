@@ -130,6 +130,10 @@ WIRING = {
         ["logistics.services.tracking._apply_event"],
         ["analytics.services.parcel_delivered"],
     ),
+    "logistics.packing_scan_refused": (
+        ["logistics.services.packing.scan_item"],
+        ["analytics.services.packing_scan_refused"],
+    ),
 }
 
 

@@ -433,3 +433,161 @@ def test_a_number_two_carriers_both_issued_finds_the_batch_carriers_parcel(level
     batch = logistics.open_handover_batch(sf.pk, actor=operator)
 
     assert logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator).shipment == ours
+
+
+# Discarding a batch -------------------------------------------------------------------------------
+
+
+def test_an_open_batch_is_discarded_and_its_parcels_go_into_another(level, sf, operator):
+    parcel = packed_parcel(level, sf, SF_NUMBER)
+    first = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.scan_into_batch(first.pk, SF_NUMBER, actor=operator)
+
+    freed = logistics.discard_batch(first.pk, actor=operator)
+
+    assert freed == [parcel]
+    assert not HandoverBatch.objects.filter(pk=first.pk).exists() and not HandoverParcel.objects.exists()
+    second = logistics.open_handover_batch(sf.pk, actor=operator)
+    assert logistics.scan_into_batch(second.pk, SF_NUMBER, actor=operator).batch == second
+    assert Shipment.objects.get().status == Shipment.Status.PACKED
+
+
+def test_a_dispatched_batch_is_not_discarded(level, sf, operator):
+    packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator)
+    logistics.confirm_batch(batch.pk, actor=staff("Manager"))
+
+    message = refusal(lambda: logistics.discard_batch(batch.pk, actor=operator))
+
+    assert message.startswith(f"Handover {batch.pk} was dispatched at ")
+    assert HandoverParcel.objects.filter(batch=batch).count() == 1
+
+
+def test_a_discarded_batch_takes_no_more_scans(level, sf, operator):
+    packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.discard_batch(batch.pk, actor=operator)
+
+    message = refusal(lambda: logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator))
+
+    assert message == f"There is no handover batch {batch.pk}."
+
+
+@pytest.mark.parametrize("role", ["Finance", "Customer service", "Analyst"])
+def test_only_the_roles_that_hand_over_discard_a_batch(role, sf):
+    batch = logistics.open_handover_batch(sf.pk, actor=SYSTEM)
+
+    with pytest.raises(PermissionDenied):
+        logistics.discard_batch(batch.pk, actor=staff(role))
+
+    assert HandoverBatch.objects.filter(pk=batch.pk).exists()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_station_discards_its_open_batch(level, sf, operator, language):
+    packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator)
+    client = signed_in(operator)
+    client.cookies["django_language"] = language
+
+    station = client.get(url("station", batch), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    response = client.post(url("discard", batch), HTTP_ACCEPT_LANGUAGE=language)
+
+    assert "data-handover-discard" in station and url("discard", batch) in station
+    assert response.status_code == 302 and response.url == url("changelist")
+    assert not HandoverBatch.objects.exists()
+    if language == "en":
+        page = client.get(response.url).content.decode()
+        assert f"Handover {batch.pk} is discarded: its 1 parcel may go into another batch." in page
+
+
+def test_a_dispatched_batch_offers_no_discard_and_refuses_one_posted(level, sf, operator):
+    packed_parcel(level, sf, SF_NUMBER)
+    batch = logistics.open_handover_batch(sf.pk, actor=operator)
+    logistics.scan_into_batch(batch.pk, SF_NUMBER, actor=operator)
+    logistics.confirm_batch(batch.pk, actor=staff("Manager"))
+    client = signed_in(operator)
+
+    station = client.get(url("station", batch)).content.decode()
+    page = client.post(url("discard", batch), follow=True).content.decode()
+
+    assert "data-handover-discard" not in station
+    assert f"Handover {batch.pk} was dispatched at" in page
+    assert HandoverBatch.objects.filter(pk=batch.pk).exists()
+
+
+# Tracking numbers entered anywhere fit their carrier's pattern ---------------------------------------
+
+
+def test_the_tracking_number_form_refuses_a_number_of_another_carrier_on_its_field(level, sf, zto):
+    parcel = advance(place_apart(lines=[(level.product, 1)]), "packed").shipments.get()
+    client = signed_in(staff("Logistics coordinator"))
+
+    response = client.post(
+        reverse("admin:logistics_shipment_tracking_number", args=[parcel.pk]),
+        {"carrier": sf.pk, "tracking_number": ZTO_NUMBER},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["tracking_number"] == [
+        f"{ZTO_NUMBER} is a ZTO Express tracking number, not SF Express."
+    ]
+    parcel.refresh_from_db()
+    assert parcel.tracking_number == ""
+
+
+def test_a_number_that_fits_no_pattern_of_the_carrier_is_refused_when_assigned(level, sf):
+    parcel = advance(place_apart(lines=[(level.product, 1)]), "packed").shipments.get()
+
+    with pytest.raises(ValidationError) as refused:
+        logistics.assign_tracking_number(parcel.pk, sf.pk, "SF12345", actor=SYSTEM)
+
+    assert refused.value.message_dict == {
+        "tracking_number": ["SF12345 does not look like a SF Express tracking number: check it against the label."]
+    }
+
+
+def test_a_carrier_without_a_pattern_takes_any_number(level):
+    local = CarrierFactory(code="local", name="Local courier", tracking_url_template="")
+    parcel = advance(place_apart(lines=[(level.product, 1)]), "packed").shipments.get()
+
+    assert logistics.assign_tracking_number(parcel.pk, local.pk, "A-1", actor=SYSTEM).tracking_number == "A-1"
+
+
+def test_the_dispatch_form_refuses_an_ill_fitting_number_and_dispatches_nothing(level, sf, zto):
+    order = advance(place_apart(lines=[(level.product, 1)]), "packed")
+    parcel = order.shipments.get()
+    client = signed_in(staff("Warehouse operator"))
+
+    response = client.post(
+        reverse("admin:logistics_shipment_dispatch", args=[order.pk]),
+        {
+            "shipment": parcel.pk,
+            f"parcel-{parcel.pk}-carrier": zto.pk,
+            f"parcel-{parcel.pk}-tracking_number": SF_NUMBER,
+        },
+    )
+
+    assert response.status_code == 200
+    form = response.context["parcels"][0]["form"]
+    assert form.errors["tracking_number"] == [f"{SF_NUMBER} is a SF Express tracking number, not ZTO Express."]
+    parcel.refresh_from_db()
+    assert (parcel.status, parcel.tracking_number) == (Shipment.Status.PACKED, "")
+
+
+def test_a_dispatch_sheet_names_the_row_and_column_of_an_ill_fitting_number(level, sf, zto):
+    first, second = (advance(place_apart(lines=[(level.product, 1)]), "packed") for _ in range(2))
+    rows = [
+        {"row": 2, "order_number": first.number, "carrier": "sf", "tracking_number": SF_NUMBER},
+        {"row": 3, "order_number": second.number, "carrier": "zto", "tracking_number": SF_NUMBER},
+    ]
+
+    with pytest.raises(ValidationError) as refused:
+        logistics.dispatch_by_upload(rows, actor=staff("Warehouse operator"))
+
+    assert refused.value.problems == [
+        (3, "tracking_number", f"{SF_NUMBER} is a SF Express tracking number, not ZTO Express.")
+    ]
+    assert not Shipment.objects.filter(status=Shipment.Status.SHIPPED).exists()

@@ -85,7 +85,7 @@ def test_an_order_goes_from_confirmed_to_completed_recording_every_step(manager,
     for _unit in range(3):
         logistics.pack_item(shipment.pk, product.barcode, actor=manager)
     logistics.finish_packing(shipment.pk, weight_kg="1.5", package_count=1, actor=manager)
-    shipment = logistics.dispatch(shipment.pk, carrier_id=carrier.pk, tracking_number="SF1234567890", actor=manager)
+    shipment = logistics.dispatch(shipment.pk, carrier_id=carrier.pk, tracking_number="SF5550000000037", actor=manager)
     assert fresh(order).status == Status.SHIPPED
     logistics.mark_delivered(shipment.pk, actor=manager)
     orders.complete(order.pk, actor=manager)
@@ -112,7 +112,7 @@ def test_an_order_goes_from_confirmed_to_completed_recording_every_step(manager,
     assert all(stamps)
     assert stamps == sorted(stamps)
     assert order.cancelled_at is None
-    assert "SF1234567890" in order.events.get(to_status=Status.SHIPPED).reason
+    assert "SF5550000000037" in order.events.get(to_status=Status.SHIPPED).reason
 
 
 def test_dispatch_takes_the_goods_off_the_books_and_records_the_shipment(manager, product):
@@ -121,13 +121,13 @@ def test_dispatch_takes_the_goods_off_the_books_and_records_the_shipment(manager
     level = level_of(product)
 
     shipment = logistics.dispatch(
-        order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=" SF777 ", actor=manager
+        order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=" SF5550000000043 ", actor=manager
     )
 
     level.refresh_from_db()
     assert (level.on_hand, level.reserved) == (7, 0)
-    assert (shipment.order, shipment.tracking_number, shipment.dispatched_by) == (order, "SF777", manager)
-    assert shipment.tracking_url.endswith("SF777")
+    assert (shipment.order, shipment.tracking_number, shipment.dispatched_by) == (order, "SF5550000000043", manager)
+    assert shipment.tracking_url.endswith("SF5550000000043")
     assert set(Allocation.objects.filter(line__order=order).values_list("state", flat=True)) == {"shipped"}
     assert_ledger_whole()
 
@@ -147,12 +147,12 @@ def test_a_split_order_is_partially_shipped_after_the_first_warehouse_and_shippe
     carrier = CarrierFactory()
 
     first = logistics.dispatch(
-        order.shipments.get(warehouse=far).pk, carrier_id=carrier.pk, tracking_number="SF-A", actor=manager
+        order.shipments.get(warehouse=far).pk, carrier_id=carrier.pk, tracking_number="SF5550000000001", actor=manager
     )
     assert fresh(order).status == Status.PARTIALLY_SHIPPED
     shipped_at = fresh(order).shipped_at
     second = logistics.dispatch(
-        order.shipments.get(warehouse=near).pk, carrier_id=carrier.pk, tracking_number="SF-B", actor=manager
+        order.shipments.get(warehouse=near).pk, carrier_id=carrier.pk, tracking_number="SF5550000000003", actor=manager
     )
 
     order = fresh(order)

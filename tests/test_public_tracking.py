@@ -223,13 +223,13 @@ def test_a_cancelled_order_shows_it_was_cancelled(client, product):
 
 def test_a_parcel_still_being_packed_shows_no_tracking_number_yet(client, product):
     order = advance(place(lines=[(product, 1)], phone=PHONE), "packed")
-    services.assign_tracking_number(order.shipments.get().pk, CarrierFactory().pk, "SF-NOT-YET", actor=SYSTEM)
+    services.assign_tracking_number(order.shipments.get().pk, CarrierFactory().pk, "SF5550000000012", actor=SYSTEM)
 
     response = look_up(client, order.number, "5678")
 
     (parcel,) = response.context["parcels"]
     assert (str(parcel["status"]), parcel["tracking_number"]) == ("Being prepared", "")
-    assert "SF-NOT-YET" not in response.content.decode()
+    assert "SF5550000000012" not in response.content.decode()
 
 
 def test_behind_a_proxy_guesses_are_counted_per_client_the_proxy_names(client, order, product, settings):

@@ -339,7 +339,7 @@ def test_a_repair_parcel_is_taken_from_the_return_page_to_packing_and_dispatch(c
         {
             "shipment": parcel.pk,
             f"parcel-{parcel.pk}-carrier": CarrierFactory().pk,
-            f"parcel-{parcel.pk}-tracking_number": "SF-REPAIR-1",
+            f"parcel-{parcel.pk}-tracking_number": "SF5550000000016",
         },
     )
 
@@ -348,7 +348,7 @@ def test_a_repair_parcel_is_taken_from_the_return_page_to_packing_and_dispatch(c
     assert reverse("admin:logistics_shipment_pack_parcel", args=[parcel.pk]) in resolved.content.decode()
     assert reverse("admin:logistics_shipment_dispatch", args=[order.pk]) in packed.content.decode()
     parcel.refresh_from_db()
-    assert (parcel.status, parcel.tracking_number) == (Shipment.Status.SHIPPED, "SF-REPAIR-1")
+    assert (parcel.status, parcel.tracking_number) == (Shipment.Status.SHIPPED, "SF5550000000016")
     assert Order.objects.get(pk=order.pk).status == Order.Status.DELIVERED
 
 

@@ -157,7 +157,12 @@ def test_dispatch_by_an_uploaded_sheet(shop):
     operator = staff("Warehouse operator")
     packed = [advance(placed(shop), "packed", actor=operator) for _n in range(3)]
     rows = [
-        {"row": n + 2, "order_number": order.number, "carrier": shop["carrier"].code, "tracking_number": f"UP-{n}"}
+        {
+            "row": n + 2,
+            "order_number": order.number,
+            "carrier": shop["carrier"].code,
+            "tracking_number": f"SF{5570000000000 + n}",
+        }
         for n, order in enumerate(packed)
     ]
 

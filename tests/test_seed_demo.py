@@ -164,3 +164,28 @@ def test_a_pick_list_was_printed_with_numbers_from_a_carrier_services_pool(demo_
     assert sorted(
         Shipment.objects.filter(pk__in=given.values("shipment_id")).values_list("tracking_number", flat=True)
     ) == sorted(given.values_list("number", flat=True))
+
+
+def test_the_demo_has_parcels_packed_by_scans_an_open_handover_and_a_dispatched_one(demo_shop):
+    from analytics import selectors as dashboard
+    from logistics.models import HandoverBatch, PackingScanRefusal
+
+    assert PackingScanRefusal.objects.filter(scanned_by__username="warehouse").count() == 2
+    dispatched = HandoverBatch.objects.get(dispatched_at__isnull=False)
+    waiting = HandoverBatch.objects.get(dispatched_at__isnull=True)
+    assert (dispatched.carrier.code, dispatched.parcels.count()) == ("zto", 2)
+    assert {parcel.shipment.status for parcel in dispatched.parcels.all()} == {Shipment.Status.SHIPPED}
+    assert (waiting.carrier.code, waiting.parcels.count()) == ("sf", 3)
+    assert Shipment.objects.filter(
+        status=Shipment.Status.PACKED,
+        carrier__code="sf",
+        handover__isnull=True,
+        order__channel_order_id="DEMO-STATION-6",
+    ).exists()
+    today = timezone.localdate()
+    figures = {
+        row.name: row for row in dashboard.staff(dashboard.Filters(dashboard.Period(today - timedelta(days=59), today)))
+    }
+    packer = figures["李强"]
+    assert packer.packing.refused_scans == 2
+    assert packer.refused_per_hundred_units is not None and packer.units_per_hour is not None

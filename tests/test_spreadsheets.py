@@ -178,7 +178,7 @@ def test_full_width_characters_are_folded_in_the_logistics_uploads_as_in_the_ord
     full_width = order.number.translate({code: code + 0xFEE0 for code in range(0x21, 0x7F)})
     workbook = Workbook()
     workbook.active.append(["Ｏｒｄｅｒ　ｎｕｍｂｅｒ", "carrier", "tracking number"])
-    workbook.active.append([full_width, "ｓｆ", "ＳＦ０００９"])
+    workbook.active.append([full_width, "ｓｆ", "ＳＦ５５５００００００００３２"])
     output = io.BytesIO()
     workbook.save(output)
 
@@ -187,7 +187,7 @@ def test_full_width_characters_are_folded_in_the_logistics_uploads_as_in_the_ord
     )
 
     assert preview.context["problems"] == []
-    assert [row["cells"] for row in preview.context["rows"]] == [[order.number, "sf", "SF0009"]]
+    assert [row["cells"] for row in preview.context["rows"]] == [[order.number, "sf", "SF5550000000032"]]
 
 
 # --- exports offered through core.events ---------------------------------------------------------------

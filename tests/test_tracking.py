@@ -67,7 +67,7 @@ def test_dispatch_takes_the_stock_out_of_on_hand_and_reserved_through_the_ledger
     assert (fresh(level).on_hand, level.reserved) == (10, 3)
     parcel = order.shipments.get()
 
-    services.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number="SF42", actor=SYSTEM)
+    services.dispatch(parcel.pk, carrier_id=CarrierFactory().pk, tracking_number="SF5550000000041", actor=SYSTEM)
 
     assert (fresh(level).on_hand, level.reserved) == (7, 0)
     movement = StockMovement.objects.filter(stock_level=level).latest("pk")
@@ -96,7 +96,7 @@ def test_expected_delivery_is_the_services_transit_days_counted_in_working_days(
     friday_morning = timezone.make_aware(datetime(2025, 3, 7, 10, 0))
     monkeypatch.setattr(timezone, "now", lambda: friday_morning)
 
-    services.dispatch(parcel.pk, tracking_number="SF77", actor=SYSTEM)
+    services.dispatch(parcel.pk, tracking_number="SF5550000000042", actor=SYSTEM)
 
     assert fresh(parcel).expected_delivery_on == date(2025, 3, 12)
 
@@ -231,11 +231,11 @@ def test_a_coordinator_enters_the_tracking_number_of_a_packed_parcel_and_dispatc
     client.force_login(staff("Logistics coordinator"))
     url = reverse("admin:logistics_shipment_tracking_number", args=[parcel.pk])
 
-    response = client.post(url, {"carrier": carrier.pk, "tracking_number": "SF-LABEL-1"})
+    response = client.post(url, {"carrier": carrier.pk, "tracking_number": "SF5550000000009"})
 
     assert response.url == reverse("admin:logistics_shipment_change", args=[parcel.pk])
     assert (fresh(parcel).tracking_number, parcel.carrier, parcel.status) == (
-        "SF-LABEL-1",
+        "SF5550000000009",
         carrier,
         Shipment.Status.PACKED,
     )
@@ -250,7 +250,7 @@ def test_a_tracking_number_cannot_change_once_the_parcel_has_left(client, shippe
 
     response = client.post(
         reverse("admin:logistics_shipment_tracking_number", args=[parcel.pk]),
-        {"carrier": parcel.carrier_id, "tracking_number": "SF-OTHER"},
+        {"carrier": parcel.carrier_id, "tracking_number": "SF5550000000014"},
     )
 
     assert response.status_code == 200

@@ -84,11 +84,12 @@ def status_of(order):
 
 def test_a_clean_sheet_is_previewed_and_nothing_moves_until_it_is_confirmed(client, coordinator, product, carrier):
     first, second = packed_orders(product, 2)
+    CarrierFactory(code="ems", name="EMS", tracking_url_template="")
     sheet = xlsx(
         [
             ["Order number", "Carrier", "Tracking number"],
-            [first.number, "sf", "SF0001"],
-            [second.number, "SF Express", 1234567890123],
+            [first.number, "sf", "SF5550000000024"],
+            [second.number, "EMS", 9812345678901],
         ]
     )
 
@@ -102,20 +103,48 @@ def test_a_clean_sheet_is_previewed_and_nothing_moves_until_it_is_confirmed(clie
 
     assert response.url == reverse("admin:logistics_shipment_changelist")
     assert (status_of(first), status_of(second)) == (Order.Status.SHIPPED, Order.Status.SHIPPED)
-    assert second.shipments.get().tracking_number == "1234567890123"
+    assert second.shipments.get().tracking_number == "9812345678901"
     assert first.shipments.get().dispatched_by == coordinator
 
 
 def test_a_sheet_with_chinese_headers_and_carrier_names_dispatches_too(client, coordinator, product, carrier):
     (order,) = packed_orders(product, 1)
     sheet = csv_file(
-        [["订单号", "快递公司", "运单号"], [order.number.lower(), "sf express", "SF0002"]], encoding="gb18030"
+        [["订单号", "快递公司", "运单号"], [order.number.lower(), "sf express", "SF5550000000025"]], encoding="gb18030"
     )
 
     confirm(client, DISPATCH_UPLOAD, upload(client, DISPATCH_UPLOAD, sheet))
 
     parcel = order.shipments.get()
-    assert (parcel.status, parcel.carrier, parcel.tracking_number) == (Shipment.Status.SHIPPED, carrier, "SF0002")
+    assert (parcel.status, parcel.carrier, parcel.tracking_number) == (
+        Shipment.Status.SHIPPED,
+        carrier,
+        "SF5550000000025",
+    )
+
+
+def test_a_number_of_another_carrier_or_of_no_carrier_is_refused_on_its_row_and_column(
+    client, coordinator, product, carrier
+):
+    CarrierFactory(code="zto", name="ZTO Express", tracking_url_template="")
+    first, second, third = packed_orders(product, 3)
+    sheet = xlsx(
+        [
+            ["订单号", "快递公司", "运单号"],
+            [first.number, "sf", "SF1234567890123"],
+            [second.number, "sf", "731234567890"],
+            [third.number, "sf", "SF12"],
+        ]
+    )
+
+    preview = upload(client, DISPATCH_UPLOAD, sheet)
+
+    assert problems(preview) == [
+        (3, "运单号", "731234567890 is a ZTO Express tracking number, not SF Express."),
+        (4, "运单号", "SF12 does not look like a SF Express tracking number: check it against the label."),
+    ]
+    assert not preview.context["payload"]
+    assert status_of(first) == Order.Status.PACKED
 
 
 def test_every_problem_is_named_by_row_and_column_and_nothing_is_dispatched(client, coordinator, product, carrier):
@@ -123,11 +152,11 @@ def test_every_problem_is_named_by_row_and_column_and_nothing_is_dispatched(clie
     sheet = xlsx(
         [
             ["Order number", "Carrier", "Tracking number"],
-            [good.number, "sf", "SF0003"],
-            ["OC000000-999999", "sf", "SF0004"],
-            [other.number, "Pigeon Post", "SF0005"],
+            [good.number, "sf", "SF5550000000026"],
+            ["OC000000-999999", "sf", "SF5550000000027"],
+            [other.number, "Pigeon Post", "SF5550000000028"],
             [other.number, "sf", ""],
-            [good.number, "sf", "SF0003"],
+            [good.number, "sf", "SF5550000000026"],
         ]
     )
 
@@ -149,7 +178,7 @@ def test_every_problem_is_named_by_row_and_column_and_nothing_is_dispatched(clie
 
 
 def test_a_missing_column_is_reported_on_the_header_row(client, coordinator):
-    preview = upload(client, DISPATCH_UPLOAD, xlsx([["Order number", "Tracking number"], ["OC1", "SF1"]]))
+    preview = upload(client, DISPATCH_UPLOAD, xlsx([["Order number", "Tracking number"], ["OC1", "SF5550000000034"]]))
 
     assert problems(preview) == [(1, "carrier / 承运商", "The column “carrier / 承运商” is missing.")]
 
@@ -159,13 +188,13 @@ def test_a_row_failing_at_confirmation_undoes_the_whole_sheet(client, coordinato
     sheet = xlsx(
         [
             ["order number", "carrier", "tracking number"],
-            [first.number, "sf", "SF0006"],
-            [second.number, "sf", "SF0007"],
+            [first.number, "sf", "SF5550000000029"],
+            [second.number, "sf", "SF5550000000030"],
         ]
     )
     preview = upload(client, DISPATCH_UPLOAD, sheet)
     # Between preview and confirmation someone dispatches the second order from its page.
-    services.dispatch(second.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF-BY-HAND", actor=SYSTEM)
+    services.dispatch(second.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF5550000000004", actor=SYSTEM)
 
     response = confirm(client, DISPATCH_UPLOAD, preview)
 
@@ -183,19 +212,30 @@ def test_an_order_with_two_packed_parcels_takes_two_rows(client, coordinator, ca
     assert order.shipments.filter(status=Shipment.Status.PACKED).count() == 2
     header = ["Order number", "Carrier", "Tracking number"]
 
-    one_row = upload(client, DISPATCH_UPLOAD, xlsx([header, [order.number, "sf", "SF-A"]]))
+    one_row = upload(client, DISPATCH_UPLOAD, xlsx([header, [order.number, "sf", "SF5550000000001"]]))
     three_rows = upload(
         client,
         DISPATCH_UPLOAD,
-        xlsx([header, [order.number, "sf", "SF-B"], [order.number, "sf", "SF-C"], [order.number, "sf", "SF-D"]]),
+        xlsx(
+            [
+                header,
+                [order.number, "sf", "SF5550000000003"],
+                [order.number, "sf", "SF5550000000005"],
+                [order.number, "sf", "SF5550000000006"],
+            ]
+        ),
     )
     assert [(row, column) for row, column, _message in problems(three_rows)] == [(4, "Order number")]
 
     confirm(client, DISPATCH_UPLOAD, one_row)
     assert status_of(order) == Order.Status.PARTIALLY_SHIPPED
-    confirm(client, DISPATCH_UPLOAD, upload(client, DISPATCH_UPLOAD, xlsx([header, [order.number, "sf", "SF-E"]])))
+    confirm(
+        client,
+        DISPATCH_UPLOAD,
+        upload(client, DISPATCH_UPLOAD, xlsx([header, [order.number, "sf", "SF5550000000007"]])),
+    )
     assert status_of(order) == Order.Status.SHIPPED
-    assert sorted(order.shipments.values_list("tracking_number", flat=True)) == ["SF-A", "SF-E"]
+    assert sorted(order.shipments.values_list("tracking_number", flat=True)) == ["SF5550000000001", "SF5550000000007"]
 
 
 def test_a_parcel_given_its_number_ahead_is_dispatched_by_the_row_with_that_number(
@@ -203,7 +243,7 @@ def test_a_parcel_given_its_number_ahead_is_dispatched_by_the_row_with_that_numb
 ):
     (order,) = packed_orders(product, 1)
     parcel = order.shipments.get()
-    services.assign_tracking_number(parcel.pk, carrier.pk, "SF-AHEAD", actor=SYSTEM)
+    services.assign_tracking_number(parcel.pk, carrier.pk, "SF5550000000002", actor=SYSTEM)
 
     confirm(
         client,
@@ -211,18 +251,20 @@ def test_a_parcel_given_its_number_ahead_is_dispatched_by_the_row_with_that_numb
         upload(
             client,
             DISPATCH_UPLOAD,
-            xlsx([["Order number", "Carrier", "Tracking number"], [order.number, "sf", "SF-AHEAD"]]),
+            xlsx([["Order number", "Carrier", "Tracking number"], [order.number, "sf", "SF5550000000002"]]),
         ),
     )
 
     parcel.refresh_from_db()
-    assert (parcel.status, parcel.tracking_number) == (Shipment.Status.SHIPPED, "SF-AHEAD")
+    assert (parcel.status, parcel.tracking_number) == (Shipment.Status.SHIPPED, "SF5550000000002")
 
 
 def test_a_tampered_preview_is_refused(client, coordinator, product, carrier):
     (order,) = packed_orders(product, 1)
     preview = upload(
-        client, DISPATCH_UPLOAD, xlsx([["Order number", "Carrier", "Tracking number"], [order.number, "sf", "SF0008"]])
+        client,
+        DISPATCH_UPLOAD,
+        xlsx([["Order number", "Carrier", "Tracking number"], [order.number, "sf", "SF5550000000031"]]),
     )
 
     response = client.post(reverse(DISPATCH_UPLOAD), {"payload": preview.context["payload"] + "x"})
@@ -255,7 +297,9 @@ def test_customer_service_may_not_dispatch_by_upload(client, product):
 def shipped(product, carrier):
     orders = packed_orders(product, 2)
     return [
-        services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=f"SF-T{index}", actor=SYSTEM)
+        services.dispatch(
+            order.shipments.get().pk, carrier_id=carrier.pk, tracking_number=f"SF{5550000000017 + index}", actor=SYSTEM
+        )
         for index, order in enumerate(orders)
     ]
 
@@ -268,9 +312,9 @@ def test_an_events_file_with_chinese_headers_moves_the_parcels(client, coordinat
     sheet = csv_file(
         [
             EVENT_HEADER_ZH,
-            ["SF-T0", "sf", "2025-03-01 09:00", "in_transit", "", "杭州", "已揽收"],
-            ["SF-T0", "sf", "2025/03/02 10:30", "delivered", "", "上海", "已签收"],
-            ["SF-T1", "SF Express", "2025-03-02T08:00:00+08:00", "exception", "address_problem", "北京", ""],
+            ["SF5550000000017", "sf", "2025-03-01 09:00", "in_transit", "", "杭州", "已揽收"],
+            ["SF5550000000017", "sf", "2025/03/02 10:30", "delivered", "", "上海", "已签收"],
+            ["SF5550000000018", "SF Express", "2025-03-02T08:00:00+08:00", "exception", "address_problem", "北京", ""],
         ]
     )
 
@@ -293,7 +337,7 @@ def test_an_events_file_with_chinese_headers_moves_the_parcels(client, coordinat
 def test_events_already_known_are_shown_as_such_and_skipped(client, coordinator, shipped):
     first, _second = shipped
     header = ["tracking number", "carrier", "time", "status"]
-    known = xlsx([header, ["SF-T0", "sf", "2025-03-01 09:00", "in_transit"]])
+    known = xlsx([header, ["SF5550000000017", "sf", "2025-03-01 09:00", "in_transit"]])
     confirm(client, EVENTS_UPLOAD, upload(client, EVENTS_UPLOAD, known))
 
     preview = upload(
@@ -302,9 +346,9 @@ def test_events_already_known_are_shown_as_such_and_skipped(client, coordinator,
         xlsx(
             [
                 header,
-                ["SF-T0", "sf", "2025-03-01 09:00", "in_transit"],
-                ["SF-T0", "sf", "2025-03-01 12:00", "out_for_delivery"],
-                ["SF-T0", "sf", "2025-03-01 12:00", "out_for_delivery"],
+                ["SF5550000000017", "sf", "2025-03-01 09:00", "in_transit"],
+                ["SF5550000000017", "sf", "2025-03-01 12:00", "out_for_delivery"],
+                ["SF5550000000017", "sf", "2025-03-01 12:00", "out_for_delivery"],
             ]
         ),
     )
@@ -322,11 +366,11 @@ def test_a_bad_events_row_names_its_cell_and_nothing_is_recorded(client, coordin
     sheet = xlsx(
         [
             header,
-            ["SF-T0", "sf", "2025-03-01 09:00", "in_transit", ""],
-            ["SF-T1", "sf", "yesterday", "in_transit", ""],
-            ["SF-T1", "sf", "2025-03-01 09:00", "teleported", ""],
-            ["SF-T1", "sf", "2025-03-01 10:00", "exception", ""],
-            ["SF-NONE", "sf", "2025-03-01 10:00", "in_transit", ""],
+            ["SF5550000000017", "sf", "2025-03-01 09:00", "in_transit", ""],
+            ["SF5550000000018", "sf", "yesterday", "in_transit", ""],
+            ["SF5550000000018", "sf", "2025-03-01 09:00", "teleported", ""],
+            ["SF5550000000018", "sf", "2025-03-01 10:00", "exception", ""],
+            ["SF5550000000011", "sf", "2025-03-01 10:00", "in_transit", ""],
         ]
     )
 
@@ -347,13 +391,13 @@ def test_an_events_file_is_all_or_nothing_at_confirmation(client, coordinator, s
     sheet = xlsx(
         [
             ["tracking number", "carrier", "time", "status"],
-            ["SF-T0", "sf", "2025-03-01 09:00", "in_transit"],
-            ["SF-T1", "sf", "2025-03-01 09:00", "in_transit"],
+            ["SF5550000000017", "sf", "2025-03-01 09:00", "in_transit"],
+            ["SF5550000000018", "sf", "2025-03-01 09:00", "in_transit"],
         ]
     )
     preview = upload(client, EVENTS_UPLOAD, sheet)
     # Before the confirmation the second parcel gets another label: row 3 no longer finds it.
-    Shipment.objects.filter(pk=second.pk).update(tracking_number="SF-RELABELLED")
+    Shipment.objects.filter(pk=second.pk).update(tracking_number="SF5550000000015")
 
     response = confirm(client, EVENTS_UPLOAD, preview)
 

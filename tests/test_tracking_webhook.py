@@ -31,12 +31,14 @@ def parcel(carrier):
     product = ProductFactory()
     stock(product, WarehouseFactory(), 5)
     order = advance(place(lines=[(product, 1)]), "packed")
-    return services.dispatch(order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF900", actor=SYSTEM)
+    return services.dispatch(
+        order.shipments.get().pk, carrier_id=carrier.pk, tracking_number="SF5550000000044", actor=SYSTEM
+    )
 
 
 def event(**overrides):
     return {
-        "tracking_number": "SF900",
+        "tracking_number": "SF5550000000044",
         "status": "in_transit",
         "occurred_at": "2025-03-01T14:30:00+08:00",
         "location": "杭州",

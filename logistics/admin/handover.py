@@ -81,6 +81,7 @@ class HandoverBatchAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin)
             path("<int:batch_id>/scan/", view(self.scan_view), name=self.admin_view_name("scan")),
             path("<int:batch_id>/remove/", view(self.remove_view), name=self.admin_view_name("remove")),
             path("<int:batch_id>/confirm/", view(self.confirm_view), name=self.admin_view_name("confirm")),
+            path("<int:batch_id>/discard/", view(self.discard_view), name=self.admin_view_name("discard")),
             path("<int:batch_id>/manifest/", view(self.manifest_view), name=self.admin_view_name("manifest")),
             path("<int:batch_id>/manifest.xlsx", view(self.excel_view), name=self.admin_view_name("excel")),
         ] + super().get_urls()
@@ -120,6 +121,7 @@ class HandoverBatchAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin)
             scan_url=self.admin_view_url("scan", batch.pk),
             remove_url=self.admin_view_url("remove", batch.pk),
             confirm_url=self.admin_view_url("confirm", batch.pk),
+            discard_url=self.admin_view_url("discard", batch.pk),
             manifest_url=self.admin_view_url("manifest", batch.pk),
             excel_url=self.admin_view_url("excel", batch.pk),
         )
@@ -191,6 +193,26 @@ class HandoverBatchAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin)
                 % {"count": len(dispatched), "carrier": dispatched[0].carrier},
             )
         return redirect(self.admin_view_url("station", batch_id))
+
+    def discard_view(self, request, batch_id):
+        self.require_handover(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        try:
+            freed = services.discard_batch(batch_id, actor=request.user)
+        except REFUSALS as error:
+            messages.error(request, refusal_message(error))
+            return redirect(self.admin_view_url("station", batch_id))
+        messages.success(
+            request,
+            ngettext(
+                "Handover %(number)s is discarded: its %(count)d parcel may go into another batch.",
+                "Handover %(number)s is discarded: its %(count)d parcels may go into another batch.",
+                len(freed),
+            )
+            % {"number": batch_id, "count": len(freed)},
+        )
+        return redirect(self.changelist_url())
 
     # The manifest --------------------------------------------------------------------------------
 

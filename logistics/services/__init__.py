@@ -6,7 +6,7 @@ from .cancellation import cancel_open_shipments
 from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
-from .handover import confirm_batch, open_handover_batch, remove_from_batch, scan_into_batch
+from .handover import confirm_batch, discard_batch, open_handover_batch, remove_from_batch, scan_into_batch
 from .labels import Printed, burn_pool_number, print_labels
 from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
@@ -41,6 +41,7 @@ __all__ = [
     "mark_delivered",
     "move_open_work",
     "open_handover_batch",
+    "discard_batch",
     "pack_item",
     "plan_parcels",
     "print_labels",

@@ -16,7 +16,13 @@ from orders.models import NotificationEvent
 from .. import locks
 from ..events import PARCEL_DISPATCHED
 from ..models import Shipment
-from ..selectors import active_carrier, active_carrier_service, coverage, tracking_number_taken
+from ..selectors import (
+    active_carrier,
+    active_carrier_service,
+    coverage,
+    tracking_number_misfit,
+    tracking_number_taken,
+)
 from .common import step
 from .labels import burn_pool_number
 from .merged_parcels import orders_of_parcel
@@ -85,6 +91,9 @@ def _set_tracking_number(shipment, carrier_id, tracking_number):
             % {"carrier": carrier, "number": tracking_number}
         }
     )
+    misfit = tracking_number_misfit(carrier, tracking_number)
+    if misfit:
+        raise ValidationError({"tracking_number": misfit})
     if tracking_number_taken(carrier, tracking_number, other_than=shipment):
         raise already_used
     if carrier.pk != shipment.carrier_id:

@@ -140,6 +140,22 @@ def remove_from_batch(batch_id: int, parcel_id: int, *, actor: Actor) -> Shipmen
 
 
 @transaction.atomic
+def discard_batch(batch_id: int, *, actor: Actor) -> list[Shipment]:
+    """Give up an open batch (the pickup was called off, or it was opened for the wrong carrier):
+    it is deleted with its scans, so its parcels are free to be scanned into another batch, and
+    nothing is dispatched. Refused once the batch is dispatched. Locks the batch first, as a scan
+    and a confirmation do: a scan waiting behind it then finds no batch, and a confirmation that
+    came first leaves a dispatched batch that is refused here. Returns the parcels it held."""
+    _require_handover(actor)
+    batch = _open_batch_locked(batch_id)
+    shipments = list(
+        Shipment.objects.filter(handover__batch=batch).select_related("order").order_by("handover__scanned_at", "pk")
+    )
+    batch.delete()
+    return shipments
+
+
+@transaction.atomic
 def confirm_batch(batch_id: int, *, actor: Actor) -> list[Shipment]:
     """Dispatch every parcel of the batch through the dispatch service, all or nothing: one
     parcel that cannot leave (cancelled or dispatched elsewhere since it was scanned) refuses the

@@ -22,7 +22,7 @@ from orders import services as orders
 from orders.models import Order
 
 from .. import locks
-from ..events import PARCEL_PACKED
+from ..events import PACKING_SCAN_REFUSED, PARCEL_PACKED
 from ..models import PackingScanRefusal, Shipment, ShipmentLine
 from ..selectors import goods_waiting_to_pack
 from .common import step
@@ -111,7 +111,7 @@ def scan_item(shipment_id: int, typed: str, *, actor: Actor) -> ScanAnswer:
         return _scan(shipment_id, typed)
     except _Refused as refused:
         with transaction.atomic():
-            PackingScanRefusal.objects.create(
+            refusal = PackingScanRefusal.objects.create(
                 scanned_by=stored_user(actor),
                 code=refused.code[: PackingScanRefusal._meta.get_field("code").max_length],
                 quantity=refused.units,
@@ -120,6 +120,7 @@ def scan_item(shipment_id: int, typed: str, *, actor: Actor) -> ScanAnswer:
                 warehouse_id=refused.answer.shipment.warehouse_id,
                 reason=refused.reason,
             )
+            PACKING_SCAN_REFUSED.publish(refusal=refusal)
         return refused.answer
 
 

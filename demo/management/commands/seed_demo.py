@@ -34,6 +34,7 @@ from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
 from demo.label_printing import seed_label_printing
 from demo.merging import tell_merging
+from demo.stations import tell_stations
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
 from demo.waiting import seed_waiting
@@ -731,6 +732,7 @@ class Command(BaseCommand):
             self.part("ship-by", lambda: seed_deadlines(self))
             self.part("changes", lambda: play_changes(self))
             self.part("merging", lambda: tell_merging(self))
+            self.part("stations", lambda: tell_stations(self))
             self.part("catalogue", lambda: seed_catalogue(self))
             self.part("profiles", lambda: seed_import_profiles(self))
             self.part("coverage", lambda: seed_coverage(self))
@@ -1006,6 +1008,9 @@ class Command(BaseCommand):
                 package_count=1 + int(weight // 5),
                 actor=self.users["warehouse"],
             )
+            # Its first scan, a minute a unit before its closing, for the packer's units per hour.
+            units = sum(line.quantity for line in lines)
+            Shipment.objects.filter(pk=shipment.pk).update(packing_started_at=moment - timedelta(minutes=1 + units))
 
     def ship(self, order, plan, clock, total):
         """Dispatch each packed parcel, follow it to the door (where cash on delivery is collected), complete."""
