@@ -112,6 +112,10 @@ class Logistics:
     # Orders.DISPATCH_ORDER, which the dispatch it runs checks).
     VIEW_HANDOVERBATCH = "logistics.view_handoverbatch"
     HAND_OVER_PARCELS = "logistics.hand_over_parcels"
+    # Asking a carrier to stop a parcel on its way and bring it back (物流拦截), and recording its
+    # answer. Receiving the parcel back at the warehouse is Inventory.RECEIVE_STOCK.
+    VIEW_INTERCEPTION = "logistics.view_interception"
+    REQUEST_INTERCEPTION = "logistics.request_interception"
 
 
 class Aftersales:

@@ -56,6 +56,7 @@ ROLES = {
         Logistics.ADD_PICKWAVE,
         Logistics.VIEW_HANDOVERBATCH,
         Logistics.HAND_OVER_PARCELS,
+        Logistics.VIEW_INTERCEPTION,
         Aftersales.VIEW_RETURNREQUEST,
         Aftersales.RECEIVE_RETURN,
     ],
@@ -76,6 +77,8 @@ ROLES = {
         Logistics.CHANGE_CARRIERSERVICE,
         Logistics.VIEW_HANDOVERBATCH,
         Logistics.HAND_OVER_PARCELS,
+        Logistics.VIEW_INTERCEPTION,
+        Logistics.REQUEST_INTERCEPTION,
     ],
     "Customer service": VIEW_ORDERS
     + [
@@ -97,6 +100,7 @@ ROLES = {
         Orders.RESEND_NOTIFICATION,
         Orders.VIEW_REFUND,
         Orders.REQUEST_REFUND,
+        Logistics.VIEW_INTERCEPTION,
         Aftersales.VIEW_RETURNREQUEST,
         Aftersales.ADD_RETURNREQUEST,
         Aftersales.APPROVE_RETURN,

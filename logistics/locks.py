@@ -118,3 +118,15 @@ def lock_handover_batch(batch_id: int) -> HandoverBatch:
     confirming then locks its parcels' orders, goods and parcels as a dispatch does. Raises
     HandoverBatch.DoesNotExist."""
     return HandoverBatch.objects.select_for_update(of=("self",)).select_related("carrier").get(pk=batch_id)
+
+
+def lock_parcel_orders(shipment_id: int) -> list[Order]:
+    """Lock the orders whose goods travel in a parcel, ascending, and not yet the parcel: an
+    interception or a parcel received back settles money (payments and refunds) and books stock
+    before it locks the parcel (docs/architecture.md, "Lock order"). Raises Shipment.DoesNotExist."""
+    return order_locks.lock_orders(parcel_order_ids(shipment_id))
+
+
+def lock_shipment_of_locked_orders(shipment_id: int) -> Shipment:
+    """Lock a shipment whose orders this transaction has locked already (lock_parcel_orders)."""
+    return _shipment_for_update(shipment_id)

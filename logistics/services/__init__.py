@@ -7,10 +7,12 @@ from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
 from .handover import confirm_batch, open_handover_batch, remove_from_batch, scan_into_batch
+from .interception import decide_after_failed_interception, record_interception_outcome, request_interception
 from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
 from .repairs import create_repair_shipment
+from .returned_parcels import ReceivedBack, receive_parcel_back
 from .rerouting import Rerouted, move_open_work, switch_carrier_service
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, plan_parcels, why_not_pickable
 from .tracking import mark_delivered, record_tracking_event
@@ -18,6 +20,7 @@ from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
 
 __all__ = [
     "DEFAULT_TRANSIT_DAYS",
+    "ReceivedBack",
     "Rerouted",
     "ScanAnswer",
     "Sound",
@@ -30,6 +33,7 @@ __all__ = [
     "confirm_batch",
     "create_pick_wave",
     "create_repair_shipment",
+    "decide_after_failed_interception",
     "dispatch",
     "dispatch_by_upload",
     "finish_packing",
@@ -40,9 +44,12 @@ __all__ = [
     "open_handover_batch",
     "pack_item",
     "plan_parcels",
+    "receive_parcel_back",
+    "record_interception_outcome",
     "record_events_by_upload",
     "record_tracking_event",
     "remove_from_batch",
+    "request_interception",
     "scan_into_batch",
     "scan_item",
     "switch_carrier_service",
