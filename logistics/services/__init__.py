@@ -12,8 +12,8 @@ from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
 from .repairs import create_repair_shipment
-from .returned_parcels import ReceivedBack, receive_parcel_back
 from .rerouting import Rerouted, move_open_work, switch_carrier_service
+from .returned_parcels import ReceivedBack, receive_parcel_back
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, plan_parcels, why_not_pickable
 from .tracking import mark_delivered, record_tracking_event
 from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
