@@ -36,7 +36,7 @@ NOTE_LENGTH = Interception._meta.get_field("note").max_length
 REFERENCE_LENGTH = Interception._meta.get_field("carrier_reference").max_length
 
 
-def short_datetime(moment):
+def _short_datetime(moment):
     return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
 
 
@@ -89,7 +89,7 @@ def _refuse_not_on_the_way(shipment):
                 "Shipment %(shipment)s was delivered at %(time)s: it can no longer be intercepted. "
                 "Open a return or refund the order instead."
             )
-            % {"shipment": shipment, "time": short_datetime(shipment.delivered_at)}
+            % {"shipment": shipment, "time": _short_datetime(shipment.delivered_at)}
         )
     if shipment.status in (Shipment.Status.RETURNED, Shipment.Status.RECEIVED_BACK):
         raise TransitionRefused(
@@ -125,7 +125,7 @@ def request_interception(
     if existing is not None:
         raise TransitionRefused(
             _("Interception of %(shipment)s was requested at %(time)s already.")
-            % {"shipment": shipment, "time": short_datetime(existing.requested_at)}
+            % {"shipment": shipment, "time": _short_datetime(existing.requested_at)}
         )
     waits = InterceptionSettings.current().refund_waits_for_parcel
     parcel_orders = orders_of_parcel(shipment)
@@ -180,7 +180,7 @@ def record_interception_outcome(
             % {
                 "shipment": shipment,
                 "status": interception.get_status_display(),
-                "time": short_datetime(interception.answered_at),
+                "time": _short_datetime(interception.answered_at),
             }
         )
     if intercepted:
@@ -250,7 +250,7 @@ def decide_after_failed_interception(interception_id: int, *, decision: str, act
             % {"shipment": shipment, "status": interception.get_status_display()}
             if interception.decided_at is None
             else _("Interception of %(shipment)s was decided at %(time)s already.")
-            % {"shipment": shipment, "time": short_datetime(interception.decided_at)}
+            % {"shipment": shipment, "time": _short_datetime(interception.decided_at)}
         )
     interception.decision = decision
     interception.decided_by = stored_user(actor)
