@@ -117,7 +117,8 @@ def test_what_each_step_wrote_is_moved_to_the_step_in_the_past(demo_shop):
     recently = timezone.now() - timedelta(minutes=5)
     stamped = [(Allocation, "created_at"), (Payment, "created_at"), (PickWave, "created_at"), (Shipment, "packed_at")]
     stamped += [
-        (Order, f"{step}_at") for step in ("confirmed", "picking", "packed", "shipped", "delivered", "cancelled")
+        (Order, f"{step}_at")
+        for step in ("confirmed", "picking", "packed", "shipped", "delivered", "cancelled", "returned")
     ]
 
     for model, stamp in stamped:
@@ -151,3 +152,16 @@ def test_the_demo_has_a_bundle_a_gift_and_a_channel_code_each_used_by_an_order(d
     assert GiftRule.objects.exists()
     assert ChannelSku.objects.filter(channel__code="tmall").exists()
     assert OrderLine.objects.filter(order__channel_order_id="CAT-TMALL-1", sku="TEA-002", bundle=None).exists()
+
+
+def test_the_demo_has_a_parcel_coming_back_and_one_received_back(demo_shop):
+    from logistics.models import Interception
+
+    intercepted = Interception.objects.filter(status=Interception.Status.INTERCEPTED).select_related("shipment")
+    assert sorted(i.shipment.status for i in intercepted) == sorted(
+        [Shipment.Status.RETURNED, Shipment.Status.RECEIVED_BACK]
+    )
+    returned = Order.objects.get(channel_order_id="DEMO-INTERCEPT-received")
+    assert returned.status == Order.Status.RETURNED
+    assert returned.refund_due > 0
+    assert StockMovement.objects.filter(reference=returned.number, kind=StockMovement.Kind.QUARANTINE).count() == 1

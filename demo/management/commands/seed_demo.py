@@ -32,6 +32,7 @@ from demo.changes import play_changes
 from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
+from demo.interception import tell_interception
 from demo.merging import tell_merging
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
@@ -730,6 +731,7 @@ class Command(BaseCommand):
             self.part("ship-by", lambda: seed_deadlines(self))
             self.part("changes", lambda: play_changes(self))
             self.part("merging", lambda: tell_merging(self))
+            self.part("interception", lambda: tell_interception(self))
             self.part("catalogue", lambda: seed_catalogue(self))
             self.part("profiles", lambda: seed_import_profiles(self))
             self.part("coverage", lambda: seed_coverage(self))
