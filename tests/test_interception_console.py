@@ -114,6 +114,7 @@ def test_the_warehouse_scans_a_parcel_coming_back_and_books_it(client, parcel, k
     interception = logistics.request_interception(parcel.pk, reason="cancelled", actor=coordinator)
     logistics.record_interception_outcome(interception.pk, intercepted=True, actor=coordinator)
     signed_in(client, "Warehouse operator")
+    assert "/admin/logistics/shipment/coming-back/" in client.get("/admin/logistics/shipment/").content.decode()
     station = client.get("/admin/logistics/shipment/coming-back/").content.decode()
     assert parcel.tracking_number in station
 
@@ -143,6 +144,7 @@ def test_coordinators_do_not_receive_parcels_back(client, parcel):
     signed_in(client, "Logistics coordinator")
 
     assert client.get("/admin/logistics/shipment/coming-back/").status_code == 403
+    assert "/admin/logistics/shipment/coming-back/" not in client.get("/admin/logistics/shipment/").content.decode()
 
 
 def test_the_exceptions_list_shows_the_interception_and_the_way_to_receive(client, parcel):

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from core.actors import Actor, stored_user
 from core.permissions import Logistics, require
@@ -183,6 +184,8 @@ def record_interception_outcome(
                 "time": _short_datetime(interception.answered_at),
             }
         )
+    if intercepted and not can_proceed(shipment.return_to_sender):
+        _refuse_not_on_the_way(shipment)
     if intercepted:
         shipment.return_to_sender()
         shipment.save()
