@@ -34,7 +34,7 @@ class Rollup(models.Model):
 
 class DailyOrders(Rollup):
     """Orders placed on a day through a channel, and what has become of them since: paid, cancelled,
-    and how far through the order cycle they got (the status funnel)."""
+    returned to the shop after they left (intercepted or refused at the door), and how far through the order cycle they got (the status funnel)."""
 
     KEY = ("day", "channel_id")
 
@@ -43,6 +43,7 @@ class DailyOrders(Rollup):
     gmv = models.DecimalField(_("order value"), **MONEY)
     paid_orders = models.PositiveIntegerField(_("paid in full"), default=0)
     cancelled_orders = models.PositiveIntegerField(_("cancelled"), default=0)
+    returned_orders = models.PositiveIntegerField(_("returned to the shop"), default=0)
     reached_confirmed = models.PositiveIntegerField(_("confirmed"), default=0)
     reached_picking = models.PositiveIntegerField(_("picking started"), default=0)
     reached_packed = models.PositiveIntegerField(_("packed"), default=0)

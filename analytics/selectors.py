@@ -164,7 +164,9 @@ class Figure:
         return "better" if (change > 0) == self.higher_is_better else "worse"
 
 
-ORDER_AMOUNTS = ["orders", "gmv", "paid_orders", "cancelled_orders"] + [f"reached_{stage}" for stage in FUNNEL]
+ORDER_AMOUNTS = ["orders", "gmv", "paid_orders", "cancelled_orders", "returned_orders"] + [
+    f"reached_{stage}" for stage in FUNNEL
+]
 SHIPMENT_AMOUNTS = [
     "dispatched",
     "order_to_dispatch_seconds",

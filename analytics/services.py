@@ -78,6 +78,8 @@ STAGE_OF = {
     Status.SHIPPED: 4,
     Status.DELIVERED: 5,
     Status.COMPLETED: 6,
+    # Came back after it left: as far as shipped, and counted apart (returned_orders).
+    Status.RETURNED: 4,
 }
 # The statuses an order's first parcel leaving takes it to.
 FIRST_DISPATCH = (Status.PARTIALLY_SHIPPED, Status.SHIPPED)
@@ -169,6 +171,8 @@ def count_move(
     placed_key = (increments.day(order.placed_at), order.channel_id)
     if to_status == Status.CANCELLED:
         increments.add(DailyOrders, placed_key, cancelled_orders=1)
+    elif to_status == Status.RETURNED:
+        increments.add(DailyOrders, placed_key, returned_orders=1)
     else:
         reached = FUNNEL[STAGE_OF[from_status] : STAGE_OF[to_status]]
         if reached:
@@ -684,6 +688,13 @@ def _recount_events(increments, of_orders):
         by_cohort.filter(to_status=Status.CANCELLED).values("day", "channel_id").annotate(cancelled_orders=Count("pk")),
         ("day", "channel_id"),
         ("cancelled_orders",),
+    )
+    _add_rows(
+        increments,
+        DailyOrders,
+        by_cohort.filter(to_status=Status.RETURNED).values("day", "channel_id").annotate(returned_orders=Count("pk")),
+        ("day", "channel_id"),
+        ("returned_orders",),
     )
     for stage_number, stage in enumerate(FUNNEL, start=1):
         _add_rows(

@@ -119,6 +119,10 @@ class Logistics:
     VIEW_TRACKINGNUMBERPOOL = "logistics.view_trackingnumberpool"
     VIEW_POOLEDTRACKINGNUMBER = "logistics.view_pooledtrackingnumber"
     IMPORT_TRACKING_NUMBERS = "logistics.import_tracking_numbers"
+    # Asking a carrier to stop a parcel on its way and bring it back (物流拦截), and recording its
+    # answer. Receiving the parcel back at the warehouse is Inventory.RECEIVE_STOCK.
+    VIEW_INTERCEPTION = "logistics.view_interception"
+    REQUEST_INTERCEPTION = "logistics.request_interception"
 
 
 class Aftersales:

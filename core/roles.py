@@ -59,6 +59,7 @@ ROLES = {
         Logistics.PRINT_LABELS,
         Logistics.VIEW_TRACKINGNUMBERPOOL,
         Logistics.VIEW_POOLEDTRACKINGNUMBER,
+        Logistics.VIEW_INTERCEPTION,
         Aftersales.VIEW_RETURNREQUEST,
         Aftersales.RECEIVE_RETURN,
     ],
@@ -83,6 +84,8 @@ ROLES = {
         Logistics.VIEW_TRACKINGNUMBERPOOL,
         Logistics.VIEW_POOLEDTRACKINGNUMBER,
         Logistics.IMPORT_TRACKING_NUMBERS,
+        Logistics.VIEW_INTERCEPTION,
+        Logistics.REQUEST_INTERCEPTION,
     ],
     "Customer service": VIEW_ORDERS
     + [
@@ -104,6 +107,7 @@ ROLES = {
         Orders.RESEND_NOTIFICATION,
         Orders.VIEW_REFUND,
         Orders.REQUEST_REFUND,
+        Logistics.VIEW_INTERCEPTION,
         Aftersales.VIEW_RETURNREQUEST,
         Aftersales.ADD_RETURNREQUEST,
         Aftersales.APPROVE_RETURN,

@@ -8,7 +8,16 @@ through the ORM took a sixth of its time."""
 
 from django.db import connection
 
-ORDER_STAMPS = ["confirmed_at", "picking_at", "packed_at", "shipped_at", "delivered_at", "completed_at", "cancelled_at"]
+ORDER_STAMPS = [
+    "confirmed_at",
+    "picking_at",
+    "packed_at",
+    "shipped_at",
+    "delivered_at",
+    "completed_at",
+    "cancelled_at",
+    "returned_at",
+]
 
 
 def moving(table, stamp, of_order="order_id = %(order)s"):

@@ -13,6 +13,7 @@ class LogisticsConfig(AppConfig):
         from orders import events as order_events
 
         from . import api, selectors, services
+        from .admin.interceptions import order_interceptions_card
         from .admin.order_actions import order_list_actions
         from .exports import offered_exports
         from .selectors import customer_data_sheets
@@ -27,6 +28,8 @@ class LogisticsConfig(AppConfig):
         # The order list: found by a parcel's tracking number, and its carrier and tracking columns.
         order_events.ORDER_SEARCH.subscribe(selectors.orders_with_tracking_number)
         order_events.ORDER_LIST_SHIPPING.subscribe(selectors.shipping_columns)
+        # The order page shows its parcels' interceptions, flagging one that waits for a decision.
+        order_events.ORDER_PAGE_SECTIONS.subscribe(order_interceptions_card)
         # Intake holds an order sent where no carrier service delivers.
         order_events.UNREACHABLE_REGIONS.subscribe(selectors.unreachable_regions)
         # Parcels go to the archive with their order, in its archiving transaction.

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Warehouse
 
-from .models import Carrier, CarrierService, ExceptionKind, TrackingEvent
+from .models import Carrier, CarrierService, ExceptionKind, Interception, TrackingEvent
 from .selectors import services_to_choose_from
 
 
@@ -143,3 +143,32 @@ class TrackingLookupForm(forms.Form):
                 widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
                 error_messages={"required": _("Enter the whole phone number the order was placed with.")},
             )
+
+
+class InterceptionRequestForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Why"), choices=Interception.Reason.choices)
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+    carrier_reference = forms.CharField(label=_("Carrier's reference"), max_length=100, required=False)
+
+
+class InterceptionOutcomeForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("The carrier's answer"),
+        choices=[("intercepted", _("Intercepted: it is coming back")), ("failed", _("Failed: it will be delivered"))],
+        widget=forms.RadioSelect,
+    )
+    fee = forms.CharField(label=_("Interception fee"), max_length=20, required=False)
+    carrier_reference = forms.CharField(label=_("Carrier's reference"), max_length=100, required=False)
+    note = forms.CharField(label=_("Note"), max_length=255, required=False)
+
+
+class InterceptionDecisionForm(forms.Form):
+    decision = forms.CharField(
+        label=_("Decision"),
+        max_length=255,
+        help_text=_("A return opened, or the refund kept or withdrawn: what was agreed with the customer."),
+    )
+
+
+class ParcelBackScanForm(forms.Form):
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)

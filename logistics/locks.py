@@ -162,3 +162,15 @@ def lock_pools(service_ids: Iterable[int]) -> dict[int, TrackingNumberPool]:
         .filter(service_id__in=set(service_ids))
         .order_by("pk")
     }
+
+
+def lock_parcel_orders(shipment_id: int) -> list[Order]:
+    """Lock the orders whose goods travel in a parcel, ascending, and not yet the parcel: an
+    interception or a parcel received back settles money (payments and refunds) and books stock
+    before it locks the parcel (docs/architecture.md, "Lock order"). Raises Shipment.DoesNotExist."""
+    return order_locks.lock_orders(parcel_order_ids(shipment_id))
+
+
+def lock_shipment_of_locked_orders(shipment_id: int) -> Shipment:
+    """Lock a shipment whose orders this transaction has locked already (lock_parcel_orders)."""
+    return _shipment_for_update(shipment_id)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.models import who_acted
-from core.permissions import Logistics, Orders, codename
+from core.permissions import Inventory, Logistics, Orders, codename
 from inventory.models import Warehouse
 from orders.models import Order, OrderLine
 
@@ -178,6 +178,7 @@ class Shipment(FSMModelMixin, models.Model):
         DELIVERED = "delivered", _("Delivered")
         EXCEPTION = "exception", _("Delivery exception")
         RETURNED = "returned", _("Returned to sender")
+        RECEIVED_BACK = "received_back", _("Back at the warehouse")
         CANCELLED = "cancelled", _("Cancelled")
 
     OPEN = [Status.PENDING, Status.PACKED]
@@ -262,6 +263,8 @@ class Shipment(FSMModelMixin, models.Model):
     # it is a reprint (docs/architecture.md, "Printing in batches").
     label_prints = models.PositiveIntegerField(_("labels printed"), default=0)
     label_printed_at = models.DateTimeField(_("label last printed at"), null=True, blank=True)
+    received_back_at = models.DateTimeField(_("received back at"), null=True, blank=True)
+    received_back_by = who_acted(_("received back by"))
 
     class Meta:
         verbose_name = _("shipment")
@@ -329,9 +332,14 @@ class Shipment(FSMModelMixin, models.Model):
     def report_exception(self):
         pass
 
+    # Refused at the door, undeliverable, or intercepted at our request (Interception): coming back.
     @transition(status, source=ON_THE_WAY, target=Status.RETURNED, permission=Logistics.RECORD_TRACKING)
     def return_to_sender(self):
         pass
+
+    @transition(status, source=Status.RETURNED, target=Status.RECEIVED_BACK, permission=Inventory.RECEIVE_STOCK)
+    def receive_back(self):
+        self.received_back_at = timezone.now()
 
     @transition(status, source=ON_THE_WAY, target=Status.DELIVERED, permission=Orders.DISPATCH_ORDER)
     def deliver(self):
@@ -608,3 +616,120 @@ class PooledTrackingNumber(models.Model):
 
     def __str__(self):
         return self.number
+
+
+class InterceptionSettings(models.Model):
+    """How interception settles money; one row, edited by a manager (docs/architecture.md,
+    "Interception and parcels that come back")."""
+
+    refund_waits_for_parcel = models.BooleanField(
+        _("refund waits for the parcel to come back"),
+        default=True,
+        help_text=_(
+            "On: the refund of an order cancelled after dispatch is requested once its parcel is back at "
+            "the warehouse, so a parcel the carrier could not stop is not refunded and delivered. Off: it "
+            "is requested as soon as the interception is."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("interception settings")
+        verbose_name_plural = _("interception settings")
+
+    def __str__(self):
+        return str(_("Interception settings"))
+
+    @classmethod
+    def current(cls):
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class Interception(FSMModelMixin, models.Model):
+    """A request to the carrier to stop a parcel on its way and bring it back (物流拦截), and the
+    carrier's answer: intercepted (the parcel is coming back) or failed (delivered anyway, and the
+    order needs a return or a refund decision). Written only under the locks of its parcel's orders
+    and of the parcel, so it needs no lock of its own; one is under way per parcel at a time."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Interception requested")
+        INTERCEPTED = "intercepted", _("Intercepted: coming back")
+        FAILED = "failed", _("Interception failed")
+
+    class Reason(models.TextChoices):
+        CANCELLED = "cancelled", _("Order cancelled after dispatch")
+        REFUNDED = "refunded", _("Refunded without return")
+
+    UNDER_WAY = [Status.REQUESTED, Status.INTERCEPTED]
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, related_name="interceptions", verbose_name=_("shipment")
+    )
+    status = FSMField(_("status"), max_length=12, choices=Status.choices, default=Status.REQUESTED, protected=True)
+    reason = models.CharField(_("why"), max_length=12, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    carrier_reference = models.CharField(_("carrier's reference"), max_length=100, blank=True)
+    fee = models.DecimalField(
+        _("interception fee"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("What the carrier charges for the interception, whatever its outcome."),
+    )
+    refund_waits = models.BooleanField(
+        _("refund waits for the parcel"),
+        default=True,
+        help_text=_("The interception settings when it was requested."),
+    )
+    requested_by = who_acted(_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    answered_by = who_acted(_("answer recorded by"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    outcome_note = models.CharField(_("carrier's answer"), max_length=255, blank=True)
+    decided_by = who_acted(_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision = models.CharField(
+        _("decision"),
+        max_length=255,
+        blank=True,
+        help_text=_("After a failed interception: the return or refund agreed for the delivered parcel."),
+    )
+
+    class Meta:
+        verbose_name = _("interception")
+        verbose_name_plural = _("interceptions")
+        ordering = ["-requested_at", "-id"]
+        permissions = [
+            (codename(Logistics.REQUEST_INTERCEPTION), _("Can ask carriers to intercept parcels")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment"],
+                condition=Q(status__in=["requested", "intercepted"]),
+                name="one_interception_under_way_per_parcel",
+            ),
+            models.CheckConstraint(condition=Q(fee__gte=0) | Q(fee__isnull=True), name="interception_fee_not_negative"),
+        ]
+        indexes = [
+            # The queue of failed interceptions waiting for a decision: few rows out of many.
+            models.Index(
+                fields=["answered_at"],
+                condition=Q(status="failed", decided_at__isnull=True),
+                name="interception_awaiting_decision",
+            ),
+        ]
+
+    def __str__(self):
+        return _("Interception of %(shipment)s") % {"shipment": self.shipment}
+
+    @property
+    def awaits_decision(self):
+        return self.status == self.Status.FAILED and self.decided_at is None
+
+    @transition(status, source=Status.REQUESTED, target=Status.INTERCEPTED, permission=Logistics.RECORD_TRACKING)
+    def intercept(self):
+        self.answered_at = timezone.now()
+
+    @transition(status, source=Status.REQUESTED, target=Status.FAILED, permission=Logistics.RECORD_TRACKING)
+    def fail(self):
+        self.answered_at = timezone.now()

@@ -48,7 +48,25 @@ def progress_of(order):
     ]
     if order.status == Order.Status.PARTIALLY_SHIPPED:
         steps[2]["label"] = _("Partly shipped")
+    if order.status == Order.Status.RETURNED:
+        # It will not be delivered: the steps it took, then its return.
+        return [step for step in steps if step["done"]] + [
+            {"label": _("Returned to the shop"), "time": order.returned_at, "done": True}
+        ]
     return steps
+
+
+# What the customer is told of a parcel coming back: not how (refused, intercepted at our request).
+CUSTOMER_STATUS = {
+    Shipment.Status.RETURNED: gettext_lazy("Coming back to the shop"),
+    Shipment.Status.RECEIVED_BACK: gettext_lazy("Back with the shop"),
+}
+
+
+def customer_status(shipment):
+    if shipment.status in Shipment.OPEN:
+        return _("Being prepared")
+    return CUSTOMER_STATUS.get(shipment.status) or shipment.get_status_display()
 
 
 def parcel_view(shipment):
@@ -56,7 +74,7 @@ def parcel_view(shipment):
         "carrier": shipment.carrier.name if shipment.carrier else "",
         "tracking_number": shipment.tracking_number if shipment.status not in Shipment.OPEN else "",
         "tracking_url": shipment.tracking_url if shipment.status not in Shipment.OPEN else "",
-        "status": (_("Being prepared") if shipment.status in Shipment.OPEN else shipment.get_status_display()),
+        "status": customer_status(shipment),
         "exception": shipment.get_exception_kind_display() if shipment.exception_kind else "",
         "expected_delivery_on": shipment.expected_delivery_on,
         "delivered_at": shipment.delivered_at,

@@ -27,6 +27,7 @@ from .models import (
     ExceptionKind,
     HandoverBatch,
     HandoverParcel,
+    Interception,
     PickWave,
     PooledTrackingNumber,
     ServiceCoverage,
@@ -883,6 +884,9 @@ def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
         "logistics.handoverparcel": HandoverParcel.objects.filter(shipment__order_id__in=order_ids).annotate(
             archived_order_id=F("shipment__order_id")
         ),
+        "logistics.interception": Interception.objects.filter(shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("shipment__order_id")
+        ),
     }
 
 
@@ -1211,3 +1215,62 @@ def pool_levels(service_ids: Iterable[int]) -> list[PoolLevel]:
 
 def pooled_numbers(pool_id: int) -> QuerySet[PooledTrackingNumber]:
     return PooledTrackingNumber.objects.filter(pool_id=pool_id).order_by("pk")
+
+
+# Interception and parcels that come back (docs/architecture.md, "Interception and parcels that come back")
+
+
+def interceptions() -> QuerySet[Interception]:
+    """Every interception with its parcel and order, the newest first."""
+    return Interception.objects.select_related("shipment__order", "shipment__carrier", "requested_by")
+
+
+def interceptions_awaiting_decision() -> QuerySet[Interception]:
+    """Failed interceptions whose delivered parcel still needs a return or refund decision, oldest
+    answer first (read through the partial index interception_awaiting_decision)."""
+    return interceptions().filter(status=Interception.Status.FAILED, decided_at__isnull=True).order_by("answered_at")
+
+
+def interceptions_of_parcels(shipment_ids: Iterable[int]) -> dict[int, Interception]:
+    """The latest interception of each of these parcels, by parcel id."""
+    latest = {}
+    for interception in Interception.objects.filter(shipment_id__in=list(shipment_ids)).order_by("requested_at", "pk"):
+        latest[interception.shipment_id] = interception
+    return latest
+
+
+def interceptions_of_order(order: Order) -> list[Interception]:
+    """The interceptions of the order's parcels (a merged group's parcel too), oldest first."""
+    return list(
+        Interception.objects.filter(shipment__in=parcels_of(order))
+        .select_related("shipment__carrier", "requested_by")
+        .order_by("requested_at", "pk")
+    )
+
+
+def parcels_coming_back() -> QuerySet[Shipment]:
+    """Parcels of goods the carrier reported returned to sender (refused, undeliverable or
+    intercepted) and not yet received back at their warehouse, the longest on the way back first."""
+    return (
+        Shipment.objects.filter(status=Shipment.Status.RETURNED, purpose=Shipment.Purpose.ORDER)
+        .select_related("order", "carrier", "warehouse")
+        .order_by(F("last_event_at").asc(nulls_first=True), "pk")
+    )
+
+
+def parcel_to_receive_back(tracking_number: str) -> Shipment | None:
+    """The parcel coming back with this tracking number, else any parcel with it (to say why it is
+    not received), else None."""
+    parcels = Shipment.objects.select_related("order", "carrier", "warehouse").filter(
+        tracking_number=tracking_number.strip()
+    )
+    return parcels.filter(status=Shipment.Status.RETURNED).order_by("pk").first() or parcels.order_by("pk").first()
+
+
+def parcel_to_receive(shipment_id: int) -> Shipment:
+    """One parcel with its lines as the receiving page lists them. Raises Shipment.DoesNotExist."""
+    return (
+        Shipment.objects.select_related("order", "carrier", "warehouse")
+        .prefetch_related(Prefetch("lines", ShipmentLine.objects.select_related("order_line").order_by("pk")))
+        .get(pk=shipment_id)
+    )

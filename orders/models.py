@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.models import who_acted
-from core.permissions import Orders, codename
+from core.permissions import Inventory, Orders, codename
 from core.privacy import mask_name
 from inventory.models import Product, StockLevel
 
@@ -221,6 +221,7 @@ class Order(FSMModelMixin, models.Model):
         DELIVERED = "delivered", _("Delivered")
         COMPLETED = "completed", _("Completed")
         CANCELLED = "cancelled", _("Cancelled")
+        RETURNED = "returned", _("Returned to the shop")
 
     class PaymentStatus(models.TextChoices):
         UNPAID = "unpaid", _("Unpaid")
@@ -335,6 +336,7 @@ class Order(FSMModelMixin, models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     created_by = who_acted(_("entered by"))
     tags = models.ManyToManyField(
@@ -580,6 +582,18 @@ class Order(FSMModelMixin, models.Model):
     )
     def cancel(self):
         self.cancelled_at = timezone.now()
+
+    # Its goods came back to a warehouse (intercepted, or refused at the door) and were booked in:
+    # logistics.services.receive_parcel_back takes this step, never the order page.
+    @transition(
+        status,
+        source=Status.SHIPPED,
+        target=Status.RETURNED,
+        permission=Inventory.RECEIVE_STOCK,
+        custom={"label": _("Close as returned"), "via_shipment": True},
+    )
+    def close_returned(self):
+        self.returned_at = timezone.now()
 
     @property
     def is_held(self):

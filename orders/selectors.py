@@ -347,8 +347,8 @@ class SettlementFigures:
 
 
 def settlement_figures(order: Order) -> SettlementFigures:
-    """An order's money at a glance. A cancelled order owes nothing more, whatever its total."""
-    owed = ZERO if order.status == Order.Status.CANCELLED else max(order.balance_due, ZERO)
+    """An order's money at a glance. A cancelled or returned order owes nothing more, whatever its total."""
+    owed = ZERO if order.status in (Order.Status.CANCELLED, Order.Status.RETURNED) else max(order.balance_due, ZERO)
     return SettlementFigures(
         total=order.total,
         captured=order.amount_paid,

@@ -16,6 +16,7 @@ from aftersales.admin.returns import order_returns_card
 from aftersales.admin.tickets import order_tickets_section
 from core.events import Event, declared_events, describe, publications, publishers
 from logistics import services as logistics
+from logistics.admin.interceptions import order_interceptions_card
 from logistics.models import Shipment
 from orders import services as orders
 from orders.admin.order import admin_url
@@ -54,7 +55,11 @@ WIRING = {
     ),
     "orders.order_page_sections": (
         ["orders.admin.order.OrderAdmin.render_order_page"],
-        ["aftersales.admin.returns.order_returns_card", "aftersales.admin.tickets.order_tickets_section"],
+        [
+            "logistics.admin.interceptions.order_interceptions_card",
+            "aftersales.admin.returns.order_returns_card",
+            "aftersales.admin.tickets.order_tickets_section",
+        ],
     ),
     "orders.order_list_actions": (
         ["orders.admin.order_desk.OrderDeskMixin.get_actions"],
@@ -305,7 +310,7 @@ def test_order_page_sections_come_from_subscribers(client, product, monkeypatch)
     order = advance(place(lines=[(product, 1)]), "delivered")
     client.force_login(staff("Customer service"))
     page = reverse("admin:orders_order_change", args=[order.pk])
-    assert ORDER_PAGE_SECTIONS.subscribers == [order_returns_card, order_tickets_section]
+    assert ORDER_PAGE_SECTIONS.subscribers == [order_interceptions_card, order_returns_card, order_tickets_section]
 
     content = client.get(page).content.decode()
     assert 'id="oc-returns"' in content and 'id="oc-tickets"' in content

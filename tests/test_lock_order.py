@@ -15,7 +15,7 @@ from aftersales import services as aftersales
 from aftersales.models import Outcome
 from core.actors import SYSTEM
 from logistics import services as logistics
-from logistics.models import CarrierService, PooledTrackingNumber, Shipment, TrackingNumberPool
+from logistics.models import CarrierService, InterceptionSettings, PooledTrackingNumber, Shipment, TrackingNumberPool
 from orders import services as orders
 from orders.models import Order, Refund
 from orders.services import privacy
@@ -238,3 +238,28 @@ def test_a_print_locks_its_parcels_then_their_pool_numbers_and_a_carrier_switch_
         "logistics_carrierchoice",
     ]
     assert PooledTrackingNumber.objects.get().burnt_at is not None
+
+
+def test_an_interception_and_a_parcel_received_back_lock_in_the_lock_order(product):
+    settings = InterceptionSettings.current()
+    settings.refund_waits_for_parcel = False
+    settings.save()
+    order = advance(place(lines=[(product, 2)], payment_method="card", paid_amount="50.00"), "shipped")
+    parcel = order.shipments.get()
+    coordinator, operator = staff("Logistics coordinator"), staff("Warehouse operator")
+
+    requested = []
+    request = tables_first_locked(
+        lambda: requested.append(logistics.request_interception(parcel.pk, reason="cancelled", actor=coordinator))
+    )
+    answer = tables_first_locked(
+        lambda: logistics.record_interception_outcome(requested[0].pk, intercepted=True, actor=coordinator)
+    )
+    receive = tables_first_locked(
+        lambda: logistics.receive_parcel_back(parcel.pk, counts={parcel.lines.get().pk: (2, 0)}, actor=operator)
+    )
+
+    assert request == ["orders_order", "orders_payment", "logistics_shipment"]
+    assert answer == ["orders_order", "logistics_shipment"]
+    assert receive == ["orders_order", "inventory_stocklevel", "orders_payment", "logistics_shipment"]
+    assert Order.objects.get(pk=order.pk).status == Order.Status.RETURNED

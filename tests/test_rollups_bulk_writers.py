@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from aftersales.models import Outcome, ReturnReason
 from aftersales.services import returns
-from analytics.models import ROLLUPS
+from analytics.models import ROLLUPS, DailyOrders
 from core.actors import SYSTEM
 from logistics import services as logistics
 from logistics.models import Shipment
@@ -327,3 +327,19 @@ def test_closing_an_incident_that_confirms_the_orders_its_channel_hold_kept_back
 
     assert_counted_exactly(lambda: incidents.close(incident.pk, actor=manager))
     assert Order.objects.filter(status=Status.CONFIRMED).count() == 2
+
+
+def test_a_parcel_intercepted_and_received_back_closing_its_order_as_returned(shop):
+    order = advance(paid(shop, (shop["kettle"], 2)), "shipped")
+    parcel = order.shipments.get()
+    coordinator = staff("Logistics coordinator")
+    interception = logistics.request_interception(parcel.pk, reason="cancelled", actor=coordinator)
+    logistics.record_interception_outcome(interception.pk, intercepted=True, actor=coordinator)
+
+    assert_counted_exactly(
+        lambda: logistics.receive_parcel_back(
+            parcel.pk, counts={parcel.lines.get().pk: (1, 1)}, actor=staff("Warehouse operator")
+        )
+    )
+    assert Order.objects.get(pk=order.pk).status == Status.RETURNED
+    assert sum(DailyOrders.objects.values_list("returned_orders", flat=True)) == 1

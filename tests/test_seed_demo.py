@@ -117,7 +117,8 @@ def test_what_each_step_wrote_is_moved_to_the_step_in_the_past(demo_shop):
     recently = timezone.now() - timedelta(minutes=5)
     stamped = [(Allocation, "created_at"), (Payment, "created_at"), (PickWave, "created_at"), (Shipment, "packed_at")]
     stamped += [
-        (Order, f"{step}_at") for step in ("confirmed", "picking", "packed", "shipped", "delivered", "cancelled")
+        (Order, f"{step}_at")
+        for step in ("confirmed", "picking", "packed", "shipped", "delivered", "cancelled", "returned")
     ]
 
     for model, stamp in stamped:
@@ -189,3 +190,16 @@ def test_the_demo_has_parcels_packed_by_scans_an_open_handover_and_a_dispatched_
     packer = figures["李强"]
     assert packer.packing.refused_scans == 2
     assert packer.refused_per_hundred_units is not None and packer.units_per_hour is not None
+
+
+def test_the_demo_has_a_parcel_coming_back_and_one_received_back(demo_shop):
+    from logistics.models import Interception
+
+    intercepted = Interception.objects.filter(status=Interception.Status.INTERCEPTED).select_related("shipment")
+    assert sorted(i.shipment.status for i in intercepted) == sorted(
+        [Shipment.Status.RETURNED, Shipment.Status.RECEIVED_BACK]
+    )
+    returned = Order.objects.get(channel_order_id="DEMO-INTERCEPT-received")
+    assert returned.status == Order.Status.RETURNED
+    assert returned.refund_due > 0
+    assert StockMovement.objects.filter(reference=returned.number, kind=StockMovement.Kind.QUARANTINE).count() == 1

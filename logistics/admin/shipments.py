@@ -19,7 +19,8 @@ from orders.admin.display import REFUSALS
 from .. import selectors, services
 from ..exports import ShipmentExportMixin
 from ..forms import ServiceChoiceForm
-from ..models import Shipment
+from ..models import Interception, Shipment
+from .interceptions import ReturnedParcelViews, interception_badge, interception_page
 from .packing import PackingViews
 from .printing import PrintingViews
 from .tracking import TrackingViews, order_page
@@ -27,7 +28,13 @@ from .tracking import TrackingViews, order_page
 
 @admin.register(Shipment)
 class ShipmentAdmin(
-    ReadOnlyAdminMixin, PackingViews, PrintingViews, TrackingViews, ShipmentExportMixin, admin.ModelAdmin
+    ReadOnlyAdminMixin,
+    PackingViews,
+    PrintingViews,
+    TrackingViews,
+    ReturnedParcelViews,
+    ShipmentExportMixin,
+    admin.ModelAdmin,
 ):
     list_display = (
         "order_link",
@@ -61,6 +68,8 @@ class ShipmentAdmin(
         "dispatched_by",
         "expected_delivery_on",
         "delivered_at",
+        "received_back_at",
+        "received_back_by",
     )
     readonly_fields = fields
     change_form_template = "admin/logistics/shipment/change_form.html"
@@ -147,11 +156,35 @@ class ShipmentAdmin(
         service_form = None
         if shipment.status in Shipment.OPEN and self.has_choose_carrier_permission(request):
             service_form = ServiceChoiceForm(shipment=shipment)
+        interceptions = list(selectors.interceptions().filter(shipment=shipment).order_by("requested_at", "pk"))
         context = {
             "shipment": shipment,
             "shipment_lines": shipment.lines.all(),
             "tracking_events": shipment.events.all(),
             "service_form": service_form,
+            "interceptions": [
+                {
+                    "interception": interception,
+                    "badge": interception_badge(interception),
+                    "url": interception_page(interception.pk),
+                }
+                for interception in interceptions
+            ],
+            "request_interception_url": (
+                reverse("admin:logistics_interception_request", args=[shipment.pk])
+                if shipment.status in Shipment.ON_THE_WAY
+                and shipment.purpose == Shipment.Purpose.ORDER
+                and not any(i.status in Interception.UNDER_WAY for i in interceptions)
+                and request.user.has_perm(Logistics.REQUEST_INTERCEPTION)
+                else ""
+            ),
+            "receive_back_url": (
+                reverse("admin:logistics_shipment_receive_back", args=[shipment.pk])
+                if shipment.status == Shipment.Status.RETURNED
+                and shipment.purpose == Shipment.Purpose.ORDER
+                and self.has_receive_back_permission(request)
+                else ""
+            ),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context=context)

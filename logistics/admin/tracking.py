@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from core.console import ConsolePageMixin, refusal_message
 from core.forms import add_service_error
-from core.permissions import Logistics, Orders
+from core.permissions import Inventory, Logistics, Orders
 from core.spreadsheets.writing import XLSX_CONTENT_TYPE
 from orders.admin.display import REFUSALS, contact_for
 from orders.models import Order, PaymentMethod
@@ -553,6 +553,8 @@ class TrackingViews(ConsolePageMixin):
         )
         counts = selectors.delivery_exception_counts(today=today)
         may_record = self.has_record_tracking_permission(request)
+        may_receive = request.user.has_perm(Inventory.RECEIVE_STOCK)
+        interceptions = selectors.interceptions_of_parcels(shipment.pk for shipment in page.object_list)
         context = self.page_context(
             request,
             _("Delivery exceptions"),
@@ -574,6 +576,12 @@ class TrackingViews(ConsolePageMixin):
                     "shipment_url": shipment_page(shipment.pk),
                     "event_url": (
                         reverse("admin:logistics_shipment_tracking_event", args=[shipment.pk]) if may_record else ""
+                    ),
+                    "interception": interceptions.get(shipment.pk),
+                    "receive_back_url": (
+                        reverse("admin:logistics_shipment_receive_back", args=[shipment.pk])
+                        if may_receive and shipment.status == Shipment.Status.RETURNED
+                        else ""
                     ),
                 }
                 for shipment in page.object_list

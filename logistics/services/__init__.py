@@ -7,12 +7,14 @@ from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
 from .handover import confirm_batch, discard_batch, open_handover_batch, remove_from_batch, scan_into_batch
+from .interception import decide_after_failed_interception, record_interception_outcome, request_interception
 from .labels import Printed, burn_pool_number, print_labels
 from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
 from .repairs import create_repair_shipment
 from .rerouting import Rerouted, move_open_work, switch_carrier_service
+from .returned_parcels import ReceivedBack, receive_parcel_back
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, plan_parcels, why_not_pickable
 from .tracking import mark_delivered, record_tracking_event
 from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
@@ -20,6 +22,7 @@ from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
 __all__ = [
     "DEFAULT_TRANSIT_DAYS",
     "Printed",
+    "ReceivedBack",
     "Rerouted",
     "ScanAnswer",
     "Sound",
@@ -33,6 +36,7 @@ __all__ = [
     "confirm_batch",
     "create_pick_wave",
     "create_repair_shipment",
+    "decide_after_failed_interception",
     "dispatch",
     "dispatch_by_upload",
     "finish_packing",
@@ -45,9 +49,12 @@ __all__ = [
     "pack_item",
     "plan_parcels",
     "print_labels",
+    "receive_parcel_back",
+    "record_interception_outcome",
     "record_events_by_upload",
     "record_tracking_event",
     "remove_from_batch",
+    "request_interception",
     "scan_into_batch",
     "scan_item",
     "switch_carrier_service",

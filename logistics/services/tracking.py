@@ -20,6 +20,7 @@ from .. import locks
 from ..events import PARCEL_DELIVERED
 from ..models import Shipment, TrackingEvent
 from ..selectors import has_undelivered_parcels
+from .interception import settle_with_tracking
 from .merged_parcels import orders_of_parcel
 
 EVENT_STEPS = {
@@ -130,6 +131,8 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
         if status == TrackingEvent.Status.DELIVERED:
             shipment.delivered_at = occurred_at
     shipment.save()
+    if moves and status in (TrackingEvent.Status.DELIVERED, TrackingEvent.Status.RETURNED):
+        settle_with_tracking(shipment, reported=shipment.status, actor=actor)
     # Every order of a merged parcel is told and delivered with it.
     told = orders_of_parcel(shipment) if shipment.purpose == Shipment.Purpose.ORDER else [shipment.order]
     if moves and status == TrackingEvent.Status.DELIVERED:

@@ -54,6 +54,7 @@ ORDER_TABS = [
     Tab("shipped", _("Shipped"), statuses(Status.PARTIALLY_SHIPPED, Status.SHIPPED)),
     Tab("delivered", _("Delivered"), statuses(Status.DELIVERED, Status.COMPLETED)),
     Tab("cancelled", _("Cancelled"), statuses(Status.CANCELLED)),
+    Tab("returned", _("Returned"), statuses(Status.RETURNED)),
 ]
 
 

@@ -3,6 +3,7 @@
 from .api_tokens import authenticate_token, issue_token, revoke_token
 from .archiving import archivable_orders, archive_batch, archive_finished_orders, archiving_cutoff
 from .bulk import BulkResult, add_notes, change_warehouse
+from .changes import record_change
 from .deadlines import dispatch_due
 from .editing import LineChange, OrderEdit, edit_order
 from .idempotency import IdempotencyKeyReused, respond_once
@@ -29,6 +30,7 @@ from .settlement import (
     mark_refund_paid,
     record_cod_collected,
     request_refund,
+    request_refunds_owed,
 )
 from .splitting import SplitOff, release_ship_later, ship_later, split_off
 from .tags import Tagged, create_tag, delete_tag, tag_orders, untag_orders, update_tag
@@ -84,6 +86,8 @@ __all__ = [
     "move_reservations",
     "record_cod_collected",
     "request_refund",
+    "request_refunds_owed",
+    "record_change",
     "issue_token",
     "respond_once",
     "revoke_token",

@@ -36,7 +36,11 @@ from ..models import (
     Refund,
 )
 
-FINISHED_AT = {Order.Status.COMPLETED: "completed_at", Order.Status.CANCELLED: "cancelled_at"}
+FINISHED_AT = {
+    Order.Status.COMPLETED: "completed_at",
+    Order.Status.CANCELLED: "cancelled_at",
+    Order.Status.RETURNED: "returned_at",
+}
 
 
 def archiving_cutoff(now: datetime | None = None) -> datetime:
@@ -45,7 +49,7 @@ def archiving_cutoff(now: datetime | None = None) -> datetime:
 
 
 def archivable_orders(cutoff: datetime) -> QuerySet[Order]:
-    """Completed and cancelled orders finished before `cutoff` that nothing holds back."""
+    """Completed, cancelled and returned orders finished before `cutoff` that nothing holds back."""
     finished = reduce(Q.__or__, (Q(status=status, **{f"{field}__lt": cutoff}) for status, field in FINISHED_AT.items()))
     # Money still owed back keeps an order live, whatever the apps above say.
     # An order split from it keeps the original live while it is (it points at the order and may

@@ -32,6 +32,7 @@ from demo.changes import play_changes
 from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
+from demo.interception import tell_interception
 from demo.label_printing import seed_label_printing
 from demo.merging import tell_merging
 from demo.stations import tell_stations
@@ -733,6 +734,7 @@ class Command(BaseCommand):
             self.part("changes", lambda: play_changes(self))
             self.part("merging", lambda: tell_merging(self))
             self.part("stations", lambda: tell_stations(self))
+            self.part("interception", lambda: tell_interception(self))
             self.part("catalogue", lambda: seed_catalogue(self))
             self.part("profiles", lambda: seed_import_profiles(self))
             self.part("coverage", lambda: seed_coverage(self))
