@@ -130,7 +130,7 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
     parcel.get_by_label("Tracking number").fill("SF5550000000037")
     parcel.get_by_role("button", name="Hand over to carrier").click()
 
-    visit.expect_message(f"Order {held.number}: parcel SF Express SF1234567890 left {level.warehouse}.")
+    visit.expect_message(f"Order {held.number}: parcel SF Express SF5550000000037 left {level.warehouse}.")
     visit.expect_status("Shipped")
     shipment_row = (
         page.locator("section.oc-card")
@@ -140,7 +140,7 @@ def test_staff_take_a_held_order_from_review_to_shipped_in_the_browser(browser, 
     )
     expect(shipment_row).to_contain_text("SF Express")
     expect(shipment_row.get_by_role("link", name="SF5550000000037")).to_have_attribute(
-        "href", "https://www.sf-express.com/track?no=SF1234567890"
+        "href", "https://www.sf-express.com/track?no=SF5550000000037"
     )
     timeline = page.locator(".oc-timeline-event")
     expect(timeline.locator(".oc-timeline-step")).to_have_text(
