@@ -112,6 +112,12 @@ class Logistics:
     # Orders.DISPATCH_ORDER, which the dispatch it runs checks).
     VIEW_HANDOVERBATCH = "logistics.view_handoverbatch"
     HAND_OVER_PARCELS = "logistics.hand_over_parcels"
+    # Lost parcels (docs/architecture.md, "Lost parcels"): claims against carriers, their payment
+    # recorded by finance, and the replacement sent to the customer.
+    VIEW_CARRIERCLAIM = "logistics.view_carrierclaim"
+    FILE_CLAIM = "logistics.file_carrier_claim"
+    RECORD_CLAIM_PAYMENT = "logistics.record_claim_payment"
+    SEND_REPLACEMENT = "logistics.send_replacement"
 
 
 class Aftersales:

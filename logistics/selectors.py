@@ -23,11 +23,15 @@ from orders.models import Allocation, Customer, Order, OrderLine
 from .models import (
     Carrier,
     CarrierChoice,
+    CarrierClaim,
+    ClaimDocument,
     CarrierService,
     ExceptionKind,
     HandoverBatch,
     HandoverParcel,
+    ParcelReplacement,
     PickWave,
+    ReplacementStock,
     ServiceCoverage,
     Shipment,
     ShipmentLine,
@@ -618,10 +622,12 @@ def parcels_of_order(order_id: int) -> QuerySet[Shipment]:
 
 
 def has_undelivered_parcels(order: Order) -> bool:
-    """Whether any parcel of the order's goods (not a repair parcel) is neither delivered nor cancelled."""
+    """Whether any parcel of the order's goods (not a repair parcel) is neither delivered nor
+    cancelled. A lost parcel sent again no longer counts: its replacement does instead
+    (docs/architecture.md, "Lost parcels")."""
     return (
         parcels_of(order)
-        .filter(purpose=Shipment.Purpose.ORDER)
+        .filter(purpose__in=Shipment.CARRIES_GOODS, replaced_by__isnull=True)
         .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED])
         .exists()
     )
@@ -876,6 +882,20 @@ def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
         "logistics.handoverparcel": HandoverParcel.objects.filter(shipment__order_id__in=order_ids).annotate(
             archived_order_id=F("shipment__order_id")
         ),
+        # Lost parcels' claims (their documents' files stay in their folder, named by the kept row)
+        # and replacements (docs/architecture.md, "Lost parcels").
+        "logistics.carrierclaim": CarrierClaim.objects.filter(shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("shipment__order_id")
+        ),
+        "logistics.claimdocument": ClaimDocument.objects.filter(claim__shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("claim__shipment__order_id")
+        ),
+        "logistics.parcelreplacement": ParcelReplacement.objects.filter(lost__order_id__in=order_ids).annotate(
+            archived_order_id=F("lost__order_id")
+        ),
+        "logistics.replacementstock": ReplacementStock.objects.filter(line__shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("line__shipment__order_id")
+        ),
     }
 
 
@@ -1020,7 +1040,7 @@ def manifest_rows(batch: HandoverBatch) -> list[ManifestRow]:
     for parcel in parcels:
         shipment = parcel.shipment
         orders = merged[shipment.merge_id] if shipment.merge_id else [shipment.order]
-        collects = shipment.purpose == Shipment.Purpose.ORDER
+        collects = shipment.purpose in Shipment.CARRIES_GOODS
         rows.append(
             ManifestRow(
                 parcel=parcel,
