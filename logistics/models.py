@@ -10,9 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.models import who_acted
-from inventory.models import StockLevel
 from core.permissions import Logistics, Orders, codename
-from inventory.models import Warehouse
+from inventory.models import StockLevel, Warehouse
 from orders.models import Order, OrderLine
 
 from .claim_documents import ClaimDocumentStorage, document_name
@@ -620,9 +619,7 @@ class ClaimDocument(models.Model):
     """A file sent with a claim (the carrier's loss confirmation, an invoice, photos). Kept under a
     random name outside every public folder and served only by the claim's permission-checked view."""
 
-    claim = models.ForeignKey(
-        CarrierClaim, on_delete=models.PROTECT, related_name="documents", verbose_name=_("claim")
-    )
+    claim = models.ForeignKey(CarrierClaim, on_delete=models.PROTECT, related_name="documents", verbose_name=_("claim"))
     file = models.FileField(_("file"), upload_to=document_name, storage=ClaimDocumentStorage(), max_length=100)
     original_name = models.CharField(_("file name"), max_length=120)
     content_type = models.CharField(_("type"), max_length=40)
@@ -678,9 +675,7 @@ class ReplacementStock(models.Model):
     line = models.OneToOneField(
         ShipmentLine, on_delete=models.CASCADE, related_name="replacement_stock", verbose_name=_("shipment line")
     )
-    stock_level = models.ForeignKey(
-        StockLevel, on_delete=models.PROTECT, related_name="+", verbose_name=_("stock")
-    )
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="+", verbose_name=_("stock"))
     quantity = models.PositiveIntegerField(_("quantity"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RESERVED)
 

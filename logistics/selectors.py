@@ -24,8 +24,8 @@ from .models import (
     Carrier,
     CarrierChoice,
     CarrierClaim,
-    ClaimDocument,
     CarrierService,
+    ClaimDocument,
     ExceptionKind,
     HandoverBatch,
     HandoverParcel,
@@ -1055,3 +1055,38 @@ def manifest_rows(batch: HandoverBatch) -> list[ManifestRow]:
             )
         )
     return rows
+
+
+# Lost parcels (docs/architecture.md, "Lost parcels")
+
+
+def carrier_claims() -> QuerySet[CarrierClaim]:
+    """Every claim, newest first, with its parcel, order and carrier read."""
+    return CarrierClaim.objects.select_related("shipment__order", "carrier", "filed_by")
+
+
+def carrier_claim(claim_id: int) -> CarrierClaim:
+    """A claim with its documents and the people who acted on it. Raises CarrierClaim.DoesNotExist."""
+    return (
+        carrier_claims()
+        .select_related("decided_by", "paid_recorded_by", "shipment__warehouse")
+        .prefetch_related(Prefetch("documents", ClaimDocument.objects.select_related("uploaded_by")))
+        .get(pk=claim_id)
+    )
+
+
+def claim_document(document_id: int) -> ClaimDocument:
+    """Raises ClaimDocument.DoesNotExist."""
+    return ClaimDocument.objects.select_related("claim").get(pk=document_id)
+
+
+def lost_parcel_followups(shipment_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """{parcel id: {"claim": its claim not rejected or None, "replacement": its replacement parcel id or
+    None}} for a page of parcels, in two queries."""
+    ids = list(shipment_ids)
+    found: dict[int, dict[str, Any]] = {pk: {"claim": None, "replacement": None} for pk in ids}
+    for claim in CarrierClaim.objects.filter(shipment_id__in=ids).exclude(status=CarrierClaim.Status.REJECTED):
+        found[claim.shipment_id]["claim"] = claim
+    for lost_id, parcel_id in ParcelReplacement.objects.filter(lost_id__in=ids).values_list("lost_id", "parcel_id"):
+        found[lost_id]["replacement"] = parcel_id
+    return found

@@ -19,6 +19,7 @@ from .. import selectors, services
 from ..exports import ShipmentExportMixin
 from ..forms import ServiceChoiceForm
 from ..models import Shipment
+from .claims import lost_parcel_context
 from .packing import PackingViews
 from .tracking import TrackingViews, order_page
 
@@ -137,6 +138,7 @@ class ShipmentAdmin(ReadOnlyAdminMixin, PackingViews, TrackingViews, ShipmentExp
             "shipment_lines": shipment.lines.all(),
             "tracking_events": shipment.events.all(),
             "service_form": service_form,
+            **lost_parcel_context(request, shipment),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context=context)

@@ -58,9 +58,7 @@ def _amount(value, field: str) -> Decimal:
 def _reference(value: str) -> str:
     reference = " ".join((value or "").split())
     if len(reference) > REFERENCE_LENGTH:
-        raise ValidationError(
-            {"carrier_reference": _("Use at most %(max)d characters.") % {"max": REFERENCE_LENGTH}}
-        )
+        raise ValidationError({"carrier_reference": _("Use at most %(max)d characters.") % {"max": REFERENCE_LENGTH}})
     return reference
 
 

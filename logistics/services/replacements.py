@@ -72,7 +72,9 @@ def send_replacement(shipment_id: int, *, actor: Actor) -> ParcelReplacement:
             _("Not enough stock to send parcel %(shipment)s again; short: %(items)s.")
             % {
                 "shipment": lost,
-                "items": ", ".join(f"{sku_of[product_id]} × {missing}" for product_id, missing in sorted(shortages.items())),
+                "items": ", ".join(
+                    f"{sku_of[product_id]} × {missing}" for product_id, missing in sorted(shortages.items())
+                ),
             }
         )
     warehouses = {reservation.stock_level.warehouse for reservation in plan}
@@ -113,7 +115,9 @@ def send_replacement(shipment_id: int, *, actor: Actor) -> ParcelReplacement:
     )
     new_line_of = {line.pk: new_line for line, new_line in zip(lines, new_lines, strict=True)}
     ReplacementStock.objects.bulk_create(
-        ReplacementStock(line=new_line_of[reservation.key], stock_level=reservation.stock_level, quantity=reservation.quantity)
+        ReplacementStock(
+            line=new_line_of[reservation.key], stock_level=reservation.stock_level, quantity=reservation.quantity
+        )
         for reservation in plan
     )
     try:
@@ -134,5 +138,7 @@ def ship_replacement_stock(shipment: Shipment, *, actor: Actor) -> None:
     )
     if not rows:
         return
-    inventory.ship_out([(row.stock_level_id, row.quantity) for row in rows], reference=shipment.order.number, actor=actor)
+    inventory.ship_out(
+        [(row.stock_level_id, row.quantity) for row in rows], reference=shipment.order.number, actor=actor
+    )
     ReplacementStock.objects.filter(pk__in=[row.pk for row in rows]).update(state=ReplacementStock.State.SHIPPED)
