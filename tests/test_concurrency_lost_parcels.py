@@ -90,3 +90,26 @@ def test_two_lost_parcels_sent_again_at_once_for_the_last_units_leave_one_short(
     assert f"{level.product.sku} × 3" in " ".join(refused[0].messages)
     assert quantities(level) == (3, 3)
     assert_stock_consistent()
+
+
+# The lock order (docs/architecture.md, "Lock order"), read from the statements PostgreSQL is sent
+
+
+def test_sending_again_and_dispatching_the_replacement_lock_in_the_lock_order(lost):
+    from tests.test_lock_order import tables_first_locked
+
+    coordinator = staff("Logistics coordinator")
+
+    sending = tables_first_locked(lambda: logistics.send_replacement(lost.pk, actor=coordinator))
+    parcel = ParcelReplacement.objects.get().parcel
+    for line in parcel.lines.select_related("order_line"):
+        logistics.pack_item(parcel.pk, f"{line.quantity}*{line.order_line.sku}", actor=SYSTEM)
+    logistics.finish_packing(parcel.pk, weight_kg="1", package_count=1, actor=SYSTEM)
+    dispatching = tables_first_locked(
+        lambda: logistics.dispatch(
+            parcel.pk, carrier_id=lost.carrier_id, tracking_number="SF9990000000001", actor=SYSTEM
+        )
+    )
+
+    assert sending == ["orders_order", "inventory_stocklevel", "logistics_shipment"]
+    assert dispatching == ["orders_order", "inventory_stocklevel", "logistics_shipment"]

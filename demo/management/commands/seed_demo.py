@@ -32,6 +32,7 @@ from demo.changes import play_changes
 from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
+from demo.lost_parcels import seed_lost_parcel
 from demo.merging import tell_merging
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
@@ -394,6 +395,7 @@ STEP_WRITES = {
     logistics.create_pick_wave: {"order", "events", "waves", "shipments"},
     logistics.finish_packing: {"order", "events", "packed"},
     logistics.dispatch: {"order", "events", "stock", "shipped", "notifications"},
+    logistics.send_replacement: {"stock", "notifications"},
     # The last parcel delivered collects cash on delivery.
     logistics.record_tracking_event: {"order", "events", "notifications", "payments"},
 }
@@ -733,6 +735,7 @@ class Command(BaseCommand):
             self.part("catalogue", lambda: seed_catalogue(self))
             self.part("profiles", lambda: seed_import_profiles(self))
             self.part("coverage", lambda: seed_coverage(self))
+            self.part("lost parcel", lambda: seed_lost_parcel(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
