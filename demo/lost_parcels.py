@@ -6,6 +6,8 @@ then moved to the step's moment, as in the rest of the demo."""
 
 from datetime import timedelta
 
+from django.db.models import Q
+
 from logistics import services as logistics
 from logistics.models import Shipment
 
@@ -14,16 +16,17 @@ from .timeline import move, moving
 
 def seed_lost_parcel(command) -> str:
     """Called by seed_demo after the orders, with itself: its users, stamps and the demo's clock.
-    The parcel lost is one on its way that left a week or two ago, alone in its order."""
+    The parcel lost is the oldest one still on its way, quiet for a day, alone in its order."""
     users = command.users
+    quiet_since = command.limit - timedelta(days=1)
     parcel = (
         Shipment.objects.filter(
+            Q(last_event_at__lt=quiet_since) | Q(last_event_at=None),
             purpose=Shipment.Purpose.ORDER,
             status__in=[Shipment.Status.SHIPPED, Shipment.Status.IN_TRANSIT],
             order__status="shipped",
             merge__isnull=True,
-            shipped_at__lt=command.limit - timedelta(days=7),
-            shipped_at__gt=command.limit - timedelta(days=20),
+            shipped_at__lt=quiet_since,
         )
         .order_by("shipped_at", "pk")
         .first()
@@ -31,7 +34,8 @@ def seed_lost_parcel(command) -> str:
     if parcel is None:
         return "no parcel on its way to lose"
     order = parcel.order
-    reported = max(parcel.last_event_at or parcel.shipped_at, parcel.shipped_at) + timedelta(days=3)
+    # Reported a day after the parcel's last news, and always before the demo's present.
+    reported = min((parcel.last_event_at or parcel.shipped_at) + timedelta(days=1), quiet_since)
     command.at(
         order,
         reported,

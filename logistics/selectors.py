@@ -1061,8 +1061,11 @@ def manifest_rows(batch: HandoverBatch) -> list[ManifestRow]:
 
 
 def carrier_claims() -> QuerySet[CarrierClaim]:
-    """Every claim, newest first, with its parcel, order and carrier read."""
-    return CarrierClaim.objects.select_related("shipment__order", "carrier", "filed_by")
+    """Every claim, newest first, with its parcel (and what names it: its carrier, its warehouse),
+    order, carrier and who filed it read in the same query."""
+    return CarrierClaim.objects.select_related(
+        "shipment__order", "shipment__carrier", "shipment__warehouse", "carrier", "filed_by"
+    )
 
 
 def carrier_claim(claim_id: int) -> CarrierClaim:

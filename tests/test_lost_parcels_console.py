@@ -206,3 +206,33 @@ def test_a_warehouse_operator_cannot_send_a_parcel_again(lost):
 
     assert client.post(reverse("admin:logistics_carrierclaim_replace", args=[lost.pk])).status_code == 403
     assert not ParcelReplacement.objects.exists()
+
+
+def test_the_exceptions_queue_says_whether_a_lost_parcel_is_claimed_and_sent_again(lost):
+    coordinator = staff("Logistics coordinator")
+    claim = logistics.file_claim(lost.pk, actor=coordinator)
+    replacement = logistics.send_replacement(lost.pk, actor=coordinator)
+    client, _user = signed_in("Logistics coordinator")
+
+    page = client.get(reverse("admin:logistics_shipment_exceptions"), {"kind": "lost"}).content.decode()
+
+    assert f"{claim} · Filed" in page
+    assert reverse("admin:logistics_shipment_change", args=[replacement.parcel_id]) in page
+
+
+def test_the_claims_list_costs_the_same_queries_for_one_claim_as_for_three(level):  # noqa: F811
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    coordinator = staff("Logistics coordinator")
+    client, _user = signed_in("Finance")
+    logistics.file_claim(lost_parcel_of(shipped_order(level, 1)).pk, actor=coordinator)
+    client.get(CLAIMS)
+    with CaptureQueriesContext(connection) as one:
+        client.get(CLAIMS)
+    for _more in range(2):
+        logistics.file_claim(lost_parcel_of(shipped_order(level, 1)).pk, actor=coordinator)
+    with CaptureQueriesContext(connection) as three:
+        client.get(CLAIMS)
+
+    assert len(three) == len(one)

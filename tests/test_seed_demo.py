@@ -13,7 +13,7 @@ from core.roles import MANAGER, ROLES
 from demo.management.commands.seed_demo import DEMO_PASSWORD
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import ledger_mismatches, low_stock
-from logistics.models import Carrier, PickWave, Shipment
+from logistics.models import Carrier, CarrierClaim, ParcelReplacement, PickWave, Shipment
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +151,11 @@ def test_the_demo_has_a_bundle_a_gift_and_a_channel_code_each_used_by_an_order(d
     assert GiftRule.objects.exists()
     assert ChannelSku.objects.filter(channel__code="tmall").exists()
     assert OrderLine.objects.filter(order__channel_order_id="CAT-TMALL-1", sku="TEA-002", bundle=None).exists()
+
+
+def test_the_demo_has_a_lost_parcel_with_a_settled_claim_and_a_replacement_waiting(demo_shop):
+    replacement = ParcelReplacement.objects.select_related("lost", "parcel").get()
+
+    assert (replacement.lost.status, replacement.lost.exception_kind) == ("exception", "lost")
+    assert replacement.parcel.status == "pending"
+    assert CarrierClaim.objects.get(shipment=replacement.lost).status == "accepted"

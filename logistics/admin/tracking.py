@@ -553,6 +553,10 @@ class TrackingViews(ConsolePageMixin):
         )
         counts = selectors.delivery_exception_counts(today=today)
         may_record = self.has_record_tracking_permission(request)
+        # A lost parcel's claim and replacement, read for the page in two queries ("Lost parcels").
+        lost = selectors.lost_parcel_followups(
+            shipment.pk for shipment in page.object_list if queue_kind(shipment) == ExceptionKind.LOST
+        )
         context = self.page_context(
             request,
             _("Delivery exceptions"),
@@ -575,6 +579,7 @@ class TrackingViews(ConsolePageMixin):
                     "event_url": (
                         reverse("admin:logistics_shipment_tracking_event", args=[shipment.pk]) if may_record else ""
                     ),
+                    "lost": lost.get(shipment.pk),
                 }
                 for shipment in page.object_list
             ],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.actors import Actor, stored_user
@@ -31,7 +32,7 @@ def _already_replaced(lost: Shipment, replacement: ParcelReplacement | None) -> 
     return _("Parcel %(shipment)s has already been sent again, as parcel %(parcel)s of %(time)s.") % {
         "shipment": lost,
         "parcel": replacement.parcel_id,
-        "time": replacement.created_at.strftime("%Y-%m-%d %H:%M"),
+        "time": timezone.localtime(replacement.created_at).strftime("%Y-%m-%d %H:%M"),
     }
 
 
