@@ -324,6 +324,11 @@ PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS"
 # same command this many days after their job finished (docs/architecture.md, "Personal data").
 JOB_FILES_KEPT_DAYS = int(os.environ.get("JOB_FILES_KEPT_DAYS", "30"))
 
+# Documents sent with claims against carriers (docs/architecture.md, "Lost parcels"): kept in a
+# folder with no web address, outside the static files, and served only through the claim's page.
+CLAIM_DOCUMENTS_ROOT = os.environ.get("CLAIM_DOCUMENTS_ROOT", str(BASE_DIR / "private" / "claim_documents"))
+CLAIM_DOCUMENT_MAX_BYTES = int(os.environ.get("CLAIM_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -123,6 +123,12 @@ class Logistics:
     # answer. Receiving the parcel back at the warehouse is Inventory.RECEIVE_STOCK.
     VIEW_INTERCEPTION = "logistics.view_interception"
     REQUEST_INTERCEPTION = "logistics.request_interception"
+    # Lost parcels (docs/architecture.md, "Lost parcels"): claims against carriers, their payment
+    # recorded by finance, and the replacement sent to the customer.
+    VIEW_CARRIERCLAIM = "logistics.view_carrierclaim"
+    FILE_CLAIM = "logistics.file_carrier_claim"
+    RECORD_CLAIM_PAYMENT = "logistics.record_claim_payment"
+    SEND_REPLACEMENT = "logistics.send_replacement"
 
 
 class Aftersales:

@@ -86,6 +86,9 @@ ROLES = {
         Logistics.IMPORT_TRACKING_NUMBERS,
         Logistics.VIEW_INTERCEPTION,
         Logistics.REQUEST_INTERCEPTION,
+        Logistics.VIEW_CARRIERCLAIM,
+        Logistics.FILE_CLAIM,
+        Logistics.SEND_REPLACEMENT,
     ],
     "Customer service": VIEW_ORDERS
     + [
@@ -127,6 +130,9 @@ ROLES = {
         Orders.REQUEST_REFUND,
         Orders.APPROVE_REFUND,
         Aftersales.VIEW_RETURNREQUEST,
+        # What carriers settled for lost parcels, matched against their payments.
+        Logistics.VIEW_CARRIERCLAIM,
+        Logistics.RECORD_CLAIM_PAYMENT,
     ],
     # Figures only: names, phones and addresses are masked on every page and export it sees.
     "Analyst": VIEW_ORDERS + [Analytics.VIEW_DASHBOARD],

@@ -185,7 +185,7 @@ def orders_with_parcels_of(carrier_id: int, provinces: Collection[str] = ()) -> 
     """Orders with a parcel of the carrier that has not been delivered (waiting, packed or on its
     way), only those to `provinces` when given."""
     parcels = Shipment.objects.filter(
-        carrier_id=carrier_id, status__in=[*Shipment.OPEN, *Shipment.ON_THE_WAY], purpose=Shipment.Purpose.ORDER
+        carrier_id=carrier_id, status__in=[*Shipment.OPEN, *Shipment.ON_THE_WAY], purpose__in=Shipment.CARRIES_GOODS
     )
     if provinces:
         parcels = parcels.filter(order__province__in=list(provinces))

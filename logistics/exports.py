@@ -18,7 +18,7 @@ from core.spreadsheets.exports import (
 )
 from orders.models import Order
 
-from .models import Shipment
+from .models import CarrierClaim, Shipment
 
 
 def shipment_columns(user):
@@ -45,9 +45,38 @@ SHIPMENTS = Export(
 )
 
 
+def claim_columns(user):
+    """A claim per row: what was claimed and what the carrier settled, for finance to match the
+    carrier's payments against (docs/architecture.md, "Lost parcels")."""
+    return [
+        plain_column(CarrierClaim, "id", header=_("claim")),
+        text_column(Order, "number", path="shipment__order__number"),
+        ExportColumn("carrier__name", field_label(CarrierClaim, "carrier")),
+        text_column(Shipment, "tracking_number", path="shipment__tracking_number"),
+        text_column(CarrierClaim, "carrier_reference"),
+        choice_column(CarrierClaim, "status", CarrierClaim.Status.choices),
+        plain_column(CarrierClaim, "currency"),
+        plain_column(CarrierClaim, "claimed_amount"),
+        plain_column(CarrierClaim, "settled_amount"),
+        time_column(CarrierClaim, "filed_at"),
+        time_column(CarrierClaim, "decided_at"),
+        time_column(CarrierClaim, "paid_at"),
+    ]
+
+
+CLAIMS = Export(
+    kind=JobKind("export_carrier_claims", _("Carrier claim export")),
+    model=CarrierClaim,
+    label=CarrierClaim._meta.verbose_name_plural,
+    file_stem="carrier-claims",
+    permission=Logistics.VIEW_CARRIERCLAIM,
+    columns=claim_columns,
+)
+
+
 def offered_exports():
-    """The shipment export, for core.events.EXPORTS_OFFERED."""
-    return [SHIPMENTS]
+    """The shipment and claim exports, for core.events.EXPORTS_OFFERED."""
+    return [SHIPMENTS, CLAIMS]
 
 
 class ShipmentExportMixin(ExportMixin):

@@ -172,3 +172,46 @@ class InterceptionDecisionForm(forms.Form):
 
 class ParcelBackScanForm(forms.Form):
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
+
+
+# Lost parcels (docs/architecture.md, "Lost parcels"): amounts are typed as text and read by the
+# services, which name the field of a mistake.
+
+
+class ClaimForm(forms.Form):
+    amount = forms.CharField(
+        label=_("Amount claimed"),
+        max_length=20,
+        help_text=_("The goods' value of the parcel unless you claim another amount."),
+        error_messages={"required": _("Enter the amount to claim.")},
+    )
+    carrier_reference = forms.CharField(label=_("Carrier's claim number"), max_length=64, required=False)
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class AcceptClaimForm(forms.Form):
+    settled_amount = forms.CharField(
+        label=_("Amount settled"),
+        max_length=20,
+        help_text=_("What the carrier agreed to pay, at most the amount claimed."),
+        error_messages={"required": _("Enter the amount the carrier settled.")},
+    )
+    carrier_reference = forms.CharField(label=_("Carrier's claim number"), max_length=64, required=False)
+    note = forms.CharField(label=_("Carrier's answer"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class RejectClaimForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the carrier refused"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say why the carrier refused the claim.")},
+    )
+
+
+class ClaimDocumentForm(forms.Form):
+    file = forms.FileField(
+        label=_("Document"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}),
+        help_text=_("PDF, JPEG or PNG: the carrier's loss confirmation, the invoice, photos."),
+        error_messages={"required": _("Choose the file to attach.")},
+    )

@@ -10,10 +10,20 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
+from inventory import locks as inventory_locks
 from orders import locks as order_locks
 from orders.models import Order
 
-from .models import Carrier, HandoverBatch, PooledTrackingNumber, Shipment, ShipmentLine, TrackingNumberPool
+from .models import (
+    Carrier,
+    CarrierClaim,
+    HandoverBatch,
+    PooledTrackingNumber,
+    ReplacementStock,
+    Shipment,
+    ShipmentLine,
+    TrackingNumberPool,
+)
 
 
 def _shipment_for_update(shipment_id: int) -> Shipment:
@@ -49,12 +59,24 @@ def lock_shipment_to_pack(shipment_id: int) -> Shipment:
 def lock_shipment_to_dispatch(shipment_id: int) -> Shipment:
     """Lock a shipment about to leave after everything its dispatch changes that comes before it in
     the lock order: its order, the order's reserved allocations and the stock levels they sit on
-    in the shipment's warehouse. A repair parcel moves no stock, so only its order comes first."""
+    in the shipment's warehouse. A replacement's stock is its own (ReplacementStock), so its stock
+    levels come after the order instead; a repair parcel moves no stock, so only its order comes first."""
     warehouse_id, purpose = Shipment.objects.values_list("warehouse_id", "purpose").get(pk=shipment_id)
     order_ids = [order.pk for order in order_locks.lock_orders(parcel_order_ids(shipment_id))]
     if purpose == Shipment.Purpose.ORDER:
         order_locks.lock_reserved_goods(order_ids, warehouse_id=warehouse_id)
+    elif purpose == Shipment.Purpose.REPLACEMENT:
+        inventory_locks.lock_stock_levels(_replacement_stock_levels(Q(line__shipment_id=shipment_id)))
     return _shipment_for_update(shipment_id)
+
+
+def _replacement_stock_levels(which: Q) -> set[int]:
+    """The stock levels holding replacement units still reserved, among the rows `which` picks."""
+    return set(
+        ReplacementStock.objects.filter(which, state=ReplacementStock.State.RESERVED).values_list(
+            "stock_level_id", flat=True
+        )
+    )
 
 
 def lock_shipment_lines(shipment: Shipment) -> list[ShipmentLine]:
@@ -88,7 +110,11 @@ def lock_orders_to_dispatch(order_ids: Iterable[int]) -> None:
     merges = Order.objects.filter(pk__in=order_ids, merge__isnull=False).values("merge_id")
     order_ids |= set(Order.objects.filter(merge__in=merges).values_list("pk", flat=True))
     locked = [order.pk for order in order_locks.lock_orders(order_ids)]
-    order_locks.lock_reserved_goods(locked)
+    # A replacement parcel among them ships its own reserved units: their stock levels are locked
+    # in the same statement as the allocations', so every stock row is taken in key order at once.
+    order_locks.lock_reserved_goods(
+        locked, also_stock_levels=_replacement_stock_levels(Q(line__order_line__order_id__in=locked))
+    )
 
 
 def lock_orders_of_parcels(tracking_numbers: Iterable[str]) -> None:
@@ -174,3 +200,9 @@ def lock_parcel_orders(shipment_id: int) -> list[Order]:
 def lock_shipment_of_locked_orders(shipment_id: int) -> Shipment:
     """Lock a shipment whose orders this transaction has locked already (lock_parcel_orders)."""
     return _shipment_for_update(shipment_id)
+
+
+def lock_claim(claim_id: int) -> CarrierClaim:
+    """Lock a carrier claim alone, with nothing after it: its steps change only the claim and its
+    documents. Raises CarrierClaim.DoesNotExist."""
+    return CarrierClaim.objects.select_for_update(of=("self",)).select_related("carrier").get(pk=claim_id)

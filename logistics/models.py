@@ -11,9 +11,10 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.models import who_acted
 from core.permissions import Inventory, Logistics, Orders, codename
-from inventory.models import Warehouse
+from inventory.models import StockLevel, Warehouse
 from orders.models import Order, OrderLine
 
+from .claim_documents import ClaimDocumentStorage, document_name
 from .tracking_formats import default_pattern, fits, validate_pattern
 
 TRACKING_NUMBER_SLOT = "{tracking_number}"
@@ -195,15 +196,24 @@ class Shipment(FSMModelMixin, models.Model):
     class Purpose(models.TextChoices):
         ORDER = "order", _("Order goods")
         REPAIR = "repair", _("Repaired goods going back")
+        REPLACEMENT = "replacement", _("Goods sent again for a lost parcel")
+
+    # Parcels that carry goods the customer bought: the order is delivered with the last of them
+    # (a replacement stands in for the lost parcel it replaces; docs/architecture.md, "Lost parcels").
+    CARRIES_GOODS = [Purpose.ORDER, Purpose.REPLACEMENT]
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments", verbose_name=_("order"))
     warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="+", verbose_name=_("warehouse"))
     purpose = models.CharField(
         _("carries"),
-        max_length=8,
+        max_length=12,
         choices=Purpose.choices,
         default=Purpose.ORDER,
-        help_text=_("A repair parcel carries the customer's own goods back: it moves no stock and not the order."),
+        help_text=_(
+            "A repair parcel carries the customer's own goods back: it moves no stock and not the order. "
+            "A replacement carries the goods of a lost parcel again: it books its own stock out and never "
+            "moves the order back."
+        ),
     )
     wave = models.ForeignKey(
         PickWave,
@@ -733,3 +743,155 @@ class Interception(FSMModelMixin, models.Model):
     @transition(status, source=Status.REQUESTED, target=Status.FAILED, permission=Logistics.RECORD_TRACKING)
     def fail(self):
         self.answered_at = timezone.now()
+
+
+class CarrierClaim(FSMModelMixin, models.Model):
+    """A claim against the carrier for a parcel it lost (docs/architecture.md, "Lost parcels"): the
+    amount claimed (by default the goods' value of the parcel), the carrier's own reference, the
+    documents sent with it, and what the carrier settled. A parcel has at most one claim that is
+    not rejected: the constraint decides between two people filing at the same moment."""
+
+    class Status(models.TextChoices):
+        FILED = "filed", _("Filed")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        PAID = "paid", _("Paid")
+
+    shipment = models.ForeignKey(
+        Shipment, on_delete=models.PROTECT, related_name="claims", verbose_name=_("lost parcel")
+    )
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="claims", verbose_name=_("carrier"))
+    status = FSMField(_("status"), max_length=10, choices=Status.choices, default=Status.FILED, protected=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    claimed_amount = models.DecimalField(_("amount claimed"), max_digits=12, decimal_places=2)
+    settled_amount = models.DecimalField(
+        _("amount settled"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("What the carrier agreed to pay: finance matches the carrier's payment against it."),
+    )
+    carrier_reference = models.CharField(_("carrier's claim number"), max_length=64, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    decision_note = models.TextField(_("carrier's answer"), blank=True)
+    filed_by = who_acted(_("filed by"))
+    filed_at = models.DateTimeField(_("filed at"), default=timezone.now)
+    decided_by = who_acted(_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    paid_recorded_by = who_acted(_("payment recorded by"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("carrier claim")
+        verbose_name_plural = _("carrier claims")
+        ordering = ["-filed_at", "-id"]
+        permissions = [
+            (codename(Logistics.FILE_CLAIM), _("Can file claims against carriers and record their answer")),
+            (codename(Logistics.RECORD_CLAIM_PAYMENT), _("Can record a carrier's payment of a claim")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shipment"], condition=~Q(status="rejected"), name="one_live_claim_per_parcel"
+            ),
+            models.CheckConstraint(condition=Q(claimed_amount__gt=0), name="claim_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(settled_amount__isnull=True)
+                | Q(settled_amount__gt=0, settled_amount__lte=F("claimed_amount")),
+                name="claim_settled_within_claimed",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["filed", "rejected"]) | Q(settled_amount__isnull=False),
+                name="claim_settled_amount_when_accepted",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "filed_at"], name="claim_by_status_filed")]
+
+    def __str__(self):
+        return _("Claim %(number)s · %(carrier)s") % {"number": self.pk, "carrier": self.carrier}
+
+    @transition(status, source=Status.FILED, target=Status.ACCEPTED, permission=Logistics.FILE_CLAIM)
+    def accept(self):
+        self.decided_at = timezone.now()
+
+    @transition(status, source=Status.FILED, target=Status.REJECTED, permission=Logistics.FILE_CLAIM)
+    def reject(self):
+        self.decided_at = timezone.now()
+
+    @transition(status, source=Status.ACCEPTED, target=Status.PAID, permission=Logistics.RECORD_CLAIM_PAYMENT)
+    def record_payment(self):
+        self.paid_at = timezone.now()
+
+
+class ClaimDocument(models.Model):
+    """A file sent with a claim (the carrier's loss confirmation, an invoice, photos). Kept under a
+    random name outside every public folder and served only by the claim's permission-checked view."""
+
+    claim = models.ForeignKey(CarrierClaim, on_delete=models.PROTECT, related_name="documents", verbose_name=_("claim"))
+    file = models.FileField(_("file"), upload_to=document_name, storage=ClaimDocumentStorage(), max_length=100)
+    original_name = models.CharField(_("file name"), max_length=120)
+    content_type = models.CharField(_("type"), max_length=40)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = who_acted(_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("claim document")
+        verbose_name_plural = _("claim documents")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class ParcelReplacement(models.Model):
+    """The parcel that sends a lost parcel's goods again. One per lost parcel: the unique `lost`
+    decides between two people replacing it at the same moment. A replaced parcel no longer holds
+    its order back from delivery; the replacement does instead."""
+
+    lost = models.OneToOneField(
+        Shipment, on_delete=models.PROTECT, related_name="replaced_by", verbose_name=_("lost parcel")
+    )
+    parcel = models.OneToOneField(
+        Shipment, on_delete=models.PROTECT, related_name="replacing", verbose_name=_("replacement parcel")
+    )
+    created_by = who_acted(_("sent by"))
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("parcel replacement")
+        verbose_name_plural = _("parcel replacements")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            (codename(Logistics.SEND_REPLACEMENT), _("Can send a lost parcel's goods again, reserving their stock")),
+        ]
+
+    def __str__(self):
+        return f"{self.lost_id} → {self.parcel_id}"
+
+
+class ReplacementStock(models.Model):
+    """The stock reserved for one line of a replacement parcel. An order's allocations are its goods
+    waiting for its next parcel, which pick lists and dispatch take whole; a replacement's units
+    must wait for their own parcel only, so they are reserved here, through the same ledger, and
+    leave the books when the replacement is dispatched."""
+
+    class State(models.TextChoices):
+        RESERVED = "reserved", _("Reserved")
+        SHIPPED = "shipped", _("Shipped")
+
+    line = models.OneToOneField(
+        ShipmentLine, on_delete=models.CASCADE, related_name="replacement_stock", verbose_name=_("shipment line")
+    )
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="+", verbose_name=_("stock"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RESERVED)
+
+    class Meta:
+        verbose_name = _("stock reserved for a replacement")
+        verbose_name_plural = _("stock reserved for replacements")
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="replacement_stock_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.line_id}: {self.quantity}"

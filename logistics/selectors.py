@@ -23,13 +23,17 @@ from orders.models import Allocation, Customer, Order, OrderLine
 from .models import (
     Carrier,
     CarrierChoice,
+    CarrierClaim,
     CarrierService,
+    ClaimDocument,
     ExceptionKind,
     HandoverBatch,
     HandoverParcel,
     Interception,
+    ParcelReplacement,
     PickWave,
     PooledTrackingNumber,
+    ReplacementStock,
     ServiceCoverage,
     Shipment,
     ShipmentLine,
@@ -626,10 +630,12 @@ def parcels_of_order(order_id: int) -> QuerySet[Shipment]:
 
 
 def has_undelivered_parcels(order: Order) -> bool:
-    """Whether any parcel of the order's goods (not a repair parcel) is neither delivered nor cancelled."""
+    """Whether any parcel of the order's goods (not a repair parcel) is neither delivered nor
+    cancelled. A lost parcel sent again no longer counts: its replacement does instead
+    (docs/architecture.md, "Lost parcels")."""
     return (
         parcels_of(order)
-        .filter(purpose=Shipment.Purpose.ORDER)
+        .filter(purpose__in=Shipment.CARRIES_GOODS, replaced_by__isnull=True)
         .exclude(status__in=[Shipment.Status.DELIVERED, Shipment.Status.CANCELLED])
         .exists()
     )
@@ -887,6 +893,20 @@ def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
         "logistics.interception": Interception.objects.filter(shipment__order_id__in=order_ids).annotate(
             archived_order_id=F("shipment__order_id")
         ),
+        # Lost parcels' claims (their documents' files stay in their folder, named by the kept row)
+        # and replacements (docs/architecture.md, "Lost parcels").
+        "logistics.carrierclaim": CarrierClaim.objects.filter(shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("shipment__order_id")
+        ),
+        "logistics.claimdocument": ClaimDocument.objects.filter(claim__shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("claim__shipment__order_id")
+        ),
+        "logistics.parcelreplacement": ParcelReplacement.objects.filter(lost__order_id__in=order_ids).annotate(
+            archived_order_id=F("lost__order_id")
+        ),
+        "logistics.replacementstock": ReplacementStock.objects.filter(line__shipment__order_id__in=order_ids).annotate(
+            archived_order_id=F("line__shipment__order_id")
+        ),
     }
 
 
@@ -1059,7 +1079,7 @@ def manifest_rows(batch: HandoverBatch) -> list[ManifestRow]:
     for parcel in parcels:
         shipment = parcel.shipment
         orders = merged[shipment.merge_id] if shipment.merge_id else [shipment.order]
-        collects = shipment.purpose == Shipment.Purpose.ORDER
+        collects = shipment.purpose in Shipment.CARRIES_GOODS
         rows.append(
             ManifestRow(
                 parcel=parcel,
@@ -1274,3 +1294,41 @@ def parcel_to_receive(shipment_id: int) -> Shipment:
         .prefetch_related(Prefetch("lines", ShipmentLine.objects.select_related("order_line").order_by("pk")))
         .get(pk=shipment_id)
     )
+
+
+# Lost parcels (docs/architecture.md, "Lost parcels")
+
+
+def carrier_claims() -> QuerySet[CarrierClaim]:
+    """Every claim, newest first, with its parcel (and what names it: its carrier, its warehouse),
+    order, carrier and who filed it read in the same query."""
+    return CarrierClaim.objects.select_related(
+        "shipment__order", "shipment__carrier", "shipment__warehouse", "carrier", "filed_by"
+    )
+
+
+def carrier_claim(claim_id: int) -> CarrierClaim:
+    """A claim with its documents and the people who acted on it. Raises CarrierClaim.DoesNotExist."""
+    return (
+        carrier_claims()
+        .select_related("decided_by", "paid_recorded_by", "shipment__warehouse")
+        .prefetch_related(Prefetch("documents", ClaimDocument.objects.select_related("uploaded_by")))
+        .get(pk=claim_id)
+    )
+
+
+def claim_document(document_id: int) -> ClaimDocument:
+    """Raises ClaimDocument.DoesNotExist."""
+    return ClaimDocument.objects.select_related("claim").get(pk=document_id)
+
+
+def lost_parcel_followups(shipment_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """{parcel id: {"claim": its claim not rejected or None, "replacement": its replacement parcel id or
+    None}} for a page of parcels, in two queries."""
+    ids = list(shipment_ids)
+    found: dict[int, dict[str, Any]] = {pk: {"claim": None, "replacement": None} for pk in ids}
+    for claim in CarrierClaim.objects.filter(shipment_id__in=ids).exclude(status=CarrierClaim.Status.REJECTED):
+        found[claim.shipment_id]["claim"] = claim
+    for lost_id, parcel_id in ParcelReplacement.objects.filter(lost_id__in=ids).values_list("lost_id", "parcel_id"):
+        found[lost_id]["replacement"] = parcel_id
+    return found

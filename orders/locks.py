@@ -76,10 +76,13 @@ def lock_reserved_allocations(order: Order) -> list[Allocation]:
     )
 
 
-def lock_reserved_goods(order_ids: Iterable[int], *, warehouse_id: int | None = None) -> list[Allocation]:
+def lock_reserved_goods(
+    order_ids: Iterable[int], *, warehouse_id: int | None = None, also_stock_levels: Iterable[int] = ()
+) -> list[Allocation]:
     """Lock the reserved allocations of locked orders, then the stock levels they sit on (only those
-    in `warehouse_id` when given), both by primary key: what shipping their goods will change,
-    locked before anything that comes later in the lock order (a parcel)."""
+    in `warehouse_id` when given) with `also_stock_levels` in the same statement, both by primary
+    key: what shipping their goods will change, locked before anything that comes later in the
+    lock order (a parcel)."""
     allocations = list(
         Allocation.objects.select_for_update(of=("self",))
         .select_related("stock_level")
@@ -92,6 +95,7 @@ def lock_reserved_goods(order_ids: Iterable[int], *, warehouse_id: int | None = 
             for allocation in allocations
             if warehouse_id is None or allocation.stock_level.warehouse_id == warehouse_id
         }
+        | set(also_stock_levels)
     )
     return allocations
 

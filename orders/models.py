@@ -893,6 +893,7 @@ class NotificationEvent(models.TextChoices):
     ORDER_CANCELLED = "order_cancelled", _("Order cancelled")
     DISRUPTION = "disruption", _("Delivery disruption notice")
     ORDER_CHANGED = "order_changed", _("Order changed")
+    PARCEL_REPLACED = "parcel_replaced", _("Lost parcel sent again")
 
 
 class NotificationMedium(models.TextChoices):

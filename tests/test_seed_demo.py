@@ -13,7 +13,15 @@ from core.roles import MANAGER, ROLES
 from demo.management.commands.seed_demo import DEMO_PASSWORD
 from inventory.models import Product, StockLevel, StockMovement, Warehouse
 from inventory.selectors import ledger_mismatches, low_stock
-from logistics.models import Carrier, PickWave, PooledTrackingNumber, Shipment, TrackingNumberPool
+from logistics.models import (
+    Carrier,
+    CarrierClaim,
+    ParcelReplacement,
+    PickWave,
+    PooledTrackingNumber,
+    Shipment,
+    TrackingNumberPool,
+)
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
 
 pytestmark = pytest.mark.django_db
@@ -203,3 +211,11 @@ def test_the_demo_has_a_parcel_coming_back_and_one_received_back(demo_shop):
     assert returned.status == Order.Status.RETURNED
     assert returned.refund_due > 0
     assert StockMovement.objects.filter(reference=returned.number, kind=StockMovement.Kind.QUARANTINE).count() == 1
+
+
+def test_the_demo_has_a_lost_parcel_with_a_settled_claim_and_a_replacement_waiting(demo_shop):
+    replacement = ParcelReplacement.objects.select_related("lost", "parcel").get()
+
+    assert (replacement.lost.status, replacement.lost.exception_kind) == ("exception", "lost")
+    assert replacement.parcel.status == "pending"
+    assert CarrierClaim.objects.get(shipment=replacement.lost).status == "accepted"

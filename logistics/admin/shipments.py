@@ -20,6 +20,7 @@ from .. import selectors, services
 from ..exports import ShipmentExportMixin
 from ..forms import ServiceChoiceForm
 from ..models import Interception, Shipment
+from .claims import lost_parcel_context
 from .interceptions import ReturnedParcelViews, interception_badge, interception_page
 from .packing import PackingViews
 from .printing import PrintingViews
@@ -185,6 +186,7 @@ class ShipmentAdmin(
                 and self.has_receive_back_permission(request)
                 else ""
             ),
+            **lost_parcel_context(request, shipment),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context=context)

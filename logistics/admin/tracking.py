@@ -555,6 +555,10 @@ class TrackingViews(ConsolePageMixin):
         may_record = self.has_record_tracking_permission(request)
         may_receive = request.user.has_perm(Inventory.RECEIVE_STOCK)
         interceptions = selectors.interceptions_of_parcels(shipment.pk for shipment in page.object_list)
+        # A lost parcel's claim and replacement, read for the page in two queries ("Lost parcels").
+        lost = selectors.lost_parcel_followups(
+            shipment.pk for shipment in page.object_list if queue_kind(shipment) == ExceptionKind.LOST
+        )
         context = self.page_context(
             request,
             _("Delivery exceptions"),
@@ -583,6 +587,7 @@ class TrackingViews(ConsolePageMixin):
                         if may_receive and shipment.status == Shipment.Status.RETURNED
                         else ""
                     ),
+                    "lost": lost.get(shipment.pk),
                 }
                 for shipment in page.object_list
             ],

@@ -5,6 +5,7 @@ function is one transaction."""
 from .cancellation import cancel_open_shipments
 from .carrier_choice import choose_carrier_service
 from .carriers import issue_webhook_token
+from .claims import accept_claim, attach_claim_document, file_claim, goods_value, record_claim_payment, reject_claim
 from .dispatch import assign_tracking_number, choose_carrier, dispatch
 from .handover import confirm_batch, discard_batch, open_handover_batch, remove_from_batch, scan_into_batch
 from .interception import decide_after_failed_interception, record_interception_outcome, request_interception
@@ -13,6 +14,7 @@ from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
 from .repairs import create_repair_shipment
+from .replacements import send_replacement
 from .rerouting import Rerouted, move_open_work, switch_carrier_service
 from .returned_parcels import ReceivedBack, receive_parcel_back
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, plan_parcels, why_not_pickable
@@ -27,7 +29,9 @@ __all__ = [
     "ScanAnswer",
     "Sound",
     "UploadRefused",
+    "accept_claim",
     "add_working_days",
+    "attach_claim_document",
     "assign_tracking_number",
     "burn_pool_number",
     "cancel_open_shipments",
@@ -39,7 +43,9 @@ __all__ = [
     "decide_after_failed_interception",
     "dispatch",
     "dispatch_by_upload",
+    "file_claim",
     "finish_packing",
+    "goods_value",
     "issue_webhook_token",
     "look_up_order_for_tracking",
     "mark_delivered",
@@ -52,11 +58,14 @@ __all__ = [
     "receive_parcel_back",
     "record_interception_outcome",
     "record_events_by_upload",
+    "record_claim_payment",
     "record_tracking_event",
+    "reject_claim",
     "remove_from_batch",
     "request_interception",
     "scan_into_batch",
     "scan_item",
+    "send_replacement",
     "switch_carrier_service",
     "why_not_pickable",
 ]

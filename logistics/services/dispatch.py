@@ -26,6 +26,7 @@ from ..selectors import (
 from .common import step
 from .labels import burn_pool_number
 from .merged_parcels import orders_of_parcel
+from .replacements import ship_replacement_stock
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, weight_of
 
 
@@ -41,7 +42,7 @@ def choose_carrier(shipment_id: int, service_id: int, *, actor: Actor) -> Shipme
     service = active_carrier_service(service_id)
     if service is None:
         raise ValidationError({"service": _("Choose an active carrier service.")})
-    collects = shipment.purpose == Shipment.Purpose.ORDER and any(
+    collects = shipment.purpose in Shipment.CARRIES_GOODS and any(
         order.collects_on_delivery for order in orders_of_parcel(shipment)
     )
     if collects and not service.supports_cod:
@@ -135,7 +136,8 @@ def dispatch(
     """Hand a packed parcel to its carrier: its stock leaves `on_hand` and `reserved` through the
     ledger, the order is (partially) shipped, and the customer is told with the tracking link. A
     repair parcel carries the customer's own goods, which were never stock: it moves neither stock
-    nor the order."""
+    nor the order. A replacement for a lost parcel books its own reserved units out and leaves the
+    order as it is (docs/architecture.md, "Lost parcels")."""
     require(actor, Orders.DISPATCH_ORDER, _("Your role may not dispatch orders."))
     shipment = locks.lock_shipment_to_dispatch(shipment_id)
     if shipment.status != Shipment.Status.PACKED:
@@ -153,6 +155,11 @@ def dispatch(
     shipment.dispatched_by = stored_user(actor)
     shipment.save()
     PARCEL_DISPATCHED.publish(shipment=shipment)
+    if shipment.purpose == Shipment.Purpose.REPLACEMENT:
+        ship_replacement_stock(shipment, actor=actor)
+        for order in orders_of_parcel(shipment):
+            orders.notify(order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)
+        return shipment
     if shipment.purpose != Shipment.Purpose.ORDER:
         orders.notify(shipment.order, NotificationEvent.ORDER_SHIPPED, shipment=shipment)
         return shipment

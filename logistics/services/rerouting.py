@@ -127,7 +127,7 @@ def switch_carrier_service(
             continue
         number = shipment.order.number
         if (
-            shipment.purpose == Shipment.Purpose.ORDER
+            shipment.purpose in Shipment.CARRIES_GOODS
             and shipment.order.collects_on_delivery
             and not service.supports_cod
         ):

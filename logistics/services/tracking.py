@@ -134,7 +134,7 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
     if moves and status in (TrackingEvent.Status.DELIVERED, TrackingEvent.Status.RETURNED):
         settle_with_tracking(shipment, reported=shipment.status, actor=actor)
     # Every order of a merged parcel is told and delivered with it.
-    told = orders_of_parcel(shipment) if shipment.purpose == Shipment.Purpose.ORDER else [shipment.order]
+    told = orders_of_parcel(shipment) if shipment.purpose in Shipment.CARRIES_GOODS else [shipment.order]
     if moves and status == TrackingEvent.Status.DELIVERED:
         PARCEL_DELIVERED.publish(shipment=shipment)
         _deliver_orders_when_complete(shipment, told, actor)
@@ -145,8 +145,9 @@ def _apply_event(shipment_id, *, status, occurred_at, source, location, descript
 
 
 def _deliver_orders_when_complete(shipment, parcel_orders, actor):
-    """An order is delivered with its last parcel of goods; a repair parcel arrives long after."""
-    if shipment.purpose != Shipment.Purpose.ORDER:
+    """An order is delivered with its last parcel of goods, a replacement standing in for the lost
+    parcel it replaces (docs/architecture.md, "Lost parcels"); a repair parcel arrives long after."""
+    if shipment.purpose not in Shipment.CARRIES_GOODS:
         return
     for order in parcel_orders:
         if not has_undelivered_parcels(order) and order.status == Order.Status.SHIPPED:

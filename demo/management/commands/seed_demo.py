@@ -34,6 +34,7 @@ from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
 from demo.interception import tell_interception
 from demo.label_printing import seed_label_printing
+from demo.lost_parcels import seed_lost_parcel
 from demo.merging import tell_merging
 from demo.stations import tell_stations
 from demo.timeline import move, moving, moving_order_stamps
@@ -397,6 +398,7 @@ STEP_WRITES = {
     logistics.create_pick_wave: {"order", "events", "waves", "shipments"},
     logistics.finish_packing: {"order", "events", "packed"},
     logistics.dispatch: {"order", "events", "stock", "shipped", "notifications"},
+    logistics.send_replacement: {"stock", "notifications"},
     # The last parcel delivered collects cash on delivery.
     logistics.record_tracking_event: {"order", "events", "notifications", "payments"},
 }
@@ -739,6 +741,7 @@ class Command(BaseCommand):
             self.part("profiles", lambda: seed_import_profiles(self))
             self.part("coverage", lambda: seed_coverage(self))
             self.part("printing", lambda: seed_label_printing(self))
+            self.part("lost parcel", lambda: seed_lost_parcel(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
