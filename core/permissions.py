@@ -112,6 +112,10 @@ class Logistics:
     # Orders.DISPATCH_ORDER, which the dispatch it runs checks).
     VIEW_HANDOVERBATCH = "logistics.view_handoverbatch"
     HAND_OVER_PARCELS = "logistics.hand_over_parcels"
+    # Carriers' cash-on-delivery remittances: uploading one also records payments, which needs
+    # Orders.ADD_PAYMENT (checked by orders.services.record_cod_remitted).
+    VIEW_CODREMITTANCE = "logistics.view_codremittance"
+    RECORD_COD_REMITTANCE = "logistics.record_cod_remittance"
 
 
 class Aftersales:

@@ -116,6 +116,9 @@ ROLES = {
         Orders.REQUEST_REFUND,
         Orders.APPROVE_REFUND,
         Aftersales.VIEW_RETURNREQUEST,
+        # Carriers pay over the cash they collect on delivery: Finance records their remittances.
+        Logistics.VIEW_CODREMITTANCE,
+        Logistics.RECORD_COD_REMITTANCE,
     ],
     # Figures only: names, phones and addresses are masked on every page and export it sees.
     "Analyst": VIEW_ORDERS + [Analytics.VIEW_DASHBOARD],

@@ -27,6 +27,8 @@ class LogisticsConfig(AppConfig):
         # The order list: found by a parcel's tracking number, and its carrier and tracking columns.
         order_events.ORDER_SEARCH.subscribe(selectors.orders_with_tracking_number)
         order_events.ORDER_LIST_SHIPPING.subscribe(selectors.shipping_columns)
+        # The reconciliation page's cash on delivery the carriers still hold.
+        order_events.COD_OUTSTANDING.subscribe(selectors.cod_outstanding)
         # Intake holds an order sent where no carrier service delivers.
         order_events.UNREACHABLE_REGIONS.subscribe(selectors.unreachable_regions)
         # Parcels go to the archive with their order, in its archiving transaction.

@@ -11,7 +11,15 @@ from .selectors import services_to_choose_from
 class CarrierForm(forms.ModelForm):
     class Meta:
         model = Carrier
-        fields = ("code", "name", "tracking_url_template", "tracking_number_pattern", "active")
+        fields = (
+            "code",
+            "name",
+            "tracking_url_template",
+            "tracking_number_pattern",
+            "active",
+            "cod_fee_percent",
+            "cod_fee_minimum",
+        )
 
 
 class TrackingNumberForm(forms.Form):

@@ -118,3 +118,16 @@ def lock_handover_batch(batch_id: int) -> HandoverBatch:
     confirming then locks its parcels' orders, goods and parcels as a dispatch does. Raises
     HandoverBatch.DoesNotExist."""
     return HandoverBatch.objects.select_for_update(of=("self",)).select_related("carrier").get(pk=batch_id)
+
+
+# Orders per locking statement of a remittance: ascending chunks keep the one global order.
+REMITTANCE_LOCK_CHUNK = 5000
+
+
+def lock_remitted_orders(order_ids: list[int]) -> None:
+    """Lock the orders of a remittance's parcels, ascending by primary key, a few statements for
+    the whole file; taken after the remittance rows are written and before anything else
+    (docs/architecture.md, "Lock order")."""
+    ordered = sorted(set(order_ids))
+    for start in range(0, len(ordered), REMITTANCE_LOCK_CHUNK):
+        order_locks.lock_orders(ordered[start : start + REMITTANCE_LOCK_CHUNK])

@@ -1,3 +1,3 @@
 """The shipping console. Shipments are made and moved only by logistics.services."""
 
-from . import carriers, coverage, handover, shipments, waves  # noqa: F401  (each registers its ModelAdmins)
+from . import carriers, coverage, handover, remittances, shipments, waves  # noqa: F401  (each registers its ModelAdmins)

@@ -10,6 +10,7 @@ from .handover import confirm_batch, open_handover_batch, remove_from_batch, sca
 from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
+from .remittances import RecordedRemittance, record_remittance
 from .repairs import create_repair_shipment
 from .rerouting import Rerouted, move_open_work, switch_carrier_service
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, plan_parcels, why_not_pickable
@@ -22,6 +23,8 @@ __all__ = [
     "ScanAnswer",
     "Sound",
     "UploadRefused",
+    "RecordedRemittance",
+    "record_remittance",
     "add_working_days",
     "assign_tracking_number",
     "cancel_open_shipments",

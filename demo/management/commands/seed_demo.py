@@ -33,6 +33,7 @@ from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
 from demo.merging import tell_merging
+from demo.remittances import seed_remittances
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
 from demo.waiting import seed_waiting
@@ -733,6 +734,7 @@ class Command(BaseCommand):
             self.part("catalogue", lambda: seed_catalogue(self))
             self.part("profiles", lambda: seed_import_profiles(self))
             self.part("coverage", lambda: seed_coverage(self))
+            self.part("remittances", lambda: seed_remittances(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
