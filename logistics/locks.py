@@ -121,13 +121,16 @@ def lock_handover_batch(batch_id: int) -> HandoverBatch:
 
 
 # Orders per locking statement of a remittance: ascending chunks keep the one global order.
-REMITTANCE_LOCK_CHUNK = 5000
+REMITTANCE_LOCK_CHUNK = 1000
 
 
-def lock_remitted_orders(order_ids: list[int]) -> None:
-    """Lock the orders of a remittance's parcels, ascending by primary key, a few statements for
-    the whole file; taken after the remittance rows are written and before anything else
-    (docs/architecture.md, "Lock order")."""
+def lock_remitted_orders(order_ids: Iterable[int]) -> dict[int, Order]:
+    """Lock the orders of a remittance's parcels, ascending by primary key, a statement per
+    REMITTANCE_LOCK_CHUNK, reading what settling them needs; taken after the remittance rows are
+    written and before anything else (docs/architecture.md, "Lock order"). Returns them by id."""
     ordered = sorted(set(order_ids))
+    locked = {}
     for start in range(0, len(ordered), REMITTANCE_LOCK_CHUNK):
-        order_locks.lock_orders(ordered[start : start + REMITTANCE_LOCK_CHUNK])
+        chunk = ordered[start : start + REMITTANCE_LOCK_CHUNK]
+        locked.update((order.pk, order) for order in order_locks.lock_orders_to_settle(chunk))
+    return locked

@@ -1052,14 +1052,16 @@ def _chunks(values: list, size: int = LOOKUP_CHUNK):
 
 def remitted_parcels(carrier: Carrier, tracking_numbers: Iterable[str]) -> dict[str, Shipment]:
     """{tracking number as written: the carrier's parcel} for the numbers the carrier's parcels
-    carry (as written, or in capitals), with each parcel's order; one query per LOOKUP_CHUNK
-    numbers."""
+    carry (as written, or in capitals), with what matching reads of each and not their orders; one
+    query per LOOKUP_CHUNK numbers."""
     written = list(dict.fromkeys(tracking_numbers))
     variants = {number.upper(): number for number in written}
     variants.update({number: number for number in written})
     found = {}
     for chunk in _chunks(list(variants)):
-        for shipment in Shipment.objects.filter(carrier=carrier, tracking_number__in=chunk).select_related("order"):
+        for shipment in Shipment.objects.filter(carrier=carrier, tracking_number__in=chunk).only(
+            "id", "order_id", "merge_id", "status", "purpose", "tracking_number", "carrier_id"
+        ):
             found[variants[shipment.tracking_number]] = shipment
     return found
 
@@ -1090,18 +1092,19 @@ class PlannedRemittanceLine:
     pay: list = field(default_factory=list)
 
 
-def plan_remittance(carrier: Carrier, lines: list[dict[str, Any]]) -> list[PlannedRemittanceLine]:
-    """Each line of a carrier's remittance matched to its parcel (read after the parcels' orders are
-    locked, by the service). A line is recorded when its parcel is the carrier's, delivered,
+def plan_remittance(
+    carrier: Carrier, lines: list[dict[str, Any]], parcels: dict[str, Shipment], orders: dict[int, Order]
+) -> list[PlannedRemittanceLine]:
+    """Each line of a carrier's remittance matched to its parcel (`parcels`, remitted_parcels) and
+    the parcel's orders (`orders` by id, every order of a merged parcel, locked by the service and
+    read under their locks). A line is recorded when its parcel is the carrier's, delivered,
     collects cash on delivery, was not remitted before or earlier in the file, and the amount is
     what its orders still owed; its fee above the contract is recorded all the same and listed.
-    Otherwise it is listed with why and records nothing: Finance sorts it out by hand. A few
-    queries per LOOKUP_CHUNK lines."""
-    parcels = remitted_parcels(carrier, (line["tracking_number"] for line in lines))
-    merge_ids = list({parcel.merge_id for parcel in parcels.values() if parcel.merge_id})
+    Otherwise it is listed with why and records nothing: Finance sorts it out by hand. One query
+    per LOOKUP_CHUNK parcels, for those remitted before."""
     merged = defaultdict(list)
-    for chunk in _chunks(merge_ids):
-        for order in Order.objects.filter(merge_id__in=chunk).order_by("pk"):
+    for order in sorted(orders.values(), key=lambda order: order.pk):
+        if order.merge_id:
             merged[order.merge_id].append(order)
     remitted_before = {}
     for chunk in _chunks([parcel.pk for parcel in parcels.values()]):
@@ -1132,7 +1135,7 @@ def plan_remittance(carrier: Carrier, lines: list[dict[str, Any]]) -> list[Plann
                 "number": number,
             }
             continue
-        plan.orders = merged[shipment.merge_id] if shipment.merge_id else [shipment.order]
+        plan.orders = merged[shipment.merge_id] if shipment.merge_id else [orders[shipment.order_id]]
         plan.fee_allowed = carrier.cod_fee_allowed(line["amount"])
         if shipment.pk in remitted_before:
             plan.problem = CodRemittanceLine.Problem.ALREADY_REMITTED
@@ -1141,7 +1144,7 @@ def plan_remittance(carrier: Carrier, lines: list[dict[str, Any]]) -> list[Plann
         cod_orders = [order for order in plan.orders if order.payment_method == PaymentMethod.COD]
         if shipment.purpose != Shipment.Purpose.ORDER or not cod_orders:
             plan.problem = CodRemittanceLine.Problem.NOT_COD
-            plan.detail = _("Order %(number)s is not paid cash on delivery.") % {"number": shipment.order.number}
+            plan.detail = _("Order %(number)s is not paid cash on delivery.") % {"number": plan.orders[0].number}
             continue
         if shipment.status != Shipment.Status.DELIVERED:
             plan.problem = CodRemittanceLine.Problem.NOT_DELIVERED

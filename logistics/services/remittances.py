@@ -93,18 +93,19 @@ def record_remittance(
     carrier = Carrier.objects.get(pk=carrier_id)
     remittances = _open_batches(carrier, lines, file_name, actor)
     parcels = remitted_parcels(carrier, (line["tracking_number"] for line in lines))
-    locks.lock_remitted_orders(remittance_order_ids(parcels.values()))
-    planned = plan_remittance(carrier, lines)
+    locked = locks.lock_remitted_orders(remittance_order_ids(parcels.values()))
+    planned = plan_remittance(carrier, lines, parcels, locked)
     orders.record_cod_remitted(
         [orders.Remitted(order.pk, amount, plan.values["reference"]) for plan in planned for order, amount in plan.pay],
         actor=actor,
+        locked=locked,
     )
     kept = [
         CodRemittanceLine(
             remittance=remittances[plan.values["reference"]],
             row=plan.values["row"],
             tracking_number=plan.values["tracking_number"][:64],
-            shipment=plan.shipment,
+            shipment_id=plan.shipment.pk if plan.shipment else None,
             order_numbers=", ".join(order.number for order in plan.orders)[:255],
             amount=plan.values["amount"],
             fee=plan.values["fee"],
