@@ -209,13 +209,33 @@ def test_deliveries_reported_by_a_carriers_webhook(shop):
 
 
 def test_the_auto_completion_command(shop):
-    delivered = [advance(placed(shop), "delivered", actor=staff("Warehouse operator")) for _n in range(3)]
+    delivered = [advance(paid(shop), "delivered", actor=staff("Warehouse operator")) for _n in range(3)]
     Order.objects.filter(pk__in=[order.pk for order in delivered]).update(
         delivered_at=timezone.now() - timedelta(days=30)
     )
 
     assert_counted_exactly(lambda: call_command("complete_delivered_orders", stdout=StringIO()))
     assert {order.status for order in Order.objects.all()} == {Status.COMPLETED}
+
+
+def test_a_carriers_cash_on_delivery_remittance(shop):
+    delivered = [advance(placed(shop), "delivered", actor=staff("Warehouse operator")) for _n in range(3)]
+    lines = [
+        {
+            "row": n + 2,
+            "tracking_number": order.shipments.get().tracking_number,
+            "amount": order.total,
+            "fee": Decimal("1.00"),
+            "remitted_on": None,
+            "reference": "SF-B1",
+        }
+        for n, order in enumerate(delivered)
+    ]
+
+    assert_counted_exactly(
+        lambda: logistics.record_remittance(shop["carrier"].pk, lines, file_name="sf.xlsx", actor=staff("Finance"))
+    )
+    assert {order.payment_status for order in Order.objects.all()} == {Order.PaymentStatus.PAID}
 
 
 def action(client, changelist, name, selected, **fields):
