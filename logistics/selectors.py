@@ -1173,10 +1173,14 @@ def cod_outstanding(*, now: datetime, bands: list[tuple[int, int | None]]) -> li
     """Delivered cash-on-delivery parcels whose cash is not paid over yet (their orders still owe
     it), per carrier and currency, with the parcels and amount per band of days since delivery
     (orders.events.COD_OUTSTANDING). Two queries."""
+    # Through the orders still under way or delivered (the status index): a completed order is
+    # paid, or listed among the reconciliation's mismatches, and delivered parcels of years past
+    # are never read.
     parcels = list(
         Shipment.objects.filter(
             status=Shipment.Status.DELIVERED,
             purpose=Shipment.Purpose.ORDER,
+            order__status__in=[Order.Status.PARTIALLY_SHIPPED, Order.Status.SHIPPED, Order.Status.DELIVERED],
             order__payment_method=PaymentMethod.COD,
         )
         .filter(Q(order__amount_paid__lt=F("order__total")) | Q(merge__isnull=False))

@@ -211,7 +211,7 @@ def test_delivery_of_a_cash_on_delivery_order_leaves_it_owed_until_the_remittanc
 
 
 def test_a_remittance_captures_what_each_order_owed_with_the_batch_reference(finance, product):
-    order = advance(place(lines=[(product, 2)]), "delivered")
+    order = advance(place(lines=[(product, 2)]), "delivered", remitted=False)
 
     [payment] = orders.record_cod_remitted([orders.Remitted(order.pk, Decimal("50.00"), "SF-B1")], actor=finance)
 
@@ -234,7 +234,7 @@ def test_delivery_of_a_prepaid_order_records_no_payment(finance, product):
 
 
 def test_a_remittance_is_refused_whole_past_the_total_before_shipping_or_for_other_methods(finance, product):
-    delivered = advance(place(lines=[(product, 2)]), "delivered")
+    delivered = advance(place(lines=[(product, 2)]), "delivered", remitted=False)
     shipped = advance(place(lines=[(product, 2)], phone="13900000008"), "shipped")
     by_card = advance(
         place(lines=[(product, 1)], payment_method="card", paid_amount="25.00", phone="13900000009"), "delivered"
@@ -257,7 +257,7 @@ def test_a_remittance_is_refused_whole_past_the_total_before_shipping_or_for_oth
 
 
 def test_roles_without_payments_may_not_record_a_remittance(product):
-    order = advance(place(lines=[(product, 2)]), "delivered")
+    order = advance(place(lines=[(product, 2)]), "delivered", remitted=False)
 
     with pytest.raises(PermissionDenied):
         orders.record_cod_remitted([orders.Remitted(order.pk, Decimal("50.00"), "B")], actor=staff("Customer service"))

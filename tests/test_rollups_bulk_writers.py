@@ -209,7 +209,7 @@ def test_deliveries_reported_by_a_carriers_webhook(shop):
 
 
 def test_the_auto_completion_command(shop):
-    delivered = [advance(paid(shop), "delivered", actor=staff("Warehouse operator")) for _n in range(3)]
+    delivered = [advance(placed(shop), "delivered", actor=staff("Warehouse operator")) for _n in range(3)]
     Order.objects.filter(pk__in=[order.pk for order in delivered]).update(
         delivered_at=timezone.now() - timedelta(days=30)
     )
@@ -219,7 +219,8 @@ def test_the_auto_completion_command(shop):
 
 
 def test_a_carriers_cash_on_delivery_remittance(shop):
-    delivered = [advance(placed(shop), "delivered", actor=staff("Warehouse operator")) for _n in range(3)]
+    operator = staff("Warehouse operator")
+    delivered = [advance(placed(shop), "delivered", actor=operator, remitted=False) for _n in range(3)]
     lines = [
         {
             "row": n + 2,
