@@ -21,6 +21,8 @@ from .services.uploads import UploadRefused
 
 MAX_ROWS = 100_000
 LISTED_ROWS = 500
+# As long as the columns that keep them (CodRemittanceLine.tracking_number, CodRemittance.reference).
+LONGEST = {"tracking_number": 64, "reference": 100}
 
 REMITTANCE_COLUMNS = Columns(
     Column(
@@ -97,6 +99,8 @@ def read_lines(table, problems):
                 line[key] = ""
             if not line[key]:
                 problems.add(number, key, _("This cell is empty."))
+            elif len(line[key]) > LONGEST[key]:
+                problems.add(number, key, _("Keep it to %(count)s characters at most.") % {"count": LONGEST[key]})
         line["amount"] = _money(number, "amount", values.get("amount"), problems)
         line["fee"] = _money(number, "fee", values.get("fee"), problems)
         line["remitted_on"] = None

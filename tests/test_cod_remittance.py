@@ -367,6 +367,19 @@ def test_a_cell_that_cannot_be_read_is_named_by_row_and_column(product, carrier,
     assert not CodRemittance.objects.exists()
 
 
+def test_a_batch_reference_longer_than_its_column_is_refused_on_its_cell(product, carrier, finance):
+    client = Client()
+    client.force_login(finance)
+    answer = client.post(
+        reverse("admin:logistics_codremittance_import"),
+        {"carrier": carrier.pk, "file": workbook([("SF1", "50", 2, "2026-12-01", "B" * 101)])},
+    )
+
+    page = client.get(answer.url).content.decode()
+    assert "Keep it to 100 characters at most." in page and "批次号" in page
+    assert not CodRemittance.objects.exists()
+
+
 def test_the_reconciliation_page_shows_cod_outstanding_per_carrier(product, carrier, finance):
     delivered(product)
     client = Client()

@@ -47,14 +47,12 @@ def _open_batches(carrier, lines, file_name, actor):
             with transaction.atomic():
                 remittances[reference] = CodRemittance.objects.create(
                     carrier=carrier,
-                    reference=reference[:100],
+                    reference=reference,
                     file_name=file_name[:255],
                     uploaded_by=stored_user(actor),
                 )
         except IntegrityError:
-            earlier = CodRemittance.objects.select_related("uploaded_by").get(
-                carrier=carrier, reference=reference[:100]
-            )
+            earlier = CodRemittance.objects.select_related("uploaded_by").get(carrier=carrier, reference=reference)
             problems.append(
                 (
                     row,
@@ -104,7 +102,7 @@ def record_remittance(
         CodRemittanceLine(
             remittance=remittances[plan.values["reference"]],
             row=plan.values["row"],
-            tracking_number=plan.values["tracking_number"][:64],
+            tracking_number=plan.values["tracking_number"],
             shipment_id=plan.shipment.pk if plan.shipment else None,
             order_numbers=", ".join(order.number for order in plan.orders)[:255],
             amount=plan.values["amount"],
