@@ -17,6 +17,7 @@ class AnalyticsConfig(AppConfig):
         order_events.ORDERS_PLACED.subscribe(services.orders_placed)
         order_events.ORDER_STATUS_CHANGED.subscribe(services.order_status_changed)
         order_events.PAYMENT_CAPTURED.subscribe(services.payment_captured)
+        order_events.PAYMENTS_CAPTURED.subscribe(services.payments_captured)
         order_events.DELIVERY_ADDRESS_CORRECTED.subscribe(services.delivery_address_corrected)
         order_events.ORDER_REWRITING.subscribe(services.order_rewriting)
         logistics_events.PARCEL_PACKED.subscribe(services.parcel_packed)

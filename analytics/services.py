@@ -395,6 +395,22 @@ def payment_captured(*, payment: Payment) -> None:
     _after_commit(increments)
 
 
+def payments_captured(*, payments: list[Payment]) -> None:
+    """Money received for many orders at once (a carrier's remittance), each payment with its order
+    as it is after the batch: what an order held before the batch is its paid amount less the
+    batch's payments to it, so the batch is counted without a query; one rollup write for all."""
+    paid_before = defaultdict(Decimal)
+    for payment in payments:
+        paid_before[payment.order.pk] -= payment.amount
+    increments = Increments()
+    for payment in payments:
+        order = payment.order
+        before = order.amount_paid + paid_before[order.pk]
+        count_payment(increments, _order_facts(order), amount=payment.amount, paid_before=before)
+        paid_before[order.pk] += payment.amount
+    _after_commit(increments)
+
+
 def delivery_address_corrected(*, order: Order, before: dict[str, str]) -> None:
     """An order counted in one province moves to the one it was corrected to (an order still
     pending is not counted yet)."""

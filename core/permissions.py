@@ -129,6 +129,10 @@ class Logistics:
     FILE_CLAIM = "logistics.file_carrier_claim"
     RECORD_CLAIM_PAYMENT = "logistics.record_claim_payment"
     SEND_REPLACEMENT = "logistics.send_replacement"
+    # Carriers' cash-on-delivery remittances: uploading one also records payments, which needs
+    # Orders.ADD_PAYMENT (checked by orders.services.record_cod_remitted).
+    VIEW_CODREMITTANCE = "logistics.view_codremittance"
+    RECORD_COD_REMITTANCE = "logistics.record_cod_remittance"
 
 
 class Aftersales:

@@ -133,6 +133,9 @@ ROLES = {
         # What carriers settled for lost parcels, matched against their payments.
         Logistics.VIEW_CARRIERCLAIM,
         Logistics.RECORD_CLAIM_PAYMENT,
+        # Carriers pay over the cash they collect on delivery: Finance records their remittances.
+        Logistics.VIEW_CODREMITTANCE,
+        Logistics.RECORD_COD_REMITTANCE,
     ],
     # Figures only: names, phones and addresses are masked on every page and export it sees.
     "Analyst": VIEW_ORDERS + [Analytics.VIEW_DASHBOARD],

@@ -30,6 +30,8 @@ class LogisticsConfig(AppConfig):
         order_events.ORDER_LIST_SHIPPING.subscribe(selectors.shipping_columns)
         # The order page shows its parcels' interceptions, flagging one that waits for a decision.
         order_events.ORDER_PAGE_SECTIONS.subscribe(order_interceptions_card)
+        # The reconciliation page's cash on delivery the carriers still hold.
+        order_events.COD_OUTSTANDING.subscribe(selectors.cod_outstanding)
         # Intake holds an order sent where no carrier service delivers.
         order_events.UNREACHABLE_REGIONS.subscribe(selectors.unreachable_regions)
         # Parcels go to the archive with their order, in its archiving transaction.

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +13,27 @@ from .selectors import services_to_choose_from
 class CarrierForm(forms.ModelForm):
     class Meta:
         model = Carrier
-        fields = ("code", "name", "tracking_url_template", "tracking_number_pattern", "active")
+        fields = (
+            "code",
+            "name",
+            "tracking_url_template",
+            "tracking_number_pattern",
+            "active",
+            "cod_fee_percent",
+            "cod_fee_minimum",
+        )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A carrier without a cash-on-delivery contract leaves its fee empty: nothing may be kept.
+        for name in ("cod_fee_percent", "cod_fee_minimum"):
+            self.fields[name].required = False
+
+    def clean_cod_fee_percent(self):
+        return self.cleaned_data["cod_fee_percent"] or Decimal("0")
+
+    def clean_cod_fee_minimum(self):
+        return self.cleaned_data["cod_fee_minimum"] or Decimal("0")
 
 
 class TrackingNumberForm(forms.Form):

@@ -1,8 +1,8 @@
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -18,6 +18,7 @@ from .claim_documents import ClaimDocumentStorage, document_name
 from .tracking_formats import default_pattern, fits, validate_pattern
 
 TRACKING_NUMBER_SLOT = "{tracking_number}"
+CENT = Decimal("0.01")
 
 
 def validate_tracking_link(template):
@@ -54,11 +55,35 @@ class Carrier(models.Model):
     # The carrier's webhook authenticates with a token; only its hash is kept (shown once on creation).
     webhook_token_hash = models.CharField(_("webhook token hash"), max_length=64, blank=True, editable=False)
     webhook_token_prefix = models.CharField(_("webhook token starts with"), max_length=8, blank=True, editable=False)
+    # The contract's fee for collecting cash on delivery, which a remittance's fees are checked
+    # against (docs/architecture.md, "Cash-on-delivery remittance").
+    cod_fee_percent = models.DecimalField(
+        _("cash-on-delivery fee (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("The carrier's fee for collecting cash on delivery, as a percentage of the amount collected."),
+    )
+    cod_fee_minimum = models.DecimalField(
+        _("cash-on-delivery minimum fee"),
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("The least the carrier may charge for collecting one parcel's cash."),
+    )
 
     class Meta:
         verbose_name = _("carrier")
         verbose_name_plural = _("carriers")
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cod_fee_percent__gte=0, cod_fee_percent__lte=100, cod_fee_minimum__gte=0),
+                name="carrier_cod_fee_within_bounds",
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -69,6 +94,11 @@ class Carrier(models.Model):
         if self._state.adding and not self.tracking_number_pattern:
             self.tracking_number_pattern = default_pattern(self.code)
         super().save(*args, **kwargs)
+
+    def cod_fee_allowed(self, amount):
+        """The most the contract lets the carrier keep for collecting `amount`: its percentage,
+        rounded to the cent, and never less than its minimum."""
+        return max((amount * self.cod_fee_percent / 100).quantize(CENT, ROUND_HALF_UP), self.cod_fee_minimum)
 
     def takes(self, tracking_number):
         """Whether the number fits this carrier's pattern; None when the carrier has none."""
@@ -895,3 +925,97 @@ class ReplacementStock(models.Model):
 
     def __str__(self):
         return f"{self.line_id}: {self.quantity}"
+
+
+# Carriers' cash-on-delivery remittances (docs/architecture.md, "Cash-on-delivery remittance").
+
+
+class CodRemittance(models.Model):
+    """One batch of cash a carrier paid over, as its file names it: the carrier's batch reference
+    is unique per carrier, so a file recorded once is refused the second time, even from two
+    tabs at the same moment."""
+
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="+", verbose_name=_("carrier"))
+    reference = models.CharField(_("batch reference"), max_length=100)
+    file_name = models.CharField(_("file"), max_length=255)
+    uploaded_by = who_acted(_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    line_count = models.PositiveIntegerField(_("lines"), default=0)
+    mismatch_count = models.PositiveIntegerField(_("mismatches"), default=0)
+    amount_total = models.DecimalField(_("amount collected"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    fee_total = models.DecimalField(_("fees"), max_digits=14, decimal_places=2, default=Decimal("0"))
+    recorded_total = models.DecimalField(_("recorded as paid"), max_digits=14, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        verbose_name = _("cash-on-delivery remittance")
+        verbose_name_plural = _("cash-on-delivery remittances")
+        ordering = ["-uploaded_at", "-id"]
+        permissions = [
+            (codename(Logistics.RECORD_COD_REMITTANCE), _("Can record carriers' cash-on-delivery remittances")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["carrier", "reference"], name="cod_remittance_unique_per_carrier"),
+        ]
+
+    def __str__(self):
+        return f"{self.carrier} {self.reference}"
+
+    @property
+    def net_total(self):
+        return self.amount_total - self.fee_total
+
+
+class CodRemittanceLine(models.Model):
+    """One line of a remittance: the parcel its tracking number found, what the carrier says it
+    collected and kept, and whether the collected cash was recorded as the orders' payment or
+    why not. The parcel is kept by its id without a database constraint (as a refused packing
+    scan is): a remittance is a finance record and outlives the parcel when its order is
+    archived."""
+
+    class Problem(models.TextChoices):
+        UNKNOWN = "unknown", _("Unknown tracking number")
+        DUPLICATE = "duplicate", _("Tracking number twice in the file")
+        ALREADY_REMITTED = "already_remitted", _("Already remitted in an earlier batch")
+        NOT_COD = "not_cod", _("Not a cash-on-delivery parcel")
+        NOT_DELIVERED = "not_delivered", _("Parcel not delivered")
+        AMOUNT_DIFFERS = "amount_differs", _("Amount differs from what was due")
+        FEE_ABOVE_CONTRACT = "fee_above_contract", _("Fee above the contract")
+
+    remittance = models.ForeignKey(
+        CodRemittance, on_delete=models.CASCADE, related_name="lines", verbose_name=_("remittance")
+    )
+    row = models.PositiveIntegerField(_("row"))
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shipment"),
+    )
+    order_numbers = models.CharField(_("orders"), max_length=255, blank=True)
+    amount = models.DecimalField(_("amount collected"), max_digits=12, decimal_places=2)
+    fee = models.DecimalField(_("fee"), max_digits=12, decimal_places=2)
+    remitted_on = models.DateField(_("date"), null=True, blank=True)
+    due = models.DecimalField(_("due"), max_digits=12, decimal_places=2, null=True, blank=True)
+    fee_allowed = models.DecimalField(_("fee allowed"), max_digits=12, decimal_places=2, null=True, blank=True)
+    recorded = models.BooleanField(_("recorded as paid"), default=False)
+    problem = models.CharField(_("mismatch"), max_length=20, choices=Problem.choices, blank=True)
+    detail = models.CharField(_("what is wrong"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("remittance line")
+        verbose_name_plural = _("remittance lines")
+        ordering = ["remittance", "row"]
+        constraints = [
+            # A parcel's cash is recorded from one line of one remittance, whatever races.
+            models.UniqueConstraint(fields=["shipment"], condition=Q(recorded=True), name="cod_parcel_remitted_once"),
+        ]
+        indexes = [
+            models.Index(fields=["remittance", "problem"], name="cod_line_by_problem"),
+        ]
+
+    def __str__(self):
+        return f"{self.remittance_id}: {self.tracking_number}"

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.tokens import token_hash
 from inventory.models import Product, StockLevel, Warehouse
-from orders.models import Allocation, Customer, Order, OrderLine
+from orders.models import Allocation, Customer, Order, OrderLine, PaymentMethod
 
 from .models import (
     Carrier,
@@ -26,6 +26,7 @@ from .models import (
     CarrierClaim,
     CarrierService,
     ClaimDocument,
+    CodRemittanceLine,
     ExceptionKind,
     HandoverBatch,
     HandoverParcel,
@@ -1332,3 +1333,184 @@ def lost_parcel_followups(shipment_ids: Iterable[int]) -> dict[int, dict[str, An
     for lost_id, parcel_id in ParcelReplacement.objects.filter(lost_id__in=ids).values_list("lost_id", "parcel_id"):
         found[lost_id]["replacement"] = parcel_id
     return found
+
+
+# Cash-on-delivery remittances (docs/architecture.md, "Cash-on-delivery remittance") -------------
+
+# Tracking numbers looked up per statement: few statements for a carrier's 50,000-line file, each
+# well within a statement's parameters on either database.
+LOOKUP_CHUNK = 5000
+
+
+def _chunks(values: list, size: int = LOOKUP_CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def remitted_parcels(carrier: Carrier, tracking_numbers: Iterable[str]) -> dict[str, Shipment]:
+    """{tracking number as written: the carrier's parcel} for the numbers the carrier's parcels
+    carry (as written, or in capitals), with what matching reads of each and not their orders; one
+    query per LOOKUP_CHUNK numbers."""
+    written = list(dict.fromkeys(tracking_numbers))
+    variants = {number.upper(): number for number in written}
+    variants.update({number: number for number in written})
+    found = {}
+    for chunk in _chunks(list(variants)):
+        for shipment in Shipment.objects.filter(carrier=carrier, tracking_number__in=chunk).only(
+            "id", "order_id", "merge_id", "status", "purpose", "tracking_number", "carrier_id"
+        ):
+            found[variants[shipment.tracking_number]] = shipment
+    return found
+
+
+def remittance_order_ids(parcels: Iterable[Shipment]) -> list[int]:
+    """The orders whose goods the parcels carry (every order of a merged parcel), ascending."""
+    parcels = list(parcels)
+    ids = {parcel.order_id for parcel in parcels}
+    merge_ids = [parcel.merge_id for parcel in parcels if parcel.merge_id]
+    for chunk in _chunks(merge_ids):
+        ids.update(Order.objects.filter(merge_id__in=chunk).values_list("pk", flat=True))
+    return sorted(ids)
+
+
+@dataclass
+class PlannedRemittanceLine:
+    """One line of a remittance file as matched: its parcel, the orders that collect cash in it and
+    what they owed, the fee the contract allows, and the mismatch, if any; `pay` is what recording
+    it captures, (order, amount) per order, empty when it records nothing."""
+
+    values: dict
+    shipment: Shipment | None = None
+    orders: list = field(default_factory=list)
+    due: Decimal | None = None
+    fee_allowed: Decimal | None = None
+    problem: str = ""
+    detail: str = ""
+    pay: list = field(default_factory=list)
+
+
+def plan_remittance(
+    carrier: Carrier, lines: list[dict[str, Any]], parcels: dict[str, Shipment], orders: dict[int, Order]
+) -> list[PlannedRemittanceLine]:
+    """Each line of a carrier's remittance matched to its parcel (`parcels`, remitted_parcels) and
+    the parcel's orders (`orders` by id, every order of a merged parcel, locked by the service and
+    read under their locks). A line is recorded when its parcel is the carrier's, delivered,
+    collects cash on delivery, was not remitted before or earlier in the file, and the amount is
+    what its orders still owed; its fee above the contract is recorded all the same and listed.
+    Otherwise it is listed with why and records nothing: Finance sorts it out by hand. One query
+    per LOOKUP_CHUNK parcels, for those remitted before."""
+    merged = defaultdict(list)
+    for order in sorted(orders.values(), key=lambda order: order.pk):
+        if order.merge_id:
+            merged[order.merge_id].append(order)
+    remitted_before = {}
+    for chunk in _chunks([parcel.pk for parcel in parcels.values()]):
+        remitted_before.update(
+            CodRemittanceLine.objects.filter(shipment_id__in=chunk, recorded=True).values_list(
+                "shipment_id", "remittance__reference"
+            )
+        )
+    seen = {}
+    # What earlier lines of the file pay each order: an order whose goods left in two parcels owes
+    # its balance once, to whichever parcel's line comes first.
+    taken = defaultdict(Decimal)
+    planned = []
+    for line in lines:
+        number = line["tracking_number"]
+        plan = PlannedRemittanceLine(values=line)
+        planned.append(plan)
+        if number in seen:
+            plan.problem = CodRemittanceLine.Problem.DUPLICATE
+            plan.detail = _("Also on row %(row)s of this file.") % {"row": seen[number]}
+            continue
+        seen[number] = line["row"]
+        shipment = plan.shipment = parcels.get(number)
+        if shipment is None:
+            plan.problem = CodRemittanceLine.Problem.UNKNOWN
+            plan.detail = _("No parcel of %(carrier)s has tracking number %(number)s.") % {
+                "carrier": carrier,
+                "number": number,
+            }
+            continue
+        plan.orders = merged[shipment.merge_id] if shipment.merge_id else [orders[shipment.order_id]]
+        plan.fee_allowed = carrier.cod_fee_allowed(line["amount"])
+        if shipment.pk in remitted_before:
+            plan.problem = CodRemittanceLine.Problem.ALREADY_REMITTED
+            plan.detail = _("Remitted already in batch %(reference)s.") % {"reference": remitted_before[shipment.pk]}
+            continue
+        cod_orders = [order for order in plan.orders if order.payment_method == PaymentMethod.COD]
+        if shipment.purpose != Shipment.Purpose.ORDER or not cod_orders:
+            plan.problem = CodRemittanceLine.Problem.NOT_COD
+            plan.detail = _("Order %(number)s is not paid cash on delivery.") % {"number": plan.orders[0].number}
+            continue
+        if shipment.status != Shipment.Status.DELIVERED:
+            plan.problem = CodRemittanceLine.Problem.NOT_DELIVERED
+            plan.detail = _("The parcel is %(status)s, not delivered.") % {"status": shipment.get_status_display()}
+            continue
+        owing = [(order, order.balance_due - taken[order.pk]) for order in cod_orders]
+        owing = [(order, owed) for order, owed in owing if owed > 0]
+        plan.due = sum((owed for _order, owed in owing), Decimal("0"))
+        if line["amount"] != plan.due:
+            plan.problem = CodRemittanceLine.Problem.AMOUNT_DIFFERS
+            plan.detail = _("%(amount)s collected, %(due)s was due.") % {"amount": line["amount"], "due": plan.due}
+            continue
+        plan.pay = owing
+        for order, owed in owing:
+            taken[order.pk] += owed
+        if line["fee"] > plan.fee_allowed:
+            plan.problem = CodRemittanceLine.Problem.FEE_ABOVE_CONTRACT
+            plan.detail = _("Fee %(fee)s, the contract allows %(allowed)s.") % {
+                "fee": line["fee"],
+                "allowed": plan.fee_allowed,
+            }
+    return planned
+
+
+def cod_outstanding(*, now: datetime, bands: list[tuple[int, int | None]]) -> list[dict[str, Any]]:
+    """Delivered cash-on-delivery parcels whose cash is not paid over yet (their orders still owe
+    it), per carrier and currency, with the parcels and amount per band of days since delivery
+    (orders.events.COD_OUTSTANDING). Two queries."""
+    # Through the orders still under way or delivered (the status index): a completed order is
+    # paid, or listed among the reconciliation's mismatches, and delivered parcels of years past
+    # are never read.
+    parcels = list(
+        Shipment.objects.filter(
+            status=Shipment.Status.DELIVERED,
+            purpose=Shipment.Purpose.ORDER,
+            order__status__in=[Order.Status.PARTIALLY_SHIPPED, Order.Status.SHIPPED, Order.Status.DELIVERED],
+            order__payment_method=PaymentMethod.COD,
+        )
+        .filter(Q(order__amount_paid__lt=F("order__total")) | Q(merge__isnull=False))
+        .values_list(
+            "carrier__name", "order__currency", "delivered_at", "order__total", "order__amount_paid", "merge_id"
+        )
+    )
+    owed_by_merge = defaultdict(Decimal)
+    for merge_id, total, paid in Order.objects.filter(
+        merge_id__in={parcel[5] for parcel in parcels if parcel[5]}, payment_method=PaymentMethod.COD
+    ).values_list("merge_id", "total", "amount_paid"):
+        owed_by_merge[merge_id] += max(total - paid, Decimal("0"))
+    rows = {}
+    for carrier, currency, delivered_at, total, paid, merge_id in parcels:
+        owed = owed_by_merge[merge_id] if merge_id else total - paid
+        if owed <= 0:
+            continue
+        row = rows.setdefault(
+            (carrier or "—", currency),
+            {
+                "carrier": carrier or "—",
+                "currency": currency,
+                "parcels": 0,
+                "amount": Decimal("0"),
+                "ages": [[0, Decimal("0")] for _band in bands],
+            },
+        )
+        row["parcels"] += 1
+        row["amount"] += owed
+        days = max((now - delivered_at).days, 0) if delivered_at else 0
+        for index, (first, last) in enumerate(bands):
+            if days >= first and (last is None or days <= last):
+                row["ages"][index][0] += 1
+                row["ages"][index][1] += owed
+                break
+    return [{**row, "ages": [tuple(age) for age in row["ages"]]} for row in rows.values()]

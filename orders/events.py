@@ -37,10 +37,20 @@ ORDER_CANCELLED = Event(
 PAYMENT_CAPTURED = Event(
     name="orders.payment_captured",
     doc=(
-        "Money was received for a placed order (recorded by staff or collected on delivery): "
+        "Money was received for a placed order (recorded by staff or through a channel): "
         "`payment` is the new Payment row."
     ),
     payload=("payment",),
+)
+
+PAYMENTS_CAPTURED = Event(
+    name="orders.payments_captured",
+    doc=(
+        "Money was received for many orders at once (a carrier's cash-on-delivery remittance), one "
+        "publication per batch: `payments` are the new Payment rows in the order they were "
+        "recorded, each with its `order` as it is after the whole batch."
+    ),
+    payload=("payments",),
 )
 
 DELIVERY_ADDRESS_CORRECTED = Event(
@@ -99,6 +109,18 @@ COMPLETION_BLOCKERS = Event(
         "subscriber returns a Q over Order that matches the orders it holds back."
     ),
     payload=(),
+)
+
+COD_OUTSTANDING = Event(
+    name="orders.cod_outstanding",
+    doc=(
+        "Cash on delivery the carriers collected and have not paid over yet, for the reconciliation "
+        "page: each subscriber returns a list of rows with `carrier`, `currency`, `parcels`, "
+        "`amount` and `ages`, a (parcels, amount) pair per band of `bands`, each band (first day, "
+        "last day or None) counted in whole days since delivery as of `now` "
+        '(docs/architecture.md, "Cash-on-delivery remittance").'
+    ),
+    payload=("now", "bands"),
 )
 
 ORDER_API_PARTS = Event(

@@ -48,6 +48,31 @@ def lock_orders(order_ids: Iterable[int]) -> list[Order]:
     return list(orders_for_update().filter(pk__in=order_ids).order_by("pk"))
 
 
+# What settling many orders at once reads of each (a carrier's remittance): their state and money,
+# and what the rollups count a payment by; the rest of a row is left unread.
+SETTLING_FIELDS = (
+    "id",
+    "number",
+    "status",
+    "payment_method",
+    "currency",
+    "total",
+    "amount_paid",
+    "amount_refunded",
+    "payment_status",
+    "channel_id",
+    "placed_at",
+    "province",
+    "merge_id",
+    "updated_at",
+)
+
+
+def lock_orders_to_settle(order_ids: Iterable[int]) -> list[Order]:
+    """Lock several orders at once, by primary key, reading only SETTLING_FIELDS of each."""
+    return list(orders_for_update().filter(pk__in=order_ids).only(*SETTLING_FIELDS).order_by("pk"))
+
+
 def lock_order_and_merged(order_id: int) -> Order:
     """Lock an order and every order merged with it, by primary key ascending, in one statement
     (docs/architecture.md, "Lock order"); returns the order. Raises Order.DoesNotExist."""

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from core.permissions import Orders
 from inventory.models import Product, Warehouse
 
-from .events import ORDER_SEARCH
+from .events import COD_OUTSTANDING, ORDER_SEARCH
 from .models import (
     ZERO,
     Allocation,
@@ -480,7 +480,10 @@ class Mismatch:
 # Each kind lists at most this many, oldest first: a page and a workbook stay readable, and a
 # longer list says something is wrong wholesale rather than order by order.
 MISMATCH_LIMIT = 500
-COLLECTED_BY_NOW = [Order.Status.DELIVERED, Order.Status.COMPLETED]
+# A delivered cash-on-delivery order is paid when its carrier's remittance comes, which the
+# reconciliation lists as COD outstanding per carrier (cod_outstanding); one completed unpaid is
+# a mismatch, since completion waits for the remittance (orders.services.acceptance).
+REMITTED_BY_NOW = [Order.Status.COMPLETED]
 
 
 def payment_mismatches(
@@ -488,7 +491,7 @@ def payment_mismatches(
 ) -> list[Mismatch]:
     """Where payments and orders disagree, by kind: orders placed from `start` to `end` that are paid
     in full but not confirmed; that left the warehouse unpaid where cash on delivery does not
-    explain it (not cash on delivery, or delivered already); that were cancelled keeping money no
+    explain it (not cash on delivery, or completed without its remittance); that were cancelled keeping money no
     refund was asked for; and every open refund whenever it was asked for, with its age."""
     since, until = day_bounds(start, end)
     now = now or timezone.now()
@@ -520,7 +523,7 @@ def payment_mismatches(
         )
     unpaid = orders.filter(
         Q(status__in=Order.LEFT_THE_WAREHOUSE, amount_paid__lt=F("total"))
-        & (~Q(payment_method=PaymentMethod.COD) | Q(status__in=COLLECTED_BY_NOW))
+        & (~Q(payment_method=PaymentMethod.COD) | Q(status__in=REMITTED_BY_NOW))
     ).order_by("placed_at", "id")[:MISMATCH_LIMIT]
     for order in unpaid:
         found.append(
@@ -572,6 +575,29 @@ def payment_mismatches(
             )
         )
     return found
+
+
+# Days since delivery, first and last (None: no end), that cash not yet remitted is aged by.
+COD_AGE_BANDS = [(0, 7), (8, 14), (15, 30), (31, None)]
+
+
+def cod_age_labels() -> list[str]:
+    return [
+        _("%(first)s–%(last)s days") % {"first": first, "last": last}
+        if last is not None
+        else _("over %(days)s days") % {"days": first - 1}
+        for first, last in COD_AGE_BANDS
+    ]
+
+
+def cod_outstanding(now: datetime | None = None) -> list[dict[str, Any]]:
+    """Cash on delivery the carriers collected and have not paid over, per carrier and currency,
+    aged by days since delivery (COD_AGE_BANDS): what the apps that know parcels answer through
+    `orders.events.COD_OUTSTANDING` (docs/architecture.md, "Cash-on-delivery remittance")."""
+    rows = []
+    for answer in COD_OUTSTANDING.publish(now=now or timezone.now(), bands=COD_AGE_BANDS):
+        rows.extend(answer)
+    return sorted(rows, key=lambda row: (str(row["carrier"]), row["currency"]))
 
 
 QUEUE_CAP = 999

@@ -185,19 +185,33 @@ def dispatch_all(order, *, actor=SYSTEM, carrier=None):
     ]
 
 
-def advance(order, to_status, *, actor=SYSTEM):
+def remit(order, *, actor=SYSTEM):
+    """The carrier pays over what a delivered cash-on-delivery order still owes (its remittance,
+    recorded through the settlement service, without a remittance file)."""
+    order.refresh_from_db()
+    if order.payment_method == "cod" and order.balance_due > 0:
+        orders.record_cod_remitted([orders.Remitted(order.pk, order.balance_due, "COD-REMITTED")], actor=actor)
+
+
+def advance(order, to_status, *, actor=SYSTEM, remitted=True):
     """Take a confirmed order forward through the services, step by step, until it reaches
-    `to_status` (picking, packed, shipped, delivered or completed); returns it fresh from the database."""
+    `to_status` (picking, packed, shipped, delivered or completed); returns it fresh from the database.
+    A cash-on-delivery order delivered has its cash remitted by the carrier too, as most tests want
+    a delivered order paid; `remitted=False` leaves it owed by the carrier
+    (docs/architecture.md, "Cash-on-delivery remittance")."""
     steps = [
         ("picking", lambda: pick_all(order, actor=actor)),
         ("packed", lambda: pack_all(order, actor=actor)),
         ("shipped", lambda: dispatch_all(order, actor=actor)),
         (
             "delivered",
-            lambda: [
-                logistics.mark_delivered(s.pk, actor=actor)
-                for s in order.shipments.filter(status__in=Shipment.ON_THE_WAY)
-            ],
+            lambda: (
+                [
+                    logistics.mark_delivered(s.pk, actor=actor)
+                    for s in order.shipments.filter(status__in=Shipment.ON_THE_WAY)
+                ]
+                + ([remit(order)] if remitted else [])
+            ),
         ),
         ("completed", lambda: orders.complete(order.pk, actor=actor)),
     ]

@@ -45,6 +45,14 @@ WIRING = {
         ["orders.services.settlement._capture"],
         ["analytics.services.payment_captured"],
     ),
+    "orders.payments_captured": (
+        ["orders.services.settlement.record_cod_remitted"],
+        ["analytics.services.payments_captured"],
+    ),
+    "orders.cod_outstanding": (
+        ["orders.selectors.cod_outstanding"],
+        ["logistics.selectors.cod_outstanding"],
+    ),
     "orders.delivery_address_corrected": (
         ["orders.services.lifecycle.update_delivery_address"],
         ["analytics.services.delivery_address_corrected"],

@@ -1,5 +1,6 @@
-"""Payments: partial payments, instalments, cash on delivery (recorded once goods have left,
-collected by the carrier at delivery) and the payment status that follows from payments and refunds."""
+"""Payments: partial payments, instalments, cash on delivery (recorded once goods have left, owed
+by the carrier from delivery until its remittance is recorded) and the payment status that follows
+from payments and refunds."""
 
 from decimal import Decimal
 
@@ -196,7 +197,7 @@ def test_cash_on_delivery_may_be_recorded_once_shipped(finance, product):
     assert figures(order) == (PaymentStatus.PARTIALLY_PAID, Decimal("20.00"), 0, 0)
 
 
-def test_delivery_of_a_cash_on_delivery_order_records_the_balance_collected(product):
+def test_delivery_of_a_cash_on_delivery_order_leaves_it_owed_until_the_remittance(product):
     operator = staff("Warehouse operator")
     order = advance(place(lines=[(product, 2)]), "shipped", actor=operator)
     [shipment] = order.shipments.all()
@@ -205,25 +206,23 @@ def test_delivery_of_a_cash_on_delivery_order_records_the_balance_collected(prod
 
     order = fresh(order)
     assert order.status == Order.Status.DELIVERED
+    assert figures(order) == (PaymentStatus.UNPAID, Decimal("0.00"), 0, 0)
+    assert not order.payments.exists()
+
+
+def test_a_remittance_captures_what_each_order_owed_with_the_batch_reference(finance, product):
+    order = advance(place(lines=[(product, 2)]), "delivered", remitted=False)
+
+    [payment] = orders.record_cod_remitted([orders.Remitted(order.pk, Decimal("50.00"), "SF-B1")], actor=finance)
+
     assert figures(order) == (PaymentStatus.PAID, Decimal("50.00"), 0, 0)
-    [payment] = order.payments.all()
-    assert (payment.method, payment.amount, payment.status, payment.recorded_by) == (
+    payment = Payment.objects.get(pk=payment.pk)
+    assert (payment.method, payment.amount, payment.reference, payment.recorded_by) == (
         "cod",
         Decimal("50.00"),
-        Payment.Status.CAPTURED,
-        operator,
+        "SF-B1",
+        finance,
     )
-    assert payment.reference == str(order.shipments.get())
-
-
-def test_delivery_collects_only_what_is_still_due(finance, product):
-    order = advance(place(lines=[(product, 2)]), "shipped")
-    orders.record_payment(order.pk, method="cod", amount=Decimal("15.00"), actor=finance)
-
-    advance(order, "delivered")
-
-    assert list(fresh(order).payments.values_list("amount", flat=True)) == [Decimal("15.00"), Decimal("35.00")]
-    assert figures(order)[:2] == (PaymentStatus.PAID, Decimal("50.00"))
 
 
 def test_delivery_of_a_prepaid_order_records_no_payment(finance, product):
@@ -234,32 +233,34 @@ def test_delivery_of_a_prepaid_order_records_no_payment(finance, product):
     assert fresh(order).payments.count() == 1
 
 
-def test_cod_collected_records_nothing_when_nothing_is_due(finance, product):
-    order = advance(place(lines=[(product, 2)]), "delivered")
-
-    assert orders.record_cod_collected(order.pk, actor=finance) is None
-    assert fresh(order).payments.count() == 1
-
-
-def test_cod_collected_is_refused_before_delivery_and_for_other_methods(finance, product):
-    shipped = advance(place(lines=[(product, 2)]), "shipped")
+def test_a_remittance_is_refused_whole_past_the_total_before_shipping_or_for_other_methods(finance, product):
+    delivered = advance(place(lines=[(product, 2)]), "delivered", remitted=False)
+    shipped = advance(place(lines=[(product, 2)], phone="13900000008"), "shipped")
     by_card = advance(
         place(lines=[(product, 1)], payment_method="card", paid_amount="25.00", phone="13900000009"), "delivered"
     )
+    confirmed = place(lines=[(product, 1)], phone="13900000007")
 
-    with pytest.raises(ValidationError, match="collected on delivery"):
-        orders.record_cod_collected(shipped.pk, actor=finance)
+    with pytest.raises(ValidationError, match="would take 50.01 in all"):
+        orders.record_cod_remitted([orders.Remitted(delivered.pk, Decimal("50.01"), "B")], actor=finance)
     with pytest.raises(ValidationError, match="not paid cash on delivery"):
-        orders.record_cod_collected(by_card.pk, actor=finance)
+        orders.record_cod_remitted(
+            [orders.Remitted(delivered.pk, Decimal("50.00"), "B"), orders.Remitted(by_card.pk, Decimal("1"), "B")],
+            actor=finance,
+        )
+    with pytest.raises(ValidationError, match="collected nothing"):
+        orders.record_cod_remitted([orders.Remitted(confirmed.pk, Decimal("25.00"), "B")], actor=finance)
 
-    assert Payment.objects.filter(order=shipped).count() == 0
+    assert not Payment.objects.filter(order__in=[delivered, confirmed]).exists()
+    orders.record_cod_remitted([orders.Remitted(shipped.pk, Decimal("50.00"), "B")], actor=finance)
+    assert figures(shipped)[:2] == (PaymentStatus.PAID, Decimal("50.00"))
 
 
-def test_roles_without_payments_or_dispatch_may_not_record_cod_collected(product):
-    order = advance(place(lines=[(product, 2)]), "delivered")
+def test_roles_without_payments_may_not_record_a_remittance(product):
+    order = advance(place(lines=[(product, 2)]), "delivered", remitted=False)
 
     with pytest.raises(PermissionDenied):
-        orders.record_cod_collected(order.pk, actor=staff("Customer service"))
+        orders.record_cod_remitted([orders.Remitted(order.pk, Decimal("50.00"), "B")], actor=staff("Customer service"))
 
 
 @pytest.mark.parametrize("role", ["Warehouse operator", "Customer service", "Order reviewer"])

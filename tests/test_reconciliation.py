@@ -284,7 +284,7 @@ def test_the_excel_download_holds_the_summary_and_the_mismatches(client, two_day
 
     assert response["Content-Disposition"] == 'attachment; filename="reconciliation-2025-03-10-2025-03-11.xlsx"'
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    summary, mismatches = book.worksheets
+    summary, mismatches, outstanding = book.worksheets
     rows = list(summary.iter_rows(values_only=True))
     assert rows[0] == (
         "Day",
@@ -307,6 +307,13 @@ def test_the_excel_download_holds_the_summary_and_the_mismatches(client, two_day
     assert ("Refund owed but not paid", cancelled.number) in found
     odd_row = found["Refund owed but not paid", held.number]
     assert odd_row[3].endswith("(Requested): =HYPERLINK(1)") and odd_row[4] == odd.amount
+    assert next(outstanding.iter_rows(values_only=True))[:5] == (
+        "Carrier",
+        "Currency",
+        "Parcels",
+        "Amount",
+        "0–7 days (parcels)",
+    )
 
 
 def test_the_orders_menu_leads_finance_to_the_reconciliation(client):

@@ -223,6 +223,27 @@ def test_the_auto_completion_command(shop):
     assert {order.status for order in Order.objects.all()} == {Status.COMPLETED}
 
 
+def test_a_carriers_cash_on_delivery_remittance(shop):
+    operator = staff("Warehouse operator")
+    delivered = [advance(placed(shop), "delivered", actor=operator, remitted=False) for _n in range(3)]
+    lines = [
+        {
+            "row": n + 2,
+            "tracking_number": order.shipments.get().tracking_number,
+            "amount": order.total,
+            "fee": Decimal("1.00"),
+            "remitted_on": None,
+            "reference": "SF-B1",
+        }
+        for n, order in enumerate(delivered)
+    ]
+
+    assert_counted_exactly(
+        lambda: logistics.record_remittance(shop["carrier"].pk, lines, file_name="sf.xlsx", actor=staff("Finance"))
+    )
+    assert {order.payment_status for order in Order.objects.all()} == {Order.PaymentStatus.PAID}
+
+
 def action(client, changelist, name, selected, **fields):
     response = client.post(
         changelist,

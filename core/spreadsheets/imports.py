@@ -77,11 +77,18 @@ class ImportRun:
 
 
 def start(
-    spec: SpreadsheetImport, *, file_name: str, content: bytes, actor: Actor, count_up_to: int | None = None
+    spec: SpreadsheetImport,
+    *,
+    file_name: str,
+    content: bytes,
+    actor: Actor,
+    count_up_to: int | None = None,
+    parameters: dict | None = None,
 ) -> Job:
     """Take an uploaded file for checking; returns its job. The file is kept in the database, so any
     worker can read it; a file of another type is refused before anything is stored. The rows are
-    counted up to `count_up_to`, which is all a caller deciding where to run the check needs."""
+    counted up to `count_up_to`, which is all a caller deciding where to run the check needs;
+    `parameters` are what the import needs besides the file (a remittance's carrier)."""
     spec.require(actor)
     reading.file_format(file_name)
     return jobs.create(
@@ -91,6 +98,7 @@ def start(
         file_name=file_name,
         content=content,
         total=reading.count_rows(content, file_name, stop_after=count_up_to),
+        parameters=parameters,
     )
 
 

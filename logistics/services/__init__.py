@@ -13,6 +13,7 @@ from .labels import Printed, burn_pool_number, print_labels
 from .packing import ScanAnswer, Sound, finish_packing, pack_item, scan_item
 from .pick_waves import create_pick_wave
 from .public_tracking import look_up_order_for_tracking
+from .remittances import RecordedRemittance, record_remittance
 from .repairs import create_repair_shipment
 from .replacements import send_replacement
 from .rerouting import Rerouted, move_open_work, switch_carrier_service
@@ -25,14 +26,15 @@ __all__ = [
     "DEFAULT_TRANSIT_DAYS",
     "Printed",
     "ReceivedBack",
+    "RecordedRemittance",
     "Rerouted",
     "ScanAnswer",
     "Sound",
     "UploadRefused",
     "accept_claim",
     "add_working_days",
-    "attach_claim_document",
     "assign_tracking_number",
+    "attach_claim_document",
     "burn_pool_number",
     "cancel_open_shipments",
     "choose_carrier",
@@ -41,6 +43,7 @@ __all__ = [
     "create_pick_wave",
     "create_repair_shipment",
     "decide_after_failed_interception",
+    "discard_batch",
     "dispatch",
     "dispatch_by_upload",
     "file_claim",
@@ -51,14 +54,14 @@ __all__ = [
     "mark_delivered",
     "move_open_work",
     "open_handover_batch",
-    "discard_batch",
     "pack_item",
     "plan_parcels",
     "print_labels",
     "receive_parcel_back",
-    "record_interception_outcome",
-    "record_events_by_upload",
     "record_claim_payment",
+    "record_events_by_upload",
+    "record_interception_outcome",
+    "record_remittance",
     "record_tracking_event",
     "reject_claim",
     "remove_from_batch",

@@ -263,22 +263,26 @@ class ReconciliationAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin
             raise PermissionDenied(gettext("Your role may not reconcile payments."))
         form = ReconciliationForm(request.GET)
         if not form.is_valid():
-            return form, None, None
+            return form, None, None, None
         period = form.cleaned_data
         return (
             form,
             selectors.reconciliation(period["start"], period["end"], channel=period["channel"]),
             selectors.payment_mismatches(period["start"], period["end"], channel=period["channel"]),
+            # Whatever the period: cash the carriers still hold is owed now.
+            selectors.cod_outstanding(),
         )
 
     def changelist_view(self, request, extra_context=None):
-        form, summary, mismatches = self.reconciled(request)
+        form, summary, mismatches, outstanding = self.reconciled(request)
         query = request.GET.urlencode()
         context = {
             **self.page_context(request, gettext("Reconciliation")),
             "form": form,
             "summary": summary,
             "mismatches": mismatches,
+            "cod_outstanding": outstanding,
+            "cod_age_labels": selectors.cod_age_labels(),
             "mismatch_limit": selectors.MISMATCH_LIMIT,
             "excel_url": reverse("admin:orders_payment_reconciliation_excel") + (f"?{query}" if query else ""),
             **(extra_context or {}),
@@ -286,13 +290,13 @@ class ReconciliationAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin
         return TemplateResponse(request, "admin/orders/settlement/reconciliation.html", context)
 
     def excel_view(self, request):
-        form, summary, mismatches = self.reconciled(request)
+        form, summary, mismatches, outstanding = self.reconciled(request)
         if summary is None:
             self.message_user(request, gettext("Choose a valid period first."), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:orders_payment_changelist") + "?" + request.GET.urlencode())
         period = form.cleaned_data
         out = io.BytesIO()
-        write_xlsx_sheets(reconciliation_sheets(summary, mismatches), out)
+        write_xlsx_sheets(reconciliation_sheets(summary, mismatches, outstanding), out)
         response = HttpResponse(out.getvalue(), content_type=Format.CONTENT_TYPES[Format.XLSX])
         response["Content-Disposition"] = (
             f'attachment; filename="reconciliation-{period["start"].isoformat()}-{period["end"].isoformat()}.xlsx"'
@@ -300,8 +304,8 @@ class ReconciliationAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin
         return response
 
 
-def reconciliation_sheets(summary, mismatches):
-    """The page's two tables as (title, headers, rows) for write_xlsx_sheets."""
+def reconciliation_sheets(summary, mismatches, outstanding=()):
+    """The page's tables as (title, headers, rows) for write_xlsx_sheets."""
     summary_rows = [
         [row.day, row.channel, row.method, row.currency, row.orders, row.ordered, row.captured, row.refunded, row.net]
         for row in summary.rows
@@ -360,6 +364,20 @@ def reconciliation_sheets(summary, mismatches):
                 gettext("Since"),
             ],
             mismatch_rows,
+        ),
+        (
+            gettext("COD outstanding"),
+            [gettext("Carrier"), gettext("Currency"), gettext("Parcels"), gettext("Amount")]
+            + [
+                f"{label} ({kind})"
+                for label in selectors.cod_age_labels()
+                for kind in (gettext("parcels"), gettext("amount"))
+            ],
+            [
+                [str(row["carrier"]), row["currency"], row["parcels"], row["amount"]]
+                + [value for parcels, amount in row["ages"] for value in (parcels, amount)]
+                for row in outstanding
+            ],
         ),
     ]
 

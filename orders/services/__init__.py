@@ -25,10 +25,11 @@ from .notifications import notify, notify_disruption
 from .reservations import ReservationsMoved, move_reservations
 from .saved_views import delete_view, save_view
 from .settlement import (
+    Remitted,
     approve_refund,
     fail_refund,
     mark_refund_paid,
-    record_cod_collected,
+    record_cod_remitted,
     request_refund,
     request_refunds_owed,
 )
@@ -84,7 +85,8 @@ __all__ = [
     "mark_refund_paid",
     "ReservationsMoved",
     "move_reservations",
-    "record_cod_collected",
+    "Remitted",
+    "record_cod_remitted",
     "request_refund",
     "request_refunds_owed",
     "record_change",

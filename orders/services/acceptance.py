@@ -4,7 +4,11 @@ settings.ACCEPTANCE_WINDOW_DAYS to complain or send something back and has not.
 What counts as "something still open" belongs to the apps above orders (returns, complaints), which
 orders may not import: they subscribe to orders.events.COMPLETION_BLOCKERS in their
 AppConfig.ready(), each with a function returning a Q over Order that matches the orders it holds
-back (docs/architecture.md, "Events")."""
+back (docs/architecture.md, "Events").
+
+A cash-on-delivery order also waits for its money: delivered, the carrier holds the cash until its
+remittance is recorded, and an order completed before that would leave the orders a finance team
+still has to chase (docs/architecture.md, "Cash-on-delivery remittance")."""
 
 from __future__ import annotations
 
@@ -13,14 +17,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.actors import SYSTEM
 
 from ..events import COMPLETION_BLOCKERS
-from ..models import Order, OrderEvent
+from ..models import Order, OrderEvent, PaymentMethod
 from .lifecycle import complete, lock_order
 
 
@@ -30,7 +34,7 @@ def acceptance_cutoff(now: datetime | None = None) -> datetime:
 
 
 def _held_back():
-    held = Q(pk__in=[])
+    held = Q(payment_method=PaymentMethod.COD, amount_paid__lt=F("total"))
     for blocker in COMPLETION_BLOCKERS.publish():
         held |= blocker
     return held

@@ -16,13 +16,13 @@ from inventory import services as inventory
 
 from .. import locks
 from ..events import DELIVERY_ADDRESS_CORRECTED, ORDER_CANCELLED
-from ..models import Allocation, NotificationEvent, Order, OrderEvent, OrderLine, OrderNote, PaymentMethod
+from ..models import Allocation, NotificationEvent, Order, OrderEvent, OrderLine, OrderNote
 from . import addresses, checks, gifts
 from .intake import reserve_lines, shortage_reason
 from .merging import leave_merge
 from .notifications import notify
 from .phones import mask_phone, normalize_phone
-from .settlement import record_cod_collected, request_refunds_owed
+from .settlement import request_refunds_owed
 from .transitions import record_order_transition, rewriting
 
 
@@ -149,12 +149,11 @@ def dispatch_from_warehouse(order_id: int, warehouse_id: int, *, actor: Actor, r
 
 @transaction.atomic
 def record_delivery(order_id: int, *, actor: Actor, reason: str = "") -> OrderEvent:
-    """Every parcel reached the customer; for cash on delivery the carrier collected the balance."""
+    """Every parcel reached the customer. Cash on delivery is not captured here: the carrier holds
+    it until it pays it over, and the remittance records it (record_cod_remitted;
+    docs/architecture.md, "Cash-on-delivery remittance")."""
     order = lock_order(order_id)
-    event = record_order_transition(order, order.deliver, actor=actor, reason=reason)
-    if order.payment_method == PaymentMethod.COD:
-        record_cod_collected(order.pk, actor=actor, reference=reason)
-    return event
+    return record_order_transition(order, order.deliver, actor=actor, reason=reason)
 
 
 @transaction.atomic

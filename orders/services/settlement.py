@@ -4,16 +4,18 @@ status that follows from them.
 Each function is one transaction that locks the order row first and then its payment rows by
 primary key, so two people settling one order are served one after the other. That is what keeps
 the approved and paid refunds of a payment within its amount when two of Finance approve at once.
-Cancelling and delivery (lifecycle) settle money here too, so this module sits below lifecycle and
+Cancelling (lifecycle) and carriers' cash-on-delivery remittances settle money here too, so this module sits below lifecycle and
 locks the order row itself."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.actors import Actor, stored_user
@@ -21,7 +23,7 @@ from core.permissions import Orders, require
 from core.transitions import ensure_allowed, transition_label
 
 from .. import locks
-from ..events import PAYMENT_CAPTURED
+from ..events import PAYMENT_CAPTURED, PAYMENTS_CAPTURED
 from ..models import ZERO, Order, Payment, PaymentMethod, Refund
 
 Status = Order.Status
@@ -30,6 +32,9 @@ PaymentStatus = Order.PaymentStatus
 # Refunds that hold on to part of a payment: nothing else may be approved against that part.
 COMMITTED = [Refund.Status.APPROVED, Refund.Status.PAID]
 CENT = Decimal("0.01")
+# Rows per INSERT or UPDATE of a remittance: large enough to cost a few statements per thousand
+# orders, small enough for SQLite's limit on a statement's parameters.
+BULK_BATCH = 1000
 
 
 def payment_status_for(total: Decimal, captured: Decimal, refunded: Decimal = ZERO) -> Order.PaymentStatus:
@@ -103,7 +108,9 @@ def record_payment(
     instalment_count: int | None = None,
 ) -> Payment:
     """Money received for an order. Cash on delivery is collected by the carrier, so it is only
-    recorded once goods have left; an instalment names its number and how many there are."""
+    recorded once goods have left (normally from the carrier's remittance, record_cod_remitted;
+    by hand for what a remittance left out); an instalment names its number and how many there
+    are."""
     require(actor, Orders.ADD_PAYMENT, _("Your role may not record payments."))
     order = locks.lock_order(order_id)
     if method not in PaymentMethod.values:
@@ -192,24 +199,88 @@ def _capture(order, *, method, amount, actor, reference="", instalment_number=No
     return payment
 
 
+@dataclass(frozen=True)
+class Remitted:
+    """Cash a carrier collected for one order and paid over under its batch `reference`."""
+
+    order_id: int
+    amount: Decimal
+    reference: str
+
+
 @transaction.atomic
-def record_cod_collected(order_id: int, *, actor: Actor, reference: str = "") -> Payment | None:
-    """A cash-on-delivery order was delivered: the carrier collected what was still due. Returns
-    the payment, or None when nothing was due."""
-    require(
-        actor, (Orders.DISPATCH_ORDER, Orders.ADD_PAYMENT), _("Your role may not record cash collected on delivery.")
-    )
-    order = locks.lock_order(order_id)
-    if order.payment_method != PaymentMethod.COD:
-        raise ValidationError(_("Order %(number)s is not paid cash on delivery.") % {"number": order.number})
-    if order.status not in (Status.DELIVERED, Status.COMPLETED):
-        raise ValidationError(
-            _("Order %(number)s is %(status)s: cash is collected on delivery.")
-            % {"number": order.number, "status": order.get_status_display()}
+def record_cod_remitted(
+    remitted: list[Remitted], *, actor: Actor, locked: dict[int, Order] | None = None
+) -> list[Payment]:
+    """A carrier paid over the cash it collected on delivery: one captured cash-on-delivery payment
+    per item, all or nothing (an order whose goods left in two parcels may be paid by each). The
+    orders are locked ascending, a statement per BULK_BATCH (`locked`: the caller locked them in
+    this transaction already, by locks.lock_orders_to_settle). An order that is not cash on
+    delivery, has not left the warehouse, or would be paid past its total refuses the whole batch,
+    naming it. Payments and the orders' figures are written a few statements per thousand orders,
+    and the batch is announced once (`PAYMENTS_CAPTURED`). Returns the payments in the order given."""
+    require(actor, Orders.ADD_PAYMENT, _("Your role may not record payments."))
+    if locked is None:
+        ids = sorted({item.order_id for item in remitted})
+        locked = {}
+        for start in range(0, len(ids), BULK_BATCH):
+            locked.update((order.pk, order) for order in locks.lock_orders_to_settle(ids[start : start + BULK_BATCH]))
+    recorded_by = stored_user(actor)
+    now = timezone.now()
+    payments = []
+    for item in remitted:
+        order = locked.get(item.order_id)
+        if order is None:
+            raise ValidationError(_("Order %(id)s no longer exists.") % {"id": item.order_id})
+        amount = _positive_amount(item.amount)
+        if order.payment_method != PaymentMethod.COD:
+            raise ValidationError(_("Order %(number)s is not paid cash on delivery.") % {"number": order.number})
+        if order.status not in Order.LEFT_THE_WAREHOUSE:
+            raise ValidationError(
+                _("Order %(number)s is %(status)s: the carrier has collected nothing for it.")
+                % {"number": order.number, "status": order.get_status_display()}
+            )
+        if order.amount_paid + amount > order.total:
+            raise ValidationError(
+                _("Order %(number)s: %(amount)s would take %(paid)s in all for an order of %(total)s.")
+                % {"number": order.number, "amount": amount, "paid": order.amount_paid + amount, "total": order.total}
+            )
+        order.amount_paid = (order.amount_paid + amount).quantize(CENT)
+        order.payment_status = payment_status_for(order.total, order.amount_paid, order.amount_refunded)
+        order.updated_at = now
+        payments.append(
+            Payment(
+                order=order,
+                method=PaymentMethod.COD,
+                amount=amount,
+                reference=item.reference.strip()[:100],
+                recorded_by=recorded_by,
+                created_at=now,
+            )
         )
-    if order.balance_due <= 0:
-        return None
-    return _capture(order, method=PaymentMethod.COD, amount=order.balance_due, actor=actor, reference=reference)
+    Payment.objects.bulk_create(payments, batch_size=BULK_BATCH)
+    _write_payment_figures(list({payment.order.pk: payment.order for payment in payments}.values()), now)
+    PAYMENTS_CAPTURED.publish(payments=payments)
+    return payments
+
+
+def _write_payment_figures(orders: list[Order], now) -> None:
+    """Write the paid amount and payment status of many locked orders. On PostgreSQL one UPDATE …
+    FROM VALUES per BULK_BATCH orders: Django's bulk_update writes a CASE with a branch per order,
+    which the database tries for every row, and took minutes for a 50,000-line remittance."""
+    if connection.vendor != "postgresql":
+        Order.objects.bulk_update(orders, ["amount_paid", "payment_status", "updated_at"], batch_size=BULK_BATCH)
+        return
+    table = connection.ops.quote_name(Order._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(orders), BULK_BATCH):
+            chunk = orders[start : start + BULK_BATCH]
+            rows = ", ".join(["(%s, %s::numeric, %s)"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {table} AS o SET amount_paid = v.paid, payment_status = v.status, updated_at = %s "
+                f"FROM (VALUES {rows}) AS v(id, paid, status) WHERE o.id = v.id",
+                [now, *(value for order in chunk for value in (order.pk, order.amount_paid, order.payment_status))],
+            )
 
 
 # --- refunds -------------------------------------------------------------------------------------
