@@ -350,6 +350,9 @@ def test_the_station_takes_scans_as_json_and_as_plain_posts(level, sf, zto, oper
     opened = client.post(url("open"), {"carrier": sf.pk})
     batch = HandoverBatch.objects.get()
     assert opened.url == url("station", batch)
+    empty = client.get(url("station", batch)).content.decode()
+    # The confirmation waits, hidden, for the first parcel: the page's script shows it then.
+    assert "data-handover-confirm-form hidden" in empty
 
     refused = client.post(url("scan", batch), {"tracking_number": ZTO_NUMBER}, headers={"accept": "application/json"})
     accepted = client.post(url("scan", batch), {"tracking_number": SF_NUMBER}, headers={"accept": "application/json"})
@@ -362,7 +365,7 @@ def test_the_station_takes_scans_as_json_and_as_plain_posts(level, sf, zto, oper
     assert parcel.order.number in answer["row"] and "杭州市" in answer["row"]
     assert "is already in this batch" in again.content.decode()
     page = client.get(url("station", batch)).content.decode()
-    assert SF_NUMBER in page and "data-handover-confirm" in page
+    assert SF_NUMBER in page and "data-handover-confirm-form>" in page
 
 
 def test_the_manifest_prints_every_parcel_with_what_the_driver_collects(level, sf, operator):

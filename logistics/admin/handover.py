@@ -117,7 +117,7 @@ class HandoverBatchAdmin(ReadOnlyAdminMixin, ConsolePageMixin, admin.ModelAdmin)
             str(batch),
             batch=batch,
             rows=rows,
-            may_confirm=batch.is_open and bool(rows) and request.user.has_perm(Orders.DISPATCH_ORDER),
+            may_confirm=batch.is_open and request.user.has_perm(Orders.DISPATCH_ORDER),
             scan_url=self.admin_view_url("scan", batch.pk),
             remove_url=self.admin_view_url("remove", batch.pk),
             confirm_url=self.admin_view_url("confirm", batch.pk),

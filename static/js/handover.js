@@ -13,6 +13,7 @@
   const log = document.querySelector("[data-handover-log]");
   const rows = document.querySelector("[data-handover-rows]");
   const count = document.querySelector("[data-handover-count]");
+  const confirmation = document.querySelector("[data-handover-confirm-form]");
 
   const say = (text, accepted) => {
     const line = document.createElement("li");
@@ -46,6 +47,9 @@
     if (answer.accepted) {
       rows.insertAdjacentHTML("beforeend", answer.row);
       count.textContent = String(answer.count);
+      if (confirmation) {
+        confirmation.hidden = false;
+      }
     }
   };
 
