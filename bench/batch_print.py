@@ -22,11 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data  # noqa: E402
-from bench.intake import order_inputs  # noqa: E402
+from bench.pick_list import PRODUCTS, SIZES  # noqa: E402
+from bench.pick_list import build as build_pick_lists  # noqa: E402
 
 DATABASE = "oc_print_bench"
-SIZES = {"small": 50, "large": 500}
-PRODUCTS = 120
 
 
 def parse_args():
@@ -42,63 +41,18 @@ def log(message):
 
 
 def build():
-    """The shop, the orders, the pool and the two pick lists; returns ({size: wave}, seconds per step)."""
-    from core.actors import SYSTEM
-    from inventory import services as inventory
-    from inventory.models import StockLevel
-    from logistics import services as logistics
-    from logistics.models import Carrier, CarrierService, PooledTrackingNumber, TrackingNumberPool
-    from orders import services as orders
+    """The pick list benchmark's shop, orders and two pick lists, and a pool of 2,000 numbers for
+    the carrier service they ship with; returns ({size: wave}, seconds per step)."""
+    from logistics.models import CarrierService, PooledTrackingNumber, TrackingNumberPool
 
-    timings = {}
+    waves, timings = build_pick_lists()
     began = time.perf_counter()
-    products = data.build_catalogue(products=PRODUCTS, warehouses=1)
-    for number, level in enumerate(StockLevel.objects.order_by("product__sku")):
-        aisle, shelf = "ABCDEFGH"[(number * 5) % 8], 1 + (number * 37) % 40
-        inventory.set_storage(
-            stock_level_id=level.pk, bin_location=f"{aisle}-{shelf:02d}", reorder_point=0, actor=SYSTEM
-        )
-    carrier = Carrier.objects.create(
-        code="sf", name="SF Express", tracking_url_template="https://www.sf-express.com/track?no={tracking_number}"
-    )
-    service = CarrierService.objects.create(
-        carrier=carrier, code="standard", name="Standard", supports_cod=True, base_fee=8, fee_per_kg=2, transit_days=3
-    )
-    CarrierService.objects.create(
-        carrier=carrier,
-        code="express",
-        name="Express",
-        kind=CarrierService.Kind.EXPRESS,
-        supports_cod=True,
-        base_fee=15,
-        fee_per_kg=3,
-        transit_days=1,
-    )
+    service = CarrierService.objects.select_related("carrier").get(carrier__code="sf", code="standard")
     pool = TrackingNumberPool.objects.create(service=service)
     PooledTrackingNumber.objects.bulk_create(
-        [PooledTrackingNumber(pool=pool, carrier=carrier, number=f"SF{n:013d}") for n in range(1, 2001)]
+        [PooledTrackingNumber(pool=pool, carrier=service.carrier, number=f"SF{n:013d}") for n in range(1, 2001)]
     )
-    timings["catalogue"] = round(time.perf_counter() - began, 1)
-
-    began = time.perf_counter()
-    channel = data.channel()
-    placed = [
-        orders.place_order(order_input, actor=SYSTEM).order
-        for order_input in order_inputs(channel, products, 1, sum(SIZES.values()))
-    ]
-    held = [order.number for order in placed if order.status != "confirmed"]
-    if held:
-        raise SystemExit(f"{len(held)} orders were not confirmed (first: {held[0]}): the pick lists need them all")
-    timings["orders"] = round(time.perf_counter() - began, 1)
-
-    began = time.perf_counter()
-    warehouse_id = StockLevel.objects.values_list("warehouse_id", flat=True).first()
-    waves, start = {}, 0
-    for size, count in SIZES.items():
-        ids = [order.pk for order in placed[start : start + count]]
-        waves[size] = logistics.create_pick_wave(warehouse_id, ids, actor=SYSTEM)
-        start += count
-    timings["pick_lists"] = round(time.perf_counter() - began, 1)
+    timings["pool"] = round(time.perf_counter() - began, 1)
     return waves, timings
 
 

@@ -275,7 +275,10 @@ class SpreadsheetImportMixin(ConsolePageMixin):
     heads the preview's cells; `import_template` makes the template to download."""
 
     spreadsheet_import = None
+    import_title = _("Import from Excel")
     import_intro = ""
+    # The upload form: the file, and whatever else the import needs to read it (import_parameters).
+    import_upload_form = None
     import_preview_columns = ()
     import_template = None
 
@@ -344,23 +347,33 @@ class SpreadsheetImportMixin(ConsolePageMixin):
         self.require_import_permission(request)
         if request.method not in ("GET", "POST"):
             return HttpResponseNotAllowed(["GET", "POST"])
-        form = UploadForm(request.POST or None, request.FILES or None)
+        form = (self.import_upload_form or UploadForm)(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             spec = self.spreadsheet_import
-            job = imports.start(spec, file_name=upload.name, content=upload.read(), actor=request.user)
+            job = imports.start(
+                spec,
+                file_name=upload.name,
+                content=upload.read(),
+                actor=request.user,
+                parameters=self.import_parameters(form.cleaned_data),
+            )
             imports.check(spec, job.pk)
             return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
         recent = jobs.jobs_of([self.spreadsheet_import.kind])[:RECENT_IMPORTS]
         return self.import_page(
             request,
             "upload.html",
-            gettext("Import from Excel"),
+            str(self.import_title),
             form=form,
             intro=self.import_intro,
             columns=list(self.spreadsheet_import.columns),
             recent=[self.import_row(job) for job in recent],
         )
+
+    def import_parameters(self, cleaned_data):
+        """What the import needs besides the file, from the upload form's other fields."""
+        return
 
     def import_template_view(self, request):
         self.require_import_permission(request)

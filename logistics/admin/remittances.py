@@ -8,17 +8,15 @@ import io
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core import jobs
 from core.console import ConsolePageMixin, ReadOnlyAdminMixin
-from core.spreadsheets import imports
-from core.spreadsheets.console import RECENT_IMPORTS, SpreadsheetImportMixin, UploadForm
+from core.spreadsheets.console import SpreadsheetImportMixin, UploadForm
 from core.spreadsheets.writing import XLSX_CONTENT_TYPE, write_xlsx_sheets
 
 from ..models import Carrier, CodRemittance
@@ -74,6 +72,13 @@ def mismatch_sheet(remittance, lines):
 @admin.register(CodRemittance)
 class CodRemittanceAdmin(ReadOnlyAdminMixin, SpreadsheetImportMixin, ConsolePageMixin, admin.ModelAdmin):
     spreadsheet_import = REMITTANCE_IMPORT
+    import_title = _("Upload a remittance")
+    import_upload_form = RemittanceUploadForm
+    import_intro = _(
+        "One line per parcel whose cash the carrier paid over. Each line is matched to its parcel: the cash of a "
+        "delivered cash-on-delivery parcel is recorded as its orders' payment when the amount is what they owed; "
+        "every other line is listed with its mismatch and records nothing. A batch reference is recorded once."
+    )
     import_template = staticmethod(remittance_template)
     import_preview_columns = (
         _("Tracking number"),
@@ -154,35 +159,6 @@ class CodRemittanceAdmin(ReadOnlyAdminMixin, SpreadsheetImportMixin, ConsolePage
         )
         return response
 
-    def import_view(self, request):
-        """GET: the upload form with the carrier. POST: check the file against that carrier's
-        parcels and show its preview."""
-        self.require_import_permission(request)
-        if request.method not in ("GET", "POST"):
-            return HttpResponseNotAllowed(["GET", "POST"])
-        form = RemittanceUploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
-            job = imports.start(
-                self.spreadsheet_import,
-                file_name=upload.name,
-                content=upload.read(),
-                actor=request.user,
-                parameters={"carrier_id": form.cleaned_data["carrier"].pk},
-            )
-            imports.check(self.spreadsheet_import, job.pk)
-            return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
-        recent = jobs.jobs_of([self.spreadsheet_import.kind])[:RECENT_IMPORTS]
-        return TemplateResponse(
-            request,
-            "admin/logistics/codremittance/upload.html",
-            {
-                **self.page_context(request, gettext("Upload a remittance")),
-                "form": form,
-                "columns": list(self.spreadsheet_import.columns),
-                "template_url": self.admin_view_url("import_template"),
-                "upload_url": self.admin_view_url("import"),
-                "is_upload_page": True,
-                "recent": [self.import_row(job) for job in recent],
-            },
-        )
+    def import_parameters(self, cleaned_data):
+        """The carrier whose parcels the file's lines are matched to: carriers' files do not name it."""
+        return {"carrier_id": cleaned_data["carrier"].pk}
