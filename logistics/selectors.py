@@ -873,41 +873,30 @@ def customer_data_sheets(*, customer: Customer, order_ids: list[int]) -> list[tu
     ]
 
 
+# Each archived model of logistics, with the path from its rows to the order they belong to. Lost
+# parcels' claims keep their documents' files in their folder, named by the kept row
+# (docs/architecture.md, "Lost parcels").
+ARCHIVED_ROWS = (
+    (Shipment, "order_id"),
+    (ShipmentLine, "shipment__order_id"),
+    (TrackingEvent, "shipment__order_id"),
+    (CarrierChoice, "order_id"),
+    (HandoverParcel, "shipment__order_id"),
+    (Interception, "shipment__order_id"),
+    (CarrierClaim, "shipment__order_id"),
+    (ClaimDocument, "claim__shipment__order_id"),
+    (ParcelReplacement, "lost__order_id"),
+    (ReplacementStock, "line__shipment__order_id"),
+)
+
+
 def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
-    """The parcels of orders being archived, with their lines and tracking events, each row
-    annotated with the order it belongs to (orders.events.ORDERS_ARCHIVING; docs/architecture.md,
-    "Archive")."""
+    """The parcels of orders being archived, with their lines, tracking events, handovers,
+    interceptions, claims and replacements, each row annotated with the order it belongs to
+    (orders.events.ORDERS_ARCHIVING; docs/architecture.md, "Archive")."""
     return {
-        "logistics.shipment": Shipment.objects.filter(order_id__in=order_ids).annotate(archived_order_id=F("order_id")),
-        "logistics.shipmentline": ShipmentLine.objects.filter(shipment__order_id__in=order_ids).annotate(
-            archived_order_id=F("shipment__order_id")
-        ),
-        "logistics.trackingevent": TrackingEvent.objects.filter(shipment__order_id__in=order_ids).annotate(
-            archived_order_id=F("shipment__order_id")
-        ),
-        "logistics.carrierchoice": CarrierChoice.objects.filter(order_id__in=order_ids).annotate(
-            archived_order_id=F("order_id")
-        ),
-        "logistics.handoverparcel": HandoverParcel.objects.filter(shipment__order_id__in=order_ids).annotate(
-            archived_order_id=F("shipment__order_id")
-        ),
-        "logistics.interception": Interception.objects.filter(shipment__order_id__in=order_ids).annotate(
-            archived_order_id=F("shipment__order_id")
-        ),
-        # Lost parcels' claims (their documents' files stay in their folder, named by the kept row)
-        # and replacements (docs/architecture.md, "Lost parcels").
-        "logistics.carrierclaim": CarrierClaim.objects.filter(shipment__order_id__in=order_ids).annotate(
-            archived_order_id=F("shipment__order_id")
-        ),
-        "logistics.claimdocument": ClaimDocument.objects.filter(claim__shipment__order_id__in=order_ids).annotate(
-            archived_order_id=F("claim__shipment__order_id")
-        ),
-        "logistics.parcelreplacement": ParcelReplacement.objects.filter(lost__order_id__in=order_ids).annotate(
-            archived_order_id=F("lost__order_id")
-        ),
-        "logistics.replacementstock": ReplacementStock.objects.filter(line__shipment__order_id__in=order_ids).annotate(
-            archived_order_id=F("line__shipment__order_id")
-        ),
+        model._meta.label_lower: model.objects.filter(**{f"{path}__in": order_ids}).annotate(archived_order_id=F(path))
+        for model, path in ARCHIVED_ROWS
     }
 
 
