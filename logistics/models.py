@@ -629,7 +629,7 @@ class PooledTrackingNumber(models.Model):
         related_name="+",
         verbose_name=_("shipment"),
     )
-    allocated_at = models.DateTimeField(_("given at"), null=True, blank=True)
+    allocated_at = models.DateTimeField(_("given to a parcel at"), null=True, blank=True)
     burnt_at = models.DateTimeField(_("burnt at"), null=True, blank=True)
     burnt_because = models.CharField(_("burnt because"), max_length=255, blank=True)
 
@@ -885,7 +885,7 @@ class ParcelReplacement(models.Model):
     parcel = models.OneToOneField(
         Shipment, on_delete=models.PROTECT, related_name="replacing", verbose_name=_("replacement parcel")
     )
-    created_by = who_acted(_("sent by"))
+    created_by = who_acted(_("sent again by"))
     created_at = models.DateTimeField(_("sent at"), default=timezone.now)
 
     class Meta:

@@ -21,7 +21,7 @@ from ..tracking_pool_sheet import POOL_IMPORT, pool_template
 class TrackingNumberPoolAdmin(ReadOnlyAdminMixin, SpreadsheetImportMixin, admin.ModelAdmin):
     spreadsheet_import = POOL_IMPORT
     import_template = staticmethod(pool_template)
-    import_preview_columns = (_("Carrier"), _("Service"), _("Numbers"), _("Count"))
+    import_preview_columns = (_("Carrier"), _("Service"), _("Numbers"), _("How many numbers"))
     import_intro = _(
         "One row per tracking number, or per range the carrier gave you: the carrier's and the service's codes, "
         "then the number, or the range's start and end (digits, as many in both) with the letters before them "
@@ -92,6 +92,6 @@ class PooledTrackingNumberAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             number.shipment_id,
         )
 
-    @admin.display(description=_("given at"), ordering="allocated_at")
+    @admin.display(description=_("given to a parcel at"), ordering="allocated_at")
     def given(self, number):
         return short_datetime(number.allocated_at) if number.allocated_at else "—"

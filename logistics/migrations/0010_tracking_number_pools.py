@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.CharField(max_length=64, verbose_name='tracking number')),
                 ('imported_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='imported at')),
-                ('allocated_at', models.DateTimeField(blank=True, null=True, verbose_name='given at')),
+                ('allocated_at', models.DateTimeField(blank=True, null=True, verbose_name='given to a parcel at')),
                 ('burnt_at', models.DateTimeField(blank=True, null=True, verbose_name='burnt at')),
                 ('burnt_because', models.CharField(blank=True, max_length=255, verbose_name='burnt because')),
                 ('carrier', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='logistics.carrier', verbose_name='carrier')),

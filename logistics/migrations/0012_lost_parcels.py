@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='sent at')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='sent by')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='sent again by')),
                 ('lost', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='replaced_by', to='logistics.shipment', verbose_name='lost parcel')),
                 ('parcel', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='replacing', to='logistics.shipment', verbose_name='replacement parcel')),
             ],
