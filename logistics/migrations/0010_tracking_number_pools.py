@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='shipment',
             name='label_prints',
-            field=models.PositiveIntegerField(default=0, verbose_name='labels printed'),
+            field=models.PositiveIntegerField(db_default=0, default=0, verbose_name='labels printed'),
         ),
         migrations.CreateModel(
             name='TrackingNumberPool',
