@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
+from core import bulk
 from core.actors import Actor, stored_user
 from core.permissions import Logistics, require
 from orders import services as orders
@@ -116,7 +117,7 @@ def record_remittance(
         )
         for plan in planned
     ]
-    CodRemittanceLine.objects.bulk_create(kept, batch_size=LINE_BATCH)
+    bulk.insert(kept, batch_size=LINE_BATCH)
     by_remittance = defaultdict(list)
     for line in kept:
         by_remittance[line.remittance.pk].append(line)

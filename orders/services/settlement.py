@@ -18,6 +18,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import bulk
 from core.actors import Actor, stored_user
 from core.permissions import Orders, require
 from core.transitions import ensure_allowed, transition_label
@@ -32,8 +33,9 @@ PaymentStatus = Order.PaymentStatus
 # Refunds that hold on to part of a payment: nothing else may be approved against that part.
 COMMITTED = [Refund.Status.APPROVED, Refund.Status.PAID]
 CENT = Decimal("0.01")
-# Rows per INSERT or UPDATE of a remittance: large enough to cost a few statements per thousand
-# orders, small enough for SQLite's limit on a statement's parameters.
+# Orders locked per statement of a remittance, and rows per INSERT or UPDATE on SQLite: large
+# enough to cost a few statements per thousand orders, small enough for SQLite's limit on a
+# statement's parameters (PostgreSQL writes each in one statement of arrays, core.bulk).
 BULK_BATCH = 1000
 
 
@@ -217,8 +219,8 @@ def record_cod_remitted(
     orders are locked ascending, a statement per BULK_BATCH (`locked`: the caller locked them in
     this transaction already, by locks.lock_orders_to_settle). An order that is not cash on
     delivery, has not left the warehouse, or would be paid past its total refuses the whole batch,
-    naming it. Payments and the orders' figures are written a few statements per thousand orders,
-    and the batch is announced once (`PAYMENTS_CAPTURED`). Returns the payments in the order given."""
+    naming it. Payments and the orders' figures are written a statement each (a few per thousand
+    orders on SQLite), and the batch is announced once (`PAYMENTS_CAPTURED`). Returns the payments in the order given."""
     require(actor, Orders.ADD_PAYMENT, _("Your role may not record payments."))
     if locked is None:
         ids = sorted({item.order_id for item in remitted})
@@ -258,7 +260,7 @@ def record_cod_remitted(
                 created_at=now,
             )
         )
-    Payment.objects.bulk_create(payments, batch_size=BULK_BATCH)
+    bulk.insert(payments, batch_size=BULK_BATCH)
     _write_payment_figures(list({payment.order.pk: payment.order for payment in payments}.values()), now)
     PAYMENTS_CAPTURED.publish(payments=payments)
     return payments
@@ -266,21 +268,24 @@ def record_cod_remitted(
 
 def _write_payment_figures(orders: list[Order], now) -> None:
     """Write the paid amount and payment status of many locked orders. On PostgreSQL one UPDATE …
-    FROM VALUES per BULK_BATCH orders: Django's bulk_update writes a CASE with a branch per order,
-    which the database tries for every row, and took minutes for a 50,000-line remittance."""
+    FROM unnest(...) with an array per column: Django's bulk_update writes a CASE with a branch per
+    order, which the database tries for every row, and took minutes for a 50,000-line remittance;
+    a VALUES list binds three parameters per order."""
     if connection.vendor != "postgresql":
         Order.objects.bulk_update(orders, ["amount_paid", "payment_status", "updated_at"], batch_size=BULK_BATCH)
         return
     table = connection.ops.quote_name(Order._meta.db_table)
     with connection.cursor() as cursor:
-        for start in range(0, len(orders), BULK_BATCH):
-            chunk = orders[start : start + BULK_BATCH]
-            rows = ", ".join(["(%s, %s::numeric, %s)"] * len(chunk))
-            cursor.execute(
-                f"UPDATE {table} AS o SET amount_paid = v.paid, payment_status = v.status, updated_at = %s "
-                f"FROM (VALUES {rows}) AS v(id, paid, status) WHERE o.id = v.id",
-                [now, *(value for order in chunk for value in (order.pk, order.amount_paid, order.payment_status))],
-            )
+        cursor.execute(
+            f"UPDATE {table} AS o SET amount_paid = v.paid, payment_status = v.status, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::numeric[], %s::varchar[]) AS v(id, paid, status) WHERE o.id = v.id",
+            [
+                now,
+                [order.pk for order in orders],
+                [order.amount_paid for order in orders],
+                [order.payment_status for order in orders],
+            ],
+        )
 
 
 # --- refunds -------------------------------------------------------------------------------------
