@@ -19,6 +19,18 @@ def who_acted(verbose_name, **options):
     )
 
 
+class OneRowSettings(models.Model):
+    """Settings a manager edits in the console, kept in one row: `current()` reads it, making it
+    with its defaults the first time it is asked for."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def current(cls):
+        return cls.objects.get_or_create(pk=1)[0]
+
+
 class Job(models.Model):
     """A spreadsheet import or export that may run in the background (docs/architecture.md, "Jobs").
     Its files are kept in the row, so any app server or worker can read them and nothing lives on

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from core.models import who_acted
+from core.models import OneRowSettings, who_acted
 from core.permissions import Inventory, Logistics, Orders, codename
 from inventory.models import StockLevel, Warehouse
 from orders.models import Order, OrderLine
@@ -659,7 +659,7 @@ class PooledTrackingNumber(models.Model):
         return self.number
 
 
-class InterceptionSettings(models.Model):
+class InterceptionSettings(OneRowSettings):
     """How interception settles money; one row, edited by a manager (docs/architecture.md,
     "Interception and parcels that come back")."""
 
@@ -679,10 +679,6 @@ class InterceptionSettings(models.Model):
 
     def __str__(self):
         return str(_("Interception settings"))
-
-    @classmethod
-    def current(cls):
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 class Interception(FSMModelMixin, models.Model):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
-from core.models import who_acted
+from core.models import OneRowSettings, who_acted
 from core.permissions import Inventory, Orders, codename
 from core.privacy import mask_name
 from inventory.models import Product, StockLevel
@@ -154,7 +154,7 @@ class BlockedContact(models.Model):
         return f"{self.get_kind_display()}: {self.value}"
 
 
-class IntakeSettings(models.Model):
+class IntakeSettings(OneRowSettings):
     """The thresholds of the automatic checks and risk rules; one row, edited by a manager."""
 
     high_value_threshold = models.DecimalField(_("high order value"), default=Decimal("5000.00"), **MONEY)
@@ -194,10 +194,6 @@ class IntakeSettings(models.Model):
 
     def __str__(self):
         return str(_("Intake settings"))
-
-    @classmethod
-    def current(cls):
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 class PaymentMethod(models.TextChoices):
