@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "logistics",
     "aftersales",
     "incidents",
+    "planning",
     "analytics",
     "demo",
 ]

@@ -200,7 +200,7 @@ def test_the_order_page_groups_components_under_their_bundle(tea_set):
 
 
 def test_the_product_admin_refuses_a_bundle_in_a_bundle_and_a_bundle_of_itself(tea_set, teapot):
-    from inventory.admin import BundleComponentFormSet
+    from inventory.admin.stock import BundleComponentFormSet
 
     def formset(bundle, *components):
         data = {

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 
-APPS = ["core", "inventory", "orders", "logistics", "aftersales", "incidents", "analytics"]
+APPS = ["core", "inventory", "orders", "logistics", "aftersales", "incidents", "planning", "analytics"]
 ROOT = Path(settings.BASE_DIR)
 
 

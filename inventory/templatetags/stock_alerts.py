@@ -3,7 +3,7 @@ from django import template
 from core.permissions import Inventory
 
 from .. import selectors
-from ..admin import low_stock_url
+from ..admin.stock import low_stock_url
 
 register = template.Library()
 

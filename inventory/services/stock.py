@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from core.actors import Actor, ensure_actor, stored_user
 from core.permissions import Inventory, require
 
-from . import locks
-from .models import Product, StockLevel, StockMovement, Warehouse
+from .. import locks
+from ..models import Product, StockLevel, StockMovement, Warehouse
 
 Kind = StockMovement.Kind
 REASON_LENGTH = StockMovement._meta.get_field("reason").max_length

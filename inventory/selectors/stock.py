@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from .models import BundleComponent, Product, StockLevel
+from ..models import BundleComponent, Product, StockLevel
 
 
 def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:

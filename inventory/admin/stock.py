@@ -18,10 +18,10 @@ from core.forms import add_service_error
 from core.permissions import Inventory, require
 from core.spreadsheets.console import SpreadsheetImportMixin
 
-from . import selectors, services
-from .forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm
-from .importers import PRODUCT_IMPORT, STOCK_COUNT_IMPORT, product_template, stock_count_template
-from .models import BundleComponent, Product, StockLevel, StockMovement, Warehouse
+from .. import selectors, services
+from ..forms import AdjustForm, CountForm, ReceiveForm, ReceiveNewForm
+from ..importers import PRODUCT_IMPORT, STOCK_COUNT_IMPORT, product_template, stock_count_template
+from ..models import BundleComponent, Product, StockLevel, StockMovement, Warehouse
 
 LEDGER_LINES_SHOWN = 20
 
