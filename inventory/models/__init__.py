@@ -2,6 +2,7 @@
 module per concern; import them from here."""
 
 from .stock import (
+    AbcClass,
     BundleComponent,
     Product,
     StockLevel,
@@ -10,6 +11,7 @@ from .stock import (
 )
 
 __all__ = [
+    "AbcClass",
     "BundleComponent",
     "Product",
     "StockLevel",

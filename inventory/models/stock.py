@@ -9,6 +9,14 @@ from core.models import who_acted
 from core.permissions import Inventory, codename
 
 
+class AbcClass(models.TextChoices):
+    """A product's share of revenue: A the few that bring most of it, C the many that bring little."""
+
+    A = "A", _("A")
+    B = "B", _("B")
+    C = "C", _("C")
+
+
 class Product(models.Model):
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -32,6 +40,11 @@ class Product(models.Model):
     )
     fragile = models.BooleanField(_("fragile"), default=False)
     active = models.BooleanField(_("active"), default=True)
+    # Written only by planning's classification (docs/architecture.md, "The apps"): stock counts
+    # are scheduled by it, and inventory cannot read sales.
+    abc_class = models.CharField(
+        _("ABC class"), max_length=1, choices=AbcClass.choices, blank=True, default="", editable=False
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
