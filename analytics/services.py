@@ -47,6 +47,7 @@ from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest,
 from aftersales.selectors.tickets import SATISFIED_AT_OR_ABOVE
 from logistics.models import PackingScanRefusal, Shipment, ShipmentLine
 from orders.models import Order, OrderEvent, OrderLine, Payment
+from orders.services import CapturedPayment
 
 from .models import (
     ROLLUPS,
@@ -395,7 +396,7 @@ def payment_captured(*, payment: Payment) -> None:
     _after_commit(increments)
 
 
-def payments_captured(*, payments: list[Payment]) -> None:
+def payments_captured(*, payments: list[CapturedPayment]) -> None:
     """Money received for many orders at once (a carrier's remittance), each payment with its order
     as it is after the batch: what an order held before the batch is its paid amount less the
     batch's payments to it, so the batch is counted without a query; one rollup write for all."""

@@ -314,8 +314,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Order imports with more rows than this, and exports above EXPORT_BACKGROUND_ABOVE_ROWS, run in the worker.
+# Order imports with more rows than this, other imports above IMPORT_BACKGROUND_ROWS and exports
+# above EXPORT_BACKGROUND_ABOVE_ROWS run in the worker.
 ORDER_IMPORT_BACKGROUND_ROWS = int(os.environ.get("ORDER_IMPORT_BACKGROUND_ROWS", "1000"))
+IMPORT_BACKGROUND_ROWS = int(os.environ.get("IMPORT_BACKGROUND_ROWS", "2000"))
 EXPORT_BACKGROUND_ABOVE_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ABOVE_ROWS", "5000"))
 
 # Customers whose last order finished longer ago than this many days have their personal data

@@ -10,7 +10,10 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        from . import lookups
         from .roles import ensure_roles
+
+        lookups.register()
 
         # The roles are auth's groups: made when auth hears that a migrate finished, which Django
         # says once per migrate, after every app's tables exist.

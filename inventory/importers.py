@@ -200,6 +200,7 @@ PRODUCT_IMPORT = imports.SpreadsheetImport(
     refusal=gettext_lazy("Your role may not import products."),
     apply=_apply_products,
     ready=lambda summary: bool(summary.get("new") or summary.get("update")),
+    location="inventory.importers.PRODUCT_IMPORT",
 )
 
 
@@ -311,6 +312,7 @@ STOCK_COUNT_IMPORT = imports.SpreadsheetImport(
     refusal=gettext_lazy("Your role may not record stock counts."),
     apply=_apply_counts,
     ready=lambda summary: bool(summary.get("new") or summary.get("update")),
+    location="inventory.importers.STOCK_COUNT_IMPORT",
 )
 
 

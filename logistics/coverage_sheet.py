@@ -82,6 +82,7 @@ COVERAGE_IMPORT = imports.SpreadsheetImport(
     refusal=gettext_lazy("Your role may not change carrier services."),
     apply=_apply,
     ready=lambda summary: bool(summary.get("new")),
+    location="logistics.coverage_sheet.COVERAGE_IMPORT",
 )
 
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from inventory import locks as inventory_locks
 from orders import locks as order_locks
+from orders.locks import SettlingOrder
 from orders.models import Order
 
 from .models import (
@@ -208,17 +209,8 @@ def lock_claim(claim_id: int) -> CarrierClaim:
     return CarrierClaim.objects.select_for_update(of=("self",)).select_related("carrier").get(pk=claim_id)
 
 
-# Orders per locking statement of a remittance: ascending chunks keep the one global order.
-REMITTANCE_LOCK_CHUNK = 1000
-
-
-def lock_remitted_orders(order_ids: Iterable[int]) -> dict[int, Order]:
-    """Lock the orders of a remittance's parcels, ascending by primary key, a statement per
-    REMITTANCE_LOCK_CHUNK, reading what settling them needs; taken after the remittance rows are
-    written and before anything else (docs/architecture.md, "Lock order"). Returns them by id."""
-    ordered = sorted(set(order_ids))
-    locked = {}
-    for start in range(0, len(ordered), REMITTANCE_LOCK_CHUNK):
-        chunk = ordered[start : start + REMITTANCE_LOCK_CHUNK]
-        locked.update((order.pk, order) for order in order_locks.lock_orders_to_settle(chunk))
-    return locked
+def lock_remitted_orders(order_ids: Iterable[int]) -> dict[int, SettlingOrder]:
+    """Lock the orders of a remittance's parcels, ascending by primary key in one statement,
+    reading what settling them needs; taken after the remittance rows are written and before
+    anything else (docs/architecture.md, "Lock order"). Returns them by id."""
+    return {order.pk: order for order in order_locks.lock_orders_to_settle(sorted(set(order_ids)))}

@@ -135,13 +135,13 @@ def _apply(run):
         if len(summary["preview"]) < LISTED_ROWS and (line.problem or len(summary["preview"]) < LISTED_ROWS // 2):
             summary["preview"].append(
                 {
-                    "row": line.row,
+                    "row": line.values["row"],
                     "action": "new" if line.recorded else "skip",
                     "cells": [
-                        line.tracking_number,
+                        line.values["tracking_number"],
                         line.order_numbers,
-                        str(line.amount),
-                        str(line.fee),
+                        str(line.values["amount"]),
+                        str(line.values["fee"]),
                         "" if line.due is None else str(line.due),
                         line.detail,
                     ],
@@ -158,6 +158,7 @@ REMITTANCE_IMPORT = imports.SpreadsheetImport(
     refusal=gettext_lazy("Your role may not record carriers' cash-on-delivery remittances."),
     apply=_apply,
     ready=lambda summary: bool(summary.get("new") or summary.get("skip")),
+    location="logistics.remittance_sheet.REMITTANCE_IMPORT",
 )
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.tokens import token_hash
 from inventory.models import Product, StockLevel, Warehouse
+from orders.locks import SettlingOrder
 from orders.models import Allocation, Customer, Order, OrderLine, PaymentMethod
 
 from .models import (
@@ -1327,7 +1328,7 @@ def lost_parcel_followups(shipment_ids: Iterable[int]) -> dict[int, dict[str, An
 # Cash-on-delivery remittances (docs/architecture.md, "Cash-on-delivery remittance") -------------
 
 # Tracking numbers looked up per statement: few statements for a carrier's 50,000-line file, each
-# well within a statement's parameters on either database.
+# within SQLite's limit on parameters (PostgreSQL takes each chunk as one array, core.lookups).
 LOOKUP_CHUNK = 5000
 
 
@@ -1356,7 +1357,7 @@ def remitted_parcels(carrier: Carrier, tracking_numbers: Iterable[str]) -> dict[
     variants.update({number: number for number in written})
     found = {}
     for chunk in _chunks(list(variants)):
-        for number, *parcel in Shipment.objects.filter(carrier=carrier, tracking_number__in=chunk).values_list(
+        for number, *parcel in Shipment.objects.filter(carrier=carrier, tracking_number__any=chunk).values_list(
             "tracking_number", "id", "order_id", "merge_id", "status", "purpose"
         ):
             found[variants[number]] = RemittedParcel(*parcel)
@@ -1369,7 +1370,7 @@ def remittance_order_ids(parcels: Iterable[RemittedParcel]) -> list[int]:
     ids = {parcel.order_id for parcel in parcels}
     merge_ids = [parcel.merge_id for parcel in parcels if parcel.merge_id]
     for chunk in _chunks(merge_ids):
-        ids.update(Order.objects.filter(merge_id__in=chunk).values_list("pk", flat=True))
+        ids.update(Order.objects.filter(merge_id__any=chunk).values_list("pk", flat=True))
     return sorted(ids)
 
 
@@ -1388,9 +1389,17 @@ class PlannedRemittanceLine:
     detail: str = ""
     pay: list = field(default_factory=list)
 
+    @property
+    def recorded(self) -> bool:
+        return bool(self.pay)
+
+    @property
+    def order_numbers(self) -> str:
+        return ", ".join(order.number for order in self.orders)
+
 
 def plan_remittance(
-    carrier: Carrier, lines: list[dict[str, Any]], parcels: dict[str, RemittedParcel], orders: dict[int, Order]
+    carrier: Carrier, lines: list[dict[str, Any]], parcels: dict[str, RemittedParcel], orders: dict[int, SettlingOrder]
 ) -> list[PlannedRemittanceLine]:
     """Each line of a carrier's remittance matched to its parcel (`parcels`, remitted_parcels) and
     the parcel's orders (`orders` by id, every order of a merged parcel, locked by the service and
@@ -1406,7 +1415,7 @@ def plan_remittance(
     remitted_before = {}
     for chunk in _chunks([parcel.pk for parcel in parcels.values()]):
         remitted_before.update(
-            CodRemittanceLine.objects.filter(shipment_id__in=chunk, recorded=True).values_list(
+            CodRemittanceLine.objects.filter(shipment_id__any=chunk, recorded=True).values_list(
                 "shipment_id", "remittance__reference"
             )
         )

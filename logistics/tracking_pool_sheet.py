@@ -94,6 +94,7 @@ POOL_IMPORT = imports.SpreadsheetImport(
     refusal=gettext_lazy("Your role may not import tracking numbers."),
     apply=_apply,
     ready=lambda summary: bool(summary.get("new")),
+    location="logistics.tracking_pool_sheet.POOL_IMPORT",
 )
 
 

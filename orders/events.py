@@ -47,8 +47,9 @@ PAYMENTS_CAPTURED = Event(
     name="orders.payments_captured",
     doc=(
         "Money was received for many orders at once (a carrier's cash-on-delivery remittance), one "
-        "publication per batch: `payments` are the new Payment rows in the order they were "
-        "recorded, each with its `order` as it is after the whole batch."
+        "publication per batch: `payments` are the new payments (orders.services.CapturedPayment: "
+        "the row's `pk`, the `amount` and its `order`'s settling figures as they are after the "
+        "whole batch), in the order they were recorded."
     ),
     payload=("payments",),
 )

@@ -7,6 +7,9 @@ channels, customers, notifications and message templates are locked alone, with 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
@@ -48,29 +51,41 @@ def lock_orders(order_ids: Iterable[int]) -> list[Order]:
     return list(orders_for_update().filter(pk__in=order_ids).order_by("pk"))
 
 
-# What settling many orders at once reads of each (a carrier's remittance): their state and money,
-# and what the rollups count a payment by; the rest of a row is left unread.
-SETTLING_FIELDS = (
-    "id",
-    "number",
-    "status",
-    "payment_method",
-    "currency",
-    "total",
-    "amount_paid",
-    "amount_refunded",
-    "payment_status",
-    "channel_id",
-    "placed_at",
-    "province",
-    "merge_id",
-    "updated_at",
-)
+@dataclass(slots=True)
+class SettlingOrder:
+    """What settling many orders at once reads of each, locked (a carrier's remittance): their state
+    and money, and what the rollups count a payment by; the rest of the row is left unread. Plain
+    values, not Orders: making 50,000 model instances took longer than locking the rows."""
+
+    pk: int
+    number: str
+    status: str
+    payment_method: str
+    currency: str
+    total: Decimal
+    amount_paid: Decimal
+    amount_refunded: Decimal
+    payment_status: str
+    channel_id: int
+    placed_at: datetime
+    province: str
+    merge_id: int | None
+
+    @property
+    def balance_due(self) -> Decimal:
+        return self.total - self.amount_paid
+
+    def get_status_display(self) -> str:
+        return Order.Status(self.status).label
 
 
-def lock_orders_to_settle(order_ids: Iterable[int]) -> list[Order]:
-    """Lock several orders at once, by primary key, reading only SETTLING_FIELDS of each."""
-    return list(orders_for_update().filter(pk__in=order_ids).only(*SETTLING_FIELDS).order_by("pk"))
+SETTLING_FIELDS = tuple("id" if field.name == "pk" else field.name for field in fields(SettlingOrder))
+
+
+def lock_orders_to_settle(order_ids: Iterable[int]) -> list[SettlingOrder]:
+    """Lock several orders at once, ascending by primary key, in one statement however many."""
+    rows = orders_for_update().filter(pk__any=list(order_ids)).order_by("pk").values_list(*SETTLING_FIELDS)
+    return [SettlingOrder(*row) for row in rows]
 
 
 def lock_order_and_merged(order_id: int) -> Order:

@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 
 from core import jobs
 from core.actors import SYSTEM
+from core.tasks import check_import, run_import
 from logistics import services as logistics
 from logistics.models import Carrier, CodRemittance, CodRemittanceLine, Shipment
 from logistics.remittance_sheet import REMITTANCE_IMPORT
@@ -335,6 +336,45 @@ def test_finance_uploads_previews_confirms_and_reads_the_batch_with_its_mismatch
     sheet = load_workbook(io.BytesIO(excel.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][1] == short.tracking_number and rows[1][9] == "Amount differs from what was due"
+
+
+def test_a_large_file_is_checked_and_recorded_by_a_worker_while_the_page_follows_it(
+    product, carrier, finance, settings
+):
+    settings.IMPORT_BACKGROUND_ROWS = 1
+    # Queued tasks stay queued until the test runs them, as a worker would.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    parcels = [delivered(product), delivered(product)]
+    client = Client()
+    client.force_login(finance)
+    rows = [(parcel.tracking_number, 50, 2, "2026-12-01", "SF-B7") for parcel in parcels]
+
+    answer = client.post(
+        reverse("admin:logistics_codremittance_import"), {"carrier": carrier.pk, "file": workbook(rows)}
+    )
+
+    job = jobs.jobs_of([REMITTANCE_IMPORT.kind]).get()
+    assert (job.status, job.parameters["task"]) == (jobs.Status.QUEUED, "core.tasks.check_import")
+    assert "Waiting for a worker to start" in client.get(answer.url).content.decode()
+    status = client.get(reverse("admin:logistics_codremittance_import_status", args=[job.pk])).json()
+    assert (status["status"], status["finished"]) == ("queued", False)
+
+    check_import.call(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == jobs.Status.PREVIEWED and not CodRemittance.objects.exists()
+    assert client.get(reverse("admin:logistics_codremittance_import_status", args=[job.pk])).json()["finished"]
+    client.post(reverse("admin:logistics_codremittance_import_confirm", args=[job.pk]))
+    job.refresh_from_db()
+    assert (job.status, job.parameters["task"]) == (jobs.Status.QUEUED, "core.tasks.run_import")
+    assert fresh(parcels[0].order).amount_paid == 0
+
+    run_import.call(job.pk)
+
+    job.refresh_from_db()
+    assert job.status == jobs.Status.DONE
+    assert CodRemittance.objects.get().line_count == 2
+    assert [fresh(parcel.order).amount_paid for parcel in parcels] == [Decimal("50.00"), Decimal("50.00")]
 
 
 def test_the_same_file_uploaded_again_stops_at_its_preview(product, carrier, finance):

@@ -152,3 +152,21 @@ def test_a_job_kind_is_found_by_its_code_in_every_language():
         pages = {kind: "orders"}
     with translation.override("zh-hans"):
         assert pages[jobs.JobKind("import_orders", gettext_lazy("Order import"))] == "orders"
+
+
+def test_every_console_import_is_found_by_a_worker_where_it_says_it_is_declared():
+    from django.contrib import admin
+    from django.utils.module_loading import import_string
+
+    from core.spreadsheets.console import SpreadsheetImportMixin
+    from orders.importers.orders import ORDER_IMPORT
+
+    declared = [ORDER_IMPORT] + [
+        model_admin.spreadsheet_import
+        for model_admin in admin.site._registry.values()
+        if isinstance(model_admin, SpreadsheetImportMixin)
+    ]
+
+    assert len(declared) >= 7
+    for spec in declared:
+        assert import_string(spec.location) is spec

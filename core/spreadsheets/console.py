@@ -19,6 +19,7 @@ from django.http import (
     HttpResponse,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
+    JsonResponse,
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
@@ -260,6 +261,22 @@ class UploadForm(forms.Form):
         return upload
 
 
+def job_status_response(job, phase_label=""):
+    """What a background job's page polls for its progress: small, so it can be asked every second
+    (static/js/import_progress.js)."""
+    return JsonResponse(
+        {
+            "status": job.status,
+            "status_label": str(job.get_status_display()),
+            "phase_label": str(phase_label),
+            "processed": job.processed,
+            "total": job.total,
+            "percent": job.progress_percent,
+            "finished": job.status in jobs.FINISHED,
+        }
+    )
+
+
 def import_outcome(job):
     """What a finished import of any kind came to, for the lists of past imports: its errors."""
     errors = (job.summary or {}).get("errors", 0)
@@ -271,8 +288,10 @@ def import_outcome(job):
 class SpreadsheetImportMixin(ConsolePageMixin):
     """Adds an import of `spreadsheet_import` (a SpreadsheetImport whose summary counts rows by
     what they do: "new", "update", "skip", and lists them under "preview") to a ModelAdmin. The
-    check and the import run while the operator waits: these files are small. `import_preview_columns`
-    heads the preview's cells; `import_template` makes the template to download."""
+    check and the import run while the operator waits, or by a worker for a file of more than
+    IMPORT_BACKGROUND_ROWS rows, the job page following its progress (`import_phases` names what
+    it is doing). `import_preview_columns` heads the preview's cells; `import_template` makes the
+    template to download."""
 
     spreadsheet_import = None
     import_title = _("Import from Excel")
@@ -281,6 +300,7 @@ class SpreadsheetImportMixin(ConsolePageMixin):
     import_upload_form = None
     import_preview_columns = ()
     import_template = None
+    import_phases = {"reading": _("Reading the file…")}
 
     ACTIONS = {"new": _("New"), "update": _("Changed"), "skip": _("Unchanged")}
 
@@ -290,6 +310,9 @@ class SpreadsheetImportMixin(ConsolePageMixin):
             path("import/", wrap(self.import_view), name=self.admin_view_name("import")),
             path("import/template/", wrap(self.import_template_view), name=self.admin_view_name("import_template")),
             path("import/<int:job_id>/", wrap(self.import_job_view), name=self.admin_view_name("import_job")),
+            path(
+                "import/<int:job_id>/status/", wrap(self.import_status_view), name=self.admin_view_name("import_status")
+            ),
             path(
                 "import/<int:job_id>/confirm/",
                 wrap(self.import_confirm_view),
@@ -358,7 +381,7 @@ class SpreadsheetImportMixin(ConsolePageMixin):
                 actor=request.user,
                 parameters=self.import_parameters(form.cleaned_data),
             )
-            imports.check(spec, job.pk)
+            imports.start_check(spec, job)
             return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
         recent = jobs.jobs_of([self.spreadsheet_import.kind])[:RECENT_IMPORTS]
         return self.import_page(
@@ -369,6 +392,7 @@ class SpreadsheetImportMixin(ConsolePageMixin):
             intro=self.import_intro,
             columns=list(self.spreadsheet_import.columns),
             recent=[self.import_row(job) for job in recent],
+            background_rows=imports.background_rows(),
         )
 
     def import_parameters(self, cleaned_data):
@@ -398,6 +422,9 @@ class SpreadsheetImportMixin(ConsolePageMixin):
             summary=summary,
             errors=errors,
             errors_hidden=max(summary.get("errors", len(job.errors)) - len(errors), 0),
+            finished=job.status in jobs.FINISHED,
+            phase=self.import_phases.get(job.parameters.get("phase", ""), ""),
+            status_url=self.admin_view_url("import_status", job.pk),
             preview_columns=self.import_preview_columns,
             preview=[
                 {**row, "action_label": self.ACTIONS.get(row["action"], "")} for row in summary.get("preview", [])
@@ -422,8 +449,12 @@ class SpreadsheetImportMixin(ConsolePageMixin):
         if queued is None:
             messages.warning(request, gettext("This import is under way or finished; it cannot be retried."))
         else:
-            imports.check(self.spreadsheet_import, queued.pk)
+            imports.start_check(self.spreadsheet_import, queued)
         return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
+
+    def import_status_view(self, request, job_id):
+        job = self.import_job(request, job_id)
+        return job_status_response(job, self.import_phases.get(job.parameters.get("phase", ""), ""))
 
     def import_cancel_view(self, request, job_id):
         if request.method != "POST":
@@ -442,8 +473,9 @@ class SpreadsheetImportMixin(ConsolePageMixin):
         if queued is None:
             messages.warning(request, gettext("This import cannot be confirmed (again)."))
             return HttpResponseRedirect(self.admin_view_url("import_job", job.pk))
-        done = imports.run(self.spreadsheet_import, queued.pk)
-        if done.status == jobs.Status.FAILED:
+        imports.start_run(self.spreadsheet_import, queued)
+        done = jobs.job_of(job.pk, [self.spreadsheet_import.kind])
+        if done.status == jobs.Status.FAILED and done.parameters.get("stage") == imports.IMPORT:
             failed = sorted({error["row"] for error in done.errors if error["row"]})
             messages.error(
                 request,

@@ -9,8 +9,10 @@ import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .. import jobs
@@ -30,7 +32,8 @@ class SpreadsheetImport:
     """One kind of import. `apply(run)` reads the job's file and does the work through the app's
     services inside `run.writing()`, notes every problem in `run.problems` and returns the summary
     the job page shows; `ready(summary)` says whether a checked file has anything to import;
-    `refusal` is what a person without `permission` is told."""
+    `refusal` is what a person without `permission` is told; `location` is the dotted path the
+    import is declared at, where a worker finds it from the job."""
 
     kind: jobs.JobKind
     columns: object
@@ -38,6 +41,7 @@ class SpreadsheetImport:
     refusal: str
     apply: object
     ready: object
+    location: str
 
     def require(self, actor: Actor) -> None:
         require(actor, self.permission, self.refusal)
@@ -98,8 +102,38 @@ def start(
         file_name=file_name,
         content=content,
         total=reading.count_rows(content, file_name, stop_after=count_up_to),
-        parameters=parameters,
+        parameters={**(parameters or {}), "import": spec.location},
     )
+
+
+def background_rows() -> int:
+    """Files of more rows than this are checked and imported by a worker (IMPORT_BACKGROUND_ROWS)."""
+    return settings.IMPORT_BACKGROUND_ROWS
+
+
+def start_check(spec: SpreadsheetImport, job: Job) -> None:
+    """Check an uploaded file: at once when it is small, otherwise by a worker."""
+    _start(job, lambda: check(spec, job.pk), "check_import")
+
+
+def start_run(spec: SpreadsheetImport, job: Job) -> None:
+    """Import a confirmed file: at once when it is small, otherwise by a worker."""
+    _start(job, lambda: run(spec, job.pk), "run_import")
+
+
+def _start(job, at_once, task_name):
+    if job.total <= background_rows():
+        at_once()
+        return
+    # Defining a task sets up the task backend, so the tasks are imported only when one is queued.
+    from .. import tasks
+
+    jobs.enqueue(job, getattr(tasks, task_name))
+
+
+def declared_at(job_id: int) -> SpreadsheetImport:
+    """The import a job was started for, as a worker finds it."""
+    return import_string(Job.objects.values_list("parameters", flat=True).get(pk=job_id)["import"])
 
 
 def check(spec: SpreadsheetImport, job_id: int, *, in_background: bool = False) -> Job | None:

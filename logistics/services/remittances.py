@@ -23,7 +23,7 @@ from orders import services as orders
 
 from .. import locks
 from ..models import Carrier, CodRemittance, CodRemittanceLine
-from ..selectors import plan_remittance, remittance_order_ids, remitted_parcels
+from ..selectors import PlannedRemittanceLine, plan_remittance, remittance_order_ids, remitted_parcels
 from .uploads import UploadRefused
 
 LINE_BATCH = 2000
@@ -31,8 +31,10 @@ LINE_BATCH = 2000
 
 @dataclass
 class RecordedRemittance:
+    """The batches a file recorded, and each of its lines as matched (kept as CodRemittanceLine rows)."""
+
     remittances: list[CodRemittance]
-    lines: list[CodRemittanceLine]
+    lines: list[PlannedRemittanceLine]
 
 
 def _open_batches(carrier, lines, file_name, actor):
@@ -99,34 +101,34 @@ def record_remittance(
         actor=actor,
         locked=locked,
     )
-    kept = [
-        CodRemittanceLine(
-            remittance=remittances[plan.values["reference"]],
-            row=plan.values["row"],
-            tracking_number=plan.values["tracking_number"],
-            shipment_id=plan.shipment.pk if plan.shipment else None,
-            order_numbers=", ".join(order.number for order in plan.orders)[:255],
-            amount=plan.values["amount"],
-            fee=plan.values["fee"],
-            remitted_on=plan.values["remitted_on"],
-            due=plan.due,
-            fee_allowed=plan.fee_allowed,
-            recorded=bool(plan.pay),
-            problem=plan.problem,
-            detail=plan.detail[:255],
-        )
-        for plan in planned
-    ]
-    bulk.insert(kept, batch_size=LINE_BATCH)
-    by_remittance = defaultdict(list)
-    for line in kept:
-        by_remittance[line.remittance.pk].append(line)
-    for remittance in remittances.values():
-        its = by_remittance[remittance.pk]
+    bulk.insert_columns(
+        CodRemittanceLine,
+        {
+            "remittance_id": [remittances[plan.values["reference"]].pk for plan in planned],
+            "row": [plan.values["row"] for plan in planned],
+            "tracking_number": [plan.values["tracking_number"] for plan in planned],
+            "shipment_id": [plan.shipment.pk if plan.shipment else None for plan in planned],
+            "order_numbers": [plan.order_numbers[:255] for plan in planned],
+            "amount": [plan.values["amount"] for plan in planned],
+            "fee": [plan.values["fee"] for plan in planned],
+            "remitted_on": [plan.values["remitted_on"] for plan in planned],
+            "due": [plan.due for plan in planned],
+            "fee_allowed": [plan.fee_allowed for plan in planned],
+            "recorded": [plan.recorded for plan in planned],
+            "problem": [plan.problem for plan in planned],
+            "detail": [plan.detail[:255] for plan in planned],
+        },
+        batch_size=LINE_BATCH,
+    )
+    by_reference = defaultdict(list)
+    for plan in planned:
+        by_reference[plan.values["reference"]].append(plan)
+    for reference, remittance in remittances.items():
+        its = by_reference[reference]
         remittance.line_count = len(its)
-        remittance.mismatch_count = sum(1 for line in its if line.problem)
-        remittance.amount_total = sum((line.amount for line in its), Decimal("0"))
-        remittance.fee_total = sum((line.fee for line in its), Decimal("0"))
-        remittance.recorded_total = sum((line.amount for line in its if line.recorded), Decimal("0"))
+        remittance.mismatch_count = sum(1 for plan in its if plan.problem)
+        remittance.amount_total = sum((plan.values["amount"] for plan in its), Decimal("0"))
+        remittance.fee_total = sum((plan.values["fee"] for plan in its), Decimal("0"))
+        remittance.recorded_total = sum((plan.values["amount"] for plan in its if plan.recorded), Decimal("0"))
         remittance.save(update_fields=["line_count", "mismatch_count", "amount_total", "fee_total", "recorded_total"])
-    return RecordedRemittance(remittances=list(remittances.values()), lines=kept)
+    return RecordedRemittance(remittances=list(remittances.values()), lines=planned)

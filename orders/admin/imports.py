@@ -3,7 +3,7 @@ create, orders already imported, every error with its row and column), confirm, 
 file's progress on a page the operator may leave and come back to. Past imports are listed."""
 
 from django import forms
-from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import content_disposition_header, urlencode
@@ -14,7 +14,7 @@ from core import jobs
 from core.console import ConsolePageMixin
 from core.permissions import Orders, require
 from core.spreadsheets import problems, reading
-from core.spreadsheets.console import ERRORS_SHOWN, RECENT_IMPORTS, UploadForm, import_outcome
+from core.spreadsheets.console import ERRORS_SHOWN, RECENT_IMPORTS, UploadForm, import_outcome, job_status_response
 from core.spreadsheets.writing import XLSX_CONTENT_TYPE, Format
 from inventory.importers import PRODUCT_IMPORT, STOCK_COUNT_IMPORT
 
@@ -225,19 +225,8 @@ class OrderImportMixin(ConsolePageMixin):
         }
 
     def import_status_view(self, request, job_id):
-        """What the progress page polls: small, so it can be asked every second."""
         job = self.import_job(request, job_id)
-        return JsonResponse(
-            {
-                "status": job.status,
-                "status_label": str(job.get_status_display()),
-                "phase_label": str(PHASES.get(job.parameters.get("phase", ""), "")),
-                "processed": job.processed,
-                "total": job.total,
-                "percent": job.progress_percent,
-                "finished": job.status in jobs.FINISHED,
-            }
-        )
+        return job_status_response(job, PHASES.get(job.parameters.get("phase", ""), ""))
 
     def import_confirm_view(self, request, job_id):
         if request.method != "POST":

@@ -109,6 +109,7 @@ CHANNEL_SKU_IMPORT = imports.SpreadsheetImport(
     refusal=gettext_lazy("Your role may not import channel SKUs."),
     apply=_apply,
     ready=lambda summary: bool(summary.get("new") or summary.get("update")),
+    location="orders.importers.channel_skus.CHANNEL_SKU_IMPORT",
 )
 
 

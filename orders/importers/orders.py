@@ -375,6 +375,7 @@ ORDER_IMPORT = imports.SpreadsheetImport(
     refusal=gettext_lazy("Your role may not import orders."),
     apply=_apply,
     ready=lambda summary: summary.get("to_create", 0) > 0,
+    location="orders.importers.orders.ORDER_IMPORT",
 )
 
 

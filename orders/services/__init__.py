@@ -25,6 +25,7 @@ from .notifications import notify, notify_disruption
 from .reservations import ReservationsMoved, move_reservations
 from .saved_views import delete_view, save_view
 from .settlement import (
+    CapturedPayment,
     Remitted,
     approve_refund,
     fail_refund,
@@ -85,6 +86,7 @@ __all__ = [
     "mark_refund_paid",
     "ReservationsMoved",
     "move_reservations",
+    "CapturedPayment",
     "Remitted",
     "record_cod_remitted",
     "request_refund",

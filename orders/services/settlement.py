@@ -25,6 +25,7 @@ from core.transitions import ensure_allowed, transition_label
 
 from .. import locks
 from ..events import PAYMENT_CAPTURED, PAYMENTS_CAPTURED
+from ..locks import SettlingOrder
 from ..models import ZERO, Order, Payment, PaymentMethod, Refund
 
 Status = Order.Status
@@ -210,26 +211,34 @@ class Remitted:
     reference: str
 
 
+@dataclass(frozen=True)
+class CapturedPayment:
+    """A payment a remittance captured: its row's primary key, the order it pays (as settled, after
+    the whole batch) and the amount."""
+
+    pk: int
+    order: SettlingOrder
+    amount: Decimal
+
+
 @transaction.atomic
 def record_cod_remitted(
-    remitted: list[Remitted], *, actor: Actor, locked: dict[int, Order] | None = None
-) -> list[Payment]:
+    remitted: list[Remitted], *, actor: Actor, locked: dict[int, SettlingOrder] | None = None
+) -> list[CapturedPayment]:
     """A carrier paid over the cash it collected on delivery: one captured cash-on-delivery payment
     per item, all or nothing (an order whose goods left in two parcels may be paid by each). The
-    orders are locked ascending, a statement per BULK_BATCH (`locked`: the caller locked them in
-    this transaction already, by locks.lock_orders_to_settle). An order that is not cash on
-    delivery, has not left the warehouse, or would be paid past its total refuses the whole batch,
-    naming it. Payments and the orders' figures are written a statement each (a few per thousand
-    orders on SQLite), and the batch is announced once (`PAYMENTS_CAPTURED`). Returns the payments in the order given."""
+    orders are locked ascending in one statement (`locked`: the caller locked them in this
+    transaction already, by locks.lock_orders_to_settle). An order that is not cash on delivery,
+    has not left the warehouse, or would be paid past its total refuses the whole batch, naming it.
+    The payments and the orders' figures are written a statement each, without a model instance
+    per row, and the batch is announced once (`PAYMENTS_CAPTURED`). Returns the payments in the
+    order given."""
     require(actor, Orders.ADD_PAYMENT, _("Your role may not record payments."))
     if locked is None:
-        ids = sorted({item.order_id for item in remitted})
-        locked = {}
-        for start in range(0, len(ids), BULK_BATCH):
-            locked.update((order.pk, order) for order in locks.lock_orders_to_settle(ids[start : start + BULK_BATCH]))
-    recorded_by = stored_user(actor)
-    now = timezone.now()
-    payments = []
+        locked = {
+            order.pk: order for order in locks.lock_orders_to_settle(sorted({item.order_id for item in remitted}))
+        }
+    captured = []
     for item in remitted:
         order = locked.get(item.order_id)
         if order is None:
@@ -249,30 +258,38 @@ def record_cod_remitted(
             )
         order.amount_paid = (order.amount_paid + amount).quantize(CENT)
         order.payment_status = payment_status_for(order.total, order.amount_paid, order.amount_refunded)
-        order.updated_at = now
-        payments.append(
-            Payment(
-                order=order,
-                method=PaymentMethod.COD,
-                amount=amount,
-                reference=item.reference.strip()[:100],
-                recorded_by=recorded_by,
-                created_at=now,
-            )
-        )
-    bulk.insert(payments, batch_size=BULK_BATCH)
+        captured.append((order, amount, item.reference.strip()[:100]))
+    now = timezone.now()
+    ids = bulk.insert_columns(
+        Payment,
+        {
+            "order_id": [order.pk for order, _amount, _reference in captured],
+            "amount": [amount for _order, amount, _reference in captured],
+            "reference": [reference for _order, _amount, reference in captured],
+            "method": PaymentMethod.COD,
+            "recorded_by_id": getattr(stored_user(actor), "pk", None),
+            "created_at": now,
+        },
+        batch_size=BULK_BATCH,
+    )
+    payments = [
+        CapturedPayment(pk, order, amount) for pk, (order, amount, _reference) in zip(ids, captured, strict=True)
+    ]
     _write_payment_figures(list({payment.order.pk: payment.order for payment in payments}.values()), now)
     PAYMENTS_CAPTURED.publish(payments=payments)
     return payments
 
 
-def _write_payment_figures(orders: list[Order], now) -> None:
+def _write_payment_figures(orders: list[SettlingOrder], now) -> None:
     """Write the paid amount and payment status of many locked orders. On PostgreSQL one UPDATE …
     FROM unnest(...) with an array per column: Django's bulk_update writes a CASE with a branch per
     order, which the database tries for every row, and took minutes for a 50,000-line remittance;
-    a VALUES list binds three parameters per order."""
+    a VALUES list binds three parameters per order. Elsewhere an update per order."""
     if connection.vendor != "postgresql":
-        Order.objects.bulk_update(orders, ["amount_paid", "payment_status", "updated_at"], batch_size=BULK_BATCH)
+        for order in orders:
+            Order.objects.filter(pk=order.pk).update(
+                amount_paid=order.amount_paid, payment_status=order.payment_status, updated_at=now
+            )
         return
     table = connection.ops.quote_name(Order._meta.db_table)
     with connection.cursor() as cursor:
