@@ -901,29 +901,14 @@ def rows_to_archive(order_ids: list[int]) -> dict[str, QuerySet]:
     }
 
 
-def parcels_to_print(order_ids: Iterable[int]) -> list[Shipment]:
-    """The open parcels (waiting to be packed or dispatched) of these orders, with what their slips
-    and labels print, in order and parcel order; each carries `position` (n, total): parcel n of
-    its order's parcels that are not cancelled. Three queries whatever the number of orders."""
-    order_ids = list(order_ids)
-    parcels = list(
-        Shipment.objects.filter(order_id__in=order_ids, status__in=Shipment.OPEN)
-        .select_related("order__channel", "warehouse", "carrier", "service")
-        .prefetch_related(Prefetch("lines", ShipmentLine.objects.select_related("order_line__product").order_by("pk")))
+def open_parcel_ids(order_ids: Iterable[int]) -> list[int]:
+    """The open parcels (waiting to be packed or dispatched) of these orders, by order placed and
+    parcel: what printing those orders' slips and labels prints (parcels_for_print)."""
+    return list(
+        Shipment.objects.filter(order_id__in=list(order_ids), status__in=Shipment.OPEN)
         .order_by("order__placed_at", "order_id", "pk")
+        .values_list("pk", flat=True)
     )
-    kept = defaultdict(list)
-    for pk, order_id in (
-        Shipment.objects.filter(order_id__in=order_ids)
-        .exclude(status=Shipment.Status.CANCELLED)
-        .order_by("pk")
-        .values_list("pk", "order_id")
-    ):
-        kept[order_id].append(pk)
-    for parcel in parcels:
-        siblings = kept[parcel.order_id]
-        parcel.position = (siblings.index(parcel.pk) + 1 if parcel.pk in siblings else None, len(siblings))
-    return parcels
 
 
 # The console's order list (docs/architecture.md, "Finding orders"): orders cannot read parcels, so it

@@ -88,19 +88,18 @@ def print_parcels(modeladmin, request, queryset):
     selected = modeladmin.selected_orders(request, queryset)
     if selected is None:
         return None
-    parcels = selectors.parcels_to_print([order_id for order_id, _number in selected])
+    parcels = selectors.parcels_for_print(selectors.open_parcel_ids([order_id for order_id, _number in selected]))
     title = _("Packing slips and labels")
-    cash = {row.shipment.pk: row.cod_amount for row in selectors.parcels_for_print([parcel.pk for parcel in parcels])}
     contacts, rows = {}, []
     for parcel in parcels:
-        order = parcel.order
+        order, shipment = parcel.order, parcel.shipment
         if order.pk not in contacts:
             contacts[order.pk] = opened_order(request, order, title)
-        packed = parcel.status == Shipment.Status.PACKED
-        count = (parcel.package_count or 1) if packed else 0
+        packed = shipment.status == Shipment.Status.PACKED
+        count = parcel.package_total if packed else 0
         rows.append(
             {
-                "shipment": parcel,
+                "shipment": shipment,
                 "order": order,
                 "contact": contacts[order.pk],
                 "order_barcode": code128_svg(order.number),
@@ -108,12 +107,12 @@ def print_parcels(modeladmin, request, queryset):
                 "total": parcel.position[1],
                 "packages": range(1, count + 1),
                 "package_total": count,
-                "tracking_barcode": code128_svg(parcel.tracking_number) if packed else "",
-                "fragile": any(line.order_line.product.fragile for line in parcel.lines.all()),
-                "cod_amount": cash[parcel.pk],
+                "tracking_barcode": code128_svg(shipment.tracking_number) if packed else "",
+                "fragile": parcel.fragile,
+                "cod_amount": parcel.cod_amount,
             }
         )
-    printed = {parcel.order_id for parcel in parcels}
+    printed = {parcel.order.pk for parcel in parcels}
     skipped = [number for order_id, number in selected if order_id not in printed]
     context = {
         "title": title,
