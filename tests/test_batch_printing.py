@@ -7,7 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -447,6 +447,33 @@ def test_the_pool_list_shows_numbers_left_and_a_pool_running_low(client, standar
     assert "3 — running low" in content and content.count("data-pool-low") == 1
     assert ">6<" in content
     assert reverse("admin:logistics_trackingnumberpool_import") in content
+
+
+def test_a_coordinator_sets_from_how_few_numbers_a_pool_runs_low_on_the_pool_list(client, standard, coordinator):
+    pool = fill_pool(standard, *numbers(3))
+    changelist = reverse("admin:logistics_trackingnumberpool_changelist")
+    form = {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-0-id": str(pool.pk),
+        "form-0-low_below": "2",
+        "_save": "Save",
+    }
+    client.force_login(staff("Warehouse operator"))
+    assert 'name="form-0-low_below"' not in client.get(changelist).content.decode()
+    client.post(changelist, form)
+    pool.refresh_from_db()
+    assert pool.low_below == 200
+    client.force_login(coordinator)
+    assert "3 — running low" in client.get(changelist).content.decode()
+
+    client.post(changelist, form)
+
+    pool.refresh_from_db()
+    assert pool.low_below == 2
+    assert "data-pool-low" not in client.get(changelist).content.decode()
+    with pytest.raises(ValidationError):
+        logistics.set_pool_warning(pool.pk, low_below=-1, actor=coordinator)
 
 
 def test_the_import_page_takes_a_file_and_previews_it(client, standard, coordinator):

@@ -1,7 +1,7 @@
 """Tracking-number pools (docs/architecture.md, "Printing in batches"): per carrier service, the
 numbers its carrier handed the merchant in advance, with how many are left, given and burnt, and
-the import that fills them. Numbers change only through the import and printing, so the pages are
-read-only."""
+the import that fills them. Numbers change only through the import and printing; on the pool list
+those who import numbers set from how few left a pool is shown as running low."""
 
 from django.contrib import admin
 from django.urls import reverse
@@ -10,9 +10,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.console import ReadOnlyAdminMixin, short_datetime
+from core.permissions import Logistics
 from core.spreadsheets.console import SpreadsheetImportMixin
 
-from .. import selectors
+from .. import selectors, services
 from ..models import PooledTrackingNumber, TrackingNumberPool
 from ..tracking_pool_sheet import POOL_IMPORT, pool_template
 
@@ -31,7 +32,15 @@ class TrackingNumberPoolAdmin(ReadOnlyAdminMixin, SpreadsheetImportMixin, admin.
     change_list_template = "admin/logistics/trackingnumberpool/change_list.html"
     list_display = ("service", "remaining_count", "given_count", "burnt_count", "low_below", "numbers_link")
     list_display_links = None
+    # The one thing edited here: from how few numbers on a pool is shown as running low.
+    list_editable = ("low_below",)
     list_filter = ("service__carrier",)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm(Logistics.IMPORT_TRACKING_NUMBERS)
+
+    def save_model(self, request, obj, form, change):
+        services.set_pool_warning(obj.pk, low_below=obj.low_below, actor=request.user)
 
     def get_queryset(self, request):
         return selectors.tracking_pools()

@@ -20,6 +20,7 @@ from .rerouting import Rerouted, move_open_work, switch_carrier_service
 from .returned_parcels import ReceivedBack, receive_parcel_back
 from .rules import DEFAULT_TRANSIT_DAYS, add_working_days, plan_parcels, why_not_pickable
 from .tracking import mark_delivered, record_tracking_event
+from .tracking_pools import set_pool_warning
 from .uploads import UploadRefused, dispatch_by_upload, record_events_by_upload
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "scan_into_batch",
     "scan_item",
     "send_replacement",
+    "set_pool_warning",
     "switch_carrier_service",
     "why_not_pickable",
 ]

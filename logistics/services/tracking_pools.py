@@ -198,3 +198,16 @@ def _refuse_known_numbers(expanded, outcomes, rows):
                 continue
             outcomes[index] = ValidationError({column: [message]})
             break
+
+
+@transaction.atomic
+def set_pool_warning(pool_id: int, *, low_below: int, actor: Actor) -> TrackingNumberPool:
+    """Say from how few numbers left a pool is shown as running low. Those who import a carrier's
+    numbers set it, since they know how fast the carrier sends more."""
+    require(actor, Logistics.IMPORT_TRACKING_NUMBERS, _("Your role may not manage tracking-number pools."))
+    if not isinstance(low_below, int) or not 0 <= low_below <= MAX_NUMBERS:
+        raise ValidationError({"low_below": _("Enter a whole number from 0 to %(max)s.") % {"max": f"{MAX_NUMBERS:,}"}})
+    pool = TrackingNumberPool.objects.select_for_update().get(pk=pool_id)
+    pool.low_below = low_below
+    pool.save(update_fields=["low_below"])
+    return pool
