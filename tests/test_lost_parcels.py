@@ -25,6 +25,7 @@ from logistics.models import (
     Shipment,
     TrackingEvent,
 )
+from logistics.services import privacy
 from orders.models import Notification, NotificationEvent, Order
 from tests.factories import (
     CarrierFactory,
@@ -110,6 +111,21 @@ def test_a_claim_for_a_lost_parcel_claims_the_goods_value_by_default(level, coor
     assert claim.claimed_amount == Decimal("119.80")
     assert (claim.status, claim.carrier, claim.currency) == (CarrierClaim.Status.FILED, lost.carrier, order.currency)
     assert (claim.carrier_reference, claim.filed_by) == ("SF-C-77", coordinator)
+
+
+def test_erasing_the_customers_data_blanks_the_claims_notes_and_keeps_its_figures(level, coordinator):
+    order = shipped_order(level, 2)
+    claim = logistics.file_claim(
+        lost_parcel_of(order).pk, note="Customer Wang at 12 West Lake Rd says it never came", actor=coordinator
+    )
+    logistics.reject_claim(claim.pk, reason="Signed for by the neighbour at no. 14", actor=coordinator)
+
+    # What orders.events.PERSONAL_DATA_ERASED asks of logistics when the customer is erased.
+    privacy.erase_personal_data(customer_ids=[order.customer_id], order_ids=[order.pk])
+
+    claim.refresh_from_db()
+    assert (claim.note, claim.decision_note) == ("", "")
+    assert (claim.claimed_amount, claim.status) == (Decimal("119.80"), CarrierClaim.Status.REJECTED)
 
 
 def test_the_goods_value_of_a_parcel_is_its_share_of_each_line_total_to_the_cent(level):
