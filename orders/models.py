@@ -695,6 +695,12 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), **MONEY)
     line_total = models.DecimalField(_("line total"), **MONEY)
+    # What one unit cost the shop when the line was placed (the product's cost then), so the
+    # dashboard's gross margin does not move when costs change later. Four decimals: a moving
+    # average of receipts is rarely whole cents.
+    unit_cost = models.DecimalField(
+        _("unit cost"), max_digits=14, decimal_places=4, default=Decimal("0"), editable=False
+    )
     # A component line of a bundle sold on the order: the bundle as ordered, how many of it, and
     # which bundle line of the order it came from (`bundle_group`, 1, 2, … per order), so pages
     # show "Bundle X ×2: A ×2, B ×4".
@@ -720,6 +726,7 @@ class OrderLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="order_line_cost_not_negative"),
             models.CheckConstraint(
                 condition=Q(is_gift=False) | Q(unit_price=0, line_total=0), name="order_line_gift_is_free"
             ),

@@ -50,6 +50,7 @@ class ResolvedLine:
             quantity=self.quantity,
             unit_price=self.unit_price,
             line_total=self.line_total,
+            unit_cost=self.product.cost,
             bundle=self.bundle,
             bundle_sku=self.bundle.sku if self.bundle else "",
             bundle_name=self.bundle.name if self.bundle else "",
