@@ -28,8 +28,8 @@ from core.roles import MANAGER
 from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
-from demo.channel_stock import seed_channel_stock
 from demo.changes import play_changes
+from demo.channel_stock import seed_channel_stock
 from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
