@@ -166,6 +166,7 @@ TITLES = {
     "stages": gettext_lazy("Time in each status"),
     "dispatch_deadlines": gettext_lazy("On-time dispatch by channel"),
     "staff": gettext_lazy("Staff"),
+    "stock_value": gettext_lazy("Stock value"),
 }
 
 
@@ -184,6 +185,11 @@ def figures_section(filters, figures):
         "Return rate: returns asked for in the period, less those rejected, per order placed in the period. "
         "Complaint rate: complaint tickets about an order opened in the period, per order placed in the "
         "period. Satisfaction: the share of the ratings given in the period that are 4 or 5 out of 5."
+    )
+    note += " " + _(
+        "Gross margin: of the orders placed in the period that have been delivered, their goods' revenue "
+        "(line totals, without shipping and order discounts) less what the goods cost the shop when the "
+        "order was placed; gross margin % is that margin over the revenue."
     )
     if filters.warehouse_id:
         note += " " + _(
@@ -361,6 +367,25 @@ def staff_section(filters):
     return Section(Table("staff", str(TITLES["staff"]), columns, rows, note=note))
 
 
+def stock_value_section(filters):
+    rows = selectors.stock_value(filters)
+    table_rows = [[row.warehouse, row.on_hand, row.value] for row in rows]
+    if len(rows) > 1:
+        table_rows.append([_("All warehouses"), sum(row.on_hand for row in rows), sum(row.value for row in rows)])
+    table = Table(
+        "stock_value",
+        str(TITLES["stock_value"]),
+        [Column(_("Warehouse")), Column(_("Units on hand"), "count"), Column(_("Value at cost"), "money")],
+        table_rows,
+        note=_(
+            "Now, whatever the period: the units on hand in each active warehouse (quarantined goods left "
+            "out) at each product's cost."
+        ),
+    )
+    chart = charts.bar_chart([(row.warehouse, row.value) for row in rows], fmt=_short_money)
+    return Section(table, [(TITLES["stock_value"], chart, "bars")] if rows else [])
+
+
 SECTIONS = {
     "per_day": per_day_section,
     "channels": channels_section,
@@ -371,6 +396,7 @@ SECTIONS = {
     "stages": stages_section,
     "dispatch_deadlines": dispatch_deadlines_section,
     "staff": staff_section,
+    "stock_value": stock_value_section,
 }
 TABLE_KEYS = ["figures", *SECTIONS]
 

@@ -34,7 +34,7 @@ class Rollup(models.Model):
 
 class DailyOrders(Rollup):
     """Orders placed on a day through a channel, and what has become of them since: paid, cancelled,
-    returned to the shop after they left (intercepted or refused at the door), and how far through the order cycle they got (the status funnel)."""
+    returned to the shop after they left (intercepted or refused at the door), how far through the order cycle they got (the status funnel), and the revenue and cost of goods of those delivered."""
 
     KEY = ("day", "channel_id")
 
@@ -50,6 +50,10 @@ class DailyOrders(Rollup):
     reached_shipped = models.PositiveIntegerField(_("shipped"), default=0)
     reached_delivered = models.PositiveIntegerField(_("delivered"), default=0)
     reached_completed = models.PositiveIntegerField(_("completed"), default=0)
+    # The goods of the orders that reached delivered: their line totals, and what they cost the
+    # shop (each line's units × its unit cost when placed, to the cent), for the gross margin.
+    delivered_revenue = models.DecimalField(_("revenue of delivered orders"), **MONEY)
+    delivered_cost = models.DecimalField(_("cost of goods of delivered orders"), **MONEY)
 
     class Meta:
         verbose_name = _("orders per day")

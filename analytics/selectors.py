@@ -27,7 +27,7 @@ from aftersales.selectors import returns as return_selectors
 from aftersales.selectors import tickets as ticket_selectors
 from core import regions
 from core.permissions import Aftersales, Logistics
-from inventory.models import Product, Warehouse
+from inventory.models import Product, StockLevel, Warehouse
 from logistics import selectors as logistics_selectors
 from logistics.models import Shipment
 from orders import selectors as order_selectors
@@ -164,8 +164,15 @@ class Figure:
         return "better" if (change > 0) == self.higher_is_better else "worse"
 
 
-ORDER_AMOUNTS = ["orders", "gmv", "paid_orders", "cancelled_orders", "returned_orders"] + [
-    f"reached_{stage}" for stage in FUNNEL
+ORDER_AMOUNTS = [
+    "orders",
+    "gmv",
+    "paid_orders",
+    "cancelled_orders",
+    "returned_orders",
+    *(f"reached_{stage}" for stage in FUNNEL),
+    "delivered_revenue",
+    "delivered_cost",
 ]
 SHIPMENT_AMOUNTS = [
     "dispatched",
@@ -261,6 +268,10 @@ def _order_figures(totals):
         else None,
         "paid_share": _ratio(totals["paid_orders"], totals["orders"]),
         "cancellation_rate": _ratio(totals["cancelled_orders"], totals["orders"]),
+        "gross_margin": totals["delivered_revenue"] - totals["delivered_cost"],
+        "gross_margin_rate": _ratio(
+            totals["delivered_revenue"] - totals["delivered_cost"], totals["delivered_revenue"]
+        ),
     }
 
 
@@ -282,6 +293,8 @@ FIGURES = [
     ("average_order_value", _("Average order value"), "money", True),
     ("paid_share", _("Paid share"), "percent", True),
     ("cancellation_rate", _("Cancellation rate"), "percent", False),
+    ("gross_margin", _("Gross margin"), "money", True),
+    ("gross_margin_rate", _("Gross margin %"), "percent", True),
     ("return_rate", _("Return rate"), "percent", False),
     ("complaint_rate", _("Complaint rate"), "percent", False),
     ("csat", _("Satisfaction (CSAT)"), "percent", True),
@@ -310,6 +323,35 @@ def key_figures(
         for order_sums, shipment_sums, after_sales_sums in zip(orders, shipments, after_sales, strict=True)
     )
     return [Figure(key, label, kind, now[key], before[key], higher) for key, label, kind, higher in FIGURES]
+
+
+# Stock value -----------------------------------------------------------------------------------
+
+
+@dataclass
+class StockValueRow:
+    warehouse: str
+    on_hand: int
+    value: Decimal
+
+
+def stock_value(filters: Filters) -> list[StockValueRow]:
+    """What the goods on hand are worth now, at each product's cost, per active warehouse (only the
+    filter's, when it names one), in the warehouses' order: one aggregate over the stock levels,
+    which are as many as products × warehouses however many orders there are. Quarantined goods are
+    not on hand, so not counted."""
+    levels = StockLevel.objects.filter(warehouse__active=True, on_hand__gt=0)
+    if filters.warehouse_id:
+        levels = levels.filter(warehouse_id=filters.warehouse_id)
+    rows = (
+        levels.values("warehouse_id", "warehouse__code", "warehouse__name", "warehouse__priority")
+        .annotate(units=Sum("on_hand"), value=Sum(F("on_hand") * F("product__cost")))
+        .order_by("warehouse__priority", "warehouse__code")
+    )
+    return [
+        StockValueRow(f"{row['warehouse__code']} · {row['warehouse__name']}", row["units"], row["value"])
+        for row in rows
+    ]
 
 
 # Charts ----------------------------------------------------------------------------------------

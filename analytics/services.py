@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
+    DecimalField,
     F,
     FilteredRelation,
     Func,
@@ -40,7 +41,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, Round, TruncDate
 from django.db.models.lookups import GreaterThanOrEqual
 
 from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest, Ticket
@@ -185,6 +186,34 @@ def count_move(
     step = ORDER_STEPS.get((from_status, to_status))
     if step and actor_id:
         count_handling(increments, day=day, user_id=actor_id, step=step, warehouse_id=0, seconds=seconds)
+
+
+def reaches_delivered(from_status: str, to_status: str) -> bool:
+    """Whether this step takes an order to delivered (or past it) for the first time: the step the
+    gross margin counts its goods on."""
+    stage = FUNNEL.index("delivered") + 1
+    return STAGE_OF.get(from_status, 0) < stage <= STAGE_OF.get(to_status, 0)
+
+
+CENT = Decimal("0.01")
+
+
+def count_delivered_goods(
+    increments: Increments, order: OrderFacts, lines: Iterable[tuple[int, Decimal, Decimal]]
+) -> None:
+    """An order reached delivered: its goods' revenue (line totals) and cost (each line's units ×
+    its unit cost when placed, to the cent) count for the gross margin of the day it was placed.
+    `lines` are (quantity, unit cost, line total) triples."""
+    revenue, cost = Decimal("0"), Decimal("0")
+    for quantity, unit_cost, line_total in lines:
+        revenue += line_total
+        cost += (quantity * unit_cost).quantize(CENT, ROUND_HALF_UP)
+    increments.add(
+        DailyOrders,
+        (increments.day(order.placed_at), order.channel_id),
+        delivered_revenue=revenue,
+        delivered_cost=cost,
+    )
 
 
 def count_first_dispatch(
@@ -368,6 +397,12 @@ def order_status_changed(*, order_event: OrderEvent) -> None:
     if order_event.from_status in Order.NOT_DISPATCHED and order_event.to_status in FIRST_DISPATCH:
         count_first_dispatch(
             increments, channel_id=order.channel_id, shipped_at=order.shipped_at, due_at=order.dispatch_due_at
+        )
+    if reaches_delivered(order_event.from_status, order_event.to_status):
+        count_delivered_goods(
+            increments,
+            _order_facts(order),
+            OrderLine.objects.filter(order_id=order.pk).values_list("quantity", "unit_cost", "line_total"),
         )
     _after_commit(increments)
 
@@ -726,6 +761,27 @@ def _recount_events(increments, of_orders):
             ("day", "channel_id"),
             (f"reached_{stage}",),
         )
+
+    delivered_stage = FUNNEL.index("delivered") + 1
+    delivered = of_orders(OrderEvent.objects).filter(
+        from_status__in=[status for status, rank in STAGE_OF.items() if rank < delivered_stage],
+        to_status__in=[status for status, rank in STAGE_OF.items() if rank >= delivered_stage],
+    )
+    _add_rows(
+        increments,
+        DailyOrders,
+        OrderLine.objects.filter(order_id__in=delivered.values("order_id"))
+        .annotate(day=_day("order__placed_at"), channel_id=F("order__channel_id"))
+        .values("day", "channel_id")
+        .annotate(
+            delivered_revenue=Sum("line_total"),
+            delivered_cost=Sum(
+                Round(F("quantity") * F("unit_cost"), 2, output_field=DecimalField(max_digits=20, decimal_places=2))
+            ),
+        ),
+        ("day", "channel_id"),
+        ("delivered_revenue", "delivered_cost"),
+    )
 
     # Each event that moves an order on, joined to the event that brought the order into the status
     # it leaves (the FSM never enters a status twice; a partial shipment's repeats stay in it).

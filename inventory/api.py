@@ -15,8 +15,8 @@ class ProductSerializer(serializers.ModelSerializer):
     available = serializers.IntegerField(
         read_only=True,
         help_text=_(
-            "Units that can still be ordered: on hand minus reserved, over all active warehouses; for a "
-            "bundle, as many as its components make."
+            "Units that can still be ordered: on hand minus reserved, over all active warehouses, less the "
+            "stock kept back from the one asking; for a bundle, as many as its components make."
         ),
     )
 

@@ -20,6 +20,7 @@ from .models import (
     ArchivedOrder,
     Channel,
     ChannelSku,
+    ChannelStockBuffer,
     Customer,
     IdempotencyRecord,
     Notification,
@@ -208,3 +209,19 @@ def lock_channel_skus(codes: Iterable[tuple[int, str]]) -> dict[tuple[int, str],
         channel_id__in={channel_id for channel_id, _code in codes}, code__in={code for _channel, code in codes}
     )
     return {(row.channel_id, row.code): row for row in found.order_by("pk") if (row.channel_id, row.code) in codes}
+
+
+def lock_stock_buffers(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], ChannelStockBuffer]:
+    """Lock the stock buffers among these (channel id, product id) pairs, in primary-key order;
+    setting buffers locks them alone, with nothing after them (docs/architecture.md, "Stock per
+    channel"): intake reads them without a lock."""
+    pairs = set(pairs)
+    found = ChannelStockBuffer.objects.select_for_update().filter(
+        channel_id__in={channel_id for channel_id, _product in pairs},
+        product_id__in={product_id for _channel, product_id in pairs},
+    )
+    return {
+        (row.channel_id, row.product_id): row
+        for row in found.order_by("pk")
+        if (row.channel_id, row.product_id) in pairs
+    }

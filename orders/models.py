@@ -16,9 +16,20 @@ from core.models import OneRowSettings, who_acted
 from core.permissions import Inventory, Orders, codename
 from core.privacy import mask_name
 from inventory.models import Product, StockLevel
+from inventory.selectors import KeepBack
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+def keep_back_of(units: int | None, percent: Decimal | None) -> KeepBack | None:
+    """What a stock buffer of these units or this percentage keeps back; None when neither is set
+    (docs/architecture.md, "Stock per channel")."""
+    if units is not None:
+        return KeepBack(units=units)
+    if percent is not None:
+        return KeepBack(percent=percent)
+    return None
 
 
 class Channel(models.Model):
@@ -76,6 +87,24 @@ class Channel(models.Model):
         ),
     )
 
+    # The default stock buffer (docs/architecture.md, "Stock per channel"): kept back from this
+    # channel of every product without a buffer of its own (ChannelStockBuffer).
+    stock_buffer_units = models.PositiveIntegerField(
+        _("default stock buffer (units)"),
+        null=True,
+        blank=True,
+        help_text=_("Units of every product kept back from this channel, unless the product has its own buffer."),
+    )
+    stock_buffer_percent = models.DecimalField(
+        _("default stock buffer (%)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("Or a percentage of each product's available stock, rounded up. Fill in one of the two."),
+    )
+
     class Meta:
         verbose_name = _("channel")
         verbose_name_plural = _("channels")
@@ -84,13 +113,31 @@ class Channel(models.Model):
             models.CheckConstraint(
                 condition=Q(dispatch_cutoff_hour__lte=23), name="channel_dispatch_cutoff_is_an_hour_of_the_day"
             ),
+            models.CheckConstraint(
+                condition=Q(stock_buffer_units__isnull=True) | Q(stock_buffer_percent__isnull=True),
+                name="channel_default_buffer_units_or_percent",
+                violation_error_message=_("Keep back units or a percentage, not both: empty one of the two."),
+            ),
+            models.CheckConstraint(
+                condition=Q(stock_buffer_percent__gte=0, stock_buffer_percent__lte=100)
+                | Q(stock_buffer_percent__isnull=True),
+                name="channel_default_buffer_percent_in_range",
+            ),
         ]
 
     def __str__(self):
         return self.name
 
+    def default_keep_back(self) -> KeepBack | None:
+        """What the channel keeps back of a product without a buffer of its own."""
+        return keep_back_of(self.stock_buffer_units, self.stock_buffer_percent)
+
     def clean(self):
         super().clean()
+        if self.stock_buffer_units is not None and self.stock_buffer_percent is not None:
+            raise ValidationError(
+                {"stock_buffer_percent": _("Keep back units or a percentage, not both: empty one of the two.")}
+            )
         if self.dispatch_cutoff_hour is not None and self.dispatch_within_hours is None:
             raise ValidationError(
                 {
@@ -648,6 +695,12 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
     unit_price = models.DecimalField(_("unit price"), **MONEY)
     line_total = models.DecimalField(_("line total"), **MONEY)
+    # What one unit cost the shop when the line was placed (the product's cost then), so the
+    # dashboard's gross margin does not move when costs change later. Four decimals: a moving
+    # average of receipts is rarely whole cents.
+    unit_cost = models.DecimalField(
+        _("unit cost"), max_digits=14, decimal_places=4, default=Decimal("0"), editable=False
+    )
     # A component line of a bundle sold on the order: the bundle as ordered, how many of it, and
     # which bundle line of the order it came from (`bundle_group`, 1, 2, … per order), so pages
     # show "Bundle X ×2: A ×2, B ×4".
@@ -673,6 +726,7 @@ class OrderLine(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="order_line_cost_not_negative"),
             models.CheckConstraint(
                 condition=Q(is_gift=False) | Q(unit_price=0, line_total=0), name="order_line_gift_is_free"
             ),
@@ -1217,6 +1271,61 @@ class ChannelSku(models.Model):
 
     def __str__(self):
         return f"{self.channel.code}:{self.code} → {self.product.sku}"
+
+
+class ChannelStockBuffer(models.Model):
+    """Stock of one product kept back from one channel (docs/architecture.md, "Stock per channel"):
+    the channel is offered, and may order, only what is available beyond it. Either a number of
+    units or a percentage of the available units, rounded up; a product without one takes its
+    channel's default buffer."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="stock_buffers", verbose_name=_("channel")
+    )
+    product = models.ForeignKey(
+        Product, on_delete=models.CASCADE, related_name="channel_buffers", verbose_name=_("product")
+    )
+    units = models.PositiveIntegerField(_("units kept back"), null=True, blank=True)
+    percent = models.DecimalField(
+        _("percentage kept back"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text=_("Of the product's available stock, rounded up to whole units."),
+    )
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    updated_by = who_acted(_("changed by"))
+
+    class Meta:
+        verbose_name = _("channel stock buffer")
+        verbose_name_plural = _("channel stock buffers")
+        ordering = ["channel", "product"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "product"],
+                name="one_stock_buffer_per_channel_and_product",
+                violation_error_message=_("This channel has a buffer for this product already: change that one."),
+            ),
+            models.CheckConstraint(
+                condition=Q(units__isnull=False, percent__isnull=True) | Q(units__isnull=True, percent__isnull=False),
+                name="stock_buffer_units_or_percent",
+                violation_error_message=_("Keep back units or a percentage: fill in one of the two."),
+            ),
+            models.CheckConstraint(
+                condition=Q(percent__gte=0, percent__lte=100) | Q(percent__isnull=True),
+                name="stock_buffer_percent_in_range",
+                violation_error_message=_("Enter a percentage from 0 to 100."),
+            ),
+        ]
+
+    def __str__(self):
+        kept = f"{self.percent.normalize():f}%" if self.percent is not None else str(self.units)
+        return f"{self.channel.code} · {self.product.sku}: {kept}"
+
+    def keep_back(self) -> KeepBack:
+        return keep_back_of(self.units, self.percent)
 
 
 class ImportProfile(models.Model):

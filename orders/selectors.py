@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from core.permissions import Orders
 from inventory.models import Product, Warehouse
+from inventory.selectors import bundle_availability
 
 from .events import COD_OUTSTANDING, ORDER_SEARCH
 from .models import (
@@ -28,6 +29,7 @@ from .models import (
     Allocation,
     ArchivedOrder,
     Channel,
+    ChannelStockBuffer,
     Notification,
     Order,
     OrderLine,
@@ -831,3 +833,32 @@ def available_stock(product_ids: set[int]) -> dict[int, int]:
     for product_id, units in rows:
         available[product_id] = units or 0
     return available
+
+
+def available_to_channel(channel: Channel, products: list[Product]) -> dict[int, int]:
+    """Each product's available-to-sell for `channel` (docs/architecture.md, "Stock per channel"):
+    its available units (`products` carry them as `available`, from
+    inventory.selectors.products_with_available_stock) less what the channel keeps back, never
+    below zero; a bundle, as many as its components' shares make. Two queries when the channel
+    keeps anything back (its buffers of these products and their components, and the bundles'
+    components), none otherwise."""
+    default = channel.default_keep_back()
+    ids = [product.pk for product in products]
+    buffers = {
+        buffer.product_id: buffer.keep_back()
+        for buffer in ChannelStockBuffer.objects.filter(channel=channel).filter(
+            Q(product_id__in=ids) | Q(product__in_bundles__bundle_id__in=ids)
+        )
+    }
+    if default is None and not buffers:
+        return {product.pk: product.available for product in products}
+
+    def share(product_id: int, available: int) -> int:
+        rule = buffers.get(product_id, default)
+        return rule.leaves(available) if rule is not None else max(available, 0)
+
+    bundles = bundle_availability(ids, share=share)
+    return {
+        product.pk: bundles[product.pk] if product.pk in bundles else share(product.pk, product.available)
+        for product in products
+    }

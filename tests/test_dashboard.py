@@ -209,7 +209,7 @@ def test_the_manager_sees_the_figures_charts_and_queues_of_the_chosen_week(clien
     assert "2025-03-08 to 2025-03-14 (7 days), compared with 2025-03-01 to 2025-03-07" in page
     figure = page[page.index('data-figure="gmv"') :]
     assert "245.00" in figure[:400] and "+276.9 %" in figure[:600]
-    assert page.count('<svg class="oc-chart') == 8
+    assert page.count('<svg class="oc-chart') == 9
     assert "手机 App" in page[page.index('id="dash-channels"') : page.index('id="dash-provinces"')]
     assert "2 d 0 h · bottleneck" in page
     assert "Overdue shipments" in page and "Overdue tickets" in page

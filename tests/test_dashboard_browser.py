@@ -51,9 +51,40 @@ def test_the_dashboard_fits_a_1280_screen_with_its_charts_labelled_in_text(
     context.close()
 
     assert layout["overflow"] <= 0 and layout["page"] <= 0, layout
-    assert layout["charts"] == 8
+    assert layout["charts"] == 9
     assert layout["narrowest"] >= 300
     assert "手机 App" in layout["labels"] and "浙江省" in layout["labels"]
+
+
+MARGIN_AND_STOCK = """() => ({
+  margin: document.querySelector('[data-figure="gross_margin"] .oc-figure-value').textContent.trim(),
+  rate: document.querySelector('[data-figure="gross_margin_rate"] .oc-figure-value').textContent.trim(),
+  stock: [...document.querySelectorAll("#dash-stock tbody tr")].map(row => [...row.cells].map(c => c.textContent.trim())),
+  heading: document.querySelector("#dash-figures h2").textContent.trim(),
+})"""
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_the_manager_reads_the_gross_margin_and_the_stock_value_per_warehouse(
+    browser, live_server, dashboard_week, locale
+):
+    context, page = signed_in_page(browser, live_server, locale, 1280)
+    page.goto(WEEK)
+    shown = page.evaluate(MARGIN_AND_STOCK)
+    context.close()
+
+    assert shown["heading"] == {"en-US": "Key figures", "zh-CN": "核心指标"}[locale]
+    # o1, the week's one delivered order: A × 2 sold for 50.00, bought at 10.00 each.
+    assert (shown["margin"], shown["rate"]) == ("30.00", "60.0 %")
+    north, south = dashboard_week["north"], dashboard_week["south"]
+    # Each language groups thousands its own way.
+    grouped = {"en-US": "{:,.2f}", "zh-CN": "{:.2f}"}[locale].format
+    assert [cells[1:] for cells in shown["stock"]] == [
+        ["197", grouped(1970)],
+        ["99", grouped(990)],
+        ["296", grouped(2960)],
+    ]
+    assert [cells[0] for cells in shown["stock"][:2]] == [f"{north.code} · 北仓", f"{south.code} · 南仓"]
 
 
 def test_printing_leaves_out_the_controls_and_shows_every_table_whole(browser, live_server, dashboard_week):

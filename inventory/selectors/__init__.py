@@ -1,6 +1,7 @@
 """Inventory's reads for the console, the API and the apps above; one module per concern."""
 
 from .stock import (
+    KeepBack,
     available_stock_of,
     bundle_availability,
     bundle_available_subquery,
@@ -11,6 +12,7 @@ from .stock import (
 )
 
 __all__ = [
+    "KeepBack",
     "available_stock_of",
     "bundle_availability",
     "bundle_available_subquery",

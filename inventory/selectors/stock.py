@@ -1,11 +1,33 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from math import ceil
 
 from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from ..models import BundleComponent, Product, StockLevel
+
+
+@dataclass(frozen=True)
+class KeepBack:
+    """Units of a product a caller keeps back from a request (another channel's buffer, say): a
+    number of units, or a percentage of what is available, rounded up so that at least that share
+    stays back."""
+
+    units: int = 0
+    percent: Decimal = Decimal(0)
+
+    def of(self, available: int) -> int:
+        if available <= 0:
+            return 0
+        return max(self.units, ceil(available * self.percent / 100))
+
+    def leaves(self, available: int) -> int:
+        """What a request may take of `available` units: never below zero."""
+        return max(available - self.of(available), 0)
 
 
 def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
@@ -26,16 +48,19 @@ def available_stock_of(product_ref: OuterRef) -> Subquery:
     )
 
 
-def bundle_availability(bundle_ids: Iterable[int]) -> dict[int, int]:
+def bundle_availability(bundle_ids: Iterable[int], *, share: Callable[[int, int], int] | None = None) -> dict[int, int]:
     """How many of each bundle could be sold now: the least, over its components, of the
     component's available units divided by how many one bundle holds (a bundle holds no stock of
-    its own). Bundles without components are left out. One query."""
+    its own). `share(component id, available units)`, when given, is what may be sold of a
+    component's available units (a channel's share, say). Bundles without components are left out.
+    One query."""
     parts = BundleComponent.objects.filter(bundle_id__in=set(bundle_ids)).annotate(
         available=Coalesce(available_stock_of(OuterRef("component_id")), 0)
     )
     result: dict[int, int] = {}
     for part in parts:
-        can = max(part.available, 0) // part.quantity
+        available = max(part.available, 0)
+        can = (share(part.component_id, available) if share else available) // part.quantity
         result[part.bundle_id] = min(result.get(part.bundle_id, can), can)
     return result
 

@@ -8,6 +8,7 @@ from .stock import (
     PAUSES,
     REASON_LENGTH,
     Demand,
+    KeepBack,
     Reservation,
     ReturnedGoods,
     adjust,
@@ -20,6 +21,7 @@ from .stock import (
     release_from_quarantine,
     reserve,
     reserve_each,
+    reserve_each_keeping_back,
     resume_warehouse,
     save_products,
     set_storage,
@@ -32,6 +34,7 @@ from .stock import (
 
 __all__ = [
     "Demand",
+    "KeepBack",
     "MAX_QUANTITY",
     "NEW_PRODUCT_NEEDS",
     "PAUSES",
@@ -49,6 +52,7 @@ __all__ = [
     "release_from_quarantine",
     "reserve",
     "reserve_each",
+    "reserve_each_keeping_back",
     "resume_warehouse",
     "save_products",
     "set_storage",

@@ -4,7 +4,7 @@ primary-key order (inventory.locks), and writes the ledger."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -17,6 +17,7 @@ from core.permissions import Inventory, require
 
 from .. import locks
 from ..models import Product, StockLevel, StockMovement, Warehouse
+from ..selectors import KeepBack
 
 Kind = StockMovement.Kind
 REASON_LENGTH = StockMovement._meta.get_field("reason").max_length
@@ -322,6 +323,26 @@ def reserve_each(
     call each would decide them: `requests` are (demands, reference) pairs, and the answer is one
     (plan, shortages) per request. The stock rows of all of them are locked once and written once,
     which is what makes a large import affordable."""
+    return [
+        (plan, shortages)
+        for plan, shortages, _kept_back in reserve_each_keeping_back(requests, keep_back=None, actor=actor)
+    ]
+
+
+@transaction.atomic(savepoint=False)
+def reserve_each_keeping_back(
+    requests: Sequence[tuple[Sequence[Demand], str]],
+    *,
+    keep_back: Sequence[Mapping[int, KeepBack]] | None,
+    actor: Actor,
+) -> list[tuple[list[Reservation], dict[int, int], dict[int, int]]]:
+    """`reserve_each`, with units of some products kept back from some requests: `keep_back` holds
+    one {product id: KeepBack} per request (or is None). A request may take of a product only what
+    its available units (over the warehouses that promise stock, as they stand when its turn comes,
+    under the locks) leave after the units kept back from it. Answers (plan, shortages, kept back)
+    per request: `shortages`, as in `reserve_each`, the units missing to reserve everything; `kept
+    back`, how many of those the stock held but the request was not to take (empty when the stock
+    alone is short or nothing is missing)."""
     ensure_actor(actor)
     for demands, _reference in requests:
         for demand in demands:
@@ -338,23 +359,54 @@ def reserve_each(
     for level in locked.values():
         levels_of_product[level.product_id].append(level)
     outcomes, movements = [], []
-    for demands, reference in requests:
+    for index, (demands, reference) in enumerate(requests):
         levels = sorted(
             (level for product_id in {d.product_id for d in demands} for level in levels_of_product[product_id]),
             key=lambda level: level.pk,
         )
+        over_share = _over_share(demands, levels, keep_back[index] if keep_back else None)
+        if over_share:
+            outcomes.append(([], *over_share))
+            continue
         plan, shortages = _plan(demands, levels)
         if shortages:
-            outcomes.append(([], shortages))
+            outcomes.append(([], shortages, {}))
             continue
         movements += [
             _record(r.stock_level, Kind.RESERVATION, reserved_change=r.quantity, reference=reference, actor=actor)
             for r in plan
         ]
-        outcomes.append((plan, {}))
+        outcomes.append((plan, {}, {}))
     if movements:
         _book(movements)
     return outcomes
+
+
+def _over_share(demands, levels, keep_back):
+    """(shortages, kept back) of the products a request needs more of than the units kept back from
+    it leave; None when it may take all it needs."""
+    if not keep_back:
+        return None
+    needed, available = defaultdict(int), defaultdict(int)
+    for demand in demands:
+        needed[demand.product_id] += demand.quantity
+    for level in levels:
+        available[level.product_id] += level.available
+    shortages, kept_back = {}, {}
+    for product_id, quantity in needed.items():
+        rule = keep_back.get(product_id)
+        if rule is None:
+            continue
+        share = rule.leaves(available[product_id])
+        if quantity > share:
+            shortages[product_id] = quantity - share
+            if min(quantity, available[product_id]) > share:
+                kept_back[product_id] = min(quantity, available[product_id]) - share
+    if not kept_back:
+        return None
+    # The products with no units kept back may be short as well: the caller names every shortage.
+    _plan_unused, others = _plan(demands, levels)
+    return {**others, **shortages}, kept_back
 
 
 def _apply_to_locked(items, kind, sign_on_hand, sign_reserved, reference, actor):

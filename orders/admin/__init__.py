@@ -5,7 +5,7 @@ packing slips, refunds and the reconciliation of payments (`settlement`). The or
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from . import archive, catalogue, notifications, order, review, settlement, setup, tags  # noqa: F401
+from . import archive, catalogue, notifications, order, review, settlement, setup, stock_buffers, tags  # noqa: F401
 
 admin.site.site_header = _("OrderCycle")
 admin.site.site_title = _("OrderCycle console")

@@ -31,6 +31,7 @@ from .display import REFUSALS
 # Hold reasons by code, as the queue's filter names them (services.checks.MESSAGES says them in full).
 HOLD_REASONS = {
     "out_of_stock": _("Not enough stock"),
+    "over_channel_share": _("Over the channel's share of stock"),
     "payment_mismatch": _("Paid amount differs"),
     "address_incomplete": _("Address incomplete"),
     "phone_invalid": _("Phone not valid"),

@@ -193,10 +193,19 @@ class OrderViewSet(OrderPaymentsMixin, ChannelAPIMixin, viewsets.GenericViewSet)
 
 
 class ProductViewSet(ChannelAPIMixin, inventory_api.ProductViewSet):
-    """Products on sale, by SKU, with the units that can still be ordered (on hand minus reserved,
-    over all active warehouses)."""
+    """Products on sale, by SKU, with the units the asking channel can still order: on hand minus
+    reserved over all active warehouses, less the stock kept back from the channel
+    (docs/architecture.md, "Stock per channel")."""
 
     pagination_class = ProductPagination
+
+    def paginate_queryset(self, queryset):
+        # Every answer is a page (ProductPagination), so the shares are worked out for its products only.
+        page = super().paginate_queryset(queryset)
+        available = selectors.available_to_channel(self.channel, page)
+        for product in page:
+            product.available = available[product.pk]
+        return page
 
 
 # Errors answered by Django rather than by a view: under these paths in problem details, elsewhere

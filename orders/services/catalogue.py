@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from inventory.models import BundleComponent, Product
+from inventory.selectors import KeepBack
 
-from ..models import Channel, GiftRule, OrderLine
+from ..models import Channel, GiftRule, OrderLine, keep_back_of
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -49,6 +50,7 @@ class ResolvedLine:
             quantity=self.quantity,
             unit_price=self.unit_price,
             line_total=self.line_total,
+            unit_cost=self.product.cost,
             bundle=self.bundle,
             bundle_sku=self.bundle.sku if self.bundle else "",
             bundle_name=self.bundle.name if self.bundle else "",
@@ -61,11 +63,25 @@ class ResolvedLine:
 
 @dataclass
 class Catalogue:
-    """What a batch's lines name: our products by SKU, the channels' codes, the bundles' components."""
+    """What a batch's lines name: our products by SKU, the channels' codes, the bundles' components,
+    and the stock the batch's channels keep back of them (docs/architecture.md, "Stock per
+    channel")."""
 
     products: dict[str, Product]
     codes: dict[tuple[int, str], tuple[Product, int]]
     components: dict[int, list[tuple[Product, int]]]
+    buffers: dict[tuple[int, int], KeepBack] = field(default_factory=dict)
+
+    def keep_back(self, channel: Channel, lines: Iterable[ResolvedLine]) -> dict[int, KeepBack]:
+        """What `channel` keeps back of each product of `lines`: the product's own buffer, else
+        the channel's default; products with neither are left out."""
+        default = channel.default_keep_back()
+        kept = {}
+        for line in lines:
+            rule = self.buffers.get((channel.pk, line.product.pk), default)
+            if rule is not None:
+                kept[line.product.pk] = rule
+        return kept
 
     def lookup(self, channel: Channel | None, sku: str) -> tuple[Product | None, int]:
         """The product a line's SKU names on `channel` and our units per item: the channel's code
@@ -76,7 +92,8 @@ class Catalogue:
 
 
 def load_catalogue(lines: Iterable[tuple[Channel | None, str]]) -> Catalogue:
-    """Everything the (channel, SKU) pairs of a batch name, in one query (two with bundles)."""
+    """Everything the (channel, SKU) pairs of a batch name, in one query (two with bundles), the
+    channels' stock buffers of those products read in the same query."""
     skus, channel_ids = set(), set()
     for channel, sku in lines:
         sku = str(sku or "").strip()
@@ -95,14 +112,16 @@ def load_catalogue(lines: Iterable[tuple[Channel | None, str]]) -> Catalogue:
         )
         .filter(Q(sku__in=skus) | Q(code__id__isnull=False))
         .annotate(
+            buffer=_buffers_of(channel_ids, "channel_buffers"),
             is_bundle=Exists(BundleComponent.objects.filter(bundle=OuterRef("pk"))),
             code_channel=F("code__channel_id"),
             code_text=F("code__code"),
             code_quantity=F("code__quantity"),
+            **_buffer_fields(),
         )
         .order_by()
     )
-    products, codes, bundles = {}, {}, set()
+    products, codes, bundles, buffers = {}, {}, set(), {}
     for product in rows:
         if product.sku in skus:
             products[product.sku] = product
@@ -110,13 +129,40 @@ def load_catalogue(lines: Iterable[tuple[Channel | None, str]]) -> Catalogue:
             codes[product.code_channel, product.code_text] = (product, product.code_quantity)
         if product.is_bundle:
             bundles.add(product.pk)
+        _note_buffer(buffers, product.pk, product)
     components = defaultdict(list)
     if bundles:
+        seen = set()
         for part in (
-            BundleComponent.objects.filter(bundle_id__in=bundles).select_related("component").order_by("bundle", "id")
+            BundleComponent.objects.filter(bundle_id__in=bundles)
+            .annotate(buffer=_buffers_of(channel_ids, "component__channel_buffers"), **_buffer_fields())
+            .select_related("component")
+            .order_by("bundle", "id")
         ):
-            components[part.bundle_id].append((part.component, part.quantity))
-    return Catalogue(products, codes, dict(components))
+            _note_buffer(buffers, part.component_id, part)
+            if part.pk not in seen:
+                seen.add(part.pk)
+                components[part.bundle_id].append((part.component, part.quantity))
+    return Catalogue(products, codes, dict(components), buffers)
+
+
+def _buffers_of(channel_ids, relation):
+    """The stock buffers of the batch's channels, joined to the products read (one row per channel
+    that has one), so intake reads them with no query of its own."""
+    return FilteredRelation(relation, condition=Q(**{f"{relation}__channel_id__in": channel_ids or [0]}))
+
+
+def _buffer_fields():
+    return {
+        "buffer_channel": F("buffer__channel_id"),
+        "buffer_units": F("buffer__units"),
+        "buffer_percent": F("buffer__percent"),
+    }
+
+
+def _note_buffer(buffers, product_id, row):
+    if row.buffer_channel is not None:
+        buffers[row.buffer_channel, product_id] = keep_back_of(row.buffer_units, row.buffer_percent)
 
 
 def spread(total: Decimal, weights: list[Decimal]) -> list[Decimal]:

@@ -27,6 +27,10 @@ MESSAGES = {
     "payment_mismatch": _("Paid %(paid)s but the order total is %(total)s."),
     "cod_over_limit": _("Cash on delivery of %(total)s is over the limit of %(limit)s."),
     "out_of_stock": _("Not enough stock (SKU: units missing): %(items)s."),
+    "over_channel_share": _(
+        "More than the channel's share of the stock: its buffer keeps these units back for other channels "
+        "(SKU: units): %(items)s."
+    ),
     "high_value": _("Order value %(total)s is over %(threshold)s."),
     "new_customer_high_value": _("New customer with an order of %(total)s (over %(threshold)s)."),
     "repeat_phone": _("%(count)s orders to this phone within %(hours)s hours."),

@@ -276,6 +276,8 @@ def _validate(data, errors, actor, catalogue=None):
         errors["language"] = [
             _("Use one of: %(choices)s.") % {"choices": ", ".join(code for code, _name in settings.LANGUAGES)}
         ]
+    if catalogue is None:
+        catalogue = load_catalogue((data.channel, line.sku) for line in data.lines or ())
     lines = read_lines(
         data.lines, errors, channel=data.channel, may_set_prices=may_set_prices(actor), catalogue=catalogue
     )
@@ -299,6 +301,8 @@ def _validate(data, errors, actor, catalogue=None):
         "lines": lines,
         "subtotal": subtotal,
         "language": language,
+        # What the channel may not take of each product (docs/architecture.md, "Stock per channel").
+        "keep_back": catalogue.keep_back(data.channel, lines),
     }
 
 
@@ -631,11 +635,13 @@ def _create_all(items, actor, *, rules=None):
         inventory_locks.lock_stock_of_products(
             {line.product_id for lines in lines_of for line in lines} | {rule.gift_id for rule in gift_rules}
         )
-    reservations = reserve_lines_of([(orders[i], lines_of[i]) for i in passing], actor=actor)
+    reservations = _reserve_lines_of(
+        [(orders[i], lines_of[i]) for i in passing], [items[i][2]["keep_back"] for i in passing], actor=actor
+    )
     reserved = set()
-    for i, (_allocations, shortages) in zip(passing, reservations, strict=True):
+    for i, (_allocations, shortages, kept_back) in zip(passing, reservations, strict=True):
         if shortages:
-            reasons_of[i].append(shortage_reason(shortages, lines_of[i]))
+            reasons_of[i] += shortage_reasons(shortages, kept_back, lines_of[i])
         else:
             reserved.add(i)
     notes = _add_gifts(offered, orders, reserved, actor) if offered else {}
@@ -758,29 +764,54 @@ def reserve_lines_of(
     orders_with_lines: Iterable[tuple[Order, Iterable[OrderLine]]], *, actor: Actor
 ) -> list[tuple[list[Allocation], dict[int, int]]]:
     """`reserve_lines` for several (order, lines) pairs, decided in turn, with one write for all."""
-    outcomes = inventory.reserve_each(
+    return [
+        (allocations, shortages)
+        for allocations, shortages, _kept_back in _reserve_lines_of(orders_with_lines, None, actor=actor)
+    ]
+
+
+def _reserve_lines_of(orders_with_lines, keep_back, *, actor):
+    """`reserve_lines_of` keeping back from each order what its channel may not take (`keep_back`:
+    one {product id: KeepBack} per order, or None): (allocations, shortages, units kept back) each."""
+    outcomes = inventory.reserve_each_keeping_back(
         [
             ([inventory.Demand(line.pk, line.product_id, line.quantity) for line in lines], order.number or "")
             for order, lines in orders_with_lines
         ],
+        keep_back=keep_back,
         actor=actor,
     )
     allocations = Allocation.objects.bulk_create(
         Allocation(line_id=r.key, stock_level=r.stock_level, quantity=r.quantity)
-        for plan, _shortages in outcomes
+        for plan, _shortages, _kept_back in outcomes
         for r in plan
     )
     allocations_of, taken = [], 0
-    for plan, shortages in outcomes:
-        allocations_of.append((allocations[taken : taken + len(plan)], shortages))
+    for plan, shortages, kept_back in outcomes:
+        allocations_of.append((allocations[taken : taken + len(plan)], shortages, kept_back))
         taken += len(plan)
     return allocations_of
 
 
-def shortage_reason(shortages: dict[int, int], lines: Iterable[OrderLine]) -> dict[str, Any]:
+def _items(units_of, lines):
     sku_of = {line.product_id: line.sku for line in lines}
-    items = ", ".join(
-        f"{sku_of.get(pid, pid)}: {missing}"
-        for pid, missing in sorted(shortages.items(), key=lambda item: str(sku_of.get(item[0])))
+    return ", ".join(
+        f"{sku_of.get(pid, pid)}: {units}"
+        for pid, units in sorted(units_of.items(), key=lambda item: str(sku_of.get(item[0])))
     )
-    return checks.reason("out_of_stock", items=items)
+
+
+def shortage_reason(shortages: dict[int, int], lines: Iterable[OrderLine]) -> dict[str, Any]:
+    return checks.reason("out_of_stock", items=_items(shortages, lines))
+
+
+def shortage_reasons(shortages: dict[int, int], kept_back: dict[int, int], lines: list[OrderLine]) -> list[dict]:
+    """Why an order could not be reserved: the units its channel's buffers kept back from it
+    (docs/architecture.md, "Stock per channel"), and the units the stock itself lacks."""
+    missing = {pid: units - kept_back.get(pid, 0) for pid, units in shortages.items()}
+    reasons = []
+    if kept_back:
+        reasons.append(checks.reason("over_channel_share", items=_items(kept_back, lines)))
+    if any(units > 0 for units in missing.values()):
+        reasons.append(shortage_reason({pid: units for pid, units in missing.items() if units > 0}, lines))
+    return reasons

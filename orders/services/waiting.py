@@ -40,7 +40,7 @@ from .transitions import record_order_transition
 Status = Order.Status
 # Reasons read again when a paid order goes through the checks: the stock and the channel's hold
 # are as they are now, not as they were when the order came in.
-RECHECKED = ("out_of_stock", "channel_held", "payment_mismatch")
+RECHECKED = ("out_of_stock", "over_channel_share", "channel_held", "payment_mismatch")
 MAX_HOLD_REASON = Order._meta.get_field("manual_hold_reason").max_length
 HOLD = "manual_hold"
 RELEASE = "manual_release"

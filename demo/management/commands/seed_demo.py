@@ -29,6 +29,7 @@ from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
 from demo.changes import play_changes
+from demo.channel_stock import seed_channel_stock
 from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
@@ -744,6 +745,7 @@ class Command(BaseCommand):
             self.part("printing", lambda: seed_label_printing(self))
             self.part("lost parcel", lambda: seed_lost_parcel(self))
             self.part("remittances", lambda: seed_remittances(self))
+            self.part("channel stock", lambda: seed_channel_stock(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
