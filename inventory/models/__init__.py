@@ -1,5 +1,5 @@
-"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock), one
-module per concern; import them from here."""
+"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock),
+transfers between warehouses (transfers), one module per concern; import them from here."""
 
 from .stock import (
     AbcClass,
@@ -9,6 +9,7 @@ from .stock import (
     StockMovement,
     Warehouse,
 )
+from .transfers import Transfer, TransferLine
 
 __all__ = [
     "AbcClass",
@@ -16,5 +17,7 @@ __all__ = [
     "Product",
     "StockLevel",
     "StockMovement",
+    "Transfer",
+    "TransferLine",
     "Warehouse",
 ]

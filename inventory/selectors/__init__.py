@@ -9,13 +9,17 @@ from .stock import (
     products_by_sku,
     products_with_available_stock,
 )
+from .transfers import in_transit_quantities, in_transit_to, transfers_with_units
 
 __all__ = [
     "available_stock_of",
+    "in_transit_quantities",
+    "in_transit_to",
     "bundle_availability",
     "bundle_available_subquery",
     "ledger_mismatches",
     "low_stock",
     "products_by_sku",
     "products_with_available_stock",
+    "transfers_with_units",
 ]

@@ -29,6 +29,7 @@ from .stock import (
     transfer_reserved,
     write_off_quarantined,
 )
+from .transfers import cancel_transfer, create_transfer, receive_transfer, send_transfer
 
 __all__ = [
     "Demand",
@@ -40,9 +41,12 @@ __all__ = [
     "Reservation",
     "ReturnedGoods",
     "adjust",
+    "cancel_transfer",
+    "create_transfer",
     "pause_warehouse",
     "receive",
     "receive_at",
+    "receive_transfer",
     "record_count",
     "record_counts",
     "release",
@@ -50,6 +54,7 @@ __all__ = [
     "reserve",
     "reserve_each",
     "resume_warehouse",
+    "send_transfer",
     "save_products",
     "set_storage",
     "ship_out",
