@@ -1,5 +1,6 @@
 """Inventory's reads for the console, the API and the apps above; one module per concern."""
 
+from .counts import VarianceRow, blind_lines, sessions_with_progress, variance_report
 from .stock import (
     available_stock_of,
     bundle_availability,
@@ -12,7 +13,9 @@ from .stock import (
 from .transfers import in_transit_quantities, in_transit_to, transfers_with_units
 
 __all__ = [
+    "VarianceRow",
     "available_stock_of",
+    "blind_lines",
     "in_transit_quantities",
     "in_transit_to",
     "bundle_availability",
@@ -21,5 +24,7 @@ __all__ = [
     "low_stock",
     "products_by_sku",
     "products_with_available_stock",
+    "sessions_with_progress",
     "transfers_with_units",
+    "variance_report",
 ]

@@ -1,6 +1,18 @@
 """Inventory's use cases: every change of stock goes through here and into the ledger, one transaction
 each (docs/architecture.md, "Rooms inside an app"); one module per concern."""
 
+from .counts import (
+    approve_count,
+    cancel_count_session,
+    count_by_scan,
+    finish_count,
+    needs_approval,
+    open_count_session,
+    open_due_count_sessions,
+    record_session_counts,
+    send_back_for_recount,
+    set_counted,
+)
 from .stock import (
     MAX_QUANTITY,
     NEW_PRODUCT_NEEDS,
@@ -32,6 +44,16 @@ from .stock import (
 from .transfers import cancel_transfer, create_transfer, receive_transfer, send_transfer
 
 __all__ = [
+    "set_counted",
+    "send_back_for_recount",
+    "record_session_counts",
+    "open_due_count_sessions",
+    "open_count_session",
+    "needs_approval",
+    "finish_count",
+    "count_by_scan",
+    "cancel_count_session",
+    "approve_count",
     "Demand",
     "MAX_QUANTITY",
     "NEW_PRODUCT_NEEDS",
