@@ -80,9 +80,7 @@ def test_a_count_variance_booked_while_an_order_reserves_the_same_units(last_uni
 
 def test_two_sessions_opened_at_once_never_count_one_shelf(last_units):
     north = last_units[0]
-    outcomes = race(
-        *[lambda: services.open_count_session(warehouse_id=north.pk, scope="warehouse", actor=SYSTEM)] * 2
-    )
+    outcomes = race(*[lambda: services.open_count_session(warehouse_id=north.pk, scope="warehouse", actor=SYSTEM)] * 2)
     opened = [outcome for outcome in outcomes if isinstance(outcome, CountSession)]
     assert len(opened) == 1, outcomes
     assert all(isinstance(outcome, ValidationError) for outcome in outcomes if outcome not in opened)
