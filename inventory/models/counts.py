@@ -14,7 +14,6 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.models import OneRowSettings, who_acted
 from core.permissions import Inventory, codename
-from core.transitions import number_for
 
 from .stock import AbcClass, StockLevel, Warehouse
 
@@ -111,7 +110,9 @@ class CountSession(FSMModelMixin, models.Model):
 
     @property
     def number(self):
-        return number_for(self, "CS") if self.pk else ""
+        """CS and the row id: the ledger lines carry it as their reference, so unlike
+        `core.transitions.number_for` it holds no day, which a moved timestamp would change."""
+        return f"CS{self.pk:06d}" if self.pk else ""
 
     @property
     def scope_text(self):

@@ -10,7 +10,6 @@ from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.models import who_acted
 from core.permissions import Inventory, codename
-from core.transitions import number_for
 
 from .stock import Product, Warehouse
 
@@ -60,7 +59,9 @@ class Transfer(FSMModelMixin, models.Model):
 
     @property
     def number(self):
-        return number_for(self, "TR") if self.pk else ""
+        """TR and the row id: the ledger lines carry it as their reference, so unlike
+        `core.transitions.number_for` it holds no day, which a moved timestamp would change."""
+        return f"TR{self.pk:06d}" if self.pk else ""
 
     @transition(status, source=Status.DRAFT, target=Status.IN_TRANSIT, permission=Inventory.SEND_TRANSFER)
     def send(self):
