@@ -163,3 +163,13 @@ def test_count_settings_open_from_the_section(client):
     response = client.get(reverse("admin:inventory_countsettings_changelist"))
     assert response.status_code == 302
     assert client.get(response.url).status_code == 200
+
+
+def test_searching_transfers_by_sku_keeps_each_transfers_units(client, shop):
+    north, south, tea, cups = shop
+    services.create_transfer(
+        source_id=north.pk, destination_id=south.pk, lines=[(tea.pk, 2), (cups.pk, 3)], actor=SYSTEM
+    )
+    signed_in(client, "Warehouse operator")
+    found = client.get(reverse("admin:inventory_transfer_changelist"), {"q": "CUPS"})
+    assert [transfer.units for transfer in found.context["cl"].result_list] == [5]
