@@ -15,6 +15,7 @@ from inventory import selectors, services
 from inventory.models import AbcClass, CountSession, CountSettings, Product, StockLevel, StockMovement
 from inventory.selectors import ledger_mismatches
 from tests.factories import ProductFactory, WarehouseFactory, advance, place, staff, stock
+from tests.test_lock_order import tables_first_locked
 
 pytestmark = pytest.mark.django_db
 Status = CountSession.Status
@@ -206,3 +207,16 @@ def test_the_schedule_opens_each_class_when_it_is_due(shelf, capsys):
     services.cancel_count_session(in_a_month[0].pk, actor=SYSTEM)
     in_a_quarter = services.open_due_count_sessions(now=timezone.now() + timedelta(days=92))
     assert sorted(session.abc_class for session in in_a_quarter) == ["A", "B"]
+
+
+@pytest.mark.postgres
+def test_booking_a_count_locks_the_session_then_its_stock_levels(shelf):
+    warehouse = shelf[0]
+    session = services.open_count_session(warehouse_id=warehouse.pk, scope="zone", zone="A", actor=SYSTEM)
+    services.count_by_scan(session.pk, code="TEA", quantity=1, actor=SYSTEM)
+    services.count_by_scan(session.pk, code="CUPS", quantity=40, actor=SYSTEM)
+    services.finish_count(session.pk, actor=SYSTEM)
+    assert tables_first_locked(lambda: services.approve_count(session.pk, actor=SYSTEM)) == [
+        "inventory_countsession",
+        "inventory_stocklevel",
+    ]

@@ -11,6 +11,7 @@ from inventory import selectors, services
 from inventory.models import StockLevel, StockMovement, Transfer
 from inventory.selectors import ledger_mismatches
 from tests.factories import ProductFactory, WarehouseFactory, place, staff, stock
+from tests.test_lock_order import tables_first_locked
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +127,19 @@ def test_roles_who_may_draft_send_and_receive(shop):
     transfer = services.create_transfer(source_id=north.pk, destination_id=south.pk, lines=[(tea.pk, 1)], actor=SYSTEM)
     with pytest.raises(PermissionDenied):
         services.send_transfer(transfer.pk, actor=staff("Analyst"))
+
+
+@pytest.mark.postgres
+def test_sending_and_receiving_lock_the_transfer_then_its_stock_levels(shop):
+    north, south, tea, cups = shop
+    transfer = services.create_transfer(
+        source_id=north.pk, destination_id=south.pk, lines=[(tea.pk, 2), (cups.pk, 1)], actor=SYSTEM
+    )
+    assert tables_first_locked(lambda: services.send_transfer(transfer.pk, actor=SYSTEM)) == [
+        "inventory_transfer",
+        "inventory_stocklevel",
+    ]
+    assert tables_first_locked(lambda: services.receive_transfer(transfer.pk, actor=SYSTEM)) == [
+        "inventory_transfer",
+        "inventory_stocklevel",
+    ]

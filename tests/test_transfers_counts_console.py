@@ -173,3 +173,16 @@ def test_searching_transfers_by_sku_keeps_each_transfers_units(client, shop):
     signed_in(client, "Warehouse operator")
     found = client.get(reverse("admin:inventory_transfer_changelist"), {"q": "CUPS"})
     assert [transfer.units for transfer in found.context["cl"].result_list] == [5]
+
+
+def test_a_counter_corrects_a_line_and_a_bad_figure_is_refused(client, shop):
+    north = shop[0]
+    session = services.open_count_session(warehouse_id=north.pk, scope="bins", bins=["A-01"], actor=SYSTEM)
+    line = session.lines.get()
+    signed_in(client, "Warehouse operator")
+    url = reverse("admin:inventory_countsession_set", args=[session.pk, line.pk])
+    refused = client.post(url, {"counted": "-1"}, follow=True)
+    assert "Enter a whole number, zero or more." in " ".join(messages_of(refused))
+    client.post(url, {"counted": "0"})
+    line.refresh_from_db()
+    assert (line.counted, line.expected) == (0, 20)

@@ -95,6 +95,9 @@ class CountSessionAdmin(SpreadsheetImportMixin, ReadOnlyAdminMixin, ConsolePageM
             path("new/", view(self.new_view), name=self.admin_view_name("new")),
             path("<int:session_id>/page/", view(self.page_view), name=self.admin_view_name("page")),
             path("<int:session_id>/sheet/", view(self.sheet_view), name=self.admin_view_name("sheet")),
+            path(
+                "<int:session_id>/lines/<int:line_id>/", view(self.set_counted_view), name=self.admin_view_name("set")
+            ),
             path("<int:session_id>/finish/", view(self.finish_view), name=self.admin_view_name("finish")),
             path("<int:session_id>/approve/", view(self.approve_view), name=self.admin_view_name("approve")),
             path("<int:session_id>/recount/", view(self.recount_view), name=self.admin_view_name("recount")),
@@ -169,7 +172,9 @@ class CountSessionAdmin(SpreadsheetImportMixin, ReadOnlyAdminMixin, ConsolePageM
             gettext("Count %(number)s") % {"number": session.number},
             session=session,
             form=form,
-            lines=None if shows_report else selectors.blind_lines(session),
+            lines=None
+            if shows_report
+            else [(line, self.admin_view_url("set", session.pk, line.pk)) for line in selectors.blind_lines(session)],
             report=selectors.variance_report(session) if shows_report else None,
             awaiting=session.status == CountSession.Status.AWAITING_APPROVAL,
             may_finish=may_count,
@@ -185,6 +190,23 @@ class CountSessionAdmin(SpreadsheetImportMixin, ReadOnlyAdminMixin, ConsolePageM
             cancel_url=self.admin_view_url("cancel", session.pk),
         )
         return TemplateResponse(request, "admin/inventory/countsession/page.html", context)
+
+    def set_counted_view(self, request, session_id, line_id):
+        """Correct one line's count (a unit scanned twice, an empty shelf counted as zero)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        session = self.session_or_404(session_id)
+        try:
+            counted = int(request.POST.get("counted", ""))
+        except ValueError:
+            messages.error(request, gettext("Enter the units counted: a whole number, zero or more."))
+            return redirect(self.admin_view_url("page", session.pk))
+
+        def correct(session):
+            services.set_counted(session.pk, line_id=line_id, counted=counted, actor=request.user)
+            return session
+
+        return self._step(request, session_id, correct, lambda session: gettext("Count corrected."))
 
     def sheet_view(self, request, session_id):
         require(request.user, Inventory.VIEW_COUNTSESSION, gettext("Your role may not see stock counts."))

@@ -263,8 +263,7 @@ def needs_approval(variance: int, expected: int, cost: Decimal, settings: CountS
 def finish_count(session_id: int, *, actor: Actor) -> CountSession:
     """Counting is done: every line must be counted. When no variance is above the limits, the
     session is booked now; otherwise it waits for a manager's approval with those lines marked."""
-    require(actor, Inventory.COUNT_STOCK, _("Your role may not record stock counts."))
-    session = locks.lock_count_session(session_id)
+    session = _counting(session_id, actor)
     lines = list(session.lines.select_related("stock_level__product"))
     uncounted = [line for line in lines if line.counted is None]
     if uncounted:
