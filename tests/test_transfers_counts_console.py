@@ -186,3 +186,15 @@ def test_a_counter_corrects_a_line_and_a_bad_figure_is_refused(client, shop):
     client.post(url, {"counted": "0"})
     line.refresh_from_db()
     assert (line.counted, line.expected) == (0, 20)
+
+
+def test_the_product_page_shows_units_in_transit_per_warehouse(client, shop):
+    north, south, tea, _cups = shop
+    StockLevel.objects.create(product=tea, warehouse=south)
+    transfer = services.create_transfer(source_id=north.pk, destination_id=south.pk, lines=[(tea.pk, 7)], actor=SYSTEM)
+    services.send_transfer(transfer.pk, actor=SYSTEM)
+    signed_in(client, "Warehouse operator")
+    page = client.get(reverse("admin:inventory_product_change", args=[tea.pk]))
+    (stock_inline,) = [inline for inline in page.context["inline_admin_formsets"] if inline.formset.model is StockLevel]
+    levels = {level.warehouse.code: level.in_transit_qty for level in stock_inline.formset.queryset}
+    assert levels == {"NORTH": 0, "SOUTH": 7}

@@ -55,6 +55,7 @@ class StockLevelInline(admin.TabularInline):
         "reserved",
         "available",
         "quarantined",
+        "in_transit",
         "reorder_point",
     )
     extra = 0
@@ -74,8 +75,20 @@ class StockLevelInline(admin.TabularInline):
     def available(self, level):
         return level.available
 
+    @admin.display(description=_("in transit"))
+    def in_transit(self, level):
+        """Units sent to this warehouse by transfers not received yet."""
+        return level.in_transit_qty or "—"
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("warehouse")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("warehouse")
+            .annotate(
+                in_transit_qty=Coalesce(selectors.in_transit_to(OuterRef("product_id"), OuterRef("warehouse_id")), 0)
+            )
+        )
 
 
 class BaseBundleComponentFormSet(forms.BaseInlineFormSet):
