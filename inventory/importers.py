@@ -351,6 +351,11 @@ class SessionSheetUploadForm(UploadForm):
     field_order = ["session", "file"]
 
 
+def session_count_template():
+    """An empty sheet with the headers and help; each session's page offers its own, filled with its bins and SKUs."""
+    return Template(SESSION_COUNT_COLUMNS, title="count sheet", text=("bin", "sku"), notes=()).workbook()
+
+
 def session_count_sheet(session: CountSession) -> bytes:
     """The blank sheet of a session: bin and SKU per line, the count left empty, and no expected
     figure, so counting by sheet stays blind."""

@@ -132,6 +132,8 @@ def test_a_count_sheet_goes_out_blank_and_comes_back_with_errors_named_by_row_an
     session = services.open_count_session(warehouse_id=north.pk, scope="warehouse", actor=SYSTEM)
     signed_in(client, "Warehouse operator")
 
+    template = load_workbook(io.BytesIO(client.get(reverse("admin:inventory_countsession_import_template")).content))
+    assert [cell.value for cell in template.active[1]] == ["bin", "sku", "counted"]
     blank = load_workbook(
         io.BytesIO(client.get(reverse("admin:inventory_countsession_sheet", args=[session.pk])).content)
     )

@@ -23,7 +23,7 @@ from core.transitions import TransitionRefused
 
 from .. import selectors, services
 from ..forms import OpenCountForm, ScanForm
-from ..importers import SESSION_COUNT_IMPORT, SessionSheetUploadForm, session_count_sheet
+from ..importers import SESSION_COUNT_IMPORT, SessionSheetUploadForm, session_count_sheet, session_count_template
 from ..models import CountSession, CountSettings
 
 REFUSALS = (ValidationError, TransitionRefused, PermissionDenied)
@@ -40,7 +40,7 @@ class CountSessionAdmin(SpreadsheetImportMixin, ReadOnlyAdminMixin, ConsolePageM
         "Download the blank sheet from the session's page."
     )
     import_preview_columns = (_("Bin"), _("SKU"), _("Counted"))
-    import_template = None
+    import_template = staticmethod(session_count_template)
     list_display = ("session_link", "warehouse", "scope_shown", "state", "progress", "flagged", "opened")
     list_display_links = None
     list_filter = ("status", "warehouse", "scope", "scheduled")
@@ -82,9 +82,6 @@ class CountSessionAdmin(SpreadsheetImportMixin, ReadOnlyAdminMixin, ConsolePageM
             return redirect(self.admin_view_url("page", int(object_id)))
         except ValueError:
             raise Http404 from None
-
-    def import_template_view(self, request):
-        raise Http404(gettext("Download the blank sheet from the session's page."))
 
     def import_parameters(self, cleaned_data):
         return {"session": cleaned_data["session"].pk}
