@@ -1,12 +1,15 @@
-"""Excel and CSV imports of the catalogue and of stock counts, through the core spreadsheet pipeline
+"""Excel and CSV imports of the catalogue, of stock counts and of a count session's sheet, through the core spreadsheet pipeline
 (docs/architecture.md, "Spreadsheets"): the check shows every row as new, changed or unchanged, or
 every problem with its row and column; confirming imports all rows or, if any fails, none. Headers
 may be English or Chinese. Products are saved by `services.save_products`; stock counts are booked
 through `services.record_count`, so each one is a line in the stock ledger and a count is never
-written to a stock level directly."""
+written to a stock level directly; a count session's sheet sets its lines' counts through
+`services.record_session_counts`, booked when the session is (docs/architecture.md, "Stock counts")."""
 
+import io
 from dataclasses import dataclass
 
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,11 +18,13 @@ from core.jobs import JobKind
 from core.permissions import Inventory
 from core.spreadsheets import cells, imports
 from core.spreadsheets.columns import Column, Columns
+from core.spreadsheets.console import UploadForm
 from core.spreadsheets.exports import field_label
 from core.spreadsheets.templates import Template
+from core.spreadsheets.writing import write_xlsx_sheets
 
 from . import services
-from .models import Product, StockLevel, StockMovement, Warehouse
+from .models import CountSession, Product, StockLevel, StockMovement, Warehouse
 
 # The most rows one file may hold, and the rows the preview lists one by one.
 MAX_ROWS = 20_000
@@ -320,3 +325,94 @@ def stock_count_template():
     return Template(
         STOCK_COUNT_COLUMNS, title="stock counts", text=("warehouse", "sku", "reference"), notes=()
     ).workbook()
+
+
+# --- a count session's sheet ----------------------------------------------------------------------
+
+SESSION_COUNT_COLUMNS = Columns(
+    Column(
+        "bin",
+        "bin",
+        "库位",
+        description=gettext_lazy("The bin the goods were counted in; empty: wherever the session holds the SKU."),
+        title=field_label(StockLevel, "bin_location"),
+    ),
+    STOCK_COUNT_COLUMNS["sku"],
+    STOCK_COUNT_COLUMNS["counted"],
+)
+
+
+class SessionSheetUploadForm(UploadForm):
+    """A filled-in count sheet and the session it belongs to (one still counting)."""
+
+    session = forms.ModelChoiceField(
+        label=gettext_lazy("Count"),
+        queryset=CountSession.objects.filter(status=CountSession.Status.COUNTING).select_related("warehouse"),
+    )
+
+    field_order = ["session", "file"]
+
+
+def session_count_template():
+    """An empty sheet with the headers and help; each session's page offers its own, filled with its bins and SKUs."""
+    return Template(SESSION_COUNT_COLUMNS, title="count sheet", text=("bin", "sku"), notes=()).workbook()
+
+
+def session_count_sheet(session: CountSession) -> bytes:
+    """The blank sheet of a session: bin and SKU per line, the count left empty, and no expected
+    figure, so counting by sheet stays blind."""
+    columns = list(SESSION_COUNT_COLUMNS)
+    rows = [
+        [line.bin_location, line.stock_level.product.sku, None]
+        for line in session.lines.select_related("stock_level__product").order_by(
+            "bin_location", "stock_level__product__sku"
+        )
+    ]
+    out = io.BytesIO()
+    write_xlsx_sheets([(session.number, [column.english for column in columns], rows)], out)
+    return out.getvalue()
+
+
+def _apply_session_counts(run):
+    table = run.table(SESSION_COUNT_COLUMNS, max_rows=MAX_ROWS)
+    rows = []
+    for number, values in table:
+        counted = _counted(number, values.get("counted"), run.problems)
+        sku = cells.text(values.get("sku"))
+        if not sku:
+            run.problems.add(number, "sku", _("Enter the product's SKU."))
+            continue
+        if counted is not None:
+            rows.append((number, sku, cells.text(values.get("bin")), counted))
+    run.phase("counting", total=len(rows))
+    actions, preview = [], []
+    with run.writing():
+        try:
+            outcomes = services.record_session_counts(
+                run.job.parameters["session"],
+                [(sku, bin_location, counted) for _number, sku, bin_location, counted in rows],
+                actor=run.actor,
+            )
+        except ValidationError as error:
+            # The session itself refuses (finished or cancelled since): the file as a whole.
+            run.problems.add(None, "", " ".join(error.messages))
+            outcomes = []
+        for (number, sku, bin_location, counted), outcome in zip(rows, outcomes, strict=False):
+            if isinstance(outcome, ValidationError):
+                run.problems.add_refusal(number, outcome)
+                continue
+            actions.append("update")
+            if len(preview) < LISTED_ROWS:
+                preview.append({"row": number, "action": "update", "cells": [bin_location, sku, counted]})
+    return {"rows": table.count, **_counts(actions), "preview": preview}
+
+
+SESSION_COUNT_IMPORT = imports.SpreadsheetImport(
+    kind=JobKind("import_count_sheet", gettext_lazy("Count sheet import")),
+    columns=SESSION_COUNT_COLUMNS,
+    permission=Inventory.COUNT_STOCK,
+    refusal=gettext_lazy("Your role may not record stock counts."),
+    apply=_apply_session_counts,
+    ready=lambda summary: bool(summary.get("update")),
+    location="inventory.importers.SESSION_COUNT_IMPORT",
+)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from .models import Product, StockLevel, Warehouse
+from .models import CountSession, Product, StockLevel, Transfer, Warehouse
 
 
 def lock_in_key_order(levels: QuerySet[StockLevel]) -> dict[int, StockLevel]:
@@ -39,3 +39,16 @@ def lock_warehouse(warehouse_id: int) -> Warehouse:
     """Lock a warehouse row to pause or resume its work; an incident locks it before any order
     (docs/architecture.md, "Lock order")."""
     return Warehouse.objects.select_for_update().get(pk=warehouse_id)
+
+
+def lock_transfer(transfer_id: int) -> Transfer:
+    """Lock a transfer before anything else its step changes: then the stock levels of its lines,
+    in key order (docs/architecture.md, "Lock order"). Raises Transfer.DoesNotExist."""
+    return Transfer.objects.select_for_update(of=("self",)).select_related("source", "destination").get(pk=transfer_id)
+
+
+def lock_count_session(session_id: int) -> CountSession:
+    """Lock a count session before its lines (changed only under this lock) and the stock levels
+    its booking changes, in key order (docs/architecture.md, "Lock order"). Raises
+    CountSession.DoesNotExist."""
+    return CountSession.objects.select_for_update(of=("self",)).select_related("warehouse").get(pk=session_id)

@@ -60,6 +60,14 @@ HOLDERS = {
     Inventory.RECEIVE_STOCK: {WAREHOUSE, MANAGER},
     Inventory.COUNT_STOCK: {WAREHOUSE, MANAGER},
     Inventory.CHANGE_PRODUCT: {MANAGER},
+    # Transfers between warehouses: the warehouse drafts, sends and receives them.
+    Inventory.ADD_TRANSFER: {WAREHOUSE, MANAGER},
+    Inventory.SEND_TRANSFER: {WAREHOUSE, MANAGER},
+    Inventory.RECEIVE_TRANSFER: {WAREHOUSE, MANAGER},
+    # Count sessions: the warehouse opens and counts them, a manager approves large variances.
+    Inventory.ADD_COUNTSESSION: {WAREHOUSE, MANAGER},
+    Inventory.APPROVE_COUNT: {MANAGER},
+    Inventory.CHANGE_COUNTSETTINGS: {MANAGER},
     Logistics.ADD_PICKWAVE: {WAREHOUSE, MANAGER},
     Logistics.CHOOSE_CARRIER: {LOGISTICS, MANAGER},
     Logistics.RECORD_TRACKING: {LOGISTICS, MANAGER},

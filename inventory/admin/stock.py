@@ -5,7 +5,8 @@ change only through inventory.services."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import F, OuterRef
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -54,6 +55,7 @@ class StockLevelInline(admin.TabularInline):
         "reserved",
         "available",
         "quarantined",
+        "in_transit",
         "reorder_point",
     )
     extra = 0
@@ -73,8 +75,20 @@ class StockLevelInline(admin.TabularInline):
     def available(self, level):
         return level.available
 
+    @admin.display(description=_("in transit"))
+    def in_transit(self, level):
+        """Units sent to this warehouse by transfers not received yet."""
+        return level.in_transit_qty or "—"
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("warehouse")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("warehouse")
+            .annotate(
+                in_transit_qty=Coalesce(selectors.in_transit_to(OuterRef("product_id"), OuterRef("warehouse_id")), 0)
+            )
+        )
 
 
 class BaseBundleComponentFormSet(forms.BaseInlineFormSet):
@@ -210,7 +224,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, ConsolePageMixin, admin.ModelAdmin
         (
             _("Quantities"),
             {
-                "fields": ("on_hand", "reserved", "available_quantity", "quarantined"),
+                "fields": ("on_hand", "reserved", "available_quantity", "quarantined", "in_transit"),
                 "description": _(
                     "Quantities change only through receipts, adjustments, counts and orders, "
                     "so the stock ledger always adds up."
@@ -219,12 +233,32 @@ class StockLevelAdmin(SpreadsheetImportMixin, ConsolePageMixin, admin.ModelAdmin
         ),
         (_("Storage"), {"fields": ("bin_location", "reorder_point")}),
     )
-    readonly_fields = ("product", "warehouse", "on_hand", "reserved", "available_quantity", "quarantined")
+    readonly_fields = ("product", "warehouse", "on_hand", "reserved", "available_quantity", "quarantined", "in_transit")
     change_form_template = "admin/inventory/stocklevel/change_form.html"
     change_list_template = "admin/inventory/stocklevel/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(available_qty=F("on_hand") - F("reserved"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                available_qty=F("on_hand") - F("reserved"),
+                in_transit_qty=Coalesce(selectors.in_transit_to(OuterRef("product_id"), OuterRef("warehouse_id")), 0),
+            )
+        )
+
+    @admin.display(description=_("in transit"), ordering="in_transit_qty")
+    def in_transit(self, level):
+        """Units sent here by transfers not received yet: on hand nowhere meanwhile."""
+        units = getattr(level, "in_transit_qty", 0)
+        if not units:
+            return "—"
+        return format_html(
+            '<a href="{}?{}">{}</a>',
+            reverse("admin:inventory_transfer_changelist"),
+            urlencode({"status__exact": "in_transit", "destination__id__exact": level.warehouse_id}),
+            units,
+        )
 
     def has_add_permission(self, request):
         return False
@@ -259,6 +293,7 @@ class StockLevelAdmin(SpreadsheetImportMixin, ConsolePageMixin, admin.ModelAdmin
             "reserved",
             "available_quantity",
             "quarantined",
+            "in_transit",
             "reorder_point",
             self._bookings_column(request),
         )

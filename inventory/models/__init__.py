@@ -1,6 +1,8 @@
-"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock), one
-module per concern; import them from here."""
+"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock),
+transfers between warehouses (transfers) and count sessions (counts), one module per concern;
+import them from here."""
 
+from .counts import CountLine, CountSession, CountSettings
 from .stock import (
     AbcClass,
     BundleComponent,
@@ -9,12 +11,18 @@ from .stock import (
     StockMovement,
     Warehouse,
 )
+from .transfers import Transfer, TransferLine
 
 __all__ = [
     "AbcClass",
     "BundleComponent",
+    "CountLine",
+    "CountSession",
+    "CountSettings",
     "Product",
     "StockLevel",
     "StockMovement",
+    "Transfer",
+    "TransferLine",
     "Warehouse",
 ]

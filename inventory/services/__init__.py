@@ -1,6 +1,18 @@
 """Inventory's use cases: every change of stock goes through here and into the ledger, one transaction
 each (docs/architecture.md, "Rooms inside an app"); one module per concern."""
 
+from .counts import (
+    approve_count,
+    cancel_count_session,
+    count_by_scan,
+    finish_count,
+    needs_approval,
+    open_count_session,
+    open_due_count_sessions,
+    record_session_counts,
+    send_back_for_recount,
+    set_counted,
+)
 from .stock import (
     MAX_QUANTITY,
     NEW_PRODUCT_NEEDS,
@@ -31,8 +43,19 @@ from .stock import (
     transfer_reserved,
     write_off_quarantined,
 )
+from .transfers import cancel_transfer, create_transfer, receive_transfer, send_transfer
 
 __all__ = [
+    "set_counted",
+    "send_back_for_recount",
+    "record_session_counts",
+    "open_due_count_sessions",
+    "open_count_session",
+    "needs_approval",
+    "finish_count",
+    "count_by_scan",
+    "cancel_count_session",
+    "approve_count",
     "Demand",
     "KeepBack",
     "MAX_QUANTITY",
@@ -43,9 +66,12 @@ __all__ = [
     "Reservation",
     "ReturnedGoods",
     "adjust",
+    "cancel_transfer",
+    "create_transfer",
     "pause_warehouse",
     "receive",
     "receive_at",
+    "receive_transfer",
     "record_count",
     "record_counts",
     "release",
@@ -54,6 +80,7 @@ __all__ = [
     "reserve_each",
     "reserve_each_keeping_back",
     "resume_warehouse",
+    "send_transfer",
     "save_products",
     "set_storage",
     "ship_out",

@@ -180,10 +180,33 @@ def record_count(*, stock_level_id: int, counted: int, actor: Actor, reference: 
                 % {"reserved": level.reserved}
             }
         )
-    change = counted - level.on_hand
-    if change:
-        _book([_record(level, Kind.COUNT, on_hand_change=change, reference=reference, actor=actor)])
+    _book_counts([(level, counted, level.on_hand)], reference=reference, actor=actor)
     return level
+
+
+def _book_counts(counts, *, reference, actor, field="counted"):
+    """Book counts of locked stock levels: (level, units counted, units on hand when counted) each.
+    The variance `counted − on hand when counted` is added to on hand as it is now, so what moved
+    in between (a shipment, a receipt) stays booked (docs/architecture.md, "Stock counts"). A
+    count that would leave fewer units on hand than orders have reserved is refused: release or
+    re-allocate them first, the refusal put on `field`."""
+    movements = []
+    for level, counted, expected in counts:
+        change = counted - expected
+        if level.on_hand + change < level.reserved:
+            raise ValidationError(
+                {
+                    field: _(
+                        "%(sku)s: the count leaves %(left)d on hand, below the %(reserved)d units reserved for "
+                        "orders; release or re-allocate them first."
+                    )
+                    % {"sku": level.product.sku, "left": level.on_hand + change, "reserved": level.reserved}
+                }
+            )
+        if change:
+            movements.append(_record(level, Kind.COUNT, on_hand_change=change, reference=reference, actor=actor))
+    if movements:
+        _book(movements)
 
 
 @transaction.atomic

@@ -39,6 +39,7 @@ from demo.lost_parcels import seed_lost_parcel
 from demo.merging import tell_merging
 from demo.remittances import seed_remittances
 from demo.stations import tell_stations
+from demo.stock_moves import seed_transfers_and_counts
 from demo.timeline import move, moving, moving_order_stamps
 from demo.views import tag_orders_and_save_views
 from demo.waiting import seed_waiting
@@ -746,6 +747,7 @@ class Command(BaseCommand):
             self.part("lost parcel", lambda: seed_lost_parcel(self))
             self.part("remittances", lambda: seed_remittances(self))
             self.part("channel stock", lambda: seed_channel_stock(self))
+            self.part("stock moves", lambda: seed_transfers_and_counts(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
