@@ -133,6 +133,7 @@ STOCK_BUFFER_IMPORT = imports.SpreadsheetImport(
     refusal=gettext_lazy("Your role may not change channels' stock buffers."),
     apply=_apply,
     ready=lambda summary: bool(summary.get("new") or summary.get("update") or summary.get("remove")),
+    location="orders.importers.stock_buffers.STOCK_BUFFER_IMPORT",
 )
 
 
