@@ -39,3 +39,11 @@ def lock_warehouse(warehouse_id: int) -> Warehouse:
     """Lock a warehouse row to pause or resume its work; an incident locks it before any order
     (docs/architecture.md, "Lock order")."""
     return Warehouse.objects.select_for_update().get(pk=warehouse_id)
+
+
+def lock_products(ids: Iterable[int]) -> list[int]:
+    """Lock these products (by id) in primary-key order, as a catalogue upload does, and answer
+    their ids; the classification locks the products whose class changes, with nothing after them."""
+    return list(
+        Product.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk").values_list("pk", flat=True)
+    )

@@ -1,6 +1,7 @@
 """Inventory's use cases: every change of stock goes through here and into the ledger, one transaction
 each (docs/architecture.md, "Rooms inside an app"); one module per concern."""
 
+from .classification import set_abc_classes
 from .stock import (
     MAX_QUANTITY,
     NEW_PRODUCT_NEEDS,
@@ -51,6 +52,7 @@ __all__ = [
     "reserve_each",
     "resume_warehouse",
     "save_products",
+    "set_abc_classes",
     "set_storage",
     "ship_out",
     "stock_level_for",
