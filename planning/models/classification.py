@@ -58,7 +58,7 @@ class ClassificationSettings(OneRowSettings):
                 condition=Q(a_share__gt=0, b_share__gte=0, a_share__lt=Decimal("100") - F("b_share")),
                 name="classification_shares_leave_room_for_c",
                 violation_error_message=_(
-                    "Classes A and B together must stay under 100% of revenue, so that class C keeps a share."
+                    "Classes A and B together must stay under 100%% of revenue, so that class C keeps a share."
                 ),
             ),
         ]
