@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 
 from inventory.models import StockLevel
 from orders.models import Allocation, Order, OrderLine
@@ -115,7 +115,9 @@ def warehouse_figures(snapshot: InventorySnapshot, warehouse_id: int | None = No
     return list(figures)
 
 
-def stock_figures(snapshot: InventorySnapshot, *, warehouse_id: int | None = None, dead: bool = False):
+def stock_figures(
+    snapshot: InventorySnapshot, *, warehouse_id: int | None = None, dead: bool = False
+) -> QuerySet[StockFigure]:
     """The snapshot's stock figures, most stock value first: all of them, or the dead stock."""
     figures = StockFigure.objects.filter(snapshot=snapshot).order_by("-stock_value", "id")
     if warehouse_id:
