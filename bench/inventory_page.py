@@ -96,10 +96,10 @@ def fill_catalogue(products, timings):
         """
         INSERT INTO inventory_stockmovement (stock_level_id, kind, on_hand_change, reserved_change,
                                              quarantined_change, reference, reason, actor_id, created_at)
-        SELECT s.id, 'receipt', s.on_hand, 0, 0, 'bench stock', '', NULL, now() - interval '200 days'
+        SELECT s.id, 'receipt', s.on_hand, 0, 0, 'bench stock', '', NULL::integer, now() - interval '200 days'
         FROM inventory_stocklevel s
         UNION ALL
-        SELECT s.id, 'receipt', 100, 0, 0, 'bench top-up', '', NULL, now() - interval '1 day' * (s.id % 80)
+        SELECT s.id, 'receipt', 100, 0, 0, 'bench top-up', '', NULL::integer, now() - interval '1 day' * (s.id % 80)
         FROM inventory_stocklevel s WHERE s.id % 4 = 0
         """,
         timings,
@@ -147,7 +147,7 @@ def fill_sales(products, timings):
         """
         INSERT INTO inventory_stockmovement (stock_level_id, kind, on_hand_change, reserved_change,
                                              quarantined_change, reference, reason, actor_id, created_at)
-        SELECT a.stock_level_id, 'shipment', -a.quantity, -a.quantity, 0, o.number, '', NULL, o.shipped_at
+        SELECT a.stock_level_id, 'shipment', -a.quantity, -a.quantity, 0, o.number, '', NULL::integer, o.shipped_at
         FROM orders_allocation a JOIN orders_orderline l ON l.id = a.line_id JOIN orders_order o ON o.id = l.order_id
         WHERE a.state = 'shipped'
         """,
@@ -174,7 +174,7 @@ def fill_sales(products, timings):
         """
         INSERT INTO inventory_stockmovement (stock_level_id, kind, on_hand_change, reserved_change,
                                              quarantined_change, reference, reason, actor_id, created_at)
-        SELECT s.id, 'receipt', m.shipped + m.reserved, 0, 0, 'bench stock', '', NULL, now() - interval '400 days'
+        SELECT s.id, 'receipt', m.shipped + m.reserved, 0, 0, 'bench stock', '', NULL::integer, now() - interval '400 days'
         FROM inventory_stocklevel s
         JOIN (SELECT stock_level_id, coalesce(sum(quantity) FILTER (WHERE state = 'shipped'), 0) AS shipped,
                      coalesce(sum(quantity) FILTER (WHERE state = 'reserved'), 0) AS reserved
