@@ -72,32 +72,37 @@ def _cents(value: Decimal) -> Decimal:
 
 def recompute_classification(*, actor: Actor, now: datetime | None = None) -> InventorySnapshot:
     """Classify every product, write the classes on the products (through inventory) and replace the
-    inventory page's snapshot, in one transaction. Two at once run one after the other."""
+    inventory page's snapshot, in one transaction. Two at once run one after the other. Everything
+    is read and worked out first, so the products whose class changes stay locked only while the
+    writes run."""
     require(actor, Planning.CLASSIFY_PRODUCTS, _("Your role may not recompute the ABC classes."))
     started = time.perf_counter()
     with transaction.atomic():
         settings = locks.lock_classification_settings()
         until = now or timezone.now()
-        revenue_from = until - timedelta(days=settings.period_days)
-        dead_since = until - timedelta(days=settings.dead_after_days)
-        sales = selectors.product_sales(since=min(revenue_from, dead_since), revenue_from=revenue_from, until=until)
+        snapshot = InventorySnapshot(
+            period_start=until - timedelta(days=settings.period_days),
+            period_end=until,
+            dead_since=until - timedelta(days=settings.dead_after_days),
+            a_share=settings.a_share,
+            b_share=settings.b_share,
+            computed_by=stored_user(actor),
+        )
+        sales = selectors.product_sales(
+            since=min(snapshot.period_start, snapshot.dead_since), revenue_from=snapshot.period_start, until=until
+        )
         revenues = dict.fromkeys(Product.objects.values_list("pk", flat=True), ZERO)
         revenues.update({product_id: sold.revenue for product_id, sold in sales.items()})
         classes = classify(revenues, Thresholds(settings.a_share, settings.b_share))
-        inventory.set_abc_classes(classes, actor=actor)
+        figures = _stock_figures(snapshot, settings.period_days, classes, sales)
 
+        inventory.set_abc_classes(classes, actor=actor)
         InventorySnapshot.objects.all().delete()
-        snapshot = InventorySnapshot.objects.create(
-            computed_at=timezone.now(),
-            period_start=revenue_from,
-            period_end=until,
-            dead_since=dead_since,
-            a_share=settings.a_share,
-            b_share=settings.b_share,
-            revenue=sum(revenues.values(), ZERO),
-            computed_by=stored_user(actor),
-        )
-        figures = _stock_figures(snapshot, settings, classes, sales)
+        snapshot.revenue = sum(revenues.values(), ZERO)
+        snapshot.computed_at = timezone.now()
+        snapshot.save()
+        for figure in figures:
+            figure.snapshot_id = snapshot.pk
         insert(figures, batch_size=5000)
         insert(_class_figures(snapshot, classes, revenues, figures), batch_size=10)
         insert(_warehouse_figures(snapshot, figures), batch_size=100)
@@ -106,7 +111,7 @@ def recompute_classification(*, actor: Actor, now: datetime | None = None) -> In
     return snapshot
 
 
-def _stock_figures(snapshot, settings: ClassificationSettings, classes, sales) -> list[StockFigure]:
+def _stock_figures(snapshot, period_days: int, classes, sales) -> list[StockFigure]:
     since, until = snapshot.period_start, snapshot.period_end
     units_sold = selectors.units_sold_by_stock_level(since=since, until=until)
     moved = selectors.on_hand_moved_by_stock_level(since=since, until=until)
@@ -119,7 +124,6 @@ def _stock_figures(snapshot, settings: ClassificationSettings, classes, sales) -
         last_sold_at = sales[product_id].last_sold_at if product_id in sales else None
         figures.append(
             StockFigure(
-                snapshot_id=snapshot.pk,
                 product_id=product_id,
                 warehouse_id=warehouse_id,
                 abc_class=classes.get(product_id, AbcClass.C),
@@ -129,7 +133,7 @@ def _stock_figures(snapshot, settings: ClassificationSettings, classes, sales) -
                 units_sold=sold,
                 average_on_hand=average,
                 turnover=_cents(sold / average) if average else None,
-                days_of_inventory=(settings.period_days * average / sold).quantize(Decimal("0.1")) if sold else None,
+                days_of_inventory=(period_days * average / sold).quantize(Decimal("0.1")) if sold else None,
                 last_sold_at=last_sold_at,
                 dead=on_hand > 0 and (last_sold_at is None or last_sold_at < snapshot.dead_since),
             )
