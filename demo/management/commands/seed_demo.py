@@ -29,6 +29,7 @@ from core.transitions import TransitionRefused
 from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
 from demo.changes import play_changes
+from demo.classification import seed_classification
 from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
@@ -59,7 +60,6 @@ from orders.models import (
     Refund,
 )
 from orders.services import blocklist
-from planning import services as planning
 
 SEED = 20240601
 # Plan.paid: a part of the total paid to the channel, not all of it.
@@ -533,7 +533,7 @@ class Command(BaseCommand):
             ):
                 self.load(plans)
             self.part("timeline", self.settle_timeline)
-            self.part("classes", self.classify_products)
+            self.part("classes", lambda: seed_classification(self))
         self.summary()
 
     def part(self, name, make):
@@ -550,12 +550,6 @@ class Command(BaseCommand):
         sent = Notification.objects.filter(sent_at__gte=self.started).update(sent_at=F("created_at"))
         analytics.rebuild()
         return f"{sent} messages dated when they were written, dashboard figures rebuilt for the past days"
-
-    def classify_products(self):
-        # After the timeline, so the period and dead stock are counted from the orders' own dates.
-        snapshot = planning.recompute_classification(actor=SYSTEM)
-        split = ", ".join(f"{figure.abc_class} {figure.products}" for figure in snapshot.classes.order_by("abc_class"))
-        return f"ABC classes {split}; the inventory page's figures"
 
     # --- what to make ---
 
