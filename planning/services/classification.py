@@ -42,7 +42,7 @@ class Thresholds:
 
 
 def classify(revenues: dict[int, Decimal], thresholds: Thresholds) -> dict[int, str]:
-    """Each product's class from its revenue (products missing or at zero are C)."""
+    """Each product's class from its revenue (a product that sold nothing is C)."""
     total = sum(revenues.values(), ZERO)
     classes = {}
     ranked = defaultdict(list)
