@@ -9,7 +9,9 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
-from . import charts, selectors
+from core import charts
+
+from . import selectors
 
 NUMERIC_KINDS = {"count", "number", "money", "percent", "duration", "change"}
 

@@ -175,6 +175,15 @@ class Incidents:
     CHANGE_RISK = "incidents.change_risk"
 
 
+class Planning:
+    # The inventory page (ABC classes, turnover, dead stock, stock value) and its Excel workbook;
+    # recomputing its figures and the classes; the classification's thresholds.
+    VIEW_INVENTORY_FIGURES = "planning.view_inventory_figures"
+    CLASSIFY_PRODUCTS = "planning.classify_products"
+    VIEW_CLASSIFICATIONSETTINGS = "planning.view_classificationsettings"
+    CHANGE_CLASSIFICATIONSETTINGS = "planning.change_classificationsettings"
+
+
 class Analytics:
     VIEW_DASHBOARD = "analytics.view_dashboard"
 
@@ -190,7 +199,7 @@ class Security:
     DELETE_TOTPDEVICE = "otp_totp.delete_totpdevice"
 
 
-PERMISSIONS_OF_APPS = (Core, Inventory, Orders, Logistics, Aftersales, Incidents, Analytics, Security)
+PERMISSIONS_OF_APPS = (Core, Inventory, Orders, Logistics, Aftersales, Incidents, Planning, Analytics, Security)
 
 
 def declared() -> Iterator[str]:

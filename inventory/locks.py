@@ -52,3 +52,11 @@ def lock_count_session(session_id: int) -> CountSession:
     its booking changes, in key order (docs/architecture.md, "Lock order"). Raises
     CountSession.DoesNotExist."""
     return CountSession.objects.select_for_update(of=("self",)).select_related("warehouse").get(pk=session_id)
+
+
+def lock_products(ids: Iterable[int]) -> list[int]:
+    """Lock these products (by id) in primary-key order, as a catalogue upload does, and answer
+    their ids; the classification locks the products whose class changes, with nothing after them."""
+    return list(
+        Product.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk").values_list("pk", flat=True)
+    )

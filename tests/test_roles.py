@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
 from core import roles
-from core.permissions import Core, Incidents, Inventory, Logistics, Orders
+from core.permissions import Core, Incidents, Inventory, Logistics, Orders, Planning
 from inventory.models import StockLevel
 from logistics import services as logistics
 from logistics.models import Shipment
@@ -81,6 +81,10 @@ HOLDERS = {
     Incidents.CLOSE_INCIDENT: {MANAGER},
     Incidents.VIEW_INCIDENT: {MANAGER},
     Incidents.CHANGE_RISK: {MANAGER},
+    # The inventory page: figures for the analyst; recomputing and the thresholds are the manager's.
+    Planning.VIEW_INVENTORY_FIGURES: {ANALYST, MANAGER},
+    Planning.CLASSIFY_PRODUCTS: {MANAGER},
+    Planning.CHANGE_CLASSIFICATIONSETTINGS: {MANAGER},
 }
 
 

@@ -23,6 +23,7 @@ from logistics.models import (
     TrackingNumberPool,
 )
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
+from planning.models import InventorySnapshot
 
 pytestmark = pytest.mark.django_db
 COUNTED = [
@@ -219,3 +220,11 @@ def test_the_demo_has_a_lost_parcel_with_a_settled_claim_and_a_replacement_waiti
     assert (replacement.lost.status, replacement.lost.exception_kind) == ("exception", "lost")
     assert replacement.parcel.status == "pending"
     assert CarrierClaim.objects.get(shipment=replacement.lost).status == "accepted"
+
+
+def test_the_demo_products_are_classified_and_the_inventory_page_has_figures(demo_shop):
+    classes = set(Product.objects.values_list("abc_class", flat=True))
+    snapshot = InventorySnapshot.objects.get()
+
+    assert classes == {"A", "B", "C"}
+    assert snapshot.revenue > 0 and snapshot.stock.filter(dead=True).exists()

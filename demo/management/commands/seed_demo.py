@@ -30,6 +30,7 @@ from demo.aftersales import AfterSalesStory
 from demo.catalog import seed_catalogue
 from demo.changes import play_changes
 from demo.channel_stock import seed_channel_stock
+from demo.classification import seed_classification
 from demo.coverage import seed_coverage
 from demo.deadlines import seed_deadlines, set_deadlines, start_clock_at
 from demo.import_profiles import seed_import_profiles
@@ -534,6 +535,7 @@ class Command(BaseCommand):
             ):
                 self.load(plans)
             self.part("timeline", self.settle_timeline)
+            self.part("classes", lambda: seed_classification(self))
         self.summary()
 
     def part(self, name, make):

@@ -1,5 +1,6 @@
 """Chart geometry for server-rendered SVG (templates/admin/analytics/charts/): no script, nothing from a
-CDN, sharp in print, and the labels are plain text in the page's language. Coordinates are in the
+CDN, sharp in print, and the labels are plain text in the page's language. The dashboard and the
+inventory page (planning) draw with it. Coordinates are in the
 SVG's viewBox units; the chart scales to its box."""
 
 import unicodedata
