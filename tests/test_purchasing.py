@@ -169,9 +169,7 @@ def test_cancelling_needs_a_reason_and_keeps_it(warehouse, offer):
     assert purchase_order.events.last().reason == "Supplier out of stock"
 
 
-def test_a_buyer_sends_under_the_threshold_but_above_it_only_once_a_manager_approved(
-    warehouse, offer, buyer, manager
-):
+def test_a_buyer_sends_under_the_threshold_but_above_it_only_once_a_manager_approved(warehouse, offer, buyer, manager):
     PurchasingSettings.objects.update_or_create(pk=1, defaults={"approval_threshold": Decimal("100")})
     small = draft(offer, warehouse, 12, actor=buyer)  # 96.00
     assert services.send_purchase_order(small.pk, actor=buyer).status == Status.SENT
@@ -416,6 +414,8 @@ def test_roles_decide_who_drafts_sends_approves_and_receives(warehouse, offer, b
         services.receive_purchase_order(
             purchase_order.pk, [LineReceipt(line_of(purchase_order).pk, good=1)], actor=buyer
         )
-    services.receive_purchase_order(purchase_order.pk, [LineReceipt(line_of(purchase_order).pk, good=1)], actor=operator)
+    services.receive_purchase_order(
+        purchase_order.pk, [LineReceipt(line_of(purchase_order).pk, good=1)], actor=operator
+    )
     for role, may_approve in (("Buyer", False), ("Warehouse operator", False), ("Manager", True)):
         assert staff(role).has_perm(Inventory.APPROVE_PURCHASE_ORDER) is may_approve
