@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from core.roles import MANAGER, ROLES
 from demo.management.commands.seed_demo import DEMO_PASSWORD
-from inventory.models import Product, StockLevel, StockMovement, Warehouse
+from inventory.models import Product, PurchaseOrder, StockLevel, StockMovement, Supplier, SupplierProduct, Warehouse
 from inventory.selectors import ledger_mismatches, low_stock
+from inventory.services import needs_approval
 from logistics.models import (
     Carrier,
     CarrierClaim,
@@ -219,3 +220,12 @@ def test_the_demo_has_a_lost_parcel_with_a_settled_claim_and_a_replacement_waiti
     assert (replacement.lost.status, replacement.lost.exception_kind) == ("exception", "lost")
     assert replacement.parcel.status == "pending"
     assert CarrierClaim.objects.get(shipment=replacement.lost).status == "accepted"
+
+
+def test_the_demo_has_suppliers_and_a_purchase_order_in_every_state(demo_shop):
+    assert Supplier.objects.filter(currency="JPY").exists()
+    assert SupplierProduct.objects.filter(preferred=True).exists()
+    assert set(PurchaseOrder.objects.values_list("status", flat=True)) == set(PurchaseOrder.Status.values)
+    drafts = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.DRAFT)
+    assert any(needs_approval(draft) for draft in drafts)
+    assert StockMovement.objects.exclude(purchase_order_line=None).exists()
