@@ -14,6 +14,7 @@ from inventory.models import PurchaseOrder, PurchaseOrderLine, StockLevel, Stock
 from inventory.selectors import ledger_mismatches
 from tests.factories import ProductFactory, SupplierProductFactory, WarehouseFactory, staff
 from tests.test_concurrency import race, split
+from tests.test_lock_order import tables_first_locked
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -89,3 +90,19 @@ def test_two_partial_receipts_at_once_both_count_and_the_cost_averages_once_each
     offer.product.refresh_from_db()
     assert offer.product.cost == Decimal("4.00")
     assert list(ledger_mismatches()) == []
+
+
+def test_receiving_locks_the_order_its_lines_the_stock_then_the_products():
+    purchase_order, _offer, _warehouse = sent_order(10)
+    line = purchase_order.lines.get()
+
+    assert tables_first_locked(
+        lambda: services.receive_purchase_order(
+            purchase_order.pk, [services.LineReceipt(line.pk, good=4, damaged=1)], actor=SYSTEM
+        )
+    ) == [
+        "inventory_purchaseorder",
+        "inventory_purchaseorderline",
+        "inventory_stocklevel",
+        "inventory_product",
+    ]
