@@ -419,3 +419,11 @@ def test_roles_decide_who_drafts_sends_approves_and_receives(warehouse, offer, b
     )
     for role, may_approve in (("Buyer", False), ("Warehouse operator", False), ("Manager", True)):
         assert staff(role).has_perm(Inventory.APPROVE_PURCHASE_ORDER) is may_approve
+
+
+@pytest.mark.parametrize("rate", [Decimal("0"), Decimal("-7.1")])
+def test_an_exchange_rate_that_is_not_positive_is_refused(warehouse, rate):
+    offer = SupplierProductFactory(supplier=SupplierFactory(currency="USD"))
+    with pytest.raises(ValidationError) as refused:
+        draft(offer, warehouse, exchange_rate=rate)
+    assert "exchange_rate" in refused.value.message_dict

@@ -192,3 +192,14 @@ def test_the_list_links_to_the_overdue_orders(client, warehouse, offer):
     assert "1 overdue" in listing
     overdue = client.get(reverse("admin:inventory_purchaseorder_changelist") + "?overdue=yes").content.decode()
     assert late.number in overdue and on_time.number not in overdue
+
+
+def test_the_front_page_queues_a_buyers_and_a_warehouses_purchase_orders(client, warehouse, offer):
+    sent_order(offer, warehouse, expected_on=timezone.localdate() - datetime.timedelta(days=2))
+    sent_order(offer, warehouse)
+    signed_in(client, "Buyer")
+    queues = {str(queue.label): queue.count for queue in client.get(reverse("admin:index")).context["queues"]}
+    assert queues == {"Purchase orders to send": 0, "Overdue purchase orders": 1}
+    signed_in(client, "Warehouse operator")
+    queues = {str(queue.label): queue.count for queue in client.get(reverse("admin:index")).context["queues"]}
+    assert queues["Purchase orders to receive"] == 2

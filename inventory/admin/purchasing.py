@@ -189,7 +189,7 @@ class PurchaseOrderAdmin(ExportMixin, ConsolePageMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).distinct()
+        return selectors.with_totals(super().get_queryset(request)).distinct()
 
     @admin.display(description=_("purchase order number"), ordering="number")
     def number_link(self, purchase_order):
@@ -199,9 +199,9 @@ class PurchaseOrderAdmin(ExportMixin, ConsolePageMixin, admin.ModelAdmin):
     def state(self, purchase_order):
         return status_badge(purchase_order)
 
-    @admin.display(description=_("value"))
+    @admin.display(description=_("value"), ordering="total_value")
     def value(self, purchase_order):
-        return money(selectors.purchase_order_total(purchase_order), purchase_order.currency)
+        return money(purchase_order.total_value or Decimal("0"), purchase_order.currency)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {

@@ -1,6 +1,12 @@
 """Inventory's reads for the console, the API and the apps above; one module per concern."""
 
-from .purchasing import on_order_quantities, overdue_purchase_orders, purchase_order_total, supplier_product
+from .purchasing import (
+    on_order_quantities,
+    overdue_purchase_orders,
+    purchase_order_total,
+    supplier_product,
+    with_totals,
+)
 from .stock import (
     available_stock_of,
     bundle_availability,
@@ -23,4 +29,5 @@ __all__ = [
     "products_with_available_stock",
     "purchase_order_total",
     "supplier_product",
+    "with_totals",
 ]

@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -57,6 +57,18 @@ def purchase_order_total(purchase_order: PurchaseOrder) -> Decimal:
     """The order's value in its own currency."""
     total = purchase_order.lines.aggregate(total=Sum(F("quantity") * F("unit_cost")))["total"]
     return (total or Decimal("0")).quantize(Decimal("0.01"))
+
+
+def with_totals(purchase_orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """Purchase orders with `total_value`, each one's value in its own currency, read in the same
+    statement (a subquery, so a search joining the lines does not count them twice)."""
+    totals = (
+        PurchaseOrderLine.objects.filter(purchase_order=OuterRef("pk"))
+        .values("purchase_order")
+        .annotate(total=Sum(F("quantity") * F("unit_cost")))
+        .values("total")
+    )
+    return purchase_orders.annotate(total_value=Subquery(totals))
 
 
 def supplier_product(supplier_id: int, product_id: int) -> SupplierProduct | None:

@@ -110,6 +110,11 @@ def _supplier_products(supplier: Supplier, product_ids: Sequence[int]) -> dict[i
     return offers
 
 
+def _check_rate(exchange_rate: Decimal | None) -> None:
+    if exchange_rate is not None and exchange_rate <= 0:
+        raise ValidationError({"exchange_rate": _("An exchange rate is greater than zero.")})
+
+
 @transaction.atomic
 def create_purchase_order(
     *,
@@ -140,6 +145,7 @@ def create_purchase_order(
     for _product_id, quantity in lines:
         _quantity(quantity, "quantity")
     offers = _supplier_products(supplier, product_ids)
+    _check_rate(exchange_rate)
     expected_on = expected_on or timezone.localdate() + datetime.timedelta(days=supplier.lead_time_days)
     purchase_order = PurchaseOrder.objects.create(
         supplier=supplier,
@@ -216,8 +222,7 @@ def update_purchase_order(
         if line.unit_cost is not None and line.unit_cost < 0:
             raise ValidationError({"unit_cost": _("A unit cost cannot be negative.")})
     offers = _supplier_products(purchase_order.supplier, product_ids)
-    if exchange_rate is not None and exchange_rate <= 0:
-        raise ValidationError({"exchange_rate": _("An exchange rate is greater than zero.")})
+    _check_rate(exchange_rate)
     purchase_order.expected_on = expected_on
     purchase_order.exchange_rate = exchange_rate if purchase_order.currency != shop_currency() else None
     purchase_order.notes = (notes or "").strip()
