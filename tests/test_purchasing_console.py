@@ -203,3 +203,16 @@ def test_the_front_page_queues_a_buyers_and_a_warehouses_purchase_orders(client,
     signed_in(client, "Warehouse operator")
     queues = {str(queue.label): queue.count for queue in client.get(reverse("admin:index")).context["queues"]}
     assert queues["Purchase orders to receive"] == 2
+
+
+def test_the_ledger_links_a_receipt_to_its_purchase_order(client, warehouse, offer):
+    purchase_order = sent_order(offer, warehouse, 10)
+    services.receive_purchase_order(
+        purchase_order.pk,
+        [services.LineReceipt(purchase_order.lines.get().pk, good=4, damaged=1)],
+        actor=SYSTEM,
+        reference="DN-778",
+    )
+    signed_in(client, "Warehouse operator")
+    ledger = client.get(reverse("admin:inventory_stockmovement_changelist")).content.decode()
+    assert ledger.count(f'DN-778 · <a href="{url("page", purchase_order)}">{purchase_order.number}</a>') == 2
