@@ -216,3 +216,14 @@ def test_the_ledger_links_a_receipt_to_its_purchase_order(client, warehouse, off
     signed_in(client, "Warehouse operator")
     ledger = client.get(reverse("admin:inventory_stockmovement_changelist")).content.decode()
     assert ledger.count(f'DN-778 · <a href="{url("page", purchase_order)}">{purchase_order.number}</a>') == 2
+
+
+def test_the_timeline_names_each_step_and_the_cancel_reason(client, warehouse, offer):
+    purchase_order = sent_order(offer, warehouse)
+    signed_in(client, "Buyer")
+    client.post(url("cancel", purchase_order), {"reason": "Supplier closed for the holiday"})
+    page = client.get(url("page", purchase_order)).content.decode()
+    assert "<strong>Sent</strong>" in page and "<strong>Cancelled</strong>" in page
+    assert "Supplier closed for the holiday" in page
+    purchase_order.refresh_from_db()
+    assert purchase_order.status == Status.CANCELLED

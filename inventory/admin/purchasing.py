@@ -276,7 +276,7 @@ class PurchaseOrderAdmin(ExportMixin, ConsolePageMixin, admin.ModelAdmin):
             currency_problem=currency_problem,
             needs_approval=needs_approval,
             threshold=PurchasingSettings.current().approval_threshold,
-            events=purchase_order.events.select_related("actor"),
+            events=self.timeline(purchase_order),
             overdue=selectors.overdue_purchase_orders().filter(pk=purchase_order.pk).exists(),
             edit_url=self.admin_view_url("edit", purchase_order.pk)
             if draft and user.has_perm(Inventory.ADD_PURCHASEORDER)
@@ -301,6 +301,19 @@ class PurchaseOrderAdmin(ExportMixin, ConsolePageMixin, admin.ModelAdmin):
             created_at=short_datetime(purchase_order.created_at),
         )
         return TemplateResponse(request, "admin/inventory/purchaseorder/page.html", context)
+
+    @staticmethod
+    def timeline(purchase_order):
+        """Each step with its status as staff read it, in their language."""
+        labels = dict(Status.choices)
+        steps = {"approve": _("Approved")}
+        return [
+            {
+                "event": event,
+                "step": steps.get(event.transition, labels.get(event.to_status, event.to_status)),
+            }
+            for event in purchase_order.events.select_related("actor")
+        ]
 
     # Drafting -----------------------------------------------------------------------------------
 
