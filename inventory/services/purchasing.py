@@ -100,12 +100,10 @@ def _supplier_products(supplier: Supplier, product_ids: Sequence[int]) -> dict[i
     offers = {sp.product_id: sp for sp in SupplierProduct.objects.filter(supplier=supplier, product_id__in=product_ids)}
     missing = [pid for pid in product_ids if pid not in offers]
     if missing:
-        skus = ", ".join(Product.objects.filter(pk__in=missing).order_by("sku").values_list("sku", flat=True))
+        known = dict(Product.objects.filter(pk__in=missing).values_list("pk", "sku"))
+        skus = ", ".join(known.get(pid) or _("product %(id)s") % {"id": pid} for pid in missing)
         raise ValidationError(
-            {
-                "lines": _("%(supplier)s does not supply %(skus)s.")
-                % {"supplier": supplier.code, "skus": skus or missing}
-            }
+            {"lines": _("%(supplier)s does not supply %(skus)s.") % {"supplier": supplier.code, "skus": skus}}
         )
     return offers
 
