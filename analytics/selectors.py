@@ -26,8 +26,9 @@ from aftersales.models import Feedback, ReturnLine, ReturnReason, ReturnRequest,
 from aftersales.selectors import returns as return_selectors
 from aftersales.selectors import tickets as ticket_selectors
 from core import regions
-from core.permissions import Aftersales, Logistics
-from inventory.models import Product, StockLevel, Warehouse
+from core.permissions import Aftersales, Inventory, Logistics
+from inventory import selectors as inventory_selectors
+from inventory.models import Product, PurchaseOrder, StockLevel, Warehouse
 from logistics import selectors as logistics_selectors
 from logistics.models import Shipment
 from orders import selectors as order_selectors
@@ -781,10 +782,39 @@ def ticket_queues(user: AbstractUser) -> list[Queue]:
     ]
 
 
+def purchase_order_queues(user: AbstractUser) -> list[Queue]:
+    """A buyer's drafts to send and overdue purchase orders; the warehouse's purchase orders whose
+    goods are awaited (docs/architecture.md, "Suppliers and purchase orders")."""
+    url = reverse("admin:inventory_purchaseorder_changelist")
+    queues = []
+    if user.has_perm(Inventory.SEND_PURCHASE_ORDER):
+        queues += [
+            _counted_queue(
+                _("Purchase orders to send"),
+                PurchaseOrder.objects.filter(status=PurchaseOrder.Status.DRAFT),
+                url + "?" + urlencode({"status__exact": PurchaseOrder.Status.DRAFT}),
+            ),
+            _counted_queue(
+                _("Overdue purchase orders"),
+                inventory_selectors.overdue_purchase_orders(),
+                url + "?" + urlencode({"overdue": "yes"}),
+            ),
+        ]
+    if user.has_perm(Inventory.RECEIVE_STOCK):
+        queues.append(
+            _counted_queue(
+                _("Purchase orders to receive"),
+                PurchaseOrder.objects.filter(status__in=PurchaseOrder.AWAITING_GOODS),
+                url + "?" + urlencode({"status__in": ",".join(PurchaseOrder.AWAITING_GOODS)}),
+            )
+        )
+    return queues
+
+
 def work_queues(user: AbstractUser) -> list[Queue]:
     """Every queue that is this user's work, each with its count (up to the cap) and its filtered list."""
     queues = [Queue(q["label"], q["count"], q["url"], q["more"]) for q in order_selectors.order_work_queues(user)]
-    return queues + shipment_queues(user) + return_queues(user) + ticket_queues(user)
+    return queues + shipment_queues(user) + return_queues(user) + ticket_queues(user) + purchase_order_queues(user)
 
 
 def warehouses() -> QuerySet[Warehouse]:

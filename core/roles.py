@@ -58,6 +58,9 @@ ROLES = {
         Inventory.RECEIVE_TRANSFER,
         Inventory.VIEW_COUNTSESSION,
         Inventory.ADD_COUNTSESSION,
+        # Receiving goods against purchase orders (docs/architecture.md, "Suppliers and purchase orders").
+        Inventory.VIEW_PURCHASEORDER,
+        Inventory.VIEW_SUPPLIER,
         Logistics.VIEW_PICKWAVE,
         Logistics.ADD_PICKWAVE,
         Logistics.VIEW_HANDOVERBATCH,
@@ -143,6 +146,32 @@ ROLES = {
         Logistics.VIEW_CODREMITTANCE,
         Logistics.RECORD_COD_REMITTANCE,
     ],
+    # 采购: suppliers and what they supply, purchase orders drafted and sent (above the console's
+    # threshold only once a manager approved them), and the stock they buy for.
+    "Buyer": [
+        Inventory.VIEW_PRODUCT,
+        Inventory.VIEW_WAREHOUSE,
+        Inventory.VIEW_STOCKLEVEL,
+        Inventory.VIEW_STOCKMOVEMENT,
+        Inventory.VIEW_SUPPLIER,
+        Inventory.ADD_SUPPLIER,
+        Inventory.CHANGE_SUPPLIER,
+        Inventory.VIEW_SUPPLIERPRODUCT,
+        Inventory.ADD_SUPPLIERPRODUCT,
+        Inventory.CHANGE_SUPPLIERPRODUCT,
+        Inventory.DELETE_SUPPLIERPRODUCT,
+        Inventory.VIEW_PURCHASEORDER,
+        Inventory.ADD_PURCHASEORDER,
+        Inventory.SEND_PURCHASE_ORDER,
+        # A transfer instead of a purchase where another warehouse has plenty: drafted by the buyer,
+        # sent and received by the warehouses.
+        Inventory.VIEW_TRANSFER,
+        Inventory.ADD_TRANSFER,
+        Inventory.VIEW_COUNTSESSION,
+        Planning.VIEW_INVENTORY_FIGURES,
+        Planning.CLASSIFY_PRODUCTS,
+        Planning.VIEW_CLASSIFICATIONSETTINGS,
+    ],
     # Figures only: names, phones and addresses are masked on every page and export it sees.
     "Analyst": VIEW_ORDERS + [Analytics.VIEW_DASHBOARD, Planning.VIEW_INVENTORY_FIGURES],
 }
@@ -168,6 +197,7 @@ ROLE_LABELS = {
     "Customer service": _("Customer service"),
     "Finance": _("Finance"),
     "Analyst": _("Analyst"),
+    "Buyer": _("Buyer"),
     MANAGER: _("Manager"),
 }
 

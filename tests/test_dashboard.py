@@ -290,6 +290,7 @@ def test_managers_and_superusers_see_business_and_staff_figures(client, dashboar
                 "Partially shipped, rest to dispatch",
                 "Returns to receive",
                 "Returns to inspect",
+                "Purchase orders to receive",
             },
         ),
         (
@@ -298,6 +299,7 @@ def test_managers_and_superusers_see_business_and_staff_figures(client, dashboar
         ),
         ("Customer service", {"Returns to approve", "Returns to resolve", "Overdue tickets", "My open tickets"}),
         ("Finance", {"Refunds to approve", "Approved refunds to pay"}),
+        ("Buyer", {"Purchase orders to send", "Overdue purchase orders"}),
     ],
 )
 def test_other_roles_see_their_work_queues_and_no_figures(client, dashboard_week, role, queues):

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from core.roles import MANAGER, ROLES
 from demo.management.commands.seed_demo import DEMO_PASSWORD
-from inventory.models import Product, StockLevel, StockMovement, Warehouse
+from inventory.models import Product, PurchaseOrder, StockLevel, StockMovement, Supplier, SupplierProduct, Warehouse
 from inventory.selectors import ledger_mismatches, low_stock
+from inventory.services import purchase_order_needs_approval
 from logistics.models import (
     Carrier,
     CarrierClaim,
@@ -228,3 +229,12 @@ def test_the_demo_products_are_classified_and_the_inventory_page_has_figures(dem
 
     assert classes == {"A", "B", "C"}
     assert snapshot.revenue > 0 and snapshot.stock.filter(dead=True).exists()
+
+
+def test_the_demo_has_suppliers_and_a_purchase_order_in_every_state(demo_shop):
+    assert Supplier.objects.filter(currency="JPY").exists()
+    assert SupplierProduct.objects.filter(preferred=True).exists()
+    assert set(PurchaseOrder.objects.values_list("status", flat=True)) == set(PurchaseOrder.Status.values)
+    drafts = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.DRAFT)
+    assert any(purchase_order_needs_approval(draft) for draft in drafts)
+    assert StockMovement.objects.exclude(purchase_order_line=None).exists()

@@ -109,13 +109,13 @@ def test_a_variance_above_the_limits_waits_for_a_manager(shelf):
 
 def test_limits_come_from_the_settings():
     settings = CountSettings.current()
-    assert services.needs_approval(-1, 100, Decimal("10"), settings) is False
-    assert services.needs_approval(-11, 100, Decimal("1"), settings) is True  # 11 % of the expected
-    assert services.needs_approval(-5, 1000, Decimal("50"), settings) is True  # worth 250
-    assert services.needs_approval(1, 0, Decimal("0"), settings) is True  # found where none was expected
+    assert services.variance_needs_approval(-1, 100, Decimal("10"), settings) is False
+    assert services.variance_needs_approval(-11, 100, Decimal("1"), settings) is True  # 11 % of the expected
+    assert services.variance_needs_approval(-5, 1000, Decimal("50"), settings) is True  # worth 250
+    assert services.variance_needs_approval(1, 0, Decimal("0"), settings) is True  # found where none was expected
     settings.approval_above_percent = Decimal("50")
     settings.approval_above_value = Decimal("1000")
-    assert services.needs_approval(-11, 100, Decimal("1"), settings) is False
+    assert services.variance_needs_approval(-11, 100, Decimal("1"), settings) is False
 
 
 def test_a_manager_may_send_large_variances_back_for_a_recount(shelf):

@@ -1,3 +1,8 @@
 """Inventory's console pages; one module per concern, registered on import."""
 
-from . import counts, stock, transfers  # noqa: F401
+from . import (  # noqa: F401
+    counts,
+    purchasing,
+    stock,
+    transfers,
+)

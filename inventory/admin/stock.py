@@ -559,13 +559,18 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "on_hand",
         "reserved",
         "quarantine",
-        "reference",
+        "reference_link",
         "reason",
         "actor",
     )
     list_filter = ("kind", "stock_level__warehouse")
     search_fields = ("reference", "stock_level__product__sku")
-    list_select_related = ("stock_level__product", "stock_level__warehouse", "actor")
+    list_select_related = (
+        "stock_level__product",
+        "stock_level__warehouse",
+        "actor",
+        "purchase_order_line__purchase_order",
+    )
     show_full_result_count = False
     fields = (
         "created_at",
@@ -574,11 +579,23 @@ class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "on_hand",
         "reserved",
         "quarantine",
-        "reference",
+        "reference_link",
         "reason",
         "actor",
     )
     readonly_fields = fields
+
+    @admin.display(description=_("reference"), ordering="reference")
+    def reference_link(self, movement):
+        """The reference, and the purchase order a receipt was booked against, linked to its page."""
+        line = movement.purchase_order_line
+        if line is None:
+            return movement.reference
+        purchase_order = line.purchase_order
+        page = reverse("admin:inventory_purchaseorder_page", args=[purchase_order.pk])
+        if movement.reference == purchase_order.number:
+            return format_html('<a href="{}">{}</a>', page, purchase_order)
+        return format_html('{} · <a href="{}">{}</a>', movement.reference, page, purchase_order)
 
     @admin.display(description=_("stock level"), ordering="stock_level__product__sku")
     def stock_level_link(self, movement):

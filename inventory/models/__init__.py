@@ -1,8 +1,17 @@
-"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock),
-transfers between warehouses (transfers) and count sessions (counts), one module per concern;
-import them from here."""
+"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock), buying
+from suppliers (purchasing), transfers between warehouses (transfers) and count sessions (counts),
+one module per concern; import them from here."""
 
 from .counts import CountLine, CountSession, CountSettings
+from .purchasing import (
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+    PurchasingSettings,
+    Supplier,
+    SupplierProduct,
+    shop_currency,
+)
 from .stock import (
     AbcClass,
     BundleComponent,
@@ -20,9 +29,16 @@ __all__ = [
     "CountSession",
     "CountSettings",
     "Product",
+    "PurchaseOrder",
+    "PurchaseOrderEvent",
+    "PurchaseOrderLine",
+    "PurchasingSettings",
     "StockLevel",
     "StockMovement",
+    "Supplier",
+    "SupplierProduct",
     "Transfer",
     "TransferLine",
     "Warehouse",
+    "shop_currency",
 ]

@@ -249,7 +249,7 @@ def record_session_counts(
     return outcomes
 
 
-def needs_approval(variance: int, expected: int, cost: Decimal, settings: CountSettings) -> bool:
+def variance_needs_approval(variance: int, expected: int, cost: Decimal, settings: CountSettings) -> bool:
     """Whether a variance is above the settings' limits: worth more than the value (units × cost),
     or more than the percentage of the expected units (any variance of a line expected empty)."""
     if not variance:
@@ -279,7 +279,9 @@ def finish_count(session_id: int, *, actor: Actor) -> CountSession:
         )
     settings = CountSettings.current()
     for line in lines:
-        line.needs_approval = needs_approval(line.variance, line.expected, line.stock_level.product.cost, settings)
+        line.needs_approval = variance_needs_approval(
+            line.variance, line.expected, line.stock_level.product.cost, settings
+        )
     CountLine.objects.bulk_update(lines, ["needs_approval"])
     if any(line.needs_approval for line in lines):
         _step(session, session.submit, actor)

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'classification settings',
                 'verbose_name_plural': 'classification settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('a_share__gt', 0), ('a_share__lt', django.db.models.expressions.CombinedExpression(models.Value(Decimal('100')), '-', models.F('b_share'))), ('b_share__gte', 0)), name='classification_shares_leave_room_for_c', violation_error_message='Classes A and B together must stay under 100% of revenue, so that class C keeps a share.')],
+                'constraints': [models.CheckConstraint(condition=models.Q(('a_share__gt', 0), ('a_share__lt', django.db.models.expressions.CombinedExpression(models.Value(Decimal('100')), '-', models.F('b_share'))), ('b_share__gte', 0)), name='classification_shares_leave_room_for_c', violation_error_message='Classes A and B together must stay under 100%% of revenue, so that class C keeps a share.')],
             },
         ),
         migrations.CreateModel(

@@ -38,6 +38,7 @@ from demo.interception import tell_interception
 from demo.label_printing import seed_label_printing
 from demo.lost_parcels import seed_lost_parcel
 from demo.merging import tell_merging
+from demo.purchasing import seed_purchasing
 from demo.remittances import seed_remittances
 from demo.stations import tell_stations
 from demo.stock_moves import seed_transfers_and_counts
@@ -79,6 +80,7 @@ DEMO_USERS = [
     ("service", "Customer service", "刘芳"),
     ("finance", "Finance", "赵静"),
     ("analyst", "Analyst", "孙悦"),
+    ("buyer", "Buyer", "吴婷"),
 ]
 
 WAREHOUSES = [
@@ -750,6 +752,7 @@ class Command(BaseCommand):
             self.part("remittances", lambda: seed_remittances(self))
             self.part("channel stock", lambda: seed_channel_stock(self))
             self.part("stock moves", lambda: seed_transfers_and_counts(self))
+            self.part("purchasing", lambda: seed_purchasing(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0006_transfers'),
+        ('inventory', '0007_merge_purchasing_and_transfers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
