@@ -191,7 +191,7 @@ def figures_section(filters, figures):
     note += " " + _(
         "Gross margin: of the orders placed in the period that have been delivered, their goods' revenue "
         "(line totals, without shipping and order discounts) less what the goods cost the shop when the "
-        "order was placed; gross margin % is that margin over the revenue."
+        "order was placed; the gross margin (%) is that margin over the revenue."
     )
     if filters.warehouse_id:
         note += " " + _(
