@@ -16,7 +16,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.console import ConsolePageMixin, badge, money, refusal_message, short_datetime
@@ -161,7 +161,7 @@ class OverdueFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", _("Overdue"))]
+        return [("yes", pgettext_lazy("purchase order past its expected arrival", "Overdue"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
