@@ -34,6 +34,21 @@ class Inventory:
     RECEIVE_STOCK = "inventory.receive_stock"
     ADJUST_STOCK = "inventory.adjust_stock"
     COUNT_STOCK = "inventory.count_stock"
+    # Buying (docs/architecture.md, "Suppliers and purchase orders"): a buyer drafts purchase orders
+    # (ADD_PURCHASEORDER) and sends them; one worth more than the console's threshold needs a
+    # manager's approval first. Receiving against one is RECEIVE_STOCK.
+    VIEW_SUPPLIER = "inventory.view_supplier"
+    ADD_SUPPLIER = "inventory.add_supplier"
+    CHANGE_SUPPLIER = "inventory.change_supplier"
+    VIEW_SUPPLIERPRODUCT = "inventory.view_supplierproduct"
+    ADD_SUPPLIERPRODUCT = "inventory.add_supplierproduct"
+    CHANGE_SUPPLIERPRODUCT = "inventory.change_supplierproduct"
+    DELETE_SUPPLIERPRODUCT = "inventory.delete_supplierproduct"
+    VIEW_PURCHASEORDER = "inventory.view_purchaseorder"
+    ADD_PURCHASEORDER = "inventory.add_purchaseorder"
+    SEND_PURCHASE_ORDER = "inventory.send_purchase_order"
+    APPROVE_PURCHASE_ORDER = "inventory.approve_purchase_order"
+    CHANGE_PURCHASINGSETTINGS = "inventory.change_purchasingsettings"
 
 
 class Orders:

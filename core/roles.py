@@ -52,6 +52,9 @@ ROLES = {
         Inventory.VIEW_STOCKMOVEMENT,
         Inventory.RECEIVE_STOCK,
         Inventory.COUNT_STOCK,
+        # Receiving goods against purchase orders (docs/architecture.md, "Suppliers and purchase orders").
+        Inventory.VIEW_PURCHASEORDER,
+        Inventory.VIEW_SUPPLIER,
         Logistics.VIEW_PICKWAVE,
         Logistics.ADD_PICKWAVE,
         Logistics.VIEW_HANDOVERBATCH,
@@ -137,6 +140,24 @@ ROLES = {
         Logistics.VIEW_CODREMITTANCE,
         Logistics.RECORD_COD_REMITTANCE,
     ],
+    # 采购: suppliers and what they supply, purchase orders drafted and sent (above the console's
+    # threshold only once a manager approved them), and the stock they buy for.
+    "Buyer": [
+        Inventory.VIEW_PRODUCT,
+        Inventory.VIEW_WAREHOUSE,
+        Inventory.VIEW_STOCKLEVEL,
+        Inventory.VIEW_STOCKMOVEMENT,
+        Inventory.VIEW_SUPPLIER,
+        Inventory.ADD_SUPPLIER,
+        Inventory.CHANGE_SUPPLIER,
+        Inventory.VIEW_SUPPLIERPRODUCT,
+        Inventory.ADD_SUPPLIERPRODUCT,
+        Inventory.CHANGE_SUPPLIERPRODUCT,
+        Inventory.DELETE_SUPPLIERPRODUCT,
+        Inventory.VIEW_PURCHASEORDER,
+        Inventory.ADD_PURCHASEORDER,
+        Inventory.SEND_PURCHASE_ORDER,
+    ],
     # Figures only: names, phones and addresses are masked on every page and export it sees.
     "Analyst": VIEW_ORDERS + [Analytics.VIEW_DASHBOARD],
 }
@@ -162,6 +183,7 @@ ROLE_LABELS = {
     "Customer service": _("Customer service"),
     "Finance": _("Finance"),
     "Analyst": _("Analyst"),
+    "Buyer": _("Buyer"),
     MANAGER: _("Manager"),
 }
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from .models import Product, StockLevel, Warehouse
+from .models import Product, PurchaseOrder, PurchaseOrderLine, StockLevel, Warehouse
 
 
 def lock_in_key_order(levels: QuerySet[StockLevel]) -> dict[int, StockLevel]:
@@ -39,3 +39,27 @@ def lock_warehouse(warehouse_id: int) -> Warehouse:
     """Lock a warehouse row to pause or resume its work; an incident locks it before any order
     (docs/architecture.md, "Lock order")."""
     return Warehouse.objects.select_for_update().get(pk=warehouse_id)
+
+
+def lock_purchase_order(purchase_order_id: int) -> PurchaseOrder:
+    """Lock a purchase order before changing it or anything received against it. A purchase order
+    is locked first of all and never after another row (docs/architecture.md, "Lock order")."""
+    return PurchaseOrder.objects.select_for_update(of=("self",)).select_related("supplier").get(pk=purchase_order_id)
+
+
+def lock_purchase_order_lines(purchase_order_id: int) -> dict[int, PurchaseOrderLine]:
+    """Lock a locked purchase order's lines, in primary-key order: after their order, before stock."""
+    lines = (
+        PurchaseOrderLine.objects.select_for_update(of=("self",))
+        .filter(purchase_order_id=purchase_order_id)
+        .select_related("product")
+        .order_by("pk")
+    )
+    return {line.pk: line for line in lines}
+
+
+def lock_products_for_cost(product_ids: Iterable[int]) -> dict[int, Product]:
+    """Lock products whose average cost a receipt changes, in primary-key order, after the stock
+    levels of the receipt and with nothing after them."""
+    products = Product.objects.select_for_update().filter(pk__in=set(product_ids)).order_by("pk")
+    return {product.pk: product for product in products}

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from core.actors import SYSTEM
 from inventory import services as inventory
-from inventory.models import Product, Warehouse
+from inventory.models import Product, Supplier, SupplierProduct, Warehouse
 from logistics import services as logistics
 from logistics.models import Carrier, CarrierService, Shipment
 from orders import services as orders
@@ -35,6 +35,26 @@ class WarehouseFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"WH{n}")
     name = factory.Sequence(lambda n: f"Warehouse {n}")
     priority = factory.Sequence(lambda n: n + 1)
+
+
+class SupplierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Supplier
+
+    code = factory.Sequence(lambda n: f"SUP{n}")
+    name = factory.Sequence(lambda n: f"Supplier {n}")
+    currency = "CNY"
+    lead_time_days = 10
+
+
+class SupplierProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SupplierProduct
+
+    supplier = factory.SubFactory(SupplierFactory)
+    product = factory.SubFactory(ProductFactory)
+    supplier_sku = factory.Sequence(lambda n: f"S-{n:05d}")
+    unit_cost = Decimal("8.00")
 
 
 class ChannelFactory(factory.django.DjangoModelFactory):

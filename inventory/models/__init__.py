@@ -1,6 +1,15 @@
-"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock), one
-module per concern; import them from here."""
+"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock), and
+buying from suppliers (purchasing), one module per concern; import them from here."""
 
+from .purchasing import (
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+    PurchasingSettings,
+    Supplier,
+    SupplierProduct,
+    shop_currency,
+)
 from .stock import (
     AbcClass,
     BundleComponent,
@@ -14,7 +23,14 @@ __all__ = [
     "AbcClass",
     "BundleComponent",
     "Product",
+    "PurchaseOrder",
+    "PurchaseOrderEvent",
+    "PurchaseOrderLine",
+    "PurchasingSettings",
     "StockLevel",
     "StockMovement",
+    "Supplier",
+    "SupplierProduct",
     "Warehouse",
+    "shop_currency",
 ]

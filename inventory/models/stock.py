@@ -161,6 +161,16 @@ class StockMovement(models.Model):
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     actor = who_acted(_("by"))
+    # Goods booked against a purchase order name its line (docs/architecture.md, "Suppliers and
+    # purchase orders"): what arrived is traced from the ledger to the order, and back.
+    purchase_order_line = models.ForeignKey(
+        "inventory.PurchaseOrderLine",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="movements",
+        verbose_name=_("purchase order line"),
+    )
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
     class Meta:

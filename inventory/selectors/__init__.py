@@ -1,5 +1,6 @@
 """Inventory's reads for the console, the API and the apps above; one module per concern."""
 
+from .purchasing import on_order_quantities, overdue_purchase_orders, purchase_order_total, supplier_product
 from .stock import (
     available_stock_of,
     bundle_availability,
@@ -16,6 +17,10 @@ __all__ = [
     "bundle_available_subquery",
     "ledger_mismatches",
     "low_stock",
+    "on_order_quantities",
+    "overdue_purchase_orders",
     "products_by_sku",
     "products_with_available_stock",
+    "purchase_order_total",
+    "supplier_product",
 ]

@@ -1,6 +1,7 @@
 """Inventory's use cases: every change of stock goes through here and into the ledger, one transaction
 each (docs/architecture.md, "Rooms inside an app"); one module per concern."""
 
+from .purchasing import create_purchase_order
 from .stock import (
     MAX_QUANTITY,
     NEW_PRODUCT_NEEDS,
@@ -8,6 +9,7 @@ from .stock import (
     PAUSES,
     REASON_LENGTH,
     Demand,
+    PurchasedGoods,
     Reservation,
     ReturnedGoods,
     adjust,
@@ -26,12 +28,14 @@ from .stock import (
     ship_out,
     stock_level_for,
     take_back_returned,
+    take_in_purchased,
     transfer_reserved,
     write_off_quarantined,
 )
 
 __all__ = [
     "Demand",
+    "PurchasedGoods",
     "MAX_QUANTITY",
     "NEW_PRODUCT_NEEDS",
     "PAUSES",
@@ -40,6 +44,7 @@ __all__ = [
     "Reservation",
     "ReturnedGoods",
     "adjust",
+    "create_purchase_order",
     "pause_warehouse",
     "receive",
     "receive_at",
@@ -55,6 +60,7 @@ __all__ = [
     "ship_out",
     "stock_level_for",
     "take_back_returned",
+    "take_in_purchased",
     "transfer_reserved",
     "write_off_quarantined",
 ]

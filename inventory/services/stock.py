@@ -408,37 +408,77 @@ def take_back_returned(
     """Returned goods inspected at a warehouse: resellable units go back on hand (for sale
     again), damaged ones into quarantine, which is never on hand nor for sale. The product's stock
     level there is made if the warehouse never held it."""
+    return _take_in(
+        warehouse,
+        [(item.product_id, item.resellable, item.damaged, None) for item in goods],
+        kind=Kind.RETURN,
+        damaged_reason=_("Damaged on return"),
+        reference=reference,
+        actor=actor,
+    )
+
+
+@dataclass(frozen=True)
+class PurchasedGoods:
+    """Units of one purchase-order line that arrived at its warehouse: good ones and damaged ones."""
+
+    purchase_order_line_id: int
+    product_id: int
+    good: int
+    damaged: int
+
+
+@transaction.atomic
+def take_in_purchased(
+    warehouse: Warehouse, goods: Sequence[PurchasedGoods], *, reference: str, actor: Actor
+) -> dict[int, StockLevel]:
+    """Goods bought from a supplier arrived: good units on hand as a receipt, damaged ones into
+    quarantine; every ledger line names its purchase-order line (docs/architecture.md, "Suppliers
+    and purchase orders"). The caller holds the purchase order's lock."""
+    return _take_in(
+        warehouse,
+        [(item.product_id, item.good, item.damaged, item.purchase_order_line_id) for item in goods],
+        kind=Kind.RECEIPT,
+        damaged_reason=_("Damaged on arrival"),
+        reference=reference,
+        actor=actor,
+    )
+
+
+def _take_in(warehouse, goods, *, kind, damaged_reason, reference, actor):
+    """Book (product id, good, damaged, purchase-order line id) units at a warehouse: good ones on
+    hand as `kind`, damaged ones into quarantine."""
     require(actor, Inventory.RECEIVE_STOCK, _("Your role may not book goods received."))
-    for item in goods:
-        for quantity in (item.resellable, item.damaged):
+    for _product_id, good, damaged, _line_id in goods:
+        for quantity in (good, damaged):
             if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
                 raise ValidationError({"quantity": _("Enter whole numbers, zero or more.")})
             if quantity > MAX_QUANTITY:
                 raise _too_large("quantity")
-    for item in goods:
-        StockLevel.objects.get_or_create(product_id=item.product_id, warehouse=warehouse)
+    for product_id, *_rest in goods:
+        StockLevel.objects.get_or_create(product_id=product_id, warehouse=warehouse)
     levels = locks.lock_in_key_order(
-        StockLevel.objects.filter(warehouse=warehouse, product_id__in=[g.product_id for g in goods])
+        StockLevel.objects.filter(warehouse=warehouse, product_id__in=[item[0] for item in goods])
     )
     by_product = {level.product_id: level for level in levels.values()}
     movements = []
-    for item in sorted(goods, key=lambda g: by_product[g.product_id].pk):
-        level = by_product[item.product_id]
-        if item.resellable:
-            movements.append(
-                _record(level, Kind.RETURN, on_hand_change=item.resellable, reference=reference, actor=actor)
-            )
-        if item.damaged:
+    for product_id, good, damaged, line_id in sorted(goods, key=lambda item: by_product[item[0]].pk):
+        level = by_product[product_id]
+        if good:
+            movements.append(_record(level, kind, on_hand_change=good, reference=reference, actor=actor))
+            movements[-1].purchase_order_line_id = line_id
+        if damaged:
             movements.append(
                 _record(
                     level,
                     Kind.QUARANTINE,
-                    quarantined_change=item.damaged,
+                    quarantined_change=damaged,
                     reference=reference,
-                    reason=_("Damaged on return"),
+                    reason=damaged_reason,
                     actor=actor,
                 )
             )
+            movements[-1].purchase_order_line_id = line_id
     if movements:
         _book(movements)
     return by_product
