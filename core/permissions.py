@@ -49,6 +49,18 @@ class Inventory:
     SEND_PURCHASE_ORDER = "inventory.send_purchase_order"
     APPROVE_PURCHASE_ORDER = "inventory.approve_purchase_order"
     CHANGE_PURCHASINGSETTINGS = "inventory.change_purchasingsettings"
+    # Transfers between warehouses: drafted by warehouse operators and buyers, sent and received by
+    # warehouse operators (docs/architecture.md, "Transfers between warehouses").
+    VIEW_TRANSFER = "inventory.view_transfer"
+    ADD_TRANSFER = "inventory.add_transfer"
+    SEND_TRANSFER = "inventory.send_transfer"
+    RECEIVE_TRANSFER = "inventory.receive_transfer"
+    # Count sessions (docs/architecture.md, "Stock counts"): opened and counted by warehouse
+    # operators (Inventory.COUNT_STOCK), variances above the settings' limits approved by a manager.
+    VIEW_COUNTSESSION = "inventory.view_countsession"
+    ADD_COUNTSESSION = "inventory.add_countsession"
+    APPROVE_COUNT = "inventory.approve_count"
+    CHANGE_COUNTSETTINGS = "inventory.change_countsettings"
 
 
 class Orders:

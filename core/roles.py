@@ -55,6 +55,12 @@ ROLES = {
         # Receiving goods against purchase orders (docs/architecture.md, "Suppliers and purchase orders").
         Inventory.VIEW_PURCHASEORDER,
         Inventory.VIEW_SUPPLIER,
+        Inventory.VIEW_TRANSFER,
+        Inventory.ADD_TRANSFER,
+        Inventory.SEND_TRANSFER,
+        Inventory.RECEIVE_TRANSFER,
+        Inventory.VIEW_COUNTSESSION,
+        Inventory.ADD_COUNTSESSION,
         Logistics.VIEW_PICKWAVE,
         Logistics.ADD_PICKWAVE,
         Logistics.VIEW_HANDOVERBATCH,

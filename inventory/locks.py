@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
-from .models import Product, PurchaseOrder, PurchaseOrderLine, StockLevel, Warehouse
+from .models import Product, PurchaseOrder, PurchaseOrderLine, StockLevel, Transfer, Warehouse
 
 
 def lock_in_key_order(levels: QuerySet[StockLevel]) -> dict[int, StockLevel]:
@@ -63,3 +63,9 @@ def lock_products_for_cost(product_ids: Iterable[int]) -> dict[int, Product]:
     levels of the receipt and with nothing after them."""
     products = Product.objects.select_for_update().filter(pk__in=set(product_ids)).order_by("pk")
     return {product.pk: product for product in products}
+
+
+def lock_transfer(transfer_id: int) -> Transfer:
+    """Lock a transfer before anything else its step changes: then the stock levels of its lines,
+    in key order (docs/architecture.md, "Lock order"). Raises Transfer.DoesNotExist."""
+    return Transfer.objects.select_for_update(of=("self",)).select_related("source", "destination").get(pk=transfer_id)

@@ -1,5 +1,6 @@
-"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock), and
-buying from suppliers (purchasing), one module per concern; import them from here."""
+"""Inventory's tables: the catalogue, warehouses, stock levels and the stock ledger (stock), buying
+from suppliers (purchasing), transfers between warehouses (transfers), one module per concern;
+import them from here."""
 
 from .purchasing import (
     PurchaseOrder,
@@ -18,6 +19,7 @@ from .stock import (
     StockMovement,
     Warehouse,
 )
+from .transfers import Transfer, TransferLine
 
 __all__ = [
     "AbcClass",
@@ -31,6 +33,8 @@ __all__ = [
     "StockMovement",
     "Supplier",
     "SupplierProduct",
+    "Transfer",
+    "TransferLine",
     "Warehouse",
     "shop_currency",
 ]

@@ -150,6 +150,8 @@ class StockMovement(models.Model):
         COUNT = "count", _("Stock count")
         QUARANTINE = "quarantine", _("Quarantine")
         WRITE_OFF = "write_off", _("Write-off")
+        TRANSFER_OUT = "transfer_out", _("Transfer sent")
+        TRANSFER_IN = "transfer_in", _("Transfer received")
 
     stock_level = models.ForeignKey(
         StockLevel, on_delete=models.PROTECT, related_name="movements", verbose_name=_("stock level")

@@ -10,9 +10,12 @@ from .stock import (
     products_by_sku,
     products_with_available_stock,
 )
+from .transfers import in_transit_quantities, in_transit_to, transfers_with_units
 
 __all__ = [
     "available_stock_of",
+    "in_transit_quantities",
+    "in_transit_to",
     "bundle_availability",
     "bundle_available_subquery",
     "ledger_mismatches",
@@ -23,4 +26,5 @@ __all__ = [
     "products_with_available_stock",
     "purchase_order_total",
     "supplier_product",
+    "transfers_with_units",
 ]

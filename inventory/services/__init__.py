@@ -32,6 +32,7 @@ from .stock import (
     transfer_reserved,
     write_off_quarantined,
 )
+from .transfers import cancel_transfer, create_transfer, receive_transfer, send_transfer
 
 __all__ = [
     "Demand",
@@ -45,9 +46,12 @@ __all__ = [
     "ReturnedGoods",
     "adjust",
     "create_purchase_order",
+    "cancel_transfer",
+    "create_transfer",
     "pause_warehouse",
     "receive",
     "receive_at",
+    "receive_transfer",
     "record_count",
     "record_counts",
     "release",
@@ -55,6 +59,7 @@ __all__ = [
     "reserve",
     "reserve_each",
     "resume_warehouse",
+    "send_transfer",
     "save_products",
     "set_storage",
     "ship_out",
