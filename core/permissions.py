@@ -186,6 +186,16 @@ class Incidents:
     CHANGE_RISK = "incidents.change_risk"
 
 
+class Planning:
+    """Replenishment (采购计划): buyers see the suggestions and turn them into draft purchase orders
+    and transfers; the settings are a manager's."""
+
+    VIEW_REPLENISHMENT = "planning.view_replenishmentsuggestion"
+    REPLENISH = "planning.replenish"
+    VIEW_PRODUCTDEMAND = "planning.view_productdemand"
+    CHANGE_PLANNINGSETTINGS = "planning.change_planningsettings"
+
+
 class Analytics:
     VIEW_DASHBOARD = "analytics.view_dashboard"
 
@@ -201,7 +211,7 @@ class Security:
     DELETE_TOTPDEVICE = "otp_totp.delete_totpdevice"
 
 
-PERMISSIONS_OF_APPS = (Core, Inventory, Orders, Logistics, Aftersales, Incidents, Analytics, Security)
+PERMISSIONS_OF_APPS = (Core, Inventory, Orders, Logistics, Aftersales, Incidents, Planning, Analytics, Security)
 
 
 def declared() -> Iterator[str]:

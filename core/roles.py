@@ -7,7 +7,7 @@ from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
-from .permissions import Aftersales, Analytics, Core, Inventory, Logistics, Orders, Security
+from .permissions import Aftersales, Analytics, Core, Inventory, Logistics, Orders, Planning, Security
 
 VIEW_ORDERS = [
     Orders.VIEW_ORDER,
@@ -163,12 +163,18 @@ ROLES = {
         Inventory.VIEW_PURCHASEORDER,
         Inventory.ADD_PURCHASEORDER,
         Inventory.SEND_PURCHASE_ORDER,
+        # Replenishment: the suggestions, turned into draft purchase orders or transfers.
+        Inventory.VIEW_TRANSFER,
+        Inventory.ADD_TRANSFER,
+        Planning.VIEW_REPLENISHMENT,
+        Planning.REPLENISH,
+        Planning.VIEW_PRODUCTDEMAND,
     ],
     # Figures only: names, phones and addresses are masked on every page and export it sees.
     "Analyst": VIEW_ORDERS + [Analytics.VIEW_DASHBOARD],
 }
 MANAGER = "Manager"
-MANAGED_APPS = ("inventory", "orders", "logistics", "aftersales", "incidents", "analytics")
+MANAGED_APPS = ("inventory", "orders", "logistics", "aftersales", "incidents", "planning", "analytics")
 # Besides everything in the apps: the personal-data access log
 # (docs/architecture.md, "Personal data"); sign-in lockouts to see and lift, and a colleague's lost
 # authenticator to reset (docs/architecture.md, "Sign-in and security").

@@ -2,6 +2,6 @@
 concern; import them from here."""
 
 from .demand import ProductDemand
-from .replenishment import PlanningSettings, RunOutWarning
+from .replenishment import PlanningSettings, ReplenishmentSuggestion, RunOutWarning
 
-__all__ = ["PlanningSettings", "ProductDemand", "RunOutWarning"]
+__all__ = ["PlanningSettings", "ProductDemand", "ReplenishmentSuggestion", "RunOutWarning"]

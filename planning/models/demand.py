@@ -26,6 +26,7 @@ class ProductDemand(models.Model):
     daily_rate_90 = models.DecimalField(_("per day over 90 days"), default=0, **RATE)
     # The standard deviation of the 90 daily figures, days without a sale counted as 0.
     daily_deviation = models.DecimalField(_("daily variability"), default=0, **RATE)
+    on_hand = models.IntegerField(_("on hand"), default=0)
     available = models.IntegerField(_("available"), default=0)
     # Empty when nothing sold in 30 days: at that rate the stock never runs out.
     days_of_cover = models.DecimalField(_("days of cover"), max_digits=12, decimal_places=1, null=True, blank=True)

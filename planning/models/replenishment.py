@@ -1,5 +1,5 @@
-"""Replenishment: the settings a manager edits and the warnings of stock that will run out before a
-purchase could arrive."""
+"""Replenishment: the settings a manager edits, the suggestions of the last planning run and the
+warnings of stock that will run out before a purchase could arrive."""
 
 from decimal import Decimal
 
@@ -9,7 +9,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import OneRowSettings
-from inventory.models import Product, Warehouse
+from core.permissions import Planning, codename
+from inventory.models import Product, Supplier, Warehouse
 
 
 class PlanningSettings(OneRowSettings):
@@ -77,3 +78,67 @@ class RunOutWarning(models.Model):
 
     def __str__(self):
         return f"{self.product_id} @ {self.warehouse_id}: {self.days_of_cover} < {self.lead_time_days}"
+
+
+class ReplenishmentSuggestion(models.Model):
+    """What the last planning run suggests for one product in one warehouse whose available and
+    incoming stock is at or below its reorder point: buy from the supplier, or move from another
+    warehouse that has plenty above its own reorder point. Replaced whole by each run; a suggestion
+    turned into a purchase order or transfer is removed."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", _("Purchase")
+        TRANSFER = "transfer", _("Transfer")
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", verbose_name=_("product"))
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+", verbose_name=_("warehouse"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    # Empty when no active supplier supplies the product: it can be moved, not bought.
+    supplier = models.ForeignKey(
+        Supplier, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("supplier")
+    )
+    transfer_from = models.ForeignKey(
+        Warehouse,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("move from"),
+    )
+    daily_rate = models.DecimalField(_("per day"), max_digits=12, decimal_places=3)
+    daily_deviation = models.DecimalField(_("daily variability"), max_digits=12, decimal_places=3)
+    days_of_cover = models.DecimalField(_("days of cover"), max_digits=12, decimal_places=1, null=True, blank=True)
+    lead_time_days = models.PositiveIntegerField(_("lead time (days)"))
+    on_hand = models.IntegerField(_("on hand"))
+    available = models.IntegerField(_("available"))
+    incoming = models.IntegerField(_("incoming"))
+    safety_stock = models.PositiveIntegerField(_("safety stock"))
+    reorder_point = models.PositiveIntegerField(_("reorder point"))
+    quantity = models.PositiveIntegerField(_("suggested quantity"))
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("replenishment suggestion")
+        verbose_name_plural = _("replenishment")
+        ordering = ["supplier", "warehouse", "product"]
+        permissions = [(codename(Planning.REPLENISH), _("Can turn suggestions into purchase orders and transfers"))]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "warehouse"], name="one_suggestion_per_product_and_warehouse"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="suggestion_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="purchase", transfer_from__isnull=True)
+                | Q(kind="transfer", transfer_from__isnull=False),
+                name="suggestion_transfer_names_its_source",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} @ {self.warehouse_id}: {self.quantity}"
+
+    @property
+    def cost(self):
+        if self.kind != self.Kind.PURCHASE or self.unit_cost is None:
+            return None
+        return self.unit_cost * self.quantity

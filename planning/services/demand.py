@@ -33,7 +33,7 @@ def _insert_sql() -> str:
         )
         INSERT INTO {table} (
             product_id, warehouse_id, units_7, units_30, units_90,
-            daily_rate_7, daily_rate_30, daily_rate_90, daily_deviation, available, days_of_cover, computed_at
+            daily_rate_7, daily_rate_30, daily_rate_90, daily_deviation, on_hand, available, days_of_cover, computed_at
         )
         SELECT pairs.product_id, pairs.warehouse_id,
                COALESCE(s.units_7, 0), COALESCE(s.units_30, 0), COALESCE(s.units_{DAYS}, 0),
@@ -41,6 +41,7 @@ def _insert_sql() -> str:
                ROUND(COALESCE(s.units_30, 0) * 1.0 / 30, 3),
                ROUND(COALESCE(s.units_{DAYS}, 0) * 1.0 / {DAYS}, 3),
                ROUND(CASE WHEN {variance} > 0 THEN SQRT({variance}) ELSE 0 END, 3),
+               COALESCE(level.on_hand, 0),
                {available},
                CASE WHEN COALESCE(s.units_30, 0) > 0 THEN ROUND({available} * 30.0 / s.units_30, 1) END,
                %(now)s
