@@ -1,0 +1,3 @@
+"""Planning's console pages; one module per concern, registered on import."""
+
+from . import replenishment  # noqa: F401
