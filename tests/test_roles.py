@@ -29,7 +29,9 @@ pytestmark = pytest.mark.django_db
 
 REVIEWER, WAREHOUSE, LOGISTICS = "Order reviewer", "Warehouse operator", "Logistics coordinator"
 SERVICE, FINANCE, MANAGER, ANALYST = "Customer service", "Finance", "Manager", "Analyst"
-ALL_ROLES = [REVIEWER, WAREHOUSE, LOGISTICS, SERVICE, FINANCE, MANAGER, ANALYST]
+BUYER = "Buyer"
+ORDER_ROLES = [REVIEWER, WAREHOUSE, LOGISTICS, SERVICE, FINANCE, MANAGER, ANALYST]
+ALL_ROLES = [*ORDER_ROLES, BUYER]
 
 # Who holds each permission that decides a step of the order cycle; everyone else must not.
 HOLDERS = {
@@ -73,6 +75,15 @@ HOLDERS = {
     Incidents.CLOSE_INCIDENT: {MANAGER},
     Incidents.VIEW_INCIDENT: {MANAGER},
     Incidents.CHANGE_RISK: {MANAGER},
+    # Buying (docs/architecture.md, "Suppliers and purchase orders"): buyers draft and send, a
+    # manager approves above the threshold, the warehouse receives.
+    Inventory.ADD_SUPPLIER: {BUYER, MANAGER},
+    Inventory.CHANGE_SUPPLIERPRODUCT: {BUYER, MANAGER},
+    Inventory.ADD_PURCHASEORDER: {BUYER, MANAGER},
+    Inventory.SEND_PURCHASE_ORDER: {BUYER, MANAGER},
+    Inventory.APPROVE_PURCHASE_ORDER: {MANAGER},
+    Inventory.CHANGE_PURCHASINGSETTINGS: {MANAGER},
+    Inventory.VIEW_PURCHASEORDER: {BUYER, WAREHOUSE, MANAGER},
 }
 
 
@@ -109,9 +120,14 @@ def test_each_permission_belongs_to_exactly_the_intended_roles(permission):
     assert holders == HOLDERS[permission]
 
 
-@pytest.mark.parametrize("role", ALL_ROLES)
-def test_every_role_can_look_at_orders(role):
+@pytest.mark.parametrize("role", ORDER_ROLES)
+def test_every_role_of_the_order_cycle_can_look_at_orders(role):
     assert {Orders.VIEW_ORDER, Orders.VIEW_ORDEREVENT, Inventory.VIEW_STOCKLEVEL} <= group_permissions(role)
+
+
+def test_a_buyer_sees_stock_but_not_orders():
+    assert Inventory.VIEW_STOCKLEVEL in group_permissions(BUYER)
+    assert Orders.VIEW_ORDER not in group_permissions(BUYER)
 
 
 def test_the_manager_holds_every_permission_of_the_shop_apps_the_access_log_and_the_sign_in_ones():

@@ -1,3 +1,3 @@
 """Inventory's console pages; one module per concern, registered on import."""
 
-from . import stock  # noqa: F401
+from . import purchasing, stock  # noqa: F401

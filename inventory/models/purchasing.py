@@ -209,7 +209,13 @@ class PurchaseOrder(FSMModelMixin, models.Model):
     def __str__(self):
         return self.number or str(_("Purchase order (new)"))
 
-    @transition(status, source=Status.DRAFT, target=Status.SENT, permission=Inventory.SEND_PURCHASE_ORDER)
+    @transition(
+        status,
+        source=Status.DRAFT,
+        target=Status.SENT,
+        permission=Inventory.SEND_PURCHASE_ORDER,
+        custom={"label": _("Send to the supplier")},
+    )
     def send(self):
         self.sent_at = timezone.now()
 
@@ -218,6 +224,7 @@ class PurchaseOrder(FSMModelMixin, models.Model):
         source=[Status.SENT, Status.PARTIALLY_RECEIVED],
         target=Status.PARTIALLY_RECEIVED,
         permission=Inventory.RECEIVE_STOCK,
+        custom={"label": _("Receive goods")},
     )
     def receive_part(self):
         pass
@@ -231,12 +238,22 @@ class PurchaseOrder(FSMModelMixin, models.Model):
     def receive_all(self):
         pass
 
-    @transition(status, source=Status.RECEIVED, target=Status.CLOSED, permission=Inventory.SEND_PURCHASE_ORDER)
+    @transition(
+        status,
+        source=Status.RECEIVED,
+        target=Status.CLOSED,
+        permission=Inventory.SEND_PURCHASE_ORDER,
+        custom={"label": _("Close")},
+    )
     def close(self):
         pass
 
     @transition(
-        status, source=[Status.DRAFT, Status.SENT], target=Status.CANCELLED, permission=Inventory.SEND_PURCHASE_ORDER
+        status,
+        source=[Status.DRAFT, Status.SENT],
+        target=Status.CANCELLED,
+        permission=Inventory.SEND_PURCHASE_ORDER,
+        custom={"label": _("Cancel")},
     )
     def cancel(self):
         pass

@@ -1,7 +1,21 @@
 """Inventory's use cases: every change of stock goes through here and into the ledger, one transaction
 each (docs/architecture.md, "Rooms inside an app"); one module per concern."""
 
-from .purchasing import create_purchase_order
+from .purchasing import (
+    DraftLine,
+    LineReceipt,
+    approve_purchase_order,
+    cancel_purchase_order,
+    check_currency,
+    close_purchase_order,
+    create_purchase_order,
+    needs_approval,
+    receive_purchase_order,
+    receive_scanned,
+    send_purchase_order,
+    update_purchase_order,
+    value_in_shop_currency,
+)
 from .stock import (
     MAX_QUANTITY,
     NEW_PRODUCT_NEEDS,
@@ -36,6 +50,18 @@ from .transfers import cancel_transfer, create_transfer, receive_transfer, send_
 
 __all__ = [
     "Demand",
+    "DraftLine",
+    "LineReceipt",
+    "approve_purchase_order",
+    "cancel_purchase_order",
+    "check_currency",
+    "close_purchase_order",
+    "needs_approval",
+    "receive_purchase_order",
+    "receive_scanned",
+    "send_purchase_order",
+    "update_purchase_order",
+    "value_in_shop_currency",
     "PurchasedGoods",
     "MAX_QUANTITY",
     "NEW_PRODUCT_NEEDS",
