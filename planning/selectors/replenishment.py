@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Exists, F, OuterRef, QuerySet, Sum
 
 from inventory import selectors as inventory
-from inventory.models import SupplierProduct, Transfer, TransferLine
+from inventory.models import Product, SupplierProduct, Transfer, TransferLine, Warehouse
 
 from ..models import ReplenishmentSuggestion, RunOutWarning
 
@@ -46,6 +46,15 @@ def supplier_offers() -> dict[int, Offer]:
         if product_id not in offers:
             offers[product_id] = Offer(supplier_id, lead_time, pack, minimum, cost, currency)
     return offers
+
+
+def active_warehouse_ids() -> set[int]:
+    return set(Warehouse.objects.filter(active=True).values_list("pk", flat=True))
+
+
+def inactive_product_ids() -> set[int]:
+    """Products no longer sold: nothing is bought or moved for them."""
+    return set(Product.objects.filter(active=False).values_list("pk", flat=True))
 
 
 def incoming_quantities() -> dict[tuple[int, int], int]:

@@ -15,7 +15,9 @@ SECONDS_PER_DAY = 86_400
 def _days_before(now_param: str, column: str) -> str:
     """SQL for the whole days between `column` and the run's moment: 0 for the last 24 hours."""
     if connection.vendor == "postgresql":
-        return f"floor(extract(epoch from ({now_param} - {column})) / {SECONDS_PER_DAY})"
+        # date_part answers in double precision: hashing and dividing numeric (extract's answer) made
+        # the daily grouping of a million lines a second slower.
+        return f"floor(date_part('epoch', {now_param} - {column}) / {SECONDS_PER_DAY})"
     return f"floor(julianday({now_param}) - julianday({column}))"
 
 
@@ -47,7 +49,7 @@ def sold_units_sql() -> str:
 
 
 def sales_window(now: datetime) -> dict[str, object]:
-    """The parameters of `sold_units_sql` and `demand_sql` for a run at `now`."""
+    """The parameters of `sold_units_sql`, `demand_sql` and `demand_figures_sql` for a run at `now`."""
     adapt = connection.ops.adapt_datetimefield_value
     return {"now": adapt(now), "since": adapt(now - timedelta(days=DEMAND_DAYS))}
 
@@ -70,6 +72,55 @@ def demand_sql() -> str:
         ) daily
         GROUP BY daily.product_id, daily.warehouse_id
     """
+
+
+def demand_figures_sql() -> str:
+    """A SELECT of the demand snapshot's columns (`DEMAND_COLUMNS`), one row per product and
+    warehouse that sold in the last DEMAND_DAYS days or has a stock level (of an active product in an
+    active warehouse; the sales aggregation is read once, so it may run in parallel): units, rates per day, the daily units' standard deviation (days without a
+    sale counted as 0: √(E[x²] − E[x]²)), on hand, available and days of cover at the 30-day rate."""
+    days = DEMAND_DAYS
+    mean = f"(COALESCE(s.units_{days}, 0) * 1.0 / {days})"
+    variance = f"(COALESCE(s.squares_{days}, 0) * 1.0 / {days} - {mean} * {mean})"
+    available = "COALESCE(level.on_hand - level.reserved, 0)"
+    return f"""
+        SELECT COALESCE(level.product_id, s.product_id) AS product_id,
+               COALESCE(level.warehouse_id, s.warehouse_id) AS warehouse_id,
+               COALESCE(s.units_7, 0) AS units_7,
+               COALESCE(s.units_30, 0) AS units_30,
+               COALESCE(s.units_{days}, 0) AS units_{days},
+               ROUND(COALESCE(s.units_7, 0) * 1.0 / 7, 3) AS daily_rate_7,
+               ROUND(COALESCE(s.units_30, 0) * 1.0 / 30, 3) AS daily_rate_30,
+               ROUND({mean}, 3) AS daily_rate_{days},
+               ROUND(CASE WHEN {variance} > 0 THEN SQRT({variance}) ELSE 0 END, 3) AS daily_deviation,
+               COALESCE(level.on_hand, 0) AS on_hand,
+               {available} AS available,
+               CASE WHEN COALESCE(s.units_30, 0) > 0 THEN ROUND({available} * 30.0 / s.units_30, 1) END
+                   AS days_of_cover
+        FROM ({demand_sql()}) s
+        FULL JOIN (
+            SELECT stocked.product_id, stocked.warehouse_id, stocked.on_hand, stocked.reserved
+            FROM inventory_stocklevel stocked
+            JOIN inventory_product product ON product.id = stocked.product_id AND product.active
+            JOIN inventory_warehouse warehouse ON warehouse.id = stocked.warehouse_id AND warehouse.active
+        ) level ON level.product_id = s.product_id AND level.warehouse_id = s.warehouse_id
+    """
+
+
+DEMAND_COLUMNS = (
+    "product_id",
+    "warehouse_id",
+    "units_7",
+    "units_30",
+    "units_90",
+    "daily_rate_7",
+    "daily_rate_30",
+    "daily_rate_90",
+    "daily_deviation",
+    "on_hand",
+    "available",
+    "days_of_cover",
+)
 
 
 def units_sold(now: datetime, *, days: int = DEMAND_DAYS) -> dict[tuple[int, int], int]:

@@ -27,7 +27,7 @@ from inventory import services as inventory
 from inventory.models import PurchaseOrder, Transfer
 
 from .. import locks
-from ..models import ProductDemand, ReplenishmentSuggestion, RunOutWarning
+from ..models import ReplenishmentSuggestion, RunOutWarning
 from ..selectors import replenishment as selectors
 from .demand import write_demand
 
@@ -98,23 +98,18 @@ def plan_replenishment(*, actor: Actor, now: datetime | None = None) -> Planning
     require(actor, Planning.REPLENISH, _("Your role may not recompute replenishment."))
     now = now or timezone.now()
     planning = locks.lock_planning_run()
-    demand_rows = write_demand(now)
+    demand = write_demand(now)
     z = service_level_z(planning.service_level)
     offers = selectors.supplier_offers()
     incoming = selectors.incoming_quantities()
-    rows = list(
-        ProductDemand.objects.filter(product__active=True, warehouse__active=True)
-        .values_list(
-            "product_id",
-            "warehouse_id",
-            "daily_rate_30",
-            "daily_rate_90",
-            "daily_deviation",
-            "on_hand",
-            "available",
-            "days_of_cover",
-        )
-        .order_by("product_id", "warehouse_id")
+    warehouses, inactive_products = selectors.active_warehouse_ids(), selectors.inactive_product_ids()
+    rows = sorted(
+        (
+            (product_id, warehouse_id, rate_30, rate_90, deviation, on_hand, available, cover)
+            for product_id, warehouse_id, _7, _30, _90, _rate_7, rate_30, rate_90, deviation, on_hand, available, cover in demand
+            if warehouse_id in warehouses and product_id not in inactive_products
+        ),
+        key=lambda row: (row[0], row[1]),
     )
     suggestions, at_risk = [], {}
     for product_id, product_rows in groupby(rows, key=lambda row: row[0]):
@@ -126,7 +121,7 @@ def plan_replenishment(*, actor: Actor, now: datetime | None = None) -> Planning
     raised, cleared = _update_warnings(at_risk, now)
     if raised:
         transaction.on_commit(partial(tell_buyers, raised), robust=True)
-    return PlanningRun(demand_rows, len(suggestions), len(raised), cleared)
+    return PlanningRun(len(demand), len(suggestions), len(raised), cleared)
 
 
 def _suggest_for_product(product_id, rows, offer, incoming, planning, z, now, at_risk):

@@ -36,6 +36,7 @@ from demo.interception import tell_interception
 from demo.label_printing import seed_label_printing
 from demo.lost_parcels import seed_lost_parcel
 from demo.merging import tell_merging
+from demo.planning import seed_planning
 from demo.remittances import seed_remittances
 from demo.stations import tell_stations
 from demo.timeline import move, moving, moving_order_stamps
@@ -744,6 +745,7 @@ class Command(BaseCommand):
             self.part("printing", lambda: seed_label_printing(self))
             self.part("lost parcel", lambda: seed_lost_parcel(self))
             self.part("remittances", lambda: seed_remittances(self))
+            self.part("planning", lambda: seed_planning(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
