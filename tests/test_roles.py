@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
 
 from core import roles
-from core.permissions import Core, Incidents, Inventory, Logistics, Orders
+from core.permissions import Core, Incidents, Inventory, Logistics, Orders, Planning
 from inventory.models import StockLevel
 from logistics import services as logistics
 from logistics.models import Shipment
@@ -84,6 +84,11 @@ HOLDERS = {
     Inventory.APPROVE_PURCHASE_ORDER: {MANAGER},
     Inventory.CHANGE_PURCHASINGSETTINGS: {MANAGER},
     Inventory.VIEW_PURCHASEORDER: {BUYER, WAREHOUSE, MANAGER},
+    # Replenishment: buyers see the suggestions and turn them into draft purchase orders and
+    # transfers; the service level and review period are a manager's.
+    Planning.VIEW_REPLENISHMENT: {BUYER, MANAGER},
+    Planning.REPLENISH: {BUYER, MANAGER},
+    Planning.CHANGE_PLANNINGSETTINGS: {MANAGER},
 }
 
 

@@ -23,6 +23,7 @@ from logistics.models import (
     TrackingNumberPool,
 )
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
+from planning.models import ProductDemand, ReplenishmentSuggestion
 
 pytestmark = pytest.mark.django_db
 COUNTED = [
@@ -219,3 +220,11 @@ def test_the_demo_has_a_lost_parcel_with_a_settled_claim_and_a_replacement_waiti
     assert (replacement.lost.status, replacement.lost.exception_kind) == ("exception", "lost")
     assert replacement.parcel.status == "pending"
     assert CarrierClaim.objects.get(shipment=replacement.lost).status == "accepted"
+
+
+def test_the_demo_ends_with_a_planning_run_over_its_sales(demo_shop):
+    stocked = StockLevel.objects.filter(product__active=True, warehouse__active=True).count()
+    assert ProductDemand.objects.count() >= stocked
+    assert ProductDemand.objects.filter(units_30__gt=0).exists()
+    assert ReplenishmentSuggestion.objects.exists()
+    assert "planning:" in demo_shop

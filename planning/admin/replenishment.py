@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import DecimalField
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -168,11 +167,6 @@ class PlanningSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if isinstance(db_field, DecimalField):
-            kwargs.setdefault("min_value", 50)
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_or_change_permission(request):
