@@ -13,6 +13,7 @@ from .replenishment import (
 from .sales import (
     DEMAND_COLUMNS,
     DEMAND_DAYS,
+    DemandRow,
     demand_figures_sql,
     demand_sql,
     sales_window,
@@ -23,6 +24,7 @@ from .sales import (
 __all__ = [
     "DEMAND_COLUMNS",
     "DEMAND_DAYS",
+    "DemandRow",
     "Offer",
     "active_warehouse_ids",
     "demand_figures_sql",

@@ -1,6 +1,7 @@
 """Sales as planning reads them: units of each product sold from each warehouse, per day, in one SQL
 aggregation over the order lines (never a loop over lines in Python)."""
 
+from collections import namedtuple
 from datetime import datetime, timedelta
 
 from django.db import connection
@@ -121,6 +122,9 @@ DEMAND_COLUMNS = (
     "available",
     "days_of_cover",
 )
+
+
+DemandRow = namedtuple("DemandRow", DEMAND_COLUMNS)
 
 
 def units_sold(now: datetime, *, days: int = DEMAND_DAYS) -> dict[tuple[int, int], int]:

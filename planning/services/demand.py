@@ -34,10 +34,9 @@ def _decimal(value, places):
     return round(Decimal(str(value)), places)
 
 
-def write_demand(now: datetime) -> list[tuple]:
+def write_demand(now: datetime) -> list[sales.DemandRow]:
     """Replace the demand snapshot with the sales up to `now`, inside the caller's transaction (which
-    holds the planning run's lock); answers the rows written as tuples in
-    `planning.selectors.DEMAND_COLUMNS` order, the figures as Decimals.
+    holds the planning run's lock); answers the rows written, the figures as Decimals.
 
     On PostgreSQL the aggregation fills a temporary table first: CREATE TABLE … AS may run its
     SELECT in parallel, where an INSERT … SELECT never does."""
@@ -57,11 +56,13 @@ def write_demand(now: datetime) -> list[tuple]:
         if connection.vendor == "postgresql":
             cursor.execute(f"DROP TABLE {RUN_TABLE}")
     if connection.vendor == "postgresql":
-        return rows
+        return [sales.DemandRow(*row) for row in rows]
     return [
-        tuple(
-            _decimal(value, DECIMAL_PLACES[column]) if column in DECIMAL_PLACES else value
-            for column, value in zip(sales.DEMAND_COLUMNS, row, strict=True)
+        sales.DemandRow(
+            *(
+                _decimal(value, DECIMAL_PLACES[column]) if column in DECIMAL_PLACES else value
+                for column, value in zip(sales.DEMAND_COLUMNS, row, strict=True)
+            )
         )
         for row in rows
     ]

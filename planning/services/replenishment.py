@@ -104,15 +104,11 @@ def plan_replenishment(*, actor: Actor, now: datetime | None = None) -> Planning
     incoming = selectors.incoming_quantities()
     warehouses, inactive_products = selectors.active_warehouse_ids(), selectors.inactive_product_ids()
     rows = sorted(
-        (
-            (product_id, warehouse_id, rate_30, rate_90, deviation, on_hand, available, cover)
-            for product_id, warehouse_id, _7, _30, _90, _rate_7, rate_30, rate_90, deviation, on_hand, available, cover in demand
-            if warehouse_id in warehouses and product_id not in inactive_products
-        ),
-        key=lambda row: (row[0], row[1]),
+        (row for row in demand if row.warehouse_id in warehouses and row.product_id not in inactive_products),
+        key=lambda row: (row.product_id, row.warehouse_id),
     )
     suggestions, at_risk = [], {}
-    for product_id, product_rows in groupby(rows, key=lambda row: row[0]):
+    for product_id, product_rows in groupby(rows, key=lambda row: row.product_id):
         suggestions += _suggest_for_product(
             product_id, list(product_rows), offers.get(product_id), incoming, planning, z, now, at_risk
         )
@@ -129,44 +125,47 @@ def _suggest_for_product(product_id, rows, offer, incoming, planning, z, now, at
     most above its own reorder point when that covers the need, otherwise a purchase."""
     lead_time = offer.lead_time_days if offer else planning.lead_time_without_supplier_days
     computed = []
-    for _product, warehouse_id, rate_30, rate_90, deviation, on_hand, available, cover in rows:
-        coming = incoming.get((product_id, warehouse_id), 0)
+    for row in rows:
+        coming = incoming.get((product_id, row.warehouse_id), 0)
         result = figures(
-            daily_rate=rate_90,
-            daily_deviation=deviation,
+            daily_rate=row.daily_rate_90,
+            daily_deviation=row.daily_deviation,
             lead_time_days=lead_time,
-            position=available + coming,
+            position=row.available + coming,
             z=z,
             review_period_days=planning.review_period_days,
             pack_size=offer.pack_size if offer else 1,
             minimum_quantity=offer.minimum_quantity if offer else 1,
         )
-        computed.append((warehouse_id, rate_90, deviation, on_hand, available, cover, coming, result))
-        if rate_30 > 0 and (available + coming) < rate_30 * lead_time:
-            at_risk[(product_id, warehouse_id)] = (round((available + coming) / rate_30, 1), lead_time)
+        computed.append((row, coming, result))
+        if row.daily_rate_30 > 0 and (row.available + coming) < row.daily_rate_30 * lead_time:
+            at_risk[(product_id, row.warehouse_id)] = (
+                round((row.available + coming) / row.daily_rate_30, 1),
+                lead_time,
+            )
     # What each warehouse has above its own reorder point, which it can spare.
-    surplus = {row[0]: row[4] - row[-1].reorder_point for row in computed}
+    surplus = {row.warehouse_id: row.available - result.reorder_point for row, _coming, result in computed}
     suggestions = []
-    for warehouse_id, rate, deviation, on_hand, available, cover, coming, result in computed:
+    for row, coming, result in computed:
         if not result.need:
             continue
         source = max(
-            (other for other in surplus if other != warehouse_id and surplus[other] >= result.need),
+            (other for other in surplus if other != row.warehouse_id and surplus[other] >= result.need),
             key=lambda other: surplus[other],
             default=None,
         )
         suggestion = ReplenishmentSuggestion(
             product_id=product_id,
-            warehouse_id=warehouse_id,
+            warehouse_id=row.warehouse_id,
             kind=Kind.PURCHASE,
             supplier_id=offer.supplier_id if offer else None,
             transfer_from_id=None,
-            daily_rate=rate,
-            daily_deviation=deviation,
-            days_of_cover=cover,
+            daily_rate=row.daily_rate_90,
+            daily_deviation=row.daily_deviation,
+            days_of_cover=row.days_of_cover,
             lead_time_days=lead_time,
-            on_hand=on_hand,
-            available=available,
+            on_hand=row.on_hand,
+            available=row.available,
             incoming=coming,
             safety_stock=result.safety_stock,
             reorder_point=result.reorder_point,
