@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from itertools import groupby
 from statistics import NormalDist
 
@@ -43,6 +43,11 @@ def service_level_z(service_level: Decimal) -> Decimal:
     return Decimal(str(round(NormalDist().inv_cdf(float(service_level) / 100), 4)))
 
 
+@lru_cache
+def _root(days):
+    return Decimal(days).sqrt()
+
+
 @dataclass(frozen=True)
 class Figures:
     """One product's figures in one warehouse, in whole units: `quantity` 0 when nothing is needed."""
@@ -69,7 +74,7 @@ def figures(
     or below the reorder point, `need` is what brings it up to the reorder point plus the demand
     of a review period, and `quantity` that need raised to the minimum quantity and rounded up to
     whole packs."""
-    safety = z * daily_deviation * Decimal(lead_time_days).sqrt()
+    safety = z * daily_deviation * _root(lead_time_days)
     safety_stock = math.ceil(safety)
     reorder_point = math.ceil(daily_rate * lead_time_days + safety)
     need = 0
