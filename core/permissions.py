@@ -197,6 +197,12 @@ class Planning:
     CLASSIFY_PRODUCTS = "planning.classify_products"
     VIEW_CLASSIFICATIONSETTINGS = "planning.view_classificationsettings"
     CHANGE_CLASSIFICATIONSETTINGS = "planning.change_classificationsettings"
+    # Replenishment (采购计划): buyers see the suggestions and turn them into draft purchase orders
+    # and transfers; the settings are a manager's.
+    VIEW_REPLENISHMENT = "planning.view_replenishmentsuggestion"
+    REPLENISH = "planning.replenish"
+    VIEW_PRODUCTDEMAND = "planning.view_productdemand"
+    CHANGE_PLANNINGSETTINGS = "planning.change_planningsettings"
 
 
 class Analytics:

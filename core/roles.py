@@ -163,14 +163,17 @@ ROLES = {
         Inventory.VIEW_PURCHASEORDER,
         Inventory.ADD_PURCHASEORDER,
         Inventory.SEND_PURCHASE_ORDER,
-        # A transfer instead of a purchase where another warehouse has plenty: drafted by the buyer,
-        # sent and received by the warehouses.
+        # Replenishment: the suggestions, turned into draft purchase orders or, where another
+        # warehouse has plenty, transfers (sent and received by the warehouses).
         Inventory.VIEW_TRANSFER,
         Inventory.ADD_TRANSFER,
         Inventory.VIEW_COUNTSESSION,
         Planning.VIEW_INVENTORY_FIGURES,
         Planning.CLASSIFY_PRODUCTS,
         Planning.VIEW_CLASSIFICATIONSETTINGS,
+        Planning.VIEW_REPLENISHMENT,
+        Planning.REPLENISH,
+        Planning.VIEW_PRODUCTDEMAND,
     ],
     # Figures only: names, phones and addresses are masked on every page and export it sees.
     "Analyst": VIEW_ORDERS + [Analytics.VIEW_DASHBOARD, Planning.VIEW_INVENTORY_FIGURES],

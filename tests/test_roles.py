@@ -97,6 +97,11 @@ HOLDERS = {
     Inventory.APPROVE_PURCHASE_ORDER: {MANAGER},
     Inventory.CHANGE_PURCHASINGSETTINGS: {MANAGER},
     Inventory.VIEW_PURCHASEORDER: {BUYER, WAREHOUSE, MANAGER},
+    # Replenishment: buyers see the suggestions and turn them into draft purchase orders and
+    # transfers; the service level and review period are a manager's.
+    Planning.VIEW_REPLENISHMENT: {BUYER, MANAGER},
+    Planning.REPLENISH: {BUYER, MANAGER},
+    Planning.CHANGE_PLANNINGSETTINGS: {MANAGER},
 }
 
 

@@ -24,7 +24,7 @@ from logistics.models import (
     TrackingNumberPool,
 )
 from orders.models import Allocation, BlockedContact, Channel, Customer, Order, OrderEvent, OrderLine, Payment
-from planning.models import InventorySnapshot
+from planning.models import InventorySnapshot, ProductDemand, ReplenishmentSuggestion
 
 pytestmark = pytest.mark.django_db
 COUNTED = [
@@ -238,3 +238,11 @@ def test_the_demo_has_suppliers_and_a_purchase_order_in_every_state(demo_shop):
     drafts = PurchaseOrder.objects.filter(status=PurchaseOrder.Status.DRAFT)
     assert any(purchase_order_needs_approval(draft) for draft in drafts)
     assert StockMovement.objects.exclude(purchase_order_line=None).exists()
+
+
+def test_the_demo_ends_with_a_planning_run_over_its_sales(demo_shop):
+    stocked = StockLevel.objects.filter(product__active=True, warehouse__active=True).count()
+    assert ProductDemand.objects.count() >= stocked
+    assert ProductDemand.objects.filter(units_30__gt=0).exists()
+    assert ReplenishmentSuggestion.objects.exists()
+    assert "planning:" in demo_shop

@@ -1,4 +1,6 @@
-"""Planning's tables, one module per concern; import them from here."""
+"""Planning's tables: the ABC classification and the inventory page's snapshot (classification),
+the demand snapshot (demand) and replenishment (replenishment), one module per concern; import them
+from here."""
 
 from .classification import (
     ClassFigure,
@@ -7,11 +9,17 @@ from .classification import (
     StockFigure,
     WarehouseFigure,
 )
+from .demand import ProductDemand
+from .replenishment import PlanningSettings, ReplenishmentSuggestion, RunOutWarning
 
 __all__ = [
     "ClassFigure",
     "ClassificationSettings",
     "InventorySnapshot",
+    "PlanningSettings",
+    "ProductDemand",
+    "ReplenishmentSuggestion",
+    "RunOutWarning",
     "StockFigure",
     "WarehouseFigure",
 ]

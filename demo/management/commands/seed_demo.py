@@ -38,6 +38,7 @@ from demo.interception import tell_interception
 from demo.label_printing import seed_label_printing
 from demo.lost_parcels import seed_lost_parcel
 from demo.merging import tell_merging
+from demo.planning import seed_planning
 from demo.purchasing import seed_purchasing
 from demo.remittances import seed_remittances
 from demo.stations import tell_stations
@@ -753,6 +754,7 @@ class Command(BaseCommand):
             self.part("channel stock", lambda: seed_channel_stock(self))
             self.part("stock moves", lambda: seed_transfers_and_counts(self))
             self.part("purchasing", lambda: seed_purchasing(self))
+            self.part("planning", lambda: seed_planning(self))
             committing = time.perf_counter()
         sent = Notification.objects.filter(status=Notification.Status.SENT).count()
         self.say("commit", f"{sent} messages sent, dashboard figures counted", time.perf_counter() - committing)
