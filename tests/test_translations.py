@@ -176,6 +176,7 @@ def test_order_statuses_payment_methods_and_roles_read_in_chinese():
         "Customer service": "客服",
         "Finance": "财务",
         "Analyst": "数据分析",
+        "Buyer": "采购",
         "Manager": "经理",
     }
 
