@@ -21,7 +21,7 @@ from planning import services
 from planning.models import ClassificationSettings, InventorySnapshot, StockFigure, WarehouseFigure
 from tests.factories import ProductFactory, WarehouseFactory, place_apart, staff, stock
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 PAGE = "/admin/planning/inventorysnapshot/"
 EXPORT = "/admin/planning/inventorysnapshot/export/"

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, Q, QuerySet, Sum, Value
 
-from inventory.models import StockLevel
+from inventory.models import StockLevel, StockMovement
 from orders.models import Allocation, Order, OrderLine
 
 from ..models import ClassFigure, InventorySnapshot, StockFigure, WarehouseFigure
@@ -63,18 +62,20 @@ def on_hand_moved_by_stock_level(*, since: datetime, until: datetime) -> dict[in
     hand less Σ change × (time of the change − start) ÷ length of the period. Exact for stock that
     moved at any time, from the ledger alone."""
     seconds = Decimal((until - since).total_seconds())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT stock_level_id,
-                   sum(on_hand_change * extract(epoch FROM (created_at - %(since)s)))
-            FROM inventory_stockmovement
-            WHERE created_at >= %(since)s AND created_at < %(until)s AND on_hand_change <> 0
-            GROUP BY stock_level_id
-            """,
-            {"since": since, "until": until},
-        )
-        return {level_id: Decimal(weighted) / seconds for level_id, weighted in cursor.fetchall()}
+    # The time since the start as a duration, so the one query runs on SQLite (the demo) as well.
+    weighted = ExpressionWrapper(
+        (F("created_at") - Value(since, output_field=DateTimeField())) * F("on_hand_change"),
+        output_field=DurationField(),
+    )
+    rows = (
+        StockMovement.objects.filter(created_at__gte=since, created_at__lt=until)
+        .exclude(on_hand_change=0)
+        .values("stock_level_id")
+        .annotate(weighted=Sum(weighted))
+        .order_by()
+        .values_list("stock_level_id", "weighted")
+    )
+    return {level_id: Decimal(str(moved.total_seconds())) / seconds for level_id, moved in rows}
 
 
 def stock_levels() -> list[tuple[int, int, int, int, Decimal]]:
