@@ -16,6 +16,7 @@ from core.events import EXPORTS_OFFERED
 from core.models import Job
 from core.spreadsheets import reading
 from core.spreadsheets.exports import export_of_kind
+from inventory.exports import PURCHASE_ORDER_LINES
 from logistics.exports import CLAIMS, SHIPMENTS
 from orders import importers
 from orders.exports import ARCHIVED_ORDERS, ORDER_LINES, ORDERS
@@ -196,7 +197,8 @@ def test_full_width_characters_are_folded_in_the_logistics_uploads_as_in_the_ord
 def test_each_app_offers_its_exports_through_the_event_and_jobs_find_them_by_kind():
     offered = [export for exports in EXPORTS_OFFERED.publish() for export in exports]
 
-    assert offered == [ORDERS, ORDER_LINES, ARCHIVED_ORDERS, SHIPMENTS, CLAIMS]
+    assert offered == [PURCHASE_ORDER_LINES, ORDERS, ORDER_LINES, ARCHIVED_ORDERS, SHIPMENTS, CLAIMS]
+    assert export_of_kind("export_purchase_orders") is PURCHASE_ORDER_LINES
     assert export_of_kind("export_shipments") is SHIPMENTS
     assert export_of_kind("export_carrier_claims") is CLAIMS
     assert export_of_kind("export_order_lines") is ORDER_LINES
