@@ -37,7 +37,7 @@ BODY = {
 # reserved, outcomes written, notifications queued (the last statements before the commit).
 POINTS = [
     "orders.services.intake._customers",
-    "orders.services.intake.reserve_lines_of",
+    "orders.services.intake._reserve_lines_of",
     "orders.services.intake._write_outcomes",
     "orders.services.intake.notify_many",
 ]
