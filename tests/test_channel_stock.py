@@ -413,7 +413,9 @@ def test_many_orders_of_one_channel_at_once_leave_its_buffer_untouched(warehouse
     # Taobao never takes the last unit; the web shop may, if it comes before the fourth Taobao order.
     assert len(confirmed_taobao) + len(held_taobao) == 4
     # A Taobao order after the web shop took the last unit is over its share and short of stock too.
-    assert all(sorted(codes(o)) in (["over_channel_share"], ["out_of_stock", "over_channel_share"]) for o in held_taobao)
+    assert all(
+        sorted(codes(o)) in (["over_channel_share"], ["out_of_stock", "over_channel_share"]) for o in held_taobao
+    )
     assert placed[4].status == Status.CONFIRMED or codes(placed[4]) == ["out_of_stock"]
     level = StockLevel.objects.get(product=socks)
     assert level.reserved <= level.on_hand == 4
